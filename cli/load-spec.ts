@@ -1,0 +1,66 @@
+/**
+ * Reading a spec file: `tailnet.yaml` (or .yml/.json), or a TypeScript/JavaScript module whose
+ * default export (or `spec` export) is the spec, or a function returning it.
+ */
+import { readFile } from "node:fs/promises";
+import { extname, resolve as resolvePath } from "node:path";
+import { pathToFileURL } from "node:url";
+import { parseDocument } from "yaml";
+
+/** A spec file that could not be read or parsed; the message names the file and the place. */
+export class SpecFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SpecFileError";
+  }
+}
+
+async function loadYaml(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    throw new SpecFileError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  // YAML 1.2 core schema: `no`, `on`, `0770` stay strings or decimal numbers as written, and a
+  // duplicated key is an error instead of a silent overwrite.
+  const doc = parseDocument(text, { schema: "core", uniqueKeys: true, prettyErrors: true });
+  if (doc.errors.length > 0) {
+    throw new SpecFileError(`${file} is not valid YAML:\n${doc.errors.map((e) => `  ${e.message}`).join("\n")}`);
+  }
+  return doc.toJS();
+}
+
+async function loadModule(file: string): Promise<unknown> {
+  const url = pathToFileURL(file).href;
+  const ext = extname(file);
+  const mod: Record<string, unknown> =
+    ext === ".ts" || ext === ".mts" || ext === ".cts"
+      ? await (await import("tsx/esm/api")).tsImport(url, import.meta.url)
+      : await import(url);
+  const exported = mod.default ?? mod.spec;
+  if (exported === undefined) {
+    throw new SpecFileError(`${file} exports no spec: export it as the default export or as \`spec\``);
+  }
+  return typeof exported === "function" ? await (exported as () => unknown)() : exported;
+}
+
+/** Loads the spec at `path` (not yet validated). */
+export async function loadSpecFile(path: string): Promise<unknown> {
+  const file = resolvePath(path);
+  switch (extname(file)) {
+    case ".yaml":
+    case ".yml":
+    case ".json":
+      return loadYaml(file);
+    case ".ts":
+    case ".mts":
+    case ".cts":
+    case ".js":
+    case ".mjs":
+    case ".cjs":
+      return loadModule(file);
+    default:
+      throw new SpecFileError(`${path}: unknown spec file type; use tailnet.yaml, or a .ts/.js module exporting the spec`);
+  }
+}

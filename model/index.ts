@@ -1,0 +1,28 @@
+/**
+ * The tailnet model: spec types, validation, resolution. Pure: no I/O, no cdktf.
+ *
+ * ```ts
+ * import { loadTailnet } from "cdktf-tailnet/model";
+ * const tailnet = loadTailnet(spec); // throws TailnetSpecError listing every problem
+ * ```
+ */
+import { TailnetSpecError } from "./issues.js";
+import type { ResolvedTailnet } from "./resolved.js";
+import { resolve } from "./resolve.js";
+import { validate } from "./validate.js";
+
+export * from "./issues.js";
+export type * from "./resolved.js";
+export { resolve, TAILSCALE_PUBLIC_DERP_MAP_URL, DEFAULT_HEADSCALE_PATHS } from "./resolve.js";
+export type * from "./spec.js";
+export { isUnresolvedToken } from "./tokens.js";
+export { validate, type ValidationResult } from "./validate.js";
+export * from "./versions.js";
+
+/** Validates a spec and resolves it; throws a TailnetSpecError listing every problem. */
+export function loadTailnet(spec: unknown): ResolvedTailnet {
+  const result = validate(spec);
+  if (!result.ok) throw new TailnetSpecError(result.issues);
+  return resolve(result.spec);
+}
+export { relocateHeadscale, type HeadscaleRelocation } from "./relocate.js";

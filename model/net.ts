@@ -1,0 +1,160 @@
+/**
+ * Address, prefix, host-name, listen-address and duration parsing: the small, exact rules the
+ * validator applies. Pure functions, no I/O.
+ */
+import { isIPv4, isIPv6 } from "node:net";
+
+export { isIPv4, isIPv6 };
+
+/** An IP address literal of either family (no brackets, no zone). */
+export function isIp(value: string): boolean {
+  return isIPv4(value) || isIPv6(value);
+}
+
+/** A parsed CIDR prefix, with the address as a big integer for containment checks. */
+export interface Prefix {
+  family: 4 | 6;
+  bits: number;
+  value: bigint;
+  text: string;
+}
+
+function ipToBigInt(ip: string): bigint {
+  if (isIPv4(ip)) return ip.split(".").reduce((acc, o) => (acc << 8n) | BigInt(Number(o)), 0n);
+  let [head, tail] = ip.includes("::") ? ip.split("::") as [string, string] : [ip, undefined];
+  let groups = head ? head.split(":") : [];
+  let rest = tail !== undefined ? (tail ? tail.split(":") : []) : [];
+  const expandV4 = (gs: string[]): string[] => {
+    const last = gs[gs.length - 1];
+    if (last && isIPv4(last)) {
+      const n = Number(ipToBigInt(last));
+      return [...gs.slice(0, -1), ((n >>> 16) & 0xffff).toString(16), (n & 0xffff).toString(16)];
+    }
+    return gs;
+  };
+  if (tail === undefined) groups = expandV4(groups);
+  else rest = expandV4(rest);
+  const missing = 8 - groups.length - rest.length;
+  const all = tail === undefined ? groups : [...groups, ...Array(missing).fill("0"), ...rest];
+  return all.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n);
+}
+
+/** Parses `addr/bits`; undefined when it is not a valid prefix. Host bits may be set. */
+export function parsePrefix(text: string): Prefix | undefined {
+  const m = /^([^/]+)\/(\d{1,3})$/.exec(text.trim());
+  if (!m) return undefined;
+  const [, addr, bitsText] = m as unknown as [string, string, string];
+  const family = isIPv4(addr) ? 4 : isIPv6(addr) ? 6 : undefined;
+  if (!family) return undefined;
+  const bits = Number(bitsText);
+  if (bits > (family === 4 ? 32 : 128)) return undefined;
+  return { family, bits, value: ipToBigInt(addr), text };
+}
+
+/** True when `inner` lies entirely inside `outer`. */
+export function prefixWithin(inner: Prefix, outer: Prefix): boolean {
+  if (inner.family !== outer.family || inner.bits < outer.bits) return false;
+  const width = inner.family === 4 ? 32 : 128;
+  const shift = BigInt(width - outer.bits);
+  return inner.value >> shift === outer.value >> shift;
+}
+
+/** True when the prefix has host bits set (e.g. `192.168.100.1/24`). */
+export function hasHostBits(prefix: Prefix): boolean {
+  const width = prefix.family === 4 ? 32 : 128;
+  const hostBits = BigInt(width - prefix.bits);
+  return (prefix.value & ((1n << hostBits) - 1n)) !== 0n;
+}
+
+function formatIp(value: bigint, family: 4 | 6): string {
+  if (family === 4) return [24n, 16n, 8n, 0n].map((s) => String((value >> s) & 255n)).join(".");
+  const groups = Array.from({ length: 8 }, (_, i) => Number((value >> BigInt(112 - i * 16)) & 0xffffn));
+  let best = { at: -1, len: 0 };
+  for (let i = 0; i < 8; ) {
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > best.len && j - i > 1) best = { at: i, len: j - i };
+    i = j === i ? i + 1 : j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (best.at < 0) return hex.join(":");
+  return `${hex.slice(0, best.at).join(":")}::${hex.slice(best.at + best.len).join(":")}`;
+}
+
+/** The prefix with its host bits cleared, as text: `192.168.100.1/24` -> `192.168.100.0/24`. */
+export function networkOf(prefix: Prefix): string {
+  const width = prefix.family === 4 ? 32 : 128;
+  const hostBits = BigInt(width - prefix.bits);
+  return `${formatIp((prefix.value >> hostBits) << hostBits, prefix.family)}/${prefix.bits}`;
+}
+
+/** The ranges Tailscale treats as tailnet addresses. */
+export const TAILSCALE_CGNAT = parsePrefix("100.64.0.0/10")!;
+export const TAILSCALE_ULA = parsePrefix("fd7a:115c:a1e0::/48")!;
+
+/**
+ * A DNS name as a TLS certificate and a resolver accept it: dot-separated labels of letters,
+ * digits and inner dashes, at most 253 characters, no trailing dot, at least two labels.
+ */
+export function isDnsName(value: string): boolean {
+  if (value.length === 0 || value.length > 253 || value.endsWith(".")) return false;
+  const labels = value.split(".");
+  if (labels.length < 2) return false;
+  return labels.every((l) => /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/.test(l)) && !/^\d+$/.test(labels.at(-1)!);
+}
+
+/** A name usable as a folder and resource name: lower-case letters, digits, inner dashes. */
+export function isSlug(value: string): boolean {
+  return /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(value);
+}
+
+/** A listen address `host:port`, `:port` or `[v6]:port`. */
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/** Parses a Go-style listen address; undefined when malformed or the port is out of range. */
+export function parseListenAddress(text: string): ListenAddress | undefined {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\[\]]*)):(\d{1,5})$/.exec(text);
+  if (!m) return undefined;
+  const host = m[1] ?? m[2] ?? "";
+  if (m[1] !== undefined && !isIPv6(host)) return undefined;
+  if (m[2] && !isIPv4(host) && !isDnsName(host) && host !== "localhost") return undefined;
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) return undefined;
+  return { host, port };
+}
+
+const GO_UNITS: Record<string, number> = { ns: 1e-9, us: 1e-6, "µs": 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+
+/**
+ * Parses a Go `time.ParseDuration` string (`30m`, `1h30m`, `90s`) into seconds; undefined when Go
+ * would refuse it. Note Go has no `d` unit: `"1d"` is not a duration.
+ */
+export function parseGoDuration(text: string): number | undefined {
+  if (text === "0") return 0;
+  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/gy;
+  let total = 0;
+  let consumed = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    total += Number(m[1]) * GO_UNITS[m[2]!]!;
+    consumed = re.lastIndex;
+  }
+  return consumed === text.length && text.length > 0 ? total : undefined;
+}
+
+const PROM_UNITS: Record<string, number> = { ms: 1e-3, s: 1, m: 60, h: 3600, d: 86400, w: 604800, y: 31536000 };
+
+/** Parses a Prometheus duration (`180d`, `1w`, `0`); undefined when Prometheus would refuse it. */
+export function parsePrometheusDuration(text: string): number | undefined {
+  if (text === "0") return 0;
+  const re = /(\d+)(ms|s|m|h|d|w|y)/gy;
+  let total = 0;
+  let consumed = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    total += Number(m[1]) * PROM_UNITS[m[2]!]!;
+    consumed = re.lastIndex;
+  }
+  return consumed === text.length && text.length > 0 ? total : undefined;
+}

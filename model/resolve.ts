@@ -1,0 +1,245 @@
+/**
+ * spec -> resolved model: fills every default and derives, exactly once, what the renderers and
+ * constructs need. Called only on a spec that validate() accepted; `loadTailnet()` in index.ts
+ * does both in order.
+ */
+import { isIPv4, isIPv6, isIp } from "./net.js";
+import type {
+  HeadscalePaths,
+  ResolvedDerpNode,
+  ResolvedDerpRegion,
+  ResolvedHeadscale,
+  ResolvedHeadscaleTls,
+  ResolvedHost,
+  ResolvedTailnet,
+} from "./resolved.js";
+import type { DerpNodeSpec, DerpRegionSpec, HeadscaleSpec, HeadscaleTlsSpec, HostSpec, TailnetSpec } from "./spec.js";
+import { DEFAULT_HEADSCALE_VERSION, findHeadscaleVersion } from "./versions.js";
+
+/** Tailscale's public DERP map, fetched by headscale at start when the public regions are kept. */
+export const TAILSCALE_PUBLIC_DERP_MAP_URL = "https://controlplane.tailscale.com/derpmap/default";
+
+/** Resolvers pushed to nodes when `overrideLocalDns` is on and none are given (headscale's example). */
+export const DEFAULT_GLOBAL_NAMESERVERS: readonly string[] = ["1.1.1.1", "1.0.0.1", "2606:4700:4700::1111", "2606:4700:4700::1001"];
+
+/** Where the official package and image keep headscale's files. */
+export const DEFAULT_HEADSCALE_PATHS: HeadscalePaths = {
+  configDir: "/etc/headscale",
+  stateDir: "/var/lib/headscale",
+  runDir: "/var/run/headscale",
+};
+
+export const DEFAULT_TAILNET_NAME = "tailnet";
+export const DEFAULT_EPHEMERAL_INACTIVITY_TIMEOUT = "30m";
+export const DEFAULT_DERP_PORT = 443;
+export const DEFAULT_STUN_PORT = 3478;
+export const DEFAULT_EMBEDDED_DERP_REGION_ID = 999;
+
+/** The TLS mode, defaulted. */
+export function tlsOf(spec: HeadscaleSpec): HeadscaleTlsSpec {
+  return spec.tls ?? { mode: "proxy" };
+}
+
+/** headscale's main listener, defaulted by who terminates TLS. */
+export function defaultListenAddr(tls: HeadscaleTlsSpec): string {
+  return tls.mode === "proxy" ? "0.0.0.0:8080" : "0.0.0.0:443";
+}
+
+/** The host part of a URL, without port or IPv6 brackets; undefined when it does not parse. */
+export function urlHost(url: string): string | undefined {
+  try {
+    return new URL(url).hostname.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
+/** `overrideLocalDns`, defaulted. */
+export function overrideLocalDnsOf(spec: HeadscaleSpec): boolean {
+  return spec.dns?.overrideLocalDns ?? true;
+}
+
+/** Global nameservers, defaulted: headscale's example resolvers when overriding local DNS. */
+export function globalNameserversOf(spec: HeadscaleSpec): readonly string[] {
+  return spec.dns?.nameservers?.global ?? (overrideLocalDnsOf(spec) ? DEFAULT_GLOBAL_NAMESERVERS : []);
+}
+
+/** The effective public-region choice. */
+export function tailscaleRegionsOf(spec: TailnetSpec): { keep: boolean; excluded: number[] } {
+  const choice = spec.derp?.tailscaleRegions ?? "drop";
+  if (choice === "drop") return { keep: false, excluded: [] };
+  if (choice === "keep") return { keep: true, excluded: [] };
+  return { keep: true, excluded: [...choice.keepExcept].sort((a, b) => a - b) };
+}
+
+function resolveTls(spec: HeadscaleSpec, serverHost: string): ResolvedHeadscaleTls {
+  const tls = tlsOf(spec);
+  switch (tls.mode) {
+    case "proxy":
+      return { mode: "proxy" };
+    case "files":
+      return { mode: "files", certPath: tls.certPath, keyPath: tls.keyPath };
+    case "letsencrypt":
+      return {
+        mode: "letsencrypt",
+        hostname: tls.hostname ?? serverHost,
+        challenge: tls.challenge ?? "HTTP-01",
+        email: tls.email ?? "",
+        acmeUrl: tls.acmeUrl ?? "https://acme-v02.api.letsencrypt.org/directory",
+      };
+  }
+}
+
+function resolveHeadscale(spec: TailnetSpec, hosts: ReadonlyMap<string, HostSpec>): ResolvedHeadscale {
+  const hs = spec.headscale;
+  const version = findHeadscaleVersion(hs.version ?? DEFAULT_HEADSCALE_VERSION)!;
+  const serverHost = urlHost(hs.serverUrl)!;
+  const tls = tlsOf(hs);
+  const paths = DEFAULT_HEADSCALE_PATHS;
+  const publicRegions = tailscaleRegionsOf(spec);
+  const host = hs.host === undefined ? undefined : hosts.get(hs.host);
+  const embedded = hs.embeddedDerp?.enabled ? hs.embeddedDerp : undefined;
+  const hasRegions = (spec.derp?.regions ?? []).length > 0 || publicRegions.excluded.length > 0;
+  return {
+    version,
+    serverUrl: hs.serverUrl,
+    serverHost,
+    host: hs.host,
+    listenAddr: hs.listenAddr ?? defaultListenAddr(tls),
+    metricsListenAddr: hs.metricsListenAddr ?? "127.0.0.1:9090",
+    grpcListenAddr: hs.grpcListenAddr ?? "127.0.0.1:50443",
+    grpcAllowInsecure: hs.grpcAllowInsecure ?? false,
+    trustedProxies: hs.trustedProxies ?? [],
+    prefixes: {
+      v4: hs.prefixes?.v4 === null ? undefined : (hs.prefixes?.v4 ?? "100.64.0.0/10"),
+      v6: hs.prefixes?.v6 === null ? undefined : (hs.prefixes?.v6 ?? "fd7a:115c:a1e0::/48"),
+      allocation: hs.prefixes?.allocation ?? "sequential",
+    },
+    database:
+      hs.database?.type === "postgres"
+        ? {
+            type: "postgres",
+            host: hs.database.host,
+            port: hs.database.port ?? (hs.database.host.startsWith("/") ? undefined : 5432),
+            name: hs.database.name,
+            user: hs.database.user,
+            ssl: hs.database.ssl ?? "require",
+          }
+        : { type: "sqlite", writeAheadLog: hs.database?.writeAheadLog ?? true },
+    dns: {
+      magicDns: hs.dns?.magicDns ?? true,
+      baseDomain: hs.dns?.baseDomain ?? "",
+      overrideLocalDns: overrideLocalDnsOf(hs),
+      nameservers: { global: globalNameserversOf(hs), split: hs.dns?.nameservers?.split ?? {} },
+      searchDomains: hs.dns?.searchDomains ?? [],
+      extraRecords: hs.dns?.extraRecords ?? [],
+      extraRecordsPath: hs.dns?.extraRecordsPath,
+    },
+    tls: resolveTls(hs, serverHost),
+    oidc: hs.oidc && {
+      issuer: hs.oidc.issuer,
+      clientId: hs.oidc.clientId,
+      clientSecretPath: hs.oidc.clientSecretPath,
+      scope: hs.oidc.scope ?? ["openid", "profile", "email"],
+      extraParams: hs.oidc.extraParams ?? {},
+      allowedDomains: hs.oidc.allowedDomains ?? [],
+      allowedUsers: hs.oidc.allowedUsers ?? [],
+      allowedGroups: hs.oidc.allowedGroups ?? [],
+      onlyStartIfAvailable: hs.oidc.onlyStartIfAvailable ?? true,
+      emailVerifiedRequired: hs.oidc.emailVerifiedRequired ?? true,
+      useExpiryFromToken: hs.oidc.useExpiryFromToken ?? false,
+      pkce: { enabled: hs.oidc.pkce?.enabled ?? false, method: hs.oidc.pkce?.method ?? "S256" },
+    },
+    log: { level: hs.log?.level ?? "info", format: hs.log?.format ?? "text" },
+    policy: { mode: hs.policy?.mode ?? "file", path: hs.policy?.path ?? "" },
+    embeddedDerp: embedded && {
+      regionId: embedded.regionId ?? DEFAULT_EMBEDDED_DERP_REGION_ID,
+      regionCode: embedded.regionCode ?? "headscale",
+      regionName: embedded.regionName ?? "Headscale Embedded DERP",
+      stunListenAddr: embedded.stunListenAddr ?? "0.0.0.0:3478",
+      verifyClients: embedded.verifyClients ?? true,
+      automaticallyAddRegion: embedded.automaticallyAddRegion ?? true,
+      ipv4: embedded.ipv4 ?? host?.publicIpv4,
+      ipv6: embedded.ipv6 ?? host?.publicIpv6,
+    },
+    ephemeralInactivityTimeout: hs.ephemeralInactivityTimeout ?? DEFAULT_EPHEMERAL_INACTIVITY_TIMEOUT,
+    nodeExpiry: hs.nodeExpiry,
+    derpUpdateFrequency: hs.derpUpdateFrequency ?? "3h",
+    taildrop: hs.taildrop ?? true,
+    disableCheckUpdates: hs.disableCheckUpdates ?? true,
+    paths,
+    derpMapUrls: publicRegions.keep ? [TAILSCALE_PUBLIC_DERP_MAP_URL] : [],
+    derpMapPaths: hasRegions ? [`${paths.configDir}/derp.yaml`] : [],
+  };
+}
+
+/** A node's address for one family: explicit, else the host's, else the host name if it is one. */
+function nodeAddress(node: DerpNodeSpec, host: HostSpec | undefined, family: 4 | 6): string | undefined {
+  const explicit = family === 4 ? node.ipv4 : node.ipv6;
+  if (explicit !== undefined) return explicit;
+  const fromHost = family === 4 ? host?.publicIpv4 : host?.publicIpv6;
+  if (fromHost !== undefined) return fromHost;
+  const matches = family === 4 ? isIPv4(node.hostname) : isIPv6(node.hostname);
+  return matches ? node.hostname : undefined;
+}
+
+function resolveNode(region: DerpRegionSpec, node: DerpNodeSpec, hosts: ReadonlyMap<string, HostSpec>): ResolvedDerpNode {
+  const host = node.host === undefined ? undefined : hosts.get(node.host);
+  const derpPort = node.derpPort ?? DEFAULT_DERP_PORT;
+  return {
+    name: node.name,
+    regionId: region.id,
+    host: node.host,
+    hostname: node.hostname,
+    hostnameIsIp: isIp(node.hostname),
+    certName: node.certName,
+    ipv4: nodeAddress(node, host, 4),
+    ipv6: nodeAddress(node, host, 6),
+    derpPort,
+    stunPort: node.stunPort ?? DEFAULT_STUN_PORT,
+    canPort80: node.canPort80 ?? derpPort === 443,
+    stunOnly: node.stunOnly ?? false,
+    insecureForTests: node.insecureForTests ?? false,
+  };
+}
+
+function resolveRegion(region: DerpRegionSpec, hosts: ReadonlyMap<string, HostSpec>): ResolvedDerpRegion {
+  return {
+    id: region.id,
+    code: region.code,
+    name: region.name,
+    noMeasureNoHome: region.noMeasureNoHome ?? false,
+    nodes: region.nodes.map((n) => resolveNode(region, n, hosts)),
+  };
+}
+
+/** Resolves a spec that validate() accepted. Regions are ordered by id; nodes keep their order. */
+export function resolve(spec: TailnetSpec): ResolvedTailnet {
+  const hostSpecs = new Map((spec.hosts ?? []).map((h) => [h.name, h]));
+  const publicRegions = tailscaleRegionsOf(spec);
+  const regions = [...(spec.derp?.regions ?? [])].sort((a, b) => a.id - b.id).map((r) => resolveRegion(r, hostSpecs));
+  const hosts: ResolvedHost[] = (spec.hosts ?? []).map((h) => ({
+    name: h.name,
+    publicIpv4: h.publicIpv4,
+    publicIpv6: h.publicIpv6,
+    dynamicIp: h.dynamicIp ?? false,
+    runs: {
+      headscale: spec.headscale.host === h.name,
+      derpNodes: regions.flatMap((r) => r.nodes).filter((n) => n.host === h.name).map((n) => n.name),
+    },
+  }));
+  const name = spec.name ?? DEFAULT_TAILNET_NAME;
+  return {
+    name,
+    headscale: resolveHeadscale(spec, hostSpecs),
+    derp: { tailscaleRegions: publicRegions.keep ? "keep" : "drop", excludedTailscaleRegions: publicRegions.excluded, regions },
+    hosts,
+    devices: (spec.devices ?? []).map((d) => ({
+      name: d.name,
+      user: d.user ?? name,
+      advertiseRoutes: d.advertiseRoutes ?? [],
+      exitNode: d.exitNode ?? false,
+      tags: d.tags ?? [],
+    })),
+  };
+}

@@ -1,0 +1,165 @@
+/**
+ * The resolved model: every default filled, everything derived exactly once. Renderers, the CLI
+ * and the constructs read only this; nothing downstream re-derives what resolve decided.
+ */
+import type { HeadscaleVersion } from "./versions.js";
+
+/** A validated, fully resolved tailnet. */
+export interface ResolvedTailnet {
+  readonly name: string;
+  readonly headscale: ResolvedHeadscale;
+  readonly derp: ResolvedDerp;
+  readonly hosts: readonly ResolvedHost[];
+  readonly devices: readonly ResolvedDevice[];
+}
+
+/** Where headscale keeps its files on the host it runs on. */
+export interface HeadscalePaths {
+  /** config.yaml, derp.yaml and the policy: `/etc/headscale`. */
+  readonly configDir: string;
+  /** Keys, the SQLite database, the ACME cache: `/var/lib/headscale`. */
+  readonly stateDir: string;
+  /** The unix socket: `/var/run/headscale`. */
+  readonly runDir: string;
+}
+
+export interface ResolvedHeadscale {
+  readonly version: HeadscaleVersion;
+  readonly serverUrl: string;
+  /** The server URL's host name, without port. */
+  readonly serverHost: string;
+  readonly host: string | undefined;
+  readonly listenAddr: string;
+  /** Empty when the listener is off. */
+  readonly metricsListenAddr: string;
+  readonly grpcListenAddr: string;
+  readonly grpcAllowInsecure: boolean;
+  readonly trustedProxies: readonly string[];
+  readonly prefixes: { readonly v4: string | undefined; readonly v6: string | undefined; readonly allocation: "sequential" | "random" };
+  readonly database: ResolvedDatabase;
+  readonly dns: ResolvedHeadscaleDns;
+  readonly tls: ResolvedHeadscaleTls;
+  readonly oidc: ResolvedOidc | undefined;
+  readonly log: { readonly level: string; readonly format: "text" | "json" };
+  readonly policy: { readonly mode: "file" | "database"; readonly path: string };
+  readonly embeddedDerp: ResolvedEmbeddedDerp | undefined;
+  readonly ephemeralInactivityTimeout: string;
+  readonly nodeExpiry: string | undefined;
+  readonly derpUpdateFrequency: string;
+  readonly taildrop: boolean;
+  readonly disableCheckUpdates: boolean;
+  readonly paths: HeadscalePaths;
+  /** DERPMap JSON URLs headscale fetches at start: Tailscale's public map when it is kept. */
+  readonly derpMapUrls: readonly string[];
+  /** Where the rendered derp.yaml lives on the host; empty when there is nothing to put in it. */
+  readonly derpMapPaths: readonly string[];
+}
+
+export type ResolvedDatabase =
+  | { readonly type: "sqlite"; readonly writeAheadLog: boolean }
+  | {
+      readonly type: "postgres";
+      readonly host: string;
+      readonly port: number | undefined;
+      readonly name: string;
+      readonly user: string;
+      readonly ssl: string;
+    };
+
+export interface ResolvedHeadscaleDns {
+  readonly magicDns: boolean;
+  readonly baseDomain: string;
+  readonly overrideLocalDns: boolean;
+  readonly nameservers: { readonly global: readonly string[]; readonly split: Readonly<Record<string, readonly string[]>> };
+  readonly searchDomains: readonly string[];
+  readonly extraRecords: readonly { readonly name: string; readonly type: "A" | "AAAA"; readonly value: string }[];
+  readonly extraRecordsPath: string | undefined;
+}
+
+export type ResolvedHeadscaleTls =
+  | { readonly mode: "proxy" }
+  | {
+      readonly mode: "letsencrypt";
+      readonly hostname: string;
+      readonly challenge: "HTTP-01" | "TLS-ALPN-01";
+      readonly email: string;
+      readonly acmeUrl: string;
+    }
+  | { readonly mode: "files"; readonly certPath: string; readonly keyPath: string };
+
+export interface ResolvedOidc {
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly clientSecretPath: string;
+  readonly scope: readonly string[];
+  readonly extraParams: Readonly<Record<string, string>>;
+  readonly allowedDomains: readonly string[];
+  readonly allowedUsers: readonly string[];
+  readonly allowedGroups: readonly string[];
+  readonly onlyStartIfAvailable: boolean;
+  readonly emailVerifiedRequired: boolean;
+  readonly useExpiryFromToken: boolean;
+  readonly pkce: { readonly enabled: boolean; readonly method: "S256" | "plain" };
+}
+
+export interface ResolvedEmbeddedDerp {
+  readonly regionId: number;
+  readonly regionCode: string;
+  readonly regionName: string;
+  readonly stunListenAddr: string;
+  readonly verifyClients: boolean;
+  readonly automaticallyAddRegion: boolean;
+  readonly ipv4: string | undefined;
+  readonly ipv6: string | undefined;
+}
+
+export interface ResolvedDerp {
+  /** `keep`: headscale also loads Tailscale's public map (minus `excludedTailscaleRegions`). */
+  readonly tailscaleRegions: "drop" | "keep";
+  readonly excludedTailscaleRegions: readonly number[];
+  readonly regions: readonly ResolvedDerpRegion[];
+}
+
+export interface ResolvedDerpRegion {
+  readonly id: number;
+  readonly code: string;
+  readonly name: string;
+  readonly noMeasureNoHome: boolean;
+  readonly nodes: readonly ResolvedDerpNode[];
+}
+
+export interface ResolvedDerpNode {
+  readonly name: string;
+  readonly regionId: number;
+  readonly host: string | undefined;
+  readonly hostname: string;
+  /** The host name is an IP literal (the node needs a pinned or self-signed certificate). */
+  readonly hostnameIsIp: boolean;
+  readonly certName: string | undefined;
+  /** An address, a Terraform token, `"none"`, or undefined (clients resolve the host name). */
+  readonly ipv4: string | undefined;
+  readonly ipv6: string | undefined;
+  readonly derpPort: number;
+  /** -1: no STUN. */
+  readonly stunPort: number;
+  readonly canPort80: boolean;
+  readonly stunOnly: boolean;
+  readonly insecureForTests: boolean;
+}
+
+export interface ResolvedHost {
+  readonly name: string;
+  readonly publicIpv4: string | undefined;
+  readonly publicIpv6: string | undefined;
+  readonly dynamicIp: boolean;
+  /** What this host runs, derived from the references to it. */
+  readonly runs: { readonly headscale: boolean; readonly derpNodes: readonly string[] };
+}
+
+export interface ResolvedDevice {
+  readonly name: string;
+  readonly user: string;
+  readonly advertiseRoutes: readonly string[];
+  readonly exitNode: boolean;
+  readonly tags: readonly string[];
+}

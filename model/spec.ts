@@ -1,0 +1,560 @@
+/**
+ * The tailnet spec: what a user writes, as a TypeScript object or as `tailnet.yaml`.
+ *
+ * This file is the one source of the spec's shape. `npm run schema` generates
+ * `schema/tailnet.schema.json` from these interfaces (descriptions and defaults included), the
+ * structural check in `model/structure.ts` walks that schema, and the TSDoc here is the reference
+ * that README.md links to. Every optional field states its default.
+ *
+ * Field names are camelCase; where a field maps onto a headscale config key, the key is named in
+ * the field's doc so people coming from a hand-written config.yaml find their way.
+ */
+
+/** A whole tailnet: one coordination server, its DERP relays, the hosts they run on, the devices. */
+export interface TailnetSpec {
+  /**
+   * A short name for the tailnet, used to name Terraform resources and output folders.
+   * Lower-case letters, digits and dashes.
+   * @default "tailnet"
+   */
+  name?: string;
+  /** The headscale coordination server. */
+  headscale: HeadscaleSpec;
+  /**
+   * The DERP relay map: self-hosted regions, and whether Tailscale's public regions stay.
+   * @default - no self-hosted regions, Tailscale's public regions dropped (then the embedded DERP
+   * must be enabled, since headscale refuses to start with an empty map)
+   */
+  derp?: DerpSpec;
+  /**
+   * The machines things run on. DERP nodes and the coordination server name their host; a
+   * host's public addresses flow into DNS records and both DERP maps.
+   * @default []
+   */
+  hosts?: HostSpec[];
+  /**
+   * Tailnet devices the kit should know about: subnet routers, exit nodes, plain clients.
+   * @default []
+   */
+  devices?: DeviceSpec[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// headscale
+
+/** The headscale coordination server (rendered into `config.yaml`). */
+export interface HeadscaleSpec {
+  /**
+   * headscale release to target, e.g. `"0.29.3"` (a leading `v` is accepted). The rendered
+   * config.yaml holds only the keys this version knows. Supported: see `SUPPORTED_HEADSCALE_VERSIONS`.
+   * @default "0.29.3"
+   */
+  version?: string;
+  /**
+   * The URL clients reach the coordination server at (`server_url`), e.g. `https://hs.example.com`.
+   * Tailscale clients assume port 443 for https.
+   */
+  serverUrl: string;
+  /**
+   * Name of the host (in `hosts`) that runs headscale.
+   * @default - none: only the configuration files are rendered
+   */
+  host?: string;
+  /**
+   * Main listener (`listen_addr`): control protocol, `/verify`, `/health`, embedded `/derp`.
+   * @default "0.0.0.0:443" when headscale terminates TLS itself, else "0.0.0.0:8080"
+   */
+  listenAddr?: string;
+  /**
+   * Metrics and debug listener (`metrics_listen_addr`). Keep it private. An empty string turns it
+   * off (headscale 0.28 and later).
+   * @default "127.0.0.1:9090"
+   */
+  metricsListenAddr?: string;
+  /**
+   * Remote gRPC listener (`grpc_listen_addr`), used by the remote CLI. Keep it private.
+   * @default "127.0.0.1:50443"
+   */
+  grpcListenAddr?: string;
+  /**
+   * Serve gRPC without TLS (`grpc_allow_insecure`).
+   * @default false
+   */
+  grpcAllowInsecure?: boolean;
+  /**
+   * Proxies whose `X-Forwarded-For` / `X-Real-IP` headers are trusted (`trusted_proxies`, CIDRs).
+   * headscale 0.29 and later.
+   * @default []
+   */
+  trustedProxies?: string[];
+  /** IP prefixes nodes get their addresses from (`prefixes`). */
+  prefixes?: PrefixesSpec;
+  /**
+   * The database.
+   * @default { type: "sqlite" }
+   */
+  database?: DatabaseSpec;
+  /** MagicDNS and the DNS configuration pushed to nodes (`dns`). */
+  dns?: HeadscaleDnsSpec;
+  /**
+   * How TLS is terminated for the coordination server.
+   * @default { mode: "proxy" }
+   */
+  tls?: HeadscaleTlsSpec;
+  /**
+   * OpenID Connect login (`oidc`).
+   * @default - no OIDC: nodes join with pre-auth keys or `headscale nodes register`
+   */
+  oidc?: OidcSpec;
+  /** Logging (`log`). */
+  log?: LogSpec;
+  /** Where headscale reads its ACL policy from (`policy`). */
+  policy?: PolicySourceSpec;
+  /**
+   * headscale's embedded DERP server (`derp.server`), served at `/derp` on the main listener.
+   * @default { enabled: false }
+   */
+  embeddedDerp?: EmbeddedDerpSpec;
+  /**
+   * How long an ephemeral node may be offline before it is deleted, a Go duration above 65s
+   * (`node.ephemeral.inactivity_timeout` from 0.29, `ephemeral_node_inactivity_timeout` before).
+   * @default "30m"
+   */
+  ephemeralInactivityTimeout?: string;
+  /**
+   * Default key expiry for nodes, a Prometheus duration such as `"180d"`; `"0"` means never
+   * (`node.expiry` from 0.29; before 0.29 only OIDC logins expire, through `oidc.expiry`).
+   * @default - headscale's default: never
+   */
+  nodeExpiry?: string;
+  /**
+   * How often headscale re-reads the DERP map files and URLs (`derp.update_frequency`), a Go duration.
+   * @default "3h"
+   */
+  derpUpdateFrequency?: string;
+  /**
+   * Taildrop file sharing between a user's own nodes (`taildrop.enabled`, headscale 0.28 and later).
+   * @default true
+   */
+  taildrop?: boolean;
+  /**
+   * Turn off headscale's check for new releases at start (`disable_check_updates`).
+   * @default true (a server should not call out at start)
+   */
+  disableCheckUpdates?: boolean;
+}
+
+/** Node address prefixes. */
+export interface PrefixesSpec {
+  /**
+   * IPv4 prefix (`prefixes.v4`). Set to `null` for IPv6 only.
+   * @default "100.64.0.0/10"
+   */
+  v4?: string | null;
+  /**
+   * IPv6 prefix (`prefixes.v6`). Set to `null` for IPv4 only.
+   * @default "fd7a:115c:a1e0::/48"
+   */
+  v6?: string | null;
+  /**
+   * How addresses are handed out (`prefixes.allocation`).
+   * @default "sequential"
+   */
+  allocation?: "sequential" | "random";
+  /**
+   * Allow prefixes outside 100.64.0.0/10 and fd7a:115c:a1e0::/48. headscale starts with them but
+   * does not support them, and Tailscale clients treat only those ranges as tailnet addresses.
+   * @default false
+   */
+  allowNonStandard?: boolean;
+}
+
+/** The database: SQLite (recommended) or PostgreSQL. */
+export type DatabaseSpec = SqliteDatabaseSpec | PostgresDatabaseSpec;
+
+/** SQLite in headscale's state directory. */
+export interface SqliteDatabaseSpec {
+  type: "sqlite";
+  /**
+   * Write-ahead logging (`database.sqlite.write_ahead_log`).
+   * @default true
+   */
+  writeAheadLog?: boolean;
+}
+
+/**
+ * PostgreSQL ("highly discouraged, legacy" upstream). The password is never written to
+ * config.yaml: give it to the service as the environment variable
+ * `HEADSCALE_DATABASE_POSTGRES_PASS`, which headscale reads in place of `database.postgres.pass`.
+ */
+export interface PostgresDatabaseSpec {
+  type: "postgres";
+  /** Server host name, address, or a unix socket directory (`database.postgres.host`). */
+  host: string;
+  /**
+   * Server port (`database.postgres.port`); omitted for a unix socket.
+   * @default 5432 for a host name or address, none for a socket path
+   */
+  port?: number;
+  /** Database name (`database.postgres.name`). */
+  name: string;
+  /** Login user (`database.postgres.user`). */
+  user: string;
+  /**
+   * TLS mode, passed to libpq as `sslmode` (`database.postgres.ssl`).
+   * @default "require"
+   */
+  ssl?: "disable" | "allow" | "prefer" | "require" | "verify-ca" | "verify-full";
+}
+
+/** MagicDNS and nameservers pushed to nodes. */
+export interface HeadscaleDnsSpec {
+  /**
+   * MagicDNS (`dns.magic_dns`): nodes are reachable as `<node>.<baseDomain>`.
+   * @default true
+   */
+  magicDns?: boolean;
+  /**
+   * The tailnet's DNS suffix (`dns.base_domain`), e.g. `tail.example.net`. Must not equal the
+   * server URL's host nor be a parent of it. Required when `magicDns` is true.
+   */
+  baseDomain?: string;
+  /**
+   * Make nodes use the tailnet's nameservers instead of their own (`dns.override_local_dns`).
+   * Needs `nameservers.global`.
+   * @default true
+   */
+  overrideLocalDns?: boolean;
+  /** Nameservers pushed to nodes. */
+  nameservers?: {
+    /**
+     * Resolvers for all queries (`dns.nameservers.global`): IP addresses or DoH URLs.
+     * @default ["1.1.1.1", "1.0.0.1", "2606:4700:4700::1111", "2606:4700:4700::1001"] when overrideLocalDns is true, else []
+     */
+    global?: string[];
+    /**
+     * Resolvers per domain (`dns.nameservers.split`), e.g. `{ "home.arpa": ["192.168.100.1"] }`.
+     * @default {}
+     */
+    split?: Record<string, string[]>;
+  };
+  /**
+   * Search domains pushed to nodes (`dns.search_domains`).
+   * @default []
+   */
+  searchDomains?: string[];
+  /**
+   * Extra A/AAAA records served by MagicDNS (`dns.extra_records`).
+   * @default []
+   */
+  extraRecords?: ExtraDnsRecordSpec[];
+  /**
+   * A JSON file of extra records that headscale watches (`dns.extra_records_path`). Cannot be
+   * combined with `extraRecords`.
+   * @default - none
+   */
+  extraRecordsPath?: string;
+}
+
+/** One extra MagicDNS record. */
+export interface ExtraDnsRecordSpec {
+  /** Fully qualified name, e.g. `grafana.tail.example.net`. */
+  name: string;
+  /** Record type. */
+  type: "A" | "AAAA";
+  /** The address. */
+  value: string;
+}
+
+/** How TLS is terminated for the coordination server. */
+export type HeadscaleTlsSpec = ProxyTlsSpec | LetsEncryptTlsSpec | CertificateFilesTlsSpec;
+
+/** A reverse proxy in front of headscale terminates TLS; headscale speaks plain HTTP. */
+export interface ProxyTlsSpec {
+  mode: "proxy";
+}
+
+/** headscale obtains a certificate from Let's Encrypt itself. */
+export interface LetsEncryptTlsSpec {
+  mode: "letsencrypt";
+  /**
+   * Certificate host name (`tls_letsencrypt_hostname`).
+   * @default - the server URL's host
+   */
+  hostname?: string;
+  /**
+   * ACME challenge (`tls_letsencrypt_challenge_type`). HTTP-01 needs port 80 reachable;
+   * TLS-ALPN-01 needs headscale itself listening on 443.
+   * @default "HTTP-01"
+   */
+  challenge?: "HTTP-01" | "TLS-ALPN-01";
+  /**
+   * Contact address for the ACME account (`acme_email`).
+   * @default ""
+   */
+  email?: string;
+  /**
+   * ACME directory (`acme_url`).
+   * @default "https://acme-v02.api.letsencrypt.org/directory"
+   */
+  acmeUrl?: string;
+}
+
+/** headscale serves a certificate from files (full chain and key). */
+export interface CertificateFilesTlsSpec {
+  mode: "files";
+  /** Full-chain certificate path on the host (`tls_cert_path`). */
+  certPath: string;
+  /** Private key path on the host (`tls_key_path`). */
+  keyPath: string;
+}
+
+/** OpenID Connect login. The client secret is only ever read from a file. */
+export interface OidcSpec {
+  /** Issuer URL (`oidc.issuer`). */
+  issuer: string;
+  /** Client id (`oidc.client_id`). */
+  clientId: string;
+  /**
+   * File holding the client secret (`oidc.client_secret_path`); `${CREDENTIALS_DIRECTORY}` and
+   * other environment variables are expanded by headscale.
+   */
+  clientSecretPath: string;
+  /**
+   * Scopes (`oidc.scope`).
+   * @default ["openid", "profile", "email"]
+   */
+  scope?: string[];
+  /** Extra authorization request parameters (`oidc.extra_params`). @default {} */
+  extraParams?: Record<string, string>;
+  /** Only these e-mail domains may log in (`oidc.allowed_domains`). @default [] */
+  allowedDomains?: string[];
+  /** Only these users may log in (`oidc.allowed_users`). @default [] */
+  allowedUsers?: string[];
+  /** Only members of these groups may log in (`oidc.allowed_groups`). @default [] */
+  allowedGroups?: string[];
+  /**
+   * Refuse to start while the issuer is unreachable (`oidc.only_start_if_oidc_is_available`).
+   * @default true
+   */
+  onlyStartIfAvailable?: boolean;
+  /**
+   * Require a verified e-mail (`oidc.email_verified_required`, headscale 0.28 and later).
+   * @default true
+   */
+  emailVerifiedRequired?: boolean;
+  /** Use the token's expiry as the node's (`oidc.use_expiry_from_token`). @default false */
+  useExpiryFromToken?: boolean;
+  /**
+   * PKCE (`oidc.pkce`).
+   * @default { enabled: false }
+   */
+  pkce?: { enabled: boolean; method?: "S256" | "plain" };
+}
+
+/** Logging. */
+export interface LogSpec {
+  /** @default "info" */
+  level?: "panic" | "fatal" | "error" | "warn" | "info" | "debug" | "trace";
+  /** @default "text" */
+  format?: "text" | "json";
+}
+
+/** Where the ACL policy comes from. */
+export interface PolicySourceSpec {
+  /**
+   * `file`: the policy file rendered by the kit (or `path`); `database`: managed through the
+   * headscale CLI/API.
+   * @default "file"
+   */
+  mode?: "file" | "database";
+  /**
+   * Policy file path on the host (`policy.path`). With mode `file` and no path, headscale
+   * applies no policy at all: every node reaches every other node.
+   * @default "" (allow all)
+   */
+  path?: string;
+}
+
+/** headscale's embedded DERP relay. */
+export interface EmbeddedDerpSpec {
+  /** Turn the embedded DERP on (`derp.server.enabled`). Needs an https server URL. */
+  enabled: boolean;
+  /**
+   * Region id (`derp.server.region_id`), 900 to 999.
+   * @default 999
+   */
+  regionId?: number;
+  /** @default "headscale" */
+  regionCode?: string;
+  /** @default "Headscale Embedded DERP" */
+  regionName?: string;
+  /**
+   * STUN listener (`derp.server.stun_listen_addr`).
+   * @default "0.0.0.0:3478"
+   */
+  stunListenAddr?: string;
+  /**
+   * Only nodes known to headscale may relay (`derp.server.verify_clients`).
+   * @default true
+   */
+  verifyClients?: boolean;
+  /**
+   * Add the embedded region to the map automatically
+   * (`derp.server.automatically_add_embedded_derp_region`).
+   * @default true
+   */
+  automaticallyAddRegion?: boolean;
+  /** Public IPv4 of the server, published in the map (`derp.server.ipv4`). @default - the host's publicIpv4 */
+  ipv4?: string;
+  /** Public IPv6 of the server, published in the map (`derp.server.ipv6`). @default - the host's publicIpv6 */
+  ipv6?: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// DERP
+
+/** The DERP map. */
+export interface DerpSpec {
+  /**
+   * Tailscale's public DERP regions: `"drop"` (a self-contained map; no fetch of Tailscale's map at
+   * start, which otherwise stops headscale from starting when it fails), `"keep"`, or keep all but
+   * some region ids: `{ keepExcept: [1, 2] }` (headscale 0.27 and later).
+   * @default "drop"
+   */
+  tailscaleRegions?: "drop" | "keep" | { keepExcept: number[] };
+  /**
+   * Self-hosted regions.
+   * @default []
+   */
+  regions?: DerpRegionSpec[];
+}
+
+/** One DERP region. Clients measure latency per region and pick a home region. */
+export interface DerpRegionSpec {
+  /** Region id, 900 to 999 (reserved for self-hosted DERP). */
+  id: number;
+  /** Short code, e.g. `hkg`. Unique across the map. */
+  code: string;
+  /** Human-readable name, e.g. `Hong Kong`. */
+  name: string;
+  /**
+   * Never measure or choose this region as home; still reachable for peers homed there
+   * (`NoMeasureNoHome`, Tailscale 1.82 and later).
+   * @default false
+   */
+  noMeasureNoHome?: boolean;
+  /**
+   * The region's nodes, in priority order. More than one node needs a mesh (derper `-mesh-with`).
+   */
+  nodes: DerpNodeSpec[];
+}
+
+/** One derper process. */
+export interface DerpNodeSpec {
+  /** Node name, unique across the whole map (not a host name), e.g. `hkg-1`. */
+  name: string;
+  /**
+   * Name of the host (in `hosts`) that runs this derper.
+   * @default - none: the node is only published in the maps
+   */
+  host?: string;
+  /**
+   * The name clients dial and check the TLS certificate against: a DNS name, or an IP address
+   * (then `certName` or `insecureForTests` is needed). No scheme, port or path.
+   */
+  hostname: string;
+  /**
+   * IPv4 clients dial instead of resolving `hostname`; `"none"` turns IPv4 off for this node.
+   * @default - the host's publicIpv4, or `hostname` when it is an IPv4 address
+   */
+  ipv4?: string;
+  /**
+   * IPv6 clients dial instead of resolving `hostname`; `"none"` turns IPv6 off for this node.
+   * @default - the host's publicIpv6, or `hostname` when it is an IPv6 address
+   */
+  ipv6?: string;
+  /**
+   * DERP (TLS) port.
+   * @default 443
+   */
+  derpPort?: number;
+  /**
+   * STUN port (UDP); `-1` turns STUN off for this node.
+   * @default 3478
+   */
+  stunPort?: number;
+  /**
+   * The node answers plain HTTP on port 80 (captive-portal checks, `CanPort80`).
+   * @default true when derpPort is 443, else false
+   */
+  canPort80?: boolean;
+  /**
+   * A STUN server only, no DERP relay (`STUNOnly`).
+   * @default false
+   */
+  stunOnly?: boolean;
+  /**
+   * The certificate name clients expect when it differs from `hostname`, or a pin of a
+   * self-signed certificate: `"sha256-raw:<64 hex digits>"` (SHA-256 of the DER certificate;
+   * honoured by Tailscale clients 1.82 and later).
+   * @default - the certificate must be valid for `hostname`
+   */
+  certName?: string;
+  /**
+   * Clients skip TLS verification for this node (`InsecureForTests`). Only for labs and tests.
+   * @default false
+   */
+  insecureForTests?: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------
+// hosts and devices
+
+/** A machine that runs headscale or derper. */
+export interface HostSpec {
+  /** Host name in the model: lower-case letters, digits and dashes. Names output folders and resources. */
+  name: string;
+  /**
+   * Public IPv4 address: a literal, or a Terraform token from another resource (a VM's IP).
+   * @default - none
+   */
+  publicIpv4?: string;
+  /**
+   * Public IPv6 address: a literal or a Terraform token.
+   * @default - none
+   */
+  publicIpv6?: string;
+  /**
+   * The public address changes (a home connection): DNS records are kept current by an updater
+   * on the host instead of by Terraform.
+   * @default false
+   */
+  dynamicIp?: boolean;
+}
+
+/** A tailnet device the kit should know about. */
+export interface DeviceSpec {
+  /** Device name, lower-case letters, digits and dashes; its MagicDNS name. */
+  name: string;
+  /**
+   * headscale user that owns the device.
+   * @default - the tailnet's name
+   */
+  user?: string;
+  /**
+   * Subnet routes the device advertises, e.g. `["192.168.100.0/24"]`.
+   * @default []
+   */
+  advertiseRoutes?: string[];
+  /**
+   * The device offers itself as an exit node.
+   * @default false
+   */
+  exitNode?: boolean;
+  /**
+   * ACL tags, e.g. `["tag:router"]`.
+   * @default []
+   */
+  tags?: string[];
+}

@@ -1,0 +1,491 @@
+/**
+ * The semantic checks: every rule headscale enforces at start for the target version (FORMATS.md
+ * §1.2), the DERP map's rules, and the kit's own safety rules. Each check reports into one list,
+ * so a spec with five problems gets five messages, each naming the field and the fix.
+ *
+ * Checks run on the structurally sanitized spec (model/structure.ts): a value with the wrong type
+ * was already reported and is absent here, so every check tolerates missing fields.
+ */
+import { IssueList, joinPath, type ValidationIssue } from "./issues.js";
+import {
+  TAILSCALE_CGNAT,
+  TAILSCALE_ULA,
+  hasHostBits,
+  isDnsName,
+  isIPv4,
+  isIPv6,
+  isIp,
+  isSlug,
+  networkOf,
+  parseGoDuration,
+  parseListenAddress,
+  parsePrefix,
+  parsePrometheusDuration,
+  prefixWithin,
+} from "./net.js";
+import { defaultListenAddr, globalNameserversOf, overrideLocalDnsOf, tailscaleRegionsOf, tlsOf, urlHost } from "./resolve.js";
+import type { DerpNodeSpec, DerpRegionSpec, HeadscaleSpec, HostSpec, TailnetSpec } from "./spec.js";
+import { checkStructure } from "./structure.js";
+import { isUnresolvedToken } from "./tokens.js";
+import { DEFAULT_HEADSCALE_VERSION, SUPPORTED_HEADSCALE_VERSIONS, findHeadscaleVersion, type HeadscaleVersion } from "./versions.js";
+
+/** The outcome of validate(): the typed spec when there are no issues. */
+export type ValidationResult =
+  | { readonly ok: true; readonly spec: TailnetSpec; readonly issues: readonly [] }
+  | { readonly ok: false; readonly issues: readonly ValidationIssue[] };
+
+/** Items of an array that survived the structural check, with their original index. */
+function present<T>(items: readonly (T | undefined)[] | undefined): [T, number][] {
+  return (items ?? []).flatMap((item, i) => (item === undefined ? [] : [[item, i] as [T, number]]));
+}
+
+function duplicates<T>(entries: [T, number][], key: (t: T) => unknown): [T, number][] {
+  const seen = new Set<unknown>();
+  return entries.filter(([t]) => {
+    const k = key(t);
+    if (k === undefined) return false;
+    if (seen.has(k)) return true;
+    seen.add(k);
+    return false;
+  });
+}
+
+const SHA256_RAW_PIN = /^sha256-raw:[0-9a-f]{64}$/;
+
+/** Context shared by the section checks. */
+interface Ctx {
+  readonly spec: TailnetSpec;
+  readonly issues: IssueList;
+  /** The target version; undefined when the spec names an unsupported one (already reported). */
+  readonly version: HeadscaleVersion | undefined;
+  readonly hostNames: ReadonlySet<string>;
+}
+
+function checkHostRef(ctx: Ctx, path: string, name: string | undefined): void {
+  if (name === undefined || ctx.hostNames.has(name)) return;
+  const known = [...ctx.hostNames];
+  ctx.issues.add(
+    path,
+    `names host ${JSON.stringify(name)}, which is not in hosts`,
+    known.length ? `use one of ${known.map((h) => JSON.stringify(h)).join(", ")}, or add the host to hosts` : "add the host to hosts",
+  );
+}
+
+/** A feature that needs a newer headscale than the target. */
+function needsVersion(ctx: Ctx, path: string, key: string, since: string): void {
+  ctx.issues.add(
+    path,
+    `headscale ${ctx.version!.version} has no ${key} (it exists from ${since})`,
+    `remove it, or target headscale ${since} or later`,
+  );
+}
+
+function checkListen(ctx: Ctx, path: string, value: string | undefined, what: string): void {
+  if (value === undefined) return;
+  if (!parseListenAddress(value)) {
+    ctx.issues.add(path, `${JSON.stringify(value)} is not a listen address`, `write ${what} as host:port, e.g. "0.0.0.0:8080", "127.0.0.1:9090" or "[::]:443", with a port from 1 to 65535`);
+  }
+}
+
+function checkVersion(ctx: Pick<Ctx, "issues">, spec: TailnetSpec): HeadscaleVersion | undefined {
+  const requested = spec.headscale?.version ?? DEFAULT_HEADSCALE_VERSION;
+  const version = findHeadscaleVersion(requested);
+  if (!version) {
+    ctx.issues.add(
+      "headscale.version",
+      `headscale ${JSON.stringify(requested)} is not supported`,
+      `use one of ${SUPPORTED_HEADSCALE_VERSIONS.join(", ")} (the kit renders only for releases whose configuration it knows)`,
+    );
+  }
+  return version;
+}
+
+function checkServerUrl(ctx: Ctx, hs: HeadscaleSpec): void {
+  const path = "headscale.serverUrl";
+  if (hs.serverUrl === undefined) return;
+  if (!/^https?:\/\//.test(hs.serverUrl)) {
+    ctx.issues.add(path, `${JSON.stringify(hs.serverUrl)} does not start with https:// or http:// (headscale refuses to start)`, `write the full URL, e.g. "https://hs.example.com"`);
+    return;
+  }
+  const host = urlHost(hs.serverUrl);
+  if (host === undefined || !(isDnsName(host) || isIp(host) || host === "localhost")) {
+    ctx.issues.add(path, `${JSON.stringify(hs.serverUrl)} is not a valid URL with a host name`, `write the full URL, e.g. "https://hs.example.com"`);
+    return;
+  }
+  const url = new URL(hs.serverUrl);
+  if ((url.pathname !== "/" && url.pathname !== "") || url.search || url.hash) {
+    ctx.issues.add(path, `${JSON.stringify(hs.serverUrl)} has a path, query or fragment; Tailscale clients talk to the URL's root`, `use only scheme, host and port, e.g. "${url.protocol}//${url.host}"`);
+  }
+  const tls = tlsOf(hs);
+  if (tls.mode !== "proxy" && url.protocol === "http:") {
+    ctx.issues.add(path, `uses http:// while headscale terminates TLS itself (tls.mode ${JSON.stringify(tls.mode)})`, `use "https://${url.host}", or set tls.mode to "proxy" if nothing terminates TLS`);
+  }
+}
+
+function checkPrefixes(ctx: Ctx, hs: HeadscaleSpec): void {
+  const p = hs.prefixes ?? {};
+  const v4 = p.v4 === null ? undefined : (p.v4 ?? "100.64.0.0/10");
+  const v6 = p.v6 === null ? undefined : (p.v6 ?? "fd7a:115c:a1e0::/48");
+  if (v4 === undefined && v6 === undefined) {
+    ctx.issues.add("headscale.prefixes", "sets neither v4 nor v6 (headscale refuses to start without a prefix)", `keep at least one, e.g. v4: "100.64.0.0/10"`);
+  }
+  const each: [string, string | undefined, 4 | 6][] = [["v4", v4, 4], ["v6", v6, 6]];
+  for (const [key, value, family] of each) {
+    if (value === undefined) continue;
+    const path = `headscale.prefixes.${key}`;
+    const parsed = parsePrefix(value);
+    const range = family === 4 ? TAILSCALE_CGNAT : TAILSCALE_ULA;
+    if (!parsed || parsed.family !== family) {
+      ctx.issues.add(path, `${JSON.stringify(value)} is not an IPv${family} prefix`, `write it as address/bits inside ${range.text}, e.g. "${range.text}"`);
+    } else if (!prefixWithin(parsed, range) && !p.allowNonStandard) {
+      ctx.issues.add(
+        path,
+        `${JSON.stringify(value)} is outside ${range.text}; headscale starts but does not support it, and Tailscale clients treat only that range as tailnet addresses`,
+        `use a prefix inside ${range.text}, or set headscale.prefixes.allowNonStandard: true if you accept that`,
+      );
+    }
+  }
+}
+
+function checkDns(ctx: Ctx, hs: HeadscaleSpec): void {
+  const dns = hs.dns ?? {};
+  const base = "headscale.dns";
+  const magic = dns.magicDns ?? true;
+  if (dns.baseDomain !== undefined) {
+    const path = `${base}.baseDomain`;
+    const domain = dns.baseDomain.toLowerCase();
+    const serverHost = hs.serverUrl === undefined ? undefined : urlHost(hs.serverUrl);
+    if (!isDnsName(domain)) {
+      ctx.issues.add(path, `${JSON.stringify(dns.baseDomain)} is not a DNS name`, `write a domain without scheme or trailing dot, e.g. "tail.example.net"`);
+    } else if (serverHost === domain) {
+      ctx.issues.add(path, `${JSON.stringify(dns.baseDomain)} equals the server URL's host; headscale refuses to start, since MagicDNS would capture the coordination server's name`, `use a domain of its own, e.g. "tail.${domain}" or one under another zone`);
+    } else if (serverHost !== undefined && serverHost.endsWith(`.${domain}`)) {
+      ctx.issues.add(path, `${JSON.stringify(dns.baseDomain)} is a parent of the server URL's host ${JSON.stringify(serverHost)} (whatever the port); headscale refuses to start, since MagicDNS would capture the coordination server's name`, `use a domain that does not contain the server's host, e.g. "tail.${serverHost}" or one under another zone`);
+    }
+  } else if (magic) {
+    ctx.issues.add(`${base}.baseDomain`, "is required while MagicDNS is on (headscale refuses to start without it)", `set a domain for the tailnet, e.g. "tail.example.net", or set ${base}.magicDns: false`);
+  }
+  if (overrideLocalDnsOf(hs) && globalNameserversOf(hs).length === 0) {
+    ctx.issues.add(`${base}.nameservers.global`, "is empty while overrideLocalDns is on (headscale refuses to start)", `list at least one resolver, e.g. ["1.1.1.1"], or set ${base}.overrideLocalDns: false`);
+  }
+  for (const [ns, i] of present(dns.nameservers?.global)) {
+    if (!isIp(ns) && !/^https:\/\/[^/\s]+/.test(ns)) {
+      ctx.issues.add(`${base}.nameservers.global[${i}]`, `${JSON.stringify(ns)} is neither an IP address nor a DoH URL (headscale drops it with only a warning)`, `write an address such as "1.1.1.1" or a URL such as "https://dns.example/dns-query"`);
+    }
+  }
+  for (const [domain, servers] of Object.entries(dns.nameservers?.split ?? {})) {
+    const path = joinPath(`${base}.nameservers.split`, domain);
+    if (!isDnsName(domain) && !/^[a-z0-9-]+$/i.test(domain)) ctx.issues.add(path, `${JSON.stringify(domain)} is not a domain`, `use a domain such as "home.arpa"`);
+    if (!servers || servers.length === 0) ctx.issues.add(path, "lists no resolver", "list at least one resolver address");
+    for (const [s, i] of present(servers)) {
+      if (!isIp(s)) ctx.issues.add(`${path}[${i}]`, `${JSON.stringify(s)} is not an IP address`, `write the resolver's address, e.g. "192.168.100.1"`);
+    }
+  }
+  for (const [d, i] of present(dns.searchDomains)) {
+    if (!isDnsName(d) && !/^[a-z0-9-]+$/i.test(d)) ctx.issues.add(`${base}.searchDomains[${i}]`, `${JSON.stringify(d)} is not a domain`, `write a domain such as "home.arpa"`);
+  }
+  for (const [r, i] of present(dns.extraRecords)) {
+    const path = `${base}.extraRecords[${i}]`;
+    if (r.name !== undefined && !isDnsName(r.name)) ctx.issues.add(`${path}.name`, `${JSON.stringify(r.name)} is not a fully qualified name`, `write a name such as "grafana.${dns.baseDomain ?? "tail.example.net"}"`);
+    if (r.value !== undefined && r.type !== undefined) {
+      const ok = r.type === "A" ? isIPv4(r.value) : isIPv6(r.value);
+      if (!ok) ctx.issues.add(`${path}.value`, `${JSON.stringify(r.value)} is not an IPv${r.type === "A" ? 4 : 6} address, as a${r.type === "A" ? "n A" : "n AAAA"} record needs`, `write an IPv${r.type === "A" ? 4 : 6} address, or change the type`);
+    }
+  }
+  if (dns.extraRecords?.length && dns.extraRecordsPath !== undefined) {
+    ctx.issues.add(`${base}.extraRecordsPath`, "is set together with extraRecords (headscale refuses to start with both)", "keep one of extraRecords and extraRecordsPath");
+  }
+}
+
+function checkTls(ctx: Ctx, hs: HeadscaleSpec): void {
+  const tls = tlsOf(hs);
+  const listen = parseListenAddress(hs.listenAddr ?? defaultListenAddr(tls));
+  if (tls.mode === "letsencrypt") {
+    if (tls.hostname !== undefined && !isDnsName(tls.hostname)) {
+      ctx.issues.add("headscale.tls.hostname", `${JSON.stringify(tls.hostname)} is not a DNS name Let's Encrypt can issue for`, "use the server URL's host name");
+    }
+    if (tls.challenge === "TLS-ALPN-01" && listen && listen.port !== 443) {
+      ctx.issues.add("headscale.tls.challenge", `TLS-ALPN-01 needs headscale itself listening on 443, but listenAddr is ${JSON.stringify(hs.listenAddr)}`, `set headscale.listenAddr to "0.0.0.0:443", or use challenge "HTTP-01"`);
+    }
+  }
+  if (tls.mode === "files") {
+    for (const key of ["certPath", "keyPath"] as const) {
+      const value = tls[key];
+      if (value !== undefined && !value.startsWith("/")) ctx.issues.add(`headscale.tls.${key}`, `${JSON.stringify(value)} is not an absolute path`, "give the absolute path of the file on the host");
+    }
+  }
+}
+
+function checkOidc(ctx: Ctx, hs: HeadscaleSpec): void {
+  const oidc = hs.oidc;
+  if (!oidc) return;
+  if (oidc.issuer !== undefined && !/^https:\/\/[^/\s]+/.test(oidc.issuer)) {
+    ctx.issues.add("headscale.oidc.issuer", `${JSON.stringify(oidc.issuer)} is not an https URL`, `write the issuer URL, e.g. "https://login.example.com"`);
+  }
+  if (oidc.clientSecretPath !== undefined && oidc.clientSecretPath.trim() === "") {
+    ctx.issues.add("headscale.oidc.clientSecretPath", "is empty", `give the path of the file holding the secret, e.g. "\${CREDENTIALS_DIRECTORY}/oidc_client_secret"`);
+  }
+  if (oidc.emailVerifiedRequired !== undefined && ctx.version && !ctx.version.minor.features.oidcEmailVerifiedRequired) {
+    needsVersion(ctx, "headscale.oidc.emailVerifiedRequired", "oidc.email_verified_required", "0.28.0");
+  }
+}
+
+function checkDurations(ctx: Ctx, hs: HeadscaleSpec): void {
+  if (hs.ephemeralInactivityTimeout !== undefined) {
+    const seconds = parseGoDuration(hs.ephemeralInactivityTimeout);
+    const path = "headscale.ephemeralInactivityTimeout";
+    if (seconds === undefined) {
+      ctx.issues.add(path, `${JSON.stringify(hs.ephemeralInactivityTimeout)} is not a Go duration`, `write it like "30m" or "1h30m" (units ns, us, ms, s, m, h; there is no "d")`);
+    } else if (seconds <= 65) {
+      ctx.issues.add(path, `${JSON.stringify(hs.ephemeralInactivityTimeout)} is 65s or less (headscale refuses to start)`, `use more than 65s, e.g. "30m"`);
+    }
+  }
+  if (hs.derpUpdateFrequency !== undefined && parseGoDuration(hs.derpUpdateFrequency) === undefined) {
+    ctx.issues.add("headscale.derpUpdateFrequency", `${JSON.stringify(hs.derpUpdateFrequency)} is not a Go duration`, `write it like "3h" or "30m" (there is no "d"; "0" turns updates off)`);
+  }
+  if (hs.nodeExpiry !== undefined) {
+    const path = "headscale.nodeExpiry";
+    if (parsePrometheusDuration(hs.nodeExpiry) === undefined) {
+      ctx.issues.add(path, `${JSON.stringify(hs.nodeExpiry)} is not a duration`, `write it like "180d", "1w" or "0" (never)`);
+    } else if (ctx.version && !ctx.version.minor.features.nodeSection && !hs.oidc) {
+      ctx.issues.add(path, `headscale ${ctx.version.version} has no default node expiry (node.expiry exists from 0.29.0; before, only OIDC logins expire, through oidc.expiry)`, "remove it, configure oidc, or target headscale 0.29.0 or later");
+    }
+  }
+}
+
+function checkEmbeddedDerp(ctx: Ctx, hs: HeadscaleSpec): void {
+  const e = hs.embeddedDerp;
+  if (!e?.enabled) return;
+  const base = "headscale.embeddedDerp";
+  if (hs.serverUrl?.startsWith("http://")) {
+    ctx.issues.add(`${base}.enabled`, "the embedded DERP needs an https server URL (clients reach it at https://<server>/derp)", "use an https serverUrl, or turn the embedded DERP off");
+  }
+  if (e.regionId !== undefined && (!Number.isInteger(e.regionId) || e.regionId < 900 || e.regionId > 999)) {
+    ctx.issues.add(`${base}.regionId`, `${e.regionId} is outside 900-999, the range reserved for self-hosted DERP`, "pick an id from 900 to 999 that no other region uses");
+  }
+  checkListen(ctx, `${base}.stunListenAddr`, e.stunListenAddr, "the STUN listener");
+  for (const key of ["ipv4", "ipv6"] as const) {
+    const v = e[key];
+    if (v !== undefined && !isUnresolvedToken(v) && !(key === "ipv4" ? isIPv4(v) : isIPv6(v))) {
+      ctx.issues.add(`${base}.${key}`, `${JSON.stringify(v)} is not an IPv${key === "ipv4" ? 4 : 6} address`, `write the server's public IPv${key === "ipv4" ? 4 : 6} address`);
+    }
+  }
+}
+
+function checkHeadscale(ctx: Ctx): void {
+  const hs = ctx.spec.headscale;
+  if (!hs) return;
+  const f = ctx.version?.minor.features;
+  checkServerUrl(ctx, hs);
+  checkHostRef(ctx, "headscale.host", hs.host);
+  checkListen(ctx, "headscale.listenAddr", hs.listenAddr, "the main listener");
+  if (hs.metricsListenAddr === "") {
+    if (f && !f.metricsCanBeDisabled) ctx.issues.add("headscale.metricsListenAddr", `headscale ${ctx.version!.version} cannot turn the metrics listener off (an empty address does so from 0.28.0)`, `use a private address such as "127.0.0.1:9090", or target 0.28.0 or later`);
+  } else {
+    checkListen(ctx, "headscale.metricsListenAddr", hs.metricsListenAddr, "the metrics listener");
+  }
+  checkListen(ctx, "headscale.grpcListenAddr", hs.grpcListenAddr, "the gRPC listener");
+  if (hs.trustedProxies !== undefined) {
+    if (f && !f.trustedProxies) needsVersion(ctx, "headscale.trustedProxies", "trusted_proxies", "0.29.0");
+    for (const [cidr, i] of present(hs.trustedProxies)) {
+      const p = parsePrefix(cidr);
+      const path = `headscale.trustedProxies[${i}]`;
+      if (!p) ctx.issues.add(path, `${JSON.stringify(cidr)} is not a CIDR prefix`, `write the proxy's address range, e.g. "10.0.0.5/32"`);
+      else if (p.bits === 0) ctx.issues.add(path, `${JSON.stringify(cidr)} trusts every address (headscale refuses /0)`, "list only your reverse proxies' addresses");
+    }
+  }
+  if (hs.taildrop !== undefined && f && !f.taildrop) needsVersion(ctx, "headscale.taildrop", "taildrop.enabled", "0.28.0");
+  if (hs.database?.type === "postgres") {
+    const port = hs.database.port;
+    if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) {
+      ctx.issues.add("headscale.database.port", `${port} is not a port`, "use a port from 1 to 65535, usually 5432");
+    }
+  }
+  if (hs.policy?.path !== undefined && hs.policy.path !== "" && !hs.policy.path.startsWith("/")) {
+    ctx.issues.add("headscale.policy.path", `${JSON.stringify(hs.policy.path)} is not an absolute path`, "give the absolute path of the policy file on the host");
+  }
+  checkPrefixes(ctx, hs);
+  checkDns(ctx, hs);
+  checkTls(ctx, hs);
+  checkOidc(ctx, hs);
+  checkDurations(ctx, hs);
+  checkEmbeddedDerp(ctx, hs);
+}
+
+function checkAddress(ctx: Ctx, path: string, value: string | undefined, family: 4 | 6, allowNone: boolean): void {
+  if (value === undefined || isUnresolvedToken(value)) return;
+  if (allowNone && value === "none") return;
+  const ok = family === 4 ? isIPv4(value) : isIPv6(value);
+  if (!ok) {
+    ctx.issues.add(path, `${JSON.stringify(value)} is not an IPv${family} address`, `write an IPv${family} address${allowNone ? `, "none" to turn IPv${family} off,` : ""} or a Terraform token`);
+  }
+}
+
+function checkHostname(ctx: Ctx, path: string, node: DerpNodeSpec): void {
+  const h = node.hostname;
+  if (h === undefined) return;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(h) || /[/?#]/.test(h)) {
+    const bare = h.replace(/^[a-z][a-z0-9+.-]*:\/\//i, "").split(/[/?#]/)[0];
+    ctx.issues.add(path, `${JSON.stringify(h)} has a scheme or path; clients would dial it as a host name and fail`, `write only the host name, e.g. ${JSON.stringify(bare)}`);
+    return;
+  }
+  if (/^[^:]+:\d+$/.test(h) || /^\[.*\]:\d+$/.test(h)) {
+    ctx.issues.add(path, `${JSON.stringify(h)} includes a port`, "write only the host name here and put the port in derpPort");
+    return;
+  }
+  if (isIp(h)) {
+    if (node.certName === undefined && !node.insecureForTests) {
+      ctx.issues.add(
+        path,
+        `${JSON.stringify(h)} is an IP address, so no public CA certificate matches it and clients would refuse the node`,
+        `pin the node's self-signed certificate with certName: "sha256-raw:<sha256 of its DER bytes>" (derper prints it at first start; Tailscale clients 1.82+), or for a lab only set insecureForTests: true`,
+      );
+    }
+    return;
+  }
+  if (!isDnsName(h)) ctx.issues.add(path, `${JSON.stringify(h)} is neither a DNS name nor an IP address`, `write the name clients dial, e.g. "derp1.example.com"`);
+}
+
+function checkNode(ctx: Ctx, node: DerpNodeSpec, path: string): void {
+  checkHostRef(ctx, `${path}.host`, node.host);
+  checkHostname(ctx, `${path}.hostname`, node);
+  checkAddress(ctx, `${path}.ipv4`, node.ipv4, 4, true);
+  checkAddress(ctx, `${path}.ipv6`, node.ipv6, 6, true);
+  if (node.derpPort !== undefined && (!Number.isInteger(node.derpPort) || node.derpPort < 1 || node.derpPort > 65535)) {
+    ctx.issues.add(`${path}.derpPort`, `${node.derpPort} is not a port`, "use a TCP port from 1 to 65535 (443 unless it is taken)");
+  }
+  if (node.stunPort !== undefined && node.stunPort !== -1 && (!Number.isInteger(node.stunPort) || node.stunPort < 1 || node.stunPort > 65535)) {
+    ctx.issues.add(`${path}.stunPort`, `${node.stunPort} is not a port`, "use a UDP port from 1 to 65535 (usually 3478), or -1 to turn STUN off");
+  }
+  if (node.stunOnly && node.stunPort === -1) {
+    ctx.issues.add(`${path}.stunPort`, "is -1 on a STUN-only node, which then does nothing", "give the node a STUN port, or make it a DERP node (stunOnly: false)");
+  }
+  if (node.certName !== undefined) {
+    if (node.certName.startsWith("sha256-raw:") ? !SHA256_RAW_PIN.test(node.certName) : !isDnsName(node.certName)) {
+      ctx.issues.add(`${path}.certName`, `${JSON.stringify(node.certName)} is neither "sha256-raw:" followed by 64 lower-case hex digits nor a DNS name`, `write the pin exactly as derper prints it, e.g. "sha256-raw:${"0".repeat(64)}"`);
+    }
+  }
+}
+
+function checkRegion(ctx: Ctx, region: DerpRegionSpec, path: string): void {
+  if (region.id !== undefined && (!Number.isInteger(region.id) || region.id < 900 || region.id > 999)) {
+    ctx.issues.add(`${path}.id`, `${region.id} is outside 900-999, the range reserved for self-hosted DERP regions`, "pick an unused id from 900 to 999");
+  }
+  if (region.code !== undefined && !/^[a-z0-9][a-z0-9-]*$/.test(region.code)) {
+    ctx.issues.add(`${path}.code`, `${JSON.stringify(region.code)} is not a short code`, `use lower-case letters, digits and dashes, e.g. "hkg"`);
+  }
+  if (region.name !== undefined && region.name.trim() === "") ctx.issues.add(`${path}.name`, "is empty", `name the region, e.g. "Hong Kong"`);
+  const nodes = present(region.nodes);
+  if (region.nodes !== undefined && region.nodes.length === 0) {
+    ctx.issues.add(`${path}.nodes`, "is empty", "add at least one node, or remove the region");
+  } else if (nodes.length > 0 && nodes.every(([n]) => n.stunOnly)) {
+    ctx.issues.add(`${path}.nodes`, "has only STUN-only nodes, so nothing relays traffic in this region", "make at least one node a DERP node (stunOnly: false)");
+  }
+  for (const [node, i] of nodes) checkNode(ctx, node, `${path}.nodes[${i}]`);
+}
+
+function checkDerp(ctx: Ctx): void {
+  const derp = ctx.spec.derp ?? {};
+  const regions = present(derp.regions);
+  for (const [region, i] of regions) checkRegion(ctx, region, `derp.regions[${i}]`);
+  for (const [region, i] of duplicates(regions, (r) => r.id)) {
+    ctx.issues.add(`derp.regions[${i}].id`, `${region.id} is used by another region too`, "give every region its own id from 900 to 999");
+  }
+  for (const [region, i] of duplicates(regions, (r) => r.code)) {
+    ctx.issues.add(`derp.regions[${i}].code`, `${JSON.stringify(region.code)} is used by another region too`, "give every region its own code");
+  }
+  const nodes = regions.flatMap(([r, i]) => present(r.nodes).map(([n, j]) => [n, `derp.regions[${i}].nodes[${j}]`] as const));
+  const seen = new Map<string, string>();
+  for (const [node, path] of nodes) {
+    if (node.name === undefined) continue;
+    const first = seen.get(node.name);
+    if (first) ctx.issues.add(`${path}.name`, `${JSON.stringify(node.name)} is also the name of ${first}; node names must be unique across the whole map`, "rename one of them, e.g. after its region code and number");
+    else seen.set(node.name, path);
+  }
+  const choice = derp.tailscaleRegions;
+  if (typeof choice === "object" && choice.keepExcept !== undefined) {
+    if (choice.keepExcept.length === 0) ctx.issues.add("derp.tailscaleRegions.keepExcept", "is empty", `use "keep" to keep every public region`);
+    for (const [id, i] of present(choice.keepExcept)) {
+      if (!Number.isInteger(id) || id < 1) ctx.issues.add(`derp.tailscaleRegions.keepExcept[${i}]`, `${id} is not a region id`, "list Tailscale region ids such as 1 or 2");
+    }
+  }
+  const embedded = ctx.spec.headscale?.embeddedDerp;
+  if (embedded?.enabled) {
+    const id = embedded.regionId ?? 999;
+    const clash = regions.find(([r]) => r.id === id);
+    if (clash) ctx.issues.add(`derp.regions[${clash[1]}].id`, `${id} is also the embedded DERP's region id; headscale would replace this region with the embedded one`, "give one of them another id");
+    const code = embedded.regionCode ?? "headscale";
+    const codeClash = regions.find(([r]) => r.code === code);
+    if (codeClash) ctx.issues.add(`derp.regions[${codeClash[1]}].code`, `${JSON.stringify(code)} is also the embedded DERP's region code`, "give one of them another code");
+  }
+  // Counted before the structural check's removals: a malformed region is still a region the user meant.
+  const regionCount = derp.regions?.length ?? 0;
+  const embeddedInMap = embedded?.enabled && (embedded.automaticallyAddRegion ?? true);
+  if (embedded?.enabled && embedded.automaticallyAddRegion === false && regionCount === 0) {
+    ctx.issues.add("headscale.embeddedDerp.automaticallyAddRegion", "is false while no DERP map file is rendered (headscale refuses to start)", "leave it true, or add regions under derp.regions");
+  } else if (regionCount === 0 && !embeddedInMap && !tailscaleRegionsOf(ctx.spec).keep) {
+    ctx.issues.add(
+      "derp.regions",
+      "no DERP region is left (no self-hosted region, Tailscale's public regions dropped, embedded DERP off); headscale refuses to start with an empty DERP map",
+      `add a region, enable headscale.embeddedDerp, or set derp.tailscaleRegions: "keep"`,
+    );
+  }
+}
+
+function checkHosts(ctx: Ctx): void {
+  const hosts = present(ctx.spec.hosts);
+  for (const [host, i] of hosts) {
+    const path = `hosts[${i}]`;
+    if (host.name !== undefined && !isSlug(host.name)) ctx.issues.add(`${path}.name`, `${JSON.stringify(host.name)} is not a valid host name here`, `use lower-case letters, digits and dashes, e.g. "hk-1"`);
+    checkAddress(ctx, `${path}.publicIpv4`, host.publicIpv4, 4, false);
+    checkAddress(ctx, `${path}.publicIpv6`, host.publicIpv6, 6, false);
+  }
+  for (const [host, i] of duplicates(hosts, (h: HostSpec) => h.name)) {
+    ctx.issues.add(`hosts[${i}].name`, `${JSON.stringify(host.name)} is used by another host too`, "give every host its own name");
+  }
+}
+
+function checkDevices(ctx: Ctx): void {
+  const devices = present(ctx.spec.devices);
+  for (const [device, i] of devices) {
+    const path = `devices[${i}]`;
+    if (device.name !== undefined && !isSlug(device.name)) ctx.issues.add(`${path}.name`, `${JSON.stringify(device.name)} is not a valid device name`, `use lower-case letters, digits and dashes, e.g. "home-router"`);
+    if (device.user !== undefined && !/^[a-zA-Z0-9][a-zA-Z0-9._@-]*$/.test(device.user)) ctx.issues.add(`${path}.user`, `${JSON.stringify(device.user)} is not a valid headscale user name`, "use letters, digits, dots, dashes, underscores or @");
+    for (const [route, j] of present(device.advertiseRoutes)) {
+      const at = `${path}.advertiseRoutes[${j}]`;
+      const p = parsePrefix(route);
+      if (!p) ctx.issues.add(at, `${JSON.stringify(route)} is not a CIDR prefix`, `write the subnet as address/bits, e.g. "192.168.100.0/24"`);
+      else if (p.bits === 0) ctx.issues.add(at, `${JSON.stringify(route)} is a default route`, "remove it and set exitNode: true to offer the device as an exit node");
+      else if (hasHostBits(p)) ctx.issues.add(at, `${JSON.stringify(route)} has host bits set; Tailscale refuses such routes`, `use the network address, "${networkOf(p)}"`);
+    }
+    for (const [tag, j] of present(device.tags)) {
+      if (!/^tag:[a-z0-9][a-z0-9-]*$/.test(tag)) ctx.issues.add(`${path}.tags[${j}]`, `${JSON.stringify(tag)} is not a tag`, `write tags as "tag:name" with lower-case letters, digits and dashes`);
+    }
+  }
+  for (const [device, i] of duplicates(devices, (d) => d.name)) {
+    ctx.issues.add(`devices[${i}].name`, `${JSON.stringify(device.name)} is used by another device too`, "give every device its own name");
+  }
+}
+
+/**
+ * Validates a spec from any source (a TypeScript object or parsed YAML) and reports every problem
+ * at once. Nothing is written or deployed by anything in the kit until this passes.
+ */
+export function validate(input: unknown): ValidationResult {
+  const issues = new IssueList();
+  const sanitized = checkStructure(input, issues) as TailnetSpec | undefined;
+  if (sanitized !== undefined) {
+    const version = sanitized.headscale ? checkVersion({ issues }, sanitized) : undefined;
+    const hostNames = new Set(present(sanitized.hosts).map(([h]) => h.name).filter((n): n is string => n !== undefined));
+    const ctx: Ctx = { spec: sanitized, issues, version, hostNames };
+    if (sanitized.name !== undefined && !isSlug(sanitized.name)) {
+      issues.add("name", `${JSON.stringify(sanitized.name)} is not a valid tailnet name`, `use lower-case letters, digits and dashes, e.g. "home-lab"`);
+    }
+    checkHeadscale(ctx);
+    checkDerp(ctx);
+    checkHosts(ctx);
+    checkDevices(ctx);
+  }
+  if (issues.length > 0) return { ok: false, issues: issues.issues };
+  return { ok: true, spec: input as TailnetSpec, issues: [] };
+}

@@ -1,0 +1,178 @@
+/**
+ * Every validation rule, with a bad input and the exact message it produces (path and message;
+ * every issue also carries a fix, checked to be non-empty). Inputs start from a minimal valid
+ * spec and change one thing.
+ */
+import { describe, expect, it } from "vitest";
+import { formatIssues, loadTailnet, TailnetSpecError, validate } from "../../model/index.js";
+import { exampleSpec, minimalSpec } from "../support/specs.js";
+
+type Case = [name: string, mutate: (spec: any) => void, expected: [path: string, message: string][]];
+
+const cases: Case[] = [
+  ["unsupported version", (s: any) => { s.headscale.version = "0.26.1"; }, [["headscale.version", "headscale \"0.26.1\" is not supported"]]],
+  ["version with v accepted", (s: any) => { s.headscale.version = "v0.28.0"; }, []],
+  ["server url no scheme", (s: any) => { s.headscale.serverUrl = "hs.example.com"; }, [["headscale.serverUrl", "\"hs.example.com\" does not start with https:// or http:// (headscale refuses to start)"]]],
+  ["server url path", (s: any) => { s.headscale.serverUrl = "https://hs.example.com/headscale"; }, [["headscale.serverUrl", "\"https://hs.example.com/headscale\" has a path, query or fragment; Tailscale clients talk to the URL's root"]]],
+  ["server url http with letsencrypt", (s: any) => { s.headscale.serverUrl = "http://hs.example.com"; s.headscale.tls = { mode: "letsencrypt" }; }, [["headscale.serverUrl", "uses http:// while headscale terminates TLS itself (tls.mode \"letsencrypt\")"]]],
+  ["base equals host", (s: any) => { s.headscale.dns.baseDomain = "hs.example.com"; }, [["headscale.dns.baseDomain", "\"hs.example.com\" equals the server URL's host; headscale refuses to start, since MagicDNS would capture the coordination server's name"]]],
+  ["base parent", (s: any) => { s.headscale.dns.baseDomain = "example.com"; }, [["headscale.dns.baseDomain", "\"example.com\" is a parent of the server URL's host \"hs.example.com\" (whatever the port); headscale refuses to start, since MagicDNS would capture the coordination server's name"]]],
+  ["base parent with port", (s: any) => { s.headscale.serverUrl = "https://hs.example.com:443"; s.headscale.dns.baseDomain = "example.com"; }, [["headscale.dns.baseDomain", "\"example.com\" is a parent of the server URL's host \"hs.example.com\" (whatever the port); headscale refuses to start, since MagicDNS would capture the coordination server's name"]]],
+  ["base not dns", (s: any) => { s.headscale.dns.baseDomain = "tail.example.net."; }, [["headscale.dns.baseDomain", "\"tail.example.net.\" is not a DNS name"]]],
+  ["magic without base", (s: any) => { delete s.headscale.dns.baseDomain; }, [["headscale.dns.baseDomain", "is required while MagicDNS is on (headscale refuses to start without it)"]]],
+  ["override without global", (s: any) => { s.headscale.dns.nameservers = { global: [] }; }, [["headscale.dns.nameservers.global", "is empty while overrideLocalDns is on (headscale refuses to start)"]]],
+  ["bad global ns", (s: any) => { s.headscale.dns.nameservers = { global: ["dns.google"] }; }, [["headscale.dns.nameservers.global[0]", "\"dns.google\" is neither an IP address nor a DoH URL (headscale drops it with only a warning)"]]],
+  ["split bad", (s: any) => { s.headscale.dns.nameservers = { split: { "home.arpa": ["router.lan"] } }; }, [["headscale.dns.nameservers.split[\"home.arpa\"][0]", "\"router.lan\" is not an IP address"]]],
+  ["extra records both", (s: any) => { s.headscale.dns.extraRecords = [{ name: "a.tail.example.net", type: "A", value: "100.64.0.5" }]; s.headscale.dns.extraRecordsPath = "/etc/headscale/extra.json"; }, [["headscale.dns.extraRecordsPath", "is set together with extraRecords (headscale refuses to start with both)"]]],
+  ["extra record wrong family", (s: any) => { s.headscale.dns.extraRecords = [{ name: "a.tail.example.net", type: "AAAA", value: "100.64.0.5" }]; }, [["headscale.dns.extraRecords[0].value", "\"100.64.0.5\" is not an IPv6 address, as an AAAA record needs"]]],
+  ["ephemeral too low", (s: any) => { s.headscale.ephemeralInactivityTimeout = "60s"; }, [["headscale.ephemeralInactivityTimeout", "\"60s\" is 65s or less (headscale refuses to start)"]]],
+  ["ephemeral 1d", (s: any) => { s.headscale.ephemeralInactivityTimeout = "1d"; }, [["headscale.ephemeralInactivityTimeout", "\"1d\" is not a Go duration"]]],
+  ["derp update freq bad", (s: any) => { s.headscale.derpUpdateFrequency = "1d"; }, [["headscale.derpUpdateFrequency", "\"1d\" is not a Go duration"]]],
+  ["node expiry old version", (s: any) => { s.headscale.version = "0.28.0"; s.headscale.nodeExpiry = "180d"; }, [["headscale.nodeExpiry", "headscale 0.28.0 has no default node expiry (node.expiry exists from 0.29.0; before, only OIDC logins expire, through oidc.expiry)"]]],
+  ["node expiry bad", (s: any) => { s.headscale.nodeExpiry = "soon"; }, [["headscale.nodeExpiry", "\"soon\" is not a duration"]]],
+  ["prefixes none", (s: any) => { s.headscale.prefixes = { v4: null, v6: null }; }, [["headscale.prefixes", "sets neither v4 nor v6 (headscale refuses to start without a prefix)"]]],
+  ["prefix outside", (s: any) => { s.headscale.prefixes = { v4: "10.0.0.0/8" }; }, [["headscale.prefixes.v4", "\"10.0.0.0/8\" is outside 100.64.0.0/10; headscale starts but does not support it, and Tailscale clients treat only that range as tailnet addresses"]]],
+  ["prefix outside allowed", (s: any) => { s.headscale.prefixes = { v4: "10.0.0.0/8", allowNonStandard: true }; }, []],
+  ["prefix family", (s: any) => { s.headscale.prefixes = { v6: "100.64.0.0/10" }; }, [["headscale.prefixes.v6", "\"100.64.0.0/10\" is not an IPv6 prefix"]]],
+  ["allocation enum", (s: any) => { s.headscale.prefixes = { allocation: "randm" }; }, [["headscale.prefixes.allocation", "\"randm\" is not one of \"sequential\", \"random\""]]],
+  ["trusted proxies old", (s: any) => { s.headscale.version = "0.28.0"; s.headscale.trustedProxies = ["10.0.0.1/32"]; }, [["headscale.trustedProxies", "headscale 0.28.0 has no trusted_proxies (it exists from 0.29.0)"]]],
+  ["trusted proxies zero", (s: any) => { s.headscale.trustedProxies = ["0.0.0.0/0"]; }, [["headscale.trustedProxies[0]", "\"0.0.0.0/0\" trusts every address (headscale refuses /0)"]]],
+  ["trusted proxies bad", (s: any) => { s.headscale.trustedProxies = ["10.0.0.1"]; }, [["headscale.trustedProxies[0]", "\"10.0.0.1\" is not a CIDR prefix"]]],
+  ["taildrop 0.27", (s: any) => { s.headscale.version = "0.27.1"; s.headscale.taildrop = false; }, [["headscale.taildrop", "headscale 0.27.1 has no taildrop.enabled (it exists from 0.28.0)"]]],
+  ["metrics empty 0.27", (s: any) => { s.headscale.version = "0.27.1"; s.headscale.metricsListenAddr = ""; }, [["headscale.metricsListenAddr", "headscale 0.27.1 cannot turn the metrics listener off (an empty address does so from 0.28.0)"]]],
+  ["listen bad", (s: any) => { s.headscale.listenAddr = "0.0.0.0:99999"; }, [["headscale.listenAddr", "\"0.0.0.0:99999\" is not a listen address"]]],
+  ["tls alpn no 443", (s: any) => { s.headscale.tls = { mode: "letsencrypt", challenge: "TLS-ALPN-01" }; s.headscale.listenAddr = "0.0.0.0:8443"; }, [["headscale.tls.challenge", "TLS-ALPN-01 needs headscale itself listening on 443, but listenAddr is \"0.0.0.0:8443\""]]],
+  ["tls files relative", (s: any) => { s.headscale.tls = { mode: "files", certPath: "cert.pem", keyPath: "/etc/k.pem" }; }, [["headscale.tls.certPath", "\"cert.pem\" is not an absolute path"]]],
+  ["oidc issuer", (s: any) => { s.headscale.oidc = { issuer: "http://login.example.com", clientId: "hs", clientSecretPath: "/run/secret" }; }, [["headscale.oidc.issuer", "\"http://login.example.com\" is not an https URL"]]],
+  ["oidc email 0.27", (s: any) => { s.headscale.version = "0.27.1"; s.headscale.oidc = { issuer: "https://login.example.com", clientId: "hs", clientSecretPath: "/run/secret", emailVerifiedRequired: true }; }, [["headscale.oidc.emailVerifiedRequired", "headscale 0.27.1 has no oidc.email_verified_required (it exists from 0.28.0)"]]],
+  ["oidc clientSecret", (s: any) => { s.headscale.oidc = { issuer: "https://login.example.com", clientId: "hs", clientSecret: "hunter2" }; }, [["headscale.oidc.clientSecret", "unknown key \"clientSecret\" (allowed here: issuer, clientId, clientSecretPath, scope, extraParams, allowedDomains, allowedUsers, allowedGroups, onlyStartIfAvailable, emailVerifiedRequired, useExpiryFromToken, pkce)"], ["headscale.oidc.clientSecretPath", "is required"]]],
+  ["postgres password", (s: any) => { s.headscale.database = { type: "postgres", host: "db", name: "hs", user: "hs", password: "x" }; }, [["headscale.database.password", "unknown key \"password\" (allowed here: type, host, port, name, user, ssl)"]]],
+  ["postgres port", (s: any) => { s.headscale.database = { type: "postgres", host: "db", name: "hs", user: "hs", port: 70000 }; }, [["headscale.database.port", "70000 is not a port"]]],
+  ["embedded http", (s: any) => { s.headscale.serverUrl = "http://hs.example.com"; s.headscale.embeddedDerp = { enabled: true }; }, [["headscale.embeddedDerp.enabled", "the embedded DERP needs an https server URL (clients reach it at https://<server>/derp)"]]],
+  ["embedded region id", (s: any) => { s.headscale.embeddedDerp = { enabled: true, regionId: 42 }; }, [["headscale.embeddedDerp.regionId", "42 is outside 900-999, the range reserved for self-hosted DERP"]]],
+  ["embedded clash", (s: any) => { s.headscale.embeddedDerp = { enabled: true, regionId: 900 }; }, [["derp.regions[0].id", "900 is also the embedded DERP's region id; headscale would replace this region with the embedded one"]]],
+  ["embedded no auto no regions", (s: any) => { s.headscale.embeddedDerp = { enabled: true, automaticallyAddRegion: false }; delete s.derp; }, [["headscale.embeddedDerp.automaticallyAddRegion", "is false while no DERP map file is rendered (headscale refuses to start)"]]],
+  ["empty map", (s: any) => { s.derp.regions = []; }, [["derp.regions", "no DERP region is left (no self-hosted region, Tailscale's public regions dropped, embedded DERP off); headscale refuses to start with an empty DERP map"]]],
+  ["no derp", (s: any) => { delete s.derp; }, [["derp.regions", "no DERP region is left (no self-hosted region, Tailscale's public regions dropped, embedded DERP off); headscale refuses to start with an empty DERP map"]]],
+  ["policy path relative", (s: any) => { s.headscale.policy = { path: "policy.hujson" }; }, [["headscale.policy.path", "\"policy.hujson\" is not an absolute path"]]],
+  ["region id range", (s: any) => { s.derp.regions[0].id = 1000; }, [["derp.regions[0].id", "1000 is outside 900-999, the range reserved for self-hosted DERP regions"]]],
+  ["region dup id", (s: any) => { s.derp.regions.push({ id: 900, code: "ams", name: "Amsterdam", nodes: [{ name: "ams-1", hostname: "derp2.example.com" }] }); }, [["derp.regions[1].id", "900 is used by another region too"]]],
+  ["region dup code", (s: any) => { s.derp.regions.push({ id: 901, code: "fra", name: "Frankfurt 2", nodes: [{ name: "fra-2", hostname: "derp2.example.com" }] }); }, [["derp.regions[1].code", "\"fra\" is used by another region too"]]],
+  ["node dup name", (s: any) => { s.derp.regions.push({ id: 901, code: "ams", name: "Amsterdam", nodes: [{ name: "fra-1", hostname: "derp2.example.com" }] }); }, [["derp.regions[1].nodes[0].name", "\"fra-1\" is also the name of derp.regions[0].nodes[0]; node names must be unique across the whole map"]]],
+  ["region code bad", (s: any) => { s.derp.regions[0].code = "Frankfurt Main"; }, [["derp.regions[0].code", "\"Frankfurt Main\" is not a short code"]]],
+  ["region no nodes", (s: any) => { s.derp.regions[0].nodes = []; }, [["derp.regions[0].nodes", "is empty"]]],
+  ["region stun only", (s: any) => { s.derp.regions[0].nodes[0].stunOnly = true; }, [["derp.regions[0].nodes", "has only STUN-only nodes, so nothing relays traffic in this region"]]],
+  ["hostname scheme", (s: any) => { s.derp.regions[0].nodes[0].hostname = "https://derp.example.com"; }, [["derp.regions[0].nodes[0].hostname", "\"https://derp.example.com\" has a scheme or path; clients would dial it as a host name and fail"]]],
+  ["hostname port", (s: any) => { s.derp.regions[0].nodes[0].hostname = "derp.example.com:8443"; }, [["derp.regions[0].nodes[0].hostname", "\"derp.example.com:8443\" includes a port"]]],
+  ["hostname bad", (s: any) => { s.derp.regions[0].nodes[0].hostname = "derp_1"; }, [["derp.regions[0].nodes[0].hostname", "\"derp_1\" is neither a DNS name nor an IP address"]]],
+  ["hostname ip no pin", (s: any) => { s.derp.regions[0].nodes[0].hostname = "192.0.2.10"; }, [["derp.regions[0].nodes[0].hostname", "\"192.0.2.10\" is an IP address, so no public CA certificate matches it and clients would refuse the node"]]],
+  ["hostname ip insecure", (s: any) => { s.derp.regions[0].nodes[0].hostname = "192.0.2.10"; s.derp.regions[0].nodes[0].insecureForTests = true; }, []],
+  ["certname bad", (s: any) => { s.derp.regions[0].nodes[0].certName = "sha256-raw:ABC"; }, [["derp.regions[0].nodes[0].certName", "\"sha256-raw:ABC\" is neither \"sha256-raw:\" followed by 64 lower-case hex digits nor a DNS name"]]],
+  ["derp port", (s: any) => { s.derp.regions[0].nodes[0].derpPort = 0; }, [["derp.regions[0].nodes[0].derpPort", "0 is not a port"]]],
+  ["stun port", (s: any) => { s.derp.regions[0].nodes[0].stunPort = 0; }, [["derp.regions[0].nodes[0].stunPort", "0 is not a port"]]],
+  ["stun port -1 ok", (s: any) => { s.derp.regions[0].nodes[0].stunPort = -1; }, []],
+  ["stunonly stun -1", (s: any) => { s.derp.regions[0].nodes.push({ name: "fra-s", hostname: "stun.example.com", stunOnly: true, stunPort: -1 }); }, [["derp.regions[0].nodes[1].stunPort", "is -1 on a STUN-only node, which then does nothing"]]],
+  ["node ipv4 bad", (s: any) => { s.derp.regions[0].nodes[0].ipv4 = "2001:db8::1"; }, [["derp.regions[0].nodes[0].ipv4", "\"2001:db8::1\" is not an IPv4 address"]]],
+  ["node ipv4 token", (s: any) => { s.derp.regions[0].nodes[0].ipv4 = "${TfToken[TOKEN.3]}"; }, []],
+  ["node ipv6 none", (s: any) => { s.derp.regions[0].nodes[0].ipv6 = "none"; }, []],
+  ["node host missing", (s: any) => { s.derp.regions[0].nodes[0].host = "fra"; }, [["derp.regions[0].nodes[0].host", "names host \"fra\", which is not in hosts"]]],
+  ["headscale host missing", (s: any) => { s.hosts = [{ name: "cloud" }]; s.headscale.host = "clod"; }, [["headscale.host", "names host \"clod\", which is not in hosts"]]],
+  ["host name bad", (s: any) => { s.hosts = [{ name: "Cloud_1" }]; }, [["hosts[0].name", "\"Cloud_1\" is not a valid host name here"]]],
+  ["host dup", (s: any) => { s.hosts = [{ name: "a" }, { name: "a" }]; }, [["hosts[1].name", "\"a\" is used by another host too"]]],
+  ["host ip bad", (s: any) => { s.hosts = [{ name: "a", publicIpv4: "300.1.1.1" }]; }, [["hosts[0].publicIpv4", "\"300.1.1.1\" is not an IPv4 address"]]],
+  ["keepExcept empty", (s: any) => { s.derp.tailscaleRegions = { keepExcept: [] }; }, [["derp.tailscaleRegions.keepExcept", "is empty"]]],
+  ["keepExcept bad", (s: any) => { s.derp.tailscaleRegions = { keepExcept: [0] }; }, [["derp.tailscaleRegions.keepExcept[0]", "0 is not a region id"]]],
+  ["tailscaleRegions typo", (s: any) => { s.derp.tailscaleRegions = "dropp"; }, [["derp.tailscaleRegions", "\"dropp\" does not fit any allowed form"]]],
+  ["device route", (s: any) => { s.devices = [{ name: "r", advertiseRoutes: ["192.168.100.1/24"] }]; }, [["devices[0].advertiseRoutes[0]", "\"192.168.100.1/24\" has host bits set; Tailscale refuses such routes"]]],
+  ["device route default", (s: any) => { s.devices = [{ name: "r", advertiseRoutes: ["0.0.0.0/0"] }]; }, [["devices[0].advertiseRoutes[0]", "\"0.0.0.0/0\" is a default route"]]],
+  ["device route bad", (s: any) => { s.devices = [{ name: "r", advertiseRoutes: ["192.168.100.0"] }]; }, [["devices[0].advertiseRoutes[0]", "\"192.168.100.0\" is not a CIDR prefix"]]],
+  ["device tag", (s: any) => { s.devices = [{ name: "r", tags: ["router"] }]; }, [["devices[0].tags[0]", "\"router\" is not a tag"]]],
+  ["device dup", (s: any) => { s.devices = [{ name: "r" }, { name: "r" }]; }, [["devices[1].name", "\"r\" is used by another device too"]]],
+  ["device name", (s: any) => { s.devices = [{ name: "Home Router" }]; }, [["devices[0].name", "\"Home Router\" is not a valid device name"]]],
+  ["device user", (s: any) => { s.devices = [{ name: "r", user: "a b" }]; }, [["devices[0].user", "\"a b\" is not a valid headscale user name"]]],
+  ["tailnet name", (s: any) => { s.name = "Home Lab"; }, [["name", "\"Home Lab\" is not a valid tailnet name"]]],
+  ["unknown top key", (s: any) => { s.hsot = []; }, [["hsot", "unknown key \"hsot\" (allowed here: name, headscale, derp, hosts, devices)"]]],
+  ["unknown snake", (s: any) => { s.headscale.server_url = "x"; }, [["headscale.server_url", "unknown key \"server_url\" (allowed here: version, serverUrl, host, listenAddr, metricsListenAddr, grpcListenAddr, grpcAllowInsecure, trustedProxies, prefixes, database, dns, tls, oidc, log, policy, embeddedDerp, ephemeralInactivityTimeout, nodeExpiry, derpUpdateFrequency, taildrop, disableCheckUpdates)"]]],
+  ["dns_config", (s: any) => { s.headscale.dns_config = {}; }, [["headscale.dns_config", "unknown key \"dns_config\" (allowed here: version, serverUrl, host, listenAddr, metricsListenAddr, grpcListenAddr, grpcAllowInsecure, trustedProxies, prefixes, database, dns, tls, oidc, log, policy, embeddedDerp, ephemeralInactivityTimeout, nodeExpiry, derpUpdateFrequency, taildrop, disableCheckUpdates)"]]],
+  ["randomize", (s: any) => { s.headscale.randomize_client_port = true; }, [["headscale.randomize_client_port", "unknown key \"randomize_client_port\" (allowed here: version, serverUrl, host, listenAddr, metricsListenAddr, grpcListenAddr, grpcAllowInsecure, trustedProxies, prefixes, database, dns, tls, oidc, log, policy, embeddedDerp, ephemeralInactivityTimeout, nodeExpiry, derpUpdateFrequency, taildrop, disableCheckUpdates)"]]],
+  ["missing serverUrl", (s: any) => { delete s.headscale.serverUrl; }, [["headscale.serverUrl", "is required"]]],
+  ["missing headscale", (s: any) => { delete s.headscale; }, [["headscale", "is required"]]],
+  ["type wrong", (s: any) => { s.derp.regions[0].id = "900"; }, [["derp.regions[0].id", "must be number, not string \"900\""]]],
+  ["tls mode missing", (s: any) => { s.headscale.tls = {}; }, [["headscale.tls.mode", "is required (one of \"proxy\", \"letsencrypt\", \"files\")"]]],
+  ["tls mode extra key", (s: any) => { s.headscale.tls = { mode: "proxy", certPath: "/x" }; }, [["headscale.tls.certPath", "belongs to mode \"files\", not mode \"proxy\""]]],
+  ["not object", (s: any) => { s.derp.regions[0] = "fra"; }, [["derp.regions[0]", "must be object, not string \"fra\""]]],
+];
+
+describe("validate", () => {
+  it("accepts the bundled example and the minimal spec", () => {
+    expect(validate(exampleSpec()).issues).toEqual([]);
+    expect(validate(minimalSpec()).issues).toEqual([]);
+  });
+
+  it.each(cases)("%s", (_name, mutate, expected) => {
+    const spec = minimalSpec();
+    mutate(spec);
+    const result = validate(spec);
+    expect(result.issues.map((i) => [i.path, i.message])).toEqual(expected);
+    expect(result.ok).toBe(expected.length === 0);
+    for (const issue of result.issues) expect(issue.fix.length).toBeGreaterThan(5);
+  });
+
+  it("reports every problem at once, structural and semantic together", () => {
+    const spec: any = minimalSpec();
+    spec.headscale.dns.base_domain = "x"; // typo
+    spec.headscale.dns.baseDomain = "example.com"; // parent of hs.example.com
+    spec.derp.regions[0].id = 42; // out of range
+    spec.derp.regions[0].nodes[0].hostname = "https://derp.example.com"; // scheme
+    spec.hosts = [{ name: "a", publicIpv4: 5 }]; // wrong type
+    const paths = validate(spec).issues.map((i) => i.path);
+    expect(paths).toEqual([
+      "headscale.dns.base_domain",
+      "hosts[0].publicIpv4",
+      "headscale.dns.baseDomain",
+      "derp.regions[0].id",
+      "derp.regions[0].nodes[0].hostname",
+    ]);
+  });
+
+  it("gives did-you-mean fixes for misspelled keys, headscale spellings included", () => {
+    const spec: any = minimalSpec();
+    spec.headscale.serverURL = spec.headscale.serverUrl;
+    delete spec.headscale.serverUrl;
+    spec.derp.regions[0].nodes[0].derp_port = 8443;
+    const fixes = Object.fromEntries(validate(spec).issues.map((i) => [i.path, i.fix]));
+    expect(fixes["headscale.serverURL"]).toBe('did you mean "serverUrl"?');
+    expect(fixes["derp.regions[0].nodes[0].derp_port"]).toBe('did you mean "derpPort"?');
+  });
+
+  it("defers checks on Terraform tokens instead of failing", () => {
+    const spec = minimalSpec();
+    spec.hosts = [{ name: "vm", publicIpv4: "${TfToken[TOKEN.7]}", publicIpv6: "${aws_instance.relay.ipv6_address}" }];
+    spec.derp!.regions![0]!.nodes[0]!.host = "vm";
+    expect(validate(spec).issues).toEqual([]);
+    expect(loadTailnet(spec).derp.regions[0]!.nodes[0]!.ipv4).toBe("${TfToken[TOKEN.7]}");
+  });
+
+  it("refuses a spec that is not an object at all", () => {
+    expect(validate("headscale").issues.map((i) => i.message)).toEqual(['must be object, not string "headscale"']);
+    expect(validate(null).ok).toBe(false);
+  });
+
+  it("loadTailnet throws one error that lists every problem with its fix", () => {
+    const spec: any = minimalSpec();
+    spec.headscale.version = "0.19.0";
+    spec.derp.regions[0].id = 5;
+    let error: unknown;
+    try {
+      loadTailnet(spec);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(TailnetSpecError);
+    const err = error as TailnetSpecError;
+    expect(err.issues).toHaveLength(2);
+    expect(err.message).toBe(`the tailnet spec has 2 problems:\n${formatIssues(err.issues)}`);
+    expect(err.message).toContain("derp.regions[0].id: 5 is outside 900-999");
+    expect(err.message).toContain("\n  fix: use one of 0.27.0, 0.27.1, 0.28.0");
+  });
+});
