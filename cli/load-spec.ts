@@ -38,7 +38,10 @@ async function loadModule(file: string): Promise<unknown> {
     ext === ".ts" || ext === ".mts" || ext === ".cts"
       ? await (await import("tsx/esm/api")).tsImport(url, import.meta.url)
       : await import(url);
-  const exported = mod.default ?? mod.spec;
+  // A .ts file outside an ESM package loads as CommonJS: its exports arrive wrapped in `default`.
+  const wrapped = mod.default as Record<string, unknown> | undefined;
+  const exports = wrapped && typeof wrapped === "object" && ("__esModule" in wrapped || "spec" in wrapped) ? wrapped : mod;
+  const exported = exports.default ?? exports.spec;
   if (exported === undefined) {
     throw new SpecFileError(`${file} exports no spec: export it as the default export or as \`spec\``);
   }

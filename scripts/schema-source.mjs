@@ -47,3 +47,48 @@ function defaultFitsType(node) {
   const kind = Array.isArray(value) ? "array" : value === null ? "null" : typeof value;
   return types.some((t) => t === kind || (t === "integer" && kind === "number"));
 }
+
+/** A readable type for a schema node: `string`, `DerpNodeSpec[]`, `"drop" \| "keep"`. */
+function typeText(node) {
+  if (node.$ref) return `[${node.$ref.split("/").pop()}](#${node.$ref.split("/").pop().toLowerCase()})`;
+  if (node.anyOf) return node.anyOf.map(typeText).join(" \\| ");
+  if (node.const !== undefined) return `\`${JSON.stringify(node.const)}\``;
+  if (node.enum) return node.enum.map((e) => `\`${JSON.stringify(e)}\``).join(" \\| ");
+  if (node.type === "array") return `${typeText(node.items ?? {})}[]`;
+  if (node.type === "object" && node.additionalProperties && typeof node.additionalProperties === "object") return `map of ${typeText(node.additionalProperties)}`;
+  if (node.type === "object" && node.properties) return `{ ${Object.keys(node.properties).join(", ")} }`;
+  return [node.type ?? "any"].flat().join(" \\| ");
+}
+
+function cell(text) {
+  return String(text ?? "").replace(/\n+/g, " ").replace(/\|/g, "\\|");
+}
+
+/** The spec reference (docs/spec-reference.md), generated from the same schema. */
+export function generateSpecReference(schemaText = generateTailnetSchema()) {
+  const schema = JSON.parse(schemaText);
+  const out = [
+    "# Spec reference",
+    "",
+    "Generated from `model/spec.ts` by `npm run schema`; do not edit by hand. Every field of `tailnet.yaml`",
+    "(or of a `TailnetSpec` object), with its type, default and meaning. Unknown keys are errors.",
+    "",
+  ];
+  for (const [name, def] of Object.entries(schema.definitions)) {
+    out.push(`## ${name}`, "");
+    if (def.description) out.push(cell(def.description), "");
+    if (def.anyOf) {
+      out.push(`One of: ${typeText(def)}`, "");
+      continue;
+    }
+    const required = new Set(def.required ?? []);
+    out.push("| field | type | required | default | description |", "| --- | --- | --- | --- | --- |");
+    for (const [field, prop] of Object.entries(def.properties ?? {})) {
+      const [description, defaultText] = (prop.description ?? "").split("\n\nDefault: ");
+      const dflt = prop.default !== undefined ? `\`${JSON.stringify(prop.default)}\`` : (defaultText ?? "");
+      out.push(`| \`${field}\` | ${typeText(prop)} | ${required.has(field) ? "yes" : ""} | ${cell(dflt)} | ${cell(description)} |`);
+    }
+    out.push("");
+  }
+  return `${out.join("\n").trimEnd()}\n`;
+}

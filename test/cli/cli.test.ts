@@ -1,0 +1,122 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa } from "execa";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runCli } from "../../cli/main.js";
+import { MANIFEST_NAME } from "../../cli/write-tree.js";
+import { loadTailnet } from "../../model/index.js";
+import { renderTailnet } from "../../render/index.js";
+import { exampleSpec } from "../support/specs.js";
+
+const EXAMPLE = new URL("../../examples/home-lab/tailnet.yaml", import.meta.url).pathname;
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "cdktf-tailnet-cli-"));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+async function run(...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(argv, { out: (t) => out.push(t), err: (t) => err.push(t) });
+  return { code, out: out.join("\n"), err: err.join("\n") };
+}
+
+function tree(root: string, prefix = ""): string[] {
+  return readdirSync(join(root, prefix), { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? tree(root, join(prefix, e.name)) : [join(prefix, e.name)],
+  ).sort();
+}
+
+describe("cdktf-tailnet render", () => {
+  it("writes exactly the rendered files, with their modes and a manifest", async () => {
+    const out = join(dir, "out");
+    const r = await run("render", EXAMPLE, "--out", out);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`rendered 3 files for headscale 0.29.3 into ${out}/`);
+    expect(tree(out)).toEqual([MANIFEST_NAME, "derp.json", "headscale/config.yaml", "headscale/derp.yaml"]);
+    for (const file of renderTailnet(loadTailnet(exampleSpec()))) {
+      expect(readFileSync(join(out, file.path), "utf8")).toBe(file.content);
+      expect(statSync(join(out, file.path)).mode & 0o777).toBe(file.mode);
+    }
+    expect(statSync(out).mode & 0o777).toBe(0o755);
+    const manifest = JSON.parse(readFileSync(join(out, MANIFEST_NAME), "utf8"));
+    expect(manifest.files.map((f: { path: string }) => f.path)).toEqual(["derp.json", "headscale/config.yaml", "headscale/derp.yaml"]);
+  });
+
+  it("renders byte-identical trees on every run, replacing its own earlier output", async () => {
+    const out = join(dir, "out");
+    await run("render", EXAMPLE, "--out", out);
+    const first = tree(out).map((f) => readFileSync(join(out, f), "utf8"));
+    writeFileSync(join(out, "stale.txt"), "left over");
+    expect((await run("render", EXAMPLE, "--out", out)).code).toBe(0);
+    expect(tree(out).map((f) => readFileSync(join(out, f), "utf8"))).toEqual(first);
+    expect(existsSync(join(out, "stale.txt"))).toBe(false);
+    expect(readdirSync(dir)).toEqual(["out"]); // no staging directory left behind
+  });
+
+  it("writes nothing and exits 1 when the spec has problems, leaving earlier output intact", async () => {
+    const out = join(dir, "out");
+    await run("render", EXAMPLE, "--out", out);
+    const before = readFileSync(join(out, "headscale/config.yaml"), "utf8");
+    const bad = join(dir, "bad.yaml");
+    writeFileSync(bad, readFileSync(EXAMPLE, "utf8").replace("baseDomain: tail.example.net", "baseDomain: example.com").replace("id: 902", "id: 1902"));
+    const r = await run("render", bad, "--out", out);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("2 problems, nothing written");
+    expect(r.err).toContain('headscale.dns.baseDomain: "example.com" is a parent of the server URL\'s host "hs.example.com"');
+    expect(r.err).toContain("derp.regions[1].id: 1902 is outside 900-999");
+    expect(readFileSync(join(out, "headscale/config.yaml"), "utf8")).toBe(before);
+    const fresh = join(dir, "fresh");
+    expect((await run("render", bad, "--out", fresh)).code).toBe(1);
+    expect(existsSync(fresh)).toBe(false);
+  });
+
+  it("refuses to replace a directory it did not write", async () => {
+    const out = join(dir, "mine");
+    mkdirSync(out);
+    writeFileSync(join(out, "notes.txt"), "precious");
+    const r = await run("render", EXAMPLE, "--out", out);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("is not empty and was not written by cdktf-tailnet");
+    expect(readdirSync(out)).toEqual(["notes.txt"]);
+  });
+
+  it("loads a TypeScript module exporting the spec", async () => {
+    const specFile = join(dir, "tailnet.ts");
+    const spec = exampleSpec();
+    writeFileSync(specFile, `import type { TailnetSpec } from ${JSON.stringify(new URL("../../model/index.ts", import.meta.url).pathname)};\nconst spec: TailnetSpec = ${JSON.stringify(spec)};\nexport default spec;\n`);
+    const r = await run("validate", specFile);
+    expect(r.err).toBe("");
+    expect(r.out).toBe(`${specFile}: valid (headscale 0.29.3, 4 DERP regions, 5 nodes, 6 hosts)`);
+  });
+
+  it("reports YAML mistakes with their place: duplicate keys, bad syntax", async () => {
+    const dup = join(dir, "dup.yaml");
+    writeFileSync(dup, "headscale:\n  serverUrl: https://a.example.com\n  serverUrl: https://b.example.com\n");
+    const r = await run("validate", dup);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("is not valid YAML");
+    expect(r.err).toMatch(/Map keys must be unique at line 3/);
+  });
+
+  it("explains usage errors with exit code 2", async () => {
+    expect((await run("render")).code).toBe(2);
+    expect((await run("deploy", EXAMPLE)).err).toContain('unknown command "deploy"');
+    expect((await run("validate", join(dir, "tailnet.toml"))).err).toContain("unknown spec file type");
+    expect((await run("validate", join(dir, "missing.yaml"))).err).toContain("cannot read");
+  });
+
+  it("runs as a real process with the documented exit codes", async () => {
+    const bin = new URL("../../cli/bin.ts", import.meta.url).pathname;
+    const ok = await execa("npx", ["tsx", bin, "validate", EXAMPLE], { reject: false });
+    expect(ok.exitCode).toBe(0);
+    const bad = join(dir, "bad.yaml");
+    writeFileSync(bad, "headscale: { serverUrl: hs.example.com }\n");
+    const failed = await execa("npx", ["tsx", bin, "validate", bad], { reject: false });
+    expect(failed.exitCode).toBe(1);
+    expect(failed.stderr).toContain('headscale.serverUrl: "hs.example.com" does not start with https:// or http://');
+  });
+});

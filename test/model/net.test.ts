@@ -1,0 +1,59 @@
+import { describe, expect, it } from "vitest";
+import { hasHostBits, isDnsName, networkOf, parseGoDuration, parseListenAddress, parsePrefix, parsePrometheusDuration, prefixWithin, TAILSCALE_CGNAT, TAILSCALE_ULA } from "../../model/net.js";
+import { closest } from "../../model/suggest.js";
+
+describe("prefixes", () => {
+  it("parses both families and rejects malformed ones", () => {
+    expect(parsePrefix("100.64.0.0/10")).toMatchObject({ family: 4, bits: 10 });
+    expect(parsePrefix("fd7a:115c:a1e0::/48")).toMatchObject({ family: 6, bits: 48 });
+    expect(parsePrefix("::ffff:192.0.2.1/128")).toMatchObject({ family: 6, bits: 128 });
+    for (const bad of ["100.64.0.0", "100.64.0.0/33", "fd7a::/129", "300.0.0.0/8", "x/8", ""]) expect(parsePrefix(bad)).toBeUndefined();
+  });
+
+  it("knows containment in Tailscale's ranges", () => {
+    expect(prefixWithin(parsePrefix("100.64.0.0/16")!, TAILSCALE_CGNAT)).toBe(true);
+    expect(prefixWithin(parsePrefix("100.128.0.0/16")!, TAILSCALE_CGNAT)).toBe(false);
+    expect(prefixWithin(parsePrefix("100.0.0.0/8")!, TAILSCALE_CGNAT)).toBe(false);
+    expect(prefixWithin(parsePrefix("fd7a:115c:a1e0:ab12::/64")!, TAILSCALE_ULA)).toBe(true);
+    expect(prefixWithin(parsePrefix("fd7a:115c:a1e1::/64")!, TAILSCALE_ULA)).toBe(false);
+    expect(prefixWithin(parsePrefix("100.64.0.0/10")!, TAILSCALE_ULA)).toBe(false);
+  });
+
+  it("finds host bits and the network address", () => {
+    expect(hasHostBits(parsePrefix("192.168.100.1/24")!)).toBe(true);
+    expect(hasHostBits(parsePrefix("192.168.100.0/24")!)).toBe(false);
+    expect(networkOf(parsePrefix("10.1.2.3/16")!)).toBe("10.1.0.0/16");
+    expect(networkOf(parsePrefix("2001:db8:1:2::5/64")!)).toBe("2001:db8:1:2::/64");
+  });
+});
+
+describe("names, listeners, durations", () => {
+  it("accepts DNS names a certificate can carry", () => {
+    expect(isDnsName("derp-hk1.example.com")).toBe(true);
+    for (const bad of ["localhost", "derp_1.example.com", "-a.example.com", "example.com.", "1.2.3.4", `${"a".repeat(64)}.com`]) expect(isDnsName(bad)).toBe(false);
+  });
+
+  it("parses listen addresses as Go does", () => {
+    expect(parseListenAddress("0.0.0.0:8080")).toEqual({ host: "0.0.0.0", port: 8080 });
+    expect(parseListenAddress(":443")).toEqual({ host: "", port: 443 });
+    expect(parseListenAddress("[::]:443")).toEqual({ host: "::", port: 443 });
+    for (const bad of ["8080", "0.0.0.0:0", "0.0.0.0:65536", "::1:80", "[x]:1"]) expect(parseListenAddress(bad)).toBeUndefined();
+  });
+
+  it("parses Go durations (no days) and Prometheus durations (days, weeks)", () => {
+    expect(parseGoDuration("1h30m")).toBe(5400);
+    expect(parseGoDuration("90s")).toBe(90);
+    expect(parseGoDuration("1.5h")).toBe(5400);
+    expect(parseGoDuration("1d")).toBeUndefined();
+    expect(parseGoDuration("30")).toBeUndefined();
+    expect(parsePrometheusDuration("180d")).toBe(180 * 86400);
+    expect(parsePrometheusDuration("1w2d")).toBe(9 * 86400);
+    expect(parsePrometheusDuration("1.5d")).toBeUndefined();
+  });
+
+  it("suggests the closest key, ignoring case, dashes and underscores", () => {
+    expect(closest("base_domain", ["magicDns", "baseDomain"])).toBe("baseDomain");
+    expect(closest("hostnme", ["hostname", "host"])).toBe("hostname");
+    expect(closest("zzzz", ["hostname", "host"])).toBeUndefined();
+  });
+});
