@@ -17,6 +17,7 @@ export { resolve, TAILSCALE_PUBLIC_DERP_MAP_URL, DEFAULT_HEADSCALE_PATHS } from 
 export type * from "./spec.js";
 export { isUnresolvedToken } from "./tokens.js";
 export { validate, type ValidationResult } from "./validate.js";
+export { DERPER_PATHS, DEFAULT_DERPER_VERSION, derperCertFileBase } from "./derper.js";
 export * from "./versions.js";
 
 /** Validates a spec and resolves it; throws a TailnetSpecError listing every problem. */

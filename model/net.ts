@@ -41,7 +41,8 @@ function ipToBigInt(ip: string): bigint {
 
 /** Parses `addr/bits`; undefined when it is not a valid prefix. Host bits may be set. */
 export function parsePrefix(text: string): Prefix | undefined {
-  const m = /^([^/]+)\/(\d{1,3})$/.exec(text.trim());
+  // As strict as Go's netip.ParsePrefix, which headscale uses: no surrounding space, no leading zeros.
+  const m = /^([^/\s]+)\/(0|[1-9]\d{0,2})$/.exec(text);
   if (!m) return undefined;
   const [, addr, bitsText] = m as unknown as [string, string, string];
   const family = isIPv4(addr) ? 4 : isIPv6(addr) ? 6 : undefined;

@@ -3,7 +3,9 @@
  * constructs need. Called only on a spec that validate() accepted; `loadTailnet()` in index.ts
  * does both in order.
  */
-import { isIPv4, isIPv6, isIp } from "./net.js";
+import { DEFAULT_DERPER_VERSION, resolveDerper, type ResolvedListener } from "./derper.js";
+import { resolveDnsZone } from "./dns-records.js";
+import { isIPv4, isIPv6, isIp, parseListenAddress } from "./net.js";
 import type {
   HeadscalePaths,
   ResolvedDerpNode,
@@ -13,7 +15,7 @@ import type {
   ResolvedHost,
   ResolvedTailnet,
 } from "./resolved.js";
-import type { DerpNodeSpec, DerpRegionSpec, HeadscaleSpec, HeadscaleTlsSpec, HostSpec, TailnetSpec } from "./spec.js";
+import type { DerperSpec, DerpNodeSpec, DerpRegionSpec, HeadscaleSpec, HeadscaleTlsSpec, HostSpec, TailnetSpec } from "./spec.js";
 import { DEFAULT_HEADSCALE_VERSION, findHeadscaleVersion } from "./versions.js";
 
 /** Tailscale's public DERP map, fetched by headscale at start when the public regions are kept. */
@@ -90,6 +92,33 @@ function resolveTls(spec: HeadscaleSpec, serverHost: string): ResolvedHeadscaleT
   }
 }
 
+const LOOPBACK = /^(127\.|::1$|localhost$)/;
+
+/** A listener from a Go listen address (`host:port`, `:port`, `[v6]:port`). */
+function listenerOf(role: string, protocol: "tcp" | "udp", address: string): ResolvedListener {
+  const parsed = parseListenAddress(address)!;
+  const hostIp = parsed.host === "" ? "0.0.0.0" : parsed.host;
+  return { role, protocol, hostIp, port: parsed.port, public: !LOOPBACK.test(hostIp) };
+}
+
+/** Inside a container a service binds every address; publishing decides what the host exposes. */
+function containerBind(address: string): string {
+  return `0.0.0.0:${parseListenAddress(address)!.port}`;
+}
+
+function headscaleListeners(hs: HeadscaleSpec, listenAddr: string, metrics: string, grpc: string): ResolvedListener[] {
+  const tls = tlsOf(hs);
+  const embedded = hs.embeddedDerp?.enabled ? hs.embeddedDerp : undefined;
+  return [
+    listenerOf("control", "tcp", listenAddr),
+    ...(tls.mode === "letsencrypt" && (tls.challenge ?? "HTTP-01") === "HTTP-01" ? [{ role: "acme-http", protocol: "tcp" as const, hostIp: "0.0.0.0", port: 80, public: true }] : []),
+    ...(metrics !== "" ? [listenerOf("metrics", "tcp", metrics)] : []),
+    // headscale starts remote gRPC only when it terminates TLS itself or is told to allow plain gRPC.
+    ...(tls.mode !== "proxy" || hs.grpcAllowInsecure ? [listenerOf("grpc", "tcp", grpc)] : []),
+    ...(embedded ? [listenerOf("stun", "udp", embedded.stunListenAddr ?? "0.0.0.0:3478")] : []),
+  ];
+}
+
 function resolveHeadscale(spec: TailnetSpec, hosts: ReadonlyMap<string, HostSpec>): ResolvedHeadscale {
   const hs = spec.headscale;
   const version = findHeadscaleVersion(hs.version ?? DEFAULT_HEADSCALE_VERSION)!;
@@ -100,14 +129,20 @@ function resolveHeadscale(spec: TailnetSpec, hosts: ReadonlyMap<string, HostSpec
   const host = hs.host === undefined ? undefined : hosts.get(hs.host);
   const embedded = hs.embeddedDerp?.enabled ? hs.embeddedDerp : undefined;
   const hasRegions = (spec.derp?.regions ?? []).length > 0 || publicRegions.excluded.length > 0;
+  const listenAddr = hs.listenAddr ?? defaultListenAddr(tls);
+  const metricsListenAddr = hs.metricsListenAddr ?? "127.0.0.1:9090";
+  const grpcListenAddr = hs.grpcListenAddr ?? "127.0.0.1:50443";
+  const containerized = host?.docker !== undefined;
+  const inside = (address: string) => (containerized && address !== "" ? containerBind(address) : address);
+  const embeddedStun = embedded?.stunListenAddr ?? "0.0.0.0:3478";
   return {
     version,
     serverUrl: hs.serverUrl,
     serverHost,
     host: hs.host,
-    listenAddr: hs.listenAddr ?? defaultListenAddr(tls),
-    metricsListenAddr: hs.metricsListenAddr ?? "127.0.0.1:9090",
-    grpcListenAddr: hs.grpcListenAddr ?? "127.0.0.1:50443",
+    listenAddr: inside(listenAddr),
+    metricsListenAddr: inside(metricsListenAddr),
+    grpcListenAddr: inside(grpcListenAddr),
     grpcAllowInsecure: hs.grpcAllowInsecure ?? false,
     trustedProxies: hs.trustedProxies ?? [],
     prefixes: {
@@ -156,7 +191,7 @@ function resolveHeadscale(spec: TailnetSpec, hosts: ReadonlyMap<string, HostSpec
       regionId: embedded.regionId ?? DEFAULT_EMBEDDED_DERP_REGION_ID,
       regionCode: embedded.regionCode ?? "headscale",
       regionName: embedded.regionName ?? "Headscale Embedded DERP",
-      stunListenAddr: embedded.stunListenAddr ?? "0.0.0.0:3478",
+      stunListenAddr: inside(embeddedStun),
       verifyClients: embedded.verifyClients ?? true,
       automaticallyAddRegion: embedded.automaticallyAddRegion ?? true,
       ipv4: embedded.ipv4 ?? host?.publicIpv4,
@@ -170,6 +205,9 @@ function resolveHeadscale(spec: TailnetSpec, hosts: ReadonlyMap<string, HostSpec
     paths,
     derpMapUrls: publicRegions.keep ? [TAILSCALE_PUBLIC_DERP_MAP_URL] : [],
     derpMapPaths: hasRegions ? [`${paths.configDir}/derp.yaml`] : [],
+    image: `docker.io/headscale/headscale:${version.version}`,
+    containerized,
+    listeners: headscaleListeners(hs, listenAddr, metricsListenAddr, grpcListenAddr),
   };
 }
 
@@ -183,33 +221,43 @@ function nodeAddress(node: DerpNodeSpec, host: HostSpec | undefined, family: 4 |
   return matches ? node.hostname : undefined;
 }
 
-function resolveNode(region: DerpRegionSpec, node: DerpNodeSpec, hosts: ReadonlyMap<string, HostSpec>): ResolvedDerpNode {
-  const host = node.host === undefined ? undefined : hosts.get(node.host);
+interface NodeContext {
+  readonly hosts: ReadonlyMap<string, HostSpec>;
+  readonly derper: DerperSpec | undefined;
+  readonly serverUrl: string;
+}
+
+function resolveNode(region: DerpRegionSpec, node: DerpNodeSpec, ctx: NodeContext): ResolvedDerpNode {
+  const host = node.host === undefined ? undefined : ctx.hosts.get(node.host);
   const derpPort = node.derpPort ?? DEFAULT_DERP_PORT;
+  const base = {
+    hostnameIsIp: isIp(node.hostname),
+    derpPort,
+    stunPort: node.stunPort ?? DEFAULT_STUN_PORT,
+    canPort80: node.canPort80 ?? derpPort === 443,
+  };
   return {
     name: node.name,
     regionId: region.id,
     host: node.host,
     hostname: node.hostname,
-    hostnameIsIp: isIp(node.hostname),
     certName: node.certName,
     ipv4: nodeAddress(node, host, 4),
     ipv6: nodeAddress(node, host, 6),
-    derpPort,
-    stunPort: node.stunPort ?? DEFAULT_STUN_PORT,
-    canPort80: node.canPort80 ?? derpPort === 443,
+    ...base,
     stunOnly: node.stunOnly ?? false,
     insecureForTests: node.insecureForTests ?? false,
+    derper: resolveDerper(region, node, base, ctx.derper, ctx.serverUrl),
   };
 }
 
-function resolveRegion(region: DerpRegionSpec, hosts: ReadonlyMap<string, HostSpec>): ResolvedDerpRegion {
+function resolveRegion(region: DerpRegionSpec, ctx: NodeContext): ResolvedDerpRegion {
   return {
     id: region.id,
     code: region.code,
     name: region.name,
     noMeasureNoHome: region.noMeasureNoHome ?? false,
-    nodes: region.nodes.map((n) => resolveNode(region, n, hosts)),
+    nodes: region.nodes.map((n) => resolveNode(region, n, ctx)),
   };
 }
 
@@ -217,23 +265,35 @@ function resolveRegion(region: DerpRegionSpec, hosts: ReadonlyMap<string, HostSp
 export function resolve(spec: TailnetSpec): ResolvedTailnet {
   const hostSpecs = new Map((spec.hosts ?? []).map((h) => [h.name, h]));
   const publicRegions = tailscaleRegionsOf(spec);
-  const regions = [...(spec.derp?.regions ?? [])].sort((a, b) => a.id - b.id).map((r) => resolveRegion(r, hostSpecs));
-  const hosts: ResolvedHost[] = (spec.hosts ?? []).map((h) => ({
-    name: h.name,
-    publicIpv4: h.publicIpv4,
-    publicIpv6: h.publicIpv6,
-    dynamicIp: h.dynamicIp ?? false,
-    runs: {
-      headscale: spec.headscale.host === h.name,
-      derpNodes: regions.flatMap((r) => r.nodes).filter((n) => n.host === h.name).map((n) => n.name),
-    },
-  }));
+  const nodeCtx: NodeContext = { hosts: hostSpecs, derper: spec.derp?.derper, serverUrl: spec.headscale.serverUrl };
+  const regions = [...(spec.derp?.regions ?? [])].sort((a, b) => a.id - b.id).map((r) => resolveRegion(r, nodeCtx));
+  const headscale = resolveHeadscale(spec, hostSpecs);
+  const hosts: ResolvedHost[] = [...(spec.hosts ?? [])].sort((a, b) => (a.name < b.name ? -1 : 1)).map((h) => {
+    const derpNodes = regions.flatMap((r) => r.nodes).filter((n) => n.host === h.name);
+    const runsHeadscale = spec.headscale.host === h.name;
+    return {
+      name: h.name,
+      publicIpv4: h.publicIpv4,
+      publicIpv6: h.publicIpv6,
+      dynamicIp: h.dynamicIp ?? false,
+      runs: { headscale: runsHeadscale, derpNodes: derpNodes.map((n) => n.name) },
+      docker: h.docker && { daemon: h.docker.daemon, sshOpts: h.docker.sshOpts ?? [] },
+      listeners: [...(runsHeadscale ? headscale.listeners : []), ...derpNodes.flatMap((n) => n.derper.listeners)],
+    };
+  });
   const name = spec.name ?? DEFAULT_TAILNET_NAME;
   return {
     name,
-    headscale: resolveHeadscale(spec, hostSpecs),
-    derp: { tailscaleRegions: publicRegions.keep ? "keep" : "drop", excludedTailscaleRegions: publicRegions.excluded, regions },
+    headscale,
+    derp: {
+      derperVersion: (spec.derp?.derper?.version ?? DEFAULT_DERPER_VERSION).replace(/^v/, ""),
+      derperImage: spec.derp?.derper?.image,
+      tailscaleRegions: publicRegions.keep ? "keep" : "drop",
+      excludedTailscaleRegions: publicRegions.excluded,
+      regions,
+    },
     hosts,
+    dns: spec.dns && resolveDnsZone(spec.dns, headscale, regions, hosts),
     devices: (spec.devices ?? []).map((d) => ({
       name: d.name,
       user: d.user ?? name,

@@ -2,7 +2,10 @@
  * The resolved model: every default filled, everything derived exactly once. Renderers, the CLI
  * and the constructs read only this; nothing downstream re-derives what resolve decided.
  */
+import type { ResolvedDerper, ResolvedListener } from "./derper.js";
 import type { HeadscaleVersion } from "./versions.js";
+
+export type { ResolvedDerper, ResolvedListener } from "./derper.js";
 
 /** A validated, fully resolved tailnet. */
 export interface ResolvedTailnet {
@@ -11,6 +14,34 @@ export interface ResolvedTailnet {
   readonly derp: ResolvedDerp;
   readonly hosts: readonly ResolvedHost[];
   readonly devices: readonly ResolvedDevice[];
+  /** Public DNS records, when the spec names a zone. */
+  readonly dns: ResolvedDnsZone | undefined;
+}
+
+/** A DNS zone and the records the kit keeps in it. */
+export interface ResolvedDnsZone {
+  readonly provider: "cloudflare";
+  readonly zoneId: string | undefined;
+  readonly zoneName: string | undefined;
+  readonly ttl: number;
+  readonly records: readonly ResolvedDnsRecord[];
+  /** Host names that need a record but whose host has no address yet (dynamic hosts). */
+  readonly unaddressed: readonly string[];
+}
+
+/** One A or AAAA record. */
+export interface ResolvedDnsRecord {
+  /** Fully qualified name. */
+  readonly name: string;
+  readonly type: "A" | "AAAA";
+  /** An address or a Terraform token. */
+  readonly value: string;
+  /** The host the address belongs to. */
+  readonly host: string;
+  /** The host's address changes: Terraform creates the record once, an updater keeps it current. */
+  readonly dynamic: boolean;
+  /** Why the record exists, e.g. `headscale`, `derp node hkg-1`. */
+  readonly purpose: string;
 }
 
 /** Where headscale keeps its files on the host it runs on. */
@@ -53,6 +84,12 @@ export interface ResolvedHeadscale {
   readonly derpMapUrls: readonly string[];
   /** Where the rendered derp.yaml lives on the host; empty when there is nothing to put in it. */
   readonly derpMapPaths: readonly string[];
+  /** The official image at the target version. */
+  readonly image: string;
+  /** Runs in a container: the listen addresses above are the container's, `listeners` the host's. */
+  readonly containerized: boolean;
+  /** Sockets headscale opens on its host, with where they are published. */
+  readonly listeners: readonly ResolvedListener[];
 }
 
 export type ResolvedDatabase =
@@ -114,6 +151,10 @@ export interface ResolvedEmbeddedDerp {
 }
 
 export interface ResolvedDerp {
+  /** Tailscale release derper is built from. */
+  readonly derperVersion: string;
+  /** An image of the user's own; undefined: the kit builds one. */
+  readonly derperImage: string | undefined;
   /** `keep`: headscale also loads Tailscale's public map (minus `excludedTailscaleRegions`). */
   readonly tailscaleRegions: "drop" | "keep";
   readonly excludedTailscaleRegions: readonly number[];
@@ -145,6 +186,8 @@ export interface ResolvedDerpNode {
   readonly canPort80: boolean;
   readonly stunOnly: boolean;
   readonly insecureForTests: boolean;
+  /** How the node's derper runs. */
+  readonly derper: ResolvedDerper;
 }
 
 export interface ResolvedHost {
@@ -154,6 +197,10 @@ export interface ResolvedHost {
   readonly dynamicIp: boolean;
   /** What this host runs, derived from the references to it. */
   readonly runs: { readonly headscale: boolean; readonly derpNodes: readonly string[] };
+  /** The Docker engine to deploy to, if any. */
+  readonly docker: { readonly daemon: string; readonly sshOpts: readonly string[] } | undefined;
+  /** Every socket the host's services open (what its firewall must allow). */
+  readonly listeners: readonly ResolvedListener[];
 }
 
 export interface ResolvedDevice {

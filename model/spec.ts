@@ -37,6 +37,38 @@ export interface TailnetSpec {
    * @default []
    */
   devices?: DeviceSpec[];
+  /**
+   * Public DNS records for the coordination server and every DERP node, managed in a DNS zone.
+   * @default - no DNS records are managed
+   */
+  dns?: DnsZoneSpec;
+}
+
+/** A DNS zone the kit manages A/AAAA records in. */
+export interface DnsZoneSpec {
+  /** The DNS provider. */
+  provider: "cloudflare";
+  /**
+   * The zone's id. Give `zoneId` or `zoneName` (or both).
+   * @default - looked up by zoneName
+   */
+  zoneId?: string;
+  /**
+   * The zone's name, e.g. `example.com`; only host names inside it get records.
+   * @default - every host name gets a record in the zone zoneId names
+   */
+  zoneName?: string;
+  /**
+   * Record TTL in seconds; 1 means automatic.
+   * @default 300
+   */
+  ttl?: number;
+  /**
+   * Whether records go through Cloudflare's proxy. Must stay false: DERP and the Tailscale control
+   * protocol cannot pass an HTTP proxy.
+   * @default false
+   */
+  proxied?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -428,6 +460,31 @@ export interface DerpSpec {
    * @default []
    */
   regions?: DerpRegionSpec[];
+  /**
+   * How the derper relays run.
+   * @default { version: "1.102.3", verifyClients: true }
+   */
+  derper?: DerperSpec;
+}
+
+/** The derper program every self-hosted node runs. */
+export interface DerperSpec {
+  /**
+   * Tailscale release derper is built from (there is no official derper image or package).
+   * @default "1.102.3"
+   */
+  version?: string;
+  /**
+   * A derper image of your own, used instead of building one. It must run derper as its
+   * entrypoint and accept derper's flags.
+   * @default - the kit builds an image from its Dockerfile at `version`
+   */
+  image?: string;
+  /**
+   * Admit only clients headscale knows (`-verify-client-url=<server>/verify`, fail closed).
+   * @default true
+   */
+  verifyClients?: boolean;
 }
 
 /** One DERP region. Clients measure latency per region and pick a home region. */
@@ -506,6 +563,40 @@ export interface DerpNodeSpec {
    * @default false
    */
   insecureForTests?: boolean;
+  /**
+   * Where the node's TLS certificate comes from.
+   * @default { mode: "letsencrypt" } for a DNS name on port 443, else { mode: "manual" }
+   */
+  certificate?: DerpCertificateSpec;
+}
+
+/** A DERP node's certificate source. */
+export type DerpCertificateSpec = LetsEncryptCertificateSpec | ManualCertificateSpec;
+
+/** derper obtains and renews a certificate itself (needs port 443 and port 80 reachable). */
+export interface LetsEncryptCertificateSpec {
+  mode: "letsencrypt";
+}
+
+/**
+ * derper loads `<hostname>.crt` and `<hostname>.key` from its certificate directory at start
+ * (`-certmode=manual`). With `certFile`/`keyFile` the kit installs them under the names derper
+ * expects; without them, the files must be put there by other means. For an IP-address host
+ * name with no files, derper (1.82+) generates a self-signed certificate whose pin it prints.
+ */
+export interface ManualCertificateSpec {
+  mode: "manual";
+  /**
+   * Certificate (full chain) on the machine that deploys, installed as `<hostname>.crt`.
+   * @default - none
+   */
+  certFile?: string;
+  /**
+   * Private key on the machine that deploys, installed as `<hostname>.key` (mode 0600). It is
+   * referenced by path and never copied into the synthesized Terraform JSON.
+   * @default - none
+   */
+  keyFile?: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -531,6 +622,25 @@ export interface HostSpec {
    * @default false
    */
   dynamicIp?: boolean;
+  /**
+   * Deploy to this host's Docker engine.
+   * @default - nothing is deployed to the host by Terraform
+   */
+  docker?: DockerTargetSpec;
+}
+
+/** A Docker engine the kit deploys containers to. */
+export interface DockerTargetSpec {
+  /**
+   * The engine's address: `ssh://user@host[:port]`, `tcp://host:2376` (TLS) or
+   * `unix:///var/run/docker.sock`.
+   */
+  daemon: string;
+  /**
+   * Extra ssh options for an `ssh://` daemon, e.g. `["-o", "StrictHostKeyChecking=yes"]`.
+   * @default []
+   */
+  sshOpts?: string[];
 }
 
 /** A tailnet device the kit should know about. */

@@ -23,7 +23,8 @@ import {
   parsePrometheusDuration,
   prefixWithin,
 } from "./net.js";
-import { defaultListenAddr, globalNameserversOf, overrideLocalDnsOf, tailscaleRegionsOf, tlsOf, urlHost } from "./resolve.js";
+import type { ResolvedTailnet } from "./resolved.js";
+import { defaultListenAddr, globalNameserversOf, overrideLocalDnsOf, resolve, tailscaleRegionsOf, tlsOf, urlHost } from "./resolve.js";
 import type { DerpNodeSpec, DerpRegionSpec, HeadscaleSpec, HostSpec, TailnetSpec } from "./spec.js";
 import { checkStructure } from "./structure.js";
 import { isUnresolvedToken } from "./tokens.js";
@@ -31,8 +32,8 @@ import { DEFAULT_HEADSCALE_VERSION, SUPPORTED_HEADSCALE_VERSIONS, findHeadscaleV
 
 /** The outcome of validate(): the typed spec when there are no issues. */
 export type ValidationResult =
-  | { readonly ok: true; readonly spec: TailnetSpec; readonly issues: readonly [] }
-  | { readonly ok: false; readonly issues: readonly ValidationIssue[] };
+  | { readonly ok: true; readonly spec: TailnetSpec; readonly issues: readonly []; readonly warnings: readonly ValidationIssue[] }
+  | { readonly ok: false; readonly issues: readonly ValidationIssue[]; readonly warnings: readonly ValidationIssue[] };
 
 /** Items of an array that survived the structural check, with their original index. */
 function present<T>(items: readonly (T | undefined)[] | undefined): [T, number][] {
@@ -56,6 +57,8 @@ const SHA256_RAW_PIN = /^sha256-raw:[0-9a-f]{64}$/;
 interface Ctx {
   readonly spec: TailnetSpec;
   readonly issues: IssueList;
+  /** Legal but risky choices, reported without refusing the spec. */
+  readonly warnings: IssueList;
   /** The target version; undefined when the spec names an unsupported one (already reported). */
   readonly version: HeadscaleVersion | undefined;
   readonly hostNames: ReadonlySet<string>;
@@ -151,7 +154,7 @@ function checkDns(ctx: Ctx, hs: HeadscaleSpec): void {
   const dns = hs.dns ?? {};
   const base = "headscale.dns";
   const magic = dns.magicDns ?? true;
-  if (dns.baseDomain !== undefined) {
+  if (dns.baseDomain !== undefined && !(dns.baseDomain === "" && !magic)) {
     const path = `${base}.baseDomain`;
     const domain = dns.baseDomain.toLowerCase();
     const serverHost = hs.serverUrl === undefined ? undefined : urlHost(hs.serverUrl);
@@ -349,6 +352,7 @@ function checkHostname(ctx: Ctx, path: string, node: DerpNodeSpec): void {
 function checkNode(ctx: Ctx, node: DerpNodeSpec, path: string): void {
   checkHostRef(ctx, `${path}.host`, node.host);
   checkHostname(ctx, `${path}.hostname`, node);
+  checkCertificate(ctx, node, path);
   checkAddress(ctx, `${path}.ipv4`, node.ipv4, 4, true);
   checkAddress(ctx, `${path}.ipv6`, node.ipv6, 6, true);
   if (node.derpPort !== undefined && (!Number.isInteger(node.derpPort) || node.derpPort < 1 || node.derpPort > 65535)) {
@@ -364,6 +368,21 @@ function checkNode(ctx: Ctx, node: DerpNodeSpec, path: string): void {
     if (node.certName.startsWith("sha256-raw:") ? !SHA256_RAW_PIN.test(node.certName) : !isDnsName(node.certName)) {
       ctx.issues.add(`${path}.certName`, `${JSON.stringify(node.certName)} is neither "sha256-raw:" followed by 64 lower-case hex digits nor a DNS name`, `write the pin exactly as derper prints it, e.g. "sha256-raw:${"0".repeat(64)}"`);
     }
+  }
+}
+
+function checkCertificate(ctx: Ctx, node: DerpNodeSpec, path: string): void {
+  const cert = node.certificate;
+  if (!cert) return;
+  if (cert.mode === "letsencrypt") {
+    if ((node.derpPort ?? 443) !== 443) {
+      ctx.issues.add(`${path}.certificate.mode`, `derper serves TLS with Let's Encrypt only on port 443, but derpPort is ${node.derpPort} (it would serve plain HTTP)`, `use certificate mode "manual" with certificate files, or derpPort 443`);
+    }
+    if (node.hostname !== undefined && isIp(node.hostname)) {
+      ctx.issues.add(`${path}.certificate.mode`, `Let's Encrypt issues no certificate for the IP address ${JSON.stringify(node.hostname)} in derper's letsencrypt mode`, `use certificate mode "manual" and pin the certificate with certName`);
+    }
+  } else if ((cert.certFile === undefined) !== (cert.keyFile === undefined)) {
+    ctx.issues.add(`${path}.certificate`, "names only one of certFile and keyFile", "give both the certificate and its private key, or neither");
   }
 }
 
@@ -403,6 +422,12 @@ function checkDerp(ctx: Ctx): void {
     else seen.set(node.name, path);
   }
   const choice = derp.tailscaleRegions;
+  if (choice !== undefined && choice !== "drop") {
+    ctx.warnings.add("derp.tailscaleRegions", "headscale fetches Tailscale's public DERP map at every start and refuses to start when that fetch fails", `use "drop" for a self-contained map, unless you need Tailscale's relays`);
+  }
+  if (ctx.spec.headscale?.embeddedDerp?.enabled && ctx.spec.headscale.embeddedDerp.verifyClients === false) {
+    ctx.warnings.add("headscale.embeddedDerp.verifyClients", "the embedded DERP relays for anyone, not only for nodes headscale knows", "leave verifyClients on");
+  }
   if (typeof choice === "object" && choice.keepExcept !== undefined) {
     if (choice.keepExcept.length === 0) ctx.issues.add("derp.tailscaleRegions.keepExcept", "is empty", `use "keep" to keep every public region`);
     for (const [id, i] of present(choice.keepExcept)) {
@@ -421,7 +446,8 @@ function checkDerp(ctx: Ctx): void {
   // Counted before the structural check's removals: a malformed region is still a region the user meant.
   const regionCount = derp.regions?.length ?? 0;
   const embeddedInMap = embedded?.enabled && (embedded.automaticallyAddRegion ?? true);
-  if (embedded?.enabled && embedded.automaticallyAddRegion === false && regionCount === 0) {
+  const rendersMapFile = regionCount > 0 || tailscaleRegionsOf(ctx.spec).excluded.length > 0;
+  if (embedded?.enabled && embedded.automaticallyAddRegion === false && !rendersMapFile) {
     ctx.issues.add("headscale.embeddedDerp.automaticallyAddRegion", "is false while no DERP map file is rendered (headscale refuses to start)", "leave it true, or add regions under derp.regions");
   } else if (regionCount === 0 && !embeddedInMap && !tailscaleRegionsOf(ctx.spec).keep) {
     ctx.issues.add(
@@ -437,12 +463,68 @@ function checkHosts(ctx: Ctx): void {
   for (const [host, i] of hosts) {
     const path = `hosts[${i}]`;
     if (host.name !== undefined && !isSlug(host.name)) ctx.issues.add(`${path}.name`, `${JSON.stringify(host.name)} is not a valid host name here`, `use lower-case letters, digits and dashes, e.g. "hk-1"`);
+    const daemon = host.docker?.daemon;
+    if (daemon !== undefined && !/^(ssh:\/\/[^/\s]+|tcp:\/\/[^/\s]+:\d+|unix:\/\/\/\S+)$/.test(daemon)) {
+      ctx.issues.add(`${path}.docker.daemon`, `${JSON.stringify(daemon)} is not a Docker engine address`, `write "ssh://user@host", "tcp://host:2376" (TLS) or "unix:///var/run/docker.sock"`);
+    }
     checkAddress(ctx, `${path}.publicIpv4`, host.publicIpv4, 4, false);
     checkAddress(ctx, `${path}.publicIpv6`, host.publicIpv6, 6, false);
   }
   for (const [host, i] of duplicates(hosts, (h: HostSpec) => h.name)) {
     ctx.issues.add(`hosts[${i}].name`, `${JSON.stringify(host.name)} is used by another host too`, "give every host its own name");
   }
+}
+
+function checkDnsZone(ctx: Ctx): void {
+  const dns = ctx.spec.dns;
+  if (!dns) return;
+  if (dns.proxied) {
+    ctx.issues.add("dns.proxied", "Cloudflare's proxy cannot carry DERP or the Tailscale control protocol (both need a direct TLS connection and long-lived upgrades)", "remove proxied or set it to false");
+  }
+  if (dns.zoneId === undefined && dns.zoneName === undefined) {
+    ctx.issues.add("dns", "names no zone", `add zoneName (e.g. "example.com") or zoneId`);
+  }
+  if (dns.zoneName !== undefined && !isDnsName(dns.zoneName)) ctx.issues.add("dns.zoneName", `${JSON.stringify(dns.zoneName)} is not a DNS zone name`, `write the zone as "example.com"`);
+  if (dns.ttl !== undefined && dns.ttl !== 1 && !(Number.isInteger(dns.ttl) && dns.ttl >= 60 && dns.ttl <= 86400)) {
+    ctx.issues.add("dns.ttl", `${dns.ttl} is not a TTL Cloudflare accepts`, "use 1 (automatic) or 60 to 86400 seconds");
+  }
+}
+
+function checkDerper(ctx: Ctx): void {
+  const derper = ctx.spec.derp?.derper;
+  if (!derper) return;
+  if (derper.version !== undefined && !/^v?\d+\.\d+\.\d+$/.test(derper.version)) {
+    ctx.issues.add("derp.derper.version", `${JSON.stringify(derper.version)} is not a Tailscale release`, `write a release such as "1.102.3" (derper is built from it; never "latest", so a rebuild cannot change the relay silently)`);
+  }
+  if (derper.image !== undefined && !/^[a-z0-9][\w./:@-]*$/.test(derper.image)) {
+    ctx.issues.add("derp.derper.image", `${JSON.stringify(derper.image)} is not an image reference`, `write it as registry/name:tag, e.g. "ghcr.io/me/derper:1.102.3"`);
+  }
+  if (derper.verifyClients === false) {
+    ctx.warnings.add("derp.derper.verifyClients", "client verification is off: anyone who finds the relays can use them", "leave verifyClients on unless the relays are private");
+  }
+}
+
+/** Checks that need the resolved model: sockets that collide on one host. */
+function checkResolved(tailnet: ResolvedTailnet, spec: TailnetSpec, issues: IssueList): void {
+  for (const host of tailnet.hosts) {
+    const path = `hosts[${(spec.hosts ?? []).findIndex((h) => h.name === host.name)}]`;
+    const seen = new Map<string, string>();
+    for (const l of host.listeners) {
+      const key = `${l.protocol}/${l.port}`;
+      const first = seen.get(key);
+      if (first) {
+        issues.add(path, `${l.protocol} port ${l.port} is opened twice on this host: by ${first} and by ${describeListener(tailnet, host.name, l.role, l.port)}`, "move one service to another host or another port");
+      } else {
+        seen.set(key, describeListener(tailnet, host.name, l.role, l.port));
+      }
+    }
+  }
+}
+
+function describeListener(tailnet: ResolvedTailnet, host: string, role: string, port: number): string {
+  if (tailnet.headscale.host === host && tailnet.headscale.listeners.some((l) => l.role === role && l.port === port)) return `headscale (${role})`;
+  const node = tailnet.derp.regions.flatMap((r) => r.nodes).find((n) => n.host === host && n.derper.listeners.some((l) => l.role === role && l.port === port));
+  return node ? `derper ${node.name} (${role})` : role;
 }
 
 function checkDevices(ctx: Ctx): void {
@@ -473,19 +555,23 @@ function checkDevices(ctx: Ctx): void {
  */
 export function validate(input: unknown): ValidationResult {
   const issues = new IssueList();
+  const warnings = new IssueList();
   const sanitized = checkStructure(input, issues) as TailnetSpec | undefined;
   if (sanitized !== undefined) {
     const version = sanitized.headscale ? checkVersion({ issues }, sanitized) : undefined;
     const hostNames = new Set(present(sanitized.hosts).map(([h]) => h.name).filter((n): n is string => n !== undefined));
-    const ctx: Ctx = { spec: sanitized, issues, version, hostNames };
+    const ctx: Ctx = { spec: sanitized, issues, warnings, version, hostNames };
     if (sanitized.name !== undefined && !isSlug(sanitized.name)) {
       issues.add("name", `${JSON.stringify(sanitized.name)} is not a valid tailnet name`, `use lower-case letters, digits and dashes, e.g. "home-lab"`);
     }
     checkHeadscale(ctx);
     checkDerp(ctx);
+    checkDerper(ctx);
     checkHosts(ctx);
+    checkDnsZone(ctx);
     checkDevices(ctx);
   }
-  if (issues.length > 0) return { ok: false, issues: issues.issues };
-  return { ok: true, spec: input as TailnetSpec, issues: [] };
+  if (issues.length === 0) checkResolved(resolve(input as TailnetSpec), input as TailnetSpec, issues);
+  if (issues.length > 0) return { ok: false, issues: issues.issues, warnings: warnings.issues };
+  return { ok: true, spec: input as TailnetSpec, issues: [], warnings: warnings.issues };
 }

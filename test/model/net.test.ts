@@ -57,3 +57,10 @@ describe("names, listeners, durations", () => {
     expect(closest("zzzz", ["hostname", "host"])).toBeUndefined();
   });
 });
+
+describe("prefix strictness matches Go's netip.ParsePrefix", () => {
+  it("refuses leading zeros in the bit count and surrounding space, as headscale does", () => {
+    for (const bad of ["100.64.0.0/010", " 100.64.0.0/10", "100.64.0.0/10 ", "10.0.0.5/032"]) expect(parsePrefix(bad)).toBeUndefined();
+    expect(parsePrefix("0.0.0.0/0")).toMatchObject({ bits: 0 });
+  });
+});

@@ -91,7 +91,7 @@ const cases: Case[] = [
   ["device name", (s: any) => { s.devices = [{ name: "Home Router" }]; }, [["devices[0].name", "\"Home Router\" is not a valid device name"]]],
   ["device user", (s: any) => { s.devices = [{ name: "r", user: "a b" }]; }, [["devices[0].user", "\"a b\" is not a valid headscale user name"]]],
   ["tailnet name", (s: any) => { s.name = "Home Lab"; }, [["name", "\"Home Lab\" is not a valid tailnet name"]]],
-  ["unknown top key", (s: any) => { s.hsot = []; }, [["hsot", "unknown key \"hsot\" (allowed here: name, headscale, derp, hosts, devices)"]]],
+  ["unknown top key", (s: any) => { s.hsot = []; }, [["hsot", "unknown key \"hsot\" (allowed here: name, headscale, derp, hosts, devices, dns)"]]],
   ["unknown snake", (s: any) => { s.headscale.server_url = "x"; }, [["headscale.server_url", "unknown key \"server_url\" (allowed here: version, serverUrl, host, listenAddr, metricsListenAddr, grpcListenAddr, grpcAllowInsecure, trustedProxies, prefixes, database, dns, tls, oidc, log, policy, embeddedDerp, ephemeralInactivityTimeout, nodeExpiry, derpUpdateFrequency, taildrop, disableCheckUpdates)"]]],
   ["dns_config", (s: any) => { s.headscale.dns_config = {}; }, [["headscale.dns_config", "unknown key \"dns_config\" (allowed here: version, serverUrl, host, listenAddr, metricsListenAddr, grpcListenAddr, grpcAllowInsecure, trustedProxies, prefixes, database, dns, tls, oidc, log, policy, embeddedDerp, ephemeralInactivityTimeout, nodeExpiry, derpUpdateFrequency, taildrop, disableCheckUpdates)"]]],
   ["randomize", (s: any) => { s.headscale.randomize_client_port = true; }, [["headscale.randomize_client_port", "unknown key \"randomize_client_port\" (allowed here: version, serverUrl, host, listenAddr, metricsListenAddr, grpcListenAddr, grpcAllowInsecure, trustedProxies, prefixes, database, dns, tls, oidc, log, policy, embeddedDerp, ephemeralInactivityTimeout, nodeExpiry, derpUpdateFrequency, taildrop, disableCheckUpdates)"]]],
@@ -101,12 +101,34 @@ const cases: Case[] = [
   ["tls mode missing", (s: any) => { s.headscale.tls = {}; }, [["headscale.tls.mode", "is required (one of \"proxy\", \"letsencrypt\", \"files\")"]]],
   ["tls mode extra key", (s: any) => { s.headscale.tls = { mode: "proxy", certPath: "/x" }; }, [["headscale.tls.certPath", "belongs to mode \"files\", not mode \"proxy\""]]],
   ["not object", (s: any) => { s.derp.regions[0] = "fra"; }, [["derp.regions[0]", "must be object, not string \"fra\""]]],
+  ["dns proxied", (s: any) => { s.dns={provider:"cloudflare",zoneName:"example.com",proxied:true}; }, [["dns.proxied","Cloudflare's proxy cannot carry DERP or the Tailscale control protocol (both need a direct TLS connection and long-lived upgrades)"]]],
+  ["dns no zone", (s: any) => { s.dns={provider:"cloudflare"}; }, [["dns","names no zone"]]],
+  ["dns ttl", (s: any) => { s.dns={provider:"cloudflare",zoneName:"example.com",ttl:30}; }, [["dns.ttl","30 is not a TTL Cloudflare accepts"]]],
+  ["dns zone name", (s: any) => { s.dns={provider:"cloudflare",zoneName:"https://example.com"}; }, [["dns.zoneName","\"https://example.com\" is not a DNS zone name"]]],
+  ["dns provider", (s: any) => { s.dns={provider:"route53",zoneName:"example.com"}; }, [["dns.provider","must be \"cloudflare\", not \"route53\""]]],
+  ["docker daemon", (s: any) => { s.hosts=[{name:"a",docker:{daemon:"203.0.113.10"}}]; }, [["hosts[0].docker.daemon","\"203.0.113.10\" is not a Docker engine address"]]],
+  ["derper version", (s: any) => { s.derp.derper={version:"latest"}; }, [["derp.derper.version","\"latest\" is not a Tailscale release"]]],
+  ["derper image", (s: any) => { s.derp.derper={image:"My Image"}; }, [["derp.derper.image","\"My Image\" is not an image reference"]]],
+  ["cert letsencrypt port", (s: any) => { s.derp.regions[0].nodes[0].derpPort=8443;s.derp.regions[0].nodes[0].certificate={mode:"letsencrypt"}; }, [["derp.regions[0].nodes[0].certificate.mode","derper serves TLS with Let's Encrypt only on port 443, but derpPort is 8443 (it would serve plain HTTP)"]]],
+  ["cert letsencrypt ip", (s: any) => { s.derp.regions[0].nodes[0].hostname="192.0.2.10";s.derp.regions[0].nodes[0].insecureForTests=true;s.derp.regions[0].nodes[0].certificate={mode:"letsencrypt"}; }, [["derp.regions[0].nodes[0].certificate.mode","Let's Encrypt issues no certificate for the IP address \"192.0.2.10\" in derper's letsencrypt mode"]]],
+  ["cert manual half", (s: any) => { s.derp.regions[0].nodes[0].certificate={mode:"manual",certFile:"/tmp/x.crt"}; }, [["derp.regions[0].nodes[0].certificate","names only one of certFile and keyFile"]]],
+  ["port collision", (s: any) => { s.hosts=[{name:"a"}];s.headscale.host="a";s.headscale.listenAddr="0.0.0.0:443";s.derp.regions[0].nodes[0].host="a"; }, [["hosts[0]","tcp port 443 is opened twice on this host: by headscale (control) and by derper fra-1 (derp)"]]],
 ];
 
 describe("validate", () => {
   it("accepts the bundled example and the minimal spec", () => {
     expect(validate(exampleSpec()).issues).toEqual([]);
     expect(validate(minimalSpec()).issues).toEqual([]);
+  });
+
+  it("warns about legal but risky choices without refusing the spec", () => {
+    const spec = minimalSpec();
+    spec.derp!.tailscaleRegions = "keep";
+    spec.derp!.derper = { verifyClients: false };
+    const result = validate(spec);
+    expect(result.ok).toBe(true);
+    expect(result.warnings.map((w) => w.path)).toEqual(["derp.tailscaleRegions", "derp.derper.verifyClients"]);
+    expect(result.warnings[0]!.message).toContain("refuses to start when that fetch fails");
   });
 
   it.each(cases)("%s", (_name, mutate, expected) => {

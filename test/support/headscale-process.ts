@@ -56,6 +56,8 @@ export interface HeadscaleSandbox {
   readonly configDir: string;
   readonly configPath: string;
   readonly derpYamlPath: string;
+  /** The config object config.yaml was serialised from (after any `config` change). */
+  readonly configObject: ConfigObject;
   /** What was written: config.yaml's text, and derp.yaml's (undefined when none was written). */
   readonly configYaml: string;
   readonly derpYaml: string | undefined;
@@ -90,6 +92,10 @@ export async function prepareHeadscale(tailnet: ResolvedTailnet, options: Prepar
   sandboxes.add(root);
   const paths = { configDir: join(root, "etc"), stateDir: join(root, "lib"), runDir: join(root, "run") };
   for (const dir of Object.values(paths)) mkdirSync(dir, { recursive: true });
+  // headscale's unix socket goes in runDir; Linux caps socket paths at 107 bytes.
+  if (join(paths.runDir, "headscale.sock").length > 100) {
+    throw new Error(`temporary directory ${root} is too deep for headscale's unix socket; set TMPDIR to a shorter path`);
+  }
   const [listen, metrics, grpc] = (await freeLoopbackPorts(3)) as [number, number, number];
   const relocated = relocateHeadscale(tailnet, {
     paths,
@@ -100,10 +106,12 @@ export async function prepareHeadscale(tailnet: ResolvedTailnet, options: Prepar
   const rendered = renderTailnet(relocated);
   const renderedText = (path: string): string | undefined => rendered.find((f) => f.path === path)?.content;
 
+  let configObject = headscaleConfigObject(relocated);
   let configYaml = renderedText("headscale/config.yaml")!;
   if (options.config) {
-    const copy = structuredClone(headscaleConfigObject(relocated));
-    configYaml = toYaml(options.config(copy) ?? copy);
+    const copy = structuredClone(configObject);
+    configObject = options.config(copy) ?? copy;
+    configYaml = toYaml(configObject);
   }
   const configPath = join(paths.configDir, "config.yaml");
   writeFileSync(configPath, configYaml);
@@ -118,6 +126,7 @@ export async function prepareHeadscale(tailnet: ResolvedTailnet, options: Prepar
     configDir: paths.configDir,
     configPath,
     derpYamlPath,
+    configObject,
     configYaml,
     derpYaml,
     rendered,
