@@ -1,0 +1,25 @@
+/** Small shared translations from the model to docker provider blocks. */
+import { createHash } from "node:crypto";
+import type { ContainerLabels, ContainerPorts } from "@cdktf/provider-docker/lib/container/index.js";
+import type { ResolvedListener } from "../model/index.js";
+
+/** Published ports exactly as the model decided: host address, port, protocol. */
+export function publishedPorts(listeners: readonly ResolvedListener[]): ContainerPorts[] {
+  return listeners.map((l) => ({ internal: l.port, external: l.port, ip: l.hostIp, protocol: l.protocol }));
+}
+
+/** Labels naming the tailnet and the content hash of what the container consumes. */
+export function contentLabels(tailnet: string, role: string, consumed: readonly string[]): ContainerLabels[] {
+  const hash = createHash("sha256");
+  for (const part of consumed) hash.update(part).update("\0");
+  return [
+    { label: "cdktf-tailnet.tailnet", value: tailnet },
+    { label: "cdktf-tailnet.role", value: role },
+    { label: "cdktf-tailnet.inputs-sha256", value: hash.digest("hex") },
+  ];
+}
+
+/** Hardening every container of the kit gets: read-only root, no privilege gain, restarts. */
+export function hardening(): { readOnly: boolean; securityOpts: string[]; restart: string } {
+  return { readOnly: true, securityOpts: ["no-new-privileges:true"], restart: "unless-stopped" };
+}

@@ -1,0 +1,69 @@
+import { Annotations } from "cdktf";
+import { Construct } from "constructs";
+import { TailnetSpecError, resolve, validate, type ResolvedTailnet, type TailnetSpec } from "../model/index.js";
+import { DerpRegion } from "./derp-region.js";
+import { DnsRecords } from "./dns-records.js";
+import { DockerHost } from "./docker-host.js";
+import { HeadscaleServer } from "./headscale-server.js";
+
+/** Props of a {@link Tailnet}. */
+export interface TailnetProps {
+  /** The tailnet spec: a `TailnetSpec` object or a parsed tailnet.yaml. Validated first. */
+  readonly spec: TailnetSpec | unknown;
+  /**
+   * Cloudflare API token for the DNS records.
+   * @default - see {@link DnsRecordsProps.apiToken}
+   */
+  readonly cloudflareApiToken?: string;
+  /**
+   * Root of the local secrets directory (mesh keys).
+   * @default - `$CDKTF_TAILNET_SECRETS_DIR`, else `./.cdktf-tailnet-secrets`
+   */
+  readonly secretsDir?: string;
+}
+
+/**
+ * A whole tailnet from one spec: a {@link DockerHost} per host with a docker target, the
+ * {@link HeadscaleServer}, a {@link DerpRegion} per region with its nodes on their hosts, and
+ * {@link DnsRecords} when the spec names a zone. The spec is validated before anything is
+ * created: a spec with problems throws a TailnetSpecError listing every one of them. Risky but
+ * legal choices become warnings on this construct.
+ *
+ * Children have stable ids (`host-<name>`, `headscale`, `region-<code>`, `dns`), so Terraform
+ * addresses survive refactors of your own code.
+ *
+ * @example
+ * new Tailnet(stack, "home-lab", { spec: parse(readFileSync("tailnet.yaml", "utf8")) });
+ */
+export class Tailnet extends Construct {
+  /** The validated, resolved model everything was built from. */
+  readonly model: ResolvedTailnet;
+  readonly hosts: ReadonlyMap<string, DockerHost>;
+  readonly headscale: HeadscaleServer | undefined;
+  readonly regions: readonly DerpRegion[];
+  readonly dns: DnsRecords | undefined;
+
+  constructor(scope: Construct, id: string, props: TailnetProps) {
+    super(scope, id);
+    const result = validate(props.spec);
+    if (!result.ok) throw new TailnetSpecError(result.issues);
+    for (const w of result.warnings) Annotations.of(this).addWarning(`${w.path}: ${w.message} (${w.fix})`);
+    const model = resolve(result.spec);
+    this.model = model;
+
+    const hosts = new Map<string, DockerHost>();
+    for (const host of model.hosts) {
+      if (host.docker) hosts.set(host.name, DockerHost.fromModel(this, `host-${host.name}`, host));
+    }
+    this.hosts = hosts;
+
+    const hsHost = model.headscale.host === undefined ? undefined : hosts.get(model.headscale.host);
+    this.headscale = hsHost ? new HeadscaleServer(this, "headscale", { tailnet: model, host: hsHost }) : undefined;
+
+    const byName = Object.fromEntries(hosts);
+    this.regions = model.derp.regions.map(
+      (r) => new DerpRegion(this, `region-${r.code}`, { tailnet: model, regionId: r.id, hosts: byName, secretsDir: props.secretsDir }),
+    );
+    this.dns = model.dns ? new DnsRecords(this, "dns", { zone: model.dns, apiToken: props.cloudflareApiToken }) : undefined;
+  }
+}

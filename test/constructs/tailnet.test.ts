@@ -1,0 +1,217 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { TerraformVariable } from "cdktf";
+import { describe, expect, it } from "vitest";
+import { DockerHost, HeadscaleServer, Tailnet } from "../../constructs/index.js";
+import { loadTailnet, TailnetSpecError } from "../../model/index.js";
+import { renderDerpYaml, renderHeadscaleConfig } from "../../render/index.js";
+import { exampleSpec } from "../support/specs.js";
+import { byPath, synthStack, tempSecretsDir, type TfJson } from "../support/synth.js";
+
+function synthExample(spec = exampleSpec(), secretsDir = tempSecretsDir()) {
+  let tailnet!: Tailnet;
+  const out = synthStack((stack) => {
+    tailnet = new Tailnet(stack, "tailnet", { spec, secretsDir });
+  });
+  return { ...out, tailnet, secretsDir };
+}
+
+describe("Tailnet on Docker hosts", () => {
+  it("deploys headscale as the model says: image, serve, read-only root, tmpfs, volume, uploads, ports, health check", () => {
+    const { json } = synthExample();
+    const hs = byPath(json, "docker_container")["tailnet_headscale"]!;
+    const model = loadTailnet(exampleSpec());
+    expect(hs.name).toBe("headscale");
+    expect(hs.provider).toBe("docker.cloud");
+    expect(hs.command).toEqual(["serve"]);
+    expect(hs.read_only).toBe(true);
+    expect(hs.tmpfs).toEqual({ "/var/run/headscale": "rw,noexec,nosuid,size=16m" });
+    expect(hs.volumes).toEqual([{ volume_name: "${docker_volume.tailnet_headscale_Data_1EA0ED58.name}", container_path: "/var/lib/headscale" }]);
+    expect(hs.healthcheck.test).toEqual(["CMD", "headscale", "health"]);
+    expect(hs.upload).toEqual([
+      { file: "/etc/headscale/config.yaml", content: renderHeadscaleConfig(model), permissions: "0444" },
+      { file: "/etc/headscale/derp.yaml", content: renderDerpYaml(model), permissions: "0444" },
+    ]);
+    expect(hs.ports).toEqual([
+      { internal: 443, external: 443, ip: "0.0.0.0", protocol: "tcp" },
+      { internal: 80, external: 80, ip: "0.0.0.0", protocol: "tcp" },
+      { internal: 9090, external: 9090, ip: "127.0.0.1", protocol: "tcp" },
+      { internal: 50443, external: 50443, ip: "127.0.0.1", protocol: "tcp" },
+    ]);
+    expect(hs.capabilities).toEqual({ drop: ["ALL"], add: ["NET_BIND_SERVICE", "CHOWN"] });
+    const image = byPath(json, "docker_image")["tailnet_headscale_Image"]!;
+    expect(image.name).toBe("docker.io/headscale/headscale:0.29.3");
+    // Inside the container every listener binds all addresses; publishing decides exposure.
+    expect(renderHeadscaleConfig(model)).toContain('metrics_listen_addr: "0.0.0.0:9090"');
+  });
+
+  it("runs each derper with the model's flags, ports, volume, and the region's mesh key by path", () => {
+    const { json, secretsDir } = synthExample();
+    const containers = byPath(json, "docker_container");
+    const hk1 = containers["tailnet_region-hkg_hkg-1"]!;
+    expect(hk1.provider).toBe("docker.hk-1");
+    expect(hk1.name).toBe("derper-hkg-1");
+    expect(hk1.command).toEqual([
+      "-hostname=derp-hk1.example.com",
+      "-a=:443",
+      "-http-port=80",
+      "-stun=true",
+      "-stun-port=3478",
+      "-c=/var/lib/derper/derper.key",
+      "-certmode=letsencrypt",
+      "-certdir=/var/lib/derper/certs",
+      "-verify-client-url=https://hs.example.com/verify",
+      "-verify-client-url-fail-open=false",
+      "-mesh-with=derp-hk2.example.com",
+      "-mesh-psk-file=/etc/derper/mesh.key",
+    ]);
+    expect(hk1.ports).toEqual([
+      { internal: 443, external: 443, ip: "0.0.0.0", protocol: "tcp" },
+      { internal: 80, external: 80, ip: "0.0.0.0", protocol: "tcp" },
+      { internal: 3478, external: 3478, ip: "0.0.0.0", protocol: "udp" },
+    ]);
+    const keyPath = join(secretsDir, "home-lab", "derp-mesh-hkg.key");
+    expect(hk1.upload).toEqual([{ file: "/etc/derper/mesh.key", source: keyPath, source_hash: expect.stringMatching(/^[0-9a-f]{64}$/), permissions: "0444" }]);
+    expect(containers["tailnet_region-hkg_hkg-2"]!.upload[0].source).toBe(keyPath);
+    const home = containers["tailnet_region-home_home-1"]!;
+    expect(home.command).toContain("-certmode=manual");
+    expect(home.command).toContain("-http-port=-1");
+    expect(home.command).not.toContain("-mesh-with=derp-hk2.example.com");
+    expect(home.upload).toBeUndefined();
+    expect(home.ports.map((p: { internal: number; protocol: string }) => `${p.internal}/${p.protocol}`)).toEqual(["8443/tcp", "3478/udp"]);
+  });
+
+  it("builds derper at the pinned release from the rendered Dockerfile, once per engine", () => {
+    const { json } = synthExample();
+    const images = byPath(json, "docker_image");
+    const hk1 = images["tailnet_host-hk-1_DerperImage"]!;
+    expect(hk1.name).toBe("cdktf-tailnet/derper:1.102.3");
+    expect(hk1.build.dockerfile).toBe("Dockerfile");
+    expect(hk1.build.context).toMatch(/^assets\/tailnet_host-hk-1_DerperImage_BuildContext_[0-9A-F]+\/[0-9A-F]{32}$/);
+    expect(Object.keys(images).filter((p) => p.includes("DerperImage"))).toHaveLength(5);
+  });
+
+  it("uses one provider alias per host, and every resource names its host's", () => {
+    const { json } = synthExample();
+    const aliases = json.provider.docker!.map((p) => `${p.alias}=${p.host}`);
+    expect(aliases).toEqual([
+      "cloud=ssh://deploy@203.0.113.10",
+      "edge=ssh://deploy@192.0.2.50",
+      "hk-1=ssh://deploy@198.51.100.11",
+      "hk-2=ssh://deploy@198.51.100.12",
+      "home=ssh://deploy@home-gw.example.net",
+      "sh-1=ssh://deploy@198.51.100.21",
+    ]);
+    for (const type of ["docker_container", "docker_image", "docker_volume"]) {
+      for (const r of Object.values(json.resource[type]!)) expect(r.provider).toMatch(/^docker\.[a-z0-9-]+$/);
+    }
+  });
+
+  it("creates A/AAAA records that are never proxied, the zone looked up by name", () => {
+    const { json } = synthExample();
+    const records = Object.values(json.resource.cloudflare_dns_record!);
+    expect(records.map((r) => `${r.name} ${r.type} ${r.content}`).sort()).toEqual([
+      "derp-hk1.example.com A 198.51.100.11",
+      "derp-hk2.example.com A 198.51.100.12",
+      "derp-sh.example.com A 198.51.100.21",
+      "hs.example.com A 203.0.113.10",
+      "hs.example.com AAAA 2001:db8:10::1",
+    ]);
+    for (const r of records) {
+      expect(r.proxied).toBe(false);
+      expect(r.ttl).toBe(300);
+      expect(r.zone_id).toMatch(/^\$\{data\.cloudflare_zone\.tailnet_dns_Zone_[0-9A-F]{8}\.zone_id\}$/);
+    }
+    expect(Object.values(json.data!.cloudflare_zone!)[0]!.filter).toEqual({ name: "example.com" });
+  });
+
+  it("creates a dynamic host's record once and leaves later changes to the updater", () => {
+    const spec = exampleSpec();
+    spec.hosts!.find((h) => h.name === "home")!.publicIpv4 = "192.0.2.99";
+    const { json } = synthExample(spec);
+    const home = Object.values(json.resource.cloudflare_dns_record!).find((r) => r.name === "derp-home.example.com")!;
+    expect(home.content).toBe("192.0.2.99");
+    expect(home.lifecycle).toEqual({ ignore_changes: ["content"] });
+  });
+
+  it("puts no secret literal into cdk.tf.json: mesh keys, TLS material and API tokens stay out", () => {
+    const spec = exampleSpec();
+    spec.hosts!.find((h) => h.name === "cloud")!.docker = { daemon: "tcp://203.0.113.10:2376" };
+    const secretsDir = tempSecretsDir();
+    const token = "cf-token-value-that-must-not-leak";
+    process.env.TF_VAR_cloudflare_api_token = token;
+    const { text, json } = synthStack((stack) => {
+      const apiToken = new TerraformVariable(stack, "cloudflare_api_token", { type: "string", sensitive: true }).stringValue;
+      new Tailnet(stack, "tailnet", { spec, secretsDir, cloudflareApiToken: apiToken });
+    });
+    delete process.env.TF_VAR_cloudflare_api_token;
+    const meshKey = readFileSync(join(secretsDir, "home-lab", "derp-mesh-hkg.key"), "utf8").trim();
+    expect(meshKey).toMatch(/^[0-9a-f]{64}$/);
+    for (const secret of [meshKey, token]) expect(text).not.toContain(secret);
+    expect(json.provider.cloudflare![0]!.api_token).toBe("${var.cloudflare_api_token}");
+    const cloud = json.provider.docker!.find((p) => p.alias === "cloud")!;
+    expect(cloud.ca_material).toMatch(/^\$\{var\.[a-zA-Z0-9_-]+\}$/);
+    expect(cloud.key_material).toMatch(/^\$\{var\.[a-zA-Z0-9_-]+\}$/);
+    for (const v of Object.values((json as TfJson).variable!)) expect(v.sensitive).toBe(true);
+  });
+
+  it("synthesizes byte-identical JSON twice for the same spec", () => {
+    const secretsDir = tempSecretsDir();
+    expect(synthExample(exampleSpec(), secretsDir).text).toBe(synthExample(exampleSpec(), secretsDir).text);
+  });
+
+  it("keeps the blast radius small: one node's port changes that node's container and the maps headscale loads", () => {
+    const secretsDir = tempSecretsDir();
+    const before = synthExample(exampleSpec(), secretsDir).json;
+    const spec = exampleSpec();
+    spec.derp!.regions!.find((r) => r.code === "sha")!.nodes[0]!.derpPort = 8443;
+    const after = synthExample(spec, secretsDir).json;
+    const changed: string[] = [];
+    for (const type of new Set([...Object.keys(before.resource), ...Object.keys(after.resource)])) {
+      for (const id of new Set([...Object.keys(before.resource[type] ?? {}), ...Object.keys(after.resource[type] ?? {})])) {
+        if (JSON.stringify(before.resource[type]?.[id]) !== JSON.stringify(after.resource[type]?.[id])) changed.push(`${type}.${id}`);
+      }
+    }
+    expect(changed.sort()).toEqual(["docker_container.tailnet_headscale_E72AA2E0", "docker_container.tailnet_region-sha_sha-1_A49A13E4"]);
+    expect(JSON.stringify(before.provider)).toBe(JSON.stringify(after.provider));
+    expect(JSON.stringify(before.data)).toBe(JSON.stringify(after.data));
+  });
+
+  it("warns through annotations about risky choices and missing pieces", () => {
+    const spec = exampleSpec();
+    spec.derp!.tailscaleRegions = "keep";
+    const { tailnet } = synthExample(spec);
+    const warnings = tailnet.node
+      .findAll()
+      .flatMap((c) => c.node.metadata)
+      .filter((m) => m.type === "@cdktf/warn")
+      .map((m) => String(m.data));
+    expect(warnings.some((w) => w.startsWith("derp.tailscaleRegions: headscale fetches Tailscale's public DERP map"))).toBe(true);
+    expect(warnings.some((w) => w.includes("back it up (a single coordination server"))).toBe(true);
+    expect(warnings.some((w) => w.startsWith("DERP node home-1 serves TLS from certificate files"))).toBe(true);
+    expect(warnings.some((w) => w.startsWith("DERP node edge-1 (192.0.2.50) gets a self-signed certificate"))).toBe(true);
+    expect(warnings).toContain("no DNS record for derp-home.example.com: its host has no address in the spec (a dynamic address is published by an updater on the host)");
+  });
+
+  it("refuses an invalid spec before creating anything, listing every problem", () => {
+    const spec: any = exampleSpec();
+    spec.dns.proxied = true;
+    spec.derp.regions[0].id = 5;
+    expect(() => synthStack((stack) => new Tailnet(stack, "tailnet", { spec }))).toThrow(TailnetSpecError);
+    try {
+      synthStack((stack) => new Tailnet(stack, "tailnet", { spec }));
+    } catch (e) {
+      expect((e as TailnetSpecError).issues.map((i) => i.path)).toEqual(["derp.regions[0].id", "dns.proxied"]);
+    }
+  });
+
+  it("L2s refuse to deploy a part onto a host the spec does not name for it", () => {
+    const tailnet = loadTailnet(exampleSpec());
+    expect(() =>
+      synthStack((stack) => {
+        const host = new DockerHost(stack, "hk", { name: "hk-1", daemon: "ssh://deploy@198.51.100.11" });
+        new HeadscaleServer(stack, "hs", { tailnet, host });
+      }),
+    ).toThrow('headscale runs on host "cloud" in the spec, not on "hk-1"; set headscale.host');
+  });
+});
