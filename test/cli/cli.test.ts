@@ -35,15 +35,15 @@ describe("cdktf-tailnet render", () => {
     const out = join(dir, "out");
     const r = await run("render", EXAMPLE, "--out", out);
     expect(r.code).toBe(0);
-    expect(r.out).toContain(`rendered 3 files for headscale 0.29.3 into ${out}/`);
-    expect(tree(out)).toEqual([MANIFEST_NAME, "derp.json", "headscale/config.yaml", "headscale/derp.yaml"]);
+    expect(r.out).toContain(`rendered 4 files for headscale 0.29.3 into ${out}/`);
+    expect(tree(out)).toEqual([MANIFEST_NAME, "derp.json", "derper/Dockerfile", "headscale/config.yaml", "headscale/derp.yaml"]);
     for (const file of renderTailnet(loadTailnet(exampleSpec()))) {
       expect(readFileSync(join(out, file.path), "utf8")).toBe(file.content);
       expect(statSync(join(out, file.path)).mode & 0o777).toBe(file.mode);
     }
     expect(statSync(out).mode & 0o777).toBe(0o755);
     const manifest = JSON.parse(readFileSync(join(out, MANIFEST_NAME), "utf8"));
-    expect(manifest.files.map((f: { path: string }) => f.path)).toEqual(["derp.json", "headscale/config.yaml", "headscale/derp.yaml"]);
+    expect(manifest.files.map((f: { path: string }) => f.path)).toEqual(["derp.json", "derper/Dockerfile", "headscale/config.yaml", "headscale/derp.yaml"]);
   });
 
   it("renders byte-identical trees on every run, replacing its own earlier output", async () => {
