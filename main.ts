@@ -6,13 +6,13 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { App } from "cdktf";
-import { parse } from "yaml";
+import { parseSpecYaml } from "./cli/load-spec.js";
 import { TailnetStack } from "./examples/home-lab/stack.js";
 import { packageRoot } from "./render/package-root.js";
 
 const specPath = process.env.CDKTF_TAILNET_SPEC ?? join(packageRoot(), "examples", "home-lab", "tailnet.yaml");
 const outdir = process.env.CDKTF_OUTDIR ?? "cdktf.out";
 const app = new App({ outdir });
-new TailnetStack(app, "home-lab", { spec: parse(readFileSync(specPath, "utf8")) });
+new TailnetStack(app, "home-lab", { spec: parseSpecYaml(readFileSync(specPath, "utf8"), specPath) });
 app.synth();
 console.log(`synthesized ${specPath} into ${outdir}/`);

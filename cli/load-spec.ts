@@ -4,8 +4,11 @@
  */
 import { readFile } from "node:fs/promises";
 import { extname, resolve as resolvePath } from "node:path";
+import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
-import { parseDocument } from "yaml";
+import type * as YamlModule from "yaml";
+
+const { parseDocument } = createRequire(import.meta.url)("yaml") as typeof YamlModule;
 
 /** A spec file that could not be read or parsed; the message names the file and the place. */
 export class SpecFileError extends Error {
@@ -15,6 +18,19 @@ export class SpecFileError extends Error {
   }
 }
 
+/**
+ * Parses spec YAML (not yet validated). YAML 1.2 core schema: `no`, `on`, `0770` stay strings or
+ * decimal numbers as written, and a duplicated key is an error instead of a silent overwrite.
+ * `source` names the text in errors.
+ */
+export function parseSpecYaml(text: string, source: string): unknown {
+  const doc = parseDocument(text, { schema: "core", uniqueKeys: true, prettyErrors: true });
+  if (doc.errors.length > 0) {
+    throw new SpecFileError(`${source} is not valid YAML:\n${doc.errors.map((e) => `  ${e.message}`).join("\n")}`);
+  }
+  return doc.toJS();
+}
+
 async function loadYaml(file: string): Promise<unknown> {
   let text: string;
   try {
@@ -22,13 +38,7 @@ async function loadYaml(file: string): Promise<unknown> {
   } catch (e) {
     throw new SpecFileError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  // YAML 1.2 core schema: `no`, `on`, `0770` stay strings or decimal numbers as written, and a
-  // duplicated key is an error instead of a silent overwrite.
-  const doc = parseDocument(text, { schema: "core", uniqueKeys: true, prettyErrors: true });
-  if (doc.errors.length > 0) {
-    throw new SpecFileError(`${file} is not valid YAML:\n${doc.errors.map((e) => `  ${e.message}`).join("\n")}`);
-  }
-  return doc.toJS();
+  return parseSpecYaml(text, file);
 }
 
 async function loadModule(file: string): Promise<unknown> {

@@ -1,7 +1,7 @@
 /** Small shared translations from the model to docker provider blocks. */
 import { createHash } from "node:crypto";
-import type { ContainerLabels, ContainerPorts } from "@cdktf/provider-docker/lib/container/index.js";
 import type { ResolvedListener } from "../model/index.js";
+import type { ContainerLabels, ContainerPorts } from "./providers.js";
 
 /** Published ports exactly as the model decided: host address, port, protocol. */
 export function publishedPorts(listeners: readonly ResolvedListener[]): ContainerPorts[] {

@@ -1,7 +1,6 @@
 import { Annotations } from "cdktf";
 import { Construct } from "constructs";
-import { Container, type ContainerUpload } from "@cdktf/provider-docker/lib/container/index.js";
-import { Volume } from "@cdktf/provider-docker/lib/volume/index.js";
+import { Container, Volume, type ContainerUpload } from "./providers.js";
 import { DERPER_PATHS, type ResolvedDerpNode, type ResolvedTailnet } from "../model/index.js";
 import type { SecretFile } from "../secrets/store.js";
 import { contentLabels, hardening, publishedPorts } from "./container-parts.js";

@@ -1,8 +1,6 @@
 import { Annotations } from "cdktf";
 import { Construct } from "constructs";
-import { DataCloudflareZone } from "@cdktf/provider-cloudflare/lib/data-cloudflare-zone/index.js";
-import { DnsRecord } from "@cdktf/provider-cloudflare/lib/dns-record/index.js";
-import { CloudflareProvider } from "@cdktf/provider-cloudflare/lib/provider/index.js";
+import { CloudflareProvider, DataCloudflareZone, DnsRecord } from "./providers.js";
 import type { ResolvedDnsZone } from "../model/index.js";
 
 /** Props of {@link DnsRecords}. */

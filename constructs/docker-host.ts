@@ -1,6 +1,6 @@
 import { TerraformVariable } from "cdktf";
 import { Construct } from "constructs";
-import { DockerProvider } from "@cdktf/provider-docker/lib/provider/index.js";
+import { DockerProvider } from "./providers.js";
 import type { ResolvedHost, ResolvedTailnet } from "../model/index.js";
 import { DerperImage } from "./derper-image.js";
 

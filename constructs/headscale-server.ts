@@ -1,8 +1,6 @@
 import { Annotations } from "cdktf";
 import { Construct } from "constructs";
-import { Container } from "@cdktf/provider-docker/lib/container/index.js";
-import { Image } from "@cdktf/provider-docker/lib/image/index.js";
-import { Volume } from "@cdktf/provider-docker/lib/volume/index.js";
+import { Container, Image, Volume } from "./providers.js";
 import type { ResolvedTailnet } from "../model/index.js";
 import { renderTailnet } from "../render/index.js";
 import { contentLabels, hardening, publishedPorts } from "./container-parts.js";

@@ -3,7 +3,12 @@
  * nothing a Go YAML decoder reads is mistaken for a number, a boolean or a YAML 1.1 oddity),
  * integers and booleans plain, keys plain.
  */
-import { Document } from "yaml";
+import { createRequire } from "node:module";
+import type * as YamlModule from "yaml";
+
+// `yaml` is CommonJS under Node; require skips the export-name lexing an ESM import costs on
+// every start (see constructs/providers.ts).
+const { Document } = createRequire(import.meta.url)("yaml") as typeof YamlModule;
 
 /** Serialises `value` (Maps keep their key types: integer keys stay unquoted integers). */
 export function toYaml(value: unknown, header?: string): string {

@@ -87,7 +87,8 @@ describe("Tailnet on Docker hosts", () => {
     const hk1 = images["tailnet_host-hk-1_DerperImage"]!;
     expect(hk1.name).toBe("cdktf-tailnet/derper:1.102.3");
     expect(hk1.build.dockerfile).toBe("Dockerfile");
-    expect(hk1.build.context).toMatch(/^assets\/tailnet_host-hk-1_DerperImage_BuildContext_[0-9A-F]+\/[0-9A-F]{32}$/);
+    expect(hk1.build.context).toMatch(/^assets\/cdktf-tailnet-derper-build-[0-9a-f]{16}\/[0-9A-F]{32}$/);
+    expect(images["tailnet_host-hk-2_DerperImage"]!.build.context).toBe(hk1.build.context); // one asset, shared
     expect(Object.keys(images).filter((p) => p.includes("DerperImage"))).toHaveLength(5);
   });
 

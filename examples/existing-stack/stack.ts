@@ -1,0 +1,66 @@
+/**
+ * Worked example: adding a self-hosted coordination server and one DERP region to a cdktf stack
+ * you already have. The stack defines its own VMs; their public IPs are Terraform tokens that
+ * flow into the tailnet's DNS records, both DERP maps and the Docker provider addresses.
+ *
+ * The VMs here are Hetzner Cloud servers declared through cdktf's generic TerraformResource, as
+ * the bindings `cdktf get` generates would do (`new Server(this, "control", {...})`); any VM
+ * resource with an address attribute works the same way.
+ */
+import { TerraformResource, TerraformStack, TerraformVariable } from "cdktf";
+import type { Construct } from "constructs";
+import { DerpRegion, DnsRecords, DockerHost, HeadscaleServer } from "../../constructs/index.js";
+import { loadTailnet, type TailnetSpec } from "../../model/index.js";
+
+/** A VM resource of the user's own. */
+function server(scope: Construct, id: string): TerraformResource {
+  const vm = new TerraformResource(scope, id, {
+    terraformResourceType: "hcloud_server",
+    terraformGeneratorMetadata: { providerName: "hcloud" },
+  });
+  vm.addOverride("name", id);
+  vm.addOverride("server_type", "cx22");
+  vm.addOverride("image", "debian-12");
+  vm.addOverride("location", "fsn1");
+  return vm;
+}
+
+export class ExistingStack extends TerraformStack {
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    this.addOverride("terraform.required_providers.hcloud", { source: "hetznercloud/hcloud", version: "1.49.1" });
+
+    // What the stack already had.
+    const control = server(this, "control");
+    const relay = server(this, "relay");
+    const controlIp = control.getStringAttribute("ipv4_address");
+    const relayIp = relay.getStringAttribute("ipv4_address");
+
+    // The tailnet, with the VMs' addresses as tokens: validation defers its address checks on them.
+    const spec: TailnetSpec = {
+      name: "office",
+      headscale: {
+        serverUrl: "https://hs.office.example.com",
+        host: "control",
+        tls: { mode: "letsencrypt", email: "ops@office.example.com" },
+        dns: { baseDomain: "tail.office.example.net" },
+      },
+      derp: {
+        regions: [{ id: 900, code: "fra", name: "Frankfurt", nodes: [{ name: "fra-1", host: "relay", hostname: "derp-fra.office.example.com" }] }],
+      },
+      hosts: [
+        { name: "control", publicIpv4: controlIp, docker: { daemon: `ssh://root@${controlIp}` } },
+        { name: "relay", publicIpv4: relayIp, docker: { daemon: `ssh://root@${relayIp}` } },
+      ],
+      dns: { provider: "cloudflare", zoneName: "office.example.com" },
+    };
+    const tailnet = loadTailnet(spec);
+
+    // Only the pieces this stack wants, composed from the L2 constructs.
+    const hosts = Object.fromEntries(tailnet.hosts.map((h) => [h.name, DockerHost.fromModel(this, `docker-${h.name}`, h)]));
+    new HeadscaleServer(this, "headscale", { tailnet, host: hosts.control! });
+    new DerpRegion(this, "derp-fra", { tailnet, regionId: 900, hosts });
+    const apiToken = new TerraformVariable(this, "cloudflare_api_token", { type: "string", sensitive: true, description: "Cloudflare token with DNS edit on office.example.com" });
+    new DnsRecords(this, "dns", { zone: tailnet.dns!, apiToken: apiToken.stringValue });
+  }
+}
