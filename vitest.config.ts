@@ -1,4 +1,10 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { defineConfig } from "vitest/config";
+
+// Keys and certificates the kit issues during tests go to a scratch directory, never the work tree.
+const secretsDir = mkdtempSync(join(tmpdir(), "cdktf-tailnet-test-secrets-"));
 
 export default defineConfig({
   test: {
@@ -8,6 +14,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     pool: "forks",
     maxWorkers: 2,
-    env: { CHECKPOINT_DISABLE: "1" },
+    env: { CHECKPOINT_DISABLE: "1", CDKTF_TAILNET_SECRETS_DIR: secretsDir },
   },
 });

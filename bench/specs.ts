@@ -2,7 +2,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
-import type { TailnetSpec } from "../model/index.js";
+import type { ResolvedTailnet, TailnetSpec } from "../model/index.js";
+import { prepareTailnet } from "../secrets/index.js";
 import { packageRoot } from "../render/package-root.js";
 
 /** The bundled example, parsed afresh on every call (tests may mutate it). */
@@ -74,4 +75,9 @@ export function maximalSpec(version: string, database: "sqlite" | "postgres" = "
   spec.headscale.dns = { ...spec.headscale.dns, searchDomains: ["home.arpa"], extraRecords: [{ name: "grafana.tail.example.net", type: "A", value: "100.64.0.10" }] };
   spec.derp = { ...spec.derp, tailscaleRegions: { keepExcept: [1, 2] } };
   return spec;
+}
+
+/** The bundled example, validated, resolved and with its certificates issued (into the secrets directory). */
+export function preparedExample(spec: TailnetSpec = exampleSpec()): ResolvedTailnet {
+  return prepareTailnet(spec);
 }

@@ -10,7 +10,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { formatIssues, HEADSCALE_MINORS, resolve, validate } from "../model/index.js";
+import { formatIssues, HEADSCALE_MINORS, resolve, TailnetSpecError, validate, type ResolvedTailnet } from "../model/index.js";
+import { checkTailnetCertificates, materializeCertificates, SecretStore } from "../secrets/index.js";
 import { renderTailnet } from "../render/index.js";
 import { packageRoot } from "../render/package-root.js";
 import { loadSpecFile, SpecFileError } from "./load-spec.js";
@@ -18,7 +19,8 @@ import { writeTreeAtomically } from "./write-tree.js";
 
 const USAGE = `usage:
   cdktf-tailnet validate <spec>
-  cdktf-tailnet render <spec> [--out <dir>]     (default --out out)
+  cdktf-tailnet render <spec> [--out <dir>] [--secrets-dir <dir>]
+                         (defaults: out, and $CDKTF_TAILNET_SECRETS_DIR or ./.cdktf-tailnet-secrets)
   cdktf-tailnet versions
   cdktf-tailnet --help | --version
 
@@ -42,14 +44,21 @@ function packageVersion(): string {
   return pkg.version;
 }
 
-async function validated(specPath: string, io: CliIo) {
+function reportProblems(specPath: string, issues: readonly { path: string; message: string; fix: string }[], io: CliIo): undefined {
+  io.err(`${specPath}: ${issues.length} problem${issues.length === 1 ? "" : "s"}, nothing written:\n${formatIssues(issues)}`);
+  return undefined;
+}
+
+/** Validates and resolves the spec, and checks user-supplied certificate files (writes nothing). */
+async function validated(specPath: string, io: CliIo): Promise<ResolvedTailnet | undefined> {
   const spec = await loadSpecFile(specPath);
   const result = validate(spec);
-  if (!result.ok) {
-    io.err(`${specPath}: ${result.issues.length} problem${result.issues.length === 1 ? "" : "s"}, nothing written:\n${formatIssues(result.issues)}`);
-    return undefined;
-  }
-  return resolve(result.spec);
+  if (!result.ok) return reportProblems(specPath, result.issues, io);
+  for (const w of result.warnings) io.err(`warning: ${w.path}: ${w.message}\n  fix: ${w.fix}`);
+  const tailnet = resolve(result.spec);
+  const certificateIssues = checkTailnetCertificates(tailnet);
+  if (certificateIssues.length > 0) return reportProblems(specPath, certificateIssues, io);
+  return tailnet;
 }
 
 async function commandValidate(args: string[], io: CliIo): Promise<number> {
@@ -63,10 +72,22 @@ async function commandValidate(args: string[], io: CliIo): Promise<number> {
 }
 
 async function commandRender(args: string[], io: CliIo): Promise<number> {
-  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { out: { type: "string", short: "o", default: "out" } } });
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { out: { type: "string", short: "o", default: "out" }, "secrets-dir": { type: "string" } },
+  });
   if (positionals.length !== 1) throw new UsageError("render takes exactly one spec file");
-  const tailnet = await validated(positionals[0]!, io);
-  if (!tailnet) return 1;
+  const resolved = await validated(positionals[0]!, io);
+  if (!resolved) return 1;
+  let tailnet: ResolvedTailnet;
+  try {
+    tailnet = materializeCertificates(resolved, new SecretStore(resolved.name, values["secrets-dir"]));
+  } catch (e) {
+    if (!(e instanceof TailnetSpecError)) throw e;
+    reportProblems(positionals[0]!, e.issues, io);
+    return 1;
+  }
   const files = renderTailnet(tailnet);
   await writeTreeAtomically(values.out!, files);
   for (const f of files) io.out(`  ${f.mode.toString(8).padStart(4, "0")}  ${values.out}/${f.path}`);

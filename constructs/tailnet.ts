@@ -1,6 +1,8 @@
 import { Annotations } from "cdktf";
 import { Construct } from "constructs";
 import { TailnetSpecError, resolve, validate, type ResolvedTailnet, type TailnetSpec } from "../model/index.js";
+import { materializeCertificates } from "../secrets/certificates.js";
+import { SecretStore } from "../secrets/store.js";
 import { DerpRegion } from "./derp-region.js";
 import { DnsRecords } from "./dns-records.js";
 import { DockerHost } from "./docker-host.js";
@@ -16,7 +18,7 @@ export interface TailnetProps {
    */
   readonly cloudflareApiToken?: string;
   /**
-   * Root of the local secrets directory (mesh keys).
+   * Root of the local secrets directory (mesh keys, keys of self-signed certificates).
    * @default - `$CDKTF_TAILNET_SECRETS_DIR`, else `./.cdktf-tailnet-secrets`
    */
   readonly secretsDir?: string;
@@ -48,7 +50,8 @@ export class Tailnet extends Construct {
     const result = validate(props.spec);
     if (!result.ok) throw new TailnetSpecError(result.issues);
     for (const w of result.warnings) Annotations.of(this).addWarning(`${w.path}: ${w.message} (${w.fix})`);
-    const model = resolve(result.spec);
+    const resolved = resolve(result.spec);
+    const model = materializeCertificates(resolved, new SecretStore(resolved.name, props.secretsDir));
     this.model = model;
 
     const hosts = new Map<string, DockerHost>();

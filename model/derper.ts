@@ -32,7 +32,12 @@ export interface ResolvedListener {
 
 /** How one derper process runs. */
 export interface ResolvedDerper {
+  /** derper's `-certmode`: self-signed certificates are served from files, as manual ones. */
   readonly certMode: "letsencrypt" | "manual";
+  /** Where the certificate comes from. */
+  readonly certificateSource: "letsencrypt" | "manual" | "self-signed";
+  /** For a self-signed certificate: how long it is issued for. */
+  readonly selfSignedValidityDays: number | undefined;
   /** Base name derper looks for in manual mode: the host name with `[^a-zA-Z0-9-.]` removed. */
   readonly certFileBase: string;
   /** User-provided certificate files to install as `<certFileBase>.crt` / `.key` (manual mode). */
@@ -51,9 +56,20 @@ export function derperCertFileBase(hostname: string): string {
   return hostname.replace(/[^a-zA-Z0-9-.]/g, "");
 }
 
-/** The certificate mode a node gets when its spec names none. */
-export function defaultCertMode(node: Pick<DerpNodeSpec, "hostname" | "derpPort">, hostnameIsIp: boolean): "letsencrypt" | "manual" {
-  return (node.derpPort ?? 443) === 443 && !hostnameIsIp ? "letsencrypt" : "manual";
+/** Days a kit-issued self-signed certificate is valid unless the spec says otherwise. */
+export const DEFAULT_SELF_SIGNED_VALIDITY_DAYS = 1826;
+
+/**
+ * The certificate source a node gets when its spec names none: self-signed and pinned for an IP
+ * address without a pin of the user's own (or a lab's insecureForTests), Let's Encrypt for a DNS
+ * name on 443, else files.
+ */
+export function defaultCertificateSource(
+  node: Pick<DerpNodeSpec, "derpPort" | "certName" | "insecureForTests">,
+  hostnameIsIp: boolean,
+): "letsencrypt" | "manual" | "self-signed" {
+  if (hostnameIsIp) return node.certName === undefined && !node.insecureForTests ? "self-signed" : "manual";
+  return (node.derpPort ?? 443) === 443 ? "letsencrypt" : "manual";
 }
 
 function meshPeer(n: DerpNodeSpec): string {
@@ -69,8 +85,11 @@ export function resolveDerper(
   derper: DerperSpec | undefined,
   serverUrl: string,
 ): ResolvedDerper {
-  const certMode = node.certificate?.mode ?? defaultCertMode(node, resolvedNode.hostnameIsIp);
+  const certificateSource = node.certificate?.mode ?? defaultCertificateSource(node, resolvedNode.hostnameIsIp);
+  const certMode = certificateSource === "letsencrypt" ? "letsencrypt" : "manual";
   const manual = node.certificate?.mode === "manual" ? node.certificate : undefined;
+  const selfSignedValidityDays =
+    certificateSource === "self-signed" ? ((node.certificate?.mode === "self-signed" ? node.certificate.validityDays : undefined) ?? DEFAULT_SELF_SIGNED_VALIDITY_DAYS) : undefined;
   const verify = derper?.verifyClients ?? true;
   const verifyClientUrl = verify ? `${serverUrl.replace(/\/+$/, "")}/verify` : undefined;
   const meshWith = region.nodes.length > 1 ? region.nodes.filter((n) => n !== node && !n.stunOnly).map(meshPeer) : [];
@@ -95,6 +114,8 @@ export function resolveDerper(
   ];
   return {
     certMode,
+    certificateSource,
+    selfSignedValidityDays,
     certFileBase: derperCertFileBase(node.hostname),
     certificateFiles: manual?.certFile && manual.keyFile ? { certFile: manual.certFile, keyFile: manual.keyFile } : undefined,
     verifyClientUrl,

@@ -18,6 +18,7 @@ export type * from "./spec.js";
 export { isUnresolvedToken } from "./tokens.js";
 export { validate, type ValidationResult } from "./validate.js";
 export { DERPER_PATHS, DEFAULT_DERPER_VERSION, derperCertFileBase } from "./derper.js";
+export { ANYWHERE, DEFAULT_GO_VERSION, DEFAULT_SSH_PORT, VM_PATHS, goDownloadUrl, headscaleReleaseUrl } from "./vm.js";
 export * from "./versions.js";
 
 /** Validates a spec and resolves it; throws a TailnetSpecError listing every problem. */

@@ -17,6 +17,7 @@ import type {
 } from "./resolved.js";
 import type { DerperSpec, DerpNodeSpec, DerpRegionSpec, HeadscaleSpec, HeadscaleTlsSpec, HostSpec, TailnetSpec } from "./spec.js";
 import { DEFAULT_HEADSCALE_VERSION, findHeadscaleVersion } from "./versions.js";
+import { resolveFirewall, resolveVm, type HostServices, type ResolvedFirewall, type ResolvedVm } from "./vm.js";
 
 /** Tailscale's public DERP map, fetched by headscale at start when the public regions are kept. */
 export const TAILSCALE_PUBLIC_DERP_MAP_URL = "https://controlplane.tailscale.com/derpmap/default";
@@ -261,6 +262,16 @@ function resolveRegion(region: DerpRegionSpec, ctx: NodeContext): ResolvedDerpRe
   };
 }
 
+/** The Tailscale release derper runs, without `v`. */
+function derperVersionOf(spec: TailnetSpec): string {
+  return (spec.derp?.derper?.version ?? DEFAULT_DERPER_VERSION).replace(/^v/, "");
+}
+
+/** A host's firewall and VM target (model/vm.ts). */
+function vmParts(h: HostSpec, services: HostServices): { firewall: ResolvedFirewall; vm: ResolvedVm | undefined } {
+  return { firewall: resolveFirewall(h, services), vm: resolveVm(h, services) };
+}
+
 /** Resolves a spec that validate() accepted. Regions are ordered by id; nodes keep their order. */
 export function resolve(spec: TailnetSpec): ResolvedTailnet {
   const hostSpecs = new Map((spec.hosts ?? []).map((h) => [h.name, h]));
@@ -279,6 +290,7 @@ export function resolve(spec: TailnetSpec): ResolvedTailnet {
       runs: { headscale: runsHeadscale, derpNodes: derpNodes.map((n) => n.name) },
       docker: h.docker && { daemon: h.docker.daemon, sshOpts: h.docker.sshOpts ?? [] },
       listeners: [...(runsHeadscale ? headscale.listeners : []), ...derpNodes.flatMap((n) => n.derper.listeners)],
+      ...vmParts(h, { headscale: runsHeadscale ? headscale : undefined, derpNodes, derperVersion: derperVersionOf(spec) }),
     };
   });
   const name = spec.name ?? DEFAULT_TAILNET_NAME;
@@ -286,7 +298,7 @@ export function resolve(spec: TailnetSpec): ResolvedTailnet {
     name,
     headscale,
     derp: {
-      derperVersion: (spec.derp?.derper?.version ?? DEFAULT_DERPER_VERSION).replace(/^v/, ""),
+      derperVersion: derperVersionOf(spec),
       derperImage: spec.derp?.derper?.image,
       tailscaleRegions: publicRegions.keep ? "keep" : "drop",
       excludedTailscaleRegions: publicRegions.excluded,

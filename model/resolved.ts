@@ -4,8 +4,10 @@
  */
 import type { ResolvedDerper, ResolvedListener } from "./derper.js";
 import type { HeadscaleVersion } from "./versions.js";
+import type { ResolvedFirewall, ResolvedVm } from "./vm.js";
 
 export type { ResolvedDerper, ResolvedListener } from "./derper.js";
+export type * from "./vm.js";
 
 /** A validated, fully resolved tailnet. */
 export interface ResolvedTailnet {
@@ -201,6 +203,10 @@ export interface ResolvedHost {
   readonly docker: { readonly daemon: string; readonly sshOpts: readonly string[] } | undefined;
   /** Every socket the host's services open (what its firewall must allow). */
   readonly listeners: readonly ResolvedListener[];
+  /** The inbound firewall: default drop, SSH and admin-only listeners from admins, public ports from anywhere. */
+  readonly firewall: ResolvedFirewall;
+  /** The VM target (systemd units, nftables, cloud-init), if the host is one. */
+  readonly vm: ResolvedVm | undefined;
 }
 
 export interface ResolvedDevice {

@@ -565,13 +565,31 @@ export interface DerpNodeSpec {
   insecureForTests?: boolean;
   /**
    * Where the node's TLS certificate comes from.
-   * @default { mode: "letsencrypt" } for a DNS name on port 443, else { mode: "manual" }
+   * @default { mode: "self-signed" } for an IP address without certName or insecureForTests,
+   * { mode: "letsencrypt" } for a DNS name on port 443, else { mode: "manual" }
    */
   certificate?: DerpCertificateSpec;
 }
 
 /** A DERP node's certificate source. */
-export type DerpCertificateSpec = LetsEncryptCertificateSpec | ManualCertificateSpec;
+export type DerpCertificateSpec = LetsEncryptCertificateSpec | ManualCertificateSpec | SelfSignedCertificateSpec;
+
+/**
+ * The kit issues a self-signed ECDSA P-256 certificate for the node's host name (an IP address
+ * SAN for IP-only nodes) and pins it in both DERP maps with `CertName: "sha256-raw:<hex>"`, so
+ * clients verify exactly that certificate instead of skipping verification (InsecureForTests).
+ * The private key stays in the local secrets directory (0600) and is reused on every synth, so
+ * the pin is stable; it is reissued only when it nears expiry. Pins need Tailscale clients 1.82+.
+ */
+export interface SelfSignedCertificateSpec {
+  mode: "self-signed";
+  /**
+   * How long the certificate is valid. Clients check expiry even with a pin; the kit reissues it
+   * (and the maps carry the new pin) when fewer than 30 days are left.
+   * @default 1826
+   */
+  validityDays?: number;
+}
 
 /** derper obtains and renews a certificate itself (needs port 443 and port 80 reachable). */
 export interface LetsEncryptCertificateSpec {
@@ -627,6 +645,117 @@ export interface HostSpec {
    * @default - nothing is deployed to the host by Terraform
    */
   docker?: DockerTargetSpec;
+  /**
+   * Run the host's services directly on a Debian 12+ / Ubuntu 22.04+ VM under systemd: the kit
+   * renders hardened units, an nftables ruleset and cloud-init user-data for it. Not together
+   * with `docker`.
+   * @default - not a VM target
+   */
+  vm?: VmTargetSpec;
+  /**
+   * The host's inbound firewall: rendered as `nftables.conf` for a VM, and as `firewall.json` (the
+   * same rules as data, for a cloud security group) for every host that runs something.
+   * @default { adminCidrs: [], sshPort: 22 }
+   */
+  firewall?: HostFirewallSpec;
+}
+
+/**
+ * Inbound firewall settings. Everything else follows from the model: the ports the host's
+ * services open (DERP, STUN, the control plane, port 80 only where ACME HTTP-01 or CanPort80
+ * needs it) are open to everyone, SSH and headscale's metrics and gRPC listeners only to admins.
+ */
+export interface HostFirewallSpec {
+  /**
+   * Networks the host's administrators connect from, as CIDR prefixes or single addresses, e.g.
+   * `["192.0.2.0/24", "2001:db8:1::/48"]`. Only they reach SSH, and headscale's metrics and
+   * gRPC listeners when those listen beyond loopback.
+   * @default [] (SSH, metrics and gRPC are closed to everyone)
+   */
+  adminCidrs?: string[];
+  /**
+   * The port sshd listens on.
+   * @default 22
+   */
+  sshPort?: number;
+}
+
+/** A VM the kit sets up with cloud-init: system users, files, units, firewall, binaries. */
+export interface VmTargetSpec {
+  /**
+   * CPU architecture, for the release files the VM downloads.
+   * @default "amd64"
+   */
+  arch?: "amd64" | "arm64";
+  /**
+   * SSH public keys for the image's default user (cloud-init `ssh_authorized_keys`). Public keys
+   * only; the spec never holds secrets.
+   * @default [] (the cloud's own key injection stays in charge)
+   */
+  sshAuthorizedKeys?: string[];
+  /**
+   * How headscale is installed, on the VM that runs it.
+   * @default - required on a VM that runs headscale (its SHA-256 cannot be defaulted)
+   */
+  headscale?: HeadscaleInstallSpec;
+  /**
+   * How derper is installed, on a VM that runs a DERP node. There is no derper release binary:
+   * build it on the VM from the pinned Tailscale release, or give a binary of your own.
+   * @default - required on a VM that runs a DERP node
+   */
+  derper?: DerperInstallSpec;
+}
+
+/** headscale's official release file, pinned by its SHA-256. */
+export interface HeadscaleInstallSpec {
+  /**
+   * `binary`: the release's static binary, installed as `/usr/local/bin/headscale`; `deb`: the
+   * release's Debian package (binary `/usr/bin/headscale`; the kit's unit and config take
+   * precedence over the package's).
+   * @default "binary"
+   */
+  kind?: "binary" | "deb";
+  /**
+   * Where to download it (https, http or file; the SHA-256 is what is trusted).
+   * @default - the GitHub release asset for headscale.version and arch, e.g.
+   * `https://github.com/juanfont/headscale/releases/download/v0.29.3/headscale_0.29.3_linux_amd64`
+   */
+  url?: string;
+  /** SHA-256 of that file, 64 hex digits (from the release's `checksums.txt`). */
+  sha256: string;
+}
+
+/** How derper gets onto a VM. */
+export type DerperInstallSpec = DerperBuildSpec | DerperBinarySpec;
+
+/**
+ * Build derper on the VM: download the pinned Go toolchain (verified by SHA-256), then
+ * `go install tailscale.com/cmd/derper@v<derp.derper.version>` (the module is verified by Go's
+ * checksum database). Needs about 1 GB of memory and a few minutes on a small VM.
+ */
+export interface DerperBuildSpec {
+  source: "build";
+  /**
+   * Go release to build with; Tailscale 1.102 needs Go 1.26.6 or later.
+   * @default "1.26.8"
+   */
+  goVersion?: string;
+  /**
+   * Where to download the Go toolchain.
+   * @default - `https://go.dev/dl/go<goVersion>.linux-<arch>.tar.gz`
+   */
+  goUrl?: string;
+  /** SHA-256 of the Go toolchain archive, 64 hex digits (listed on https://go.dev/dl/). */
+  goSha256: string;
+}
+
+/** A derper binary of your own (built for the VM's architecture), pinned by its SHA-256. */
+export interface DerperBinarySpec {
+  source: "url";
+  /** Where to download it (https, http or file). */
+  url: string;
+  /** SHA-256 of the binary, 64 hex digits. */
+  sha256: string;
 }
 
 /** A Docker engine the kit deploys containers to. */

@@ -27,6 +27,7 @@ import type { ResolvedTailnet } from "./resolved.js";
 import { defaultListenAddr, globalNameserversOf, overrideLocalDnsOf, resolve, tailscaleRegionsOf, tlsOf, urlHost } from "./resolve.js";
 import type { DerpNodeSpec, DerpRegionSpec, HeadscaleSpec, HostSpec, TailnetSpec } from "./spec.js";
 import { checkStructure } from "./structure.js";
+import { checkVmHosts, checkVmResolved } from "./vm.js";
 import { isUnresolvedToken } from "./tokens.js";
 import { DEFAULT_HEADSCALE_VERSION, SUPPORTED_HEADSCALE_VERSIONS, findHeadscaleVersion, type HeadscaleVersion } from "./versions.js";
 
@@ -337,11 +338,12 @@ function checkHostname(ctx: Ctx, path: string, node: DerpNodeSpec): void {
     return;
   }
   if (isIp(h)) {
-    if (node.certName === undefined && !node.insecureForTests) {
+    const mode = node.certificate?.mode;
+    if (mode === "manual" && node.certName === undefined && !node.insecureForTests) {
       ctx.issues.add(
         path,
         `${JSON.stringify(h)} is an IP address, so no public CA certificate matches it and clients would refuse the node`,
-        `pin the node's self-signed certificate with certName: "sha256-raw:<sha256 of its DER bytes>" (derper prints it at first start; Tailscale clients 1.82+), or for a lab only set insecureForTests: true`,
+        `use certificate mode "self-signed" (the kit issues and pins one), or pin your own with certName: "sha256-raw:<sha256 of its DER bytes>" (Tailscale clients 1.82+); for a lab only, insecureForTests: true`,
       );
     }
     return;
@@ -381,8 +383,15 @@ function checkCertificate(ctx: Ctx, node: DerpNodeSpec, path: string): void {
     if (node.hostname !== undefined && isIp(node.hostname)) {
       ctx.issues.add(`${path}.certificate.mode`, `Let's Encrypt issues no certificate for the IP address ${JSON.stringify(node.hostname)} in derper's letsencrypt mode`, `use certificate mode "manual" and pin the certificate with certName`);
     }
-  } else if ((cert.certFile === undefined) !== (cert.keyFile === undefined)) {
+  } else if (cert.mode === "manual" && (cert.certFile === undefined) !== (cert.keyFile === undefined)) {
     ctx.issues.add(`${path}.certificate`, "names only one of certFile and keyFile", "give both the certificate and its private key, or neither");
+  } else if (cert.mode === "self-signed") {
+    if (node.certName !== undefined) {
+      ctx.issues.add(`${path}.certName`, "is set while the kit issues the node's self-signed certificate; the pin is computed from that certificate", `remove certName, or use certificate mode "manual" with your own certificate`);
+    }
+    if (cert.validityDays !== undefined && (!Number.isInteger(cert.validityDays) || cert.validityDays < 31 || cert.validityDays > 3650)) {
+      ctx.issues.add(`${path}.certificate.validityDays`, `${cert.validityDays} is outside 31-3650 days`, "use a whole number of days from 31 to 3650 (the kit reissues 30 days before expiry)");
+    }
   }
 }
 
@@ -568,10 +577,15 @@ export function validate(input: unknown): ValidationResult {
     checkDerp(ctx);
     checkDerper(ctx);
     checkHosts(ctx);
+    checkVmHosts(sanitized, present(sanitized.hosts), issues, warnings);
     checkDnsZone(ctx);
     checkDevices(ctx);
   }
-  if (issues.length === 0) checkResolved(resolve(input as TailnetSpec), input as TailnetSpec, issues);
+  if (issues.length === 0) {
+    const resolved = resolve(input as TailnetSpec);
+    checkResolved(resolved, input as TailnetSpec, issues);
+    checkVmResolved(resolved, input as TailnetSpec, issues);
+  }
   if (issues.length > 0) return { ok: false, issues: issues.issues, warnings: warnings.issues };
   return { ok: true, spec: input as TailnetSpec, issues: [], warnings: warnings.issues };
 }

@@ -37,6 +37,9 @@ export interface DerpMap {
 }
 
 function node(n: ResolvedDerpNode): DerpMapNode {
+  if (n.derper.certificateSource === "self-signed" && n.certName === undefined) {
+    throw new Error(`DERP node ${n.name} has a kit-issued self-signed certificate that was not issued yet, so its pin is unknown; render through prepareTailnet() (or materializeCertificates()) from cdktf-tailnet's secrets module`);
+  }
   return {
     Name: n.name,
     RegionID: n.regionId,

@@ -1,13 +1,24 @@
 /**
- * The local secrets directory: key material the kit generates (DERP mesh keys; later private
- * keys of self-signed certificates) lives in `.cdktf-tailnet-secrets/<tailnet>/`, mode 0700,
+ * The local secrets directory: key material the kit generates (DERP mesh keys, private keys of
+ * self-signed certificates) lives in `.cdktf-tailnet-secrets/<tailnet>/`, mode 0700,
  * each file 0600, git-ignored. Terraform gets paths and hashes, never the bytes, so no secret
  * reaches cdk.tf.json, rendered output or logs. A secret is created once and reused on every
  * synth, so deploys are stable.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { X509Certificate, createHash, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { issueSelfSigned } from "./x509.js";
+
+/** A kit-issued certificate on disk. */
+export interface IssuedCertificate {
+  /** Certificate (PEM, 0644: public). */
+  readonly certFile: string;
+  /** Private key (PEM, 0600). */
+  readonly keyFile: string;
+  /** The certificate's DER bytes (what the pin is computed over). */
+  readonly der: Buffer;
+}
 
 /** Where a secret lives and a hash of it (safe to publish: the secret has 256 bits). */
 export interface SecretFile {
@@ -43,16 +54,48 @@ export class SecretStore {
     return this.#getOrCreate(`derp-mesh-${regionCode}.key`, () => `${randomBytes(32).toString("hex")}\n`);
   }
 
+  /**
+   * The self-signed certificate of DERP node `node` for `name`: reused while it is for `name`
+   * and more than `reissueBeforeDays` days of validity are left, else issued anew.
+   */
+  selfSignedCertificate(node: string, name: string, days: number, reissueBeforeDays: number, now: Date = new Date()): IssuedCertificate {
+    const certFile = join(this.dir, `derp-${node}.crt`);
+    const keyFile = join(this.dir, `derp-${node}.key`);
+    if (existsSync(certFile) && existsSync(keyFile)) {
+      this.#checkPrivate(keyFile);
+      const cert = new X509Certificate(readFileSync(certFile));
+      const fresh = new Date(cert.validTo).getTime() - now.getTime() > reissueBeforeDays * 86400_000;
+      const forName = cert.checkIP(name) !== undefined || cert.checkHost(name) !== undefined;
+      if (fresh && forName) return { certFile, keyFile, der: cert.raw };
+    }
+    this.#ensureDir();
+    const issued = issueSelfSigned(name, days, now);
+    // Key first, then certificate: a crash in between leaves a key without a matching certificate,
+    // which the next run replaces.
+    this.#writeAtomically(keyFile, issued.keyPem, 0o600);
+    this.#writeAtomically(certFile, issued.certPem, 0o644);
+    return { certFile, keyFile, der: issued.der };
+  }
+
+  #writeAtomically(path: string, content: string, mode: number): void {
+    const tmp = `${path}.tmp-${process.pid}`;
+    writeFileSync(tmp, content, { mode });
+    chmodSync(tmp, mode);
+    renameSync(tmp, path);
+  }
+
+  #checkPrivate(path: string): void {
+    const mode = statSync(path).mode & 0o777;
+    if (mode & 0o077) throw new Error(`${path} is readable by others (mode 0${mode.toString(8)}); run: chmod 600 ${path}`);
+  }
+
   #getOrCreate(name: string, create: () => string): SecretFile {
     const path = join(this.dir, name);
     if (!existsSync(path)) {
       this.#ensureDir();
-      const tmp = `${path}.tmp-${process.pid}`;
-      writeFileSync(tmp, create(), { mode: 0o600 });
-      renameSync(tmp, path);
+      this.#writeAtomically(path, create(), 0o600);
     }
-    const mode = statSync(path).mode & 0o777;
-    if (mode & 0o077) throw new Error(`${path} is readable by others (mode 0${mode.toString(8)}); run: chmod 600 ${path}`);
+    this.#checkPrivate(path);
     return { path, sha256: createHash("sha256").update(readFileSync(path)).digest("hex") };
   }
 }

@@ -5,7 +5,7 @@ import { execa } from "execa";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runCli } from "../../cli/main.js";
 import { MANIFEST_NAME } from "../../cli/write-tree.js";
-import { loadTailnet } from "../../model/index.js";
+import { prepareTailnet } from "../../secrets/index.js";
 import { renderTailnet } from "../../render/index.js";
 import { exampleSpec } from "../support/specs.js";
 
@@ -37,7 +37,7 @@ describe("cdktf-tailnet render", () => {
     expect(r.code).toBe(0);
     expect(r.out).toContain(`rendered 4 files for headscale 0.29.3 into ${out}/`);
     expect(tree(out)).toEqual([MANIFEST_NAME, "derp.json", "derper/Dockerfile", "headscale/config.yaml", "headscale/derp.yaml"]);
-    for (const file of renderTailnet(loadTailnet(exampleSpec()))) {
+    for (const file of renderTailnet(prepareTailnet(exampleSpec()))) {
       expect(readFileSync(join(out, file.path), "utf8")).toBe(file.content);
       expect(statSync(join(out, file.path)).mode & 0o777).toBe(file.mode);
     }

@@ -18,6 +18,7 @@ import { readFileSync } from "node:fs";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { findHeadscaleVersion, loadTailnet, validate, type TailnetSpec } from "../../model/index.js";
+import { prepareTailnet } from "../../secrets/index.js";
 import { headscaleConfigObject } from "../../render/index.js";
 import {
   cleanupSandboxes,
@@ -60,7 +61,7 @@ function exampleSpec(version: string, change?: (spec: LooseSpec) => void): Tailn
 
 /** A sandbox with the example rendered for `version`, then changed as `options` says. */
 function sandboxFor(version: string, options: PrepareOptions = {}): Promise<HeadscaleSandbox> {
-  return prepareHeadscale(loadTailnet(exampleSpec(version)), options);
+  return prepareHeadscale(prepareTailnet(exampleSpec(version)), options);
 }
 
 /**
@@ -184,7 +185,7 @@ describe.skipIf(!!upstreamSkipReason)(`real headscale on the rendered config${sk
       const bin = upstreamBinary("headscale", version);
       const spec: LooseSpec = structuredClone(EXAMPLE);
       spec.headscale.version = bare(version);
-      const sandbox = await prepareHeadscale(loadTailnet(spec));
+      const sandbox = await prepareHeadscale(prepareTailnet(spec));
       expect(sandbox.configObject.tls_letsencrypt_hostname).toBe("hs.example.com");
       const check = await headscaleConfigtest(bin, sandbox);
       expect(check.exitCode, check.output).toBe(0);

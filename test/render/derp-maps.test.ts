@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { isMap, isScalar, parse, parseDocument } from "yaml";
-import { loadTailnet } from "../../model/index.js";
+import { prepareTailnet as loadTailnet } from "../../secrets/index.js";
 import { renderDerpJson, renderDerpYaml } from "../../render/index.js";
 import { exampleSpec, minimalSpec } from "../support/specs.js";
 
@@ -49,7 +49,7 @@ describe("derp.yaml and derp.json", () => {
       Name: "edge-1",
       RegionID: 904,
       HostName: "192.0.2.50",
-      CertName: "sha256-raw:6f5ee6340107765d9671d188e9a04fb9093d82b9c2a6c0dbfd6ceb1134d73729",
+      CertName: expect.stringMatching(/^sha256-raw:[0-9a-f]{64}$/),
       IPv4: "192.0.2.50",
       STUNPort: 3478,
       DERPPort: 443,

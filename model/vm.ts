@@ -1,0 +1,402 @@
+/**
+ * Hosts as VMs, derived once from the model: the host's inbound firewall rules (for every host),
+ * and for a VM target the services as systemd runs them (system user, directories, command line,
+ * whether a port below 1024 needs a capability) and how each binary gets there (a pinned release
+ * file verified by SHA-256, or derper built on the VM from a pinned Go and Tailscale release).
+ * The systemd, nftables, firewall.json and cloud-init renderers read only this.
+ *
+ * Also the VM and firewall rules of validation (`checkVmHosts`, `checkVmResolved`), called by
+ * validate.ts.
+ */
+import { DERPER_PATHS, type ResolvedListener } from "./derper.js";
+import type { IssueList } from "./issues.js";
+import { hasHostBits, isIp, networkOf, parsePrefix } from "./net.js";
+import type { ResolvedDerpNode, ResolvedHeadscale, ResolvedTailnet } from "./resolved.js";
+import type { HostSpec, TailnetSpec } from "./spec.js";
+
+/** Go release derper is built with on a VM unless the spec says otherwise (Tailscale 1.102 needs 1.26.6+). */
+export const DEFAULT_GO_VERSION = "1.26.8";
+export const DEFAULT_SSH_PORT = 22;
+/** Every IPv4 and IPv6 source: a port open to the world. */
+export const ANYWHERE: readonly string[] = ["0.0.0.0/0", "::/0"];
+
+/** Where the kit puts things on a VM. */
+export const VM_PATHS = {
+  /** The install script and the marker of what derper was built from. */
+  libDir: "/usr/local/lib/cdktf-tailnet",
+  installScript: "/usr/local/lib/cdktf-tailnet/install.sh",
+  /** Downloads and builds that may be reused on the next run. */
+  cacheDir: "/var/cache/cdktf-tailnet",
+  /** systemd units of the administrator (they take precedence over a package's). */
+  unitDir: "/etc/systemd/system",
+  /** What Debian's and Ubuntu's nftables.service loads. */
+  nftablesConf: "/etc/nftables.conf",
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// resolved types
+
+/** One inbound allow rule. */
+export interface ResolvedFirewallRule {
+  readonly port: number;
+  readonly protocol: "tcp" | "udp";
+  /** CIDR prefixes allowed to connect; `ANYWHERE` for a public port. */
+  readonly sources: readonly string[];
+  /** Which service needs it, e.g. `derper hkg-1: DERP over TLS`. */
+  readonly reason: string;
+}
+
+/** A socket a service opens that the firewall leaves closed, and why. */
+export interface ResolvedClosedPort {
+  readonly port: number;
+  readonly protocol: "tcp" | "udp";
+  readonly reason: string;
+}
+
+/** A host's inbound firewall: default drop, then exactly these rules. */
+export interface ResolvedFirewall {
+  readonly adminCidrs: readonly string[];
+  readonly sshPort: number;
+  /** Sorted by protocol, then port. */
+  readonly rules: readonly ResolvedFirewallRule[];
+  /** Listeners that stay closed from outside (loopback-only, or admin-only without admins). */
+  readonly closed: readonly ResolvedClosedPort[];
+}
+
+/** How headscale's binary gets onto the VM. */
+export interface ResolvedHeadscaleInstall {
+  readonly program: "headscale";
+  readonly kind: "binary" | "deb";
+  readonly version: string;
+  readonly url: string;
+  readonly sha256: string;
+  /** Where the binary ends up: `/usr/local/bin/headscale`, or `/usr/bin/headscale` from the package. */
+  readonly binaryPath: string;
+}
+
+/** How derper's binary gets onto the VM. */
+export type ResolvedDerperInstall =
+  | {
+      readonly program: "derper";
+      readonly source: "build";
+      /** Tailscale release, without `v`. */
+      readonly tailscaleVersion: string;
+      readonly goVersion: string;
+      readonly goUrl: string;
+      readonly goSha256: string;
+      readonly binaryPath: string;
+    }
+  | {
+      readonly program: "derper";
+      readonly source: "url";
+      readonly url: string;
+      readonly sha256: string;
+      readonly binaryPath: string;
+    };
+
+/** A long-running service on a VM, as its systemd unit runs it. */
+export interface ResolvedVmService {
+  /** Unit file name, e.g. `headscale.service`. */
+  readonly unit: string;
+  readonly program: "headscale" | "derper";
+  readonly description: string;
+  /** System user and group the service runs as (never root). */
+  readonly user: string;
+  /** Absolute program path, then its arguments. */
+  readonly execStart: readonly string[];
+  /** SIGHUP makes the program reload something (headscale: the policy). */
+  readonly reloadsOnHup: boolean;
+  readonly workingDirectory: string;
+  /** `StateDirectory=` entries, relative to /var/lib, owned by the service user. */
+  readonly stateDirectories: readonly string[];
+  /** `RuntimeDirectory=` entry, relative to /run. */
+  readonly runtimeDirectory: string | undefined;
+  /** Read-only configuration the service reads: owned by root, readable by the service's group. */
+  readonly configDirectory: string;
+  /** An optional environment file for secrets (e.g. the PostgreSQL password); never rendered. */
+  readonly environmentFile: string | undefined;
+  /** Binds a port below 1024, so it gets CAP_NET_BIND_SERVICE (and only that), never root. */
+  readonly bindsPrivilegedPorts: boolean;
+  /** Socket families it may create. */
+  readonly addressFamilies: readonly string[];
+  /** What it listens on (from the model's listeners). */
+  readonly listeners: readonly ResolvedListener[];
+}
+
+/** A VM target: what cloud-init sets up. */
+export interface ResolvedVm {
+  readonly arch: "amd64" | "arm64";
+  readonly sshAuthorizedKeys: readonly string[];
+  /** headscale first, then derper. */
+  readonly services: readonly ResolvedVmService[];
+  readonly installs: readonly (ResolvedHeadscaleInstall | ResolvedDerperInstall)[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// resolution
+
+/** What runs on one host, as resolve() knows it. */
+export interface HostServices {
+  /** headscale, when the host runs it. */
+  readonly headscale: ResolvedHeadscale | undefined;
+  readonly derpNodes: readonly ResolvedDerpNode[];
+  /** Tailscale release derper is built from. */
+  readonly derperVersion: string;
+}
+
+const ADMIN_ONLY_ROLES = new Set(["metrics", "grpc"]);
+
+const HEADSCALE_ROLES: Record<string, string> = {
+  control: "headscale control plane (Tailscale clients, /verify)",
+  "acme-http": "headscale Let's Encrypt HTTP-01 challenge",
+  metrics: "headscale metrics and debug",
+  grpc: "headscale remote gRPC",
+  stun: "headscale embedded DERP STUN",
+};
+
+function derperRole(node: ResolvedDerpNode, role: string): string {
+  const what: Record<string, string> = {
+    derp: "DERP over TLS",
+    http: node.derper.certMode === "letsencrypt" ? "plain HTTP (captive-portal checks, Let's Encrypt HTTP-01)" : "plain HTTP (captive-portal checks)",
+    stun: "STUN",
+  };
+  return `derper ${node.name}: ${what[role] ?? role}`;
+}
+
+/** The host's firewall: SSH and admin-only listeners from admins, the services' public ports from anywhere. */
+export function resolveFirewall(host: HostSpec, services: HostServices): ResolvedFirewall {
+  const adminCidrs = [...(host.firewall?.adminCidrs ?? [])];
+  const sshPort = host.firewall?.sshPort ?? DEFAULT_SSH_PORT;
+  const rules: ResolvedFirewallRule[] = [];
+  const closed: ResolvedClosedPort[] = [];
+  if (adminCidrs.length > 0) rules.push({ port: sshPort, protocol: "tcp", sources: adminCidrs, reason: "SSH (admins only)" });
+  else closed.push({ port: sshPort, protocol: "tcp", reason: "SSH: no adminCidrs, so closed to everyone" });
+  const add = (l: ResolvedListener, reason: string) => {
+    if (!l.public) {
+      closed.push({ port: l.port, protocol: l.protocol, reason: `${reason}: listens on ${l.hostIp} only` });
+    } else if (ADMIN_ONLY_ROLES.has(l.role)) {
+      if (adminCidrs.length > 0) rules.push({ port: l.port, protocol: l.protocol, sources: adminCidrs, reason: `${reason} (admins only)` });
+      else closed.push({ port: l.port, protocol: l.protocol, reason: `${reason}: no adminCidrs, so closed to everyone` });
+    } else {
+      rules.push({ port: l.port, protocol: l.protocol, sources: ANYWHERE, reason });
+    }
+  };
+  for (const l of services.headscale?.listeners ?? []) add(l, HEADSCALE_ROLES[l.role] ?? `headscale ${l.role}`);
+  for (const node of services.derpNodes) for (const l of node.derper.listeners) add(l, derperRole(node, l.role));
+  const order = (a: { protocol: string; port: number }, b: { protocol: string; port: number }) =>
+    a.protocol === b.protocol ? a.port - b.port : a.protocol < b.protocol ? -1 : 1;
+  return { adminCidrs, sshPort, rules: rules.sort(order), closed: closed.sort(order) };
+}
+
+/** `/var/lib/<name>` -> `<name>` (systemd's StateDirectory= is relative to /var/lib). */
+function underVarLib(path: string): string {
+  if (!path.startsWith("/var/lib/")) throw new Error(`cdktf-tailnet: ${path} is not under /var/lib`);
+  return path.slice("/var/lib/".length);
+}
+
+function dirname(path: string): string {
+  return path.slice(0, path.lastIndexOf("/"));
+}
+
+/** The GitHub release asset of a headscale version (goreleaser's name template). */
+export function headscaleReleaseUrl(version: string, arch: string, kind: "binary" | "deb"): string {
+  return `https://github.com/juanfont/headscale/releases/download/v${version}/headscale_${version}_linux_${arch}${kind === "deb" ? ".deb" : ""}`;
+}
+
+/** The official Go toolchain archive. */
+export function goDownloadUrl(version: string, arch: string): string {
+  return `https://go.dev/dl/go${version}.linux-${arch}.tar.gz`;
+}
+
+function unvalidated(what: string): never {
+  throw new Error(`cdktf-tailnet: resolve() got a VM without ${what}; validate() the spec first`);
+}
+
+function headscaleService(hs: ResolvedHeadscale, install: ResolvedHeadscaleInstall): ResolvedVmService {
+  const p = hs.paths;
+  return {
+    unit: "headscale.service",
+    program: "headscale",
+    description: `headscale ${hs.version.version}, coordination server for ${hs.serverUrl}`,
+    user: "headscale",
+    execStart: [install.binaryPath, "serve", "--config", `${p.configDir}/config.yaml`],
+    reloadsOnHup: true,
+    workingDirectory: p.stateDir,
+    stateDirectories: [underVarLib(p.stateDir)],
+    runtimeDirectory: p.runDir.replace(/^\/(var\/)?run\//, ""),
+    configDirectory: p.configDir,
+    environmentFile: hs.database.type === "postgres" ? `${p.configDir}/headscale.env` : undefined,
+    bindsPrivilegedPorts: hs.listeners.some((l) => l.port < 1024),
+    // AF_UNIX: the CLI's socket, and PostgreSQL over a socket.
+    addressFamilies: ["AF_INET", "AF_INET6", "AF_UNIX"],
+    listeners: hs.listeners,
+  };
+}
+
+function derperService(node: ResolvedDerpNode, install: ResolvedDerperInstall, version: string): ResolvedVmService {
+  const stateDir = dirname(DERPER_PATHS.keyFile);
+  return {
+    unit: "derper.service",
+    program: "derper",
+    description: `derper (Tailscale ${version}), DERP node ${node.name} at ${node.hostname}`,
+    user: "derper",
+    execStart: [install.binaryPath, ...node.derper.args],
+    reloadsOnHup: false,
+    workingDirectory: stateDir,
+    stateDirectories: [underVarLib(stateDir), underVarLib(DERPER_PATHS.certDir)],
+    runtimeDirectory: undefined,
+    configDirectory: dirname(DERPER_PATHS.meshKeyFile),
+    environmentFile: undefined,
+    bindsPrivilegedPorts: node.derper.listeners.some((l) => l.port < 1024),
+    addressFamilies: ["AF_INET", "AF_INET6"],
+    listeners: node.derper.listeners,
+  };
+}
+
+/** A VM target's services and installs; undefined when the host is not a VM target. */
+export function resolveVm(host: HostSpec, services: HostServices): ResolvedVm | undefined {
+  const vm = host.vm;
+  if (!vm) return undefined;
+  const arch = vm.arch ?? "amd64";
+  const out: ResolvedVmService[] = [];
+  const installs: (ResolvedHeadscaleInstall | ResolvedDerperInstall)[] = [];
+  if (services.headscale) {
+    const spec = vm.headscale ?? unvalidated("vm.headscale");
+    const kind = spec.kind ?? "binary";
+    const version = services.headscale.version.version;
+    const install: ResolvedHeadscaleInstall = {
+      program: "headscale",
+      kind,
+      version,
+      url: spec.url ?? headscaleReleaseUrl(version, arch, kind),
+      sha256: spec.sha256.toLowerCase(),
+      binaryPath: kind === "deb" ? "/usr/bin/headscale" : "/usr/local/bin/headscale",
+    };
+    installs.push(install);
+    out.push(headscaleService(services.headscale, install));
+  }
+  const node = services.derpNodes[0];
+  if (node) {
+    const spec = vm.derper ?? unvalidated("vm.derper");
+    const binaryPath = "/usr/local/bin/derper";
+    const install: ResolvedDerperInstall =
+      spec.source === "build"
+        ? {
+            program: "derper",
+            source: "build",
+            tailscaleVersion: services.derperVersion,
+            goVersion: spec.goVersion ?? DEFAULT_GO_VERSION,
+            goUrl: spec.goUrl ?? goDownloadUrl(spec.goVersion ?? DEFAULT_GO_VERSION, arch),
+            goSha256: spec.goSha256.toLowerCase(),
+            binaryPath,
+          }
+        : { program: "derper", source: "url", url: spec.url, sha256: spec.sha256.toLowerCase(), binaryPath };
+    installs.push(install);
+    out.push(derperService(node, install, services.derperVersion));
+  }
+  return { arch, sshAuthorizedKeys: vm.sshAuthorizedKeys ?? [], services: out, installs };
+}
+
+// ---------------------------------------------------------------------------------------------
+// validation
+
+const SHA256 = /^[0-9a-fA-F]{64}$/;
+const DOWNLOAD_URL = /^(https?:\/\/[^/\s]+\/\S*|file:\/\/\/\S+)$/;
+const SSH_PUBLIC_KEY = /^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?$/;
+
+function checkSha(issues: IssueList, path: string, value: string | undefined, what: string): void {
+  if (value !== undefined && !SHA256.test(value)) {
+    issues.add(path, `${JSON.stringify(value)} is not a SHA-256 (64 hex digits)`, `write the SHA-256 of ${what} as 64 hex digits`);
+  }
+}
+
+function checkUrl(issues: IssueList, path: string, value: string | undefined): void {
+  if (value !== undefined && !DOWNLOAD_URL.test(value)) {
+    issues.add(path, `${JSON.stringify(value)} is not an https, http or file URL`, `write the full URL, e.g. "https://example.com/derper" (the SHA-256 is what is trusted)`);
+  }
+}
+
+/** The spec-level VM and firewall rules; `hosts` holds the hosts that survived the structural check, with their index. */
+export function checkVmHosts(spec: TailnetSpec, hosts: readonly [HostSpec, number][], issues: IssueList, warnings: IssueList): void {
+  const regions = (spec.derp?.regions ?? []).filter((r) => r !== undefined);
+  for (const [host, i] of hosts) {
+    const path = `hosts[${i}]`;
+    const fw = host.firewall;
+    for (const [cidr, j] of (fw?.adminCidrs ?? []).map((c, j) => [c, j] as const)) {
+      if (cidr === undefined) continue;
+      const at = `${path}.firewall.adminCidrs[${j}]`;
+      const prefix = parsePrefix(cidr) ?? (isIp(cidr) ? parsePrefix(`${cidr}/${cidr.includes(":") ? 128 : 32}`) : undefined);
+      if (!prefix) issues.add(at, `${JSON.stringify(cidr)} is neither a CIDR prefix nor an address`, `write a network such as "192.0.2.0/24" or "2001:db8::/32", or an address such as "192.0.2.7"`);
+      else if (hasHostBits(prefix)) issues.add(at, `${JSON.stringify(cidr)} has host bits set`, `use the network address, "${networkOf(prefix)}", or a single address`);
+      else if (prefix.bits === 0) warnings.add(at, `${JSON.stringify(cidr)} admits every address: SSH, metrics and gRPC are open to everyone`, "list only the networks you administer the host from");
+    }
+    if (fw?.sshPort !== undefined && (!Number.isInteger(fw.sshPort) || fw.sshPort < 1 || fw.sshPort > 65535)) {
+      issues.add(`${path}.firewall.sshPort`, `${fw.sshPort} is not a port`, "use sshd's TCP port, usually 22");
+    }
+    const vm = host.vm;
+    if (!vm) continue;
+    if (host.docker) {
+      issues.add(`${path}.vm`, "is set together with docker; a host runs its services either in Docker or under systemd on the VM", "remove one of vm and docker");
+    }
+    if ((fw?.adminCidrs ?? []).length === 0) {
+      warnings.add(`${path}.firewall.adminCidrs`, "is empty, so the VM's firewall closes SSH to everyone (sessions already open stay open)", `list the networks you administer the VM from, e.g. ["192.0.2.0/24"]`);
+    }
+    for (const [key, j] of (vm.sshAuthorizedKeys ?? []).map((k, j) => [k, j] as const)) {
+      if (key === undefined) continue;
+      const at = `${path}.vm.sshAuthorizedKeys[${j}]`;
+      if (/PRIVATE KEY/.test(key)) issues.add(at, "is a private key; the spec never holds secrets", "give the public key (the .pub file) instead, and keep the private key where it was");
+      else if (!SSH_PUBLIC_KEY.test(key.trim())) issues.add(at, `${JSON.stringify(key.length > 40 ? `${key.slice(0, 37)}...` : key)} is not an SSH public key`, `paste one line of a .pub file, e.g. "ssh-ed25519 AAAA... admin@laptop"`);
+    }
+    const version = (spec.headscale?.version ?? "").replace(/^v/, "") || "<version>";
+    const arch = vm.arch ?? "amd64";
+    if (spec.headscale?.host === host.name && vm.headscale === undefined) {
+      issues.add(
+        `${path}.vm.headscale`,
+        "is required: this VM runs headscale, and the SHA-256 of its release file cannot be defaulted",
+        `add headscale: { sha256: "<64 hex digits>" }, taken from https://github.com/juanfont/headscale/releases (checksums.txt of the release, file headscale_<version>_linux_${arch})`,
+      );
+    }
+    if (vm.headscale) {
+      checkUrl(issues, `${path}.vm.headscale.url`, vm.headscale.url);
+      checkSha(issues, `${path}.vm.headscale.sha256`, vm.headscale.sha256, `headscale's release file (checksums.txt of release v${version})`);
+    }
+    const nodes = regions.flatMap((r) => (r.nodes ?? []).filter((n) => n !== undefined && n.host === host.name));
+    if (nodes.length > 1) {
+      issues.add(path, `runs DERP nodes ${nodes.map((n) => JSON.stringify(n.name)).join(", ")}; a VM runs one derper (they would share /var/lib/derper)`, "give each DERP node a host of its own");
+    }
+    if (nodes.length > 0 && vm.derper === undefined) {
+      issues.add(
+        `${path}.vm.derper`,
+        `is required: this VM runs DERP node ${JSON.stringify(nodes[0]!.name)}, and derper has no release binary`,
+        `add derper: { source: "build", goSha256: "<SHA-256 of go${DEFAULT_GO_VERSION}.linux-${arch}.tar.gz from https://go.dev/dl/>" }, or { source: "url", url: "...", sha256: "..." } for a binary of your own`,
+      );
+    }
+    const d = vm.derper;
+    if (d?.source === "build") {
+      if (d.goVersion !== undefined && !/^\d+\.\d+\.\d+$/.test(d.goVersion)) {
+        issues.add(`${path}.vm.derper.goVersion`, `${JSON.stringify(d.goVersion)} is not a Go release`, `write a release such as "${DEFAULT_GO_VERSION}" (pinned, never "latest")`);
+      }
+      checkUrl(issues, `${path}.vm.derper.goUrl`, d.goUrl);
+      checkSha(issues, `${path}.vm.derper.goSha256`, d.goSha256, `go${d.goVersion ?? DEFAULT_GO_VERSION}.linux-${arch}.tar.gz (listed on https://go.dev/dl/)`);
+    } else if (d?.source === "url") {
+      checkUrl(issues, `${path}.vm.derper.url`, d.url);
+      checkSha(issues, `${path}.vm.derper.sha256`, d.sha256, "your derper binary");
+    }
+  }
+}
+
+/** Rules that need the resolved model: SSH's port must not be a service's. */
+export function checkVmResolved(tailnet: ResolvedTailnet, spec: TailnetSpec, issues: IssueList): void {
+  for (const host of tailnet.hosts) {
+    const ssh = host.firewall.sshPort;
+    const owners = [
+      ...(host.runs.headscale ? tailnet.headscale.listeners.map((l) => [l, "headscale"] as const) : []),
+      ...tailnet.derp.regions.flatMap((r) => r.nodes).filter((n) => n.host === host.name).flatMap((n) => n.derper.listeners.map((l) => [l, `derper ${n.name}`] as const)),
+    ];
+    const taken = owners.find(([l]) => l.protocol === "tcp" && l.port === ssh);
+    if (taken) {
+      const i = (spec.hosts ?? []).findIndex((h) => h.name === host.name);
+      issues.add(`hosts[${i}].firewall.sshPort`, `tcp port ${ssh} is also opened by ${taken[1]} (${taken[0].role})`, "move sshd to another port, or the service");
+    }
+  }
+}

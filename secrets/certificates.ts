@@ -1,0 +1,98 @@
+/**
+ * Certificates that need files: the step between the pure resolved model and the renderers.
+ *
+ * - Self-signed nodes: the certificate and key are issued once into the secrets directory (key
+ *   0600), reused on every run while more than 30 days of validity are left, and the node's pin
+ *   (`CertName: "sha256-raw:<hex>"`) is put into the model, so both DERP maps carry it.
+ * - Manual nodes with files: the certificate must cover the node's host name or IP, the key must
+ *   match it, and it must not be expired; otherwise the run stops with a clear message.
+ */
+import { X509Certificate, createPrivateKey } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import type { ResolvedDerpNode, ResolvedTailnet, ValidationIssue } from "../model/index.js";
+import { TailnetSpecError } from "../model/index.js";
+import type { SecretStore } from "./store.js";
+import { certificatePin } from "./x509.js";
+
+/** Reissue a kit-issued certificate when fewer than this many days are left. */
+export const REISSUE_BEFORE_DAYS = 30;
+
+function nodePath(tailnet: ResolvedTailnet, node: ResolvedDerpNode): string {
+  const r = tailnet.derp.regions.findIndex((x) => x.id === node.regionId);
+  const n = tailnet.derp.regions[r]!.nodes.findIndex((x) => x.name === node.name);
+  return `derp.regions[${r}].nodes[${n}].certificate`;
+}
+
+function covers(cert: X509Certificate, node: ResolvedDerpNode): boolean {
+  return node.hostnameIsIp ? cert.checkIP(node.hostname) !== undefined : cert.checkHost(node.hostname) !== undefined;
+}
+
+/** Problems with a user's certificate files for `node`, in words a person can act on. */
+export function checkCertificateFiles(node: ResolvedDerpNode, certFile: string, keyFile: string, now: Date = new Date()): string[] {
+  const problems: string[] = [];
+  for (const file of [certFile, keyFile]) if (!existsSync(file)) problems.push(`${file} does not exist`);
+  if (problems.length > 0) return problems;
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(readFileSync(certFile));
+  } catch (e) {
+    return [`${certFile} is not a PEM or DER certificate (${(e as Error).message})`];
+  }
+  if (!covers(cert, node)) {
+    problems.push(`${certFile} is for ${cert.subjectAltName ?? cert.subject}, not for ${node.hostname} (derper checks the certificate against its -hostname, and clients against the host name they dial)`);
+  }
+  if (new Date(cert.validTo) <= now) problems.push(`${certFile} expired on ${new Date(cert.validTo).toISOString()}`);
+  else if (new Date(cert.validFrom) > now) problems.push(`${certFile} is not valid before ${new Date(cert.validFrom).toISOString()}`);
+  try {
+    if (!cert.checkPrivateKey(createPrivateKey(readFileSync(keyFile)))) problems.push(`${keyFile} is not the private key of ${certFile}`);
+  } catch (e) {
+    problems.push(`${keyFile} is not a private key (${(e as Error).message})`);
+  }
+  return problems;
+}
+
+function withNode(tailnet: ResolvedTailnet, name: string, change: (n: ResolvedDerpNode) => ResolvedDerpNode): ResolvedTailnet {
+  return {
+    ...tailnet,
+    derp: {
+      ...tailnet.derp,
+      regions: tailnet.derp.regions.map((r) => ({ ...r, nodes: r.nodes.map((n) => (n.name === name ? change(n) : n)) })),
+    },
+  };
+}
+
+/** Every problem with the certificate files users supplied (nothing is written). */
+export function checkTailnetCertificates(tailnet: ResolvedTailnet, now: Date = new Date()): ValidationIssue[] {
+  return tailnet.derp.regions.flatMap((r) => r.nodes).flatMap((node) => {
+    const files = node.derper.certificateSource === "manual" ? node.derper.certificateFiles : undefined;
+    if (!files) return [];
+    return checkCertificateFiles(node, files.certFile, files.keyFile, now).map((problem) => ({
+      path: nodePath(tailnet, node),
+      message: problem,
+      fix: `give a certificate for ${node.hostname} that is valid now, with its own private key`,
+    }));
+  });
+}
+
+/**
+ * Checks user-supplied certificates, then issues or reuses self-signed ones. Returns the tailnet
+ * with every self-signed node's pin and certificate files filled in; throws a TailnetSpecError
+ * listing every certificate problem (before anything is issued).
+ */
+export function materializeCertificates(tailnet: ResolvedTailnet, store: SecretStore, now: Date = new Date()): ResolvedTailnet {
+  const issues = checkTailnetCertificates(tailnet, now);
+  if (issues.length > 0) throw new TailnetSpecError(issues);
+  let result = tailnet;
+  for (const node of tailnet.derp.regions.flatMap((r) => r.nodes)) {
+    const d = node.derper;
+    if (d.certificateSource === "self-signed") {
+      const issued = store.selfSignedCertificate(node.name, node.hostname, d.selfSignedValidityDays!, REISSUE_BEFORE_DAYS, now);
+      result = withNode(result, node.name, (n) => ({
+        ...n,
+        certName: certificatePin(issued.der),
+        derper: { ...n.derper, certificateFiles: { certFile: issued.certFile, keyFile: issued.keyFile } },
+      }));
+    }
+  }
+  return result;
+}

@@ -1,0 +1,114 @@
+import { execFileSync } from "node:child_process";
+import { createHash, X509Certificate } from "node:crypto";
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadTailnet, TailnetSpecError } from "../../model/index.js";
+import { renderDerpJson, renderDerpYaml } from "../../render/index.js";
+import { certificatePin, checkCertificateFiles, issueSelfSigned, prepareTailnet } from "../../secrets/index.js";
+import { exampleSpec, minimalSpec } from "../support/specs.js";
+
+const scratch = () => mkdtempSync(join(tmpdir(), "cdktf-tailnet-certs-"));
+
+describe("kit-issued self-signed certificates", () => {
+  it("carry the IP as SAN, and the pin is the SHA-256 of the DER bytes (checked by openssl)", () => {
+    const dir = scratch();
+    const cert = issueSelfSigned("192.0.2.50", 1826);
+    writeFileSync(join(dir, "c.pem"), cert.certPem);
+    const text = execFileSync("openssl", ["x509", "-in", join(dir, "c.pem"), "-noout", "-text"], { encoding: "utf8" });
+    expect(text).toMatch(/Subject Alternative Name:\s*\n\s*IP Address:192\.0\.2\.50/);
+    expect(text).toContain("ASN1 OID: prime256v1");
+    expect(text).toContain("Signature Algorithm: ecdsa-with-SHA256");
+    expect(text).toContain("TLS Web Server Authentication");
+    const der = execFileSync("openssl", ["x509", "-in", join(dir, "c.pem"), "-outform", "der"]);
+    expect(certificatePin(cert.der)).toBe(`sha256-raw:${createHash("sha256").update(der).digest("hex")}`);
+    expect(execFileSync("openssl", ["verify", "-CAfile", join(dir, "c.pem"), "-purpose", "sslserver", join(dir, "c.pem")], { encoding: "utf8" })).toContain(": OK");
+    const x = new X509Certificate(cert.certPem);
+    expect(x.checkIP("192.0.2.50")).toBe("192.0.2.50");
+    expect(x.verify(x.publicKey)).toBe(true);
+  });
+
+  it("issues for IPv6 addresses and DNS names too", () => {
+    expect(new X509Certificate(issueSelfSigned("2001:db8::10", 365).certPem).checkIP("2001:db8::10")).toBeDefined();
+    expect(new X509Certificate(issueSelfSigned("derp.example.com", 365).certPem).checkHost("derp.example.com")).toBe("derp.example.com");
+  });
+
+  it("pins the example's IP-only node in both maps, key 0600, the same pin on every run", () => {
+    const secretsDir = scratch();
+    const first = prepareTailnet(exampleSpec(), { secretsDir });
+    const node = first.derp.regions.find((r) => r.code === "edge")!.nodes[0]!;
+    expect(node.certName).toMatch(/^sha256-raw:[0-9a-f]{64}$/);
+    const files = node.derper.certificateFiles!;
+    expect(statSync(files.keyFile).mode & 0o777).toBe(0o600);
+    expect(statSync(join(secretsDir, "home-lab")).mode & 0o777).toBe(0o700);
+    expect(certificatePin(new X509Certificate(readFileSync(files.certFile)).raw)).toBe(node.certName);
+    expect(JSON.parse(renderDerpJson(first)).Regions["904"].Nodes[0].CertName).toBe(node.certName);
+    expect(renderDerpYaml(first)).toContain(`certname: "${node.certName}"`);
+    expect(node.derper.args).toContain("-certmode=manual");
+    const again = prepareTailnet(exampleSpec(), { secretsDir });
+    expect(again.derp.regions.find((r) => r.code === "edge")!.nodes[0]!.certName).toBe(node.certName);
+  });
+
+  it("reissues (and re-pins) a certificate close to expiry, or one issued for another address", () => {
+    const secretsDir = scratch();
+    const pin = (t: ReturnType<typeof prepareTailnet>) => t.derp.regions.find((r) => r.code === "edge")!.nodes[0]!.certName;
+    const now = prepareTailnet(exampleSpec(), { secretsDir });
+    const later = prepareTailnet(exampleSpec(), { secretsDir, now: new Date(Date.now() + 1810 * 86400_000) });
+    expect(pin(later)).not.toBe(pin(now));
+    const moved = exampleSpec();
+    moved.derp!.regions!.find((r) => r.code === "edge")!.nodes[0]!.hostname = "192.0.2.51";
+    moved.hosts!.find((h) => h.name === "edge")!.publicIpv4 = "192.0.2.51";
+    const movedPin = pin(prepareTailnet(moved, { secretsDir }));
+    expect(movedPin).not.toBe(pin(later));
+  });
+
+  it("refuses to render a self-signed node whose certificate was not issued", () => {
+    expect(() => renderDerpJson(loadTailnet(exampleSpec()))).toThrow("DERP node edge-1 has a kit-issued self-signed certificate that was not issued yet");
+  });
+});
+
+describe("certificates users supply", () => {
+  function userCert(dir: string, name: string, opts: { name?: string; days?: number; now?: Date; otherKey?: boolean } = {}) {
+    const cert = issueSelfSigned(name, opts.days ?? 90, opts.now);
+    writeFileSync(join(dir, "u.crt"), cert.certPem);
+    writeFileSync(join(dir, "u.key"), opts.otherKey ? issueSelfSigned(name, 90).keyPem : cert.keyPem, { mode: 0o600 });
+    return { certFile: join(dir, "u.crt"), keyFile: join(dir, "u.key") };
+  }
+
+  function specWith(files: { certFile: string; keyFile: string }) {
+    const spec = minimalSpec();
+    spec.derp!.regions![0]!.nodes[0]!.certificate = { mode: "manual", ...files };
+    return spec;
+  }
+
+  it("accepts a valid certificate for the node's name with its key", () => {
+    const files = userCert(scratch(), "derp.example.com");
+    const tailnet = prepareTailnet(specWith(files), { secretsDir: scratch() });
+    expect(tailnet.derp.regions[0]!.nodes[0]!.derper.certificateFiles).toEqual(files);
+  });
+
+  it.each([
+    ["a certificate for another host", { name: "other.example.com" }, /u\.crt is for DNS:other\.example\.com, not for derp\.example\.com/],
+    ["an expired certificate", { name: "derp.example.com", days: 10, now: new Date(Date.now() - 30 * 86400_000) }, /u\.crt expired on \d{4}-/],
+    ["a key that does not match", { name: "derp.example.com", otherKey: true }, /u\.key is not the private key of .*u\.crt/],
+  ] as [string, { name: string; days?: number; now?: Date; otherKey?: boolean }, RegExp][])("refuses %s with a clear message, before anything is issued", (_what, opts, message) => {
+    const files = userCert(scratch(), opts.name, opts);
+    let error: unknown;
+    try {
+      prepareTailnet(specWith(files), { secretsDir: scratch() });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(TailnetSpecError);
+    const issue = (error as TailnetSpecError).issues[0]!;
+    expect(issue.path).toBe("derp.regions[0].nodes[0].certificate");
+    expect(issue.message).toMatch(message);
+    expect(issue.fix).toBe("give a certificate for derp.example.com that is valid now, with its own private key");
+  });
+
+  it("reports missing files by name", () => {
+    const node = loadTailnet(minimalSpec()).derp.regions[0]!.nodes[0]!;
+    expect(checkCertificateFiles(node, "/nonexistent/a.crt", "/nonexistent/a.key")).toEqual(["/nonexistent/a.crt does not exist", "/nonexistent/a.key does not exist"]);
+  });
+});
