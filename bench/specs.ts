@@ -68,7 +68,6 @@ export function maximalSpec(version: string, database: "sqlite" | "postgres" = "
     embeddedDerp: { enabled: true, regionId: 999 },
     nodeExpiry: "180d",
     log: { level: "debug", format: "json" },
-    policy: { mode: "file", path: "/etc/headscale/policy.hujson" },
     ...(atLeast("0.29") && { trustedProxies: ["10.0.0.5/32"] }),
     ...(atLeast("0.28") && { taildrop: false }),
   };

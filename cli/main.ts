@@ -14,6 +14,10 @@ import { formatIssues, HEADSCALE_MINORS, resolve, TailnetSpecError, validate, ty
 import { checkTailnetCertificates, materializeCertificates, SecretStore } from "../secrets/index.js";
 import { renderTailnet } from "../render/index.js";
 import { packageRoot } from "../render/package-root.js";
+import { readFileSync as readFile } from "node:fs";
+import { bootstrap } from "./bootstrap.js";
+import { formatFindings, runDoctor } from "./doctor.js";
+import { HeadscaleCli, runnerFor } from "./headscale-cli.js";
 import { loadSpecFile, SpecFileError } from "./load-spec.js";
 import { writeTreeAtomically } from "./write-tree.js";
 
@@ -21,6 +25,12 @@ const USAGE = `usage:
   cdktf-tailnet validate <spec>
   cdktf-tailnet render <spec> [--out <dir>] [--secrets-dir <dir>]
                          (defaults: out, and $CDKTF_TAILNET_SECRETS_DIR or ./.cdktf-tailnet-secrets)
+  cdktf-tailnet bootstrap <spec> --via <how> [--rotate-keys] [--show-keys] [--secrets-dir <dir>]
+      create the spec's users and pre-auth keys in the running headscale, print join commands;
+      <how>: local:<headscale binary>[,<config.yaml>] | docker:<container>[@ssh://user@host] | ssh:<user@host>
+  cdktf-tailnet doctor <spec> [--json] [--dns-server <ip[:port]>] [--resolve <host>=<address>]... [--ca-file <pem>]
+      check a running deployment from outside: DNS, headscale /health /key /verify over TLS,
+      each DERP node's certificate or pin, /derp/probe, STUN, port 80
   cdktf-tailnet versions
   cdktf-tailnet --help | --version
 
@@ -95,6 +105,62 @@ async function commandRender(args: string[], io: CliIo): Promise<number> {
   return 0;
 }
 
+async function commandBootstrap(args: string[], io: CliIo): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { via: { type: "string" }, "rotate-keys": { type: "boolean" }, "show-keys": { type: "boolean" }, "secrets-dir": { type: "string" } },
+  });
+  if (positionals.length !== 1) throw new UsageError("bootstrap takes exactly one spec file");
+  if (!values.via) throw new UsageError("bootstrap needs --via: how to reach the headscale CLI");
+  const tailnet = await validated(positionals[0]!, io);
+  if (!tailnet) return 1;
+  const cli = new HeadscaleCli(runnerFor(values.via), tailnet.headscale.version.version);
+  const store = new SecretStore(tailnet.name, values["secrets-dir"]);
+  const result = await bootstrap(tailnet, { cli, store, rotateKeys: values["rotate-keys"], showKeys: values["show-keys"] });
+  io.out(result.createdUsers.length ? `created users: ${result.createdUsers.join(", ")}` : "users: all present");
+  for (const k of result.userKeys) io.out(`user ${k.user}: pre-auth key ${k.keyStatus} (${k.keyFile})`);
+  for (const d of result.devices) {
+    io.out(`\n# ${d.name}: pre-auth key ${d.keyStatus} (${d.keyFile})`);
+    for (const line of d.forwarding) io.out(line);
+    io.out(d.joinCommand);
+  }
+  return 0;
+}
+
+async function commandDoctor(args: string[], io: CliIo): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      json: { type: "boolean" },
+      "dns-server": { type: "string" },
+      resolve: { type: "string", multiple: true },
+      "ca-file": { type: "string" },
+      "secrets-dir": { type: "string" },
+    },
+  });
+  if (positionals.length !== 1) throw new UsageError("doctor takes exactly one spec file");
+  const resolved = await validated(positionals[0]!, io);
+  if (!resolved) return 1;
+  // Kit-issued certificates are read (not issued) to know each node's pin.
+  const tailnet = materializeCertificates(resolved, new SecretStore(resolved.name, values["secrets-dir"]));
+  const fixed: Record<string, string> = {};
+  for (const entry of values.resolve ?? []) {
+    const [host, address] = entry.split("=");
+    if (!host || !address) throw new UsageError(`--resolve ${JSON.stringify(entry)}: write host=address`);
+    fixed[host] = address;
+  }
+  const findings = await runDoctor(tailnet, {
+    dnsServer: values["dns-server"],
+    resolve: fixed,
+    ca: values["ca-file"] ? readFile(values["ca-file"], "utf8") : undefined,
+    onFinding: values.json ? undefined : (f) => io.err(`${f.ok ? "ok  " : "FAIL"} ${f.check} ${f.target}`),
+  });
+  io.out(values.json ? JSON.stringify({ findings }, null, 2) : formatFindings(findings));
+  return findings.every((f) => f.ok) ? 0 : 1;
+}
+
 function commandVersions(io: CliIo): number {
   for (const m of HEADSCALE_MINORS) io.out(`headscale ${m.releases.join(", ")}  (Tailscale clients ${m.minClientVersion} or newer)`);
   return 0;
@@ -111,6 +177,10 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
         return await commandRender(rest, io);
       case "versions":
         return commandVersions(io);
+      case "bootstrap":
+        return await commandBootstrap(rest, io);
+      case "doctor":
+        return await commandDoctor(rest, io);
       case "--version":
         io.out(packageVersion());
         return 0;

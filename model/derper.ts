@@ -3,6 +3,7 @@
  * names, listeners, client verification against headscale, and the region's mesh. The same
  * derivation feeds the Docker containers and the systemd units.
  */
+import type { ResolvedAcme } from "./acme.js";
 import type { DerpNodeSpec, DerpRegionSpec, DerperSpec } from "./spec.js";
 
 /** Tailscale release derper is built from unless the spec says otherwise. */
@@ -35,7 +36,9 @@ export interface ResolvedDerper {
   /** derper's `-certmode`: self-signed certificates are served from files, as manual ones. */
   readonly certMode: "letsencrypt" | "manual";
   /** Where the certificate comes from. */
-  readonly certificateSource: "letsencrypt" | "manual" | "self-signed";
+  readonly certificateSource: "letsencrypt" | "manual" | "self-signed" | "dns-01";
+  /** For a DNS-01 certificate: the ACME client on the host that obtains and renews it (model/acme.ts). */
+  readonly acme: ResolvedAcme | undefined;
   /** For a self-signed certificate: how long it is issued for. */
   readonly selfSignedValidityDays: number | undefined;
   /** Base name derper looks for in manual mode: the host name with `[^a-zA-Z0-9-.]` removed. */
@@ -84,6 +87,7 @@ export function resolveDerper(
   resolvedNode: { hostnameIsIp: boolean; derpPort: number; stunPort: number; canPort80: boolean },
   derper: DerperSpec | undefined,
   serverUrl: string,
+  acme?: ResolvedAcme,
 ): ResolvedDerper {
   const certificateSource = node.certificate?.mode ?? defaultCertificateSource(node, resolvedNode.hostnameIsIp);
   const certMode = certificateSource === "letsencrypt" ? "letsencrypt" : "manual";
@@ -115,6 +119,7 @@ export function resolveDerper(
   return {
     certMode,
     certificateSource,
+    acme,
     selfSignedValidityDays,
     certFileBase: derperCertFileBase(node.hostname),
     certificateFiles: manual?.certFile && manual.keyFile ? { certFile: manual.certFile, keyFile: manual.keyFile } : undefined,

@@ -25,6 +25,7 @@ export function relocateHeadscale(tailnet: ResolvedTailnet, to: HeadscaleRelocat
       metricsListenAddr: to.metricsListenAddr ?? hs.metricsListenAddr,
       grpcListenAddr: to.grpcListenAddr ?? hs.grpcListenAddr,
       derpMapPaths: hs.derpMapPaths.map((p) => p.replace(hs.paths.configDir, to.paths.configDir)),
+      policy: { ...hs.policy, path: hs.policy.path.startsWith(`${hs.paths.configDir}/`) ? hs.policy.path.replace(hs.paths.configDir, to.paths.configDir) : hs.policy.path },
     },
   };
 }

@@ -3,8 +3,11 @@
  * constructs need. Called only on a spec that validate() accepted; `loadTailnet()` in index.ts
  * does both in order.
  */
+import { resolveAcme } from "./acme.js";
+import { resolveDdns } from "./ddns.js";
 import { DEFAULT_DERPER_VERSION, resolveDerper, type ResolvedListener } from "./derper.js";
 import { resolveDnsZone } from "./dns-records.js";
+import { resolvePolicy, resolveUsers } from "./policy.js";
 import { isIPv4, isIPv6, isIp, parseListenAddress } from "./net.js";
 import type {
   HeadscalePaths,
@@ -187,7 +190,7 @@ function resolveHeadscale(spec: TailnetSpec, hosts: ReadonlyMap<string, HostSpec
       pkce: { enabled: hs.oidc.pkce?.enabled ?? false, method: hs.oidc.pkce?.method ?? "S256" },
     },
     log: { level: hs.log?.level ?? "info", format: hs.log?.format ?? "text" },
-    policy: { mode: hs.policy?.mode ?? "file", path: hs.policy?.path ?? "" },
+    policy: { mode: hs.policy?.mode ?? "file", path: spec.policy ? `${paths.configDir}/policy.json` : (hs.policy?.path ?? "") },
     embeddedDerp: embedded && {
       regionId: embedded.regionId ?? DEFAULT_EMBEDDED_DERP_REGION_ID,
       regionCode: embedded.regionCode ?? "headscale",
@@ -226,6 +229,7 @@ interface NodeContext {
   readonly hosts: ReadonlyMap<string, HostSpec>;
   readonly derper: DerperSpec | undefined;
   readonly serverUrl: string;
+  readonly spec: TailnetSpec;
 }
 
 function resolveNode(region: DerpRegionSpec, node: DerpNodeSpec, ctx: NodeContext): ResolvedDerpNode {
@@ -248,7 +252,7 @@ function resolveNode(region: DerpRegionSpec, node: DerpNodeSpec, ctx: NodeContex
     ...base,
     stunOnly: node.stunOnly ?? false,
     insecureForTests: node.insecureForTests ?? false,
-    derper: resolveDerper(region, node, base, ctx.derper, ctx.serverUrl),
+    derper: resolveDerper(region, node, base, ctx.derper, ctx.serverUrl, resolveAcme(node, host, ctx.spec)),
   };
 }
 
@@ -276,7 +280,7 @@ function vmParts(h: HostSpec, services: HostServices): { firewall: ResolvedFirew
 export function resolve(spec: TailnetSpec): ResolvedTailnet {
   const hostSpecs = new Map((spec.hosts ?? []).map((h) => [h.name, h]));
   const publicRegions = tailscaleRegionsOf(spec);
-  const nodeCtx: NodeContext = { hosts: hostSpecs, derper: spec.derp?.derper, serverUrl: spec.headscale.serverUrl };
+  const nodeCtx: NodeContext = { hosts: hostSpecs, derper: spec.derp?.derper, serverUrl: spec.headscale.serverUrl, spec };
   const regions = [...(spec.derp?.regions ?? [])].sort((a, b) => a.id - b.id).map((r) => resolveRegion(r, nodeCtx));
   const headscale = resolveHeadscale(spec, hostSpecs);
   const hosts: ResolvedHost[] = [...(spec.hosts ?? [])].sort((a, b) => (a.name < b.name ? -1 : 1)).map((h) => {
@@ -287,6 +291,7 @@ export function resolve(spec: TailnetSpec): ResolvedTailnet {
       publicIpv4: h.publicIpv4,
       publicIpv6: h.publicIpv6,
       dynamicIp: h.dynamicIp ?? false,
+      ddns: resolveDdns(h, spec),
       runs: { headscale: runsHeadscale, derpNodes: derpNodes.map((n) => n.name) },
       docker: h.docker && { daemon: h.docker.daemon, sshOpts: h.docker.sshOpts ?? [] },
       listeners: [...(runsHeadscale ? headscale.listeners : []), ...derpNodes.flatMap((n) => n.derper.listeners)],
@@ -306,6 +311,8 @@ export function resolve(spec: TailnetSpec): ResolvedTailnet {
     },
     hosts,
     dns: spec.dns && resolveDnsZone(spec.dns, headscale, regions, hosts),
+    users: resolveUsers(spec, name),
+    policy: resolvePolicy(spec, name),
     devices: (spec.devices ?? []).map((d) => ({
       name: d.name,
       user: d.user ?? name,

@@ -2,12 +2,17 @@
  * The resolved model: every default filled, everything derived exactly once. Renderers, the CLI
  * and the constructs read only this; nothing downstream re-derives what resolve decided.
  */
+import type { ResolvedDdns } from "./ddns.js";
 import type { ResolvedDerper, ResolvedListener } from "./derper.js";
+import type { ResolvedPolicy, ResolvedUser } from "./policy.js";
 import type { HeadscaleVersion } from "./versions.js";
 import type { ResolvedFirewall, ResolvedVm } from "./vm.js";
 
 export type { ResolvedDerper, ResolvedListener } from "./derper.js";
+export type { ResolvedPolicy, ResolvedUser } from "./policy.js";
 export type * from "./vm.js";
+export type { ResolvedAcme, ResolvedDerperRestart } from "./acme.js";
+export type { ResolvedAddressSource, ResolvedDdns, ResolvedDdnsRecord, ResolvedDnsProvider } from "./ddns.js";
 
 /** A validated, fully resolved tailnet. */
 export interface ResolvedTailnet {
@@ -18,6 +23,10 @@ export interface ResolvedTailnet {
   readonly devices: readonly ResolvedDevice[];
   /** Public DNS records, when the spec names a zone. */
   readonly dns: ResolvedDnsZone | undefined;
+  /** headscale users: declared ones and those devices name. */
+  readonly users: readonly ResolvedUser[];
+  /** The policy file's content, when the spec has a policy. */
+  readonly policy: ResolvedPolicy | undefined;
 }
 
 /** A DNS zone and the records the kit keeps in it. */
@@ -197,6 +206,8 @@ export interface ResolvedHost {
   readonly publicIpv4: string | undefined;
   readonly publicIpv6: string | undefined;
   readonly dynamicIp: boolean;
+  /** The dynamic-DNS updater on the host (model/ddns.ts), for a dynamic host with `ddns`. */
+  readonly ddns: ResolvedDdns | undefined;
   /** What this host runs, derived from the references to it. */
   readonly runs: { readonly headscale: boolean; readonly derpNodes: readonly string[] };
   /** The Docker engine to deploy to, if any. */

@@ -42,6 +42,104 @@ export interface TailnetSpec {
    * @default - no DNS records are managed
    */
   dns?: DnsZoneSpec;
+  /**
+   * headscale users (formerly namespaces), and the pre-auth keys bootstrap creates for them.
+   * Users that devices name are added automatically.
+   * @default []
+   */
+  users?: UserSpec[];
+  /**
+   * The access policy, rendered into headscale's policy file: groups, tag owners, ACLs and
+   * auto-approvers. Routes and exit nodes the model's devices advertise are auto-approved for
+   * the device's tags (or its user) without a manual `headscale nodes approve-routes`.
+   * @default - no policy file: headscale lets every node reach every other, and advertised
+   * routes wait for manual approval
+   */
+  policy?: PolicySpec;
+}
+
+/** A headscale user. */
+export interface UserSpec {
+  /** User name: letters, digits, dots, dashes, underscores. */
+  name: string;
+  /**
+   * The pre-auth key `cdktf-tailnet bootstrap` creates for the user (kept in the 0600 secrets
+   * directory).
+   * @default { reusable: false, ephemeral: false, expiration: "24h" }
+   */
+  preAuthKey?: PreAuthKeySpec;
+}
+
+/** How a pre-auth key is created. */
+export interface PreAuthKeySpec {
+  /**
+   * The key may register more than one node.
+   * @default false
+   */
+  reusable?: boolean;
+  /**
+   * Nodes registered with it are ephemeral (deleted when offline).
+   * @default false
+   */
+  ephemeral?: boolean;
+  /**
+   * How long the key is valid, a Go duration such as `"24h"` or `"720h"`.
+   * @default "24h"
+   */
+  expiration?: string;
+}
+
+/** The access policy (Tailscale's policy syntax, as headscale reads it). */
+export interface PolicySpec {
+  /**
+   * Groups of users: `{ "group:admins": ["alice"] }`. Members are user names (a trailing `@`,
+   * as headscale spells users in policies, is added when rendering).
+   * @default {}
+   */
+  groups?: Record<string, string[]>;
+  /**
+   * Who may assign each tag: `{ "tag:router": ["group:admins"] }`. A tag a device carries and
+   * no entry names is owned by the device's user.
+   * @default {}
+   */
+  tagOwners?: Record<string, string[]>;
+  /**
+   * Named addresses usable in ACLs: `{ "home-lan": "192.168.100.0/24" }`.
+   * @default {}
+   */
+  hosts?: Record<string, string>;
+  /**
+   * Access rules, in order. Sources: `*`, users, `group:...`, `tag:...`, hosts, prefixes.
+   * Destinations add `:ports` (`*`, `22`, `80,443`, `8000-8100`).
+   * @default [{ src: ["*"], dst: ["*:*"] }] (everyone reaches everything)
+   */
+  acls?: AclRuleSpec[];
+  /**
+   * Extra auto-approvers, merged with those derived from the devices.
+   * @default {}
+   */
+  autoApprovers?: { routes?: Record<string, string[]>; exitNode?: string[] };
+  /**
+   * Clients pick a random UDP port (helps with some NATs); moved from config.yaml into the
+   * policy in headscale 0.29.
+   * @default false
+   */
+  randomizeClientPort?: boolean;
+}
+
+/** One access rule. */
+export interface AclRuleSpec {
+  /** @default "accept" */
+  action?: "accept";
+  /** Who the rule lets connect. */
+  src: string[];
+  /** What they may reach, each `alias:ports`. */
+  dst: string[];
+  /**
+   * IP protocol, e.g. `tcp`, `udp`, `icmp`.
+   * @default - every protocol
+   */
+  proto?: string;
 }
 
 /** A DNS zone the kit manages A/AAAA records in. */
@@ -572,7 +670,96 @@ export interface DerpNodeSpec {
 }
 
 /** A DERP node's certificate source. */
-export type DerpCertificateSpec = LetsEncryptCertificateSpec | ManualCertificateSpec | SelfSignedCertificateSpec;
+export type DerpCertificateSpec = LetsEncryptCertificateSpec | ManualCertificateSpec | SelfSignedCertificateSpec | Dns01CertificateSpec;
+
+/**
+ * An ACME client on the node's host (lego) obtains a certificate with the DNS-01 challenge: the
+ * way for a node that cannot answer HTTP-01 (a home connection behind NAT, DERP off port 443). It
+ * writes the challenge's TXT record through the DNS provider, installs the certificate under the
+ * names derper loads (`<hostname>.crt`, `<hostname>.key`, the key 0600) and restarts derper,
+ * which reads certificates only at start. A daily timer renews it before it expires. derper runs
+ * with `-certmode=manual`.
+ */
+export interface Dns01CertificateSpec {
+  mode: "dns-01";
+  /**
+   * Where the challenge's TXT record is written: `cloudflare` (the zone of the top-level `dns`)
+   * or an RFC 2136 server.
+   */
+  provider: DnsProviderSpec;
+  /** Contact address of the ACME account (the CA's expiry warnings go there). */
+  email: string;
+  /**
+   * ACME directory URL.
+   * @default "https://acme-v02.api.letsencrypt.org/directory"
+   */
+  acmeUrl?: string;
+  /**
+   * Renew when fewer than this many days of validity are left.
+   * @default 30
+   */
+  renewDaysBefore?: number;
+  /**
+   * Resolvers, `address` or `address:port`, through which lego looks up the zone and checks
+   * that the TXT record is visible before the CA is asked to validate it.
+   * @default - the host's resolvers
+   */
+  resolvers?: string[];
+  /**
+   * Also wait until every authoritative nameserver of the zone, queried directly on port 53,
+   * serves the TXT record. Turn it off when the host cannot reach them on port 53 (a hidden
+   * primary, a firewall); the check then goes through `resolvers` only.
+   * @default true
+   */
+  checkAuthoritativeNameservers?: boolean;
+}
+
+/**
+ * How the kit writes DNS records from a host: `"cloudflare"` is short for `{ type: "cloudflare" }`.
+ * Secrets (the API token, the TSIG secret) are read from files on the host, never from the spec.
+ */
+export type DnsProviderSpec = "cloudflare" | CloudflareDnsProviderSpec | Rfc2136DnsProviderSpec;
+
+/** Cloudflare's API, in the zone of the top-level `dns`. */
+export interface CloudflareDnsProviderSpec {
+  type: "cloudflare";
+  /**
+   * File on the host holding the API token (mode 0600, owner root). Scope the token to the one
+   * zone: Zone / DNS / Edit, plus Zone / Zone / Read (lego looks the zone up; so does the updater
+   * when `dns.zoneId` is not given). In a container the kit puts it there from a sensitive
+   * Terraform variable. The environment variable `CLOUDFLARE_API_TOKEN` takes precedence.
+   * @default "/etc/cdktf-tailnet/cloudflare-token"
+   */
+  tokenFile?: string;
+}
+
+/** RFC 2136 dynamic updates to a nameserver (BIND, Knot, PowerDNS, ...), signed with a TSIG key. */
+export interface Rfc2136DnsProviderSpec {
+  type: "rfc2136";
+  /** The nameserver that accepts the updates (usually the zone's primary): an IP address or a DNS name. */
+  nameserver: string;
+  /**
+   * Its port.
+   * @default 53
+   */
+  port?: number;
+  /** The zone the records live in, e.g. `example.com`; every name updated must lie inside it. */
+  zone: string;
+  /** Name of the TSIG key as the nameserver knows it, e.g. `home-ddns`. */
+  tsigKeyName: string;
+  /**
+   * The TSIG key's algorithm.
+   * @default "hmac-sha256"
+   */
+  tsigAlgorithm?: "hmac-sha256" | "hmac-sha384" | "hmac-sha512" | "hmac-sha224" | "hmac-sha1" | "hmac-md5";
+  /**
+   * File on the host holding the TSIG secret: the base64 `secret` of the key (as `tsig-keygen`
+   * prints it), mode 0600, owner root. The environment variable `RFC2136_TSIG_SECRET` takes
+   * precedence.
+   * @default "/etc/cdktf-tailnet/tsig.secret"
+   */
+  tsigSecretFile?: string;
+}
 
 /**
  * The kit issues a self-signed ECDSA P-256 certificate for the node's host name (an IP address
@@ -641,6 +828,14 @@ export interface HostSpec {
    */
   dynamicIp?: boolean;
   /**
+   * Keep the DNS records of this host's services (the coordination server's name, its DERP
+   * nodes' names) current from the host itself: a systemd timer, or a container on a Docker host.
+   * Only for hosts with `dynamicIp: true`; Terraform then creates such records once and leaves
+   * their content to the updater.
+   * @default - no updater
+   */
+  ddns?: HostDdnsSpec;
+  /**
    * Deploy to this host's Docker engine.
    * @default - nothing is deployed to the host by Terraform
    */
@@ -658,6 +853,52 @@ export interface HostSpec {
    * @default { adminCidrs: [], sshPort: 22 }
    */
   firewall?: HostFirewallSpec;
+}
+
+/** A dynamic-DNS updater on a host whose public address changes. */
+export interface HostDdnsSpec {
+  /**
+   * Where the records live: `cloudflare` (the zone of the top-level `dns`) or an RFC 2136 server.
+   */
+  provider: DnsProviderSpec;
+  /**
+   * How often the updater checks the address, a Go duration from 1m to 24h. Nothing is sent to
+   * the provider while the address stays the same.
+   * @default "5m"
+   */
+  interval?: string;
+  /**
+   * How the updater learns the host's public IPv4 address: a "what is my IP" URL answering with
+   * the bare address, a network interface holding it, or `"off"` (no A records).
+   * @default { url: "https://ipv4.icanhazip.com" }
+   */
+  ipv4?: DdnsAddressSource | "off";
+  /**
+   * How the updater learns the host's public IPv6 address, or `"off"` (no AAAA records).
+   * @default "off"
+   */
+  ipv6?: DdnsAddressSource | "off";
+  /**
+   * TTL in seconds of the records the updater writes (Cloudflare: of records it creates; 1 means
+   * automatic there).
+   * @default 60
+   */
+  ttl?: number;
+}
+
+/** Where the updater reads the public address. */
+export type DdnsAddressSource = DdnsUrlSource | DdnsInterfaceSource;
+
+/** A "what is my IP" service: an http(s) URL answering with the bare address. */
+export interface DdnsUrlSource {
+  /** e.g. `https://ipv4.icanhazip.com` or `https://api6.ipify.org`. */
+  url: string;
+}
+
+/** A network interface that holds the public address (a host directly on the Internet). */
+export interface DdnsInterfaceSource {
+  /** Interface name, e.g. `eth0` or `ppp0`; its first global address of the family is used. */
+  interface: string;
 }
 
 /**

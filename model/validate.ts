@@ -26,8 +26,11 @@ import {
 import type { ResolvedTailnet } from "./resolved.js";
 import { defaultListenAddr, globalNameserversOf, overrideLocalDnsOf, resolve, tailscaleRegionsOf, tlsOf, urlHost } from "./resolve.js";
 import type { DerpNodeSpec, DerpRegionSpec, HeadscaleSpec, HostSpec, TailnetSpec } from "./spec.js";
+import { checkPolicy, checkUsers } from "./policy.js";
 import { checkStructure } from "./structure.js";
 import { checkVmHosts, checkVmResolved } from "./vm.js";
+import { checkAcme } from "./acme.js";
+import { checkDdns } from "./ddns.js";
 import { isUnresolvedToken } from "./tokens.js";
 import { DEFAULT_HEADSCALE_VERSION, SUPPORTED_HEADSCALE_VERSIONS, findHeadscaleVersion, type HeadscaleVersion } from "./versions.js";
 
@@ -577,9 +580,13 @@ export function validate(input: unknown): ValidationResult {
     checkDerp(ctx);
     checkDerper(ctx);
     checkHosts(ctx);
-    checkVmHosts(sanitized, present(sanitized.hosts), issues, warnings);
+    checkVmHosts(sanitized, present(sanitized.hosts), issues, warnings, (input as { hosts?: unknown }).hosts);
     checkDnsZone(ctx);
+    checkDdns(sanitized, present(sanitized.hosts), issues, warnings);
+    checkAcme(sanitized, issues);
     checkDevices(ctx);
+    checkUsers(sanitized, issues, (d) => parseGoDuration(d) !== undefined);
+    checkPolicy(sanitized, sanitized.name ?? "tailnet", issues);
   }
   if (issues.length === 0) {
     const resolved = resolve(input as TailnetSpec);

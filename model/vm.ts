@@ -316,8 +316,13 @@ function checkUrl(issues: IssueList, path: string, value: string | undefined): v
   }
 }
 
-/** The spec-level VM and firewall rules; `hosts` holds the hosts that survived the structural check, with their index. */
-export function checkVmHosts(spec: TailnetSpec, hosts: readonly [HostSpec, number][], issues: IssueList, warnings: IssueList): void {
+/**
+ * The spec-level VM and firewall rules. `hosts` holds the hosts that survived the structural
+ * check, with their index; `rawHosts` is the input's, to tell a missing install section from one
+ * the structural check already reported and dropped.
+ */
+export function checkVmHosts(spec: TailnetSpec, hosts: readonly [HostSpec, number][], issues: IssueList, warnings: IssueList, rawHosts?: unknown): void {
+  const rawVm = (i: number, key: string): unknown => (Array.isArray(rawHosts) ? (rawHosts[i] as { vm?: Record<string, unknown> } | undefined)?.vm?.[key] : undefined);
   const regions = (spec.derp?.regions ?? []).filter((r) => r !== undefined);
   for (const [host, i] of hosts) {
     const path = `hosts[${i}]`;
@@ -349,7 +354,7 @@ export function checkVmHosts(spec: TailnetSpec, hosts: readonly [HostSpec, numbe
     }
     const version = (spec.headscale?.version ?? "").replace(/^v/, "") || "<version>";
     const arch = vm.arch ?? "amd64";
-    if (spec.headscale?.host === host.name && vm.headscale === undefined) {
+    if (spec.headscale?.host === host.name && vm.headscale === undefined && rawVm(i, "headscale") === undefined) {
       issues.add(
         `${path}.vm.headscale`,
         "is required: this VM runs headscale, and the SHA-256 of its release file cannot be defaulted",
@@ -364,7 +369,7 @@ export function checkVmHosts(spec: TailnetSpec, hosts: readonly [HostSpec, numbe
     if (nodes.length > 1) {
       issues.add(path, `runs DERP nodes ${nodes.map((n) => JSON.stringify(n.name)).join(", ")}; a VM runs one derper (they would share /var/lib/derper)`, "give each DERP node a host of its own");
     }
-    if (nodes.length > 0 && vm.derper === undefined) {
+    if (nodes.length > 0 && vm.derper === undefined && rawVm(i, "derper") === undefined) {
       issues.add(
         `${path}.vm.derper`,
         `is required: this VM runs DERP node ${JSON.stringify(nodes[0]!.name)}, and derper has no release binary`,

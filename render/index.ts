@@ -8,19 +8,28 @@ import { renderDerpYaml } from "./derp-yaml.js";
 import { renderDerperDockerfile } from "./derper-image.js";
 import { publicFile, type RenderedFile } from "./files.js";
 import { renderHeadscaleConfig } from "./headscale-config.js";
+import { renderPolicy } from "./policy.js";
+import { renderHostFiles } from "./hosts.js";
+import { renderAcmeFiles } from "./acme.js";
+import { renderDdnsFiles } from "./ddns.js";
 
 export { buildDerpMap, type DerpMap, type DerpMapNode, type DerpMapRegion } from "./derp-map.js";
 export { renderDerpJson } from "./derp-json.js";
 export { renderDerpYaml } from "./derp-yaml.js";
 export { publicFile, type RenderedFile } from "./files.js";
 export { headscaleConfigObject, renderHeadscaleConfig } from "./headscale-config.js";
+export { renderPolicy } from "./policy.js";
 
 /**
  * Every file of the output tree, sorted by path:
  * - `headscale/config.yaml`: headscale's configuration;
  * - `headscale/derp.yaml`: the DERP map headscale loads (when there is anything to put in it);
  * - `derp.json`: the same map in Tailscale's JSON format;
- * - `derper/Dockerfile`: builds derper at the pinned Tailscale release (unless the spec names an image).
+ * - `derper/Dockerfile`: builds derper at the pinned Tailscale release (unless the spec names an image);
+ * - `hosts/<host>/firewall.json` for every host, and for a VM target `hosts/<host>/systemd/*.service`,
+ *   `hosts/<host>/nftables.conf` and `hosts/<host>/cloud-init.yaml` (render/hosts.ts);
+ * - `hosts/<host>/ddns/*` for a dynamic host's DNS updater (render/ddns.ts), and `hosts/<host>/acme/*`
+ *   for the DNS-01 ACME client of its DERP nodes (render/acme.ts).
  */
 export function renderTailnet(tailnet: ResolvedTailnet): RenderedFile[] {
   const files: RenderedFile[] = [
@@ -28,7 +37,19 @@ export function renderTailnet(tailnet: ResolvedTailnet): RenderedFile[] {
     publicFile("derp.json", renderDerpJson(tailnet)),
   ];
   if (tailnet.headscale.derpMapPaths.length > 0) files.push(publicFile("headscale/derp.yaml", renderDerpYaml(tailnet)));
+  const policy = renderPolicy(tailnet);
+  if (policy !== undefined) files.push(publicFile("headscale/policy.json", policy));
   if (tailnet.derp.derperImage === undefined && tailnet.derp.regions.length > 0) files.push(publicFile("derper/Dockerfile", renderDerperDockerfile(tailnet)));
+  files.push(...renderHostFiles(tailnet));
+  files.push(...renderDdnsFiles(tailnet), ...renderAcmeFiles(tailnet));
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 export { derperImageTag, renderDerperDockerfile } from "./derper-image.js";
+export { cloudInitObject, renderCloudInit, renderVmInstallScript, shellQuote, vmFiles, vmNotes, type VmFile } from "./cloud-init.js";
+export { ALWAYS_ALLOWED, firewallObject, renderFirewallJson } from "./firewall.js";
+export { renderHostFiles } from "./hosts.js";
+export { NFTABLES_TABLE, renderNftables } from "./nftables.js";
+export { renderServiceUnit, renderSystemdUnits, systemdQuote } from "./systemd.js";
+export { acmeSettings, renderAcmeDockerfile, renderAcmeEnv, renderAcmeFiles, renderAcmeUnits } from "./acme.js";
+export { ddnsSettings, HELPER_BASE_IMAGE, providerSecret, renderDdnsDockerfile, renderDdnsEnv, renderDdnsFiles, renderDdnsScript, renderDdnsUnits } from "./ddns.js";
+export { renderEnvFile, shSingleQuote } from "./env-file.js";

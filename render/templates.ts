@@ -12,13 +12,36 @@ import { packageRoot } from "./package-root.js";
 let handlebars: typeof HandlebarsModule | undefined;
 const compiled = new Map<string, HandlebarsModule.TemplateDelegate>();
 
-/** Renders templates/<name>.hbs with `data`. Missing values are errors, not empty strings. */
-export function renderTemplate(name: string, data: object): string {
+const partialNames = new Map<string, readonly string[]>();
+
+function compile(name: string): HandlebarsModule.TemplateDelegate {
   let template = compiled.get(name);
   if (!template) {
     handlebars ??= createRequire(import.meta.url)("handlebars") as typeof HandlebarsModule;
-    template = handlebars.compile(readFileSync(join(packageRoot(), "templates", `${name}.hbs`), "utf8"), { strict: true, noEscape: true });
+    const text = readFileSync(join(packageRoot(), "templates", `${name}.hbs`), "utf8");
+    template = handlebars.compile(text, { strict: true, noEscape: true });
     compiled.set(name, template);
+    partialNames.set(name, [...new Set([...text.matchAll(/\{\{>\s*([\w.-]+)/g)].map((m) => m[1]!))]);
   }
-  return template(data);
+  return template;
+}
+
+/** Partials a template uses, and theirs, compiled: `{{> name}}` is templates/<name>.hbs. */
+function partialsOf(name: string, into: Record<string, HandlebarsModule.TemplateDelegate> = {}): Record<string, HandlebarsModule.TemplateDelegate> {
+  compile(name);
+  for (const p of partialNames.get(name) ?? []) {
+    if (into[p]) continue;
+    into[p] = compile(p);
+    partialsOf(p, into);
+  }
+  return into;
+}
+
+/**
+ * Renders templates/<name>.hbs with `data`. Missing values are errors, not empty strings.
+ * `{{> other}}` includes templates/other.hbs, rendered with the same data.
+ */
+export function renderTemplate(name: string, data: object): string {
+  const template = compile(name);
+  return template(data, { partials: partialsOf(name) });
 }

@@ -77,6 +77,27 @@ export class SecretStore {
     return { certFile, keyFile, der: issued.der };
   }
 
+  /** Path of a secret file in this store (it may not exist yet). */
+  path(name: string): string {
+    return join(this.dir, name);
+  }
+
+  /** Reads a secret file, or undefined when it does not exist. */
+  read(name: string): string | undefined {
+    const path = this.path(name);
+    if (!existsSync(path)) return undefined;
+    this.#checkPrivate(path);
+    return readFileSync(path, "utf8");
+  }
+
+  /** Writes a secret file atomically, mode 0600; returns its path. */
+  write(name: string, content: string): string {
+    this.#ensureDir();
+    const path = this.path(name);
+    this.#writeAtomically(path, content, 0o600);
+    return path;
+  }
+
   #writeAtomically(path: string, content: string, mode: number): void {
     const tmp = `${path}.tmp-${process.pid}`;
     writeFileSync(tmp, content, { mode });

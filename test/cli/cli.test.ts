@@ -35,15 +35,17 @@ describe("cdktf-tailnet render", () => {
     const out = join(dir, "out");
     const r = await run("render", EXAMPLE, "--out", out);
     expect(r.code).toBe(0);
-    expect(r.out).toContain(`rendered 4 files for headscale 0.29.3 into ${out}/`);
-    expect(tree(out)).toEqual([MANIFEST_NAME, "derp.json", "derper/Dockerfile", "headscale/config.yaml", "headscale/derp.yaml"]);
-    for (const file of renderTailnet(prepareTailnet(exampleSpec()))) {
+    const expected = renderTailnet(prepareTailnet(exampleSpec()));
+    expect(r.out).toContain(`rendered ${expected.length} files for headscale 0.29.3 into ${out}/`);
+    expect(tree(out)).toEqual([MANIFEST_NAME, ...expected.map((f) => f.path)].sort());
+    expect(tree(out)).toEqual(expect.arrayContaining(["derp.json", "derper/Dockerfile", "headscale/config.yaml", "headscale/derp.yaml", "headscale/policy.json"]));
+    for (const file of expected) {
       expect(readFileSync(join(out, file.path), "utf8")).toBe(file.content);
       expect(statSync(join(out, file.path)).mode & 0o777).toBe(file.mode);
     }
     expect(statSync(out).mode & 0o777).toBe(0o755);
     const manifest = JSON.parse(readFileSync(join(out, MANIFEST_NAME), "utf8"));
-    expect(manifest.files.map((f: { path: string }) => f.path)).toEqual(["derp.json", "derper/Dockerfile", "headscale/config.yaml", "headscale/derp.yaml"]);
+    expect(manifest.files.map((f: { path: string }) => f.path)).toEqual(expected.map((f) => f.path));
   });
 
   it("renders byte-identical trees on every run, replacing its own earlier output", async () => {

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { DockerHost, HeadscaleServer, Tailnet } from "../../constructs/index.js";
 import { loadTailnet, TailnetSpecError } from "../../model/index.js";
 import { prepareTailnet } from "../../secrets/index.js";
-import { renderDerpYaml, renderHeadscaleConfig } from "../../render/index.js";
+import { renderDerpYaml, renderHeadscaleConfig, renderPolicy } from "../../render/index.js";
 import { exampleSpec } from "../support/specs.js";
 import { byPath, synthStack, tempSecretsDir, type TfJson } from "../support/synth.js";
 
@@ -32,6 +32,7 @@ describe("Tailnet on Docker hosts", () => {
     expect(hs.upload).toEqual([
       { file: "/etc/headscale/config.yaml", content: renderHeadscaleConfig(model), permissions: "0444" },
       { file: "/etc/headscale/derp.yaml", content: renderDerpYaml(model), permissions: "0444" },
+      { file: "/etc/headscale/policy.json", content: renderPolicy(model), permissions: "0444" },
     ]);
     expect(hs.ports).toEqual([
       { internal: 443, external: 443, ip: "0.0.0.0", protocol: "tcp" },

@@ -9,6 +9,13 @@ import { exampleSpec, minimalSpec } from "../support/specs.js";
 
 type Case = [name: string, mutate: (spec: any) => void, expected: [path: string, message: string][]];
 
+/** A spec with users, a tagged subnet router and a small policy, for the policy cases. */
+function base(s: any): void {
+  s.devices = [{ name: "router", user: "home", advertiseRoutes: ["192.168.100.0/24"], tags: ["tag:router"] }];
+  s.users = [{ name: "alice" }];
+  s.policy = { groups: { "group:admins": ["alice"] }, acls: [{ src: ["group:admins"], dst: ["*:*"] }] };
+}
+
 const cases: Case[] = [
   ["unsupported version", (s: any) => { s.headscale.version = "0.26.1"; }, [["headscale.version", "headscale \"0.26.1\" is not supported"]]],
   ["version with v accepted", (s: any) => { s.headscale.version = "v0.28.0"; }, []],
@@ -94,7 +101,7 @@ const cases: Case[] = [
   ["device name", (s: any) => { s.devices = [{ name: "Home Router" }]; }, [["devices[0].name", "\"Home Router\" is not a valid device name"]]],
   ["device user", (s: any) => { s.devices = [{ name: "r", user: "a b" }]; }, [["devices[0].user", "\"a b\" is not a valid headscale user name"]]],
   ["tailnet name", (s: any) => { s.name = "Home Lab"; }, [["name", "\"Home Lab\" is not a valid tailnet name"]]],
-  ["unknown top key", (s: any) => { s.hsot = []; }, [["hsot", "unknown key \"hsot\" (allowed here: name, headscale, derp, hosts, devices, dns)"]]],
+  ["unknown top key", (s: any) => { s.hsot = []; }, [["hsot", "unknown key \"hsot\" (allowed here: name, headscale, derp, hosts, devices, dns, users, policy)"]]],
   ["unknown snake", (s: any) => { s.headscale.server_url = "x"; }, [["headscale.server_url", "unknown key \"server_url\" (allowed here: version, serverUrl, host, listenAddr, metricsListenAddr, grpcListenAddr, grpcAllowInsecure, trustedProxies, prefixes, database, dns, tls, oidc, log, policy, embeddedDerp, ephemeralInactivityTimeout, nodeExpiry, derpUpdateFrequency, taildrop, disableCheckUpdates)"]]],
   ["dns_config", (s: any) => { s.headscale.dns_config = {}; }, [["headscale.dns_config", "unknown key \"dns_config\" (allowed here: version, serverUrl, host, listenAddr, metricsListenAddr, grpcListenAddr, grpcAllowInsecure, trustedProxies, prefixes, database, dns, tls, oidc, log, policy, embeddedDerp, ephemeralInactivityTimeout, nodeExpiry, derpUpdateFrequency, taildrop, disableCheckUpdates)"]]],
   ["randomize", (s: any) => { s.headscale.randomize_client_port = true; }, [["headscale.randomize_client_port", "unknown key \"randomize_client_port\" (allowed here: version, serverUrl, host, listenAddr, metricsListenAddr, grpcListenAddr, grpcAllowInsecure, trustedProxies, prefixes, database, dns, tls, oidc, log, policy, embeddedDerp, ephemeralInactivityTimeout, nodeExpiry, derpUpdateFrequency, taildrop, disableCheckUpdates)"]]],
@@ -116,6 +123,25 @@ const cases: Case[] = [
   ["cert letsencrypt ip", (s: any) => { s.derp.regions[0].nodes[0].hostname="192.0.2.10";s.derp.regions[0].nodes[0].insecureForTests=true;s.derp.regions[0].nodes[0].certificate={mode:"letsencrypt"}; }, [["derp.regions[0].nodes[0].certificate.mode","Let's Encrypt issues no certificate for the IP address \"192.0.2.10\" in derper's letsencrypt mode"]]],
   ["cert manual half", (s: any) => { s.derp.regions[0].nodes[0].certificate={mode:"manual",certFile:"/tmp/x.crt"}; }, [["derp.regions[0].nodes[0].certificate","names only one of certFile and keyFile"]]],
   ["port collision", (s: any) => { s.hosts=[{name:"a"}];s.headscale.host="a";s.headscale.listenAddr="0.0.0.0:443";s.derp.regions[0].nodes[0].host="a"; }, [["hosts[0]","tcp port 443 is opened twice on this host: by headscale (control) and by derper fra-1 (derp)"]]],
+  ["policy group name", (s: any) => { base(s);s.policy.groups={admins:["alice"]};s.policy.acls=[]; }, [["policy.groups.admins","\"admins\" is not a group name"]]],
+  ["policy group member unknown", (s: any) => { base(s);s.policy.groups["group:admins"]=["bob"]; }, [["policy.groups[\"group:admins\"][0]","names user \"bob\", which is neither in users nor the user of a device"]]],
+  ["policy group member not user", (s: any) => { base(s);s.policy.groups["group:admins"]=["tag:router"]; }, [["policy.groups[\"group:admins\"][0]","\"tag:router\" is not a user name (groups hold users only)"]]],
+  ["policy tag owner empty", (s: any) => { base(s);s.policy.tagOwners={"tag:router":[]}; }, [["policy.tagOwners[\"tag:router\"]","has no owner, so no one can assign the tag"]]],
+  ["policy tag name", (s: any) => { base(s);s.policy.tagOwners={router:["alice"]}; }, [["policy.tagOwners.router","\"router\" is not a tag"]]],
+  ["policy acl undefined group", (s: any) => { base(s);s.policy.acls=[{src:["group:ops"],dst:["*:*"]}]; }, [["policy.acls[0].src[0]","names \"group:ops\", which policy.groups does not define"]]],
+  ["policy acl tag without owner", (s: any) => { base(s);s.policy.acls=[{src:["alice"],dst:["tag:db:5432"]}]; }, [["policy.acls[0].dst[0]","names \"tag:db\", which has no owner in policy.tagOwners and no device carries"]]],
+  ["policy acl dst without ports", (s: any) => { base(s);s.policy.acls=[{src:["alice"],dst:["tag:router"]}]; }, [["policy.acls[0].dst[0]","\"tag:router\" does not end in :ports"]]],
+  ["policy acl empty src", (s: any) => { base(s);s.policy.acls=[{src:[],dst:["*:*"]}]; }, [["policy.acls[0].src","is empty, so the rule matches no one"]]],
+  ["policy acl unknown user", (s: any) => { base(s);s.policy.acls=[{src:["bob@"],dst:["*:*"]}]; }, [["policy.acls[0].src[0]","names user \"bob\", which is neither in users nor the user of a device"]]],
+  ["policy autogroup", (s: any) => { base(s);s.policy.acls=[{src:["autogroup:admins"],dst:["*:*"]}]; }, [["policy.acls[0].src[0]","\"autogroup:admins\" is not an autogroup headscale knows"]]],
+  ["policy host bad", (s: any) => { base(s);s.policy.hosts={lan:"192.168.100"}; }, [["policy.hosts.lan","\"192.168.100\" is neither an address nor a prefix"]]],
+  ["policy autoapprover route", (s: any) => { base(s);s.policy.autoApprovers={routes:{"10.0.0.1/8":["alice"]}}; }, [["policy.autoApprovers.routes[\"10.0.0.1/8\"]","\"10.0.0.1/8\" has host bits set"]]],
+  ["policy autoapprover star", (s: any) => { base(s);s.policy.autoApprovers={exitNode:["*"]}; }, [["policy.autoApprovers.exitNode[0]","\"*\" is not allowed here"]]],
+  ["policy with headscale path", (s: any) => { base(s);s.headscale.policy={path:"/etc/headscale/mine.hujson"}; }, [["headscale.policy.path","is set while the spec has a policy, which the kit renders and points headscale at itself"]]],
+  ["policy with database mode", (s: any) => { base(s);s.headscale.policy={mode:"database"}; }, [["headscale.policy.mode","is \"database\" while the spec has a policy file to render"]]],
+  ["users dup", (s: any) => { s.users=[{name:"a"},{name:"a"}]; }, [["users[1].name","\"a\" is declared twice"]]],
+  ["users name", (s: any) => { s.users=[{name:"a b"}]; }, [["users[0].name","\"a b\" is not a valid headscale user name"]]],
+  ["users key expiration", (s: any) => { s.users=[{name:"a",preAuthKey:{expiration:"1d"}}]; }, [["users[0].preAuthKey.expiration","\"1d\" is not a Go duration"]]],
 ];
 
 describe("validate", () => {

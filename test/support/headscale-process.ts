@@ -116,6 +116,12 @@ export async function prepareHeadscale(tailnet: ResolvedTailnet, options: Prepar
   const configPath = join(paths.configDir, "config.yaml");
   writeFileSync(configPath, configYaml);
 
+  // Every other file headscale reads (the policy) goes beside config.yaml, as rendered.
+  for (const f of rendered) {
+    if (f.path.startsWith("headscale/") && !["headscale/config.yaml", "headscale/derp.yaml"].includes(f.path)) {
+      writeFileSync(join(paths.configDir, f.path.slice("headscale/".length)), f.content);
+    }
+  }
   const derpYaml = options.derpYaml ?? renderedText("headscale/derp.yaml");
   const derpYamlPath = join(paths.configDir, "derp.yaml");
   if (derpYaml !== undefined) writeFileSync(derpYamlPath, derpYaml);

@@ -1,0 +1,159 @@
+/**
+ * DNS-01 certificates for DERP nodes, derived once from the model: the ACME client the kit
+ * installs on the node's host (lego), what it asks for and from which CA, the DNS provider that
+ * answers the challenge, where the certificate must land for derper (its manual-mode names under
+ * DERPER_PATHS.certDir), how derper is restarted after a renewal, and when renewals run. Also the
+ * validation rules of `certificate: { mode: "dns-01" }` (called by validate.ts).
+ */
+import { DERPER_PATHS, derperCertFileBase } from "./derper.js";
+import { checkDnsProvider, HOST_CONFIG_DIR, resolveDnsProvider, type ResolvedDnsProvider } from "./ddns.js";
+import type { IssueList } from "./issues.js";
+import { isIp, parseListenAddress } from "./net.js";
+import type { Dns01CertificateSpec, DerpNodeSpec, HostSpec, TailnetSpec } from "./spec.js";
+import { VM_PATHS } from "./vm.js";
+
+export const LETS_ENCRYPT_DIRECTORY = "https://acme-v02.api.letsencrypt.org/directory";
+export const DEFAULT_RENEW_DAYS_BEFORE = 30;
+
+/** The ACME client's scripts on a host (shared by every node there) and its per-node files. */
+export const ACME_PATHS = {
+  /** Obtains the certificate on first run, renews it afterwards. */
+  script: `${VM_PATHS.libDir}/acme-renew.sh`,
+  /** lego's hook: installs the files under derper's names, then restarts derper. */
+  hook: `${VM_PATHS.libDir}/acme-install-cert.sh`,
+  config: (node: string) => `${HOST_CONFIG_DIR}/acme-${node}.env`,
+  /** lego's account and certificate store (`--path`). */
+  stateDir: (node: string) => `/var/lib/cdktf-tailnet/acme/${node}`,
+  service: (node: string) => `cdktf-tailnet-acme-${node}.service`,
+  timer: (node: string) => `cdktf-tailnet-acme-${node}.timer`,
+} as const;
+
+/** How derper is told to load a new certificate: it reads certificates only at start. */
+export interface ResolvedDerperRestart {
+  /** `user:group` the installed files belong to; undefined: whoever runs the hook (a container as derper's user). */
+  readonly owner: string | undefined;
+  /** The command the hook runs after installing new files. */
+  readonly command: string;
+}
+
+/** A DERP node's DNS-01 certificate. */
+export interface ResolvedAcme {
+  readonly client: "lego";
+  /** The one name the certificate is for: the node's host name. */
+  readonly domain: string;
+  readonly email: string;
+  readonly acmeUrl: string;
+  readonly provider: ResolvedDnsProvider;
+  /** ECDSA P-256 keys, as derper's own certificates. */
+  readonly keyType: "ec256";
+  readonly renewDaysBefore: number;
+  /** lego `--dns.resolvers`, `host:port`. */
+  readonly resolvers: readonly string[];
+  /** false: lego `--dns.disable-cp` (check through the resolvers only). */
+  readonly checkAuthoritativeNameservers: boolean;
+  /** Where derper loads the certificate and key (`-certmode=manual`). */
+  readonly certDir: string;
+  readonly certFileBase: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly restart: ResolvedDerperRestart;
+  /** When renewals are attempted: a systemd calendar spec and a random delay, or the container's sleep. */
+  readonly schedule: { readonly onCalendar: string; readonly randomizedDelaySec: number; readonly intervalSeconds: number };
+  readonly paths: {
+    readonly script: string;
+    readonly hook: string;
+    readonly config: string;
+    readonly stateDir: string;
+    readonly service: string;
+    readonly timer: string;
+  };
+}
+
+/** Resolvers as lego takes them: `host:port`, with port 53 added to a bare address. */
+function resolverAddress(r: string): string {
+  if (parseListenAddress(r)) return r;
+  return r.includes(":") ? `[${r}]:53` : `${r}:53`;
+}
+
+/**
+ * derper's restart after a renewal. On a VM (or any systemd host) the hook runs as root:
+ * it hands the files to the derper user and restarts the unit. In a Docker host's ACME container
+ * (which runs as derper's user and shares derper's process namespace) it ends derper, and
+ * Docker's restart policy starts it again with the new files.
+ */
+function restartOf(host: HostSpec | undefined): ResolvedDerperRestart {
+  if (host?.docker) return { owner: undefined, command: "pkill -TERM -x derper" };
+  return { owner: "derper:derper", command: "systemctl restart derper.service" };
+}
+
+/** A node's DNS-01 certificate; undefined unless its certificate mode is dns-01. */
+export function resolveAcme(node: DerpNodeSpec, host: HostSpec | undefined, spec: TailnetSpec): ResolvedAcme | undefined {
+  const cert = node.certificate;
+  if (cert?.mode !== "dns-01") return undefined;
+  const base = derperCertFileBase(node.hostname);
+  return {
+    client: "lego",
+    domain: node.hostname.toLowerCase(),
+    email: cert.email,
+    acmeUrl: cert.acmeUrl ?? LETS_ENCRYPT_DIRECTORY,
+    provider: resolveDnsProvider(cert.provider, spec),
+    keyType: "ec256",
+    renewDaysBefore: cert.renewDaysBefore ?? DEFAULT_RENEW_DAYS_BEFORE,
+    resolvers: (cert.resolvers ?? []).map(resolverAddress),
+    checkAuthoritativeNameservers: cert.checkAuthoritativeNameservers ?? true,
+    certDir: DERPER_PATHS.certDir,
+    certFileBase: base,
+    certFile: `${DERPER_PATHS.certDir}/${base}.crt`,
+    keyFile: `${DERPER_PATHS.certDir}/${base}.key`,
+    restart: restartOf(host),
+    schedule: { onCalendar: "daily", randomizedDelaySec: 3600, intervalSeconds: 86_400 },
+    paths: {
+      script: ACME_PATHS.script,
+      hook: ACME_PATHS.hook,
+      config: ACME_PATHS.config(node.name),
+      stateDir: ACME_PATHS.stateDir(node.name),
+      service: ACME_PATHS.service(node.name),
+      timer: ACME_PATHS.timer(node.name),
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// validation
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+function checkDns01(spec: TailnetSpec, node: DerpNodeSpec, cert: Dns01CertificateSpec, path: string, issues: IssueList): void {
+  const at = `${path}.certificate`;
+  if (node.hostname !== undefined && isIp(node.hostname)) {
+    issues.add(`${at}.mode`, `DNS-01 proves control of a DNS name, and ${JSON.stringify(node.hostname)} is an IP address`, `use certificate mode "self-signed" (pinned) for an IP-only node, or give the node a DNS host name`);
+  } else if (node.hostname !== undefined) {
+    checkDnsProvider(spec, cert.provider, `${at}.provider`, [{ name: node.hostname, purpose: `derp node ${node.name}` }], "the ACME client", issues);
+  }
+  if (node.certName?.startsWith("sha256-raw:")) {
+    issues.add(`${path}.certName`, "pins one certificate, but a DNS-01 certificate is replaced at every renewal", "remove certName: clients verify the CA-issued certificate by the node's host name");
+  }
+  if (cert.email !== undefined && !EMAIL.test(cert.email)) {
+    issues.add(`${at}.email`, `${JSON.stringify(cert.email)} is not an e-mail address`, `write the ACME account's contact address, e.g. "admin@example.com"`);
+  }
+  if (cert.acmeUrl !== undefined && !/^https:\/\/[^/\s]+(\/\S*)?$/.test(cert.acmeUrl)) {
+    issues.add(`${at}.acmeUrl`, `${JSON.stringify(cert.acmeUrl)} is not an https URL`, `write the CA's ACME directory URL, e.g. "${LETS_ENCRYPT_DIRECTORY}"`);
+  }
+  if (cert.renewDaysBefore !== undefined && (!Number.isInteger(cert.renewDaysBefore) || cert.renewDaysBefore < 1 || cert.renewDaysBefore > 60)) {
+    issues.add(`${at}.renewDaysBefore`, `${cert.renewDaysBefore} is outside 1-60 days`, "use a whole number of days from 1 to 60 (30 suits Let's Encrypt's 90-day certificates)");
+  }
+  (cert.resolvers ?? []).forEach((r, i) => {
+    if (r !== undefined && !isIp(r) && !parseListenAddress(r)) {
+      issues.add(`${at}.resolvers[${i}]`, `${JSON.stringify(r)} is not a resolver address`, `write an IP address, optionally with a port, e.g. "1.1.1.1" or "192.0.2.53:5353"`);
+    }
+  });
+}
+
+/** The rules of DNS-01 certificates, for every node of the (structurally sanitized) spec. */
+export function checkAcme(spec: TailnetSpec, issues: IssueList): void {
+  (spec.derp?.regions ?? []).forEach((region, i) => {
+    (region?.nodes ?? []).forEach((node, j) => {
+      if (node?.certificate?.mode === "dns-01") checkDns01(spec, node, node.certificate, `derp.regions[${i}].nodes[${j}]`, issues);
+    });
+  });
+}

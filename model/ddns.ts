@@ -1,0 +1,338 @@
+/**
+ * Dynamic DNS, derived once from the model: for a host with `dynamicIp: true` and `ddns`, the
+ * updater's provider (Cloudflare's API or RFC 2136 with a TSIG key), where it reads the public
+ * address, how often, and exactly which records it keeps current (the DNS names of the host's
+ * services). Also the DNS provider shared with DNS-01 certificates (model/acme.ts), the paths the
+ * kit uses on hosts, and the validation rules of both (called by validate.ts).
+ *
+ * Secrets never enter the model: the Cloudflare token and the TSIG secret are named by the path
+ * of a file on the host (or an environment variable there), and only those names are resolved.
+ */
+import type { IssueList } from "./issues.js";
+import { isDnsName, isIp, parseGoDuration } from "./net.js";
+import type { CloudflareDnsProviderSpec, DdnsAddressSource, DnsProviderSpec, HostSpec, Rfc2136DnsProviderSpec, TailnetSpec } from "./spec.js";
+import { VM_PATHS } from "./vm.js";
+
+/** Cloudflare's API v4 base URL (developers.cloudflare.com/api). */
+export const CLOUDFLARE_API_URL = "https://api.cloudflare.com/client/v4";
+
+/** Where secrets and the kit's helper configuration live on a host (root-owned). */
+export const HOST_CONFIG_DIR = "/etc/cdktf-tailnet";
+
+/** Default files on the host holding the DNS secrets (0600 root); the spec can name others. */
+export const DNS_SECRET_FILES = {
+  cloudflareToken: `${HOST_CONFIG_DIR}/cloudflare-token`,
+  tsigSecret: `${HOST_CONFIG_DIR}/tsig.secret`,
+} as const;
+
+/** Environment variables that, when set on the host, take precedence over the secret files. */
+export const DNS_SECRET_ENV = {
+  cloudflareToken: "CLOUDFLARE_API_TOKEN",
+  tsigSecret: "RFC2136_TSIG_SECRET",
+} as const;
+
+/** The updater's files and units on a host. */
+export const DDNS_PATHS = {
+  script: `${VM_PATHS.libDir}/ddns-update.sh`,
+  config: `${HOST_CONFIG_DIR}/ddns.env`,
+  /** The last address published per record, so an unchanged address sends nothing. */
+  stateDir: "/var/lib/cdktf-tailnet-ddns",
+  service: "cdktf-tailnet-ddns.service",
+  timer: "cdktf-tailnet-ddns.timer",
+} as const;
+
+/** The "what is my IP" service the updater asks for IPv4 unless the spec says otherwise. */
+export const DEFAULT_DDNS_IPV4_URL = "https://ipv4.icanhazip.com";
+export const DEFAULT_DDNS_INTERVAL = "5m";
+export const DEFAULT_DDNS_TTL = 60;
+/** Even with an unchanged address, the record itself is re-checked at least this often (seconds). */
+export const DDNS_RECHECK_SECONDS = 86_400;
+
+/** A DNS provider as the updater and lego use it on the host. */
+export type ResolvedDnsProvider =
+  | {
+      readonly type: "cloudflare";
+      readonly apiUrl: string;
+      /** The zone's id when the spec gives it; else the updater looks it up by name. */
+      readonly zoneId: string | undefined;
+      readonly zoneName: string | undefined;
+      /** File on the host holding the API token. */
+      readonly tokenFile: string;
+    }
+  | {
+      readonly type: "rfc2136";
+      readonly nameserver: string;
+      readonly port: number;
+      readonly zone: string;
+      readonly tsigKeyName: string;
+      readonly tsigAlgorithm: string;
+      /** File on the host holding the base64 TSIG secret. */
+      readonly tsigSecretFile: string;
+    };
+
+/** Where the updater reads the public address of one family. */
+export type ResolvedAddressSource = { readonly kind: "url"; readonly url: string } | { readonly kind: "interface"; readonly interface: string };
+
+/** One record the updater keeps current. */
+export interface ResolvedDdnsRecord {
+  /** Fully qualified, without the trailing dot. */
+  readonly name: string;
+  readonly type: "A" | "AAAA";
+  /** Which service the name belongs to, e.g. `derp node home-1`. */
+  readonly purpose: string;
+}
+
+/** A host's dynamic-DNS updater. */
+export interface ResolvedDdns {
+  readonly provider: ResolvedDnsProvider;
+  /** The spec's interval, e.g. `5m` (systemd and Go read it alike). */
+  readonly interval: string;
+  readonly intervalSeconds: number;
+  readonly ipv4: ResolvedAddressSource | undefined;
+  readonly ipv6: ResolvedAddressSource | undefined;
+  readonly ttl: number;
+  /** Sorted by name, then type. */
+  readonly records: readonly ResolvedDdnsRecord[];
+  readonly recheckSeconds: number;
+  readonly paths: typeof DDNS_PATHS;
+}
+
+// ---------------------------------------------------------------------------------------------
+// names
+
+/** A DNS name one of a host's services is reached at. */
+export interface ServiceName {
+  readonly name: string;
+  readonly purpose: string;
+  /** The service publishes an IPv4 / IPv6 address (a DERP node's `"none"` turns one off). */
+  readonly ipv4: boolean;
+  readonly ipv6: boolean;
+}
+
+function urlHostOf(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  try {
+    return new URL(url).hostname.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The DNS names of the services a host runs: the coordination server's host when the host runs
+ * headscale, and every DERP node's host name that is a DNS name. Sorted, one entry per name.
+ */
+export function serviceNamesOf(spec: TailnetSpec, hostName: string): ServiceName[] {
+  const byName = new Map<string, ServiceName>();
+  const add = (name: string | undefined, purpose: string, ipv4: boolean, ipv6: boolean) => {
+    if (name === undefined || isIp(name) || !isDnsName(name)) return;
+    const key = name.toLowerCase();
+    const seen = byName.get(key);
+    byName.set(key, seen ? { ...seen, ipv4: seen.ipv4 || ipv4, ipv6: seen.ipv6 || ipv6 } : { name: key, purpose, ipv4, ipv6 });
+  };
+  if (spec.headscale?.host === hostName) add(urlHostOf(spec.headscale.serverUrl), "headscale", true, true);
+  for (const region of spec.derp?.regions ?? []) {
+    for (const node of region?.nodes ?? []) {
+      if (node?.host === hostName) add(node.hostname, `derp node ${node.name}`, node.ipv4 !== "none", node.ipv6 !== "none");
+    }
+  }
+  return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** `name` lies in `zone` (or is its apex). */
+export function inZone(name: string, zone: string): boolean {
+  const n = name.toLowerCase();
+  const z = zone.toLowerCase();
+  return n === z || n.endsWith(`.${z}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// resolution
+
+/** The provider object, with `"cloudflare"` expanded. */
+export function providerOf(spec: DnsProviderSpec): CloudflareDnsProviderSpec | Rfc2136DnsProviderSpec {
+  return spec === "cloudflare" ? { type: "cloudflare" } : spec;
+}
+
+/** The zone a provider writes into, as far as the spec names it. */
+export function providerZone(provider: DnsProviderSpec, spec: TailnetSpec): string | undefined {
+  const p = providerOf(provider);
+  return p.type === "rfc2136" ? p.zone : spec.dns?.zoneName;
+}
+
+/** Resolves a provider (the spec was validated). */
+export function resolveDnsProvider(provider: DnsProviderSpec, spec: TailnetSpec): ResolvedDnsProvider {
+  const p = providerOf(provider);
+  if (p.type === "cloudflare") {
+    return {
+      type: "cloudflare",
+      apiUrl: CLOUDFLARE_API_URL,
+      zoneId: spec.dns?.zoneId,
+      zoneName: spec.dns?.zoneName?.toLowerCase(),
+      tokenFile: p.tokenFile ?? DNS_SECRET_FILES.cloudflareToken,
+    };
+  }
+  return {
+    type: "rfc2136",
+    nameserver: p.nameserver,
+    port: p.port ?? 53,
+    zone: p.zone.toLowerCase(),
+    tsigKeyName: p.tsigKeyName,
+    tsigAlgorithm: p.tsigAlgorithm ?? "hmac-sha256",
+    tsigSecretFile: p.tsigSecretFile ?? DNS_SECRET_FILES.tsigSecret,
+  };
+}
+
+function addressSource(source: DdnsAddressSource | "off" | undefined, fallback: ResolvedAddressSource | undefined): ResolvedAddressSource | undefined {
+  if (source === undefined) return fallback;
+  if (source === "off") return undefined;
+  return "url" in source ? { kind: "url", url: source.url } : { kind: "interface", interface: source.interface };
+}
+
+/** A host's updater; undefined when the host has none. */
+export function resolveDdns(host: HostSpec, spec: TailnetSpec): ResolvedDdns | undefined {
+  const ddns = host.ddns;
+  if (!ddns || !host.dynamicIp) return undefined;
+  const provider = resolveDnsProvider(ddns.provider, spec);
+  const zone = provider.type === "rfc2136" ? provider.zone : provider.zoneName;
+  const ipv4 = addressSource(ddns.ipv4, { kind: "url", url: DEFAULT_DDNS_IPV4_URL });
+  const ipv6 = addressSource(ddns.ipv6, undefined);
+  const records: ResolvedDdnsRecord[] = [];
+  for (const s of serviceNamesOf(spec, host.name)) {
+    if (zone !== undefined && !inZone(s.name, zone)) continue;
+    if (ipv4 && s.ipv4) records.push({ name: s.name, type: "A", purpose: s.purpose });
+    if (ipv6 && s.ipv6) records.push({ name: s.name, type: "AAAA", purpose: s.purpose });
+  }
+  const interval = ddns.interval ?? DEFAULT_DDNS_INTERVAL;
+  return {
+    provider,
+    interval,
+    intervalSeconds: Math.round(parseGoDuration(interval)!),
+    ipv4,
+    ipv6,
+    ttl: ddns.ttl ?? DEFAULT_DDNS_TTL,
+    records,
+    recheckSeconds: DDNS_RECHECK_SECONDS,
+    paths: DDNS_PATHS,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// validation
+
+const TSIG_KEY_NAME = /^[A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?)*\.?$/;
+const INTERFACE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,14}$/;
+
+function checkAbsolute(issues: IssueList, path: string, value: string | undefined): void {
+  if (value !== undefined && !value.startsWith("/")) issues.add(path, `${JSON.stringify(value)} is not an absolute path`, "give the absolute path of the file on the host");
+}
+
+/**
+ * A DNS provider's own fields, and that every name it must write lies in its zone. `names` are
+ * the names the provider will write, with what they are for.
+ */
+export function checkDnsProvider(
+  spec: TailnetSpec,
+  provider: DnsProviderSpec | undefined,
+  path: string,
+  names: readonly { name: string; purpose: string }[],
+  what: string,
+  issues: IssueList,
+): void {
+  if (provider === undefined) return;
+  const p = providerOf(provider);
+  if (p.type === "cloudflare") {
+    checkAbsolute(issues, `${path}.tokenFile`, p.tokenFile);
+    if (!spec.dns) {
+      issues.add(path, `is cloudflare, but the spec has no top-level dns zone for ${what}`, `add dns: { provider: "cloudflare", zoneName: "example.com" } (the zone's name or id), or use an rfc2136 provider`);
+      return;
+    }
+  } else {
+    if (p.nameserver !== undefined && !isIp(p.nameserver) && !isDnsName(p.nameserver)) {
+      issues.add(`${path}.nameserver`, `${JSON.stringify(p.nameserver)} is neither an IP address nor a DNS name`, `write the nameserver's address, e.g. "192.0.2.53", without a port (that goes into port)`);
+    }
+    if (p.port !== undefined && (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535)) {
+      issues.add(`${path}.port`, `${p.port} is not a port`, "use the nameserver's port, usually 53");
+    }
+    if (p.zone !== undefined && !isDnsName(p.zone)) {
+      issues.add(`${path}.zone`, `${JSON.stringify(p.zone)} is not a DNS zone name`, `write the zone as "example.com"`);
+    }
+    if (p.tsigKeyName !== undefined && !TSIG_KEY_NAME.test(p.tsigKeyName)) {
+      issues.add(`${path}.tsigKeyName`, `${JSON.stringify(p.tsigKeyName)} is not a TSIG key name`, `write the key's name as the nameserver's key clause has it, e.g. "home-ddns"`);
+    }
+    checkAbsolute(issues, `${path}.tsigSecretFile`, p.tsigSecretFile);
+  }
+  const zone = providerZone(provider, spec);
+  if (zone === undefined || !isDnsName(zone)) return;
+  for (const n of names) {
+    if (!inZone(n.name, zone)) {
+      issues.add(path, `${JSON.stringify(n.name)} (${n.purpose}) is outside the zone ${JSON.stringify(zone)}, so ${what} cannot write its records`, `use a host name inside "${zone}", or a provider for that name's zone`);
+    }
+  }
+}
+
+function checkSource(issues: IssueList, path: string, source: DdnsAddressSource | "off" | undefined): void {
+  if (source === undefined || source === "off") return;
+  if ("url" in source && source.url !== undefined && !/^https?:\/\/[^/\s]+(\/\S*)?$/.test(source.url)) {
+    issues.add(`${path}.url`, `${JSON.stringify(source.url)} is not an http or https URL`, `give a "what is my IP" URL that answers with the bare address, e.g. "${DEFAULT_DDNS_IPV4_URL}"`);
+  }
+  if ("interface" in source && source.interface !== undefined && !INTERFACE_NAME.test(source.interface)) {
+    issues.add(`${path}.interface`, `${JSON.stringify(source.interface)} is not a network interface name`, `write the interface as "ip link" shows it, e.g. "eth0" or "ppp0"`);
+  }
+}
+
+/** The rules of `hosts[].ddns` and of dynamic hosts. `hosts` are the hosts that survived the structural check. */
+export function checkDdns(spec: TailnetSpec, hosts: readonly [HostSpec, number][], issues: IssueList, warnings: IssueList): void {
+  for (const [host, i] of hosts) {
+    if (host.name === undefined) continue;
+    const path = `hosts[${i}]`;
+    const names = serviceNamesOf(spec, host.name);
+    const ddns = host.ddns;
+    if (!ddns) {
+      if (host.dynamicIp && names.length > 0) {
+        warnings.add(
+          `${path}.dynamicIp`,
+          `nothing keeps the DNS records of ${names.map((n) => JSON.stringify(n.name)).join(", ")} current when the address changes`,
+          `add ddns: { provider: "cloudflare" } (or an rfc2136 provider) to the host, or keep the records current by other means`,
+        );
+      }
+    } else {
+      const at = `${path}.ddns`;
+      if (!host.dynamicIp) {
+        issues.add(at, "is set while dynamicIp is not true", "set dynamicIp: true on the host (its address changes), or remove ddns and let Terraform keep the records");
+      }
+      if (names.length === 0) {
+        issues.add(at, "the host runs nothing reached by a DNS name (no coordination server, no DERP node with a DNS host name), so there is no record to keep current", "remove ddns, or run a service with a DNS host name on this host");
+      }
+      checkDnsProvider(spec, ddns.provider, `${at}.provider`, names, "the updater", issues);
+      if (ddns.interval !== undefined) {
+        const seconds = parseGoDuration(ddns.interval);
+        if (seconds === undefined || seconds < 60 || seconds > 86_400) {
+          issues.add(`${at}.interval`, `${JSON.stringify(ddns.interval)} is not a duration from 1m to 24h`, `write a Go duration such as "5m" or "1h"`);
+        }
+      }
+      checkSource(issues, `${at}.ipv4`, ddns.ipv4);
+      checkSource(issues, `${at}.ipv6`, ddns.ipv6);
+      if (ddns.ipv4 === "off" && (ddns.ipv6 ?? "off") === "off") {
+        issues.add(at, "turns off both ipv4 and ipv6, so it updates nothing", `keep at least one, e.g. ipv4: { url: "${DEFAULT_DDNS_IPV4_URL}" }`);
+      }
+      if (ddns.ttl !== undefined && ddns.ttl !== 1 && !(Number.isInteger(ddns.ttl) && ddns.ttl >= 60 && ddns.ttl <= 86_400)) {
+        issues.add(`${at}.ttl`, `${ddns.ttl} is not a TTL the updater can use`, "use 60 to 86400 seconds (or 1, Cloudflare's automatic TTL); short TTLs let clients follow an address change sooner");
+      }
+    }
+    if (host.dynamicIp) {
+      const pinned = (spec.derp?.regions ?? []).flatMap((r) => (r?.nodes ?? []).filter((n) => n?.host === host.name));
+      for (const [key, family] of [["publicIpv4", "ipv4"], ["publicIpv6", "ipv6"]] as const) {
+        if (host[key] === undefined) continue;
+        const nodes = pinned.filter((n) => n[family] === undefined).map((n) => JSON.stringify(n.name));
+        if (nodes.length > 0) {
+          warnings.add(
+            `${path}.${key}`,
+            `is published in the DERP maps for node ${nodes.join(", ")}, where it goes stale when the address changes`,
+            `remove it so clients resolve the node's host name (kept current by ddns), or set the node's ${family} explicitly`,
+          );
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,213 @@
+/**
+ * The access policy: users, groups, tag owners, ACLs and auto-approvers, resolved into the shape
+ * headscale's policy file has, and checked so that every reference resolves. Auto-approvers for
+ * the routes and exit nodes the model's devices advertise are derived here, once.
+ */
+import { IssueList, joinPath } from "./issues.js";
+import { hasHostBits, isIp, networkOf, parsePrefix } from "./net.js";
+import type { AclRuleSpec, DeviceSpec, PolicySpec, TailnetSpec } from "./spec.js";
+
+/** A headscale user and the pre-auth key bootstrap creates for it. */
+export interface ResolvedUser {
+  readonly name: string;
+  readonly preAuthKey: { readonly reusable: boolean; readonly ephemeral: boolean; readonly expiration: string };
+}
+
+/** The policy file's content, as headscale reads it (users spelled `name@`). */
+export interface ResolvedPolicy {
+  readonly groups: Readonly<Record<string, readonly string[]>>;
+  readonly tagOwners: Readonly<Record<string, readonly string[]>>;
+  readonly hosts: Readonly<Record<string, string>>;
+  readonly acls: readonly { readonly action: "accept"; readonly src: readonly string[]; readonly dst: readonly string[]; readonly proto?: string }[];
+  readonly autoApprovers: { readonly routes: Readonly<Record<string, readonly string[]>>; readonly exitNode: readonly string[] };
+  readonly randomizeClientPort: boolean;
+}
+
+/** The default ACL when the spec gives none: everyone reaches everything (headscale's own default without a policy). */
+export const ALLOW_ALL_ACL: AclRuleSpec = { src: ["*"], dst: ["*:*"] };
+
+const USER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]*$/;
+
+/** Users of the model: declared ones, then those devices name (a device without one belongs to the tailnet's name). */
+export function resolveUsers(spec: TailnetSpec, tailnetName: string): ResolvedUser[] {
+  const declared = spec.users ?? [];
+  const names = [...declared.map((u) => u.name), ...(spec.devices ?? []).map((d) => d.user ?? tailnetName)];
+  return [...new Set(names)].sort().map((name) => {
+    const key = declared.find((u) => u.name === name)?.preAuthKey;
+    return { name, preAuthKey: { reusable: key?.reusable ?? false, ephemeral: key?.ephemeral ?? false, expiration: key?.expiration ?? "24h" } };
+  });
+}
+
+/** `alice` and `alice@` both mean user alice; returns undefined for anything else. */
+function userOf(alias: string): string | undefined {
+  const name = alias.endsWith("@") ? alias.slice(0, -1) : alias;
+  return USER_NAME.test(name) && !alias.includes(":") ? name : undefined;
+}
+
+/** How headscale spells an alias: users get their trailing `@`. */
+function spell(alias: string, hosts: Readonly<Record<string, string>>): string {
+  if (alias === "*" || alias.startsWith("group:") || alias.startsWith("tag:") || alias.startsWith("autogroup:") || alias in hosts) return alias;
+  if (isIp(alias) || parsePrefix(alias)) return alias;
+  const user = userOf(alias);
+  return user ? `${user}@` : alias;
+}
+
+/** Splits `alias:ports`; IPv6 prefixes keep their colons. */
+export function splitDestination(dst: string): { alias: string; ports: string } | undefined {
+  const i = dst.lastIndexOf(":");
+  if (i <= 0) return undefined;
+  return { alias: dst.slice(0, i), ports: dst.slice(i + 1) };
+}
+
+const PORTS = /^(\*|\d{1,5}(-\d{1,5})?(,\d{1,5}(-\d{1,5})?)*)$/;
+
+function deviceApprover(device: DeviceSpec, tailnetName: string): string[] {
+  return device.tags && device.tags.length > 0 ? [...device.tags] : [`${device.user ?? tailnetName}@`];
+}
+
+function sortedUnique(values: Iterable<string>): string[] {
+  return [...new Set(values)].sort();
+}
+
+/**
+ * Resolves the policy when the spec has one. Tags devices carry without an owner in the spec are
+ * owned by the device's user; the devices' routes and exit nodes become auto-approvers.
+ */
+export function resolvePolicy(spec: TailnetSpec, tailnetName: string): ResolvedPolicy | undefined {
+  const p = spec.policy;
+  if (!p) return undefined;
+  const hosts = p.hosts ?? {};
+  const groups = Object.fromEntries(Object.entries(p.groups ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)).map(([g, members]) => [g, members.map((m) => spell(m, hosts))]));
+  const tagOwners: Record<string, string[]> = Object.fromEntries(Object.entries(p.tagOwners ?? {}).map(([t, owners]) => [t, owners.map((o) => spell(o, hosts))]));
+  for (const device of spec.devices ?? []) {
+    for (const tag of device.tags ?? []) tagOwners[tag] ??= [`${device.user ?? tailnetName}@`];
+  }
+  const routes: Record<string, string[]> = {};
+  for (const [prefix, approvers] of Object.entries(p.autoApprovers?.routes ?? {})) routes[prefix] = approvers.map((a) => spell(a, hosts));
+  const exitNode: string[] = (p.autoApprovers?.exitNode ?? []).map((a) => spell(a, hosts));
+  for (const device of spec.devices ?? []) {
+    for (const route of device.advertiseRoutes ?? []) routes[route] = sortedUnique([...(routes[route] ?? []), ...deviceApprover(device, tailnetName)]);
+    if (device.exitNode) exitNode.push(...deviceApprover(device, tailnetName));
+  }
+  return {
+    groups,
+    tagOwners: Object.fromEntries(Object.entries(tagOwners).sort(([a], [b]) => (a < b ? -1 : 1))),
+    hosts: Object.fromEntries(Object.entries(hosts).sort(([a], [b]) => (a < b ? -1 : 1))),
+    acls: (p.acls ?? [ALLOW_ALL_ACL]).map((rule) => ({
+      action: "accept" as const,
+      src: rule.src.map((s) => spell(s, hosts)),
+      dst: rule.dst.map((d) => {
+        const split = splitDestination(d);
+        return split ? `${spell(split.alias, hosts)}:${split.ports}` : d;
+      }),
+      ...(rule.proto !== undefined && { proto: rule.proto }),
+    })),
+    autoApprovers: {
+      routes: Object.fromEntries(Object.entries(routes).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, sortedUnique(v)])),
+      exitNode: sortedUnique(exitNode),
+    },
+    randomizeClientPort: p.randomizeClientPort ?? false,
+  };
+}
+
+/** What the checks need to know about the rest of the spec. */
+interface PolicyContext {
+  readonly users: ReadonlySet<string>;
+  readonly policy: PolicySpec;
+  readonly devices: readonly (DeviceSpec | undefined)[];
+  readonly issues: IssueList;
+}
+
+function checkReference(ctx: PolicyContext, path: string, alias: string, allowed: { prefixes: boolean; star: boolean }): void {
+  const groups = ctx.policy.groups ?? {};
+  const hosts = ctx.policy.hosts ?? {};
+  const tags = new Set([...Object.keys(ctx.policy.tagOwners ?? {}), ...ctx.devices.flatMap((d) => d?.tags ?? [])]);
+  if (alias === "*") {
+    if (!allowed.star) ctx.issues.add(path, `"*" is not allowed here`, "name users, groups or tags");
+  } else if (alias.startsWith("group:")) {
+    if (!(alias in groups)) ctx.issues.add(path, `names ${JSON.stringify(alias)}, which policy.groups does not define`, `define it in policy.groups, or use one of ${Object.keys(groups).map((g) => JSON.stringify(g)).join(", ") || "(no groups yet)"}`);
+  } else if (alias.startsWith("tag:")) {
+    if (!tags.has(alias)) ctx.issues.add(path, `names ${JSON.stringify(alias)}, which has no owner in policy.tagOwners and no device carries`, `add policy.tagOwners[${JSON.stringify(alias)}] with its owners`);
+  } else if (alias.startsWith("autogroup:")) {
+    if (!["autogroup:member", "autogroup:tagged", "autogroup:internet", "autogroup:self"].includes(alias)) ctx.issues.add(path, `${JSON.stringify(alias)} is not an autogroup headscale knows`, "use autogroup:member, autogroup:tagged, autogroup:self or autogroup:internet");
+  } else if (alias in hosts || isIp(alias)) {
+    if (!allowed.prefixes) ctx.issues.add(path, `${JSON.stringify(alias)} is an address, not a user, group or tag`, "name users, groups or tags here");
+  } else if (parsePrefix(alias)) {
+    if (!allowed.prefixes) ctx.issues.add(path, `${JSON.stringify(alias)} is an address, not a user, group or tag`, "name users, groups or tags here");
+  } else {
+    const user = userOf(alias);
+    if (user === undefined) ctx.issues.add(path, `${JSON.stringify(alias)} is not a user, group:, tag:, host or address`, "check the spelling");
+    else if (!ctx.users.has(user)) ctx.issues.add(path, `names user ${JSON.stringify(user)}, which is neither in users nor the user of a device`, `add { name: ${JSON.stringify(user)} } to users, or use one of ${[...ctx.users].map((u) => JSON.stringify(u)).join(", ") || "(no users yet)"}`);
+  }
+}
+
+/** Checks the policy: every reference resolves, tags have owners, prefixes and ports are valid. */
+export function checkPolicy(spec: TailnetSpec, tailnetName: string, issues: IssueList): void {
+  const policy = spec.policy;
+  if (!policy) return;
+  const users = new Set(resolveUsers(spec, tailnetName).map((u) => u.name));
+  const ctx: PolicyContext = { users, policy, devices: spec.devices ?? [], issues };
+  for (const [group, members] of Object.entries(policy.groups ?? {})) {
+    const path = joinPath("policy.groups", group);
+    if (!/^group:[a-z0-9][a-z0-9-]*$/.test(group)) issues.add(path, `${JSON.stringify(group)} is not a group name`, `write it as "group:name" with lower-case letters, digits and dashes`);
+    (members ?? []).forEach((m, i) => {
+      if (m === undefined) return;
+      if (userOf(m) === undefined) issues.add(`${path}[${i}]`, `${JSON.stringify(m)} is not a user name (groups hold users only)`, "list user names");
+      else checkReference(ctx, `${path}[${i}]`, m, { prefixes: false, star: false });
+    });
+  }
+  for (const [tag, owners] of Object.entries(policy.tagOwners ?? {})) {
+    const path = joinPath("policy.tagOwners", tag);
+    if (!/^tag:[a-z0-9][a-z0-9-]*$/.test(tag)) issues.add(path, `${JSON.stringify(tag)} is not a tag`, `write it as "tag:name" with lower-case letters, digits and dashes`);
+    if ((owners ?? []).length === 0) issues.add(path, "has no owner, so no one can assign the tag", "list the users or groups that may assign it");
+    (owners ?? []).forEach((o, i) => o !== undefined && checkReference(ctx, `${path}[${i}]`, o, { prefixes: false, star: false }));
+  }
+  for (const [name, address] of Object.entries(policy.hosts ?? {})) {
+    const path = joinPath("policy.hosts", name);
+    if (!isIp(address) && !parsePrefix(address)) issues.add(path, `${JSON.stringify(address)} is neither an address nor a prefix`, `write an address or prefix, e.g. "192.168.100.0/24"`);
+  }
+  (policy.acls ?? []).forEach((rule, i) => {
+    if (!rule) return;
+    const path = `policy.acls[${i}]`;
+    if (rule.src?.length === 0) issues.add(`${path}.src`, "is empty, so the rule matches no one", `list sources, e.g. ["group:admins"]`);
+    if (rule.dst?.length === 0) issues.add(`${path}.dst`, "is empty, so the rule allows nothing", `list destinations, e.g. ["tag:router:*"]`);
+    (rule.src ?? []).forEach((s, j) => s !== undefined && checkReference(ctx, `${path}.src[${j}]`, s, { prefixes: true, star: true }));
+    (rule.dst ?? []).forEach((d, j) => {
+      if (d === undefined) return;
+      const split = splitDestination(d);
+      if (!split || !PORTS.test(split.ports)) {
+        issues.add(`${path}.dst[${j}]`, `${JSON.stringify(d)} does not end in :ports`, `write the destination as alias:ports, e.g. "${split?.alias ?? d}:*" or "${split?.alias ?? d}:22,443"`);
+        return;
+      }
+      checkReference(ctx, `${path}.dst[${j}]`, split.alias, { prefixes: true, star: true });
+    });
+  });
+  for (const [route, approvers] of Object.entries(policy.autoApprovers?.routes ?? {})) {
+    const path = joinPath("policy.autoApprovers.routes", route);
+    const prefix = parsePrefix(route);
+    if (!prefix) issues.add(path, `${JSON.stringify(route)} is not a prefix`, `write the route as address/bits, e.g. "192.168.100.0/24"`);
+    else if (hasHostBits(prefix)) issues.add(path, `${JSON.stringify(route)} has host bits set`, `use "${networkOf(prefix)}"`);
+    (approvers ?? []).forEach((a, i) => a !== undefined && checkReference(ctx, `${path}[${i}]`, a, { prefixes: false, star: false }));
+  }
+  (policy.autoApprovers?.exitNode ?? []).forEach((a, i) => a !== undefined && checkReference(ctx, `policy.autoApprovers.exitNode[${i}]`, a, { prefixes: false, star: false }));
+  if (spec.headscale?.policy?.path) {
+    issues.add("headscale.policy.path", "is set while the spec has a policy, which the kit renders and points headscale at itself", "remove headscale.policy.path, or remove policy to manage the file yourself");
+  }
+  if (spec.headscale?.policy?.mode === "database") {
+    issues.add("headscale.policy.mode", `is "database" while the spec has a policy file to render`, `use mode "file", or remove policy and manage the policy through headscale's API`);
+  }
+}
+
+/** Checks user names and their key settings. */
+export function checkUsers(spec: TailnetSpec, issues: IssueList, isGoDuration: (s: string) => boolean): void {
+  (spec.users ?? []).forEach((u, i) => {
+    if (!u) return;
+    if (u.name !== undefined && !USER_NAME.test(u.name)) issues.add(`users[${i}].name`, `${JSON.stringify(u.name)} is not a valid headscale user name`, "use letters, digits, dots, dashes or underscores");
+    const exp = u.preAuthKey?.expiration;
+    if (exp !== undefined && !isGoDuration(exp)) issues.add(`users[${i}].preAuthKey.expiration`, `${JSON.stringify(exp)} is not a Go duration`, `write it like "24h" or "720h" (there is no "d")`);
+  });
+  const names = (spec.users ?? []).map((u) => u?.name).filter((n): n is string => n !== undefined);
+  names.forEach((n, i) => {
+    if (names.indexOf(n) !== i) issues.add(`users[${i}].name`, `${JSON.stringify(n)} is declared twice`, "declare every user once");
+  });
+}

@@ -1,0 +1,139 @@
+/**
+ * The DNS-01 ACME client of DERP nodes with `certificate: { mode: "dns-01" }` (model/acme.ts):
+ * lego, driven by templates/acme-renew.sh.hbs, with templates/acme-install-cert.sh.hbs as its
+ * hook (installs the certificate under derper's names, the key 0600, and restarts derper), a
+ * settings file per node (data, no secrets), and how it runs: a systemd service and daily timer
+ * per node on a VM or any systemd host, a container per node (one image per host) on a Docker
+ * host.
+ *
+ * Files, under `hosts/<host>/acme/`: `acme-renew.sh` and `acme-install-cert.sh` (0755),
+ * `acme-<node>.env`, and either `cdktf-tailnet-acme-<node>.service` + `.timer` or `Dockerfile`.
+ */
+import type { ResolvedAcme, ResolvedDerpNode, ResolvedDnsProvider, ResolvedHost, ResolvedTailnet } from "../model/index.js";
+import { HELPER_BASE_IMAGE, scriptFile } from "./ddns.js";
+import { renderEnvFile } from "./env-file.js";
+import { publicFile, type RenderedFile } from "./files.js";
+import { renderTemplate } from "./templates.js";
+
+/** lego's names for the TSIG algorithms (miekg/dns: fully qualified, with the trailing dot). */
+function legoAlgorithm(algorithm: string): string {
+  return algorithm.endsWith(".") ? algorithm : `${algorithm}.`;
+}
+
+function hostPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** lego's own environment variables for the provider (secrets by file only). */
+function legoProviderEntries(provider: ResolvedDnsProvider): [string, string][] {
+  if (provider.type === "cloudflare") return [["CF_DNS_API_TOKEN_FILE", provider.tokenFile]];
+  return [
+    ["RFC2136_NAMESERVER", hostPort(provider.nameserver, provider.port)],
+    ["RFC2136_TSIG_KEY", provider.tsigKeyName],
+    ["RFC2136_TSIG_ALGORITHM", legoAlgorithm(provider.tsigAlgorithm)],
+    ["RFC2136_TSIG_SECRET_FILE", provider.tsigSecretFile],
+  ];
+}
+
+/** A node's settings as name/value pairs, in file order. */
+export function acmeSettings(node: ResolvedDerpNode, acme: ResolvedAcme): [string, string | number | boolean][] {
+  return [
+    ["ACME_NODE", node.name],
+    ["ACME_DOMAIN", acme.domain],
+    ["ACME_EMAIL", acme.email],
+    ["ACME_SERVER", acme.acmeUrl],
+    ["ACME_KEY_TYPE", acme.keyType],
+    ["ACME_DNS_PROVIDER", acme.provider.type],
+    ["ACME_RENEW_DAYS", acme.renewDaysBefore],
+    ["ACME_RESOLVERS", acme.resolvers.join(" ")],
+    ["ACME_CHECK_AUTHORITATIVE", acme.checkAuthoritativeNameservers],
+    ["ACME_PATH", acme.paths.stateDir],
+    ["ACME_INTERVAL_SECONDS", acme.schedule.intervalSeconds],
+    ["DERPER_CERT_DIR", acme.certDir],
+    ["DERPER_CERT_BASE", acme.certFileBase],
+    ["DERPER_CERT_OWNER", acme.restart.owner ?? ""],
+    ["DERPER_RESTART", acme.restart.command],
+    ...legoProviderEntries(acme.provider),
+  ];
+}
+
+/** acme-<node>.env. */
+export function renderAcmeEnv(tailnet: ResolvedTailnet, node: ResolvedDerpNode, acme: ResolvedAcme): string {
+  return renderEnvFile(
+    [
+      `Rendered by cdktf-tailnet for DERP node "${node.name}" on host "${node.host ?? ""}" (tailnet "${tailnet.name}"); do not edit.`,
+      `Settings of ${acme.paths.script}: lego obtains ${acme.domain} with DNS-01 through ${acme.provider.type},`,
+      `installs it as ${acme.certFile} and ${acme.keyFile}, and runs DERPER_RESTART. No secrets here: lego`,
+      `reads the ${acme.provider.type === "cloudflare" ? "API token" : "TSIG secret"} from the file named below (0600 root).`,
+    ],
+    acmeSettings(node, acme),
+  );
+}
+
+function templateData(tailnet: ResolvedTailnet, host: ResolvedHost) {
+  return { host: host.name, tailnet: tailnet.name };
+}
+
+/** `cdktf-tailnet-acme-<node>.service` and `.timer`, as `[file name, text]`. */
+export function renderAcmeUnits(tailnet: ResolvedTailnet, host: ResolvedHost, node: ResolvedDerpNode, acme: ResolvedAcme): [string, string][] {
+  const data = {
+    ...templateData(tailnet, host),
+    node: node.name,
+    domain: acme.domain,
+    acmeUrl: acme.acmeUrl,
+    renewDays: acme.renewDaysBefore,
+    certFile: acme.certFile,
+    keyFile: acme.keyFile,
+    certDir: acme.certDir,
+    timer: acme.paths.timer,
+    script: acme.paths.script,
+    config: acme.paths.config,
+    stateDirectory: acme.paths.stateDir.replace(/^\/var\/lib\//, ""),
+    onCalendar: acme.schedule.onCalendar,
+    randomizedDelaySec: acme.schedule.randomizedDelaySec,
+  };
+  return [
+    [acme.paths.service, renderTemplate("cdktf-tailnet-acme.service", data)],
+    [acme.paths.timer, renderTemplate("cdktf-tailnet-acme.timer", data)],
+  ];
+}
+
+/** The nodes of a host that have a DNS-01 certificate. */
+export function acmeNodesOf(tailnet: ResolvedTailnet, host: ResolvedHost): (ResolvedDerpNode & { derper: { acme: ResolvedAcme } })[] {
+  return tailnet.derp.regions
+    .flatMap((r) => r.nodes)
+    .filter((n): n is ResolvedDerpNode & { derper: { acme: ResolvedAcme } } => n.host === host.name && n.derper.acme !== undefined);
+}
+
+/** The ACME client's container image, for a Docker host. */
+export function renderAcmeDockerfile(tailnet: ResolvedTailnet, host: ResolvedHost): string {
+  const nodes = acmeNodesOf(tailnet, host);
+  const first = nodes[0]!.derper.acme;
+  return renderTemplate("acme.Dockerfile", {
+    ...templateData(tailnet, host),
+    nodes: nodes.map((n) => n.name).join(", "),
+    baseImage: HELPER_BASE_IMAGE,
+    script: first.paths.script,
+    hook: first.paths.hook,
+    configs: nodes.map((n) => ({ file: `acme-${n.name}.env`, path: n.derper.acme.paths.config })),
+  });
+}
+
+/** Every ACME file of every host, under `hosts/<host>/acme/`. */
+export function renderAcmeFiles(tailnet: ResolvedTailnet): RenderedFile[] {
+  return tailnet.hosts.flatMap((host) => {
+    const nodes = acmeNodesOf(tailnet, host);
+    if (nodes.length === 0) return [];
+    const dir = `hosts/${host.name}/acme`;
+    const files = [
+      scriptFile(`${dir}/acme-renew.sh`, renderTemplate("acme-renew.sh", templateData(tailnet, host))),
+      scriptFile(`${dir}/acme-install-cert.sh`, renderTemplate("acme-install-cert.sh", templateData(tailnet, host))),
+    ];
+    for (const node of nodes) {
+      files.push(publicFile(`${dir}/acme-${node.name}.env`, renderAcmeEnv(tailnet, node, node.derper.acme)));
+      if (!host.docker) for (const [name, text] of renderAcmeUnits(tailnet, host, node, node.derper.acme)) files.push(publicFile(`${dir}/${name}`, text));
+    }
+    if (host.docker) files.push(publicFile(`${dir}/Dockerfile`, renderAcmeDockerfile(tailnet, host)));
+    return files;
+  });
+}

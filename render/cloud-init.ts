@@ -1,0 +1,163 @@
+/**
+ * cloud-init user-data for a VM host: brings a fresh Debian 12+ / Ubuntu 22.04+ VM to the
+ * running state. cloud-init creates the services' system users, writes the files (headscale's
+ * configuration, the units, nftables.conf, the install script) once the users exist, and runs the
+ * install script (templates/vm-install.sh.hbs), which loads the firewall, installs the binaries at
+ * pinned versions verified by SHA-256 and starts the services.
+ *
+ * Built as an object and serialised; file contents are YAML block literals. Nothing secret is in
+ * it (user-data is readable through the cloud's metadata service): mesh keys, certificate keys and
+ * database passwords are put on the VM by other means, and the script says where.
+ */
+import { Scalar } from "yaml";
+import {
+  DERPER_PATHS,
+  VM_PATHS,
+  type ResolvedDerperInstall,
+  type ResolvedHeadscaleInstall,
+  type ResolvedHost,
+  type ResolvedTailnet,
+} from "../model/index.js";
+import { renderDerpYaml } from "./derp-yaml.js";
+import { renderHeadscaleConfig } from "./headscale-config.js";
+import { renderNftables } from "./nftables.js";
+import { renderSystemdUnits } from "./systemd.js";
+import { renderTemplate } from "./templates.js";
+import { toYaml } from "./yaml-text.js";
+
+/** A file cloud-init writes on the VM. */
+export interface VmFile {
+  readonly path: string;
+  readonly content: string;
+  /** `user:group`. */
+  readonly owner: string;
+  readonly permissions: string;
+}
+
+/** One word for POSIX sh, single-quoted unless it is plainly safe. */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** What the operator still has to do by hand (secrets the user-data must not carry). */
+export function vmNotes(tailnet: ResolvedTailnet, host: ResolvedHost): string[] {
+  const notes: string[] = [];
+  if (host.runs.headscale) {
+    const hs = tailnet.headscale;
+    if (hs.tls.mode === "files") notes.push(`headscale reads ${hs.tls.certPath} and ${hs.tls.keyPath}: put them there, readable by the group headscale`);
+    if (hs.database.type === "postgres") notes.push(`put HEADSCALE_DATABASE_POSTGRES_PASS=<password> into ${hs.paths.configDir}/headscale.env (0640 root:headscale), then restart headscale`);
+    if (hs.oidc) notes.push(`headscale reads the OIDC client secret from ${hs.oidc.clientSecretPath}: put it there, readable by the group headscale`);
+  }
+  const node = tailnet.derp.regions.flatMap((r) => r.nodes).find((n) => n.host === host.name);
+  if (node && host.vm?.services.some((s) => s.program === "derper")) {
+    if (node.derper.meshWith.length > 0) notes.push(`derper restarts until the region's mesh key is in ${DERPER_PATHS.meshKeyFile} (64 hex digits, 0640 root:derper)`);
+    if (node.derper.certMode === "manual") {
+      const base = `${DERPER_PATHS.certDir}/${node.derper.certFileBase}`;
+      notes.push(
+        node.hostnameIsIp && node.derper.certificateFiles === undefined && node.derper.certificateSource !== "self-signed"
+          ? `derper serves ${base}.crt and .key, and generates a self-signed pair there if both are missing`
+          : `derper needs ${base}.crt and ${base}.key (owned by derper, key 0600): copy them there, then restart derper`,
+      );
+    }
+  }
+  return notes;
+}
+
+function installData(host: ResolvedHost) {
+  const installs = host.vm?.installs ?? [];
+  const hs = installs.find((i): i is ResolvedHeadscaleInstall => i.program === "headscale");
+  const derper = installs.find((i): i is ResolvedDerperInstall => i.program === "derper");
+  const q = shellQuote;
+  return {
+    headscaleBinary: hs?.kind === "binary" ? { version: hs.version, url: q(hs.url), sha256: q(hs.sha256), binaryPath: q(hs.binaryPath) } : false,
+    headscaleDeb:
+      hs?.kind === "deb"
+        ? { version: q(hs.version), url: q(hs.url), sha256: q(hs.sha256), file: q(`${VM_PATHS.cacheDir}/headscale_${hs.version}_linux_${host.vm!.arch}.deb`), unitDir: VM_PATHS.unitDir }
+        : false,
+    derperUrl: derper?.source === "url" ? { url: q(derper.url), sha256: q(derper.sha256), binaryPath: q(derper.binaryPath) } : false,
+    derperBuild:
+      derper?.source === "build"
+        ? {
+            tailscaleVersion: derper.tailscaleVersion,
+            goVersion: derper.goVersion,
+            goRoot: q(`${VM_PATHS.libDir}/go${derper.goVersion}`),
+            goUrl: q(derper.goUrl),
+            goSha256: q(derper.goSha256),
+            goArchive: q(`${VM_PATHS.cacheDir}/go${derper.goVersion}.linux-${host.vm!.arch}.tar.gz`),
+            binaryPath: q(derper.binaryPath),
+            stamp: q(`tailscale.com/cmd/derper@v${derper.tailscaleVersion} go${derper.goVersion}`),
+            stampFile: q(`${VM_PATHS.libDir}/derper.built`),
+          }
+        : false,
+  };
+}
+
+/** The install script cloud-init runs. */
+export function renderVmInstallScript(tailnet: ResolvedTailnet, host: ResolvedHost): string {
+  const services = host.vm?.services ?? [];
+  const units = services.map((s) => s.unit).join(" ");
+  return renderTemplate("vm-install.sh", {
+    host: host.name,
+    tailnet: tailnet.name,
+    programs: services.map((s) => s.program).join(" and ") || "nothing",
+    units,
+    nftablesConf: VM_PATHS.nftablesConf,
+    ...installData(host),
+    configDirs: services.map((s) => ({ path: shellQuote(s.configDirectory), group: s.user })),
+    notes: vmNotes(tailnet, host).map(shellQuote),
+  });
+}
+
+/** Every file cloud-init writes on the VM, in the order it writes them. */
+export function vmFiles(tailnet: ResolvedTailnet, host: ResolvedHost): VmFile[] {
+  if (!host.vm) return [];
+  const files: VmFile[] = [];
+  if (host.runs.headscale) {
+    const hs = tailnet.headscale;
+    files.push({ path: `${hs.paths.configDir}/config.yaml`, content: renderHeadscaleConfig(tailnet), owner: "root:headscale", permissions: "0640" });
+    for (const path of hs.derpMapPaths) files.push({ path, content: renderDerpYaml(tailnet), owner: "root:headscale", permissions: "0640" });
+  }
+  for (const [unit, content] of renderSystemdUnits(tailnet, host)) {
+    files.push({ path: `${VM_PATHS.unitDir}/${unit}`, content, owner: "root:root", permissions: "0644" });
+  }
+  files.push({ path: VM_PATHS.nftablesConf, content: renderNftables(tailnet, host), owner: "root:root", permissions: "0755" });
+  files.push({ path: VM_PATHS.installScript, content: renderVmInstallScript(tailnet, host), owner: "root:root", permissions: "0700" });
+  return files;
+}
+
+function literal(text: string): Scalar {
+  const s = new Scalar(text);
+  s.type = Scalar.BLOCK_LITERAL;
+  return s;
+}
+
+/** The user-data as a plain object (file contents as strings). */
+export function cloudInitObject(tailnet: ResolvedTailnet, host: ResolvedHost): Record<string, unknown> {
+  const vm = host.vm;
+  if (!vm) throw new Error(`cdktf-tailnet: host ${host.name} is not a VM target`);
+  return {
+    users: [
+      "default",
+      ...vm.services.map((s) => ({ name: s.user, system: true, homedir: s.workingDirectory, shell: "/usr/sbin/nologin", lock_passwd: true })),
+    ],
+    ...(vm.sshAuthorizedKeys.length > 0 && { ssh_authorized_keys: [...vm.sshAuthorizedKeys] }),
+    // Deferred: written in the final stage, once the users (and so the groups) exist.
+    write_files: vmFiles(tailnet, host).map((f) => ({ path: f.path, owner: f.owner, permissions: f.permissions, defer: true, content: f.content })),
+    runcmd: [["sh", VM_PATHS.installScript]],
+  };
+}
+
+/** Renders cloud-init.yaml (`#cloud-config` user-data). */
+export function renderCloudInit(tailnet: ResolvedTailnet, host: ResolvedHost): string {
+  const object = cloudInitObject(tailnet, host);
+  const files = object.write_files as { content: string }[];
+  for (const f of files) (f as { content: unknown }).content = literal(f.content);
+  const header = [
+    "cloud-config",
+    ` Rendered by cdktf-tailnet for host "${host.name}" (tailnet "${tailnet.name}"); do not edit.`,
+    ` Brings a fresh Debian 12+ / Ubuntu 22.04+ VM to the running state: system users, files,`,
+    ` then ${VM_PATHS.installScript} (firewall, binaries verified by SHA-256, services).`,
+    ...vmNotes(tailnet, host).map((n) => ` By hand: ${n}.`),
+  ].join("\n");
+  return toYaml(object, header);
+}

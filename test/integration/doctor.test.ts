@@ -1,0 +1,122 @@
+/**
+ * The doctor against real servers on loopback: a real headscale serving TLS with a test CA's
+ * certificate, a real derper with the kit-issued pinned certificate and STUN. Every check passes
+ * on the healthy deployment; each broken case yields the finding and the fix the doctor promises.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runDoctor, type DoctorFinding } from "../../cli/doctor.js";
+import { DERPER_PATHS, relocateHeadscale, type ResolvedTailnet, type TailnetSpec } from "../../model/index.js";
+import { renderTailnet } from "../../render/index.js";
+import { prepareTailnet } from "../../secrets/index.js";
+import { freeLoopbackPorts } from "../support/headscale-process.js";
+import { upstreamBinary, upstreamSkipReason, upstreamVersions } from "../support/upstream.js";
+
+const HEADSCALE = upstreamVersions.headscale.at(-1)!;
+
+function testCa(dir: string, host: string): { ca: string; cert: string; key: string } {
+  const run = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
+  run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=cdktf-tailnet doctor test CA");
+  run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "hs.key", "-out", "hs.csr", "-subj", `/CN=${host}`);
+  writeFileSync(join(dir, "ext.cnf"), `subjectAltName=DNS:${host}\n`);
+  run("x509", "-req", "-in", "hs.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "hs.crt", "-days", "2", "-extfile", "ext.cnf");
+  return { ca: join(dir, "ca.crt"), cert: join(dir, "hs.crt"), key: join(dir, "hs.key") };
+}
+
+const byCheck = (findings: DoctorFinding[], check: string) => findings.filter((f) => f.check === check);
+
+describe.skipIf(!!upstreamSkipReason)(`doctor against a real headscale and derper ${upstreamSkipReason ?? ""}`, () => {
+  const dir = mkdtempSync(join(tmpdir(), "cdktf-tailnet-doctor-"));
+  const processes: ChildProcess[] = [];
+  let tailnet: ResolvedTailnet;
+  let ca = "";
+  const resolve = { "hs.example.test": "127.0.0.1" };
+
+  beforeAll(async () => {
+    const [hsPort, derpPort, stunPort, metrics, grpc] = (await freeLoopbackPorts(5)) as [number, number, number, number, number];
+    const tls = testCa(dir, "hs.example.test");
+    ca = readFileSync(tls.ca, "utf8");
+    const spec: TailnetSpec = {
+      name: "doctor",
+      headscale: { version: HEADSCALE.replace(/^v/, ""), serverUrl: `https://hs.example.test:${hsPort}`, host: "hs", tls: { mode: "files", certPath: tls.cert, keyPath: tls.key }, dns: { baseDomain: "tail.example.net" } },
+      derp: { regions: [{ id: 900, code: "lo", name: "Loopback", nodes: [{ name: "lo-1", host: "relay", hostname: "127.0.0.1", derpPort, stunPort, canPort80: false }] }] },
+      hosts: [{ name: "hs", publicIpv4: "127.0.0.1" }, { name: "relay", publicIpv4: "127.0.0.1" }],
+    };
+    const prepared = prepareTailnet(spec, { secretsDir: join(dir, "secrets") });
+    const paths = { configDir: join(dir, "etc"), stateDir: join(dir, "lib"), runDir: join(dir, "run") };
+    for (const d of Object.values(paths)) mkdirSync(d);
+    tailnet = relocateHeadscale(prepared, { paths, listenAddr: `127.0.0.1:${hsPort}`, metricsListenAddr: `127.0.0.1:${metrics}`, grpcListenAddr: `127.0.0.1:${grpc}` });
+    for (const f of renderTailnet(tailnet)) if (f.path.startsWith("headscale/")) writeFileSync(join(paths.configDir, f.path.slice(10)), f.content);
+    processes.push(spawn(upstreamBinary("headscale", HEADSCALE), ["serve", "-c", join(paths.configDir, "config.yaml")], { stdio: "ignore" }));
+
+    const node = tailnet.derp.regions[0]!.nodes[0]!;
+    const certDir = join(dir, "certs");
+    mkdirSync(certDir);
+    copyFileSync(node.derper.certificateFiles!.certFile, join(certDir, `${node.derper.certFileBase}.crt`));
+    copyFileSync(node.derper.certificateFiles!.keyFile, join(certDir, `${node.derper.certFileBase}.key`));
+    // The model's flags, paths moved into the temp dir, bound to loopback; client verification is
+    // exercised by the lab, not here (derper would resolve hs.example.test itself).
+    const args = node.derper.args
+      .filter((a) => !a.startsWith("-verify-client-url"))
+      .map((a) => a.replace(DERPER_PATHS.certDir, certDir).replace(DERPER_PATHS.keyFile, join(dir, "derper.key")).replace(`-a=:${derpPort}`, `-a=127.0.0.1:${derpPort}`));
+    processes.push(spawn(upstreamBinary("derper", upstreamVersions.tailscale), args, { stdio: "ignore" }));
+
+    let last: DoctorFinding[] = [];
+    for (let i = 0; i < 40; i++) {
+      last = await runDoctor(tailnet, { resolve, ca, timeoutMs: 500 });
+      if (last.every((f) => f.ok)) return;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`the deployment did not become healthy:\n${last.filter((f) => !f.ok).map((f) => `${f.check}: ${f.detail}`).join("\n")}`);
+  }, 60_000);
+
+  afterAll(() => {
+    for (const p of processes) if (p.pid) process.kill(p.pid, "SIGTERM");
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("finds nothing wrong with a healthy deployment", async () => {
+    const progress: string[] = [];
+    const findings = await runDoctor(tailnet, { resolve, ca, onFinding: (f) => progress.push(f.check) });
+    expect(findings.filter((f) => !f.ok)).toEqual([]);
+    expect(findings.map((f) => f.check)).toEqual(["dns", "headscale /health", "headscale tls", "headscale /key", "headscale /verify", "derp tls", "derp /derp/probe", "stun"]);
+    expect(progress).toEqual(findings.map((f) => f.check));
+    expect(byCheck(findings, "derp tls")[0]!.detail).toBe("presents the pinned certificate");
+    expect(byCheck(findings, "stun")[0]!.detail).toMatch(/^binding answered, mapped 127\.0\.0\.1:\d+$/);
+    expect(byCheck(findings, "headscale /verify")[0]!.detail).toBe("refuses an unknown node, as derper expects");
+  });
+
+  it("reports a certificate clients do not trust, with the fix", async () => {
+    const findings = await runDoctor(tailnet, { resolve, timeoutMs: 2000 });
+    const f = byCheck(findings, "headscale tls")[0]!;
+    expect(f.ok).toBe(false);
+    expect(f.detail).toMatch(/certificate not trusted/);
+    expect(f.fix).toMatch(/^serve a certificate for hs\.example\.test from a CA clients trust/);
+  });
+
+  it("reports a DERP node whose certificate does not match the pin in the map", async () => {
+    const node = tailnet.derp.regions[0]!.nodes[0]!;
+    const wrong: ResolvedTailnet = { ...tailnet, derp: { ...tailnet.derp, regions: [{ ...tailnet.derp.regions[0]!, nodes: [{ ...node, certName: `sha256-raw:${"0".repeat(64)}` }] }] } };
+    const f = byCheck(await runDoctor(wrong, { resolve, ca, timeoutMs: 2000 }), "derp tls")[0]!;
+    expect(f.ok).toBe(false);
+    expect(f.detail).toMatch(/^presents sha256-raw:[0-9a-f]{64}, not the pinned sha256-raw:0{64}$/);
+    expect(f.fix).toMatch(/^render and deploy again so the map's pin matches/);
+  });
+
+  it("reports STUN that does not answer and a name that resolves elsewhere", async () => {
+    const node = tailnet.derp.regions[0]!.nodes[0]!;
+    const [closed] = await freeLoopbackPorts(1);
+    const broken: ResolvedTailnet = { ...tailnet, derp: { ...tailnet.derp, regions: [{ ...tailnet.derp.regions[0]!, nodes: [{ ...node, stunPort: closed! }] }] } };
+    const findings = await runDoctor(broken, { resolve: { "hs.example.test": "127.0.0.2" }, ca, timeoutMs: 1000 });
+    const stun = byCheck(findings, "stun")[0]!;
+    expect(stun.ok).toBe(false);
+    expect(stun.fix).toBe(`open UDP ${closed} to 127.0.0.1 (do not rate-limit STUN)`);
+    const dns = byCheck(findings, "dns")[0]!;
+    expect(dns).toMatchObject({ ok: false, target: "hs.example.test", detail: "resolves to 127.0.0.2, not 127.0.0.1" });
+    expect(dns.fix).toMatch(/^point hs\.example\.test at 127\.0\.0\.1/);
+  });
+});

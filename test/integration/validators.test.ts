@@ -1,0 +1,172 @@
+/**
+ * Every VM artifact the kit renders, through the real validators:
+ * - systemd units: `systemd-analyze verify` (in a root holding this machine's unit library and an
+ *   executable at every ExecStart path) with no warning at all, and `systemd-analyze security
+ *   --offline=true` with an overall exposure of at most 1.5 (upstream's headscale unit scores 1.7);
+ * - nftables rulesets: `nft -c -f` (in a throw-away network namespace);
+ * - cloud-init user-data: `cloud-init schema --config-file`;
+ * - the install script inside it: `sh -n` and `shellcheck`.
+ * Each validator also rejects a broken input, so a pass means something.
+ */
+import { execa } from "execa";
+import { execFileSync } from "node:child_process";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadTailnet, type ResolvedTailnet } from "../../model/index.js";
+import { renderTailnet, renderVmInstallScript, type RenderedFile } from "../../render/index.js";
+import { vmProxySpec, vmSpec } from "../support/vm-specs.js";
+
+function has(command: string): boolean {
+  try {
+    execFileSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const tailnets: ResolvedTailnet[] = [loadTailnet(vmSpec()), loadTailnet(vmProxySpec())];
+const rendered = tailnets.map((t) => ({ tailnet: t, files: renderTailnet(t) }));
+const pick = (re: RegExp) => rendered.flatMap(({ tailnet, files }) => files.filter((f) => re.test(f.path)).map((f) => [`${tailnet.name}/${f.path}`, f, tailnet] as const));
+const units = pick(/^hosts\/[^/]+\/systemd\/[^/]+\.service$/);
+const rulesets = pick(/^hosts\/[^/]+\/nftables\.conf$/);
+const userData = pick(/^hosts\/[^/]+\/cloud-init\.yaml$/);
+
+/** Exposure numbers measured, printed at the end for the record. */
+const exposures: Record<string, number> = {};
+
+let work: string;
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), "cdktf-validators-"));
+});
+afterAll(() => {
+  if (Object.keys(exposures).length) console.log(`systemd-analyze security --offline=true exposure: ${JSON.stringify(exposures)}`);
+  rmSync(work, { recursive: true, force: true });
+});
+
+function write(path: string, content: string): string {
+  const full = join(work, path);
+  mkdirSync(dirname(full), { recursive: true });
+  writeFileSync(full, content);
+  return full;
+}
+
+async function exposure(unitPath: string): Promise<{ score: number; exitCode: number | undefined; output: string }> {
+  const r = await execa("systemd-analyze", ["security", "--offline=true", "--threshold=15", "--no-pager", unitPath], { reject: false, all: true });
+  const m = /Overall exposure level for [^:]+: (\d+(?:\.\d+)?)/.exec(r.all ?? "");
+  if (!m) throw new Error(`no exposure level in:\n${r.all}`);
+  return { score: Number(m[1]), exitCode: r.exitCode, output: r.all ?? "" };
+}
+
+describe.skipIf(!has("systemd-analyze"))("systemd units: systemd-analyze", () => {
+  /** A root per host (units of different hosts share names): the unit library, kill, and each ExecStart program. */
+  function verifyRoot(label: string, unit: RenderedFile): string {
+    const root = join(work, "roots", label.replace(/\//g, "_"));
+    if (!existsSync(root)) {
+      cpSync("/usr/lib/systemd/system", join(root, "usr/lib/systemd/system"), { recursive: true });
+      mkdirSync(join(root, "usr/bin"), { recursive: true });
+      mkdirSync(join(root, "etc/systemd/system"), { recursive: true });
+      execFileSync("ln", ["-s", "usr/lib", join(root, "lib")]);
+      execFileSync("ln", ["-s", "usr/bin", join(root, "bin")]);
+      cpSync("/usr/bin/kill", join(root, "usr/bin/kill"));
+    }
+    const program = /^ExecStart=(\S+)/m.exec(unit.content)![1]!;
+    mkdirSync(join(root, dirname(program)), { recursive: true });
+    writeFileSync(join(root, program), "#!/bin/sh\nexit 0\n");
+    chmodSync(join(root, program), 0o755);
+    return root;
+  }
+
+  it("found every kind of unit: headscale and derper, with and without the bind capability", () => {
+    expect(units.map(([label]) => label)).toEqual([
+      "vm-lab/hosts/edge/systemd/derper.service",
+      "vm-lab/hosts/fra-1/systemd/derper.service",
+      "vm-lab/hosts/fra-2/systemd/derper.service",
+      "vm-lab/hosts/home/systemd/derper.service",
+      "vm-lab/hosts/hs/systemd/headscale.service",
+      "vm-proxy/hosts/ams/systemd/derper.service",
+      "vm-proxy/hosts/hs/systemd/headscale.service",
+    ]);
+    const kinds = new Set(units.map(([, f]) => `${/ExecStart=\S*\/(\w+)/.exec(f.content)![1]} ${f.content.includes("AmbientCapabilities=CAP_NET_BIND_SERVICE") ? "cap" : "userns"}`));
+    expect([...kinds].sort()).toEqual(["derper cap", "derper userns", "headscale cap", "headscale userns"]);
+  });
+
+  it.each(units)("%s: systemd-analyze verify reports nothing", async (label, unit) => {
+    const root = verifyRoot(dirname(dirname(label)), unit);
+    const name = unit.path.split("/").at(-1)!;
+    writeFileSync(join(root, "etc/systemd/system", name), unit.content);
+    const r = await execa("systemd-analyze", ["verify", `--root=${root}`, `/etc/systemd/system/${name}`], { reject: false, all: true });
+    expect(r.all, unit.content).toBe("");
+    expect(r.exitCode).toBe(0);
+  });
+
+  it.each(units)("%s: systemd-analyze security --offline=true exposure is at most 1.5", async (label, unit) => {
+    const path = write(`security/${label}`, unit.content);
+    const { score, exitCode, output } = await exposure(path);
+    exposures[label] = score;
+    expect(score, output).toBeLessThanOrEqual(1.5);
+    expect(exitCode).toBe(0); // --threshold=15 is 1.5 on systemd's 0-100 scale
+  });
+
+  it("the check has teeth: a unit without the sandbox scores far above 1.5, and verify flags a bad key", async () => {
+    const [, unit] = units.find(([label]) => label === "vm-lab/hosts/hs/systemd/headscale.service")!;
+    const bare = unit.content.replace(/\n# Files:[\s\S]*?\n\[Install\]/, "\n[Install]");
+    const { score, exitCode } = await exposure(write("security/bare/headscale.service", bare));
+    expect(score).toBeGreaterThan(5);
+    expect(exitCode).not.toBe(0);
+    const root = verifyRoot("teeth", unit);
+    writeFileSync(join(root, "etc/systemd/system/headscale.service"), unit.content.replace("Restart=always", "Restart=allways"));
+    const r = await execa("systemd-analyze", ["verify", `--root=${root}`, "/etc/systemd/system/headscale.service"], { reject: false, all: true });
+    expect(r.all).toContain("Failed to parse service restart specifier");
+  });
+});
+
+describe.skipIf(!has("nft") || !has("unshare") || process.getuid?.() !== 0)("nftables rulesets: nft -c -f", () => {
+  const check = (path: string) => execa("unshare", ["--net", "nft", "-c", "-f", path], { reject: false, all: true });
+
+  it.each(rulesets)("%s parses", async (label, file) => {
+    const r = await check(write(`nft/${label}`, file.content));
+    expect(r.all, file.content).toBe("");
+    expect(r.exitCode).toBe(0);
+  });
+
+  it("the check has teeth: a broken rule is refused", async () => {
+    const [label, file] = rulesets[0]!;
+    const r = await check(write(`nft-bad/${label}`, file.content.replace("tcp dport", "tcp dprt")));
+    expect(r.exitCode).not.toBe(0);
+  });
+});
+
+describe.skipIf(!has("cloud-init"))("cloud-init user-data: cloud-init schema", () => {
+  const schema = (path: string) => execa("cloud-init", ["schema", "--config-file", path], { reject: false, all: true });
+
+  it.each(userData)("%s is valid cloud-config", async (label, file) => {
+    const r = await schema(write(`cloud-init/${label}`, file.content));
+    expect(r.all).toContain("Valid cloud-config");
+    expect(r.exitCode).toBe(0);
+  });
+
+  it("the check has teeth: a misspelt key is refused", async () => {
+    const [label, file] = userData[0]!;
+    const r = await schema(write(`cloud-init-bad/${label}`, file.content.replace("lock_passwd: true", "lock_passwd: \"maybe\"")));
+    expect(r.exitCode).not.toBe(0);
+  });
+});
+
+describe("the install script cloud-init runs", () => {
+  const scripts = tailnets.flatMap((t) => t.hosts.filter((h) => h.vm).map((h) => [`${t.name}/${h.name}`, renderVmInstallScript(t, h)] as const));
+
+  it.each(scripts)("%s: sh -n parses it", async (label, script) => {
+    const r = await execa("sh", ["-n", write(`sh/${label}.sh`, script)], { reject: false, all: true });
+    expect(r.all).toBe("");
+    expect(r.exitCode).toBe(0);
+  });
+
+  it.skipIf(!has("shellcheck")).each(scripts)("%s: shellcheck finds nothing", async (label, script) => {
+    const r = await execa("shellcheck", ["--shell=sh", write(`shellcheck/${label}.sh`, script)], { reject: false, all: true });
+    expect(r.all, script).toBe("");
+    expect(r.exitCode).toBe(0);
+  });
+});

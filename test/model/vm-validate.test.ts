@@ -1,0 +1,81 @@
+/**
+ * The VM and firewall rules of validation (model/vm.ts), each with a bad input and the exact
+ * message it produces; every issue also carries a fix. Inputs start from test/support/vm-specs.ts
+ * `vmSpec()` (hosts: 0 hs, 1 fra-1, 2 fra-2, 3 home, 4 edge) and change one thing.
+ */
+import { describe, expect, it } from "vitest";
+import { validate } from "../../model/index.js";
+import { FAKE_SHA256, vmProxySpec, vmSpec } from "../support/vm-specs.js";
+
+type Case = [name: string, mutate: (spec: any) => void, expected: [path: string, message: string][]];
+
+const cases: Case[] = [
+  ["admin cidr garbage", (s) => { s.hosts[0].firewall = { adminCidrs: ["office"] }; }, [["hosts[0].firewall.adminCidrs[0]", "\"office\" is neither a CIDR prefix nor an address"]]],
+  ["admin cidr host bits", (s) => { s.hosts[0].firewall = { adminCidrs: ["192.0.2.7/24"] }; }, [["hosts[0].firewall.adminCidrs[0]", "\"192.0.2.7/24\" has host bits set"]]],
+  ["admin single addresses", (s) => { s.hosts[0].firewall = { adminCidrs: ["192.0.2.7", "2001:db8::7"] }; }, []],
+  ["admin token", (s) => { s.hosts[0].firewall = { adminCidrs: ["${TfToken[TOKEN.1]}"] }; }, [["hosts[0].firewall.adminCidrs[0]", "\"${TfToken[TOKEN.1]}\" is neither a CIDR prefix nor an address"]]],
+  ["ssh port range", (s) => { s.hosts[0].firewall.sshPort = 70000; }, [["hosts[0].firewall.sshPort", "70000 is not a port"]]],
+  ["ssh port taken", (s) => { s.hosts[0].firewall.sshPort = 443; }, [["hosts[0].firewall.sshPort", "tcp port 443 is also opened by headscale (control)"]]],
+  ["ssh port taken by derper", (s) => { s.hosts[1].firewall = { sshPort: 80 }; }, [["hosts[1].firewall.sshPort", "tcp port 80 is also opened by derper fra-1 (http)"]]],
+  ["vm with docker", (s) => { s.hosts[0].docker = { daemon: "ssh://deploy@203.0.113.10" }; }, [["hosts[0].vm", "is set together with docker; a host runs its services either in Docker or under systemd on the VM"]]],
+  ["headscale install missing", (s) => { delete s.hosts[0].vm.headscale; }, [["hosts[0].vm.headscale", "is required: this VM runs headscale, and the SHA-256 of its release file cannot be defaulted"]]],
+  ["derper install missing", (s) => { delete s.hosts[1].vm.derper; }, [["hosts[1].vm.derper", "is required: this VM runs DERP node \"fra-1\", and derper has no release binary"]]],
+  ["two derpers on a VM", (s) => { s.derp.regions[0].nodes[1].host = "fra-1"; }, [["hosts[1]", "runs DERP nodes \"fra-1\", \"fra-2\"; a VM runs one derper (they would share /var/lib/derper)"]]],
+  ["headscale sha", (s) => { s.hosts[0].vm.headscale.sha256 = "abc"; }, [["hosts[0].vm.headscale.sha256", "\"abc\" is not a SHA-256 (64 hex digits)"]]],
+  ["headscale sha upper case ok", (s) => { s.hosts[0].vm.headscale.sha256 = FAKE_SHA256.toUpperCase(); }, []],
+  ["headscale url", (s) => { s.hosts[0].vm.headscale.url = "ftp://mirror.example.com/headscale"; }, [["hosts[0].vm.headscale.url", "\"ftp://mirror.example.com/headscale\" is not an https, http or file URL"]]],
+  ["headscale file url ok", (s) => { s.hosts[0].vm.headscale.url = "file:///opt/headscale"; }, []],
+  ["headscale kind", (s) => { s.hosts[0].vm.headscale.kind = "rpm"; }, [["hosts[0].vm.headscale.kind", "\"rpm\" is not one of \"binary\", \"deb\""]]],
+  ["arch", (s) => { s.hosts[0].vm.arch = "x86_64"; }, [["hosts[0].vm.arch", "\"x86_64\" is not one of \"amd64\", \"arm64\""]]],
+  ["go version", (s) => { s.hosts[1].vm.derper = { source: "build", goVersion: "latest", goSha256: FAKE_SHA256 }; }, [["hosts[1].vm.derper.goVersion", "\"latest\" is not a Go release"]]],
+  ["go sha", (s) => { s.hosts[1].vm.derper = { source: "build", goSha256: "sha256:abc" }; }, [["hosts[1].vm.derper.goSha256", "\"sha256:abc\" is not a SHA-256 (64 hex digits)"]]],
+  ["go sha missing", (s) => { s.hosts[1].vm.derper = { source: "build" }; }, [["hosts[1].vm.derper.goSha256", "is required"]]],
+  ["go url", (s) => { s.hosts[1].vm.derper = { source: "build", goSha256: FAKE_SHA256, goUrl: "go.dev/dl/go.tgz" }; }, [["hosts[1].vm.derper.goUrl", "\"go.dev/dl/go.tgz\" is not an https, http or file URL"]]],
+  ["derper source", (s) => { s.hosts[1].vm.derper = { source: "git", goSha256: FAKE_SHA256 }; }, [["hosts[1].vm.derper.source", "\"git\" is not one of \"build\", \"url\""]]],
+  ["derper url sha missing", (s) => { delete s.hosts[4].vm.derper.sha256; }, [["hosts[4].vm.derper.sha256", "is required"]]],
+  ["derper url sha", (s) => { s.hosts[4].vm.derper.sha256 = "z".repeat(64); }, [["hosts[4].vm.derper.sha256", `"${"z".repeat(64)}" is not a SHA-256 (64 hex digits)`]]],
+  ["derper binary url with build key", (s) => { s.hosts[4].vm.derper.goSha256 = FAKE_SHA256; }, [["hosts[4].vm.derper.goSha256", "belongs to source \"build\", not source \"url\""]]],
+  ["ssh private key", (s) => { s.hosts[0].vm.sshAuthorizedKeys = ["-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn...\n-----END OPENSSH PRIVATE KEY-----"]; }, [["hosts[0].vm.sshAuthorizedKeys[0]", "is a private key; the spec never holds secrets"]]],
+  ["ssh key garbage", (s) => { s.hosts[0].vm.sshAuthorizedKeys = ["AAAAC3NzaC1lZDI1NTE5"]; }, [["hosts[0].vm.sshAuthorizedKeys[0]", "\"AAAAC3NzaC1lZDI1NTE5\" is not an SSH public key"]]],
+  ["ssh ecdsa key ok", (s) => { s.hosts[0].vm.sshAuthorizedKeys = ["ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTY= ops"]; }, []],
+  ["unknown vm key", (s) => { s.hosts[0].vm.sshKeys = []; }, [["hosts[0].vm.sshKeys", "unknown key \"sshKeys\" (allowed here: arch, sshAuthorizedKeys, headscale, derper)"]]],
+];
+
+describe("validate: VM targets and host firewalls", () => {
+  it("accepts the VM specs the renderer tests use", () => {
+    for (const spec of [vmSpec(), vmProxySpec()]) {
+      const result = validate(spec);
+      expect(result.issues).toEqual([]);
+      expect(result.warnings).toEqual([]);
+    }
+  });
+
+  it.each(cases)("%s", (_name, mutate, expected) => {
+    const spec = vmSpec();
+    mutate(spec);
+    const result = validate(spec);
+    expect(result.issues.map((i) => [i.path, i.message])).toEqual(expected);
+    for (const issue of result.issues) expect(issue.fix.length).toBeGreaterThan(5);
+  });
+
+  it("fixes say where the SHA-256 comes from", () => {
+    const spec: any = vmSpec();
+    delete spec.hosts[0].vm.headscale;
+    delete spec.hosts[2].vm.derper;
+    const fixes = validate(spec).issues.map((i) => i.fix);
+    expect(fixes[0]).toContain("https://github.com/juanfont/headscale/releases (checksums.txt of the release, file headscale_<version>_linux_amd64)");
+    expect(fixes[1]).toBe('add derper: { source: "build", goSha256: "<SHA-256 of go1.26.8.linux-arm64.tar.gz from https://go.dev/dl/>" }, or { source: "url", url: "...", sha256: "..." } for a binary of your own');
+  });
+
+  it("warns, without refusing, about a VM nobody can administer and about admins from anywhere", () => {
+    const spec: any = vmSpec();
+    delete spec.hosts[1].firewall;
+    spec.hosts[2].firewall = { adminCidrs: ["0.0.0.0/0"] };
+    const result = validate(spec);
+    expect(result.ok).toBe(true);
+    expect(result.warnings.map((w) => [w.path, w.message])).toEqual([
+      ["hosts[1].firewall.adminCidrs", "is empty, so the VM's firewall closes SSH to everyone (sessions already open stay open)"],
+      ["hosts[2].firewall.adminCidrs[0]", "\"0.0.0.0/0\" admits every address: SSH, metrics and gRPC are open to everyone"],
+    ]);
+  });
+});
