@@ -3,6 +3,7 @@
  *
  *   cdktf-tailnet validate <spec>              check a spec, report every problem
  *   cdktf-tailnet render <spec> --out <dir>    write every rendered file, atomically
+ *   cdktf-tailnet lab <spec> [--clients N]     run the tailnet on this machine and check it (cli/lab.ts)
  *   cdktf-tailnet versions                     list the headscale versions the kit renders for
  *
  * Exit codes: 0 success, 1 the spec has problems (nothing written), 2 usage or I/O error.
@@ -18,8 +19,9 @@ import { readFileSync as readFile } from "node:fs";
 import { bootstrap } from "./bootstrap.js";
 import { formatFindings, runDoctor } from "./doctor.js";
 import { HeadscaleCli, runnerFor } from "./headscale-cli.js";
+import { commandLab, LAB_USAGE, LabUsageError } from "./lab.js";
 import { loadSpecFile, SpecFileError } from "./load-spec.js";
-import { writeTreeAtomically } from "./write-tree.js";
+import { readTreeMetadata, writeTreeAtomically } from "./write-tree.js";
 
 const USAGE = `usage:
   cdktf-tailnet validate <spec>
@@ -31,6 +33,7 @@ const USAGE = `usage:
   cdktf-tailnet doctor <spec> [--json] [--dns-server <ip[:port]>] [--resolve <host>=<address>]... [--ca-file <pem>]
       check a running deployment from outside: DNS, headscale /health /key /verify over TLS,
       each DERP node's certificate or pin, /derp/probe, STUN, port 80
+${LAB_USAGE}
   cdktf-tailnet versions
   cdktf-tailnet --help | --version
 
@@ -59,10 +62,19 @@ function reportProblems(specPath: string, issues: readonly { path: string; messa
   return undefined;
 }
 
-/** Validates and resolves the spec, and checks user-supplied certificate files (writes nothing). */
-async function validated(specPath: string, io: CliIo): Promise<ResolvedTailnet | undefined> {
+/**
+ * Validates and resolves the spec, and checks user-supplied certificate files (writes nothing).
+ * `deployedVersion` (from an earlier render's manifest) stands in for `headscale.upgradeFrom` when
+ * the spec does not say, so a render never silently skips a minor version.
+ */
+async function validated(specPath: string, io: CliIo, deployedVersion?: string): Promise<ResolvedTailnet | undefined> {
   const spec = await loadSpecFile(specPath);
-  const result = validate(spec);
+  const withDeployed = (s: unknown) => {
+    const hs = (s as { headscale?: { upgradeFrom?: string; version?: string } } | undefined)?.headscale;
+    if (!deployedVersion || !hs || typeof hs !== "object" || hs.upgradeFrom !== undefined) return s;
+    return { ...(s as object), headscale: { ...hs, upgradeFrom: deployedVersion } };
+  };
+  const result = validate(withDeployed(spec));
   if (!result.ok) return reportProblems(specPath, result.issues, io);
   for (const w of result.warnings) io.err(`warning: ${w.path}: ${w.message}\n  fix: ${w.fix}`);
   const tailnet = resolve(result.spec);
@@ -88,7 +100,7 @@ async function commandRender(args: string[], io: CliIo): Promise<number> {
     options: { out: { type: "string", short: "o", default: "out" }, "secrets-dir": { type: "string" } },
   });
   if (positionals.length !== 1) throw new UsageError("render takes exactly one spec file");
-  const resolved = await validated(positionals[0]!, io);
+  const resolved = await validated(positionals[0]!, io, readTreeMetadata(values.out!)?.headscaleVersion);
   if (!resolved) return 1;
   let tailnet: ResolvedTailnet;
   try {
@@ -99,7 +111,7 @@ async function commandRender(args: string[], io: CliIo): Promise<number> {
     return 1;
   }
   const files = renderTailnet(tailnet);
-  await writeTreeAtomically(values.out!, files);
+  await writeTreeAtomically(values.out!, files, { headscaleVersion: tailnet.headscale.version.version });
   for (const f of files) io.out(`  ${f.mode.toString(8).padStart(4, "0")}  ${values.out}/${f.path}`);
   io.out(`rendered ${files.length} files for headscale ${tailnet.headscale.version.version} into ${values.out}/`);
   return 0;
@@ -175,6 +187,8 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
         return await commandValidate(rest, io);
       case "render":
         return await commandRender(rest, io);
+      case "lab":
+        return await commandLab(rest, io);
       case "versions":
         return commandVersions(io);
       case "bootstrap":
@@ -193,7 +207,7 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
         throw new UsageError(command ? `unknown command ${JSON.stringify(command)}` : "no command given");
     }
   } catch (e) {
-    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    if (e instanceof UsageError || e instanceof LabUsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       io.err(`cdktf-tailnet: ${(e as Error).message}\n${USAGE}`);
       return 2;
     }

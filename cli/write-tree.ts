@@ -5,7 +5,7 @@
  * replaced: the kit marks its trees with a manifest.
  */
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import type { RenderedFile } from "../render/index.js";
@@ -13,12 +13,26 @@ import type { RenderedFile } from "../render/index.js";
 /** Name of the manifest the kit writes at the root of every tree it renders. */
 export const MANIFEST_NAME = ".cdktf-tailnet-manifest.json";
 
+/** What a manifest records about the tree besides its files. */
+export interface TreeMetadata {
+  /** The headscale release the tree was rendered for (the next render checks the upgrade path from it). */
+  readonly headscaleVersion?: string;
+}
+
 /** The manifest: every file with its mode and SHA-256, sorted; no timestamps, so it is deterministic. */
-export function manifestFor(files: readonly RenderedFile[]): string {
+export function manifestFor(files: readonly RenderedFile[], metadata: TreeMetadata = {}): string {
   const entries = [...files]
     .sort((a, b) => (a.path < b.path ? -1 : 1))
     .map((f) => ({ path: f.path, mode: `0${f.mode.toString(8)}`, sha256: createHash("sha256").update(f.content).digest("hex") }));
-  return `${JSON.stringify({ generator: "cdktf-tailnet", files: entries }, null, 2)}\n`;
+  return `${JSON.stringify({ generator: "cdktf-tailnet", ...metadata, files: entries }, null, 2)}\n`;
+}
+
+/** The metadata of the tree an earlier render left in `outDir`, if any. */
+export function readTreeMetadata(outDir: string): TreeMetadata | undefined {
+  const path = join(resolve(outDir), MANIFEST_NAME);
+  if (!existsSync(path)) return undefined;
+  const manifest = JSON.parse(readFileSync(path, "utf8")) as TreeMetadata & { generator?: string };
+  return manifest.generator === "cdktf-tailnet" ? { headscaleVersion: manifest.headscaleVersion } : undefined;
 }
 
 function checkRelative(path: string): void {
@@ -37,7 +51,7 @@ async function assertReplaceable(target: string): Promise<void> {
 }
 
 /** Writes `files` as the whole content of `outDir`, atomically. */
-export async function writeTreeAtomically(outDir: string, files: readonly RenderedFile[]): Promise<void> {
+export async function writeTreeAtomically(outDir: string, files: readonly RenderedFile[], metadata: TreeMetadata = {}): Promise<void> {
   const target = resolve(outDir);
   files.forEach((f) => checkRelative(f.path));
   await assertReplaceable(target);
@@ -45,7 +59,7 @@ export async function writeTreeAtomically(outDir: string, files: readonly Render
   const staging = await mkdtemp(join(dirname(target), `.${basename(target)}.tmp-`));
   try {
     await chmod(staging, 0o755);
-    for (const file of [...files, { path: MANIFEST_NAME, content: manifestFor(files), mode: 0o644 }]) {
+    for (const file of [...files, { path: MANIFEST_NAME, content: manifestFor(files, metadata), mode: 0o644 }]) {
       const path = join(staging, file.path);
       await mkdir(dirname(path), { recursive: true, mode: 0o755 });
       await writeFile(path, file.content, { mode: file.mode });

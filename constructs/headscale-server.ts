@@ -34,6 +34,8 @@ export class HeadscaleServer extends Construct {
   readonly container: Container;
   readonly image: Image;
   readonly dataVolume: Volume;
+  /** The one-shot backup container of an upgrade, if one is in progress. */
+  readonly backup: Container | undefined;
 
   constructor(scope: Construct, id: string, props: HeadscaleServerProps) {
     super(scope, id);
@@ -51,7 +53,11 @@ export class HeadscaleServer extends Construct {
 
     this.image = new Image(this, "Image", { provider: host.provider, name: hs.image, keepLocally: true });
     this.dataVolume = new Volume(this, "Data", { provider: host.provider, name: `${name}-data` });
+    // Before a new version starts on the database, a one-shot container copies it (with its WAL
+    // files) into backups/ in the same volume, named after both versions; it is kept there.
+    this.backup = hs.upgradeFrom && this.#backupBeforeUpgrade(tailnet.name, host, name, hs.upgradeFrom.version, hs.version.version, hs.paths.stateDir);
     this.container = new Container(this, "Resource", {
+      ...(this.backup ? { dependsOn: [this.backup] } : {}),
       provider: host.provider,
       name,
       image: this.image.imageId,
@@ -65,8 +71,32 @@ export class HeadscaleServer extends Construct {
       healthcheck: { test: ["CMD", "headscale", "health"], interval: "30s", timeout: "5s", retries: 3, startPeriod: "15s" },
       labels: contentLabels(tailnet.name, "headscale", [hs.image, ...uploads.map((u) => `${u.file}\n${u.content}`)]),
     });
+    if (this.backup) {
+      Annotations.of(this).addInfo(
+        `upgrading headscale ${hs.upgradeFrom!.version} -> ${hs.version.version}: the database is copied to ${hs.paths.stateDir}/backups/ (volume ${name}-data) before ${hs.version.version} starts; remove headscale.upgradeFrom once deployed`,
+      );
+    }
     Annotations.of(this).addWarning(
       `headscale keeps its keys and SQLite database in the volume ${name}-data on ${host.hostName}; back it up (a single coordination server holds the whole tailnet's state)`,
     );
+  }
+
+  #backupBeforeUpgrade(tailnetName: string, host: DockerHost, name: string, from: string, to: string, stateDir: string): Container {
+    // The -debug variant of the old release's image carries busybox (the normal image has no shell).
+    const image = new Image(this, "BackupImage", { provider: host.provider, name: `docker.io/headscale/headscale:${from}-debug`, keepLocally: false });
+    const target = `${stateDir}/backups/before-${to}-from-${from}`;
+    return new Container(this, "Backup", {
+      provider: host.provider,
+      name: `${name}-backup-${from}-to-${to}`,
+      image: image.imageId,
+      entrypoint: ["/busybox/sh", "-c"],
+      command: [`mkdir -p ${target} && for f in db.sqlite db.sqlite-wal db.sqlite-shm noise_private.key derp_server_private.key; do if [ -f ${stateDir}/$f ]; then cp -a ${stateDir}/$f ${target}/; fi; done && ls -l ${target}`],
+      volumes: [{ volumeName: this.dataVolume.name, containerPath: stateDir }],
+      attach: true,
+      logs: true,
+      mustRun: false,
+      restart: "no",
+      labels: contentLabels(tailnetName, "headscale backup", [from, to]),
+    });
   }
 }

@@ -141,6 +141,7 @@ function resolveHeadscale(spec: TailnetSpec, hosts: ReadonlyMap<string, HostSpec
   const embeddedStun = embedded?.stunListenAddr ?? "0.0.0.0:3478";
   return {
     version,
+    upgradeFrom: hs.upgradeFrom === undefined || findHeadscaleVersion(hs.upgradeFrom)!.version === version.version ? undefined : findHeadscaleVersion(hs.upgradeFrom),
     serverUrl: hs.serverUrl,
     serverHost,
     host: hs.host,

@@ -67,6 +67,8 @@ export interface HeadscalePaths {
 
 export interface ResolvedHeadscale {
   readonly version: HeadscaleVersion;
+  /** The release being upgraded from (validated as a safe step), when the spec says so. */
+  readonly upgradeFrom: HeadscaleVersion | undefined;
   readonly serverUrl: string;
   /** The server URL's host name, without port. */
   readonly serverHost: string;

@@ -181,6 +181,13 @@ export interface HeadscaleSpec {
    */
   version?: string;
   /**
+   * The headscale release currently deployed, when `version` changes it. The kit then checks the
+   * upgrade path (headscale 0.29+ refuses to skip a minor version or downgrade) and backs the
+   * database up before the new version starts. Remove it once the upgrade is deployed.
+   * @default - no upgrade in progress
+   */
+  upgradeFrom?: string;
+  /**
    * The URL clients reach the coordination server at (`server_url`), e.g. `https://hs.example.com`.
    * Tailscale clients assume port 443 for https.
    */
@@ -849,7 +856,7 @@ export interface HostSpec {
   vm?: VmTargetSpec;
   /**
    * The host's inbound firewall: rendered as `nftables.conf` for a VM, and as `firewall.json` (the
-   * same rules as data, for a cloud security group) for every host that runs something.
+   * same rules as data, for a cloud security group) for every host.
    * @default { adminCidrs: [], sshPort: 22 }
    */
   firewall?: HostFirewallSpec;

@@ -32,7 +32,7 @@ import { checkVmHosts, checkVmResolved } from "./vm.js";
 import { checkAcme } from "./acme.js";
 import { checkDdns } from "./ddns.js";
 import { isUnresolvedToken } from "./tokens.js";
-import { DEFAULT_HEADSCALE_VERSION, SUPPORTED_HEADSCALE_VERSIONS, findHeadscaleVersion, type HeadscaleVersion } from "./versions.js";
+import { DEFAULT_HEADSCALE_VERSION, SUPPORTED_HEADSCALE_VERSIONS, findHeadscaleVersion, planUpgrade, type HeadscaleVersion } from "./versions.js";
 
 /** The outcome of validate(): the typed spec when there are no issues. */
 export type ValidationResult =
@@ -105,6 +105,19 @@ function checkVersion(ctx: Pick<Ctx, "issues">, spec: TailnetSpec): HeadscaleVer
     );
   }
   return version;
+}
+
+function checkUpgrade(ctx: Ctx, hs: HeadscaleSpec): void {
+  if (hs.upgradeFrom === undefined || !ctx.version) return;
+  const from = findHeadscaleVersion(hs.upgradeFrom);
+  if (!from) {
+    ctx.issues.add("headscale.upgradeFrom", `headscale ${JSON.stringify(hs.upgradeFrom)} is not a release the kit knows`, `use one of ${SUPPORTED_HEADSCALE_VERSIONS.join(", ")}; older deployments upgrade to 0.27.1 by hand first`);
+    return;
+  }
+  const plan = planUpgrade(from, ctx.version);
+  if (!plan.ok) {
+    ctx.issues.add("headscale.version", plan.explanation, plan.path.length > 1 ? `set version to ${plan.path[0]} (upgradeFrom ${from.version}), deploy, then continue with ${plan.path.slice(1).join(", then ")}` : `set version back to ${from.version}`);
+  }
 }
 
 function checkServerUrl(ctx: Ctx, hs: HeadscaleSpec): void {
@@ -284,6 +297,7 @@ function checkHeadscale(ctx: Ctx): void {
   if (!hs) return;
   const f = ctx.version?.minor.features;
   checkServerUrl(ctx, hs);
+  checkUpgrade(ctx, hs);
   checkHostRef(ctx, "headscale.host", hs.host);
   checkListen(ctx, "headscale.listenAddr", hs.listenAddr, "the main listener");
   if (hs.metricsListenAddr === "") {

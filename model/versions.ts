@@ -121,3 +121,52 @@ export function findHeadscaleVersion(input: string): HeadscaleVersion | undefine
   const minor = HEADSCALE_MINORS.find((m) => m.releases.includes(version));
   return minor ? { version, minor } : undefined;
 }
+
+/** Where an upgrade from one headscale release to another stands. */
+export interface UpgradePlan {
+  /** The jump can be deployed as is. */
+  readonly ok: boolean;
+  /** The versions to deploy in order, each started once so headscale migrates the database. */
+  readonly path: readonly string[];
+  /** Why not, or what happens. */
+  readonly explanation: string;
+}
+
+function minorIndex(v: HeadscaleVersion): number {
+  return HEADSCALE_MINORS.indexOf(v.minor);
+}
+
+function compareReleases(a: string, b: string): number {
+  const pa = a.split(".").map(Number);
+  const pb = b.split(".").map(Number);
+  for (let i = 0; i < 3; i++) if (pa[i] !== pb[i]) return pa[i]! - pb[i]!;
+  return 0;
+}
+
+/**
+ * Plans going from the deployed headscale `from` to `to`. headscale 0.29 and later refuse to skip
+ * a minor version or to downgrade (the database would be left half-migrated), so such a jump is
+ * refused with the steps to take: each minor's newest release in turn.
+ */
+export function planUpgrade(from: HeadscaleVersion, to: HeadscaleVersion): UpgradePlan {
+  const cmp = compareReleases(from.version, to.version);
+  if (cmp === 0) return { ok: true, path: [], explanation: "no version change" };
+  if (cmp > 0) {
+    return {
+      ok: false,
+      path: [],
+      explanation: `headscale ${from.version} -> ${to.version} is a downgrade: headscale does not migrate a database back (0.29 refuses to start on it); restore the database backup taken before ${from.version} was deployed, or stay on ${from.version}`,
+    };
+  }
+  const [a, b] = [minorIndex(from), minorIndex(to)];
+  const path = HEADSCALE_MINORS.slice(a + 1, b).map((m) => m.releases.at(-1)!);
+  path.push(to.version);
+  if (b - a > 1) {
+    return {
+      ok: false,
+      path,
+      explanation: `headscale ${from.version} -> ${to.version} skips ${HEADSCALE_MINORS.slice(a + 1, b).map((m) => m.minor).join(", ")}; headscale ${to.minor.features.strictUpgradePath ? "refuses to start after a skipped minor version" : "does not support skipping minor versions"}. Deploy ${[from.version, ...path].join(" -> ")}, starting each version once so it migrates the database`,
+    };
+  }
+  return { ok: true, path, explanation: `headscale ${from.version} -> ${to.version}: the database is backed up, then migrated at the first start` };
+}

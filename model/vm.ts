@@ -324,6 +324,8 @@ function checkUrl(issues: IssueList, path: string, value: string | undefined): v
 export function checkVmHosts(spec: TailnetSpec, hosts: readonly [HostSpec, number][], issues: IssueList, warnings: IssueList, rawHosts?: unknown): void {
   const rawVm = (i: number, key: string): unknown => (Array.isArray(rawHosts) ? (rawHosts[i] as { vm?: Record<string, unknown> } | undefined)?.vm?.[key] : undefined);
   const regions = (spec.derp?.regions ?? []).filter((r) => r !== undefined);
+  const headscaleVm = hosts.find(([h]) => h.name === spec.headscale?.host && h.vm !== undefined);
+  if (headscaleVm) checkHeadscaleFilesOnVm(spec, issues);
   for (const [host, i] of hosts) {
     const path = `hosts[${i}]`;
     const fw = host.firewall;
@@ -386,6 +388,31 @@ export function checkVmHosts(spec: TailnetSpec, hosts: readonly [HostSpec, numbe
     } else if (d?.source === "url") {
       checkUrl(issues, `${path}.vm.derper.url`, d.url);
       checkSha(issues, `${path}.vm.derper.sha256`, d.sha256, "your derper binary");
+    }
+  }
+}
+
+/** Where the units' sandbox hides files from the service: ProtectHome=yes, PrivateTmp=yes. */
+const HIDDEN_FROM_SERVICES = /^\/(home|root|run\/user|tmp|var\/tmp)(\/|$)/;
+
+/** Files headscale reads on a VM must be visible inside its sandbox. */
+function checkHeadscaleFilesOnVm(spec: TailnetSpec, issues: IssueList): void {
+  const hs = spec.headscale;
+  if (!hs) return;
+  const tls = hs.tls?.mode === "files" ? hs.tls : undefined;
+  const files: [string, string | undefined][] = [
+    ["headscale.tls.certPath", tls?.certPath],
+    ["headscale.tls.keyPath", tls?.keyPath],
+    ["headscale.oidc.clientSecretPath", hs.oidc?.clientSecretPath],
+    ["headscale.policy.path", hs.policy?.path],
+    ["headscale.dns.extraRecordsPath", hs.dns?.extraRecordsPath],
+  ];
+  for (const [path, value] of files) {
+    if (value === undefined) continue;
+    if (value.includes("${CREDENTIALS_DIRECTORY}")) {
+      issues.add(path, `${JSON.stringify(value)} names systemd credentials, but the kit's headscale unit on a VM loads none`, `give the file's absolute path, e.g. "/etc/headscale/${value.split("/").at(-1)}" (readable by the group headscale)`);
+    } else if (HIDDEN_FROM_SERVICES.test(value)) {
+      issues.add(path, `${JSON.stringify(value)} is hidden from headscale by its unit's sandbox (ProtectHome=yes, PrivateTmp=yes)`, `put the file under /etc/headscale (readable by the group headscale) and give that path`);
     }
   }
 }

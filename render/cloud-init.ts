@@ -21,6 +21,7 @@ import {
 import { renderDerpYaml } from "./derp-yaml.js";
 import { renderHeadscaleConfig } from "./headscale-config.js";
 import { renderNftables } from "./nftables.js";
+import { renderPolicy } from "./policy.js";
 import { renderSystemdUnits } from "./systemd.js";
 import { renderTemplate } from "./templates.js";
 import { toYaml } from "./yaml-text.js";
@@ -51,13 +52,23 @@ export function vmNotes(tailnet: ResolvedTailnet, host: ResolvedHost): string[] 
   const node = tailnet.derp.regions.flatMap((r) => r.nodes).find((n) => n.host === host.name);
   if (node && host.vm?.services.some((s) => s.program === "derper")) {
     if (node.derper.meshWith.length > 0) notes.push(`derper restarts until the region's mesh key is in ${DERPER_PATHS.meshKeyFile} (64 hex digits, 0640 root:derper)`);
-    if (node.derper.certMode === "manual") {
-      const base = `${DERPER_PATHS.certDir}/${node.derper.certFileBase}`;
-      notes.push(
-        node.hostnameIsIp && node.derper.certificateFiles === undefined && node.derper.certificateSource !== "self-signed"
-          ? `derper serves ${base}.crt and .key, and generates a self-signed pair there if both are missing`
-          : `derper needs ${base}.crt and ${base}.key (owned by derper, key 0600): copy them there, then restart derper`,
-      );
+    const base = `${DERPER_PATHS.certDir}/${node.derper.certFileBase}`;
+    const files = `${base}.crt and ${base}.key (owned by derper, the key 0600)`;
+    switch (node.derper.certificateSource) {
+      case "letsencrypt":
+        break;
+      case "dns-01":
+        notes.push(`derper restarts until the DNS-01 ACME client (hosts/${host.name}/acme/) has put ${files}`);
+        break;
+      case "self-signed":
+        notes.push(`derper restarts until the kit-issued self-signed certificate and key (from the secrets directory) are in ${files}`);
+        break;
+      default:
+        notes.push(
+          node.hostnameIsIp && node.derper.certificateFiles === undefined
+            ? `derper serves ${base}.crt and .key, and generates a self-signed pair there if both are missing`
+            : `derper restarts until ${files} are there: copy them, then restart derper`,
+        );
     }
   }
   return notes;
@@ -116,6 +127,8 @@ export function vmFiles(tailnet: ResolvedTailnet, host: ResolvedHost): VmFile[] 
     const hs = tailnet.headscale;
     files.push({ path: `${hs.paths.configDir}/config.yaml`, content: renderHeadscaleConfig(tailnet), owner: "root:headscale", permissions: "0640" });
     for (const path of hs.derpMapPaths) files.push({ path, content: renderDerpYaml(tailnet), owner: "root:headscale", permissions: "0640" });
+    const policy = renderPolicy(tailnet);
+    if (policy !== undefined) files.push({ path: hs.policy.path, content: policy, owner: "root:headscale", permissions: "0640" });
   }
   for (const [unit, content] of renderSystemdUnits(tailnet, host)) {
     files.push({ path: `${VM_PATHS.unitDir}/${unit}`, content, owner: "root:root", permissions: "0644" });

@@ -196,6 +196,22 @@ describe("Tailnet on Docker hosts", () => {
     expect(warnings).toContain("no DNS record for derp-home.example.com: its host has no address in the spec (a dynamic address is published by an updater on the host)");
   });
 
+  it("backs the database up in a one-shot container before an upgraded headscale starts", () => {
+    const spec = exampleSpec();
+    spec.headscale.version = "0.29.3";
+    spec.headscale.upgradeFrom = "0.28.0";
+    const { json } = synthExample(spec);
+    const containers = byPath(json, "docker_container");
+    const backup = containers["tailnet_headscale_Backup"]!;
+    expect(backup.name).toBe("headscale-backup-0.28.0-to-0.29.3");
+    expect(backup.attach).toBe(true);
+    expect(backup.command[0]).toContain("cp -a /var/lib/headscale/$f /var/lib/headscale/backups/before-0.29.3-from-0.28.0/");
+    expect(backup.volumes).toEqual(containers["tailnet_headscale"]!.volumes);
+    expect(containers["tailnet_headscale"]!.depends_on).toEqual([expect.stringMatching(/^docker_container\.tailnet_headscale_Backup_[0-9A-F]{8}$/)]);
+    expect(byPath(json, "docker_image")["tailnet_headscale_BackupImage"]!.name).toBe("docker.io/headscale/headscale:0.28.0-debug");
+    expect(byPath(synthExample().json, "docker_container")["tailnet_headscale_Backup"]).toBeUndefined();
+  });
+
   it("refuses an invalid spec before creating anything, listing every problem", () => {
     const spec: any = exampleSpec();
     spec.dns.proxied = true;

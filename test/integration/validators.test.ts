@@ -61,9 +61,13 @@ async function exposure(unitPath: string): Promise<{ score: number; exitCode: nu
 }
 
 describe.skipIf(!has("systemd-analyze"))("systemd units: systemd-analyze", () => {
-  /** A root per host (units of different hosts share names): the unit library, kill, and each ExecStart program. */
-  function verifyRoot(label: string, unit: RenderedFile): string {
-    const root = join(work, "roots", label.replace(/\//g, "_"));
+  /**
+   * The root verify looks into: this machine's unit library, kill, and an executable at the unit's
+   * ExecStart path. One root serves every unit; tests in a file run one after another, and each
+   * writes its unit before verifying it.
+   */
+  function verifyRoot(unit: RenderedFile): string {
+    const root = join(work, "root");
     if (!existsSync(root)) {
       cpSync("/usr/lib/systemd/system", join(root, "usr/lib/systemd/system"), { recursive: true });
       mkdirSync(join(root, "usr/bin"), { recursive: true });
@@ -93,8 +97,8 @@ describe.skipIf(!has("systemd-analyze"))("systemd units: systemd-analyze", () =>
     expect([...kinds].sort()).toEqual(["derper cap", "derper userns", "headscale cap", "headscale userns"]);
   });
 
-  it.each(units)("%s: systemd-analyze verify reports nothing", async (label, unit) => {
-    const root = verifyRoot(dirname(dirname(label)), unit);
+  it.each(units)("%s: systemd-analyze verify reports nothing", async (_label, unit) => {
+    const root = verifyRoot(unit);
     const name = unit.path.split("/").at(-1)!;
     writeFileSync(join(root, "etc/systemd/system", name), unit.content);
     const r = await execa("systemd-analyze", ["verify", `--root=${root}`, `/etc/systemd/system/${name}`], { reject: false, all: true });
@@ -116,7 +120,7 @@ describe.skipIf(!has("systemd-analyze"))("systemd units: systemd-analyze", () =>
     const { score, exitCode } = await exposure(write("security/bare/headscale.service", bare));
     expect(score).toBeGreaterThan(5);
     expect(exitCode).not.toBe(0);
-    const root = verifyRoot("teeth", unit);
+    const root = verifyRoot(unit);
     writeFileSync(join(root, "etc/systemd/system/headscale.service"), unit.content.replace("Restart=always", "Restart=allways"));
     const r = await execa("systemd-analyze", ["verify", `--root=${root}`, "/etc/systemd/system/headscale.service"], { reject: false, all: true });
     expect(r.all).toContain("Failed to parse service restart specifier");

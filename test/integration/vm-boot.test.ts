@@ -21,7 +21,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, it } from "vitest";
 import { loadTailnet, type ResolvedTailnet, type TailnetSpec } from "../../model/index.js";
 import { renderTailnet, type RenderedFile } from "../../render/index.js";
 import { bootVm, cleanupBoots, nspawnSkipReason, type ImageFile } from "../support/nspawn.js";
@@ -75,6 +75,9 @@ function machines(binaries: { headscale: string; derper: string }): Machine[] {
       spec: {
         name: "boot-a",
         ...a,
+        // The kit's policy file, which config.yaml names: headscale refuses to start without it.
+        users: [{ name: "alice" }],
+        policy: { groups: { "group:admins": ["alice"] }, acls: [{ src: ["group:admins"], dst: ["*:*"] }] },
         headscale: { ...a.headscale, listenAddr: "0.0.0.0:8080" },
         derp: { ...a.derp, regions: [{ id: 900, code: "lab", name: "Lab", nodes: [{ name: "lab-1", host: "vm-a", hostname: "127.0.0.1", certName: PIN, certificate: { mode: "manual" } }] }] },
       },
@@ -127,7 +130,7 @@ for p in /var/lib/headscale /run/headscale /etc/headscale /etc/headscale/config.
 done
 say users "$(getent passwd headscale derper | cut -d: -f1,6,7 | tr '\\n' ' ')"
 mkdir -p /out/files
-cp /etc/headscale/config.yaml /etc/systemd/system/headscale.service /etc/systemd/system/derper.service /etc/nftables.conf /out/files/ 2>/dev/null
+cp /etc/headscale/config.yaml /etc/headscale/policy.json /etc/systemd/system/headscale.service /etc/systemd/system/derper.service /etc/nftables.conf /out/files/ 2>/dev/null
 cp /var/log/cloud-init-output.log /out/ 2>/dev/null
 journalctl -b --no-pager -u headscale -u derper -u nftables > /out/journal.txt 2>&1
 # The install script again: nothing is downloaded twice, and it still succeeds.
@@ -152,7 +155,7 @@ describe.skipIf(skipReason !== undefined)("VM artifacts on a booted machine (sys
   afterAll(() => cleanupBoots());
 
   for (const name of ["vm-a", "vm-b"]) {
-    it(`${name}: cloud-init brings the machine to the running state under the rendered sandbox`, async () => {
+    it.concurrent(`${name}: cloud-init brings the machine to the running state under the rendered sandbox`, async ({ expect }) => {
       const m = all.find((x) => x.name === name)!;
       const tailnet: ResolvedTailnet = loadTailnet(m.spec);
       const rendered = renderTailnet(tailnet);
@@ -207,6 +210,7 @@ describe.skipIf(skipReason !== undefined)("VM artifacts on a booted machine (sys
       // What cloud-init wrote is byte for byte what `render` writes.
       const onVm = (name: string) => readFileSync(join(boot.outDir, "files", name), "utf8");
       expect(onVm("config.yaml")).toBe(file("headscale/config.yaml").content);
+      if (name === "vm-a") expect(onVm("policy.json")).toBe(file("headscale/policy.json").content);
       expect(onVm("headscale.service")).toBe(file(`hosts/${name}/systemd/headscale.service`).content);
       expect(onVm("derper.service")).toBe(file(`hosts/${name}/systemd/derper.service`).content);
       expect(onVm("nftables.conf")).toBe(file(`hosts/${name}/nftables.conf`).content);

@@ -9,6 +9,14 @@ import { exampleSpec, minimalSpec } from "../support/specs.js";
 
 type Case = [name: string, mutate: (spec: any) => void, expected: [path: string, message: string][]];
 
+/** A dynamic host `home` that runs the minimal spec's DERP node, with `ddns`. */
+const home = (s: any, ddns: object) => {
+  s.hosts = [{ name: "home", dynamicIp: true, ddns }];
+  s.derp.regions[0].nodes[0].host = "home";
+};
+const zone = (s: any) => { s.dns = { provider: "cloudflare", zoneName: "example.com" }; };
+const rfc2136 = (over: object = {}) => ({ type: "rfc2136", nameserver: "192.0.2.53", zone: "example.com", tsigKeyName: "home-ddns", ...over });
+
 /** A spec with users, a tagged subnet router and a small policy, for the policy cases. */
 function base(s: any): void {
   s.devices = [{ name: "router", user: "home", advertiseRoutes: ["192.168.100.0/24"], tags: ["tag:router"] }];
@@ -123,6 +131,34 @@ const cases: Case[] = [
   ["cert letsencrypt ip", (s: any) => { s.derp.regions[0].nodes[0].hostname="192.0.2.10";s.derp.regions[0].nodes[0].insecureForTests=true;s.derp.regions[0].nodes[0].certificate={mode:"letsencrypt"}; }, [["derp.regions[0].nodes[0].certificate.mode","Let's Encrypt issues no certificate for the IP address \"192.0.2.10\" in derper's letsencrypt mode"]]],
   ["cert manual half", (s: any) => { s.derp.regions[0].nodes[0].certificate={mode:"manual",certFile:"/tmp/x.crt"}; }, [["derp.regions[0].nodes[0].certificate","names only one of certFile and keyFile"]]],
   ["port collision", (s: any) => { s.hosts=[{name:"a"}];s.headscale.host="a";s.headscale.listenAddr="0.0.0.0:443";s.derp.regions[0].nodes[0].host="a"; }, [["hosts[0]","tcp port 443 is opened twice on this host: by headscale (control) and by derper fra-1 (derp)"]]],
+  // DDNS (hosts[].ddns) and DNS-01 certificates. `home` runs fra-1 (derp.example.com); `zone` adds the Cloudflare zone.
+  ["ddns cloudflare ok", (s: any) => { home(s, { provider: "cloudflare" }); zone(s); }, []],
+  ["ddns rfc2136 ok", (s: any) => { home(s, { provider: rfc2136() }); }, []],
+  ["ddns without dynamicIp", (s: any) => { home(s, { provider: "cloudflare" }); zone(s); s.hosts[0].dynamicIp = false; }, [["hosts[0].ddns", "is set while dynamicIp is not true"]]],
+  ["ddns cloudflare without dns zone", (s: any) => { home(s, { provider: "cloudflare" }); }, [["hosts[0].ddns.provider", "is cloudflare, but the spec has no top-level dns zone for the updater"]]],
+  ["ddns nothing to update", (s: any) => { home(s, { provider: "cloudflare" }); zone(s); delete s.derp.regions[0].nodes[0].host; }, [["hosts[0].ddns", "the host runs nothing reached by a DNS name (no coordination server, no DERP node with a DNS host name), so there is no record to keep current"]]],
+  ["ddns name outside the zone", (s: any) => { home(s, { provider: rfc2136({ zone: "example.org" }) }); }, [["hosts[0].ddns.provider", "\"derp.example.com\" (derp node fra-1) is outside the zone \"example.org\", so the updater cannot write its records"]]],
+  ["ddns interval", (s: any) => { home(s, { provider: rfc2136(), interval: "30s" }); }, [["hosts[0].ddns.interval", "\"30s\" is not a duration from 1m to 24h"]]],
+  ["ddns both families off", (s: any) => { home(s, { provider: rfc2136(), ipv4: "off" }); }, [["hosts[0].ddns", "turns off both ipv4 and ipv6, so it updates nothing"]]],
+  ["ddns address url", (s: any) => { home(s, { provider: rfc2136(), ipv4: { url: "ftp://ip.example.net" } }); }, [["hosts[0].ddns.ipv4.url", "\"ftp://ip.example.net\" is not an http or https URL"]]],
+  ["ddns address interface", (s: any) => { home(s, { provider: rfc2136(), ipv6: { interface: "eth 0" } }); }, [["hosts[0].ddns.ipv6.interface", "\"eth 0\" is not a network interface name"]]],
+  ["ddns ttl", (s: any) => { home(s, { provider: rfc2136(), ttl: 30 }); }, [["hosts[0].ddns.ttl", "30 is not a TTL the updater can use"]]],
+  ["ddns tsig key name", (s: any) => { home(s, { provider: rfc2136({ tsigKeyName: "home ddns" }) }); }, [["hosts[0].ddns.provider.tsigKeyName", "\"home ddns\" is not a TSIG key name"]]],
+  ["ddns nameserver with port", (s: any) => { home(s, { provider: rfc2136({ nameserver: "192.0.2.53:5353" }) }); }, [["hosts[0].ddns.provider.nameserver", "\"192.0.2.53:5353\" is neither an IP address nor a DNS name"]]],
+  ["ddns secret file relative", (s: any) => { home(s, { provider: rfc2136({ tsigSecretFile: "tsig.secret" }) }); }, [["hosts[0].ddns.provider.tsigSecretFile", "\"tsig.secret\" is not an absolute path"]]],
+  ["ddns tsig secret in the spec", (s: any) => { home(s, { provider: rfc2136({ tsigSecret: "c2VjcmV0" }) }); }, [["hosts[0].ddns.provider.tsigSecret", "unknown key \"tsigSecret\" (allowed here: type, nameserver, port, zone, tsigKeyName, tsigAlgorithm, tsigSecretFile)"]]],
+  ["ddns cloudflare token in the spec", (s: any) => { home(s, { provider: { type: "cloudflare", apiToken: "abc" } }); zone(s); }, [["hosts[0].ddns.provider.apiToken", "unknown key \"apiToken\" (allowed here: type, tokenFile)"]]],
+  ["ddns provider type", (s: any) => { home(s, { provider: { type: "cloudfare" } }); }, [["hosts[0].ddns.provider.type", "\"cloudfare\" is not one of \"cloudflare\", \"rfc2136\""]]],
+  ["dns-01 ok", (s: any) => { zone(s); s.derp.regions[0].nodes[0].certificate = { mode: "dns-01", provider: "cloudflare", email: "admin@example.com" }; }, []],
+  ["dns-01 on an IP address", (s: any) => { s.derp.regions[0].nodes[0].hostname = "192.0.2.10"; s.derp.regions[0].nodes[0].certificate = { mode: "dns-01", provider: rfc2136(), email: "admin@example.com" }; }, [["derp.regions[0].nodes[0].certificate.mode", "DNS-01 proves control of a DNS name, and \"192.0.2.10\" is an IP address"]]],
+  ["dns-01 cloudflare without dns zone", (s: any) => { s.derp.regions[0].nodes[0].certificate = { mode: "dns-01", provider: "cloudflare", email: "admin@example.com" }; }, [["derp.regions[0].nodes[0].certificate.provider", "is cloudflare, but the spec has no top-level dns zone for the ACME client"]]],
+  ["dns-01 outside the zone", (s: any) => { s.dns = { provider: "cloudflare", zoneName: "example.org" }; s.derp.regions[0].nodes[0].certificate = { mode: "dns-01", provider: "cloudflare", email: "admin@example.com" }; }, [["derp.regions[0].nodes[0].certificate.provider", "\"derp.example.com\" (derp node fra-1) is outside the zone \"example.org\", so the ACME client cannot write its records"]]],
+  ["dns-01 with a pin", (s: any) => { s.derp.regions[0].nodes[0].certName = "sha256-raw:" + "a".repeat(64); s.derp.regions[0].nodes[0].certificate = { mode: "dns-01", provider: rfc2136(), email: "admin@example.com" }; }, [["derp.regions[0].nodes[0].certName", "pins one certificate, but a DNS-01 certificate is replaced at every renewal"]]],
+  ["dns-01 email", (s: any) => { s.derp.regions[0].nodes[0].certificate = { mode: "dns-01", provider: rfc2136(), email: "admin" }; }, [["derp.regions[0].nodes[0].certificate.email", "\"admin\" is not an e-mail address"]]],
+  ["dns-01 email missing", (s: any) => { s.derp.regions[0].nodes[0].certificate = { mode: "dns-01", provider: rfc2136() }; }, [["derp.regions[0].nodes[0].certificate.email", "is required"]]],
+  ["dns-01 acme url", (s: any) => { s.derp.regions[0].nodes[0].certificate = { mode: "dns-01", provider: rfc2136(), email: "admin@example.com", acmeUrl: "http://acme.example.com/dir" }; }, [["derp.regions[0].nodes[0].certificate.acmeUrl", "\"http://acme.example.com/dir\" is not an https URL"]]],
+  ["dns-01 renew days", (s: any) => { s.derp.regions[0].nodes[0].certificate = { mode: "dns-01", provider: rfc2136(), email: "admin@example.com", renewDaysBefore: 90 }; }, [["derp.regions[0].nodes[0].certificate.renewDaysBefore", "90 is outside 1-60 days"]]],
+  ["dns-01 resolver", (s: any) => { s.derp.regions[0].nodes[0].certificate = { mode: "dns-01", provider: rfc2136(), email: "admin@example.com", resolvers: ["1.1.1.1", "dns.google"] }; }, [["derp.regions[0].nodes[0].certificate.resolvers[1]", "\"dns.google\" is not a resolver address"]]],
   ["policy group name", (s: any) => { base(s);s.policy.groups={admins:["alice"]};s.policy.acls=[]; }, [["policy.groups.admins","\"admins\" is not a group name"]]],
   ["policy group member unknown", (s: any) => { base(s);s.policy.groups["group:admins"]=["bob"]; }, [["policy.groups[\"group:admins\"][0]","names user \"bob\", which is neither in users nor the user of a device"]]],
   ["policy group member not user", (s: any) => { base(s);s.policy.groups["group:admins"]=["tag:router"]; }, [["policy.groups[\"group:admins\"][0]","\"tag:router\" is not a user name (groups hold users only)"]]],
@@ -142,6 +178,10 @@ const cases: Case[] = [
   ["users dup", (s: any) => { s.users=[{name:"a"},{name:"a"}]; }, [["users[1].name","\"a\" is declared twice"]]],
   ["users name", (s: any) => { s.users=[{name:"a b"}]; }, [["users[0].name","\"a b\" is not a valid headscale user name"]]],
   ["users key expiration", (s: any) => { s.users=[{name:"a",preAuthKey:{expiration:"1d"}}]; }, [["users[0].preAuthKey.expiration","\"1d\" is not a Go duration"]]],
+  ["upgrade skipping a minor", (s: any) => { s.headscale.version = "0.29.3"; s.headscale.upgradeFrom = "0.27.1"; }, [["headscale.version", "headscale 0.27.1 -> 0.29.3 skips 0.28; headscale refuses to start after a skipped minor version. Deploy 0.27.1 -> 0.28.0 -> 0.29.3, starting each version once so it migrates the database"]]],
+  ["upgrade downgrade", (s: any) => { s.headscale.version = "0.28.0"; s.headscale.upgradeFrom = "0.29.2"; }, [["headscale.version", "headscale 0.29.2 -> 0.28.0 is a downgrade: headscale does not migrate a database back (0.29 refuses to start on it); restore the database backup taken before 0.29.2 was deployed, or stay on 0.29.2"]]],
+  ["upgrade from unknown", (s: any) => { s.headscale.upgradeFrom = "0.23.0"; }, [["headscale.upgradeFrom", "headscale \"0.23.0\" is not a release the kit knows"]]],
+  ["upgrade one step", (s: any) => { s.headscale.version = "0.29.3"; s.headscale.upgradeFrom = "0.28.0"; }, []],
 ];
 
 describe("validate", () => {
@@ -158,6 +198,18 @@ describe("validate", () => {
     expect(result.ok).toBe(true);
     expect(result.warnings.map((w) => w.path)).toEqual(["derp.tailscaleRegions", "derp.derper.verifyClients"]);
     expect(result.warnings[0]!.message).toContain("refuses to start when that fetch fails");
+  });
+
+  it("warns when nothing keeps a dynamic host's records current, or its address would go stale in the DERP maps", () => {
+    const spec: any = minimalSpec();
+    spec.hosts = [{ name: "home", dynamicIp: true, publicIpv4: "192.0.2.7" }];
+    spec.derp.regions[0].nodes[0].host = "home";
+    const result = validate(spec);
+    expect(result.ok).toBe(true);
+    expect(result.warnings.map((w) => [w.path, w.message])).toEqual([
+      ["hosts[0].dynamicIp", "nothing keeps the DNS records of \"derp.example.com\" current when the address changes"],
+      ["hosts[0].publicIpv4", "is published in the DERP maps for node \"fra-1\", where it goes stale when the address changes"],
+    ]);
   });
 
   it.each(cases)("%s", (_name, mutate, expected) => {

@@ -38,6 +38,10 @@ const cases: Case[] = [
   ["ssh private key", (s) => { s.hosts[0].vm.sshAuthorizedKeys = ["-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn...\n-----END OPENSSH PRIVATE KEY-----"]; }, [["hosts[0].vm.sshAuthorizedKeys[0]", "is a private key; the spec never holds secrets"]]],
   ["ssh key garbage", (s) => { s.hosts[0].vm.sshAuthorizedKeys = ["AAAAC3NzaC1lZDI1NTE5"]; }, [["hosts[0].vm.sshAuthorizedKeys[0]", "\"AAAAC3NzaC1lZDI1NTE5\" is not an SSH public key"]]],
   ["ssh ecdsa key ok", (s) => { s.hosts[0].vm.sshAuthorizedKeys = ["ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTY= ops"]; }, []],
+  ["tls files in /home", (s) => { s.headscale.tls = { mode: "files", certPath: "/home/admin/hs.crt", keyPath: "/etc/headscale/hs.key" }; }, [["headscale.tls.certPath", "\"/home/admin/hs.crt\" is hidden from headscale by its unit's sandbox (ProtectHome=yes, PrivateTmp=yes)"]]],
+  ["policy in /tmp", (s) => { s.headscale.policy = { path: "/tmp/policy.json" }; }, [["headscale.policy.path", "\"/tmp/policy.json\" is hidden from headscale by its unit's sandbox (ProtectHome=yes, PrivateTmp=yes)"]]],
+  ["oidc secret via credentials", (s) => { s.headscale.oidc = { issuer: "https://login.example.com", clientId: "hs", clientSecretPath: "${CREDENTIALS_DIRECTORY}/oidc_client_secret" }; }, [["headscale.oidc.clientSecretPath", "\"${CREDENTIALS_DIRECTORY}/oidc_client_secret\" names systemd credentials, but the kit's headscale unit on a VM loads none"]]],
+  ["files in /etc are fine", (s) => { s.headscale.tls = { mode: "files", certPath: "/etc/headscale/hs.crt", keyPath: "/etc/headscale/hs.key" }; s.headscale.policy = { path: "/etc/headscale/policy.json" }; }, []],
   ["unknown vm key", (s) => { s.hosts[0].vm.sshKeys = []; }, [["hosts[0].vm.sshKeys", "unknown key \"sshKeys\" (allowed here: arch, sshAuthorizedKeys, headscale, derper)"]]],
 ];
 

@@ -189,6 +189,11 @@ describe("cloud-init user-data", () => {
     expect(content["/usr/local/lib/cdktf-tailnet/install.sh"]).toBe(renderVmInstallScript(vm, host(vm, "hs")));
     expect(ud.runcmd).toEqual([["sh", "/usr/local/lib/cdktf-tailnet/install.sh"]]);
     expect(userData("fra-1").write_files.map((f) => f.path)).toEqual(["/etc/systemd/system/derper.service", "/etc/nftables.conf", "/usr/local/lib/cdktf-tailnet/install.sh"]);
+    const withPolicy = vmSpec();
+    withPolicy.policy = { acls: [{ src: ["*"], dst: ["*:*"] }] };
+    const t = loadTailnet(withPolicy);
+    const policyFile = (parse(renderCloudInit(t, host(t, "hs"))) as typeof ud).write_files.find((f) => f.path === "/etc/headscale/policy.json")!;
+    expect(policyFile.content).toBe(renderTailnet(t).find((f) => f.path === "headscale/policy.json")!.content);
   });
 
   it("pins every binary: release URL from the version and arch, SHA-256 checked before anything is installed", () => {
@@ -208,7 +213,7 @@ describe("cloud-init user-data", () => {
 
   it("says what must be put on the VM by hand, and carries no secret", () => {
     expect(file("hosts/fra-1/cloud-init.yaml")).toContain("# By hand: derper restarts until the region's mesh key is in /etc/derper/mesh.key");
-    expect(file("hosts/home/cloud-init.yaml")).toContain("# By hand: derper needs /var/lib/derper/certs/derp-home.example.com.crt and /var/lib/derper/certs/derp-home.example.com.key");
+    expect(file("hosts/home/cloud-init.yaml")).toContain("# By hand: derper restarts until /var/lib/derper/certs/derp-home.example.com.crt and /var/lib/derper/certs/derp-home.example.com.key (owned by derper, the key 0600) are there");
     const proxy = loadTailnet(vmProxySpec());
     expect(renderCloudInit(proxy, host(proxy, "hs"))).toContain("put HEADSCALE_DATABASE_POSTGRES_PASS=<password> into /etc/headscale/headscale.env");
     for (const f of files) expect(f.content, f.path).not.toMatch(/PRIVATE KEY|BEGIN CERTIFICATE/);

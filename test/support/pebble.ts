@@ -1,0 +1,112 @@
+/**
+ * A real ACME server for the tests: Debian's `pebble` (Let's Encrypt's test CA) on 127.0.0.1,
+ * resolving DNS-01 challenges through a DNS server the test names (`-dnsserver`). Its HTTPS
+ * listener uses a certificate from a throw-away CA made here with openssl; only the test's
+ * processes trust that CA (lego through LEGO_CA_CERTIFICATES, node through `ca`), nothing is added
+ * to any system trust store. Started as a child process, stopped by its pid.
+ */
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freeLoopbackPorts } from "./headscale-process.js";
+import { missingCommands } from "./host-scripts.js";
+
+/** Why the ACME tests cannot run here, or undefined. */
+export const pebbleSkipReason: string | undefined = missingCommands({ pebble: "pebble", lego: "lego", openssl: "openssl" });
+
+export interface Pebble {
+  /** The ACME directory URL. */
+  readonly directoryUrl: string;
+  /** The CA that signed pebble's own HTTPS certificate (PEM file), for LEGO_CA_CERTIFICATES. */
+  readonly listenerCaFile: string;
+  readonly pid: number;
+  /** Pebble's issuing root, which the certificates it issues chain to (PEM). */
+  root(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+function get(url: string, ca: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ca, timeout: 5000 }, (res) => {
+      let body = "";
+      res.on("data", (d) => (body += d.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+function openssl(args: string[], cwd: string): void {
+  execFileSync("openssl", args, { cwd, stdio: "ignore" });
+}
+
+/** Starts pebble; `dnsServer` is `host:port` of the resolver it checks DNS-01 records with. */
+export async function startPebble(dnsServer: string): Promise<Pebble> {
+  const dir = mkdtempSync(join(tmpdir(), "cdktf-tailnet-pebble-"));
+  const [acme, mgmt, http, tls] = await freeLoopbackPorts(4);
+  // A throw-away CA and pebble's listener certificate for 127.0.0.1.
+  openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=cdktf-tailnet test CA for pebble"], dir);
+  openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "listener.key", "-out", "listener.csr", "-subj", "/CN=127.0.0.1"], dir);
+  writeFileSync(join(dir, "listener.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
+  openssl(["x509", "-req", "-in", "listener.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", "listener.ext", "-out", "listener.pem"], dir);
+  writeFileSync(
+    join(dir, "pebble.json"),
+    JSON.stringify({
+      pebble: {
+        listenAddress: `127.0.0.1:${acme}`,
+        managementListenAddress: `127.0.0.1:${mgmt}`,
+        certificate: join(dir, "listener.pem"),
+        privateKey: join(dir, "listener.key"),
+        httpPort: http,
+        tlsPort: tls,
+        ocspResponderURL: "",
+        externalAccountBindingRequired: false,
+      },
+    }),
+  );
+  const child: ChildProcess = spawn("pebble", ["-config", join(dir, "pebble.json"), "-dnsserver", dnsServer, "-strict=false"], {
+    stdio: ["ignore", "pipe", "pipe"],
+    // No artificial validation delays, no rejected nonces, and no reuse of earlier authorizations
+    // (so a renewal answers a fresh DNS-01 challenge).
+    env: { PATH: process.env.PATH, PEBBLE_VA_NOSLEEP: "1", PEBBLE_WFE_NONCEREJECT: "0", PEBBLE_AUTHZREUSE: "0" },
+  });
+  let log = "";
+  child.stdout!.on("data", (d) => (log += d.toString()));
+  child.stderr!.on("data", (d) => (log += d.toString()));
+  const ca = readFileSync(join(dir, "ca.pem"), "utf8");
+  const directoryUrl = `https://127.0.0.1:${acme}/dir`;
+  const stop = async () => {
+    if (child.exitCode === null && child.pid) {
+      const exited = new Promise<void>((r) => child.once("exit", () => r()));
+      process.kill(child.pid, "SIGTERM");
+      const timer = setTimeout(() => child.pid && child.exitCode === null && process.kill(child.pid, "SIGKILL"), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (child.exitCode !== null) {
+      await stop();
+      throw new Error(`pebble exited with ${child.exitCode}:\n${log}`);
+    }
+    const ok = await get(directoryUrl, ca).then((r) => r.status === 200, () => false);
+    if (ok) break;
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`pebble did not answer at ${directoryUrl}:\n${log}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    directoryUrl,
+    listenerCaFile: join(dir, "ca.pem"),
+    pid: child.pid!,
+    root: async () => (await get(`https://127.0.0.1:${mgmt}/roots/0`, ca)).body,
+    stop,
+  };
+}
