@@ -4,6 +4,7 @@ import { Container, Volume, type ContainerUpload } from "./providers.js";
 import { DERPER_PATHS, type ResolvedDerpNode, type ResolvedTailnet } from "../model/index.js";
 import type { SecretFile } from "../secrets/store.js";
 import { contentLabels, hardening, publishedPorts } from "./container-parts.js";
+import { AcmeClient } from "./dns-helpers.js";
 import type { DockerHost } from "./docker-host.js";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -21,6 +22,12 @@ export interface DerpNodeProps {
    * @default - none (a one-node region needs no mesh)
    */
   readonly meshKey?: SecretFile;
+  /**
+   * For a node with a DNS-01 certificate: the DNS provider's secret (Cloudflare API token or TSIG
+   * secret) as a sensitive variable's value or your secret store's.
+   * @default - the sensitive variable `dns_secret_<host>_<file>` (see dnsSecretVariable)
+   */
+  readonly dnsSecret?: string;
 }
 
 function fileHash(path: string): string {
@@ -36,6 +43,8 @@ function fileHash(path: string): string {
 export class DerpNode extends Construct {
   readonly container: Container;
   readonly dataVolume: Volume;
+  /** The node's DNS-01 ACME client, when its certificate mode is dns-01. */
+  readonly acme: AcmeClient | undefined;
 
   constructor(scope: Construct, id: string, props: DerpNodeProps) {
     super(scope, id);
@@ -52,6 +61,8 @@ export class DerpNode extends Construct {
       const { certFile, keyFile } = derper.certificateFiles;
       uploads.push({ file: `${DERPER_PATHS.certDir}/${derper.certFileBase}.crt`, source: resolve(certFile), sourceHash: fileHash(certFile), permissions: "0444" });
       uploads.push({ file: `${DERPER_PATHS.certDir}/${derper.certFileBase}.key`, source: resolve(keyFile), sourceHash: fileHash(keyFile), permissions: "0444" });
+    } else if (derper.acme) {
+      // The ACME client below obtains the certificate and installs it under derper's names.
     } else if (derper.certMode === "manual" && !node.hostnameIsIp) {
       Annotations.of(this).addWarning(
         `DERP node ${node.name} serves TLS from certificate files (derper -certmode=manual): put ${derper.certFileBase}.crt and ${derper.certFileBase}.key into ${DERPER_PATHS.certDir} in the volume derper-${node.name}-data on ${host.hostName}, or give certificate.certFile and certificate.keyFile in the spec; derper does not start without them`,
@@ -63,6 +74,9 @@ export class DerpNode extends Construct {
     }
     const image = host.derperImage(tailnet);
     this.dataVolume = new Volume(this, "Data", { provider: host.provider, name: `derper-${node.name}-data` });
+    this.acme = derper.acme
+      ? new AcmeClient(this, "Acme", { tailnet, node, host, derperDataVolume: this.dataVolume, secret: props.dnsSecret })
+      : undefined;
     this.container = new Container(this, "Resource", {
       provider: host.provider,
       name: `derper-${node.name}`,
@@ -73,6 +87,8 @@ export class DerpNode extends Construct {
       volumes: [{ volumeName: this.dataVolume.name, containerPath: "/var/lib/derper" }],
       ports: publishedPorts(derper.listeners),
       ...(uploads.length > 0 ? { upload: uploads } : {}),
+      // The ACME client ends derper after a renewal (Docker restarts it with the new certificate).
+      ...(this.acme ? { pidMode: this.acme.pidMode, dependsOn: [this.acme.container] } : {}),
       labels: contentLabels(tailnet.name, `derper ${node.name}`, [
         tailnet.derp.derperImage ?? tailnet.derp.derperVersion,
         ...derper.args,

@@ -1,12 +1,14 @@
 /**
  * cdktf constructs: thin adapters from the resolved model and the rendered files to Terraform
  * resources. L3: {@link Tailnet}. L2: {@link HeadscaleServer}, {@link DerpRegion} /
- * {@link DerpNode}, {@link DnsRecords}, {@link DockerHost}.
+ * {@link DerpNode}, {@link DnsRecords}, {@link DockerHost}, and a Docker host's DNS helpers
+ * {@link DynamicDns} and {@link AcmeClient}.
  */
 export { DerperImage, type DerperImageProps } from "./derper-image.js";
 export { DerpNode, type DerpNodeProps } from "./derp-node.js";
 export { DerpRegion, type DerpRegionProps } from "./derp-region.js";
 export { DnsRecords, type DnsRecordsProps } from "./dns-records.js";
+export { AcmeClient, type AcmeClientProps, DynamicDns, type DynamicDnsProps, dnsSecretVariable } from "./dns-helpers.js";
 export { DockerHost, type DockerHostProps } from "./docker-host.js";
 export { HeadscaleServer, type HeadscaleServerProps } from "./headscale-server.js";
 export { Tailnet, type TailnetProps } from "./tailnet.js";

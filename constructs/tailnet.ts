@@ -5,6 +5,7 @@ import { materializeCertificates } from "../secrets/certificates.js";
 import { SecretStore } from "../secrets/store.js";
 import { DerpRegion } from "./derp-region.js";
 import { DnsRecords } from "./dns-records.js";
+import { DynamicDns } from "./dns-helpers.js";
 import { DockerHost } from "./docker-host.js";
 import { HeadscaleServer } from "./headscale-server.js";
 
@@ -44,6 +45,8 @@ export class Tailnet extends Construct {
   readonly headscale: HeadscaleServer | undefined;
   readonly regions: readonly DerpRegion[];
   readonly dns: DnsRecords | undefined;
+  /** The dynamic-DNS updaters of Docker hosts with `ddns`, by host name. */
+  readonly dynamicDns: ReadonlyMap<string, DynamicDns>;
 
   constructor(scope: Construct, id: string, props: TailnetProps) {
     super(scope, id);
@@ -68,5 +71,11 @@ export class Tailnet extends Construct {
       (r) => new DerpRegion(this, `region-${r.code}`, { tailnet: model, regionId: r.id, hosts: byName, secretsDir: props.secretsDir }),
     );
     this.dns = model.dns ? new DnsRecords(this, "dns", { zone: model.dns, apiToken: props.cloudflareApiToken }) : undefined;
+    const updaters = new Map<string, DynamicDns>();
+    for (const host of model.hosts) {
+      const engine = hosts.get(host.name);
+      if (host.ddns && engine) updaters.set(host.name, new DynamicDns(this, `ddns-${host.name}`, { tailnet: model, host: engine }));
+    }
+    this.dynamicDns = updaters;
   }
 }

@@ -78,11 +78,12 @@ function resolverAddress(r: string): string {
 /**
  * derper's restart after a renewal. On a VM (or any systemd host) the hook runs as root:
  * it hands the files to the derper user and restarts the unit. In a Docker host's ACME container
- * (which runs as derper's user and shares derper's process namespace) it ends derper, and
- * Docker's restart policy starts it again with the new files.
+ * (which runs as derper's user; derper's container joins its process namespace) it ends derper,
+ * and Docker's restart policy starts it again with the new files.
  */
 function restartOf(host: HostSpec | undefined): ResolvedDerperRestart {
-  if (host?.docker) return { owner: undefined, command: "pkill -TERM -x derper" };
+  // pkill exits 1 when no derper runs (it cannot start before the first certificate): fine.
+  if (host?.docker) return { owner: undefined, command: "pkill -TERM -x derper; [ $? -le 1 ]" };
   return { owner: "derper:derper", command: "systemctl restart derper.service" };
 }
 

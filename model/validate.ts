@@ -243,7 +243,7 @@ function checkOidc(ctx: Ctx, hs: HeadscaleSpec): void {
     ctx.issues.add("headscale.oidc.issuer", `${JSON.stringify(oidc.issuer)} is not an https URL`, `write the issuer URL, e.g. "https://login.example.com"`);
   }
   if (oidc.clientSecretPath !== undefined && oidc.clientSecretPath.trim() === "") {
-    ctx.issues.add("headscale.oidc.clientSecretPath", "is empty", `give the path of the file holding the secret, e.g. "\${CREDENTIALS_DIRECTORY}/oidc_client_secret"`);
+    ctx.issues.add("headscale.oidc.clientSecretPath", "is empty", `give the path of the file holding the secret on the host, e.g. "/etc/headscale/oidc_client_secret" (mode 0600, owned by headscale)`);
   }
   if (oidc.emailVerifiedRequired !== undefined && ctx.version && !ctx.version.minor.features.oidcEmailVerifiedRequired) {
     needsVersion(ctx, "headscale.oidc.emailVerifiedRequired", "oidc.email_verified_required", "0.28.0");

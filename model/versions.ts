@@ -144,9 +144,11 @@ function compareReleases(a: string, b: string): number {
 }
 
 /**
- * Plans going from the deployed headscale `from` to `to`. headscale 0.29 and later refuse to skip
- * a minor version or to downgrade (the database would be left half-migrated), so such a jump is
- * refused with the steps to take: each minor's newest release in turn.
+ * Plans going from the deployed headscale `from` to `to`. headscale upgrades one minor version at
+ * a time and never migrates a database back; from 0.29 on it records the version that last used
+ * the database and refuses other jumps itself, but a 0.27 or 0.28 database carries no such record,
+ * so only the kit can catch 0.27 -> 0.29. Such a jump is refused with the steps to take: each
+ * minor's newest release in turn.
  */
 export function planUpgrade(from: HeadscaleVersion, to: HeadscaleVersion): UpgradePlan {
   const cmp = compareReleases(from.version, to.version);
@@ -165,7 +167,7 @@ export function planUpgrade(from: HeadscaleVersion, to: HeadscaleVersion): Upgra
     return {
       ok: false,
       path,
-      explanation: `headscale ${from.version} -> ${to.version} skips ${HEADSCALE_MINORS.slice(a + 1, b).map((m) => m.minor).join(", ")}; headscale ${to.minor.features.strictUpgradePath ? "refuses to start after a skipped minor version" : "does not support skipping minor versions"}. Deploy ${[from.version, ...path].join(" -> ")}, starting each version once so it migrates the database`,
+      explanation: `headscale ${from.version} -> ${to.version} skips ${HEADSCALE_MINORS.slice(a + 1, b).map((m) => m.minor).join(", ")}; headscale upgrades one minor version at a time (0.29 refuses other jumps only on a database a 0.29 or later already used, so it cannot catch this one). Deploy ${[from.version, ...path].join(" -> ")}, starting each version once so it migrates the database`,
     };
   }
   return { ok: true, path, explanation: `headscale ${from.version} -> ${to.version}: the database is backed up, then migrated at the first start` };

@@ -115,7 +115,7 @@ export function renderAcmeDockerfile(tailnet: ResolvedTailnet, host: ResolvedHos
     baseImage: HELPER_BASE_IMAGE,
     script: first.paths.script,
     hook: first.paths.hook,
-    configs: nodes.map((n) => ({ file: `acme-${n.name}.env`, path: n.derper.acme.paths.config })),
+    configs: nodes.map((n) => ({ file: `acme-${n.name}.env`, path: n.derper.acme.paths.config, stateDir: n.derper.acme.paths.stateDir })),
   });
 }
 

@@ -53,3 +53,4 @@ export { renderServiceUnit, renderSystemdUnits, systemdQuote } from "./systemd.j
 export { acmeSettings, renderAcmeDockerfile, renderAcmeEnv, renderAcmeFiles, renderAcmeUnits } from "./acme.js";
 export { ddnsSettings, HELPER_BASE_IMAGE, providerSecret, renderDdnsDockerfile, renderDdnsEnv, renderDdnsFiles, renderDdnsScript, renderDdnsUnits } from "./ddns.js";
 export { renderEnvFile, shSingleQuote } from "./env-file.js";
+export { dnsHelperInstall, type DnsHelperInstall, type HostHelperFile } from "./dns-host-files.js";

@@ -3,7 +3,7 @@
  * (and `headscale policy check` accepts), bootstrap creates the model's users and pre-auth keys
  * once, a second run creates nothing, and the join commands carry the right flags.
  */
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -17,9 +17,17 @@ import { cleanupSandboxes, prepareHeadscale, startHeadscale, stopAllHeadscale } 
 import { exampleSpec } from "../support/specs.js";
 import { upstreamBinary, upstreamSkipReason, upstreamVersions } from "../support/upstream.js";
 
+const scratch: string[] = [];
+function scratchDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  scratch.push(dir);
+  return dir;
+}
+
 afterAll(async () => {
   await stopAllHeadscale();
   cleanupSandboxes();
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
 });
 
 function exampleFor(version: string) {
@@ -46,7 +54,7 @@ describe.skipIf(!!upstreamSkipReason)(`policy and bootstrap on the real headscal
     const loaded = await execa(bin, ["-c", sandbox.configPath, "policy", "get"], { reject: false });
     if (loaded.exitCode === 0) expect(loaded.stdout).toContain("192.168.100.0/24");
 
-    const store = new SecretStore("home-lab", mkdtempSync(join(tmpdir(), "cdktf-tailnet-bootstrap-")));
+    const store = new SecretStore("home-lab", scratchDir("cdktf-tailnet-bootstrap-"));
     const cli = new HeadscaleCli(runnerFor(`local:${bin},${sandbox.configPath}`), version.replace(/^v/, ""));
     const first = await bootstrap(sandbox.tailnet, { cli, store });
     expect(first.createdUsers).toEqual(["alice", "home"]);
@@ -92,7 +100,7 @@ describe.skipIf(!!upstreamSkipReason)(`a broken policy ${upstreamSkipReason ?? "
     // The same rule written into the rendered file by hand:
     const policy = JSON.parse(renderPolicy(prepareTailnet(exampleSpec()))!);
     policy.acls.push({ action: "accept", src: ["group:ops"], dst: ["tag:router:22"] });
-    const file = join(mkdtempSync(join(tmpdir(), "cdktf-tailnet-policy-")), "policy.json");
+    const file = join(scratchDir("cdktf-tailnet-policy-"), "policy.json");
     writeFileSync(file, JSON.stringify(policy));
     const check = await execa(upstreamBinary("headscale", "v0.28.0"), ["policy", "check", "--file", file], { reject: false });
     expect(check.exitCode).not.toBe(0);

@@ -1,8 +1,8 @@
 /**
- * Upgrades against the real headscale: the kit's upgrade rule is the one headscale enforces. A
- * database 0.27 created is refused by 0.29 (a skipped minor version) and the kit refuses that
- * jump first, naming the steps; 0.27 -> 0.28 -> 0.29 works and renders each version's keys; a
- * CLI render remembers the version it rendered and refuses to skip from it.
+ * Upgrades against the real headscale (built with their release versions, which headscale's
+ * upgrade check needs): a downgrade is refused by headscale and by the kit; a 0.27 database is
+ * not recognised by 0.29's check, so the kit refuses that skip itself, naming the steps; the
+ * stepwise path starts at every step; a CLI render remembers the version it rendered.
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -58,7 +58,7 @@ describe("the upgrade rule in the validator", () => {
     expect(skip.issues.map((i) => [i.path, i.message, i.fix])).toEqual([
       [
         "headscale.version",
-        "headscale 0.27.1 -> 0.29.3 skips 0.28; headscale refuses to start after a skipped minor version. Deploy 0.27.1 -> 0.28.0 -> 0.29.3, starting each version once so it migrates the database",
+        "headscale 0.27.1 -> 0.29.3 skips 0.28; headscale upgrades one minor version at a time (0.29 refuses other jumps only on a database a 0.29 or later already used, so it cannot catch this one). Deploy 0.27.1 -> 0.28.0 -> 0.29.3, starting each version once so it migrates the database",
         "set version to 0.28.0 (upgradeFrom 0.27.1), deploy, then continue with 0.29.3",
       ],
     ]);
@@ -72,23 +72,34 @@ describe("the upgrade rule in the validator", () => {
 });
 
 describe.skipIf(!!upstreamSkipReason)(`the upgrade rule in the real headscale ${upstreamSkipReason ?? ""}`, () => {
-  it("0.29 refuses a database 0.27 left; 0.27 -> 0.28 -> 0.29 starts at every step", async () => {
-    const fresh = () => {
-      const root = mkdtempSync(join(tmpdir(), "hs-up-"));
-      dirs.push(root);
-      const paths = { configDir: join(root, "etc"), stateDir: join(root, "lib"), runDir: join(root, "run") };
-      Object.values(paths).forEach((d) => mkdirSync(d));
-      return paths;
-    };
-    const skipped = fresh();
-    expect((await serveOn(skipped, "0.27.1")).result).toBe("running");
-    const refused = await serveOn(skipped, "0.29.3");
-    expect(refused.result, refused.output).not.toBe("running");
-    expect(refused.output).toMatch(/0\.27|0\.28|minor|upgrade/i);
+  const fresh = () => {
+    const root = mkdtempSync(join(tmpdir(), "hs-up-"));
+    dirs.push(root);
+    const paths = { configDir: join(root, "etc"), stateDir: join(root, "lib"), runDir: join(root, "run") };
+    Object.values(paths).forEach((d) => mkdirSync(d));
+    return paths;
+  };
 
-    const stepwise = fresh();
+  it("a downgrade is refused by headscale too: 0.28 will not start on a database 0.29 used", async () => {
+    const paths = fresh();
+    expect((await serveOn(paths, "0.29.3")).result).toBe("running");
+    const down = await serveOn(paths, "0.28.0");
+    expect(down.result, down.output).not.toBe("running");
+    expect(down.output).toContain("database_versions");
+    expect(validate(specFor("0.28.0", "0.29.3")).ok).toBe(false);
+  }, 60_000);
+
+  it("0.29 starts on a database 0.27 left (it cannot tell), which is why the kit refuses that skip itself", async () => {
+    const paths = fresh();
+    expect((await serveOn(paths, "0.27.1")).result).toBe("running");
+    expect((await serveOn(paths, "0.29.3")).result).toBe("running");
+    expect(validate(specFor("0.29.3", "0.27.1")).ok).toBe(false);
+  }, 60_000);
+
+  it("0.27 -> 0.28 -> 0.29, the path the kit names, starts at every step", async () => {
+    const paths = fresh();
     for (const v of ["0.27.1", "0.28.0", "0.29.3"]) {
-      const run = await serveOn(stepwise, v);
+      const run = await serveOn(paths, v);
       expect(run.result, `${v}:\n${run.output}`).toBe("running");
     }
   }, 60_000);

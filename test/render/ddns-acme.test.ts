@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ACME_PATHS, DDNS_PATHS, DERPER_PATHS, loadTailnet, type ResolvedTailnet, type TailnetSpec } from "../../model/index.js";
-import { renderAcmeFiles, renderDdnsFiles, renderEnvFile, renderTailnet, type RenderedFile } from "../../render/index.js";
+import { dnsHelperInstall, renderAcmeFiles, renderDdnsFiles, renderEnvFile, renderTailnet, type RenderedFile } from "../../render/index.js";
 import { prepareTailnet } from "../../secrets/index.js";
 import { envValue, missingCommands } from "../support/host-scripts.js";
 import { exampleSpec, minimalSpec } from "../support/specs.js";
@@ -45,7 +45,7 @@ describe("the bundled example's home region: DNS-01 and DDNS on a Docker host", 
     expect(node.derper.args).toContain(`-certdir=${DERPER_PATHS.certDir}`);
     const acme = node.derper.acme!;
     expect([acme.certFile, acme.keyFile]).toEqual(["/var/lib/derper/certs/derp-home.example.com.crt", "/var/lib/derper/certs/derp-home.example.com.key"]);
-    expect(acme.restart).toEqual({ owner: undefined, command: "pkill -TERM -x derper" });
+    expect(acme.restart).toEqual({ owner: undefined, command: "pkill -TERM -x derper; [ $? -le 1 ]" });
     expect(acme.schedule).toEqual({ onCalendar: "daily", randomizedDelaySec: 3600, intervalSeconds: 86400 });
   });
 
@@ -130,6 +130,25 @@ describe("on a systemd host", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("lists what to install on the host: files by absolute path, packages, timers, and the secret to put there by hand", () => {
+    const install = dnsHelperInstall(tailnet, tailnet.hosts[0]!);
+    expect(install.files.map((f) => `${f.permissions} ${f.path}`)).toEqual([
+      "0755 /usr/local/lib/cdktf-tailnet/ddns-update.sh",
+      "0644 /etc/cdktf-tailnet/ddns.env",
+      "0644 /etc/systemd/system/cdktf-tailnet-ddns.service",
+      "0644 /etc/systemd/system/cdktf-tailnet-ddns.timer",
+      "0755 /usr/local/lib/cdktf-tailnet/acme-renew.sh",
+      "0755 /usr/local/lib/cdktf-tailnet/acme-install-cert.sh",
+      "0644 /etc/cdktf-tailnet/acme-home-1.env",
+      "0644 /etc/systemd/system/cdktf-tailnet-acme-home-1.service",
+      "0644 /etc/systemd/system/cdktf-tailnet-acme-home-1.timer",
+    ]);
+    for (const f of install.files) expect(f.content).toBe(out[`${f.path.includes("acme") ? "acme" : "ddns"}/${f.path.split("/").pop()!}`]!.content);
+    expect(install.packages).toEqual(["ca-certificates", "curl", "iproute2", "jq", "lego"]);
+    expect(install.timers).toEqual(["cdktf-tailnet-ddns.timer", "cdktf-tailnet-acme-home-1.timer"]);
+    expect(install.notes).toEqual(["put the Cloudflare API token into /etc/cdktf-tailnet/cloudflare-token (0600 root:root); the DNS helpers read it from there"]);
   });
 
   it("with RFC 2136: lego's own variables, the algorithm fully qualified, the secret only by file", () => {
