@@ -92,7 +92,7 @@ describe("applyLabChanges on the example", () => {
 
   it("changes only what a lab must change, and says so", () => {
     const allowed =
-      /^(headscale\.(version|tls|listenAddr|policy\.path|embeddedDerp\.ipv[46])|hosts\.[\w-]+\.publicIpv[46]|derp node [\w-]+ (hostname|ipv4|ipv6|certificate|certName)|derp region \d+ \(lab-wrong-pin\)|secrets|headscale files|derper files \(every node\)|DNS)$/;
+      /^(headscale\.(version|tls|listenAddr|policy\.path|embeddedDerp\.ipv[46])|derp\.tailscaleRegions|hosts\.[\w-]+\.publicIpv[46]|derp node [\w-]+ (hostname|ipv4|ipv6|certificate|certName)|derp region \d+ \(lab-wrong-pin\)|secrets|headscale files|derper files \(every node\)|DNS)$/;
     for (const c of lab.changes) expect(c.subject, `${c.subject}: ${c.from} -> ${c.to}`).toMatch(allowed);
     const subjects = lab.changes.map((c) => c.subject);
     expect(subjects).toContain("headscale.tls");

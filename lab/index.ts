@@ -1,0 +1,530 @@
+/**
+ * `cdktf-tailnet lab`: the whole tailnet of a spec on one Linux machine, with the real programs.
+ *
+ * 1. The spec goes through the normal pipeline (validate, resolve).
+ * 2. Every host of the model that runs something gets a network namespace, and so does every
+ *    declared device and each of N plain clients, all joined through a switch namespace the lab
+ *    creates; no namespace has a route off the machine.
+ * 3. One named step, `applyLabChanges()`, changes only what a lab must change (addresses,
+ *    certificates, file paths; see lab-changes.ts) and renders the result with the kit's renderers.
+ * 4. The real headscale, one derper per DERP node (exactly the rendered flags, file paths
+ *    relocated) and one tailscaled per device and client (joined with pre-auth keys made with the
+ *    headscale CLI, with each device's routes, exit node and tags) start in their namespaces.
+ * 5. The checks in checks.ts run; every process is stopped by pid and every namespace deleted at
+ *    the end, also on failure or interruption.
+ */
+import { randomBytes } from "node:crypto";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { findHeadscaleVersion, formatIssues, resolve, SUPPORTED_HEADSCALE_VERSIONS, validate, type ResolvedTailnet, type TailnetSpec } from "../model/index.js";
+import { findLabBinaries, type BinaryOverrides, type LabBinaries } from "./binaries.js";
+import { certificatePin, issueSelfSigned } from "../secrets/index.js";
+import { createLabCa, issueLabCertificate } from "./certs.js";
+import {
+  checkDebugDerp,
+  checkMesh,
+  checkNetcheck,
+  checkPin,
+  checkRegistered,
+  checkRelayPing,
+  checkVerify,
+  checkWrongPin,
+  preferMeshRegion,
+  type CheckContext,
+  type LabCheck,
+  type TailscaleSelf,
+} from "./checks.js";
+import { applyLabChanges, labHostsFile, type LabChange, type LabTailnet } from "./lab-changes.js";
+import { headscaleMachine, machineOfNode, planLab, type LabMachine, type LabPlan } from "./plan.js";
+import { LabAborted, LabRuntime, type LabProcess, type RunResult } from "./runtime.js";
+
+export type { LabCheck } from "./checks.js";
+export type { LabChange } from "./lab-changes.js";
+export { LabBinariesMissing } from "./binaries.js";
+export { LabAborted } from "./runtime.js";
+
+/** How to run a lab. */
+export interface LabOptions {
+  /** The spec, as loaded from its file (not yet validated). */
+  readonly spec: unknown;
+  /** Plain clients besides the declared devices (default 2; the relay and mesh checks need 2). */
+  readonly clients?: number;
+  /** Run this headscale version instead of the spec's. */
+  readonly headscaleVersion?: string;
+  readonly binaries?: BinaryOverrides;
+  /** Keep the run directory (logs, configs, certificates) even when every check passes. */
+  readonly keep?: boolean;
+  /** Progress lines while the lab runs. */
+  readonly onProgress?: (line: string) => void;
+  /** Each check's result as soon as it is known. */
+  readonly onCheck?: (check: LabCheck) => void;
+  /** Aborting stops the run; cleanup still happens. */
+  readonly signal?: AbortSignal;
+}
+
+/** A machine of the lab, for the report. */
+export interface LabMachineReport {
+  readonly name: string;
+  readonly namespace: string;
+  readonly address: string;
+  readonly runs: readonly string[];
+}
+
+/** What a lab run found. */
+export interface LabReport {
+  /** Every check passed and the lab came up and went away cleanly. */
+  readonly ok: boolean;
+  readonly tailnet: string;
+  readonly headscaleVersion: string;
+  readonly tailscaleVersion: string;
+  readonly changes: readonly LabChange[];
+  readonly machines: readonly LabMachineReport[];
+  readonly checks: readonly LabCheck[];
+  /** Every program the lab started: where, its pid, and its exact command line. */
+  readonly processes: readonly { readonly name: string; readonly machine: string; readonly pid: number; readonly argv: readonly string[] }[];
+  /** Why the lab could not come up, or stopped early. */
+  readonly error: string | undefined;
+  /** Problems during cleanup (a process that did not stop, a namespace that could not be deleted). */
+  readonly cleanupProblems: readonly string[];
+  /** The run directory, when kept (on failure, or with `keep`). */
+  readonly runDir: string | undefined;
+  readonly durationMs: number;
+}
+
+/** The spec is invalid, or the machine cannot run a lab: nothing was started. */
+export class LabSetupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "LabSetupError";
+  }
+}
+
+function capabilities(): { netAdmin: boolean; sysAdmin: boolean } {
+  try {
+    const status = readFileSync("/proc/self/status", "utf8");
+    const eff = BigInt(`0x${/CapEff:\s*([0-9a-f]+)/.exec(status)?.[1] ?? "0"}`);
+    return { netAdmin: (eff & (1n << 12n)) !== 0n, sysAdmin: (eff & (1n << 21n)) !== 0n };
+  } catch {
+    return { netAdmin: false, sysAdmin: false };
+  }
+}
+
+/** Why this machine cannot run a lab, or undefined when it can. */
+export function labUnsupportedReason(): string | undefined {
+  if (process.platform !== "linux") return `the lab needs Linux network namespaces (this is ${process.platform})`;
+  const caps = capabilities();
+  if (!caps.netAdmin || !caps.sysAdmin) return "the lab needs root (or CAP_NET_ADMIN and CAP_SYS_ADMIN) to create network namespaces";
+  for (const tool of ["ip", "openssl", "curl", "mount"]) {
+    const found = (process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(":").some((d) => existsSync(join(d, tool)));
+    if (!found) return `the lab needs \`${tool}\` (Debian: ${tool === "ip" ? "iproute2" : tool === "mount" ? "mount" : tool})`;
+  }
+  return undefined;
+}
+
+function labEnv(caFile: string, certDir: string): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    LANG: "C",
+    NO_COLOR: "1",
+    // Go programs trust the lab CA only.
+    SSL_CERT_FILE: caFile,
+    SSL_CERT_DIR: certDir,
+  };
+}
+
+const TAILSCALED_ENV = { TS_DEBUG_ALWAYS_USE_DERP: "true" };
+
+/** A self-signed certificate for an IP address, issued the way the kit issues its own, and its pin. */
+function writeSelfSigned(dir: string, base: string, address: string): { certFile: string; keyFile: string; pin: string } {
+  const issued = issueSelfSigned(address, 30);
+  const certFile = join(dir, `${base}.crt`);
+  const keyFile = join(dir, `${base}.key`);
+  writeFileSync(certFile, issued.certPem);
+  writeFileSync(keyFile, issued.keyPem, { mode: 0o600 });
+  return { certFile, keyFile, pin: certificatePin(issued.der) };
+}
+
+/** Runs a lab; resolves with the report (never rejects once the lab started to come up). */
+export async function runLab(options: LabOptions): Promise<LabReport> {
+  const t0 = Date.now();
+  const progress = options.onProgress ?? (() => undefined);
+
+  // 1. the normal pipeline, on the spec as given
+  const validated = validate(options.spec);
+  if (!validated.ok) throw new LabSetupError(`the spec has ${validated.issues.length} problem(s):\n${formatIssues(validated.issues)}`);
+  const original: TailnetSpec = validated.spec;
+  const model = resolve(original);
+  const headscaleVersion = (options.headscaleVersion ?? model.headscale.version.version).replace(/^v/, "");
+  if (!findHeadscaleVersion(headscaleVersion)) throw new LabSetupError(`--headscale-version ${headscaleVersion}: the kit renders for headscale ${SUPPORTED_HEADSCALE_VERSIONS.join(", ")}`);
+  const tailscaleVersion = model.derp.derperVersion;
+  const unsupported = labUnsupportedReason();
+  if (unsupported) throw new LabSetupError(unsupported);
+  const bins = findLabBinaries({ headscale: headscaleVersion, tailscale: tailscaleVersion }, options.binaries);
+  const clients = options.clients ?? 2;
+  if (!Number.isInteger(clients) || clients < 0 || clients > 50) throw new LabSetupError(`--clients must be a whole number from 0 to 50, got ${clients}`);
+
+  // 2. plan
+  const plan = planLab(model, clients);
+  const runId = randomBytes(2).toString("hex");
+  const runDir = mkdtempSync(join(tmpdir(), `tailnet-lab-${runId}-`));
+  const dir = (...parts: string[]) => {
+    const p = join(runDir, ...parts);
+    mkdirSync(p, { recursive: true });
+    return p;
+  };
+  const caDir = dir("ca");
+  const etcDir = dir("etc");
+  const logDir = dir("logs");
+  const rt = new LabRuntime(`tl${runId}-`, { hosts: join(etcDir, "hosts"), resolvConf: join(etcDir, "resolv.conf"), nsswitchConf: join(etcDir, "nsswitch.conf") }, labEnv(join(caDir, "ca.crt"), dir("ca", "no-system-roots")));
+  const abort = () => rt.abort();
+  options.signal?.addEventListener("abort", abort);
+
+  const checks: LabCheck[] = [];
+  const report = (c: LabCheck) => {
+    checks.push(c);
+    options.onCheck?.(c);
+  };
+  let error: string | undefined;
+  let lab: LabTailnet | undefined;
+  try {
+    if (options.signal?.aborted) rt.abort();
+    progress(`lab ${runId}: ${plan.machines.length} machines in ${plan.subnet}, run directory ${runDir}`);
+
+    // 3. certificates, then the one lab step
+    const ca = await createLabCa(caDir, runId);
+    const serverUrl = new URL(model.headscale.serverUrl);
+    const headscaleCertificate = serverUrl.protocol === "https:" ? await issueLabCertificate(ca, caDir, "headscale", [model.headscale.serverHost]) : undefined;
+    const dnsNodeCertificates = new Map<string, { certFile: string; keyFile: string }>();
+    const ipNodeCertificates = new Map<string, { certFile: string; keyFile: string; pin: string }>();
+    const derperPaths = (node: string) => ({ keyFile: join(runDir, "derper", node, "derper.key"), certDir: join(runDir, "derper", node, "certs"), meshKeyFile: join(runDir, "derper", node, "mesh.key") });
+    let pinnedAddress: string | undefined;
+    for (const node of model.derp.regions.flatMap((r) => r.nodes)) {
+      if (node.stunOnly) continue;
+      const labCerts = dir("lab-certs");
+      const address = machineOfNode(plan, node.name).address;
+      if (node.derper.certificateSource === "self-signed") {
+        if (node.hostnameIsIp && !node.insecureForTests) pinnedAddress ??= address;
+        continue;
+      }
+      if (node.hostnameIsIp) {
+        ipNodeCertificates.set(node.name, writeSelfSigned(labCerts, `derp-${node.name}`, address));
+        if (node.certName !== undefined || !node.insecureForTests) pinnedAddress ??= address;
+      } else {
+        const names = [node.hostname, ...(node.certName && !node.certName.startsWith("sha256-raw:") ? [node.certName] : [])];
+        dnsNodeCertificates.set(node.name, await issueLabCertificate(ca, labCerts, `derp-${node.name}`, names));
+      }
+    }
+    // A certificate for the pinned node's address that derper never serves: its pin is the wrong one.
+    const wrongPin = pinnedAddress === undefined ? undefined : certificatePin(issueSelfSigned(pinnedAddress, 30).der);
+    const headscalePaths = { configDir: dir("headscale", "etc"), stateDir: dir("headscale", "lib"), runDir: dir("headscale", "run") };
+    let policyPath: string | undefined;
+    if (original.headscale.policy?.path) {
+      if (!existsSync(original.headscale.policy.path)) throw new LabSetupError(`the spec's policy file ${original.headscale.policy.path} does not exist on this machine`);
+      policyPath = join(headscalePaths.configDir, "policy.hujson");
+      copyFileSync(original.headscale.policy.path, policyPath);
+    }
+    lab = applyLabChanges(original, {
+      plan,
+      model,
+      headscaleVersion: options.headscaleVersion,
+      headscaleCertificate,
+      dnsNodeCertificates,
+      ipNodeCertificates,
+      secretsDir: dir("secrets"),
+      wrongPin,
+      headscalePaths,
+      derperPaths,
+      policyPath,
+    });
+    progress(`lab changes (the only differences from what the spec renders):`);
+    for (const c of lab.changes) progress(`  ${c.subject}: ${c.from} -> ${c.to}  (${c.why})`);
+    progress(`  tailscaled: TS_DEBUG_ALWAYS_USE_DERP=true on every lab device and client, so traffic between them goes through DERP relays`);
+
+    // 4. files
+    for (const f of lab.files) {
+      const target = f.path.startsWith("headscale/") ? join(headscalePaths.configDir, f.path.slice("headscale/".length)) : join(dir("rendered"), f.path);
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, f.content, { mode: f.mode });
+    }
+    // derper's files where its (relocated) flags point: certificate files as <certFileBase>.crt/.key, the region's mesh key
+    for (const node of lab.tailnet.derp.regions.flatMap((r) => r.nodes)) {
+      if (!lab.derperArgs.has(node.name)) continue;
+      const paths = derperPaths(node.name);
+      mkdirSync(paths.certDir, { recursive: true });
+      const files = node.derper.certificateFiles;
+      if (files) {
+        copyFileSync(files.certFile, join(paths.certDir, `${node.derper.certFileBase}.crt`));
+        copyFileSync(files.keyFile, join(paths.certDir, `${node.derper.certFileBase}.key`));
+      }
+      const meshKey = lab.meshKeys.get(node.name);
+      if (meshKey) copyFileSync(meshKey, paths.meshKeyFile);
+    }
+    writeFileSync(rt.etc.hosts, labHostsFile(lab.tailnet, plan, lab.probe));
+    writeFileSync(rt.etc.resolvConf, "# cdktf-tailnet lab: no DNS server; names come from the hosts file\nnameserver 127.0.0.1\noptions timeout:1 attempts:1\n");
+    writeFileSync(rt.etc.nsswitchConf, "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\n");
+
+    // 5. network
+    await rt.createNetwork(plan);
+    progress(`network: switch ${rt.switchNamespace} and ${plan.machines.length} namespaces (${plan.machines.map((m) => `${m.name} ${m.address}`).join(", ")}), no route off the machine`);
+    for (const m of plan.machines.filter((x) => x.mesh)) {
+      for (const node of m.mesh!.blocked) await rt.blockAddress(m.name, machineOfNode(plan, node).address);
+      progress(`  ${m.name}: reaches only ${m.mesh!.node} of ${m.mesh!.regionCode} (unreachable route to ${m.mesh!.blocked.join(", ")}), so it homes on that node`);
+    }
+    if (plan.idleHosts.length > 0) progress(`  hosts that run nothing get no namespace: ${plan.idleHosts.join(", ")}`);
+
+    // 6. headscale, derpers, tailscaleds
+    const running = await bringUp(rt, plan, lab, bins, runDir, logDir, progress);
+
+    // 7. checks
+    await runChecks(rt, plan, lab, running, report, progress);
+  } catch (e) {
+    if (e instanceof LabAborted || options.signal?.aborted) error = "interrupted";
+    else if (e instanceof LabSetupError) error = e.message;
+    else error = (e as Error).message;
+    progress(`lab stopped: ${error}`);
+  } finally {
+    options.signal?.removeEventListener("abort", abort);
+  }
+  progress(`stopping ${rt.started.length} processes and deleting ${rt.namespaces.length} namespaces`);
+  const cleanupProblems = await rt.cleanup();
+  const ok = error === undefined && cleanupProblems.length === 0 && checks.length > 0 && checks.every((c) => c.status !== "fail");
+  // Kept for a look at the logs when something failed (not when interrupted), or when asked to.
+  const keep = options.keep === true || (!ok && error !== "interrupted");
+  if (!keep) rmSync(runDir, { recursive: true, force: true });
+  return {
+    ok,
+    tailnet: model.name,
+    headscaleVersion,
+    tailscaleVersion,
+    changes: lab?.changes ?? [],
+    machines: plan.machines.map((m) => ({
+      name: m.name,
+      namespace: `tl${runId}-${m.name}`,
+      address: m.address,
+      runs: [...(m.headscale ? ["headscale"] : []), ...m.derpNodes.map((n) => `derper ${n}`), ...(m.kind !== "server" ? ["tailscaled"] : [])],
+    })),
+    checks,
+    processes: rt.history,
+    error,
+    cleanupProblems,
+    runDir: keep ? runDir : undefined,
+    durationMs: Date.now() - t0,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// bring-up
+
+interface Running {
+  readonly headscale: LabProcess;
+  readonly derpers: Map<string, LabProcess>;
+  readonly tailscaleds: Map<string, LabProcess>;
+  readonly tailscale: (machine: string, args: readonly string[], timeoutMs?: number) => Promise<RunResult>;
+  readonly headscaleCli: (args: readonly string[]) => Promise<RunResult>;
+}
+
+function tail(text: string, lines = 15): string {
+  return text.trimEnd().split("\n").slice(-lines).map((l) => `    ${l}`).join("\n");
+}
+
+async function waitFor(rt: LabRuntime, what: string, proc: LabProcess | undefined, timeoutMs: number, probe: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (proc?.exit) throw new Error(`${what} exited (${proc.exit.code ?? proc.exit.signal}) before it was ready; its log:\n${tail(proc.log())}`);
+    if (await probe()) return;
+    if (Date.now() > deadline) throw new Error(`${what} was not ready after ${timeoutMs / 1000}s${proc ? `; its log:\n${tail(proc.log())}` : ""}`);
+    await rt.pause(150);
+  }
+}
+
+async function bringUp(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, bins: LabBinaries, runDir: string, logDir: string, progress: (l: string) => void): Promise<Running> {
+  const tailnet: ResolvedTailnet = lab.tailnet;
+  const hsMachine = headscaleMachine(plan);
+  const configPath = join(tailnet.headscale.paths.configDir, "config.yaml");
+
+  // headscale
+  let t = Date.now();
+  const headscale = rt.start("headscale", hsMachine.name, [bins.headscale, "serve", "-c", configPath], { logFile: join(logDir, "headscale.log"), cwd: tailnet.headscale.paths.stateDir });
+  const health = `${tailnet.headscale.serverUrl.replace(/\/+$/, "")}/health`;
+  await waitFor(rt, "headscale", headscale, 30_000, async () => {
+    const r = await rt.run(hsMachine.name, ["curl", "-s", "--max-time", "2", "--cacert", rt.baseEnv.SSL_CERT_FILE!, health], { timeoutMs: 5_000 });
+    return r.code === 0 && r.stdout.includes('"pass"');
+  });
+  progress(`headscale ${tailnet.headscale.version.version}: up on ${hsMachine.name} (${hsMachine.address}), ${health} answers over TLS from the lab CA (${Date.now() - t} ms)`);
+  const headscaleCli = (args: readonly string[]) => rt.run(hsMachine.name, [bins.headscale, "-c", configPath, ...args], { timeoutMs: 20_000 });
+
+  // derpers
+  t = Date.now();
+  const derpers = new Map<string, LabProcess>();
+  const nodes = tailnet.derp.regions.flatMap((r) => r.nodes).filter((n) => lab.derperArgs.has(n.name));
+  for (const node of nodes) {
+    const machine = machineOfNode(plan, node.name);
+    derpers.set(node.name, rt.start(`derper ${node.name}`, machine.name, [bins.derper, ...lab.derperArgs.get(node.name)!], { logFile: join(logDir, `derper-${node.name}.log`), cwd: dirname(lab.derperArgs.get(node.name)!.find((a) => a.startsWith("-c="))!.slice(3)) }));
+  }
+  await Promise.all(
+    nodes.map(async (node) => {
+      if (node.stunOnly) return;
+      const machine = machineOfNode(plan, node.name);
+      const url = `https://${node.hostnameIsIp ? node.hostname : node.hostname}:${node.derpPort}/derp/probe`;
+      const tls = node.hostnameIsIp ? ["-k"] : ["--cacert", rt.baseEnv.SSL_CERT_FILE!];
+      await waitFor(rt, `derper ${node.name}`, derpers.get(node.name), 20_000, async () => {
+        const r = await rt.run(machine.name, ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "2", ...tls, url], { timeoutMs: 5_000 });
+        return r.code === 0 && /^[1-5]\d\d$/.test(r.stdout.trim());
+      });
+    }),
+  );
+  progress(`derper: ${nodes.length} nodes up (${nodes.map((n) => `${n.name} on ${machineOfNode(plan, n.name).name}`).join(", ")}) (${Date.now() - t} ms)`);
+
+  // users and pre-auth keys, with the headscale CLI: the model's users (with their key settings), and the clients' user
+  t = Date.now();
+  const members = plan.machines.filter((m) => m.kind !== "server");
+  const userIds = new Map<string, string>();
+  const userOf = (m: LabMachine) => m.device?.user ?? tailnet.name;
+  const keySettings = new Map(tailnet.users.map((u) => [u.name, u.preAuthKey]));
+  for (const user of new Set([...tailnet.users.map((u) => u.name), ...members.map(userOf)])) {
+    const r = await headscaleCli(["users", "create", user, "-o", "json"]);
+    if (r.code !== 0) throw new Error(`headscale users create ${user} failed: ${r.stderr.trim() || r.stdout.trim()}`);
+    const id = (JSON.parse(r.stdout) as { id?: number | string }).id;
+    if (id === undefined) throw new Error(`headscale users create ${user} printed no id: ${r.stdout}`);
+    userIds.set(user, String(id));
+  }
+  const authKeys = new Map<string, string>();
+  for (const m of members) {
+    const tags = m.device?.tags ?? [];
+    const settings = keySettings.get(userOf(m));
+    const args = [
+      "preauthkeys", "create", "-u", userIds.get(userOf(m))!,
+      "-e", settings?.expiration ?? "1h",
+      ...(settings?.reusable ? ["--reusable"] : []),
+      ...(settings?.ephemeral ? ["--ephemeral"] : []),
+      ...(tags.length ? ["--tags", tags.join(",")] : []),
+      "-o", "json",
+    ];
+    const r = await headscaleCli(args);
+    if (r.code !== 0) throw new Error(`headscale preauthkeys create for ${m.name} failed: ${r.stderr.trim() || r.stdout.trim()}`);
+    const key = (JSON.parse(r.stdout) as { key?: string }).key;
+    if (!key) throw new Error(`headscale preauthkeys create printed no key: ${r.stdout}`);
+    authKeys.set(m.name, key);
+  }
+  progress(`headscale: ${userIds.size} user(s) (${[...userIds.keys()].join(", ")}), ${authKeys.size} pre-auth keys (${Date.now() - t} ms)`);
+
+  // tailscaleds
+  t = Date.now();
+  const tailscaleds = new Map<string, LabProcess>();
+  const socketOf = (machine: string) => join(runDir, "ts", machine, "tailscaled.sock");
+  for (const m of members) {
+    const state = join(runDir, "ts", m.name);
+    mkdirSync(state, { recursive: true });
+    tailscaleds.set(
+      m.name,
+      rt.start(`tailscaled ${m.name}`, m.name, [bins.tailscaled, `--statedir=${state}`, `--socket=${socketOf(m.name)}`, "--tun=userspace-networking", "--no-logs-no-support"], {
+        // TS_LOGS_DIR: tailscaled would otherwise write its log config to /var/lib/tailscale.
+        env: { ...TAILSCALED_ENV, TS_LOGS_DIR: state },
+        logFile: join(logDir, `tailscaled-${m.name}.log`),
+        cwd: state,
+      }),
+    );
+  }
+  const tailscale = (machine: string, args: readonly string[], timeoutMs = 30_000) => rt.run(machine, [bins.tailscale, `--socket=${socketOf(machine)}`, ...args], { env: TAILSCALED_ENV, timeoutMs });
+  await Promise.all(
+    members.map(async (m) => {
+      await waitFor(rt, `tailscaled ${m.name}`, tailscaleds.get(m.name), 20_000, async () => existsSync(socketOf(m.name)));
+      const d = m.device;
+      const args = [
+        "up",
+        `--login-server=${tailnet.headscale.serverUrl}`,
+        `--authkey=${authKeys.get(m.name)}`,
+        `--hostname=${m.name}`,
+        ...(d && d.advertiseRoutes.length > 0 ? [`--advertise-routes=${d.advertiseRoutes.join(",")}`] : []),
+        ...(d?.exitNode ? ["--advertise-exit-node"] : []),
+        "--timeout=60s",
+      ];
+      const r = await tailscale(m.name, args, 70_000);
+      if (r.code !== 0) throw new Error(`tailscale up on ${m.name} failed (${r.code}): ${(r.stderr || r.stdout).trim()}\n  tailscaled log:\n${tail(tailscaleds.get(m.name)!.log())}`);
+    }),
+  );
+  progress(`tailscaled: ${members.length} joined (${members.map((m) => m.name).join(", ")}) (${Date.now() - t} ms)`);
+  return { headscale, derpers, tailscaleds, tailscale, headscaleCli };
+}
+
+// ---------------------------------------------------------------------------------------------
+// checks
+
+async function runChecks(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, running: Running, report: (c: LabCheck) => void, progress: (l: string) => void): Promise<void> {
+  const members = plan.machines.filter((m) => m.kind !== "server");
+  const clients = plan.machines.filter((m) => m.client !== undefined);
+  const prober = clients[0] ?? members[0];
+  const regions = lab.tailnet.derp.regions;
+  type PeerStatus = { HostName?: string; PublicKey?: string; TailscaleIPs?: string[]; Relay?: string };
+  const status = async (machine: string): Promise<{ Self?: PeerStatus; Peer?: Record<string, PeerStatus> }> => {
+    const r = await running.tailscale(machine, ["status", "--json"]);
+    if (r.code !== 0) throw new Error(`tailscale status on ${machine} failed: ${r.stderr.trim()}`);
+    return JSON.parse(r.stdout) as { Self?: PeerStatus; Peer?: Record<string, PeerStatus> };
+  };
+  const view = (s: PeerStatus): TailscaleSelf => ({ hostName: s.HostName ?? "", nodeKey: s.PublicKey ?? "", ipv4: s.TailscaleIPs?.find((a) => a.includes(".")), relay: s.Relay ?? "" });
+  const self = async (machine: string) => view((await status(machine)).Self ?? {});
+  const peers = async (machine: string) => Object.values((await status(machine)).Peer ?? {}).map(view);
+  const ctx: CheckContext = {
+    regions,
+    probe: lab.probe,
+    tailscaleMachines: members,
+    clients,
+    derpers: running.derpers,
+    nodeAddress: (n) => machineOfNode(plan, n).address,
+    tailscale: running.tailscale,
+    headscale: running.headscaleCli,
+    self,
+    peers,
+    derperVarz: async (nodeName) => {
+      const node = regions.flatMap((r) => r.nodes).find((n) => n.name === nodeName)!;
+      const machine = machineOfNode(plan, nodeName);
+      const host = node.hostname;
+      const url = `https://${host}:${node.derpPort}/debug/varz`;
+      const tls = node.hostnameIsIp ? ["-k"] : ["--cacert", rt.baseEnv.SSL_CERT_FILE!];
+      // Over loopback: derper serves its debug pages only to localhost.
+      const r = await rt.run(machine.name, ["curl", "-s", "--max-time", "5", ...tls, "--resolve", `${host}:${node.derpPort}:127.0.0.1`, url], { timeoutMs: 10_000 });
+      const values = new Map<string, number>();
+      for (const m of r.stdout.matchAll(/^([a-zA-Z_][\w]*)\s+(-?[\d.e+]+)$/gm)) values.set(m[1]!, Number(m[2]));
+      return values;
+    },
+    pause: (ms) => rt.pause(ms),
+    report,
+  };
+  const skip = (id: string, title: string, why: string) => report({ id, title, status: "skip", detail: why, durationMs: 0 });
+  progress("checks:");
+  // Mesh clients start homing on their region now; their check comes last.
+  const meshRegions = regions.filter((r) => r.id !== lab.probe?.regionId && r.nodes.filter((n) => !n.stunOnly).length > 1);
+  await Promise.all(meshRegions.map((r) => preferMeshRegion(ctx, r, plan.machines.filter((m) => m.mesh?.regionId === r.id))));
+
+  await checkRegistered(ctx);
+  if (!prober) {
+    skip("netcheck", "tailscale netcheck", "no client or device (--clients 0 and no devices)");
+    return;
+  }
+  const measured = regions.filter((r) => r.id !== lab.probe?.regionId);
+  const [, derpResults] = await Promise.all([
+    checkNetcheck(ctx, prober),
+    Promise.all(measured.map((r) => checkDebugDerp(ctx, prober, r))),
+  ]);
+  const pinned = lab.probe ? regions.flatMap((r) => r.nodes).find((n) => n.name === lab.probe!.pinnedNode) : undefined;
+  if (pinned && lab.probe) {
+    const region = regions.find((r) => r.id === pinned.regionId)!;
+    await checkPin(ctx, region, pinned, derpResults[measured.indexOf(region)]?.report);
+    await checkWrongPin(ctx, prober, lab.probe);
+  } else {
+    skip("pin", "pinned certificate of an IP-only node", "the model has no DERP node named by an IP address with a pinned certificate");
+  }
+  const keys = (await Promise.all(members.map((m) => self(m.name)))).map((s) => s.nodeKey).filter((k) => k !== "");
+  await checkVerify(ctx, keys, prober);
+  if (clients.length < 2) {
+    skip("relay-ping", "tailscale ping between clients through a relay", "needs --clients 2 or more");
+  } else {
+    await checkRelayPing(ctx, clients[0]!, clients[1]!);
+  }
+  for (const region of meshRegions) {
+    const pair = plan.machines.filter((m) => m.mesh?.regionId === region.id);
+    if (pair.length < 2) skip(`mesh:${region.code}`, `mesh in ${region.code}`, "its DERP nodes run on one host, so clients cannot be homed on different nodes");
+    else await checkMesh(ctx, region, pair[0]!, pair[1]!);
+  }
+}

@@ -1,0 +1,280 @@
+/**
+ * The lab's machinery on Linux: network namespaces joined by veth pairs to a bridge in a switch
+ * namespace (no default route anywhere, nothing in the root namespace), and processes started in
+ * them. Every process is tracked by pid and stopped by pid; every namespace the run created is
+ * deleted by name. Each process sees the lab's hosts file, resolv.conf and nsswitch.conf bound
+ * over /etc in the private mount namespace `ip netns exec` gives it, so nothing on the machine's
+ * /etc changes.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
+import type { LabMachine, LabPlan } from "./plan.js";
+
+/** Files bound over /etc inside every lab namespace. */
+export interface LabEtc {
+  readonly hosts: string;
+  readonly resolvConf: string;
+  readonly nsswitchConf: string;
+}
+
+/** The outcome of a one-shot command. */
+export interface RunResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly timedOut: boolean;
+}
+
+/** A long-running lab process. */
+export interface LabProcess {
+  readonly name: string;
+  readonly pid: number;
+  readonly machine: string;
+  /** The command line, as run inside the machine's namespace. */
+  readonly argv: readonly string[];
+  readonly logFile: string;
+  /** Set once it exited. */
+  readonly exit: { readonly code: number | null; readonly signal: NodeJS.Signals | null } | undefined;
+  readonly exited: Promise<void>;
+  /** Its log so far. */
+  log(): string;
+}
+
+const BIND_ETC = [
+  'mount --bind "$1" /etc/hosts',
+  'mount --bind "$2" /etc/resolv.conf',
+  'if [ -e /etc/nsswitch.conf ]; then mount --bind "$3" /etc/nsswitch.conf; fi',
+  'shift 3',
+  'exec "$@"',
+].join(" && ");
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Thrown when the run was interrupted (Ctrl-C). */
+export class LabAborted extends Error {
+  constructor() {
+    super("interrupted");
+    this.name = "LabAborted";
+  }
+}
+
+export class LabRuntime {
+  /** Namespaces this run created (deleted at the end, each by name). */
+  readonly namespaces: string[] = [];
+  private readonly processes = new Map<number, LabProcess & { child: ChildProcess }>();
+  private readonly oneShots = new Set<ChildProcess>();
+  private readonly nsOf = new Map<string, string>();
+  private aborted = false;
+
+  constructor(
+    /** Per-run prefix of every namespace name, e.g. `tl3f9a-`. */
+    readonly prefix: string,
+    readonly etc: LabEtc,
+    /** The environment every lab process starts from. */
+    readonly baseEnv: Readonly<Record<string, string>>,
+  ) {}
+
+  /** The switch namespace's name. */
+  get switchNamespace(): string {
+    return `${this.prefix}switch`;
+  }
+
+  /** The namespace of a machine. */
+  namespaceOf(machine: string): string {
+    const ns = this.nsOf.get(machine);
+    if (!ns) throw new Error(`no namespace for lab machine ${machine}`);
+    return ns;
+  }
+
+  /** Stops waiting work and one-shot commands; long-running processes are stopped by cleanup(). */
+  abort(): void {
+    this.aborted = true;
+    for (const child of this.oneShots) child.kill("SIGKILL");
+  }
+
+  throwIfAborted(): void {
+    if (this.aborted) throw new LabAborted();
+  }
+
+  /** Sleeps, unless the run is interrupted. */
+  async pause(ms: number): Promise<void> {
+    this.throwIfAborted();
+    await sleep(ms);
+    this.throwIfAborted();
+  }
+
+  /** Runs a command in the root namespace (only `ip` is ever run there). */
+  private async rootRun(argv: readonly string[], timeoutMs = 10_000): Promise<RunResult> {
+    return this.spawnOneShot(argv, this.baseEnv, timeoutMs);
+  }
+
+  private async ip(args: readonly string[]): Promise<void> {
+    const r = await this.rootRun(["ip", ...args]);
+    if (r.code !== 0) throw new Error(`ip ${args.join(" ")} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
+  }
+
+  /**
+   * Creates the switch namespace with a bridge, and one namespace per machine with `eth0` (its
+   * lab address) plugged into the bridge. No routes besides the subnet's own: nothing leaves.
+   */
+  async createNetwork(plan: LabPlan): Promise<void> {
+    const sw = this.switchNamespace;
+    this.namespaces.push(sw);
+    await this.ip(["netns", "add", sw]);
+    await this.ip(["-n", sw, "link", "set", "lo", "up"]);
+    await this.ip(["-n", sw, "link", "add", "br0", "type", "bridge"]);
+    await this.ip(["-n", sw, "link", "set", "br0", "up"]);
+    let i = 0;
+    for (const m of plan.machines) {
+      this.throwIfAborted();
+      const ns = `${this.prefix}${m.name}`;
+      this.nsOf.set(m.name, ns);
+      this.namespaces.push(ns);
+      await this.ip(["netns", "add", ns]);
+      const port = `p${i++}`;
+      await this.ip(["-n", sw, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", ns]);
+      await this.ip(["-n", sw, "link", "set", port, "master", "br0", "up"]);
+      await this.ip(["-n", ns, "link", "set", "lo", "up"]);
+      await this.ip(["-n", ns, "addr", "add", `${m.address}/${plan.prefixLength}`, "dev", "eth0"]);
+      await this.ip(["-n", ns, "link", "set", "eth0", "up"]);
+    }
+  }
+
+  /** `ip route add unreachable <address>` in a machine: it can no longer reach that address. */
+  async blockAddress(machine: string, address: string): Promise<void> {
+    await this.ip(["-n", this.namespaceOf(machine), "route", "replace", "unreachable", `${address}/32`]);
+  }
+
+  /** The argv that runs `argv` inside a machine's namespace with the lab's /etc files. */
+  private inNamespace(machine: string, argv: readonly string[]): string[] {
+    const { hosts, resolvConf, nsswitchConf } = this.etc;
+    return ["ip", "netns", "exec", this.namespaceOf(machine), "sh", "-c", BIND_ETC, "lab", hosts, resolvConf, nsswitchConf, ...argv];
+  }
+
+  private spawnOneShot(argv: readonly string[], env: Readonly<Record<string, string>>, timeoutMs: number, evenIfAborted = false): Promise<RunResult> {
+    if (!evenIfAborted) this.throwIfAborted();
+    return new Promise((resolve) => {
+      const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ["ignore", "pipe", "pipe"] });
+      this.oneShots.add(child);
+      let stdout = "";
+      let stderr = "";
+      let timedOut = false;
+      child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+      child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+      const timer = setTimeout(() => {
+        timedOut = true;
+        child.kill("SIGKILL");
+      }, timeoutMs);
+      child.on("error", (e) => {
+        clearTimeout(timer);
+        this.oneShots.delete(child);
+        resolve({ code: null, stdout, stderr: `${stderr}${e.message}`, timedOut });
+      });
+      child.on("close", (code) => {
+        clearTimeout(timer);
+        this.oneShots.delete(child);
+        resolve({ code, stdout, stderr, timedOut });
+      });
+    });
+  }
+
+  /** Runs a one-shot command in a machine (bounded); never throws for a non-zero exit. */
+  async run(machine: string, argv: readonly string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunResult> {
+    const result = await this.spawnOneShot(this.inNamespace(machine, argv), { ...this.baseEnv, ...options.env }, options.timeoutMs ?? 30_000);
+    this.throwIfAborted();
+    return result;
+  }
+
+  /** Starts a long-running process in a machine, its output appended to `logFile`. */
+  start(name: string, machine: string, argv: readonly string[], options: { env?: Record<string, string>; logFile: string; cwd?: string }): LabProcess {
+    this.throwIfAborted();
+    const fd = openSync(options.logFile, "a");
+    const full = this.inNamespace(machine, argv);
+    let child: ChildProcess;
+    try {
+      child = spawn(full[0]!, full.slice(1), { env: { ...this.baseEnv, ...options.env }, stdio: ["ignore", fd, fd], cwd: options.cwd });
+    } finally {
+      closeSync(fd);
+    }
+    if (child.pid === undefined) throw new Error(`${name} did not start`);
+    let exit: LabProcess["exit"];
+    const exited = new Promise<void>((resolve) => {
+      child.once("exit", (code, signal) => {
+        exit = { code, signal };
+        resolve();
+      });
+      child.once("error", () => {
+        exit ??= { code: null, signal: null };
+        resolve();
+      });
+    });
+    const logFile = options.logFile;
+    const proc = {
+      name,
+      pid: child.pid,
+      machine,
+      argv: [...argv],
+      logFile,
+      child,
+      get exit() {
+        return exit;
+      },
+      exited,
+      log: () => (existsSync(logFile) ? readFileSync(logFile, "utf8") : ""),
+    };
+    this.processes.set(child.pid, proc);
+    this.history.push({ name, machine, pid: child.pid, argv: [...argv] });
+    return proc;
+  }
+
+  /** Every long-running process still tracked (started and not yet stopped). */
+  get started(): readonly LabProcess[] {
+    return [...this.processes.values()];
+  }
+
+  /** Every long-running process ever started, with its command line (for the report). */
+  readonly history: { readonly name: string; readonly machine: string; readonly pid: number; readonly argv: readonly string[] }[] = [];
+
+  /** Stops one process by pid: SIGTERM, then SIGKILL after 3 s. */
+  async stop(proc: LabProcess): Promise<void> {
+    if (proc.exit === undefined) {
+      try {
+        process.kill(proc.pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+      const stopped = await Promise.race([proc.exited.then(() => true), sleep(3_000).then(() => false)]);
+      if (!stopped) {
+        try {
+          process.kill(proc.pid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+        await Promise.race([proc.exited, sleep(3_000)]);
+      }
+    }
+    this.processes.delete(proc.pid);
+  }
+
+  /**
+   * Stops every process by pid and deletes every namespace this run created. Safe to call more
+   * than once; never throws (problems are returned, so the caller can report them).
+   */
+  async cleanup(): Promise<string[]> {
+    const problems: string[] = [];
+    for (const child of this.oneShots) child.kill("SIGKILL");
+    await Promise.all([...this.processes.values()].map((p) => this.stop(p)));
+    for (const p of this.processes.values()) problems.push(`process ${p.name} (pid ${p.pid}) did not stop`);
+    for (const ns of [...this.namespaces].reverse()) {
+      const r = await this.spawnOneShot(["ip", "netns", "del", ns], this.baseEnv, 10_000, true);
+      if (r.code !== 0 && !/No such file/.test(r.stderr)) problems.push(`namespace ${ns}: ${r.stderr.trim()}`);
+    }
+    this.namespaces.length = 0;
+    return problems;
+  }
+}
+
+/** A machine's display name with its address, for messages. */
+export function describeMachine(m: LabMachine): string {
+  return `${m.name} (${m.address})`;
+}
