@@ -4,7 +4,9 @@ import { join } from "node:path";
 import { defineConfig } from "vitest/config";
 
 // Keys and certificates the kit issues during tests go to a scratch directory, never the work tree.
+// (Set in this process too, so the global teardown can remove it.)
 const secretsDir = mkdtempSync(join(tmpdir(), "cdktf-tailnet-test-secrets-"));
+process.env.CDKTF_TAILNET_SECRETS_DIR = secretsDir;
 
 export default defineConfig({
   test: {
@@ -15,5 +17,6 @@ export default defineConfig({
     pool: "forks",
     maxWorkers: 2,
     env: { CHECKPOINT_DISABLE: "1", CDKTF_TAILNET_SECRETS_DIR: secretsDir },
+    globalSetup: ["test/support/global-setup.ts"],
   },
 });

@@ -12,9 +12,9 @@
  * - pin: the IP-only node's pinned certificate is accepted without InsecureForTests;
  * - wrong pin: the same node under a wrong pin is refused.
  */
-import type { ResolvedDerpNode, ResolvedDerpRegion } from "../model/index.js";
+import type { ResolvedDerpNode } from "../model/index.js";
 import type { WrongPinProbe } from "./lab-changes.js";
-import type { LabMachine } from "./plan.js";
+import { tailnetHostname, type LabMachine } from "./plan.js";
 import type { LabProcess, RunResult } from "./runtime.js";
 
 /** One check's outcome. */
@@ -39,9 +39,31 @@ export interface TailscaleSelf {
   readonly relay: string;
 }
 
+/** A DERP region as clients get it: the model's regions, and headscale's embedded one. */
+export interface CheckRegion {
+  readonly id: number;
+  readonly code: string;
+  readonly name: string;
+  readonly noMeasureNoHome: boolean;
+  readonly nodes: readonly CheckNode[];
+  /** headscale's embedded DERP server (it verifies clients in-process, not through /verify). */
+  readonly embedded: boolean;
+}
+
+export interface CheckNode {
+  readonly name: string;
+  readonly hostname: string;
+  readonly derpPort: number;
+  /** -1: no STUN. */
+  readonly stunPort: number;
+  readonly stunOnly: boolean;
+  /** The node serves plain HTTP on port 80 (captive-portal checks). */
+  readonly canPort80: boolean;
+}
+
 /** What the checks need from the running lab. */
 export interface CheckContext {
-  readonly regions: readonly ResolvedDerpRegion[];
+  readonly regions: readonly CheckRegion[];
   readonly probe: WrongPinProbe | undefined;
   readonly tailscaleMachines: readonly LabMachine[];
   readonly clients: readonly LabMachine[];
@@ -84,7 +106,7 @@ async function timed(ctx: CheckContext, id: string, title: string, body: () => P
   return check;
 }
 
-function derpNodes(region: ResolvedDerpRegion): ResolvedDerpNode[] {
+function derpNodes(region: CheckRegion): CheckNode[] {
   return region.nodes.filter((n) => !n.stunOnly);
 }
 
@@ -100,6 +122,7 @@ interface HeadscaleNode {
   forced_tags?: string[];
   valid_tags?: string[];
   available_routes?: string[];
+  approved_routes?: string[];
   user?: { name?: string };
 }
 
@@ -117,7 +140,7 @@ export async function checkRegistered(ctx: CheckContext): Promise<LabCheck> {
     const problemsOf = (list: HeadscaleNode[]) => {
       const problems: string[] = [];
       for (const m of expected) {
-        const n = list.find((x) => x.given_name === m.name || x.name === m.name);
+        const n = list.find((x) => x.given_name === tailnetHostname(m) || x.name === tailnetHostname(m));
         if (!n) {
           problems.push(`${m.name}: not registered`);
           continue;
@@ -142,9 +165,16 @@ export async function checkRegistered(ctx: CheckContext): Promise<LabCheck> {
     }
     const summary = expected
       .map((m) => {
-        const n = nodes.find((x) => x.given_name === m.name || x.name === m.name);
-        const extra = m.device ? [...m.device.tags, ...m.device.advertiseRoutes, ...(m.device.exitNode ? ["exit node"] : [])] : [];
-        return `${m.name} ${n?.ip_addresses?.find((a) => a.includes(".")) ?? "?"}${extra.length ? ` [${extra.join(", ")}]` : ""}`;
+        const n = nodes.find((x) => x.given_name === tailnetHostname(m) || x.name === tailnetHostname(m));
+        const approved = new Set(n?.approved_routes ?? []);
+        const extra = m.device
+          ? [
+              ...m.device.tags,
+              ...m.device.advertiseRoutes.map((r) => `${r} ${approved.has(r) ? "advertised+approved" : "advertised"}`),
+              ...(m.device.exitNode ? [`exit node ${approved.has("0.0.0.0/0") ? "advertised+approved" : "advertised"}`] : []),
+            ]
+          : [];
+        return `${tailnetHostname(m)} ${n?.ip_addresses?.find((a) => a.includes(".")) ?? "?"}${extra.length ? ` [${extra.join(", ")}]` : ""}`;
       })
       .join("; ");
     return problems.length === 0
@@ -182,7 +212,7 @@ export async function checkNetcheck(ctx: CheckContext, client: LabMachine): Prom
       ...(missing.length ? [`no latency for ${missing.map((g) => g.code).join(", ")}`] : []),
       ...(foreign.length ? [`regions outside the model: ${foreign.join(", ")}`] : []),
     ];
-    const data = { regions: Object.fromEntries(listed), output: r.stdout, log: r.stderr };
+    const data = { regions: Object.fromEntries(listed), output: r.stdout, log: r.stderr.slice(-4000) };
     return problems.length === 0
       ? { status: "pass", detail: `${latencies}; ${listed.size} regions listed, none public`, data }
       : { status: "fail", detail: `${problems.join("; ")} (got: ${latencies})`, data };
@@ -203,7 +233,7 @@ const stunOk = (rep: DebugDerpReport, host: string) => (rep.Info ?? []).some((l)
 /** IPv6 errors are expected: the lab network (like a node without IPv6) has no IPv6. */
 const ipv6Error = (line: string) => / over IPv6: /.test(line);
 
-export async function checkDebugDerp(ctx: CheckContext, client: LabMachine, region: ResolvedDerpRegion): Promise<{ check: LabCheck; report: DebugDerpReport | undefined }> {
+export async function checkDebugDerp(ctx: CheckContext, client: LabMachine, region: CheckRegion): Promise<{ check: LabCheck; report: DebugDerpReport | undefined }> {
   let report: DebugDerpReport | undefined;
   const check = await timed(ctx, `derp:${region.code}`, `tailscale debug derp ${region.code} (${region.id}) passes`, async () => {
     report = await debugDerp(ctx, client.name, region.id);
@@ -215,16 +245,24 @@ export async function checkDebugDerp(ctx: CheckContext, client: LabMachine, regi
     const errors = (report.Errors ?? []).filter((e) => !ipv6Error(e));
     problems.push(...errors);
     const ipv6 = (report.Errors ?? []).filter(ipv6Error).length;
-    const warnings = report.Warnings ?? [];
+    // debug derp tries http://<host>/generate_204 on port 80 whether or not the node serves it.
+    const noPort80 = derpNodes(region).filter((n) => !n.canPort80).map((n) => n.hostname);
+    const expected = (w: string) => noPort80.some((h) => w.includes(`"http://${h}/generate_204`));
+    const warnings = (report.Warnings ?? []).filter((w) => !expected(w));
+    const port80 = (report.Warnings ?? []).length - warnings.length;
     const nodes = derpNodes(region).map((n) => n.name).join(", ");
-    const detail = `${nodes}: TLS + DERP connection + STUN ok${ipv6 ? ` (${ipv6} IPv6 errors ignored: the lab is IPv4 only)` : ""}${warnings.length ? `; warnings: ${warnings.map((w) => short(w, 90)).join(" | ")}` : ""}`;
+    const notes = [
+      ...(ipv6 ? [`${ipv6} IPv6 error(s) ignored: the lab is IPv4 only`] : []),
+      ...(port80 ? [`${port80} captive-portal warning(s) expected: no port 80 (CanPort80 false)`] : []),
+    ];
+    const detail = `${nodes}: TLS + DERP connection + STUN ok${notes.length ? ` (${notes.join("; ")})` : ""}${warnings.length ? `; warnings: ${warnings.map((w) => short(w, 90)).join(" | ")}` : ""}`;
     return problems.length === 0 ? { status: "pass", detail, data: report } : { status: "fail", detail: problems.map((p) => short(p, 200)).join("; "), data: report };
   });
   return { check, report };
 }
 
 /** The pinned IP-only node: debug derp went through on its pin alone. */
-export async function checkPin(ctx: CheckContext, region: ResolvedDerpRegion, node: ResolvedDerpNode, report: DebugDerpReport | undefined): Promise<LabCheck> {
+export async function checkPin(ctx: CheckContext, region: CheckRegion, node: ResolvedDerpNode, report: DebugDerpReport | undefined): Promise<LabCheck> {
   return timed(ctx, "pin", `pinned certificate of ${node.name} (${node.hostname}) accepted without InsecureForTests`, async () => {
     if (node.insecureForTests) return { status: "fail", detail: `${node.name} has InsecureForTests set in the lab map` };
     const rep = report ?? (await debugDerp(ctx, ctx.clients[0]!.name, region.id));
@@ -289,7 +327,7 @@ export function parsePing(output: string): { via: string; ms: string }[] {
 async function waitForPeerView(ctx: CheckContext, from: LabMachine, to: LabMachine, region: string | undefined, timeoutMs = 20_000): Promise<TailscaleSelf | undefined> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const peer = (await ctx.peers(from.name)).find((p) => p.hostName === to.name);
+    const peer = (await ctx.peers(from.name)).find((p) => p.hostName === tailnetHostname(to));
     if (peer && peer.relay !== "" && (region === undefined || peer.relay === region)) return peer;
     if (Date.now() > deadline) return peer;
     await ctx.pause(250);
@@ -335,14 +373,14 @@ export async function checkRelayPing(ctx: CheckContext, a: LabMachine, b: LabMac
  * the region's mesh, which the derpers' forwarding counters confirm.
  */
 /** Tells mesh clients to prefer their region and to measure again (homing takes a netcheck, ~3 s). */
-export async function preferMeshRegion(ctx: CheckContext, region: ResolvedDerpRegion, machines: readonly LabMachine[]): Promise<void> {
+export async function preferMeshRegion(ctx: CheckContext, region: CheckRegion, machines: readonly LabMachine[]): Promise<void> {
   for (const m of machines) {
     await ctx.tailscale(m.name, ["debug", "force-prefer-derp", String(region.id)]);
     await ctx.tailscale(m.name, ["debug", "restun"]);
   }
 }
 
-export async function checkMesh(ctx: CheckContext, region: ResolvedDerpRegion, a: LabMachine, b: LabMachine): Promise<LabCheck> {
+export async function checkMesh(ctx: CheckContext, region: CheckRegion, a: LabMachine, b: LabMachine): Promise<LabCheck> {
   const n1 = a.mesh!.node;
   const n2 = b.mesh!.node;
   return timed(ctx, `mesh:${region.code}`, `mesh in ${region.code}: ${a.name} homed on ${n1}, ${b.name} on ${n2}, reach each other`, async () => {

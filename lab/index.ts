@@ -32,11 +32,12 @@ import {
   checkWrongPin,
   preferMeshRegion,
   type CheckContext,
+  type CheckRegion,
   type LabCheck,
   type TailscaleSelf,
 } from "./checks.js";
 import { applyLabChanges, labHostsFile, type LabChange, type LabTailnet } from "./lab-changes.js";
-import { headscaleMachine, machineOfNode, planLab, type LabMachine, type LabPlan } from "./plan.js";
+import { headscaleMachine, machineOfNode, planLab, tailnetHostname, type LabMachine, type LabPlan } from "./plan.js";
 import { LabAborted, LabRuntime, type LabProcess, type RunResult } from "./runtime.js";
 
 export type { LabCheck } from "./checks.js";
@@ -135,6 +136,22 @@ function labEnv(caFile: string, certDir: string): Record<string, string> {
 
 const TAILSCALED_ENV = { TS_DEBUG_ALWAYS_USE_DERP: "true" };
 
+/** How the lab runs every tailscaled, as listed with the lab's changes. */
+const TAILSCALED_CHANGES: readonly LabChange[] = [
+  {
+    subject: "tailscaled (every device and client)",
+    from: "direct connections when possible",
+    to: "TS_DEBUG_ALWAYS_USE_DERP=true",
+    why: "traffic between lab machines must go through the DERP relays the checks are about",
+  },
+  {
+    subject: "tailscaled (every device and client)",
+    from: "a TUN device",
+    to: "--tun=userspace-networking",
+    why: "in TUN mode tailscaled rewrites /etc/resolv.conf (with temporary files in the machine's real /etc) and installs netfilter rules; the control, DERP and disco paths the checks use are the same",
+  },
+];
+
 /** A self-signed certificate for an IP address, issued the way the kit issues its own, and its pin. */
 function writeSelfSigned(dir: string, base: string, address: string): { certFile: string; keyFile: string; pin: string } {
   const issued = issueSelfSigned(address, 30);
@@ -187,6 +204,7 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
   };
   let error: string | undefined;
   let lab: LabTailnet | undefined;
+  const changes: LabChange[] = [];
   try {
     if (options.signal?.aborted) rt.abort();
     progress(`lab ${runId}: ${plan.machines.length} machines in ${plan.subnet}, run directory ${runDir}`);
@@ -237,9 +255,9 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
       derperPaths,
       policyPath,
     });
+    changes.push(...lab.changes, ...TAILSCALED_CHANGES);
     progress(`lab changes (the only differences from what the spec renders):`);
-    for (const c of lab.changes) progress(`  ${c.subject}: ${c.from} -> ${c.to}  (${c.why})`);
-    progress(`  tailscaled: TS_DEBUG_ALWAYS_USE_DERP=true on every lab device and client, so traffic between them goes through DERP relays`);
+    for (const c of changes) progress(`  ${c.subject}: ${c.from} -> ${c.to}  (${c.why})`);
 
     // 4. files
     for (const f of lab.files) {
@@ -297,7 +315,7 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
     tailnet: model.name,
     headscaleVersion,
     tailscaleVersion,
-    changes: lab?.changes ?? [],
+    changes,
     machines: plan.machines.map((m) => ({
       name: m.name,
       namespace: `tl${runId}-${m.name}`,
@@ -435,7 +453,7 @@ async function bringUp(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, bins: Lab
         "up",
         `--login-server=${tailnet.headscale.serverUrl}`,
         `--authkey=${authKeys.get(m.name)}`,
-        `--hostname=${m.name}`,
+        `--hostname=${tailnetHostname(m)}`,
         ...(d && d.advertiseRoutes.length > 0 ? [`--advertise-routes=${d.advertiseRoutes.join(",")}`] : []),
         ...(d?.exitNode ? ["--advertise-exit-node"] : []),
         "--timeout=60s",
@@ -455,7 +473,38 @@ async function runChecks(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, running
   const members = plan.machines.filter((m) => m.kind !== "server");
   const clients = plan.machines.filter((m) => m.client !== undefined);
   const prober = clients[0] ?? members[0];
-  const regions = lab.tailnet.derp.regions;
+  const modelRegions = lab.tailnet.derp.regions;
+  const embedded = lab.tailnet.headscale.embeddedDerp;
+  const serverUrl = new URL(lab.tailnet.headscale.serverUrl);
+  // The regions clients get: the model's, and headscale's embedded one when it adds it.
+  const regions: CheckRegion[] = [
+    ...modelRegions.map((r) => ({
+      id: r.id,
+      code: r.code,
+      name: r.name,
+      noMeasureNoHome: r.noMeasureNoHome,
+      embedded: false,
+      nodes: r.nodes.map((n) => ({ name: n.name, hostname: n.hostname, derpPort: n.derpPort, stunPort: n.stunPort, stunOnly: n.stunOnly, canPort80: n.canPort80 })),
+    })),
+    ...(embedded?.automaticallyAddRegion
+      ? [{
+          id: embedded.regionId,
+          code: embedded.regionCode,
+          name: embedded.regionName,
+          noMeasureNoHome: false,
+          embedded: true,
+          nodes: [{
+            name: String(embedded.regionId),
+            hostname: lab.tailnet.headscale.serverHost,
+            derpPort: Number(serverUrl.port || (serverUrl.protocol === "https:" ? 443 : 80)),
+            stunPort: Number(embedded.stunListenAddr.slice(embedded.stunListenAddr.lastIndexOf(":") + 1)),
+            stunOnly: false,
+            // headscale serves no /generate_204 on port 80.
+            canPort80: false,
+          }],
+        }]
+      : []),
+  ];
   type PeerStatus = { HostName?: string; PublicKey?: string; TailscaleIPs?: string[]; Relay?: string };
   const status = async (machine: string): Promise<{ Self?: PeerStatus; Peer?: Record<string, PeerStatus> }> => {
     const r = await running.tailscale(machine, ["status", "--json"]);
@@ -477,7 +526,7 @@ async function runChecks(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, running
     self,
     peers,
     derperVarz: async (nodeName) => {
-      const node = regions.flatMap((r) => r.nodes).find((n) => n.name === nodeName)!;
+      const node = modelRegions.flatMap((r) => r.nodes).find((n) => n.name === nodeName)!;
       const machine = machineOfNode(plan, nodeName);
       const host = node.hostname;
       const url = `https://${host}:${node.derpPort}/debug/varz`;
@@ -494,7 +543,7 @@ async function runChecks(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, running
   const skip = (id: string, title: string, why: string) => report({ id, title, status: "skip", detail: why, durationMs: 0 });
   progress("checks:");
   // Mesh clients start homing on their region now; their check comes last.
-  const meshRegions = regions.filter((r) => r.id !== lab.probe?.regionId && r.nodes.filter((n) => !n.stunOnly).length > 1);
+  const meshRegions = regions.filter((r) => !r.embedded && r.id !== lab.probe?.regionId && r.nodes.filter((n) => !n.stunOnly).length > 1);
   await Promise.all(meshRegions.map((r) => preferMeshRegion(ctx, r, plan.machines.filter((m) => m.mesh?.regionId === r.id))));
 
   await checkRegistered(ctx);
@@ -507,7 +556,7 @@ async function runChecks(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, running
     checkNetcheck(ctx, prober),
     Promise.all(measured.map((r) => checkDebugDerp(ctx, prober, r))),
   ]);
-  const pinned = lab.probe ? regions.flatMap((r) => r.nodes).find((n) => n.name === lab.probe!.pinnedNode) : undefined;
+  const pinned = lab.probe ? modelRegions.flatMap((r) => r.nodes).find((n) => n.name === lab.probe!.pinnedNode) : undefined;
   if (pinned && lab.probe) {
     const region = regions.find((r) => r.id === pinned.regionId)!;
     await checkPin(ctx, region, pinned, derpResults[measured.indexOf(region)]?.report);

@@ -17,6 +17,8 @@
  * - headscale listens where its server URL points (no proxy or port mapping in a lab);
  * - files move from /etc, /var/lib, /var/run into the run's directory (headscale's three
  *   directories; derper's key, certificate directory and mesh key);
+ * - Tailscale's public DERP regions are dropped when the model keeps them (unreachable from a lab;
+ *   headscale would not start without their map);
  * - optionally the headscale version (`--headscale-version`);
  * - one lab-only region is added when the model has a pinned IP-only node: the same node with a
  *   wrong pin, marked NoMeasureNoHome so no client measures or homes on it, to prove that clients

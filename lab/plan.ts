@@ -97,6 +97,11 @@ export function planLab(tailnet: ResolvedTailnet, clients: number, subnet = DEFA
   return { subnet, prefixLength: 24, machines, idleHosts };
 }
 
+/** The name a machine's tailscaled registers with: the device's own name, else the machine's. */
+export function tailnetHostname(m: LabMachine): string {
+  return m.device?.name ?? m.name;
+}
+
 /** The machine that runs a DERP node. */
 export function machineOfNode(plan: LabPlan, nodeName: string): LabMachine {
   const m = plan.machines.find((x) => x.derpNodes.includes(nodeName));

@@ -320,19 +320,5 @@ export function checkDdns(spec: TailnetSpec, hosts: readonly [HostSpec, number][
         issues.add(`${at}.ttl`, `${ddns.ttl} is not a TTL the updater can use`, "use 60 to 86400 seconds (or 1, Cloudflare's automatic TTL); short TTLs let clients follow an address change sooner");
       }
     }
-    if (host.dynamicIp) {
-      const pinned = (spec.derp?.regions ?? []).flatMap((r) => (r?.nodes ?? []).filter((n) => n?.host === host.name));
-      for (const [key, family] of [["publicIpv4", "ipv4"], ["publicIpv6", "ipv6"]] as const) {
-        if (host[key] === undefined) continue;
-        const nodes = pinned.filter((n) => n[family] === undefined).map((n) => JSON.stringify(n.name));
-        if (nodes.length > 0) {
-          warnings.add(
-            `${path}.${key}`,
-            `is published in the DERP maps for node ${nodes.join(", ")}, where it goes stale when the address changes`,
-            `remove it so clients resolve the node's host name (kept current by ddns), or set the node's ${family} explicitly`,
-          );
-        }
-      }
-    }
   }
 }

@@ -37,7 +37,14 @@ export function resolveDnsZone(
     }
   };
   add(headscale.serverHost, headscale.host, byName.get(headscale.host ?? "")?.publicIpv4, byName.get(headscale.host ?? "")?.publicIpv6, "headscale");
-  for (const node of regions.flatMap((r) => r.nodes)) add(node.hostname, node.host, node.ipv4, node.ipv6, `derp node ${node.name}`);
+  for (const node of regions.flatMap((r) => r.nodes)) {
+    // A dynamic host's address is not in the maps; its record starts from the address the spec
+    // knows now and is kept current by the updater.
+    const host = node.host === undefined ? undefined : byName.get(node.host);
+    const v4 = node.ipv4 ?? (host?.dynamicIp ? host.publicIpv4 : undefined);
+    const v6 = node.ipv6 ?? (host?.dynamicIp ? host.publicIpv6 : undefined);
+    add(node.hostname, node.host, v4, v6, `derp node ${node.name}`);
+  }
   records.sort((a, b) => (a.name !== b.name ? (a.name < b.name ? -1 : 1) : a.type !== b.type ? (a.type < b.type ? -1 : 1) : a.value < b.value ? -1 : 1));
   return {
     provider: spec.provider,

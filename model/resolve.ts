@@ -216,11 +216,13 @@ function resolveHeadscale(spec: TailnetSpec, hosts: ReadonlyMap<string, HostSpec
   };
 }
 
-/** A node's address for one family: explicit, else the host's, else the host name if it is one. */
+/** A node's address for one family: explicit, else its (static) host's, else the host name if it is one. */
 function nodeAddress(node: DerpNodeSpec, host: HostSpec | undefined, family: 4 | 6): string | undefined {
   const explicit = family === 4 ? node.ipv4 : node.ipv6;
   if (explicit !== undefined) return explicit;
-  const fromHost = family === 4 ? host?.publicIpv4 : host?.publicIpv6;
+  // A dynamic host's address goes stale: clients resolve the node's name instead, which the
+  // updater on the host keeps current.
+  const fromHost = host?.dynamicIp ? undefined : family === 4 ? host?.publicIpv4 : host?.publicIpv6;
   if (fromHost !== undefined) return fromHost;
   const matches = family === 4 ? isIPv4(node.hostname) : isIPv6(node.hostname);
   return matches ? node.hostname : undefined;

@@ -9,7 +9,6 @@
  * it (user-data is readable through the cloud's metadata service): mesh keys, certificate keys and
  * database passwords are put on the VM by other means, and the script says where.
  */
-import { Scalar } from "yaml";
 import {
   DERPER_PATHS,
   VM_PATHS,
@@ -23,8 +22,9 @@ import { renderHeadscaleConfig } from "./headscale-config.js";
 import { renderNftables } from "./nftables.js";
 import { renderPolicy } from "./policy.js";
 import { renderSystemdUnits } from "./systemd.js";
+import { dnsHelperInstall } from "./dns-host-files.js";
 import { renderTemplate } from "./templates.js";
-import { toYaml } from "./yaml-text.js";
+import { Scalar, toYaml } from "./yaml-text.js";
 
 /** A file cloud-init writes on the VM. */
 export interface VmFile {
@@ -71,6 +71,7 @@ export function vmNotes(tailnet: ResolvedTailnet, host: ResolvedHost): string[] 
         );
     }
   }
+  notes.push(...dnsHelperInstall(tailnet, host).notes);
   return notes;
 }
 
@@ -115,6 +116,7 @@ export function renderVmInstallScript(tailnet: ResolvedTailnet, host: ResolvedHo
     nftablesConf: VM_PATHS.nftablesConf,
     ...installData(host),
     configDirs: services.map((s) => ({ path: shellQuote(s.configDirectory), group: s.user })),
+    timers: dnsHelperInstall(tailnet, host).timers.join(" "),
     notes: vmNotes(tailnet, host).map(shellQuote),
   });
 }
@@ -133,12 +135,13 @@ export function vmFiles(tailnet: ResolvedTailnet, host: ResolvedHost): VmFile[] 
   for (const [unit, content] of renderSystemdUnits(tailnet, host)) {
     files.push({ path: `${VM_PATHS.unitDir}/${unit}`, content, owner: "root:root", permissions: "0644" });
   }
+  files.push(...dnsHelperInstall(tailnet, host).files);
   files.push({ path: VM_PATHS.nftablesConf, content: renderNftables(tailnet, host), owner: "root:root", permissions: "0755" });
   files.push({ path: VM_PATHS.installScript, content: renderVmInstallScript(tailnet, host), owner: "root:root", permissions: "0700" });
   return files;
 }
 
-function literal(text: string): Scalar {
+function literal(text: string): InstanceType<typeof Scalar> {
   const s = new Scalar(text);
   s.type = Scalar.BLOCK_LITERAL;
   return s;
@@ -154,6 +157,7 @@ export function cloudInitObject(tailnet: ResolvedTailnet, host: ResolvedHost): R
       ...vm.services.map((s) => ({ name: s.user, system: true, homedir: s.workingDirectory, shell: "/usr/sbin/nologin", lock_passwd: true })),
     ],
     ...(vm.sshAuthorizedKeys.length > 0 && { ssh_authorized_keys: [...vm.sshAuthorizedKeys] }),
+    ...(dnsHelperInstall(tailnet, host).packages.length > 0 && { package_update: true, packages: [...dnsHelperInstall(tailnet, host).packages] }),
     // Deferred: written in the final stage, once the users (and so the groups) exist.
     write_files: vmFiles(tailnet, host).map((f) => ({ path: f.path, owner: f.owner, permissions: f.permissions, defer: true, content: f.content })),
     runcmd: [["sh", VM_PATHS.installScript]],

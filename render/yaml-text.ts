@@ -8,7 +8,11 @@ import type * as YamlModule from "yaml";
 
 // `yaml` is CommonJS under Node; require skips the export-name lexing an ESM import costs on
 // every start (see constructs/providers.ts).
-const { Document } = createRequire(import.meta.url)("yaml") as typeof YamlModule;
+const yaml = createRequire(import.meta.url)("yaml") as typeof YamlModule;
+const { Document } = yaml;
+
+/** yaml's Scalar class, for the few places that choose a scalar style (block literals). */
+export const Scalar: typeof YamlModule.Scalar = yaml.Scalar;
 
 /** Serialises `value` (Maps keep their key types: integer keys stay unquoted integers). */
 export function toYaml(value: unknown, header?: string): string {

@@ -200,16 +200,20 @@ describe("validate", () => {
     expect(result.warnings[0]!.message).toContain("refuses to start when that fetch fails");
   });
 
-  it("warns when nothing keeps a dynamic host's records current, or its address would go stale in the DERP maps", () => {
+  it("warns when nothing keeps a dynamic host's records current, and keeps its address out of the DERP maps", () => {
     const spec: any = minimalSpec();
     spec.hosts = [{ name: "home", dynamicIp: true, publicIpv4: "192.0.2.7" }];
     spec.derp.regions[0].nodes[0].host = "home";
+    spec.dns = { provider: "cloudflare", zoneName: "example.com" };
     const result = validate(spec);
     expect(result.ok).toBe(true);
     expect(result.warnings.map((w) => [w.path, w.message])).toEqual([
       ["hosts[0].dynamicIp", "nothing keeps the DNS records of \"derp.example.com\" current when the address changes"],
-      ["hosts[0].publicIpv4", "is published in the DERP maps for node \"fra-1\", where it goes stale when the address changes"],
     ]);
+    // Clients resolve the node's name (kept current by the updater); the record starts from the known address.
+    const tailnet = loadTailnet(spec);
+    expect(tailnet.derp.regions[0]!.nodes[0]!.ipv4).toBeUndefined();
+    expect(tailnet.dns!.records).toEqual([expect.objectContaining({ name: "derp.example.com", type: "A", value: "192.0.2.7", dynamic: true })]);
   });
 
   it.each(cases)("%s", (_name, mutate, expected) => {

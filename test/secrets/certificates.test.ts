@@ -1,15 +1,15 @@
 import { execFileSync } from "node:child_process";
 import { createHash, X509Certificate } from "node:crypto";
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadTailnet, TailnetSpecError } from "../../model/index.js";
 import { renderDerpJson, renderDerpYaml } from "../../render/index.js";
 import { certificatePin, checkCertificateFiles, issueSelfSigned, prepareTailnet } from "../../secrets/index.js";
+import { scratchDir } from "../support/scratch.js";
 import { exampleSpec, minimalSpec } from "../support/specs.js";
 
-const scratch = () => mkdtempSync(join(tmpdir(), "cdktf-tailnet-certs-"));
+const scratch = () => scratchDir("cdktf-tailnet-certs-");
 
 describe("kit-issued self-signed certificates", () => {
   it("carry the IP as SAN, and the pin is the SHA-256 of the DER bytes (checked by openssl)", () => {

@@ -1,13 +1,11 @@
 /** Synthesizing stacks in tests: a fresh app per call, secrets in a temporary directory. */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Testing, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
+import { scratchDir } from "./scratch.js";
 
 /** A temporary secrets root, so tests never touch the working tree's secrets. */
 export function tempSecretsDir(): string {
-  return mkdtempSync(join(tmpdir(), "cdktf-tailnet-secrets-"));
+  return scratchDir("cdktf-tailnet-secrets-");
 }
 
 export type TfJson = {
@@ -19,7 +17,7 @@ export type TfJson = {
 
 /** Builds a stack with `build`, synthesizes it, returns the JSON text and the stack. */
 export function synthStack(build: (stack: Construct) => void): { text: string; json: TfJson; stack: TerraformStack } {
-  const app = Testing.app();
+  const app = Testing.app({ outdir: scratchDir("cdktf-tailnet-synth-") });
   const stack = new TerraformStack(app, "test");
   build(stack);
   const text = Testing.synth(stack);
