@@ -13,6 +13,8 @@ import { runDoctor, type DoctorFinding } from "../../cli/doctor.js";
 import { DERPER_PATHS, relocateHeadscale, type ResolvedTailnet, type TailnetSpec } from "../../model/index.js";
 import { renderTailnet } from "../../render/index.js";
 import { prepareTailnet } from "../../secrets/index.js";
+import { bindSkipReason, startBind9, type Bind9 } from "../support/bind9.js";
+import { scratchDir } from "../support/scratch.js";
 import { freeLoopbackPorts } from "../support/headscale-process.js";
 import { upstreamBinary, upstreamSkipReason, upstreamVersions } from "../support/upstream.js";
 
@@ -118,5 +120,32 @@ describe.skipIf(!!upstreamSkipReason)(`doctor against a real headscale and derpe
     const dns = byCheck(findings, "dns")[0]!;
     expect(dns).toMatchObject({ ok: false, target: "hs.example.test", detail: "resolves to 127.0.0.2, not 127.0.0.1" });
     expect(dns.fix).toMatch(/^point hs\.example\.test at 127\.0\.0\.1/);
+  });
+});
+
+describe.skipIf(!!upstreamSkipReason || !!bindSkipReason)(`doctor's DNS checks against a real BIND 9 ${bindSkipReason ?? ""}`, () => {
+  let bind: Bind9 | undefined;
+  afterAll(async () => bind?.stop());
+
+  it("passes when the zone has the model's addresses, and names the record to fix when it does not", async () => {
+    bind = await startBind9({ zone: "example.test", records: ["hs IN A 127.0.0.1", "derp IN A 192.0.2.99"], keys: [] });
+    const spec: TailnetSpec = {
+      name: "doctor-dns",
+      headscale: { serverUrl: "https://hs.example.test", host: "hs", dns: { baseDomain: "tail.example.net" } },
+      derp: { regions: [{ id: 900, code: "x", name: "X", nodes: [{ name: "x-1", host: "relay", hostname: "derp.example.test" }] }] },
+      hosts: [{ name: "hs", publicIpv4: "127.0.0.1" }, { name: "relay", publicIpv4: "192.0.2.10" }],
+    };
+    const tailnet = prepareTailnet(spec, { secretsDir: scratchDir("cdktf-tailnet-doctor-dns-") });
+    const findings = (await runDoctor(tailnet, { dnsServer: `127.0.0.1:${bind.port}`, timeoutMs: 1000 })).filter((f) => f.check === "dns");
+    expect(findings).toEqual([
+      { check: "dns", target: "hs.example.test", ok: true, detail: "resolves to 127.0.0.1", fix: "" },
+      {
+        check: "dns",
+        target: "derp.example.test",
+        ok: false,
+        detail: "resolves to 192.0.2.99, not 192.0.2.10",
+        fix: "point derp.example.test at 192.0.2.10 (A/AAAA records; the kit's DnsRecords construct manages them)",
+      },
+    ]);
   });
 });
