@@ -4,18 +4,18 @@
  * (as Tailscale clients do for CertName "sha256-raw:...") accepts it, ordinary CA verification
  * refuses it, and a wrong pin is refused. Everything on 127.0.0.1.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect, type PeerCertificate } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DERPER_PATHS } from "../../model/index.js";
 import { prepareTailnet } from "../../secrets/index.js";
+import { startDerper } from "../support/derper-process.js";
 import { freeLoopbackPorts } from "../support/headscale-process.js";
 import { minimalSpec } from "../support/specs.js";
-import { upstreamBinary, upstreamSkipReason, upstreamVersions } from "../support/upstream.js";
+import { upstreamSkipReason } from "../support/upstream.js";
 
 /** A TLS request to derper that trusts only a certificate whose SHA-256 equals `pin`. */
 function pinnedGet(port: number, path: string, pin: string | undefined): Promise<{ status: number; peerPin: string }> {
@@ -50,16 +50,9 @@ describe.skipIf(!!upstreamSkipReason)(`the real derper with a kit-issued pinned 
     const node = prepareTailnet(spec, { secretsDir: join(dir, "secrets") }).derp.regions[0]!.nodes[0]!;
     expect(node.derper.certificateSource).toBe("self-signed");
     pin = node.certName!;
-    // The derper process gets the model's flags, with its paths moved into the temp dir.
-    const certDir = join(dir, "certs");
-    mkdirSync(certDir);
-    copyFileSync(node.derper.certificateFiles!.certFile, join(certDir, `${node.derper.certFileBase}.crt`));
-    copyFileSync(node.derper.certificateFiles!.keyFile, join(certDir, `${node.derper.certFileBase}.key`));
-    const args = node.derper.args
-      .filter((a) => !a.startsWith("-verify-client-url"))
-      .map((a) => a.replace(DERPER_PATHS.certDir, certDir).replace(DERPER_PATHS.keyFile, join(dir, "derper.key")).replace(`-a=:${port}`, `-a=127.0.0.1:${port}`));
-    expect(args).toContain("-certmode=manual");
-    derper = spawn(upstreamBinary("derper", upstreamVersions.tailscale), args, { stdio: "ignore" });
+    const started = startDerper(node, dir);
+    expect(started.args).toContain("-certmode=manual");
+    derper = started.process;
     for (let i = 0; i < 100; i++) {
       try {
         await pinnedGet(port, "/derp/probe", pin);

@@ -3,18 +3,18 @@
  * certificate, a real derper with the kit-issued pinned certificate and STUN. Every check passes
  * on the healthy deployment; each broken case yields the finding and the fix the doctor promises.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runDoctor, type DoctorFinding } from "../../cli/doctor.js";
-import { DERPER_PATHS, relocateHeadscale, type ResolvedTailnet, type TailnetSpec } from "../../model/index.js";
+import { relocateHeadscale, type ResolvedTailnet, type TailnetSpec } from "../../model/index.js";
 import { renderTailnet } from "../../render/index.js";
 import { prepareTailnet } from "../../secrets/index.js";
 import { bindSkipReason, startBind9, type Bind9 } from "../support/bind9.js";
 import { scratchDir } from "../support/scratch.js";
+import { startDerper } from "../support/derper-process.js";
 import { freeLoopbackPorts } from "../support/headscale-process.js";
 import { upstreamBinary, upstreamSkipReason, upstreamVersions } from "../support/upstream.js";
 
@@ -55,17 +55,7 @@ describe.skipIf(!!upstreamSkipReason)(`doctor against a real headscale and derpe
     for (const f of renderTailnet(tailnet)) if (f.path.startsWith("headscale/")) writeFileSync(join(paths.configDir, f.path.slice(10)), f.content);
     processes.push(spawn(upstreamBinary("headscale", HEADSCALE), ["serve", "-c", join(paths.configDir, "config.yaml")], { stdio: "ignore" }));
 
-    const node = tailnet.derp.regions[0]!.nodes[0]!;
-    const certDir = join(dir, "certs");
-    mkdirSync(certDir);
-    copyFileSync(node.derper.certificateFiles!.certFile, join(certDir, `${node.derper.certFileBase}.crt`));
-    copyFileSync(node.derper.certificateFiles!.keyFile, join(certDir, `${node.derper.certFileBase}.key`));
-    // The model's flags, paths moved into the temp dir, bound to loopback; client verification is
-    // exercised by the lab, not here (derper would resolve hs.example.test itself).
-    const args = node.derper.args
-      .filter((a) => !a.startsWith("-verify-client-url"))
-      .map((a) => a.replace(DERPER_PATHS.certDir, certDir).replace(DERPER_PATHS.keyFile, join(dir, "derper.key")).replace(`-a=:${derpPort}`, `-a=127.0.0.1:${derpPort}`));
-    processes.push(spawn(upstreamBinary("derper", upstreamVersions.tailscale), args, { stdio: "ignore" }));
+    processes.push(startDerper(tailnet.derp.regions[0]!.nodes[0]!, dir).process);
 
     let last: DoctorFinding[] = [];
     for (let i = 0; i < 40; i++) {

@@ -17,7 +17,7 @@
 import { readFileSync } from "node:fs";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { findHeadscaleVersion, loadTailnet, validate, type TailnetSpec } from "../../model/index.js";
+import { findHeadscaleVersion, validate, type TailnetSpec } from "../../model/index.js";
 import { prepareTailnet } from "../../secrets/index.js";
 import { headscaleConfigObject } from "../../render/index.js";
 import {

@@ -17,15 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadTailnet, type ResolvedTailnet } from "../../model/index.js";
 import { renderTailnet, renderVmInstallScript, type RenderedFile } from "../../render/index.js";
 import { vmProxySpec, vmSpec } from "../support/vm-specs.js";
-
-function has(command: string): boolean {
-  try {
-    execFileSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { hasCommand } from "../support/commands.js";
 
 const tailnets: ResolvedTailnet[] = [loadTailnet(vmSpec()), loadTailnet(vmProxySpec())];
 const rendered = tailnets.map((t) => ({ tailnet: t, files: renderTailnet(t) }));
@@ -60,7 +52,7 @@ async function exposure(unitPath: string): Promise<{ score: number; exitCode: nu
   return { score: Number(m[1]), exitCode: r.exitCode, output: r.all ?? "" };
 }
 
-describe.skipIf(!has("systemd-analyze"))("systemd units: systemd-analyze", () => {
+describe.skipIf(!hasCommand("systemd-analyze"))("systemd units: systemd-analyze", () => {
   /**
    * The root verify looks into: this machine's unit library, kill, and an executable at the unit's
    * ExecStart path. One root serves every unit; tests in a file run one after another, and each
@@ -127,7 +119,7 @@ describe.skipIf(!has("systemd-analyze"))("systemd units: systemd-analyze", () =>
   });
 });
 
-describe.skipIf(!has("nft") || !has("unshare") || process.getuid?.() !== 0)("nftables rulesets: nft -c -f", () => {
+describe.skipIf(!hasCommand("nft") || !hasCommand("unshare") || process.getuid?.() !== 0)("nftables rulesets: nft -c -f", () => {
   const check = (path: string) => execa("unshare", ["--net", "nft", "-c", "-f", path], { reject: false, all: true });
 
   it.each(rulesets)("%s parses", async (label, file) => {
@@ -143,7 +135,7 @@ describe.skipIf(!has("nft") || !has("unshare") || process.getuid?.() !== 0)("nft
   });
 });
 
-describe.skipIf(!has("cloud-init"))("cloud-init user-data: cloud-init schema", () => {
+describe.skipIf(!hasCommand("cloud-init"))("cloud-init user-data: cloud-init schema", () => {
   const schema = (path: string) => execa("cloud-init", ["schema", "--config-file", path], { reject: false, all: true });
 
   it.each(userData)("%s is valid cloud-config", async (label, file) => {
@@ -168,7 +160,7 @@ describe("the install script cloud-init runs", () => {
     expect(r.exitCode).toBe(0);
   });
 
-  it.skipIf(!has("shellcheck")).each(scripts)("%s: shellcheck finds nothing", async (label, script) => {
+  it.skipIf(!hasCommand("shellcheck")).each(scripts)("%s: shellcheck finds nothing", async (label, script) => {
     const r = await execa("shellcheck", ["--shell=sh", write(`shellcheck/${label}.sh`, script)], { reject: false, all: true });
     expect(r.all, script).toBe("");
     expect(r.exitCode).toBe(0);

@@ -8,29 +8,21 @@
  *   waits (bounded) until it answers the zone's SOA.
  * - `lookup(server, name, type)`: `dig +short` against it.
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { freeLoopbackPorts } from "./headscale-process.js";
+import { hasCommand } from "./commands.js";
 
-function have(cmd: string): boolean {
-  try {
-    execFileSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const NAMED = ["/usr/sbin/named", "named"].find((p) => (p.startsWith("/") ? existsSync(p) : have(p)));
+const NAMED = ["/usr/sbin/named", "named"].find((p) => (p.startsWith("/") ? existsSync(p) : hasCommand(p)));
 
 /** Why the BIND tests are skipped, or undefined when named, dig and nsupdate are all here. */
 export const bindSkipReason: string | undefined = !NAMED
   ? "BIND 9's named is not installed (Debian: apt-get install bind9; .ci/run installs it)"
-  : !have("dig") || !have("nsupdate")
+  : !hasCommand("dig") || !hasCommand("nsupdate")
     ? "dig/nsupdate are not installed (Debian: apt-get install bind9-dnsutils; .ci/run installs it)"
     : undefined;
 

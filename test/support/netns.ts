@@ -11,22 +11,14 @@
 import { execa, type ResultPromise } from "execa";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { hasCommand } from "./commands.js";
 
 const AGENT = fileURLToPath(new URL("./netns-agent.mjs", import.meta.url));
 
-function has(command: string): boolean {
-  try {
-    execFileSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function computeSkipReason(): string | undefined {
   if (process.getuid?.() !== 0) return "network namespaces and nftables need root";
-  if (!has("ip")) return "ip is not installed (Debian package iproute2)";
-  if (!has("nft")) return "nft is not installed (Debian package nftables)";
+  if (!hasCommand("ip")) return "ip is not installed (Debian package iproute2)";
+  if (!hasCommand("nft")) return "nft is not installed (Debian package nftables)";
   const name = `cdktf-probe-${process.pid}`;
   try {
     execFileSync("ip", ["netns", "add", name], { stdio: "ignore" });

@@ -19,6 +19,7 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { hasCommand } from "./commands.js";
 
 /** cgroup roots a boot needs a directory in: cgroup2 (unified), and the named systemd hierarchy on hybrid hosts. */
 function cgroupRoots(): string[] {
@@ -33,19 +34,10 @@ function cgroupRoots(): string[] {
   return ["/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd"].filter((p) => existsSync(join(p, "cgroup.procs")));
 }
 
-function has(command: string): boolean {
-  try {
-    execFileSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function computeSkipReason(): string | undefined {
   if (process.getuid?.() !== 0) return "booting a machine with systemd-nspawn needs root";
-  if (!has("systemd-nspawn")) return "systemd-nspawn is not installed (Debian package systemd-container)";
-  if (!has("cloud-init")) return "cloud-init is not installed (Debian package cloud-init)";
+  if (!hasCommand("systemd-nspawn")) return "systemd-nspawn is not installed (Debian package systemd-container)";
+  if (!hasCommand("cloud-init")) return "cloud-init is not installed (Debian package cloud-init)";
   if (!existsSync("/lib/systemd/systemd")) return "systemd is not installed, so there is nothing to boot";
   const roots = cgroupRoots();
   if (roots.length === 0) return "no writable cgroup hierarchy for the machine's systemd";

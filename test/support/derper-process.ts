@@ -1,0 +1,31 @@
+/**
+ * Starting the real derper for one node of a resolved model, on loopback: exactly the model's
+ * flags, with its paths moved into a temp dir, its listener bound to 127.0.0.1, and the node's
+ * certificate files copied under the names derper loads. Client verification is left out (derper
+ * would resolve the coordination server's name itself); the lab tests it end to end.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { copyFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { DERPER_PATHS, type ResolvedDerpNode } from "../../model/index.js";
+import { upstreamBinary, upstreamVersions } from "./upstream.js";
+
+/** The node's derper arguments as run here, and the process. */
+export function startDerper(node: ResolvedDerpNode, dir: string): { args: string[]; process: ChildProcess } {
+  const certDir = join(dir, "certs");
+  mkdirSync(certDir, { recursive: true });
+  const files = node.derper.certificateFiles;
+  if (files) {
+    copyFileSync(files.certFile, join(certDir, `${node.derper.certFileBase}.crt`));
+    copyFileSync(files.keyFile, join(certDir, `${node.derper.certFileBase}.key`));
+  }
+  const args = node.derper.args
+    .filter((a) => !a.startsWith("-verify-client-url"))
+    .map((a) =>
+      a
+        .replace(DERPER_PATHS.certDir, certDir)
+        .replace(DERPER_PATHS.keyFile, join(dir, "derper.key"))
+        .replace(`-a=:${node.derpPort}`, `-a=127.0.0.1:${node.derpPort}`),
+    );
+  return { args, process: spawn(upstreamBinary("derper", upstreamVersions.tailscale), args, { stdio: "ignore" }) };
+}
