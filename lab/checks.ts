@@ -294,7 +294,11 @@ export async function checkVerify(ctx: CheckContext, registeredKeys: readonly st
     const counts: string[] = [];
     const from = new RegExp(`derp: ${probedFrom.address.replace(/\./g, "\\.")}:\\d+: client (nodekey:[0-9a-f]+) rejected: admission controller: nodekey:[0-9a-f]+/[0-9.]+ not allowed`, "g");
     const urls = new Set<string>();
-    for (const [node, proc] of ctx.derpers) {
+    const relays = [...ctx.derpers].filter(([, proc]) => !proc.argv.includes("-derp=false"));
+    if (relays.length > 0 && relays.every(([, proc]) => !proc.argv.some((a) => a.startsWith("-verify-client-url=")))) {
+      return { status: "skip", detail: "the model turns derper's client verification off (derp.derper.verifyClients: false)" };
+    }
+    for (const [node, proc] of relays) {
       const url = proc.argv.find((a) => a.startsWith("-verify-client-url="))?.slice("-verify-client-url=".length);
       if (!url) problems.push(`${node} runs without -verify-client-url`);
       else urls.add(url);

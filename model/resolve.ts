@@ -286,8 +286,10 @@ export function resolve(spec: TailnetSpec): ResolvedTailnet {
   const nodeCtx: NodeContext = { hosts: hostSpecs, derper: spec.derp?.derper, serverUrl: spec.headscale.serverUrl, spec };
   const regions = [...(spec.derp?.regions ?? [])].sort((a, b) => a.id - b.id).map((r) => resolveRegion(r, nodeCtx));
   const headscale = resolveHeadscale(spec, hostSpecs);
+  const nodesByHost = new Map<string, ResolvedDerpNode[]>();
+  for (const n of regions.flatMap((r) => r.nodes)) if (n.host !== undefined) nodesByHost.set(n.host, [...(nodesByHost.get(n.host) ?? []), n]);
   const hosts: ResolvedHost[] = [...(spec.hosts ?? [])].sort((a, b) => (a.name < b.name ? -1 : 1)).map((h) => {
-    const derpNodes = regions.flatMap((r) => r.nodes).filter((n) => n.host === h.name);
+    const derpNodes = nodesByHost.get(h.name) ?? [];
     const runsHeadscale = spec.headscale.host === h.name;
     return {
       name: h.name,

@@ -969,12 +969,21 @@ export interface HeadscaleInstallSpec {
    * `https://github.com/juanfont/headscale/releases/download/v0.29.3/headscale_0.29.3_linux_amd64`
    */
   url?: string;
+  /**
+   * Instead of a download: the file (release binary, or `.deb` with `kind: "deb"`) on the machine
+   * that deploys, e.g. `"dist/headscale"` (relative to the working directory). The `VmHost`
+   * construct uploads it over SSH; on the VM the install script checks its SHA-256 before
+   * installing it. Not together with `url`. With cloud-init alone, copy it to the VM yourself
+   * (the user-data says where).
+   * @default - downloaded from `url`
+   */
+  localFile?: string;
   /** SHA-256 of that file, 64 hex digits (from the release's `checksums.txt`). */
   sha256: string;
 }
 
 /** How derper gets onto a VM. */
-export type DerperInstallSpec = DerperBuildSpec | DerperBinarySpec;
+export type DerperInstallSpec = DerperBuildSpec | DerperBinarySpec | DerperLocalFileSpec;
 
 /**
  * Build derper on the VM: download the pinned Go toolchain (verified by SHA-256), then
@@ -1002,6 +1011,19 @@ export interface DerperBinarySpec {
   source: "url";
   /** Where to download it (https, http or file). */
   url: string;
+  /** SHA-256 of the binary, 64 hex digits. */
+  sha256: string;
+}
+
+/**
+ * A derper binary of your own on the machine that deploys (e.g. built with
+ * `GOOS=linux go install tailscale.com/cmd/derper@v<version>`), uploaded over SSH by the `VmHost`
+ * construct and checked against its SHA-256 on the VM before it is installed.
+ */
+export interface DerperLocalFileSpec {
+  source: "local";
+  /** The binary's path on the machine that deploys, e.g. `"dist/derper"` (relative to the working directory). */
+  localFile: string;
   /** SHA-256 of the binary, 64 hex digits. */
   sha256: string;
 }

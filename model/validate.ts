@@ -26,6 +26,7 @@ import {
 import type { ResolvedTailnet } from "./resolved.js";
 import { defaultListenAddr, globalNameserversOf, overrideLocalDnsOf, resolve, tailscaleRegionsOf, tlsOf, urlHost } from "./resolve.js";
 import type { DerpNodeSpec, DerpRegionSpec, HeadscaleSpec, HostSpec, TailnetSpec } from "./spec.js";
+import { listenerOwners } from "./lookup.js";
 import { checkPolicy, checkUsers } from "./policy.js";
 import { checkStructure } from "./structure.js";
 import { checkVmHosts, checkVmResolved } from "./vm.js";
@@ -532,25 +533,20 @@ function checkDerper(ctx: Ctx): void {
 
 /** Checks that need the resolved model: sockets that collide on one host. */
 function checkResolved(tailnet: ResolvedTailnet, spec: TailnetSpec, issues: IssueList): void {
+  const specIndex = new Map((spec.hosts ?? []).map((h, i) => [h.name, i]));
   for (const host of tailnet.hosts) {
-    const path = `hosts[${(spec.hosts ?? []).findIndex((h) => h.name === host.name)}]`;
+    const path = `hosts[${specIndex.get(host.name)}]`;
     const seen = new Map<string, string>();
-    for (const l of host.listeners) {
+    for (const [l, owner] of listenerOwners(tailnet, host)) {
       const key = `${l.protocol}/${l.port}`;
       const first = seen.get(key);
       if (first) {
-        issues.add(path, `${l.protocol} port ${l.port} is opened twice on this host: by ${first} and by ${describeListener(tailnet, host.name, l.role, l.port)}`, "move one service to another host or another port");
+        issues.add(path, `${l.protocol} port ${l.port} is opened twice on this host: by ${first} and by ${owner} (${l.role})`, "move one service to another host or another port");
       } else {
-        seen.set(key, describeListener(tailnet, host.name, l.role, l.port));
+        seen.set(key, `${owner} (${l.role})`);
       }
     }
   }
-}
-
-function describeListener(tailnet: ResolvedTailnet, host: string, role: string, port: number): string {
-  if (tailnet.headscale.host === host && tailnet.headscale.listeners.some((l) => l.role === role && l.port === port)) return `headscale (${role})`;
-  const node = tailnet.derp.regions.flatMap((r) => r.nodes).find((n) => n.host === host && n.derper.listeners.some((l) => l.role === role && l.port === port));
-  return node ? `derper ${node.name} (${role})` : role;
 }
 
 function checkDevices(ctx: Ctx): void {

@@ -13,6 +13,7 @@ import type { IssueList } from "./issues.js";
 import { hasHostBits, isIp, networkOf, parsePrefix } from "./net.js";
 import type { ResolvedDerpNode, ResolvedHeadscale, ResolvedTailnet } from "./resolved.js";
 import type { HostSpec, TailnetSpec } from "./spec.js";
+import { listenerOwners } from "./lookup.js";
 
 /** Go release derper is built with on a VM unless the spec says otherwise (Tailscale 1.102 needs 1.26.6+). */
 export const DEFAULT_GO_VERSION = "1.26.8";
@@ -27,6 +28,11 @@ export const VM_PATHS = {
   installScript: "/usr/local/lib/cdktf-tailnet/install.sh",
   /** Downloads and builds that may be reused on the next run. */
   cacheDir: "/var/cache/cdktf-tailnet",
+  /**
+   * Where files from the deploying machine land before the install script puts them in place
+   * (0700, owned by the SSH user); binaries from `localFile` are expected here.
+   */
+  uploadDir: "/var/cache/cdktf-tailnet/upload",
   /** systemd units of the administrator (they take precedence over a package's). */
   unitDir: "/etc/systemd/system",
   /** What Debian's and Ubuntu's nftables.service loads. */
@@ -68,7 +74,12 @@ export interface ResolvedHeadscaleInstall {
   readonly program: "headscale";
   readonly kind: "binary" | "deb";
   readonly version: string;
-  readonly url: string;
+  /** Where the VM downloads it; undefined when it comes from the deploying machine (`localFile`). */
+  readonly url: string | undefined;
+  /** The file on the deploying machine, uploaded to `staged` (VmHost over SSH, or by hand). */
+  readonly localFile: string | undefined;
+  /** Where an uploaded `localFile` is expected on the VM. */
+  readonly staged: string | undefined;
   readonly sha256: string;
   /** Where the binary ends up: `/usr/local/bin/headscale`, or `/usr/bin/headscale` from the package. */
   readonly binaryPath: string;
@@ -90,6 +101,16 @@ export type ResolvedDerperInstall =
       readonly program: "derper";
       readonly source: "url";
       readonly url: string;
+      readonly sha256: string;
+      readonly binaryPath: string;
+    }
+  | {
+      readonly program: "derper";
+      readonly source: "local";
+      /** The binary on the deploying machine. */
+      readonly localFile: string;
+      /** Where it is uploaded to on the VM before it is installed. */
+      readonly staged: string;
       readonly sha256: string;
       readonly binaryPath: string;
     };
@@ -268,7 +289,9 @@ export function resolveVm(host: HostSpec, services: HostServices): ResolvedVm | 
       program: "headscale",
       kind,
       version,
-      url: spec.url ?? headscaleReleaseUrl(version, arch, kind),
+      url: spec.localFile === undefined ? (spec.url ?? headscaleReleaseUrl(version, arch, kind)) : undefined,
+      localFile: spec.localFile,
+      staged: spec.localFile === undefined ? undefined : `${VM_PATHS.uploadDir}/${kind === "deb" ? `headscale_${version}_linux_${arch}.deb` : "headscale"}`,
       sha256: spec.sha256.toLowerCase(),
       binaryPath: kind === "deb" ? "/usr/bin/headscale" : "/usr/local/bin/headscale",
     };
@@ -290,7 +313,9 @@ export function resolveVm(host: HostSpec, services: HostServices): ResolvedVm | 
             goSha256: spec.goSha256.toLowerCase(),
             binaryPath,
           }
-        : { program: "derper", source: "url", url: spec.url, sha256: spec.sha256.toLowerCase(), binaryPath };
+        : spec.source === "local"
+          ? { program: "derper", source: "local", localFile: spec.localFile, staged: `${VM_PATHS.uploadDir}/derper`, sha256: spec.sha256.toLowerCase(), binaryPath }
+          : { program: "derper", source: "url", url: spec.url, sha256: spec.sha256.toLowerCase(), binaryPath };
     installs.push(install);
     out.push(derperService(node, install, services.derperVersion));
   }
@@ -313,6 +338,14 @@ function checkSha(issues: IssueList, path: string, value: string | undefined, wh
 function checkUrl(issues: IssueList, path: string, value: string | undefined): void {
   if (value !== undefined && !DOWNLOAD_URL.test(value)) {
     issues.add(path, `${JSON.stringify(value)} is not an https, http or file URL`, `write the full URL, e.g. "https://example.com/derper" (the SHA-256 is what is trusted)`);
+  }
+}
+
+function checkLocalFile(issues: IssueList, path: string, value: string | undefined): void {
+  if (value === undefined) return;
+  if (value.trim() === "") issues.add(path, "is empty", `give the file's path on this machine, e.g. "dist/headscale"`);
+  else if (value.includes("${")) {
+    issues.add(path, `${JSON.stringify(value)} is a Terraform token; the file is read and hashed when the stack is synthesized`, "give a literal path on this machine");
   }
 }
 
@@ -364,6 +397,10 @@ export function checkVmHosts(spec: TailnetSpec, hosts: readonly [HostSpec, numbe
       );
     }
     if (vm.headscale) {
+      if (vm.headscale.url !== undefined && vm.headscale.localFile !== undefined) {
+        issues.add(`${path}.vm.headscale.localFile`, "is set together with url; headscale is either downloaded by the VM or uploaded from this machine", "remove url or localFile");
+      }
+      checkLocalFile(issues, `${path}.vm.headscale.localFile`, vm.headscale.localFile);
       checkUrl(issues, `${path}.vm.headscale.url`, vm.headscale.url);
       checkSha(issues, `${path}.vm.headscale.sha256`, vm.headscale.sha256, `headscale's release file (checksums.txt of release v${version})`);
     }
@@ -387,6 +424,9 @@ export function checkVmHosts(spec: TailnetSpec, hosts: readonly [HostSpec, numbe
       checkSha(issues, `${path}.vm.derper.goSha256`, d.goSha256, `go${d.goVersion ?? DEFAULT_GO_VERSION}.linux-${arch}.tar.gz (listed on https://go.dev/dl/)`);
     } else if (d?.source === "url") {
       checkUrl(issues, `${path}.vm.derper.url`, d.url);
+      checkSha(issues, `${path}.vm.derper.sha256`, d.sha256, "your derper binary");
+    } else if (d?.source === "local") {
+      checkLocalFile(issues, `${path}.vm.derper.localFile`, d.localFile);
       checkSha(issues, `${path}.vm.derper.sha256`, d.sha256, "your derper binary");
     }
   }
@@ -421,13 +461,10 @@ function checkHeadscaleFilesOnVm(spec: TailnetSpec, issues: IssueList): void {
 export function checkVmResolved(tailnet: ResolvedTailnet, spec: TailnetSpec, issues: IssueList): void {
   for (const host of tailnet.hosts) {
     const ssh = host.firewall.sshPort;
-    const owners = [
-      ...(host.runs.headscale ? tailnet.headscale.listeners.map((l) => [l, "headscale"] as const) : []),
-      ...tailnet.derp.regions.flatMap((r) => r.nodes).filter((n) => n.host === host.name).flatMap((n) => n.derper.listeners.map((l) => [l, `derper ${n.name}`] as const)),
-    ];
+    const owners = listenerOwners(tailnet, host);
     const taken = owners.find(([l]) => l.protocol === "tcp" && l.port === ssh);
     if (taken) {
-      const i = (spec.hosts ?? []).findIndex((h) => h.name === host.name);
+      const i = (spec.hosts ?? []).findIndex((h) => h.name === host.name); // only on a finding
       issues.add(`hosts[${i}].firewall.sshPort`, `tcp port ${ssh} is also opened by ${taken[1]} (${taken[0].role})`, "move sshd to another port, or the service");
     }
   }

@@ -14,6 +14,7 @@ import { HELPER_BASE_IMAGE, scriptFile } from "./ddns.js";
 import { renderEnvFile } from "./env-file.js";
 import { publicFile, type RenderedFile } from "./files.js";
 import { renderTemplate } from "./templates.js";
+import { nodesOfHost } from "../model/lookup.js";
 
 /** lego's names for the TSIG algorithms (miekg/dns: fully qualified, with the trailing dot). */
 function legoAlgorithm(algorithm: string): string {
@@ -100,9 +101,7 @@ export function renderAcmeUnits(tailnet: ResolvedTailnet, host: ResolvedHost, no
 
 /** The nodes of a host that have a DNS-01 certificate. */
 export function acmeNodesOf(tailnet: ResolvedTailnet, host: ResolvedHost): (ResolvedDerpNode & { derper: { acme: ResolvedAcme } })[] {
-  return tailnet.derp.regions
-    .flatMap((r) => r.nodes)
-    .filter((n): n is ResolvedDerpNode & { derper: { acme: ResolvedAcme } } => n.host === host.name && n.derper.acme !== undefined);
+  return nodesOfHost(tailnet, host).filter((n): n is ResolvedDerpNode & { derper: { acme: ResolvedAcme } } => n.derper.acme !== undefined);
 }
 
 /** The ACME client's container image, for a Docker host. */

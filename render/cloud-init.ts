@@ -71,6 +71,11 @@ export function vmNotes(tailnet: ResolvedTailnet, host: ResolvedHost): string[] 
         );
     }
   }
+  for (const install of host.vm?.installs ?? []) {
+    if ("localFile" in install && install.localFile !== undefined) {
+      notes.push(`copy ${install.localFile} (SHA-256 ${install.sha256}) from the deploying machine to ${install.staged} (the VmHost construct uploads it over SSH)`);
+    }
+  }
   notes.push(...dnsHelperInstall(tailnet, host).notes);
   return notes;
 }
@@ -81,12 +86,26 @@ function installData(host: ResolvedHost) {
   const derper = installs.find((i): i is ResolvedDerperInstall => i.program === "derper");
   const q = shellQuote;
   return {
-    headscaleBinary: hs?.kind === "binary" ? { version: hs.version, url: q(hs.url), sha256: q(hs.sha256), binaryPath: q(hs.binaryPath) } : false,
-    headscaleDeb:
-      hs?.kind === "deb"
-        ? { version: q(hs.version), url: q(hs.url), sha256: q(hs.sha256), file: q(`${VM_PATHS.cacheDir}/headscale_${hs.version}_linux_${host.vm!.arch}.deb`), unitDir: VM_PATHS.unitDir }
+    headscale: hs
+      ? {
+          version: q(hs.version),
+          deb: hs.kind === "deb",
+          url: hs.url === undefined ? false : q(hs.url),
+          staged: hs.staged === undefined ? false : q(hs.staged),
+          sha256: q(hs.sha256),
+          file: q(hs.kind === "deb" ? `${VM_PATHS.cacheDir}/headscale_${hs.version}_linux_${host.vm!.arch}.deb` : hs.binaryPath),
+          unitDir: VM_PATHS.unitDir,
+        }
+      : false,
+    derperUrl:
+      derper?.source === "url" || derper?.source === "local"
+        ? {
+            url: derper.source === "url" ? q(derper.url) : false,
+            staged: derper.source === "local" ? q(derper.staged) : false,
+            sha256: q(derper.sha256),
+            binaryPath: q(derper.binaryPath),
+          }
         : false,
-    derperUrl: derper?.source === "url" ? { url: q(derper.url), sha256: q(derper.sha256), binaryPath: q(derper.binaryPath) } : false,
     derperBuild:
       derper?.source === "build"
         ? {
@@ -111,11 +130,15 @@ export function renderVmInstallScript(tailnet: ResolvedTailnet, host: ResolvedHo
   return renderTemplate("vm-install.sh", {
     host: host.name,
     tailnet: tailnet.name,
-    programs: services.map((s) => s.program).join(" and ") || "nothing",
+    programList: services.map((s) => s.program).join(" and ") || "nothing",
+    programs: (host.vm?.installs ?? []).map((i) => i.program),
     units,
     nftablesConf: VM_PATHS.nftablesConf,
     ...installData(host),
+    users: services.map((s) => ({ name: s.user, home: shellQuote(s.workingDirectory) })),
     configDirs: services.map((s) => ({ path: shellQuote(s.configDirectory), group: s.user })),
+    stateDirs: services.flatMap((s) => s.stateDirectories.map((d) => ({ path: shellQuote(`/var/lib/${d}`), user: s.user }))),
+    packages: dnsHelperInstall(tailnet, host).packages.map(shellQuote),
     timers: dnsHelperInstall(tailnet, host).timers.join(" "),
     notes: vmNotes(tailnet, host).map(shellQuote),
   });

@@ -46,6 +46,7 @@ export function renderTailnet(tailnet: ResolvedTailnet): RenderedFile[] {
 }
 export { derperImageTag, renderDerperDockerfile } from "./derper-image.js";
 export { cloudInitObject, renderCloudInit, renderVmInstallScript, shellQuote, vmFiles, vmNotes, type VmFile } from "./cloud-init.js";
+export { REMOTE_PROLOGUE, vmProvisionSteps, type ProvisionOptions, type ProvisionStep, type ProvisionUpload } from "./vm-provision.js";
 export { ALWAYS_ALLOWED, firewallObject, renderFirewallJson } from "./firewall.js";
 export { renderHostFiles } from "./hosts.js";
 export { NFTABLES_TABLE, renderNftables } from "./nftables.js";
