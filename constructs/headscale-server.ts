@@ -2,7 +2,7 @@ import { Annotations } from "cdktf";
 import { Construct } from "constructs";
 import { Container, Image, Volume } from "./providers.js";
 import type { ResolvedTailnet } from "../model/index.js";
-import { renderTailnet } from "../render/index.js";
+import { renderHeadscaleFiles } from "../render/index.js";
 import { contentLabels, hardening, publishedPorts } from "./container-parts.js";
 import type { DockerHost } from "./docker-host.js";
 
@@ -48,7 +48,7 @@ export class HeadscaleServer extends Construct {
       throw new Error(`host ${JSON.stringify(host.hostName)} has no docker target in the spec, so headscale's listeners were not resolved for a container; add hosts[].docker`);
     }
     const name = props.containerName ?? "headscale";
-    const files = renderTailnet(tailnet).filter((f) => f.path.startsWith("headscale/"));
+    const files = renderHeadscaleFiles(tailnet);
     const uploads = files.map((f) => ({ file: `${hs.paths.configDir}/${f.path.slice("headscale/".length)}`, content: f.content, permissions: "0444" }));
 
     this.image = new Image(this, "Image", { provider: host.provider, name: hs.image, keepLocally: true });

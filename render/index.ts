@@ -21,6 +21,18 @@ export { headscaleConfigObject, renderHeadscaleConfig } from "./headscale-config
 export { renderPolicy } from "./policy.js";
 
 /**
+ * The files headscale reads, under `headscale/`: config.yaml, derp.yaml (when there is anything
+ * to put in it) and policy.json (when the spec has a policy).
+ */
+export function renderHeadscaleFiles(tailnet: ResolvedTailnet): RenderedFile[] {
+  const files = [publicFile("headscale/config.yaml", renderHeadscaleConfig(tailnet))];
+  if (tailnet.headscale.derpMapPaths.length > 0) files.push(publicFile("headscale/derp.yaml", renderDerpYaml(tailnet)));
+  const policy = renderPolicy(tailnet);
+  if (policy !== undefined) files.push(publicFile("headscale/policy.json", policy));
+  return files;
+}
+
+/**
  * Every file of the output tree, sorted by path:
  * - `headscale/config.yaml`: headscale's configuration;
  * - `headscale/derp.yaml`: the DERP map headscale loads (when there is anything to put in it);
@@ -32,13 +44,7 @@ export { renderPolicy } from "./policy.js";
  *   for the DNS-01 ACME client of its DERP nodes (render/acme.ts).
  */
 export function renderTailnet(tailnet: ResolvedTailnet): RenderedFile[] {
-  const files: RenderedFile[] = [
-    publicFile("headscale/config.yaml", renderHeadscaleConfig(tailnet)),
-    publicFile("derp.json", renderDerpJson(tailnet)),
-  ];
-  if (tailnet.headscale.derpMapPaths.length > 0) files.push(publicFile("headscale/derp.yaml", renderDerpYaml(tailnet)));
-  const policy = renderPolicy(tailnet);
-  if (policy !== undefined) files.push(publicFile("headscale/policy.json", policy));
+  const files: RenderedFile[] = [...renderHeadscaleFiles(tailnet), publicFile("derp.json", renderDerpJson(tailnet))];
   if (tailnet.derp.derperImage === undefined && tailnet.derp.regions.length > 0) files.push(publicFile("derper/Dockerfile", renderDerperDockerfile(tailnet)));
   files.push(...renderHostFiles(tailnet));
   files.push(...renderDdnsFiles(tailnet), ...renderAcmeFiles(tailnet));
