@@ -65,7 +65,7 @@ export async function runScript(script: string, args: readonly string[], env: Re
 export async function startAddressStub(initial: string): Promise<{ url: string; set(address: string): void; requests(): number; close(): Promise<void> }> {
   let address = initial;
   let count = 0;
-  const server: Server = createServer((req, res) => {
+  const server: Server = createServer((_req, res) => {
     count++;
     res.writeHead(200, { "content-type": "text/plain" }).end(`${address}\n`);
   });
