@@ -1,30 +1,9 @@
-import { mkdirSync, writeFileSync } from "node:fs";
-import { createHash } from "node:crypto";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { AssetType, TerraformAsset, TerraformStack } from "cdktf";
 import { Construct } from "constructs";
-import { Image } from "./providers.js";
 import type { ResolvedTailnet } from "../model/index.js";
-import { derperImageTag, renderDerperDockerfile } from "../render/index.js";
+import { derperImageTag, publicFile, renderDerperDockerfile } from "../render/index.js";
+import { buildContext, builtImage } from "./build-context.js";
+import { Image } from "./providers.js";
 import type { DockerHost } from "./docker-host.js";
-
-/**
- * The build context: a folder holding only the rendered Dockerfile. One asset per stack and
- * Dockerfile, shared by every engine's image; TerraformAsset copies it into cdktf.out under a
- * content hash, so the same Dockerfile always gives the same asset path.
- */
-function buildContext(scope: Construct, dockerfile: string): TerraformAsset {
-  const stack = TerraformStack.of(scope);
-  const digest = createHash("sha256").update(dockerfile).digest("hex").slice(0, 16);
-  const id = `cdktf-tailnet-derper-build-${digest}`;
-  const existing = stack.node.tryFindChild(id);
-  if (existing) return existing as TerraformAsset;
-  const dir = join(tmpdir(), id);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "Dockerfile"), dockerfile);
-  return new TerraformAsset(stack, id, { path: dir, type: AssetType.DIRECTORY });
-}
 
 /** Props of a {@link DerperImage}. */
 export interface DerperImageProps {
@@ -49,16 +28,8 @@ export class DerperImage extends Construct {
     if (tailnet.derp.derperImage !== undefined) {
       this.resource = new Image(this, "Resource", { provider: host.provider, name: tailnet.derp.derperImage, keepLocally: true });
     } else {
-      const dockerfile = renderDerperDockerfile(tailnet);
-      const context = buildContext(this, dockerfile);
-      const tag = derperImageTag(tailnet);
-      this.resource = new Image(this, "Resource", {
-        provider: host.provider,
-        name: tag,
-        keepLocally: true,
-        buildAttribute: { context: context.path, dockerfile: "Dockerfile", tag: [tag], remove: true },
-        triggers: { dockerfile_sha256: createHash("sha256").update(dockerfile).digest("hex") },
-      });
+      const context = buildContext(this, "derper", [publicFile("Dockerfile", renderDerperDockerfile(tailnet))]);
+      this.resource = builtImage(this, "Resource", host, derperImageTag(tailnet), context);
     }
     this.imageRef = this.resource.imageId;
   }

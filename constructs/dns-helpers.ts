@@ -5,35 +5,17 @@
  * comes from a sensitive Terraform variable, or a value of your own secret store, and is uploaded
  * into the container as the file the settings name: the synthesized JSON holds only a reference.
  */
-import { createHash } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { AssetType, TerraformAsset, TerraformStack, TerraformVariable } from "cdktf";
+import { TerraformStack, TerraformVariable } from "cdktf";
 import { Construct } from "constructs";
 import { Container, Image, Volume } from "./providers.js";
 import type { ResolvedDerpNode, ResolvedDnsProvider, ResolvedHost, ResolvedTailnet } from "../model/index.js";
-import { providerSecret, renderAcmeFiles, renderDdnsFiles, type RenderedFile } from "../render/index.js";
+import { providerSecret, renderAcmeFiles, renderDdnsFiles } from "../render/index.js";
+import { buildContext, builtImage } from "./build-context.js";
 import { contentLabels, hardening } from "./container-parts.js";
 import type { DockerHost } from "./docker-host.js";
 
 /** derper's user in the kit's image (distroless nonroot); the ACME client runs as it too. */
 const DERPER_UID = "65532:65532";
-
-/** A build context holding `files` (by base name), one asset per stack and content. */
-function buildContext(scope: Construct, kind: string, files: readonly RenderedFile[]): { asset: TerraformAsset; digest: string } {
-  const stack = TerraformStack.of(scope);
-  const hash = createHash("sha256");
-  for (const f of files) hash.update(f.path).update("\0").update(f.content).update("\0").update(String(f.mode)).update("\0");
-  const digest = hash.digest("hex");
-  const id = `cdktf-tailnet-${kind}-build-${digest.slice(0, 16)}`;
-  const existing = stack.node.tryFindChild(id);
-  if (existing) return { asset: existing as TerraformAsset, digest };
-  const dir = join(tmpdir(), id);
-  mkdirSync(dir, { recursive: true });
-  for (const f of files) writeFileSync(join(dir, f.path.split("/").pop()!), f.content, { mode: f.mode });
-  return { asset: new TerraformAsset(stack, id, { path: dir, type: AssetType.DIRECTORY }), digest };
-}
 
 /**
  * The sensitive variable holding a host's DNS secret, one per host and secret file, shared by the
@@ -94,15 +76,9 @@ export class DynamicDns extends Construct {
     const ddns = model.ddns;
     if (!ddns) throw new Error(`host ${model.name} has no ddns in the spec`);
     const files = renderDdnsFiles(tailnet).filter((f) => f.path.startsWith(`hosts/${model.name}/ddns/`));
-    const { asset, digest } = buildContext(this, "ddns", files);
-    const tag = `cdktf-tailnet/ddns-${model.name}:${digest.slice(0, 12)}`;
-    this.image = new Image(this, "Image", {
-      provider: host.provider,
-      name: tag,
-      keepLocally: true,
-      buildAttribute: { context: asset.path, dockerfile: "Dockerfile", tag: [tag], remove: true },
-      triggers: { content_sha256: digest },
-    });
+    const context = buildContext(this, "ddns", files);
+    const digest = context.digest;
+    this.image = builtImage(this, "Image", host, `cdktf-tailnet/ddns-${model.name}:${digest.slice(0, 12)}`, context);
     this.stateVolume = new Volume(this, "State", { provider: host.provider, name: `cdktf-tailnet-ddns-${model.name}` });
     const secret = props.secret ?? dnsSecretVariable(this, model.name, ddns.provider).stringValue;
     const secretFile = providerSecret(ddns.provider).file;
@@ -158,15 +134,9 @@ export class AcmeClient extends Construct {
     if (!acme) throw new Error(`DERP node ${node.name} has no DNS-01 certificate in the spec`);
     const model = modelHost(tailnet, host.hostName);
     const files = renderAcmeFiles(tailnet).filter((f) => f.path.startsWith(`hosts/${model.name}/acme/`));
-    const { asset, digest } = buildContext(this, "acme", files);
-    const tag = `cdktf-tailnet/acme-${model.name}:${digest.slice(0, 12)}`;
-    this.image = new Image(this, "Image", {
-      provider: host.provider,
-      name: tag,
-      keepLocally: true,
-      buildAttribute: { context: asset.path, dockerfile: "Dockerfile", tag: [tag], remove: true },
-      triggers: { content_sha256: digest },
-    });
+    const context = buildContext(this, "acme", files);
+    const digest = context.digest;
+    this.image = builtImage(this, "Image", host, `cdktf-tailnet/acme-${model.name}:${digest.slice(0, 12)}`, context);
     this.stateVolume = new Volume(this, "State", { provider: host.provider, name: `cdktf-tailnet-acme-${node.name}` });
     const secret = props.secret ?? dnsSecretVariable(this, model.name, acme.provider).stringValue;
     this.container = new Container(this, "Resource", {

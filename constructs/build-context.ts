@@ -1,0 +1,47 @@
+/**
+ * Images the kit builds on a Docker engine from rendered files (derper, the DNS helpers): the
+ * files go into a folder that becomes a TerraformAsset, one per stack and content (shared by
+ * every engine that builds the same image), and a `docker_image` builds it, rebuilt only when the
+ * content changes.
+ */
+import { createHash } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { AssetType, TerraformAsset, TerraformStack } from "cdktf";
+import type { Construct } from "constructs";
+import type { RenderedFile } from "../render/index.js";
+import type { DockerHost } from "./docker-host.js";
+import { Image } from "./providers.js";
+
+/** A build context: the asset, and the SHA-256 of everything in it. */
+export interface BuildContext {
+  readonly asset: TerraformAsset;
+  readonly digest: string;
+}
+
+/** The build context holding `files` (by base name; one must be `Dockerfile`). */
+export function buildContext(scope: Construct, kind: string, files: readonly RenderedFile[]): BuildContext {
+  const stack = TerraformStack.of(scope);
+  const hash = createHash("sha256");
+  for (const f of files) hash.update(f.path).update("\0").update(f.content).update("\0").update(String(f.mode)).update("\0");
+  const digest = hash.digest("hex");
+  const id = `cdktf-tailnet-${kind}-build-${digest.slice(0, 16)}`;
+  const existing = stack.node.tryFindChild(id);
+  if (existing) return { asset: existing as TerraformAsset, digest };
+  const dir = join(tmpdir(), id);
+  mkdirSync(dir, { recursive: true });
+  for (const f of files) writeFileSync(join(dir, f.path.split("/").pop()!), f.content, { mode: f.mode });
+  return { asset: new TerraformAsset(stack, id, { path: dir, type: AssetType.DIRECTORY }), digest };
+}
+
+/** A `docker_image` built on `host` from `context`, tagged `tag`. */
+export function builtImage(scope: Construct, id: string, host: DockerHost, tag: string, context: BuildContext): Image {
+  return new Image(scope, id, {
+    provider: host.provider,
+    name: tag,
+    keepLocally: true,
+    buildAttribute: { context: context.asset.path, dockerfile: "Dockerfile", tag: [tag], remove: true },
+    triggers: { content_sha256: context.digest },
+  });
+}
