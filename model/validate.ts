@@ -428,6 +428,21 @@ function checkRegion(ctx: Ctx, region: DerpRegionSpec, path: string): void {
     ctx.issues.add(`${path}.nodes`, "has only STUN-only nodes, so nothing relays traffic in this region", "make at least one node a DERP node (stunOnly: false)");
   }
   for (const [node, i] of nodes) checkNode(ctx, node, `${path}.nodes[${i}]`);
+  // derper dials its mesh peers at https://<hostname>/derp with ordinary certificate checks: no
+  // pin, no InsecureForTests. A peer that only a pin vouches for cannot be meshed with.
+  const relays = nodes.filter(([n]) => !n.stunOnly);
+  if (relays.length > 1) {
+    for (const [node, i] of relays) {
+      const pinned = node.certificate?.mode === "self-signed" || node.certName?.startsWith("sha256-raw:") || (node.hostname !== undefined && isIp(node.hostname) && node.certificate === undefined);
+      if (pinned || node.insecureForTests) {
+        ctx.issues.add(
+          `${path}.nodes[${i}]`,
+          `is meshed with the region's other nodes, but its certificate is only trusted through ${node.insecureForTests ? "insecureForTests" : "a pin"}; derper checks mesh peers against public CAs, so the mesh would fail`,
+          "give the region's nodes DNS names with CA certificates (letsencrypt, dns-01 or manual), or put this node in a region of its own",
+        );
+      }
+    }
+  }
 }
 
 function checkDerp(ctx: Ctx): void {

@@ -182,6 +182,7 @@ const cases: Case[] = [
   ["upgrade downgrade", (s: any) => { s.headscale.version = "0.28.0"; s.headscale.upgradeFrom = "0.29.2"; }, [["headscale.version", "headscale 0.29.2 -> 0.28.0 is a downgrade: headscale does not migrate a database back (0.29 refuses to start on it); restore the database backup taken before 0.29.2 was deployed, or stay on 0.29.2"]]],
   ["upgrade from unknown", (s: any) => { s.headscale.upgradeFrom = "0.23.0"; }, [["headscale.upgradeFrom", "headscale \"0.23.0\" is not a release the kit knows"]]],
   ["upgrade one step", (s: any) => { s.headscale.version = "0.29.3"; s.headscale.upgradeFrom = "0.28.0"; }, []],
+  ["mesh of pinned nodes", (s: any) => { s.derp.regions[0].nodes = [{ name: "a", hostname: "192.0.2.1" }, { name: "b", hostname: "derp2.example.com" }]; }, [["derp.regions[0].nodes[0]", "is meshed with the region's other nodes, but its certificate is only trusted through a pin; derper checks mesh peers against public CAs, so the mesh would fail"]]],
 ];
 
 describe("validate", () => {
