@@ -2,7 +2,7 @@
  * cdktf constructs: thin adapters from the resolved model and the rendered files to Terraform
  * resources. L3: {@link Tailnet}. L2: {@link HeadscaleServer}, {@link DerpRegion} /
  * {@link DerpNode}, {@link DnsRecords}, {@link DockerHost}, and a Docker host's DNS helpers
- * {@link DynamicDns} and {@link AcmeClient}.
+ * {@link DynamicDns} and {@link AcmeClient}; {@link VmHost} installs a VM host over SSH.
  */
 export { DerperImage, type DerperImageProps } from "./derper-image.js";
 export { DerpNode, type DerpNodeProps } from "./derp-node.js";
@@ -12,3 +12,4 @@ export { AcmeClient, type AcmeClientProps, DynamicDns, type DynamicDnsProps, dns
 export { DockerHost, type DockerHostProps } from "./docker-host.js";
 export { HeadscaleServer, type HeadscaleServerProps } from "./headscale-server.js";
 export { Tailnet, type TailnetProps } from "./tailnet.js";
+export { VmHost, type VmHostProps, type VmSshConnection } from "./vm-host.js";

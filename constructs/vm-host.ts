@@ -37,8 +37,10 @@ export interface VmSshConnection {
    */
   readonly privateKey?: string;
   /**
-   * The VM's public host key (a line of `/etc/ssh/ssh_host_ed25519_key.pub`); Terraform then
-   * refuses a host that shows another one.
+   * The VM's public host key, `<type> <base64>`; Terraform then refuses a host that shows another
+   * one. Give the key of the type Terraform's SSH client negotiates: ECDSA
+   * (`/etc/ssh/ssh_host_ecdsa_key.pub`) when sshd has one, as stock Debian and Ubuntu do; it
+   * prefers ECDSA, then RSA, then Ed25519.
    * @default - any host key is accepted (Terraform's default)
    */
   readonly hostKey?: string;
@@ -65,6 +67,14 @@ export interface VmHostProps {
    * @default - `$CDKTF_TAILNET_SECRETS_DIR`, else `./.cdktf-tailnet-secrets`
    */
   readonly secretsDir?: string;
+}
+
+/**
+ * Text Terraform takes literally: its JSON syntax reads every string as a template, so `${` and
+ * `%{` (common in shell scripts) are escaped as `$${` and `%%{`.
+ */
+export function terraformLiteral(text: string): string {
+  return text.replace(/\$\{/g, "$$${").replace(/%\{/g, "%%{");
 }
 
 function sha256(data: string | Buffer): string {
@@ -170,9 +180,9 @@ export class VmHost extends Construct {
     const out: (FileProvisioner | RemoteExecProvisioner)[] = [];
     if (step.prepare.length > 0) out.push({ type: "remote-exec", inline: [...REMOTE_PROLOGUE, ...step.prepare] });
     for (const u of step.uploads) {
-      out.push(u.content !== undefined ? { type: "file", content: u.content, destination: u.staged } : { type: "file", source: resolve(u.localFile!), destination: u.staged });
+      out.push(u.content !== undefined ? { type: "file", content: terraformLiteral(u.content), destination: u.staged } : { type: "file", source: resolve(u.localFile!), destination: u.staged });
     }
-    out.push({ type: "remote-exec", inline: [...REMOTE_PROLOGUE, ...step.commands] });
+    out.push({ type: "remote-exec", inline: [...REMOTE_PROLOGUE, ...step.commands].map(terraformLiteral) });
     return out;
   }
 }

@@ -18,6 +18,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { findHeadscaleVersion, formatIssues, resolve, SUPPORTED_HEADSCALE_VERSIONS, validate, type ResolvedTailnet, type TailnetSpec } from "../model/index.js";
+import { placeHeadscaleFiles } from "../render/index.js";
 import { findLabBinaries, type BinaryOverrides, type LabBinaries } from "./binaries.js";
 import { certificatePin, issueSelfSigned } from "../secrets/index.js";
 import { createLabCa, issueLabCertificate } from "./certs.js";
@@ -260,8 +261,9 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
     for (const c of changes) progress(`  ${c.subject}: ${c.from} -> ${c.to}  (${c.why})`);
 
     // 4. files
+    const headscaleTargets = new Map(placeHeadscaleFiles(lab.tailnet).map((p) => [p.file.path, p.hostPath]));
     for (const f of lab.files) {
-      const target = f.path.startsWith("headscale/") ? join(headscalePaths.configDir, f.path.slice("headscale/".length)) : join(dir("rendered"), f.path);
+      const target = headscaleTargets.get(f.path) ?? join(dir("rendered"), f.path);
       mkdirSync(dirname(target), { recursive: true });
       writeFileSync(target, f.content, { mode: f.mode });
     }

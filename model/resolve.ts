@@ -191,7 +191,9 @@ function resolveHeadscale(spec: TailnetSpec, hosts: ReadonlyMap<string, HostSpec
       pkce: { enabled: hs.oidc.pkce?.enabled ?? false, method: hs.oidc.pkce?.method ?? "S256" },
     },
     log: { level: hs.log?.level ?? "info", format: hs.log?.format ?? "text" },
-    policy: { mode: hs.policy?.mode ?? "file", path: spec.policy ? `${paths.configDir}/policy.json` : (hs.policy?.path ?? "") },
+    // In a container the rendered policy lives in a volume of its own, so a policy change is
+    // copied in and reloaded (SIGHUP) without replacing the container.
+    policy: { mode: hs.policy?.mode ?? "file", path: spec.policy ? `${paths.configDir}${containerized ? "/policy" : ""}/policy.json` : (hs.policy?.path ?? "") },
     embeddedDerp: embedded && {
       regionId: embedded.regionId ?? DEFAULT_EMBEDDED_DERP_REGION_ID,
       regionCode: embedded.regionCode ?? "headscale",

@@ -32,6 +32,26 @@ export function renderHeadscaleFiles(tailnet: ResolvedTailnet): RenderedFile[] {
   return files;
 }
 
+/** A rendered file and the absolute path it has on the host (or in the container) that reads it. */
+export interface PlacedFile {
+  readonly hostPath: string;
+  readonly file: RenderedFile;
+}
+
+/**
+ * headscale's files where headscale reads them: config.yaml in its config directory, derp.yaml
+ * and the policy at the paths config.yaml names.
+ */
+export function placeHeadscaleFiles(tailnet: ResolvedTailnet): PlacedFile[] {
+  const hs = tailnet.headscale;
+  const where: Record<string, string | undefined> = {
+    "headscale/config.yaml": `${hs.paths.configDir}/config.yaml`,
+    "headscale/derp.yaml": hs.derpMapPaths[0],
+    "headscale/policy.json": hs.policy.path,
+  };
+  return renderHeadscaleFiles(tailnet).map((file) => ({ hostPath: where[file.path]!, file }));
+}
+
 /**
  * Every file of the output tree, sorted by path:
  * - `headscale/config.yaml`: headscale's configuration;

@@ -27,13 +27,17 @@ describe("Tailnet on Docker hosts", () => {
     expect(hs.command).toEqual(["serve"]);
     expect(hs.read_only).toBe(true);
     expect(hs.tmpfs).toEqual({ "/var/run/headscale": "rw,noexec,nosuid,size=16m" });
-    expect(hs.volumes).toEqual([{ volume_name: "${docker_volume.tailnet_headscale_Data_1EA0ED58.name}", container_path: "/var/lib/headscale" }]);
+    expect(hs.volumes[0]).toEqual({ volume_name: "${docker_volume.tailnet_headscale_Data_1EA0ED58.name}", container_path: "/var/lib/headscale" });
     expect(hs.healthcheck.test).toEqual(["CMD", "headscale", "health"]);
     expect(hs.upload).toEqual([
       { file: "/etc/headscale/config.yaml", content: renderHeadscaleConfig(model), permissions: "0444" },
       { file: "/etc/headscale/derp.yaml", content: renderDerpYaml(model), permissions: "0444" },
-      { file: "/etc/headscale/policy.json", content: renderPolicy(model), permissions: "0444" },
     ]);
+    expect(hs.volumes[1]).toEqual({ volume_name: expect.stringMatching(/^\$\{docker_volume\.tailnet_headscale_Policy_[0-9A-F]{8}\.name\}$/), container_path: "/etc/headscale/policy", read_only: true });
+    expect(renderHeadscaleConfig(model)).toContain('path: "/etc/headscale/policy/policy.json"');
+    const seed = byPath(json, "docker_container")["tailnet_headscale_PolicySeed"]!;
+    expect(seed.upload).toEqual([{ file: "/in/policy.json", content: renderPolicy(model), permissions: "0444" }]);
+    expect(hs.depends_on).toEqual([expect.stringMatching(/^docker_container\.tailnet_headscale_PolicySeed_/)]);
     expect(hs.ports).toEqual([
       { internal: 443, external: 443, ip: "0.0.0.0", protocol: "tcp" },
       { internal: 80, external: 80, ip: "0.0.0.0", protocol: "tcp" },
@@ -196,6 +200,22 @@ describe("Tailnet on Docker hosts", () => {
     expect(warnings).toContain("no DNS record for derp-home.example.com: its host has no address in the spec (a dynamic address is published by an updater on the host)");
   });
 
+  it("reloads a changed policy with SIGHUP instead of replacing headscale", () => {
+    const secretsDir = tempSecretsDir();
+    const before = synthExample(exampleSpec(), secretsDir).json;
+    const spec = exampleSpec();
+    spec.policy!.acls!.push({ src: ["alice"], dst: ["tag:router:22"] });
+    const after = synthExample(spec, secretsDir).json;
+    const changed = Object.keys(after.resource.docker_container!).filter(
+      (id) => JSON.stringify(before.resource.docker_container![id]) !== JSON.stringify(after.resource.docker_container![id]),
+    );
+    expect(changed.map((id) => id.replace(/_[0-9A-F]{8}$/, "")).sort()).toEqual(["tailnet_headscale_PolicyReload", "tailnet_headscale_PolicySeed"]);
+    const reload = byPath(after, "docker_container")["tailnet_headscale_PolicyReload"]!;
+    expect(reload.pid_mode).toBe("container:${docker_container.tailnet_headscale_E72AA2E0.name}");
+    expect(reload.command).toEqual(["kill -HUP 1"]);
+    expect(reload.depends_on).toHaveLength(2);
+  });
+
   it("backs the database up in a one-shot container before an upgraded headscale starts", () => {
     const spec = exampleSpec();
     spec.headscale.version = "0.29.3";
@@ -206,8 +226,11 @@ describe("Tailnet on Docker hosts", () => {
     expect(backup.name).toBe("headscale-backup-0.28.0-to-0.29.3");
     expect(backup.attach).toBe(true);
     expect(backup.command[0]).toContain("cp -a /var/lib/headscale/$f /var/lib/headscale/backups/before-0.29.3-from-0.28.0/");
-    expect(backup.volumes).toEqual(containers["tailnet_headscale"]!.volumes);
-    expect(containers["tailnet_headscale"]!.depends_on).toEqual([expect.stringMatching(/^docker_container\.tailnet_headscale_Backup_[0-9A-F]{8}$/)]);
+    expect(backup.volumes).toEqual([containers["tailnet_headscale"]!.volumes[0]]);
+    expect(containers["tailnet_headscale"]!.depends_on).toEqual([
+      expect.stringMatching(/^docker_container\.tailnet_headscale_Backup_[0-9A-F]{8}$/),
+      expect.stringMatching(/^docker_container\.tailnet_headscale_PolicySeed_[0-9A-F]{8}$/),
+    ]);
     expect(byPath(json, "docker_image")["tailnet_headscale_BackupImage"]!.name).toBe("docker.io/headscale/headscale:0.28.0-debug");
     expect(byPath(synthExample().json, "docker_container")["tailnet_headscale_Backup"]).toBeUndefined();
   });

@@ -41,7 +41,8 @@ describe.skipIf(!!upstreamSkipReason)(`policy and bootstrap on the real headscal
   it.each(upstreamVersions.headscale)("headscale %s loads the rendered policy; bootstrap is idempotent", async (version) => {
     const bin = upstreamBinary("headscale", version);
     const sandbox = await prepareHeadscale(exampleFor(version));
-    const policyPath = join(sandbox.configDir, "policy.json");
+    const policyPath = sandbox.tailnet.headscale.policy.path;
+    expect(policyPath.startsWith(sandbox.configDir)).toBe(true);
     expect(sandbox.configObject.policy).toEqual({ mode: "file", path: policyPath });
     const hs = await startHeadscale(bin, sandbox);
     expect(hs.ready, hs.output()).toBe(true);

@@ -6,11 +6,11 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runDoctor, type DoctorFinding } from "../../cli/doctor.js";
 import { relocateHeadscale, type ResolvedTailnet, type TailnetSpec } from "../../model/index.js";
-import { renderTailnet } from "../../render/index.js";
+import { placeHeadscaleFiles } from "../../render/index.js";
 import { prepareTailnet } from "../../secrets/index.js";
 import { bindSkipReason, startBind9, type Bind9 } from "../support/bind9.js";
 import { scratchDir } from "../support/scratch.js";
@@ -52,7 +52,10 @@ describe.skipIf(!!upstreamSkipReason)(`doctor against a real headscale and derpe
     const paths = { configDir: join(dir, "etc"), stateDir: join(dir, "lib"), runDir: join(dir, "run") };
     for (const d of Object.values(paths)) mkdirSync(d);
     tailnet = relocateHeadscale(prepared, { paths, listenAddr: `127.0.0.1:${hsPort}`, metricsListenAddr: `127.0.0.1:${metrics}`, grpcListenAddr: `127.0.0.1:${grpc}` });
-    for (const f of renderTailnet(tailnet)) if (f.path.startsWith("headscale/")) writeFileSync(join(paths.configDir, f.path.slice(10)), f.content);
+    for (const { hostPath, file } of placeHeadscaleFiles(tailnet)) {
+      mkdirSync(dirname(hostPath), { recursive: true });
+      writeFileSync(hostPath, file.content);
+    }
     processes.push(spawn(upstreamBinary("headscale", HEADSCALE), ["serve", "-c", join(paths.configDir, "config.yaml")], { stdio: "ignore" }));
 
     processes.push(startDerper(tailnet.derp.regions[0]!.nodes[0]!, dir).process);

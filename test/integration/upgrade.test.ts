@@ -7,12 +7,12 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { runCli } from "../../cli/main.js";
 import { relocateHeadscale, validate } from "../../model/index.js";
-import { renderTailnet } from "../../render/index.js";
+import { placeHeadscaleFiles, renderTailnet } from "../../render/index.js";
 import { prepareTailnet } from "../../secrets/index.js";
 import { freeLoopbackPorts } from "../support/headscale-process.js";
 import { exampleSpec } from "../support/specs.js";
@@ -33,7 +33,10 @@ function specFor(version: string, upgradeFrom?: string) {
 async function serveOn(paths: { configDir: string; stateDir: string; runDir: string }, version: string, ms = 4000): Promise<{ result: "running" | number; output: string }> {
   const ports = (await freeLoopbackPorts(3)) as [number, number, number];
   const tailnet = relocateHeadscale(prepareTailnet(specFor(version)), { paths, listenAddr: `127.0.0.1:${ports[0]}`, metricsListenAddr: `127.0.0.1:${ports[1]}`, grpcListenAddr: `127.0.0.1:${ports[2]}` });
-  for (const f of renderTailnet(tailnet)) if (f.path.startsWith("headscale/")) writeFileSync(join(paths.configDir, f.path.slice(10)), f.content);
+  for (const { hostPath, file } of placeHeadscaleFiles(tailnet)) {
+    mkdirSync(dirname(hostPath), { recursive: true });
+    writeFileSync(hostPath, file.content);
+  }
   const child = spawn(upstreamBinary("headscale", version), ["serve", "-c", join(paths.configDir, "config.yaml")]);
   let output = "";
   child.stdout.on("data", (d) => (output += d));

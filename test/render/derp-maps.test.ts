@@ -87,12 +87,13 @@ describe("derp.yaml and derp.json", () => {
     const region = spec.derp!.regions![0]!;
     region.noMeasureNoHome = true;
     region.nodes.push({ name: "fra-stun", hostname: "stun.example.com", stunOnly: true });
-    region.nodes.push({ name: "fra-lab", hostname: "192.0.2.7", insecureForTests: true, stunPort: -1, derpPort: 8443 });
+    // (A lab node in a region of its own: a meshed region cannot rely on insecureForTests.)
+    spec.derp!.regions!.push({ id: 901, code: "lab", name: "Lab", nodes: [{ name: "fra-lab", hostname: "192.0.2.7", insecureForTests: true, stunPort: -1, derpPort: 8443 }] });
     const json = JSON.parse(renderDerpJson(loadTailnet(spec))) as Json;
     const r = json.Regions["900"];
     expect(r.NoMeasureNoHome).toBe(true);
     expect(r.Nodes[1]).toEqual({ Name: "fra-stun", RegionID: 900, HostName: "stun.example.com", STUNPort: 3478, STUNOnly: true, DERPPort: 443, CanPort80: true });
-    expect(r.Nodes[2]).toEqual({ Name: "fra-lab", RegionID: 900, HostName: "192.0.2.7", IPv4: "192.0.2.7", STUNPort: -1, DERPPort: 8443, InsecureForTests: true });
+    expect(json.Regions["901"].Nodes[0]).toEqual({ Name: "fra-lab", RegionID: 901, HostName: "192.0.2.7", IPv4: "192.0.2.7", STUNPort: -1, DERPPort: 8443, InsecureForTests: true });
   });
 
   it("embeds Terraform tokens unchanged for Terraform to substitute", () => {

@@ -20,9 +20,9 @@ import { execa, type ResultPromise } from "execa";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { relocateHeadscale, type ResolvedTailnet } from "../../model/index.js";
-import { headscaleConfigObject, renderTailnet, type RenderedFile } from "../../render/index.js";
+import { headscaleConfigObject, placeHeadscaleFiles, renderTailnet, type RenderedFile } from "../../render/index.js";
 import { toYaml } from "../../render/yaml-text.js";
 
 /** A plain JSON-like config object, as `headscaleConfigObject()` returns it. */
@@ -116,10 +116,11 @@ export async function prepareHeadscale(tailnet: ResolvedTailnet, options: Prepar
   const configPath = join(paths.configDir, "config.yaml");
   writeFileSync(configPath, configYaml);
 
-  // Every other file headscale reads (the policy) goes beside config.yaml, as rendered.
-  for (const f of rendered) {
-    if (f.path.startsWith("headscale/") && !["headscale/config.yaml", "headscale/derp.yaml"].includes(f.path)) {
-      writeFileSync(join(paths.configDir, f.path.slice("headscale/".length)), f.content);
+  // Every other file headscale reads (the policy) goes where config.yaml says, as rendered.
+  for (const { hostPath, file } of placeHeadscaleFiles(relocated)) {
+    if (!["headscale/config.yaml", "headscale/derp.yaml"].includes(file.path)) {
+      mkdirSync(dirname(hostPath), { recursive: true });
+      writeFileSync(hostPath, file.content);
     }
   }
   const derpYaml = options.derpYaml ?? renderedText("headscale/derp.yaml");
