@@ -28,7 +28,11 @@ describe("policy.json", () => {
   });
 
   it("points headscale at the rendered file, and renders none without a policy", () => {
-    expect(renderHeadscaleConfig(loadTailnet(exampleSpec()))).toContain('policy:\n  mode: "file"\n  path: "/etc/headscale/policy.json"\n');
+    // In a container the policy has a volume of its own (reloaded without a restart); elsewhere it sits beside config.yaml.
+    expect(renderHeadscaleConfig(loadTailnet(exampleSpec()))).toContain('policy:\n  mode: "file"\n  path: "/etc/headscale/policy/policy.json"\n');
+    const plain = minimalSpec();
+    plain.policy = {};
+    expect(renderHeadscaleConfig(loadTailnet(plain))).toContain('policy:\n  mode: "file"\n  path: "/etc/headscale/policy.json"\n');
     const bare = loadTailnet(minimalSpec());
     expect(renderPolicy(bare)).toBeUndefined();
     expect(renderHeadscaleConfig(bare)).toContain('policy:\n  mode: "file"\n  path: ""\n');
