@@ -4,6 +4,7 @@ import { Container, Image, Volume } from "./providers.js";
 import type { ResolvedTailnet } from "../model/index.js";
 import { placeHeadscaleFiles } from "../render/index.js";
 import { contentLabels, hardening, publishedPorts } from "./container-parts.js";
+import { terraformLiteral } from "./terraform-text.js";
 import type { DockerHost } from "./docker-host.js";
 
 /** Props of a {@link HeadscaleServer}. */
@@ -54,7 +55,7 @@ export class HeadscaleServer extends Construct {
     const name = props.containerName ?? "headscale";
     const placed = placeHeadscaleFiles(tailnet);
     const policy = placed.find((p) => p.file.path === "headscale/policy.json")?.file;
-    const uploads = placed.filter((p) => p.file !== policy).map((p) => ({ file: p.hostPath, content: p.file.content, permissions: "0444" }));
+    const uploads = placed.filter((p) => p.file !== policy).map((p) => ({ file: p.hostPath, content: terraformLiteral(p.file.content), permissions: "0444" }));
 
     this.image = new Image(this, "Image", { provider: host.provider, name: hs.image, keepLocally: true });
     this.dataVolume = new Volume(this, "Data", { provider: host.provider, name: `${name}-data` });
@@ -130,7 +131,7 @@ export class HeadscaleServer extends Construct {
       entrypoint: ["/busybox/sh", "-c"],
       command: [`cp /in/policy.json ${dir}/policy.json.new && chmod 0444 ${dir}/policy.json.new && mv ${dir}/policy.json.new ${dir}/policy.json`],
       volumes: [{ volumeName: volume.name, containerPath: dir }],
-      upload: [{ file: "/in/policy.json", content, permissions: "0444" }],
+      upload: [{ file: "/in/policy.json", content: terraformLiteral(content), permissions: "0444" }],
       attach: true,
       mustRun: false,
       restart: "no",

@@ -8,6 +8,7 @@ import { DnsRecords } from "./dns-records.js";
 import { DynamicDns } from "./dns-helpers.js";
 import { DockerHost } from "./docker-host.js";
 import { HeadscaleServer } from "./headscale-server.js";
+import { VmHost, type VmSshConnection } from "./vm-host.js";
 
 /** Props of a {@link Tailnet}. */
 export interface TailnetProps {
@@ -23,16 +24,23 @@ export interface TailnetProps {
    * @default - `$CDKTF_TAILNET_SECRETS_DIR`, else `./.cdktf-tailnet-secrets`
    */
   readonly secretsDir?: string;
+  /**
+   * How Terraform reaches each VM host's sshd, by host name: every host with `vm` is installed
+   * over SSH by a {@link VmHost}, unless its entry is `false` (cloud-init alone sets it up).
+   * @default - each VM host at its public address, as root, with the SSH agent's keys
+   */
+  readonly vmConnections?: Readonly<Record<string, VmSshConnection | false>>;
 }
 
 /**
- * A whole tailnet from one spec: a {@link DockerHost} per host with a docker target, the
+ * A whole tailnet from one spec: a {@link DockerHost} per host with a docker target, a
+ * {@link VmHost} (installed over SSH) per host with a vm target, the
  * {@link HeadscaleServer}, a {@link DerpRegion} per region with its nodes on their hosts, and
  * {@link DnsRecords} when the spec names a zone. The spec is validated before anything is
  * created: a spec with problems throws a TailnetSpecError listing every one of them. Risky but
  * legal choices become warnings on this construct.
  *
- * Children have stable ids (`host-<name>`, `headscale`, `region-<code>`, `dns`), so Terraform
+ * Children have stable ids (`host-<name>`, `vm-<name>`, `headscale`, `region-<code>`, `dns`), so Terraform
  * addresses survive refactors of your own code.
  *
  * @example
@@ -47,6 +55,8 @@ export class Tailnet extends Construct {
   readonly dns: DnsRecords | undefined;
   /** The dynamic-DNS updaters of Docker hosts with `ddns`, by host name. */
   readonly dynamicDns: ReadonlyMap<string, DynamicDns>;
+  /** The hosts with `vm` installed over SSH, by host name. */
+  readonly vmHosts: ReadonlyMap<string, VmHost>;
 
   constructor(scope: Construct, id: string, props: TailnetProps) {
     super(scope, id);
@@ -77,5 +87,16 @@ export class Tailnet extends Construct {
       if (host.ddns && engine) updaters.set(host.name, new DynamicDns(this, `ddns-${host.name}`, { tailnet: model, host: engine }));
     }
     this.dynamicDns = updaters;
+    const vmHosts = new Map<string, VmHost>();
+    for (const host of model.hosts) {
+      const connection = props.vmConnections?.[host.name];
+      if (!host.vm || connection === false) continue;
+      if ((connection?.host ?? host.publicIpv4 ?? host.publicIpv6) === undefined) {
+        Annotations.of(this).addWarning(`host ${host.name} has vm but no public address, so it is not installed over SSH; give vmConnections["${host.name}"].host, or false to leave it to cloud-init`);
+        continue;
+      }
+      vmHosts.set(host.name, new VmHost(this, `vm-${host.name}`, { tailnet: model, hostName: host.name, connection: connection ?? {}, secretsDir: props.secretsDir }));
+    }
+    this.vmHosts = vmHosts;
   }
 }

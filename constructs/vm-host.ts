@@ -6,6 +6,7 @@ import { Construct } from "constructs";
 import type { ResolvedHost, ResolvedTailnet } from "../model/index.js";
 import { REMOTE_PROLOGUE, vmNotes, vmProvisionSteps, type ProvisionStep } from "../render/index.js";
 import { SecretStore } from "../secrets/store.js";
+import { terraformLiteral } from "./terraform-text.js";
 
 /** How Terraform reaches a VM's sshd. */
 export interface VmSshConnection {
@@ -67,14 +68,6 @@ export interface VmHostProps {
    * @default - `$CDKTF_TAILNET_SECRETS_DIR`, else `./.cdktf-tailnet-secrets`
    */
   readonly secretsDir?: string;
-}
-
-/**
- * Text Terraform takes literally: its JSON syntax reads every string as a template, so `${` and
- * `%{` (common in shell scripts) are escaped as `$${` and `%%{`.
- */
-export function terraformLiteral(text: string): string {
-  return text.replace(/\$\{/g, "$$${").replace(/%\{/g, "%%{");
 }
 
 function sha256(data: string | Buffer): string {
@@ -186,3 +179,5 @@ export class VmHost extends Construct {
     return out;
   }
 }
+
+export { terraformLiteral } from "./terraform-text.js";

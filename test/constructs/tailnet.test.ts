@@ -200,6 +200,14 @@ describe("Tailnet on Docker hosts", () => {
     expect(warnings).toContain("no DNS record for derp-home.example.com: its host has no address in the spec (a dynamic address is published by an updater on the host)");
   });
 
+  it("escapes literal ${ in uploaded files so Terraform does not read them as templates", () => {
+    const spec = exampleSpec();
+    spec.headscale.oidc = { issuer: "https://login.example.com", clientId: "hs", clientSecretPath: "$" + "{CREDENTIALS_DIRECTORY}/oidc_client_secret" };
+    const { json } = synthExample(spec);
+    const config = byPath(json, "docker_container")["tailnet_headscale"]!.upload[0].content as string;
+    expect(config).toContain('client_secret_path: "$$' + '{CREDENTIALS_DIRECTORY}/oidc_client_secret"');
+  });
+
   it("reloads a changed policy with SIGHUP instead of replacing headscale", () => {
     const secretsDir = tempSecretsDir();
     const before = synthExample(exampleSpec(), secretsDir).json;
