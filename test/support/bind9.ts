@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { freeLoopbackPorts } from "./headscale-process.js";
 import { hasCommand } from "./commands.js";
+import { stopChild } from "./processes.js";
 
 const NAMED = ["/usr/sbin/named", "named"].find((p) => (p.startsWith("/") ? existsSync(p) : hasCommand(p)));
 
@@ -135,13 +136,7 @@ zone "${options.zone}" {
   let stderr = "";
   child.stderr!.on("data", (d) => (stderr += d.toString()));
   const stop = async () => {
-    if (child.exitCode === null && child.pid) {
-      const exited = new Promise<void>((r) => child.once("exit", () => r()));
-      process.kill(child.pid, "SIGTERM");
-      const timer = setTimeout(() => child.pid && child.exitCode === null && process.kill(child.pid, "SIGKILL"), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopChild(child);
     rmSync(dir, { recursive: true, force: true });
   };
   try {

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freeLoopbackPorts } from "./headscale-process.js";
 import { missingCommands } from "./host-scripts.js";
+import { stopChild } from "./processes.js";
 
 /** Why the ACME tests cannot run here, or undefined. */
 export const pebbleSkipReason: string | undefined = missingCommands({ pebble: "pebble", lego: "lego", openssl: "openssl" });
@@ -79,13 +80,7 @@ export async function startPebble(dnsServer: string): Promise<Pebble> {
   const ca = readFileSync(join(dir, "ca.pem"), "utf8");
   const directoryUrl = `https://127.0.0.1:${acme}/dir`;
   const stop = async () => {
-    if (child.exitCode === null && child.pid) {
-      const exited = new Promise<void>((r) => child.once("exit", () => r()));
-      process.kill(child.pid, "SIGTERM");
-      const timer = setTimeout(() => child.pid && child.exitCode === null && process.kill(child.pid, "SIGKILL"), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopChild(child);
     rmSync(dir, { recursive: true, force: true });
   };
   const deadline = Date.now() + 15_000;
