@@ -111,6 +111,18 @@ describe("cdktf-tailnet render", () => {
     expect((await run("validate", join(dir, "missing.yaml"))).err).toContain("cannot read");
   });
 
+  it("explains bootstrap and doctor usage mistakes", async () => {
+    const noVia = await run("bootstrap", EXAMPLE);
+    expect(noVia.code).toBe(2);
+    expect(noVia.err).toContain("bootstrap needs --via: how to reach the headscale CLI");
+    const badVia = await run("bootstrap", EXAMPLE, "--via", "telnet:hs");
+    expect(badVia.code).toBe(2);
+    expect(badVia.err).toContain('--via "telnet:hs": use local:<binary>[,<config>], docker:<container>[@ssh://user@host] or ssh:<user@host>');
+    const badResolve = await run("doctor", EXAMPLE, "--resolve", "hs.example.com");
+    expect(badResolve.code).toBe(2);
+    expect(badResolve.err).toContain('--resolve "hs.example.com": write host=address');
+  });
+
   it("runs as a real process with the documented exit codes", async () => {
     const bin = new URL("../../cli/bin.ts", import.meta.url).pathname;
     const ok = await execa("npx", ["tsx", bin, "validate", EXAMPLE], { reject: false });
