@@ -19,22 +19,36 @@ export const DEFAULT_RENEW_DAYS_BEFORE = 30;
 export const ACME_PATHS = {
   /** Obtains the certificate on first run, renews it afterwards. */
   script: `${VM_PATHS.libDir}/acme-renew.sh`,
-  /** lego's hook: installs the files under derper's names, then restarts derper. */
+  /** Installs the files under derper's names: lego's hook in a container, the install unit on a systemd host. */
   hook: `${VM_PATHS.libDir}/acme-install-cert.sh`,
   config: (node: string) => `${HOST_CONFIG_DIR}/acme-${node}.env`,
   /** lego's account and certificate store (`--path`). */
   stateDir: (node: string) => `/var/lib/cdktf-tailnet/acme/${node}`,
   service: (node: string) => `cdktf-tailnet-acme-${node}.service`,
   timer: (node: string) => `cdktf-tailnet-acme-${node}.timer`,
+  /** systemd hosts: hands lego's certificate to derper, as derper's user (lego's unit triggers it). */
+  install: (node: string) => `cdktf-tailnet-acme-${node}-install.service`,
+  /** systemd hosts: watches derper's certificate; starts `installedService` when it is replaced. */
+  installedPath: (node: string) => `cdktf-tailnet-acme-${node}-installed.path`,
+  /** systemd hosts: starts `restartService` if derper's certificate and key are there (not when they were deleted). */
+  installedService: (node: string) => `cdktf-tailnet-acme-${node}-installed.service`,
+  /** systemd hosts: restarts derper by its dependencies alone (Conflicts=, then OnSuccess=). */
+  restartService: (node: string) => `cdktf-tailnet-acme-${node}-restart.service`,
 } as const;
 
-/** How derper is told to load a new certificate: it reads certificates only at start. */
-export interface ResolvedDerperRestart {
-  /** `user:group` the installed files belong to; undefined: whoever runs the hook (a container as derper's user). */
-  readonly owner: string | undefined;
-  /** The command the hook runs after installing new files. */
-  readonly command: string;
-}
+/**
+ * How a new certificate reaches derper, which reads certificates only at start.
+ * - `hook` (a Docker host's ACME container, which runs as derper's user on derper's volume):
+ *   lego's hook installs the files under derper's names and runs `command`.
+ * - `units` (a VM or any systemd host): lego, as a transient user of its own, only stages the
+ *   files in its state directory. After each successful run systemd starts `paths.install`, which
+ *   runs as derper's `user` and installs them when they differ; `paths.installedPath` sees the
+ *   new certificate, and through `paths.installedService` `paths.restartService` restarts
+ *   derper's `unit`. No step runs as root.
+ */
+export type ResolvedDerperRestart =
+  | { readonly via: "hook"; readonly command: string }
+  | { readonly via: "units"; readonly user: string; readonly unit: string };
 
 /** A DERP node's DNS-01 certificate. */
 export interface ResolvedAcme {
@@ -66,6 +80,13 @@ export interface ResolvedAcme {
     readonly stateDir: string;
     readonly service: string;
     readonly timer: string;
+    readonly install: string;
+    readonly installedPath: string;
+    readonly installedService: string;
+    readonly restartService: string;
+    /** lego's copies of the certificate (with its chain) and key, in `stateDir`: the staged files. */
+    readonly stagedCertFile: string;
+    readonly stagedKeyFile: string;
   };
 }
 
@@ -76,15 +97,16 @@ function resolverAddress(r: string): string {
 }
 
 /**
- * derper's restart after a renewal. On a VM (or any systemd host) the hook runs as root:
- * it hands the files to the derper user and restarts the unit. In a Docker host's ACME container
- * (which runs as derper's user; derper's container joins its process namespace) it ends derper,
- * and Docker's restart policy starts it again with the new files.
+ * derper's restart after a renewal. On a VM (or any systemd host) systemd units hand the files to
+ * derper's user (the user and unit of the VM's derper service) and restart its unit, with no step
+ * running as root. In a Docker host's ACME container (which runs as derper's user; derper's
+ * container joins its process namespace) the hook ends derper, and Docker's restart policy starts
+ * it again with the new files.
  */
 function restartOf(host: HostSpec | undefined): ResolvedDerperRestart {
   // pkill exits 1 when no derper runs (it cannot start before the first certificate): fine.
-  if (host?.docker) return { owner: undefined, command: "pkill -TERM -x derper; [ $? -le 1 ]" };
-  return { owner: "derper:derper", command: "systemctl restart derper.service" };
+  if (host?.docker) return { via: "hook", command: "pkill -TERM -x derper; [ $? -le 1 ]" };
+  return { via: "units", user: "derper", unit: "derper.service" };
 }
 
 /** A node's DNS-01 certificate; undefined unless its certificate mode is dns-01. */
@@ -92,9 +114,10 @@ export function resolveAcme(node: DerpNodeSpec, host: HostSpec | undefined, spec
   const cert = node.certificate;
   if (cert?.mode !== "dns-01") return undefined;
   const base = derperCertFileBase(node.hostname);
+  const domain = node.hostname.toLowerCase();
   return {
     client: "lego",
-    domain: node.hostname.toLowerCase(),
+    domain,
     email: cert.email,
     acmeUrl: cert.acmeUrl ?? LETS_ENCRYPT_DIRECTORY,
     provider: resolveDnsProvider(cert.provider, spec),
@@ -115,6 +138,13 @@ export function resolveAcme(node: DerpNodeSpec, host: HostSpec | undefined, spec
       stateDir: ACME_PATHS.stateDir(node.name),
       service: ACME_PATHS.service(node.name),
       timer: ACME_PATHS.timer(node.name),
+      install: ACME_PATHS.install(node.name),
+      installedPath: ACME_PATHS.installedPath(node.name),
+      installedService: ACME_PATHS.installedService(node.name),
+      restartService: ACME_PATHS.restartService(node.name),
+      // lego's file names: the domain, with "*" as "_" (a node's host name has none).
+      stagedCertFile: `${ACME_PATHS.stateDir(node.name)}/certificates/${domain}.crt`,
+      stagedKeyFile: `${ACME_PATHS.stateDir(node.name)}/certificates/${domain}.key`,
     },
   };
 }

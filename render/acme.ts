@@ -1,16 +1,25 @@
 /**
  * The DNS-01 ACME client of DERP nodes with `certificate: { mode: "dns-01" }` (model/acme.ts):
- * lego, driven by templates/acme-renew.sh.hbs, with templates/acme-install-cert.sh.hbs as its
- * hook (installs the certificate under derper's names, the key 0600, and restarts derper), a
- * settings file per node (data, no secrets), and how it runs: a systemd service and daily timer
- * per node on a VM or any systemd host, a container per node (one image per host) on a Docker
- * host.
+ * lego, driven by templates/acme-renew.sh.hbs; templates/acme-install-cert.sh.hbs, which installs
+ * the certificate under derper's names (the key 0600); a settings file per node (data, no
+ * secrets); and how it runs.
+ *
+ * - Docker host: a container per node (one image per host) as derper's user on derper's volume;
+ *   the install script is lego's hook and ends derper, which Docker starts again.
+ * - VM or any systemd host, per node, no unit running as root (each scores at most 1.5 in
+ *   `systemd-analyze security`): lego in `cdktf-tailnet-acme-<node>.service` (daily `.timer`) as a
+ *   transient user, which only stages the certificate in its state directory; then
+ *   `-install.service` as derper's user, the staged files handed to it by systemd as credentials;
+ *   `-installed.path` sees derper's certificate replaced and starts `-installed.service`, which,
+ *   if the certificate and key are there (not deleted), starts `-restart.service`; that restarts
+ *   derper.service through its dependencies (Conflicts=, OnSuccess=) and runs nothing.
  *
  * Files, under `hosts/<host>/acme/`: `acme-renew.sh` and `acme-install-cert.sh` (0755),
- * `acme-<node>.env`, and either `cdktf-tailnet-acme-<node>.service` + `.timer` or `Dockerfile`.
+ * `acme-<node>.env`, and either the units or `Dockerfile`.
  */
+import { dirname } from "node:path";
 import type { ResolvedAcme, ResolvedDerpNode, ResolvedDnsProvider, ResolvedHost, ResolvedTailnet } from "../model/index.js";
-import { HELPER_BASE_IMAGE, scriptFile } from "./ddns.js";
+import { HELPER_BASE_IMAGE, providerSecret, scriptFile } from "./ddns.js";
 import { renderEnvFile } from "./env-file.js";
 import { publicFile, type RenderedFile } from "./files.js";
 import { renderTemplate } from "./templates.js";
@@ -50,10 +59,10 @@ export function acmeSettings(node: ResolvedDerpNode, acme: ResolvedAcme): [strin
     ["ACME_CHECK_AUTHORITATIVE", acme.checkAuthoritativeNameservers],
     ["ACME_PATH", acme.paths.stateDir],
     ["ACME_INTERVAL_SECONDS", acme.schedule.intervalSeconds],
+    ["ACME_HANDOFF", acme.restart.via],
     ["DERPER_CERT_DIR", acme.certDir],
     ["DERPER_CERT_BASE", acme.certFileBase],
-    ["DERPER_CERT_OWNER", acme.restart.owner ?? ""],
-    ["DERPER_RESTART", acme.restart.command],
+    ["DERPER_RESTART", acme.restart.via === "hook" ? acme.restart.command : ""],
     ...legoProviderEntries(acme.provider),
   ];
 }
@@ -63,9 +72,12 @@ export function renderAcmeEnv(tailnet: ResolvedTailnet, node: ResolvedDerpNode, 
   return renderEnvFile(
     [
       `Rendered by cdktf-tailnet for DERP node "${node.name}" on host "${node.host ?? ""}" (tailnet "${tailnet.name}"); do not edit.`,
-      `Settings of ${acme.paths.script}: lego obtains ${acme.domain} with DNS-01 through ${acme.provider.type},`,
-      `installs it as ${acme.certFile} and ${acme.keyFile}, and runs DERPER_RESTART. No secrets here: lego`,
-      `reads the ${acme.provider.type === "cloudflare" ? "API token" : "TSIG secret"} from the file named below (0600 root).`,
+      `Settings of acme-renew.sh and acme-install-cert.sh: lego obtains ${acme.domain} with DNS-01`,
+      `through ${acme.provider.type}; it is installed as ${acme.certFile} and .key,`,
+      acme.restart.via === "hook"
+        ? "then derper restarts (ACME_HANDOFF=hook: lego's hook installs it and runs DERPER_RESTART)."
+        : `then derper restarts (ACME_HANDOFF=units: the units ${acme.paths.service.replace(/\.service$/, "")}-*).`,
+      `No secrets here: the ${acme.provider.type === "cloudflare" ? "API token" : "TSIG secret"} is read from the file named below (0600 root).`,
     ],
     acmeSettings(node, acme),
   );
@@ -75,8 +87,16 @@ function templateData(tailnet: ResolvedTailnet, host: ResolvedHost) {
   return { host: host.name, tailnet: tailnet.name };
 }
 
-/** `cdktf-tailnet-acme-<node>.service` and `.timer`, as `[file name, text]`. */
+/**
+ * A node's units on a systemd host, as `[file name, text]`: lego's service and timer, the hand-off
+ * to derper's user, and derper's restart (a path unit, its gate, the restart). Only for a `units`
+ * hand-off.
+ */
 export function renderAcmeUnits(tailnet: ResolvedTailnet, host: ResolvedHost, node: ResolvedDerpNode, acme: ResolvedAcme): [string, string][] {
+  const restart = acme.restart;
+  if (restart.via !== "units") throw new Error(`cdktf-tailnet: DERP node ${node.name}'s certificate reaches derper through lego's hook (a container), not systemd units`);
+  const secret = providerSecret(acme.provider);
+  const underVarLib = (path: string) => path.replace(/^\/var\/lib\//, "");
   const data = {
     ...templateData(tailnet, host),
     node: node.name,
@@ -86,16 +106,36 @@ export function renderAcmeUnits(tailnet: ResolvedTailnet, host: ResolvedHost, no
     certFile: acme.certFile,
     keyFile: acme.keyFile,
     certDir: acme.certDir,
+    service: acme.paths.service,
     timer: acme.paths.timer,
+    install: acme.paths.install,
+    installedPath: acme.paths.installedPath,
+    installedService: acme.paths.installedService,
+    restartService: acme.paths.restartService,
     script: acme.paths.script,
+    hook: acme.paths.hook,
     config: acme.paths.config,
-    stateDirectory: acme.paths.stateDir.replace(/^\/var\/lib\//, ""),
+    stateDir: acme.paths.stateDir,
+    stateDirectory: underVarLib(acme.paths.stateDir),
+    stagedCertFile: acme.paths.stagedCertFile,
+    stagedKeyFile: acme.paths.stagedKeyFile,
+    credential: secret.credential,
+    secretFile: secret.file,
+    secretName: acme.provider.type === "cloudflare" ? "Cloudflare API token" : "TSIG secret",
+    derperUser: restart.user,
+    derperUnit: restart.unit,
+    // derper's own state directories, as its unit declares them: the same owner and mode.
+    derperStateDirectories: [underVarLib(dirname(acme.certDir)), underVarLib(acme.certDir)].join(" "),
     onCalendar: acme.schedule.onCalendar,
     randomizedDelaySec: acme.schedule.randomizedDelaySec,
   };
   return [
     [acme.paths.service, renderTemplate("cdktf-tailnet-acme.service", data)],
     [acme.paths.timer, renderTemplate("cdktf-tailnet-acme.timer", data)],
+    [acme.paths.install, renderTemplate("cdktf-tailnet-acme-install.service", data)],
+    [acme.paths.installedPath, renderTemplate("cdktf-tailnet-acme-installed.path", data)],
+    [acme.paths.installedService, renderTemplate("cdktf-tailnet-acme-installed.service", data)],
+    [acme.paths.restartService, renderTemplate("cdktf-tailnet-acme-restart.service", data)],
   ];
 }
 

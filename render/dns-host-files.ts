@@ -1,9 +1,10 @@
 /**
  * What a systemd host (a VM target, or any Debian/Ubuntu machine set up by hand) needs for its
  * DNS helpers, by absolute path on the host: the DDNS updater (render/ddns.ts) and the DNS-01 ACME
- * clients of its DERP nodes (render/acme.ts), with the Debian packages they use, the timers to
- * enable, and what an operator must still put there (the secret files). cloud-init wiring:
- * write `files` (after the packages are installed), then `systemctl enable --now` every timer.
+ * clients of its DERP nodes (render/acme.ts), with the Debian packages they use, the timers (and
+ * path units) to enable, and what an operator must still put there (the secret files). cloud-init
+ * wiring: write `files` (after the packages are installed), then `systemctl enable --now` every
+ * one of `timers`.
  */
 import { VM_PATHS, type ResolvedHost, type ResolvedTailnet } from "../model/index.js";
 import { acmeNodesOf, renderAcmeEnv, renderAcmeUnits } from "./acme.js";
@@ -23,7 +24,7 @@ export interface DnsHelperInstall {
   readonly files: readonly HostHelperFile[];
   /** Debian packages the scripts run (sorted). */
   readonly packages: readonly string[];
-  /** Timers to `systemctl enable --now`. */
+  /** Units that start the helpers, to `systemctl enable --now`: timers, and the ACME clients' path units. */
   readonly timers: readonly string[];
   /** What the operator must do by hand: the secrets, which no rendered file carries. */
   readonly notes: readonly string[];
@@ -58,7 +59,8 @@ export function dnsHelperInstall(tailnet: ResolvedTailnet, host: ResolvedHost): 
       const a = node.derper.acme;
       files.push(file(a.paths.config, renderAcmeEnv(tailnet, node, a), "0644"));
       for (const [unit, text] of renderAcmeUnits(tailnet, host, node, a)) files.push(file(`${VM_PATHS.unitDir}/${unit}`, text, "0644"));
-      timers.push(a.paths.timer);
+      // The path unit first: it must watch derper's certificate before the first issuance.
+      timers.push(a.paths.installedPath, a.paths.timer);
       const s = providerSecret(a.provider);
       secrets.set(s.file, a.provider.type === "cloudflare" ? "the Cloudflare API token" : `the TSIG secret of key ${a.provider.tsigKeyName}`);
     }

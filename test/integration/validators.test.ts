@@ -1,8 +1,11 @@
 /**
  * Every VM artifact the kit renders, through the real validators:
- * - systemd units: `systemd-analyze verify` (in a root holding this machine's unit library and an
- *   executable at every ExecStart path) with no warning at all, and `systemd-analyze security
- *   --offline=true` with an overall exposure of at most 1.5 (upstream's headscale unit scores 1.7);
+ * - systemd units, every one the kit renders (the services' `hosts/<host>/systemd/`, and the DNS
+ *   helpers' `hosts/<host>/ddns/` and `hosts/<host>/acme/`: services, timers, path units):
+ *   `systemd-analyze verify` (in a root holding this machine's unit library, the host's other
+ *   units and an executable at every ExecStart path) with no warning at all, and for every service
+ *   `systemd-analyze security --offline=true` with an overall exposure of at most 1.5 (upstream's
+ *   headscale unit scores 1.7);
  * - nftables rulesets: `nft -c -f` (in a throw-away network namespace);
  * - cloud-init user-data: `cloud-init schema --config-file`;
  * - the install script inside it: `sh -n` and `shellcheck`.
@@ -15,14 +18,17 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadTailnet, type ResolvedTailnet } from "../../model/index.js";
-import { renderTailnet, renderVmInstallScript, type RenderedFile } from "../../render/index.js";
-import { vmProxySpec, vmSpec } from "../support/vm-specs.js";
+import { renderTailnet, renderVmInstallScript } from "../../render/index.js";
+import { vmDnsSpec, vmProxySpec, vmSpec } from "../support/vm-specs.js";
 import { hasCommand } from "../support/commands.js";
 
-const tailnets: ResolvedTailnet[] = [loadTailnet(vmSpec()), loadTailnet(vmProxySpec())];
+const tailnets: ResolvedTailnet[] = [loadTailnet(vmSpec()), loadTailnet(vmProxySpec()), loadTailnet(vmDnsSpec())];
 const rendered = tailnets.map((t) => ({ tailnet: t, files: renderTailnet(t) }));
 const pick = (re: RegExp) => rendered.flatMap(({ tailnet, files }) => files.filter((f) => re.test(f.path)).map((f) => [`${tailnet.name}/${f.path}`, f, tailnet] as const));
-const units = pick(/^hosts\/[^/]+\/systemd\/[^/]+\.service$/);
+const units = pick(/^hosts\/[^/]+\/(systemd|ddns|acme)\/[^/]+\.(service|timer|path)$/);
+const services = units.filter(([label]) => label.endsWith(".service"));
+/** The units of the same host as `label` (`<tailnet>/hosts/<host>/...`). */
+const hostUnits = (label: string) => units.filter(([other]) => other.split("/").slice(0, 3).join("/") === label.split("/").slice(0, 3).join("/"));
 const rulesets = pick(/^hosts\/[^/]+\/nftables\.conf$/);
 const userData = pick(/^hosts\/[^/]+\/cloud-init\.yaml$/);
 
@@ -54,11 +60,12 @@ async function exposure(unitPath: string): Promise<{ score: number; exitCode: nu
 
 describe.skipIf(!hasCommand("systemd-analyze"))("systemd units: systemd-analyze", () => {
   /**
-   * The root verify looks into: this machine's unit library, kill, and an executable at the unit's
-   * ExecStart path. One root serves every unit; tests in a file run one after another, and each
-   * writes its unit before verifying it.
+   * The root verify looks into: this machine's unit library, kill, the units of the host `label`
+   * belongs to (a timer's or path unit's service, derper.service that the ACME units restart), and
+   * an executable at each of their ExecStart paths. One root serves every unit; tests in a file run
+   * one after another, and each writes its host's units before verifying one.
    */
-  function verifyRoot(unit: RenderedFile): string {
+  function verifyRoot(label: string): string {
     const root = join(work, "root");
     if (!existsSync(root)) {
       cpSync("/usr/lib/systemd/system", join(root, "usr/lib/systemd/system"), { recursive: true });
@@ -68,14 +75,18 @@ describe.skipIf(!hasCommand("systemd-analyze"))("systemd units: systemd-analyze"
       execFileSync("ln", ["-s", "usr/bin", join(root, "bin")]);
       cpSync("/usr/bin/kill", join(root, "usr/bin/kill"));
     }
-    const program = /^ExecStart=(\S+)/m.exec(unit.content)![1]!;
-    mkdirSync(join(root, dirname(program)), { recursive: true });
-    writeFileSync(join(root, program), "#!/bin/sh\nexit 0\n");
-    chmodSync(join(root, program), 0o755);
+    for (const [, unit] of hostUnits(label)) {
+      writeFileSync(join(root, "etc/systemd/system", unit.path.split("/").at(-1)!), unit.content);
+      for (const [, program] of unit.content.matchAll(/^ExecStart=(\S+)/gm)) {
+        mkdirSync(join(root, dirname(program!)), { recursive: true });
+        writeFileSync(join(root, program!), "#!/bin/sh\nexit 0\n");
+        chmodSync(join(root, program!), 0o755);
+      }
+    }
     return root;
   }
 
-  it("found every kind of unit: headscale and derper, with and without the bind capability", () => {
+  it("found every kind of unit: headscale and derper, with and without the bind capability, and the DNS helpers'", () => {
     expect(units.map(([label]) => label)).toEqual([
       "vm-lab/hosts/edge/systemd/derper.service",
       "vm-lab/hosts/fra-1/systemd/derper.service",
@@ -84,21 +95,34 @@ describe.skipIf(!hasCommand("systemd-analyze"))("systemd units: systemd-analyze"
       "vm-lab/hosts/hs/systemd/headscale.service",
       "vm-proxy/hosts/ams/systemd/derper.service",
       "vm-proxy/hosts/hs/systemd/headscale.service",
+      "vm-dns/hosts/home/acme/cdktf-tailnet-acme-home-1-install.service",
+      "vm-dns/hosts/home/acme/cdktf-tailnet-acme-home-1-installed.path",
+      "vm-dns/hosts/home/acme/cdktf-tailnet-acme-home-1-installed.service",
+      "vm-dns/hosts/home/acme/cdktf-tailnet-acme-home-1-restart.service",
+      "vm-dns/hosts/home/acme/cdktf-tailnet-acme-home-1.service",
+      "vm-dns/hosts/home/acme/cdktf-tailnet-acme-home-1.timer",
+      "vm-dns/hosts/home/ddns/cdktf-tailnet-ddns.service",
+      "vm-dns/hosts/home/ddns/cdktf-tailnet-ddns.timer",
+      "vm-dns/hosts/home/systemd/derper.service",
+      "vm-dns/hosts/hs/systemd/headscale.service",
     ]);
-    const kinds = new Set(units.map(([, f]) => `${/ExecStart=\S*\/(\w+)/.exec(f.content)![1]} ${f.content.includes("AmbientCapabilities=CAP_NET_BIND_SERVICE") ? "cap" : "userns"}`));
+    const servers = services.filter(([label]) => label.includes("/systemd/"));
+    const kinds = new Set(servers.map(([, f]) => `${/ExecStart=\S*\/(\w+)/.exec(f.content)![1]} ${f.content.includes("AmbientCapabilities=CAP_NET_BIND_SERVICE") ? "cap" : "userns"}`));
     expect([...kinds].sort()).toEqual(["derper cap", "derper userns", "headscale cap", "headscale userns"]);
+    // Every unit file the kit renders anywhere is one of these kinds.
+    const names = new Set(rendered.flatMap(({ files }) => files.filter((f) => /\.(service|timer|path|socket|mount)$/.test(f.path)).map((f) => f.path.replace(/^hosts\/[^/]+\//, ""))));
+    expect(new Set(units.map(([, f]) => f.path.replace(/^hosts\/[^/]+\//, "")))).toEqual(names);
   });
 
-  it.each(units)("%s: systemd-analyze verify reports nothing", async (_label, unit) => {
-    const root = verifyRoot(unit);
+  it.each(units)("%s: systemd-analyze verify reports nothing", async (label, unit) => {
+    const root = verifyRoot(label);
     const name = unit.path.split("/").at(-1)!;
-    writeFileSync(join(root, "etc/systemd/system", name), unit.content);
     const r = await execa("systemd-analyze", ["verify", `--root=${root}`, `/etc/systemd/system/${name}`], { reject: false, all: true });
     expect(r.all, unit.content).toBe("");
     expect(r.exitCode).toBe(0);
   });
 
-  it.each(units)("%s: systemd-analyze security --offline=true exposure is at most 1.5", async (label, unit) => {
+  it.each(services)("%s: systemd-analyze security --offline=true exposure is at most 1.5", async (label, unit) => {
     const path = write(`security/${label}`, unit.content);
     const { score, exitCode, output } = await exposure(path);
     exposures[label] = score;
@@ -112,10 +136,22 @@ describe.skipIf(!hasCommand("systemd-analyze"))("systemd units: systemd-analyze"
     const { score, exitCode } = await exposure(write("security/bare/headscale.service", bare));
     expect(score).toBeGreaterThan(5);
     expect(exitCode).not.toBe(0);
-    const root = verifyRoot(unit);
+    const root = verifyRoot("vm-lab/hosts/hs/systemd/headscale.service");
     writeFileSync(join(root, "etc/systemd/system/headscale.service"), unit.content.replace("Restart=always", "Restart=allways"));
     const r = await execa("systemd-analyze", ["verify", `--root=${root}`, "/etc/systemd/system/headscale.service"], { reject: false, all: true });
     expect(r.all).toContain("Failed to parse service restart specifier");
+  });
+
+  it("the check has teeth for the ACME client too: as root with the capabilities an install into derper's directory needs (the kit's earlier unit), lego's unit scores 2.0", async () => {
+    const [, unit] = services.find(([label]) => label === "vm-dns/hosts/home/acme/cdktf-tailnet-acme-home-1.service")!;
+    const asRoot = unit.content
+      .replace(/^DynamicUser=yes\n/m, "")
+      .replace(/^PrivateUsers=yes\n/m, "")
+      .replace(/^CapabilityBoundingSet=$/m, "CapabilityBoundingSet=CAP_CHOWN CAP_FOWNER CAP_DAC_OVERRIDE");
+    expect(asRoot).not.toBe(unit.content);
+    const { score, exitCode } = await exposure(write("security/root/cdktf-tailnet-acme-home-1.service", asRoot));
+    expect(score).toBe(2);
+    expect(exitCode).not.toBe(0);
   });
 });
 

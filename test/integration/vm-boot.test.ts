@@ -15,6 +15,18 @@
  * Two machines cover the four kinds of unit: A runs headscale behind a proxy on 8080 (a user
  * namespace, no capability) and derper on 443/80 (the capability); B runs headscale with its own
  * TLS on 443 (the capability) and derper on 8443 without port 80 (no capability).
+ *
+ * A third machine, C, runs a DERP node with a DNS-01 certificate and proves the renewal chain on
+ * systemd: lego's unit runs as a transient user that sees neither derper's files nor the secret
+ * file (only its credential), stages the certificate, and systemd then hands it to derper's user
+ * (the install unit), whose new certificate the path unit turns into a restart of derper by
+ * dependencies alone; derper then serves it. A renewal that is not due changes nothing and does
+ * not restart derper; a due one is served after one more restart; deleting derper's copies does
+ * not restart it, and the next check puts them back; every unit of the chain stays at or under
+ * 1.5 as loaded. lego itself is a stand-in there that writes a certificate signed by a
+ * test CA into its state directory, as lego does (the real lego against pebble and BIND 9 is
+ * test/integration/acme-dns01.test.ts). The machine is offline, so its apt has no sources: the
+ * user-data's packages (lego, ca-certificates) are this machine's, already installed.
  */
 import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
@@ -140,6 +152,135 @@ say after-rerun "$(systemctl is-active headscale.service derper.service | tr '\\
 `;
 }
 
+const DNS01_NODE = "lab-1";
+const DNS01_HOSTNAME = "derp.example.test";
+const DNS01_PORT = 8443;
+
+/** vm-c: derper on 8443 with a DNS-01 certificate (RFC 2136; no server needed, lego is a stand-in). */
+function dns01Spec(derperSha256: string): TailnetSpec {
+  return {
+    name: "boot-c",
+    headscale: { version: headscaleVersion, serverUrl: "https://hs.example.com", host: "hs", dns: { baseDomain: "tail.example.net" } },
+    derp: {
+      derper: { version: tailscaleVersion },
+      regions: [
+        {
+          id: 900,
+          code: "lab",
+          name: "Lab",
+          nodes: [
+            {
+              name: DNS01_NODE,
+              host: "vm-c",
+              hostname: DNS01_HOSTNAME,
+              derpPort: DNS01_PORT,
+              certificate: { mode: "dns-01", email: "admin@example.test", provider: { type: "rfc2136", nameserver: "127.0.0.1", zone: "example.test", tsigKeyName: "acme" } },
+            },
+          ],
+        },
+      ],
+    },
+    hosts: [{ name: "hs" }, { name: "vm-c", firewall: { adminCidrs: ["10.0.0.0/8"] }, vm: { derper: { source: "url", url: "file:///opt/cdktf-test/derper", sha256: derperSha256 } } }],
+  };
+}
+
+/**
+ * Stand-in for lego at /usr/local/bin/lego (acme-renew.sh's PATH finds it before Debian's): `run`
+ * issues, `renew` issues only when /etc/cdktf-test/renew-due exists; each issuance is a fresh key
+ * and a certificate for --domains signed by the test CA, written where lego writes them
+ * (--path/certificates/<domain>.crt with the chain, .key). It also records what it could do in
+ * --path/standin.facts.
+ */
+const STANDIN_LEGO = `#!/bin/sh
+set -eu
+path= domain= cmd= prev=
+for a in "$@"; do
+  case $prev in --path) path=$a ;; --domains) domain=$a ;; esac
+  case $a in run | renew) cmd=$a ;; esac
+  prev=$a
+done
+facts=$path/standin.facts
+{
+  echo "cmd=$cmd"
+  echo "uid=$(id -u)"
+  for f in CapEff CapBnd NoNewPrivs Seccomp; do echo "$f=$(awk -v k=$f: '$1==k{print $2}' /proc/self/status)"; done
+  if ls /var/lib/derper/certs >/dev/null 2>&1; then echo "sees-derper=yes"; else echo "sees-derper=no"; fi
+  if cat /etc/cdktf-tailnet/tsig.secret >/dev/null 2>&1; then echo "reads-secret-file=yes"; else echo "reads-secret-file=no"; fi
+  echo "secret-via=\${RFC2136_TSIG_SECRET_FILE#"\${CREDENTIALS_DIRECTORY:-none}"/}:$(wc -c < "\${RFC2136_TSIG_SECRET_FILE}")"
+} > "$facts"
+if [ "$cmd" = renew ] && [ ! -e /etc/cdktf-test/renew-due ]; then echo "stand-in lego: $domain not due"; exit 0; fi
+mkdir -p "$path/certificates"
+c=$path/certificates/$domain
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=$domain" -addext "subjectAltName=DNS:$domain" \\
+  -CA /opt/cdktf-test/ca.pem -CAkey /opt/cdktf-test/ca.key -keyout "$c.key.new" -out "$c.crt.new" 2>/dev/null
+cat /opt/cdktf-test/ca.pem >> "$c.crt.new"
+mv "$c.key.new" "$c.key"
+mv "$c.crt.new" "$c.crt"
+echo "stand-in lego: $cmd: issued $domain"
+`;
+
+/** vm-c's probe: issuance, a renewal that is not due, a due one, each as the timer would start it. */
+function dns01Probe(): string {
+  const acme = `cdktf-tailnet-acme-${DNS01_NODE}`;
+  return `#!/bin/sh
+out=/out/facts
+say() { printf '%s=%s\\n' "$1" "$2" >> $out; }
+host=${DNS01_HOSTNAME}; port=${DNS01_PORT}
+crt=/var/lib/derper/certs/$host.crt; key=/var/lib/derper/certs/$host.key
+show() { systemctl show -p "$2" --value "$1"; }
+served() { openssl s_client -connect 127.0.0.1:$port -servername $host </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256 2>/dev/null | cut -d= -f2; }
+installed() { openssl x509 -in $crt -noout -fingerprint -sha256 2>/dev/null | cut -d= -f2; }
+# until derper serves the certificate installed in its directory (or 10 s)
+wait_served() { i=0; while [ $i -lt 100 ]; do f=$(installed); if [ -n "$f" ] && [ "$(served)" = "$f" ]; then return 0; fi; sleep 0.1; i=$((i+1)); done; return 1; }
+# until UNIT has run once more since its exit timestamp OLD, and is no longer active (or 10 s)
+wait_ran() { i=0; while [ $i -lt 100 ]; do t=$(show $1 ExecMainExitTimestampMonotonic); if [ "$t" != "$2" ] && [ "$(systemctl is-active $1)" != activating ]; then return 0; fi; sleep 0.1; i=$((i+1)); done; return 1; }
+# renew LABEL: starts lego's unit as its timer does; waits for the hand-off unit; records what happened
+renew() {
+  before_install=$(show ${acme}-install.service ExecMainExitTimestampMonotonic)
+  before_derper=$(show derper.service InvocationID)
+  systemctl start ${acme}.service; say $1-exit "$?"
+  wait_ran ${acme}-install.service "$before_install"; say $1-install-ran "$?"
+  say $1-install-result "$(show ${acme}-install.service Result)"
+  sleep 0.3
+  wait_served; say $1-served "$?"
+  say $1-fingerprint "$(installed)"
+  say $1-derper-restarted "$([ "$(show derper.service InvocationID)" = "$before_derper" ] && echo no || echo yes)"
+  say $1-derper "$(systemctl is-active derper.service) $(show derper.service NRestarts)"
+  say $1-probe "$(curl -s -o /dev/null -w '%{http_code}' --cacert /opt/cdktf-test/ca.pem --resolve $host:$port:127.0.0.1 https://$host:$port/derp/probe)"
+}
+say cloud-init-status "$(cloud-init status 2>&1 | head -1)"
+say cloud-init-errors "$(python3 -c 'import json;r=json.load(open("/run/cloud-init/result.json"))["v1"];print(len(r["errors"]))' 2>&1)"
+say enabled "$(systemctl is-enabled ${acme}.timer ${acme}-installed.path | tr '\\n' ' ')"
+say active "$(systemctl is-active ${acme}.timer ${acme}-installed.path | tr '\\n' ' ')"
+say derper-without-certificate "$(systemctl is-active derper.service)"
+renew issue
+say issue-standin "$(tr '\\n' ' ' < /var/lib/private/cdktf-tailnet/acme/${DNS01_NODE}/standin.facts)"
+say restart-result "$(show ${acme}-restart.service Result)"
+say staged-owner "$(stat -c '%u %a' /var/lib/private/cdktf-tailnet/acme/${DNS01_NODE})"
+renew fresh
+mkdir -p /etc/cdktf-test && touch /etc/cdktf-test/renew-due
+renew due
+rm /etc/cdktf-test/renew-due
+# derper's copies deleted: the path unit fires, its gate skips the restart, derper keeps serving.
+before_derper=$(show derper.service InvocationID)
+rm $crt $key; sleep 1
+say lost-derper "$(systemctl is-active derper.service) $([ "$(show derper.service InvocationID)" = "$before_derper" ] && echo same || echo restarted)"
+say lost-gate "$(journalctl -u ${acme}-installed.service -o cat --no-pager | grep -c 'skipped because of an unmet condition')"
+# the next check (not due) puts them back, and derper restarts with them
+renew restore
+for f in $crt $key /var/lib/derper/certs; do say "stat:$f" "$(stat -c '%U:%G %a' $f 2>&1)"; done
+say derper-uid "$(id -u derper)"
+say install-uids "$(journalctl _SYSTEMD_UNIT=${acme}-install.service -o verbose --no-pager | sed -n 's/^ *_UID=//p' | sort -u | tr '\\n' ' ')"
+say install-log "$(journalctl -u ${acme}-install.service -o cat --no-pager | grep '^acme:' | tr '\\n' '|')"
+say restart-runs "$(journalctl -u ${acme}-restart.service -o cat --no-pager | grep -c '^Finished')"
+for u in ${acme}.service ${acme}-install.service ${acme}-installed.service ${acme}-restart.service derper.service; do
+  say "exposure:$u" "$(systemd-analyze security --no-pager $u 2>&1 | sed -n 's/.*Overall exposure level for [^:]*: \\([0-9.]*\\).*/\\1/p')"
+done
+journalctl -b --no-pager -u derper -u '${acme}*' > /out/journal.txt 2>&1
+cp /var/log/cloud-init-output.log /out/ 2>/dev/null
+`;
+}
+
 function facts(outDir: string): Record<string, string> {
   const text = readFileSync(join(outDir, "facts"), "utf8");
   return Object.fromEntries(text.split("\n").filter(Boolean).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
@@ -223,4 +364,102 @@ describe.skipIf(skipReason !== undefined)("VM artifacts on a booted machine (sys
       expect(f["after-rerun"]).toBe("active active ");
     });
   }
+
+  it.concurrent("vm-c: DNS-01 renewal on systemd: lego unprivileged, the hand-off as derper, derper restarted by its dependencies", async ({ expect }) => {
+    const tailnet = loadTailnet(dns01Spec(sha256(binaries.derper)));
+    const rendered = renderTailnet(tailnet);
+    const file = (path: string): RenderedFile => rendered.find((f) => f.path === path)!;
+    const ca = mkdtempSync(join(tmpdir(), "cdktf-boot-ca-"));
+    execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=cdktf-tailnet boot test CA", "-keyout", join(ca, "ca.key"), "-out", join(ca, "ca.pem")], { stdio: "ignore" });
+    const caFiles: ImageFile[] = [
+      { path: "/opt/cdktf-test/ca.pem", content: readFileSync(join(ca, "ca.pem")), mode: 0o644 },
+      // A throw-away test CA: the stand-in lego (a transient user) signs with it.
+      { path: "/opt/cdktf-test/ca.key", content: readFileSync(join(ca, "ca.key")), mode: 0o644 },
+    ];
+    rmSync(ca, { recursive: true, force: true });
+    const boot = await bootVm({
+      name: "vm-c",
+      userData: file("hosts/vm-c/cloud-init.yaml").content,
+      files: [
+        { path: "/opt/cdktf-test/derper", copyFrom: binaries.derper },
+        { path: "/usr/local/bin/lego", content: STANDIN_LEGO, mode: 0o755 },
+        // Offline: `apt-get update` has nothing to fetch, and the packages are there already.
+        { path: "/etc/apt/sources.list.d/debian.sources", content: "# offline test machine: no sources\n", mode: 0o644 },
+        // What the operator puts there by hand (a dummy: the stand-in only reads it).
+        { path: "/etc/cdktf-tailnet/tsig.secret", content: "dGVzdA==\n", mode: 0o600 },
+        ...caFiles,
+      ],
+      probe: dns01Probe(),
+    });
+    const f = (() => {
+      try {
+        return facts(boot.outDir);
+      } catch {
+        throw new Error(`the machine wrote no facts (exit ${boot.exitCode}); console:\n${boot.console.slice(-4000)}`);
+      }
+    })();
+    const context = () => `facts: ${JSON.stringify(f, null, 1)}\njournal:\n${readFileSync(join(boot.outDir, "journal.txt"), "utf8").slice(-4000)}`;
+    const acme = tailnet.derp.regions[0]!.nodes[0]!.derper.acme!;
+
+    expect(f["cloud-init-status"], context()).toBe("status: done");
+    expect(f["cloud-init-errors"]).toBe("0");
+    expect(f.enabled).toBe("enabled enabled ");
+    expect(f.active).toBe("active active ");
+    // derper cannot start before the first certificate: systemd keeps restarting it.
+    expect(f["derper-without-certificate"]).toBe("activating");
+
+    // First issuance: lego's unit stages it, the install unit hands it over, derper restarts and serves it.
+    expect(f["issue-exit"], context()).toBe("0");
+    expect(f["issue-install-ran"]).toBe("0");
+    expect(f["issue-install-result"]).toBe("success");
+    expect(f["issue-served"], context()).toBe("0");
+    expect(f["issue-probe"]).toBe("200"); // verified against the test CA for the node's host name
+    expect(f["issue-derper-restarted"]).toBe("yes");
+    expect(f["restart-result"]).toBe("success");
+    // lego's unit: a transient user, no capability, no new privileges, seccomp; derper's files and
+    // the secret file out of its reach, the secret only as its credential.
+    const standin = Object.fromEntries(f["issue-standin"]!.trim().split(" ").map((kv) => kv.split("=") as [string, string]));
+    expect(standin.cmd).toBe("run");
+    expect(Number(standin.uid)).toBeGreaterThanOrEqual(61184); // systemd's DynamicUser= range
+    expect(standin).toMatchObject({ CapEff: "0000000000000000", CapBnd: "0000000000000000", NoNewPrivs: "1", Seccomp: "2", "sees-derper": "no", "reads-secret-file": "no", "secret-via": "tsig-secret:9" });
+    expect(f["staged-owner"]).toBe(`${standin.uid} 700`); // lego's state, its own and private
+
+    // Not due: the install unit runs and finds nothing to do; derper is left alone.
+    expect(f["fresh-exit"]).toBe("0");
+    expect(f["fresh-install-ran"]).toBe("0");
+    expect(f["fresh-install-result"]).toBe("success");
+    expect(f["fresh-fingerprint"]).toBe(f["issue-fingerprint"]);
+    expect(f["fresh-derper-restarted"]).toBe("no");
+
+    // Due: a new certificate, handed over, derper restarted once more and serving it.
+    expect(f["due-exit"]).toBe("0");
+    expect(f["due-install-result"]).toBe("success");
+    expect(f["due-served"], context()).toBe("0");
+    expect(f["due-fingerprint"]).not.toBe(f["issue-fingerprint"]);
+    expect(f["due-derper-restarted"]).toBe("yes");
+    expect(f["due-probe"]).toBe("200");
+    expect(f["due-derper"]).toMatch(/^active \d+$/);
+
+    // derper's copies deleted: no restart (it keeps serving what it loaded); the next check puts
+    // them back and derper restarts with them.
+    expect(f["lost-derper"]).toBe("active same");
+    expect(f["lost-gate"]).toBe("1");
+    expect(f["restore-exit"]).toBe("0");
+    expect(f["restore-served"], context()).toBe("0");
+    expect(f["restore-fingerprint"]).toBe(f["due-fingerprint"]);
+    expect(f["restore-derper-restarted"]).toBe("yes");
+    expect(f["restart-runs"]).toBe("3");
+
+    // The hand-off ran as derper (never root): derper's files, the key 0600, nothing chowned.
+    expect(f["install-uids"]).toBe(`${f["derper-uid"]} `);
+    expect(f["install-log"]).toContain(`acme: installed ${acme.certFile} and ${acme.keyFile} (0600)`);
+    expect(f["install-log"]).toContain(`acme: ${acme.certFile} is already current`);
+    expect(f["install-log"]!.split("|").filter((l) => l.startsWith("acme: installed"))).toHaveLength(3);
+    expect(f[`stat:${acme.certFile}`]).toBe("derper:derper 644");
+    expect(f[`stat:${acme.keyFile}`]).toBe("derper:derper 600");
+    expect(f["stat:/var/lib/derper/certs"]).toBe("derper:derper 750");
+    for (const unit of [acme.paths.service, acme.paths.install, acme.paths.installedService, acme.paths.restartService, "derper.service"]) {
+      expect(Number(f[`exposure:${unit}`]), unit).toBeLessThanOrEqual(1.5);
+    }
+  });
 });

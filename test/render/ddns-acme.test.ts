@@ -45,7 +45,7 @@ describe("the bundled example's home region: DNS-01 and DDNS on a Docker host", 
     expect(node.derper.args).toContain(`-certdir=${DERPER_PATHS.certDir}`);
     const acme = node.derper.acme!;
     expect([acme.certFile, acme.keyFile]).toEqual(["/var/lib/derper/certs/derp-home.example.com.crt", "/var/lib/derper/certs/derp-home.example.com.key"]);
-    expect(acme.restart).toEqual({ owner: undefined, command: "pkill -TERM -x derper; [ $? -le 1 ]" });
+    expect(acme.restart).toEqual({ via: "hook", command: "pkill -TERM -x derper; [ $? -le 1 ]" });
     expect(acme.schedule).toEqual({ onCalendar: "daily", randomizedDelaySec: 3600, intervalSeconds: 86400 });
   });
 
@@ -73,6 +73,8 @@ describe("the bundled example's home region: DNS-01 and DDNS on a Docker host", 
     expect(envValue(acme, "ACME_DNS_PROVIDER")).toBe("cloudflare");
     expect(envValue(acme, "CF_DNS_API_TOKEN_FILE")).toBe("/etc/cdktf-tailnet/cloudflare-token");
     expect(envValue(acme, "DERPER_CERT_BASE")).toBe("derp-home.example.com");
+    expect(envValue(acme, "ACME_HANDOFF")).toBe("hook");
+    expect(envValue(acme, "DERPER_RESTART")).toBe("pkill -TERM -x derper; [ $? -le 1 ]");
     expect(out["acme/Dockerfile"]!.content).toContain(`COPY acme-home-1.env ${ACME_PATHS.config("home-1")}`);
     expect(out["ddns/Dockerfile"]!.content).toContain(`ENTRYPOINT ["/bin/sh", "${DDNS_PATHS.script}", "--loop", "${DDNS_PATHS.config}"]`);
   });
@@ -95,11 +97,15 @@ describe("on a systemd host", () => {
     expect(envValue(ddns, "DDNS_INTERVAL_SECONDS")).toBe("120");
   });
 
-  it("renders units instead of Dockerfiles: the updater on a timer with its secret as a credential, the ACME client daily", () => {
+  it("renders units instead of Dockerfiles: the updater on a timer with its secret as a credential, the ACME client daily, none of them as root", () => {
     expect(Object.keys(out).filter((p) => /^(ddns|acme)\//.test(p)).sort()).toEqual([
       "acme/acme-home-1.env",
       "acme/acme-install-cert.sh",
       "acme/acme-renew.sh",
+      "acme/cdktf-tailnet-acme-home-1-install.service",
+      "acme/cdktf-tailnet-acme-home-1-installed.path",
+      "acme/cdktf-tailnet-acme-home-1-installed.service",
+      "acme/cdktf-tailnet-acme-home-1-restart.service",
       "acme/cdktf-tailnet-acme-home-1.service",
       "acme/cdktf-tailnet-acme-home-1.timer",
       "ddns/cdktf-tailnet-ddns.service",
@@ -112,19 +118,47 @@ describe("on a systemd host", () => {
     expect(service).toContain("DynamicUser=yes");
     expect(service).toContain("LoadCredential=cloudflare-token:/etc/cdktf-tailnet/cloudflare-token");
     expect(out["ddns/cdktf-tailnet-ddns.timer"]!.content).toContain("OnUnitActiveSec=120s");
+    // lego: a transient user that stages the certificate in its own state directory.
     const acme = out["acme/cdktf-tailnet-acme-home-1.service"]!.content;
     expect(acme).toContain(`ExecStart=/bin/sh ${ACME_PATHS.script} ${ACME_PATHS.config("home-1")}`);
-    expect(acme).toContain(`ReadWritePaths=${DERPER_PATHS.certDir}`);
+    expect(acme).toContain("DynamicUser=yes");
+    expect(acme).toContain("LoadCredential=cloudflare-token:/etc/cdktf-tailnet/cloudflare-token");
+    expect(acme).toContain("StateDirectory=cdktf-tailnet/acme/home-1\n");
+    expect(acme).toContain(`OnSuccess=${ACME_PATHS.install("home-1")}`);
+    expect(acme).not.toContain(DERPER_PATHS.certDir);
     expect(out["acme/cdktf-tailnet-acme-home-1.timer"]!.content).toContain("OnCalendar=daily");
+    // The hand-off: derper's user, lego's files as credentials, derper's directories, no network.
+    const install = out["acme/cdktf-tailnet-acme-home-1-install.service"]!.content;
+    expect(install).toContain("User=derper\nGroup=derper\n");
+    expect(install).toContain(`ExecStart=/bin/sh ${ACME_PATHS.hook} ${ACME_PATHS.config("home-1")}`);
+    expect(install).toContain("LoadCredential=certificate:/var/lib/cdktf-tailnet/acme/home-1/certificates/derp-home.example.com.crt\n");
+    expect(install).toContain("LoadCredential=key:/var/lib/cdktf-tailnet/acme/home-1/certificates/derp-home.example.com.key\n");
+    expect(install).toContain("StateDirectory=derper derper/certs\nStateDirectoryMode=0750\n");
+    expect(install).toContain("PrivateNetwork=yes");
+    // derper's restart: a path unit on its certificate, a gate that skips a deleted one, and a unit
+    // that only has dependencies.
+    expect(out["acme/cdktf-tailnet-acme-home-1-installed.path"]!.content).toContain(`PathChanged=${DERPER_PATHS.certDir}/derp-home.example.com.crt\nUnit=cdktf-tailnet-acme-home-1-installed.service\n`);
+    const gate = out["acme/cdktf-tailnet-acme-home-1-installed.service"]!.content;
+    expect(gate).toContain(`ConditionPathExists=${DERPER_PATHS.certDir}/derp-home.example.com.crt\nConditionPathExists=${DERPER_PATHS.certDir}/derp-home.example.com.key\nOnSuccess=cdktf-tailnet-acme-home-1-restart.service\n`);
+    expect(gate).not.toMatch(/^Conflicts=/m);
+    const restart = out["acme/cdktf-tailnet-acme-home-1-restart.service"]!.content;
+    expect(restart).not.toMatch(/^Condition/m);
+    expect(restart).toContain("Conflicts=derper.service\nAfter=derper.service\nOnSuccess=derper.service\n");
+    expect(restart).toContain("ExecStart=/bin/true\nDynamicUser=yes\n");
+    for (const [p, f] of Object.entries(out).filter(([p]) => /\.service$/.test(p))) {
+      expect(f.content, p).toMatch(/^(DynamicUser=yes|User=derper)$/m);
+      expect(f.content, p).toMatch(/^CapabilityBoundingSet=$/m);
+      expect(f.content, p).toMatch(/^PrivateUsers=yes$/m);
+    }
     const env = out["acme/acme-home-1.env"]!.content;
-    expect(envValue(env, "DERPER_RESTART")).toBe("systemctl restart derper.service");
-    expect(envValue(env, "DERPER_CERT_OWNER")).toBe("derper:derper");
+    expect(envValue(env, "ACME_HANDOFF")).toBe("units");
+    expect(envValue(env, "DERPER_RESTART")).toBe("");
   });
 
   it.skipIf(!!missingCommands({ "systemd-analyze": "systemd" }))("units that systemd-analyze verify accepts", () => {
     const dir = mkdtempSync(join(tmpdir(), "cdktf-tailnet-units-"));
     try {
-      const units = Object.entries(out).filter(([p]) => /\.(service|timer)$/.test(p));
+      const units = Object.entries(out).filter(([p]) => /\.(service|timer|path)$/.test(p));
       for (const [p, f] of units) writeFileSync(join(dir, p.split("/").pop()!), f.content);
       execFileSync("systemd-analyze", ["verify", ...units.map(([p]) => join(dir, p.split("/").pop()!))], { stdio: "pipe" });
     } finally {
@@ -144,10 +178,14 @@ describe("on a systemd host", () => {
       "0644 /etc/cdktf-tailnet/acme-home-1.env",
       "0644 /etc/systemd/system/cdktf-tailnet-acme-home-1.service",
       "0644 /etc/systemd/system/cdktf-tailnet-acme-home-1.timer",
+      "0644 /etc/systemd/system/cdktf-tailnet-acme-home-1-install.service",
+      "0644 /etc/systemd/system/cdktf-tailnet-acme-home-1-installed.path",
+      "0644 /etc/systemd/system/cdktf-tailnet-acme-home-1-installed.service",
+      "0644 /etc/systemd/system/cdktf-tailnet-acme-home-1-restart.service",
     ]);
     for (const f of install.files) expect(f.content).toBe(out[`${f.path.includes("acme") ? "acme" : "ddns"}/${f.path.split("/").pop()!}`]!.content);
     expect(install.packages).toEqual(["ca-certificates", "curl", "iproute2", "jq", "lego"]);
-    expect(install.timers).toEqual(["cdktf-tailnet-ddns.timer", "cdktf-tailnet-acme-home-1.timer"]);
+    expect(install.timers).toEqual(["cdktf-tailnet-ddns.timer", "cdktf-tailnet-acme-home-1-installed.path", "cdktf-tailnet-acme-home-1.timer"]);
     expect(install.notes).toEqual(["put the Cloudflare API token into /etc/cdktf-tailnet/cloudflare-token (0600 root:root); the DNS helpers read it from there"]);
   });
 

@@ -88,3 +88,39 @@ export function vmProxySpec(): TailnetSpec {
     ],
   };
 }
+
+/**
+ * A home VM behind a changing address: the DDNS updater (Cloudflare) keeps its DERP node's name
+ * current, and the node has a DNS-01 certificate (RFC 2136). So the host gets every helper unit the
+ * kit renders: the updater's service and timer; the ACME client's service and timer, its hand-off
+ * service, and derper's restart path and service.
+ */
+export function vmDnsSpec(): TailnetSpec {
+  return {
+    name: "vm-dns",
+    headscale: { serverUrl: "https://hs.example.net", host: "hs", listenAddr: "0.0.0.0:8080", dns: { baseDomain: "tail.example.net" } },
+    dns: { provider: "cloudflare", zoneName: "example.net" },
+    derp: {
+      regions: [
+        {
+          id: 900,
+          code: "home",
+          name: "Home",
+          nodes: [
+            {
+              name: "home-1",
+              host: "home",
+              hostname: "derp-home.example.net",
+              derpPort: 8443,
+              certificate: { mode: "dns-01", email: "admin@example.net", provider: { type: "rfc2136", nameserver: "192.0.2.53", zone: "example.net", tsigKeyName: "acme" } },
+            },
+          ],
+        },
+      ],
+    },
+    hosts: [
+      { name: "hs", publicIpv4: "203.0.113.50", firewall: { adminCidrs: [ADMIN_V4] }, vm: { headscale: { sha256: FAKE_SHA256 } } },
+      { name: "home", dynamicIp: true, ddns: { provider: "cloudflare", interval: "5m" }, firewall: { adminCidrs: ["192.168.1.0/24"] }, vm: { derper: { source: "build", goSha256: FAKE_SHA256 } } },
+    ],
+  };
+}
