@@ -1,31 +1,65 @@
 /**
- * `cdktf-tailnet lab <spec> [--clients N] [--headscale-version V] [--json] [--keep]
+ * `cdktf-tailnet lab <spec> [--clients N] [--headscale-version V] [--faults [--fault-derp kill|link-down]] [--wait S] [--json] [--keep]
  *  [--headscale P] [--derper P] [--tailscaled P] [--tailscale P] [--bin-dir D]`
+ * `cdktf-tailnet lab down [--json]`
  *
  * Runs the spec's whole tailnet on this Linux machine with the real programs (lab/index.ts),
  * prints progress while it runs and a table of the checks at the end (or the report as JSON).
- * Ctrl-C stops the run; every process and namespace is removed either way.
+ * Ctrl-C (or SIGTERM, SIGHUP) stops the run; every process and namespace is removed either way.
+ * One lab runs at a time; `lab down` stops a running lab and removes what a killed one left.
  *
- * Exit codes: 0 every check passed; 1 the spec has problems or a check failed; 2 usage or setup
- * error (not Linux/root, a program missing); 130 interrupted.
+ * Exit codes: 0 every check passed (down: nothing left); 1 the spec has problems or a check
+ * failed (down: something could not be removed); 2 usage or setup error (not Linux/root, a
+ * program missing, another lab running); 130 interrupted.
  */
 import { parseArgs } from "node:util";
-import { LabBinariesMissing, LabSetupError, runLab } from "../lab/index.js";
+import { LabBinariesMissing, LabBusy, labDown, LabSetupError, labUnsupportedReason, runLab } from "../lab/index.js";
 import { formatCheckLine, formatLabTable } from "../lab/report.js";
 import { formatIssues, validate } from "../model/index.js";
 import type { CliIo } from "./main.js";
 import { loadSpecFile } from "./load-spec.js";
 
-export const LAB_USAGE = `  cdktf-tailnet lab <spec> [--clients N] [--headscale-version V] [--json] [--keep]
+export const LAB_USAGE = `  cdktf-tailnet lab <spec> [--clients N] [--headscale-version V] [--faults] [--wait S] [--json] [--keep]
                     [--headscale <path>] [--derper <path>] [--tailscaled <path>] [--tailscale <path>] [--bin-dir <dir>]
       run the whole tailnet on this machine (Linux, root): one network namespace per host, device
       and client, the real headscale/derper/tailscaled, then check it end to end; programs come from
-      the paths given or ~/.cache/cdktf-tailnet/bin (scripts/build-upstream.sh builds them)`;
+      the paths given or ~/.cache/cdktf-tailnet/bin (scripts/build-upstream.sh builds them);
+      --faults then takes a DERP node down (--fault-derp kill, the default, or link-down) and
+      stops/restarts headscale, and measures the recovery;
+      one lab runs at a time: --wait S waits up to S seconds for a running one instead of refusing
+  cdktf-tailnet lab down [--json]
+      stop a running lab and remove every namespace, process and run directory a lab left`;
 
 /** Thrown for bad command-line arguments (main.ts prints the usage). */
 export class LabUsageError extends Error {}
 
+async function commandLabDown(args: string[], io: CliIo): Promise<number> {
+  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { json: { type: "boolean", default: false } } });
+  if (positionals.length > 0) throw new LabUsageError(`lab down takes no arguments, got ${positionals.join(" ")}`);
+  const unsupported = labUnsupportedReason();
+  if (unsupported) {
+    io.err(`cdktf-tailnet lab down: ${unsupported}`);
+    return 2;
+  }
+  const say = values.json ? io.err : io.out;
+  const report = await labDown({ onProgress: say });
+  if (values.json) io.out(JSON.stringify(report, null, 2));
+  else if (report.runs.length === 0) io.out("lab down: nothing to do: no lab is running and none left anything behind");
+  else {
+    const n = (xs: readonly unknown[], one: string, many: string) => `${xs.length} ${xs.length === 1 ? one : many}`;
+    for (const r of report.runs) {
+      io.out(
+        `lab down: run ${r.runId}${r.tailnet ? ` (${r.tailnet})` : ""}: ${r.stoppedOwner ? `lab process ${r.stoppedOwner.pid} stopped${r.stoppedOwner.cleanedUp ? " and cleaned up after itself" : ""}; ` : ""}` +
+          `${n(r.killed, "process", "processes")} killed, ${n(r.namespaces, "namespace", "namespaces")} deleted, ${n(r.runDirs, "run directory", "run directories")} removed`,
+      );
+    }
+  }
+  for (const p of report.problems) io.err(`lab down: could not remove: ${p}`);
+  return report.problems.length === 0 ? 0 : 1;
+}
+
 export async function commandLab(args: string[], io: CliIo): Promise<number> {
+  if (args[0] === "down") return commandLabDown(args.slice(1), io);
   const { positionals, values } = parseArgs({
     args,
     allowPositionals: true,
@@ -34,6 +68,9 @@ export async function commandLab(args: string[], io: CliIo): Promise<number> {
       "headscale-version": { type: "string" },
       json: { type: "boolean", default: false },
       keep: { type: "boolean", default: false },
+      faults: { type: "boolean", default: false },
+      "fault-derp": { type: "string" },
+      wait: { type: "string" },
       headscale: { type: "string" },
       derper: { type: "string" },
       tailscaled: { type: "string" },
@@ -44,6 +81,10 @@ export async function commandLab(args: string[], io: CliIo): Promise<number> {
   if (positionals.length !== 1) throw new LabUsageError("lab takes exactly one spec file");
   const clients = Number(values.clients);
   if (!Number.isInteger(clients) || clients < 0) throw new LabUsageError(`--clients must be a whole number, got ${JSON.stringify(values.clients)}`);
+  const derpFailure = values["fault-derp"] ?? "kill";
+  if (derpFailure !== "kill" && derpFailure !== "link-down") throw new LabUsageError(`--fault-derp must be kill or link-down, got ${JSON.stringify(derpFailure)}`);
+  const wait = values.wait === undefined ? 0 : Number(values.wait);
+  if (!Number.isFinite(wait) || wait < 0) throw new LabUsageError(`--wait must be a number of seconds, got ${JSON.stringify(values.wait)}`);
   const specPath = positionals[0]!;
   const spec = await loadSpecFile(specPath);
   const checked = validate(spec);
@@ -61,6 +102,7 @@ export async function commandLab(args: string[], io: CliIo): Promise<number> {
   };
   process.on("SIGINT", interrupt);
   process.on("SIGTERM", interrupt);
+  process.on("SIGHUP", interrupt);
   try {
     const t0 = Date.now();
     const report = await runLab({
@@ -68,6 +110,8 @@ export async function commandLab(args: string[], io: CliIo): Promise<number> {
       clients,
       headscaleVersion: values["headscale-version"],
       keep: values.keep,
+      faults: values.faults ? { derpFailure } : false,
+      waitForOtherLab: wait * 1000,
       binaries: { headscale: values.headscale, derper: values.derper, tailscaled: values.tailscaled, tailscale: values.tailscale, binDir: values["bin-dir"] },
       signal: controller.signal,
       onProgress: (line) => say(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${line}`),
@@ -78,7 +122,7 @@ export async function commandLab(args: string[], io: CliIo): Promise<number> {
     if (report.error === "interrupted") return 130;
     return report.ok ? 0 : 1;
   } catch (e) {
-    if (e instanceof LabBinariesMissing || e instanceof LabSetupError) {
+    if (e instanceof LabBinariesMissing || e instanceof LabSetupError || e instanceof LabBusy) {
       io.err(`cdktf-tailnet lab: ${e.message}`);
       return 2;
     }
@@ -86,5 +130,6 @@ export async function commandLab(args: string[], io: CliIo): Promise<number> {
   } finally {
     process.off("SIGINT", interrupt);
     process.off("SIGTERM", interrupt);
+    process.off("SIGHUP", interrupt);
   }
 }

@@ -10,8 +10,11 @@
  * 4. The real headscale, one derper per DERP node (exactly the rendered flags, file paths
  *    relocated) and one tailscaled per device and client (joined with pre-auth keys made with the
  *    headscale CLI, with each device's routes, exit node and tags) start in their namespaces.
- * 5. The checks in checks.ts run; every process is stopped by pid and every namespace deleted at
- *    the end, also on failure or interruption.
+ * 5. The checks in checks.ts run (and, when asked, the fault checks); every process is stopped by
+ *    pid and every namespace deleted at the end, also on failure or interruption.
+ *
+ * One lab runs at a time: the run takes the machine's lock and records every namespace and process
+ * as it makes them (state.ts), so `cdktf-tailnet lab down` can remove what a killed lab left.
  */
 import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -24,27 +27,36 @@ import { certificatePin, issueSelfSigned } from "../secrets/index.js";
 import { createLabCa, issueLabCertificate } from "./certs.js";
 import {
   checkDebugDerp,
+  checkDerpFailover,
+  checkHeadscaleDown,
+  checkHeadscaleRestart,
   checkMesh,
   checkNetcheck,
   checkPin,
   checkRegistered,
+  reachedHosts,
   checkRelayPing,
+  checkRoute,
   checkVerify,
   checkWrongPin,
   preferMeshRegion,
   type CheckContext,
   type CheckRegion,
+  type DerpFailure,
   type LabCheck,
   type TailscaleSelf,
 } from "./checks.js";
-import { applyLabChanges, labHostsFile, type LabChange, type LabTailnet } from "./lab-changes.js";
+import { applyLabChanges, LAB_BREAKS, labHostsFile, type LabBreak, type LabChange, type LabTailnet } from "./lab-changes.js";
 import { headscaleMachine, machineOfNode, planLab, tailnetHostname, type LabMachine, type LabPlan } from "./plan.js";
 import { LabAborted, LabRuntime, type LabProcess, type RunResult } from "./runtime.js";
+import { LabRunRecord, labStateDir } from "./state.js";
 
-export type { LabCheck } from "./checks.js";
-export type { LabChange } from "./lab-changes.js";
+export type { DerpFailure, LabCheck } from "./checks.js";
+export type { LabBreak, LabChange } from "./lab-changes.js";
+export { LAB_BREAKS } from "./lab-changes.js";
 export { LabBinariesMissing } from "./binaries.js";
 export { LabAborted } from "./runtime.js";
+export { LabBusy, labDown, labStateDir, type LabDownReport } from "./state.js";
 
 /** How to run a lab. */
 export interface LabOptions {
@@ -55,8 +67,23 @@ export interface LabOptions {
   /** Run this headscale version instead of the spec's. */
   readonly headscaleVersion?: string;
   readonly binaries?: BinaryOverrides;
-  /** Keep the run directory (logs, configs, certificates) even when every check passes. */
+  /** Keep the run directory (logs, configs, certificates); without it nothing of the run stays, pass or fail. */
   readonly keep?: boolean;
+  /**
+   * After the checks, inject faults and measure: take down one node of a two-node region (how long
+   * until two clients relay through the other; killed with SIGKILL, or with `derpFailure:
+   * "link-down"` cut off without closing its connections), stop headscale (established peers keep
+   * talking), start it again (how long until every node is back online).
+   */
+  readonly faults?: boolean | { readonly derpFailure: DerpFailure };
+  /** Relayed pings the relay-ping check collects (default 2); more give round-trip statistics. */
+  readonly pingSamples?: number;
+  /** Break these checks' preconditions on purpose (tests of the checks; each is listed with the lab's changes). */
+  readonly breaks?: readonly LabBreak[];
+  /** While another lab runs, wait up to this long for it to end instead of refusing at once. */
+  readonly waitForOtherLab?: number;
+  /** Where runs are recorded (default: `CDKTF_TAILNET_LAB_STATE_DIR` or /run/cdktf-tailnet/lab). */
+  readonly stateDir?: string;
   /** Progress lines while the lab runs. */
   readonly onProgress?: (line: string) => void;
   /** Each check's result as soon as it is known. */
@@ -77,6 +104,8 @@ export interface LabMachineReport {
 export interface LabReport {
   /** Every check passed and the lab came up and went away cleanly. */
   readonly ok: boolean;
+  /** The run's id: its namespaces are `tl<id>-<machine>`. */
+  readonly runId: string;
   readonly tailnet: string;
   readonly headscaleVersion: string;
   readonly tailscaleVersion: string;
@@ -89,9 +118,15 @@ export interface LabReport {
   readonly error: string | undefined;
   /** Problems during cleanup (a process that did not stop, a namespace that could not be deleted). */
   readonly cleanupProblems: readonly string[];
-  /** The run directory, when kept (on failure, or with `keep`). */
+  /** The run directory, when kept (`keep`). */
   readonly runDir: string | undefined;
   readonly durationMs: number;
+  /** From the start until every tailscaled joined (undefined when the lab did not come up). */
+  readonly startupMs: number | undefined;
+  /** How long each step of the start took, in order. */
+  readonly phases: readonly { readonly name: string; readonly ms: number }[];
+  /** The breaks applied (tests of the checks). */
+  readonly breaks: readonly LabBreak[];
 }
 
 /** The spec is invalid, or the machine cannot run a lab: nothing was started. */
@@ -181,11 +216,21 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
   const bins = findLabBinaries({ headscale: headscaleVersion, tailscale: tailscaleVersion }, options.binaries);
   const clients = options.clients ?? 2;
   if (!Number.isInteger(clients) || clients < 0 || clients > 50) throw new LabSetupError(`--clients must be a whole number from 0 to 50, got ${clients}`);
+  const breaks = [...new Set(options.breaks ?? [])];
+  for (const b of breaks) if (!LAB_BREAKS.includes(b)) throw new LabSetupError(`unknown break ${JSON.stringify(b)}; breaks: ${LAB_BREAKS.join(", ")}`);
 
-  // 2. plan
+  // 2. plan, and the machine: one lab at a time (LabBusy otherwise, nothing started)
   const plan = planLab(model, clients);
   const runId = randomBytes(2).toString("hex");
-  const runDir = mkdtempSync(join(tmpdir(), `tailnet-lab-${runId}-`));
+  const record = await LabRunRecord.acquire({ dir: options.stateDir ?? labStateDir(), runId, tailnet: model.name, waitMs: options.waitForOtherLab, onWait: progress, ...(options.signal && { signal: options.signal }) });
+  let runDir: string;
+  try {
+    runDir = mkdtempSync(join(tmpdir(), `tailnet-lab-${runId}-`));
+    record.runDir = runDir;
+  } catch (e) {
+    record.release();
+    throw e;
+  }
   const dir = (...parts: string[]) => {
     const p = join(runDir, ...parts);
     mkdirSync(p, { recursive: true });
@@ -194,11 +239,12 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
   const caDir = dir("ca");
   const etcDir = dir("etc");
   const logDir = dir("logs");
-  const rt = new LabRuntime(`tl${runId}-`, { hosts: join(etcDir, "hosts"), resolvConf: join(etcDir, "resolv.conf"), nsswitchConf: join(etcDir, "nsswitch.conf") }, labEnv(join(caDir, "ca.crt"), dir("ca", "no-system-roots")));
+  const rt = new LabRuntime(`tl${runId}-`, { hosts: join(etcDir, "hosts"), resolvConf: join(etcDir, "resolv.conf"), nsswitchConf: join(etcDir, "nsswitch.conf") }, labEnv(join(caDir, "ca.crt"), dir("ca", "no-system-roots")), record);
   const abort = () => rt.abort();
   options.signal?.addEventListener("abort", abort);
 
   const checks: LabCheck[] = [];
+  const listeners = new Map<string, { port: number; token: string }>();
   const report = (c: LabCheck) => {
     checks.push(c);
     options.onCheck?.(c);
@@ -206,9 +252,17 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
   let error: string | undefined;
   let lab: LabTailnet | undefined;
   const changes: LabChange[] = [];
+  const phases: { name: string; ms: number }[] = [];
+  let startupMs: number | undefined;
+  let phaseStart = Date.now();
+  const phase = (name: string) => {
+    phases.push({ name, ms: Date.now() - phaseStart });
+    phaseStart = Date.now();
+  };
   try {
     if (options.signal?.aborted) rt.abort();
     progress(`lab ${runId}: ${plan.machines.length} machines in ${plan.subnet}, run directory ${runDir}`);
+    if (plan.clientUser.why) progress(`the lab's clients join as user ${plan.clientUser.name}: ${plan.clientUser.why}`);
 
     // 3. certificates, then the one lab step
     const ca = await createLabCa(caDir, runId);
@@ -255,6 +309,7 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
       headscalePaths,
       derperPaths,
       policyPath,
+      breaks,
     });
     changes.push(...lab.changes, ...TAILSCALED_CHANGES);
     progress(`lab changes (the only differences from what the spec renders):`);
@@ -272,7 +327,7 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
       if (!lab.derperArgs.has(node.name)) continue;
       const paths = derperPaths(node.name);
       mkdirSync(paths.certDir, { recursive: true });
-      const files = node.derper.certificateFiles;
+      const files = lab.derperCertificates.get(node.name);
       if (files) {
         copyFileSync(files.certFile, join(paths.certDir, `${node.derper.certFileBase}.crt`));
         copyFileSync(files.keyFile, join(paths.certDir, `${node.derper.certFileBase}.key`));
@@ -283,6 +338,7 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
     writeFileSync(rt.etc.hosts, labHostsFile(lab.tailnet, plan, lab.probe));
     writeFileSync(rt.etc.resolvConf, "# cdktf-tailnet lab: no DNS server; names come from the hosts file\nnameserver 127.0.0.1\noptions timeout:1 attempts:1\n");
     writeFileSync(rt.etc.nsswitchConf, "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\n");
+    phase("certificates and files");
 
     // 5. network
     await rt.createNetwork(plan);
@@ -292,12 +348,23 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
       progress(`  ${m.name}: reaches only ${m.mesh!.node} of ${m.mesh!.regionCode} (unreachable route to ${m.mesh!.blocked.join(", ")}), so it homes on that node`);
     }
     if (plan.idleHosts.length > 0) progress(`  hosts that run nothing get no namespace: ${plan.idleHosts.join(", ")}`);
+    // A LAN behind each subnet router, with a listener that answers with a token.
+    for (const lan of plan.lans) {
+      await rt.createLan(lan.router, lan.name, lan.routerAddress, lan.listenerAddress, lan.prefixLength);
+      const token = randomBytes(8).toString("hex");
+      listeners.set(lan.name, { port: LISTENER_PORT, token });
+      rt.start(`listener ${lan.name}`, lan.name, [process.execPath, "-e", LISTENER_JS, token, lan.listenerAddress, String(LISTENER_PORT)], { logFile: join(logDir, `listener-${lan.name}.log`) });
+      progress(`  ${lan.name}: ${lan.route} behind ${lan.router} (${lan.router} ${lan.routerAddress}, a listener on ${lan.listenerAddress}:${LISTENER_PORT}); reached only through ${lan.router}`);
+    }
+    phase("network");
 
     // 6. headscale, derpers, tailscaleds
-    const running = await bringUp(rt, plan, lab, bins, runDir, logDir, progress);
+    const running = await bringUp(rt, plan, lab, bins, runDir, logDir, progress, phase);
+    startupMs = Date.now() - t0;
+    progress(`lab up in ${(startupMs / 1000).toFixed(1)} s`);
 
     // 7. checks
-    await runChecks(rt, plan, lab, running, report, progress);
+    await runChecks(rt, plan, lab, running, report, progress, { faults: options.faults !== undefined && options.faults !== false, derpFailure: typeof options.faults === "object" ? options.faults.derpFailure : "kill", pingSamples: options.pingSamples ?? 2, listeners });
   } catch (e) {
     if (e instanceof LabAborted || options.signal?.aborted) error = "interrupted";
     else if (e instanceof LabSetupError) error = e.message;
@@ -309,39 +376,59 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
   progress(`stopping ${rt.started.length} processes and deleting ${rt.namespaces.length} namespaces`);
   const cleanupProblems = await rt.cleanup();
   const ok = error === undefined && cleanupProblems.length === 0 && checks.length > 0 && checks.every((c) => c.status !== "fail");
-  // Kept for a look at the logs when something failed (not when interrupted), or when asked to.
-  const keep = options.keep === true || (!ok && error !== "interrupted");
+  // Nothing of the run stays, pass or fail, unless asked (--keep): the progress lines and the
+  // findings carry the log lines that explain a failure.
+  const keep = options.keep === true;
   if (!keep) rmSync(runDir, { recursive: true, force: true });
+  // What could not be removed stays recorded for `lab down`.
+  if (cleanupProblems.length === 0) record.release();
   return {
     ok,
+    runId,
     tailnet: model.name,
     headscaleVersion,
     tailscaleVersion,
     changes,
-    machines: plan.machines.map((m) => ({
-      name: m.name,
-      namespace: `tl${runId}-${m.name}`,
-      address: m.address,
-      runs: [...(m.headscale ? ["headscale"] : []), ...m.derpNodes.map((n) => `derper ${n}`), ...(m.kind !== "server" ? ["tailscaled"] : [])],
-    })),
+    machines: [
+      ...plan.machines.map((m) => ({
+        name: m.name,
+        namespace: `tl${runId}-${m.name}`,
+        address: m.address,
+        runs: [...(m.headscale ? ["headscale"] : []), ...m.derpNodes.map((n) => `derper ${n}`), ...(m.kind !== "server" ? ["tailscaled"] : [])],
+      })),
+      ...plan.lans.map((l) => ({ name: l.name, namespace: `tl${runId}-${l.name}`, address: l.listenerAddress, runs: [`listener :${LISTENER_PORT} (LAN ${l.route} behind ${l.router})`] })),
+    ],
     checks,
     processes: rt.history,
     error,
     cleanupProblems,
     runDir: keep ? runDir : undefined,
     durationMs: Date.now() - t0,
+    startupMs,
+    phases,
+    breaks,
   };
 }
+
+/** The port of the listener on each LAN behind a subnet router. */
+const LISTENER_PORT = 8080;
+/** The listener: answers every connection with its token (argv: token, address, port). */
+const LISTENER_JS = 'const [t, a, p] = process.argv.slice(1); require("net").createServer((s) => s.end(`lab listener ${t}\\n`)).listen(Number(p), a, () => console.log(`listening on ${a}:${p}`));';
 
 // ---------------------------------------------------------------------------------------------
 // bring-up
 
 interface Running {
-  readonly headscale: LabProcess;
   readonly derpers: Map<string, LabProcess>;
   readonly tailscaleds: Map<string, LabProcess>;
   readonly tailscale: (machine: string, args: readonly string[], timeoutMs?: number) => Promise<RunResult>;
+  readonly tailscaleNc: (machine: string, host: string, port: number, timeoutMs: number) => Promise<RunResult>;
+  readonly pingOnce: CheckContext["pingOnce"];
   readonly headscaleCli: (args: readonly string[]) => Promise<RunResult>;
+  /** The running headscale (a new process after a restart). */
+  headscale: LabProcess;
+  readonly headscaleUp: () => Promise<boolean>;
+  readonly startHeadscale: (name: string) => Promise<LabProcess>;
 }
 
 function tail(text: string, lines = 15): string {
@@ -358,20 +445,26 @@ async function waitFor(rt: LabRuntime, what: string, proc: LabProcess | undefine
   }
 }
 
-async function bringUp(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, bins: LabBinaries, runDir: string, logDir: string, progress: (l: string) => void): Promise<Running> {
+async function bringUp(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, bins: LabBinaries, runDir: string, logDir: string, progress: (l: string) => void, phase: (name: string) => void): Promise<Running> {
   const tailnet: ResolvedTailnet = lab.tailnet;
   const hsMachine = headscaleMachine(plan);
   const configPath = join(tailnet.headscale.paths.configDir, "config.yaml");
 
   // headscale
   let t = Date.now();
-  const headscale = rt.start("headscale", hsMachine.name, [bins.headscale, "serve", "-c", configPath], { logFile: join(logDir, "headscale.log"), cwd: tailnet.headscale.paths.stateDir });
   const health = `${tailnet.headscale.serverUrl.replace(/\/+$/, "")}/health`;
-  await waitFor(rt, "headscale", headscale, 30_000, async () => {
+  const headscaleUp = async () => {
     const r = await rt.run(hsMachine.name, ["curl", "-s", "--max-time", "2", "--cacert", rt.baseEnv.SSL_CERT_FILE!, health], { timeoutMs: 5_000 });
     return r.code === 0 && r.stdout.includes('"pass"');
-  });
+  };
+  const startHeadscale = async (name: string) => {
+    const proc = rt.start(name, hsMachine.name, [bins.headscale, "serve", "-c", configPath], { logFile: join(logDir, `${name.replace(/[^a-z0-9-]+/g, "-").replace(/-+$/, "")}.log`), cwd: tailnet.headscale.paths.stateDir });
+    await waitFor(rt, name, proc, 30_000, headscaleUp);
+    return proc;
+  };
+  const headscale = await startHeadscale("headscale");
   progress(`headscale ${tailnet.headscale.version.version}: up on ${hsMachine.name} (${hsMachine.address}), ${health} answers over TLS from the lab CA (${Date.now() - t} ms)`);
+  phase("headscale");
   const headscaleCli = (args: readonly string[]) => rt.run(hsMachine.name, [bins.headscale, "-c", configPath, ...args], { timeoutMs: 20_000 });
 
   // derpers
@@ -386,7 +479,7 @@ async function bringUp(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, bins: Lab
     nodes.map(async (node) => {
       if (node.stunOnly) return;
       const machine = machineOfNode(plan, node.name);
-      const url = `https://${node.hostnameIsIp ? node.hostname : node.hostname}:${node.derpPort}/derp/probe`;
+      const url = `https://${node.hostname}:${node.derpPort}/derp/probe`;
       const tls = node.hostnameIsIp ? ["-k"] : ["--cacert", rt.baseEnv.SSL_CERT_FILE!];
       await waitFor(rt, `derper ${node.name}`, derpers.get(node.name), 20_000, async () => {
         const r = await rt.run(machine.name, ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "2", ...tls, url], { timeoutMs: 5_000 });
@@ -395,12 +488,15 @@ async function bringUp(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, bins: Lab
     }),
   );
   progress(`derper: ${nodes.length} nodes up (${nodes.map((n) => `${n.name} on ${machineOfNode(plan, n.name).name}`).join(", ")}) (${Date.now() - t} ms)`);
+  phase("derpers");
 
-  // users and pre-auth keys, with the headscale CLI: the model's users (with their key settings), and the clients' user
+  // users and pre-auth keys, with the headscale CLI: the model's users (with their key settings),
+  // the clients' user; devices (and a client joining as a model user) get a key each, as the
+  // model says; the plain clients share one reusable key of the lab's own.
   t = Date.now();
   const members = plan.machines.filter((m) => m.kind !== "server");
   const userIds = new Map<string, string>();
-  const userOf = (m: LabMachine) => m.device?.user ?? tailnet.name;
+  const userOf = (m: LabMachine) => m.device?.user ?? m.user ?? tailnet.name;
   const keySettings = new Map(tailnet.users.map((u) => [u.name, u.preAuthKey]));
   for (const user of new Set([...tailnet.users.map((u) => u.name), ...members.map(userOf)])) {
     const r = await headscaleCli(["users", "create", user, "-o", "json"]);
@@ -409,12 +505,9 @@ async function bringUp(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, bins: Lab
     if (id === undefined) throw new Error(`headscale users create ${user} printed no id: ${r.stdout}`);
     userIds.set(user, String(id));
   }
-  const authKeys = new Map<string, string>();
-  for (const m of members) {
-    const tags = m.device?.tags ?? [];
-    const settings = keySettings.get(userOf(m));
+  const createKey = async (forWhat: string, user: string, settings: { expiration: string; reusable: boolean; ephemeral: boolean } | undefined, tags: readonly string[]) => {
     const args = [
-      "preauthkeys", "create", "-u", userIds.get(userOf(m))!,
+      "preauthkeys", "create", "-u", userIds.get(user)!,
       "-e", settings?.expiration ?? "1h",
       ...(settings?.reusable ? ["--reusable"] : []),
       ...(settings?.ephemeral ? ["--ephemeral"] : []),
@@ -422,17 +515,32 @@ async function bringUp(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, bins: Lab
       "-o", "json",
     ];
     const r = await headscaleCli(args);
-    if (r.code !== 0) throw new Error(`headscale preauthkeys create for ${m.name} failed: ${r.stderr.trim() || r.stdout.trim()}`);
+    if (r.code !== 0) throw new Error(`headscale preauthkeys create for ${forWhat} failed: ${r.stderr.trim() || r.stdout.trim()}`);
     const key = (JSON.parse(r.stdout) as { key?: string }).key;
     if (!key) throw new Error(`headscale preauthkeys create printed no key: ${r.stdout}`);
-    authKeys.set(m.name, key);
+    return key;
+  };
+  const authKeys = new Map<string, string>();
+  let sharedKey: string | undefined;
+  let keys = 0;
+  for (const m of members) {
+    if (!m.device && m.user === undefined) {
+      sharedKey ??= await createKey("the plain clients", tailnet.name, { expiration: "1h", reusable: true, ephemeral: false }, []);
+      authKeys.set(m.name, sharedKey);
+      continue;
+    }
+    const tags = lab.breaks.has("device-untagged") ? [] : (m.device?.tags ?? []);
+    authKeys.set(m.name, await createKey(m.name, userOf(m), keySettings.get(userOf(m)), tags));
+    keys++;
   }
-  progress(`headscale: ${userIds.size} user(s) (${[...userIds.keys()].join(", ")}), ${authKeys.size} pre-auth keys (${Date.now() - t} ms)`);
+  progress(`headscale: ${userIds.size} user(s) (${[...userIds.keys()].join(", ")}), ${keys + (sharedKey ? 1 : 0)} pre-auth key(s)${sharedKey ? " (one reusable key shared by the plain clients)" : ""} (${Date.now() - t} ms)`);
+  phase("users and keys");
 
   // tailscaleds
   t = Date.now();
   const tailscaleds = new Map<string, LabProcess>();
   const socketOf = (machine: string) => join(runDir, "ts", machine, "tailscaled.sock");
+  const envOf = (m: LabMachine) => (lab.breaks.has("direct-allowed") && m.client !== undefined ? {} : TAILSCALED_ENV);
   for (const m of members) {
     const state = join(runDir, "ts", m.name);
     mkdirSync(state, { recursive: true });
@@ -440,13 +548,28 @@ async function bringUp(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, bins: Lab
       m.name,
       rt.start(`tailscaled ${m.name}`, m.name, [bins.tailscaled, `--statedir=${state}`, `--socket=${socketOf(m.name)}`, "--tun=userspace-networking", "--no-logs-no-support"], {
         // TS_LOGS_DIR: tailscaled would otherwise write its log config to /var/lib/tailscale.
-        env: { ...TAILSCALED_ENV, TS_LOGS_DIR: state },
+        env: { ...envOf(m), TS_LOGS_DIR: state },
         logFile: join(logDir, `tailscaled-${m.name}.log`),
         cwd: state,
       }),
     );
   }
   const tailscale = (machine: string, args: readonly string[], timeoutMs = 30_000) => rt.run(machine, [bins.tailscale, `--socket=${socketOf(machine)}`, ...args], { env: TAILSCALED_ENV, timeoutMs });
+  const tailscaleNc = (machine: string, host: string, port: number, timeoutMs: number) => rt.run(machine, [bins.tailscale, `--socket=${socketOf(machine)}`, "nc", host, String(port)], { timeoutMs, stdinOpen: true });
+  const pingOnce: CheckContext["pingOnce"] = async (machine, ip, timeoutMs) => {
+    const url = `http://local-tailscaled.sock/localapi/v0/ping?ip=${encodeURIComponent(ip)}&type=disco`;
+    const r = await rt.run(machine, ["curl", "-s", "--max-time", String(timeoutMs / 1000), "--unix-socket", socketOf(machine), "-X", "POST", "-H", "Sec-Tailscale: localapi", url], { timeoutMs: timeoutMs + 10_000 });
+    const at = Date.now();
+    if (r.code === 28) return { pong: undefined, error: `no answer in ${timeoutMs} ms` };
+    try {
+      const pr = JSON.parse(r.stdout) as { Err?: string; LatencySeconds?: number; Endpoint?: string; DERPRegionCode?: string };
+      if (pr.Err) return { pong: undefined, error: pr.Err };
+      const relayed = !pr.Endpoint && !!pr.DERPRegionCode;
+      return { pong: { via: relayed ? pr.DERPRegionCode! : (pr.Endpoint ?? "?"), relayed, ms: (pr.LatencySeconds ?? 0) * 1000, at }, error: "" };
+    } catch {
+      return { pong: undefined, error: (r.stdout || r.stderr || `curl exit ${r.code}`).trim() };
+    }
+  };
   await Promise.all(
     members.map(async (m) => {
       await waitFor(rt, `tailscaled ${m.name}`, tailscaleds.get(m.name), 20_000, async () => existsSync(socketOf(m.name)));
@@ -458,24 +581,34 @@ async function bringUp(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, bins: Lab
         `--hostname=${tailnetHostname(m)}`,
         ...(d && d.advertiseRoutes.length > 0 ? [`--advertise-routes=${d.advertiseRoutes.join(",")}`] : []),
         ...(d?.exitNode ? ["--advertise-exit-node"] : []),
+        ...(m.name === plan.routeClient ? ["--accept-routes"] : []),
         "--timeout=60s",
       ];
       const r = await tailscale(m.name, args, 70_000);
       if (r.code !== 0) throw new Error(`tailscale up on ${m.name} failed (${r.code}): ${(r.stderr || r.stdout).trim()}\n  tailscaled log:\n${tail(tailscaleds.get(m.name)!.log())}`);
     }),
   );
-  progress(`tailscaled: ${members.length} joined (${members.map((m) => m.name).join(", ")}) (${Date.now() - t} ms)`);
-  return { headscale, derpers, tailscaleds, tailscale, headscaleCli };
+  progress(`tailscaled: ${members.length} joined (${members.length > 12 ? `${members.slice(0, 12).map((m) => m.name).join(", ")}, ...` : members.map((m) => m.name).join(", ")}) (${Date.now() - t} ms)`);
+  phase("tailscaled joined");
+  return { headscale, derpers, tailscaleds, tailscale, tailscaleNc, pingOnce, headscaleCli, headscaleUp, startHeadscale };
 }
 
 // ---------------------------------------------------------------------------------------------
 // checks
 
-async function runChecks(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, running: Running, report: (c: LabCheck) => void, progress: (l: string) => void): Promise<void> {
+interface CheckOptions {
+  readonly faults: boolean;
+  readonly derpFailure: DerpFailure;
+  readonly pingSamples: number;
+  readonly listeners: ReadonlyMap<string, { port: number; token: string }>;
+}
+
+async function runChecks(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, running: Running, report: (c: LabCheck) => void, progress: (l: string) => void, options: CheckOptions): Promise<void> {
   const members = plan.machines.filter((m) => m.kind !== "server");
   const clients = plan.machines.filter((m) => m.client !== undefined);
   const prober = clients[0] ?? members[0];
-  const modelRegions = lab.tailnet.derp.regions;
+  // The model's regions (and the lab's wrong-pin region); a break's foreign region is what the map has and the model has not.
+  const modelRegions = lab.tailnet.derp.regions.filter((r) => !lab.foreignRegions.includes(r.id));
   const embedded = lab.tailnet.headscale.embeddedDerp;
   const serverUrl = new URL(lab.tailnet.headscale.serverUrl);
   // The regions clients get: the model's, and headscale's embedded one when it adds it.
@@ -507,7 +640,7 @@ async function runChecks(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, running
         }]
       : []),
   ];
-  type PeerStatus = { HostName?: string; PublicKey?: string; TailscaleIPs?: string[]; Relay?: string };
+  type PeerStatus = { HostName?: string; PublicKey?: string; TailscaleIPs?: string[]; Relay?: string; PrimaryRoutes?: string[] | null };
   const status = async (machine: string): Promise<{ Self?: PeerStatus; Peer?: Record<string, PeerStatus> }> => {
     const r = await running.tailscale(machine, ["status", "--json"]);
     if (r.code !== 0) throw new Error(`tailscale status on ${machine} failed: ${r.stderr.trim()}`);
@@ -524,9 +657,29 @@ async function runChecks(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, running
     derpers: running.derpers,
     nodeAddress: (n) => machineOfNode(plan, n).address,
     tailscale: running.tailscale,
+    tailscaleNc: running.tailscaleNc,
+    pingOnce: running.pingOnce,
     headscale: running.headscaleCli,
     self,
     peers,
+    peerRoutes: async (machine, peerHostName) => Object.values((await status(machine)).Peer ?? {}).find((p) => p.HostName === peerHostName)?.PrimaryRoutes ?? [],
+    verifyingNodes: new Set(modelRegions.flatMap((r) => r.nodes).filter((n) => n.derper.verifyClientUrl !== undefined).map((n) => n.name)),
+    ...(options.faults && {
+      faults: {
+        failDerper: async (node: string, how: DerpFailure) => {
+          const proc = running.derpers.get(node);
+          if (!proc) throw new Error(`no derper runs DERP node ${node}`);
+          if (how === "kill") return rt.kill(proc, "SIGKILL");
+          const r = await rt.run(proc.machine, ["ip", "link", "set", "eth0", "down"]);
+          if (r.code !== 0) throw new Error(`ip link set eth0 down in ${proc.machine} failed: ${r.stderr.trim()}`);
+        },
+        stopHeadscale: () => rt.stop(running.headscale),
+        startHeadscale: async () => {
+          running.headscale = await running.startHeadscale("headscale (restarted)");
+        },
+        headscaleUp: running.headscaleUp,
+      },
+    }),
     derperVarz: async (nodeName) => {
       const node = modelRegions.flatMap((r) => r.nodes).find((n) => n.name === nodeName)!;
       const machine = machineOfNode(plan, nodeName);
@@ -559,23 +712,48 @@ async function runChecks(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, running
     Promise.all(measured.map((r) => checkDebugDerp(ctx, prober, r))),
   ]);
   const pinned = lab.probe ? modelRegions.flatMap((r) => r.nodes).find((n) => n.name === lab.probe!.pinnedNode) : undefined;
+  const reached = new Set(derpResults.flatMap((r) => reachedHosts(r.report)));
   if (pinned && lab.probe) {
     const region = regions.find((r) => r.id === pinned.regionId)!;
     await checkPin(ctx, region, pinned, derpResults[measured.indexOf(region)]?.report);
-    await checkWrongPin(ctx, prober, lab.probe);
+    const wrong = await checkWrongPin(ctx, prober, lab.probe);
+    for (const h of reachedHosts(wrong.data as Parameters<typeof reachedHosts>[0])) reached.add(h);
   } else {
     skip("pin", "pinned certificate of an IP-only node", "the model has no DERP node named by an IP address with a pinned certificate");
   }
   const keys = (await Promise.all(members.map((m) => self(m.name)))).map((s) => s.nodeKey).filter((k) => k !== "");
-  await checkVerify(ctx, keys, prober);
+  await checkVerify(ctx, keys, prober, reached);
   if (clients.length < 2) {
     skip("relay-ping", "tailscale ping between clients through a relay", "needs --clients 2 or more");
   } else {
-    await checkRelayPing(ctx, clients[0]!, clients[1]!);
+    await checkRelayPing(ctx, clients[0]!, clients[1]!, options.pingSamples);
   }
   for (const region of meshRegions) {
     const pair = plan.machines.filter((m) => m.mesh?.regionId === region.id);
     if (pair.length < 2) skip(`mesh:${region.code}`, `mesh in ${region.code}`, "its DERP nodes run on one host, so clients cannot be homed on different nodes");
     else await checkMesh(ctx, region, pair[0]!, pair[1]!);
   }
+  for (const lan of plan.lans) {
+    const router = plan.machines.find((m) => m.name === lan.router)!;
+    const client = plan.machines.find((m) => m.name === plan.routeClient);
+    const approvers = lab.tailnet.policy ? (lab.tailnet.policy.autoApprovers.routes[lan.route] ?? []) : undefined;
+    await checkRoute(ctx, lan, router, client, options.listeners.get(lan.name)!, approvers);
+  }
+  for (const device of plan.machines.filter((m) => m.device && m.device.advertiseRoutes.some((r) => !plan.lans.some((l) => l.router === m.name && l.route === r)))) {
+    const others = device.device!.advertiseRoutes.filter((r) => !plan.lans.some((l) => l.router === device.name && l.route === r));
+    progress(`  (routes of ${device.name} not tried through a LAN: ${others.join(", ")}: only IPv4 prefixes from /8 to /30 get a LAN namespace)`);
+  }
+
+  if (!options.faults) return;
+  progress("faults:");
+  if (clients.length < 2) {
+    for (const id of ["fault:derp-failover", "fault:headscale-down", "fault:headscale-restart"]) skip(id, id, "needs --clients 2 or more");
+    return;
+  }
+  const [a, b] = [clients[0]!, clients[1]!];
+  const failover = regions.find((r) => !r.embedded && r.id !== lab.probe?.regionId && r.nodes.filter((n) => !n.stunOnly && running.derpers.has(n.name)).length >= 2);
+  if (failover) await checkDerpFailover(ctx, failover, a, b, options.derpFailure);
+  else skip("fault:derp-failover", "one node of a two-node region killed", "the model has no region with two DERP nodes");
+  await checkHeadscaleDown(ctx, a, b);
+  await checkHeadscaleRestart(ctx, a, b);
 }

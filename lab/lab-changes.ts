@@ -25,8 +25,15 @@
  *   refuse a certificate whose pin does not match.
  * DNS names resolve to lab machines through a hosts file bound into every namespace (see
  * `labHostsFile`); the DERP map keeps its host names, so TLS still checks them.
+ *
+ * Tests of the checks themselves ask for breaks (`LabBreak`): each breaks exactly one check's
+ * precondition, is applied here (or, for how programs start, by the lab right after) and is
+ * listed with the changes, so a report always says what was broken on purpose.
  */
+import { randomBytes } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { isIP } from "node:net";
+import { join } from "node:path";
 import {
   DERPER_PATHS,
   loadTailnet,
@@ -35,8 +42,9 @@ import {
   type ResolvedTailnet,
   type TailnetSpec,
 } from "../model/index.js";
+import { relocateDerper } from "../model/relocate.js";
 import { renderTailnet, type RenderedFile } from "../render/index.js";
-import { defaultSecretsRoot, materializeCertificates, SecretStore } from "../secrets/index.js";
+import { certificatePin, defaultSecretsRoot, issueSelfSigned, materializeCertificates, SecretStore } from "../secrets/index.js";
 import type { LabPlan } from "./plan.js";
 import { headscaleMachine, machineOfHost, machineOfNode } from "./plan.js";
 
@@ -48,6 +56,33 @@ export interface LabChange {
   readonly to: string;
   readonly why: string;
 }
+
+/**
+ * A deliberate break of one check's precondition, for the tests of the checks (the check named
+ * after the arrow must fail, every other must not):
+ * - `pin-mismatch`: the pinned IP-only node's derper serves another certificate for its address
+ *   than the one its pin names -> `pin` (and `derp:<its region>`, whose TLS is the same);
+ * - `wrong-pin-matches`: the lab's wrong-pin region pins the certificate the node really serves -> `wrong-pin`;
+ * - `verify-off`: every derper runs without `-verify-client-url` while the model has it on -> `verify`;
+ * - `route-not-auto-approved`: the policy's autoApprovers lose the devices' routes -> `routes`;
+ * - `mesh-key-mismatch`: the second node of each meshed region gets another mesh key -> `mesh:<region>`;
+ * - `device-untagged`: the devices' pre-auth keys are made without their tags -> `registered`;
+ * - `foreign-region`: the DERP map headscale serves has a region the model does not (as when
+ *   Tailscale's public map is kept) -> `netcheck`;
+ * - `direct-allowed`: plain clients run without TS_DEBUG_ALWAYS_USE_DERP, so they may talk
+ *   directly -> `relay-ping`.
+ */
+export type LabBreak =
+  | "pin-mismatch"
+  | "wrong-pin-matches"
+  | "verify-off"
+  | "route-not-auto-approved"
+  | "mesh-key-mismatch"
+  | "device-untagged"
+  | "foreign-region"
+  | "direct-allowed";
+
+export const LAB_BREAKS: readonly LabBreak[] = ["pin-mismatch", "wrong-pin-matches", "verify-off", "route-not-auto-approved", "mesh-key-mismatch", "device-untagged", "foreign-region", "direct-allowed"];
 
 /** Where one derper keeps its files in the lab. */
 export interface DerperLabPaths {
@@ -77,6 +112,8 @@ export interface LabChangeInputs {
   readonly derperPaths: (nodeName: string) => DerperLabPaths;
   /** The policy file's lab copy, when the spec names a policy file. */
   readonly policyPath?: string | undefined;
+  /** Preconditions to break on purpose (tests of the checks). */
+  readonly breaks?: readonly LabBreak[];
 }
 
 /** A certificate and key on disk. */
@@ -107,8 +144,14 @@ export interface LabTailnet {
   readonly derperArgs: ReadonlyMap<string, readonly string[]>;
   /** The region's mesh key file (from the run's secret store) of each meshed node. */
   readonly meshKeys: ReadonlyMap<string, string>;
+  /** The certificate each started node's derper serves (manual mode), as `<certFileBase>.crt/.key`. */
+  readonly derperCertificates: ReadonlyMap<string, LabCertificateFiles>;
   readonly changes: readonly LabChange[];
   readonly probe: WrongPinProbe | undefined;
+  /** The breaks asked for. */
+  readonly breaks: ReadonlySet<LabBreak>;
+  /** Regions in the map headscale serves that the model does not have (the `foreign-region` break). */
+  readonly foreignRegions: readonly number[];
 }
 
 const PROBE_CODE = "lab-wrong-pin";
@@ -123,27 +166,6 @@ function freeRegionId(spec: TailnetSpec): number {
   if (spec.headscale.embeddedDerp?.enabled) used.add(spec.headscale.embeddedDerp.regionId ?? 999);
   for (let id = 999; id >= 900; id--) if (!used.has(id)) return id;
   throw new Error("no free DERP region id in 900-999 for the lab's wrong-pin probe region");
-}
-
-/**
- * Replaces the three file paths in a node's rendered derper flags (key file, certificate
- * directory, mesh key); every other flag stays exactly as rendered.
- */
-export function relocateDerperArgs(args: readonly string[], to: DerperLabPaths): string[] {
-  const moves: Record<string, [string, string]> = {
-    "-c": [DERPER_PATHS.keyFile, to.keyFile],
-    "-certdir": [DERPER_PATHS.certDir, to.certDir],
-    "-mesh-psk-file": [DERPER_PATHS.meshKeyFile, to.meshKeyFile],
-  };
-  return args.map((arg) => {
-    const eq = arg.indexOf("=");
-    const flag = eq < 0 ? arg : arg.slice(0, eq);
-    const move = moves[flag];
-    if (!move) return arg;
-    const value = arg.slice(eq + 1);
-    if (value !== move[0]) throw new Error(`derper flag ${arg}: expected the rendered path ${move[0]}`);
-    return `${flag}=${move[1]}`;
-  });
 }
 
 /**
@@ -292,42 +314,111 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
     note(`derp region ${regionId} (${PROBE_CODE})`, undefined, `added: the node at ${pinned.hostname} again, pinned to another certificate of the same address (${inputs.wrongPin.slice(0, 22)}…), NoMeasureNoHome`, "lab only: proves clients refuse a node whose certificate does not match its pin; no client measures or homes on it");
   }
 
+  // break: a region the model does not have, in the map headscale serves
+  const breaks = new Set(inputs.breaks ?? []);
+  const brk = (what: LabBreak, subject: string, from: unknown, to: unknown) => note(`break ${what}: ${subject}`, from, to, "asked for: a test of the check this precondition belongs to");
+  const foreignRegions: number[] = [];
+  if (breaks.has("foreign-region")) {
+    const used = new Set((spec.derp?.regions ?? []).map((r) => r.id));
+    const id = [...Array(100).keys()].map((i) => 900 + i).find((i) => !used.has(i))!;
+    spec.derp ??= {};
+    spec.derp.regions ??= [];
+    spec.derp.regions.push({ id, code: "nyc", name: "New York City", nodes: [{ name: "nyc-1", hostname: "derp-nyc.example.net" }] });
+    foreignRegions.push(id);
+    brk("foreign-region", `derp region ${id} (nyc)`, undefined, "added to the map headscale serves: a region of Tailscale's public map, not in the model (no derper runs it, nothing resolves its name)");
+  }
+
   // the normal pipeline: validate + resolve, certificates, relocation, render
   const store = new SecretStore(spec.name ?? inputs.model.name, inputs.secretsDir);
   const resolved = materializeCertificates(loadTailnet(spec), store);
   note("secrets", `${defaultSecretsRoot()}/${resolved.name}`, `${inputs.secretsDir}/${resolved.name}`, "fresh mesh keys and self-signed certificates for every run; the lab never touches your secrets");
-  const tailnet = relocateHeadscale(resolved, { paths: inputs.headscalePaths });
+  const started = new Set(plan.machines.flatMap((m) => m.derpNodes));
+  let tailnet = relocateDerper(relocateHeadscale(resolved, { paths: inputs.headscalePaths }), (node) => (started.has(node) ? inputs.derperPaths(node) : undefined));
   const before = resolved.headscale.paths;
   note("headscale files", `${before.configDir}, ${before.stateDir}, ${before.runDir}`, `${inputs.headscalePaths.configDir}, ${inputs.headscalePaths.stateDir}, ${inputs.headscalePaths.runDir}`, "the lab runs headscale as a process in the run directory");
-  const files = renderTailnet(tailnet);
   if (probe) {
     const node = tailnet.derp.regions.flatMap((r) => r.nodes).find((n) => n.hostname === pinned!.hostname && n.name !== probe!.nodeName);
     probe = { ...probe, pinnedNode: node?.name ?? "" };
   }
+  const nodes = tailnet.derp.regions.flatMap((r) => r.nodes);
+
+  // what each derper serves, and the breaks that change it
+  const derperCertificates = new Map<string, LabCertificateFiles>();
+  for (const node of nodes) if (started.has(node.name) && node.derper.certificateFiles) derperCertificates.set(node.name, node.derper.certificateFiles);
+  const breakDir = () => {
+    const d = join(inputs.secretsDir, "lab-breaks");
+    mkdirSync(d, { recursive: true, mode: 0o700 });
+    return d;
+  };
+  const pinnedNode = nodes.find((n) => n.name === probe?.pinnedNode) ?? nodes.find((n) => n.hostnameIsIp && n.certName?.startsWith("sha256-raw:") && started.has(n.name));
+  let servedPin = pinnedNode?.certName;
+  if (breaks.has("pin-mismatch")) {
+    if (!pinnedNode) throw new Error("break pin-mismatch: the model has no DERP node named by an IP address with a pinned certificate");
+    const issued = issueSelfSigned(pinnedNode.hostname, 30);
+    const files = { certFile: join(breakDir(), `${pinnedNode.name}-other.crt`), keyFile: join(breakDir(), `${pinnedNode.name}-other.key`) };
+    writeFileSync(files.certFile, issued.certPem);
+    writeFileSync(files.keyFile, issued.keyPem, { mode: 0o600 });
+    derperCertificates.set(pinnedNode.name, files);
+    servedPin = certificatePin(issued.der);
+    brk("pin-mismatch", `derp node ${pinnedNode.name} certificate served`, `the one its pin names (${pinnedNode.certName?.slice(0, 22)}…)`, `another self-signed certificate for ${pinnedNode.hostname} (${servedPin.slice(0, 22)}…)`);
+  }
+  if (breaks.has("wrong-pin-matches")) {
+    if (!probe || !servedPin) throw new Error("break wrong-pin-matches: the lab has no wrong-pin region (no DERP node named by an IP address with a pinned certificate)");
+    const pin = servedPin;
+    tailnet = { ...tailnet, derp: { ...tailnet.derp, regions: tailnet.derp.regions.map((r) => ({ ...r, nodes: r.nodes.map((n) => (n.name === probe!.nodeName ? { ...n, certName: pin } : n)) })) } };
+    brk("wrong-pin-matches", `derp region ${probe.regionId} (${probe.regionCode}) certName`, `${probe.wrongPin.slice(0, 22)}… (a certificate never served)`, `${pin.slice(0, 22)}… (the certificate ${pinnedNode?.name} serves)`);
+    probe = { ...probe, wrongPin: pin };
+  }
+  if (breaks.has("route-not-auto-approved")) {
+    const routes = new Set(tailnet.devices.flatMap((d) => d.advertiseRoutes));
+    const policy = tailnet.policy;
+    if (!policy || routes.size === 0) throw new Error("break route-not-auto-approved: the model has no policy with routes to auto-approve");
+    const kept = Object.fromEntries(Object.entries(policy.autoApprovers.routes).filter(([prefix]) => !routes.has(prefix)));
+    tailnet = { ...tailnet, policy: { ...policy, autoApprovers: { ...policy.autoApprovers, routes: kept } } };
+    brk("route-not-auto-approved", "policy autoApprovers.routes", Object.keys(policy.autoApprovers.routes).join(", "), Object.keys(kept).join(", ") || "(none)");
+  }
+  const files = renderTailnet(tailnet);
 
   const derperArgs = new Map<string, string[]>();
   const meshKeys = new Map<string, string>();
-  const started = new Set(plan.machines.flatMap((m) => m.derpNodes));
   for (const region of tailnet.derp.regions) {
+    let meshed = 0;
     for (const node of region.nodes) {
       if (!started.has(node.name)) continue;
-      derperArgs.set(node.name, relocateDerperArgs(node.derper.args, inputs.derperPaths(node.name)));
-      if (node.derper.meshWith.length > 0) meshKeys.set(node.name, store.meshKey(region.code).path);
+      let args = [...node.derper.args];
+      if (breaks.has("verify-off")) args = args.filter((a) => !a.startsWith("-verify-client-url"));
+      derperArgs.set(node.name, args);
+      if (node.derper.meshWith.length === 0) continue;
+      meshKeys.set(node.name, store.meshKey(region.code).path);
+      if (breaks.has("mesh-key-mismatch") && meshed++ === 1) {
+        const other = join(breakDir(), `mesh-${region.code}-${node.name}.key`);
+        writeFileSync(other, `${randomBytes(32).toString("hex")}\n`, { mode: 0o600 });
+        meshKeys.set(node.name, other);
+        brk("mesh-key-mismatch", `derp node ${node.name} mesh key`, `region ${region.code}'s key`, "another random key");
+      }
     }
   }
+  if (breaks.has("verify-off")) brk("verify-off", "derper flags (every node)", "-verify-client-url=... -verify-client-url-fail-open=false", "(dropped: derper admits any client)");
+  if (breaks.has("mesh-key-mismatch") && ![...meshKeys.values()].some((k) => k.includes("lab-breaks"))) throw new Error("break mesh-key-mismatch: the model has no meshed region whose nodes the lab starts");
+  if (breaks.has("device-untagged")) {
+    if (!tailnet.devices.some((d) => d.tags.length > 0)) throw new Error("break device-untagged: no device of the model has tags");
+    brk("device-untagged", "pre-auth keys of tagged devices", "made with the device's tags", "made without tags");
+  }
+  if (breaks.has("direct-allowed")) brk("direct-allowed", "tailscaled of plain clients", "TS_DEBUG_ALWAYS_USE_DERP=true", "(unset: clients may talk directly)");
   if (derperArgs.size > 0) {
     note("derper files (every node)", `${DERPER_PATHS.keyFile}, ${DERPER_PATHS.certDir}, ${DERPER_PATHS.meshKeyFile}`, "<run>/derper/<node>/derper.key, certs, mesh.key", "the lab runs derper as a process in the run directory; every other flag is exactly as rendered");
   }
   note("DNS", "public DNS", `${headscaleMachine(plan).name} and every DERP host name resolve to lab addresses`, "a hosts file bound over /etc/hosts in every lab namespace");
-  return { spec, tailnet, files, derperArgs, meshKeys, changes, probe };
+  return { spec, tailnet, files, derperArgs, meshKeys, derperCertificates, changes, probe, breaks, foreignRegions };
 }
 
 /** The hosts file every lab namespace sees: headscale's host and every DERP node's DNS name. */
 export function labHostsFile(tailnet: ResolvedTailnet, plan: LabPlan, probe: WrongPinProbe | undefined): string {
   const entries = new Map<string, string>();
   entries.set(tailnet.headscale.serverHost, headscaleMachine(plan).address);
+  const planned = new Set(plan.machines.flatMap((m) => m.derpNodes));
   for (const node of tailnet.derp.regions.flatMap((r) => r.nodes)) {
-    if (node.name === probe?.nodeName || isIP(node.hostname)) continue;
+    if (node.name === probe?.nodeName || isIP(node.hostname) || !planned.has(node.name)) continue;
     entries.set(node.hostname, machineOfNode(plan, node.name).address);
   }
   const lines = ["127.0.0.1 localhost", ...[...entries].map(([name, address]) => `${address} ${name}`)];

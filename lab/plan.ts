@@ -5,6 +5,7 @@
  * so the same model always gets the same lab addresses.
  */
 import type { ResolvedDevice, ResolvedTailnet } from "../model/index.js";
+import { splitDestination } from "../model/policy.js";
 
 /** One namespace of the lab. */
 export interface LabMachine {
@@ -24,6 +25,11 @@ export interface LabMachine {
   /** 1-based index of a plain client. */
   readonly client: number | undefined;
   /**
+   * The headscale user a plain or mesh client joins as, when not the tailnet's own (see
+   * `LabPlan.clientUser`).
+   */
+  readonly user?: string;
+  /**
    * A mesh client: a client of a multi-node region that can reach only one node of it (the
    * others are unreachable from its namespace from the start), so it homes on that node.
    */
@@ -37,6 +43,33 @@ export interface LabPlan {
   readonly machines: readonly LabMachine[];
   /** Model hosts that run nothing: no namespace (nothing would start in it). */
   readonly idleHosts: readonly string[];
+  /** A LAN namespace behind each subnet router, per advertised IPv4 route, with a listener in it. */
+  readonly lans: readonly LabLan[];
+  /** The plain client that tries the routes (joined with `--accept-routes`), or undefined without clients or routes. */
+  readonly routeClient: string | undefined;
+  /**
+   * The user the lab's clients join as: the tailnet's own user (which no rule of a policy names)
+   * unless the policy keeps its nodes apart; then the first user of the model whose nodes the
+   * policy lets reach each other and every LAN (the relay, mesh and route checks need both).
+   */
+  readonly clientUser: { readonly name: string; readonly why: string | undefined };
+}
+
+/** A subnet behind a device that advertises it. */
+export interface LabLan {
+  /** Name of its namespace (within the run): `<device machine>-lan[N]`. */
+  readonly name: string;
+  /** The device's machine. */
+  readonly router: string;
+  /** The advertised route, e.g. `192.168.100.0/24`. */
+  readonly route: string;
+  /** The router's address on the LAN (the first of the prefix). */
+  readonly routerAddress: string;
+  /** The listener's address (the second). */
+  readonly listenerAddress: string;
+  readonly prefixLength: number;
+  /** Users the policy lets reach the listener (`*`: everyone). */
+  readonly allowedUsers: readonly string[] | "*";
 }
 
 /** Lab subnet: a /24 inside the namespaces only. */
@@ -79,10 +112,19 @@ export function planLab(tailnet: ResolvedTailnet, clients: number, subnet = DEFA
   };
   const machines: LabMachine[] = [];
   const add = (m: Omit<LabMachine, "address">) => machines.push({ ...m, address: addressAt(subnet, machines.length) });
+  const lanPlans = tailnet.devices.flatMap((device) => {
+    const routes = device.advertiseRoutes.filter((r) => {
+      const p = ipv4Prefix(r);
+      return p !== undefined && p.length >= 8 && p.length <= 30;
+    });
+    return routes.map((route, i) => ({ device, route, i, count: routes.length }));
+  });
+  const clientUser = chooseClientUser(tailnet, lanPlans.map((l) => fromNumber(ipv4Prefix(l.route)!.base + 2)));
+  const asUser = clientUser.name === tailnet.name ? {} : { user: clientUser.name };
   const none = { modelHost: undefined, headscale: false, derpNodes: [], device: undefined, client: undefined, mesh: undefined };
   for (const [name, s] of servers) add({ ...none, name, kind: "server", modelHost: s.modelHost, headscale: s.headscale, derpNodes: s.derpNodes });
   for (const device of tailnet.devices) add({ ...none, name: unique(device.name), kind: "device", device });
-  for (let i = 1; i <= clients; i++) add({ ...none, name: unique(`client-${i}`), kind: "client", client: i });
+  for (let i = 1; i <= clients; i++) add({ ...none, ...asUser, name: unique(`client-${i}`), kind: "client", client: i });
   const serverOf = (node: string) => [...servers].find(([, s]) => s.derpNodes.includes(node))![0];
   for (const region of tailnet.derp.regions) {
     const nodes = region.nodes.filter((n) => !n.stunOnly);
@@ -90,13 +132,100 @@ export function planLab(tailnet: ResolvedTailnet, clients: number, subnet = DEFA
     if (!n1 || !n2 || serverOf(n1.name) === serverOf(n2.name)) continue;
     nodes.slice(0, 2).forEach((home, i) => {
       const blocked = nodes.filter((n) => serverOf(n.name) !== serverOf(home.name)).map((n) => n.name);
-      add({ ...none, name: unique(`mesh-${region.code}-${i + 1}`), kind: "client", mesh: { regionId: region.id, regionCode: region.code, node: home.name, blocked } });
+      add({ ...none, ...asUser, name: unique(`mesh-${region.code}-${i + 1}`), kind: "client", mesh: { regionId: region.id, regionCode: region.code, node: home.name, blocked } });
     });
   }
   const idleHosts = tailnet.hosts.filter((h) => !servers.has(h.name)).map((h) => h.name);
-  return { subnet, prefixLength: 24, machines, idleHosts };
+
+  // LANs behind subnet routers, and the client that tries them.
+  const lans: LabLan[] = lanPlans.map(({ device, route, i, count }) => {
+    const router = machines.find((m) => m.device === device)!;
+    const { base, length } = ipv4Prefix(route)!;
+    return {
+      name: count === 1 ? `${router.name}-lan` : `${router.name}-lan${i + 1}`,
+      router: router.name,
+      route,
+      routerAddress: fromNumber(base + 1),
+      listenerAddress: fromNumber(base + 2),
+      prefixLength: length,
+      allowedUsers: usersAllowed(tailnet, { address: fromNumber(base + 2) }),
+    };
+  });
+  const routeClient = lans.length > 0 ? machines.find((x) => x.client !== undefined)?.name : undefined;
+  return { subnet, prefixLength: 24, machines, idleHosts, lans, routeClient, clientUser };
 }
 
+/** The clients' user: see LabPlan.clientUser. */
+function chooseClientUser(tailnet: ResolvedTailnet, lanAddresses: readonly string[]): { name: string; why: string | undefined } {
+  const fits = (user: string) => {
+    const peers = usersAllowed(tailnet, { user });
+    if (peers !== "*" && !peers.includes(user)) return false;
+    return lanAddresses.every((address) => {
+      const allowed = usersAllowed(tailnet, { address });
+      return allowed === "*" || allowed.includes(user);
+    });
+  };
+  if (fits(tailnet.name)) return { name: tailnet.name, why: undefined };
+  const candidate = [...tailnet.users.map((u) => u.name)].sort().find(fits);
+  if (candidate === undefined) return { name: tailnet.name, why: `no user of the policy may reach its own nodes${lanAddresses.length ? " and the routes" : ""}: the relay, mesh and route checks will say so` };
+  return {
+    name: candidate,
+    why: `the policy lets ${candidate}'s nodes reach each other${lanAddresses.length ? " and the advertised routes" : ""}, not those of ${tailnet.name} (the lab's own user)`,
+  };
+}
+
+function ipv4Prefix(prefix: string): { base: number; length: number } | undefined {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(prefix);
+  if (!m) return undefined;
+  const length = Number(m[5]);
+  const address = ((Number(m[1]) << 24) >>> 0) + (Number(m[2]) << 16) + (Number(m[3]) << 8) + Number(m[4]);
+  const mask = length === 0 ? 0 : (0xffffffff << (32 - length)) >>> 0;
+  return { base: (address & mask) >>> 0, length };
+}
+
+function fromNumber(n: number): string {
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
+}
+
+function contains(prefixOrAddress: string, address: string): boolean {
+  const p = ipv4Prefix(prefixOrAddress.includes("/") ? prefixOrAddress : `${prefixOrAddress}/32`);
+  const a = ipv4Prefix(`${address}/32`);
+  if (!p || !a) return false;
+  const mask = p.length === 0 ? 0 : (0xffffffff << (32 - p.length)) >>> 0;
+  return ((a.base & mask) >>> 0) === p.base;
+}
+
+/**
+ * The users whose nodes the tailnet's policy lets reach `target` on some port: an address (a
+ * LAN's listener) or the nodes of a user. ACLs are read the way headscale reads them: `*`, users,
+ * groups and autogroup:member as sources; `*`, hosts, prefixes, users, groups and
+ * autogroup:member as destinations. Sorted; `*` when everyone may (no policy: headscale allows all).
+ */
+export function usersAllowed(tailnet: ResolvedTailnet, target: { readonly address: string } | { readonly user: string }): readonly string[] | "*" {
+  const policy = tailnet.policy;
+  if (!policy) return "*";
+  const everyone = [...new Set([...tailnet.users.map((u) => u.name), tailnet.name])];
+  const allowed = new Set<string>();
+  const user = (alias: string) => (alias.endsWith("@") ? alias.slice(0, -1) : alias);
+  const isUser = (alias: string) => !alias.includes(":") && !/^\d/.test(alias) && !(alias in policy.hosts) && alias !== "*";
+  const members = (alias: string): string[] => (alias === "autogroup:member" ? everyone : alias.startsWith("group:") ? (policy.groups[alias] ?? []).map(user) : isUser(alias) ? [user(alias)] : []);
+  for (const rule of policy.acls) {
+    const reaches = rule.dst.some((d) => {
+      const alias = splitDestination(d)?.alias;
+      if (alias === undefined) return false;
+      if (alias === "*") return true;
+      if ("user" in target) return members(alias).includes(target.user);
+      const where = policy.hosts[alias] ?? alias;
+      return /^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(where) && contains(where, target.address);
+    });
+    if (!reaches) continue;
+    for (const src of rule.src) {
+      if (src === "*" || src === "autogroup:member") return "*";
+      for (const u of members(src)) allowed.add(u);
+    }
+  }
+  return [...allowed].filter((u) => everyone.includes(u)).sort();
+}
 /** The name a machine's tailscaled registers with: the device's own name, else the machine's. */
 export function tailnetHostname(m: LabMachine): string {
   return m.device?.name ?? m.name;

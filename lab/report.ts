@@ -38,8 +38,12 @@ export function formatLabTable(report: LabReport): string {
     `${report.ok ? "lab passed" : report.error === "interrupted" ? "lab interrupted" : "lab FAILED"}: ${passed} passed, ${failed} failed, ${skipped} skipped in ${(report.durationMs / 1000).toFixed(1)} s ` +
       `(tailnet ${report.tailnet}, headscale ${report.headscaleVersion}, Tailscale ${report.tailscaleVersion}, ${report.machines.length} machines)`,
   );
+  if (report.startupMs !== undefined) rows.push(`start-up: ${(report.startupMs / 1000).toFixed(1)} s (${report.phases.map((p) => `${p.name} ${(p.ms / 1000).toFixed(1)} s`).join(", ")})`);
+  if (report.breaks.length > 0) rows.push(`broken on purpose: ${report.breaks.join(", ")}`);
   if (report.error) rows.push(`error: ${report.error}`);
   for (const p of report.cleanupProblems) rows.push(`cleanup: ${p}`);
+  if (report.cleanupProblems.length > 0) rows.push("what could not be removed stays recorded: `cdktf-tailnet lab down` removes it");
   if (report.runDir) rows.push(`run directory kept: ${report.runDir} (logs in logs/)`);
+  else if (!report.ok && report.error !== "interrupted") rows.push("nothing of the run was kept: rerun with --keep to keep its directory (logs, configs, certificates)");
   return rows.join("\n");
 }

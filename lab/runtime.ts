@@ -58,6 +58,12 @@ export class LabAborted extends Error {
   }
 }
 
+/** Told about every namespace before it is created and every process once started (lab/state.ts). */
+export interface LabRecorder {
+  namespace(ns: string): void;
+  process(p: { name: string; machine: string; pid: number }): void;
+}
+
 export class LabRuntime {
   /** Namespaces this run created (deleted at the end, each by name). */
   readonly namespaces: string[] = [];
@@ -72,7 +78,15 @@ export class LabRuntime {
     readonly etc: LabEtc,
     /** The environment every lab process starts from. */
     readonly baseEnv: Readonly<Record<string, string>>,
+    private readonly recorder?: LabRecorder,
   ) {}
+
+  /** Records, then creates, a namespace. */
+  private async addNamespace(ns: string): Promise<void> {
+    this.recorder?.namespace(ns);
+    this.namespaces.push(ns);
+    await this.ip(["netns", "add", ns]);
+  }
 
   /** The switch namespace's name. */
   get switchNamespace(): string {
@@ -119,8 +133,7 @@ export class LabRuntime {
    */
   async createNetwork(plan: LabPlan): Promise<void> {
     const sw = this.switchNamespace;
-    this.namespaces.push(sw);
-    await this.ip(["netns", "add", sw]);
+    await this.addNamespace(sw);
     await this.ip(["-n", sw, "link", "set", "lo", "up"]);
     await this.ip(["-n", sw, "link", "add", "br0", "type", "bridge"]);
     await this.ip(["-n", sw, "link", "set", "br0", "up"]);
@@ -129,8 +142,7 @@ export class LabRuntime {
       this.throwIfAborted();
       const ns = `${this.prefix}${m.name}`;
       this.nsOf.set(m.name, ns);
-      this.namespaces.push(ns);
-      await this.ip(["netns", "add", ns]);
+      await this.addNamespace(ns);
       const port = `p${i++}`;
       await this.ip(["-n", sw, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", ns]);
       await this.ip(["-n", sw, "link", "set", port, "master", "br0", "up"]);
@@ -138,6 +150,25 @@ export class LabRuntime {
       await this.ip(["-n", ns, "addr", "add", `${m.address}/${plan.prefixLength}`, "dev", "eth0"]);
       await this.ip(["-n", ns, "link", "set", "eth0", "up"]);
     }
+  }
+
+  /**
+   * A LAN behind a machine: a namespace of its own (`name`) joined to the machine by a veth pair,
+   * the machine's side `lan0` with `routerAddress`, the LAN's side `eth0` with `lanAddress` (both
+   * `/prefixLength`). The LAN has no other route: it reaches only the machine in front of it.
+   */
+  async createLan(machine: string, name: string, routerAddress: string, lanAddress: string, prefixLength: number): Promise<void> {
+    this.throwIfAborted();
+    const ns = `${this.prefix}${name}`;
+    this.nsOf.set(name, ns);
+    await this.addNamespace(ns);
+    const router = this.namespaceOf(machine);
+    await this.ip(["-n", router, "link", "add", "lan0", "type", "veth", "peer", "name", "eth0", "netns", ns]);
+    await this.ip(["-n", router, "addr", "add", `${routerAddress}/${prefixLength}`, "dev", "lan0"]);
+    await this.ip(["-n", router, "link", "set", "lan0", "up"]);
+    await this.ip(["-n", ns, "link", "set", "lo", "up"]);
+    await this.ip(["-n", ns, "addr", "add", `${lanAddress}/${prefixLength}`, "dev", "eth0"]);
+    await this.ip(["-n", ns, "link", "set", "eth0", "up"]);
   }
 
   /** `ip route add unreachable <address>` in a machine: it can no longer reach that address. */
@@ -151,15 +182,19 @@ export class LabRuntime {
     return ["ip", "netns", "exec", this.namespaceOf(machine), "sh", "-c", BIND_ETC, "lab", hosts, resolvConf, nsswitchConf, ...argv];
   }
 
-  private spawnOneShot(argv: readonly string[], env: Readonly<Record<string, string>>, timeoutMs: number, evenIfAborted = false): Promise<RunResult> {
+  private spawnOneShot(argv: readonly string[], env: Readonly<Record<string, string>>, timeoutMs: number, evenIfAborted = false, stdinOpen = false, onStdout?: (chunk: string) => void): Promise<RunResult> {
     if (!evenIfAborted) this.throwIfAborted();
     return new Promise((resolve) => {
-      const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ["ignore", "pipe", "pipe"] });
+      // stdinOpen: a pipe nothing is written to and that stays open until the command ends (`tailscale nc` stops at EOF on stdin).
+      const child = spawn(argv[0]!, argv.slice(1), { env, stdio: [stdinOpen ? "pipe" : "ignore", "pipe", "pipe"] });
       this.oneShots.add(child);
       let stdout = "";
       let stderr = "";
       let timedOut = false;
-      child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+      child.stdout!.on("data", (d: Buffer) => {
+        stdout += d.toString();
+        onStdout?.(d.toString());
+      });
       child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
       const timer = setTimeout(() => {
         timedOut = true;
@@ -179,8 +214,8 @@ export class LabRuntime {
   }
 
   /** Runs a one-shot command in a machine (bounded); never throws for a non-zero exit. */
-  async run(machine: string, argv: readonly string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunResult> {
-    const result = await this.spawnOneShot(this.inNamespace(machine, argv), { ...this.baseEnv, ...options.env }, options.timeoutMs ?? 30_000);
+  async run(machine: string, argv: readonly string[], options: { env?: Record<string, string>; timeoutMs?: number; stdinOpen?: boolean; onStdout?: (chunk: string) => void } = {}): Promise<RunResult> {
+    const result = await this.spawnOneShot(this.inNamespace(machine, argv), { ...this.baseEnv, ...options.env }, options.timeoutMs ?? 30_000, false, options.stdinOpen ?? false, options.onStdout);
     this.throwIfAborted();
     return result;
   }
@@ -224,7 +259,21 @@ export class LabRuntime {
     };
     this.processes.set(child.pid, proc);
     this.history.push({ name, machine, pid: child.pid, argv: [...argv] });
+    this.recorder?.process({ name, machine, pid: child.pid });
     return proc;
+  }
+
+  /** Kills one process by pid with `signal` (a fault the lab injects) and waits until it is gone. */
+  async kill(proc: LabProcess, signal: NodeJS.Signals): Promise<void> {
+    if (proc.exit === undefined) {
+      try {
+        process.kill(proc.pid, signal);
+      } catch {
+        // already gone
+      }
+      await Promise.race([proc.exited, sleep(5_000)]);
+    }
+    if (proc.exit !== undefined) this.processes.delete(proc.pid);
   }
 
   /** Every long-running process still tracked (started and not yet stopped). */

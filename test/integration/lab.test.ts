@@ -1,41 +1,63 @@
 /**
- * `cdktf-tailnet lab` on the bundled example, with the real headscale, derper, tailscaled and
- * tailscale: every host in its own network namespace behind a switch namespace, nothing routed
- * off the machine. The example has what the checks need: a meshed two-node region (hkg), a node
- * on port 8443 with manual certificates (home), an IP-only node whose self-signed certificate the
- * kit issues and pins (edge), Tailscale's public regions dropped, and a subnet router.
+ * `cdktf-tailnet lab` with the real headscale, derper, tailscaled and tailscale: every host in its
+ * own network namespace behind a switch namespace, nothing routed off the machine. One file, so the
+ * labs (one at a time on a machine) run one after another in one worker while the other worker
+ * runs the rest of the suite.
+ *
+ * 1. The bundled example on the default headscale: it has what the checks need: a meshed two-node
+ *    region (hkg), a node on port 8443 with manual certificates (home), an IP-only node whose
+ *    self-signed certificate the kit issues and pins (edge), Tailscale's public regions dropped, and
+ *    a subnet router whose LAN the lab puts behind it, with a listener a client reaches through
+ *    the tailnet.
+ * 2. The older headscale releases the kit renders for (0.27.1, 0.28.0): a small tailnet (one
+ *    region of one DERP node, two clients, a subnet router with its LAN), every check green.
+ * 3. Each check fails, with a finding that names the cause, when exactly its precondition is
+ *    broken, and every other check still passes. The breaks are lab options (`breaks`, applied in
+ *    the one lab-change step and listed with the changes) or a spec change; nothing is patched at
+ *    run time. Three small labs share the breaks whose effects do not overlap:
+ *    a. one meshed region of two nodes and a subnet router: mesh key mismatch -> mesh; derper run
+ *       without -verify-client-url while the model has verification on -> verify; the router's
+ *       route removed from the policy's autoApprovers -> route;
+ *    b. a region plus a never-home region with an IP-only node the kit pins: the node serves
+ *       another certificate than its pin -> pin (and derp:edge, whose TLS is the same); the lab's
+ *       wrong-pin region given the pin of what the node serves -> wrong-pin;
+ *    c. one region, a tagged device, verification off in the spec: the device's key made without
+ *       its tags -> registered; a region the model does not have in headscale's map -> netcheck;
+ *       clients allowed to talk directly -> relay-ping; verification off in the model -> verify
+ *       skipped, saying why.
+ * 4. Life cycle and faults:
+ *    - in a region of two meshed nodes, the node two clients use is killed (SIGKILL) and the time
+ *      until they relay through the other is measured; headscale is stopped while the peers keep
+ *      talking, then restarted, and the time until every node is back online is measured;
+ *      meanwhile a second lab is refused with a message naming the running one;
+ *    - a lab killed with SIGKILL leaves its namespaces, processes and run directory behind: the
+ *      next lab is refused and told to run `lab down`, which removes all of it (found through the
+ *      run's record and the `tl<id>-*` namespace names);
+ *    - `lab down` stops a running lab, which cleans up after itself; Ctrl-C does the same.
  *
  * Needs Linux and root (network namespaces); skips with the reason otherwise, or when Go is
  * missing (nothing could have built the programs).
  */
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { describe, expect, it } from "vitest";
-import { labUnsupportedReason, runLab, type LabCheck, type LabReport } from "../../lab/index.js";
-import { formatLabTable } from "../../lab/report.js";
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { stringify } from "yaml";
 import { loadSpecFile } from "../../cli/load-spec.js";
-import { upstreamBinary, upstreamSkipReason, upstreamVersions } from "../support/upstream.js";
+import { runCli } from "../../cli/main.js";
+import { LabBusy, labStateDir, runLab, type LabBreak, type LabReport } from "../../lab/index.js";
+import { formatLabTable } from "../../lab/report.js";
+import { smallLabSpec, type SmallLabSpecOptions } from "../../lab/specs.js";
+import type { LabRunState } from "../../lab/state.js";
+import { check, expectNothingLeft, labBinaries, labSkipReason, namespacesOf, running, statuses, WAIT_FOR_OTHER_LAB } from "../lab/lab-support.js";
 
-const skipReason = upstreamSkipReason ?? labUnsupportedReason();
 const EXAMPLE = new URL("../../examples/home-lab/tailnet.yaml", import.meta.url).pathname;
-const NEWEST = upstreamVersions.headscale[upstreamVersions.headscale.length - 1]!;
+const ROOT = new URL("../..", import.meta.url).pathname;
+const work = mkdtempSync(join(tmpdir(), "lab-test-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-/** The process `pid` is still there and runs `program` (a pid reused by something else does not count). */
-function running(pid: number, program: string): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0] === program;
-  } catch {
-    return false;
-  }
-}
-
-function check(report: LabReport, id: string): LabCheck {
-  const c = report.checks.find((x) => x.id === id);
-  if (!c) throw new Error(`no check ${id}; checks: ${report.checks.map((x) => x.id).join(", ")}`);
-  return c;
-}
-
-describe.skipIf(!!skipReason)(`cdktf-tailnet lab on the home-lab example ${skipReason ? `(skipped: ${skipReason})` : ""}`, () => {
+describe.skipIf(!!labSkipReason)(`cdktf-tailnet lab on the home-lab example ${labSkipReason ? `(skipped: ${labSkipReason})` : ""}`, () => {
   it(
     "brings the whole tailnet up, passes every check, and leaves nothing behind",
     async () => {
@@ -43,18 +65,14 @@ describe.skipIf(!!skipReason)(`cdktf-tailnet lab on the home-lab example ${skipR
       const report = await runLab({
         spec: await loadSpecFile(EXAMPLE),
         clients: 2,
-        binaries: {
-          headscale: upstreamBinary("headscale", NEWEST),
-          derper: upstreamBinary("derper", upstreamVersions.tailscale),
-          tailscaled: upstreamBinary("tailscaled", upstreamVersions.tailscale),
-          tailscale: upstreamBinary("tailscale", upstreamVersions.tailscale),
-        },
+        binaries: labBinaries(),
+        waitForOtherLab: WAIT_FOR_OTHER_LAB,
         onProgress: (line) => progress.push(line),
       });
       console.log(`${progress.join("\n")}\n\n${formatLabTable(report)}`);
 
       // Every check of the issue ran and passed.
-      const expected = ["registered", "netcheck", "derp:hkg", "derp:sha", "derp:home", "derp:edge", "pin", "wrong-pin", "verify", "relay-ping", "mesh:hkg"];
+      const expected = ["registered", "netcheck", "derp:hkg", "derp:sha", "derp:home", "derp:edge", "pin", "wrong-pin", "verify", "relay-ping", "mesh:hkg", "route:192.168.100.0/24"];
       expect(report.checks.map((c) => c.id).sort()).toEqual([...expected].sort());
       for (const c of report.checks) expect(c.status, `${c.id}: ${c.detail}`).toBe("pass");
       expect(report.error).toBeUndefined();
@@ -76,6 +94,13 @@ describe.skipIf(!!skipReason)(`cdktf-tailnet lab on the home-lab example ${skipR
       // The pin: accepted as issued by the kit, a wrong one refused.
       expect(check(report, "wrong-pin").detail).toMatch(/cert hash does not match/);
 
+      // The router's 192.168.100.0/24: approved by the policy alone, and the LAN listener behind it
+      // answers a client across the tailnet. The policy keeps the lab's own user (home-lab) from
+      // everything, so the clients join as alice (group:admins reaches *).
+      expect(check(report, "route:192.168.100.0/24").detail).toMatch(/approved with no manual step .* client-1 \(user alice\) reached 192\.168\.100\.2:8080 on the LAN behind home-router/);
+      expect(progress.join("\n")).toMatch(/the lab's clients join as user alice: the policy lets alice's nodes reach each other and the advertised routes/);
+      expect(report.machines.find((m) => m.name === "home-router-lan")).toMatchObject({ address: "192.168.100.2" });
+
       // The real programs ran with the rendered configuration and flags.
       const derpers = report.processes.filter((p) => p.name.startsWith("derper "));
       expect(derpers.map((p) => p.name).sort()).toEqual(["derper edge-1", "derper hkg-1", "derper hkg-2", "derper home-1", "derper sha-1"]);
@@ -89,15 +114,279 @@ describe.skipIf(!!skipReason)(`cdktf-tailnet lab on the home-lab example ${skipR
       const tailscaleds = report.processes.filter((p) => p.name.startsWith("tailscaled "));
       expect(tailscaleds.map((p) => p.machine).sort()).toEqual(["client-1", "client-2", "home-router", "mesh-hkg-1", "mesh-hkg-2"]);
 
-      // Nothing left: no namespace of the run, no process of the run.
-      const namespaces = execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
-      for (const m of report.machines) expect(namespaces).not.toContain(m.namespace);
-      for (const p of report.processes) expect(running(p.pid, p.argv[0]!), `${p.name} (pid ${p.pid})`).toBe(false);
-      expect(report.runDir).toBeUndefined();
+      // Nothing left: no namespace of the run, no process of the run, no record.
+      expectNothingLeft(report);
 
       // The issue's budget: the whole lab in well under 90 s on 2 cores.
       expect(report.durationMs).toBeLessThan(90_000);
+      expect(report.startupMs).toBeLessThan(report.durationMs);
     },
-    180_000,
+    WAIT_FOR_OTHER_LAB + 180_000,
+  );
+});
+
+describe.skipIf(!!labSkipReason)(`the lab on older headscale releases ${labSkipReason ? `(skipped: ${labSkipReason})` : ""}`, () => {
+  for (const version of ["0.27.1", "0.28.0"]) {
+    it(
+      `headscale ${version}: one region, two clients and a subnet router, every check green`,
+      async () => {
+        const progress: string[] = [];
+        const report = await runLab({
+          spec: smallLabSpec({ router: true }),
+          clients: 2,
+          headscaleVersion: version,
+          binaries: labBinaries(version),
+          waitForOtherLab: WAIT_FOR_OTHER_LAB,
+          onProgress: (line) => progress.push(line),
+        });
+        console.log(`${progress.join("\n")}\n\n${formatLabTable(report)}`);
+        expect(report.headscaleVersion).toBe(version);
+        expect(report.changes.find((c) => c.subject === "headscale.version")).toMatchObject({ to: version });
+        expect(statuses(report)).toEqual({
+          registered: "pass",
+          "derp:lab": "pass",
+          netcheck: "pass",
+          // The small tailnet has no IP-only node: nothing to pin.
+          pin: "skip",
+          verify: "pass",
+          "relay-ping": "pass",
+          "route:192.168.100.0/24": "pass",
+        });
+        expect(report.ok).toBe(true);
+        expectNothingLeft(report);
+      },
+      WAIT_FOR_OTHER_LAB + 120_000,
+    );
+  }
+});
+
+async function brokenLab(spec: SmallLabSpecOptions, breaks: LabBreak[]): Promise<LabReport> {
+  const progress: string[] = [];
+  const report = await runLab({ spec: smallLabSpec(spec), clients: 2, breaks, binaries: labBinaries(), waitForOtherLab: WAIT_FOR_OTHER_LAB, onProgress: (l) => progress.push(l) });
+  console.log(`${progress.join("\n")}\n\n${formatLabTable(report)}`);
+  // The lab came up and went away; only the broken checks fail; each break is listed as a change.
+  expect(report.error).toBeUndefined();
+  expect(report.ok).toBe(false);
+  expect(report.breaks).toEqual(breaks);
+  for (const b of breaks) expect(report.changes.some((c) => c.subject.startsWith(`break ${b}:`)), b).toBe(true);
+  expectNothingLeft(report);
+  return report;
+}
+
+describe.skipIf(!!labSkipReason)(`each check fails when exactly its precondition is broken ${labSkipReason ? `(skipped: ${labSkipReason})` : ""}`, () => {
+  it(
+    "mesh key mismatch -> mesh; verification dropped behind the model's back -> verify; route not in autoApprovers -> route",
+    async () => {
+      const report = await brokenLab({ nodes: 2, router: true }, ["mesh-key-mismatch", "verify-off", "route-not-auto-approved"]);
+      expect(statuses(report)).toEqual({
+        registered: "pass",
+        "derp:lab": "pass",
+        netcheck: "pass",
+        pin: "skip",
+        verify: "fail",
+        "relay-ping": "pass",
+        "mesh:lab": "fail",
+        "route:192.168.100.0/24": "fail",
+      });
+      expect(check(report, "mesh:lab").detail).toMatch(/^lab-1 and lab-2 do not mesh: lab-1 knows 0 client\(s\) of its mesh peer, lab-2 knows 0/);
+      expect(check(report, "verify").detail).toMatch(/lab-1 runs without -verify-client-url although the model has client verification on/);
+      expect(check(report, "verify").detail).toMatch(/lab-2 admitted a DERP client headscale does not know/);
+      expect(check(report, "route:192.168.100.0/24").detail).toMatch(/headscale did not approve 192\.168\.100\.0\/24 advertised by router \(advertised: 192\.168\.100\.0\/24; approved: none\): the policy's autoApprovers have no entry for it/);
+    },
+    WAIT_FOR_OTHER_LAB + 180_000,
+  );
+
+  it(
+    "the pinned node serves another certificate -> pin (and its region's derp check); the wrong-pin region pinned to what it serves -> wrong-pin",
+    async () => {
+      const report = await brokenLab({ pinnedRegion: true }, ["pin-mismatch", "wrong-pin-matches"]);
+      expect(statuses(report)).toEqual({
+        registered: "pass",
+        "derp:lab": "pass",
+        "derp:edge": "fail",
+        netcheck: "pass",
+        pin: "fail",
+        "wrong-pin": "fail",
+        verify: "pass",
+        "relay-ping": "pass",
+      });
+      expect(check(report, "pin").detail).toMatch(/^edge-1 at 10\.77\.0\.\d+:443 is refused under its pin sha256-raw:[0-9a-f]+…: .*cert hash does not match expected cert hash/);
+      expect(check(report, "derp:edge").detail).toMatch(/cert hash does not match/);
+      expect(check(report, "wrong-pin").detail).toMatch(/^the client connected to edge-1's address under the lab region's pin sha256-raw:/);
+    },
+    WAIT_FOR_OTHER_LAB + 180_000,
+  );
+
+  it(
+    "a device's key without its tags -> registered; a region outside the model -> netcheck; direct paths allowed -> relay-ping; verification off in the model -> verify skipped",
+    async () => {
+      const report = await brokenLab({ taggedDevice: true, verifyClients: false }, ["device-untagged", "foreign-region", "direct-allowed"]);
+      expect(statuses(report)).toEqual({
+        registered: "fail",
+        "derp:lab": "pass",
+        netcheck: "fail",
+        pin: "skip",
+        verify: "skip",
+        "relay-ping": "fail",
+      });
+      expect(check(report, "registered").detail).toBe("printer: tag tag:printer missing (has none)");
+      expect(check(report, "netcheck").detail).toMatch(/^regions outside the model: nyc /);
+      expect(check(report, "relay-ping").detail).toMatch(/^client-2 answered directly \(via 10\.77\.0\.\d+:\d+ in [\d.]+ ms\), not through a relay/);
+      expect(check(report, "verify").detail).toBe("the model turns derper's client verification off (derp.derper.verifyClients: false)");
+    },
+    WAIT_FOR_OTHER_LAB + 180_000,
+  );
+});
+
+/** `cdktf-tailnet lab` in a process of its own (so it can be killed), on the small tailnet. */
+function startCliLab(): { child: ChildProcess; output: () => string; up: Promise<string>; exited: Promise<number | null> } {
+  const spec = join(work, "tailnet.yaml");
+  writeFileSync(spec, stringify(smallLabSpec()));
+  const child = spawn(process.execPath, ["--import", "tsx", "cli/bin.ts", "lab", spec, "--clients", "1", "--wait", String(WAIT_FOR_OTHER_LAB / 1000)], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  const up = new Promise<string>((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const id = /lab ([0-9a-f]{4}): \d+ machines/.exec(out)?.[1];
+      if (id && /lab up in/.test(out)) resolve(id);
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    child.once("exit", () => reject(new Error(`the lab exited before it was up:\n${out}`)));
+  });
+  up.catch(() => undefined);
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return { child, output: () => out, up, exited };
+}
+
+async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(argv, { out: (t) => out.push(t), err: (t) => err.push(t) });
+  return { code, out: out.join("\n"), err: err.join("\n") };
+}
+
+const statePath = (runId: string) => join(labStateDir(), `run-${runId}.json`);
+
+describe.skipIf(!!labSkipReason)(`the lab's life cycle and faults ${labSkipReason ? `(skipped: ${labSkipReason})` : ""}`, () => {
+  it(
+    "faults: a DERP node killed, headscale stopped and restarted, each measured; a second lab meanwhile is refused",
+    async () => {
+      const progress: string[] = [];
+      let second: Promise<unknown> | undefined;
+      const report: LabReport = await runLab({
+        spec: smallLabSpec({ nodes: 2 }),
+        clients: 2,
+        faults: true,
+        binaries: labBinaries(),
+        waitForOtherLab: WAIT_FOR_OTHER_LAB,
+        onProgress: (line) => {
+          progress.push(line);
+          if (/^lab up in/.test(line)) second = runLab({ spec: smallLabSpec(), clients: 1, binaries: labBinaries() }).then(() => "started", (e: unknown) => e);
+        },
+      });
+      console.log(`${progress.join("\n")}\n\n${formatLabTable(report)}`);
+      expect(statuses(report)).toEqual({
+        registered: "pass",
+        "derp:lab": "pass",
+        netcheck: "pass",
+        pin: "skip",
+        verify: "pass",
+        "relay-ping": "pass",
+        "mesh:lab": "pass",
+        "fault:derp-failover": "pass",
+        "fault:headscale-down": "pass",
+        "fault:headscale-restart": "pass",
+      });
+      expectNothingLeft(report);
+
+      // The figures.
+      const failover = check(report, "fault:derp-failover").data as { failoverMs: number; victim: string; survivor: string; homes: { survivorBefore: number; survivorAfter: number } };
+      const down = check(report, "fault:headscale-down").data as { downMs: number; sent: number; answered: number };
+      const restart = check(report, "fault:headscale-restart").data as { healthyMs: number; onlineMs: number };
+      console.log(`fault figures: failover ${failover.failoverMs} ms (${failover.victim} killed, clients on ${failover.survivor}); headscale down ${down.downMs} ms with ${down.answered}/${down.sent} relayed pings answered; restart: healthy after ${restart.healthyMs} ms, every node online after ${restart.onlineMs} ms`);
+      expect(failover.homes.survivorAfter - failover.homes.survivorBefore).toBeGreaterThanOrEqual(2);
+      expect(failover.failoverMs).toBeLessThan(30_000);
+      expect(down.answered).toBe(down.sent);
+      expect(down.downMs).toBeGreaterThanOrEqual(5_000);
+      expect(restart.onlineMs).toBeLessThan(60_000);
+
+      // The second lab, started while this one ran, was refused before it made anything.
+      const refused = await second;
+      expect(refused).toBeInstanceOf(LabBusy);
+      expect((refused as LabBusy).reason).toBe("running");
+      expect((refused as LabBusy).message).toMatch(new RegExp(`^another lab is running on this machine: run ${report.runId} of tailnet lab-small, started \\d+ s ago by pid ${process.pid} `));
+      expect((refused as LabBusy).message).toMatch(/Only one lab runs at a time: wait for it to end, stop it with Ctrl-C where it runs, or run `cdktf-tailnet lab down`/);
+    },
+    WAIT_FOR_OTHER_LAB + 240_000,
+  );
+
+  it(
+    "a lab killed with SIGKILL leaves its namespaces and processes; the next lab is refused; `lab down` removes everything",
+    async () => {
+      const lab = startCliLab();
+      const runId = await lab.up;
+      lab.child.kill("SIGKILL");
+      await lab.exited;
+
+      // What the killed lab left: its namespaces, its processes (still running), its run directory, its record.
+      const state = JSON.parse(readFileSync(statePath(runId), "utf8")) as LabRunState;
+      expect(namespacesOf(runId).sort()).toEqual([`tl${runId}-client-1`, `tl${runId}-headscale`, `tl${runId}-lab-1`, `tl${runId}-switch`]);
+      expect(state.processes.map((p) => p.name).sort()).toEqual(["derper lab-1", "headscale", "tailscaled client-1"]);
+      const programs = new Map(state.processes.map((p) => [p.pid, readFileSync(`/proc/${p.pid}/cmdline`, "utf8").split("\0")[0]!]));
+      for (const p of state.processes) expect(running(p.pid, programs.get(p.pid)!), p.name).toBe(true);
+      expect(existsSync(state.runDir!)).toBe(true);
+
+      // The next lab is refused, and told what to do.
+      const next = await cli(["lab", join(work, "tailnet.yaml"), "--clients", "1"]);
+      expect(next.code).toBe(2);
+      expect(next.err).toMatch(new RegExp(`a lab that did not end cleanly \\(run ${runId} of tailnet lab-small, started \\d+ s ago by pid ${lab.child.pid}, which is gone: killed\\?\\) left 4 namespaces \\(.*\\), 3 processes \\(pid .*\\), its run directory ${state.runDir} behind`));
+      expect(next.err).toMatch(/Remove them first: `cdktf-tailnet lab down`/);
+
+      // lab down: every process by pid, every namespace, the run directory, the record.
+      const down = await cli(["lab", "down"]);
+      expect(down.err).toBe("");
+      expect(down.code).toBe(0);
+      expect(down.out).toMatch(new RegExp(`lab down: run ${runId} \\(lab-small\\): 3 processes killed, 4 namespaces deleted, 1 run directory removed`));
+      expect(namespacesOf(runId)).toEqual([]);
+      for (const p of state.processes) expect(running(p.pid, programs.get(p.pid)!), p.name).toBe(false);
+      expect(existsSync(state.runDir!)).toBe(false);
+      expect(existsSync(statePath(runId))).toBe(false);
+    },
+    WAIT_FOR_OTHER_LAB + 120_000,
+  );
+
+  it(
+    "`lab down` stops a running lab, which removes everything itself",
+    async () => {
+      const lab = startCliLab();
+      const runId = await lab.up;
+      const down = await cli(["lab", "down"]);
+      expect(down.code).toBe(0);
+      expect(down.out).toMatch(new RegExp(`lab down: run ${runId} \\(lab-small\\): lab process ${lab.child.pid} stopped and cleaned up after itself`));
+      expect(await lab.exited).toBe(130);
+      expect(lab.output()).toMatch(/lab interrupted: /);
+      expect(namespacesOf(runId)).toEqual([]);
+      expect(existsSync(statePath(runId))).toBe(false);
+    },
+    WAIT_FOR_OTHER_LAB + 120_000,
+  );
+
+  it(
+    "Ctrl-C stops a running lab, which removes everything",
+    async () => {
+      const lab = startCliLab();
+      const runId = await lab.up;
+      const state = JSON.parse(readFileSync(statePath(runId), "utf8")) as LabRunState;
+      lab.child.kill("SIGINT");
+      expect(await lab.exited).toBe(130);
+      expect(lab.output()).toMatch(/interrupted: stopping every lab process and deleting the namespaces/);
+      expect(lab.output()).toMatch(/lab interrupted: /);
+      expect(namespacesOf(runId)).toEqual([]);
+      for (const p of state.processes) expect(existsSync(`/proc/${p.pid}`) && readFileSync(`/proc/${p.pid}/stat`, "utf8").split(" ")[21] === p.startTime, p.name).toBe(false);
+      expect(existsSync(state.runDir!)).toBe(false);
+      expect(existsSync(statePath(runId))).toBe(false);
+    },
+    WAIT_FOR_OTHER_LAB + 120_000,
   );
 });

@@ -8,15 +8,17 @@
  * - the `lab` command refuses bad arguments before starting anything.
  */
 import { X509Certificate } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../cli/main.js";
 import { createLabCa, issueLabCertificate } from "../../lab/certs.js";
-import { applyLabChanges, labHostsFile, relocateDerperArgs, type LabTailnet } from "../../lab/lab-changes.js";
-import { machineOfNode, planLab } from "../../lab/plan.js";
+import { applyLabChanges, labHostsFile, type LabChangeInputs, type LabTailnet } from "../../lab/lab-changes.js";
+import { machineOfNode, planLab, usersAllowed } from "../../lab/plan.js";
+import { smallLabSpec } from "../../lab/specs.js";
 import { DERPER_PATHS, resolve, validate, type ResolvedTailnet, type TailnetSpec } from "../../model/index.js";
+import { relocateDerperArgs } from "../../model/relocate.js";
 import { certificatePin } from "../../secrets/index.js";
 import { exampleSpec } from "../support/specs.js";
 
@@ -64,9 +66,42 @@ describe("planLab", () => {
   });
 });
 
+describe("planLab: the LAN behind a subnet router, and the user the clients join as", () => {
+  it("puts the example's 192.168.100.0/24 behind home-router, and joins the clients as alice, whom the policy lets reach it", () => {
+    const plan = planLab(resolved(exampleSpec()), 2);
+    expect(plan.lans).toEqual([
+      { name: "home-router-lan", router: "home-router", route: "192.168.100.0/24", routerAddress: "192.168.100.1", listenerAddress: "192.168.100.2", prefixLength: 24, allowedUsers: ["alice", "home"] },
+    ]);
+    expect(plan.routeClient).toBe("client-1");
+    // home-lab (the lab's own user) is in no rule of the example's policy: its nodes would not even see each other.
+    expect(plan.clientUser).toEqual({ name: "alice", why: "the policy lets alice's nodes reach each other and the advertised routes, not those of home-lab (the lab's own user)" });
+    expect(plan.machines.filter((m) => m.kind === "client").map((m) => [m.name, m.user])).toEqual([
+      ["client-1", "alice"],
+      ["client-2", "alice"],
+      ["mesh-hkg-1", "alice"],
+      ["mesh-hkg-2", "alice"],
+    ]);
+  });
+
+  it("keeps the lab's own user without a policy (headscale allows all), and reads groups, hosts and autogroup:member", () => {
+    const small = resolved(smallLabSpec({ router: true }));
+    expect(planLab(small, 2).clientUser).toEqual({ name: "lab-small", why: undefined });
+    const spec = smallLabSpec({ router: true });
+    spec.policy = { ...spec.policy, groups: { "group:ops": ["ops"] }, hosts: { lan: "192.168.100.0/24" }, acls: [{ src: ["group:ops"], dst: ["lan:22"] }, { src: ["ops"], dst: ["ops:*"] }] };
+    const t = resolved(spec);
+    expect(usersAllowed(t, { address: "192.168.100.2" })).toEqual(["ops"]);
+    expect(usersAllowed(t, { address: "192.168.101.2" })).toEqual([]);
+    expect(usersAllowed(t, { user: "ops" })).toEqual(["ops"]);
+    expect(planLab(t, 1).clientUser.name).toBe("ops");
+    spec.policy.acls = [{ src: ["autogroup:member"], dst: ["autogroup:member:*"] }];
+    expect(usersAllowed(resolved(spec), { user: "lab-small" })).toBe("*");
+  });
+});
+
 describe("applyLabChanges on the example", () => {
   let lab: LabTailnet;
   let model: ResolvedTailnet;
+  let inputs: LabChangeInputs;
   const plan = () => planLab(model, 2);
 
   beforeAll(async () => {
@@ -77,7 +112,7 @@ describe("applyLabChanges on the example", () => {
     for (const node of model.derp.regions.flatMap((r) => r.nodes)) {
       if (!node.hostnameIsIp) dnsNodeCertificates.set(node.name, await issueLabCertificate(ca, dir, `derp-${node.name}`, [node.hostname]));
     }
-    lab = applyLabChanges(exampleSpec(), {
+    inputs = {
       plan: p,
       model,
       headscaleCertificate: await issueLabCertificate(ca, dir, "headscale", [model.headscale.serverHost]),
@@ -87,7 +122,51 @@ describe("applyLabChanges on the example", () => {
       wrongPin: `sha256-raw:${"ab".repeat(32)}`,
       headscalePaths: { configDir: join(dir, "hs", "etc"), stateDir: join(dir, "hs", "lib"), runDir: join(dir, "hs", "run") },
       derperPaths: (node) => ({ keyFile: join(dir, node, "derper.key"), certDir: join(dir, node, "certs"), meshKeyFile: join(dir, node, "mesh.key") }),
-    });
+    };
+    lab = applyLabChanges(exampleSpec(), inputs);
+  });
+
+  it("breaks exactly what a test asks for, each listed as a change", () => {
+    const broken = applyLabChanges(exampleSpec(), { ...inputs, secretsDir: join(dir, "secrets-broken"), breaks: ["verify-off", "mesh-key-mismatch", "route-not-auto-approved", "foreign-region", "pin-mismatch", "wrong-pin-matches"] });
+    const subjects = broken.changes.map((c) => c.subject).filter((s) => s.startsWith("break "));
+    expect(subjects).toEqual([
+      "break foreign-region: derp region 900 (nyc)",
+      "break pin-mismatch: derp node edge-1 certificate served",
+      "break wrong-pin-matches: derp region 999 (lab-wrong-pin) certName",
+      "break route-not-auto-approved: policy autoApprovers.routes",
+      "break mesh-key-mismatch: derp node hkg-2 mesh key",
+      "break verify-off: derper flags (every node)",
+    ]);
+    // verify-off: no derper asks headscale; the model still says it should.
+    for (const args of broken.derperArgs.values()) expect(args.some((a) => a.startsWith("-verify-client-url"))).toBe(false);
+    expect(broken.tailnet.derp.regions.flatMap((r) => r.nodes).find((n) => n.name === "hkg-1")!.derper.verifyClientUrl).toBe("https://hs.example.com/verify");
+    // mesh-key-mismatch: the two hkg nodes get different keys.
+    expect(readFileSync(broken.meshKeys.get("hkg-1")!, "utf8")).not.toBe(readFileSync(broken.meshKeys.get("hkg-2")!, "utf8"));
+    // route-not-auto-approved: the rendered policy no longer auto-approves the router's route.
+    const policy = JSON.parse(broken.files.find((f) => f.path === "headscale/policy.json")!.content) as { autoApprovers: { routes?: Record<string, string[]> } };
+    expect(policy.autoApprovers.routes?.["192.168.100.0/24"]).toBeUndefined();
+    // foreign-region: headscale's map has a region the model has not; no derper runs it and the hosts file does not name it.
+    expect(broken.foreignRegions).toEqual([900]);
+    expect(broken.files.find((f) => f.path === "headscale/derp.yaml")!.content).toContain("derp-nyc.example.net");
+    expect(broken.derperArgs.has("nyc-1")).toBe(false);
+    expect(labHostsFile(broken.tailnet, plan(), broken.probe)).not.toContain("nyc");
+    // pin-mismatch: edge-1 serves another certificate than its pin; wrong-pin-matches: the probe pins what it serves.
+    const edge = broken.tailnet.derp.regions.flatMap((r) => r.nodes).find((n) => n.name === "edge-1")!;
+    const served = new X509Certificate(readFileSync(broken.derperCertificates.get("edge-1")!.certFile));
+    expect(certificatePin(served.raw)).not.toBe(edge.certName);
+    expect(served.checkIP("10.77.0.15")).toBe("10.77.0.15");
+    expect(broken.tailnet.derp.regions.find((r) => r.code === "lab-wrong-pin")!.nodes[0]!.certName).toBe(certificatePin(served.raw));
+    expect(broken.probe!.wrongPin).toBe(certificatePin(served.raw));
+    // Without breaks, derper serves what the pin names.
+    expect(lab.breaks.size).toBe(0);
+    expect(certificatePin(new X509Certificate(readFileSync(lab.derperCertificates.get("edge-1")!.certFile)).raw)).toBe(lab.tailnet.derp.regions.flatMap((r) => r.nodes).find((n) => n.name === "edge-1")!.certName);
+  });
+
+  it("refuses a break the model gives nothing to break", async () => {
+    const small = resolved(smallLabSpec());
+    mkdirSync(join(dir, "small"), { recursive: true });
+    const lab1 = await issueLabCertificate(await createLabCa(join(dir, "small"), "small"), join(dir, "small"), "derp-lab-1", ["derp1.example.com"]);
+    expect(() => applyLabChanges(smallLabSpec(), { ...inputs, plan: planLab(small, 2), model: small, dnsNodeCertificates: new Map([["lab-1", lab1]]), wrongPin: undefined, breaks: ["pin-mismatch"] })).toThrow(/break pin-mismatch: the model has no DERP node named by an IP address with a pinned certificate/);
   });
 
   it("changes only what a lab must change, and says so", () => {

@@ -1,0 +1,81 @@
+/**
+ * Lab benchmarks (`npm run bench`; the lab needs Linux and root): with the real headscale, derper
+ * and tailscaled in network namespaces,
+ * - the bundled example: start-up (from the call until every tailscaled joined) and the round
+ *   trip of pings between two clients relayed through DERP (`tailscale ping`, 20 samples);
+ * - start-up of a small tailnet (one region of one DERP node) with 10 and with 50 plain clients.
+ * Every run also passes its checks. Skipped, with a line saying why, when the machine cannot run a
+ * lab or the programs are not built (`bash scripts/build-upstream.sh`).
+ */
+import { join } from "node:path";
+import { loadSpecFile } from "../cli/load-spec.js";
+import { LabBinariesMissing, LabBusy, labUnsupportedReason, runLab, type LabReport } from "../lab/index.js";
+import { smallLabSpec } from "../lab/specs.js";
+import { packageRoot } from "../render/package-root.js";
+
+const PING_SAMPLES = 20;
+
+const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+function summary(name: string, report: LabReport): string {
+  const passed = report.checks.filter((c) => c.status === "pass").length;
+  const failed = report.checks.filter((c) => c.status === "fail").map((c) => c.id);
+  return (
+    `${name.padEnd(30)} ${String(report.machines.length).padStart(8)}  ${(report.startupMs === undefined ? "-" : s(report.startupMs)).padStart(8)}  ${s(report.durationMs).padStart(7)}  ` +
+    `${failed.length ? `FAILED: ${failed.join(", ")}` : `${passed} checks passed`}${report.error ? `; error: ${report.error}` : ""}`
+  );
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function main(): Promise<void> {
+  console.log("\nlab: the real headscale, derper and tailscaled in network namespaces");
+  const unsupported = labUnsupportedReason();
+  if (unsupported) {
+    console.log(`lab: skipped: ${unsupported} (run \`sudo npm run bench\` on Linux)`);
+    return;
+  }
+  const run = (spec: unknown, clients: number, pingSamples?: number) =>
+    runLab({ spec, clients, waitForOtherLab: 300_000, ...(pingSamples !== undefined && { pingSamples }) });
+  const rows: string[] = [];
+  let example: LabReport;
+  try {
+    example = await run(await loadSpecFile(join(packageRoot(), "examples", "home-lab", "tailnet.yaml")), 2, PING_SAMPLES);
+  } catch (e) {
+    if (e instanceof LabBinariesMissing) {
+      console.log(`lab: skipped: ${e.message.split("\n")[0]} (build them with \`bash scripts/build-upstream.sh\`)`);
+      return;
+    }
+    if (e instanceof LabBusy) {
+      console.log(`lab: skipped: ${e.message.split("\n")[0]}`);
+      return;
+    }
+    throw e;
+  }
+  rows.push(summary("home-lab example, 2 clients", example));
+  const ten = await run(smallLabSpec(), 10);
+  rows.push(summary("one region, 10 clients", ten));
+  const fifty = await run(smallLabSpec(), 50);
+  rows.push(summary("one region, 50 clients", fifty));
+
+  console.log(`${"lab".padEnd(30)} machines  start-up    total  checks`);
+  for (const r of rows) console.log(r);
+  for (const [name, report] of [["example", example], ["10 clients", ten], ["50 clients", fifty]] as const) {
+    console.log(`  ${name} start-up: ${report.phases.map((p) => `${p.name} ${s(p.ms)}`).join(", ")}`);
+  }
+  const ping = example.checks.find((c) => c.id === "relay-ping");
+  const rtt = ((ping?.data as { rttMs?: number[] } | undefined)?.rttMs ?? []).slice().sort((a, b) => a - b);
+  if (rtt.length === 0) {
+    console.log(`relayed ping: no samples (${ping?.detail ?? "no relay-ping check"})`);
+  } else {
+    const via = /via DERP\((\w+)\)/.exec(ping!.detail)?.[1] ?? "?";
+    console.log(
+      `relayed ping round trip, client-1 -> client-2 through DERP(${via}), ${rtt.length} samples (LocalAPI disco pings, what tailscale ping sends): ` +
+        `median ${percentile(rtt, 50).toFixed(1)} ms, p95 ${percentile(rtt, 95).toFixed(1)} ms, min ${rtt[0]!.toFixed(1)} ms, max ${rtt[rtt.length - 1]!.toFixed(1)} ms`,
+    );
+  }
+}
+
+await main();

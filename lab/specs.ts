@@ -1,0 +1,61 @@
+/**
+ * Small tailnets for the lab's own tests and benchmarks: one region (and what a test needs
+ * besides), so a lab of them starts in a few seconds. Same shape as a user's spec: they go
+ * through the normal pipeline like any other.
+ */
+import type { TailnetSpec } from "../model/index.js";
+
+export interface SmallLabSpecOptions {
+  /** headscale version (default: the kit's default). */
+  readonly headscaleVersion?: string;
+  /** DERP nodes in the one region: 2 are meshed, each on a machine of its own (default 1). */
+  readonly nodes?: 1 | 2;
+  /** A subnet router (user ops, tag:router) advertising 192.168.100.0/24, auto-approved for its tag. */
+  readonly router?: boolean;
+  /** A tagged device without routes (user ops, tag:printer). */
+  readonly taggedDevice?: boolean;
+  /**
+   * A second region with one DERP node named by an IP address, whose self-signed certificate the
+   * kit issues and pins; NoMeasureNoHome, so clients home in the first region whatever happens to it.
+   */
+  readonly pinnedRegion?: boolean;
+  /** derper's client verification against headscale (default on, as in the model). */
+  readonly verifyClients?: boolean;
+}
+
+/** A tailnet of one region (`lab`, nodes derp1/derp2.example.com) and headscale at hs.example.com. */
+export function smallLabSpec(options: SmallLabSpecOptions = {}): TailnetSpec {
+  const nodes = options.nodes ?? 1;
+  const devices: NonNullable<TailnetSpec["devices"]> = [
+    ...(options.router ? [{ name: "router", user: "ops", advertiseRoutes: ["192.168.100.0/24"], tags: ["tag:router"] }] : []),
+    ...(options.taggedDevice ? [{ name: "printer", user: "ops", tags: ["tag:printer"] }] : []),
+  ];
+  return {
+    name: "lab-small",
+    headscale: {
+      ...(options.headscaleVersion !== undefined && { version: options.headscaleVersion }),
+      serverUrl: "https://hs.example.com",
+      dns: { magicDns: true, baseDomain: "tail.example.net" },
+    },
+    derp: {
+      tailscaleRegions: "drop",
+      ...(options.verifyClients !== undefined && { derper: { verifyClients: options.verifyClients } }),
+      regions: [
+        {
+          id: 900,
+          code: "lab",
+          name: "Lab",
+          nodes: [...Array(nodes).keys()].map((i) => ({ name: `lab-${i + 1}`, hostname: `derp${i + 1}.example.com` })),
+        },
+        ...(options.pinnedRegion
+          ? [{ id: 901, code: "edge", name: "Edge (IP only)", noMeasureNoHome: true, nodes: [{ name: "edge-1", hostname: "192.0.2.50", certificate: { mode: "self-signed" as const } }] }]
+          : []),
+      ],
+    },
+    ...(devices.length > 0 && {
+      users: [{ name: "ops" }],
+      devices,
+      policy: { tagOwners: Object.fromEntries(devices.flatMap((d) => d.tags ?? []).map((t) => [t, ["ops"]])) },
+    }),
+  };
+}
