@@ -37,7 +37,16 @@ export function renderServiceUnit(tailnet: ResolvedTailnet, host: ResolvedHost, 
     bindsPrivilegedPorts: service.bindsPrivilegedPorts,
     addressFamilies: service.addressFamilies.join(" "),
     meshKeyFile: derpNode && derpNode.derper.meshWith.length > 0 ? DERPER_PATHS.meshKeyFile : false,
+    backup: service.program === "headscale" ? upgradeBackup(tailnet) : false,
   });
+}
+
+/** The pre-start database backup of a headscale upgrade in progress (same layout as the Docker backup). */
+function upgradeBackup(tailnet: ResolvedTailnet): { from: string; to: string; dir: string; stateDir: string } | false {
+  const hs = tailnet.headscale;
+  if (!hs.upgradeFrom) return false;
+  const [from, to] = [hs.upgradeFrom.version, hs.version.version];
+  return { from, to, stateDir: hs.paths.stateDir, dir: `${hs.paths.stateDir}/backups/before-${to}-from-${from}` };
 }
 
 /** Every unit of a VM host, `[unit file name, text]`; none for a host that is not a VM target. */

@@ -13,7 +13,7 @@
  */
 import { execa } from "execa";
 import { execFileSync } from "node:child_process";
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -22,7 +22,16 @@ import { renderTailnet, renderVmInstallScript } from "../../render/index.js";
 import { vmDnsSpec, vmProxySpec, vmSpec } from "../support/vm-specs.js";
 import { hasCommand } from "../support/commands.js";
 
-const tailnets: ResolvedTailnet[] = [loadTailnet(vmSpec()), loadTailnet(vmProxySpec()), loadTailnet(vmDnsSpec())];
+/** A VM headscale in the middle of an upgrade: its unit backs the database up before starting. */
+function vmUpgradeSpec() {
+  const spec = vmSpec();
+  spec.name = "vm-upgrade";
+  spec.headscale.version = "0.29.3";
+  spec.headscale.upgradeFrom = "0.28.0";
+  return spec;
+}
+
+const tailnets: ResolvedTailnet[] = [loadTailnet(vmSpec()), loadTailnet(vmProxySpec()), loadTailnet(vmDnsSpec()), loadTailnet(vmUpgradeSpec())];
 const rendered = tailnets.map((t) => ({ tailnet: t, files: renderTailnet(t) }));
 const pick = (re: RegExp) => rendered.flatMap(({ tailnet, files }) => files.filter((f) => re.test(f.path)).map((f) => [`${tailnet.name}/${f.path}`, f, tailnet] as const));
 const units = pick(/^hosts\/[^/]+\/(systemd|ddns|acme)\/[^/]+\.(service|timer|path)$/);
@@ -105,6 +114,11 @@ describe.skipIf(!hasCommand("systemd-analyze"))("systemd units: systemd-analyze"
       "vm-dns/hosts/home/ddns/cdktf-tailnet-ddns.timer",
       "vm-dns/hosts/home/systemd/derper.service",
       "vm-dns/hosts/hs/systemd/headscale.service",
+      "vm-upgrade/hosts/edge/systemd/derper.service",
+      "vm-upgrade/hosts/fra-1/systemd/derper.service",
+      "vm-upgrade/hosts/fra-2/systemd/derper.service",
+      "vm-upgrade/hosts/home/systemd/derper.service",
+      "vm-upgrade/hosts/hs/systemd/headscale.service",
     ]);
     const servers = services.filter(([label]) => label.includes("/systemd/"));
     const kinds = new Set(servers.map(([, f]) => `${/ExecStart=\S*\/(\w+)/.exec(f.content)![1]} ${f.content.includes("AmbientCapabilities=CAP_NET_BIND_SERVICE") ? "cap" : "userns"}`));
@@ -200,5 +214,26 @@ describe("the install script cloud-init runs", () => {
     const r = await execa("shellcheck", ["--shell=sh", write(`shellcheck/${label}.sh`, script)], { reject: false, all: true });
     expect(r.all, script).toBe("");
     expect(r.exitCode).toBe(0);
+  });
+});
+
+describe("the upgrade backup in headscale's unit", () => {
+  it("copies the database and keys once, before the new version first starts, and keeps that copy", () => {
+    const unit = units.find(([label]) => label === "vm-upgrade/hosts/hs/systemd/headscale.service")![1].content;
+    const line = unit.split("\n").find((l) => l.startsWith("ExecStartPre="))!;
+    expect(line).toContain("/var/lib/headscale/backups/before-0.29.3-from-0.28.0");
+    expect(units.find(([label]) => label === "vm-lab/hosts/hs/systemd/headscale.service")![1].content).not.toContain("ExecStartPre=");
+    // Run the command as systemd would (its $$ is a literal $), on a state directory of our own.
+    const state = mkdtempSync(join(tmpdir(), "cdktf-tailnet-backup-"));
+    const command = /^ExecStartPre=\/bin\/sh -c '(.*)'$/.exec(line)![1]!.replaceAll("$$", "$").replaceAll("/var/lib/headscale", state);
+    writeFileSync(join(state, "db.sqlite"), "0.28 database");
+    writeFileSync(join(state, "noise_private.key"), "key");
+    execFileSync("sh", ["-c", command]);
+    writeFileSync(join(state, "db.sqlite"), "migrated by 0.29"); // the new version has run
+    execFileSync("sh", ["-c", command]); // a later start
+    const backup = join(state, "backups", "before-0.29.3-from-0.28.0");
+    expect(readFileSync(join(backup, "db.sqlite"), "utf8")).toBe("0.28 database");
+    expect(readFileSync(join(backup, "noise_private.key"), "utf8")).toBe("key");
+    rmSync(state, { recursive: true, force: true });
   });
 });
