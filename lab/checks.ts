@@ -476,22 +476,29 @@ export async function preferMeshRegion(ctx: CheckContext, region: CheckRegion, m
   }
 }
 
+/**
+ * Waits (bounded, ~30 s, measuring again now and then) until both clients are homed on `region`;
+ * returns what each client reports about itself, or why they did not home.
+ */
+async function waitUntilHomed(ctx: CheckContext, region: CheckRegion, a: LabMachine, b: LabMachine, who: string): Promise<TailscaleSelf[] | string> {
+  let homes: TailscaleSelf[] = [];
+  for (let i = 0; i < 60; i++) {
+    homes = await Promise.all([ctx.self(a.name), ctx.self(b.name)]);
+    if (homes.every((h) => h.relay === region.code)) return homes;
+    if (i % 8 === 7) for (const m of [a, b]) await ctx.tailscale(m.name, ["debug", "restun"]);
+    await ctx.pause(500);
+  }
+  return `the ${who} did not home on ${region.code}: ${a.name} on ${homes[0]?.relay || "?"}, ${b.name} on ${homes[1]?.relay || "?"}`;
+}
+
 export async function checkMesh(ctx: CheckContext, region: CheckRegion, a: LabMachine, b: LabMachine): Promise<LabCheck> {
   const n1 = a.mesh!.node;
   const n2 = b.mesh!.node;
   return timed(ctx, `mesh:${region.code}`, `mesh in ${region.code}: ${a.name} homed on ${n1}, ${b.name} on ${n2}, reach each other`, async () => {
     const t0 = Date.now();
     const steps: string[] = [];
-    let homes: TailscaleSelf[] = [];
-    for (let i = 0; i < 60; i++) {
-      homes = await Promise.all([ctx.self(a.name), ctx.self(b.name)]);
-      if (homes.every((h) => h.relay === region.code)) break;
-      if (i % 8 === 7) for (const m of [a, b]) await ctx.tailscale(m.name, ["debug", "restun"]);
-      await ctx.pause(500);
-    }
-    if (!homes.every((h) => h.relay === region.code)) {
-      return { status: "fail", detail: `the mesh clients did not home on ${region.code}: ${a.name} on ${homes[0]?.relay || "?"}, ${b.name} on ${homes[1]?.relay || "?"}` };
-    }
+    const homes = await waitUntilHomed(ctx, region, a, b, "mesh clients");
+    if (typeof homes === "string") return { status: "fail", detail: homes };
     steps.push(`homed at ${Date.now() - t0} ms`);
     // Each must see the other homed on the region too, or the ping would go through the region the peer left.
     const views = await Promise.all([waitForPeerView(ctx, a, b, region.code), waitForPeerView(ctx, b, a, region.code)]);
@@ -609,14 +616,8 @@ export async function checkRoute(ctx: CheckContext, lan: LabLan, router: LabMach
 /** Both clients prefer `region`, and each is homed there and sees the other homed there. */
 async function homeBoth(ctx: CheckContext, region: CheckRegion, a: LabMachine, b: LabMachine): Promise<string | undefined> {
   await preferMeshRegion(ctx, region, [a, b]);
-  let homes: TailscaleSelf[] = [];
-  for (let i = 0; i < 60; i++) {
-    homes = await Promise.all([ctx.self(a.name), ctx.self(b.name)]);
-    if (homes.every((h) => h.relay === region.code)) break;
-    if (i % 8 === 7) for (const m of [a, b]) await ctx.tailscale(m.name, ["debug", "restun"]);
-    await ctx.pause(500);
-  }
-  if (!homes.every((h) => h.relay === region.code)) return `the clients did not home on ${region.code}: ${a.name} on ${homes[0]?.relay || "?"}, ${b.name} on ${homes[1]?.relay || "?"}`;
+  const homed = await waitUntilHomed(ctx, region, a, b, "clients");
+  if (typeof homed === "string") return homed;
   const views = await Promise.all([waitForPeerView(ctx, a, b, region.code), waitForPeerView(ctx, b, a, region.code)]);
   if (views.some((v) => v?.relay !== region.code)) return `the clients do not see each other on ${region.code}`;
   return undefined;
