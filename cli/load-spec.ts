@@ -4,11 +4,8 @@
  */
 import { readFile } from "node:fs/promises";
 import { extname, resolve as resolvePath } from "node:path";
-import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
-import type * as YamlModule from "yaml";
-
-const { parseDocument } = createRequire(import.meta.url)("yaml") as typeof YamlModule;
+import { parseDocument } from "yaml";
 
 /** A spec file that could not be read or parsed; the message names the file and the place. */
 export class SpecFileError extends Error {

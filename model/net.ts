@@ -2,9 +2,46 @@
  * Address, prefix, host-name, listen-address and duration parsing: the small, exact rules the
  * validator applies. Pure functions, no I/O.
  */
-import { isIPv4, isIPv6 } from "node:net";
+import { isIPv4 } from "node:net";
 
-export { isIPv4, isIPv6 };
+export { isIPv4 };
+
+const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
+const ZONE = /^[0-9a-zA-Z.:-]+$/;
+
+/**
+ * The 16-bit groups of an IPv6 address without a zone, a trailing dotted IPv4 part counted as
+ * two; undefined when it is not one. "::" stands for at least one zero group, as in Node and Go.
+ */
+function ipv6Groups(addr: string): { head: string[]; tail: string[] | undefined } | undefined {
+  const gap = addr.indexOf("::");
+  if (gap !== addr.lastIndexOf("::")) return undefined; // two gaps, or ":::"
+  const head = gap < 0 ? addr : addr.slice(0, gap);
+  const tailText = gap < 0 ? undefined : addr.slice(gap + 2);
+  const headParts = head === "" ? [] : head.split(":");
+  const tailParts = tailText === undefined ? undefined : tailText === "" ? [] : tailText.split(":");
+  const parts = tailParts ?? headParts;
+  let count = headParts.length + (tailParts?.length ?? 0);
+  for (const [i, part] of [...headParts, ...(tailParts ?? [])].entries()) {
+    const last = i === count - 1;
+    if (HEX_GROUP.test(part)) continue;
+    if (!last || parts.length === 0 || !isIPv4(part)) return undefined;
+    count++; // the dotted IPv4 part fills two groups
+  }
+  if (gap < 0 ? count !== 8 : count > 7) return undefined;
+  return { head: headParts, tail: tailParts };
+}
+
+/**
+ * True for an IPv6 address literal, with an optional `%zone` (the same strings Node's
+ * net.isIPv6 accepts). Written out rather than taken from node:net, whose one large regular
+ * expression costs ~9 ms to compile on first use: a tenth of a synth.
+ */
+export function isIPv6(value: string): boolean {
+  const pct = value.indexOf("%");
+  if (pct >= 0 && !ZONE.test(value.slice(pct + 1))) return false;
+  return ipv6Groups(pct >= 0 ? value.slice(0, pct) : value) !== undefined;
+}
 
 /** An IP address literal of either family (no brackets, no zone). */
 export function isIp(value: string): boolean {
@@ -21,9 +58,7 @@ export interface Prefix {
 
 function ipToBigInt(ip: string): bigint {
   if (isIPv4(ip)) return ip.split(".").reduce((acc, o) => (acc << 8n) | BigInt(Number(o)), 0n);
-  let [head, tail] = ip.includes("::") ? ip.split("::") as [string, string] : [ip, undefined];
-  let groups = head ? head.split(":") : [];
-  let rest = tail !== undefined ? (tail ? tail.split(":") : []) : [];
+  const { head, tail } = ipv6Groups(ip)!;
   const expandV4 = (gs: string[]): string[] => {
     const last = gs[gs.length - 1];
     if (last && isIPv4(last)) {
@@ -32,8 +67,8 @@ function ipToBigInt(ip: string): bigint {
     }
     return gs;
   };
-  if (tail === undefined) groups = expandV4(groups);
-  else rest = expandV4(rest);
+  const groups = tail === undefined ? expandV4(head) : head;
+  const rest = tail === undefined ? [] : expandV4(tail);
   const missing = 8 - groups.length - rest.length;
   const all = tail === undefined ? groups : [...groups, ...Array(missing).fill("0"), ...rest];
   return all.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n);
@@ -45,7 +80,7 @@ export function parsePrefix(text: string): Prefix | undefined {
   const m = /^([^/\s]+)\/(0|[1-9]\d{0,2})$/.exec(text);
   if (!m) return undefined;
   const [, addr, bitsText] = m as unknown as [string, string, string];
-  const family = isIPv4(addr) ? 4 : isIPv6(addr) ? 6 : undefined;
+  const family = isIPv4(addr) ? 4 : isIPv6(addr) && !addr.includes("%") ? 6 : undefined; // no zones in a prefix
   if (!family) return undefined;
   const bits = Number(bitsText);
   if (bits > (family === 4 ? 32 : 128)) return undefined;

@@ -24,7 +24,7 @@ import { renderPolicy } from "./policy.js";
 import { renderSystemdUnits } from "./systemd.js";
 import { dnsHelperInstall } from "./dns-host-files.js";
 import { renderTemplate } from "./templates.js";
-import { Scalar, toYaml } from "./yaml-text.js";
+import { BlockLiteral, toYaml } from "./yaml-text.js";
 
 /** A file cloud-init writes on the VM. */
 export interface VmFile {
@@ -164,10 +164,8 @@ export function vmFiles(tailnet: ResolvedTailnet, host: ResolvedHost): VmFile[] 
   return files;
 }
 
-function literal(text: string): InstanceType<typeof Scalar> {
-  const s = new Scalar(text);
-  s.type = Scalar.BLOCK_LITERAL;
-  return s;
+function literal(text: string): BlockLiteral {
+  return new BlockLiteral(text);
 }
 
 /** The user-data as a plain object (file contents as strings). */

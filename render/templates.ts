@@ -1,38 +1,42 @@
 /**
- * Handlebars templates from templates/, compiled once. Templates are for text artifacts
+ * Handlebars templates from templates/, precompiled at development time into
+ * templates.compiled.ts (`npm run generate`; a test fails when it is stale), so rendering loads
+ * only Handlebars' small runtime, never its parser or compiler. Templates are for text artifacts
  * (Dockerfiles, units, scripts); YAML and JSON are built as objects and serialised instead.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { createRequire } from "node:module";
 import type HandlebarsModule from "handlebars";
-import { packageRoot } from "./package-root.js";
+import runtime from "handlebars/runtime.js";
+import { compiledTemplates } from "./templates.compiled.js";
 
-// CommonJS, required rather than imported (see constructs/providers.ts); loaded on first use.
-let handlebars: typeof HandlebarsModule | undefined;
-const compiled = new Map<string, HandlebarsModule.TemplateDelegate>();
+type Runtime = Pick<typeof HandlebarsModule, "template">;
+type Template = HandlebarsModule.TemplateDelegate;
 
-const partialNames = new Map<string, readonly string[]>();
+const templates = new Map<string, Template>();
+const partialSets = new Map<string, Record<string, Template>>();
 
-function compile(name: string): HandlebarsModule.TemplateDelegate {
-  let template = compiled.get(name);
-  if (!template) {
-    handlebars ??= createRequire(import.meta.url)("handlebars") as typeof HandlebarsModule;
-    const text = readFileSync(join(packageRoot(), "templates", `${name}.hbs`), "utf8");
-    template = handlebars.compile(text, { strict: true, noEscape: true });
-    compiled.set(name, template);
-    partialNames.set(name, [...new Set([...text.matchAll(/\{\{>\s*([\w.-]+)/g)].map((m) => m[1]!))]);
+function template(name: string): Template {
+  let t = templates.get(name);
+  if (!t) {
+    const compiled = compiledTemplates[name];
+    if (!compiled) throw new Error(`no template ${name}: templates/${name}.hbs does not exist, or render/templates.compiled.ts is stale (run npm run generate)`);
+    t = runtime.template(compiled.spec as Parameters<Runtime["template"]>[0]);
+    templates.set(name, t);
   }
-  return template;
+  return t;
 }
 
-/** Partials a template uses, and theirs, compiled: `{{> name}}` is templates/<name>.hbs. */
-function partialsOf(name: string, into: Record<string, HandlebarsModule.TemplateDelegate> = {}): Record<string, HandlebarsModule.TemplateDelegate> {
-  compile(name);
-  for (const p of partialNames.get(name) ?? []) {
-    if (into[p]) continue;
-    into[p] = compile(p);
-    partialsOf(p, into);
+/** Partials a template uses, and theirs: `{{> name}}` is templates/<name>.hbs. */
+function partialsOf(name: string): Record<string, Template> {
+  let into = partialSets.get(name);
+  if (!into) {
+    into = {};
+    const pending = [...(compiledTemplates[name]?.partials ?? [])];
+    for (let p = pending.shift(); p !== undefined; p = pending.shift()) {
+      if (into[p]) continue;
+      into[p] = template(p);
+      pending.push(...(compiledTemplates[p]?.partials ?? []));
+    }
+    partialSets.set(name, into);
   }
   return into;
 }
@@ -42,6 +46,5 @@ function partialsOf(name: string, into: Record<string, HandlebarsModule.Template
  * `{{> other}}` includes templates/other.hbs, rendered with the same data.
  */
 export function renderTemplate(name: string, data: object): string {
-  const template = compile(name);
-  return template(data, { partials: partialsOf(name) });
+  return template(name)(data, { partials: partialsOf(name) });
 }

@@ -6,7 +6,7 @@
  * openssl in the tests.
  */
 import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from "node:crypto";
-import { isIPv4, isIPv6 } from "node:net";
+import { isIPv4, isIPv6 } from "../model/net.js";
 
 function length(n: number): Buffer {
   if (n < 0x80) return Buffer.from([n]);

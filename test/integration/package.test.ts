@@ -51,6 +51,45 @@ app.synth();
     expect(run.exitCode).toBe(0);
     const json = JSON.parse(readFileSync(join(scratch, "cdktf.out", "stacks", "consumer", "cdk.tf.json"), "utf8"));
     expect(Object.keys(json.resource.docker_container)).toHaveLength(2);
-    expect(readdirSync(join(scratch, "node_modules", "cdktf-tailnet", "dist", "constructs"))).toContain("index.d.ts");
+    const installed = join(scratch, "node_modules", "cdktf-tailnet", "dist");
+    expect(readdirSync(join(installed, "constructs"))).toContain("index.d.ts");
+    // Bundled: the library's JavaScript is a few files (entry points and shared chunks), not one per source module.
+    const modules = readdirSync(installed, { recursive: true }).filter((f) => String(f).endsWith(".js"));
+    expect(modules.length).toBeLessThan(20);
+    expect(modules.some((f) => String(f).startsWith("bench"))).toBe(false);
+
+    // One copy of each class across entry points: an invalid spec thrown by Tailnet is the model's TailnetSpecError.
+    writeFileSync(
+      join(scratch, "errors.mjs"),
+      `import { App, TerraformStack } from "cdktf";
+import { Tailnet } from "cdktf-tailnet";
+import { TailnetSpecError } from "cdktf-tailnet/model";
+try { new Tailnet(new TerraformStack(new App(), "s"), "t", { spec: { name: "Bad Name" } }); }
+catch (e) { console.log(e instanceof TailnetSpecError, e.issues.length > 0); }
+`,
+    );
+    const errors = await execa("node", ["errors.mjs"], { cwd: scratch, env: { CHECKPOINT_DISABLE: "1" } });
+    expect(errors.stdout).toBe("true true");
+
+    // A TypeScript consumer type-checks against the shipped declarations.
+    writeFileSync(
+      join(scratch, "typed.ts"),
+      `import { App, TerraformStack } from "cdktf";
+import { Tailnet, DockerHost, type TailnetProps } from "cdktf-tailnet";
+import { loadTailnet, type TailnetSpec } from "cdktf-tailnet/model";
+const spec: TailnetSpec = { name: "typed", headscale: { serverUrl: "https://hs.example.com", host: "vm" }, hosts: [{ name: "vm", publicIpv4: "203.0.113.7", docker: { daemon: "ssh://root@203.0.113.7" } }] };
+const props: TailnetProps = { spec };
+const tailnet = new Tailnet(new TerraformStack(new App(), "typed"), "tailnet", props);
+const host: DockerHost | undefined = tailnet.hosts.get("vm");
+const listen: string = loadTailnet(spec).headscale.listenAddr;
+// @ts-expect-error -- a misspelled spec key is a type error
+const wrong: TailnetSpec = { name: "x", headscale: { serverURL: "https://hs.example.com" } };
+export { host, listen, wrong };
+`,
+    );
+    writeFileSync(join(scratch, "tsconfig.json"), JSON.stringify({ compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", strict: true, noEmit: true, skipLibCheck: true, types: [] }, files: ["typed.ts"] }));
+    const tsc = await execa(process.execPath, [join(repo, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"], { cwd: scratch, reject: false });
+    expect(tsc.stdout + tsc.stderr).toBe("");
+    expect(tsc.exitCode).toBe(0);
   }, 240_000);
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { hasHostBits, isDnsName, networkOf, parseGoDuration, parseListenAddress, parsePrefix, parsePrometheusDuration, prefixWithin, TAILSCALE_CGNAT, TAILSCALE_ULA } from "../../model/net.js";
+import nodeNet from "node:net";
+import { hasHostBits, isDnsName, isIPv6, networkOf, parseGoDuration, parseListenAddress, parsePrefix, parsePrometheusDuration, prefixWithin, TAILSCALE_CGNAT, TAILSCALE_ULA } from "../../model/net.js";
 import { closest } from "../../model/suggest.js";
 
 describe("prefixes", () => {
@@ -62,5 +63,40 @@ describe("prefix strictness matches Go's netip.ParsePrefix", () => {
   it("refuses leading zeros in the bit count and surrounding space, as headscale does", () => {
     for (const bad of ["100.64.0.0/010", " 100.64.0.0/10", "100.64.0.0/10 ", "10.0.0.5/032"]) expect(parsePrefix(bad)).toBeUndefined();
     expect(parsePrefix("0.0.0.0/0")).toMatchObject({ bits: 0 });
+  });
+});
+
+describe("isIPv6 (written out instead of node:net's costly regex)", () => {
+  const sample = [
+    "::", "::1", "1::", "fe80::1%eth0", "fe80::1%", "fe80::1%e th0", "::ffff:1.2.3.4", "::1.2.3.04", "1.2.3.4::", "1.2.3.4",
+    "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7::", "::1:2:3:4:5:6:7", "1::2:3:4:5:6:7", "1:2:3:4:5:6:1.2.3.4",
+    "1::2:3:4:5:6:1.2.3.4", "1::2:3:4:5:1.2.3.4", "0:0:0:0:0:0:1.2.3.4", "12345::", ":::", "1:::2", "1::2::3", ":1::", "::1:",
+    "1:2:3:4:5:6:7", "fd7a:115c:a1e0::/48", "FD7A:115C:A1E0::1", "g::1", "", ":", "1.2.3.4:5", "::1.2.3.4:5", "::256.1.1.1",
+    "::%x", "1:2:3:4:5:6:7:8%a.b:c-d", "::ffff:0:1.2.3.4",
+  ];
+
+  it("accepts exactly the strings Node's net.isIPv6 accepts (listed cases)", () => {
+    for (const s of sample) expect(isIPv6(s), JSON.stringify(s)).toBe(nodeNet.isIPv6(s));
+  });
+
+  it("agrees with Node on 200,000 random strings built from address characters", () => {
+    let seed = 42;
+    const random = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    const pieces = ["::", ":", "1", "a", "F", "ffff", "12345", "0", "00", ".", "1.2.3.4", "255", "256", "%", "eth0", "g"];
+    let accepted = 0;
+    for (let i = 0; i < 200_000; i++) {
+      let s = "";
+      for (let n = random(12); n >= 0; n--) s += pieces[random(pieces.length)];
+      const expected = nodeNet.isIPv6(s);
+      if (expected) accepted++;
+      if (isIPv6(s) !== expected) expect(isIPv6(s), JSON.stringify(s)).toBe(expected);
+    }
+    expect(accepted).toBeGreaterThan(1000); // the generator reaches valid addresses, not only junk
+  });
+
+  it("parsePrefix refuses a zone, as Go's netip.ParsePrefix does", () => {
+    expect(parsePrefix("fe80::/64")?.family).toBe(6);
+    expect(parsePrefix("fe80::%eth0/64")).toBeUndefined();
+    expect(parsePrefix("::ffff:1.2.3.4/128")?.value).toBe(0xffff01020304n);
   });
 });
