@@ -11,7 +11,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { formatIssues, HEADSCALE_MINORS, resolve, TailnetSpecError, validate, type ResolvedTailnet } from "../model/index.js";
+import { formatIssues, HEADSCALE_MINORS, TailnetSpecError, validate, type ResolvedTailnet } from "../model/index.js";
 import { checkTailnetCertificates, materializeCertificates, SecretStore } from "../secrets/index.js";
 import { renderTailnet } from "../render/index.js";
 import { packageRoot } from "../render/package-root.js";
@@ -77,7 +77,7 @@ async function validated(specPath: string, io: CliIo, deployedVersion?: string):
   const result = validate(withDeployed(spec));
   if (!result.ok) return reportProblems(specPath, result.issues, io);
   for (const w of result.warnings) io.err(`warning: ${w.path}: ${w.message}\n  fix: ${w.fix}`);
-  const tailnet = resolve(result.spec);
+  const tailnet = result.resolved;
   const certificateIssues = checkTailnetCertificates(tailnet);
   if (certificateIssues.length > 0) return reportProblems(specPath, certificateIssues, io);
   return tailnet;

@@ -1,6 +1,6 @@
 import { Annotations } from "cdktf";
 import { Construct } from "constructs";
-import { TailnetSpecError, resolve, validate, type ResolvedTailnet, type TailnetSpec } from "../model/index.js";
+import { TailnetSpecError, validate, type ResolvedTailnet, type TailnetSpec } from "../model/index.js";
 import { materializeCertificates } from "../secrets/certificates.js";
 import { SecretStore } from "../secrets/store.js";
 import { DerpRegion } from "./derp-region.js";
@@ -63,7 +63,7 @@ export class Tailnet extends Construct {
     const result = validate(props.spec);
     if (!result.ok) throw new TailnetSpecError(result.issues);
     for (const w of result.warnings) Annotations.of(this).addWarning(`${w.path}: ${w.message} (${w.fix})`);
-    const resolved = resolve(result.spec);
+    const resolved = result.resolved;
     const model = materializeCertificates(resolved, new SecretStore(resolved.name, props.secretsDir));
     this.model = model;
 

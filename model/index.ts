@@ -8,7 +8,6 @@
  */
 import { TailnetSpecError } from "./issues.js";
 import type { ResolvedTailnet } from "./resolved.js";
-import { resolve } from "./resolve.js";
 import { validate } from "./validate.js";
 
 export * from "./issues.js";
@@ -25,7 +24,7 @@ export * from "./versions.js";
 export function loadTailnet(spec: unknown): ResolvedTailnet {
   const result = validate(spec);
   if (!result.ok) throw new TailnetSpecError(result.issues);
-  return resolve(result.spec);
+  return result.resolved;
 }
 export { relocateHeadscale, type HeadscaleRelocation } from "./relocate.js";
 export { ACME_PATHS, DEFAULT_RENEW_DAYS_BEFORE, LETS_ENCRYPT_DIRECTORY } from "./acme.js";

@@ -37,7 +37,14 @@ import { DEFAULT_HEADSCALE_VERSION, SUPPORTED_HEADSCALE_VERSIONS, findHeadscaleV
 
 /** The outcome of validate(): the typed spec when there are no issues. */
 export type ValidationResult =
-  | { readonly ok: true; readonly spec: TailnetSpec; readonly issues: readonly []; readonly warnings: readonly ValidationIssue[] }
+  | {
+      readonly ok: true;
+      readonly spec: TailnetSpec;
+      /** The spec resolved (every default filled, everything derived), as `resolve(spec)` returns it. */
+      readonly resolved: ResolvedTailnet;
+      readonly issues: readonly [];
+      readonly warnings: readonly ValidationIssue[];
+    }
   | { readonly ok: false; readonly issues: readonly ValidationIssue[]; readonly warnings: readonly ValidationIssue[] };
 
 /** Items of an array that survived the structural check, with their original index. */
@@ -613,11 +620,11 @@ export function validate(input: unknown): ValidationResult {
     checkUsers(sanitized, issues, (d) => parseGoDuration(d) !== undefined);
     checkPolicy(sanitized, sanitized.name ?? "tailnet", issues);
   }
-  if (issues.length === 0) {
-    const resolved = resolve(input as TailnetSpec);
+  const resolved = issues.length === 0 ? resolve(input as TailnetSpec) : undefined;
+  if (resolved) {
     checkResolved(resolved, input as TailnetSpec, issues);
     checkVmResolved(resolved, input as TailnetSpec, issues);
   }
-  if (issues.length > 0) return { ok: false, issues: issues.issues, warnings: warnings.issues };
-  return { ok: true, spec: input as TailnetSpec, issues: [], warnings: warnings.issues };
+  if (issues.length > 0 || !resolved) return { ok: false, issues: issues.issues, warnings: warnings.issues };
+  return { ok: true, spec: input as TailnetSpec, resolved, issues: [], warnings: warnings.issues };
 }

@@ -4,7 +4,7 @@
  * spec and change one thing.
  */
 import { describe, expect, it } from "vitest";
-import { formatIssues, loadTailnet, TailnetSpecError, validate } from "../../model/index.js";
+import { formatIssues, loadTailnet, resolve, TailnetSpecError, validate } from "../../model/index.js";
 import { exampleSpec, minimalSpec } from "../support/specs.js";
 
 type Case = [name: string, mutate: (spec: any) => void, expected: [path: string, message: string][]];
@@ -189,6 +189,13 @@ describe("validate", () => {
   it("accepts the bundled example and the minimal spec", () => {
     expect(validate(exampleSpec()).issues).toEqual([]);
     expect(validate(minimalSpec()).issues).toEqual([]);
+  });
+
+  it("returns the resolved model it checked, the same resolve() gives (resolved once, not twice)", () => {
+    const result = validate(exampleSpec());
+    if (!result.ok) throw new Error("example invalid");
+    expect(result.resolved).toEqual(resolve(exampleSpec()));
+    expect(loadTailnet(exampleSpec())).toEqual(result.resolved);
   });
 
   it("warns about legal but risky choices without refusing the spec", () => {
