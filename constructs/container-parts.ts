@@ -23,3 +23,12 @@ export function contentLabels(tailnet: string, role: string, consumed: readonly 
 export function hardening(): { readOnly: boolean; securityOpts: string[]; restart: string } {
   return { readOnly: true, securityOpts: ["no-new-privileges:true"], restart: "unless-stopped" };
 }
+
+/**
+ * The lifecycle of a one-shot container (a seed, a reload, a backup): the Docker provider waits
+ * for it to end but does not look at how, so a postcondition fails the apply when it exited
+ * non-zero instead of letting a consumer start on stale or missing files.
+ */
+export function oneShotLifecycle(what: string): { postcondition: { condition: string; errorMessage: string }[] } {
+  return { postcondition: [{ condition: "${self.exit_code == 0}", errorMessage: `${what} failed (its exit code is not 0): see docker logs of the container` }] };
+}

@@ -1,11 +1,12 @@
 import { Annotations } from "cdktf";
 import { Construct } from "constructs";
-import { Container, Volume, type ContainerUpload } from "./providers.js";
+import { Container, Volume } from "./providers.js";
 import { DERPER_PATHS, type ResolvedDerpNode, type ResolvedTailnet } from "../model/index.js";
 import type { SecretFile } from "../secrets/store.js";
 import { contentLabels, hardening, publishedPorts } from "./container-parts.js";
 import { AcmeClient } from "./dns-helpers.js";
 import type { DockerHost } from "./docker-host.js";
+import { SeededVolume, type SeedFile } from "./seeded-volume.js";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -30,6 +31,11 @@ export interface DerpNodeProps {
   readonly dnsSecret?: string;
 }
 
+/** derper's state directory in its image: the data volume's mount point. */
+const DERPER_DATA_DIR = "/var/lib/derper";
+/** The user the kit's derper image runs as (its Dockerfile's USER). */
+const DERPER_UID = "65532:65532";
+
 function fileHash(path: string): string {
   return createHash("sha256").update(readFileSync(path)).digest("hex");
 }
@@ -38,7 +44,8 @@ function fileHash(path: string): string {
  * One derper relay as a container, with exactly the flags the model derived: host name,
  * certificate mode and directory, listeners, client verification against headscale's `/verify`
  * (fail closed), and the region's mesh. Secrets (the mesh key, a certificate's private key) are
- * uploaded from their files by path and hash: their bytes never enter cdk.tf.json.
+ * uploaded from their files by path and hash (their bytes never enter cdk.tf.json) into volumes
+ * the read-only container mounts ({@link SeededVolume}).
  */
 export class DerpNode extends Construct {
   readonly container: Container;
@@ -53,14 +60,28 @@ export class DerpNode extends Construct {
     if (derper.meshWith.length > 0 && !props.meshKey) {
       throw new Error(`DERP node ${node.name} meshes with ${derper.meshWith.join(", ")} and needs its region's mesh key (meshKey)`);
     }
-    const uploads: ContainerUpload[] = [];
-    // Files are readable by derper's non-root user inside the container (docker uploads as root);
-    // on the deploying machine they stay 0600.
-    if (props.meshKey) uploads.push({ file: DERPER_PATHS.meshKeyFile, source: props.meshKey.path, sourceHash: props.meshKey.sha256, permissions: "0444" });
+    // A read-only container cannot take uploads, so secrets and certificates are seeded into
+    // volumes of their own (see SeededVolume), uploaded from their files by path and hash. With the kit's own
+    // image derper's uid is known: keys are 0400 and its own; an image of yours gets them 0444.
+    const ownImage = tailnet.derp.derperImage === undefined;
+    const owner = ownImage ? DERPER_UID : "0:0";
+    const keyMode = ownImage ? "0400" : "0444";
+    const meshDir = DERPER_PATHS.meshKeyFile.slice(0, DERPER_PATHS.meshKeyFile.lastIndexOf("/"));
+    const secrets = props.meshKey
+      ? new SeededVolume(this, "Secrets", {
+          host,
+          tailnetName: tailnet.name,
+          role: `derper ${node.name} secrets`,
+          volumeName: `derper-${node.name}-secrets`,
+          containerName: `derper-${node.name}-secrets-seed`,
+          files: [{ path: DERPER_PATHS.meshKeyFile.slice(meshDir.length + 1), source: { path: resolve(props.meshKey.path), sha256: props.meshKey.sha256 }, mode: keyMode, owner }],
+        })
+      : undefined;
+    const certFiles: SeedFile[] = [];
     if (derper.certificateFiles) {
       const { certFile, keyFile } = derper.certificateFiles;
-      uploads.push({ file: `${DERPER_PATHS.certDir}/${derper.certFileBase}.crt`, source: resolve(certFile), sourceHash: fileHash(certFile), permissions: "0444" });
-      uploads.push({ file: `${DERPER_PATHS.certDir}/${derper.certFileBase}.key`, source: resolve(keyFile), sourceHash: fileHash(keyFile), permissions: "0444" });
+      certFiles.push({ path: `${derper.certFileBase}.crt`, source: { path: resolve(certFile), sha256: fileHash(certFile) }, mode: "0444", owner });
+      certFiles.push({ path: `${derper.certFileBase}.key`, source: { path: resolve(keyFile), sha256: fileHash(keyFile) }, mode: keyMode, owner });
     } else if (derper.acme) {
       // The ACME client below obtains the certificate and installs it under derper's names.
     } else if (derper.certMode === "manual" && !node.hostnameIsIp) {
@@ -74,6 +95,18 @@ export class DerpNode extends Construct {
     }
     const image = host.derperImage(tailnet);
     this.dataVolume = new Volume(this, "Data", { provider: host.provider, name: `derper-${node.name}-data` });
+    const certs =
+      certFiles.length > 0
+        ? new SeededVolume(this, "Certificates", {
+            host,
+            tailnetName: tailnet.name,
+            role: `derper ${node.name} certificate`,
+            volumeName: `derper-${node.name}-certificates`,
+            containerName: `derper-${node.name}-certificates-seed`,
+            files: certFiles,
+          })
+        : undefined;
+    const seeds = [...(secrets ? [secrets] : []), ...(certs ? [certs] : [])];
     this.acme = derper.acme
       ? new AcmeClient(this, "Acme", { tailnet, node, host, derperDataVolume: this.dataVolume, secret: props.dnsSecret })
       : undefined;
@@ -84,15 +117,22 @@ export class DerpNode extends Construct {
       command: [...derper.args],
       ...hardening(),
       capabilities: { drop: ["ALL"] },
-      volumes: [{ volumeName: this.dataVolume.name, containerPath: "/var/lib/derper" }],
+      volumes: [
+        { volumeName: this.dataVolume.name, containerPath: DERPER_DATA_DIR },
+        ...(secrets ? [{ volumeName: secrets.volume.name, containerPath: meshDir, readOnly: true }] : []),
+        // Mounted inside the data volume, which derper mounts first: Docker then fills the fresh
+        // data volume from the image, so derper's user owns it (a seed must not create it).
+        ...(certs ? [{ volumeName: certs.volume.name, containerPath: DERPER_PATHS.certDir, readOnly: true }] : []),
+      ],
       ports: publishedPorts(derper.listeners),
-      ...(uploads.length > 0 ? { upload: uploads } : {}),
       // The ACME client ends derper after a renewal (Docker restarts it with the new certificate).
-      ...(this.acme ? { pidMode: this.acme.pidMode, dependsOn: [this.acme.container] } : {}),
+      ...(this.acme ? { pidMode: this.acme.pidMode } : {}),
+      ...(this.acme || seeds.length > 0 ? { dependsOn: [...(this.acme ? [this.acme.container] : []), ...seeds.map((v) => v.seed)] } : {}),
+      // What derper reads is in the labels: a new key or certificate restarts (replaces) it.
       labels: contentLabels(tailnet.name, `derper ${node.name}`, [
         tailnet.derp.derperImage ?? tailnet.derp.derperVersion,
         ...derper.args,
-        ...uploads.map((u) => `${u.file}\n${u.sourceHash ?? ""}`),
+        ...seeds.flatMap((v) => v.inputs),
       ]),
     });
   }

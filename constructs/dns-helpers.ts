@@ -86,7 +86,10 @@ export class DynamicDns extends Construct {
       provider: host.provider,
       name: `cdktf-tailnet-ddns-${model.name}`,
       image: this.image.imageId,
+      // Writable root: Docker refuses uploads (the secret) into a read-only one. It runs as an
+      // unprivileged user with no capabilities and no privilege gain all the same.
       ...hardening(),
+      readOnly: false,
       capabilities: { drop: ["ALL"] },
       tmpfs: { "/tmp": "rw,noexec,nosuid,size=16m" },
       volumes: [{ volumeName: this.stateVolume.name, containerPath: ddns.paths.stateDir }],
@@ -145,7 +148,10 @@ export class AcmeClient extends Construct {
       image: this.image.imageId,
       command: [acme.paths.config],
       user: DERPER_UID,
+      // Writable root: Docker refuses uploads (the secret) into a read-only one. It runs as an
+      // unprivileged user with no capabilities and no privilege gain all the same.
       ...hardening(),
+      readOnly: false,
       capabilities: { drop: ["ALL"] },
       tmpfs: { "/tmp": "rw,noexec,nosuid,size=16m" },
       volumes: [
@@ -155,7 +161,8 @@ export class AcmeClient extends Construct {
       upload: [{ file: providerSecret(acme.provider).file, content: secret, permissions: "0444" }],
       labels: contentLabels(tailnet.name, `acme ${node.name}`, [digest]),
     });
-    this.pidMode = `container:${this.container.name}`;
+    // By id, not name: Docker reports pid_mode as container:<id>, so a name would differ on every plan.
+    this.pidMode = `container:${this.container.id}`;
   }
 
   /** What derper's container sets as `pid_mode` to share this container's process namespace. */

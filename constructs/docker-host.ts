@@ -1,8 +1,15 @@
 import { TerraformVariable } from "cdktf";
 import { Construct } from "constructs";
-import { DockerProvider } from "./providers.js";
+import { DockerProvider, Image } from "./providers.js";
 import type { ResolvedHost, ResolvedTailnet } from "../model/index.js";
 import { DerperImage } from "./derper-image.js";
+
+/**
+ * The helper image of every engine: the official busybox image at a pinned release. The kit's
+ * one-shot containers run it: the seeds that put files into volumes for read-only containers,
+ * headscale's policy reload and its pre-upgrade backup.
+ */
+export const HELPER_IMAGE = "docker.io/library/busybox:1.37.0";
 
 /** Props of a {@link DockerHost}. */
 export interface DockerHostProps {
@@ -43,6 +50,7 @@ export class DockerHost extends Construct {
   /** The provider every resource on this engine uses. */
   readonly provider: DockerProvider;
   readonly #derperImages = new Map<string, DerperImage>();
+  #helperImage: Image | undefined;
 
   constructor(scope: Construct, id: string, props: DockerHostProps) {
     super(scope, id);
@@ -68,6 +76,12 @@ export class DockerHost extends Construct {
       certMaterial: variable("cert", "client certificate"),
       keyMaterial: variable("key", "client private key"),
     };
+  }
+
+  /** The {@link HELPER_IMAGE} on this engine (one `docker_image` per engine). */
+  helperImage(): Image {
+    this.#helperImage ??= new Image(this, "HelperImage", { provider: this.provider, name: HELPER_IMAGE, keepLocally: true });
+    return this.#helperImage;
   }
 
   /** The derper image on this engine (built once per engine, or the spec's own image). */

@@ -3,9 +3,9 @@ import { Construct } from "constructs";
 import { Container, Image, Volume } from "./providers.js";
 import type { ResolvedTailnet } from "../model/index.js";
 import { placeHeadscaleFiles } from "../render/index.js";
-import { contentLabels, hardening, publishedPorts } from "./container-parts.js";
-import { terraformLiteral } from "./terraform-text.js";
+import { contentLabels, hardening, oneShotLifecycle, publishedPorts } from "./container-parts.js";
 import type { DockerHost } from "./docker-host.js";
+import { SeededVolume } from "./seeded-volume.js";
 
 /** Props of a {@link HeadscaleServer}. */
 export interface HeadscaleServerProps {
@@ -23,10 +23,12 @@ export interface HeadscaleServerProps {
 /**
  * The headscale coordination server as a container: the official image at the model's version,
  * `serve`, a read-only root file system with a tmpfs for the socket, a named volume for keys and
- * the database, the rendered config.yaml and derp.yaml uploaded, `headscale health` as the
- * health check, and ports published exactly as the model decides (metrics and gRPC on 127.0.0.1).
+ * the database, the rendered config.yaml and derp.yaml in a volume mounted read-only (a read-only
+ * container cannot take uploads: see {@link SeededVolume}), `headscale health` as the health
+ * check, and ports published exactly as the model decides (metrics and gRPC on 127.0.0.1).
  * The policy lives in a volume of its own: a changed policy is copied in and headscale reloads it
- * on SIGHUP, without a restart (config.yaml changes do restart it).
+ * on SIGHUP, without a restart (config.yaml changes do restart it). The one-shot helpers run the
+ * engine's pinned busybox image ({@link DockerHost.helperImage}).
  *
  * @example
  * const tailnet = loadTailnet(spec);
@@ -39,6 +41,10 @@ export class HeadscaleServer extends Construct {
   readonly dataVolume: Volume;
   /** The one-shot backup container of an upgrade, if one is in progress. */
   readonly backup: Container | undefined;
+  /** config.yaml and derp.yaml, in a volume mounted read-only at headscale's config directory. */
+  readonly config: SeededVolume;
+  /** The policy, in a volume of its own (when the spec has a policy). */
+  readonly policy: SeededVolume | undefined;
   /** The one-shot container that makes a running headscale reload a changed policy (SIGHUP). */
   readonly policyReload: Container | undefined;
 
@@ -54,36 +60,65 @@ export class HeadscaleServer extends Construct {
     }
     const name = props.containerName ?? "headscale";
     const placed = placeHeadscaleFiles(tailnet);
-    const policy = placed.find((p) => p.file.path === "headscale/policy.json")?.file;
-    const uploads = placed.filter((p) => p.file !== policy).map((p) => ({ file: p.hostPath, content: terraformLiteral(p.file.content), permissions: "0444" }));
+    const policy = placed.find((p) => p.file.path === "headscale/policy.json");
+    const configDir = hs.paths.configDir;
+    const inConfigDir = (path: string) => {
+      if (!path.startsWith(`${configDir}/`)) throw new Error(`cdktf-tailnet: ${path} is not in headscale's config directory ${configDir}`);
+      return path.slice(configDir.length + 1);
+    };
+    // A read-only root file system cannot take uploads: config.yaml and derp.yaml go into a volume
+    // of their own, mounted read-only where headscale reads them (see SeededVolume).
+    this.config = new SeededVolume(this, "Config", {
+      host,
+      tailnetName: tailnet.name,
+      role: "headscale config",
+      volumeName: `${name}-config`,
+      containerName: `${name}-config-seed`,
+      files: placed.filter((p) => p !== policy).map((p) => ({ path: inConfigDir(p.hostPath), content: p.file.content, mode: "0444" })),
+      // The policy volume is mounted inside this one: its mount point must exist in it.
+      directories: policy ? [inConfigDir(policy.hostPath.slice(0, policy.hostPath.lastIndexOf("/")))] : [],
+    });
 
     this.image = new Image(this, "Image", { provider: host.provider, name: hs.image, keepLocally: true });
     this.dataVolume = new Volume(this, "Data", { provider: host.provider, name: `${name}-data` });
     const policyDir = hs.policy.path.slice(0, hs.policy.path.lastIndexOf("/"));
-    const policyParts = policy && this.#policyVolume(tailnet, host, name, policyDir, policy.content);
+    // The policy has a volume of its own, so a changed policy replaces only its seed and the reload.
+    this.policy = policy
+      ? new SeededVolume(this, "Policy", {
+          host,
+          tailnetName: tailnet.name,
+          role: "headscale policy",
+          volumeName: `${name}-policy`,
+          containerName: `${name}-policy-seed`,
+          files: [{ path: policy.hostPath.slice(policyDir.length + 1), content: policy.file.content, mode: "0444" }],
+        })
+      : undefined;
     // Before a new version starts on the database, a one-shot container copies it (with its WAL
     // files) into backups/ in the same volume, named after both versions; it is kept there.
     this.backup = hs.upgradeFrom && this.#backupBeforeUpgrade(tailnet.name, host, name, hs.upgradeFrom.version, hs.version.version, hs.paths.stateDir);
-    const before = [...(this.backup ? [this.backup] : []), ...(policyParts ? [policyParts.seed] : [])];
+    const before = [...(this.backup ? [this.backup] : []), this.config.seed, ...(this.policy ? [this.policy.seed] : [])];
     this.container = new Container(this, "Resource", {
-      ...(before.length > 0 ? { dependsOn: before } : {}),
+      dependsOn: before,
       provider: host.provider,
       name,
       image: this.image.imageId,
       command: ["serve"],
       ...hardening(),
-      capabilities: { drop: ["ALL"], add: ["NET_BIND_SERVICE", "CHOWN"] },
+      // Capability names as Docker stores them (CAP_...), so a plan reads back what it wrote.
+      capabilities: { drop: ["ALL"], add: ["CAP_NET_BIND_SERVICE", "CAP_CHOWN"] },
       tmpfs: { [hs.paths.runDir]: "rw,noexec,nosuid,size=16m" },
       volumes: [
         { volumeName: this.dataVolume.name, containerPath: hs.paths.stateDir },
-        ...(policyParts ? [{ volumeName: policyParts.volume.name, containerPath: policyDir, readOnly: true }] : []),
+        { volumeName: this.config.volume.name, containerPath: configDir, readOnly: true },
+        ...(this.policy ? [{ volumeName: this.policy.volume.name, containerPath: policyDir, readOnly: true }] : []),
       ],
-      upload: uploads,
       ports: publishedPorts(hs.listeners),
       healthcheck: { test: ["CMD", "headscale", "health"], interval: "30s", timeout: "5s", retries: 3, startPeriod: "15s" },
-      labels: contentLabels(tailnet.name, "headscale", [hs.image, ...uploads.map((u) => `${u.file}\n${u.content}`)]),
+      // The config's content is in the labels, so a config change replaces (restarts) headscale;
+      // the policy's is not: a policy change is reloaded in place.
+      labels: contentLabels(tailnet.name, "headscale", [hs.image, ...this.config.inputs]),
     });
-    if (policyParts) this.policyReload = this.#policyReload(tailnet, host, name, policy!.content, policyParts.seed);
+    if (this.policy) this.policyReload = this.#policyReload(tailnet, host, name, policy!.file.content, this.policy.seed);
     if (this.backup) {
       Annotations.of(this).addInfo(
         `upgrading headscale ${hs.upgradeFrom!.version} -> ${hs.version.version}: the database is copied to ${hs.paths.stateDir}/backups/ (volume ${name}-data) before ${hs.version.version} starts; remove headscale.upgradeFrom once deployed`,
@@ -95,49 +130,23 @@ export class HeadscaleServer extends Construct {
   }
 
   #backupBeforeUpgrade(tailnetName: string, host: DockerHost, name: string, from: string, to: string, stateDir: string): Container {
-    // The -debug variant of the old release's image carries busybox (the normal image has no shell).
-    const image = new Image(this, "BackupImage", { provider: host.provider, name: `docker.io/headscale/headscale:${from}-debug`, keepLocally: false });
     const target = `${stateDir}/backups/before-${to}-from-${from}`;
     return new Container(this, "Backup", {
       provider: host.provider,
       name: `${name}-backup-${from}-to-${to}`,
-      image: image.imageId,
-      entrypoint: ["/busybox/sh", "-c"],
-      command: [`mkdir -p ${target} && for f in db.sqlite db.sqlite-wal db.sqlite-shm noise_private.key derp_server_private.key; do if [ -f ${stateDir}/$f ]; then cp -a ${stateDir}/$f ${target}/; fi; done && ls -l ${target}`],
+      image: host.helperImage().imageId,
+      entrypoint: ["/bin/sh", "-c"],
+      networkMode: "none",
+      // Any failed copy fails the container (and so the apply, see oneShotLifecycle).
+      command: [`set -e; mkdir -p ${target}; for f in db.sqlite db.sqlite-wal db.sqlite-shm noise_private.key derp_server_private.key; do if [ -f ${stateDir}/$f ]; then cp -a ${stateDir}/$f ${target}/ || exit 1; fi; done; ls -l ${target}`],
       volumes: [{ volumeName: this.dataVolume.name, containerPath: stateDir }],
       attach: true,
       logs: true,
       mustRun: false,
       restart: "no",
       labels: contentLabels(tailnetName, "headscale backup", [from, to]),
+      lifecycle: oneShotLifecycle(`backing headscale's database up before ${to} starts`),
     });
-  }
-
-  /** The -debug variant of the image carries busybox, which the one-shot helpers need. */
-  #debugImage(host: DockerHost, version: string): Image {
-    return (this.node.tryFindChild("DebugImage") as Image | undefined) ?? new Image(this, "DebugImage", { provider: host.provider, name: `docker.io/headscale/headscale:${version}-debug`, keepLocally: true });
-  }
-
-  /**
-   * The policy's volume, and the one-shot container that copies the rendered policy into it
-   * before headscale starts (and again whenever the policy changes; headscale is not replaced).
-   */
-  #policyVolume(tailnet: ResolvedTailnet, host: DockerHost, name: string, dir: string, content: string): { volume: Volume; seed: Container } {
-    const volume = new Volume(this, "Policy", { provider: host.provider, name: `${name}-policy` });
-    const seed = new Container(this, "PolicySeed", {
-      provider: host.provider,
-      name: `${name}-policy-seed`,
-      image: this.#debugImage(host, tailnet.headscale.version.version).imageId,
-      entrypoint: ["/busybox/sh", "-c"],
-      command: [`cp /in/policy.json ${dir}/policy.json.new && chmod 0444 ${dir}/policy.json.new && mv ${dir}/policy.json.new ${dir}/policy.json`],
-      volumes: [{ volumeName: volume.name, containerPath: dir }],
-      upload: [{ file: "/in/policy.json", content: terraformLiteral(content), permissions: "0444" }],
-      attach: true,
-      mustRun: false,
-      restart: "no",
-      labels: contentLabels(tailnet.name, "headscale policy", [content]),
-    });
-    return { volume, seed };
   }
 
   /**
@@ -148,15 +157,19 @@ export class HeadscaleServer extends Construct {
     return new Container(this, "PolicyReload", {
       provider: host.provider,
       name: `${name}-policy-reload`,
-      image: this.#debugImage(host, tailnet.headscale.version.version).imageId,
-      pidMode: `container:${this.container.name}`,
-      entrypoint: ["/busybox/sh", "-c"],
+      image: host.helperImage().imageId,
+      // By id, not name: Docker reports pid_mode as container:<id>, so a name would differ on every
+      // plan. A replaced headscale has a new id, so the reload runs again (a harmless SIGHUP).
+      pidMode: `container:${this.container.id}`,
+      networkMode: "none",
+      entrypoint: ["/bin/sh", "-c"],
       command: ["kill -HUP 1"],
       attach: true,
       mustRun: false,
       restart: "no",
       dependsOn: [this.container, seed],
       labels: contentLabels(tailnet.name, "headscale policy reload", [content]),
+      lifecycle: oneShotLifecycle("signalling headscale to reload its policy"),
     });
   }
 }

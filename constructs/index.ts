@@ -9,7 +9,7 @@ export { DerpNode, type DerpNodeProps } from "./derp-node.js";
 export { DerpRegion, type DerpRegionProps } from "./derp-region.js";
 export { DnsRecords, type DnsRecordsProps } from "./dns-records.js";
 export { AcmeClient, type AcmeClientProps, DynamicDns, type DynamicDnsProps, dnsSecretVariable } from "./dns-helpers.js";
-export { DockerHost, type DockerHostProps } from "./docker-host.js";
+export { DockerHost, type DockerHostProps, HELPER_IMAGE } from "./docker-host.js";
 export { HeadscaleServer, type HeadscaleServerProps } from "./headscale-server.js";
 export { Tailnet, type TailnetProps } from "./tailnet.js";
 export { VmHost, type VmHostProps, type VmSshConnection } from "./vm-host.js";

@@ -18,7 +18,7 @@
  * `acme-<node>.env`, and either the units or `Dockerfile`.
  */
 import { dirname } from "node:path";
-import type { ResolvedAcme, ResolvedDerpNode, ResolvedDnsProvider, ResolvedHost, ResolvedTailnet } from "../model/index.js";
+import { DERPER_PATHS, type ResolvedAcme, type ResolvedDerpNode, type ResolvedDnsProvider, type ResolvedHost, type ResolvedTailnet } from "../model/index.js";
 import { HELPER_BASE_IMAGE, providerSecret, scriptFile } from "./ddns.js";
 import { renderEnvFile } from "./env-file.js";
 import { publicFile, type RenderedFile } from "./files.js";
@@ -154,6 +154,8 @@ export function renderAcmeDockerfile(tailnet: ResolvedTailnet, host: ResolvedHos
     baseImage: HELPER_BASE_IMAGE,
     script: first.paths.script,
     hook: first.paths.hook,
+    derperDataDir: dirname(DERPER_PATHS.certDir),
+    certDir: DERPER_PATHS.certDir,
     configs: nodes.map((n) => ({ file: `acme-${n.name}.env`, path: n.derper.acme.paths.config, stateDir: n.derper.acme.paths.stateDir })),
   });
 }

@@ -41,20 +41,20 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
 },"useData":true},
   },
   "acme.Dockerfile": {
-    sha256: "39e3556e4be44b6f789e05db55537765b932745af7c00a397bb16616a5d9c052",
+    sha256: "6d888ae377d67128c45fa1cb321fc43d0a038f75ec3ce515dd5227aefbed003d",
     partials: [],
     spec: {"0":function(container,depth0,helpers,partials,data) {
     var stack1;
 
   return " "
-    + ((stack1 = container.lambda(container.strict(depth0, "stateDir", {"start":{"line":11,"column":60},"end":{"line":11,"column":73}} ), depth0)) != null ? stack1 : "");
+    + ((stack1 = container.lambda(container.strict(depth0, "stateDir", {"start":{"line":12,"column":60},"end":{"line":12,"column":73}} ), depth0)) != null ? stack1 : "");
 },"1":function(container,depth0,helpers,partials,data) {
     var stack1, alias1=container.strict, alias2=container.lambda;
 
   return "COPY "
-    + ((stack1 = alias2(alias1(depth0, "file", {"start":{"line":15,"column":7},"end":{"line":15,"column":16}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = alias2(alias1(depth0, "file", {"start":{"line":17,"column":7},"end":{"line":17,"column":16}} ), depth0)) != null ? stack1 : "")
     + " "
-    + ((stack1 = alias2(alias1(depth0, "path", {"start":{"line":15,"column":21},"end":{"line":15,"column":30}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = alias2(alias1(depth0, "path", {"start":{"line":17,"column":21},"end":{"line":17,"column":30}} ), depth0)) != null ? stack1 : "")
     + "\n";
 },"compiler":[8,">= 4.3.0"],"main":function(container,depth0,helpers,partials,data) {
     var stack1, helper, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), alias3="function", lookupProperty = container.lookupProperty || function(parent, propertyName) {
@@ -70,18 +70,24 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     + ((stack1 = (((helper = lookupProperty(helpers,"tailnet") || alias1(depth0, "tailnet", {"start":{"line":1,"column":60},"end":{"line":1,"column":67}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"tailnet","hash":{},"data":data,"loc":{"start":{"line":1,"column":58},"end":{"line":1,"column":69}}}) : helper))) != null ? stack1 : "")
     + "\"); do not edit.\n# The DNS-01 ACME client as a container: Debian's lego, the rendered scripts and the settings of\n# "
     + ((stack1 = (((helper = lookupProperty(helpers,"nodes") || alias1(depth0, "nodes", {"start":{"line":3,"column":4},"end":{"line":3,"column":9}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"nodes","hash":{},"data":data,"loc":{"start":{"line":3,"column":2},"end":{"line":3,"column":11}}}) : helper))) != null ? stack1 : "")
-    + " (no secrets; the DNS provider's secret is mounted where the settings say). It runs as\n# derper's user (65532), writes into derper's certificate volume, and checks for a renewal every\n# day; derper's container joins its process namespace, so the hook can restart derper. The\n# container's command names the node's settings file.\nFROM "
-    + ((stack1 = (((helper = lookupProperty(helpers,"baseImage") || alias1(depth0, "baseImage", {"start":{"line":7,"column":7},"end":{"line":7,"column":16}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"baseImage","hash":{},"data":data,"loc":{"start":{"line":7,"column":5},"end":{"line":7,"column":18}}}) : helper))) != null ? stack1 : "")
+    + " (no secrets; the DNS provider's secret is mounted where the settings say). It runs as\n# derper's user (65532), writes into derper's certificate volume, and checks for a renewal every\n# day; derper's container joins its process namespace, so the hook can restart derper. The\n# container's command names the node's settings file. derper's data volume is first mounted\n# here, so Docker fills it from this image: "
+    + ((stack1 = (((helper = lookupProperty(helpers,"derperDataDir") || alias1(depth0, "derperDataDir", {"start":{"line":7,"column":46},"end":{"line":7,"column":59}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"derperDataDir","hash":{},"data":data,"loc":{"start":{"line":7,"column":44},"end":{"line":7,"column":61}}}) : helper))) != null ? stack1 : "")
+    + " must be derper's user's.\nFROM "
+    + ((stack1 = (((helper = lookupProperty(helpers,"baseImage") || alias1(depth0, "baseImage", {"start":{"line":8,"column":7},"end":{"line":8,"column":16}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"baseImage","hash":{},"data":data,"loc":{"start":{"line":8,"column":5},"end":{"line":8,"column":18}}}) : helper))) != null ? stack1 : "")
     + "\nRUN apt-get update \\\n && apt-get install -y --no-install-recommends ca-certificates lego procps \\\n && rm -rf /var/lib/apt/lists/* \\\n && install -d -o 65532 -g 65532 -m 0700"
-    + ((stack1 = lookupProperty(helpers,"each").call(alias2,lookupProperty(depth0,"configs"),{"name":"each","hash":{},"fn":container.program(0, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":11,"column":40},"end":{"line":11,"column":84}}})) != null ? stack1 : "")
+    + ((stack1 = lookupProperty(helpers,"each").call(alias2,lookupProperty(depth0,"configs"),{"name":"each","hash":{},"fn":container.program(0, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":12,"column":40},"end":{"line":12,"column":84}}})) != null ? stack1 : "")
+    + " \\\n && install -d -o 65532 -g 65532 -m 0755 "
+    + ((stack1 = (((helper = lookupProperty(helpers,"derperDataDir") || alias1(depth0, "derperDataDir", {"start":{"line":13,"column":43},"end":{"line":13,"column":56}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"derperDataDir","hash":{},"data":data,"loc":{"start":{"line":13,"column":41},"end":{"line":13,"column":58}}}) : helper))) != null ? stack1 : "")
+    + " "
+    + ((stack1 = (((helper = lookupProperty(helpers,"certDir") || alias1(depth0, "certDir", {"start":{"line":13,"column":61},"end":{"line":13,"column":68}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"certDir","hash":{},"data":data,"loc":{"start":{"line":13,"column":59},"end":{"line":13,"column":70}}}) : helper))) != null ? stack1 : "")
     + "\nCOPY acme-renew.sh "
-    + ((stack1 = (((helper = lookupProperty(helpers,"script") || alias1(depth0, "script", {"start":{"line":12,"column":21},"end":{"line":12,"column":27}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"script","hash":{},"data":data,"loc":{"start":{"line":12,"column":19},"end":{"line":12,"column":29}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (((helper = lookupProperty(helpers,"script") || alias1(depth0, "script", {"start":{"line":14,"column":21},"end":{"line":14,"column":27}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"script","hash":{},"data":data,"loc":{"start":{"line":14,"column":19},"end":{"line":14,"column":29}}}) : helper))) != null ? stack1 : "")
     + "\nCOPY acme-install-cert.sh "
-    + ((stack1 = (((helper = lookupProperty(helpers,"hook") || alias1(depth0, "hook", {"start":{"line":13,"column":28},"end":{"line":13,"column":32}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"hook","hash":{},"data":data,"loc":{"start":{"line":13,"column":26},"end":{"line":13,"column":34}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (((helper = lookupProperty(helpers,"hook") || alias1(depth0, "hook", {"start":{"line":15,"column":28},"end":{"line":15,"column":32}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"hook","hash":{},"data":data,"loc":{"start":{"line":15,"column":26},"end":{"line":15,"column":34}}}) : helper))) != null ? stack1 : "")
     + "\n"
-    + ((stack1 = lookupProperty(helpers,"each").call(alias2,lookupProperty(depth0,"configs"),{"name":"each","hash":{},"fn":container.program(1, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":14,"column":0},"end":{"line":16,"column":9}}})) != null ? stack1 : "")
+    + ((stack1 = lookupProperty(helpers,"each").call(alias2,lookupProperty(depth0,"configs"),{"name":"each","hash":{},"fn":container.program(1, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":16,"column":0},"end":{"line":18,"column":9}}})) != null ? stack1 : "")
     + "USER 65532:65532\nENTRYPOINT [\"/bin/sh\", \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"script") || alias1(depth0, "script", {"start":{"line":18,"column":26},"end":{"line":18,"column":32}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"script","hash":{},"data":data,"loc":{"start":{"line":18,"column":24},"end":{"line":18,"column":34}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (((helper = lookupProperty(helpers,"script") || alias1(depth0, "script", {"start":{"line":20,"column":26},"end":{"line":20,"column":32}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"script","hash":{},"data":data,"loc":{"start":{"line":20,"column":24},"end":{"line":20,"column":34}}}) : helper))) != null ? stack1 : "")
     + "\", \"--loop\"]\n";
 },"useData":true},
   },

@@ -31,7 +31,9 @@ describe("the bundled example's home host", () => {
     const ddns = containers["tailnet_ddns-home"]!;
     expect(ddns.name).toBe("cdktf-tailnet-ddns-home");
     expect(ddns.provider).toBe("docker.home");
-    expect(ddns.read_only).toBe(true);
+    // Writable root: Docker refuses uploads (the token) into a read-only one; still no capabilities.
+    expect(ddns.read_only).toBe(false);
+    expect(ddns.security_opts).toEqual(["no-new-privileges:true"]);
     expect(ddns.capabilities).toEqual({ drop: ["ALL"] });
     expect(ddns.upload).toEqual([{ file: "/etc/cdktf-tailnet/cloudflare-token", content: TOKEN_REF, permissions: "0444" }]);
     expect(ddns.volumes).toEqual([{ volume_name: expect.stringContaining("docker_volume.tailnet_ddns-home_State"), container_path: DDNS_PATHS.stateDir }]);
@@ -53,8 +55,10 @@ describe("the bundled example's home host", () => {
     ]);
     expect(acme.upload).toEqual([{ file: "/etc/cdktf-tailnet/cloudflare-token", content: TOKEN_REF, permissions: "0444" }]);
     const derper = containers["tailnet_region-home_home-1"]!;
-    expect(derper.pid_mode).toMatch(/^container:\$\{docker_container\.tailnet_region-home_home-1_Acme_[0-9A-F]{8}\.name\}$/);
-    expect(derper.depends_on).toEqual([derper.pid_mode.slice("container:${".length, -".name}".length)]);
+    // By id: Docker reports pid_mode as container:<id>, so a name would be a change on every plan.
+    expect(derper.pid_mode).toMatch(/^container:\$\{docker_container\.tailnet_region-home_home-1_Acme_[0-9A-F]{8}\.id\}$/);
+    expect(derper.depends_on).toEqual([derper.pid_mode.slice("container:${".length, -".id}".length)]);
+    expect(acme.read_only).toBe(false);
     expect(derper.command).toContain("-certmode=manual");
   });
 

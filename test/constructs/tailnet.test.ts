@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { TerraformVariable } from "cdktf";
 import { describe, expect, it } from "vitest";
-import { DockerHost, HeadscaleServer, Tailnet } from "../../constructs/index.js";
+import { DockerHost, HeadscaleServer, HELPER_IMAGE, Tailnet } from "../../constructs/index.js";
 import { loadTailnet, TailnetSpecError } from "../../model/index.js";
 import { prepareTailnet } from "../../secrets/index.js";
 import { renderDerpYaml, renderHeadscaleConfig, renderPolicy } from "../../render/index.js";
@@ -27,24 +27,49 @@ describe("Tailnet on Docker hosts", () => {
     expect(hs.command).toEqual(["serve"]);
     expect(hs.read_only).toBe(true);
     expect(hs.tmpfs).toEqual({ "/var/run/headscale": "rw,noexec,nosuid,size=16m" });
-    expect(hs.volumes[0]).toEqual({ volume_name: "${docker_volume.tailnet_headscale_Data_1EA0ED58.name}", container_path: "/var/lib/headscale" });
-    expect(hs.healthcheck.test).toEqual(["CMD", "headscale", "health"]);
-    expect(hs.upload).toEqual([
-      { file: "/etc/headscale/config.yaml", content: renderHeadscaleConfig(model), permissions: "0444" },
-      { file: "/etc/headscale/derp.yaml", content: renderDerpYaml(model), permissions: "0444" },
+    expect(hs.volumes).toEqual([
+      { volume_name: "${docker_volume.tailnet_headscale_Data_1EA0ED58.name}", container_path: "/var/lib/headscale" },
+      { volume_name: expect.stringMatching(/^\$\{docker_volume\.tailnet_headscale_Config_Volume_[0-9A-F]{8}\.name\}$/), container_path: "/etc/headscale", read_only: true },
+      { volume_name: expect.stringMatching(/^\$\{docker_volume\.tailnet_headscale_Policy_Volume_[0-9A-F]{8}\.name\}$/), container_path: "/etc/headscale/policy", read_only: true },
     ]);
-    expect(hs.volumes[1]).toEqual({ volume_name: expect.stringMatching(/^\$\{docker_volume\.tailnet_headscale_Policy_[0-9A-F]{8}\.name\}$/), container_path: "/etc/headscale/policy", read_only: true });
+    expect(hs.healthcheck.test).toEqual(["CMD", "headscale", "health"]);
+    // A read-only container cannot take uploads: seeds put the files into those volumes.
+    expect(hs.upload).toBeUndefined();
+    const config = byPath(json, "docker_container")["tailnet_headscale_Config_Seed"]!;
+    expect(config.upload).toEqual([
+      { file: "/in/config.yaml", content: renderHeadscaleConfig(model), permissions: "0400" },
+      { file: "/in/derp.yaml", content: renderDerpYaml(model), permissions: "0400" },
+    ]);
+    expect(config.volumes).toEqual([{ volume_name: hs.volumes[1].volume_name, container_path: "/seed" }]);
+    expect(config.command[0].split("\n")).toEqual([
+      "set -e",
+      "mkdir -p /seed/policy",
+      "chmod 0755 /seed/policy",
+      "mkdir -p /seed",
+      "cp /in/config.yaml /seed/config.yaml.new",
+      "chown 0:0 /seed/config.yaml.new",
+      "chmod 0444 /seed/config.yaml.new",
+      "mv /seed/config.yaml.new /seed/config.yaml",
+      "mkdir -p /seed",
+      "cp /in/derp.yaml /seed/derp.yaml.new",
+      "chown 0:0 /seed/derp.yaml.new",
+      "chmod 0444 /seed/derp.yaml.new",
+      "mv /seed/derp.yaml.new /seed/derp.yaml",
+      "rm -rf /in",
+    ]);
+    expect(config.network_mode).toBe("none");
+    expect(config.lifecycle.postcondition[0].condition).toBe("${self.exit_code == 0}");
     expect(renderHeadscaleConfig(model)).toContain('path: "/etc/headscale/policy/policy.json"');
-    const seed = byPath(json, "docker_container")["tailnet_headscale_PolicySeed"]!;
-    expect(seed.upload).toEqual([{ file: "/in/policy.json", content: renderPolicy(model), permissions: "0444" }]);
-    expect(hs.depends_on).toEqual([expect.stringMatching(/^docker_container\.tailnet_headscale_PolicySeed_/)]);
+    const seed = byPath(json, "docker_container")["tailnet_headscale_Policy_Seed"]!;
+    expect(seed.upload).toEqual([{ file: "/in/policy.json", content: renderPolicy(model), permissions: "0400" }]);
+    expect(hs.depends_on).toEqual([expect.stringMatching(/^docker_container\.tailnet_headscale_Config_Seed_/), expect.stringMatching(/^docker_container\.tailnet_headscale_Policy_Seed_/)]);
     expect(hs.ports).toEqual([
       { internal: 443, external: 443, ip: "0.0.0.0", protocol: "tcp" },
       { internal: 80, external: 80, ip: "0.0.0.0", protocol: "tcp" },
       { internal: 9090, external: 9090, ip: "127.0.0.1", protocol: "tcp" },
       { internal: 50443, external: 50443, ip: "127.0.0.1", protocol: "tcp" },
     ]);
-    expect(hs.capabilities).toEqual({ drop: ["ALL"], add: ["NET_BIND_SERVICE", "CHOWN"] });
+    expect(hs.capabilities).toEqual({ drop: ["ALL"], add: ["CAP_NET_BIND_SERVICE", "CAP_CHOWN"] });
     const image = byPath(json, "docker_image")["tailnet_headscale_Image"]!;
     expect(image.name).toBe("docker.io/headscale/headscale:0.29.3");
     // Inside the container every listener binds all addresses; publishing decides exposure.
@@ -77,8 +102,19 @@ describe("Tailnet on Docker hosts", () => {
       { internal: 3478, external: 3478, ip: "0.0.0.0", protocol: "udp" },
     ]);
     const keyPath = join(secretsDir, "home-lab", "derp-mesh-hkg.key");
-    expect(hk1.upload).toEqual([{ file: "/etc/derper/mesh.key", source: keyPath, source_hash: expect.stringMatching(/^[0-9a-f]{64}$/), permissions: "0444" }]);
-    expect(containers["tailnet_region-hkg_hkg-2"]!.upload[0].source).toBe(keyPath);
+    // The mesh key reaches the read-only container through a volume its seed fills, uploaded by
+    // path and hash; with the kit's own image it is derper's (uid 65532) and 0400.
+    expect(hk1.upload).toBeUndefined();
+    expect(hk1.read_only).toBe(true);
+    expect(hk1.volumes).toEqual([
+      { volume_name: expect.stringMatching(/^\$\{docker_volume\.tailnet_region-hkg_hkg-1_Data_[0-9A-F]{8}\.name\}$/), container_path: "/var/lib/derper" },
+      { volume_name: expect.stringMatching(/^\$\{docker_volume\.tailnet_region-hkg_hkg-1_Secrets_Volume_[0-9A-F]{8}\.name\}$/), container_path: "/etc/derper", read_only: true },
+    ]);
+    const meshSeed = containers["tailnet_region-hkg_hkg-1_Secrets_Seed"]!;
+    expect(meshSeed.upload).toEqual([{ file: "/in/mesh.key", source: keyPath, source_hash: expect.stringMatching(/^[0-9a-f]{64}$/), permissions: "0400" }]);
+    expect(meshSeed.command[0]).toContain("chown 65532:65532 /seed/mesh.key.new\nchmod 0400 /seed/mesh.key.new\n");
+    expect(hk1.depends_on).toEqual([expect.stringMatching(/^docker_container\.tailnet_region-hkg_hkg-1_Secrets_Seed_/)]);
+    expect(containers["tailnet_region-hkg_hkg-2_Secrets_Seed"]!.upload[0].source).toBe(keyPath);
     const home = containers["tailnet_region-home_home-1"]!;
     expect(home.command).toContain("-certmode=manual");
     expect(home.command).toContain("-http-port=-1");
@@ -162,6 +198,16 @@ describe("Tailnet on Docker hosts", () => {
     for (const v of Object.values((json as TfJson).variable!)) expect(v.sensitive).toBe(true);
   });
 
+  it("never gives a read-only container an upload (Docker refuses them: 'container rootfs is marked read-only')", () => {
+    const { json } = synthExample();
+    const containers = Object.entries(byPath(json, "docker_container"));
+    expect(containers.length).toBeGreaterThan(10);
+    const broken = containers.filter(([, c]) => c.read_only === true && c.upload !== undefined).map(([id]) => id);
+    expect(broken).toEqual([]);
+    // Every one-shot (attach, must not run) fails the apply when it exits non-zero.
+    for (const [id, c] of containers.filter(([, c]) => c.attach === true)) expect(c.lifecycle?.postcondition?.[0]?.condition, id).toBe("${self.exit_code == 0}");
+  });
+
   it("synthesizes byte-identical JSON twice for the same spec", () => {
     const secretsDir = tempSecretsDir();
     expect(synthExample(exampleSpec(), secretsDir).text).toBe(synthExample(exampleSpec(), secretsDir).text);
@@ -179,7 +225,13 @@ describe("Tailnet on Docker hosts", () => {
         if (JSON.stringify(before.resource[type]?.[id]) !== JSON.stringify(after.resource[type]?.[id])) changed.push(`${type}.${id}`);
       }
     }
-    expect(changed.sort()).toEqual(["docker_container.tailnet_headscale_E72AA2E0", "docker_container.tailnet_region-sha_sha-1_A49A13E4"]);
+    // derp.yaml's seed, headscale (the config is in its labels, so it restarts on the new map) and
+    // the node; the same three a real `terraform plan` replaces (test/integration/docker-host-e2e).
+    expect(changed.sort()).toEqual([
+      "docker_container.tailnet_headscale_Config_Seed_B96AE810",
+      "docker_container.tailnet_headscale_E72AA2E0",
+      "docker_container.tailnet_region-sha_sha-1_A49A13E4",
+    ]);
     expect(JSON.stringify(before.provider)).toBe(JSON.stringify(after.provider));
     expect(JSON.stringify(before.data)).toBe(JSON.stringify(after.data));
   });
@@ -204,7 +256,7 @@ describe("Tailnet on Docker hosts", () => {
     const spec = exampleSpec();
     spec.headscale.oidc = { issuer: "https://login.example.com", clientId: "hs", clientSecretPath: "$" + "{CREDENTIALS_DIRECTORY}/oidc_client_secret" };
     const { json } = synthExample(spec);
-    const config = byPath(json, "docker_container")["tailnet_headscale"]!.upload[0].content as string;
+    const config = byPath(json, "docker_container")["tailnet_headscale_Config_Seed"]!.upload[0].content as string;
     expect(config).toContain('client_secret_path: "$$' + '{CREDENTIALS_DIRECTORY}/oidc_client_secret"');
   });
 
@@ -217,9 +269,11 @@ describe("Tailnet on Docker hosts", () => {
     const changed = Object.keys(after.resource.docker_container!).filter(
       (id) => JSON.stringify(before.resource.docker_container![id]) !== JSON.stringify(after.resource.docker_container![id]),
     );
-    expect(changed.map((id) => id.replace(/_[0-9A-F]{8}$/, "")).sort()).toEqual(["tailnet_headscale_PolicyReload", "tailnet_headscale_PolicySeed"]);
+    expect(changed.map((id) => id.replace(/_[0-9A-F]{8}$/, "")).sort()).toEqual(["tailnet_headscale_PolicyReload", "tailnet_headscale_Policy_Seed"]);
     const reload = byPath(after, "docker_container")["tailnet_headscale_PolicyReload"]!;
-    expect(reload.pid_mode).toBe("container:${docker_container.tailnet_headscale_E72AA2E0.name}");
+    // By id: Docker reports pid_mode as container:<id>, so a name would be a change on every plan.
+    expect(reload.pid_mode).toBe("container:${docker_container.tailnet_headscale_E72AA2E0.id}");
+    expect(reload.image).toMatch(/^\$\{docker_image\.tailnet_host-cloud_HelperImage_[0-9A-F]{8}\.image_id\}$/);
     expect(reload.command).toEqual(["kill -HUP 1"]);
     expect(reload.depends_on).toHaveLength(2);
   });
@@ -237,9 +291,12 @@ describe("Tailnet on Docker hosts", () => {
     expect(backup.volumes).toEqual([containers["tailnet_headscale"]!.volumes[0]]);
     expect(containers["tailnet_headscale"]!.depends_on).toEqual([
       expect.stringMatching(/^docker_container\.tailnet_headscale_Backup_[0-9A-F]{8}$/),
-      expect.stringMatching(/^docker_container\.tailnet_headscale_PolicySeed_[0-9A-F]{8}$/),
+      expect.stringMatching(/^docker_container\.tailnet_headscale_Config_Seed_[0-9A-F]{8}$/),
+      expect.stringMatching(/^docker_container\.tailnet_headscale_Policy_Seed_[0-9A-F]{8}$/),
     ]);
-    expect(byPath(json, "docker_image")["tailnet_headscale_BackupImage"]!.name).toBe("docker.io/headscale/headscale:0.28.0-debug");
+    expect(backup.command[0]).toMatch(/^set -e; /);
+    expect(backup.lifecycle.postcondition[0].condition).toBe("${self.exit_code == 0}");
+    expect(byPath(json, "docker_image")["tailnet_host-cloud_HelperImage"]!.name).toBe(HELPER_IMAGE);
     expect(byPath(synthExample().json, "docker_container")["tailnet_headscale_Backup"]).toBeUndefined();
   });
 

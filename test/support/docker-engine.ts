@@ -7,6 +7,12 @@
  *   --ip-forward=false --ip-masq=false --bridge=none`: it touches neither this machine's firewall
  *   nor its sysctls, and creates no bridge. `stop()` removes its containers, ends dockerd by pid
  *   (and so its containerd), and removes the directory and the cgroups the containers had.
+ * - `startDockerEngine({ bridgeNetwork: true })` instead runs dockerd inside a network namespace
+ *   of the test's own (`ip netns add`, entered with `nsenter --net` so dockerd keeps this
+ *   machine's mounts and cgroups), with Docker's default bridge there: containers get addresses
+ *   on that bridge and published ports listen in that namespace, reached from the test with
+ *   `inNetns()` (all of it inside the namespace; still no iptables rules, forwarding or
+ *   masquerading: the userland proxy carries published ports).
  * - `bootSystemdContainer()` runs an image with systemd as PID 1 and **no network but its own
  *   loopback** (`--network none`). Docker's port publishing needs a bridge network, whose
  *   container addresses are private-range addresses with a default route through this machine;
@@ -74,6 +80,8 @@ function removeCgroupTree(dir: string): void {
 export interface DockerEngine {
   /** `unix://...`, for DOCKER_HOST. */
   readonly host: string;
+  /** The network namespace dockerd runs in (`bridgeNetwork` engines), for `ip netns exec`. */
+  readonly netns: string | undefined;
   readonly pid: number;
   /** Runs the docker client against this engine. */
   docker(args: readonly string[], options?: { input?: string; timeoutMs?: number }): Promise<string>;
@@ -84,17 +92,32 @@ export interface DockerEngine {
   stop(): Promise<void>;
 }
 
+/** Options of {@link startDockerEngine}. */
+export interface DockerEngineOptions {
+  /** Run dockerd in a network namespace of its own with Docker's bridge network (see above). */
+  readonly bridgeNetwork?: boolean;
+}
+
 /** Starts dockerd; resolves once it answers. */
-export async function startDockerEngine(): Promise<DockerEngine> {
+export async function startDockerEngine(options: DockerEngineOptions = {}): Promise<DockerEngine> {
+  const netns = options.bridgeNetwork ? `cdktf-docker-${process.pid}` : undefined;
+  if (netns) {
+    execFileSync("ip", ["netns", "add", netns]);
+    execFileSync("ip", ["-n", netns, "link", "set", "lo", "up"]);
+  }
   const dir = mkdtempSync(join(tmpdir(), "cdktf-dockerd-"));
   const sock = join(dir, "docker.sock");
   const config = join(dir, "daemon.json");
   writeFileSync(config, "{}\n");
   const cgroupParent = `/cdktf-tailnet-docker-${process.pid}`;
   let output = "";
+  const network = netns
+    ? ["--bip=172.30.0.1/24", "--default-address-pool=base=172.30.0.0/16,size=24"]
+    : ["--bridge=none"];
   const child: ChildProcess = spawn(
-    "dockerd",
+    netns ? "nsenter" : "dockerd",
     [
+      ...(netns ? [`--net=/run/netns/${netns}`, "--", "dockerd"] : []),
       "--config-file", config,
       "--data-root", join(dir, "data"),
       "--exec-root", join(dir, "exec"),
@@ -105,7 +128,7 @@ export async function startDockerEngine(): Promise<DockerEngine> {
       "--ip6tables=false",
       "--ip-forward=false",
       "--ip-masq=false",
-      "--bridge=none",
+      ...network,
       "--exec-opt", "native.cgroupdriver=cgroupfs",
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
@@ -143,12 +166,14 @@ export async function startDockerEngine(): Promise<DockerEngine> {
     }
     rmSync(dir, { recursive: true, force: true });
     for (const root of cgroupRoots()) removeCgroupTree(join(root, cgroupParent));
+    if (netns) execFileSync("ip", ["netns", "del", netns], { stdio: "ignore" });
   };
 
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
       rmSync(dir, { recursive: true, force: true });
+      if (netns) execFileSync("ip", ["netns", "del", netns], { stdio: "ignore" });
       throw new Error(`dockerd exited before it answered:\n${output.slice(-3000)}`);
     }
     const r = await execa("docker", ["version", "--format", "{{.Server.Version}}"], { env, reject: false });
@@ -159,7 +184,7 @@ export async function startDockerEngine(): Promise<DockerEngine> {
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  return { host, pid: child.pid!, docker, cgroupParent, log: () => output, stop };
+  return { host, netns, pid: child.pid!, docker, cgroupParent, log: () => output, stop };
 }
 
 export interface SystemdContainer {

@@ -13,7 +13,7 @@ import { join } from "node:path";
 
 export const upstreamVersions = JSON.parse(
   readFileSync(new URL("../../model/upstream-versions.json", import.meta.url), "utf8"),
-) as { headscale: string[]; tailscale: string };
+) as { headscale: string[]; tailscale: string; terraformProviderDocker: string };
 
 export const cacheDir = process.env.CDKTF_TAILNET_CACHE ?? join(homedir(), ".cache", "cdktf-tailnet");
 
@@ -39,4 +39,16 @@ export function upstreamBinary(tool: "headscale" | "derper" | "tailscaled" | "ta
     throw new Error(`${tool} ${v} is not built at ${path}; run: bash scripts/build-upstream.sh`);
   }
   return path;
+}
+
+/**
+ * The folder holding the Terraform Docker provider built by scripts/build-upstream.sh, for a
+ * `dev_overrides` CLI config; throws with the fix when it is missing.
+ */
+export function terraformDockerProviderDir(): string {
+  const dir = join(cacheDir, "bin", `terraform-provider-docker-${upstreamVersions.terraformProviderDocker}`);
+  if (!existsSync(join(dir, "terraform-provider-docker"))) {
+    throw new Error(`the Terraform Docker provider is not built in ${dir}; run: bash scripts/build-upstream.sh`);
+  }
+  return dir;
 }

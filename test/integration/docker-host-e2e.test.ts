@@ -1,0 +1,324 @@
+/**
+ * End to end: `terraform apply` of a synthesized Docker-host stack (a Tailnet with headscale, its
+ * policy, and a DERP node on one engine) against a real Docker engine, with the real headscale
+ * and derper running in the containers the kit declares.
+ *
+ * - The engine: Debian's dockerd, started by the test in a network namespace of its own with
+ *   Docker's bridge there (test/support/docker-engine.ts); published ports are reached inside
+ *   that namespace. Terraform talks to it over its unix socket (the host's `docker.daemon`).
+ * - The provider: Terraform cannot download providers here, so scripts/build-upstream.sh builds
+ *   kreuzwerker/docker from its Go module and Terraform uses it through `dev_overrides`. The
+ *   version the kit pins (3.6.2) is not served by the Go module proxy; the one served is a 4.6
+ *   development snapshot (model/upstream-versions.json), whose container, image and volume schema
+ *   the kit's JSON fits. So this proves the kit's resources against the real Docker engine and a
+ *   real kreuzwerker provider, not against 3.6.2 byte for byte.
+ * - The images: no registry can be reached, so the official headscale image (and its -debug
+ *   variant) and a derper image are stand-ins made from the real binaries the test setup built,
+ *   laid out as the real ones are (test/support/docker-images.ts).
+ *
+ * Proves: the first apply succeeds and headscale (healthy by its own `headscale health` check)
+ * and derper (with the kit-issued pinned certificate) answer on the published ports; the files in
+ * the read-only headscale container are byte for byte the rendered ones, in read-only volumes
+ * their seeds filled; no secret is in cdk.tf.json; a second plan is empty; a policy change
+ * replaces only the policy seed and reload one-shots and headscale reloads it without a restart;
+ * changing the DERP node's port replaces exactly derp.yaml's seed, headscale and that node (the
+ * plan JSON); a seed that fails fails the apply with its step named.
+ *
+ * What it found that synthesized JSON could not show: Docker refuses uploads into a read-only
+ * container (hence the seeds), `pid_mode` must name a container by id (Docker reports ids, so a
+ * name is a change on every plan), capabilities must be spelled CAP_* (as Docker stores them),
+ * and the provider ignores a one-shot's exit code (hence the postcondition).
+ */
+import { X509Certificate } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { App, TerraformStack } from "cdktf";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DockerHost, HELPER_IMAGE, Tailnet } from "../../constructs/index.js";
+import { SeededVolume } from "../../constructs/seeded-volume.js";
+import type { TailnetSpec } from "../../model/index.js";
+import { placeHeadscaleFiles } from "../../render/index.js";
+import { prepareTailnet } from "../../secrets/index.js";
+import { hasCommand } from "../support/commands.js";
+import { dockerSkipReason, scratchDir, startDockerEngine, type DockerEngine } from "../support/docker-engine.js";
+import { BUSYBOX, importBusyboxImage, importDerperImage, importHeadscaleImages } from "../support/docker-images.js";
+import { terraformDockerProviderDir, upstreamBinary, upstreamSkipReason, upstreamVersions } from "../support/upstream.js";
+
+const TERRAFORM = process.env.TERRAFORM ?? "terraform";
+const skipReason =
+  dockerSkipReason() ??
+  upstreamSkipReason ??
+  (hasCommand(TERRAFORM) ? undefined : "terraform is not installed (the machine image ships /usr/local/bin/terraform; there is no Debian package), so nothing can be applied") ??
+  (existsSync(BUSYBOX) ? undefined : `${BUSYBOX} is missing (Debian package busybox-static), which the stand-in helper image needs`);
+if (skipReason) console.warn(`docker-host-e2e skipped: ${skipReason}`);
+
+const headscaleVersion = upstreamVersions.headscale.at(-1)!.replace(/^v/, "");
+const tailscaleVersion = upstreamVersions.tailscale.replace(/^v/, "");
+const DERPER_IMAGE = `cdktf-test/derper:${tailscaleVersion}`;
+
+interface Change {
+  policy?: boolean;
+  derpPort?: number;
+}
+
+function spec(daemon: string, change: Change = {}): TailnetSpec {
+  return {
+    name: "docker-e2e",
+    headscale: {
+      version: headscaleVersion,
+      serverUrl: "https://hs.example.com",
+      host: "engine",
+      listenAddr: "0.0.0.0:8080",
+      dns: { baseDomain: "tail.example.net" },
+    },
+    users: [{ name: "alice" }],
+    policy: { groups: { "group:admins": ["alice"] }, acls: [{ src: ["group:admins"], dst: [change.policy ? "*:22" : "*:*"] }] },
+    derp: {
+      derper: { version: tailscaleVersion, image: DERPER_IMAGE },
+      regions: [
+        {
+          id: 900,
+          code: "lab",
+          name: "Lab",
+          nodes: [{ name: "lab-1", host: "engine", hostname: "127.0.0.1", derpPort: change.derpPort ?? 8443, certificate: { mode: "self-signed" } }],
+        },
+      ],
+    },
+    hosts: [{ name: "engine", docker: { daemon } }],
+  };
+}
+
+interface Run {
+  readonly exitCode: number;
+  readonly output: string;
+}
+
+describe.skipIf(skipReason !== undefined)("Docker hosts: terraform apply of a synthesized stack on a real Docker engine", () => {
+  let engine: DockerEngine | undefined;
+  let scratch: ReturnType<typeof scratchDir> | undefined;
+  let secretsDir: string;
+  let stackDir: string;
+  let tfEnv: Record<string, string>;
+  let firstApply: Run;
+  let dockerUnavailable: string | undefined;
+
+  const synth = (change: Change = {}): string => {
+    const app = new App({ outdir: join(scratch!.dir, "cdktf.out"), stackTraces: false });
+    const stack = new TerraformStack(app, "docker");
+    new Tailnet(stack, "tailnet", { spec: spec(engine!.host, change), secretsDir });
+    app.synth();
+    stackDir = join(scratch!.dir, "cdktf.out", "stacks", "docker");
+    // With a provider under dev_overrides Terraform runs without `terraform init`, which would try
+    // to download it; only the (local) backend block cdktf always writes needs init, so it goes:
+    // the state is then terraform.tfstate in the stack folder, as with any local backend.
+    const file = join(stackDir, "cdk.tf.json");
+    const json = JSON.parse(readFileSync(file, "utf8"));
+    delete json.terraform.backend;
+    writeFileSync(file, JSON.stringify(json, null, 2));
+    return readFileSync(file, "utf8");
+  };
+
+  const terraform = async (args: string[]): Promise<Run> => {
+    const r = await execa(TERRAFORM, args, { cwd: stackDir, env: tfEnv, reject: false, all: true, timeout: 300_000 });
+    return { exitCode: r.exitCode ?? -1, output: r.all ?? "" };
+  };
+
+  const inNetns = async (command: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> => {
+    const r = await execa("ip", ["netns", "exec", engine!.netns!, ...command], { reject: false, timeout: 60_000 });
+    return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  const inspect = async (name: string): Promise<{ Id: string; State: { Pid: number; StartedAt: string; Health?: { Status: string } }; HostConfig: { ReadonlyRootfs: boolean } }> =>
+    JSON.parse(await engine!.docker(["inspect", name]))[0];
+
+  /** A file in a container (`docker cp` to a tar stream): content, mode and owner. */
+  const fileIn = async (container: string, path: string): Promise<{ content: string; mode: string; owner: string }> => {
+    const r = await execa("docker", ["cp", `${container}:${path}`, "-"], { env: { ...process.env, DOCKER_HOST: engine!.host }, encoding: "buffer" });
+    const tar = Buffer.from(r.stdout);
+    const field = (offset: number, length: number) => tar.subarray(offset, offset + length).toString("latin1").replace(/\0.*$/s, "").trim();
+    const size = parseInt(field(124, 12), 8);
+    return {
+      content: tar.subarray(512, 512 + size).toString("utf8"),
+      mode: `0${(parseInt(field(100, 8), 8) & 0o777).toString(8)}`,
+      owner: `${parseInt(field(108, 8), 8)}:${parseInt(field(116, 8), 8)}`,
+    };
+  };
+
+  /** The resources a plan changes, with their actions (terraform show -json of a saved plan). */
+  const planChanges = async (): Promise<Record<string, string>> => {
+    const plan = await terraform(["plan", "-input=false", "-no-color", "-out=change.tfplan"]);
+    expect(plan.exitCode, plan.output.slice(-4000)).toBe(0);
+    const show = await execa(TERRAFORM, ["show", "-json", "change.tfplan"], { cwd: stackDir, env: tfEnv });
+    const changes = (JSON.parse(show.stdout) as { resource_changes: { address: string; change: { actions: string[] } }[] }).resource_changes;
+    return Object.fromEntries(changes.filter((c) => c.change.actions.join() !== "no-op" && c.change.actions.join() !== "read").map((c) => [c.address, c.change.actions.join("+")]));
+  };
+
+  const apply = async (): Promise<Run> => terraform(["apply", "-input=false", "-auto-approve", "-no-color"]);
+
+  /**
+   * Waits until both services answer on their published ports and headscale's own health check
+   * command (the container's HEALTHCHECK, `headscale health`) passes inside the container.
+   * (Docker runs that check first after its 30 s interval; the test runs it itself rather than wait.)
+   */
+  const waitForServices = async (derpPort: number) => {
+    const deadline = Date.now() + 60_000;
+    let last = "";
+    while (Date.now() < deadline) {
+      const check = await execa("docker", ["exec", "headscale", "headscale", "health"], { env: { ...process.env, DOCKER_HOST: engine!.host }, reject: false });
+      const hs = await inNetns(["curl", "-sf", "http://127.0.0.1:8080/health"]);
+      const derp = await inNetns(["curl", "-ksf", `https://127.0.0.1:${derpPort}/derp/probe`]);
+      last = `headscale health exit ${check.exitCode} (${(check.stdout + check.stderr).trim().slice(0, 300)}), /health exit ${hs.exitCode}, /derp/probe exit ${derp.exitCode}`;
+      if (check.exitCode === 0 && hs.exitCode === 0 && derp.exitCode === 0) return;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const logs = async (name: string) => ((await execa("docker", ["logs", name], { env: { ...process.env, DOCKER_HOST: engine!.host }, reject: false, all: true })).all ?? "").slice(-3000);
+    throw new Error(`services did not come up: ${last}\nheadscale log:\n${await logs("headscale")}\nderper log:\n${await logs("derper-lab-1")}\n${await engine!.docker(["ps", "-a"])}`);
+  };
+
+  beforeAll(async () => {
+    scratch = scratchDir("cdktf-docker-e2e-");
+    secretsDir = join(scratch.dir, "secrets");
+    const providerDir = terraformDockerProviderDir();
+    writeFileSync(
+      join(scratch.dir, "terraformrc"),
+      `provider_installation {\n  dev_overrides {\n    "kreuzwerker/docker" = ${JSON.stringify(providerDir)}\n  }\n  filesystem_mirror {\n    path = ${JSON.stringify(join(scratch.dir, "no-mirror"))}\n  }\n}\n`,
+    );
+    mkdirSync(join(scratch.dir, "no-mirror"));
+    tfEnv = {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      HOME: scratch.dir,
+      TF_IN_AUTOMATION: "1",
+      CHECKPOINT_DISABLE: "1",
+      TF_CLI_CONFIG_FILE: join(scratch.dir, "terraformrc"),
+    };
+    try {
+      engine = await startDockerEngine({ bridgeNetwork: true });
+    } catch (e) {
+      dockerUnavailable = `dockerd cannot start on this machine: ${(e as Error).message.slice(0, 1500)}`;
+      console.warn(`docker-host-e2e skipped: ${dockerUnavailable}`);
+      return;
+    }
+    await importHeadscaleImages(engine, headscaleVersion, upstreamBinary("headscale", headscaleVersion));
+    await importDerperImage(engine, DERPER_IMAGE, upstreamBinary("derper", tailscaleVersion));
+    await importBusyboxImage(engine, HELPER_IMAGE);
+    synth();
+    firstApply = await apply();
+  }, 600_000);
+
+  afterAll(async () => {
+    await engine?.stop();
+    scratch?.remove();
+  }, 120_000);
+
+  it("applies: headscale is healthy and answers, derper serves the kit-issued pinned certificate", async (ctx) => {
+    if (dockerUnavailable) return ctx.skip();
+    expect(firstApply.exitCode, firstApply.output.slice(-6000)).toBe(0);
+    expect(firstApply.output).toMatch(/Apply complete! Resources: \d+ added, 0 changed, 0 destroyed/);
+    await waitForServices(8443);
+    const served = await inNetns(["sh", "-c", "openssl s_client -connect 127.0.0.1:8443 -servername 127.0.0.1 </dev/null 2>/dev/null | openssl x509 -outform PEM"]);
+    const tailnet = prepareTailnet(spec(engine!.host), { secretsDir });
+    const node = tailnet.derp.regions[0]!.nodes[0]!;
+    const issued = new X509Certificate(readFileSync(node.derper.certificateFiles!.certFile));
+    expect(new X509Certificate(served.stdout).fingerprint256).toBe(issued.fingerprint256);
+  }, 120_000);
+
+  it("puts the rendered files where headscale reads them, in read-only volumes of a read-only container", async (ctx) => {
+    if (dockerUnavailable) return ctx.skip();
+    const tailnet = prepareTailnet(spec(engine!.host), { secretsDir });
+    const rendered = Object.fromEntries(placeHeadscaleFiles(tailnet).map((p) => [p.hostPath, p.file.content]));
+    expect(Object.keys(rendered).sort()).toEqual(["/etc/headscale/config.yaml", "/etc/headscale/derp.yaml", "/etc/headscale/policy/policy.json"]);
+    for (const [path, content] of Object.entries(rendered)) {
+      const file = await fileIn("headscale", path);
+      expect(file.content, path).toBe(content);
+      expect([file.mode, file.owner], path).toEqual(["0444", "0:0"]);
+    }
+    for (const name of ["headscale", "derper-lab-1"]) expect((await inspect(name)).HostConfig.ReadonlyRootfs, name).toBe(true);
+    // derper's certificate key: with an image of the user's own (its uid unknown) readable by any
+    // uid in the container, 0444 (the kit's own image gets its uid's 0400); the seeds kept no copy.
+    const key = await fileIn("derper-lab-1", "/var/lib/derper/certs/127.0.0.1.key");
+    expect([key.mode, key.owner]).toEqual(["0444", "0:0"]);
+    const seedLeft = await execa("docker", ["cp", "derper-lab-1-certificates-seed:/in", "-"], { env: { ...process.env, DOCKER_HOST: engine!.host }, reject: false });
+    expect(seedLeft.exitCode).not.toBe(0);
+  });
+
+  it("keeps secrets out of cdk.tf.json, and a second plan changes nothing", async (ctx) => {
+    if (dockerUnavailable) return ctx.skip();
+    const json = readFileSync(join(stackDir, "cdk.tf.json"), "utf8");
+    const tailnet = prepareTailnet(spec(engine!.host), { secretsDir });
+    const keyPem = readFileSync(tailnet.derp.regions[0]!.nodes[0]!.derper.certificateFiles!.keyFile, "utf8");
+    const keyBody = keyPem.split("\n").filter((l) => l && !l.startsWith("-----")).join("");
+    expect(keyBody.length).toBeGreaterThan(40);
+    expect(json).not.toContain(keyBody.slice(0, 40));
+    const plan = await terraform(["plan", "-input=false", "-detailed-exitcode", "-no-color"]);
+    expect(plan.exitCode, plan.output.match(/^ {2}# .*|.*forces replacement.*|^Plan:.*/gm)?.join("\n")).toBe(0);
+  });
+
+  it("a policy change replaces only the policy seed and reload; headscale reloads it in place", async (ctx) => {
+    if (dockerUnavailable) return ctx.skip();
+    const before = await inspect("headscale");
+    synth({ policy: true });
+    const changes = await planChanges();
+    expect(changes).toEqual({
+      "docker_container.tailnet_headscale_PolicyReload_62422109": "delete+create",
+      "docker_container.tailnet_headscale_Policy_Seed_6BFED144": "delete+create",
+    });
+    const applied = await apply();
+    expect(applied.exitCode, applied.output.slice(-4000)).toBe(0);
+    const after = await inspect("headscale");
+    expect([after.Id, after.State.StartedAt]).toEqual([before.Id, before.State.StartedAt]);
+    const tailnet = prepareTailnet(spec(engine!.host, { policy: true }), { secretsDir });
+    const policy = placeHeadscaleFiles(tailnet).find((p) => p.file.path === "headscale/policy.json")!;
+    expect((await fileIn("headscale", policy.hostPath)).content).toBe(policy.file.content);
+    const logs = await execa("docker", ["logs", "headscale"], { env: { ...process.env, DOCKER_HOST: engine!.host }, all: true });
+    expect(logs.all).toMatch(/SIGHUP|reload/i);
+  }, 120_000);
+
+  it("a DERP node's port change replaces that derper and updates headscale's map, nothing else", async (ctx) => {
+    if (dockerUnavailable) return ctx.skip();
+    synth({ policy: true, derpPort: 8444 });
+    const changes = await planChanges();
+    expect(changes).toEqual({
+      "docker_container.tailnet_headscale_Config_Seed_B96AE810": "delete+create",
+      "docker_container.tailnet_headscale_E72AA2E0": "delete+create",
+      // It signals headscale by its container id: the new headscale gets a (harmless) SIGHUP too.
+      "docker_container.tailnet_headscale_PolicyReload_62422109": "delete+create",
+      "docker_container.tailnet_region-lab_lab-1_C09F6C83": "delete+create",
+    });
+    const applied = await apply();
+    expect(applied.exitCode, applied.output.slice(-4000)).toBe(0);
+    await waitForServices(8444);
+    const tailnet = prepareTailnet(spec(engine!.host, { policy: true, derpPort: 8444 }), { secretsDir });
+    const derpYaml = placeHeadscaleFiles(tailnet).find((p) => p.file.path === "headscale/derp.yaml")!;
+    const served = await fileIn("headscale", derpYaml.hostPath);
+    expect(served.content).toBe(derpYaml.file.content);
+    expect(served.content).toContain("derpport: 8444");
+  }, 180_000);
+
+  it("fails the apply, naming the step, when a one-shot seed exits non-zero", async (ctx) => {
+    if (dockerUnavailable) return ctx.skip();
+    const app = new App({ outdir: join(scratch!.dir, "failing.out"), stackTraces: false });
+    const stack = new TerraformStack(app, "failing");
+    const host = new DockerHost(stack, "engine", { name: "engine", daemon: engine!.host });
+    // An owner the helper image cannot resolve: chown fails, so the seed exits 1.
+    new SeededVolume(stack, "Broken", {
+      host,
+      tailnetName: "docker-e2e",
+      role: "broken example",
+      volumeName: "broken-example",
+      containerName: "broken-example-seed",
+      files: [{ path: "x.conf", content: "x\n", mode: "0444", owner: "no-such-user:0" }],
+    });
+    app.synth();
+    const dir = join(scratch!.dir, "failing.out", "stacks", "failing");
+    const file = join(dir, "cdk.tf.json");
+    const json = JSON.parse(readFileSync(file, "utf8"));
+    delete json.terraform.backend;
+    writeFileSync(file, JSON.stringify(json));
+    const r = await execa(TERRAFORM, ["apply", "-input=false", "-auto-approve", "-no-color"], { cwd: dir, env: tfEnv, reject: false, all: true });
+    const state = await engine!.docker(["inspect", "-f", "{{.State.ExitCode}}", "broken-example-seed"]).catch((e) => String(e));
+    const logs = await execa("docker", ["logs", "broken-example-seed"], { env: { ...process.env, DOCKER_HOST: engine!.host }, reject: false, all: true });
+    expect(r.exitCode, `${r.all}\nexit ${state}\n${logs.all}\n${JSON.stringify(json.resource.docker_container)}`).not.toBe(0);
+    expect(r.all).toContain("copying the broken example files into the volume broken-example failed (its exit code is not 0)");
+  }, 120_000);
+});
