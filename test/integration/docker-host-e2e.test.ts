@@ -57,6 +57,12 @@ const headscaleVersion = upstreamVersions.headscale.at(-1)!.replace(/^v/, "");
 const tailscaleVersion = upstreamVersions.tailscale.replace(/^v/, "");
 const DERPER_IMAGE = `cdktf-test/derper:${tailscaleVersion}`;
 
+/** The meshed region's nodes; their certificates are made by openssl in beforeAll. */
+const MESH_NODES = [
+  { name: "mesh-1", hostname: "derp-a.example.test", port: 8445, stun: 3479, certFile: "", keyFile: "" },
+  { name: "mesh-2", hostname: "derp-b.example.test", port: 8446, stun: 3480, certFile: "", keyFile: "" },
+];
+
 interface Change {
   policy?: boolean;
   derpPort?: number;
@@ -82,6 +88,14 @@ function spec(daemon: string, change: Change = {}): TailnetSpec {
           code: "lab",
           name: "Lab",
           nodes: [{ name: "lab-1", host: "engine", hostname: "127.0.0.1", derpPort: change.derpPort ?? 8443, certificate: { mode: "self-signed" } }],
+        },
+        {
+          // Two meshed nodes with certificate files of the user's: the region's mesh key and the
+          // certificates reach the read-only containers through their seeds.
+          id: 901,
+          code: "mesh",
+          name: "Mesh",
+          nodes: MESH_NODES.map((n) => ({ name: n.name, host: "engine", hostname: n.hostname, ipv4: "192.0.2.10", derpPort: n.port, stunPort: n.stun, certificate: { mode: "manual" as const, certFile: n.certFile, keyFile: n.keyFile } })),
         },
       ],
     },
@@ -192,6 +206,11 @@ describe.skipIf(skipReason !== undefined)("Docker hosts: terraform apply of a sy
       CHECKPOINT_DISABLE: "1",
       TF_CLI_CONFIG_FILE: join(scratch.dir, "terraformrc"),
     };
+    for (const n of MESH_NODES) {
+      n.certFile = join(scratch.dir, `${n.hostname}.crt`);
+      n.keyFile = join(scratch.dir, `${n.hostname}.key`);
+      await execa("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "30", "-subj", `/CN=${n.hostname}`, "-addext", `subjectAltName=DNS:${n.hostname}`, "-keyout", n.keyFile, "-out", n.certFile]);
+    }
     try {
       engine = await startDockerEngine({ bridgeNetwork: true });
     } catch (e) {
@@ -242,6 +261,25 @@ describe.skipIf(skipReason !== undefined)("Docker hosts: terraform apply of a sy
     expect(seedLeft.exitCode).not.toBe(0);
   });
 
+  it("gives both meshed derpers the region's mesh key and their certificates through their seeds", async (ctx) => {
+    if (dockerUnavailable) return ctx.skip();
+    const meshKey = readFileSync(join(secretsDir, "docker-e2e", "derp-mesh-mesh.key"), "utf8");
+    for (const n of MESH_NODES) {
+      const container = `derper-${n.name}`;
+      const key = await fileIn(container, "/etc/derper/mesh.key");
+      expect([key.content, key.mode, key.owner], container).toEqual([meshKey, "0444", "0:0"]);
+      expect((await fileIn(container, `/var/lib/derper/certs/${n.hostname}.crt`)).content).toBe(readFileSync(n.certFile, "utf8"));
+      expect((await inspect(container)).HostConfig.ReadonlyRootfs).toBe(true);
+    }
+    // Both run (not restarting) and serve their own certificate on their published ports.
+    for (const n of MESH_NODES) {
+      const served = await inNetns(["sh", "-c", `openssl s_client -connect 127.0.0.1:${n.port} -servername ${n.hostname} </dev/null 2>/dev/null | openssl x509 -outform PEM`]);
+      expect(new X509Certificate(served.stdout).fingerprint256, n.name).toBe(new X509Certificate(readFileSync(n.certFile)).fingerprint256);
+    }
+    const running = await engine!.docker(["ps", "--filter", "status=running", "--format", "{{.Names}}"]);
+    expect(running.split("\n")).toEqual(expect.arrayContaining(["derper-mesh-1", "derper-mesh-2", "derper-lab-1", "headscale"]));
+  });
+
   it("keeps secrets out of cdk.tf.json, and a second plan changes nothing", async (ctx) => {
     if (dockerUnavailable) return ctx.skip();
     const json = readFileSync(join(stackDir, "cdk.tf.json"), "utf8");
@@ -250,6 +288,10 @@ describe.skipIf(skipReason !== undefined)("Docker hosts: terraform apply of a sy
     const keyBody = keyPem.split("\n").filter((l) => l && !l.startsWith("-----")).join("");
     expect(keyBody.length).toBeGreaterThan(40);
     expect(json).not.toContain(keyBody.slice(0, 40));
+    const meshKey = readFileSync(join(secretsDir, "docker-e2e", "derp-mesh-mesh.key"), "utf8").trim();
+    expect(meshKey).toMatch(/^[0-9a-f]{64}$/);
+    expect(json).not.toContain(meshKey);
+    for (const n of MESH_NODES) expect(json).not.toContain(readFileSync(n.keyFile, "utf8").split("\n")[1]);
     const plan = await terraform(["plan", "-input=false", "-detailed-exitcode", "-no-color"]);
     expect(plan.exitCode, plan.output.match(/^ {2}# .*|.*forces replacement.*|^Plan:.*/gm)?.join("\n")).toBe(0);
   });
