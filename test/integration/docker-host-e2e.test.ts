@@ -364,3 +364,83 @@ describe.skipIf(skipReason !== undefined)("Docker hosts: terraform apply of a sy
     expect(r.all).toContain("copying the broken example files into the volume broken-example failed (its exit code is not 0)");
   }, 120_000);
 });
+
+describe.skipIf(skipReason !== undefined)("Docker hosts: upgrading headscale on a real Docker engine backs the database up first", () => {
+  // A minor step (0.28 -> 0.29), so headscale migrates the database the backup protects.
+  const from = upstreamVersions.headscale.find((v) => v.startsWith("v0.28."))!.replace(/^v/, "");
+  const to = headscaleVersion;
+  let engine: DockerEngine | undefined;
+  let scratch: ReturnType<typeof scratchDir> | undefined;
+  let dockerUnavailable: string | undefined;
+  let tfEnv: Record<string, string>;
+  let stackDir = "";
+
+  const upgradeSpec = (version: string, upgradeFrom?: string): TailnetSpec => ({
+    name: "docker-upgrade",
+    headscale: { version, ...(upgradeFrom ? { upgradeFrom } : {}), serverUrl: "https://hs.example.com", host: "engine", listenAddr: "0.0.0.0:8080", dns: { baseDomain: "tail.example.net" }, embeddedDerp: { enabled: true } },
+    derp: { tailscaleRegions: "drop" },
+    hosts: [{ name: "engine", docker: { daemon: engine!.host } }],
+  });
+
+  const deploy = async (spec: TailnetSpec): Promise<Run> => {
+    const app = new App({ outdir: join(scratch!.dir, "cdktf.out"), stackTraces: false });
+    new Tailnet(new TerraformStack(app, "upgrade"), "tailnet", { spec, secretsDir: join(scratch!.dir, "secrets") });
+    app.synth();
+    stackDir = join(scratch!.dir, "cdktf.out", "stacks", "upgrade");
+    const file = join(stackDir, "cdk.tf.json");
+    const json = JSON.parse(readFileSync(file, "utf8"));
+    delete json.terraform.backend; // see the first describe: no init with dev_overrides
+    writeFileSync(file, JSON.stringify(json));
+    const r = await execa(TERRAFORM, ["apply", "-input=false", "-auto-approve", "-no-color"], { cwd: stackDir, env: tfEnv, reject: false, all: true, timeout: 300_000 });
+    return { exitCode: r.exitCode ?? -1, output: r.all ?? "" };
+  };
+
+  const healthy = async () => {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const r = await execa("ip", ["netns", "exec", engine!.netns!, "curl", "-sf", "http://127.0.0.1:8080/health"], { reject: false });
+      if (r.exitCode === 0) return;
+      if (Date.now() > deadline) throw new Error(`headscale did not answer /health:\n${(await execa("docker", ["logs", "headscale"], { env: { ...process.env, DOCKER_HOST: engine!.host }, reject: false, all: true })).all}`);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  };
+
+  beforeAll(async () => {
+    scratch = scratchDir("cdktf-docker-upgrade-");
+    writeFileSync(join(scratch.dir, "terraformrc"), `provider_installation {\n  dev_overrides {\n    "kreuzwerker/docker" = ${JSON.stringify(terraformDockerProviderDir())}\n  }\n  filesystem_mirror {\n    path = ${JSON.stringify(join(scratch.dir, "no-mirror"))}\n  }\n}\n`);
+    mkdirSync(join(scratch.dir, "no-mirror"));
+    tfEnv = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: scratch.dir, TF_IN_AUTOMATION: "1", CHECKPOINT_DISABLE: "1", TF_CLI_CONFIG_FILE: join(scratch.dir, "terraformrc") };
+    try {
+      engine = await startDockerEngine({ bridgeNetwork: true });
+    } catch (e) {
+      dockerUnavailable = `dockerd cannot start on this machine: ${(e as Error).message.slice(0, 1500)}`;
+      return;
+    }
+    await importHeadscaleImages(engine, from, upstreamBinary("headscale", from));
+    await importHeadscaleImages(engine, to, upstreamBinary("headscale", to));
+    await importBusyboxImage(engine, HELPER_IMAGE);
+  }, 300_000);
+
+  afterAll(async () => {
+    await engine?.stop();
+    scratch?.remove();
+  }, 120_000);
+
+  it(`${from} -> ${to}: the one-shot copies the database and keys into backups/, then ${to} starts on the migrated database`, async (ctx) => {
+    if (dockerUnavailable) return ctx.skip();
+    const first = await deploy(upgradeSpec(from));
+    expect(first.exitCode, first.output.slice(-4000)).toBe(0);
+    await healthy();
+    // A user, so the database has a row that must survive the upgrade.
+    await engine!.docker(["exec", "headscale", "headscale", "users", "create", "alice"]);
+    const upgraded = await deploy(upgradeSpec(to, from));
+    expect(upgraded.exitCode, upgraded.output.slice(-4000)).toBe(0);
+    expect(upgraded.output).toMatch(/docker_container\.tailnet_headscale_Backup_[0-9A-F]{8}: Creation complete/);
+    await healthy();
+    expect(await engine!.docker(["exec", "headscale", "headscale", "version"])).toContain(to);
+    expect(await engine!.docker(["exec", "headscale", "headscale", "users", "list", "-o", "json"])).toContain('"alice"');
+    // The backup: a copy of the old version's database and keys, in the data volume.
+    const listing = await engine!.docker(["run", "--rm", "-v", "headscale-data:/data:ro", HELPER_IMAGE, "ls", `/data/backups/before-${to}-from-${from}`]);
+    expect(listing.split("\n").filter(Boolean).sort()).toEqual(expect.arrayContaining(["db.sqlite", "noise_private.key"]));
+  }, 300_000);
+});
