@@ -76,6 +76,9 @@ describe("the bundled example's home region: DNS-01 and DDNS on a Docker host", 
     expect(envValue(acme, "ACME_HANDOFF")).toBe("hook");
     expect(envValue(acme, "DERPER_RESTART")).toBe("pkill -TERM -x derper; [ $? -le 1 ]");
     expect(out["acme/Dockerfile"]!.content).toContain(`COPY acme-home-1.env ${ACME_PATHS.config("home-1")}`);
+    // The ACME container mounts derper's data volume before derper does, so Docker fills the
+    // fresh volume from this image: derper's user (65532) must own the directory and its certs/.
+    expect(out["acme/Dockerfile"]!.content).toContain("install -d -o 65532 -g 65532 -m 0755 /var/lib/derper /var/lib/derper/certs");
     expect(out["ddns/Dockerfile"]!.content).toContain(`ENTRYPOINT ["/bin/sh", "${DDNS_PATHS.script}", "--loop", "${DDNS_PATHS.config}"]`);
   });
 
