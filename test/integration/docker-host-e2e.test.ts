@@ -444,3 +444,95 @@ describe.skipIf(skipReason !== undefined)("Docker hosts: upgrading headscale on 
     expect(listing.split("\n").filter(Boolean).sort()).toEqual(expect.arrayContaining(["db.sqlite", "noise_private.key"]));
   }, 300_000);
 });
+
+describe.skipIf(skipReason !== undefined)("Docker hosts: a tcp:// engine with TLS, its material only in sensitive variables", () => {
+  let engine: DockerEngine | undefined;
+  let scratch: ReturnType<typeof scratchDir> | undefined;
+  let dockerUnavailable: string | undefined;
+  const pki: Record<"ca" | "serverCert" | "serverKey" | "clientCert" | "clientKey", string> = { ca: "", serverCert: "", serverKey: "", clientCert: "", clientKey: "" };
+
+  /** A CA, a server certificate for 127.0.0.1 and a client certificate, made by openssl. */
+  const makePki = async (dir: string) => {
+    const f = (name: string) => join(dir, name);
+    const ossl = (args: string[]) => execa("openssl", args, { cwd: dir });
+    await ossl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=test engine CA", "-keyout", f("ca.key"), "-out", f("ca.pem")]);
+    for (const [who, ext] of [["server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth"], ["client", "extendedKeyUsage=clientAuth"]] as const) {
+      await ossl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", `/CN=${who}`, "-keyout", f(`${who}.key`), "-out", f(`${who}.csr`)]);
+      writeFileSync(f(`${who}.ext`), `${ext}\n`);
+      await ossl(["x509", "-req", "-in", f(`${who}.csr`), "-CA", f("ca.pem"), "-CAkey", f("ca.key"), "-CAcreateserial", "-days", "2", "-extfile", f(`${who}.ext`), "-out", f(`${who}.pem`)]);
+    }
+    Object.assign(pki, { ca: f("ca.pem"), serverCert: f("server.pem"), serverKey: f("server.key"), clientCert: f("client.pem"), clientKey: f("client.key") });
+  };
+
+  beforeAll(async () => {
+    scratch = scratchDir("cdktf-docker-tls-");
+    await makePki(scratch.dir);
+    try {
+      engine = await startDockerEngine({ bridgeNetwork: true, tls: { ca: pki.ca, cert: pki.serverCert, key: pki.serverKey } });
+    } catch (e) {
+      dockerUnavailable = `dockerd cannot start on this machine: ${(e as Error).message.slice(0, 1500)}`;
+      return;
+    }
+    await importHeadscaleImages(engine, headscaleVersion, upstreamBinary("headscale", headscaleVersion));
+    await importBusyboxImage(engine, HELPER_IMAGE);
+  }, 300_000);
+
+  afterAll(async () => {
+    await engine?.stop();
+    scratch?.remove();
+  }, 120_000);
+
+  it("applies over tcp:// with the client certificate from three sensitive variables, never in cdk.tf.json", async (ctx) => {
+    if (dockerUnavailable) return ctx.skip();
+    const spec: TailnetSpec = {
+      name: "docker-tls",
+      headscale: { version: headscaleVersion, serverUrl: "https://hs.example.com", host: "engine", listenAddr: "0.0.0.0:8080", dns: { baseDomain: "tail.example.net" }, embeddedDerp: { enabled: true } },
+      derp: { tailscaleRegions: "drop" },
+      hosts: [{ name: "engine", docker: { daemon: "tcp://127.0.0.1:2376" } }],
+    };
+    const app = new App({ outdir: join(scratch!.dir, "cdktf.out"), stackTraces: false });
+    new Tailnet(new TerraformStack(app, "tls"), "tailnet", { spec, secretsDir: join(scratch!.dir, "secrets") });
+    app.synth();
+    const dir = join(scratch!.dir, "cdktf.out", "stacks", "tls");
+    const file = join(dir, "cdk.tf.json");
+    const json = JSON.parse(readFileSync(file, "utf8"));
+    delete json.terraform.backend; // see the first describe: no init with dev_overrides
+    writeFileSync(file, JSON.stringify(json));
+
+    const variables = Object.entries(json.variable as Record<string, { sensitive?: boolean; description: string }>);
+    expect(variables.map(([, v]) => v.sensitive)).toEqual([true, true, true]);
+    const byPart = (part: string) => variables.find(([, v]) => v.description.startsWith(part))![0];
+    const provider = json.provider.docker[0];
+    expect([provider.host, provider.ca_material, provider.cert_material, provider.key_material]).toEqual([
+      "tcp://127.0.0.1:2376",
+      `\${var.${byPart("CA certificate")}}`,
+      `\${var.${byPart("client certificate")}}`,
+      `\${var.${byPart("client private key")}}`,
+    ]);
+    const text = readFileSync(file, "utf8");
+    const keyLine = readFileSync(pki.clientKey, "utf8").split("\n")[1]!;
+    expect(text).not.toContain(keyLine);
+
+    writeFileSync(join(scratch!.dir, "terraformrc"), `provider_installation {\n  dev_overrides {\n    "kreuzwerker/docker" = ${JSON.stringify(terraformDockerProviderDir())}\n  }\n  filesystem_mirror {\n    path = ${JSON.stringify(join(scratch!.dir, "no-mirror"))}\n  }\n}\n`);
+    mkdirSync(join(scratch!.dir, "no-mirror"), { recursive: true });
+    const env = {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      HOME: scratch!.dir,
+      TF_IN_AUTOMATION: "1",
+      CHECKPOINT_DISABLE: "1",
+      TF_CLI_CONFIG_FILE: join(scratch!.dir, "terraformrc"),
+      [`TF_VAR_${byPart("CA certificate")}`]: readFileSync(pki.ca, "utf8"),
+      [`TF_VAR_${byPart("client certificate")}`]: readFileSync(pki.clientCert, "utf8"),
+      [`TF_VAR_${byPart("client private key")}`]: readFileSync(pki.clientKey, "utf8"),
+    };
+    // Terraform runs in the engine's namespace, where the TLS listener is on 127.0.0.1.
+    const r = await execa("ip", ["netns", "exec", engine!.netns!, TERRAFORM, "apply", "-input=false", "-auto-approve", "-no-color"], { cwd: dir, env, reject: false, all: true, timeout: 300_000 });
+    expect(r.exitCode, r.all?.slice(-4000)).toBe(0);
+    expect(await engine!.docker(["ps", "--filter", "status=running", "--format", "{{.Names}}"])).toContain("headscale");
+    // The state keeps no TLS material either (provider configuration is not state).
+    expect(readFileSync(join(dir, "terraform.tfstate"), "utf8")).not.toContain(keyLine);
+    // And the engine refuses a client without the certificate.
+    const bare = await execa("ip", ["netns", "exec", engine!.netns!, "curl", "-sk", "https://127.0.0.1:2376/version"], { reject: false });
+    expect(bare.exitCode).not.toBe(0);
+  }, 300_000);
+});

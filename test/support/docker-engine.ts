@@ -96,6 +96,11 @@ export interface DockerEngine {
 export interface DockerEngineOptions {
   /** Run dockerd in a network namespace of its own with Docker's bridge network (see above). */
   readonly bridgeNetwork?: boolean;
+  /**
+   * Also listen on tcp://127.0.0.1:2376 (in that namespace, so `bridgeNetwork` is required) with
+   * TLS, clients verified against `ca`: PEM file paths.
+   */
+  readonly tls?: { readonly ca: string; readonly cert: string; readonly key: string };
 }
 
 /** Starts dockerd; resolves once it answers. */
@@ -114,6 +119,10 @@ export async function startDockerEngine(options: DockerEngineOptions = {}): Prom
   const network = netns
     ? ["--bip=172.30.0.1/24", "--default-address-pool=base=172.30.0.0/16,size=24"]
     : ["--bridge=none"];
+  if (options.tls && !netns) throw new Error("startDockerEngine: tls needs bridgeNetwork (the TCP listener lives in the engine's namespace)");
+  const tls = options.tls
+    ? ["--host", "tcp://127.0.0.1:2376", "--tlsverify", "--tlscacert", options.tls.ca, "--tlscert", options.tls.cert, "--tlskey", options.tls.key]
+    : [];
   const child: ChildProcess = spawn(
     netns ? "nsenter" : "dockerd",
     [
@@ -123,6 +132,7 @@ export async function startDockerEngine(options: DockerEngineOptions = {}): Prom
       "--exec-root", join(dir, "exec"),
       "--pidfile", join(dir, "dockerd.pid"),
       "--host", `unix://${sock}`,
+      ...tls,
       "--storage-driver=vfs",
       "--iptables=false",
       "--ip6tables=false",
