@@ -29,6 +29,7 @@
  * name is a change on every plan), capabilities must be spelled CAP_* (as Docker stores them),
  * and the provider ignores a one-shot's exit code (hence the postcondition).
  */
+import { execFileSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -41,7 +42,8 @@ import type { TailnetSpec } from "../../model/index.js";
 import { placeHeadscaleFiles } from "../../render/index.js";
 import { prepareTailnet } from "../../secrets/index.js";
 import { hasCommand } from "../support/commands.js";
-import { dockerSkipReason, scratchDir, startDockerEngine, type DockerEngine } from "../support/docker-engine.js";
+import { bootSystemdContainer, dockerSkipReason, scratchDir, startDockerEngine, type DockerEngine, type SystemdContainer } from "../support/docker-engine.js";
+import { importSystemdImage, systemdImageTarball } from "../support/systemd-image.js";
 import { BUSYBOX, importBusyboxImage, importDerperImage, importHeadscaleImages } from "../support/docker-images.js";
 import { terraformDockerProviderDir, upstreamBinary, upstreamSkipReason, upstreamVersions } from "../support/upstream.js";
 
@@ -535,4 +537,86 @@ describe.skipIf(skipReason !== undefined)("Docker hosts: a tcp:// engine with TL
     const bare = await execa("ip", ["netns", "exec", engine!.netns!, "curl", "-sk", "https://127.0.0.1:2376/version"], { reject: false });
     expect(bare.exitCode).not.toBe(0);
   }, 300_000);
+});
+
+describe.skipIf(skipReason !== undefined)("Docker hosts: an ssh:// engine, the way most hosts are reached", () => {
+  let engine: DockerEngine | undefined;
+  let scratch: ReturnType<typeof scratchDir> | undefined;
+  let dockerUnavailable: string | undefined;
+  let remote: SystemdContainer;
+  let address = "";
+  let keyFile = "";
+  let knownHosts = "";
+
+  beforeAll(async () => {
+    scratch = scratchDir("cdktf-docker-ssh-");
+    try {
+      engine = await startDockerEngine({ bridgeNetwork: true });
+    } catch (e) {
+      dockerUnavailable = `dockerd cannot start on this machine: ${(e as Error).message.slice(0, 1500)}`;
+      return;
+    }
+    await importHeadscaleImages(engine, headscaleVersion, upstreamBinary("headscale", headscaleVersion));
+    await importBusyboxImage(engine, HELPER_IMAGE);
+    // The "remote host": a Debian machine with sshd on the engine's bridge, with the docker client
+    // and the engine's socket, as a VM running Docker has. The provider runs `ssh ... docker
+    // system dial-stdio` there.
+    const image = await systemdImageTarball();
+    await importSystemdImage(engine, image.tarball, "cdktf-test/debian-systemd:latest");
+    const socket = engine.host.slice("unix://".length);
+    remote = await bootSystemdContainer(engine, "cdktf-test/debian-systemd:latest", `docker-remote-${process.pid}`, {
+      bridge: true,
+      extraArgs: ["-v", `${socket}:/var/run/docker.sock`, "-v", `${execFileSync("sh", ["-c", "command -v docker"], { encoding: "utf8" }).trim()}:/usr/local/bin/docker:ro`],
+    });
+    address = (await engine.docker(["inspect", "-f", "{{.NetworkSettings.IPAddress}}", `docker-remote-${process.pid}`])).trim();
+    keyFile = join(scratch.dir, "id_ed25519");
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "cdktf-tailnet-docker-e2e", "-f", keyFile]);
+    await remote.exec(["sh", "-c", "install -d -m 0700 /root/.ssh && cat > /root/.ssh/authorized_keys && chmod 0600 /root/.ssh/authorized_keys"], { input: readFileSync(`${keyFile}.pub`, "utf8") });
+    // The image's sshd listens on its loopback only (the VM test forwards to it); here it also
+    // listens on the bridge, which exists only inside the engine's network namespace.
+    await remote.exec(["sh", "-c", "printf 'ListenAddress 0.0.0.0\\n' > /etc/ssh/sshd_config.d/zz-bridge.conf && systemctl restart ssh"]);
+    knownHosts = join(scratch.dir, "known_hosts");
+    const hostKeys = (await remote.exec(["sh", "-c", "cat /etc/ssh/ssh_host_*_key.pub"])).stdout.trim().split("\n");
+    writeFileSync(knownHosts, hostKeys.map((k) => `${address} ${k.split(" ").slice(0, 2).join(" ")}`).join("\n") + "\n");
+  }, 900_000);
+
+  afterAll(async () => {
+    await engine?.stop();
+    scratch?.remove();
+  }, 120_000);
+
+  it("applies over ssh:// with the host's ssh options, the host key checked", async (ctx) => {
+    if (dockerUnavailable) return ctx.skip();
+    const spec: TailnetSpec = {
+      name: "docker-ssh",
+      headscale: { version: headscaleVersion, serverUrl: "https://hs.example.com", host: "engine", listenAddr: "0.0.0.0:8080", dns: { baseDomain: "tail.example.net" }, embeddedDerp: { enabled: true } },
+      derp: { tailscaleRegions: "drop" },
+      hosts: [
+        {
+          name: "engine",
+          docker: { daemon: `ssh://root@${address}`, sshOpts: ["-i", keyFile, "-o", `UserKnownHostsFile=${knownHosts}`, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes"] },
+        },
+      ],
+    };
+    const app = new App({ outdir: join(scratch!.dir, "cdktf.out"), stackTraces: false });
+    new Tailnet(new TerraformStack(app, "ssh"), "tailnet", { spec, secretsDir: join(scratch!.dir, "secrets") });
+    app.synth();
+    const dir = join(scratch!.dir, "cdktf.out", "stacks", "ssh");
+    const file = join(dir, "cdk.tf.json");
+    const json = JSON.parse(readFileSync(file, "utf8"));
+    delete json.terraform.backend; // see the first describe: no init with dev_overrides
+    writeFileSync(file, JSON.stringify(json));
+    expect(json.provider.docker[0].host).toBe(`ssh://root@${address}`);
+    expect(readFileSync(file, "utf8")).not.toContain(readFileSync(keyFile, "utf8").split("\n")[1]!);
+
+    writeFileSync(join(scratch!.dir, "terraformrc"), `provider_installation {\n  dev_overrides {\n    "kreuzwerker/docker" = ${JSON.stringify(terraformDockerProviderDir())}\n  }\n  filesystem_mirror {\n    path = ${JSON.stringify(join(scratch!.dir, "no-mirror"))}\n  }\n}\n`);
+    mkdirSync(join(scratch!.dir, "no-mirror"), { recursive: true });
+    const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: scratch!.dir, TF_IN_AUTOMATION: "1", CHECKPOINT_DISABLE: "1", TF_CLI_CONFIG_FILE: join(scratch!.dir, "terraformrc") };
+    // Terraform runs in the engine's namespace, where the remote host's address is on the bridge.
+    const r = await execa("ip", ["netns", "exec", engine!.netns!, TERRAFORM, "apply", "-input=false", "-auto-approve", "-no-color"], { cwd: dir, env, reject: false, all: true, timeout: 300_000 });
+    expect(r.exitCode, (r.all ?? "").slice((r.all ?? "").indexOf("Error")).slice(0, 3000)).toBe(0);
+    expect(await engine!.docker(["ps", "--filter", "status=running", "--format", "{{.Names}}"])).toContain("headscale");
+    const health = await execa("ip", ["netns", "exec", engine!.netns!, "curl", "-sf", "--retry", "20", "--retry-delay", "1", "--retry-all-errors", "http://127.0.0.1:8080/health"], { reject: false });
+    expect(health.exitCode).toBe(0);
+  }, 600_000);
 });

@@ -205,15 +205,25 @@ export interface SystemdContainer {
   exec(command: readonly string[], options?: { input?: string; allowFailure?: boolean }): Promise<{ exitCode: number; stdout: string; stderr: string }>;
 }
 
+/** Options of {@link bootSystemdContainer}. */
+export interface BootOptions {
+  /** Attach to the engine's bridge (a `bridgeNetwork` engine) instead of `--network none`. */
+  readonly bridge?: boolean;
+  /** Extra `docker run` arguments, e.g. `["-v", "/path:/path"]`. */
+  readonly extraArgs?: readonly string[];
+}
+
 /** Boots `image` with systemd as PID 1 and waits until systemd finished starting up. */
-export async function bootSystemdContainer(engine: DockerEngine, image: string, name: string): Promise<SystemdContainer> {
+export async function bootSystemdContainer(engine: DockerEngine, image: string, name: string, options: BootOptions = {}): Promise<SystemdContainer> {
+  if (options.bridge && !engine.netns) throw new Error("bootSystemdContainer: bridge needs an engine started with bridgeNetwork");
   const cgroupArgs = cgroupV2Only()
     ? ["--cgroupns=private", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw"]
     : ["-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro"];
   const id = (
     await engine.docker([
       "run", "-d", "--name", name, "--hostname", name,
-      "--network", "none",
+      "--network", options.bridge ? "bridge" : "none",
+      ...(options.extraArgs ?? []),
       // Mounts (the units' sandboxes) and nftables; and, as root on a VM has it, CAP_SYS_PTRACE:
       // without it systemd fails to set up PrivateUsers= together with ProtectProc=invisible
       // ("Failed to set up user namespacing: No such file or directory").
