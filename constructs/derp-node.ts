@@ -2,6 +2,7 @@ import { Annotations } from "cdktf";
 import { Construct } from "constructs";
 import { Container, Volume } from "./providers.js";
 import { DERPER_PATHS, type ResolvedDerpNode, type ResolvedTailnet } from "../model/index.js";
+import { DERPER_IMAGE_USER } from "../render/index.js";
 import type { SecretFile } from "../secrets/store.js";
 import { contentLabels, hardening, publishedPorts } from "./container-parts.js";
 import { AcmeClient } from "./dns-helpers.js";
@@ -9,7 +10,7 @@ import type { DockerHost } from "./docker-host.js";
 import { SeededVolume, type SeedFile } from "./seeded-volume.js";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 
 /** Props of a {@link DerpNode}. */
 export interface DerpNodeProps {
@@ -32,9 +33,7 @@ export interface DerpNodeProps {
 }
 
 /** derper's state directory in its image: the data volume's mount point. */
-const DERPER_DATA_DIR = "/var/lib/derper";
-/** The user the kit's derper image runs as (its Dockerfile's USER). */
-const DERPER_UID = "65532:65532";
+const DERPER_DATA_DIR = dirname(DERPER_PATHS.keyFile);
 
 function fileHash(path: string): string {
   return createHash("sha256").update(readFileSync(path)).digest("hex");
@@ -64,9 +63,9 @@ export class DerpNode extends Construct {
     // volumes of their own (see SeededVolume), uploaded from their files by path and hash. With the kit's own
     // image derper's uid is known: keys are 0400 and its own; an image of yours gets them 0444.
     const ownImage = tailnet.derp.derperImage === undefined;
-    const owner = ownImage ? DERPER_UID : "0:0";
+    const owner = ownImage ? DERPER_IMAGE_USER : "0:0";
     const keyMode = ownImage ? "0400" : "0444";
-    const meshDir = DERPER_PATHS.meshKeyFile.slice(0, DERPER_PATHS.meshKeyFile.lastIndexOf("/"));
+    const meshDir = dirname(DERPER_PATHS.meshKeyFile);
     const secrets = props.meshKey
       ? new SeededVolume(this, "Secrets", {
           host,

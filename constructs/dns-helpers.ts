@@ -9,13 +9,12 @@ import { TerraformStack, TerraformVariable } from "cdktf";
 import { Construct } from "constructs";
 import { Container, Image, Volume } from "./providers.js";
 import type { ResolvedDerpNode, ResolvedDnsProvider, ResolvedHost, ResolvedTailnet } from "../model/index.js";
-import { providerSecret, renderAcmeFiles, renderDdnsFiles } from "../render/index.js";
+import { DERPER_IMAGE_USER, providerSecret, renderAcmeFiles, renderDdnsFiles } from "../render/index.js";
 import { buildContext, builtImage } from "./build-context.js";
 import { contentLabels, hardening } from "./container-parts.js";
 import type { DockerHost } from "./docker-host.js";
 
 /** derper's user in the kit's image (distroless nonroot); the ACME client runs as it too. */
-const DERPER_UID = "65532:65532";
 
 /**
  * The sensitive variable holding a host's DNS secret, one per host and secret file, shared by the
@@ -147,7 +146,7 @@ export class AcmeClient extends Construct {
       name: `cdktf-tailnet-acme-${node.name}`,
       image: this.image.imageId,
       command: [acme.paths.config],
-      user: DERPER_UID,
+      user: DERPER_IMAGE_USER,
       // Writable root: Docker refuses uploads (the secret) into a read-only one. It runs as an
       // unprivileged user with no capabilities and no privilege gain all the same.
       ...hardening(),

@@ -8,6 +8,8 @@ import { renderTemplate } from "./templates.js";
 export const DERPER_BUILD_IMAGE = "docker.io/library/golang:1.26-bookworm";
 /** Runtime base: static binary, no shell, non-root user 65532. */
 export const DERPER_RUNTIME_IMAGE = "gcr.io/distroless/static-debian12:nonroot";
+/** The user (`uid:gid`) derper runs as in the kit's image: distroless's nonroot. */
+export const DERPER_IMAGE_USER = "65532:65532";
 
 /** Renders the derper Dockerfile. */
 export function renderDerperDockerfile(tailnet: ResolvedTailnet): string {
@@ -15,6 +17,7 @@ export function renderDerperDockerfile(tailnet: ResolvedTailnet): string {
     version: tailnet.derp.derperVersion,
     goImage: DERPER_BUILD_IMAGE,
     runtimeImage: DERPER_RUNTIME_IMAGE,
+    user: DERPER_IMAGE_USER,
   });
 }
 

@@ -465,7 +465,7 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
 },"useData":true},
   },
   "derper.Dockerfile": {
-    sha256: "76b6feb61bac8bcfea02d4f4f55b78a3920c6ab94276847ece4d02e2915f69b1",
+    sha256: "3a7c4346fecffe05b113c502f471d182dd9d4095c0b5d2d050a813f871083abd",
     partials: [],
     spec: {"compiler":[8,">= 4.3.0"],"main":function(container,depth0,helpers,partials,data) {
     var stack1, helper, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), alias3="function", lookupProperty = container.lookupProperty || function(parent, propertyName) {
@@ -483,7 +483,11 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     + ((stack1 = (((helper = lookupProperty(helpers,"version") || alias1(depth0, "version", {"start":{"line":5,"column":43},"end":{"line":5,"column":50}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"version","hash":{},"data":data,"loc":{"start":{"line":5,"column":41},"end":{"line":5,"column":52}}}) : helper))) != null ? stack1 : "")
     + " \\\n && mkdir -p /out/var/lib/derper/certs /out/etc/derper\n\nFROM "
     + ((stack1 = (((helper = lookupProperty(helpers,"runtimeImage") || alias1(depth0, "runtimeImage", {"start":{"line":8,"column":7},"end":{"line":8,"column":19}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"runtimeImage","hash":{},"data":data,"loc":{"start":{"line":8,"column":5},"end":{"line":8,"column":21}}}) : helper))) != null ? stack1 : "")
-    + "\nCOPY --from=build /go/bin/derper /usr/local/bin/derper\n# State (node key, certificates) lives in a volume mounted here; nonroot must own it.\nCOPY --from=build --chown=65532:65532 /out/var/lib/derper /var/lib/derper\nCOPY --from=build /out/etc/derper /etc/derper\nUSER 65532:65532\nENTRYPOINT [\"/usr/local/bin/derper\"]\n";
+    + "\nCOPY --from=build /go/bin/derper /usr/local/bin/derper\n# State (node key, certificates) lives in a volume mounted here; nonroot must own it.\nCOPY --from=build --chown="
+    + ((stack1 = (((helper = lookupProperty(helpers,"user") || alias1(depth0, "user", {"start":{"line":11,"column":28},"end":{"line":11,"column":32}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"user","hash":{},"data":data,"loc":{"start":{"line":11,"column":26},"end":{"line":11,"column":34}}}) : helper))) != null ? stack1 : "")
+    + " /out/var/lib/derper /var/lib/derper\nCOPY --from=build /out/etc/derper /etc/derper\nUSER "
+    + ((stack1 = (((helper = lookupProperty(helpers,"user") || alias1(depth0, "user", {"start":{"line":13,"column":7},"end":{"line":13,"column":11}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"user","hash":{},"data":data,"loc":{"start":{"line":13,"column":5},"end":{"line":13,"column":13}}}) : helper))) != null ? stack1 : "")
+    + "\nENTRYPOINT [\"/usr/local/bin/derper\"]\n";
 },"useData":true},
   },
   "derper.service": {
