@@ -1,3 +1,4 @@
+import { basename, dirname } from "node:path";
 import { Annotations } from "cdktf";
 import { Construct } from "constructs";
 import { Container, Image, Volume } from "./providers.js";
@@ -62,6 +63,7 @@ export class HeadscaleServer extends Construct {
     const placed = placeHeadscaleFiles(tailnet);
     const policy = placed.find((p) => p.file.path === "headscale/policy.json");
     const configDir = hs.paths.configDir;
+    const policyDir = dirname(hs.policy.path);
     const inConfigDir = (path: string) => {
       if (!path.startsWith(`${configDir}/`)) throw new Error(`cdktf-tailnet: ${path} is not in headscale's config directory ${configDir}`);
       return path.slice(configDir.length + 1);
@@ -76,12 +78,11 @@ export class HeadscaleServer extends Construct {
       containerName: `${name}-config-seed`,
       files: placed.filter((p) => p !== policy).map((p) => ({ path: inConfigDir(p.hostPath), content: p.file.content, mode: "0444" })),
       // The policy volume is mounted inside this one: its mount point must exist in it.
-      directories: policy ? [inConfigDir(policy.hostPath.slice(0, policy.hostPath.lastIndexOf("/")))] : [],
+      directories: policy ? [inConfigDir(policyDir)] : [],
     });
 
     this.image = new Image(this, "Image", { provider: host.provider, name: hs.image, keepLocally: true });
     this.dataVolume = new Volume(this, "Data", { provider: host.provider, name: `${name}-data` });
-    const policyDir = hs.policy.path.slice(0, hs.policy.path.lastIndexOf("/"));
     // The policy has a volume of its own, so a changed policy replaces only its seed and the reload.
     this.policy = policy
       ? new SeededVolume(this, "Policy", {
@@ -90,7 +91,7 @@ export class HeadscaleServer extends Construct {
           role: "headscale policy",
           volumeName: `${name}-policy`,
           containerName: `${name}-policy-seed`,
-          files: [{ path: policy.hostPath.slice(policyDir.length + 1), content: policy.file.content, mode: "0444" }],
+          files: [{ path: basename(policy.hostPath), content: policy.file.content, mode: "0444" }],
         })
       : undefined;
     // Before a new version starts on the database, a one-shot container copies it (with its WAL
