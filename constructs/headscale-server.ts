@@ -19,6 +19,13 @@ export interface HeadscaleServerProps {
    * @default "headscale"
    */
   readonly containerName?: string;
+  /**
+   * Keep headscale's data volume (its keys and database: the whole tailnet's state) out of
+   * Terraform's reach to delete: `prevent_destroy`, so `destroy` and any change that would
+   * replace the volume stop with an error instead. Set false to allow it (a lab you tear down).
+   * @default true
+   */
+  readonly retainData?: boolean;
 }
 
 /**
@@ -82,7 +89,11 @@ export class HeadscaleServer extends Construct {
     });
 
     this.image = new Image(this, "Image", { provider: host.provider, name: hs.image, keepLocally: true });
-    this.dataVolume = new Volume(this, "Data", { provider: host.provider, name: `${name}-data` });
+    this.dataVolume = new Volume(this, "Data", {
+      provider: host.provider,
+      name: `${name}-data`,
+      ...(props.retainData === false ? {} : { lifecycle: { preventDestroy: true } }),
+    });
     // The policy has a volume of its own, so a changed policy replaces only its seed and the reload.
     this.policy = policy
       ? new SeededVolume(this, "Policy", {

@@ -7,7 +7,7 @@ import { DerpRegion } from "./derp-region.js";
 import { DnsRecords } from "./dns-records.js";
 import { DynamicDns } from "./dns-helpers.js";
 import { DockerHost } from "./docker-host.js";
-import { HeadscaleServer } from "./headscale-server.js";
+import { HeadscaleServer, type HeadscaleServerProps } from "./headscale-server.js";
 import { VmHost, type VmSshConnection } from "./vm-host.js";
 
 /** Props of a {@link Tailnet}. */
@@ -30,6 +30,11 @@ export interface TailnetProps {
    * @default - each VM host at its public address, as root, with the SSH agent's keys
    */
   readonly vmConnections?: Readonly<Record<string, VmSshConnection | false>>;
+  /**
+   * Protect headscale's data volume from deletion (see {@link HeadscaleServerProps.retainData}).
+   * @default true
+   */
+  readonly retainHeadscaleData?: boolean;
 }
 
 /**
@@ -74,7 +79,7 @@ export class Tailnet extends Construct {
     this.hosts = hosts;
 
     const hsHost = model.headscale.host === undefined ? undefined : hosts.get(model.headscale.host);
-    this.headscale = hsHost ? new HeadscaleServer(this, "headscale", { tailnet: model, host: hsHost }) : undefined;
+    this.headscale = hsHost ? new HeadscaleServer(this, "headscale", { tailnet: model, host: hsHost, retainData: props.retainHeadscaleData }) : undefined;
 
     const byName = Object.fromEntries(hosts);
     this.regions = model.derp.regions.map(

@@ -70,6 +70,10 @@ describe("Tailnet on Docker hosts", () => {
       { internal: 50443, external: 50443, ip: "127.0.0.1", protocol: "tcp" },
     ]);
     expect(hs.capabilities).toEqual({ drop: ["ALL"], add: ["CAP_NET_BIND_SERVICE", "CAP_CHOWN"] });
+    // The tailnet's state: Terraform may not delete (or replace) it unless told to.
+    expect(byPath(json, "docker_volume")["tailnet_headscale_Data"]!.lifecycle).toEqual({ prevent_destroy: true });
+    const lab = synthStack((stack) => new Tailnet(stack, "tailnet", { spec: exampleSpec(), secretsDir, retainHeadscaleData: false })).json;
+    expect(byPath(lab, "docker_volume")["tailnet_headscale_Data"]!.lifecycle).toBeUndefined();
     const image = byPath(json, "docker_image")["tailnet_headscale_Image"]!;
     expect(image.name).toBe("docker.io/headscale/headscale:0.29.3");
     // Inside the container every listener binds all addresses; publishing decides exposure.

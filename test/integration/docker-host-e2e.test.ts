@@ -443,6 +443,11 @@ describe.skipIf(skipReason !== undefined)("Docker hosts: upgrading headscale on 
     // The backup: a copy of the old version's database and keys, in the data volume.
     const listing = await engine!.docker(["run", "--rm", "-v", "headscale-data:/data:ro", HELPER_IMAGE, "ls", `/data/backups/before-${to}-from-${from}`]);
     expect(listing.split("\n").filter(Boolean).sort()).toEqual(expect.arrayContaining(["db.sqlite", "noise_private.key"]));
+    // And `destroy` stops at the data volume instead of deleting the tailnet's state.
+    const destroy = await execa(TERRAFORM, ["destroy", "-input=false", "-auto-approve", "-no-color"], { cwd: join(scratch!.dir, "cdktf.out", "stacks", "upgrade"), env: tfEnv, reject: false, all: true });
+    expect(destroy.exitCode).not.toBe(0);
+    expect(destroy.all?.replace(/\s+/g, " ")).toContain("Instance cannot be destroyed");
+    expect(await engine!.docker(["volume", "ls", "--format", "{{.Name}}"])).toContain("headscale-data");
   }, 300_000);
 });
 
