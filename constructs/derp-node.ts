@@ -1,4 +1,3 @@
-import { Annotations } from "cdktf";
 import { Construct } from "constructs";
 import { Container, Volume } from "./providers.js";
 import { DERPER_PATHS, type ResolvedDerpNode, type ResolvedTailnet } from "../model/index.js";
@@ -8,6 +7,7 @@ import { contentLabels, hardening, publishedPorts } from "./container-parts.js";
 import { AcmeClient } from "./dns-helpers.js";
 import type { DockerHost } from "./docker-host.js";
 import { SeededVolume, type SeedFile } from "./seeded-volume.js";
+import { annotateWarnings, warningsOf } from "./warnings.js";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
@@ -77,21 +77,13 @@ export class DerpNode extends Construct {
         })
       : undefined;
     const certFiles: SeedFile[] = [];
+    // (With DNS-01, the ACME client below obtains the certificate and installs it under derper's names.)
     if (derper.certificateFiles) {
       const { certFile, keyFile } = derper.certificateFiles;
       certFiles.push({ path: `${derper.certFileBase}.crt`, source: { path: resolve(certFile), sha256: fileHash(certFile) }, mode: "0444", owner });
       certFiles.push({ path: `${derper.certFileBase}.key`, source: { path: resolve(keyFile), sha256: fileHash(keyFile) }, mode: keyMode, owner });
-    } else if (derper.acme) {
-      // The ACME client below obtains the certificate and installs it under derper's names.
-    } else if (derper.certMode === "manual" && !node.hostnameIsIp) {
-      Annotations.of(this).addWarning(
-        `DERP node ${node.name} serves TLS from certificate files (derper -certmode=manual): put ${derper.certFileBase}.crt and ${derper.certFileBase}.key into ${DERPER_PATHS.certDir} in the volume derper-${node.name}-data on ${host.hostName}, or give certificate.certFile and certificate.keyFile in the spec; derper does not start without them`,
-      );
-    } else if (derper.certMode === "manual") {
-      Annotations.of(this).addWarning(
-        `DERP node ${node.name} (${node.hostname}) has no certificate files: derper generates a self-signed certificate at first start, and clients accept it only if certName equals the sha256-raw pin derper prints (or use certificate mode "self-signed" and the kit issues and pins one)`,
-      );
     }
+    annotateWarnings(this, warningsOf(tailnet.warnings, { kind: "derp-node", node: node.name }));
     const image = host.derperImage(tailnet);
     this.dataVolume = new Volume(this, "Data", { provider: host.provider, name: `derper-${node.name}-data` });
     const certs =

@@ -1,4 +1,3 @@
-import { Annotations } from "cdktf";
 import { Construct } from "constructs";
 import { CloudflareProvider, DataCloudflareZone, DnsRecord } from "./providers.js";
 import type { ResolvedDnsZone } from "../model/index.js";
@@ -51,8 +50,5 @@ export class DnsRecords extends Construct {
         ...(r.dynamic ? { lifecycle: { ignoreChanges: ["content"] } } : {}),
       });
     });
-    for (const name of zone.unaddressed) {
-      Annotations.of(this).addWarning(`no DNS record for ${name}: its host has no address in the spec (a dynamic address is published by an updater on the host)`);
-    }
   }
 }

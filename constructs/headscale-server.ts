@@ -7,6 +7,7 @@ import { placeHeadscaleFiles } from "../render/index.js";
 import { contentLabels, hardening, oneShotLifecycle, publishedPorts } from "./container-parts.js";
 import type { DockerHost } from "./docker-host.js";
 import { SeededVolume } from "./seeded-volume.js";
+import { annotateWarnings, warningsOf } from "./warnings.js";
 
 /** Props of a {@link HeadscaleServer}. */
 export interface HeadscaleServerProps {
@@ -136,9 +137,7 @@ export class HeadscaleServer extends Construct {
         `upgrading headscale ${hs.upgradeFrom!.version} -> ${hs.version.version}: the database is copied to ${hs.paths.stateDir}/backups/ (volume ${name}-data) before ${hs.version.version} starts; remove headscale.upgradeFrom once deployed`,
       );
     }
-    Annotations.of(this).addWarning(
-      `headscale keeps its keys and SQLite database in the volume ${name}-data on ${host.hostName}; back it up (a single coordination server holds the whole tailnet's state)`,
-    );
+    annotateWarnings(this, warningsOf(tailnet.warnings, { kind: "headscale" }));
   }
 
   #backupBeforeUpgrade(tailnetName: string, host: DockerHost, name: string, from: string, to: string, stateDir: string): Container {

@@ -15,3 +15,4 @@ export { HeadscaleServer, type HeadscaleServerProps } from "./headscale-server.j
 export type { SeededVolume, SeededVolumeProps, SeedFile } from "./seeded-volume.js";
 export { Tailnet, type TailnetProps } from "./tailnet.js";
 export { VmHost, type VmHostProps, type VmSshConnection } from "./vm-host.js";
+export { annotateWarnings, warningsOf } from "./warnings.js";

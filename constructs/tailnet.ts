@@ -1,6 +1,6 @@
 import { Annotations } from "cdktf";
 import { Construct } from "constructs";
-import { TailnetSpecError, validate, type ResolvedTailnet, type TailnetSpec } from "../model/index.js";
+import { TailnetSpecError, validate, type ModelWarning, type ResolvedTailnet, type TailnetSpec } from "../model/index.js";
 import { materializeCertificates } from "../secrets/certificates.js";
 import { SecretStore } from "../secrets/store.js";
 import { DerpRegion } from "./derp-region.js";
@@ -9,6 +9,7 @@ import { DynamicDns } from "./dns-helpers.js";
 import { DockerHost } from "./docker-host.js";
 import { HeadscaleServer, type HeadscaleServerProps } from "./headscale-server.js";
 import { VmHost, type VmSshConnection } from "./vm-host.js";
+import { annotateWarnings } from "./warnings.js";
 
 /** Props of a {@link Tailnet}. */
 export interface TailnetProps {
@@ -67,7 +68,6 @@ export class Tailnet extends Construct {
     super(scope, id);
     const result = validate(props.spec);
     if (!result.ok) throw new TailnetSpecError(result.issues);
-    for (const w of result.warnings) Annotations.of(this).addWarning(`${w.path}: ${w.message} (${w.fix})`);
     const resolved = result.resolved;
     const model = materializeCertificates(resolved, new SecretStore(resolved.name, props.secretsDir));
     this.model = model;
@@ -103,5 +103,22 @@ export class Tailnet extends Construct {
       vmHosts.set(host.name, new VmHost(this, `vm-${host.name}`, { tailnet: model, hostName: host.name, connection: connection ?? {}, secretsDir: props.secretsDir }));
     }
     this.vmHosts = vmHosts;
+    this.#reportWarnings(model.warnings);
+  }
+
+  /**
+   * The model's warnings that no child reported (HeadscaleServer, DerpNode and VmHost report
+   * their own), on the child they concern, else on the Tailnet.
+   */
+  #reportWarnings(warnings: readonly ModelWarning[]): void {
+    const deployedNodes = new Set(this.regions.flatMap((r) => [...r.nodes.keys()]));
+    for (const w of warnings) {
+      const s = w.subject;
+      if (s.kind === "headscale" && this.headscale) continue;
+      if (s.kind === "derp-node" && deployedNodes.has(s.node)) continue;
+      if (s.kind === "host" && this.vmHosts.has(s.host)) continue;
+      const target = (s.kind === "dns" ? this.dns : s.kind === "host" ? this.hosts.get(s.host) : undefined) ?? this;
+      annotateWarnings(target, [w]);
+    }
   }
 }

@@ -5,6 +5,7 @@ import { Annotations, DataResource, Fn, Token, type FileProvisioner, type Remote
 import { Construct } from "constructs";
 import type { ResolvedHost, ResolvedTailnet } from "../model/index.js";
 import { REMOTE_PROLOGUE, vmNotes, vmProvisionSteps, type ProvisionStep } from "../render/index.js";
+import { annotateWarnings, warningsOf } from "./warnings.js";
 import { SecretStore } from "../secrets/store.js";
 import { terraformLiteral } from "./terraform-text.js";
 
@@ -148,6 +149,7 @@ export class VmHost extends Construct {
     for (const note of vmNotes(tailnet, host)) {
       if (!uploaded.some((path) => note.includes(path))) Annotations.of(this).addWarning(`host ${host.name}: ${note}`);
     }
+    annotateWarnings(this, warningsOf(tailnet.warnings, { kind: "host", host: host.name }));
   }
 
   /** Hashes of everything the step consumes: a change to any of them re-runs it (and only it). */

@@ -30,3 +30,4 @@ export { relocateHeadscale, type HeadscaleRelocation } from "./relocate.js";
 export { ACME_PATHS, DEFAULT_RENEW_DAYS_BEFORE, LETS_ENCRYPT_DIRECTORY } from "./acme.js";
 export { CLOUDFLARE_API_URL, DDNS_PATHS, DEFAULT_DDNS_IPV4_URL, DNS_SECRET_ENV, DNS_SECRET_FILES, HOST_CONFIG_DIR, serviceNamesOf } from "./ddns.js";
 export { listenerOwners, nodesOfHost } from "./lookup.js";
+export { sameSubject } from "./warnings.js";

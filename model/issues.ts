@@ -53,3 +53,27 @@ export function joinPath(base: string, key: string | number): string {
   if (!/^[A-Za-z_$][\w$-]*$/.test(key)) return `${base}[${JSON.stringify(key)}]`;
   return base ? `${base}.${key}` : key;
 }
+
+/**
+ * What a warning is about, so that each construct reports the warnings of the part it deploys
+ * (and the `Tailnet` construct those of parts it did not create).
+ */
+export type WarningSubject =
+  | { readonly kind: "tailnet" }
+  | { readonly kind: "headscale" }
+  | { readonly kind: "derp-node"; readonly node: string }
+  | { readonly kind: "host"; readonly host: string }
+  | { readonly kind: "dns" };
+
+/**
+ * A legal but risky choice, or something the deployment still needs from its operator. Decided
+ * in the model only: the CLI prints these and the constructs annotate them, word for word.
+ */
+export interface ModelWarning extends ValidationIssue {
+  readonly subject: WarningSubject;
+}
+
+/** One line for a warning: `path: message (fix: ...)`, as the constructs annotate it. */
+export function formatWarning(w: ValidationIssue): string {
+  return `${w.path || "(spec)"}: ${w.message} (fix: ${w.fix})`;
+}

@@ -21,6 +21,7 @@ import type {
 import type { DerperSpec, DerpNodeSpec, DerpRegionSpec, HeadscaleSpec, HeadscaleTlsSpec, HostSpec, TailnetSpec } from "./spec.js";
 import { DEFAULT_HEADSCALE_VERSION, findHeadscaleVersion } from "./versions.js";
 import { resolveFirewall, resolveVm, type HostServices, type ResolvedFirewall, type ResolvedVm } from "./vm.js";
+import { deriveWarnings } from "./warnings.js";
 
 /** Tailscale's public DERP map, fetched by headscale at start when the public regions are kept. */
 export const TAILSCALE_PUBLIC_DERP_MAP_URL = "https://controlplane.tailscale.com/derpmap/default";
@@ -306,7 +307,7 @@ export function resolve(spec: TailnetSpec): ResolvedTailnet {
     };
   });
   const name = spec.name ?? DEFAULT_TAILNET_NAME;
-  return {
+  const tailnet: Omit<ResolvedTailnet, "warnings"> = {
     name,
     headscale,
     derp: {
@@ -328,4 +329,5 @@ export function resolve(spec: TailnetSpec): ResolvedTailnet {
       tags: d.tags ?? [],
     })),
   };
+  return { ...tailnet, warnings: deriveWarnings(tailnet, spec) };
 }

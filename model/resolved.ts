@@ -3,6 +3,7 @@
  * and the constructs read only this; nothing downstream re-derives what resolve decided.
  */
 import type { ResolvedDdns } from "./ddns.js";
+import type { ModelWarning } from "./issues.js";
 import type { ResolvedDerper, ResolvedListener } from "./derper.js";
 import type { ResolvedPolicy, ResolvedUser } from "./policy.js";
 import type { HeadscaleVersion } from "./versions.js";
@@ -27,6 +28,11 @@ export interface ResolvedTailnet {
   readonly users: readonly ResolvedUser[];
   /** The policy file's content, when the spec has a policy. */
   readonly policy: ResolvedPolicy | undefined;
+  /**
+   * Legal but risky choices and what the deployment still needs from its operator (model/warnings.ts):
+   * the CLI prints them, the constructs annotate them.
+   */
+  readonly warnings: readonly ModelWarning[];
 }
 
 /** A DNS zone and the records the kit keeps in it. */

@@ -6,7 +6,8 @@
  * Checks run on the structurally sanitized spec (model/structure.ts): a value with the wrong type
  * was already reported and is absent here, so every check tolerates missing fields.
  */
-import { IssueList, joinPath, type ValidationIssue } from "./issues.js";
+import { IssueList, joinPath, type ModelWarning, type ValidationIssue } from "./issues.js";
+import { withSubjects } from "./warnings.js";
 import {
   TAILSCALE_CGNAT,
   TAILSCALE_ULA,
@@ -43,9 +44,10 @@ export type ValidationResult =
       /** The spec resolved (every default filled, everything derived), as `resolve(spec)` returns it. */
       readonly resolved: ResolvedTailnet;
       readonly issues: readonly [];
-      readonly warnings: readonly ValidationIssue[];
+      /** Every warning: the validation's and those that follow from the resolved model (also `resolved.warnings`). */
+      readonly warnings: readonly ModelWarning[];
     }
-  | { readonly ok: false; readonly issues: readonly ValidationIssue[]; readonly warnings: readonly ValidationIssue[] };
+  | { readonly ok: false; readonly issues: readonly ValidationIssue[]; readonly warnings: readonly ModelWarning[] };
 
 /** Items of an array that survived the structural check, with their original index. */
 function present<T>(items: readonly (T | undefined)[] | undefined): [T, number][] {
@@ -625,6 +627,7 @@ export function validate(input: unknown): ValidationResult {
     checkResolved(resolved, input as TailnetSpec, issues);
     checkVmResolved(resolved, input as TailnetSpec, issues);
   }
-  if (issues.length > 0 || !resolved) return { ok: false, issues: issues.issues, warnings: warnings.issues };
-  return { ok: true, spec: input as TailnetSpec, resolved, issues: [], warnings: warnings.issues };
+  if (issues.length > 0 || !resolved) return { ok: false, issues: issues.issues, warnings: withSubjects(warnings.issues, sanitized ?? ({} as TailnetSpec)) };
+  const all = [...withSubjects(warnings.issues, sanitized ?? ({} as TailnetSpec)), ...resolved.warnings];
+  return { ok: true, spec: input as TailnetSpec, resolved: { ...resolved, warnings: all }, issues: [], warnings: all };
 }

@@ -9,7 +9,7 @@
  */
 import { TerraformResource, TerraformStack, TerraformVariable } from "cdktf";
 import type { Construct } from "constructs";
-import { DerpRegion, DnsRecords, DockerHost, HeadscaleServer } from "../../constructs/index.js";
+import { annotateWarnings, DerpRegion, DnsRecords, DockerHost, HeadscaleServer } from "../../constructs/index.js";
 import { loadTailnet, type TailnetSpec } from "../../model/index.js";
 
 /** A VM resource of the user's own. */
@@ -61,6 +61,9 @@ export class ExistingStack extends TerraformStack {
     new HeadscaleServer(this, "headscale", { tailnet, host: hosts.control! });
     new DerpRegion(this, "derp-fra", { tailnet, regionId: 900, hosts });
     const apiToken = new TerraformVariable(this, "cloudflare_api_token", { type: "string", sensitive: true, description: "Cloudflare token with DNS edit on office.example.com" });
-    new DnsRecords(this, "dns", { zone: tailnet.dns!, apiToken: apiToken.stringValue });
+    const dns = new DnsRecords(this, "dns", { zone: tailnet.dns!, apiToken: apiToken.stringValue });
+    // HeadscaleServer and each DerpNode annotate their own warnings; the DNS zone's and the
+    // tailnet-wide ones are reported here (the Tailnet construct does this by itself).
+    annotateWarnings(dns, tailnet.warnings.filter((w) => w.subject.kind === "dns" || w.subject.kind === "tailnet"));
   }
 }

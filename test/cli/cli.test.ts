@@ -11,6 +11,14 @@ import { exampleSpec } from "../support/specs.js";
 
 const EXAMPLE = new URL("../../examples/home-lab/tailnet.yaml", import.meta.url).pathname;
 
+/** The example's warnings, as validate, render (and so `npm start`) print them: the model's, the same the constructs annotate. */
+const EXAMPLE_WARNINGS = [
+  "warning: headscale: headscale keeps the whole tailnet's state, its private keys and its SQLite database, in /var/lib/headscale on host cloud (on a Docker host, the data volume mounted there), and nothing backs it up: losing it means every node registers again",
+  "  fix: back /var/lib/headscale up on a schedule (the database with sqlite3's .backup, not a file copy of a live database)",
+  "warning: dns: no DNS record for derp-home.example.com is created at deploy time: host home has no address in the spec; its dynamic-DNS updater creates the record when it first runs",
+  "  fix: nothing, if the updater on home runs; give the host publicIpv4/publicIpv6 to have the record from the first deploy",
+].join("\n");
+
 let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "cdktf-tailnet-cli-"));
@@ -29,6 +37,15 @@ function tree(root: string, prefix = ""): string[] {
     e.isDirectory() ? tree(root, join(prefix, e.name)) : [join(prefix, e.name)],
   ).sort();
 }
+
+describe("cdktf-tailnet warnings", () => {
+  it("validate and render print every warning the model knows, the same the constructs annotate", async () => {
+    const v = await run("validate", EXAMPLE);
+    expect([v.code, v.err]).toEqual([0, EXAMPLE_WARNINGS]);
+    const r = await run("render", EXAMPLE, "--out", join(dir, "out"));
+    expect([r.code, r.err]).toEqual([0, EXAMPLE_WARNINGS]);
+  });
+});
 
 describe("cdktf-tailnet render", () => {
   it("writes exactly the rendered files, with their modes and a manifest", async () => {
@@ -91,7 +108,7 @@ describe("cdktf-tailnet render", () => {
     const spec = exampleSpec();
     writeFileSync(specFile, `import type { TailnetSpec } from ${JSON.stringify(new URL("../../model/index.ts", import.meta.url).pathname)};\nconst spec: TailnetSpec = ${JSON.stringify(spec)};\nexport default spec;\n`);
     const r = await run("validate", specFile);
-    expect(r.err).toBe("");
+    expect(r.err).toBe(EXAMPLE_WARNINGS);
     expect(r.out).toBe(`${specFile}: valid (headscale 0.29.3, 4 DERP regions, 5 nodes, 6 hosts)`);
   });
 

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { TerraformVariable } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { DockerHost, HeadscaleServer, HELPER_IMAGE, Tailnet } from "../../constructs/index.js";
-import { loadTailnet, TailnetSpecError } from "../../model/index.js";
+import { formatWarning, loadTailnet, TailnetSpecError } from "../../model/index.js";
 import { prepareTailnet } from "../../secrets/index.js";
 import { renderDerpYaml, renderHeadscaleConfig, renderPolicy } from "../../render/index.js";
 import { exampleSpec } from "../support/specs.js";
@@ -249,11 +249,19 @@ describe("Tailnet on Docker hosts", () => {
       .flatMap((c) => c.node.metadata)
       .filter((m) => m.type === "@cdktf/warn")
       .map((m) => String(m.data));
+    // Exactly the model's warnings, word for word what the CLI prints, each reported once.
+    expect([...warnings].sort()).toEqual(tailnet.model.warnings.map(formatWarning).sort());
     expect(warnings.some((w) => w.startsWith("derp.tailscaleRegions: headscale fetches Tailscale's public DERP map"))).toBe(true);
-    expect(warnings.some((w) => w.includes("back it up (a single coordination server"))).toBe(true);
+    expect(warnings.some((w) => w.includes("nothing backs it up"))).toBe(true);
     expect(warnings.some((w) => w.includes("home-1"))).toBe(false); // its DNS-01 client installs the certificate files
     expect(warnings.some((w) => w.includes("edge-1"))).toBe(false); // its certificate is kit-issued and pinned
-    expect(warnings).toContain("no DNS record for derp-home.example.com: its host has no address in the spec (a dynamic address is published by an updater on the host)");
+    expect(warnings).toContain(
+      "dns: no DNS record for derp-home.example.com is created at deploy time: host home has no address in the spec; its dynamic-DNS updater creates the record when it first runs (fix: nothing, if the updater on home runs; give the host publicIpv4/publicIpv6 to have the record from the first deploy)",
+    );
+    // Each on the construct it concerns: the backup on headscale, the record on the DNS records.
+    const on = (path: string) => tailnet.node.findAll().find((c) => c.node.path.endsWith(path))!.node.metadata.filter((m) => m.type === "@cdktf/warn").map((m) => String(m.data));
+    expect(on("tailnet/headscale").some((w) => w.includes("nothing backs it up"))).toBe(true);
+    expect(on("tailnet/dns").some((w) => w.includes("derp-home.example.com"))).toBe(true);
   });
 
   it("escapes literal ${ in uploaded files so Terraform does not read them as templates", () => {

@@ -185,6 +185,9 @@ const cases: Case[] = [
   ["mesh of pinned nodes", (s: any) => { s.derp.regions[0].nodes = [{ name: "a", hostname: "192.0.2.1" }, { name: "b", hostname: "derp2.example.com" }]; }, [["derp.regions[0].nodes[0]", "is meshed with the region's other nodes, but its certificate is only trusted through a pin; derper checks mesh peers against public CAs, so the mesh would fail"]]],
 ];
 
+const BACKUP_WARNING =
+  "headscale keeps the whole tailnet's state, its private keys and its SQLite database, in /var/lib/headscale (on a Docker host, the data volume mounted there), and nothing backs it up: losing it means every node registers again";
+
 describe("validate", () => {
   it("accepts the bundled example and the minimal spec", () => {
     expect(validate(exampleSpec()).issues).toEqual([]);
@@ -204,8 +207,16 @@ describe("validate", () => {
     spec.derp!.derper = { verifyClients: false };
     const result = validate(spec);
     expect(result.ok).toBe(true);
-    expect(result.warnings.map((w) => w.path)).toEqual(["derp.tailscaleRegions", "derp.derper.verifyClients"]);
+    expect(result.warnings.map((w) => w.path)).toEqual(["derp.tailscaleRegions", "derp.derper.verifyClients", "headscale"]);
     expect(result.warnings[0]!.message).toContain("refuses to start when that fetch fails");
+    // What the model derives (no backup of the single coordination server) comes after what validation found.
+    expect(result.warnings[2]).toEqual({
+      path: "headscale",
+      message: BACKUP_WARNING,
+      fix: "back /var/lib/headscale up on a schedule (the database with sqlite3's .backup, not a file copy of a live database)",
+      subject: { kind: "headscale" },
+    });
+    expect(result.ok && result.resolved.warnings).toEqual(result.warnings);
   });
 
   it("warns when nothing keeps a dynamic host's records current, and keeps its address out of the DERP maps", () => {
@@ -217,7 +228,9 @@ describe("validate", () => {
     expect(result.ok).toBe(true);
     expect(result.warnings.map((w) => [w.path, w.message])).toEqual([
       ["hosts[0].dynamicIp", "nothing keeps the DNS records of \"derp.example.com\" current when the address changes"],
+      ["headscale", BACKUP_WARNING],
     ]);
+    expect(result.warnings[0]!.subject).toEqual({ kind: "host", host: "home" });
     // Clients resolve the node's name (kept current by the updater); the record starts from the known address.
     const tailnet = loadTailnet(spec);
     expect(tailnet.derp.regions[0]!.nodes[0]!.ipv4).toBeUndefined();

@@ -54,12 +54,35 @@ const cases: Case[] = [
 ];
 
 describe("validate: VM targets and host firewalls", () => {
-  it("accepts the VM specs the renderer tests use", () => {
-    for (const spec of [vmSpec(), vmProxySpec()]) {
-      const result = validate(spec);
-      expect(result.issues).toEqual([]);
-      expect(result.warnings).toEqual([]);
-    }
+  it("accepts the VM specs the renderer tests use, with the model's warnings about what they leave to the operator", () => {
+    const result = validate(vmSpec());
+    expect(result.issues).toEqual([]);
+    expect(result.warnings.map((w) => [w.path, w.message, w.subject])).toEqual([
+      [
+        "headscale",
+        "headscale keeps the whole tailnet's state, its private keys and its SQLite database, in /var/lib/headscale on host hs (on a Docker host, the data volume mounted there), and nothing backs it up: losing it means every node registers again",
+        { kind: "headscale" },
+      ],
+      [
+        "derp.regions[1].nodes[0].certificate",
+        "DERP node home-1 serves TLS from certificate files (derper -certmode=manual) that the spec does not give: derper does not start until derp-home.example.com.crt and derp-home.example.com.key are in /var/lib/derper/certs on host home (on a Docker host, in the node's data volume)",
+        { kind: "derp-node", node: "home-1" },
+      ],
+      [
+        "derp.regions[2].nodes[0].certificate",
+        "DERP node edge-1 (198.51.100.50) has no certificate files in the spec: unless 198.51.100.50.crt and .key are in /var/lib/derper/certs on host edge, derper generates a new self-signed certificate at its first start, which clients refuse unless certName is its sha256-raw pin",
+        { kind: "derp-node", node: "edge-1" },
+      ],
+    ]);
+    const proxy = validate(vmProxySpec());
+    expect(proxy.issues).toEqual([]);
+    expect(proxy.warnings.map((w) => [w.path, w.message, w.fix])).toEqual([
+      [
+        "headscale",
+        "headscale keeps its private keys in /var/lib/headscale on host hs (on a Docker host, the data volume mounted there), and nothing backs them up: losing them means every node registers again",
+        "back /var/lib/headscale up (its keys), and the PostgreSQL database with its own tools",
+      ],
+    ]);
   });
 
   it.each(cases)("%s", (_name, mutate, expected) => {
@@ -88,6 +111,7 @@ describe("validate: VM targets and host firewalls", () => {
     expect(result.warnings.map((w) => [w.path, w.message])).toEqual([
       ["hosts[1].firewall.adminCidrs", "is empty, so the VM's firewall closes SSH to everyone (sessions already open stay open)"],
       ["hosts[2].firewall.adminCidrs[0]", "\"0.0.0.0/0\" admits every address: SSH, metrics and gRPC are open to everyone"],
+      ...validate(vmSpec()).warnings.map((w) => [w.path, w.message]),
     ]);
   });
 });

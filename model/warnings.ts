@@ -1,0 +1,119 @@
+/**
+ * The model's warnings: legal but risky choices, and what a deployment still needs from its
+ * operator. They are decided here and only here: `validate()` returns them, the resolved model
+ * carries them, the CLI prints them and the constructs annotate them word for word.
+ */
+import { DERPER_PATHS } from "./derper.js";
+import type { ModelWarning, ValidationIssue, WarningSubject } from "./issues.js";
+import type { ResolvedTailnet } from "./resolved.js";
+import type { TailnetSpec } from "./spec.js";
+
+const NODE_PATH = /^derp\.regions\[(\d+)\]\.nodes\[(\d+)\]/;
+const HOST_PATH = /^hosts\[(\d+)\]/;
+
+/** What a validation warning at `path` of `spec` is about (its node or host by name). */
+export function subjectOfPath(path: string, spec: TailnetSpec): WarningSubject {
+  const node = NODE_PATH.exec(path);
+  if (node) {
+    const name = spec.derp?.regions?.[Number(node[1])]?.nodes?.[Number(node[2])]?.name;
+    if (typeof name === "string") return { kind: "derp-node", node: name };
+  }
+  const host = HOST_PATH.exec(path);
+  if (host) {
+    const name = spec.hosts?.[Number(host[1])]?.name;
+    if (typeof name === "string") return { kind: "host", host: name };
+  }
+  if (path === "headscale" || path.startsWith("headscale.")) return { kind: "headscale" };
+  if (path === "dns" || path.startsWith("dns.")) return { kind: "dns" };
+  return { kind: "tailnet" };
+}
+
+/** Validation warnings with their subjects. */
+export function withSubjects(warnings: readonly ValidationIssue[], spec: TailnetSpec): ModelWarning[] {
+  return warnings.map((w) => ({ ...w, subject: subjectOfPath(w.path, spec) }));
+}
+
+function stateWarning(tailnet: Omit<ResolvedTailnet, "warnings">): ModelWarning {
+  const hs = tailnet.headscale;
+  const where = `${hs.paths.stateDir}${hs.host === undefined ? "" : ` on host ${hs.host}`} (on a Docker host, the data volume mounted there)`;
+  const message =
+    hs.database.type === "sqlite"
+      ? `headscale keeps the whole tailnet's state, its private keys and its SQLite database, in ${where}, and nothing backs it up: losing it means every node registers again`
+      : `headscale keeps its private keys in ${where}, and nothing backs them up: losing them means every node registers again`;
+  const fix =
+    hs.database.type === "sqlite"
+      ? `back ${hs.paths.stateDir} up on a schedule (the database with sqlite3's .backup, not a file copy of a live database)`
+      : `back ${hs.paths.stateDir} up (its keys), and the PostgreSQL database with its own tools`;
+  return { path: "headscale", message, fix, subject: { kind: "headscale" } };
+}
+
+function unaddressedWarnings(tailnet: Omit<ResolvedTailnet, "warnings">): ModelWarning[] {
+  const zone = tailnet.dns;
+  if (!zone) return [];
+  return zone.unaddressed.map((name) => {
+    const hostName = [tailnet.headscale.serverHost === name ? tailnet.headscale.host : undefined, ...tailnet.derp.regions.flatMap((r) => r.nodes.filter((n) => n.hostname === name).map((n) => n.host))].find(
+      (h) => h !== undefined,
+    );
+    const host = tailnet.hosts.find((h) => h.name === hostName);
+    return host?.ddns
+      ? {
+          path: "dns",
+          message: `no DNS record for ${name} is created at deploy time: host ${host.name} has no address in the spec; its dynamic-DNS updater creates the record when it first runs`,
+          fix: `nothing, if the updater on ${host.name} runs; give the host publicIpv4/publicIpv6 to have the record from the first deploy`,
+          subject: { kind: "dns" },
+        }
+      : {
+          path: "dns",
+          message: `no DNS record for ${name}: host ${hostName ?? "(none)"} has no address in the spec and nothing updates one`,
+          fix: `give host ${hostName ?? "(none)"} publicIpv4/publicIpv6, or dynamicIp: true with ddns`,
+          subject: { kind: "dns" },
+        };
+  });
+}
+
+/** The spec path of a node of the resolved model (which sorts regions by id). */
+function nodePath(spec: TailnetSpec, regionId: number, node: string): string {
+  const regions = spec.derp?.regions ?? [];
+  const r = regions.findIndex((x) => x?.id === regionId);
+  const n = regions[r]?.nodes?.findIndex((x) => x?.name === node) ?? -1;
+  return `derp.regions[${r}].nodes[${n}]`;
+}
+
+function certificateWarnings(tailnet: Omit<ResolvedTailnet, "warnings">, spec: TailnetSpec): ModelWarning[] {
+  return tailnet.derp.regions.flatMap((region) =>
+    region.nodes.flatMap((node): ModelWarning[] => {
+      const d = node.derper;
+      if (d.certificateSource !== "manual" || d.certificateFiles !== undefined || node.insecureForTests) return [];
+      const at = `host ${node.host ?? "(none)"}`;
+      const path = `${nodePath(spec, region.id, node.name)}.certificate`;
+      return [
+        node.hostnameIsIp
+          ? {
+              path,
+              message: `DERP node ${node.name} (${node.hostname}) has no certificate files in the spec: unless ${d.certFileBase}.crt and .key are in ${DERPER_PATHS.certDir} on ${at}, derper generates a new self-signed certificate at its first start, which clients refuse unless certName is its sha256-raw pin`,
+              fix: `give certificate.certFile and certificate.keyFile (the certificate certName pins), or use certificate mode "self-signed" (the kit issues and pins one)`,
+              subject: { kind: "derp-node", node: node.name },
+            }
+          : {
+              path,
+              message: `DERP node ${node.name} serves TLS from certificate files (derper -certmode=manual) that the spec does not give: derper does not start until ${d.certFileBase}.crt and ${d.certFileBase}.key are in ${DERPER_PATHS.certDir} on ${at} (on a Docker host, in the node's data volume)`,
+              fix: `give certificate.certFile and certificate.keyFile, or use certificate mode "letsencrypt" (DERP on 443) or "dns-01"`,
+              subject: { kind: "derp-node", node: node.name },
+            },
+      ];
+    }),
+  );
+}
+
+/** The warnings that follow from the resolved model itself, in a fixed order. */
+export function deriveWarnings(tailnet: Omit<ResolvedTailnet, "warnings">, spec: TailnetSpec): ModelWarning[] {
+  return [stateWarning(tailnet), ...certificateWarnings(tailnet, spec), ...unaddressedWarnings(tailnet)];
+}
+
+/** Whether two subjects are the same part of the tailnet. */
+export function sameSubject(a: WarningSubject, b: WarningSubject): boolean {
+  if (a.kind !== b.kind) return false;
+  if (a.kind === "derp-node") return a.node === (b as typeof a).node;
+  if (a.kind === "host") return a.host === (b as typeof a).host;
+  return true;
+}
