@@ -7,6 +7,7 @@
  */
 import { X509Certificate, createHash, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { join, resolve } from "node:path";
 import { issueSelfSigned } from "./x509.js";
 
@@ -65,7 +66,8 @@ export class SecretStore {
       this.#checkPrivate(keyFile);
       const cert = new X509Certificate(readFileSync(certFile));
       const fresh = new Date(cert.validTo).getTime() - now.getTime() > reissueBeforeDays * 86400_000;
-      const forName = cert.checkIP(name) !== undefined || cert.checkHost(name) !== undefined;
+      // checkIP throws on anything but an IP literal: a DNS name is checked with checkHost alone.
+      const forName = (isIP(name) !== 0 ? cert.checkIP(name) : cert.checkHost(name)) !== undefined;
       if (fresh && forName) return { certFile, keyFile, der: cert.raw };
     }
     this.#ensureDir();

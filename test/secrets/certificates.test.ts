@@ -63,6 +63,16 @@ describe("kit-issued self-signed certificates", () => {
     expect(movedPin).not.toBe(pin(later));
   });
 
+  it("reuses a DNS-named node's self-signed certificate on the next run (it was reissued, or crashed, before)", () => {
+    const secretsDir = scratch();
+    const spec = minimalSpec();
+    spec.derp!.regions![0]!.nodes![0]!.certificate = { mode: "self-signed" };
+    const pin = (t: ReturnType<typeof prepareTailnet>) => t.derp.regions[0]!.nodes[0]!.certName;
+    const first = prepareTailnet(spec, { secretsDir });
+    expect(pin(first)).toMatch(/^sha256-raw:[0-9a-f]{64}$/);
+    expect(pin(prepareTailnet(spec, { secretsDir }))).toBe(pin(first));
+  });
+
   it("refuses to render a self-signed node whose certificate was not issued", () => {
     expect(() => renderDerpJson(loadTailnet(exampleSpec()))).toThrow("DERP node edge-1 has a kit-issued self-signed certificate that was not issued yet");
   });
