@@ -3,36 +3,23 @@
  * you already have. The stack defines its own VMs; their public IPs are Terraform tokens that
  * flow into the tailnet's DNS records, both DERP maps and the Docker provider addresses.
  *
- * The VMs here are Hetzner Cloud servers declared through cdktf's generic TerraformResource, as
- * the bindings `cdktf get` generates would do (`new Server(this, "control", {...})`); any VM
- * resource with an address attribute works the same way.
+ * The VMs here are Hetzner Cloud servers (examples/hcloud.ts); any VM resource with an address
+ * attribute works the same way.
  */
-import { TerraformResource, TerraformStack, TerraformVariable } from "cdktf";
+import { TerraformStack, TerraformVariable } from "cdktf";
 import type { Construct } from "constructs";
 import { annotateWarnings, DerpRegion, DnsRecords, DockerHost, HeadscaleServer } from "../../constructs/index.js";
 import { loadTailnet, type TailnetSpec } from "../../model/index.js";
-
-/** A VM resource of the user's own. */
-function server(scope: Construct, id: string): TerraformResource {
-  const vm = new TerraformResource(scope, id, {
-    terraformResourceType: "hcloud_server",
-    terraformGeneratorMetadata: { providerName: "hcloud" },
-  });
-  vm.addOverride("name", id);
-  vm.addOverride("server_type", "cx22");
-  vm.addOverride("image", "debian-12");
-  vm.addOverride("location", "fsn1");
-  return vm;
-}
+import { HcloudProvider, hcloudServer } from "../hcloud.js";
 
 export class ExistingStack extends TerraformStack {
   constructor(scope: Construct, id: string) {
     super(scope, id);
-    this.addOverride("terraform.required_providers.hcloud", { source: "hetznercloud/hcloud", version: "1.49.1" });
+    new HcloudProvider(this, "hcloud");
 
     // What the stack already had.
-    const control = server(this, "control");
-    const relay = server(this, "relay");
+    const control = hcloudServer(this, "control");
+    const relay = hcloudServer(this, "relay");
     const controlIp = control.getStringAttribute("ipv4_address");
     const relayIp = relay.getStringAttribute("ipv4_address");
 

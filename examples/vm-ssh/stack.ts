@@ -14,11 +14,12 @@
  * Redeploying re-runs only what changed: a policy edit reloads headscale, a config.yaml edit
  * restarts headscale alone, a new nftables ruleset reloads only the firewall.
  */
-import { TerraformResource, TerraformStack, TerraformVariable } from "cdktf";
+import { TerraformStack, TerraformVariable } from "cdktf";
 import type { Construct } from "constructs";
 import { VmHost } from "../../constructs/index.js";
 import type { TailnetSpec } from "../../model/index.js";
 import { prepareTailnet } from "../../secrets/index.js";
+import { HcloudProvider, hcloudServer } from "../hcloud.js";
 
 export interface VmSshStackProps {
   /** SHA-256 of headscale's release binary (checksums.txt of the release). */
@@ -39,13 +40,8 @@ export class VmSshStack extends TerraformStack {
 
   constructor(scope: Construct, id: string, props: VmSshStackProps) {
     super(scope, id);
-    this.addOverride("terraform.required_providers.hcloud", { source: "hetznercloud/hcloud", version: "1.49.1" });
-    const vm = new TerraformResource(this, "relay", { terraformResourceType: "hcloud_server", terraformGeneratorMetadata: { providerName: "hcloud" } });
-    vm.addOverride("name", "relay");
-    vm.addOverride("server_type", "cx22");
-    vm.addOverride("image", "debian-12");
-    vm.addOverride("location", "fsn1");
-    const ip = vm.getStringAttribute("ipv4_address");
+    new HcloudProvider(this, "hcloud");
+    const ip = hcloudServer(this, "relay").getStringAttribute("ipv4_address");
 
     const spec: TailnetSpec = {
       name: "solo",
