@@ -30,6 +30,7 @@ import { envValue, runScript, setEnv, writeRendered } from "../support/host-scri
 import { pebbleSkipReason, startPebble, type Pebble } from "../support/pebble.js";
 import { minimalSpec } from "../support/specs.js";
 import { upstreamBinary, upstreamSkipReason, upstreamVersions } from "../support/upstream.js";
+import { skipReason } from "../support/requirements.js";
 
 const ZONE = "example.test";
 const HOSTNAME = `derp-home.${ZONE}`;
@@ -114,7 +115,7 @@ echo "$!" >> "$dir/restarts.log"
 `;
 }
 
-describe.skipIf(!!skip)(`DNS-01 with lego, pebble, BIND 9 and the real derper ${skip ?? ""}`, () => {
+describe.skipIf(!!skipReason("acme-dns01", skip))(`DNS-01 with lego, pebble, BIND 9 and the real derper ${skip ?? ""}`, () => {
   const dir = mkdtempSync(join(tmpdir(), "cdktf-tailnet-acme-dns01-"));
   const certDir = join(dir, "certs");
   const secretFile = join(dir, "tsig.secret");

@@ -16,6 +16,7 @@ import { prepareTailnet, SecretStore } from "../../secrets/index.js";
 import { cleanupSandboxes, prepareHeadscale, startHeadscale, stopAllHeadscale } from "../support/headscale-process.js";
 import { exampleSpec } from "../support/specs.js";
 import { upstreamBinary, upstreamSkipReason, upstreamVersions } from "../support/upstream.js";
+import { skipReason } from "../support/requirements.js";
 
 const scratch: string[] = [];
 function scratchDir(prefix: string): string {
@@ -37,7 +38,7 @@ function exampleFor(version: string) {
   return prepareTailnet(spec);
 }
 
-describe.skipIf(!!upstreamSkipReason)(`policy and bootstrap on the real headscale ${upstreamSkipReason ?? ""}`, () => {
+describe.skipIf(!!skipReason("bootstrap", upstreamSkipReason))(`policy and bootstrap on the real headscale ${upstreamSkipReason ?? ""}`, () => {
   it.each(upstreamVersions.headscale)("headscale %s loads the rendered policy; bootstrap is idempotent", async (version) => {
     const bin = upstreamBinary("headscale", version);
     const sandbox = await prepareHeadscale(exampleFor(version));

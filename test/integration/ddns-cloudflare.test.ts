@@ -12,13 +12,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLOUDFLARE_API_URL, loadTailnet, type TailnetSpec } from "../../model/index.js";
 import { renderDdnsFiles } from "../../render/index.js";
 import { startCloudflareStub, type CloudflareStub } from "../support/cloudflare-stub.js";
-import { envValue, missingCommands, runScript, setEnv, startAddressStub, writeRendered } from "../support/host-scripts.js";
+import { envValue, runScript, setEnv, startAddressStub, writeRendered } from "../support/host-scripts.js";
 import { minimalSpec } from "../support/specs.js";
+import { missingTool, skipReason } from "../support/requirements.js";
 
 const TOKEN = "Xq9-cdktf-tailnet-test-token_0123456789abcdef";
 const ZONE = { id: "023e105f4ecef8ad9ca31a8372d0c353", name: "example.com" };
 const NAME = "derp-home.example.com";
-const missing = missingCommands({ curl: "curl", jq: "jq" });
+const missing = skipReason("ddns-cloudflare", missingTool("curl", "jq"));
 
 function spec(tokenFile: string, ipUrl: string, withZoneId: boolean): TailnetSpec {
   const s = minimalSpec();

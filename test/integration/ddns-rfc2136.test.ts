@@ -13,6 +13,7 @@ import { renderDdnsFiles } from "../../render/index.js";
 import { bindSkipReason, lookup, startBind9, tsigSecret, type Bind9 } from "../support/bind9.js";
 import { envValue, runScript, setEnv, startAddressStub, writeRendered } from "../support/host-scripts.js";
 import { minimalSpec } from "../support/specs.js";
+import { skipReason } from "../support/requirements.js";
 
 const ZONE = "example.test";
 const NAME = `derp-home.${ZONE}`;
@@ -35,7 +36,7 @@ function spec(port: number, secretFile: string, ipUrl: string): TailnetSpec {
   return s;
 }
 
-describe.skipIf(!!bindSkipReason)(`the DDNS updater against a real BIND 9 (RFC 2136, TSIG) ${bindSkipReason ?? ""}`, () => {
+describe.skipIf(!!skipReason("ddns-rfc2136", bindSkipReason))(`the DDNS updater against a real BIND 9 (RFC 2136, TSIG) ${bindSkipReason ?? ""}`, () => {
   let bind: Bind9;
   let stub: Awaited<ReturnType<typeof startAddressStub>>;
   const dir = mkdtempSync(join(tmpdir(), "cdktf-tailnet-ddns-rfc2136-"));

@@ -16,6 +16,7 @@ import { startDerper } from "../support/derper-process.js";
 import { freeLoopbackPorts } from "../support/headscale-process.js";
 import { minimalSpec } from "../support/specs.js";
 import { upstreamSkipReason } from "../support/upstream.js";
+import { skipReason } from "../support/requirements.js";
 
 /** A TLS request to derper that trusts only a certificate whose SHA-256 equals `pin`. */
 function pinnedGet(port: number, path: string, pin: string | undefined): Promise<{ status: number; peerPin: string }> {
@@ -37,7 +38,7 @@ function pinnedGet(port: number, path: string, pin: string | undefined): Promise
   });
 }
 
-describe.skipIf(!!upstreamSkipReason)(`the real derper with a kit-issued pinned certificate ${upstreamSkipReason ?? ""}`, () => {
+describe.skipIf(!!skipReason("derper-pin", upstreamSkipReason))(`the real derper with a kit-issued pinned certificate ${upstreamSkipReason ?? ""}`, () => {
   let derper: ChildProcess | undefined;
   let port = 0;
   let pin = "";

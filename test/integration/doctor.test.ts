@@ -17,6 +17,7 @@ import { scratchDir } from "../support/scratch.js";
 import { startDerper } from "../support/derper-process.js";
 import { freeLoopbackPorts } from "../support/headscale-process.js";
 import { upstreamBinary, upstreamSkipReason, upstreamVersions } from "../support/upstream.js";
+import { skipReason } from "../support/requirements.js";
 
 const HEADSCALE = upstreamVersions.headscale.at(-1)!;
 
@@ -31,7 +32,7 @@ function testCa(dir: string, host: string): { ca: string; cert: string; key: str
 
 const byCheck = (findings: DoctorFinding[], check: string) => findings.filter((f) => f.check === check);
 
-describe.skipIf(!!upstreamSkipReason)(`doctor against a real headscale and derper ${upstreamSkipReason ?? ""}`, () => {
+describe.skipIf(!!skipReason("doctor", upstreamSkipReason))(`doctor against a real headscale and derper ${upstreamSkipReason ?? ""}`, () => {
   const dir = mkdtempSync(join(tmpdir(), "cdktf-tailnet-doctor-"));
   const processes: ChildProcess[] = [];
   let tailnet: ResolvedTailnet;
@@ -116,7 +117,7 @@ describe.skipIf(!!upstreamSkipReason)(`doctor against a real headscale and derpe
   });
 });
 
-describe.skipIf(!!upstreamSkipReason || !!bindSkipReason)(`doctor's DNS checks against a real BIND 9 ${bindSkipReason ?? ""}`, () => {
+describe.skipIf(!!skipReason("doctor (DNS checks)", upstreamSkipReason, bindSkipReason))(`doctor's DNS checks against a real BIND 9 ${bindSkipReason ?? ""}`, () => {
   let bind: Bind9 | undefined;
   afterAll(async () => bind?.stop());
 

@@ -18,6 +18,7 @@ import { parsePrefix, prefixWithin } from "../../model/net.js";
 import { renderTailnet } from "../../render/index.js";
 import { createNetnsPair, netnsSkipReason, type NetnsPair, type Probe } from "../support/netns.js";
 import { vmProxySpec, vmSpec } from "../support/vm-specs.js";
+import { skipReason } from "../support/requirements.js";
 
 /** Ports no service opens, which must stay closed everywhere. */
 const DECOYS = [
@@ -60,7 +61,7 @@ function expected(host: ResolvedHost, protocol: string, port: number): Expect {
   return l.role === "metrics" || l.role === "grpc" ? "admins" : "everyone";
 }
 
-describe.skipIf(netnsSkipReason !== undefined)("rendered nftables rulesets in a network namespace, with real connections", () => {
+describe.skipIf(skipReason("firewall-netns", netnsSkipReason) !== undefined)("rendered nftables rulesets in a network namespace, with real connections", () => {
   let pair: NetnsPair;
   let dir: string;
 

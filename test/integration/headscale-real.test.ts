@@ -34,6 +34,7 @@ import {
   type PrepareOptions,
 } from "../support/headscale-process.js";
 import { upstreamBinary, upstreamSkipReason, upstreamVersions } from "../support/upstream.js";
+import { skipReason } from "../support/requirements.js";
 
 // The spec is parsed YAML, mutated freely by the cases below.
 type LooseSpec = any;
@@ -137,7 +138,7 @@ function derpJsonOf(sandbox: HeadscaleSandbox): string {
 
 const skipNote = upstreamSkipReason ? ` (skipped: ${upstreamSkipReason})` : "";
 
-describe.skipIf(!!upstreamSkipReason)(`real headscale on the rendered config${skipNote}`, () => {
+describe.skipIf(!!skipReason("headscale-real", upstreamSkipReason))(`real headscale on the rendered config${skipNote}`, () => {
   afterEach(async () => {
     await stopAllHeadscale();
     expect(runningHeadscaleCount()).toBe(0);

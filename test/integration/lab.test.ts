@@ -51,13 +51,14 @@ import { formatLabTable } from "../../lab/report.js";
 import { smallLabSpec, type SmallLabSpecOptions } from "../../lab/specs.js";
 import type { LabRunState } from "../../lab/state.js";
 import { check, expectNothingLeft, labBinaries, labSkipReason, namespacesOf, running, statuses, WAIT_FOR_OTHER_LAB } from "../lab/lab-support.js";
+import { skipReason } from "../support/requirements.js";
 
 const EXAMPLE = new URL("../../examples/home-lab/tailnet.yaml", import.meta.url).pathname;
 const ROOT = new URL("../..", import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), "lab-test-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-describe.skipIf(!!labSkipReason)(`cdktf-tailnet lab on the home-lab example ${labSkipReason ? `(skipped: ${labSkipReason})` : ""}`, () => {
+describe.skipIf(!!skipReason("lab", labSkipReason))(`cdktf-tailnet lab on the home-lab example ${labSkipReason ? `(skipped: ${labSkipReason})` : ""}`, () => {
   it(
     "brings the whole tailnet up, passes every check, and leaves nothing behind",
     async () => {

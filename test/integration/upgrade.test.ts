@@ -17,6 +17,7 @@ import { prepareTailnet } from "../../secrets/index.js";
 import { freeLoopbackPorts } from "../support/headscale-process.js";
 import { exampleSpec } from "../support/specs.js";
 import { upstreamBinary, upstreamSkipReason } from "../support/upstream.js";
+import { skipReason } from "../support/requirements.js";
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -74,7 +75,7 @@ describe("the upgrade rule in the validator", () => {
   });
 });
 
-describe.skipIf(!!upstreamSkipReason)(`the upgrade rule in the real headscale ${upstreamSkipReason ?? ""}`, () => {
+describe.skipIf(!!skipReason("upgrade", upstreamSkipReason))(`the upgrade rule in the real headscale ${upstreamSkipReason ?? ""}`, () => {
   const fresh = () => {
     const root = mkdtempSync(join(tmpdir(), "hs-up-"));
     dirs.push(root);

@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadTailnet, type ResolvedTailnet } from "../../model/index.js";
 import { renderTailnet, renderVmInstallScript } from "../../render/index.js";
 import { vmDnsSpec, vmProxySpec, vmSpec } from "../support/vm-specs.js";
-import { hasCommand } from "../support/commands.js";
+import { missingTool, needsRoot, skipReason } from "../support/requirements.js";
 
 /** A VM headscale in the middle of an upgrade: its unit backs the database up before starting. */
 function vmUpgradeSpec() {
@@ -67,7 +67,7 @@ async function exposure(unitPath: string): Promise<{ score: number; exitCode: nu
   return { score: Number(m[1]), exitCode: r.exitCode, output: r.all ?? "" };
 }
 
-describe.skipIf(!hasCommand("systemd-analyze"))("systemd units: systemd-analyze", () => {
+describe.skipIf(!!skipReason("validators: systemd units", missingTool("systemd-analyze")))("systemd units: systemd-analyze", () => {
   /**
    * The root verify looks into: this machine's unit library, kill, the units of the host `label`
    * belongs to (a timer's or path unit's service, derper.service that the ACME units restart), and
@@ -169,7 +169,7 @@ describe.skipIf(!hasCommand("systemd-analyze"))("systemd units: systemd-analyze"
   });
 });
 
-describe.skipIf(!hasCommand("nft") || !hasCommand("unshare") || process.getuid?.() !== 0)("nftables rulesets: nft -c -f", () => {
+describe.skipIf(!!skipReason("validators: nftables", needsRoot("nft -c in a namespace"), missingTool("nft", "unshare")))("nftables rulesets: nft -c -f", () => {
   const check = (path: string) => execa("unshare", ["--net", "nft", "-c", "-f", path], { reject: false, all: true });
 
   it.each(rulesets)("%s parses", async (label, file) => {
@@ -185,7 +185,7 @@ describe.skipIf(!hasCommand("nft") || !hasCommand("unshare") || process.getuid?.
   });
 });
 
-describe.skipIf(!hasCommand("cloud-init"))("cloud-init user-data: cloud-init schema", () => {
+describe.skipIf(!!skipReason("validators: cloud-init", missingTool("cloud-init")))("cloud-init user-data: cloud-init schema", () => {
   const schema = (path: string) => execa("cloud-init", ["schema", "--config-file", path], { reject: false, all: true });
 
   it.each(userData)("%s is valid cloud-config", async (label, file) => {
@@ -210,7 +210,7 @@ describe("the install script cloud-init runs", () => {
     expect(r.exitCode).toBe(0);
   });
 
-  it.skipIf(!hasCommand("shellcheck")).each(scripts)("%s: shellcheck finds nothing", async (label, script) => {
+  it.skipIf(!!skipReason("validators: shellcheck", missingTool("shellcheck"))).each(scripts)("%s: shellcheck finds nothing", async (label, script) => {
     const r = await execa("shellcheck", ["--shell=sh", write(`shellcheck/${label}.sh`, script)], { reject: false, all: true });
     expect(r.all, script).toBe("");
     expect(r.exitCode).toBe(0);

@@ -38,8 +38,9 @@ import { loadTailnet, type ResolvedTailnet, type TailnetSpec } from "../../model
 import { renderTailnet, type RenderedFile } from "../../render/index.js";
 import { bootVm, cleanupBoots, nspawnSkipReason, type ImageFile } from "../support/nspawn.js";
 import { upstreamBinary, upstreamSkipReason, upstreamVersions } from "../support/upstream.js";
+import { skipReason } from "../support/requirements.js";
 
-const skipReason = nspawnSkipReason ?? upstreamSkipReason;
+const skipReasonHere = skipReason("vm-boot", nspawnSkipReason, upstreamSkipReason);
 const headscaleVersion = upstreamVersions.headscale.at(-1)!.replace(/^v/, "");
 const tailscaleVersion = upstreamVersions.tailscale.replace(/^v/, "");
 const PIN = `sha256-raw:${"ab".repeat(32)}`;
@@ -286,7 +287,7 @@ function facts(outDir: string): Record<string, string> {
   return Object.fromEntries(text.split("\n").filter(Boolean).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
 }
 
-describe.skipIf(skipReason !== undefined)("VM artifacts on a booted machine (systemd-nspawn, real cloud-init)", () => {
+describe.skipIf(skipReasonHere !== undefined)("VM artifacts on a booted machine (systemd-nspawn, real cloud-init)", () => {
   let all: Machine[] = [];
   let binaries: { headscale: string; derper: string };
   beforeAll(() => {

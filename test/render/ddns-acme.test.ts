@@ -13,8 +13,9 @@ import { describe, expect, it } from "vitest";
 import { ACME_PATHS, DDNS_PATHS, DERPER_PATHS, loadTailnet, type ResolvedTailnet, type TailnetSpec } from "../../model/index.js";
 import { dnsHelperInstall, renderAcmeFiles, renderDdnsFiles, renderEnvFile, renderTailnet, type RenderedFile } from "../../render/index.js";
 import { prepareTailnet } from "../../secrets/index.js";
-import { envValue, missingCommands } from "../support/host-scripts.js";
+import { envValue } from "../support/host-scripts.js";
 import { exampleSpec, minimalSpec } from "../support/specs.js";
+import { missingTool, skipReason } from "../support/requirements.js";
 
 function files(tailnet: ResolvedTailnet, prefix: string): Record<string, RenderedFile> {
   return Object.fromEntries(renderTailnet(tailnet).filter((f) => f.path.startsWith(prefix)).map((f) => [f.path.slice(prefix.length), f]));
@@ -158,7 +159,7 @@ describe("on a systemd host", () => {
     expect(envValue(env, "DERPER_RESTART")).toBe("");
   });
 
-  it.skipIf(!!missingCommands({ "systemd-analyze": "systemd" }))("units that systemd-analyze verify accepts", () => {
+  it.skipIf(!!skipReason("ddns-acme: systemd-analyze verify", missingTool("systemd-analyze")))("units that systemd-analyze verify accepts", () => {
     const dir = mkdtempSync(join(tmpdir(), "cdktf-tailnet-units-"));
     try {
       const units = Object.entries(out).filter(([p]) => /\.(service|timer|path)$/.test(p));
@@ -225,7 +226,7 @@ describe("the files", () => {
     }
   });
 
-  it.skipIf(!!missingCommands({ shellcheck: "shellcheck" }))("scripts that shellcheck finds nothing in", () => {
+  it.skipIf(!!skipReason("ddns-acme: shellcheck", missingTool("shellcheck")))("scripts that shellcheck finds nothing in", () => {
     const dir = mkdtempSync(join(tmpdir(), "cdktf-tailnet-shellcheck-"));
     try {
       const scripts = all.filter((f) => f.path.endsWith(".sh")).map((f) => {

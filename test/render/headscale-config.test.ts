@@ -5,6 +5,7 @@ import { headscaleConfigObject, renderHeadscaleConfig } from "../../render/index
 import { headscaleConfigKeys } from "../support/headscale-source.js";
 import { exampleSpec, maximalSpec } from "../support/specs.js";
 import { upstreamSkipReason, upstreamVersions } from "../support/upstream.js";
+import { skipReason } from "../support/requirements.js";
 
 type Obj = Record<string, unknown>;
 
@@ -26,7 +27,7 @@ function get(config: Obj, path: string): unknown {
   return path.split(".").reduce<unknown>((o, k) => (o as Obj | undefined)?.[k], config);
 }
 
-describe.skipIf(!!upstreamSkipReason)(`config.yaml keys against headscale's own source ${upstreamSkipReason ?? ""}`, () => {
+describe.skipIf(!!skipReason("headscale-config (source)", upstreamSkipReason))(`config.yaml keys against headscale's own source ${upstreamSkipReason ?? ""}`, () => {
   it.each(upstreamVersions.headscale)("every key rendered for %s is one that version's config.go reads", (version) => {
     const known = headscaleConfigKeys(version);
     expect(known.size).toBeGreaterThan(60);

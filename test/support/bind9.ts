@@ -16,16 +16,13 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { freeLoopbackPorts } from "./headscale-process.js";
 import { hasCommand } from "./commands.js";
+import { missingTool } from "./requirements.js";
 import { stopChild } from "./processes.js";
 
 const NAMED = ["/usr/sbin/named", "named"].find((p) => (p.startsWith("/") ? existsSync(p) : hasCommand(p)));
 
 /** Why the BIND tests are skipped, or undefined when named, dig and nsupdate are all here. */
-export const bindSkipReason: string | undefined = !NAMED
-  ? "BIND 9's named is not installed (Debian: apt-get install bind9; .ci/run installs it)"
-  : !hasCommand("dig") || !hasCommand("nsupdate")
-    ? "dig/nsupdate are not installed (Debian: apt-get install bind9-dnsutils; .ci/run installs it)"
-    : undefined;
+export const bindSkipReason: string | undefined = (NAMED ? undefined : missingTool("/usr/sbin/named")) ?? missingTool("dig", "nsupdate");
 
 export interface TsigKey {
   readonly name: string;

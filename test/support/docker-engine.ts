@@ -35,17 +35,13 @@ import { createServer, connect, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { hasCommand } from "./commands.js";
+import { missingTool, needsRoot } from "./requirements.js";
 
 const FORWARD_HELPER = fileURLToPath(new URL("./netns-forward.mjs", import.meta.url));
 
 /** Why a test that needs a Docker engine of its own skips, or undefined when it can run. */
 export function dockerSkipReason(): string | undefined {
-  if (process.getuid?.() !== 0) return "starting a Docker engine needs root";
-  if (!hasCommand("dockerd")) return "dockerd is not installed (Debian package docker.io), so no Docker engine can start";
-  if (!hasCommand("docker")) return "the docker client is not installed (Debian package docker.io)";
-  if (!hasCommand("nsenter")) return "nsenter is not installed (Debian package util-linux)";
-  return undefined;
+  return needsRoot("starting a Docker engine") ?? missingTool("dockerd", "docker", "nsenter", "/bin/busybox", "ip");
 }
 
 function cgroupV2Only(): boolean {

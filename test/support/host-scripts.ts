@@ -5,7 +5,6 @@
  * a clean environment, as systemd would. Loopback stub servers for "what is my IP".
  */
 import { execa } from "execa";
-import { execFileSync } from "node:child_process";
 import { chmodSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -76,16 +75,4 @@ export async function startAddressStub(initial: string): Promise<{ url: string; 
     requests: () => count,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
-}
-
-/** Why a test cannot run: the first of `commands` (name -> Debian package) missing here, or undefined. */
-export function missingCommands(commands: Record<string, string>): string | undefined {
-  for (const [cmd, pkg] of Object.entries(commands)) {
-    try {
-      execFileSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" });
-    } catch {
-      return `${cmd} is not installed (Debian: apt-get install ${pkg}; .ci/run installs it)`;
-    }
-  }
-  return undefined;
 }

@@ -11,14 +11,13 @@
 import { execa, type ResultPromise } from "execa";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { hasCommand } from "./commands.js";
+import { missingTool, needsRoot } from "./requirements.js";
 
 const AGENT = fileURLToPath(new URL("./netns-agent.mjs", import.meta.url));
 
 function computeSkipReason(): string | undefined {
-  if (process.getuid?.() !== 0) return "network namespaces and nftables need root";
-  if (!hasCommand("ip")) return "ip is not installed (Debian package iproute2)";
-  if (!hasCommand("nft")) return "nft is not installed (Debian package nftables)";
+  const missing = needsRoot("network namespaces and nftables") ?? missingTool("ip", "nft");
+  if (missing) return missing;
   const name = `cdktf-probe-${process.pid}`;
   try {
     execFileSync("ip", ["netns", "add", name], { stdio: "ignore" });

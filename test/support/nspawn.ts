@@ -19,7 +19,7 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { hasCommand } from "./commands.js";
+import { missingTool, needsRoot } from "./requirements.js";
 
 /** cgroup roots a boot needs a directory in: cgroup2 (unified), and the named systemd hierarchy on hybrid hosts. */
 function cgroupRoots(): string[] {
@@ -35,9 +35,8 @@ function cgroupRoots(): string[] {
 }
 
 function computeSkipReason(): string | undefined {
-  if (process.getuid?.() !== 0) return "booting a machine with systemd-nspawn needs root";
-  if (!hasCommand("systemd-nspawn")) return "systemd-nspawn is not installed (Debian package systemd-container)";
-  if (!hasCommand("cloud-init")) return "cloud-init is not installed (Debian package cloud-init)";
+  const missing = needsRoot("booting a machine with systemd-nspawn") ?? missingTool("systemd-nspawn", "cloud-init");
+  if (missing) return missing;
   if (!existsSync("/lib/systemd/systemd")) return "systemd is not installed, so there is nothing to boot";
   const roots = cgroupRoots();
   if (roots.length === 0) return "no writable cgroup hierarchy for the machine's systemd";

@@ -11,11 +11,11 @@ import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freeLoopbackPorts } from "./headscale-process.js";
-import { missingCommands } from "./host-scripts.js";
+import { missingTool } from "./requirements.js";
 import { stopChild } from "./processes.js";
 
 /** Why the ACME tests cannot run here, or undefined. */
-export const pebbleSkipReason: string | undefined = missingCommands({ pebble: "pebble", lego: "lego", openssl: "openssl" });
+export const pebbleSkipReason: string | undefined = missingTool("pebble", "lego", "openssl");
 
 export interface Pebble {
   /** The ACME directory URL. */
