@@ -18,7 +18,10 @@ function nodesOf(spec: TailnetSpec): PlacedNode[] {
 
 /** Why two services behind one name collide, or undefined when they can share it (one host, two ports). */
 function clash(hostA: string | undefined, hostB: string | undefined, portA: number, portB: number, what: string): string | undefined {
-  if (hostA !== hostB) return `unless both run on one host, the name resolves to two machines (round-robin DNS), so clients reach the wrong ${what} at random`;
+  if (hostA !== hostB) {
+    const named = (h: string | undefined) => (h === undefined ? "none" : JSON.stringify(h));
+    return `they run on different hosts (${named(hostA)} and ${named(hostB)}), so the name would resolve to two machines (round-robin DNS) and clients reach the wrong ${what} at random`;
+  }
   if (portA === portB) return `both are reached on port ${portA}, so one of them is unreachable`;
   return undefined;
 }
@@ -40,7 +43,7 @@ export function checkDerpHostnames(spec: TailnetSpec, issues: IssueList): void {
     if (name === serverHost && serverPort !== undefined) {
       // An IP address is one machine whatever the hosts say; only the port can collide.
       const why = isIp(name) ? clash(undefined, undefined, port, serverPort, "service") : clash(node.host, spec.headscale.host, port, serverPort, "service");
-      if (why) issues.add(`${path}.hostname`, `${JSON.stringify(node.hostname)} is also the server URL's host; ${why}`, isIp(name) ? `give the DERP node another derpPort than ${serverPort}, or another address` : `give the DERP node a DNS name of its own, e.g. "derp.${name}"`);
+      if (why) issues.add(`${path}.hostname`, `${JSON.stringify(node.hostname)} is also the server URL's host; ${why}`, isIp(name) ? `give the DERP node another derpPort than ${serverPort}, or another address` : `give the DERP node a DNS name of its own, e.g. "derp.${name}", or run it on headscale's host on another port`);
       continue;
     }
     // Two nodes may share an IP address on purpose (one derper, pinned in two regions).
@@ -53,7 +56,7 @@ export function checkDerpHostnames(spec: TailnetSpec, issues: IssueList): void {
     const [other, otherPath] = first;
     const why = clash(node.host, other.host, port, other.derpPort ?? DEFAULT_DERP_PORT, "node");
     if (why) {
-      issues.add(`${path}.hostname`, `${JSON.stringify(node.hostname)} is also the hostname of ${otherPath} (${JSON.stringify(other.name)}); ${why}`, "give every DERP node a DNS name of its own");
+      issues.add(`${path}.hostname`, `${JSON.stringify(node.hostname)} is also the hostname of ${otherPath} (${JSON.stringify(other.name)}); ${why}`, "give every DERP node a DNS name of its own, or run both on one host with different derpPorts");
     }
   }
 }

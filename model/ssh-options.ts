@@ -56,8 +56,10 @@ function optionProblem(text: string): [message: string, fix: string] | undefined
     ];
   }
   // ssh turns a jump host into a command line of its own: no leading "-", no shell characters.
-  const grammar = key.toLowerCase() === "proxyjump" ? VALUE_FLAGS["-J"]!.grammar : OPTION_VALUE;
-  if (!grammar.test(text.slice(eq + 1))) {
+  if (key.toLowerCase() === "proxyjump" && !VALUE_FLAGS["-J"]!.grammar.test(text.slice(eq + 1))) {
+    return [`gives ProxyJump a value that is not a list of jump hosts`, `write [user@]host[:port], several separated by commas, not starting with "-"`];
+  }
+  if (!OPTION_VALUE.test(text.slice(eq + 1))) {
     return [`gives ${OPTION_KEYS.get(key.toLowerCase())} a value with characters ssh options never need`, "write the value with letters, digits and . , : @ / ~ % + = * [ ] - _ only"];
   }
   return undefined;
@@ -76,6 +78,7 @@ export function checkSshOptions(options: readonly (string | undefined)[], path: 
     const spec = VALUE_FLAGS[flag];
     if (!spec) {
       issues.add(at, `${q} is not an ssh flag the kit passes on`, `use only ${FLAGS_TEXT}`);
+      if (options[i + 1] !== undefined && !options[i + 1]!.startsWith("-")) i++; // its value, refused with it
       continue;
     }
     let value = item.slice(2);
