@@ -7,7 +7,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { validate, type TailnetSpec } from "../../model/index.js";
+import { validate, type ModelWarning, type TailnetSpec, type ValidationResult } from "../../model/index.js";
+import { deriveWarnings } from "../../model/warnings.js";
 import { smallLabSpec } from "../../lab/specs.js";
 import { exampleSpec, largeSpec, maximalSpec, minimalSpec } from "../support/specs.js";
 import { vmDnsSpec, vmProxySpec, vmSpec } from "../support/vm-specs.js";
@@ -498,6 +499,13 @@ const cases: Case[] = [
 
 ];
 
+/** The warnings validation's rules give: all but those the resolved model derives (model/warnings.ts: backups, certificate files, DNS records). */
+function ruleWarnings(result: ValidationResult, spec: TailnetSpec): readonly ModelWarning[] {
+  if (!result.ok) return result.warnings;
+  const derived = new Set(deriveWarnings(result.resolved, spec).map((w) => `${w.path}\n${w.message}`));
+  return result.warnings.filter((w) => !derived.has(`${w.path}\n${w.message}`));
+}
+
 /** Every spec the project ships or tests with: none of these rules may refuse them. */
 function bundledSpecs(): [string, TailnetSpec][] {
   const examples = readdirSync(new URL("../../examples", import.meta.url), { withFileTypes: true })
@@ -530,8 +538,23 @@ describe("validate: deployments that headscale and derper accept but that break"
     mutate(spec);
     const result = validate(spec);
     expect(result.issues.map((i) => [i.path, i.message, i.fix])).toEqual(issues);
-    expect(result.warnings.map((w) => [w.path, w.message, w.fix])).toEqual(warnings);
+    expect(ruleWarnings(result, spec).map((w) => [w.path, w.message, w.fix])).toEqual(warnings);
     expect(result.ok).toBe(issues.length === 0);
+  });
+
+  it("gives its warnings the subject a construct annotates them on", () => {
+    const spec: any = minimalSpec();
+    twoHosts(spec);
+    spec.hosts[0].publicIpv4 = "203.0.113.10";
+    spec.hosts[1].publicIpv4 = "203.0.113.10";
+    spec.hosts.push({ name: "cloud", firewall: { adminCidrs: ["::/1", "8000::/1"] } });
+    spec.headscale.host = "cloud";
+    const result = validate(spec);
+    expect(ruleWarnings(result, spec).map((w) => [w.path, w.subject])).toEqual([
+      ["headscale.host", { kind: "headscale" }],
+      ["hosts[2].firewall.adminCidrs", { kind: "host", host: "cloud" }],
+      ["hosts[1].publicIpv4", { kind: "host", host: "b" }],
+    ]);
   });
 
   it("accepts every bundled example and support spec, with only the warnings they had before", () => {
@@ -541,7 +564,7 @@ describe("validate: deployments that headscale and derper accept but that break"
       const result = validate(spec);
       expect([name, result.issues]).toEqual([name, []]);
       // maximalSpec keeps Tailscale's public regions, smallLabSpec turns client verification off: both warned about before these rules.
-      expect([name, result.warnings.map((w) => w.path).filter((p) => p !== "derp.tailscaleRegions" && p !== "derp.derper.verifyClients")]).toEqual([name, []]);
+      expect([name, ruleWarnings(result, spec).map((w) => w.path).filter((p) => p !== "derp.tailscaleRegions" && p !== "derp.derper.verifyClients")]).toEqual([name, []]);
     }
   });
 });
