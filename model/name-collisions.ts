@@ -42,7 +42,7 @@ export function checkDerpHostnames(spec: TailnetSpec, issues: IssueList): void {
     const port = node.derpPort ?? DEFAULT_DERP_PORT;
     if (name === serverHost && serverPort !== undefined) {
       // An IP address is one machine whatever the hosts say; only the port can collide.
-      const why = isIp(name) ? clash(undefined, undefined, port, serverPort, "service") : clash(node.host, spec.headscale.host, port, serverPort, "service");
+      const why = isIp(name) ? clash(undefined, undefined, port, serverPort, "service") : clash(node.host, spec.headscale?.host, port, serverPort, "service");
       if (why) issues.add(`${path}.hostname`, `${JSON.stringify(node.hostname)} is also the server URL's host; ${why}`, isIp(name) ? `give the DERP node another derpPort than ${serverPort}, or another address` : `give the DERP node a DNS name of its own, e.g. "derp.${name}", or run it on headscale's host on another port`);
       continue;
     }

@@ -479,9 +479,9 @@ function checkDerp(ctx: Ctx): void {
   for (const [region, i] of duplicates(regions, (r) => r.code)) {
     ctx.issues.add(`derp.regions[${i}].code`, `${JSON.stringify(region.code)} is used by another region too`, "give every region its own code");
   }
+  checkDerpHostnames(ctx.spec, ctx.issues);
   const nodes = regions.flatMap(([r, i]) => present(r.nodes).map(([n, j]) => [n, `derp.regions[${i}].nodes[${j}]`] as const));
   const seen = new Map<string, string>();
-  checkDerpHostnames(ctx.spec, ctx.issues);
   for (const [node, path] of nodes) {
     if (node.name === undefined) continue;
     const first = seen.get(node.name);
