@@ -194,3 +194,113 @@ export function parsePrometheusDuration(text: string): number | undefined {
   }
   return consumed === text.length && text.length > 0 ? total : undefined;
 }
+
+// ---------------------------------------------------------------------------------------------
+// single addresses: what an address is, and ranges of prefixes
+
+/** A parsed IP address: its family, its value as a big integer, and the `%zone` of an IPv6 one. */
+export interface IpAddress {
+  family: 4 | 6;
+  value: bigint;
+  zone: string | undefined;
+}
+
+/** Parses an IP address literal (IPv6 with an optional `%zone`); undefined when it is not one. */
+export function parseIp(text: string): IpAddress | undefined {
+  if (isIPv4(text)) return { family: 4, value: ipToBigInt(text), zone: undefined };
+  if (!isIPv6(text)) return undefined;
+  const pct = text.indexOf("%");
+  const bare = pct < 0 ? text : text.slice(0, pct);
+  return { family: 6, value: ipToBigInt(bare), zone: pct < 0 ? undefined : text.slice(pct + 1) };
+}
+
+/** The address's bytes in network order (4 or 16), as a certificate's IP SAN holds them; the zone is not part of it. */
+export function ipBytes(ip: IpAddress): Uint8Array {
+  const length = ip.family === 4 ? 4 : 16;
+  return Uint8Array.from({ length }, (_, i) => Number((ip.value >> BigInt(8 * (length - 1 - i))) & 0xffn));
+}
+
+/** The address as text in its canonical form (lower-case, the longest zero run as `::`), without a zone. */
+export function formatAddress(ip: IpAddress): string {
+  return formatIp(ip.value, ip.family);
+}
+
+/**
+ * What an address is, by the special-purpose ranges (RFC 6890 and its updates). `"public"` is
+ * everything else, documentation ranges included.
+ */
+export type AddressKind =
+  | "unspecified"
+  | "loopback"
+  | "multicast"
+  | "broadcast"
+  | "link-local"
+  | "private"
+  | "cgnat"
+  | "ula"
+  | "ipv4-mapped"
+  | "public";
+
+const SPECIAL_RANGES: readonly [Prefix, AddressKind][] = (
+  [
+    ["0.0.0.0/8", "unspecified"],
+    ["127.0.0.0/8", "loopback"],
+    ["224.0.0.0/4", "multicast"],
+    ["255.255.255.255/32", "broadcast"],
+    ["169.254.0.0/16", "link-local"],
+    ["10.0.0.0/8", "private"],
+    ["172.16.0.0/12", "private"],
+    ["192.168.0.0/16", "private"],
+    ["100.64.0.0/10", "cgnat"],
+    ["::/128", "unspecified"],
+    ["::1/128", "loopback"],
+    ["ff00::/8", "multicast"],
+    ["fe80::/10", "link-local"],
+    ["fc00::/7", "ula"],
+    ["::ffff:0:0/96", "ipv4-mapped"],
+  ] as const
+).map(([text, kind]) => [parsePrefix(text)!, kind]);
+
+/** The special-purpose range an address lies in, or `"public"`. */
+export function addressKind(ip: IpAddress): AddressKind {
+  const width = ip.family === 4 ? 32 : 128;
+  for (const [range, kind] of SPECIAL_RANGES) {
+    if (range.family !== ip.family) continue;
+    const shift = BigInt(width - range.bits);
+    if (ip.value >> shift === range.value >> shift) return kind;
+  }
+  return "public";
+}
+
+/** The special-purpose range a prefix lies entirely inside, or `"public"` when it lies inside none. */
+export function prefixKind(prefix: Prefix): AddressKind {
+  return SPECIAL_RANGES.find(([range]) => prefixWithin(prefix, range))?.[1] ?? "public";
+}
+
+/** The first and last address a prefix covers. */
+export function prefixRange(prefix: Prefix): { first: bigint; last: bigint } {
+  const hostBits = BigInt((prefix.family === 4 ? 32 : 128) - prefix.bits);
+  const first = (prefix.value >> hostBits) << hostBits;
+  return { first, last: first + (1n << hostBits) - 1n };
+}
+
+/**
+ * True when the prefixes of `family` together cover every address of it, however they are split
+ * (`0.0.0.0/1` and `128.0.0.0/1` as much as `0.0.0.0/0`): sorted by first address, then merged.
+ */
+export function prefixesCoverFamily(prefixes: readonly Prefix[], family: 4 | 6): boolean {
+  const ranges = prefixes.filter((p) => p.family === family).map(prefixRange).sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
+  const end = (1n << BigInt(family === 4 ? 32 : 128)) - 1n;
+  let next = 0n; // the first address not covered yet
+  for (const r of ranges) {
+    if (r.first > next) return false;
+    if (r.last >= next) next = r.last + 1n;
+    if (next > end) return true;
+  }
+  return false;
+}
+
+/** The IPv4 address inside an IPv4-mapped IPv6 one (`::ffff:192.0.2.1`); undefined for any other address. */
+export function unmapIpv4(ip: IpAddress): IpAddress | undefined {
+  return ip.family === 6 && addressKind(ip) === "ipv4-mapped" ? { family: 4, value: ip.value & 0xffffffffn, zone: undefined } : undefined;
+}

@@ -8,7 +8,7 @@ import { resolveDdns } from "./ddns.js";
 import { DEFAULT_DERPER_VERSION, resolveDerper, type ResolvedListener } from "./derper.js";
 import { resolveDnsZone } from "./dns-records.js";
 import { resolvePolicy, resolveUsers } from "./policy.js";
-import { isIPv4, isIPv6, isIp, parseListenAddress } from "./net.js";
+import { TAILSCALE_CGNAT, TAILSCALE_ULA, isIPv4, isIPv6, isIp, parseListenAddress } from "./net.js";
 import type {
   HeadscalePaths,
   ResolvedDerpNode,
@@ -45,6 +45,12 @@ export const DEFAULT_EMBEDDED_DERP_REGION_ID = 999;
 /** The TLS mode, defaulted. */
 export function tlsOf(spec: HeadscaleSpec): HeadscaleTlsSpec {
   return spec.tls ?? { mode: "proxy" };
+}
+
+/** The node address prefixes, defaulted; undefined where the spec turns a family off (`null`). */
+export function nodePrefixesOf(spec: HeadscaleSpec): { v4: string | undefined; v6: string | undefined } {
+  const p = spec.prefixes;
+  return { v4: p?.v4 === null ? undefined : (p?.v4 ?? TAILSCALE_CGNAT.text), v6: p?.v6 === null ? undefined : (p?.v6 ?? TAILSCALE_ULA.text) };
 }
 
 /** headscale's main listener, defaulted by who terminates TLS. */
@@ -152,8 +158,7 @@ function resolveHeadscale(spec: TailnetSpec, hosts: ReadonlyMap<string, HostSpec
     grpcAllowInsecure: hs.grpcAllowInsecure ?? false,
     trustedProxies: hs.trustedProxies ?? [],
     prefixes: {
-      v4: hs.prefixes?.v4 === null ? undefined : (hs.prefixes?.v4 ?? "100.64.0.0/10"),
-      v6: hs.prefixes?.v6 === null ? undefined : (hs.prefixes?.v6 ?? "fd7a:115c:a1e0::/48"),
+      ...nodePrefixesOf(hs),
       allocation: hs.prefixes?.allocation ?? "sequential",
     },
     database:

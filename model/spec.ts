@@ -1036,7 +1036,11 @@ export interface DockerTargetSpec {
    */
   daemon: string;
   /**
-   * Extra ssh options for an `ssh://` daemon, e.g. `["-o", "StrictHostKeyChecking=yes"]`.
+   * Extra ssh options for an `ssh://` daemon, one argument per item, e.g.
+   * `["-o", "StrictHostKeyChecking=yes"]`. An allow-list: `-o Key=Value` for options that change
+   * how ssh connects and checks the host (`StrictHostKeyChecking`, `UserKnownHostsFile`,
+   * `IdentityFile`, `Port`, `ProxyJump`, ...; never `ProxyCommand`, `LocalCommand` or anything
+   * else that runs a command), `-i`, `-p`, `-l`, `-J`, `-4`, `-6`, `-C`, `-q`, `-v`, `-T`, `-x`, `-a`.
    * @default []
    */
   sshOpts?: string[];

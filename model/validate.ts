@@ -25,7 +25,7 @@ import {
   prefixWithin,
 } from "./net.js";
 import type { ResolvedTailnet } from "./resolved.js";
-import { defaultListenAddr, globalNameserversOf, overrideLocalDnsOf, resolve, tailscaleRegionsOf, tlsOf, urlHost } from "./resolve.js";
+import { defaultListenAddr, globalNameserversOf, nodePrefixesOf, overrideLocalDnsOf, resolve, tailscaleRegionsOf, tlsOf, urlHost } from "./resolve.js";
 import type { DerpNodeSpec, DerpRegionSpec, HeadscaleSpec, HostSpec, TailnetSpec } from "./spec.js";
 import { listenerOwners } from "./lookup.js";
 import { checkPolicy, checkUsers } from "./policy.js";
@@ -34,6 +34,12 @@ import { checkVmHosts, checkVmResolved } from "./vm.js";
 import { checkAcme } from "./acme.js";
 import { checkDdns } from "./ddns.js";
 import { isUnresolvedToken } from "./tokens.js";
+import { checkPublicAddress, checkSharedAddresses } from "./addresses.js";
+import { checkAdvertisedRoute, checkNodePrefixSize, tailnetPrefixes } from "./address-space.js";
+import { checkHeadscaleEndpoint, checkHeadscaleTarget } from "./headscale-endpoint.js";
+import { checkDerpHostnames, checkUserNameCase } from "./name-collisions.js";
+import { checkOidcExtraParams } from "./secret-names.js";
+import { checkSshOptions } from "./ssh-options.js";
 import { DEFAULT_HEADSCALE_VERSION, SUPPORTED_HEADSCALE_VERSIONS, findHeadscaleVersion, planUpgrade, type HeadscaleVersion } from "./versions.js";
 
 /** The outcome of validate(): the typed spec when there are no issues. */
@@ -150,12 +156,12 @@ function checkServerUrl(ctx: Ctx, hs: HeadscaleSpec): void {
   if (tls.mode !== "proxy" && url.protocol === "http:") {
     ctx.issues.add(path, `uses http:// while headscale terminates TLS itself (tls.mode ${JSON.stringify(tls.mode)})`, `use "https://${url.host}", or set tls.mode to "proxy" if nothing terminates TLS`);
   }
+  checkHeadscaleEndpoint(hs, ctx.issues);
 }
 
 function checkPrefixes(ctx: Ctx, hs: HeadscaleSpec): void {
   const p = hs.prefixes ?? {};
-  const v4 = p.v4 === null ? undefined : (p.v4 ?? "100.64.0.0/10");
-  const v6 = p.v6 === null ? undefined : (p.v6 ?? "fd7a:115c:a1e0::/48");
+  const { v4, v6 } = nodePrefixesOf(hs);
   if (v4 === undefined && v6 === undefined) {
     ctx.issues.add("headscale.prefixes", "sets neither v4 nor v6 (headscale refuses to start without a prefix)", `keep at least one, e.g. v4: "100.64.0.0/10"`);
   }
@@ -173,6 +179,8 @@ function checkPrefixes(ctx: Ctx, hs: HeadscaleSpec): void {
         `${JSON.stringify(value)} is outside ${range.text}; headscale starts but does not support it, and Tailscale clients treat only that range as tailnet addresses`,
         `use a prefix inside ${range.text}, or set headscale.prefixes.allowNonStandard: true if you accept that`,
       );
+    } else {
+      checkNodePrefixSize(ctx.issues, path, parsed);
     }
   }
 }
@@ -258,6 +266,7 @@ function checkOidc(ctx: Ctx, hs: HeadscaleSpec): void {
   if (oidc.emailVerifiedRequired !== undefined && ctx.version && !ctx.version.minor.features.oidcEmailVerifiedRequired) {
     needsVersion(ctx, "headscale.oidc.emailVerifiedRequired", "oidc.email_verified_required", "0.28.0");
   }
+  checkOidcExtraParams(oidc, ctx.issues);
 }
 
 function checkDurations(ctx: Ctx, hs: HeadscaleSpec): void {
@@ -298,6 +307,8 @@ function checkEmbeddedDerp(ctx: Ctx, hs: HeadscaleSpec): void {
     const v = e[key];
     if (v !== undefined && !isUnresolvedToken(v) && !(key === "ipv4" ? isIPv4(v) : isIPv6(v))) {
       ctx.issues.add(`${base}.${key}`, `${JSON.stringify(v)} is not an IPv${key === "ipv4" ? 4 : 6} address`, `write the server's public IPv${key === "ipv4" ? 4 : 6} address`);
+    } else {
+      checkPublicAddress(ctx.issues, `${base}.${key}`, v, "ipv4");
     }
   }
 }
@@ -309,6 +320,7 @@ function checkHeadscale(ctx: Ctx): void {
   checkServerUrl(ctx, hs);
   checkUpgrade(ctx, hs);
   checkHostRef(ctx, "headscale.host", hs.host);
+  checkHeadscaleTarget(hs, present(ctx.spec.hosts), ctx.warnings);
   checkListen(ctx, "headscale.listenAddr", hs.listenAddr, "the main listener");
   if (hs.metricsListenAddr === "") {
     if (f && !f.metricsCanBeDisabled) ctx.issues.add("headscale.metricsListenAddr", `headscale ${ctx.version!.version} cannot turn the metrics listener off (an empty address does so from 0.28.0)`, `use a private address such as "127.0.0.1:9090", or target 0.28.0 or later`);
@@ -349,6 +361,8 @@ function checkAddress(ctx: Ctx, path: string, value: string | undefined, family:
   const ok = family === 4 ? isIPv4(value) : isIPv6(value);
   if (!ok) {
     ctx.issues.add(path, `${JSON.stringify(value)} is not an IPv${family} address`, `write an IPv${family} address${allowNone ? `, "none" to turn IPv${family} off,` : ""} or a Terraform token`);
+  } else {
+    checkPublicAddress(ctx.issues, path, value, path.split(".").at(-1)!.replace(/6$/, "4"));
   }
 }
 
@@ -365,6 +379,7 @@ function checkHostname(ctx: Ctx, path: string, node: DerpNodeSpec): void {
     return;
   }
   if (isIp(h)) {
+    if (checkPublicAddress(ctx.issues, path, h)) return;
     const mode = node.certificate?.mode;
     if (mode === "manual" && node.certName === undefined && !node.insecureForTests) {
       ctx.issues.add(
@@ -464,6 +479,7 @@ function checkDerp(ctx: Ctx): void {
   for (const [region, i] of duplicates(regions, (r) => r.code)) {
     ctx.issues.add(`derp.regions[${i}].code`, `${JSON.stringify(region.code)} is used by another region too`, "give every region its own code");
   }
+  checkDerpHostnames(ctx.spec, ctx.issues);
   const nodes = regions.flatMap(([r, i]) => present(r.nodes).map(([n, j]) => [n, `derp.regions[${i}].nodes[${j}]`] as const));
   const seen = new Map<string, string>();
   for (const [node, path] of nodes) {
@@ -518,6 +534,7 @@ function checkHosts(ctx: Ctx): void {
     if (daemon !== undefined && !/^(ssh:\/\/[^/\s]+|tcp:\/\/[^/\s]+:\d+|unix:\/\/\/\S+)$/.test(daemon)) {
       ctx.issues.add(`${path}.docker.daemon`, `${JSON.stringify(daemon)} is not a Docker engine address`, `write "ssh://user@host", "tcp://host:2376" (TLS) or "unix:///var/run/docker.sock"`);
     }
+    if (host.docker?.sshOpts) checkSshOptions(host.docker.sshOpts, `${path}.docker.sshOpts`, ctx.issues);
     checkAddress(ctx, `${path}.publicIpv4`, host.publicIpv4, 4, false);
     checkAddress(ctx, `${path}.publicIpv6`, host.publicIpv6, 6, false);
   }
@@ -575,6 +592,7 @@ function checkResolved(tailnet: ResolvedTailnet, spec: TailnetSpec, issues: Issu
 
 function checkDevices(ctx: Ctx): void {
   const devices = present(ctx.spec.devices);
+  const tailnet = tailnetPrefixes(ctx.spec.headscale);
   for (const [device, i] of devices) {
     const path = `devices[${i}]`;
     if (device.name !== undefined && !isSlug(device.name)) ctx.issues.add(`${path}.name`, `${JSON.stringify(device.name)} is not a valid device name`, `use lower-case letters, digits and dashes, e.g. "home-router"`);
@@ -585,6 +603,7 @@ function checkDevices(ctx: Ctx): void {
       if (!p) ctx.issues.add(at, `${JSON.stringify(route)} is not a CIDR prefix`, `write the subnet as address/bits, e.g. "192.168.100.0/24"`);
       else if (p.bits === 0) ctx.issues.add(at, `${JSON.stringify(route)} is a default route`, "remove it and set exitNode: true to offer the device as an exit node");
       else if (hasHostBits(p)) ctx.issues.add(at, `${JSON.stringify(route)} has host bits set; Tailscale refuses such routes`, `use the network address, "${networkOf(p)}"`);
+      else checkAdvertisedRoute(ctx.issues, at, p, tailnet);
     }
     for (const [tag, j] of present(device.tags)) {
       if (!/^tag:[a-z0-9][a-z0-9-]*$/.test(tag)) ctx.issues.add(`${path}.tags[${j}]`, `${JSON.stringify(tag)} is not a tag`, `write tags as "tag:name" with lower-case letters, digits and dashes`);
@@ -620,12 +639,14 @@ export function validate(input: unknown): ValidationResult {
     checkAcme(sanitized, issues);
     checkDevices(ctx);
     checkUsers(sanitized, issues, (d) => parseGoDuration(d) !== undefined);
+    checkUserNameCase(sanitized, issues);
     checkPolicy(sanitized, sanitized.name ?? "tailnet", issues);
   }
   const resolved = issues.length === 0 ? resolve(input as TailnetSpec) : undefined;
   if (resolved) {
     checkResolved(resolved, input as TailnetSpec, issues);
     checkVmResolved(resolved, input as TailnetSpec, issues);
+    checkSharedAddresses(resolved, input as TailnetSpec, issues, warnings);
   }
   if (issues.length > 0 || !resolved) return { ok: false, issues: issues.issues, warnings: withSubjects(warnings.issues, sanitized ?? ({} as TailnetSpec)) };
   const all = [...withSubjects(warnings.issues, sanitized ?? ({} as TailnetSpec)), ...resolved.warnings];

@@ -10,7 +10,7 @@
  */
 import { DERPER_PATHS, type ResolvedListener } from "./derper.js";
 import type { IssueList } from "./issues.js";
-import { hasHostBits, isIp, networkOf, parsePrefix } from "./net.js";
+import { hasHostBits, isIp, networkOf, parsePrefix, prefixesCoverFamily, type Prefix } from "./net.js";
 import type { ResolvedDerpNode, ResolvedHeadscale, ResolvedTailnet } from "./resolved.js";
 import type { HostSpec, TailnetSpec } from "./spec.js";
 import { listenerOwners } from "./lookup.js";
@@ -362,6 +362,7 @@ export function checkVmHosts(spec: TailnetSpec, hosts: readonly [HostSpec, numbe
   for (const [host, i] of hosts) {
     const path = `hosts[${i}]`;
     const fw = host.firewall;
+    const admins: Prefix[] = [];
     for (const [cidr, j] of (fw?.adminCidrs ?? []).map((c, j) => [c, j] as const)) {
       if (cidr === undefined) continue;
       const at = `${path}.firewall.adminCidrs[${j}]`;
@@ -369,7 +370,9 @@ export function checkVmHosts(spec: TailnetSpec, hosts: readonly [HostSpec, numbe
       if (!prefix) issues.add(at, `${JSON.stringify(cidr)} is neither a CIDR prefix nor an address`, `write a network such as "192.0.2.0/24" or "2001:db8::/32", or an address such as "192.0.2.7"`);
       else if (hasHostBits(prefix)) issues.add(at, `${JSON.stringify(cidr)} has host bits set`, `use the network address, "${networkOf(prefix)}", or a single address`);
       else if (prefix.bits === 0) warnings.add(at, `${JSON.stringify(cidr)} admits every address: SSH, metrics and gRPC are open to everyone`, "list only the networks you administer the host from");
+      if (prefix && !hasHostBits(prefix)) admins.push(prefix);
     }
+    warnAdminsCoverEverything(warnings, `${path}.firewall.adminCidrs`, admins);
     if (fw?.sshPort !== undefined && (!Number.isInteger(fw.sshPort) || fw.sshPort < 1 || fw.sshPort > 65535)) {
       issues.add(`${path}.firewall.sshPort`, `${fw.sshPort} is not a port`, "use sshd's TCP port, usually 22");
     }
@@ -429,6 +432,19 @@ export function checkVmHosts(spec: TailnetSpec, hosts: readonly [HostSpec, numbe
       checkLocalFile(issues, `${path}.vm.derper.localFile`, d.localFile);
       checkSha(issues, `${path}.vm.derper.sha256`, d.sha256, "your derper binary");
     }
+  }
+}
+
+/**
+ * Admin networks that cover every address of a family between them, split however
+ * (`0.0.0.0/1` and `128.0.0.0/1`): the same warning a `/0` gets. A family with a /0 was warned
+ * about at that item already.
+ */
+function warnAdminsCoverEverything(warnings: IssueList, path: string, admins: readonly Prefix[]): void {
+  for (const family of [4, 6] as const) {
+    if (admins.some((p) => p.family === family && p.bits === 0) || !prefixesCoverFamily(admins, family)) continue;
+    const listed = admins.filter((p) => p.family === family).map((p) => JSON.stringify(p.text)).join(", ");
+    warnings.add(path, `${listed} together admit every IPv${family} address: SSH, metrics and gRPC are open to everyone`, "list only the networks you administer the host from");
   }
 }
 

@@ -6,7 +6,7 @@
  * openssl in the tests.
  */
 import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from "node:crypto";
-import { isIPv4, isIPv6 } from "../model/net.js";
+import { ipBytes, parseIp } from "../model/net.js";
 
 function length(n: number): Buffer {
   if (n < 0x80) return Buffer.from([n]);
@@ -52,15 +52,6 @@ function time(d: Date): Buffer {
   return d.getUTCFullYear() < 2050 ? tlv(0x17, Buffer.from(`${iso.slice(2)}Z`)) : tlv(0x18, Buffer.from(`${iso}Z`));
 }
 
-function ipBytes(ip: string): Buffer {
-  if (isIPv4(ip)) return Buffer.from(ip.split(".").map(Number));
-  const [head, tail] = ip.includes("::") ? (ip.split("::") as [string, string]) : [ip, undefined];
-  const h = head ? head.split(":") : [];
-  const t = tail ? tail.split(":") : [];
-  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill("0"), ...t];
-  return Buffer.concat(groups.map((g) => Buffer.from([parseInt(g, 16) >> 8, parseInt(g, 16) & 0xff])));
-}
-
 const OID = {
   ecdsaWithSha256: "1.2.840.10045.4.3.2",
   commonName: "2.5.4.3",
@@ -98,14 +89,14 @@ export function issueSelfSigned(name: string, days: number, now: Date = new Date
 }
 
 function buildCertificate(name: string, days: number, now: Date, key: KeyObject, spki: Buffer): Buffer {
-  const isIp = isIPv4(name) || isIPv6(name);
+  const ip = parseIp(name);
   const serial = randomBytes(16);
   serial[0] = serial[0]! & 0x7f;
   const subject = seq(set(seq(oid(OID.commonName), utf8(name))));
   const sigAlg = seq(oid(OID.ecdsaWithSha256));
   const notBefore = new Date(now.getTime() - 3600_000);
   const notAfter = new Date(now.getTime() + days * 86400_000);
-  const san = seq(isIp ? tlv(0x87, ipBytes(name)) : tlv(0x82, Buffer.from(name, "ascii")));
+  const san = seq(ip ? tlv(0x87, Buffer.from(ipBytes(ip))) : tlv(0x82, Buffer.from(name, "ascii")));
   const extensions = explicit(
     3,
     seq(

@@ -8,12 +8,15 @@
  *    headscale refuses the equivalent config (the rendered config object with just that change,
  *    serialised as the renderer does), in the phase where headscale checks it: `configtest` for
  *    what `LoadServerConfig` checks, `serve` for the DERP map (configtest never loads it).
+ * 2b. "Refused by the validator, broken in headscale": node prefixes that leave no address start
+ *    fine, but headscale cannot register a single node (a prefix one step larger can).
  * 3. headscale's quirks the kit works around: the server_url suffix check that a port defeats, and
  *    derp.yaml's spelling (quoted ints are fatal; Tailscale's JSON key names are silently dropped).
  *
  * The rules are exercised on the newest built version, and additionally on the versions where a
  * rule is version-specific (the ephemeral timeout's key, trusted_proxies).
  */
+import { execa } from "execa";
 import { readFileSync } from "node:fs";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -372,6 +375,44 @@ describe.skipIf(!!skipReason("headscale-real", upstreamSkipReason))(`real headsc
         expect(check.exitCode, check.output).toBeGreaterThan(0);
         expect(check.output).toContain(`trusted_proxies[${i}] "${cidr}"`);
         expect(check.output).toMatch(/0\.0\.0\.0\/0 and ::\/0 are not allowed/);
+      }
+    });
+  });
+
+  describe(`refused by the validator, and headscale ${NEWEST} starts but registers no node`, () => {
+    /** Registers a node the way `headscale debug create-node` + `auth register` do (0.29's CLI); the command's result. */
+    async function registerDebugNode(bin: string, sandbox: HeadscaleSandbox): Promise<{ exitCode: number | undefined; output: string }> {
+      const run = (args: string[]) => execa(bin, ["-c", sandbox.configPath, ...args], { reject: false, all: true, extendEnv: false, env: { NO_COLOR: "1" }, timeout: 30_000 });
+      const user = await run(["users", "create", "prefix-probe"]);
+      expect(user.exitCode, user.all).toBe(0);
+      const authId = `hskey-authreq-${"a".repeat(24)}`;
+      const created = await run(["debug", "create-node", "--name", "probe", "--user", "prefix-probe", "--key", authId]);
+      expect(created.exitCode, created.all).toBe(0);
+      const registered = await run(["auth", "register", "--auth-id", authId, "--user", "prefix-probe"]);
+      return { exitCode: registered.exitCode, output: registered.all ?? "" };
+    }
+
+    it.each([
+      ["an IPv4 prefix of /31", { v4: "100.64.0.0/31" }, { v4: "100.64.0.0/30" }, "headscale.prefixes.v4", /allocating IPv4 address: failed to allocate IP/],
+      ["an IPv6-only prefix of /127", { v4: null, v6: "fd7a:115c:a1e0::/127" }, { v4: null, v6: "fd7a:115c:a1e0::/126" }, "headscale.prefixes.v6", /allocating IPv6 address: failed to allocate IP/],
+    ] as const)("%s", async (_name, tooSmall, roomy, issuePath, headscaleError) => {
+      expectIssue(exampleSpec(NEWEST, (s) => (s.headscale.prefixes = { ...tooSmall })), issuePath, /leaves no address for nodes/);
+      expect(validate(exampleSpec(NEWEST, (s) => (s.headscale.prefixes = { ...roomy }))).issues).toEqual([]);
+
+      const bin = upstreamBinary("headscale", NEWEST);
+      for (const [prefixes, registers] of [[tooSmall, false], [roomy, true]] as const) {
+        const inConfig = Object.fromEntries(Object.entries(prefixes).filter(([, v]) => v !== null));
+        const sandbox = await sandboxFor(NEWEST, { config: (c) => setIn(c, "prefixes", { ...inConfig, allocation: "sequential" }) });
+        const hs = await startHeadscale(bin, sandbox);
+        expect(hs.ready, `headscale must start with ${JSON.stringify(prefixes)}:\n${hs.output()}`).toBe(true);
+        const result = await registerDebugNode(bin, sandbox);
+        if (registers) {
+          expect(result.exitCode, result.output).toBe(0);
+        } else {
+          expect(result.exitCode, result.output).toBeGreaterThan(0);
+          expect(result.output).toMatch(headscaleError);
+        }
+        await hs.stop();
       }
     });
   });

@@ -1,6 +1,26 @@
 import { describe, expect, it } from "vitest";
 import nodeNet from "node:net";
-import { hasHostBits, isDnsName, isIPv6, networkOf, parseGoDuration, parseListenAddress, parsePrefix, parsePrometheusDuration, prefixWithin, TAILSCALE_CGNAT, TAILSCALE_ULA } from "../../model/net.js";
+import {
+  addressKind,
+  formatAddress,
+  hasHostBits,
+  ipBytes,
+  isDnsName,
+  isIPv6,
+  networkOf,
+  parseGoDuration,
+  parseIp,
+  parseListenAddress,
+  parsePrefix,
+  parsePrometheusDuration,
+  prefixesCoverFamily,
+  prefixKind,
+  prefixWithin,
+  unmapIpv4,
+  TAILSCALE_CGNAT,
+  TAILSCALE_ULA,
+  type Prefix,
+} from "../../model/net.js";
 import { closest } from "../../model/suggest.js";
 
 describe("prefixes", () => {
@@ -98,5 +118,84 @@ describe("isIPv6 (written out instead of node:net's costly regex)", () => {
     expect(parsePrefix("fe80::/64")?.family).toBe(6);
     expect(parsePrefix("fe80::%eth0/64")).toBeUndefined();
     expect(parsePrefix("::ffff:1.2.3.4/128")?.value).toBe(0xffff01020304n);
+  });
+});
+
+describe("single addresses", () => {
+  it("parses both families, keeps an IPv6 zone apart, and gives the bytes a certificate's IP SAN holds", () => {
+    expect(parseIp("192.0.2.1")).toEqual({ family: 4, value: 0xc0000201n, zone: undefined });
+    expect(parseIp("fe80::1%eth0")).toEqual({ family: 6, value: 0xfe800000000000000000000000000001n, zone: "eth0" });
+    for (const bad of ["300.1.1.1", "192.0.2.1/32", "hs.example.com", "", "::g"]) expect(parseIp(bad)).toBeUndefined();
+    expect([...ipBytes(parseIp("192.0.2.1")!)]).toEqual([192, 0, 2, 1]);
+    expect([...ipBytes(parseIp("::ffff:192.0.2.1")!)]).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1]);
+    expect([...ipBytes(parseIp("2001:db8::1")!)]).toEqual([0x20, 0x01, 0x0d, 0xb8, ...Array(11).fill(0), 1]);
+    expect(formatAddress(unmapIpv4(parseIp("::ffff:c000:201")!)!)).toBe("192.0.2.1");
+    expect(unmapIpv4(parseIp("2001:db8::1")!)).toBeUndefined();
+  });
+
+  it("writes addresses as WHATWG URLs do (canonical IPv6), on 20,000 random addresses", () => {
+    let seed = 7;
+    const random = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    const groups = ["0", "0", "0", "1", "ff", "ffff", "db8", "a0b"];
+    for (let i = 0; i < 20_000; i++) {
+      const full = Array.from({ length: 8 }, () => groups[random(groups.length)]!).join(":");
+      const text = random(4) === 0 ? `${full.split(":").slice(0, 6).join(":")}:${random(256)}.${random(256)}.0.${random(256)}` : full;
+      const [ours, url] = [formatAddress(parseIp(text)!), new URL(`http://[${text}]/`).hostname.slice(1, -1)];
+      if (ours !== url) expect(ours, text).toBe(url);
+    }
+  });
+
+  it("knows the special-purpose ranges, and calls the rest public", () => {
+    const kinds = Object.fromEntries(
+      ["0.0.0.0", "127.0.0.53", "224.0.0.1", "255.255.255.255", "169.254.1.1", "10.1.2.3", "172.31.0.1", "192.168.1.1", "100.100.100.100", "::", "::1", "ff02::1", "fe80::1", "fd7a:115c:a1e0::1", "::ffff:10.0.0.1", "192.0.2.1", "2001:db8::1", "172.32.0.1", "8.8.8.8"].map((a) => [a, addressKind(parseIp(a)!)]),
+    );
+    expect(kinds).toEqual({
+      "0.0.0.0": "unspecified", "127.0.0.53": "loopback", "224.0.0.1": "multicast", "255.255.255.255": "broadcast", "169.254.1.1": "link-local",
+      "10.1.2.3": "private", "172.31.0.1": "private", "192.168.1.1": "private", "100.100.100.100": "cgnat", "::": "unspecified", "::1": "loopback",
+      "ff02::1": "multicast", "fe80::1": "link-local", "fd7a:115c:a1e0::1": "ula", "::ffff:10.0.0.1": "ipv4-mapped", "192.0.2.1": "public",
+      "2001:db8::1": "public", "172.32.0.1": "public", "8.8.8.8": "public",
+    });
+    expect(prefixKind(parsePrefix("127.0.0.0/8")!)).toBe("loopback");
+    expect(prefixKind(parsePrefix("239.0.0.0/8")!)).toBe("multicast");
+    expect(prefixKind(parsePrefix("0.0.0.0/1")!)).toBe("public"); // covers loopback, lies inside nothing special
+  });
+});
+
+describe("prefixesCoverFamily: the union of prefixes, sorted and merged", () => {
+  /** Splits `prefix` at random into disjoint prefixes that cover exactly it. */
+  function split(prefix: Prefix, random: (n: number) => number, depth = 0): Prefix[] {
+    const width = prefix.family === 4 ? 32 : 128;
+    if (prefix.bits === width || depth > 6 || random(3) === 0) return [prefix];
+    const bits = prefix.bits + 1;
+    const half = 1n << BigInt(width - bits);
+    const child = (value: bigint) => ({ family: prefix.family, bits, value, text: `${value}/${bits}` });
+    return [...split(child(prefix.value), random, depth + 1), ...split(child(prefix.value + half), random, depth + 1)];
+  }
+
+  it("is true for every random split of the whole space (shuffled, with overlaps), false once a piece is missing", () => {
+    let seed = 3;
+    const random = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    for (let round = 0; round < 500; round++) {
+      const family = round % 2 === 0 ? 4 : 6;
+      const pieces = split(parsePrefix(family === 4 ? "0.0.0.0/0" : "::/0")!, random).filter((p) => p.bits > 0);
+      if (pieces.length < 2) continue;
+      const shuffled = [...pieces].sort(() => random(3) - 1);
+      const overlap = pieces[random(pieces.length)]!;
+      expect(prefixesCoverFamily([...shuffled, overlap], family)).toBe(true);
+      expect(prefixesCoverFamily(shuffled, family === 4 ? 6 : 4)).toBe(false);
+      const missing = random(shuffled.length);
+      expect(prefixesCoverFamily(shuffled.filter((_, i) => i !== missing), family)).toBe(false);
+    }
+  });
+
+  it("notices a single missing address at either end", () => {
+    const allBut = (last: boolean) => Array.from({ length: 32 }, (_, i) => {
+      const bits = i + 1;
+      const value = last ? ((1n << 32n) - (1n << BigInt(33 - bits))) : (1n << BigInt(32 - bits));
+      return { family: 4 as const, bits, value, text: "" };
+    });
+    expect(prefixesCoverFamily(allBut(true), 4)).toBe(false);
+    expect(prefixesCoverFamily(allBut(false), 4)).toBe(false);
+    expect(prefixesCoverFamily([...allBut(false), parsePrefix("0.0.0.0/32")!], 4)).toBe(true);
   });
 });

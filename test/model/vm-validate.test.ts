@@ -115,3 +115,37 @@ describe("validate: VM targets and host firewalls", () => {
     ]);
   });
 });
+
+describe("validate: admin networks that admit everyone between them", () => {
+  /** The warnings beyond those vmSpec() always has (what the model leaves to the operator). */
+  const warned = (adminCidrs: string[]) => {
+    const spec: any = vmSpec();
+    spec.hosts[0].firewall = { adminCidrs };
+    const result = validate(spec);
+    expect(result.issues).toEqual([]);
+    const always = new Set(validate(vmSpec()).warnings.map((w) => `${w.path}\n${w.message}`));
+    return result.warnings.filter((w) => !always.has(`${w.path}\n${w.message}`)).map((w) => [w.path, w.message, w.fix]);
+  };
+  const fix = "list only the networks you administer the host from";
+
+  it("warns about two halves as it warns about /0", () => {
+    expect(warned(["0.0.0.0/1", "128.0.0.0/1"])).toEqual([
+      ["hosts[0].firewall.adminCidrs", "\"0.0.0.0/1\", \"128.0.0.0/1\" together admit every IPv4 address: SSH, metrics and gRPC are open to everyone", fix],
+    ]);
+    expect(warned(["8000::/1", "192.0.2.0/24", "::/1"])).toEqual([
+      ["hosts[0].firewall.adminCidrs", "\"8000::/1\", \"::/1\" together admit every IPv6 address: SSH, metrics and gRPC are open to everyone", fix],
+    ]);
+  });
+
+  it("warns about any split whose union is the whole space, overlaps and single addresses included", () => {
+    expect(warned(["128.0.0.0/1", "0.0.0.0/2", "64.0.0.0/3", "96.0.0.0/3", "10.0.0.0/8", "203.0.113.7"])).toHaveLength(1);
+    expect(warned(["0.0.0.0/1", "0.0.0.0/2", "128.0.0.0/2", "192.0.0.0/2"])).toHaveLength(1);
+  });
+
+  it("stays quiet when part of the space is left out, and warns about a /0 only once", () => {
+    expect(warned(["0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/3", "224.0.0.0/4", "240.0.0.0/5"])).toEqual([]);
+    expect(warned(["0.0.0.0/0", "0.0.0.0/1", "128.0.0.0/1"])).toEqual([
+      ["hosts[0].firewall.adminCidrs[0]", "\"0.0.0.0/0\" admits every address: SSH, metrics and gRPC are open to everyone", fix],
+    ]);
+  });
+});

@@ -34,6 +34,13 @@ describe("kit-issued self-signed certificates", () => {
     expect(new X509Certificate(issueSelfSigned("derp.example.com", 365).certPem).checkHost("derp.example.com")).toBe("derp.example.com");
   });
 
+  it("encodes an IPv4-mapped or embedded-IPv4 address as its 16 bytes (validation refuses mapped ones; the encoder is still exact)", () => {
+    const mapped = new X509Certificate(issueSelfSigned("::ffff:192.0.2.1", 365).certPem);
+    expect(mapped.subjectAltName).toBe("IP Address:0:0:0:0:0:FFFF:C000:201");
+    expect(mapped.checkIP("::ffff:192.0.2.1")).toBe("::ffff:192.0.2.1");
+    expect(new X509Certificate(issueSelfSigned("64:ff9b::198.51.100.7", 365).certPem).subjectAltName).toBe("IP Address:64:FF9B:0:0:0:0:C633:6407");
+  });
+
   it("pins the example's IP-only node in both maps, key 0600, the same pin on every run", () => {
     const secretsDir = scratch();
     const first = prepareTailnet(exampleSpec(), { secretsDir });

@@ -1,0 +1,82 @@
+/**
+ * Rules for the addresses the world dials: a host's public addresses, a DERP node's IP host name
+ * and addresses, the embedded DERP's. Such an address must be one a client elsewhere can reach:
+ * not the unspecified address, loopback, multicast, broadcast or IPv6 link-local; not an IPv4
+ * address written as IPv6; without a `%zone`. And one address reaches one machine per port, so
+ * two hosts that share an address must not open the same port.
+ */
+import type { IssueList } from "./issues.js";
+import { addressKind, formatAddress, parseIp, unmapIpv4, type AddressKind } from "./net.js";
+import type { ResolvedTailnet } from "./resolved.js";
+import type { TailnetSpec } from "./spec.js";
+import { isUnresolvedToken } from "./tokens.js";
+
+/** Why an address kind can never be dialed by a client elsewhere. */
+const UNREACHABLE: Partial<Record<AddressKind, string>> = {
+  unspecified: "is the unspecified address (\"any\"), which no client can dial",
+  loopback: "is a loopback address: every client would dial itself",
+  multicast: "is a multicast address, which no TCP connection can reach",
+  broadcast: "is the broadcast address, which no TCP connection can reach",
+};
+
+/**
+ * Checks an address that clients elsewhere dial. `v4Field` names where the IPv4 form of an
+ * IPv4-mapped address belongs (e.g. `publicIpv4`), when that is another field. Terraform tokens,
+ * `"none"` and values that are not addresses (reported by other checks) are left alone. True when
+ * it reported a problem.
+ */
+export function checkPublicAddress(issues: IssueList, path: string, value: string | undefined, v4Field?: string): boolean {
+  if (value === undefined || isUnresolvedToken(value)) return false;
+  const ip = parseIp(value);
+  if (!ip) return false;
+  const before = issues.length;
+  const q = JSON.stringify(value);
+  const bare = formatAddress(ip);
+  const kind = addressKind(ip);
+  if (ip.zone !== undefined) {
+    const global = kind === "link-local" ? "a global address" : JSON.stringify(bare);
+    issues.add(path, `${q} carries the zone "%${ip.zone}", which names an interface of one machine; an address clients elsewhere dial has none`, `write ${global} without a zone`);
+  } else if (kind === "ipv4-mapped") {
+    const v4 = formatAddress(unmapIpv4(ip)!);
+    issues.add(path, `${q} is the IPv4 address ${v4} written as IPv6 (IPv4-mapped); clients, DNS records and certificates treat the two forms differently`, `write "${v4}"${v4Field ? ` in ${v4Field}` : ""}`);
+  } else if (kind === "link-local" && ip.family === 6) {
+    issues.add(path, `${q} is an IPv6 link-local address, reachable only on its own link and only with a zone`, "write the global address clients reach it at");
+  } else if (UNREACHABLE[kind]) {
+    issues.add(path, `${q} ${UNREACHABLE[kind]}`, "write the public address clients reach it at");
+  }
+  return issues.length > before;
+}
+
+/**
+ * Hosts that share a public address: an error when they open the same port (the address reaches
+ * one machine per port), else a warning (it works only behind one NAT that forwards each port to
+ * the right machine). Runs on the resolved model, which knows every socket a host opens.
+ */
+export function checkSharedAddresses(tailnet: ResolvedTailnet, spec: TailnetSpec, issues: IssueList, warnings: IssueList): void {
+  const specHosts = spec.hosts ?? [];
+  const byName = new Map(tailnet.hosts.map((h) => [h.name, h]));
+  const owners = new Map<string, number>(); // canonical address -> index of the first host with it
+  specHosts.forEach((host, i) => {
+    for (const key of ["publicIpv4", "publicIpv6"] as const) {
+      const value = host[key];
+      const ip = value === undefined ? undefined : parseIp(value);
+      if (!ip) continue;
+      const canonical = `${ip.family}/${ip.value}`;
+      const first = owners.get(canonical);
+      if (first === undefined) {
+        owners.set(canonical, i);
+        continue;
+      }
+      const other = specHosts[first]!;
+      const path = `hosts[${i}].${key}`;
+      const shared = `${JSON.stringify(value)} is also the public address of host ${JSON.stringify(other.name)} (hosts[${first}])`;
+      const theirs = new Set(byName.get(other.name)!.listeners.filter((l) => l.public).map((l) => `${l.protocol} port ${l.port}`));
+      const clash = byName.get(host.name)!.listeners.filter((l) => l.public).map((l) => `${l.protocol} port ${l.port}`).find((p) => theirs.has(p));
+      if (clash) {
+        issues.add(path, `${shared}, and both open ${clash}; one address reaches one machine per port`, "give each host its own address, or make them one host");
+      } else {
+        warnings.add(path, `${shared}; that works only behind one NAT that forwards each port to the right machine`, "give each host its own address, unless both sit behind one NAT");
+      }
+    }
+  });
+}
