@@ -12,30 +12,63 @@
  * failed (down: something could not be removed); 2 usage or setup error (not Linux/root, a
  * program missing, another lab running); 130 interrupted.
  */
-import { parseArgs } from "node:util";
 import { LabBinariesMissing, LabBusy, labDown, LabSetupError, labUnsupportedReason, runLab } from "../lab/index.js";
 import { formatCheckLine, formatLabTable } from "../lab/report.js";
 import { formatIssues, validate } from "../model/index.js";
+import { expectPositionals, parseCommand, UsageError, type CommandSpec, type Options } from "./args.js";
 import type { CliIo } from "./main.js";
 import { loadSpecFile } from "./load-spec.js";
 
-export const LAB_USAGE = `  cdktf-tailnet lab <spec> [--clients N] [--headscale-version V] [--faults] [--wait S] [--json] [--keep]
-                    [--headscale <path>] [--derper <path>] [--tailscaled <path>] [--tailscale <path>] [--bin-dir <dir>]
-      run the whole tailnet on this machine (Linux, root): one network namespace per host, device
-      and client, the real headscale/derper/tailscaled, then check it end to end; programs come from
-      the paths given or ~/.cache/cdktf-tailnet/bin (scripts/build-upstream.sh builds them);
-      --faults then takes a DERP node down (--fault-derp kill, the default, or link-down) and
-      stops/restarts headscale, and measures the recovery;
-      one lab runs at a time: --wait S waits up to S seconds for a running one instead of refusing
-  cdktf-tailnet lab down [--json]
-      stop a running lab and remove every namespace, process and run directory a lab left`;
+export const LAB = {
+  name: "lab",
+  usage: `usage: cdktf-tailnet lab <spec> [--clients N] [--headscale-version V] [--faults [--fault-derp kill|link-down]]
+                         [--wait S] [--json] [--keep] [--headscale <path>] [--derper <path>]
+                         [--tailscaled <path>] [--tailscale <path>] [--bin-dir <dir>]
+  run the whole tailnet on this machine (Linux, root): one network namespace per host, device and
+  client, the real headscale/derper/tailscaled, then check it end to end
+  options:
+    --clients N           extra clients to join (default: 2)
+    --headscale-version V the headscale release to run (default: the spec's)
+    --faults              then take a DERP node down and stop/restart headscale, and measure the recovery
+    --fault-derp <how>    how the DERP node goes down: kill (default) or link-down
+    --wait S              wait up to S seconds for a running lab instead of refusing (one runs at a time)
+    --json                print the report as JSON (progress goes to stderr)
+    --keep                keep the run directory (logs, state) after the run
+    --headscale, --derper, --tailscaled, --tailscale <path>   the programs to run
+    --bin-dir <dir>       where to find them (default: ~/.cache/cdktf-tailnet/bin, which
+                          scripts/build-upstream.sh builds)
+  <spec> is a tailnet.yaml (or .yml, .json), or a .ts/.js module whose default export is the spec.
+  \`cdktf-tailnet lab down --help\` for stopping a lab.
+exit codes: 0 every check passed, 1 the spec has problems or a check failed, 2 usage or setup error, 130 interrupted`,
+  options: {
+    clients: { type: "string" },
+    "headscale-version": { type: "string" },
+    json: { type: "boolean" },
+    keep: { type: "boolean" },
+    faults: { type: "boolean" },
+    "fault-derp": { type: "string" },
+    wait: { type: "string" },
+    headscale: { type: "string" },
+    derper: { type: "string" },
+    tailscaled: { type: "string" },
+    tailscale: { type: "string" },
+    "bin-dir": { type: "string" },
+  },
+} as const satisfies CommandSpec<Options>;
 
-/** Thrown for bad command-line arguments (main.ts prints the usage). */
-export class LabUsageError extends Error {}
+export const LAB_DOWN = {
+  name: "lab down",
+  usage: `usage: cdktf-tailnet lab down [--json]
+  stop a running lab and remove every namespace, process and run directory a lab left
+  options:
+    --json                print the report as JSON
+exit codes: 0 nothing left, 1 something could not be removed, 2 usage or setup error`,
+  options: { json: { type: "boolean" } },
+} as const satisfies CommandSpec<Options>;
 
 async function commandLabDown(args: string[], io: CliIo): Promise<number> {
-  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { json: { type: "boolean", default: false } } });
-  if (positionals.length > 0) throw new LabUsageError(`lab down takes no arguments, got ${positionals.join(" ")}`);
+  const { positionals, values } = parseCommand(LAB_DOWN, args);
+  expectPositionals(LAB_DOWN, positionals, []);
   const unsupported = labUnsupportedReason();
   if (unsupported) {
     io.err(`cdktf-tailnet lab down: ${unsupported}`);
@@ -60,31 +93,15 @@ async function commandLabDown(args: string[], io: CliIo): Promise<number> {
 
 export async function commandLab(args: string[], io: CliIo): Promise<number> {
   if (args[0] === "down") return commandLabDown(args.slice(1), io);
-  const { positionals, values } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      clients: { type: "string", default: "2" },
-      "headscale-version": { type: "string" },
-      json: { type: "boolean", default: false },
-      keep: { type: "boolean", default: false },
-      faults: { type: "boolean", default: false },
-      "fault-derp": { type: "string" },
-      wait: { type: "string" },
-      headscale: { type: "string" },
-      derper: { type: "string" },
-      tailscaled: { type: "string" },
-      tailscale: { type: "string" },
-      "bin-dir": { type: "string" },
-    },
-  });
-  if (positionals.length !== 1) throw new LabUsageError("lab takes exactly one spec file");
-  const clients = Number(values.clients);
-  if (!Number.isInteger(clients) || clients < 0) throw new LabUsageError(`--clients must be a whole number, got ${JSON.stringify(values.clients)}`);
+  const { positionals, values } = parseCommand(LAB, args);
+  expectPositionals(LAB, positionals, ["spec file"]);
+  const mistake = (message: string) => new UsageError(message, LAB.usage, LAB.name);
+  const clients = Number(values.clients ?? "2");
+  if (!Number.isInteger(clients) || clients < 0) throw mistake(`--clients must be a whole number, got ${JSON.stringify(values.clients)}`);
   const derpFailure = values["fault-derp"] ?? "kill";
-  if (derpFailure !== "kill" && derpFailure !== "link-down") throw new LabUsageError(`--fault-derp must be kill or link-down, got ${JSON.stringify(derpFailure)}`);
+  if (derpFailure !== "kill" && derpFailure !== "link-down") throw mistake(`--fault-derp must be kill or link-down, got ${JSON.stringify(derpFailure)}`);
   const wait = values.wait === undefined ? 0 : Number(values.wait);
-  if (!Number.isFinite(wait) || wait < 0) throw new LabUsageError(`--wait must be a number of seconds, got ${JSON.stringify(values.wait)}`);
+  if (!Number.isFinite(wait) || wait < 0) throw mistake(`--wait must be a number of seconds, got ${JSON.stringify(values.wait)}`);
   const specPath = positionals[0]!;
   const spec = await loadSpecFile(specPath);
   const checked = validate(spec);
@@ -109,8 +126,8 @@ export async function commandLab(args: string[], io: CliIo): Promise<number> {
       spec,
       clients,
       headscaleVersion: values["headscale-version"],
-      keep: values.keep,
-      faults: values.faults ? { derpFailure } : false,
+      keep: values.keep === true,
+      faults: values.faults === true ? { derpFailure } : false,
       waitForOtherLab: wait * 1000,
       binaries: { headscale: values.headscale, derper: values.derper, tailscaled: values.tailscaled, tailscale: values.tailscale, binDir: values["bin-dir"] },
       signal: controller.signal,

@@ -6,6 +6,7 @@ import { readFile } from "node:fs/promises";
 import { extname, resolve as resolvePath } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseDocument } from "yaml";
+import { describeFileError, isFileError, type FileAction } from "./file-errors.js";
 
 /** A spec file that could not be read or parsed; the message names the file and the place. */
 export class SpecFileError extends Error {
@@ -28,17 +29,25 @@ export function parseSpecYaml(text: string, source: string): unknown {
   return doc.toJS();
 }
 
-async function loadYaml(file: string): Promise<unknown> {
-  let text: string;
+const READ_SPEC: FileAction = { doing: "read the spec", access: "read", missingFix: "check the path (a spec is a tailnet.yaml, or a .ts/.js module exporting the spec)" };
+
+/** The spec file's text; a file error says in words what is wrong and the fix. */
+async function readSpecText(file: string): Promise<string> {
   try {
-    text = await readFile(file, "utf8");
+    return await readFile(file, "utf8");
   } catch (e) {
-    throw new SpecFileError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new SpecFileError(isFileError(e) ? describeFileError(e, file, READ_SPEC) : `cannot read the spec ${file}: ${(e as Error).message}`);
   }
-  return parseSpecYaml(text, file);
+}
+
+async function loadYaml(file: string): Promise<unknown> {
+  return parseSpecYaml(await readSpecText(file), file);
 }
 
 async function loadModule(file: string): Promise<unknown> {
+  await readSpecText(file); // a missing or unreadable module is reported like a YAML spec
+  // tsx's cache of compiled modules would stay in the temp dir after the command.
+  process.env.TSX_DISABLE_CACHE ??= "1";
   const url = pathToFileURL(file).href;
   const ext = extname(file);
   const mod: Record<string, unknown> =

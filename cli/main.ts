@@ -2,42 +2,29 @@
  * The `cdktf-tailnet` command: the model without Terraform.
  *
  *   cdktf-tailnet validate <spec>              check a spec, report every problem
- *   cdktf-tailnet render <spec> --out <dir>    write every rendered file, atomically
+ *   cdktf-tailnet render <spec> --out <dir>    write every rendered file, replacing <dir> whole (cli/write-tree.ts)
+ *   cdktf-tailnet bootstrap / doctor           users and keys in a running headscale; check a deployment
  *   cdktf-tailnet lab <spec> [--clients N]     run the tailnet on this machine and check it (cli/lab.ts)
  *   cdktf-tailnet versions                     list the headscale versions the kit renders for
  *
+ * Every command takes -h/--help (its usage, cli/usage.ts); `help <command>` says the same.
  * Exit codes: 0 success, 1 the spec has problems (nothing written), 2 usage or I/O error.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { formatIssues, HEADSCALE_MINORS, TailnetSpecError, validate, type ResolvedTailnet } from "../model/index.js";
 import { checkTailnetCertificates, materializeCertificates, SecretStore } from "../secrets/index.js";
 import { renderTailnet } from "../render/index.js";
 import { packageRoot } from "../render/package-root.js";
-import { readFileSync as readFile } from "node:fs";
+import { expectPositionals, HelpRequested, parseCommand, UsageError } from "./args.js";
 import { bootstrap } from "./bootstrap.js";
 import { formatFindings, runDoctor } from "./doctor.js";
+import { describeFileError, isFileError } from "./file-errors.js";
 import { HeadscaleCli, runnerFor } from "./headscale-cli.js";
-import { commandLab, LAB_USAGE, LabUsageError } from "./lab.js";
+import { commandLab, LAB, LAB_DOWN } from "./lab.js";
 import { loadSpecFile, SpecFileError } from "./load-spec.js";
-import { readTreeMetadata, writeTreeAtomically } from "./write-tree.js";
-
-const USAGE = `usage:
-  cdktf-tailnet validate <spec>
-  cdktf-tailnet render <spec> [--out <dir>] [--secrets-dir <dir>]
-                         (defaults: out, and $CDKTF_TAILNET_SECRETS_DIR or ./.cdktf-tailnet-secrets)
-  cdktf-tailnet bootstrap <spec> --via <how> [--rotate-keys] [--show-keys] [--secrets-dir <dir>]
-      create the spec's users and pre-auth keys in the running headscale, print join commands;
-      <how>: local:<headscale binary>[,<config.yaml>] | docker:<container>[@ssh://user@host] | ssh:<user@host>
-  cdktf-tailnet doctor <spec> [--json] [--dns-server <ip[:port]>] [--resolve <host>=<address>]... [--ca-file <pem>]
-      check a running deployment from outside: DNS, headscale /health /key /verify over TLS,
-      each DERP node's certificate or pin, /derp/probe, STUN, port 80
-${LAB_USAGE}
-  cdktf-tailnet versions
-  cdktf-tailnet --help | --version
-
-<spec> is a tailnet.yaml, or a .ts/.js module whose default export is the spec.`;
+import { BOOTSTRAP, DOCTOR, RENDER, USAGE, VALIDATE, VERSIONS } from "./usage.js";
+import { OutputTree, OutputTreeError } from "./write-tree.js";
 
 /** Where the command writes; injectable so tests capture output. */
 export interface CliIo {
@@ -49,8 +36,6 @@ const processIo: CliIo = {
   out: (t) => process.stdout.write(`${t}\n`),
   err: (t) => process.stderr.write(`${t}\n`),
 };
-
-class UsageError extends Error {}
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as { version: string };
@@ -84,8 +69,8 @@ async function validated(specPath: string, io: CliIo, deployedVersion?: string):
 }
 
 async function commandValidate(args: string[], io: CliIo): Promise<number> {
-  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
-  if (positionals.length !== 1) throw new UsageError("validate takes exactly one spec file");
+  const { positionals } = parseCommand(VALIDATE, args);
+  expectPositionals(VALIDATE, positionals, ["spec file"]);
   const tailnet = await validated(positionals[0]!, io);
   if (!tailnet) return 1;
   const nodes = tailnet.derp.regions.reduce((n, r) => n + r.nodes.length, 0);
@@ -94,37 +79,40 @@ async function commandValidate(args: string[], io: CliIo): Promise<number> {
 }
 
 async function commandRender(args: string[], io: CliIo): Promise<number> {
-  const { positionals, values } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { out: { type: "string", short: "o", default: "out" }, "secrets-dir": { type: "string" } },
-  });
-  if (positionals.length !== 1) throw new UsageError("render takes exactly one spec file");
-  const resolved = await validated(positionals[0]!, io, readTreeMetadata(values.out!)?.headscaleVersion);
-  if (!resolved) return 1;
-  let tailnet: ResolvedTailnet;
+  const { positionals, values } = parseCommand(RENDER, args);
+  expectPositionals(RENDER, positionals, ["spec file"]);
+  const outDir = values.out ?? "out";
+  // Opened first: it recovers from a killed render, refuses a directory that is not the kit's,
+  // and knows the version rendered last; it stays locked until the new tree is in place.
+  const tree = await OutputTree.open(outDir);
+  const shown = tree.recovered.length;
   try {
-    tailnet = materializeCertificates(resolved, new SecretStore(resolved.name, values["secrets-dir"]));
-  } catch (e) {
-    if (!(e instanceof TailnetSpecError)) throw e;
-    reportProblems(positionals[0]!, e.issues, io);
-    return 1;
+    for (const step of tree.recovered) io.err(`recovered: ${step}`);
+    const resolved = await validated(positionals[0]!, io, tree.metadata?.headscaleVersion);
+    if (!resolved) return 1;
+    let tailnet: ResolvedTailnet;
+    try {
+      tailnet = materializeCertificates(resolved, new SecretStore(resolved.name, values["secrets-dir"]));
+    } catch (e) {
+      if (!(e instanceof TailnetSpecError)) throw e;
+      reportProblems(positionals[0]!, e.issues, io);
+      return 1;
+    }
+    const files = renderTailnet(tailnet);
+    await tree.replace(files, { headscaleVersion: tailnet.headscale.version.version });
+    for (const step of tree.recovered.slice(shown)) io.err(`recovered: ${step}`);
+    for (const f of files) io.out(`  ${f.mode.toString(8).padStart(4, "0")}  ${outDir}/${f.path}`);
+    io.out(`rendered ${files.length} files for headscale ${tailnet.headscale.version.version} into ${outDir}/`);
+    return 0;
+  } finally {
+    await tree.close();
   }
-  const files = renderTailnet(tailnet);
-  await writeTreeAtomically(values.out!, files, { headscaleVersion: tailnet.headscale.version.version });
-  for (const f of files) io.out(`  ${f.mode.toString(8).padStart(4, "0")}  ${values.out}/${f.path}`);
-  io.out(`rendered ${files.length} files for headscale ${tailnet.headscale.version.version} into ${values.out}/`);
-  return 0;
 }
 
 async function commandBootstrap(args: string[], io: CliIo): Promise<number> {
-  const { positionals, values } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { via: { type: "string" }, "rotate-keys": { type: "boolean" }, "show-keys": { type: "boolean" }, "secrets-dir": { type: "string" } },
-  });
-  if (positionals.length !== 1) throw new UsageError("bootstrap takes exactly one spec file");
-  if (!values.via) throw new UsageError("bootstrap needs --via: how to reach the headscale CLI");
+  const { positionals, values } = parseCommand(BOOTSTRAP, args);
+  expectPositionals(BOOTSTRAP, positionals, ["spec file"]);
+  if (!values.via) throw new UsageError("bootstrap needs --via: how to reach the headscale CLI", BOOTSTRAP.usage, BOOTSTRAP.name);
   const tailnet = await validated(positionals[0]!, io);
   if (!tailnet) return 1;
   const cli = new HeadscaleCli(runnerFor(values.via), tailnet.headscale.version.version);
@@ -140,42 +128,53 @@ async function commandBootstrap(args: string[], io: CliIo): Promise<number> {
   return 0;
 }
 
+/** The PEM text of `--ca-file`, read with the error in words. */
+function readCaFile(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    if (!isFileError(e)) throw e;
+    throw new SpecFileError(describeFileError(e, path, { doing: "read the --ca-file", access: "read", missingFix: "check the path given to --ca-file" }));
+  }
+}
+
 async function commandDoctor(args: string[], io: CliIo): Promise<number> {
-  const { positionals, values } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      json: { type: "boolean" },
-      "dns-server": { type: "string" },
-      resolve: { type: "string", multiple: true },
-      "ca-file": { type: "string" },
-      "secrets-dir": { type: "string" },
-    },
-  });
-  if (positionals.length !== 1) throw new UsageError("doctor takes exactly one spec file");
+  const { positionals, values } = parseCommand(DOCTOR, args);
+  expectPositionals(DOCTOR, positionals, ["spec file"]);
+  const fixed: Record<string, string> = {};
+  for (const entry of values.resolve ?? []) {
+    const [host, address] = entry.split("=");
+    if (!host || !address) throw new UsageError(`--resolve ${JSON.stringify(entry)}: write host=address`, DOCTOR.usage, DOCTOR.name);
+    fixed[host] = address;
+  }
+  const ca = values["ca-file"] === undefined ? undefined : readCaFile(values["ca-file"]);
   const resolved = await validated(positionals[0]!, io);
   if (!resolved) return 1;
   // Kit-issued certificates are read (not issued) to know each node's pin.
   const tailnet = materializeCertificates(resolved, new SecretStore(resolved.name, values["secrets-dir"]));
-  const fixed: Record<string, string> = {};
-  for (const entry of values.resolve ?? []) {
-    const [host, address] = entry.split("=");
-    if (!host || !address) throw new UsageError(`--resolve ${JSON.stringify(entry)}: write host=address`);
-    fixed[host] = address;
-  }
   const findings = await runDoctor(tailnet, {
     dnsServer: values["dns-server"],
     resolve: fixed,
-    ca: values["ca-file"] ? readFile(values["ca-file"], "utf8") : undefined,
+    ca,
     onFinding: values.json ? undefined : (f) => io.err(`${f.ok ? "ok  " : "FAIL"} ${f.check} ${f.target}`),
   });
   io.out(values.json ? JSON.stringify({ findings }, null, 2) : formatFindings(findings));
   return findings.every((f) => f.ok) ? 0 : 1;
 }
 
-function commandVersions(io: CliIo): number {
+function commandVersions(args: string[], io: CliIo): number {
+  const { positionals } = parseCommand(VERSIONS, args);
+  expectPositionals(VERSIONS, positionals, []);
   for (const m of HEADSCALE_MINORS) io.out(`headscale ${m.releases.join(", ")}  (Tailscale clients ${m.minClientVersion} or newer)`);
   return 0;
+}
+
+/** The usage of `help <command>`'s command. */
+function helpFor(topic: readonly string[]): string {
+  const name = topic.join(" ");
+  const command = [VALIDATE, RENDER, BOOTSTRAP, DOCTOR, LAB, LAB_DOWN, VERSIONS].find((c) => c.name === name);
+  if (topic.length > 0 && !command) throw new UsageError(`no command ${JSON.stringify(name)}`);
+  return command?.usage ?? USAGE;
 }
 
 /** Runs the command line `argv` (without node and script); returns the exit code. */
@@ -190,7 +189,7 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
       case "lab":
         return await commandLab(rest, io);
       case "versions":
-        return commandVersions(io);
+        return commandVersions(rest, io);
       case "bootstrap":
         return await commandBootstrap(rest, io);
       case "doctor":
@@ -200,22 +199,33 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
         return 0;
       case "--help":
       case "-h":
-      case "help":
         io.out(USAGE);
+        return 0;
+      case "help":
+        io.out(helpFor(rest));
         return 0;
       default:
         throw new UsageError(command ? `unknown command ${JSON.stringify(command)}` : "no command given");
     }
   } catch (e) {
-    if (e instanceof UsageError || e instanceof LabUsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-      io.err(`cdktf-tailnet: ${(e as Error).message}\n${USAGE}`);
+    if (e instanceof HelpRequested) {
+      io.out(e.usage);
+      return 0;
+    }
+    if (e instanceof UsageError) {
+      io.err(`cdktf-tailnet${e.command ? ` ${e.command}` : ""}: ${e.message}\n${e.usage ?? USAGE}`);
       return 2;
     }
-    if (e instanceof SpecFileError) {
-      io.err(`cdktf-tailnet: ${e.message}`);
+    const prefix = `cdktf-tailnet${command && !command.startsWith("-") ? ` ${command}` : ""}`;
+    if (e instanceof SpecFileError || e instanceof OutputTreeError) {
+      io.err(`${prefix}: ${e.message}`);
       return 2;
     }
-    io.err(`cdktf-tailnet: ${(e as Error).message}`);
+    if (isFileError(e)) {
+      io.err(`${prefix}: ${describeFileError(e)}`);
+      return 2;
+    }
+    io.err(`${prefix}: ${(e as Error).message}`);
     return 2;
   }
 }

@@ -1,38 +1,30 @@
 /**
- * Writing an output tree atomically: every file goes into a temporary directory beside the
- * target, and only when all are written does the temporary directory take the target's place.
- * A failure leaves the previous tree as it was. A directory the kit did not write is never
- * replaced: the kit marks its trees with a manifest.
+ * Writing an output tree so that a failure or a kill at any moment leaves the previous tree or
+ * the new one, never a mix: the new tree is written and flushed beside the target
+ * (`<out>.staging-<id>`), the target is renamed away (`<out>.old-<id>`), the new tree renamed
+ * into its place, and the old one deleted; the next render recovers from a kill between any two
+ * of these steps (cli/tree-recovery.ts) and says what it did.
+ *
+ * A directory is the kit's to replace only when its manifest lists exactly what is in it; any
+ * other non-empty directory is refused, naming what the manifest does not account for. A
+ * symbolic link as `<out>` is refused too: it is never followed or replaced.
  */
-import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { chmod, lstat, mkdir, readdir, readlink, rename, rm, writeFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
 import type { RenderedFile } from "../render/index.js";
+import { compareWithManifest, MANIFEST_NAME, manifestFor, readManifest, type TreeManifest, type TreeMetadata } from "./tree-manifest.js";
+import { lockOutput, OutputTreeError, renderPaths, syncPath, type HeldLock, type RenderPaths } from "./tree-recovery.js";
 
-/** Name of the manifest the kit writes at the root of every tree it renders. */
-export const MANIFEST_NAME = ".cdktf-tailnet-manifest.json";
+export { MANIFEST_NAME, manifestFor, type TreeMetadata } from "./tree-manifest.js";
+export { OutputTreeError } from "./tree-recovery.js";
 
-/** What a manifest records about the tree besides its files. */
-export interface TreeMetadata {
-  /** The headscale release the tree was rendered for (the next render checks the upgrade path from it). */
-  readonly headscaleVersion?: string;
-}
+/** The moments of a write, in order (for tests that kill the writer at each). */
+export type WriteStep = "file-written" | "staged" | "old-moved" | "swapped" | "old-removed";
 
-/** The manifest: every file with its mode and SHA-256, sorted; no timestamps, so it is deterministic. */
-export function manifestFor(files: readonly RenderedFile[], metadata: TreeMetadata = {}): string {
-  const entries = [...files]
-    .sort((a, b) => (a.path < b.path ? -1 : 1))
-    .map((f) => ({ path: f.path, mode: `0${f.mode.toString(8)}`, sha256: createHash("sha256").update(f.content).digest("hex") }));
-  return `${JSON.stringify({ generator: "cdktf-tailnet", ...metadata, files: entries }, null, 2)}\n`;
-}
-
-/** The metadata of the tree an earlier render left in `outDir`, if any. */
-export function readTreeMetadata(outDir: string): TreeMetadata | undefined {
-  const path = join(resolve(outDir), MANIFEST_NAME);
-  if (!existsSync(path)) return undefined;
-  const manifest = JSON.parse(readFileSync(path, "utf8")) as TreeMetadata & { generator?: string };
-  return manifest.generator === "cdktf-tailnet" ? { headscaleVersion: manifest.headscaleVersion } : undefined;
+/** Options of an output tree. */
+export interface OutputTreeOptions {
+  /** Called at each step of a write (tests kill the process here). */
+  readonly onStep?: (step: WriteStep) => void;
 }
 
 function checkRelative(path: string): void {
@@ -41,36 +33,164 @@ function checkRelative(path: string): void {
   }
 }
 
-async function assertReplaceable(target: string): Promise<void> {
-  if (!existsSync(target)) return;
-  if (!(await stat(target)).isDirectory()) throw new Error(`${target} exists and is not a directory; choose another --out`);
-  const entries = await readdir(target);
-  if (entries.length > 0 && !entries.includes(MANIFEST_NAME)) {
-    throw new Error(`${target} is not empty and was not written by cdktf-tailnet (no ${MANIFEST_NAME}); choose a new or empty --out directory`);
+const MAX_NAMED = 10;
+const named = (paths: readonly string[]) => (paths.length <= MAX_NAMED ? paths.join(", ") : `${paths.slice(0, MAX_NAMED).join(", ")} and ${paths.length - MAX_NAMED} more`);
+
+/** The manifest of `<out>` when the kit may replace it (absent or empty: none); refuses otherwise. */
+async function replaceableTree(out: string): Promise<TreeManifest | undefined> {
+  const stat = await lstat(out).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === "ENOENT") return undefined;
+    throw e;
+  });
+  if (!stat) return undefined;
+  if (stat.isSymbolicLink()) {
+    const target = resolve(dirname(out), await readlink(out));
+    throw new OutputTreeError(`${out} is a symbolic link (to ${target}); render never follows or replaces a link\n  fix: pass --out ${target} to render into the directory it points to, or remove the link`);
+  }
+  if (!stat.isDirectory()) throw new OutputTreeError(`${out} exists and is not a directory\n  fix: choose another --out, or move the file away`);
+  const manifest = await readManifest(out);
+  if (!manifest) {
+    const entries = (await readdir(out)).sort();
+    if (entries.length === 0) return undefined;
+    throw new OutputTreeError(
+      `${out} is not empty and was not written by cdktf-tailnet (no ${MANIFEST_NAME}): ${named(entries)}\n  fix: choose a new or empty --out directory`,
+    );
+  }
+  const d = await compareWithManifest(out, manifest);
+  if (d.unexpected.length + d.missing.length + d.changed.length > 0) {
+    throw new OutputTreeError(
+      [
+        `${out} does not hold exactly the tree cdktf-tailnet rendered there, and a render replaces the whole directory:`,
+        ...(d.unexpected.length > 0 ? [`  not rendered by cdktf-tailnet: ${named(d.unexpected)}`] : []),
+        ...(d.changed.length > 0 ? [`  changed since rendered: ${named(d.changed)}`] : []),
+        ...(d.missing.length > 0 ? [`  missing: ${named(d.missing)}`] : []),
+        `  fix: move what you want to keep out of ${out} (or delete it), or choose another --out`,
+      ].join("\n"),
+    );
+  }
+  return manifest;
+}
+
+/** Writes `files` into the new directory `dir` and flushes them and every directory to disk. */
+async function writeStaged(dir: string, files: readonly RenderedFile[], onStep: OutputTreeOptions["onStep"]): Promise<void> {
+  await mkdir(dir, { mode: 0o755 });
+  await chmod(dir, 0o755); // the umask must not narrow it
+  const dirs = new Set([dir]);
+  for (const file of files) {
+    const path = join(dir, file.path);
+    for (let d = dirname(path); !dirs.has(d); d = dirname(d)) dirs.add(d);
+    await mkdir(dirname(path), { recursive: true, mode: 0o755 });
+    await writeFile(path, file.content, { flag: "wx", mode: file.mode });
+    await chmod(path, file.mode); // the umask must not widen or narrow what the model decided
+    onStep?.("file-written");
+  }
+  // Flushed after all are written: the first flush carries most of the others' data with it.
+  for (const file of files) await syncPath(join(dir, file.path));
+  // Deepest first, so each directory's entries are on disk before its parent's.
+  for (const d of [...dirs].sort((a, b) => b.length - a.length)) await syncPath(d);
+}
+
+/**
+ * The output directory of a render, locked while it is open: opening recovers from a killed
+ * render, and refuses a directory the kit may not replace, before the caller reads its metadata
+ * or renders anything. Close it in a `finally`.
+ */
+export class OutputTree {
+  private lock: HeldLock | undefined;
+  private manifest: TreeManifest | undefined;
+  private readonly recoveredSteps: string[] = [];
+
+  private constructor(
+    private readonly paths: RenderPaths,
+    private readonly options: OutputTreeOptions,
+  ) {}
+
+  /** Opens `outDir` (it need not exist; nothing is created until `replace`). */
+  static async open(outDir: string, options: OutputTreeOptions = {}): Promise<OutputTree> {
+    const tree = new OutputTree(renderPaths(resolve(outDir)), options);
+    if (await lstat(dirname(tree.paths.out)).catch(() => undefined)) await tree.ensureLocked();
+    return tree;
+  }
+
+  /** The absolute path of the tree. */
+  get path(): string {
+    return this.paths.out;
+  }
+
+  /** What recovering from killed renders did, one sentence each (empty when nothing was left). */
+  get recovered(): readonly string[] {
+    return this.recoveredSteps;
+  }
+
+  /** What the tree's manifest records (undefined for a new or empty directory). */
+  get metadata(): TreeMetadata | undefined {
+    return this.manifest && { headscaleVersion: this.manifest.headscaleVersion };
+  }
+
+  private async ensureLocked(): Promise<void> {
+    if (this.lock) return;
+    const lock = await lockOutput(this.paths);
+    this.lock = lock;
+    this.recoveredSteps.push(...lock.recovered);
+    try {
+      this.manifest = await replaceableTree(this.paths.out);
+    } catch (e) {
+      await this.close();
+      throw e;
+    }
+  }
+
+  /** Replaces the whole tree with `files` (and a manifest recording `metadata`). */
+  async replace(files: readonly RenderedFile[], metadata: TreeMetadata = {}): Promise<void> {
+    files.forEach((f) => checkRelative(f.path));
+    const { out } = this.paths;
+    await mkdir(dirname(out), { recursive: true });
+    await this.ensureLocked();
+    const id = this.lock!.id;
+    const staging = this.paths.staging(id);
+    const old = this.paths.old(id);
+    const step = this.options.onStep;
+    let moved = false;
+    try {
+      await writeStaged(staging, [...files, { path: MANIFEST_NAME, content: manifestFor(files, metadata), mode: 0o644 }], step);
+      step?.("staged");
+      if (await lstat(out).catch(() => undefined)) {
+        await rename(out, old);
+        moved = true;
+        await syncPath(dirname(out));
+        step?.("old-moved");
+      }
+      await rename(staging, out);
+      await syncPath(dirname(out));
+      step?.("swapped");
+    } catch (e) {
+      if (moved) await rename(old, out).catch(() => undefined);
+      await rm(staging, { recursive: true, force: true });
+      throw e;
+    }
+    if (moved) await rm(old, { recursive: true, force: true });
+    step?.("old-removed");
+    this.manifest = await readManifest(out);
+  }
+
+  /** Releases the lock. */
+  async close(): Promise<void> {
+    const lock = this.lock;
+    this.lock = undefined;
+    await lock?.release();
   }
 }
 
-/** Writes `files` as the whole content of `outDir`, atomically. */
-export async function writeTreeAtomically(outDir: string, files: readonly RenderedFile[], metadata: TreeMetadata = {}): Promise<void> {
-  const target = resolve(outDir);
-  files.forEach((f) => checkRelative(f.path));
-  await assertReplaceable(target);
-  await mkdir(dirname(target), { recursive: true });
-  const staging = await mkdtemp(join(dirname(target), `.${basename(target)}.tmp-`));
+/**
+ * Writes `files` as the whole content of `outDir` (see OutputTree); returns what recovering from
+ * killed renders did first.
+ */
+export async function writeTreeAtomically(outDir: string, files: readonly RenderedFile[], metadata: TreeMetadata = {}, options: OutputTreeOptions = {}): Promise<readonly string[]> {
+  const tree = await OutputTree.open(outDir, options);
   try {
-    await chmod(staging, 0o755);
-    for (const file of [...files, { path: MANIFEST_NAME, content: manifestFor(files, metadata), mode: 0o644 }]) {
-      const path = join(staging, file.path);
-      await mkdir(dirname(path), { recursive: true, mode: 0o755 });
-      await writeFile(path, file.content, { mode: file.mode });
-      await chmod(path, file.mode); // the umask must not widen or narrow what the model decided
-    }
-    const old = existsSync(target) ? `${staging}.old` : undefined;
-    if (old) await rename(target, old);
-    await rename(staging, target);
-    if (old) await rm(old, { recursive: true, force: true });
-  } catch (e) {
-    await rm(staging, { recursive: true, force: true });
-    throw e;
+    await tree.replace(files, metadata);
+    return tree.recovered;
+  } finally {
+    await tree.close();
   }
 }

@@ -69,11 +69,9 @@ describe("cdktf-tailnet render", () => {
     const out = join(dir, "out");
     await run("render", EXAMPLE, "--out", out);
     const first = tree(out).map((f) => readFileSync(join(out, f), "utf8"));
-    writeFileSync(join(out, "stale.txt"), "left over");
     expect((await run("render", EXAMPLE, "--out", out)).code).toBe(0);
     expect(tree(out).map((f) => readFileSync(join(out, f), "utf8"))).toEqual(first);
-    expect(existsSync(join(out, "stale.txt"))).toBe(false);
-    expect(readdirSync(dir)).toEqual(["out"]); // no staging directory left behind
+    expect(readdirSync(dir)).toEqual(["out"]); // no staging directory, old tree or lock left behind
   });
 
   it("writes nothing and exits 1 when the spec has problems, leaving earlier output intact", async () => {
@@ -99,8 +97,22 @@ describe("cdktf-tailnet render", () => {
     writeFileSync(join(out, "notes.txt"), "precious");
     const r = await run("render", EXAMPLE, "--out", out);
     expect(r.code).toBe(2);
-    expect(r.err).toContain("is not empty and was not written by cdktf-tailnet");
+    expect(r.err).toBe(`cdktf-tailnet render: ${out} is not empty and was not written by cdktf-tailnet (no ${MANIFEST_NAME}): notes.txt\n  fix: choose a new or empty --out directory`);
     expect(readdirSync(out)).toEqual(["notes.txt"]);
+  });
+
+  it("refuses to replace its own earlier output once someone added to it", async () => {
+    const out = join(dir, "out");
+    await run("render", EXAMPLE, "--out", out);
+    writeFileSync(join(out, "stale.txt"), "left over");
+    const r = await run("render", EXAMPLE, "--out", out);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(
+      `cdktf-tailnet render: ${out} does not hold exactly the tree cdktf-tailnet rendered there, and a render replaces the whole directory:\n` +
+        "  not rendered by cdktf-tailnet: stale.txt\n" +
+        `  fix: move what you want to keep out of ${out} (or delete it), or choose another --out`,
+    );
+    expect(readFileSync(join(out, "stale.txt"), "utf8")).toBe("left over");
   });
 
   it("loads a TypeScript module exporting the spec", async () => {
@@ -125,7 +137,9 @@ describe("cdktf-tailnet render", () => {
     expect((await run("render")).code).toBe(2);
     expect((await run("deploy", EXAMPLE)).err).toContain('unknown command "deploy"');
     expect((await run("validate", join(dir, "tailnet.toml"))).err).toContain("unknown spec file type");
-    expect((await run("validate", join(dir, "missing.yaml"))).err).toContain("cannot read");
+    expect((await run("validate", join(dir, "missing.yaml"))).err).toBe(
+      `cdktf-tailnet validate: cannot read the spec ${join(dir, "missing.yaml")}: no such file or directory\n  fix: check the path (a spec is a tailnet.yaml, or a .ts/.js module exporting the spec)`,
+    );
   });
 
   it("explains bootstrap and doctor usage mistakes", async () => {

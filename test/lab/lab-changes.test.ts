@@ -262,7 +262,7 @@ describe("cdktf-tailnet lab: arguments", () => {
   it("needs a spec", async () => {
     const r = await run(["lab"]);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/lab takes exactly one spec file/);
+    expect(r.err).toMatch(/cdktf-tailnet lab: expected exactly one spec file, got none/);
   });
   it("needs a whole number of clients", async () => {
     const r = await run(["lab", "examples/home-lab/tailnet.yaml", "--clients", "two"]);

@@ -94,7 +94,7 @@ describe("cdktf-tailnet lab down: arguments", () => {
     const err: string[] = [];
     const code = await runCli(["lab", "down", "now"], { out: () => undefined, err: (t) => err.push(t) });
     expect(code).toBe(2);
-    expect(err.join("\n")).toMatch(/lab down takes no arguments, got now/);
+    expect(err.join("\n")).toMatch(/cdktf-tailnet lab down: expected no arguments, got now/);
   });
   it("--wait takes seconds", async () => {
     const err: string[] = [];
