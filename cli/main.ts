@@ -11,7 +11,7 @@
  * Exit codes: 0 success, 1 the spec has problems (nothing written), 2 usage or I/O error.
  */
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { formatIssues, HEADSCALE_MINORS, TailnetSpecError, validate, type ResolvedTailnet } from "../model/index.js";
 import { checkTailnetCertificates, materializeCertificates, SecretStore } from "../secrets/index.js";
 import { renderTailnet } from "../render/index.js";
@@ -78,13 +78,21 @@ async function commandValidate(args: string[], io: CliIo): Promise<number> {
   return 0;
 }
 
+/** A file error while reading or writing `--out`, in words naming it. */
+function outputError(outDir: string): (e: unknown) => never {
+  return (e) => {
+    if (!isFileError(e)) throw e;
+    throw new OutputTreeError(describeFileError(e, resolve(outDir), { doing: "write the output directory", access: "write", missingFix: "check the path given to --out" }));
+  };
+}
+
 async function commandRender(args: string[], io: CliIo): Promise<number> {
   const { positionals, values } = parseCommand(RENDER, args);
   expectPositionals(RENDER, positionals, ["spec file"]);
   const outDir = values.out ?? "out";
   // Opened first: it recovers from a killed render, refuses a directory that is not the kit's,
   // and knows the version rendered last; it stays locked until the new tree is in place.
-  const tree = await OutputTree.open(outDir);
+  const tree = await OutputTree.open(outDir).catch(outputError(outDir));
   const shown = tree.recovered.length;
   try {
     for (const step of tree.recovered) io.err(`recovered: ${step}`);
@@ -99,7 +107,7 @@ async function commandRender(args: string[], io: CliIo): Promise<number> {
       return 1;
     }
     const files = renderTailnet(tailnet);
-    await tree.replace(files, { headscaleVersion: tailnet.headscale.version.version });
+    await tree.replace(files, { headscaleVersion: tailnet.headscale.version.version }).catch(outputError(outDir));
     for (const step of tree.recovered.slice(shown)) io.err(`recovered: ${step}`);
     for (const f of files) io.out(`  ${f.mode.toString(8).padStart(4, "0")}  ${outDir}/${f.path}`);
     io.out(`rendered ${files.length} files for headscale ${tailnet.headscale.version.version} into ${outDir}/`);
