@@ -2,13 +2,13 @@
  * Images the kit builds on a Docker engine from rendered files (derper, the DNS helpers): the
  * files go into a folder that becomes a TerraformAsset, one per stack and content (shared by
  * every engine that builds the same image), and a `docker_image` builds it, rebuilt only when the
- * content changes.
+ * content changes. The folder is in the app's output directory (`<outdir>/build-contexts/`),
+ * named by its content, never in the temp dir: synth leaves nothing outside its outdir.
  */
 import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { AssetType, TerraformAsset, TerraformStack } from "cdktf";
+import { join, resolve } from "node:path";
+import { App, AssetType, TerraformAsset, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import type { RenderedFile } from "../render/index.js";
 import type { DockerHost } from "./docker-host.js";
@@ -29,7 +29,7 @@ export function buildContext(scope: Construct, kind: string, files: readonly Ren
   const id = `cdktf-tailnet-${kind}-build-${digest.slice(0, 16)}`;
   const existing = stack.node.tryFindChild(id);
   if (existing) return { asset: existing as TerraformAsset, digest };
-  const dir = join(tmpdir(), id);
+  const dir = resolve(App.of(scope).outdir, "build-contexts", id);
   mkdirSync(dir, { recursive: true });
   for (const f of files) writeFileSync(join(dir, f.path.split("/").pop()!), f.content, { mode: f.mode });
   return { asset: new TerraformAsset(stack, id, { path: dir, type: AssetType.DIRECTORY }), digest };

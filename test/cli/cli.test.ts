@@ -156,11 +156,11 @@ describe("cdktf-tailnet render", () => {
 
   it("runs as a real process with the documented exit codes", async () => {
     const bin = new URL("../../cli/bin.ts", import.meta.url).pathname;
-    const ok = await execa("npx", ["tsx", bin, "validate", EXAMPLE], { reject: false });
+    const ok = await execa(process.execPath, ["--import", "tsx", bin, "validate", EXAMPLE], { reject: false });
     expect(ok.exitCode).toBe(0);
     const bad = join(dir, "bad.yaml");
     writeFileSync(bad, "headscale: { serverUrl: hs.example.com }\n");
-    const failed = await execa("npx", ["tsx", bin, "validate", bad], { reject: false });
+    const failed = await execa(process.execPath, ["--import", "tsx", bin, "validate", bad], { reject: false });
     expect(failed.exitCode).toBe(1);
     expect(failed.stderr).toContain('headscale.serverUrl: "hs.example.com" does not start with https:// or http://');
   });

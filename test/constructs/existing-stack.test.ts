@@ -1,11 +1,11 @@
 import { Testing } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { ExistingStack } from "../../examples/existing-stack/stack.js";
-import { byPath, type TfJson } from "../support/synth.js";
+import { byPath, testApp, type TfJson } from "../support/synth.js";
 
 describe("examples/existing-stack: L2 constructs in a stack that owns its VMs", () => {
   it("threads the VMs' IP tokens into DNS records, both DERP maps and the Docker provider", () => {
-    const stack = new ExistingStack(Testing.app(), "office");
+    const stack = new ExistingStack(testApp(), "office");
     const json = JSON.parse(Testing.synth(stack)) as TfJson;
     const relayIp = "${hcloud_server.relay.ipv4_address}";
     const controlIp = "${hcloud_server.control.ipv4_address}";

@@ -6,8 +6,7 @@
  * applies such a stack to a real machine.
  */
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { TerraformVariable } from "cdktf";
 import type { Construct } from "constructs";
@@ -17,6 +16,7 @@ import { terraformLiteral } from "../../constructs/vm-host.js";
 import { loadTailnet, type TailnetSpec } from "../../model/index.js";
 import { renderVmInstallScript, vmFiles, vmProvisionSteps } from "../../render/index.js";
 import { prepareTailnet, SecretStore } from "../../secrets/index.js";
+import { scratchDir } from "../support/scratch.js";
 import { byPath, synthStack, tempSecretsDir, type TfJson } from "../support/synth.js";
 import { FAKE_SHA256, vmProxySpec, vmSpec } from "../support/vm-specs.js";
 
@@ -57,7 +57,7 @@ function localSpec(dir: string): TailnetSpec {
 }
 
 function synthLocal(build?: (spec: TailnetSpec) => void, connection: ConstructorParameters<typeof VmHost>[2]["connection"] = { privateKeyFile: "/keys/deploy" }) {
-  const dir = mkdtempSync(join(tmpdir(), "cdktf-vm-host-"));
+  const dir = scratchDir("cdktf-vm-host-");
   const secretsDir = tempSecretsDir();
   const spec = localSpec(dir);
   build?.(spec);
@@ -161,7 +161,7 @@ describe("VmHost", () => {
     expect(() => synthLocal(undefined, { privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n" })).toThrow(
       "connection.privateKey is a literal and would be written into cdk.tf.json; pass a sensitive TerraformVariable's value, or privateKeyFile",
     );
-    const tailnet = prepareTailnet(localSpec(mkdtempSync(join(tmpdir(), "cdktf-vm-host-"))), { secretsDir: tempSecretsDir() });
+    const tailnet = prepareTailnet(localSpec(scratchDir("cdktf-vm-host-")), { secretsDir: tempSecretsDir() });
     const { json } = synthStack((stack) => {
       const key = new TerraformVariable(stack, "ssh_private_key", { type: "string", sensitive: true });
       new VmHost(stack, "box", { tailnet, hostName: "box", connection: { privateKey: key.stringValue } });
@@ -170,7 +170,7 @@ describe("VmHost", () => {
   });
 
   it("a changed input changes only its step's trigger", () => {
-    const dir = mkdtempSync(join(tmpdir(), "cdktf-vm-host-"));
+    const dir = scratchDir("cdktf-vm-host-");
     const triggers = (build?: (s: TailnetSpec) => void) => {
       const spec = localSpec(dir);
       spec.hosts![0]!.vm!.headscale!.localFile = "headscale";
@@ -209,7 +209,7 @@ describe("VmHost", () => {
     const tailnet = loadTailnet(vmSpec());
     expect(() => synthStack((stack) => new VmHost(stack, "x", { tailnet, hostName: "nope" }))).toThrow('the tailnet has no host "nope"; it has edge, fra-1, fra-2, home, hs');
     expect(() => synthStack((stack) => new VmHost(stack, "x", { tailnet, hostName: "home", secretsDir: tempSecretsDir() }))).toThrow("host home has no public address in the spec; give connection.host");
-    const local = loadTailnet(localSpec(mkdtempSync(join(tmpdir(), "cdktf-vm-host-"))));
+    const local = loadTailnet(localSpec(scratchDir("cdktf-vm-host-")));
     expect(() => synthStack((stack) => new VmHost(stack, "x", { tailnet: local, hostName: "box" }))).toThrow(
       "DERP node lab-1 uses a kit-issued self-signed certificate that was not issued yet; build the model with prepareTailnet(spec)",
     );
@@ -234,7 +234,7 @@ describe("Tailnet with VM hosts", () => {
 
 describe("the install script's local-file path", () => {
   it("checks an uploaded binary against its pin instead of downloading it", () => {
-    const dir = mkdtempSync(join(tmpdir(), "cdktf-vm-host-"));
+    const dir = scratchDir("cdktf-vm-host-");
     const tailnet = prepareTailnet(localSpec(dir), { secretsDir: tempSecretsDir() });
     const host = tailnet.hosts[0]!;
     const script = renderVmInstallScript(tailnet, host);

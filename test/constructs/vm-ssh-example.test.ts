@@ -2,11 +2,11 @@ import { Testing } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { VmSshStack } from "../../examples/vm-ssh/stack.js";
 import { FAKE_SHA256 } from "../support/vm-specs.js";
-import { byPath, tempSecretsDir, type TfJson } from "../support/synth.js";
+import { byPath, tempSecretsDir, testApp, type TfJson } from "../support/synth.js";
 
 describe("examples/vm-ssh: a VM of the stack's own, installed over SSH", () => {
   it("follows the server's address token, takes the key from a sensitive variable, uploads the certificate key by path", () => {
-    const stack = new VmSshStack(Testing.app(), "solo", { headscaleSha256: FAKE_SHA256, goSha256: FAKE_SHA256, adminCidrs: ["192.0.2.0/24"], secretsDir: tempSecretsDir() });
+    const stack = new VmSshStack(testApp(), "solo", { headscaleSha256: FAKE_SHA256, goSha256: FAKE_SHA256, adminCidrs: ["192.0.2.0/24"], secretsDir: tempSecretsDir() });
     const text = Testing.synth(stack);
     const json = JSON.parse(text) as TfJson;
     const steps = byPath(json, "terraform_data");

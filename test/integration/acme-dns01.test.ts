@@ -17,8 +17,7 @@
  * certificate and restarts derper itself. Everything on 127.0.0.1.
  */
 import { X509Certificate } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -31,6 +30,7 @@ import { pebbleSkipReason, startPebble, type Pebble } from "../support/pebble.js
 import { minimalSpec } from "../support/specs.js";
 import { upstreamBinary, upstreamSkipReason, upstreamVersions } from "../support/upstream.js";
 import { skipReason } from "../support/requirements.js";
+import { suiteScratchDir } from "../support/scratch.js";
 
 const ZONE = "example.test";
 const HOSTNAME = `derp-home.${ZONE}`;
@@ -116,7 +116,7 @@ echo "$!" >> "$dir/restarts.log"
 }
 
 describe.skipIf(!!skipReason("acme-dns01", skip))(`DNS-01 with lego, pebble, BIND 9 and the real derper ${skip ?? ""}`, () => {
-  const dir = mkdtempSync(join(tmpdir(), "cdktf-tailnet-acme-dns01-"));
+  const dir = suiteScratchDir("cdktf-tailnet-acme-dns01-");
   const certDir = join(dir, "certs");
   const secretFile = join(dir, "tsig.secret");
   let bind: Bind9;

@@ -5,8 +5,7 @@
  * errors surfaced with Cloudflare's own messages (exit 1); a missing record created; the zone id
  * looked up by name when the spec gives only the zone's name. The token is never printed.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLOUDFLARE_API_URL, loadTailnet, type TailnetSpec } from "../../model/index.js";
@@ -15,6 +14,7 @@ import { startCloudflareStub, type CloudflareStub } from "../support/cloudflare-
 import { envValue, runScript, setEnv, startAddressStub, writeRendered } from "../support/host-scripts.js";
 import { minimalSpec } from "../support/specs.js";
 import { missingTool, skipReason } from "../support/requirements.js";
+import { suiteScratchDir } from "../support/scratch.js";
 
 const TOKEN = "Xq9-cdktf-tailnet-test-token_0123456789abcdef";
 const ZONE = { id: "023e105f4ecef8ad9ca31a8372d0c353", name: "example.com" };
@@ -46,7 +46,7 @@ function install(dir: string, s: TailnetSpec, api: CloudflareStub, outputs: stri
 }
 
 describe.skipIf(!!missing)(`the DDNS updater against a recording Cloudflare API stand-in ${missing ?? ""}`, () => {
-  const dir = mkdtempSync(join(tmpdir(), "cdktf-tailnet-ddns-cloudflare-"));
+  const dir = suiteScratchDir("cdktf-tailnet-ddns-cloudflare-");
   const tokenFile = join(dir, "cloudflare-token");
   const outputs: string[] = [];
   let ip: Awaited<ReturnType<typeof startAddressStub>>;

@@ -4,8 +4,7 @@
  * to the nameserver while the address stays the same, a wrong key is reported (exit 1, BIND's
  * refusal in the message) and changes nothing, and the secret never appears in the output.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadTailnet, type TailnetSpec } from "../../model/index.js";
@@ -14,6 +13,7 @@ import { bindSkipReason, lookup, startBind9, tsigSecret, type Bind9 } from "../s
 import { envValue, runScript, setEnv, startAddressStub, writeRendered } from "../support/host-scripts.js";
 import { minimalSpec } from "../support/specs.js";
 import { skipReason } from "../support/requirements.js";
+import { suiteScratchDir } from "../support/scratch.js";
 
 const ZONE = "example.test";
 const NAME = `derp-home.${ZONE}`;
@@ -39,7 +39,7 @@ function spec(port: number, secretFile: string, ipUrl: string): TailnetSpec {
 describe.skipIf(!!skipReason("ddns-rfc2136", bindSkipReason))(`the DDNS updater against a real BIND 9 (RFC 2136, TSIG) ${bindSkipReason ?? ""}`, () => {
   let bind: Bind9;
   let stub: Awaited<ReturnType<typeof startAddressStub>>;
-  const dir = mkdtempSync(join(tmpdir(), "cdktf-tailnet-ddns-rfc2136-"));
+  const dir = suiteScratchDir("cdktf-tailnet-ddns-rfc2136-");
   const secretFile = join(dir, "tsig.secret");
   let script = "";
   let config = "";

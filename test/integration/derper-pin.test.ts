@@ -6,8 +6,7 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { connect, type PeerCertificate } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,6 +16,7 @@ import { freeLoopbackPorts } from "../support/headscale-process.js";
 import { minimalSpec } from "../support/specs.js";
 import { upstreamSkipReason } from "../support/upstream.js";
 import { skipReason } from "../support/requirements.js";
+import { suiteScratchDir } from "../support/scratch.js";
 
 /** A TLS request to derper that trusts only a certificate whose SHA-256 equals `pin`. */
 function pinnedGet(port: number, path: string, pin: string | undefined): Promise<{ status: number; peerPin: string }> {
@@ -42,7 +42,7 @@ describe.skipIf(!!skipReason("derper-pin", upstreamSkipReason))(`the real derper
   let derper: ChildProcess | undefined;
   let port = 0;
   let pin = "";
-  const dir = mkdtempSync(join(tmpdir(), "cdktf-tailnet-derper-"));
+  const dir = suiteScratchDir("cdktf-tailnet-derper-");
 
   beforeAll(async () => {
     port = (await freeLoopbackPorts(1))[0]!;

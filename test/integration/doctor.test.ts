@@ -4,8 +4,7 @@
  * on the healthy deployment; each broken case yields the finding and the fix the doctor promises.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runDoctor, type DoctorFinding } from "../../cli/doctor.js";
@@ -18,6 +17,7 @@ import { startDerper } from "../support/derper-process.js";
 import { freeLoopbackPorts } from "../support/headscale-process.js";
 import { upstreamBinary, upstreamSkipReason, upstreamVersions } from "../support/upstream.js";
 import { skipReason } from "../support/requirements.js";
+import { suiteScratchDir } from "../support/scratch.js";
 
 const HEADSCALE = upstreamVersions.headscale.at(-1)!;
 
@@ -33,7 +33,7 @@ function testCa(dir: string, host: string): { ca: string; cert: string; key: str
 const byCheck = (findings: DoctorFinding[], check: string) => findings.filter((f) => f.check === check);
 
 describe.skipIf(!!skipReason("doctor", upstreamSkipReason))(`doctor against a real headscale and derper ${upstreamSkipReason ?? ""}`, () => {
-  const dir = mkdtempSync(join(tmpdir(), "cdktf-tailnet-doctor-"));
+  const dir = suiteScratchDir("cdktf-tailnet-doctor-");
   const processes: ChildProcess[] = [];
   let tailnet: ResolvedTailnet;
   let ca = "";

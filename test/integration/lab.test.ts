@@ -39,10 +39,9 @@
  * missing (nothing could have built the programs).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { loadSpecFile } from "../../cli/load-spec.js";
 import { runCli } from "../../cli/main.js";
@@ -52,11 +51,11 @@ import { smallLabSpec, type SmallLabSpecOptions } from "../../lab/specs.js";
 import type { LabRunState } from "../../lab/state.js";
 import { check, expectNothingLeft, labBinaries, labSkipReason, namespacesOf, running, statuses, WAIT_FOR_OTHER_LAB } from "../lab/lab-support.js";
 import { skipReason } from "../support/requirements.js";
+import { suiteScratchDir } from "../support/scratch.js";
 
 const EXAMPLE = new URL("../../examples/home-lab/tailnet.yaml", import.meta.url).pathname;
 const ROOT = new URL("../..", import.meta.url).pathname;
-const work = mkdtempSync(join(tmpdir(), "lab-test-"));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+const work = suiteScratchDir("lab-test-");
 
 describe.skipIf(!!skipReason("lab", labSkipReason))(`cdktf-tailnet lab on the home-lab example ${labSkipReason ? `(skipped: ${labSkipReason})` : ""}`, () => {
   it(

@@ -224,7 +224,8 @@ describe("the upgrade backup in headscale's unit", () => {
     expect(line).toContain("/var/lib/headscale/backups/before-0.29.3-from-0.28.0");
     expect(units.find(([label]) => label === "vm-lab/hosts/hs/systemd/headscale.service")![1].content).not.toContain("ExecStartPre=");
     // Run the command as systemd would (its $$ is a literal $), on a state directory of our own.
-    const state = mkdtempSync(join(tmpdir(), "cdktf-tailnet-backup-"));
+    const state = join(work, "backup-state");
+    mkdirSync(state);
     const command = /^ExecStartPre=\/bin\/sh -c '(.*)'$/.exec(line)![1]!.replaceAll("$$", "$").replaceAll("/var/lib/headscale", state);
     writeFileSync(join(state, "db.sqlite"), "0.28 database");
     writeFileSync(join(state, "noise_private.key"), "key");
@@ -234,6 +235,5 @@ describe("the upgrade backup in headscale's unit", () => {
     const backup = join(state, "backups", "before-0.29.3-from-0.28.0");
     expect(readFileSync(join(backup, "db.sqlite"), "utf8")).toBe("0.28 database");
     expect(readFileSync(join(backup, "noise_private.key"), "utf8")).toBe("key");
-    rmSync(state, { recursive: true, force: true });
   });
 });

@@ -72,16 +72,20 @@ function machines(binaries: { headscale: string; derper: string }): Machine[] {
   const a = base("vm-a");
   const b = base("vm-b");
   const certDir = mkdtempSync(join(tmpdir(), "cdktf-boot-tls-"));
-  execFileSync("openssl", [
-    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=hs.example.com",
-    "-addext", "subjectAltName=DNS:hs.example.com,IP:127.0.0.1", "-keyout", join(certDir, "key.pem"), "-out", join(certDir, "cert.pem"),
-  ], { stdio: "ignore" });
-  const tlsFiles: ImageFile[] = [
-    { path: "/etc/headscale/tls/cert.pem", content: readFileSync(join(certDir, "cert.pem")), mode: 0o644 },
-    // A throw-away test key; a real one would be 0640 root:headscale.
-    { path: "/etc/headscale/tls/key.pem", content: readFileSync(join(certDir, "key.pem")), mode: 0o644 },
-  ];
-  rmSync(certDir, { recursive: true, force: true });
+  let tlsFiles: ImageFile[];
+  try {
+    execFileSync("openssl", [
+      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=hs.example.com",
+      "-addext", "subjectAltName=DNS:hs.example.com,IP:127.0.0.1", "-keyout", join(certDir, "key.pem"), "-out", join(certDir, "cert.pem"),
+    ], { stdio: "ignore" });
+    tlsFiles = [
+      { path: "/etc/headscale/tls/cert.pem", content: readFileSync(join(certDir, "cert.pem")), mode: 0o644 },
+      // A throw-away test key; a real one would be 0640 root:headscale.
+      { path: "/etc/headscale/tls/key.pem", content: readFileSync(join(certDir, "key.pem")), mode: 0o644 },
+    ];
+  } finally {
+    rmSync(certDir, { recursive: true, force: true });
+  }
   return [
     {
       name: "vm-a",
@@ -371,13 +375,17 @@ describe.skipIf(skipReasonHere !== undefined)("VM artifacts on a booted machine 
     const rendered = renderTailnet(tailnet);
     const file = (path: string): RenderedFile => rendered.find((f) => f.path === path)!;
     const ca = mkdtempSync(join(tmpdir(), "cdktf-boot-ca-"));
-    execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=cdktf-tailnet boot test CA", "-keyout", join(ca, "ca.key"), "-out", join(ca, "ca.pem")], { stdio: "ignore" });
-    const caFiles: ImageFile[] = [
-      { path: "/opt/cdktf-test/ca.pem", content: readFileSync(join(ca, "ca.pem")), mode: 0o644 },
-      // A throw-away test CA: the stand-in lego (a transient user) signs with it.
-      { path: "/opt/cdktf-test/ca.key", content: readFileSync(join(ca, "ca.key")), mode: 0o644 },
-    ];
-    rmSync(ca, { recursive: true, force: true });
+    let caFiles: ImageFile[];
+    try {
+      execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=cdktf-tailnet boot test CA", "-keyout", join(ca, "ca.key"), "-out", join(ca, "ca.pem")], { stdio: "ignore" });
+      caFiles = [
+        { path: "/opt/cdktf-test/ca.pem", content: readFileSync(join(ca, "ca.pem")), mode: 0o644 },
+        // A throw-away test CA: the stand-in lego (a transient user) signs with it.
+        { path: "/opt/cdktf-test/ca.key", content: readFileSync(join(ca, "ca.key")), mode: 0o644 },
+      ];
+    } finally {
+      rmSync(ca, { recursive: true, force: true }); // the CA's private key must not stay behind
+    }
     const boot = await bootVm({
       name: "vm-c",
       userData: file("hosts/vm-c/cloud-init.yaml").content,

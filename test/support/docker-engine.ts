@@ -101,6 +101,7 @@ export interface DockerEngineOptions {
 
 /** Starts dockerd; resolves once it answers. */
 export async function startDockerEngine(options: DockerEngineOptions = {}): Promise<DockerEngine> {
+  if (options.tls && !options.bridgeNetwork) throw new Error("startDockerEngine: tls needs bridgeNetwork (the TCP listener lives in the engine's namespace)");
   const netns = options.bridgeNetwork ? `cdktf-docker-${process.pid}` : undefined;
   if (netns) {
     execFileSync("ip", ["netns", "add", netns]);
@@ -115,7 +116,6 @@ export async function startDockerEngine(options: DockerEngineOptions = {}): Prom
   const network = netns
     ? ["--bip=172.30.0.1/24", "--default-address-pool=base=172.30.0.0/16,size=24"]
     : ["--bridge=none"];
-  if (options.tls && !netns) throw new Error("startDockerEngine: tls needs bridgeNetwork (the TCP listener lives in the engine's namespace)");
   const tls = options.tls
     ? ["--host", "tcp://127.0.0.1:2376", "--tlsverify", "--tlscacert", options.tls.ca, "--tlscert", options.tls.cert, "--tlskey", options.tls.key]
     : [];

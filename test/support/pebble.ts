@@ -48,11 +48,16 @@ function openssl(args: string[], cwd: string): void {
 export async function startPebble(dnsServer: string): Promise<Pebble> {
   const dir = mkdtempSync(join(tmpdir(), "cdktf-tailnet-pebble-"));
   const [acme, mgmt, http, tls] = await freeLoopbackPorts(4);
-  // A throw-away CA and pebble's listener certificate for 127.0.0.1.
-  openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=cdktf-tailnet test CA for pebble"], dir);
-  openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "listener.key", "-out", "listener.csr", "-subj", "/CN=127.0.0.1"], dir);
-  writeFileSync(join(dir, "listener.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
-  openssl(["x509", "-req", "-in", "listener.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", "listener.ext", "-out", "listener.pem"], dir);
+  try {
+    // A throw-away CA and pebble's listener certificate for 127.0.0.1.
+    openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=cdktf-tailnet test CA for pebble"], dir);
+    openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "listener.key", "-out", "listener.csr", "-subj", "/CN=127.0.0.1"], dir);
+    writeFileSync(join(dir, "listener.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
+    openssl(["x509", "-req", "-in", "listener.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", "listener.ext", "-out", "listener.pem"], dir);
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true }); // the CA's private key must not stay behind
+    throw e;
+  }
   writeFileSync(
     join(dir, "pebble.json"),
     JSON.stringify({

@@ -15,9 +15,14 @@ export type TfJson = {
   variable?: Record<string, Record<string, any>>;
 };
 
+/** A test app whose output directory is removed after the test file (Testing.app()'s own is not). */
+export function testApp(): ReturnType<typeof Testing.app> {
+  return Testing.app({ outdir: scratchDir("cdktf-tailnet-synth-") });
+}
+
 /** Builds a stack with `build`, synthesizes it, returns the JSON text and the stack. */
 export function synthStack(build: (stack: Construct) => void): { text: string; json: TfJson; stack: TerraformStack } {
-  const app = Testing.app({ outdir: scratchDir("cdktf-tailnet-synth-") });
+  const app = testApp();
   const stack = new TerraformStack(app, "test");
   build(stack);
   const text = Testing.synth(stack);
