@@ -8,7 +8,8 @@
  * Terraform cannot download providers here, so the Docker provider that scripts/build-upstream.sh
  * built from its Go module is offered as the only filesystem mirror, under the version the
  * synthesized stack requires (3.6.2; see docker-host-e2e for why the binary is a 4.6 snapshot):
- * `terraform init`, which `cdktf deploy` runs, installs it from there. Images are the stand-ins
+ * `terraform init`, which `cdktf deploy` runs, installs it from there (`--skip-provider-lock`, as on
+ * any machine that reaches providers only through a mirror). Images are the stand-ins
  * made from the real headscale and derper binaries (no registry can be reached).
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -53,7 +54,7 @@ derp:
     - id: 900
       code: lab
       name: Lab
-      nodes: [{ name: lab-1, host: engine, hostname: 127.0.0.1, derpPort: 8443, certificate: { mode: self-signed } }]
+      nodes: [{ name: lab-1, host: engine, hostname: 192.0.2.80, derpPort: 8443, certificate: { mode: self-signed } }]
 hosts:
   - { name: engine, docker: { daemon: "${daemon}" } }
 `;
@@ -68,7 +69,8 @@ describe.skipIf(!!skip)("cdktf deploy of the example's stack on a real Docker en
 
   const cdktf = async (args: string[]) => {
     const r = await execa(join(repo, "node_modules/.bin/cdktf"), args, { cwd: project, env, extendEnv: false, reject: false, all: true, timeout: 600_000 });
-    return { exitCode: r.exitCode ?? -1, output: r.all ?? "" };
+    // (Terraform colours its messages even with --no-color when cdktf runs it in a pseudo-terminal.)
+    return { exitCode: r.exitCode ?? -1, output: (r.all ?? "").replace(/\x1b\[[0-9;]*m/g, "") };
   };
 
   beforeAll(async () => {
@@ -101,7 +103,9 @@ describe.skipIf(!!skip)("cdktf deploy of the example's stack on a real Docker en
       CDKTF_TAILNET_SPEC: spec,
       CDKTF_TAILNET_SECRETS_DIR: join(scratch.dir, "secrets"),
     };
-    deploy = await cdktf(["deploy", "home-lab", "--auto-approve"]);
+    // --skip-provider-lock: cdktf's extra `terraform providers lock` asks the public registry for
+    // every platform's checksums, which a machine with only a mirror cannot reach.
+    deploy = await cdktf(["deploy", "home-lab", "--auto-approve", "--skip-provider-lock"]);
   }, 900_000);
 
   afterAll(async () => {
@@ -130,7 +134,7 @@ describe.skipIf(!!skip)("cdktf deploy of the example's stack on a real Docker en
   });
 
   it("finds nothing to change in a second `cdktf diff`", async () => {
-    const diff = await cdktf(["diff", "home-lab"]);
+    const diff = await cdktf(["diff", "home-lab", "--skip-provider-lock"]);
     expect(diff.exitCode, diff.output.slice(-4000)).toBe(0);
     expect(diff.output).toMatch(/No changes\. Your infrastructure matches the configuration\./);
   });

@@ -89,7 +89,9 @@ function spec(daemon: string, change: Change = {}): TailnetSpec {
           id: 900,
           code: "lab",
           name: "Lab",
-          nodes: [{ name: "lab-1", host: "engine", hostname: "127.0.0.1", derpPort: change.derpPort ?? 8443, certificate: { mode: "self-signed" } }],
+          // An IP-only node (a documentation address; validation refuses loopback, which every
+          // client would dial as itself): derper serves on the port published in the engine's namespace.
+          nodes: [{ name: "lab-1", host: "engine", hostname: "192.0.2.80", derpPort: change.derpPort ?? 8443, certificate: { mode: "self-signed" } }],
         },
         {
           // Two meshed nodes with certificate files of the user's: the region's mesh key and the
@@ -252,7 +254,7 @@ describe.skipIf(skipReason !== undefined)("Docker hosts: terraform apply of a sy
     expect(firstApply.exitCode, firstApply.output.slice(-6000)).toBe(0);
     expect(firstApply.output).toMatch(/Apply complete! Resources: \d+ added, 0 changed, 0 destroyed/);
     await waitForServices(8443);
-    const served = await inNetns(["sh", "-c", "openssl s_client -connect 127.0.0.1:8443 -servername 127.0.0.1 </dev/null 2>/dev/null | openssl x509 -outform PEM"]);
+    const served = await inNetns(["sh", "-c", "openssl s_client -connect 127.0.0.1:8443 </dev/null 2>/dev/null | openssl x509 -outform PEM"]);
     const tailnet = prepareTailnet(spec(engine!.host), { secretsDir });
     const node = tailnet.derp.regions[0]!.nodes[0]!;
     const issued = new X509Certificate(readFileSync(node.derper.certificateFiles!.certFile));
@@ -272,7 +274,7 @@ describe.skipIf(skipReason !== undefined)("Docker hosts: terraform apply of a sy
     for (const name of ["headscale", "derper-lab-1"]) expect((await inspect(name)).HostConfig.ReadonlyRootfs, name).toBe(true);
     // derper's certificate key: with an image of the user's own (its uid unknown) readable by any
     // uid in the container, 0444 (the kit's own image gets its uid's 0400); the seeds kept no copy.
-    const key = await fileIn("derper-lab-1", "/var/lib/derper/certs/127.0.0.1.key");
+    const key = await fileIn("derper-lab-1", "/var/lib/derper/certs/192.0.2.80.key");
     expect([key.mode, key.owner]).toEqual(["0444", "0:0"]);
     const seedLeft = await execa("docker", ["cp", "derper-lab-1-certificates-seed:/in", "-"], { env: { ...process.env, DOCKER_HOST: engine!.host }, reject: false });
     expect(seedLeft.exitCode).not.toBe(0);
