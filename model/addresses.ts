@@ -14,7 +14,6 @@ import { isUnresolvedToken } from "./tokens.js";
 /** Why an address kind can never be dialed by a client elsewhere. */
 const UNREACHABLE: Partial<Record<AddressKind, string>> = {
   unspecified: "is the unspecified address (\"any\"), which no client can dial",
-  loopback: "is a loopback address: every client would dial itself",
   multicast: "is a multicast address, which no TCP connection can reach",
   broadcast: "is the broadcast address, which no TCP connection can reach",
 };
@@ -22,10 +21,11 @@ const UNREACHABLE: Partial<Record<AddressKind, string>> = {
 /**
  * Checks an address that clients elsewhere dial. `v4Field` names where the IPv4 form of an
  * IPv4-mapped address belongs (e.g. `publicIpv4`), when that is another field. Terraform tokens,
- * `"none"` and values that are not addresses (reported by other checks) are left alone. True when
- * it reported a problem.
+ * `"none"` and values that are not addresses (reported by other checks) are left alone. A loopback
+ * address is a warning, not an error: it is right for a tailnet on one machine (tests, a demo) and
+ * wrong everywhere else. True when it reported a problem.
  */
-export function checkPublicAddress(issues: IssueList, path: string, value: string | undefined, v4Field?: string): boolean {
+export function checkPublicAddress(issues: IssueList, warnings: IssueList, path: string, value: string | undefined, v4Field?: string): boolean {
   if (value === undefined || isUnresolvedToken(value)) return false;
   const ip = parseIp(value);
   if (!ip) return false;
@@ -43,6 +43,8 @@ export function checkPublicAddress(issues: IssueList, path: string, value: strin
     issues.add(path, `${q} is an IPv6 link-local address, reachable only on its own link and only with a zone`, "write the global address clients reach it at");
   } else if (UNREACHABLE[kind]) {
     issues.add(path, `${q} ${UNREACHABLE[kind]}`, "write the public address clients reach it at");
+  } else if (kind === "loopback") {
+    warnings.add(path, `${q} is a loopback address: every client dials itself, so this works only with every client on the same machine`, "write the public address clients reach it at, unless the whole tailnet runs on one machine");
   }
   return issues.length > before;
 }

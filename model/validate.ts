@@ -308,7 +308,7 @@ function checkEmbeddedDerp(ctx: Ctx, hs: HeadscaleSpec): void {
     if (v !== undefined && !isUnresolvedToken(v) && !(key === "ipv4" ? isIPv4(v) : isIPv6(v))) {
       ctx.issues.add(`${base}.${key}`, `${JSON.stringify(v)} is not an IPv${key === "ipv4" ? 4 : 6} address`, `write the server's public IPv${key === "ipv4" ? 4 : 6} address`);
     } else {
-      checkPublicAddress(ctx.issues, `${base}.${key}`, v, "ipv4");
+      checkPublicAddress(ctx.issues, ctx.warnings, `${base}.${key}`, v, "ipv4");
     }
   }
 }
@@ -362,7 +362,7 @@ function checkAddress(ctx: Ctx, path: string, value: string | undefined, family:
   if (!ok) {
     ctx.issues.add(path, `${JSON.stringify(value)} is not an IPv${family} address`, `write an IPv${family} address${allowNone ? `, "none" to turn IPv${family} off,` : ""} or a Terraform token`);
   } else {
-    checkPublicAddress(ctx.issues, path, value, path.split(".").at(-1)!.replace(/6$/, "4"));
+    checkPublicAddress(ctx.issues, ctx.warnings, path, value, path.split(".").at(-1)!.replace(/6$/, "4"));
   }
 }
 
@@ -379,7 +379,7 @@ function checkHostname(ctx: Ctx, path: string, node: DerpNodeSpec): void {
     return;
   }
   if (isIp(h)) {
-    if (checkPublicAddress(ctx.issues, path, h)) return;
+    if (checkPublicAddress(ctx.issues, ctx.warnings, path, h)) return;
     const mode = node.certificate?.mode;
     if (mode === "manual" && node.certName === undefined && !node.insecureForTests) {
       ctx.issues.add(

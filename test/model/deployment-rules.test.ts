@@ -293,8 +293,9 @@ const cases: Case[] = [
   ],
   [
     "derp hostname 127.0.0.1", (s) => node(s, { hostname: "127.0.0.1" }),
+    [],
     [
-      ["derp.regions[0].nodes[0].hostname", "\"127.0.0.1\" is a loopback address: every client would dial itself", "write the public address clients reach it at"],
+      ["derp.regions[0].nodes[0].hostname", "\"127.0.0.1\" is a loopback address: every client dials itself, so this works only with every client on the same machine", "write the public address clients reach it at, unless the whole tailnet runs on one machine"],
     ],
   ],
   [
@@ -311,8 +312,9 @@ const cases: Case[] = [
   ],
   [
     "derp hostname ::1", (s) => node(s, { hostname: "::1" }),
+    [],
     [
-      ["derp.regions[0].nodes[0].hostname", "\"::1\" is a loopback address: every client would dial itself", "write the public address clients reach it at"],
+      ["derp.regions[0].nodes[0].hostname", "\"::1\" is a loopback address: every client dials itself, so this works only with every client on the same machine", "write the public address clients reach it at, unless the whole tailnet runs on one machine"],
     ],
   ],
   [
@@ -375,8 +377,9 @@ const cases: Case[] = [
   ],
   [
     "derp node ipv4 loopback", (s) => node(s, { ipv4: "127.0.0.1" }),
+    [],
     [
-      ["derp.regions[0].nodes[0].ipv4", "\"127.0.0.1\" is a loopback address: every client would dial itself", "write the public address clients reach it at"],
+      ["derp.regions[0].nodes[0].ipv4", "\"127.0.0.1\" is a loopback address: every client dials itself, so this works only with every client on the same machine", "write the public address clients reach it at, unless the whole tailnet runs on one machine"],
     ],
   ],
   [
