@@ -12,7 +12,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { clientAdvice, formatIssues, TailnetSpecError, validate, type ResolvedTailnet } from "../model/index.js";
+import { formatIssues, TailnetSpecError, validate, type ResolvedTailnet } from "../model/index.js";
 import { checkTailnetCertificates, materializeCertificates, SecretStore } from "../secrets/index.js";
 import { renderTailnet } from "../render/index.js";
 import { packageRoot } from "../render/package-root.js";
@@ -129,7 +129,7 @@ async function commandBootstrap(args: string[], io: CliIo): Promise<number> {
   const result = await bootstrap(tailnet, { cli, store, rotateKeys: values["rotate-keys"], showKeys: values["show-keys"] });
   io.out(result.createdUsers.length ? `created users: ${result.createdUsers.join(", ")}` : "users: all present");
   io.out("");
-  for (const line of clientAdvice(tailnet.headscale.version)) io.out(`# ${line}`);
+  for (const line of result.clientAdvice) io.out(`# ${line}`);
   for (const k of result.userKeys) io.out(`user ${k.user}: pre-auth key ${k.keyStatus} (${k.keyFile})`);
   for (const d of result.devices) {
     io.out(`\n# ${d.name}: pre-auth key ${d.keyStatus} (${d.keyFile})`);
