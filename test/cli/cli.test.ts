@@ -195,7 +195,10 @@ describe("cdktf-tailnet versions and advisories", () => {
     expect(r.err).toContain("warning: headscale.version: headscale 0.29.3 has a known security advisory: headscale 0.29.7 security release, headscale: denial of service");
     expect(r.err).toContain("fixed in 0.29.7");
     expect(r.err).toContain('  fix: set headscale.version to 0.29.8 (with upgradeFrom: "0.29.3" while it deploys)');
+    // The advisories first (validation's warnings), then the example's own.
+    expect(r.err.startsWith("warning: headscale.version: headscale 0.29.3 has a known security advisory: ")).toBe(true);
+    expect(r.err.endsWith(`\n${EXAMPLE_WARNINGS}`)).toBe(true);
     const clean = await run("validate", EXAMPLE);
-    expect(clean.err).toBe("");
+    expect(clean.err).toBe(EXAMPLE_WARNINGS);
   });
 });
