@@ -3,9 +3,11 @@
  * running headscale, and say how each device joins. Idempotent: what was created before (as
  * recorded in the secrets directory) is kept; nothing new is created unless asked
  * (`rotateKeys`). Keys are secrets: each is written to its own 0600 file, and join commands
- * reference the file (`--auth-key=file:<path>`) unless the caller asks to see the key.
+ * reference the file (`--auth-key=file:<path>`) unless the caller asks to see the key. The join
+ * commands come with what the clients need: the oldest Tailscale the target headscale accepts
+ * and the release every node should run.
  */
-import type { ResolvedTailnet } from "../model/index.js";
+import { clientAdvice, type ResolvedTailnet } from "../model/index.js";
 import { forwardingSetup, joinCommand } from "../render/join-commands.js";
 import type { SecretStore } from "../secrets/index.js";
 import type { HeadscaleCli, HeadscalePreAuthKey, HeadscaleUser } from "./headscale-cli.js";
@@ -36,6 +38,11 @@ export interface BootstrapDevice {
 }
 
 export interface BootstrapResult {
+  /**
+   * What the devices' Tailscale clients need with the target headscale: the minimum it accepts,
+   * the release every node should run for known fixes, mixed-version caveats (model/advisories.ts).
+   */
+  readonly clientAdvice: readonly string[];
   readonly createdUsers: readonly string[];
   readonly devices: readonly BootstrapDevice[];
   /** Keys for users without devices (their `preAuthKey` in the spec). */
@@ -88,5 +95,5 @@ export async function bootstrap(tailnet: ResolvedTailnet, options: BootstrapOpti
     userKeys.push({ user: u.name, keyFile: file, keyStatus: status });
   }
   store.write(STATE_FILE, `${JSON.stringify(state, null, 2)}\n`);
-  return { createdUsers, devices, userKeys };
+  return { clientAdvice: clientAdvice(tailnet.headscale.version), createdUsers, devices, userKeys };
 }

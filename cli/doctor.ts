@@ -2,7 +2,8 @@
  * `cdktf-tailnet doctor`: checks a running deployment from outside, the way clients see it, and
  * reports each finding with a fix. Every check is derived from the resolved model: which names
  * must resolve to which addresses, which certificate or pin each DERP node must present, where
- * STUN must answer.
+ * STUN must answer, which headscale release must run (and whether it has a known advisory:
+ * doctor-versions.ts).
  */
 import { createHash, randomBytes } from "node:crypto";
 import { createSocket } from "node:dgram";
@@ -11,6 +12,7 @@ import { request as httpRequest } from "node:http";
 import { connect as tlsConnect, type PeerCertificate, type TLSSocket } from "node:tls";
 import { crc32 } from "node:zlib";
 import type { ResolvedDerpNode, ResolvedTailnet } from "../model/index.js";
+import { clientFinding, headscaleVersionFinding, releaseOfVersionAnswer } from "./doctor-versions.js";
 
 /** One finding. */
 export interface DoctorFinding {
@@ -216,6 +218,15 @@ async function checkHeadscale(tailnet: ResolvedTailnet, options: DoctorOptions):
     findings.push(bad(tls ? "headscale tls" : "headscale /health", url.origin, (e as Error).message, tls ? `serve a certificate for ${host} from a CA clients trust (tls.mode letsencrypt, or files with the full chain)` : `make headscale reachable at ${url.origin} (firewall, listen address, proxy)`));
     return findings;
   }
+  let running: string | undefined;
+  try {
+    const answer = await call("GET", "/version");
+    running = answer.status === 200 ? releaseOfVersionAnswer(answer.body) : undefined;
+    findings.push(headscaleVersionFinding(tailnet, url.origin, answer));
+  } catch (e) {
+    findings.push(bad("headscale version", url.origin, (e as Error).message, "headscale 0.27 and later answer GET /version: a proxy in front of headscale must pass it through"));
+  }
+  findings.push(clientFinding(tailnet, url.origin, running));
   try {
     const key = await call("GET", `/key?v=${DOCTOR_CAPABILITY_VERSION}`);
     findings.push(key.status === 200 && /mkey:|"publicKey"/i.test(key.body) ? ok("headscale /key", url.origin, "serves its machine key") : bad("headscale /key", url.origin, `${key.status} ${key.body.trim().slice(0, 80)}`, "a proxy in front of headscale must pass /key and /ts2021 through unchanged"));

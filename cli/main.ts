@@ -5,14 +5,14 @@
  *   cdktf-tailnet render <spec> --out <dir>    write every rendered file, replacing <dir> whole (cli/write-tree.ts)
  *   cdktf-tailnet bootstrap / doctor           users and keys in a running headscale; check a deployment
  *   cdktf-tailnet lab <spec> [--clients N]     run the tailnet on this machine and check it (cli/lab.ts)
- *   cdktf-tailnet versions                     list the headscale versions the kit renders for
+ *   cdktf-tailnet versions                     headscale and Tailscale releases, defaults, known advisories
  *
  * Every command takes -h/--help (its usage, cli/usage.ts); `help <command>` says the same.
  * Exit codes: 0 success, 1 the spec has problems (nothing written), 2 usage or I/O error.
  */
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { formatIssues, HEADSCALE_MINORS, TailnetSpecError, validate, type ResolvedTailnet } from "../model/index.js";
+import { formatIssues, TailnetSpecError, validate, type ResolvedTailnet } from "../model/index.js";
 import { checkTailnetCertificates, materializeCertificates, SecretStore } from "../secrets/index.js";
 import { renderTailnet } from "../render/index.js";
 import { packageRoot } from "../render/package-root.js";
@@ -24,6 +24,7 @@ import { HeadscaleCli, runnerFor } from "./headscale-cli.js";
 import { commandLab, LAB, LAB_DOWN } from "./lab.js";
 import { loadSpecFile, SpecFileError } from "./load-spec.js";
 import { BOOTSTRAP, DOCTOR, RENDER, USAGE, VALIDATE, VERSIONS } from "./usage.js";
+import { versionsReport } from "./versions.js";
 import { OutputTree, OutputTreeError } from "./write-tree.js";
 
 /** Where the command writes; injectable so tests capture output. */
@@ -127,6 +128,8 @@ async function commandBootstrap(args: string[], io: CliIo): Promise<number> {
   const store = new SecretStore(tailnet.name, values["secrets-dir"]);
   const result = await bootstrap(tailnet, { cli, store, rotateKeys: values["rotate-keys"], showKeys: values["show-keys"] });
   io.out(result.createdUsers.length ? `created users: ${result.createdUsers.join(", ")}` : "users: all present");
+  io.out("");
+  for (const line of result.clientAdvice) io.out(`# ${line}`);
   for (const k of result.userKeys) io.out(`user ${k.user}: pre-auth key ${k.keyStatus} (${k.keyFile})`);
   for (const d of result.devices) {
     io.out(`\n# ${d.name}: pre-auth key ${d.keyStatus} (${d.keyFile})`);
@@ -173,7 +176,7 @@ async function commandDoctor(args: string[], io: CliIo): Promise<number> {
 function commandVersions(args: string[], io: CliIo): number {
   const { positionals } = parseCommand(VERSIONS, args);
   expectPositionals(VERSIONS, positionals, []);
-  for (const m of HEADSCALE_MINORS) io.out(`headscale ${m.releases.join(", ")}  (Tailscale clients ${m.minClientVersion} or newer)`);
+  for (const line of versionsReport()) io.out(line);
   return 0;
 }
 

@@ -18,7 +18,7 @@ export const USAGE = `usage: cdktf-tailnet <command> [options]
   doctor <spec>                  check a running deployment from outside
   lab <spec>                     run the whole tailnet on this machine and check it
   lab down                       stop a running lab, remove what a killed one left
-  versions                       list the headscale versions the kit renders for
+  versions                       headscale and Tailscale releases, defaults, known advisories
   help <command>, <command> --help   that command's options
   --version                      the kit's version
 ${SPEC}
@@ -89,6 +89,8 @@ exit codes: 0 every check passed, 1 a check failed or the spec has problems, 2 u
 export const VERSIONS = {
   name: "versions",
   usage: `usage: cdktf-tailnet versions
-  list the headscale versions the kit renders for, each with the oldest Tailscale client it accepts`,
+  list the headscale releases the kit renders for (the oldest Tailscale client each accepts) and the
+  Tailscale releases it builds derper from (with the Go each needs), defaults marked, each with its
+  known advisories; then what Tailscale clients should run`,
   options: {},
 } as const satisfies CommandSpec<Options>;

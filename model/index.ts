@@ -19,6 +19,8 @@ export { validate, type ValidationResult } from "./validate.js";
 export { DERPER_PATHS, DEFAULT_DERPER_VERSION, derperCertFileBase } from "./derper.js";
 export { ANYWHERE, DEFAULT_GO_VERSION, DEFAULT_SSH_PORT, VM_PATHS, goDownloadUrl, headscaleReleaseUrl } from "./vm.js";
 export * from "./versions.js";
+export * from "./advisories.js";
+export * from "./tailscale-releases.js";
 
 /** Validates a spec and resolves it; throws a TailnetSpecError listing every problem. */
 export function loadTailnet(spec: unknown): ResolvedTailnet {

@@ -175,9 +175,11 @@ export interface DnsZoneSpec {
 /** The headscale coordination server (rendered into `config.yaml`). */
 export interface HeadscaleSpec {
   /**
-   * headscale release to target, e.g. `"0.29.3"` (a leading `v` is accepted). The rendered
-   * config.yaml holds only the keys this version knows. Supported: see `SUPPORTED_HEADSCALE_VERSIONS`.
-   * @default "0.29.3"
+   * headscale release to target, e.g. `"0.29.8"` (a leading `v` is accepted). The rendered
+   * config.yaml holds only the keys this version knows. Supported: see `SUPPORTED_HEADSCALE_VERSIONS`
+   * (`cdktf-tailnet versions`); a release with a known advisory is accepted with a warning naming
+   * it and the release that fixes it.
+   * @default "0.29.8"
    */
   version?: string;
   /**
@@ -567,7 +569,7 @@ export interface DerpSpec {
   regions?: DerpRegionSpec[];
   /**
    * How the derper relays run.
-   * @default { version: "1.102.3", verifyClients: true }
+   * @default { version: "1.102.5", verifyClients: true }
    */
   derper?: DerperSpec;
 }
@@ -575,8 +577,10 @@ export interface DerpSpec {
 /** The derper program every self-hosted node runs. */
 export interface DerperSpec {
   /**
-   * Tailscale release derper is built from (there is no official derper image or package).
-   * @default "1.102.3"
+   * Tailscale release derper is built from (there is no official derper image or package): one
+   * the kit knows (`SUPPORTED_TAILSCALE_VERSIONS`, 1.102.3 to 1.104.7), so it builds it with a Go
+   * its go.mod accepts.
+   * @default "1.102.5"
    */
   version?: string;
   /**
@@ -966,7 +970,7 @@ export interface HeadscaleInstallSpec {
   /**
    * Where to download it (https, http or file; the SHA-256 is what is trusted).
    * @default - the GitHub release asset for headscale.version and arch, e.g.
-   * `https://github.com/juanfont/headscale/releases/download/v0.29.3/headscale_0.29.3_linux_amd64`
+   * `https://github.com/juanfont/headscale/releases/download/v0.29.8/headscale_0.29.8_linux_amd64`
    */
   url?: string;
   /**
@@ -993,8 +997,9 @@ export type DerperInstallSpec = DerperBuildSpec | DerperBinarySpec | DerperLocal
 export interface DerperBuildSpec {
   source: "build";
   /**
-   * Go release to build with; Tailscale 1.102 needs Go 1.26.6 or later.
-   * @default "1.26.8"
+   * Go release to build with; it must be at least the `go` line of the Tailscale release's
+   * go.mod (1.102.x: 1.26.6; 1.104.0-1.104.1: 1.27.1; 1.104.2-1.104.6: 1.27.3; 1.104.7: 1.27.4).
+   * @default - the Go the kit picks for derp.derper.version: 1.26.8 for 1.102.x, 1.27.4 for 1.104.x
    */
   goVersion?: string;
   /**

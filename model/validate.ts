@@ -40,6 +40,8 @@ import { checkHeadscaleEndpoint, checkHeadscaleTarget } from "./headscale-endpoi
 import { checkDerpHostnames, checkUserNameCase } from "./name-collisions.js";
 import { checkOidcExtraParams } from "./secret-names.js";
 import { checkSshOptions } from "./ssh-options.js";
+import { checkAdvisories } from "./advisories.js";
+import { findTailscaleRelease, SUPPORTED_TAILSCALE_VERSIONS } from "./tailscale-releases.js";
 import { DEFAULT_HEADSCALE_VERSION, SUPPORTED_HEADSCALE_VERSIONS, findHeadscaleVersion, planUpgrade, type HeadscaleVersion } from "./versions.js";
 
 /** The outcome of validate(): the typed spec when there are no issues. */
@@ -561,11 +563,11 @@ function checkDnsZone(ctx: Ctx): void {
 function checkDerper(ctx: Ctx): void {
   const derper = ctx.spec.derp?.derper;
   if (!derper) return;
-  if (derper.version !== undefined && !/^v?\d+\.\d+\.\d+$/.test(derper.version)) {
-    ctx.issues.add("derp.derper.version", `${JSON.stringify(derper.version)} is not a Tailscale release`, `write a release such as "1.102.3" (derper is built from it; never "latest", so a rebuild cannot change the relay silently)`);
+  if (derper.version !== undefined && !findTailscaleRelease(derper.version)) {
+    ctx.issues.add("derp.derper.version", `${JSON.stringify(derper.version)} is not a Tailscale release the kit knows`, `use one of ${SUPPORTED_TAILSCALE_VERSIONS.join(", ")} (derper is built from it with a Go its go.mod accepts; never "latest", so a rebuild cannot change the relay silently)`);
   }
   if (derper.image !== undefined && !/^[a-z0-9][\w./:@-]*$/.test(derper.image)) {
-    ctx.issues.add("derp.derper.image", `${JSON.stringify(derper.image)} is not an image reference`, `write it as registry/name:tag, e.g. "ghcr.io/me/derper:1.102.3"`);
+    ctx.issues.add("derp.derper.image", `${JSON.stringify(derper.image)} is not an image reference`, `write it as registry/name:tag, e.g. "ghcr.io/me/derper:1.102.5"`);
   }
   if (derper.verifyClients === false) {
     ctx.warnings.add("derp.derper.verifyClients", "client verification is off: anyone who finds the relays can use them", "leave verifyClients on unless the relays are private");
@@ -641,6 +643,7 @@ export function validate(input: unknown): ValidationResult {
     checkUsers(sanitized, issues, (d) => parseGoDuration(d) !== undefined);
     checkUserNameCase(sanitized, issues);
     checkPolicy(sanitized, sanitized.name ?? "tailnet", issues);
+    checkAdvisories(sanitized, version, warnings);
   }
   const resolved = issues.length === 0 ? resolve(input as TailnetSpec) : undefined;
   if (resolved) {

@@ -2,10 +2,63 @@
  * The headscale versions the kit renders for, and what each one's config.yaml knows.
  *
  * Facts come from headscale's CHANGELOG and `hscontrol/types/config.go` per tag (see
- * shared/reference/FORMATS.md §1.4); the integration tests start each version's real binary on
- * what the kit renders. A release is listed only after its CHANGELOG and config example were read:
- * 0.29.3 changed no configuration key (fixes to registration and ephemeral nodes only).
+ * shared/reference/FORMATS.md §1.4, UPSTREAM-RELEASES.md §1); the integration tests start each
+ * version's real binary on what the kit renders. A release is listed only after its CHANGELOG was
+ * read, or (0.29.5, 0.29.6, 0.29.7: see their notes) its neighbours' notes show the minor's config
+ * did not change. Known advisories per release are in advisories.ts.
  */
+
+/** One headscale release the kit renders for. */
+export interface HeadscaleRelease {
+  /** Without a leading `v`, e.g. `"0.29.8"`. */
+  readonly version: string;
+  /** Release date (YYYY-MM-DD); undefined when no source gave it. */
+  readonly date: string | undefined;
+  /** What the release changed that matters to the kit, and how sure that is. */
+  readonly notes: string;
+}
+
+const CHANGELOG_0_29_8 = "https://raw.githubusercontent.com/juanfont/headscale/v0.29.8/CHANGELOG.md";
+
+/**
+ * Every release the kit renders for, oldest first. Patch releases of one minor share that minor's
+ * features (`HeadscaleMinor.features`): a patch that changed a config key would need a minor entry
+ * of its own.
+ */
+export const HEADSCALE_RELEASES: readonly HeadscaleRelease[] = [
+  { version: "0.27.0", date: undefined, notes: "baseline of the 0.27 line (FORMATS.md §1.4)" },
+  { version: "0.27.1", date: "2025-11-11", notes: "fixes only" },
+  { version: "0.28.0", date: "2026-02-04", notes: "baseline of the 0.28 line (FORMATS.md §1.4)" },
+  { version: "0.29.0", date: "2026-06-17", notes: "baseline of the 0.29 line (FORMATS.md §1.4)" },
+  { version: "0.29.1", date: undefined, notes: "fixes only" },
+  { version: "0.29.2", date: "2026-07-01", notes: "fixes only; the config keys the kit was proved against" },
+  {
+    version: "0.29.3",
+    date: "2026-07-29",
+    notes: "registration, auth and tag fixes; /key refuses clients below 1.80 as /ts2021 did; no config, DERP, policy or CLI change (https://github.com/juanfont/headscale/releases/tag/v0.29.3)",
+  },
+  {
+    version: "0.29.4",
+    date: undefined,
+    notes: "backported fixes (extra-record names lower-cased, a node no longer its own peer, users rename, metrics); no config key, default, DERP, policy or CLI flag change in the known items; released on or before 2026-09-25, final notes not read (https://github.com/juanfont/headscale/pull/3454, /pull/3467)",
+  },
+  { version: "0.29.5", date: undefined, notes: "contents unknown: no notes were found; the kit assumes 0.29's config keys, as in every 0.29 release whose notes were read" },
+  { version: "0.29.6", date: undefined, notes: "contents unknown: no notes were found; the kit assumes 0.29's config keys, as in every 0.29 release whose notes were read" },
+  {
+    version: "0.29.7",
+    date: "2026-10-30",
+    notes: `security release (advisories.ts); minimum client still 1.80.0; its full fix list was not readable, so a config change in it is not ruled out; 0.29.8, which lists no config change, renders the same keys (${CHANGELOG_0_29_8})`,
+  },
+  {
+    version: "0.29.8",
+    date: "2026-11-26",
+    notes: `one change (#3724): each peer carries its own capability version, which Tailscale 1.106+ needs to reach older clients; no config, DERP, policy or CLI change (${CHANGELOG_0_29_8})`,
+  },
+];
+
+function releasesOf(minor: string): string[] {
+  return HEADSCALE_RELEASES.filter((r) => r.version.startsWith(`${minor}.`)).map((r) => r.version);
+}
 
 /** What one headscale minor version's configuration accepts. */
 export interface HeadscaleFeatures {
@@ -49,7 +102,7 @@ export interface HeadscaleMinor {
 export const HEADSCALE_MINORS: readonly HeadscaleMinor[] = [
   {
     minor: "0.27",
-    releases: ["0.27.0", "0.27.1"],
+    releases: releasesOf("0.27"),
     minClientVersion: "1.64.0",
     features: {
       embeddedDerpVerifyClients: true,
@@ -66,7 +119,7 @@ export const HEADSCALE_MINORS: readonly HeadscaleMinor[] = [
   },
   {
     minor: "0.28",
-    releases: ["0.28.0"],
+    releases: releasesOf("0.28"),
     minClientVersion: "1.74.0",
     features: {
       embeddedDerpVerifyClients: true,
@@ -83,7 +136,7 @@ export const HEADSCALE_MINORS: readonly HeadscaleMinor[] = [
   },
   {
     minor: "0.29",
-    releases: ["0.29.0", "0.29.1", "0.29.2", "0.29.3"],
+    releases: releasesOf("0.29"),
     minClientVersion: "1.80.0",
     features: {
       embeddedDerpVerifyClients: true,
@@ -103,12 +156,12 @@ export const HEADSCALE_MINORS: readonly HeadscaleMinor[] = [
 /** Every release the kit renders for, oldest first. */
 export const SUPPORTED_HEADSCALE_VERSIONS: readonly string[] = HEADSCALE_MINORS.flatMap((m) => m.releases);
 
-/** The newest stable release: the default target. */
+/** The newest release: the default target (advisories.ts proves it has no known advisory). */
 export const DEFAULT_HEADSCALE_VERSION: string = SUPPORTED_HEADSCALE_VERSIONS[SUPPORTED_HEADSCALE_VERSIONS.length - 1]!;
 
 /** A resolved headscale target version. */
 export interface HeadscaleVersion {
-  /** Without a leading `v`, e.g. `"0.29.3"`. */
+  /** Without a leading `v`, e.g. `"0.29.8"`. */
   version: string;
   minor: HeadscaleMinor;
 }
@@ -136,7 +189,8 @@ function minorIndex(v: HeadscaleVersion): number {
   return HEADSCALE_MINORS.indexOf(v.minor);
 }
 
-function compareReleases(a: string, b: string): number {
+/** Orders two `x.y.z` releases (no leading `v`): negative when `a` is older. */
+export function compareReleases(a: string, b: string): number {
   const pa = a.split(".").map(Number);
   const pb = b.split(".").map(Number);
   for (let i = 0; i < 3; i++) if (pa[i] !== pb[i]) return pa[i]! - pb[i]!;

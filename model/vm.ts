@@ -8,15 +8,16 @@
  * Also the VM and firewall rules of validation (`checkVmHosts`, `checkVmResolved`), called by
  * validate.ts.
  */
-import { DERPER_PATHS, type ResolvedListener } from "./derper.js";
+import { DEFAULT_DERPER_VERSION, DERPER_PATHS, type ResolvedListener } from "./derper.js";
+import { findTailscaleRelease, goBuilds, goForTailscale } from "./tailscale-releases.js";
 import type { IssueList } from "./issues.js";
 import { hasHostBits, isIp, networkOf, parsePrefix, prefixesCoverFamily, type Prefix } from "./net.js";
 import type { ResolvedDerpNode, ResolvedHeadscale, ResolvedTailnet } from "./resolved.js";
 import type { HostSpec, TailnetSpec } from "./spec.js";
 import { listenerOwners } from "./lookup.js";
 
-/** Go release derper is built with on a VM unless the spec says otherwise (Tailscale 1.102 needs 1.26.6+). */
-export const DEFAULT_GO_VERSION = "1.26.8";
+/** Go release derper is built with on a VM for the default Tailscale release (others: `goForTailscale`). */
+export const DEFAULT_GO_VERSION = goForTailscale(DEFAULT_DERPER_VERSION);
 export const DEFAULT_SSH_PORT = 22;
 /** Every IPv4 and IPv6 source: a port open to the world. */
 export const ANYWHERE: readonly string[] = ["0.0.0.0/0", "::/0"];
@@ -308,8 +309,8 @@ export function resolveVm(host: HostSpec, services: HostServices): ResolvedVm | 
             program: "derper",
             source: "build",
             tailscaleVersion: services.derperVersion,
-            goVersion: spec.goVersion ?? DEFAULT_GO_VERSION,
-            goUrl: spec.goUrl ?? goDownloadUrl(spec.goVersion ?? DEFAULT_GO_VERSION, arch),
+            goVersion: spec.goVersion ?? goForTailscale(services.derperVersion),
+            goUrl: spec.goUrl ?? goDownloadUrl(spec.goVersion ?? goForTailscale(services.derperVersion), arch),
             goSha256: spec.goSha256.toLowerCase(),
             binaryPath,
           }
@@ -359,6 +360,9 @@ export function checkVmHosts(spec: TailnetSpec, hosts: readonly [HostSpec, numbe
   const regions = (spec.derp?.regions ?? []).filter((r) => r !== undefined);
   const headscaleVm = hosts.find(([h]) => h.name === spec.headscale?.host && h.vm !== undefined);
   if (headscaleVm) checkHeadscaleFilesOnVm(spec, issues);
+  // derper's Tailscale release; an unknown one is reported by checkDerper, and builds nothing here.
+  const tailscale = findTailscaleRelease(typeof spec.derp?.derper?.version === "string" ? spec.derp.derper.version : DEFAULT_DERPER_VERSION);
+  const goDefault = tailscale ? goForTailscale(tailscale.version) : DEFAULT_GO_VERSION;
   for (const [host, i] of hosts) {
     const path = `hosts[${i}]`;
     const fw = host.firewall;
@@ -415,16 +419,22 @@ export function checkVmHosts(spec: TailnetSpec, hosts: readonly [HostSpec, numbe
       issues.add(
         `${path}.vm.derper`,
         `is required: this VM runs DERP node ${JSON.stringify(nodes[0]!.name)}, and derper has no release binary`,
-        `add derper: { source: "build", goSha256: "<SHA-256 of go${DEFAULT_GO_VERSION}.linux-${arch}.tar.gz from https://go.dev/dl/>" }, or { source: "url", url: "...", sha256: "..." } for a binary of your own`,
+        `add derper: { source: "build", goSha256: "<SHA-256 of go${goDefault}.linux-${arch}.tar.gz from https://go.dev/dl/>" }, or { source: "url", url: "...", sha256: "..." } for a binary of your own`,
       );
     }
     const d = vm.derper;
     if (d?.source === "build") {
       if (d.goVersion !== undefined && !/^\d+\.\d+\.\d+$/.test(d.goVersion)) {
-        issues.add(`${path}.vm.derper.goVersion`, `${JSON.stringify(d.goVersion)} is not a Go release`, `write a release such as "${DEFAULT_GO_VERSION}" (pinned, never "latest")`);
+        issues.add(`${path}.vm.derper.goVersion`, `${JSON.stringify(d.goVersion)} is not a Go release`, `write a release such as "${goDefault}" (pinned, never "latest")`);
+      } else if (d.goVersion !== undefined && tailscale && !goBuilds(d.goVersion, tailscale)) {
+        issues.add(
+          `${path}.vm.derper.goVersion`,
+          `Go ${d.goVersion} cannot build derper from Tailscale ${tailscale.version}: its go.mod needs go ${tailscale.goMin} (the build runs with GOTOOLCHAIN=local)`,
+          `set goVersion to "${goDefault}" (with that archive's goSha256), or remove goVersion and the kit uses ${goDefault}`,
+        );
       }
       checkUrl(issues, `${path}.vm.derper.goUrl`, d.goUrl);
-      checkSha(issues, `${path}.vm.derper.goSha256`, d.goSha256, `go${d.goVersion ?? DEFAULT_GO_VERSION}.linux-${arch}.tar.gz (listed on https://go.dev/dl/)`);
+      checkSha(issues, `${path}.vm.derper.goSha256`, d.goSha256, `go${d.goVersion ?? goDefault}.linux-${arch}.tar.gz (listed on https://go.dev/dl/)`);
     } else if (d?.source === "url") {
       checkUrl(issues, `${path}.vm.derper.url`, d.url);
       checkSha(issues, `${path}.vm.derper.sha256`, d.sha256, "your derper binary");

@@ -70,7 +70,7 @@ export function renderTailnet(tailnet: ResolvedTailnet): RenderedFile[] {
   files.push(...renderDdnsFiles(tailnet), ...renderAcmeFiles(tailnet));
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
-export { DERPER_IMAGE_USER, derperImageTag, renderDerperDockerfile } from "./derper-image.js";
+export { DERPER_IMAGE_USER, derperBuildImage, derperImageTag, renderDerperDockerfile } from "./derper-image.js";
 export { cloudInitObject, renderCloudInit, renderVmInstallScript, shellQuote, vmFiles, vmNotes, type VmFile } from "./cloud-init.js";
 export { REMOTE_PROLOGUE, vmProvisionSteps, type ProvisionOptions, type ProvisionStep, type ProvisionUpload } from "./vm-provision.js";
 export { ALWAYS_ALLOWED, firewallObject, renderFirewallJson } from "./firewall.js";

@@ -465,7 +465,7 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
 },"useData":true},
   },
   "derper.Dockerfile": {
-    sha256: "3a7c4346fecffe05b113c502f471d182dd9d4095c0b5d2d050a813f871083abd",
+    sha256: "6c2db9f8921409a46e5c450eac5f9c6632050fde28a87770da2b6ca103c1889a",
     partials: [],
     spec: {"compiler":[8,">= 4.3.0"],"main":function(container,depth0,helpers,partials,data) {
     var stack1, helper, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), alias3="function", lookupProperty = container.lookupProperty || function(parent, propertyName) {
@@ -477,16 +477,18 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
 
   return "# derper "
     + ((stack1 = (((helper = lookupProperty(helpers,"version") || alias1(depth0, "version", {"start":{"line":1,"column":11},"end":{"line":1,"column":18}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"version","hash":{},"data":data,"loc":{"start":{"line":1,"column":9},"end":{"line":1,"column":20}}}) : helper))) != null ? stack1 : "")
-    + ", built by cdktf-tailnet. There is no official derper image or package:\n# Tailscale publishes only the Go module, so this builds the pinned release, never \"latest\".\nFROM "
-    + ((stack1 = (((helper = lookupProperty(helpers,"goImage") || alias1(depth0, "goImage", {"start":{"line":3,"column":7},"end":{"line":3,"column":14}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"goImage","hash":{},"data":data,"loc":{"start":{"line":3,"column":5},"end":{"line":3,"column":16}}}) : helper))) != null ? stack1 : "")
+    + ", built by cdktf-tailnet. There is no official derper image or package:\n# Tailscale publishes only the Go module, so this builds the pinned release, never \"latest\",\n# with Go "
+    + ((stack1 = (((helper = lookupProperty(helpers,"goVersion") || alias1(depth0, "goVersion", {"start":{"line":3,"column":12},"end":{"line":3,"column":21}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"goVersion","hash":{},"data":data,"loc":{"start":{"line":3,"column":10},"end":{"line":3,"column":23}}}) : helper))) != null ? stack1 : "")
+    + ", which its go.mod accepts.\nFROM "
+    + ((stack1 = (((helper = lookupProperty(helpers,"goImage") || alias1(depth0, "goImage", {"start":{"line":4,"column":7},"end":{"line":4,"column":14}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"goImage","hash":{},"data":data,"loc":{"start":{"line":4,"column":5},"end":{"line":4,"column":16}}}) : helper))) != null ? stack1 : "")
     + " AS build\nENV CGO_ENABLED=0 GOFLAGS=-trimpath\nRUN go install tailscale.com/cmd/derper@v"
-    + ((stack1 = (((helper = lookupProperty(helpers,"version") || alias1(depth0, "version", {"start":{"line":5,"column":43},"end":{"line":5,"column":50}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"version","hash":{},"data":data,"loc":{"start":{"line":5,"column":41},"end":{"line":5,"column":52}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (((helper = lookupProperty(helpers,"version") || alias1(depth0, "version", {"start":{"line":6,"column":43},"end":{"line":6,"column":50}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"version","hash":{},"data":data,"loc":{"start":{"line":6,"column":41},"end":{"line":6,"column":52}}}) : helper))) != null ? stack1 : "")
     + " \\\n && mkdir -p /out/var/lib/derper/certs /out/etc/derper\n\nFROM "
-    + ((stack1 = (((helper = lookupProperty(helpers,"runtimeImage") || alias1(depth0, "runtimeImage", {"start":{"line":8,"column":7},"end":{"line":8,"column":19}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"runtimeImage","hash":{},"data":data,"loc":{"start":{"line":8,"column":5},"end":{"line":8,"column":21}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (((helper = lookupProperty(helpers,"runtimeImage") || alias1(depth0, "runtimeImage", {"start":{"line":9,"column":7},"end":{"line":9,"column":19}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"runtimeImage","hash":{},"data":data,"loc":{"start":{"line":9,"column":5},"end":{"line":9,"column":21}}}) : helper))) != null ? stack1 : "")
     + "\nCOPY --from=build /go/bin/derper /usr/local/bin/derper\n# State (node key, certificates) lives in a volume mounted here; nonroot must own it.\nCOPY --from=build --chown="
-    + ((stack1 = (((helper = lookupProperty(helpers,"user") || alias1(depth0, "user", {"start":{"line":11,"column":28},"end":{"line":11,"column":32}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"user","hash":{},"data":data,"loc":{"start":{"line":11,"column":26},"end":{"line":11,"column":34}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (((helper = lookupProperty(helpers,"user") || alias1(depth0, "user", {"start":{"line":12,"column":28},"end":{"line":12,"column":32}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"user","hash":{},"data":data,"loc":{"start":{"line":12,"column":26},"end":{"line":12,"column":34}}}) : helper))) != null ? stack1 : "")
     + " /out/var/lib/derper /var/lib/derper\nCOPY --from=build /out/etc/derper /etc/derper\nUSER "
-    + ((stack1 = (((helper = lookupProperty(helpers,"user") || alias1(depth0, "user", {"start":{"line":13,"column":7},"end":{"line":13,"column":11}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"user","hash":{},"data":data,"loc":{"start":{"line":13,"column":5},"end":{"line":13,"column":13}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (((helper = lookupProperty(helpers,"user") || alias1(depth0, "user", {"start":{"line":14,"column":7},"end":{"line":14,"column":11}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"user","hash":{},"data":data,"loc":{"start":{"line":14,"column":5},"end":{"line":14,"column":13}}}) : helper))) != null ? stack1 : "")
     + "\nENTRYPOINT [\"/usr/local/bin/derper\"]\n";
 },"useData":true},
   },

@@ -51,7 +51,7 @@ describe("--help on every command", () => {
 
   it("prints exactly these words", async () => {
     expect((await run("versions", "--help")).out).toBe(
-      "usage: cdktf-tailnet versions\n  list the headscale versions the kit renders for, each with the oldest Tailscale client it accepts",
+      "usage: cdktf-tailnet versions\n  list the headscale releases the kit renders for (the oldest Tailscale client each accepts) and the\n  Tailscale releases it builds derper from (with the Go each needs), defaults marked, each with its\n  known advisories; then what Tailscale clients should run",
     );
     expect((await run("validate", "-h")).out).toBe(
       [

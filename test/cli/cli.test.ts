@@ -53,7 +53,7 @@ describe("cdktf-tailnet render", () => {
     const r = await run("render", EXAMPLE, "--out", out);
     expect(r.code).toBe(0);
     const expected = renderTailnet(prepareTailnet(exampleSpec()));
-    expect(r.out).toContain(`rendered ${expected.length} files for headscale 0.29.3 into ${out}/`);
+    expect(r.out).toContain(`rendered ${expected.length} files for headscale 0.29.8 into ${out}/`);
     expect(tree(out)).toEqual([MANIFEST_NAME, ...expected.map((f) => f.path)].sort());
     expect(tree(out)).toEqual(expect.arrayContaining(["derp.json", "derper/Dockerfile", "headscale/config.yaml", "headscale/derp.yaml", "headscale/policy.json"]));
     for (const file of expected) {
@@ -121,7 +121,7 @@ describe("cdktf-tailnet render", () => {
     writeFileSync(specFile, `import type { TailnetSpec } from ${JSON.stringify(new URL("../../model/index.ts", import.meta.url).pathname)};\nconst spec: TailnetSpec = ${JSON.stringify(spec)};\nexport default spec;\n`);
     const r = await run("validate", specFile);
     expect(r.err).toBe(EXAMPLE_WARNINGS);
-    expect(r.out).toBe(`${specFile}: valid (headscale 0.29.3, 4 DERP regions, 5 nodes, 6 hosts)`);
+    expect(r.out).toBe(`${specFile}: valid (headscale 0.29.8, 4 DERP regions, 5 nodes, 6 hosts)`);
   });
 
   it("reports YAML mistakes with their place: duplicate keys, bad syntax", async () => {
@@ -163,5 +163,42 @@ describe("cdktf-tailnet render", () => {
     const failed = await execa(process.execPath, ["--import", "tsx", bin, "validate", bad], { reject: false });
     expect(failed.exitCode).toBe(1);
     expect(failed.stderr).toContain('headscale.serverUrl: "hs.example.com" does not start with https:// or http://');
+  });
+});
+
+describe("cdktf-tailnet versions and advisories", () => {
+  it("lists every release with the default marked and an advisory column, then what clients should run", async () => {
+    const r = await run("versions");
+    expect(r.code).toBe(0);
+    const lines = r.out.split("\n");
+    expect(lines[0]).toMatch(/^headscale\s+clients\s+known advisories$/);
+    expect(lines).toContain("0.29.8     default  1.80.0+  none known");
+    expect(lines).toContain("0.29.7              1.80.0+  headscale#3724 (fixed in 0.29.8)");
+    expect(lines).toContain("0.29.3              1.80.0+  headscale 0.29.7 security release (fixed in 0.29.7); headscale#3724 (fixed in 0.29.8)");
+    expect(lines).toContain("0.27.1              1.64.0+  headscale 0.29.7 security release (fixed in 0.29.7); headscale#3724 (fixed in 0.29.8)");
+    expect(lines.filter((l) => / default /.test(l))).toEqual([
+      "0.29.8     default  1.80.0+  none known",
+      "1.102.5  default  1.26.8  derper: none known; as a client (tailscaled): TS-2026-014 (fixed in 1.104.4)",
+    ]);
+    expect(lines).toContain("1.104.7           1.27.4  derper: none known");
+    expect(lines).toContain("  headscale 0.29.8 includes headscale#3724: Tailscale 1.106 and newer clients connect to older clients");
+    expect(r.out).toMatch(/\n {2}headscale 0\.29\.8 accepts Tailscale clients 1\.80\.0 or newer; run 1\.104\.4 or newer on every node \(TS-2026-014: /);
+    expect(r.out).toMatch(/\n {2}headscale 0\.29\.7 security release \(security\): headscale: denial of service .*; fixed in 0\.29\.7\. https:\/\/raw\.githubusercontent\.com\/juanfont\/headscale\/v0\.29\.8\/CHANGELOG\.md/);
+  });
+
+  it("validate warns about a pinned release with a known advisory, and still accepts it", async () => {
+    const spec = join(dir, "pinned.yaml");
+    writeFileSync(spec, readFileSync(EXAMPLE, "utf8").replace('version: "0.29.8"', 'version: "0.29.3"'));
+    const r = await run("validate", spec);
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(`${spec}: valid (headscale 0.29.3, 4 DERP regions, 5 nodes, 6 hosts)`);
+    expect(r.err).toContain("warning: headscale.version: headscale 0.29.3 has a known security advisory: headscale 0.29.7 security release, headscale: denial of service");
+    expect(r.err).toContain("fixed in 0.29.7");
+    expect(r.err).toContain('  fix: set headscale.version to 0.29.8 (with upgradeFrom: "0.29.3" while it deploys)');
+    // The advisories first (validation's warnings), then the example's own.
+    expect(r.err.startsWith("warning: headscale.version: headscale 0.29.3 has a known security advisory: ")).toBe(true);
+    expect(r.err.endsWith(`\n${EXAMPLE_WARNINGS}`)).toBe(true);
+    const clean = await run("validate", EXAMPLE);
+    expect(clean.err).toBe(EXAMPLE_WARNINGS);
   });
 });

@@ -75,7 +75,7 @@ describe("Tailnet on Docker hosts", () => {
     const lab = synthStack((stack) => new Tailnet(stack, "tailnet", { spec: exampleSpec(), secretsDir, retainHeadscaleData: false })).json;
     expect(byPath(lab, "docker_volume")["tailnet_headscale_Data"]!.lifecycle).toBeUndefined();
     const image = byPath(json, "docker_image")["tailnet_headscale_Image"]!;
-    expect(image.name).toBe("docker.io/headscale/headscale:0.29.3");
+    expect(image.name).toBe("docker.io/headscale/headscale:0.29.8");
     // Inside the container every listener binds all addresses; publishing decides exposure.
     expect(renderHeadscaleConfig(model)).toContain('metrics_listen_addr: "0.0.0.0:9090"');
   });
@@ -131,7 +131,7 @@ describe("Tailnet on Docker hosts", () => {
     const { json } = synthExample();
     const images = byPath(json, "docker_image");
     const hk1 = images["tailnet_host-hk-1_DerperImage"]!;
-    expect(hk1.name).toBe("cdktf-tailnet/derper:1.102.3");
+    expect(hk1.name).toBe("cdktf-tailnet/derper:1.102.5");
     expect(hk1.build.dockerfile).toBe("Dockerfile");
     expect(hk1.build.context).toMatch(/^assets\/cdktf-tailnet-derper-build-[0-9a-f]{16}\/[0-9A-F]{32}$/);
     expect(images["tailnet_host-hk-2_DerperImage"]!.build.context).toBe(hk1.build.context); // one asset, shared
@@ -262,6 +262,18 @@ describe("Tailnet on Docker hosts", () => {
     const on = (path: string) => tailnet.node.findAll().find((c) => c.node.path.endsWith(path))!.node.metadata.filter((m) => m.type === "@cdktf/warn").map((m) => String(m.data));
     expect(on("tailnet/headscale").some((w) => w.includes("nothing backs it up"))).toBe(true);
     expect(on("tailnet/dns").some((w) => w.includes("derp-home.example.com"))).toBe(true);
+    expect(warnings.some((w) => w.includes("advisory"))).toBe(false); // the example targets 0.29.8
+  });
+
+  it("annotates a pinned headscale release's known advisories, on headscale", () => {
+    const spec = exampleSpec();
+    spec.headscale.version = "0.29.3";
+    const { tailnet } = synthExample(spec);
+    const on = (path: string) => tailnet.node.findAll().find((c) => c.node.path.endsWith(path))!.node.metadata.filter((m) => m.type === "@cdktf/warn").map((m) => String(m.data));
+    expect(on("tailnet/headscale").filter((w) => w.startsWith("headscale.version: "))).toEqual([
+      expect.stringMatching(/^headscale\.version: headscale 0\.29\.3 has a known security advisory: headscale 0\.29\.7 security release, .*; fixed in 0\.29\.7 \(.*\) \(fix: set headscale\.version to 0\.29\.8 \(with upgradeFrom: "0\.29\.3" while it deploys\)\)$/),
+      expect.stringMatching(/^headscale\.version: headscale 0\.29\.3 has a known compatibility advisory: headscale#3724, .*; fixed in 0\.29\.8 /),
+    ]);
   });
 
   it("escapes literal ${ in uploaded files so Terraform does not read them as templates", () => {

@@ -10,7 +10,7 @@ import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
 import { bootstrap } from "../../cli/bootstrap.js";
 import { HeadscaleCli, runnerFor } from "../../cli/headscale-cli.js";
-import { validate } from "../../model/index.js";
+import { clientAdvice, validate } from "../../model/index.js";
 import { renderPolicy } from "../../render/index.js";
 import { prepareTailnet, SecretStore } from "../../secrets/index.js";
 import { cleanupSandboxes, prepareHeadscale, startHeadscale, stopAllHeadscale } from "../support/headscale-process.js";
@@ -71,6 +71,10 @@ describe.skipIf(!!skipReason("bootstrap", upstreamSkipReason))(`policy and boots
     );
     expect(router.joinCommand).not.toContain(key);
     expect(router.forwarding.join("\n")).toContain("net.ipv4.ip_forward = 1");
+    // The join commands come with the client minimum of this headscale and the release every node should run.
+    const minClient = sandbox.tailnet.headscale.version.minor.minClientVersion;
+    expect(first.clientAdvice[0]).toMatch(new RegExp(`^headscale ${version.replace(/^v/, "").replaceAll(".", "\\.")} accepts Tailscale clients ${minClient.replaceAll(".", "\\.")} or newer; run 1\\.104\\.4 or newer on every node \\(TS-2026-014: `));
+    expect(first.clientAdvice).toEqual(clientAdvice(sandbox.tailnet.headscale.version));
 
     const users = JSON.parse((await execa(bin, ["-c", sandbox.configPath, "users", "list", "-o", "json"])).stdout) as { name: string }[];
     expect(users.map((u) => u.name).sort()).toEqual(["alice", "home"]);

@@ -38,6 +38,7 @@ import {
 } from "../support/headscale-process.js";
 import { upstreamBinary, upstreamSkipReason, upstreamVersions } from "../support/upstream.js";
 import { skipReason } from "../support/requirements.js";
+import { releaseOfVersionAnswer } from "../../cli/doctor-versions.js";
 
 // The spec is parsed YAML, mutated freely by the cases below.
 type LooseSpec = any;
@@ -173,6 +174,10 @@ describe.skipIf(!!skipReason("headscale-real", upstreamSkipReason))(`real headsc
       const health = await httpGet(`${sandbox.serverBase}/health`);
       expect(health?.status).toBe(200);
       expect(JSON.parse(health!.body)).toMatchObject({ status: "pass" });
+      // The release doctor reads: GET /version on the main listener names it.
+      const answer = await httpGet(`${sandbox.serverBase}/version`);
+      expect(answer?.status).toBe(200);
+      expect(releaseOfVersionAnswer(answer!.body)).toBe(bare(version));
 
       const expected = debugViewOfDerpJson(derpJsonOf(sandbox));
       expect(Object.keys(expected)).toHaveLength(EXAMPLE.derp.regions.length);

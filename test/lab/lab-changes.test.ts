@@ -280,7 +280,10 @@ describe("cdktf-tailnet lab: arguments", () => {
     // Not root or not Linux: that is the message; else the missing programs are.
     if (!/needs (Linux|root)/.test(r.err)) {
       expect(r.err).toMatch(/4 programs the lab needs are missing/);
-      expect(r.err).toMatch(/headscale v0\.29\.3: not found at .*no-such-dir\/headscale/);
+      // The example targets the default headscale, 0.29.8, and derper's default Tailscale 1.102.5.
+      expect(r.err).toMatch(/headscale v0\.29\.8: not found at .*no-such-dir\/headscale/);
+      expect(r.err).toMatch(/tailscaled v1\.102\.5: not found at .*no-such-dir\/tailscaled/);
+      expect(r.err).toMatch(/or run a headscale release you have built: --headscale-version <release> \(the lab renders for it instead\)/);
       expect(r.err).toMatch(/build-upstream\.sh/);
     }
   });

@@ -198,16 +198,16 @@ describe("cloud-init user-data", () => {
 
   it("pins every binary: release URL from the version and arch, SHA-256 checked before anything is installed", () => {
     const hs = renderVmInstallScript(vm, host(vm, "hs"));
-    expect(hs).toContain(`fetch https://github.com/juanfont/headscale/releases/download/v0.29.3/headscale_0.29.3_linux_amd64 ${FAKE_SHA256} /usr/local/bin/headscale`);
+    expect(hs).toContain(`fetch https://github.com/juanfont/headscale/releases/download/v0.29.8/headscale_0.29.8_linux_amd64 ${FAKE_SHA256} /usr/local/bin/headscale`);
     const arm = renderVmInstallScript(vm, host(vm, "fra-2"));
     expect(arm).toContain(`fetch https://go.dev/dl/go1.26.8.linux-arm64.tar.gz ${FAKE_SHA256} /var/cache/cdktf-tailnet/go1.26.8.linux-arm64.tar.gz`);
-    expect(arm).toContain('"$go_root/bin/go" install "tailscale.com/cmd/derper@v1.102.3"');
+    expect(arm).toContain('"$go_root/bin/go" install "tailscale.com/cmd/derper@v1.102.5"');
     expect(arm).toContain("GOTOOLCHAIN=local");
     const edge = renderVmInstallScript(vm, host(vm, "edge"));
     expect(edge).toContain(`fetch https://downloads.example.com/derper-1.102.3-amd64 ${FAKE_SHA256} /usr/local/bin/derper`);
     expect(edge).not.toContain("go.dev");
     const deb = renderVmInstallScript(loadTailnet(vmProxySpec()), host(loadTailnet(vmProxySpec()), "hs"));
-    expect(deb).toContain("headscale_0.29.3_linux_amd64.deb");
+    expect(deb).toContain("headscale_0.29.8_linux_amd64.deb");
     expect(deb).toContain("--force-confold");
   });
 
