@@ -42,11 +42,13 @@ const LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
 const DNS_NAME = `${LABEL}(?:\\.${LABEL})*`;
 /** IPv6 text, lexically: hex digits, colons (at least one) and dots; validate.ts checks the address. */
 const IPV4_TEXT = "[0-9]{1,3}(?:\\.[0-9]{1,3}){0,3}";
-const IPV6_TEXT = "[0-9A-Fa-f:]*:[0-9A-Fa-f:]*(?:[0-9]{1,3}(?:\\.[0-9]{1,3}){3})?";
+const IPV6_ADDRESS = "[0-9A-Fa-f:]*:[0-9A-Fa-f:]*(?:[0-9]{1,3}(?:\\.[0-9]{1,3}){3})?";
+/** With an optional `%zone`, so that validate.ts can say why a zone does not belong there. */
+const IPV6_TEXT = `${IPV6_ADDRESS}(?:%[0-9A-Za-z._-]{1,32})?`;
 const IP_TEXT = `(?:${IPV4_TEXT}|${IPV6_TEXT})`;
 /** A policy alias: `*`, `group:`/`tag:`/`autogroup:` names, a user (with or without `@`) or policy host, an address or prefix. */
 const POLICY_ALIAS = `(?:\\*|(?:group|tag|autogroup):[a-z0-9][a-z0-9-]{0,62}|[a-z][a-z0-9-]{0,62}@?|${IP_TEXT}(?:/[0-9]{1,3})?)`;
-const URL_HOST = `(?:${DNS_NAME}|\\[${IPV6_TEXT}\\])`;
+const URL_HOST = `(?:${DNS_NAME}|\\[${IPV6_ADDRESS}\\])`;
 const PORT = "(?::[0-9]{1,5})";
 /** A URL path and query: unreserved characters, a few sub-delimiters, `%XX` escapes. No `$ ' ( ) ; ! * {`. */
 const URL_CHAR = "(?:[A-Za-z0-9._~+,=:@/-]|%[0-9A-Fa-f]{2})";
