@@ -80,3 +80,37 @@ export function maximalSpec(version: string, database: "sqlite" | "postgres" = "
 export function preparedExample(spec: TailnetSpec = exampleSpec()): ResolvedTailnet {
   return prepareTailnet(spec);
 }
+
+/**
+ * A spec at the scale the validator must stay linear at: `users` users (in groups of 500),
+ * `devices` devices (one user each, tagged, every tenth a subnet router, every hundredth an exit
+ * node), a policy that names groups, tags and users, and `regions` x `nodesPerRegion` DERP nodes
+ * (see largeSpec). Region ids are 900-999, so more than 100 regions repeat ids and the spec is
+ * then refused for that (the checks still all run).
+ */
+export function scaleSpec(users: number, devices: number, regions: number, nodesPerRegion: number): TailnetSpec {
+  const spec = largeSpec(regions, nodesPerRegion);
+  const userName = (i: number) => `user-${i}`;
+  spec.users = Array.from({ length: users }, (_, i) => ({ name: userName(i), ...(i % 7 === 0 && { preAuthKey: { reusable: true, expiration: "720h" } }) }));
+  const tags = Array.from({ length: 50 }, (_, i) => `tag:t${i}`);
+  spec.devices = Array.from({ length: devices }, (_, i) => ({
+    name: `device-${i}`,
+    user: userName((i * 5) % Math.max(users, 1)),
+    tags: [tags[i % tags.length]!],
+    ...(i % 10 === 0 && { advertiseRoutes: [`10.${Math.floor(i / 10 / 256) % 256}.${Math.floor(i / 10) % 256}.0/24`] }),
+    ...(i % 100 === 0 && { exitNode: true }),
+  }));
+  const groups: Record<string, string[]> = {};
+  for (let g = 0; g * 500 < users; g++) groups[`group:g${g}`] = Array.from({ length: Math.min(500, users - g * 500) }, (_, j) => userName(g * 500 + j));
+  const groupNames = Object.keys(groups);
+  spec.policy = {
+    groups,
+    tagOwners: Object.fromEntries(tags.map((t, i) => [t, [groupNames[i % groupNames.length] ?? "autogroup:member"]])),
+    hosts: { "home-lan": "192.168.100.0/24" },
+    acls: [
+      ...groupNames.map((g, i) => ({ src: [g], dst: [`${tags[i % tags.length]}:22,443`, "home-lan:*"] })),
+      { src: Array.from({ length: Math.min(users, 1000) }, (_, i) => userName(i)), dst: ["*:*"] },
+    ],
+  };
+  return spec;
+}

@@ -2,46 +2,64 @@
  * Reading a spec file: `tailnet.yaml` (or .yml/.json), or a TypeScript/JavaScript module whose
  * default export (or `spec` export) is the spec, or a function returning it.
  */
-import { readFile } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import { extname, resolve as resolvePath } from "node:path";
 import { pathToFileURL } from "node:url";
-import { parseDocument } from "yaml";
+import { DEFAULT_MAX_SPEC_BYTES, MAX_SPEC_BYTES_ENV, parseTailnetYaml, SpecFileError, specTooLarge } from "../model/spec-text.js";
 import { describeFileError, isFileError, type FileAction } from "./file-errors.js";
 
-/** A spec file that could not be read or parsed; the message names the file and the place. */
-export class SpecFileError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "SpecFileError";
-  }
+export { DEFAULT_MAX_SPEC_BYTES, MAX_SPEC_BYTES_ENV, MAX_YAML_ALIAS_COUNT, SpecFileError } from "../model/spec-text.js";
+
+/** The limit in force: CDKTF_TAILNET_MAX_SPEC_BYTES when it is a positive whole number, else the default. */
+export function maxSpecBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[MAX_SPEC_BYTES_ENV];
+  return raw !== undefined && /^[1-9][0-9]{0,15}$/.test(raw.trim()) ? Number(raw.trim()) : DEFAULT_MAX_SPEC_BYTES;
 }
 
-/**
- * Parses spec YAML (not yet validated). YAML 1.2 core schema: `no`, `on`, `0770` stay strings or
- * decimal numbers as written, and a duplicated key is an error instead of a silent overwrite.
- * `source` names the text in errors.
- */
-export function parseSpecYaml(text: string, source: string): unknown {
-  const doc = parseDocument(text, { schema: "core", uniqueKeys: true, prettyErrors: true });
-  if (doc.errors.length > 0) {
-    throw new SpecFileError(`${source} is not valid YAML:\n${doc.errors.map((e) => `  ${e.message}`).join("\n")}`);
-  }
-  return doc.toJS();
+/** parseTailnetYaml (model/spec-text.ts) with the limit in force (see maxSpecBytes). */
+export function parseSpecYaml(text: string, source: string, maxBytes: number = maxSpecBytes()): unknown {
+  return parseTailnetYaml(text, source, maxBytes);
 }
 
 const READ_SPEC: FileAction = { doing: "read the spec", access: "read", missingFix: "check the path (a spec is a tailnet.yaml, or a .ts/.js module exporting the spec)" };
 
-/** The spec file's text; a file error says in words what is wrong and the fix. */
-async function readSpecText(file: string): Promise<string> {
+function cannotRead(file: string, e: unknown): SpecFileError {
+  return new SpecFileError(isFileError(e) ? describeFileError(e, file, READ_SPEC) : `cannot read the spec ${file}: ${(e as Error).message}`);
+}
+
+/**
+ * The spec file's text, at most `limit` bytes: a larger file (or one that only grows while it is
+ * read, such as a device) is refused unread. A file error says in words what is wrong and the fix.
+ */
+async function readSpecText(file: string, limit: number = maxSpecBytes()): Promise<string> {
+  let handle;
   try {
-    return await readFile(file, "utf8");
+    handle = await open(file, "r");
   } catch (e) {
-    throw new SpecFileError(isFileError(e) ? describeFileError(e, file, READ_SPEC) : `cannot read the spec ${file}: ${(e as Error).message}`);
+    throw cannotRead(file, e);
+  }
+  try {
+    const { size } = await handle.stat();
+    if (size > limit) throw specTooLarge(file, size, limit);
+    const buffer = Buffer.alloc(limit + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    if (length > limit) throw specTooLarge(file, `more than ${limit} bytes`, limit);
+    return buffer.subarray(0, length).toString("utf8");
+  } catch (e) {
+    throw e instanceof SpecFileError ? e : cannotRead(file, e);
+  } finally {
+    await handle.close();
   }
 }
 
 async function loadYaml(file: string): Promise<unknown> {
-  return parseSpecYaml(await readSpecText(file), file);
+  const limit = maxSpecBytes();
+  return parseSpecYaml(await readSpecText(file, limit), file, limit);
 }
 
 async function loadModule(file: string): Promise<unknown> {

@@ -50,7 +50,7 @@ export interface TailnetProps {
  * addresses survive refactors of your own code.
  *
  * @example
- * new Tailnet(stack, "home-lab", { spec: parse(readFileSync("tailnet.yaml", "utf8")) });
+ * new Tailnet(stack, "home-lab", { spec: parseTailnetYaml(readFileSync("tailnet.yaml", "utf8"), "tailnet.yaml") });
  */
 export class Tailnet extends Construct {
   /** The validated, resolved model everything was built from. */

@@ -284,7 +284,7 @@ function checkSource(issues: IssueList, path: string, source: DdnsAddressSource 
 /** The rules of `hosts[].ddns` and of dynamic hosts. `hosts` are the hosts that survived the structural check. */
 export function checkDdns(spec: TailnetSpec, hosts: readonly [HostSpec, number][], issues: IssueList, warnings: IssueList): void {
   for (const [host, i] of hosts) {
-    if (host.name === undefined) continue;
+    if (host.name === undefined || (!host.dynamicIp && !host.ddns)) continue; // (scanning every node per host is quadratic)
     const path = `hosts[${i}]`;
     const names = serviceNamesOf(spec, host.name);
     const ddns = host.ddns;

@@ -15,6 +15,8 @@ export type * from "./resolved.js";
 export { resolve, TAILSCALE_PUBLIC_DERP_MAP_URL, DEFAULT_HEADSCALE_PATHS } from "./resolve.js";
 export type * from "./spec.js";
 export { isUnresolvedToken } from "./tokens.js";
+export { DEFAULT_MAX_SPEC_BYTES, MAX_YAML_ALIAS_COUNT, parseTailnetYaml, SpecFileError } from "./spec-text.js";
+export { GRAMMARS, type Grammar, type GrammarName } from "./grammar.js";
 export { validate, type ValidationResult } from "./validate.js";
 export { DERPER_PATHS, DEFAULT_DERPER_VERSION, derperCertFileBase } from "./derper.js";
 export { ANYWHERE, DEFAULT_GO_VERSION, DEFAULT_SSH_PORT, VM_PATHS, goDownloadUrl, headscaleReleaseUrl } from "./vm.js";

@@ -5,7 +5,7 @@
  */
 import { IssueList, joinPath } from "./issues.js";
 import { hasHostBits, isIp, networkOf, parsePrefix } from "./net.js";
-import type { AclRuleSpec, DeviceSpec, PolicySpec, TailnetSpec } from "./spec.js";
+import type { AclRuleSpec, DeviceSpec, PolicySpec, TailnetSpec, UserSpec } from "./spec.js";
 
 /** A headscale user and the pre-auth key bootstrap creates for it. */
 export interface ResolvedUser {
@@ -28,12 +28,20 @@ export const ALLOW_ALL_ACL: AclRuleSpec = { src: ["*"], dst: ["*:*"] };
 
 const USER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]*$/;
 
+/** The names of the model's users: declared ones and those devices name (unsorted). */
+function userNamesOf(spec: TailnetSpec, tailnetName: string): Set<string> {
+  const names = new Set<string>();
+  for (const u of spec.users ?? []) if (u?.name !== undefined) names.add(u.name);
+  for (const d of spec.devices ?? []) if (d) names.add(d.user ?? tailnetName);
+  return names;
+}
+
 /** Users of the model: declared ones, then those devices name (a device without one belongs to the tailnet's name). */
 export function resolveUsers(spec: TailnetSpec, tailnetName: string): ResolvedUser[] {
-  const declared = spec.users ?? [];
-  const names = [...declared.map((u) => u.name), ...(spec.devices ?? []).map((d) => d.user ?? tailnetName)];
-  return [...new Set(names)].sort().map((name) => {
-    const key = declared.find((u) => u.name === name)?.preAuthKey;
+  const declared = new Map<string, UserSpec>();
+  for (const u of spec.users ?? []) if (!declared.has(u.name)) declared.set(u.name, u);
+  return [...userNamesOf(spec, tailnetName)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map((name) => {
+    const key = declared.get(name)?.preAuthKey;
     return { name, preAuthKey: { reusable: key?.reusable ?? false, ephemeral: key?.ephemeral ?? false, expiration: key?.expiration ?? "24h" } };
   });
 }
@@ -46,8 +54,8 @@ function userOf(alias: string): string | undefined {
 
 /** How headscale spells an alias: users get their trailing `@`. */
 function spell(alias: string, hosts: Readonly<Record<string, string>>): string {
-  if (alias === "*" || alias.startsWith("group:") || alias.startsWith("tag:") || alias.startsWith("autogroup:") || alias in hosts) return alias;
-  if (isIp(alias) || parsePrefix(alias)) return alias;
+  if (alias === "*" || alias.startsWith("group:") || alias.startsWith("tag:") || alias.startsWith("autogroup:") || Object.hasOwn(hosts, alias)) return alias;
+  if (looksLikeAddress(alias) && (isIp(alias) || parsePrefix(alias))) return alias;
   const user = userOf(alias);
   return user ? `${user}@` : alias;
 }
@@ -110,34 +118,46 @@ export function resolvePolicy(spec: TailnetSpec, tailnetName: string): ResolvedP
   };
 }
 
-/** What the checks need to know about the rest of the spec. */
+/** What the checks need to know about the rest of the spec, indexed once. */
 interface PolicyContext {
   readonly users: ReadonlySet<string>;
   readonly policy: PolicySpec;
-  readonly devices: readonly (DeviceSpec | undefined)[];
+  /** Tags with an owner in policy.tagOwners or carried by a device. */
+  readonly tags: ReadonlySet<string>;
   readonly issues: IssueList;
+}
+
+/** Cheap first test for an address or prefix: they hold a dot or a colon (user names hold neither). */
+function looksLikeAddress(alias: string): boolean {
+  return alias.includes(".") || alias.includes(":");
+}
+
+/** At most a few names, for a fix that suggests some. */
+function someOf(names: Iterable<string>, none: string): string {
+  const all = [...names];
+  const shown = all.slice(0, 10).map((n) => JSON.stringify(n)).join(", ");
+  return all.length === 0 ? none : all.length > 10 ? `${shown} (or one of ${all.length - 10} more)` : shown;
 }
 
 function checkReference(ctx: PolicyContext, path: string, alias: string, allowed: { prefixes: boolean; star: boolean }): void {
   const groups = ctx.policy.groups ?? {};
   const hosts = ctx.policy.hosts ?? {};
-  const tags = new Set([...Object.keys(ctx.policy.tagOwners ?? {}), ...ctx.devices.flatMap((d) => d?.tags ?? [])]);
   if (alias === "*") {
     if (!allowed.star) ctx.issues.add(path, `"*" is not allowed here`, "name users, groups or tags");
   } else if (alias.startsWith("group:")) {
-    if (!(alias in groups)) ctx.issues.add(path, `names ${JSON.stringify(alias)}, which policy.groups does not define`, `define it in policy.groups, or use one of ${Object.keys(groups).map((g) => JSON.stringify(g)).join(", ") || "(no groups yet)"}`);
+    if (!Object.hasOwn(groups, alias)) ctx.issues.add(path, `names ${JSON.stringify(alias)}, which policy.groups does not define`, `define it in policy.groups, or use one of ${someOf(Object.keys(groups), "(no groups yet)")}`);
   } else if (alias.startsWith("tag:")) {
-    if (!tags.has(alias)) ctx.issues.add(path, `names ${JSON.stringify(alias)}, which has no owner in policy.tagOwners and no device carries`, `add policy.tagOwners[${JSON.stringify(alias)}] with its owners`);
+    if (!ctx.tags.has(alias)) ctx.issues.add(path, `names ${JSON.stringify(alias)}, which has no owner in policy.tagOwners and no device carries`, `add policy.tagOwners[${JSON.stringify(alias)}] with its owners`);
   } else if (alias.startsWith("autogroup:")) {
     if (!["autogroup:member", "autogroup:tagged", "autogroup:internet", "autogroup:self"].includes(alias)) ctx.issues.add(path, `${JSON.stringify(alias)} is not an autogroup headscale knows`, "use autogroup:member, autogroup:tagged, autogroup:self or autogroup:internet");
-  } else if (alias in hosts || isIp(alias)) {
+  } else if (Object.hasOwn(hosts, alias) || (looksLikeAddress(alias) && isIp(alias))) {
     if (!allowed.prefixes) ctx.issues.add(path, `${JSON.stringify(alias)} is an address, not a user, group or tag`, "name users, groups or tags here");
-  } else if (parsePrefix(alias)) {
+  } else if (looksLikeAddress(alias) && parsePrefix(alias)) {
     if (!allowed.prefixes) ctx.issues.add(path, `${JSON.stringify(alias)} is an address, not a user, group or tag`, "name users, groups or tags here");
   } else {
     const user = userOf(alias);
     if (user === undefined) ctx.issues.add(path, `${JSON.stringify(alias)} is not a user, group:, tag:, host or address`, "check the spelling");
-    else if (!ctx.users.has(user)) ctx.issues.add(path, `names user ${JSON.stringify(user)}, which is neither in users nor the user of a device`, `add { name: ${JSON.stringify(user)} } to users, or use one of ${[...ctx.users].map((u) => JSON.stringify(u)).join(", ") || "(no users yet)"}`);
+    else if (!ctx.users.has(user)) ctx.issues.add(path, `names user ${JSON.stringify(user)}, which is neither in users nor the user of a device`, `add { name: ${JSON.stringify(user)} } to users, or use one of ${someOf(ctx.users, "(no users yet)")}`);
   }
 }
 
@@ -145,8 +165,9 @@ function checkReference(ctx: PolicyContext, path: string, alias: string, allowed
 export function checkPolicy(spec: TailnetSpec, tailnetName: string, issues: IssueList): void {
   const policy = spec.policy;
   if (!policy) return;
-  const users = new Set(resolveUsers(spec, tailnetName).map((u) => u.name));
-  const ctx: PolicyContext = { users, policy, devices: spec.devices ?? [], issues };
+  const users = userNamesOf(spec, tailnetName);
+  const tags = new Set([...Object.keys(policy.tagOwners ?? {}), ...(spec.devices ?? []).flatMap((d) => d?.tags ?? [])]);
+  const ctx: PolicyContext = { users, policy, tags, issues };
   for (const [group, members] of Object.entries(policy.groups ?? {})) {
     const path = joinPath("policy.groups", group);
     if (!/^group:[a-z0-9][a-z0-9-]*$/.test(group)) issues.add(path, `${JSON.stringify(group)} is not a group name`, `write it as "group:name" with lower-case letters, digits and dashes`);
@@ -206,8 +227,11 @@ export function checkUsers(spec: TailnetSpec, issues: IssueList, isGoDuration: (
     const exp = u.preAuthKey?.expiration;
     if (exp !== undefined && !isGoDuration(exp)) issues.add(`users[${i}].preAuthKey.expiration`, `${JSON.stringify(exp)} is not a Go duration`, `write it like "24h" or "720h" (there is no "d")`);
   });
-  const names = (spec.users ?? []).map((u) => u?.name).filter((n): n is string => n !== undefined);
-  names.forEach((n, i) => {
-    if (names.indexOf(n) !== i) issues.add(`users[${i}].name`, `${JSON.stringify(n)} is declared twice`, "declare every user once");
+  const seen = new Set<string>();
+  (spec.users ?? []).forEach((u, i) => {
+    const n = u?.name;
+    if (n === undefined) return;
+    if (seen.has(n)) issues.add(`users[${i}].name`, `${JSON.stringify(n)} is declared twice`, "declare every user once");
+    seen.add(n);
   });
 }

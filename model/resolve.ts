@@ -295,7 +295,12 @@ export function resolve(spec: TailnetSpec): ResolvedTailnet {
   const regions = [...(spec.derp?.regions ?? [])].sort((a, b) => a.id - b.id).map((r) => resolveRegion(r, nodeCtx));
   const headscale = resolveHeadscale(spec, hostSpecs);
   const nodesByHost = new Map<string, ResolvedDerpNode[]>();
-  for (const n of regions.flatMap((r) => r.nodes)) if (n.host !== undefined) nodesByHost.set(n.host, [...(nodesByHost.get(n.host) ?? []), n]);
+  for (const n of regions.flatMap((r) => r.nodes)) {
+    if (n.host === undefined) continue;
+    const list = nodesByHost.get(n.host);
+    if (list) list.push(n);
+    else nodesByHost.set(n.host, [n]);
+  }
   const hosts: ResolvedHost[] = [...(spec.hosts ?? [])].sort((a, b) => (a.name < b.name ? -1 : 1)).map((h) => {
     const derpNodes = nodesByHost.get(h.name) ?? [];
     const runsHeadscale = spec.headscale.host === h.name;

@@ -16,6 +16,7 @@ export interface TailnetSpec {
    * A short name for the tailnet, used to name Terraform resources and output folders.
    * Lower-case letters, digits and dashes.
    * @default "tailnet"
+   * @grammar identifier
    */
   name?: string;
   /** The headscale coordination server. */
@@ -60,7 +61,10 @@ export interface TailnetSpec {
 
 /** A headscale user. */
 export interface UserSpec {
-  /** User name: letters, digits, dots, dashes, underscores. */
+  /**
+   * User name: letters, digits, dots, dashes, underscores.
+   * @grammar identifier
+   */
   name: string;
   /**
    * The pre-auth key `cdktf-tailnet bootstrap` creates for the user (kept in the 0600 secrets
@@ -85,6 +89,7 @@ export interface PreAuthKeySpec {
   /**
    * How long the key is valid, a Go duration such as `"24h"` or `"720h"`.
    * @default "24h"
+   * @grammar duration
    */
   expiration?: string;
 }
@@ -95,17 +100,23 @@ export interface PolicySpec {
    * Groups of users: `{ "group:admins": ["alice"] }`. Members are user names (a trailing `@`,
    * as headscale spells users in policies, is added when rendering).
    * @default {}
+   * @keyGrammar groupName
+   * @grammar policyAlias
    */
   groups?: Record<string, string[]>;
   /**
    * Who may assign each tag: `{ "tag:router": ["group:admins"] }`. A tag a device carries and
    * no entry names is owned by the device's user.
    * @default {}
+   * @keyGrammar tagName
+   * @grammar policyAlias
    */
   tagOwners?: Record<string, string[]>;
   /**
    * Named addresses usable in ACLs: `{ "home-lan": "192.168.100.0/24" }`.
    * @default {}
+   * @keyGrammar identifier
+   * @grammar ipPrefix
    */
   hosts?: Record<string, string>;
   /**
@@ -118,7 +129,19 @@ export interface PolicySpec {
    * Extra auto-approvers, merged with those derived from the devices.
    * @default {}
    */
-  autoApprovers?: { routes?: Record<string, string[]>; exitNode?: string[] };
+  autoApprovers?: {
+    /**
+     * Routes and who may advertise them without approval: `{ "192.168.100.0/24": ["group:admins"] }`.
+     * @keyGrammar ipPrefix
+     * @grammar policyAlias
+     */
+    routes?: Record<string, string[]>;
+    /**
+     * Who may offer exit nodes without approval.
+     * @grammar policyAlias
+     */
+    exitNode?: string[];
+  };
   /**
    * Clients pick a random UDP port (helps with some NATs); moved from config.yaml into the
    * policy in headscale 0.29.
@@ -131,13 +154,20 @@ export interface PolicySpec {
 export interface AclRuleSpec {
   /** @default "accept" */
   action?: "accept";
-  /** Who the rule lets connect. */
+  /**
+   * Who the rule lets connect.
+   * @grammar policyAlias
+   */
   src: string[];
-  /** What they may reach, each `alias:ports`. */
+  /**
+   * What they may reach, each `alias:ports`.
+   * @grammar aclDestination
+   */
   dst: string[];
   /**
    * IP protocol, e.g. `tcp`, `udp`, `icmp`.
    * @default - every protocol
+   * @grammar ipProtocol
    */
   proto?: string;
 }
@@ -149,11 +179,13 @@ export interface DnsZoneSpec {
   /**
    * The zone's id. Give `zoneId` or `zoneName` (or both).
    * @default - looked up by zoneName
+   * @grammar cloudflareId
    */
   zoneId?: string;
   /**
    * The zone's name, e.g. `example.com`; only host names inside it get records.
    * @default - every host name gets a record in the zone zoneId names
+   * @grammar dnsName
    */
   zoneName?: string;
   /**
@@ -180,6 +212,7 @@ export interface HeadscaleSpec {
    * (`cdktf-tailnet versions`); a release with a known advisory is accepted with a warning naming
    * it and the release that fixes it.
    * @default "0.29.8"
+   * @grammar version
    */
   version?: string;
   /**
@@ -187,32 +220,38 @@ export interface HeadscaleSpec {
    * upgrade path (headscale 0.29+ refuses to skip a minor version or downgrade) and backs the
    * database up before the new version starts. Remove it once the upgrade is deployed.
    * @default - no upgrade in progress
+   * @grammar version
    */
   upgradeFrom?: string;
   /**
    * The URL clients reach the coordination server at (`server_url`), e.g. `https://hs.example.com`.
    * Tailscale clients assume port 443 for https.
+   * @grammar webUrl
    */
   serverUrl: string;
   /**
    * Name of the host (in `hosts`) that runs headscale.
    * @default - none: only the configuration files are rendered
+   * @grammar identifier
    */
   host?: string;
   /**
    * Main listener (`listen_addr`): control protocol, `/verify`, `/health`, embedded `/derp`.
    * @default "0.0.0.0:443" when headscale terminates TLS itself, else "0.0.0.0:8080"
+   * @grammar listenAddress
    */
   listenAddr?: string;
   /**
    * Metrics and debug listener (`metrics_listen_addr`). Keep it private. An empty string turns it
    * off (headscale 0.28 and later).
    * @default "127.0.0.1:9090"
+   * @grammar listenAddress | ""
    */
   metricsListenAddr?: string;
   /**
    * Remote gRPC listener (`grpc_listen_addr`), used by the remote CLI. Keep it private.
    * @default "127.0.0.1:50443"
+   * @grammar listenAddress
    */
   grpcListenAddr?: string;
   /**
@@ -224,6 +263,7 @@ export interface HeadscaleSpec {
    * Proxies whose `X-Forwarded-For` / `X-Real-IP` headers are trusted (`trusted_proxies`, CIDRs).
    * headscale 0.29 and later.
    * @default []
+   * @grammar ipPrefix
    */
   trustedProxies?: string[];
   /** IP prefixes nodes get their addresses from (`prefixes`). */
@@ -258,17 +298,20 @@ export interface HeadscaleSpec {
    * How long an ephemeral node may be offline before it is deleted, a Go duration above 65s
    * (`node.ephemeral.inactivity_timeout` from 0.29, `ephemeral_node_inactivity_timeout` before).
    * @default "30m"
+   * @grammar duration
    */
   ephemeralInactivityTimeout?: string;
   /**
    * Default key expiry for nodes, a Prometheus duration such as `"180d"`; `"0"` means never
    * (`node.expiry` from 0.29; before 0.29 only OIDC logins expire, through `oidc.expiry`).
    * @default - headscale's default: never
+   * @grammar duration
    */
   nodeExpiry?: string;
   /**
    * How often headscale re-reads the DERP map files and URLs (`derp.update_frequency`), a Go duration.
    * @default "3h"
+   * @grammar duration
    */
   derpUpdateFrequency?: string;
   /**
@@ -288,11 +331,13 @@ export interface PrefixesSpec {
   /**
    * IPv4 prefix (`prefixes.v4`). Set to `null` for IPv6 only.
    * @default "100.64.0.0/10"
+   * @grammar ipPrefix
    */
   v4?: string | null;
   /**
    * IPv6 prefix (`prefixes.v6`). Set to `null` for IPv4 only.
    * @default "fd7a:115c:a1e0::/48"
+   * @grammar ipPrefix
    */
   v6?: string | null;
   /**
@@ -328,16 +373,25 @@ export interface SqliteDatabaseSpec {
  */
 export interface PostgresDatabaseSpec {
   type: "postgres";
-  /** Server host name, address, or a unix socket directory (`database.postgres.host`). */
+  /**
+   * Server host name, address, or a unix socket directory (`database.postgres.host`).
+   * @grammar host | absolutePath
+   */
   host: string;
   /**
    * Server port (`database.postgres.port`); omitted for a unix socket.
    * @default 5432 for a host name or address, none for a socket path
    */
   port?: number;
-  /** Database name (`database.postgres.name`). */
+  /**
+   * Database name (`database.postgres.name`).
+   * @grammar databaseName
+   */
   name: string;
-  /** Login user (`database.postgres.user`). */
+  /**
+   * Login user (`database.postgres.user`).
+   * @grammar databaseName
+   */
   user: string;
   /**
    * TLS mode, passed to libpq as `sslmode` (`database.postgres.ssl`).
@@ -356,6 +410,7 @@ export interface HeadscaleDnsSpec {
   /**
    * The tailnet's DNS suffix (`dns.base_domain`), e.g. `tail.example.net`. Must not equal the
    * server URL's host nor be a parent of it. Required when `magicDns` is true.
+   * @grammar dnsName | ""
    */
   baseDomain?: string;
   /**
@@ -369,17 +424,21 @@ export interface HeadscaleDnsSpec {
     /**
      * Resolvers for all queries (`dns.nameservers.global`): IP addresses or DoH URLs.
      * @default ["1.1.1.1", "1.0.0.1", "2606:4700:4700::1111", "2606:4700:4700::1001"] when overrideLocalDns is true, else []
+     * @grammar ipAddress | httpsUrl
      */
     global?: string[];
     /**
      * Resolvers per domain (`dns.nameservers.split`), e.g. `{ "home.arpa": ["192.168.100.1"] }`.
      * @default {}
+     * @keyGrammar dnsName
+     * @grammar ipAddress
      */
     split?: Record<string, string[]>;
   };
   /**
    * Search domains pushed to nodes (`dns.search_domains`).
    * @default []
+   * @grammar dnsName
    */
   searchDomains?: string[];
   /**
@@ -391,17 +450,24 @@ export interface HeadscaleDnsSpec {
    * A JSON file of extra records that headscale watches (`dns.extra_records_path`). Cannot be
    * combined with `extraRecords`.
    * @default - none
+   * @grammar absolutePath
    */
   extraRecordsPath?: string;
 }
 
 /** One extra MagicDNS record. */
 export interface ExtraDnsRecordSpec {
-  /** Fully qualified name, e.g. `grafana.tail.example.net`. */
+  /**
+   * Fully qualified name, e.g. `grafana.tail.example.net`.
+   * @grammar dnsName
+   */
   name: string;
   /** Record type. */
   type: "A" | "AAAA";
-  /** The address. */
+  /**
+   * The address.
+   * @grammar ipAddress
+   */
   value: string;
 }
 
@@ -419,6 +485,7 @@ export interface LetsEncryptTlsSpec {
   /**
    * Certificate host name (`tls_letsencrypt_hostname`).
    * @default - the server URL's host
+   * @grammar dnsName
    */
   hostname?: string;
   /**
@@ -430,11 +497,13 @@ export interface LetsEncryptTlsSpec {
   /**
    * Contact address for the ACME account (`acme_email`).
    * @default ""
+   * @grammar email | ""
    */
   email?: string;
   /**
    * ACME directory (`acme_url`).
    * @default "https://acme-v02.api.letsencrypt.org/directory"
+   * @grammar httpsUrl
    */
   acmeUrl?: string;
 }
@@ -442,35 +511,62 @@ export interface LetsEncryptTlsSpec {
 /** headscale serves a certificate from files (full chain and key). */
 export interface CertificateFilesTlsSpec {
   mode: "files";
-  /** Full-chain certificate path on the host (`tls_cert_path`). */
+  /**
+   * Full-chain certificate path on the host (`tls_cert_path`).
+   * @grammar absolutePath
+   */
   certPath: string;
-  /** Private key path on the host (`tls_key_path`). */
+  /**
+   * Private key path on the host (`tls_key_path`).
+   * @grammar absolutePath
+   */
   keyPath: string;
 }
 
 /** OpenID Connect login. The client secret is only ever read from a file. */
 export interface OidcSpec {
-  /** Issuer URL (`oidc.issuer`). */
+  /**
+   * Issuer URL (`oidc.issuer`).
+   * @grammar httpsUrl
+   */
   issuer: string;
-  /** Client id (`oidc.client_id`). */
+  /**
+   * Client id (`oidc.client_id`).
+   * @grammar oauthToken
+   */
   clientId: string;
   /**
    * File holding the client secret (`oidc.client_secret_path`); `${CREDENTIALS_DIRECTORY}` and
    * other environment variables are expanded by headscale.
+   * @grammar absolutePath | credentialPath
    */
   clientSecretPath: string;
   /**
    * Scopes (`oidc.scope`).
    * @default ["openid", "profile", "email"]
+   * @grammar oauthToken
    */
   scope?: string[];
-  /** Extra authorization request parameters (`oidc.extra_params`). @default {} */
+  /**
+   * Extra authorization request parameters (`oidc.extra_params`). @default {}
+   * @keyGrammar parameterName
+   * @grammar parameterValue
+   */
   extraParams?: Record<string, string>;
-  /** Only these e-mail domains may log in (`oidc.allowed_domains`). @default [] */
+  /**
+   * Only these e-mail domains may log in (`oidc.allowed_domains`). @default []
+   * @grammar dnsName
+   */
   allowedDomains?: string[];
-  /** Only these users may log in (`oidc.allowed_users`). @default [] */
+  /**
+   * Only these users may log in (`oidc.allowed_users`). @default []
+   * @grammar email
+   */
   allowedUsers?: string[];
-  /** Only members of these groups may log in (`oidc.allowed_groups`). @default [] */
+  /**
+   * Only members of these groups may log in (`oidc.allowed_groups`). @default []
+   * @grammar freeText
+   */
   allowedGroups?: string[];
   /**
    * Refuse to start while the issuer is unreachable (`oidc.only_start_if_oidc_is_available`).
@@ -511,6 +607,7 @@ export interface PolicySourceSpec {
    * Policy file path on the host (`policy.path`). With mode `file` and no path, headscale
    * applies no policy at all: every node reaches every other node.
    * @default "" (allow all)
+   * @grammar absolutePath | ""
    */
   path?: string;
 }
@@ -524,13 +621,20 @@ export interface EmbeddedDerpSpec {
    * @default 999
    */
   regionId?: number;
-  /** @default "headscale" */
+  /**
+   * @default "headscale"
+   * @grammar identifier
+   */
   regionCode?: string;
-  /** @default "Headscale Embedded DERP" */
+  /**
+   * @default "Headscale Embedded DERP"
+   * @grammar freeText
+   */
   regionName?: string;
   /**
    * STUN listener (`derp.server.stun_listen_addr`).
    * @default "0.0.0.0:3478"
+   * @grammar listenAddress
    */
   stunListenAddr?: string;
   /**
@@ -544,9 +648,15 @@ export interface EmbeddedDerpSpec {
    * @default true
    */
   automaticallyAddRegion?: boolean;
-  /** Public IPv4 of the server, published in the map (`derp.server.ipv4`). @default - the host's publicIpv4 */
+  /**
+   * Public IPv4 of the server, published in the map (`derp.server.ipv4`). @default - the host's publicIpv4
+   * @grammar ipAddress | token
+   */
   ipv4?: string;
-  /** Public IPv6 of the server, published in the map (`derp.server.ipv6`). @default - the host's publicIpv6 */
+  /**
+   * Public IPv6 of the server, published in the map (`derp.server.ipv6`). @default - the host's publicIpv6
+   * @grammar ipAddress | token
+   */
   ipv6?: string;
 }
 
@@ -581,12 +691,14 @@ export interface DerperSpec {
    * the kit knows (`SUPPORTED_TAILSCALE_VERSIONS`, 1.102.3 to 1.104.7), so it builds it with a Go
    * its go.mod accepts.
    * @default "1.102.5"
+   * @grammar version
    */
   version?: string;
   /**
    * A derper image of your own, used instead of building one. It must run derper as its
    * entrypoint and accept derper's flags.
    * @default - the kit builds an image from its Dockerfile at `version`
+   * @grammar imageReference
    */
   image?: string;
   /**
@@ -600,9 +712,15 @@ export interface DerperSpec {
 export interface DerpRegionSpec {
   /** Region id, 900 to 999 (reserved for self-hosted DERP). */
   id: number;
-  /** Short code, e.g. `hkg`. Unique across the map. */
+  /**
+   * Short code, e.g. `hkg`. Unique across the map.
+   * @grammar identifier
+   */
   code: string;
-  /** Human-readable name, e.g. `Hong Kong`. */
+  /**
+   * Human-readable name, e.g. `Hong Kong`.
+   * @grammar freeText
+   */
   name: string;
   /**
    * Never measure or choose this region as home; still reachable for peers homed there
@@ -618,26 +736,33 @@ export interface DerpRegionSpec {
 
 /** One derper process. */
 export interface DerpNodeSpec {
-  /** Node name, unique across the whole map (not a host name), e.g. `hkg-1`. */
+  /**
+   * Node name, unique across the whole map (not a host name), e.g. `hkg-1`.
+   * @grammar identifier
+   */
   name: string;
   /**
    * Name of the host (in `hosts`) that runs this derper.
    * @default - none: the node is only published in the maps
+   * @grammar identifier
    */
   host?: string;
   /**
    * The name clients dial and check the TLS certificate against: a DNS name, or an IP address
    * (then `certName` or `insecureForTests` is needed). No scheme, port or path.
+   * @grammar host
    */
   hostname: string;
   /**
    * IPv4 clients dial instead of resolving `hostname`; `"none"` turns IPv4 off for this node.
    * @default - the host's publicIpv4, or `hostname` when it is an IPv4 address
+   * @grammar ipAddress | "none" | token
    */
   ipv4?: string;
   /**
    * IPv6 clients dial instead of resolving `hostname`; `"none"` turns IPv6 off for this node.
    * @default - the host's publicIpv6, or `hostname` when it is an IPv6 address
+   * @grammar ipAddress | "none" | token
    */
   ipv6?: string;
   /**
@@ -665,6 +790,7 @@ export interface DerpNodeSpec {
    * self-signed certificate: `"sha256-raw:<64 hex digits>"` (SHA-256 of the DER certificate;
    * honoured by Tailscale clients 1.82 and later).
    * @default - the certificate must be valid for `hostname`
+   * @grammar certName
    */
   certName?: string;
   /**
@@ -698,11 +824,15 @@ export interface Dns01CertificateSpec {
    * or an RFC 2136 server.
    */
   provider: DnsProviderSpec;
-  /** Contact address of the ACME account (the CA's expiry warnings go there). */
+  /**
+   * Contact address of the ACME account (the CA's expiry warnings go there).
+   * @grammar email
+   */
   email: string;
   /**
    * ACME directory URL.
    * @default "https://acme-v02.api.letsencrypt.org/directory"
+   * @grammar httpsUrl
    */
   acmeUrl?: string;
   /**
@@ -714,6 +844,7 @@ export interface Dns01CertificateSpec {
    * Resolvers, `address` or `address:port`, through which lego looks up the zone and checks
    * that the TXT record is visible before the CA is asked to validate it.
    * @default - the host's resolvers
+   * @grammar hostPort
    */
   resolvers?: string[];
   /**
@@ -740,6 +871,7 @@ export interface CloudflareDnsProviderSpec {
    * when `dns.zoneId` is not given). In a container the kit puts it there from a sensitive
    * Terraform variable. The environment variable `CLOUDFLARE_API_TOKEN` takes precedence.
    * @default "/etc/cdktf-tailnet/cloudflare-token"
+   * @grammar absolutePath
    */
   tokenFile?: string;
 }
@@ -747,16 +879,25 @@ export interface CloudflareDnsProviderSpec {
 /** RFC 2136 dynamic updates to a nameserver (BIND, Knot, PowerDNS, ...), signed with a TSIG key. */
 export interface Rfc2136DnsProviderSpec {
   type: "rfc2136";
-  /** The nameserver that accepts the updates (usually the zone's primary): an IP address or a DNS name. */
+  /**
+   * The nameserver that accepts the updates (usually the zone's primary): an IP address or a DNS name.
+   * @grammar host
+   */
   nameserver: string;
   /**
    * Its port.
    * @default 53
    */
   port?: number;
-  /** The zone the records live in, e.g. `example.com`; every name updated must lie inside it. */
+  /**
+   * The zone the records live in, e.g. `example.com`; every name updated must lie inside it.
+   * @grammar dnsName
+   */
   zone: string;
-  /** Name of the TSIG key as the nameserver knows it, e.g. `home-ddns`. */
+  /**
+   * Name of the TSIG key as the nameserver knows it, e.g. `home-ddns`.
+   * @grammar tsigKeyName
+   */
   tsigKeyName: string;
   /**
    * The TSIG key's algorithm.
@@ -768,6 +909,7 @@ export interface Rfc2136DnsProviderSpec {
    * prints it), mode 0600, owner root. The environment variable `RFC2136_TSIG_SECRET` takes
    * precedence.
    * @default "/etc/cdktf-tailnet/tsig.secret"
+   * @grammar absolutePath
    */
   tsigSecretFile?: string;
 }
@@ -805,12 +947,14 @@ export interface ManualCertificateSpec {
   /**
    * Certificate (full chain) on the machine that deploys, installed as `<hostname>.crt`.
    * @default - none
+   * @grammar localPath
    */
   certFile?: string;
   /**
    * Private key on the machine that deploys, installed as `<hostname>.key` (mode 0600). It is
    * referenced by path and never copied into the synthesized Terraform JSON.
    * @default - none
+   * @grammar localPath
    */
   keyFile?: string;
 }
@@ -820,16 +964,21 @@ export interface ManualCertificateSpec {
 
 /** A machine that runs headscale or derper. */
 export interface HostSpec {
-  /** Host name in the model: lower-case letters, digits and dashes. Names output folders and resources. */
+  /**
+   * Host name in the model: lower-case letters, digits and dashes. Names output folders and resources.
+   * @grammar identifier
+   */
   name: string;
   /**
    * Public IPv4 address: a literal, or a Terraform token from another resource (a VM's IP).
    * @default - none
+   * @grammar ipAddress | token
    */
   publicIpv4?: string;
   /**
    * Public IPv6 address: a literal or a Terraform token.
    * @default - none
+   * @grammar ipAddress | token
    */
   publicIpv6?: string;
   /**
@@ -876,6 +1025,7 @@ export interface HostDdnsSpec {
    * How often the updater checks the address, a Go duration from 1m to 24h. Nothing is sent to
    * the provider while the address stays the same.
    * @default "5m"
+   * @grammar duration
    */
   interval?: string;
   /**
@@ -902,13 +1052,19 @@ export type DdnsAddressSource = DdnsUrlSource | DdnsInterfaceSource;
 
 /** A "what is my IP" service: an http(s) URL answering with the bare address. */
 export interface DdnsUrlSource {
-  /** e.g. `https://ipv4.icanhazip.com` or `https://api6.ipify.org`. */
+  /**
+   * e.g. `https://ipv4.icanhazip.com` or `https://api6.ipify.org`.
+   * @grammar webUrl
+   */
   url: string;
 }
 
 /** A network interface that holds the public address (a host directly on the Internet). */
 export interface DdnsInterfaceSource {
-  /** Interface name, e.g. `eth0` or `ppp0`; its first global address of the family is used. */
+  /**
+   * Interface name, e.g. `eth0` or `ppp0`; its first global address of the family is used.
+   * @grammar interfaceName
+   */
   interface: string;
 }
 
@@ -923,6 +1079,7 @@ export interface HostFirewallSpec {
    * `["192.0.2.0/24", "2001:db8:1::/48"]`. Only they reach SSH, and headscale's metrics and
    * gRPC listeners when those listen beyond loopback.
    * @default [] (SSH, metrics and gRPC are closed to everyone)
+   * @grammar ipPrefix
    */
   adminCidrs?: string[];
   /**
@@ -943,6 +1100,7 @@ export interface VmTargetSpec {
    * SSH public keys for the image's default user (cloud-init `ssh_authorized_keys`). Public keys
    * only; the spec never holds secrets.
    * @default [] (the cloud's own key injection stays in charge)
+   * @grammar sshPublicKey
    */
   sshAuthorizedKeys?: string[];
   /**
@@ -971,6 +1129,7 @@ export interface HeadscaleInstallSpec {
    * Where to download it (https, http or file; the SHA-256 is what is trusted).
    * @default - the GitHub release asset for headscale.version and arch, e.g.
    * `https://github.com/juanfont/headscale/releases/download/v0.29.8/headscale_0.29.8_linux_amd64`
+   * @grammar downloadUrl
    */
   url?: string;
   /**
@@ -980,9 +1139,13 @@ export interface HeadscaleInstallSpec {
    * installing it. Not together with `url`. With cloud-init alone, copy it to the VM yourself
    * (the user-data says where).
    * @default - downloaded from `url`
+   * @grammar localPath
    */
   localFile?: string;
-  /** SHA-256 of that file, 64 hex digits (from the release's `checksums.txt`). */
+  /**
+   * SHA-256 of that file, 64 hex digits (from the release's `checksums.txt`).
+   * @grammar sha256
+   */
   sha256: string;
 }
 
@@ -1000,23 +1163,34 @@ export interface DerperBuildSpec {
    * Go release to build with; it must be at least the `go` line of the Tailscale release's
    * go.mod (1.102.x: 1.26.6; 1.104.0-1.104.1: 1.27.1; 1.104.2-1.104.6: 1.27.3; 1.104.7: 1.27.4).
    * @default - the Go the kit picks for derp.derper.version: 1.26.8 for 1.102.x, 1.27.4 for 1.104.x
+   * @grammar version
    */
   goVersion?: string;
   /**
    * Where to download the Go toolchain.
    * @default - `https://go.dev/dl/go<goVersion>.linux-<arch>.tar.gz`
+   * @grammar downloadUrl
    */
   goUrl?: string;
-  /** SHA-256 of the Go toolchain archive, 64 hex digits (listed on https://go.dev/dl/). */
+  /**
+   * SHA-256 of the Go toolchain archive, 64 hex digits (listed on https://go.dev/dl/).
+   * @grammar sha256
+   */
   goSha256: string;
 }
 
 /** A derper binary of your own (built for the VM's architecture), pinned by its SHA-256. */
 export interface DerperBinarySpec {
   source: "url";
-  /** Where to download it (https, http or file). */
+  /**
+   * Where to download it (https, http or file).
+   * @grammar downloadUrl
+   */
   url: string;
-  /** SHA-256 of the binary, 64 hex digits. */
+  /**
+   * SHA-256 of the binary, 64 hex digits.
+   * @grammar sha256
+   */
   sha256: string;
 }
 
@@ -1027,9 +1201,15 @@ export interface DerperBinarySpec {
  */
 export interface DerperLocalFileSpec {
   source: "local";
-  /** The binary's path on the machine that deploys, e.g. `"dist/derper"` (relative to the working directory). */
+  /**
+   * The binary's path on the machine that deploys, e.g. `"dist/derper"` (relative to the working directory).
+   * @grammar localPath
+   */
   localFile: string;
-  /** SHA-256 of the binary, 64 hex digits. */
+  /**
+   * SHA-256 of the binary, 64 hex digits.
+   * @grammar sha256
+   */
   sha256: string;
 }
 
@@ -1038,6 +1218,7 @@ export interface DockerTargetSpec {
   /**
    * The engine's address: `ssh://user@host[:port]`, `tcp://host:2376` (TLS) or
    * `unix:///var/run/docker.sock`.
+   * @grammar dockerDaemon | token
    */
   daemon: string;
   /**
@@ -1047,22 +1228,28 @@ export interface DockerTargetSpec {
    * `IdentityFile`, `Port`, `ProxyJump`, ...; never `ProxyCommand`, `LocalCommand` or anything
    * else that runs a command), `-i`, `-p`, `-l`, `-J`, `-4`, `-6`, `-C`, `-q`, `-v`, `-T`, `-x`, `-a`.
    * @default []
+   * @grammar sshOption
    */
   sshOpts?: string[];
 }
 
 /** A tailnet device the kit should know about. */
 export interface DeviceSpec {
-  /** Device name, lower-case letters, digits and dashes; its MagicDNS name. */
+  /**
+   * Device name, lower-case letters, digits and dashes; its MagicDNS name.
+   * @grammar identifier
+   */
   name: string;
   /**
    * headscale user that owns the device.
    * @default - the tailnet's name
+   * @grammar identifier
    */
   user?: string;
   /**
    * Subnet routes the device advertises, e.g. `["192.168.100.0/24"]`.
    * @default []
+   * @grammar ipPrefix
    */
   advertiseRoutes?: string[];
   /**
@@ -1073,6 +1260,7 @@ export interface DeviceSpec {
   /**
    * ACL tags, e.g. `["tag:router"]`.
    * @default []
+   * @grammar tagName
    */
   tags?: string[];
 }

@@ -16,7 +16,6 @@ import {
   isIPv4,
   isIPv6,
   isIp,
-  isSlug,
   networkOf,
   parseGoDuration,
   parseListenAddress,
@@ -29,7 +28,7 @@ import { defaultListenAddr, globalNameserversOf, nodePrefixesOf, overrideLocalDn
 import type { DerpNodeSpec, DerpRegionSpec, HeadscaleSpec, HostSpec, TailnetSpec } from "./spec.js";
 import { listenerOwners } from "./lookup.js";
 import { checkPolicy, checkUsers } from "./policy.js";
-import { checkStructure } from "./structure.js";
+import { checkStructure, withoutConsequences } from "./structure.js";
 import { checkVmHosts, checkVmResolved } from "./vm.js";
 import { checkAcme } from "./acme.js";
 import { checkDdns } from "./ddns.js";
@@ -371,15 +370,6 @@ function checkAddress(ctx: Ctx, path: string, value: string | undefined, family:
 function checkHostname(ctx: Ctx, path: string, node: DerpNodeSpec): void {
   const h = node.hostname;
   if (h === undefined) return;
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(h) || /[/?#]/.test(h)) {
-    const bare = h.replace(/^[a-z][a-z0-9+.-]*:\/\//i, "").split(/[/?#]/)[0];
-    ctx.issues.add(path, `${JSON.stringify(h)} has a scheme or path; clients would dial it as a host name and fail`, `write only the host name, e.g. ${JSON.stringify(bare)}`);
-    return;
-  }
-  if (/^[^:]+:\d+$/.test(h) || /^\[.*\]:\d+$/.test(h)) {
-    ctx.issues.add(path, `${JSON.stringify(h)} includes a port`, "write only the host name here and put the port in derpPort");
-    return;
-  }
   if (isIp(h)) {
     if (checkPublicAddress(ctx.issues, ctx.warnings, path, h)) return;
     const mode = node.certificate?.mode;
@@ -442,9 +432,6 @@ function checkCertificate(ctx: Ctx, node: DerpNodeSpec, path: string): void {
 function checkRegion(ctx: Ctx, region: DerpRegionSpec, path: string): void {
   if (region.id !== undefined && (!Number.isInteger(region.id) || region.id < 900 || region.id > 999)) {
     ctx.issues.add(`${path}.id`, `${region.id} is outside 900-999, the range reserved for self-hosted DERP regions`, "pick an unused id from 900 to 999");
-  }
-  if (region.code !== undefined && !/^[a-z0-9][a-z0-9-]*$/.test(region.code)) {
-    ctx.issues.add(`${path}.code`, `${JSON.stringify(region.code)} is not a short code`, `use lower-case letters, digits and dashes, e.g. "hkg"`);
   }
   if (region.name !== undefined && region.name.trim() === "") ctx.issues.add(`${path}.name`, "is empty", `name the region, e.g. "Hong Kong"`);
   const nodes = present(region.nodes);
@@ -531,11 +518,6 @@ function checkHosts(ctx: Ctx): void {
   const hosts = present(ctx.spec.hosts);
   for (const [host, i] of hosts) {
     const path = `hosts[${i}]`;
-    if (host.name !== undefined && !isSlug(host.name)) ctx.issues.add(`${path}.name`, `${JSON.stringify(host.name)} is not a valid host name here`, `use lower-case letters, digits and dashes, e.g. "hk-1"`);
-    const daemon = host.docker?.daemon;
-    if (daemon !== undefined && !/^(ssh:\/\/[^/\s]+|tcp:\/\/[^/\s]+:\d+|unix:\/\/\/\S+)$/.test(daemon)) {
-      ctx.issues.add(`${path}.docker.daemon`, `${JSON.stringify(daemon)} is not a Docker engine address`, `write "ssh://user@host", "tcp://host:2376" (TLS) or "unix:///var/run/docker.sock"`);
-    }
     if (host.docker?.sshOpts) checkSshOptions(host.docker.sshOpts, `${path}.docker.sshOpts`, ctx.issues);
     checkAddress(ctx, `${path}.publicIpv4`, host.publicIpv4, 4, false);
     checkAddress(ctx, `${path}.publicIpv6`, host.publicIpv6, 6, false);
@@ -566,9 +548,6 @@ function checkDerper(ctx: Ctx): void {
   if (derper.version !== undefined && !findTailscaleRelease(derper.version)) {
     ctx.issues.add("derp.derper.version", `${JSON.stringify(derper.version)} is not a Tailscale release the kit knows`, `use one of ${SUPPORTED_TAILSCALE_VERSIONS.join(", ")} (derper is built from it with a Go its go.mod accepts; never "latest", so a rebuild cannot change the relay silently)`);
   }
-  if (derper.image !== undefined && !/^[a-z0-9][\w./:@-]*$/.test(derper.image)) {
-    ctx.issues.add("derp.derper.image", `${JSON.stringify(derper.image)} is not an image reference`, `write it as registry/name:tag, e.g. "ghcr.io/me/derper:1.102.5"`);
-  }
   if (derper.verifyClients === false) {
     ctx.warnings.add("derp.derper.verifyClients", "client verification is off: anyone who finds the relays can use them", "leave verifyClients on unless the relays are private");
   }
@@ -597,8 +576,6 @@ function checkDevices(ctx: Ctx): void {
   const tailnet = tailnetPrefixes(ctx.spec.headscale);
   for (const [device, i] of devices) {
     const path = `devices[${i}]`;
-    if (device.name !== undefined && !isSlug(device.name)) ctx.issues.add(`${path}.name`, `${JSON.stringify(device.name)} is not a valid device name`, `use lower-case letters, digits and dashes, e.g. "home-router"`);
-    if (device.user !== undefined && !/^[a-zA-Z0-9][a-zA-Z0-9._@-]*$/.test(device.user)) ctx.issues.add(`${path}.user`, `${JSON.stringify(device.user)} is not a valid headscale user name`, "use letters, digits, dots, dashes, underscores or @");
     for (const [route, j] of present(device.advertiseRoutes)) {
       const at = `${path}.advertiseRoutes[${j}]`;
       const p = parsePrefix(route);
@@ -606,9 +583,6 @@ function checkDevices(ctx: Ctx): void {
       else if (p.bits === 0) ctx.issues.add(at, `${JSON.stringify(route)} is a default route`, "remove it and set exitNode: true to offer the device as an exit node");
       else if (hasHostBits(p)) ctx.issues.add(at, `${JSON.stringify(route)} has host bits set; Tailscale refuses such routes`, `use the network address, "${networkOf(p)}"`);
       else checkAdvertisedRoute(ctx.issues, at, p, tailnet);
-    }
-    for (const [tag, j] of present(device.tags)) {
-      if (!/^tag:[a-z0-9][a-z0-9-]*$/.test(tag)) ctx.issues.add(`${path}.tags[${j}]`, `${JSON.stringify(tag)} is not a tag`, `write tags as "tag:name" with lower-case letters, digits and dashes`);
     }
   }
   for (const [device, i] of duplicates(devices, (d) => d.name)) {
@@ -624,13 +598,11 @@ export function validate(input: unknown): ValidationResult {
   const issues = new IssueList();
   const warnings = new IssueList();
   const sanitized = checkStructure(input, issues) as TailnetSpec | undefined;
+  const structural = issues.length;
   if (sanitized !== undefined) {
     const version = sanitized.headscale ? checkVersion({ issues }, sanitized) : undefined;
     const hostNames = new Set(present(sanitized.hosts).map(([h]) => h.name).filter((n): n is string => n !== undefined));
     const ctx: Ctx = { spec: sanitized, issues, warnings, version, hostNames };
-    if (sanitized.name !== undefined && !isSlug(sanitized.name)) {
-      issues.add("name", `${JSON.stringify(sanitized.name)} is not a valid tailnet name`, `use lower-case letters, digits and dashes, e.g. "home-lab"`);
-    }
     checkHeadscale(ctx);
     checkDerp(ctx);
     checkDerper(ctx);
@@ -651,7 +623,7 @@ export function validate(input: unknown): ValidationResult {
     checkVmResolved(resolved, input as TailnetSpec, issues);
     checkSharedAddresses(resolved, input as TailnetSpec, issues, warnings);
   }
-  if (issues.length > 0 || !resolved) return { ok: false, issues: issues.issues, warnings: withSubjects(warnings.issues, sanitized ?? ({} as TailnetSpec)) };
+  if (issues.length > 0 || !resolved) return { ok: false, issues: withoutConsequences(issues.issues, structural), warnings: withSubjects(warnings.issues, sanitized ?? ({} as TailnetSpec)) };
   const all = [...withSubjects(warnings.issues, sanitized ?? ({} as TailnetSpec)), ...resolved.warnings];
   return { ok: true, spec: input as TailnetSpec, resolved: { ...resolved, warnings: all }, issues: [], warnings: all };
 }

@@ -13,7 +13,7 @@ import { findTailscaleRelease, goBuilds, goForTailscale } from "./tailscale-rele
 import type { IssueList } from "./issues.js";
 import { hasHostBits, isIp, networkOf, parsePrefix, prefixesCoverFamily, type Prefix } from "./net.js";
 import type { ResolvedDerpNode, ResolvedHeadscale, ResolvedTailnet } from "./resolved.js";
-import type { HostSpec, TailnetSpec } from "./spec.js";
+import type { DerpNodeSpec, HostSpec, TailnetSpec } from "./spec.js";
 import { listenerOwners } from "./lookup.js";
 
 /** Go release derper is built with on a VM for the default Tailscale release (others: `goForTailscale`). */
@@ -363,6 +363,13 @@ export function checkVmHosts(spec: TailnetSpec, hosts: readonly [HostSpec, numbe
   // derper's Tailscale release; an unknown one is reported by checkDerper, and builds nothing here.
   const tailscale = findTailscaleRelease(typeof spec.derp?.derper?.version === "string" ? spec.derp.derper.version : DEFAULT_DERPER_VERSION);
   const goDefault = tailscale ? goForTailscale(tailscale.version) : DEFAULT_GO_VERSION;
+  const nodesByHost = new Map<string, DerpNodeSpec[]>();
+  for (const node of regions.flatMap((r) => r.nodes ?? [])) {
+    if (node?.host === undefined) continue;
+    const list = nodesByHost.get(node.host);
+    if (list) list.push(node);
+    else nodesByHost.set(node.host, [node]);
+  }
   for (const [host, i] of hosts) {
     const path = `hosts[${i}]`;
     const fw = host.firewall;
@@ -411,7 +418,7 @@ export function checkVmHosts(spec: TailnetSpec, hosts: readonly [HostSpec, numbe
       checkUrl(issues, `${path}.vm.headscale.url`, vm.headscale.url);
       checkSha(issues, `${path}.vm.headscale.sha256`, vm.headscale.sha256, `headscale's release file (checksums.txt of release v${version})`);
     }
-    const nodes = regions.flatMap((r) => (r.nodes ?? []).filter((n) => n !== undefined && n.host === host.name));
+    const nodes = nodesByHost.get(host.name) ?? [];
     if (nodes.length > 1) {
       issues.add(path, `runs DERP nodes ${nodes.map((n) => JSON.stringify(n.name)).join(", ")}; a VM runs one derper (they would share /var/lib/derper)`, "give each DERP node a host of its own");
     }

@@ -162,7 +162,7 @@ describe("cdktf-tailnet render", () => {
     writeFileSync(bad, "headscale: { serverUrl: hs.example.com }\n");
     const failed = await execa(process.execPath, ["--import", "tsx", bin, "validate", bad], { reject: false });
     expect(failed.exitCode).toBe(1);
-    expect(failed.stderr).toContain('headscale.serverUrl: "hs.example.com" does not start with https:// or http://');
+    expect(failed.stderr).toContain('headscale.serverUrl: "hs.example.com" is not an http or https URL');
   });
 });
 

@@ -192,15 +192,16 @@ const cases: Case[] = [
     ],
   ],
   [
-    "users differing in case", (s) => { s.users = [{ name: "alice" }, { name: "Alice" }]; },
+    // User names are identifiers (model/grammar.ts): lower case only, so no two differ only in case.
+    "users differing in case (refused by the identifier grammar)", (s) => { s.users = [{ name: "alice" }, { name: "Alice" }]; },
     [
-      ["users[1].name", "\"Alice\" differs from user \"alice\" (users[0].name) only in case; headscale keeps them as two users, so policies, devices and pre-auth keys of one never reach the other (and their key files collide on case-insensitive file systems)", "spell the user the same way everywhere, e.g. \"alice\""],
+      ["users[1].name", "\"Alice\" is not an identifier", "use a lower-case letter, then lower-case letters, digits and dashes (at most 63), e.g. \"hk-1\""],
     ],
   ],
   [
-    "device user differing in case", (s) => { s.users = [{ name: "alice" }]; s.devices = [{ name: "laptop", user: "Alice" }]; },
+    "device user differing in case (refused by the identifier grammar)", (s) => { s.users = [{ name: "alice" }]; s.devices = [{ name: "laptop", user: "Alice" }]; },
     [
-      ["devices[0].user", "\"Alice\" differs from user \"alice\" (users[0].name) only in case; headscale keeps them as two users, so policies, devices and pre-auth keys of one never reach the other (and their key files collide on case-insensitive file systems)", "spell the user the same way everywhere, e.g. \"alice\""],
+      ["devices[0].user", "\"Alice\" is not an identifier", "use a lower-case letter, then lower-case letters, digits and dashes (at most 63), e.g. \"hk-1\""],
     ],
   ],
   [

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { formatIssues, loadTailnet, resolve, TailnetSpecError, validate } from "../../model/index.js";
-import { exampleSpec, minimalSpec } from "../support/specs.js";
+import { exampleSpec, minimalSpec, scaleSpec } from "../support/specs.js";
 
 type Case = [name: string, mutate: (spec: any) => void, expected: [path: string, message: string][]];
 
@@ -27,7 +27,7 @@ function base(s: any): void {
 const cases: Case[] = [
   ["unsupported version", (s: any) => { s.headscale.version = "0.26.1"; }, [["headscale.version", "headscale \"0.26.1\" is not supported"]]],
   ["version with v accepted", (s: any) => { s.headscale.version = "v0.28.0"; }, []],
-  ["server url no scheme", (s: any) => { s.headscale.serverUrl = "hs.example.com"; }, [["headscale.serverUrl", "\"hs.example.com\" does not start with https:// or http:// (headscale refuses to start)"]]],
+  ["server url no scheme", (s: any) => { s.headscale.serverUrl = "hs.example.com"; }, [["headscale.serverUrl", "\"hs.example.com\" is not an http or https URL"]]],
   ["server url path", (s: any) => { s.headscale.serverUrl = "https://hs.example.com/headscale"; }, [["headscale.serverUrl", "\"https://hs.example.com/headscale\" has a path, query or fragment; Tailscale clients talk to the URL's root"]]],
   ["server url http with letsencrypt", (s: any) => { s.headscale.serverUrl = "http://hs.example.com"; s.headscale.tls = { mode: "letsencrypt" }; }, [["headscale.serverUrl", "uses http:// while headscale terminates TLS itself (tls.mode \"letsencrypt\")"]]],
   ["base equals host", (s: any) => { s.headscale.dns.baseDomain = "hs.example.com"; }, [["headscale.dns.baseDomain", "\"hs.example.com\" equals the server URL's host; headscale refuses to start, since MagicDNS would capture the coordination server's name"]]],
@@ -36,7 +36,7 @@ const cases: Case[] = [
   ["base not dns", (s: any) => { s.headscale.dns.baseDomain = "tail.example.net."; }, [["headscale.dns.baseDomain", "\"tail.example.net.\" is not a DNS name"]]],
   ["magic without base", (s: any) => { delete s.headscale.dns.baseDomain; }, [["headscale.dns.baseDomain", "is required while MagicDNS is on (headscale refuses to start without it)"]]],
   ["override without global", (s: any) => { s.headscale.dns.nameservers = { global: [] }; }, [["headscale.dns.nameservers.global", "is empty while overrideLocalDns is on (headscale refuses to start)"]]],
-  ["bad global ns", (s: any) => { s.headscale.dns.nameservers = { global: ["dns.google"] }; }, [["headscale.dns.nameservers.global[0]", "\"dns.google\" is neither an IP address nor a DoH URL (headscale drops it with only a warning)"]]],
+  ["bad global ns", (s: any) => { s.headscale.dns.nameservers = { global: ["dns.google"] }; }, [["headscale.dns.nameservers.global[0]", "\"dns.google\" is not an IP address or an https URL"]]],
   ["split bad", (s: any) => { s.headscale.dns.nameservers = { split: { "home.arpa": ["router.lan"] } }; }, [["headscale.dns.nameservers.split[\"home.arpa\"][0]", "\"router.lan\" is not an IP address"]]],
   ["extra records both", (s: any) => { s.headscale.dns.extraRecords = [{ name: "a.tail.example.net", type: "A", value: "100.64.0.5" }]; s.headscale.dns.extraRecordsPath = "/etc/headscale/extra.json"; }, [["headscale.dns.extraRecordsPath", "is set together with extraRecords (headscale refuses to start with both)"]]],
   ["extra record wrong family", (s: any) => { s.headscale.dns.extraRecords = [{ name: "a.tail.example.net", type: "AAAA", value: "100.64.0.5" }]; }, [["headscale.dns.extraRecords[0].value", "\"100.64.0.5\" is not an IPv6 address, as an AAAA record needs"]]],
@@ -74,12 +74,12 @@ const cases: Case[] = [
   ["region dup id", (s: any) => { s.derp.regions.push({ id: 900, code: "ams", name: "Amsterdam", nodes: [{ name: "ams-1", hostname: "derp2.example.com" }] }); }, [["derp.regions[1].id", "900 is used by another region too"]]],
   ["region dup code", (s: any) => { s.derp.regions.push({ id: 901, code: "fra", name: "Frankfurt 2", nodes: [{ name: "fra-2", hostname: "derp2.example.com" }] }); }, [["derp.regions[1].code", "\"fra\" is used by another region too"]]],
   ["node dup name", (s: any) => { s.derp.regions.push({ id: 901, code: "ams", name: "Amsterdam", nodes: [{ name: "fra-1", hostname: "derp2.example.com" }] }); }, [["derp.regions[1].nodes[0].name", "\"fra-1\" is also the name of derp.regions[0].nodes[0]; node names must be unique across the whole map"]]],
-  ["region code bad", (s: any) => { s.derp.regions[0].code = "Frankfurt Main"; }, [["derp.regions[0].code", "\"Frankfurt Main\" is not a short code"]]],
+  ["region code bad", (s: any) => { s.derp.regions[0].code = "Frankfurt Main"; }, [["derp.regions[0].code", "\"Frankfurt Main\" is not an identifier"]]],
   ["region no nodes", (s: any) => { s.derp.regions[0].nodes = []; }, [["derp.regions[0].nodes", "is empty"]]],
   ["region stun only", (s: any) => { s.derp.regions[0].nodes[0].stunOnly = true; }, [["derp.regions[0].nodes", "has only STUN-only nodes, so nothing relays traffic in this region"]]],
-  ["hostname scheme", (s: any) => { s.derp.regions[0].nodes[0].hostname = "https://derp.example.com"; }, [["derp.regions[0].nodes[0].hostname", "\"https://derp.example.com\" has a scheme or path; clients would dial it as a host name and fail"]]],
-  ["hostname port", (s: any) => { s.derp.regions[0].nodes[0].hostname = "derp.example.com:8443"; }, [["derp.regions[0].nodes[0].hostname", "\"derp.example.com:8443\" includes a port"]]],
-  ["hostname bad", (s: any) => { s.derp.regions[0].nodes[0].hostname = "derp_1"; }, [["derp.regions[0].nodes[0].hostname", "\"derp_1\" is neither a DNS name nor an IP address"]]],
+  ["hostname scheme", (s: any) => { s.derp.regions[0].nodes[0].hostname = "https://derp.example.com"; }, [["derp.regions[0].nodes[0].hostname", "\"https://derp.example.com\" is not a host name or IP address"]]],
+  ["hostname port", (s: any) => { s.derp.regions[0].nodes[0].hostname = "derp.example.com:8443"; }, [["derp.regions[0].nodes[0].hostname", "\"derp.example.com:8443\" is not a host name or IP address"]]],
+  ["hostname bad", (s: any) => { s.derp.regions[0].nodes[0].hostname = "derp_1"; }, [["derp.regions[0].nodes[0].hostname", "\"derp_1\" is not a host name or IP address"]]],
   ["hostname ip defaults to a kit-issued pinned certificate", (s: any) => { s.derp.regions[0].nodes[0].hostname = "192.0.2.10"; }, []],
   ["hostname ip manual without pin", (s: any) => { s.derp.regions[0].nodes[0].hostname = "192.0.2.10"; s.derp.regions[0].nodes[0].certificate = { mode: "manual" }; }, [["derp.regions[0].nodes[0].hostname", "\"192.0.2.10\" is an IP address, so no public CA certificate matches it and clients would refuse the node"]]],
   ["self-signed with certName", (s: any) => { s.derp.regions[0].nodes[0].certificate = { mode: "self-signed" }; s.derp.regions[0].nodes[0].certName = "sha256-raw:" + "a".repeat(64); }, [["derp.regions[0].nodes[0].certName", "is set while the kit issues the node's self-signed certificate; the pin is computed from that certificate"]]],
@@ -95,7 +95,7 @@ const cases: Case[] = [
   ["node ipv6 none", (s: any) => { s.derp.regions[0].nodes[0].ipv6 = "none"; }, []],
   ["node host missing", (s: any) => { s.derp.regions[0].nodes[0].host = "fra"; }, [["derp.regions[0].nodes[0].host", "names host \"fra\", which is not in hosts"]]],
   ["headscale host missing", (s: any) => { s.hosts = [{ name: "cloud" }]; s.headscale.host = "clod"; }, [["headscale.host", "names host \"clod\", which is not in hosts"]]],
-  ["host name bad", (s: any) => { s.hosts = [{ name: "Cloud_1" }]; }, [["hosts[0].name", "\"Cloud_1\" is not a valid host name here"]]],
+  ["host name bad", (s: any) => { s.hosts = [{ name: "Cloud_1" }]; }, [["hosts[0].name", "\"Cloud_1\" is not an identifier"]]],
   ["host dup", (s: any) => { s.hosts = [{ name: "a" }, { name: "a" }]; }, [["hosts[1].name", "\"a\" is used by another host too"]]],
   ["host ip bad", (s: any) => { s.hosts = [{ name: "a", publicIpv4: "300.1.1.1" }]; }, [["hosts[0].publicIpv4", "\"300.1.1.1\" is not an IPv4 address"]]],
   ["keepExcept empty", (s: any) => { s.derp.tailscaleRegions = { keepExcept: [] }; }, [["derp.tailscaleRegions.keepExcept", "is empty"]]],
@@ -106,9 +106,9 @@ const cases: Case[] = [
   ["device route bad", (s: any) => { s.devices = [{ name: "r", advertiseRoutes: ["192.168.100.0"] }]; }, [["devices[0].advertiseRoutes[0]", "\"192.168.100.0\" is not a CIDR prefix"]]],
   ["device tag", (s: any) => { s.devices = [{ name: "r", tags: ["router"] }]; }, [["devices[0].tags[0]", "\"router\" is not a tag"]]],
   ["device dup", (s: any) => { s.devices = [{ name: "r" }, { name: "r" }]; }, [["devices[1].name", "\"r\" is used by another device too"]]],
-  ["device name", (s: any) => { s.devices = [{ name: "Home Router" }]; }, [["devices[0].name", "\"Home Router\" is not a valid device name"]]],
-  ["device user", (s: any) => { s.devices = [{ name: "r", user: "a b" }]; }, [["devices[0].user", "\"a b\" is not a valid headscale user name"]]],
-  ["tailnet name", (s: any) => { s.name = "Home Lab"; }, [["name", "\"Home Lab\" is not a valid tailnet name"]]],
+  ["device name", (s: any) => { s.devices = [{ name: "Home Router" }]; }, [["devices[0].name", "\"Home Router\" is not an identifier"]]],
+  ["device user", (s: any) => { s.devices = [{ name: "r", user: "a b" }]; }, [["devices[0].user", "\"a b\" is not an identifier"]]],
+  ["tailnet name", (s: any) => { s.name = "Home Lab"; }, [["name", "\"Home Lab\" is not an identifier"]]],
   ["unknown top key", (s: any) => { s.hsot = []; }, [["hsot", "unknown key \"hsot\" (allowed here: name, headscale, derp, hosts, devices, dns, users, policy)"]]],
   ["unknown snake", (s: any) => { s.headscale.server_url = "x"; }, [["headscale.server_url", "unknown key \"server_url\" (allowed here: version, upgradeFrom, serverUrl, host, listenAddr, metricsListenAddr, grpcListenAddr, grpcAllowInsecure, trustedProxies, prefixes, database, dns, tls, oidc, log, policy, embeddedDerp, ephemeralInactivityTimeout, nodeExpiry, derpUpdateFrequency, taildrop, disableCheckUpdates)"]]],
   ["dns_config", (s: any) => { s.headscale.dns_config = {}; }, [["headscale.dns_config", "unknown key \"dns_config\" (allowed here: version, upgradeFrom, serverUrl, host, listenAddr, metricsListenAddr, grpcListenAddr, grpcAllowInsecure, trustedProxies, prefixes, database, dns, tls, oidc, log, policy, embeddedDerp, ephemeralInactivityTimeout, nodeExpiry, derpUpdateFrequency, taildrop, disableCheckUpdates)"]]],
@@ -122,10 +122,10 @@ const cases: Case[] = [
   ["dns proxied", (s: any) => { s.dns={provider:"cloudflare",zoneName:"example.com",proxied:true}; }, [["dns.proxied","Cloudflare's proxy cannot carry DERP or the Tailscale control protocol (both need a direct TLS connection and long-lived upgrades)"]]],
   ["dns no zone", (s: any) => { s.dns={provider:"cloudflare"}; }, [["dns","names no zone"]]],
   ["dns ttl", (s: any) => { s.dns={provider:"cloudflare",zoneName:"example.com",ttl:30}; }, [["dns.ttl","30 is not a TTL Cloudflare accepts"]]],
-  ["dns zone name", (s: any) => { s.dns={provider:"cloudflare",zoneName:"https://example.com"}; }, [["dns.zoneName","\"https://example.com\" is not a DNS zone name"]]],
+  ["dns zone name", (s: any) => { s.dns={provider:"cloudflare",zoneName:"https://example.com"}; }, [["dns.zoneName","\"https://example.com\" is not a DNS name"]]],
   ["dns provider", (s: any) => { s.dns={provider:"route53",zoneName:"example.com"}; }, [["dns.provider","must be \"cloudflare\", not \"route53\""]]],
   ["docker daemon", (s: any) => { s.hosts=[{name:"a",docker:{daemon:"203.0.113.10"}}]; }, [["hosts[0].docker.daemon","\"203.0.113.10\" is not a Docker engine address"]]],
-  ["derper version", (s: any) => { s.derp.derper={version:"latest"}; }, [["derp.derper.version","\"latest\" is not a Tailscale release the kit knows"]]],
+  ["derper version", (s: any) => { s.derp.derper={version:"latest"}; }, [["derp.derper.version","\"latest\" is not a release number"]]],
   ["derper version unknown", (s: any) => { s.derp.derper={version:"1.106.3"}; }, [["derp.derper.version","\"1.106.3\" is not a Tailscale release the kit knows"]]],
   ["derper version known", (s: any) => { s.derp.derper={version:"v1.104.7"}; }, []],
   ["derper image", (s: any) => { s.derp.derper={image:"My Image"}; }, [["derp.derper.image","\"My Image\" is not an image reference"]]],
@@ -146,7 +146,7 @@ const cases: Case[] = [
   ["ddns address interface", (s: any) => { home(s, { provider: rfc2136(), ipv6: { interface: "eth 0" } }); }, [["hosts[0].ddns.ipv6.interface", "\"eth 0\" is not a network interface name"]]],
   ["ddns ttl", (s: any) => { home(s, { provider: rfc2136(), ttl: 30 }); }, [["hosts[0].ddns.ttl", "30 is not a TTL the updater can use"]]],
   ["ddns tsig key name", (s: any) => { home(s, { provider: rfc2136({ tsigKeyName: "home ddns" }) }); }, [["hosts[0].ddns.provider.tsigKeyName", "\"home ddns\" is not a TSIG key name"]]],
-  ["ddns nameserver with port", (s: any) => { home(s, { provider: rfc2136({ nameserver: "192.0.2.53:5353" }) }); }, [["hosts[0].ddns.provider.nameserver", "\"192.0.2.53:5353\" is neither an IP address nor a DNS name"]]],
+  ["ddns nameserver with port", (s: any) => { home(s, { provider: rfc2136({ nameserver: "192.0.2.53:5353" }) }); }, [["hosts[0].ddns.provider.nameserver", "\"192.0.2.53:5353\" is not a host name or IP address"]]],
   ["ddns secret file relative", (s: any) => { home(s, { provider: rfc2136({ tsigSecretFile: "tsig.secret" }) }); }, [["hosts[0].ddns.provider.tsigSecretFile", "\"tsig.secret\" is not an absolute path"]]],
   ["ddns tsig secret in the spec", (s: any) => { home(s, { provider: rfc2136({ tsigSecret: "c2VjcmV0" }) }); }, [["hosts[0].ddns.provider.tsigSecret", "unknown key \"tsigSecret\" (allowed here: type, nameserver, port, zone, tsigKeyName, tsigAlgorithm, tsigSecretFile)"]]],
   ["ddns cloudflare token in the spec", (s: any) => { home(s, { provider: { type: "cloudflare", apiToken: "abc" } }); zone(s); }, [["hosts[0].ddns.provider.apiToken", "unknown key \"apiToken\" (allowed here: type, tokenFile)"]]],
@@ -178,7 +178,7 @@ const cases: Case[] = [
   ["policy with headscale path", (s: any) => { base(s);s.headscale.policy={path:"/etc/headscale/mine.hujson"}; }, [["headscale.policy.path","is set while the spec has a policy, which the kit renders and points headscale at itself"]]],
   ["policy with database mode", (s: any) => { base(s);s.headscale.policy={mode:"database"}; }, [["headscale.policy.mode","is \"database\" while the spec has a policy file to render"]]],
   ["users dup", (s: any) => { s.users=[{name:"a"},{name:"a"}]; }, [["users[1].name","\"a\" is declared twice"]]],
-  ["users name", (s: any) => { s.users=[{name:"a b"}]; }, [["users[0].name","\"a b\" is not a valid headscale user name"]]],
+  ["users name", (s: any) => { s.users=[{name:"a b"}]; }, [["users[0].name","\"a b\" is not an identifier"]]],
   ["users key expiration", (s: any) => { s.users=[{name:"a",preAuthKey:{expiration:"1d"}}]; }, [["users[0].preAuthKey.expiration","\"1d\" is not a Go duration"]]],
   ["upgrade skipping a minor", (s: any) => { s.headscale.version = "0.29.3"; s.headscale.upgradeFrom = "0.27.1"; }, [["headscale.version", "headscale 0.27.1 -> 0.29.3 skips 0.28; headscale upgrades one minor version at a time (0.29 refuses other jumps only on a database a 0.29 or later already used, so it cannot catch this one). Deploy 0.27.1 -> 0.28.0 -> 0.29.3, starting each version once so it migrates the database"]]],
   ["upgrade downgrade", (s: any) => { s.headscale.version = "0.28.0"; s.headscale.upgradeFrom = "0.29.2"; }, [["headscale.version", "headscale 0.29.2 -> 0.28.0 is a downgrade: headscale does not migrate a database back (0.29 refuses to start on it); restore the database backup taken before 0.29.2 was deployed, or stay on 0.29.2"]]],
@@ -258,10 +258,10 @@ describe("validate", () => {
     const paths = validate(spec).issues.map((i) => i.path);
     expect(paths).toEqual([
       "headscale.dns.base_domain",
+      "derp.regions[0].nodes[0].hostname",
       "hosts[0].publicIpv4",
       "headscale.dns.baseDomain",
       "derp.regions[0].id",
-      "derp.regions[0].nodes[0].hostname",
     ]);
   });
 
@@ -304,5 +304,11 @@ describe("validate", () => {
     expect(err.message).toBe(`the tailnet spec has 2 problems:\n${formatIssues(err.issues)}`);
     expect(err.message).toContain("derp.regions[0].id: 5 is outside 900-999");
     expect(err.message).toContain("\n  fix: use one of 0.27.0, 0.27.1, 0.28.0");
+  });
+
+  it("accepts the benchmark's large spec (users, devices and the policy naming them; timed in bench/validate-scale.ts)", () => {
+    const result = validate(scaleSpec(2_000, 400, 10, 3));
+    expect(result.issues).toEqual([]);
+    expect(result.ok && result.resolved.users).toHaveLength(2_000);
   });
 });
