@@ -175,6 +175,15 @@ describe("file errors in words", () => {
     expect(execFileSync("id", ["-u"], { encoding: "utf8" }).trim()).toBe("0"); // the test itself runs as root
   }, 30_000);
 
+  it("a reader that stops early (`versions | head -1`) ends the command quietly, exit code 0", async () => {
+    const cli = await bundle("cli/bin.ts", dir);
+    const r = spawnSync("sh", ["-c", `"$0" "$1" versions | head -1`, process.execPath, cli], { encoding: "utf8" });
+    expect(r.stdout).toMatch(/^headscale +clients +known advisories\n$/);
+    expect(r.stderr).toBe("");
+    const status = spawnSync("bash", ["-c", `"$0" "$1" versions | head -c 1 >/dev/null; echo "\${PIPESTATUS[0]}"`, process.execPath, cli], { encoding: "utf8" });
+    expect(status.stdout).toBe("0\n");
+  }, 30_000);
+
   it("each error code has its words and its fix", () => {
     const err = (code: string, syscall: string, path: string) => Object.assign(new Error(`${code}: raw`), { code, syscall, path });
     expect(describeFileError(err("EACCES", "mkdir", "/srv/out"))).toBe(
