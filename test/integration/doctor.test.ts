@@ -45,7 +45,7 @@ describe.skipIf(!!skipReason("doctor", upstreamSkipReason))(`doctor against a re
     ca = readFileSync(tls.ca, "utf8");
     const spec: TailnetSpec = {
       name: "doctor",
-      headscale: { version: HEADSCALE.replace(/^v/, ""), serverUrl: `https://hs.example.test:${hsPort}`, host: "hs", tls: { mode: "files", certPath: tls.cert, keyPath: tls.key }, dns: { baseDomain: "tail.example.net" } },
+      headscale: { version: HEADSCALE.replace(/^v/, ""), serverUrl: `https://hs.example.test:${hsPort}`, host: "hs", listenAddr: `0.0.0.0:${hsPort}`, tls: { mode: "files", certPath: tls.cert, keyPath: tls.key }, dns: { baseDomain: "tail.example.net" } },
       derp: { regions: [{ id: 900, code: "lo", name: "Loopback", nodes: [{ name: "lo-1", host: "relay", hostname: "127.0.0.1", derpPort, stunPort, canPort80: false }] }] },
       hosts: [{ name: "hs", publicIpv4: "127.0.0.1" }, { name: "relay", publicIpv4: "127.0.0.1" }],
     };

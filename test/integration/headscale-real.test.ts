@@ -263,7 +263,7 @@ describe.skipIf(!!skipReason("headscale-real", upstreamSkipReason))(`real headsc
         name: "server_url without an http(s) scheme",
         spec: (s) => (s.headscale.serverUrl = "hs.example.com"),
         issuePath: "headscale.serverUrl",
-        issueMessage: /"hs\.example\.com" does not start with https:\/\/ or http:\/\//,
+        issueMessage: /"hs\.example\.com" is not an http or https URL/,
         config: (c) => setIn(c, "server_url", "hs.example.com"),
         phase: "configtest",
         headscaleError: /server_url must start with https:\/\/ or http:\/\//,
