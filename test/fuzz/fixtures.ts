@@ -1,9 +1,11 @@
 /**
  * The specs the fuzzer starts from. Between them every string field of the schema holds a value
- * (the fuzzer fails when one does not): the bundled example, the specs of the other tests, and two
- * of the fuzzer's own that set what nobody else sets (OIDC, PostgreSQL, TLS from files, the
- * embedded DERP, every DERP certificate source and derper install source, both DNS providers for
- * the updater and for DNS-01, every address source, the policy's auto-approvers, ssh options...).
+ * (the fuzzer fails when one does not). First the fuzzer's own: small, since a field is fuzzed in
+ * the first fixture that sets it and a small spec renders and synthesizes fast, and setting what
+ * nobody else sets (OIDC, PostgreSQL, TLS from files, the embedded DERP, every DERP certificate
+ * source and derper install source, both DNS providers for the updater and for DNS-01, every
+ * address source, the policy's auto-approvers, ssh options...); then the bundled example and the
+ * other tests' specs.
  *
  * Files the spec names on the deploying machine (certFile, keyFile, localFile) are made by
  * {@link makeLocalFiles} in a scratch folder, since the constructs read and hash them.
@@ -39,17 +41,16 @@ export function makeLocalFiles(localDir: string): void {
 
 const SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ0lHcmD2wS3lu3aMOTfCq2UJZk1aYcPZfB9fCm3sZ0d admin@laptop";
 
+const ADMINS = { adminCidrs: ["192.0.2.0/24", "2001:db8:1::/48"] };
+
 /**
- * VMs with everything: a headscale mid-upgrade behind a proxy with TLS from files, PostgreSQL,
- * OIDC, the embedded DERP, an extra-records file, explicit prefixes; DERP nodes built on the VM
- * (Let's Encrypt), downloaded (DNS-01 through RFC 2136), uploaded from this machine (self-signed),
- * and a dynamic host whose updater uses RFC 2136 with an interface and a URL as address sources;
- * the policy with every kind of entry.
+ * headscale on a VM with everything: mid-upgrade, behind a proxy with TLS from files, PostgreSQL,
+ * OIDC, the embedded DERP (so no region is needed), an extra-records file, explicit prefixes; the
+ * DNS zone, users, devices and a policy with every kind of entry.
  */
-export function fuzzVmSpec(localDir: string): TailnetSpec {
-  const firewall = { adminCidrs: ["192.0.2.0/24", "2001:db8:1::/48"] };
+export function fuzzHeadscaleSpec(): TailnetSpec {
   return {
-    name: "fuzz-vm",
+    name: "fuzz-hs",
     headscale: {
       version: "0.29.3",
       upgradeFrom: "0.28.0",
@@ -86,86 +87,14 @@ export function fuzzVmSpec(localDir: string): TailnetSpec {
       nodeExpiry: "180d",
       derpUpdateFrequency: "3h",
     },
-    derp: {
-      tailscaleRegions: "drop",
-      derper: { version: "1.102.3" },
-      regions: [
-        {
-          id: 900,
-          code: "fra",
-          name: "Frankfurt",
-          nodes: [{ name: "fra-1", host: "fra", hostname: "derp-fra.example.com", ipv4: "203.0.113.21", ipv6: "2001:db8:21::1", certificate: { mode: "letsencrypt" } }],
-        },
-        {
-          id: 901,
-          code: "home",
-          name: "Home",
-          nodes: [
-            {
-              name: "home-1",
-              host: "home",
-              hostname: "derp-home.example.com",
-              derpPort: 8443,
-              certificate: {
-                mode: "dns-01",
-                email: "admin@example.com",
-                acmeUrl: "https://acme-staging-v02.api.letsencrypt.org/directory",
-                resolvers: ["192.0.2.53:53"],
-                provider: { type: "rfc2136", nameserver: "ns1.example.com", zone: "example.com", tsigKeyName: "home-acme", tsigAlgorithm: "hmac-sha512", tsigSecretFile: "/etc/cdktf-tailnet/acme-tsig.secret" },
-              },
-            },
-          ],
-        },
-        { id: 902, code: "edge", name: "Edge", nodes: [{ name: "edge-1", host: "edge", hostname: "198.51.100.50", certificate: { mode: "self-signed" } }] },
-        {
-          id: 903,
-          code: "ams",
-          name: "Amsterdam",
-          nodes: [
-            {
-              name: "ams-1",
-              host: "ams",
-              hostname: "derp-ams.example.com",
-              derpPort: 8443,
-              certificate: { mode: "dns-01", email: "admin@example.com", provider: { type: "cloudflare", tokenFile: "/etc/cdktf-tailnet/acme-cloudflare-token" } },
-            },
-          ],
-        },
-      ],
-    },
+    derp: { tailscaleRegions: "drop" },
     hosts: [
       {
         name: "hs",
         publicIpv4: "203.0.113.10",
         publicIpv6: "2001:db8:10::1",
-        firewall,
+        firewall: ADMINS,
         vm: { sshAuthorizedKeys: [SSH_KEY], headscale: { kind: "binary", url: "https://downloads.example.com/headscale", sha256: FAKE_SHA256 } },
-      },
-      {
-        name: "fra",
-        publicIpv4: "203.0.113.21",
-        firewall,
-        vm: { arch: "amd64", derper: { source: "build", goVersion: "1.26.8", goUrl: "https://downloads.example.com/go.tar.gz", goSha256: FAKE_SHA256 } },
-      },
-      {
-        name: "home",
-        dynamicIp: true,
-        ddns: {
-          provider: { type: "rfc2136", nameserver: "192.0.2.53", zone: "example.com", tsigKeyName: "home-ddns", tsigAlgorithm: "hmac-sha256", tsigSecretFile: "/etc/cdktf-tailnet/ddns-tsig.secret" },
-          interval: "5m",
-          ipv4: { interface: "ppp0" },
-          ipv6: { url: "https://api6.ipify.org" },
-        },
-        firewall: { adminCidrs: ["192.168.1.0/24"], sshPort: 2222 },
-        vm: { derper: { source: "url", url: "https://downloads.example.com/derper", sha256: FAKE_SHA256 } },
-      },
-      { name: "edge", publicIpv4: "198.51.100.50", firewall, vm: { derper: { source: "local", localFile: join(localDir, "derper"), sha256: LOCAL_SHA256 } } },
-      {
-        name: "ams",
-        dynamicIp: true,
-        ddns: { provider: { type: "cloudflare", tokenFile: "/etc/cdktf-tailnet/ddns-cloudflare-token" }, ipv4: { url: "https://ipv4.icanhazip.com" }, ipv6: "off" },
-        firewall,
-        vm: { derper: { source: "build", goSha256: FAKE_SHA256 } },
       },
     ],
     dns: { provider: "cloudflare", zoneId: "023e105f4ecef8ad9ca31a8372d0c353", zoneName: "example.com" },
@@ -188,11 +117,115 @@ export function fuzzVmSpec(localDir: string): TailnetSpec {
 }
 
 /**
+ * DERP nodes on VMs (headscale's configuration only): one built on its VM with Let's Encrypt and
+ * explicit addresses, one from a binary on this machine with a kit-issued certificate.
+ */
+export function fuzzDerpSpec(localDir: string): TailnetSpec {
+  return {
+    name: "fuzz-derp",
+    headscale: { serverUrl: "https://hs.example.com", dns: { baseDomain: "tail.example.net" } },
+    derp: {
+      derper: { version: "1.102.3" },
+      regions: [
+        {
+          id: 900,
+          code: "fra",
+          name: "Frankfurt",
+          nodes: [{ name: "fra-1", host: "fra", hostname: "derp-fra.example.com", ipv4: "203.0.113.21", ipv6: "2001:db8:21::1", certificate: { mode: "letsencrypt" } }],
+        },
+        { id: 902, code: "edge", name: "Edge", nodes: [{ name: "edge-1", host: "edge", hostname: "198.51.100.50", certificate: { mode: "self-signed" } }] },
+      ],
+    },
+    hosts: [
+      {
+        name: "fra",
+        publicIpv4: "203.0.113.21",
+        firewall: ADMINS,
+        vm: { arch: "amd64", derper: { source: "build", goVersion: "1.26.8", goUrl: "https://downloads.example.com/go.tar.gz", goSha256: FAKE_SHA256 } },
+      },
+      { name: "edge", publicIpv4: "198.51.100.50", firewall: ADMINS, vm: { derper: { source: "local", localFile: join(localDir, "derper"), sha256: LOCAL_SHA256 } } },
+    ],
+  };
+}
+
+/**
+ * The DNS helpers on VMs: a dynamic host whose updater uses RFC 2136 with an interface and a URL
+ * as address sources and whose node gets a DNS-01 certificate through RFC 2136 (derper downloaded),
+ * and one using Cloudflare for both, with token files.
+ */
+export function fuzzDnsHelpersSpec(): TailnetSpec {
+  return {
+    name: "fuzz-dns",
+    headscale: { serverUrl: "https://hs.example.com", dns: { baseDomain: "tail.example.net" } },
+    derp: {
+      regions: [
+        {
+          id: 901,
+          code: "home",
+          name: "Home",
+          nodes: [
+            {
+              name: "home-1",
+              host: "home",
+              hostname: "derp-home.example.com",
+              derpPort: 8443,
+              certificate: {
+                mode: "dns-01",
+                email: "admin@example.com",
+                acmeUrl: "https://acme-staging-v02.api.letsencrypt.org/directory",
+                resolvers: ["192.0.2.53:53"],
+                provider: { type: "rfc2136", nameserver: "ns1.example.com", zone: "example.com", tsigKeyName: "home-acme", tsigAlgorithm: "hmac-sha512", tsigSecretFile: "/etc/cdktf-tailnet/acme-tsig.secret" },
+              },
+            },
+          ],
+        },
+        {
+          id: 903,
+          code: "ams",
+          name: "Amsterdam",
+          nodes: [
+            {
+              name: "ams-1",
+              host: "ams",
+              hostname: "derp-ams.example.com",
+              derpPort: 8443,
+              certificate: { mode: "dns-01", email: "admin@example.com", provider: { type: "cloudflare", tokenFile: "/etc/cdktf-tailnet/acme-cloudflare-token" } },
+            },
+          ],
+        },
+      ],
+    },
+    hosts: [
+      {
+        name: "home",
+        dynamicIp: true,
+        ddns: {
+          provider: { type: "rfc2136", nameserver: "192.0.2.53", zone: "example.com", tsigKeyName: "home-ddns", tsigAlgorithm: "hmac-sha256", tsigSecretFile: "/etc/cdktf-tailnet/ddns-tsig.secret" },
+          interval: "5m",
+          ipv4: { interface: "ppp0" },
+          ipv6: { url: "https://api6.ipify.org" },
+        },
+        firewall: { adminCidrs: ["192.168.1.0/24"], sshPort: 2222 },
+        vm: { derper: { source: "url", url: "https://downloads.example.com/derper", sha256: FAKE_SHA256 } },
+      },
+      {
+        name: "ams",
+        dynamicIp: true,
+        ddns: { provider: { type: "cloudflare", tokenFile: "/etc/cdktf-tailnet/ddns-cloudflare-token" }, ipv4: { url: "https://ipv4.icanhazip.com" }, ipv6: "off" },
+        firewall: ADMINS,
+        vm: { derper: { source: "build", goSha256: FAKE_SHA256 } },
+      },
+    ],
+    dns: { provider: "cloudflare", zoneName: "example.com" },
+  };
+}
+
+/**
  * Docker hosts with what the example leaves out: headscale with Let's Encrypt's TLS-ALPN-01 on a
- * named host, uploaded from this machine to nothing (Docker), a policy file of the user's own,
- * IPv4-only prefixes, extra records; derper from an image of the user's own, a node with
- * certificate files from this machine, a dynamic host whose updater uses Cloudflare with a token
- * file and interface sources; ssh options for the engines.
+ * named host, a policy file of the user's own, IPv4-only prefixes, extra records; derper from an
+ * image of the user's own, a node with certificate files from this machine, a dynamic host whose
+ * updater uses Cloudflare with a token file and an interface as address source; ssh options for
+ * the engines.
  */
 export function fuzzDockerSpec(localDir: string): TailnetSpec {
   return {
@@ -260,7 +293,9 @@ export function fuzzVmLocalSpec(localDir: string): TailnetSpec {
  * only ones for many fields), then the bundled example and the other tests' specs.
  */
 export const FIXTURES: readonly Fixture[] = [
-  { name: "fuzz-vm", spec: fuzzVmSpec },
+  { name: "fuzz-hs", spec: () => fuzzHeadscaleSpec() },
+  { name: "fuzz-derp", spec: fuzzDerpSpec },
+  { name: "fuzz-dns", spec: () => fuzzDnsHelpersSpec() },
   { name: "fuzz-docker", spec: fuzzDockerSpec },
   { name: "fuzz-vm-local", spec: fuzzVmLocalSpec },
   { name: "home-lab", spec: () => exampleSpec() },

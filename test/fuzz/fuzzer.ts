@@ -211,12 +211,6 @@ function makeVariantLocalFile(localDir: string, field: StringField, value: strin
   }
 }
 
-interface Baseline {
-  readonly spec: TailnetSpec;
-  /** Every document, by location. */
-  readonly docs: Map<string, Doc>;
-}
-
 /** The name a unit is verified under: its file name at the (normalized) location. */
 function unitName(location: string): string {
   const name = location.split(/[/ ]/).at(-1)!.replace(/^(etc|usr|lib)_.*_/, "");
@@ -262,15 +256,41 @@ class Complaints {
   }
 }
 
+/**
+ * What a field's variants are compared with. A value is also an identity (a tag, a user, a map
+ * key others refer to), so changing it may change the output for reasons of its own: the
+ * reference is the fixture with the field set to a plain other value (`<value>x`, "the control"),
+ * when validation accepts that, else the fixture itself. A variant then shows only what its
+ * payload changes; and a variant refused for what its control is refused for (a renamed key that
+ * something refers to) is refused for that reason, not for its payload.
+ */
+interface Reference {
+  /** The value the variant's value maps back to in keys, names and paths. */
+  readonly value: string;
+  readonly docs: ReadonlyMap<string, Doc>;
+  readonly parser: DocumentParser;
+}
+
 /** A variant that validation accepted and the kit produced documents for, waiting for comparison. */
 interface Pending {
   readonly target: FuzzTarget;
   readonly variant: VariantValue;
   readonly produced: Produced;
-  readonly normalize: Normalize;
-  /** The baseline's location of a variant's document: as it is, or normalized. */
-  readonly locate: (location: string) => string;
   readonly stray: readonly string[];
+}
+
+/** Where a field stands in a batch: its control's validation, what the control produced, its accepted variants. */
+interface TargetWork {
+  readonly target: FuzzTarget;
+  readonly spec: TailnetSpec;
+  readonly controlValue: string;
+  readonly control: ReturnType<typeof validate>;
+  controlProduced?: Produced;
+  readonly pending: Pending[];
+}
+
+function issueTexts(issues: readonly ValidationIssue[], normalize: Normalize = (t) => t): string[] {
+  return issues.map((i) => normalize(`${i.path}: ${i.message}`));
 }
 
 /** Runs the fuzzer. */
@@ -281,8 +301,8 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzResult> {
   makeLocalFiles(localDir);
   const producer = new Producer(workDir);
   const expected = new Set(readdirSync(workDir));
-  const specs = options.fixtures.map((f) => [f.name, f.spec(localDir)] as const);
-  const { targets: all, uncovered, patterns } = chooseTargets(schema, specs, options.fixturesPerField ?? 2);
+  const specs = new Map(options.fixtures.map((f) => [f.name, f.spec(localDir)] as const));
+  const { targets: all, uncovered, patterns } = chooseTargets(schema, [...specs], options.fixturesPerField ?? 1);
   const targets = all.filter((t) => options.only?.(t.field.pattern) ?? true);
   const complaints = new Complaints();
   const phases = { validate: 0, produce: 0, parse: 0, validators: 0, compare: 0 };
@@ -294,102 +314,135 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzResult> {
       phases[phase] += (performance.now() - t0) / 1000;
     }
   };
+  /** Produces a spec's documents; whatever lands outside the run's folders is removed and returned. */
+  const produce = async (spec: TailnetSpec, resolved: Parameters<Producer["produce"]>[1]): Promise<{ produced?: Produced; error?: unknown; stray: string[] }> => {
+    let produced: Produced | undefined;
+    let error: unknown;
+    try {
+      produced = await timed("produce", () => producer.produce(spec, resolved));
+    } catch (e) {
+      error = e;
+    }
+    const stray = readdirSync(workDir).filter((e) => !expected.has(e));
+    for (const e of stray) rmSync(join(workDir, e), { recursive: true, force: true });
+    return { produced, error, stray };
+  };
 
-  // Baselines: every fixture as it is, parsed once for the whole run.
+  // The fixtures as they are: the reference when a field's control is refused. Parsed once.
   const baseParser = new DocumentParser();
-  const baselines = new Map<string, Baseline>();
-  const produced = new Map<string, Produced>();
-  for (const [name, spec] of specs) {
-    if (!targets.some((t) => t.fixture === name)) continue;
-    const r = validate(spec);
-    if (!r.ok) throw new Error(`fixture ${name} is not valid: ${r.issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`);
-    const p = producer.produce(spec, r.resolved);
-    produced.set(name, p);
-    p.docs.forEach((d) => baseParser.add(d));
+  const fixtureDocs = new Map<string, ReadonlyMap<string, Doc>>();
+  {
+    const produced = new Map<string, Produced>();
+    for (const name of new Set(targets.map((t) => t.fixture))) {
+      const r = validate(specs.get(name));
+      if (!r.ok) throw new Error(`fixture ${name} is not valid: ${issueTexts(r.issues).join("; ")}`);
+      const { produced: p, error } = await produce(specs.get(name)!, r.resolved);
+      if (!p) throw new Error(`fixture ${name} does not synthesize: ${(error as Error).message}`);
+      produced.set(name, p);
+      p.docs.forEach((d) => baseParser.add(d));
+    }
+    await baseParser.settle();
+    for (const [name, p] of produced) {
+      const docs = new Map(p.docs.flatMap((d) => baseParser.expand(d)).map((d) => [d.location, d]));
+      await complaints.check(baseParser, [...docs]);
+      fixtureDocs.set(name, docs);
+    }
   }
-  await baseParser.settle();
-  for (const [name, p] of produced) {
-    const docs = new Map(p.docs.flatMap((d) => baseParser.expand(d)).map((d) => [d.location, d]));
-    await complaints.check(baseParser, [...docs]);
-    baselines.set(name, { spec: specs.find(([n]) => n === name)![1], docs });
-  }
-  const baseStructures = new Map<Doc, Structure>();
-  const baseStructure = (d: Doc) => baseStructures.get(d) ?? baseStructures.set(d, baseParser.structure(d)).get(d)!;
   const parsed = { ...baseParser.counts };
+  const structures = new Map<Doc, Structure>();
+  const structureOf = (ref: Reference, d: Doc) => structures.get(d) ?? structures.set(d, ref.parser.structure(d)).get(d)!;
 
   const runs: VariantRun[] = [];
   const batch = options.batch ?? 6;
   for (let start = 0; start < targets.length; start += batch) {
     const parser = new DocumentParser();
-    const pending: Pending[] = [];
+    const works: TargetWork[] = [];
     for (const target of targets.slice(start, start + batch)) {
-      const base = baselines.get(target.fixture)!;
+      const spec = specs.get(target.fixture)!;
+      const controlValue = `${target.field.value}x`;
+      const control = validate(withValueAt(spec, target.field.steps, controlValue));
+      const work: TargetWork = { target, spec, controlValue, control, pending: [] };
+      works.push(work);
       for (const variant of variantValues(target.field.value)) {
-        const spec = withValueAt(base.spec, target.field.steps, variant.value);
-        const r = await timed("validate", () => validate(spec));
+        const variantSpec = withValueAt(spec, target.field.steps, variant.value);
+        const r = await timed("validate", () => validate(variantSpec));
         if (!r.ok) {
-          const outcome: Outcome = namesField(r.issues, target.path) ? { kind: "refused" } : { kind: "refused elsewhere", issues: r.issues.map((i) => `${i.path}: ${i.message}`) };
-          runs.push({ target, variant, outcome });
+          runs.push({ target, variant, outcome: refusal(r.issues, work, variant.value) });
           continue;
         }
         makeVariantLocalFile(localDir, target.field, variant.value);
-        let p: Produced | undefined;
-        let failure: Outcome | undefined;
-        try {
-          p = await timed("produce", () => producer.produce(spec, r.resolved));
-        } catch (e) {
-          failure = producerFailure(e, target, variant.value);
-        }
-        // Nothing of a variant may land outside the run's own folders: found here, then removed.
-        const stray = readdirSync(workDir).filter((e) => !expected.has(e));
-        for (const e of stray) rmSync(join(workDir, e), { recursive: true, force: true });
-        if (!p) {
-          runs.push({ target, variant, outcome: failure! });
-          continue;
-        }
-        const normalize = normalizer(target.field.value, variant.value);
-        const locate = (location: string) => (base.docs.has(location) ? location : normalize(location));
-        for (const d of p.docs) if (base.docs.get(locate(d.location))?.content !== d.content) parser.add(d);
-        pending.push({ target, variant, produced: p, normalize, locate, stray });
+        const { produced, error, stray } = await produce(variantSpec, r.resolved);
+        if (!produced) runs.push({ target, variant, outcome: producerFailure(error, target, variant.value) });
+        else work.pending.push({ target, variant, produced, stray });
       }
+      if (work.pending.length > 0 && control.ok) {
+        const { produced } = await produce(withValueAt(spec, target.field.steps, controlValue), control.resolved);
+        if (produced) {
+          work.controlProduced = produced;
+          produced.docs.forEach((d) => parser.add(d));
+        }
+      }
+      for (const p of work.pending) p.produced.docs.forEach((d) => parser.add(d));
     }
     await timed("parse", () => parser.settle());
     parsed.shell += parser.counts.shell;
     parsed.yaml += parser.counts.yaml;
-    // Every document (at any depth) whose text differs from the baseline's at the same place.
-    const changed = pending.map((p) => {
-      const base = baselines.get(p.target.fixture)!;
-      const differs = (d: Doc) => base.docs.get(p.locate(d.location))?.content !== d.content;
-      return p.produced.docs.filter(differs).flatMap((d) => parser.expand(d, p.normalize)).filter(differs);
-    });
-    await timed("validators", () => complaints.check(parser, pending.flatMap((p, i) => changed[i]!.map((d) => [p.locate(d.location), d] as const))));
-    await timed("compare", () => pending.forEach((p, i) => runs.push({ target: p.target, variant: p.variant, outcome: { kind: "accepted", changes: compare(parser, p, changed[i]!) } })));
+    for (const work of works) {
+      if (work.pending.length === 0) continue;
+      const ref: Reference = work.controlProduced
+        ? { value: work.controlValue, docs: new Map(work.controlProduced.docs.flatMap((d) => parser.expand(d)).map((d) => [d.location, d])), parser }
+        : { value: work.target.field.value, docs: fixtureDocs.get(work.target.fixture)!, parser: baseParser };
+      // Every document (at any depth) whose text differs from the reference's at the same place.
+      const changed = work.pending.map((p) => {
+        const normalize = normalizer(ref.value, p.variant.value);
+        const locate = (location: string) => (ref.docs.has(location) ? location : normalize(location));
+        const differs = (d: Doc) => ref.docs.get(locate(d.location))?.content !== d.content;
+        const docs = p.produced.docs.filter(differs).flatMap((d) => parser.expand(d, normalize)).filter(differs);
+        return { p, normalize, locate, docs };
+      });
+      const checked = changed.flatMap((c) => c.docs.map((d) => [c.locate(d.location), d] as const));
+      const referenced = checked.flatMap(([location]) => (ref.docs.has(location) ? [[location, ref.docs.get(location)!] as const] : []));
+      await timed("validators", () => complaints.check(parser, [...referenced, ...checked]));
+      await timed("compare", () => {
+        for (const c of changed) runs.push({ target: c.p.target, variant: c.p.variant, outcome: { kind: "accepted", changes: compare(parser, ref, c.p, c.docs, c.normalize, c.locate) } });
+      });
+    }
   }
   return { uncovered, patterns: patterns.length, targets, runs, parsed: { ...parsed, ...complaints.counts }, seconds: (performance.now() - started) / 1000, phases };
 
-  function compare(parser: DocumentParser, p: Pending, docs: readonly Doc[]): Change[] {
-    const base = baselines.get(p.target.fixture)!;
+  /** Refused naming the field; or for what its control is refused for; or a finding. */
+  function refusal(issues: readonly ValidationIssue[], work: TargetWork, value: string): Outcome {
+    if (namesField(issues, work.target.path)) return { kind: "refused" };
+    if (!work.control.ok) {
+      const normalize = normalizer(work.controlValue, value);
+      const controls = new Set(issueTexts(work.control.issues));
+      if (issueTexts(issues, normalize).every((t) => controls.has(t))) return { kind: "refused" };
+    }
+    return { kind: "refused elsewhere", issues: issueTexts(issues) };
+  }
+
+  function compare(parser: DocumentParser, ref: Reference, p: Pending, docs: readonly Doc[], normalize: Normalize, locate: (l: string) => string): Change[] {
     const changes: Change[] = [];
     for (const e of p.stray) changes.push({ location: "(file system)", format: "files", what: [`wrote ${JSON.stringify(e)} outside the secrets folder`] });
     for (const path of p.produced.paths) {
       const why = unsafePath(path);
       if (why) changes.push({ location: path, format: "files", what: [`unsafe output path: ${why}`] });
     }
-    const present = new Set(p.produced.docs.map((d) => p.locate(d.location)));
-    for (const location of base.docs.keys()) {
-      if (!location.includes(" > ") && !present.has(location)) changes.push({ location, format: "files", what: ["a file of the baseline is missing"] });
+    const present = new Set(p.produced.docs.map((d) => locate(d.location)));
+    for (const location of ref.docs.keys()) {
+      if (!location.includes(" > ") && !present.has(location)) changes.push({ location, format: "files", what: ["a file of the reference is missing"] });
     }
     for (const doc of docs) {
-      const location = p.locate(doc.location);
-      const before = base.docs.get(location);
+      const location = locate(doc.location);
+      const before = ref.docs.get(location);
       if (!before) {
-        changes.push({ location: doc.location, format: "files", what: ["a document the baseline does not have"] });
+        changes.push({ location: doc.location, format: "files", what: ["a document the reference does not have"] });
         continue;
       }
-      const was = baseStructure(before);
-      const what = structureChange(was, parser.structure(doc)).length === 0 ? [] : structureChange(was, parser.structure(doc, p.normalize));
+      const was = structureOf(ref, before);
+      const what = structureChange(was, parser.structure(doc)).length === 0 ? [] : structureChange(was, parser.structure(doc, normalize));
       const said = new Set(complaints.get(location, before.content));
-      for (const c of complaints.get(location, doc.content)) if (!said.has(c) && !said.has(p.normalize(c))) what.push(`${validatorName(doc)}: ${c}`);
+      for (const c of complaints.get(location, doc.content)) if (!said.has(c) && !said.has(normalize(c))) what.push(`${validatorName(doc)}: ${c}`);
       if (what.length > 0) changes.push({ location: doc.location, format: doc.format, what });
     }
     return changes;

@@ -15,7 +15,8 @@ import { embeddedFiles, terraformExpressions, terraformStructure } from "./struc
 import { jsonStructure, treeStructureOf } from "./structure/tree.js";
 import { structureChange, type Structure } from "./structure/types.js";
 import { checkRulesets, verifyUnits } from "./structure/validators.js";
-import { parseYamlBatch } from "./structure/yaml.js";
+import { loadersAgree, parseYamlBatch } from "./structure/yaml.js";
+import { PAYLOADS } from "./payloads.js";
 import { hasCommand } from "../support/commands.js";
 
 const changed = (a: Structure, b: Structure) => structureChange(a, b);
@@ -70,6 +71,11 @@ describe("shell: shfmt's syntax tree, literal contents left out", () => {
     }
   });
 
+  it("positions are not structure: a longer value before an if or a case changes nothing", async () => {
+    const block = (value: string) => `X=${value}\nif [ "$X" = y ]; then\n  echo y\nfi\ncase "$X" in\n  a) echo a ;;\n  *) echo b ;;\nesac\n`;
+    expect(changed(await shellStructure(block("short")), await shellStructure(block(shellQuote("a much longer value; with a quote '"))))).toEqual([]);
+  });
+
   it("a script that no longer parses is a change", async () => {
     const base = await shellStructure(script("x"));
     expect(changed(base, await shellStructure(script("'x")))[0]).toMatch(/^no longer parses: .*quote/);
@@ -96,6 +102,17 @@ describe.skipIf(!hasCommand("cloud-init"))("YAML: PyYAML's key paths and types, 
     ]);
     expect(base).toMatchObject({ schemaErrors: [], files: [{ path: "/etc/headscale/derp.yaml", content: 'name: "Frankfurt"\nid: 900\n' }] });
     expect(injected).toMatchObject({ error: expect.stringMatching(/^ScannerError/) });
+  });
+
+  it("libyaml reads every payload as cloud-init's pure-Python loader does (the fuzzer uses the faster one)", async () => {
+    const texts = PAYLOADS.flatMap((p) => [p.text, `home-1${p.text}x`]).flatMap((v) => [
+      `k: ${JSON.stringify(v)}\nz: 1\n`,
+      `k: ${v}\nz: 1\n`,
+      `${JSON.stringify(v)}: 1\n`,
+      `w:\n  - content: |\n      name: ${JSON.stringify(v)}\n      id: 900\n    path: /x\n`,
+      `w:\n  - content: |\n      name: ${v}\n      id: 900\n    path: /x\n`,
+    ]);
+    expect((await loadersAgree(texts)).every(Boolean)).toBe(true);
   });
 
   it("cloud-init's schema refuses a wrong type, as `cloud-init schema --config-file` does", async () => {

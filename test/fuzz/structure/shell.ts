@@ -36,7 +36,10 @@ export function parseShell(script: string, dialect = dialectOf(script)): Promise
 
 type Node = Record<string, unknown> & { Type?: string };
 
-const POSITION = new Set(["Pos", "End", "ValuePos", "ValueEnd", "OpPos", "Lparen", "Rparen", "Lbrace", "Rbrace", "Dollar", "Left", "Right", "Hash", "Bang", "Position", "Semicolon", "Do", "Done", "Then", "Fi", "Else", "Esac", "In", "Case", "Until", "While", "If", "Elif", "For", "Function", "Coproc", "Select", "Lbrack", "Rbrack", "Equal"]);
+/** A source position (`{ Offset, Line, Col }`), which shfmt prints under many names (`Pos`, `ThenPos`, `Lparen`...). */
+function isPosition(v: unknown): boolean {
+  return v !== null && typeof v === "object" && !Array.isArray(v) && "Offset" in v && "Line" in v && "Col" in v;
+}
 const LITERAL_PARTS = new Set(["Lit", "SglQuoted"]);
 
 /** The literal text of a word made of literal parts only, or undefined. */
@@ -82,7 +85,7 @@ function node(n: unknown, normalize: Normalize): string {
   if (o.Type === "ParamExp") {
     const param = (o.Param as Node | undefined)?.Value;
     const rest = Object.entries(o)
-      .filter(([k]) => !POSITION.has(k) && k !== "Type" && k !== "Param")
+      .filter(([k, v]) => !isPosition(v) && k !== "Type" && k !== "Param")
       .map(([k, v]) => `${k}:${node(v, normalize)}`);
     return `$${String(param)}${rest.length ? `{${rest.join(" ")}}` : ""}`;
   }
@@ -94,7 +97,7 @@ function node(n: unknown, normalize: Normalize): string {
     return `Call(${[...assigns, ...words].join(" ")})`;
   }
   const fields = Object.entries(o)
-    .filter(([k, v]) => !POSITION.has(k) && k !== "Type" && k !== "Comments" && k !== "Last" && v !== undefined)
+    .filter(([k, v]) => !isPosition(v) && k !== "Type" && k !== "Comments" && k !== "Last" && v !== undefined)
     .map(([k, v]) => `${k}:${node(v, normalize)}`);
   return `${o.Type ?? ""}{${fields.join(" ")}}`;
 }
