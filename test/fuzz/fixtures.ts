@@ -44,9 +44,10 @@ const SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ0lHcmD2wS3lu3aMOTfCq2UJZk
 const ADMINS = { adminCidrs: ["192.0.2.0/24", "2001:db8:1::/48"] };
 
 /**
- * headscale on a VM with everything: mid-upgrade, behind a proxy with TLS from files, PostgreSQL,
- * OIDC, the embedded DERP (so no region is needed), an extra-records file, explicit prefixes; the
- * DNS zone, users, devices and a policy with every kind of entry.
+ * headscale on a VM with everything: mid-upgrade, TLS from files on 443, PostgreSQL, OIDC, the
+ * embedded DERP, an extra-records file, explicit prefixes; a DERP node beside it (so the server's
+ * URL and the DERP map reach derper and the VM's user-data); the DNS zone (records for both), users,
+ * devices and a policy with every kind of entry.
  */
 export function fuzzHeadscaleSpec(): TailnetSpec {
   return {
@@ -56,7 +57,7 @@ export function fuzzHeadscaleSpec(): TailnetSpec {
       upgradeFrom: "0.28.0",
       serverUrl: "https://hs.example.com",
       host: "hs",
-      listenAddr: "0.0.0.0:8080",
+      listenAddr: "0.0.0.0:443",
       metricsListenAddr: "127.0.0.1:9090",
       grpcListenAddr: "127.0.0.1:50443",
       trustedProxies: ["192.0.2.10/32"],
@@ -87,14 +88,21 @@ export function fuzzHeadscaleSpec(): TailnetSpec {
       nodeExpiry: "180d",
       derpUpdateFrequency: "3h",
     },
-    derp: { tailscaleRegions: "drop" },
+    derp: {
+      tailscaleRegions: "drop",
+      regions: [{ id: 900, code: "hsr", name: "Headscale's region", nodes: [{ name: "hs-1", host: "hs", hostname: "derp-hs.example.com", derpPort: 8443, stunPort: 3479, certificate: { mode: "manual" } }] }],
+    },
     hosts: [
       {
         name: "hs",
         publicIpv4: "203.0.113.10",
         publicIpv6: "2001:db8:10::1",
         firewall: ADMINS,
-        vm: { sshAuthorizedKeys: [SSH_KEY], headscale: { kind: "binary", url: "https://downloads.example.com/headscale", sha256: FAKE_SHA256 } },
+        vm: {
+          sshAuthorizedKeys: [SSH_KEY],
+          headscale: { kind: "binary", url: "https://downloads.example.com/headscale", sha256: FAKE_SHA256 },
+          derper: { source: "build", goSha256: FAKE_SHA256 },
+        },
       },
     ],
     dns: { provider: "cloudflare", zoneId: "023e105f4ecef8ad9ca31a8372d0c353", zoneName: "example.com" },
@@ -117,13 +125,14 @@ export function fuzzHeadscaleSpec(): TailnetSpec {
 }
 
 /**
- * DERP nodes on VMs (headscale's configuration only): one built on its VM with Let's Encrypt and
- * explicit addresses, one from a binary on this machine with a kit-issued certificate.
+ * DERP nodes on VMs, with DNS records: one built on its VM with Let's Encrypt and explicit
+ * addresses (headscale beside it, behind a proxy), one from a binary on this
+ * machine with a kit-issued certificate.
  */
 export function fuzzDerpSpec(localDir: string): TailnetSpec {
   return {
     name: "fuzz-derp",
-    headscale: { serverUrl: "https://hs.example.com", dns: { baseDomain: "tail.example.net" } },
+    headscale: { serverUrl: "https://hs.example.com:8080", host: "fra", listenAddr: "0.0.0.0:8080", tls: { mode: "proxy" }, dns: { baseDomain: "tail.example.net" } },
     derp: {
       derper: { version: "1.102.3" },
       regions: [
@@ -141,10 +150,15 @@ export function fuzzDerpSpec(localDir: string): TailnetSpec {
         name: "fra",
         publicIpv4: "203.0.113.21",
         firewall: ADMINS,
-        vm: { arch: "amd64", derper: { source: "build", goVersion: "1.26.8", goUrl: "https://downloads.example.com/go.tar.gz", goSha256: FAKE_SHA256 } },
+        vm: {
+          arch: "amd64",
+          headscale: { sha256: FAKE_SHA256 },
+          derper: { source: "build", goVersion: "1.26.8", goUrl: "https://downloads.example.com/go.tar.gz", goSha256: FAKE_SHA256 },
+        },
       },
       { name: "edge", publicIpv4: "198.51.100.50", firewall: ADMINS, vm: { derper: { source: "local", localFile: join(localDir, "derper"), sha256: LOCAL_SHA256 } } },
     ],
+    dns: { provider: "cloudflare", zoneName: "example.com" },
   };
 }
 

@@ -17,6 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import schemaJson from "../../schema/tailnet.schema.json" with { type: "json" };
+import { validate } from "../../model/index.js";
 import { upstreamSkipReason } from "../support/upstream.js";
 import { FIXTURES, makeLocalFiles } from "./fixtures.js";
 import { chooseTargets, fuzz } from "./fuzzer.js";
@@ -26,11 +27,16 @@ import type { Schema } from "./schema-fields.js";
 const schema = schemaJson as unknown as Schema;
 
 describe("every string field of the schema", () => {
-  it("is set by a fixture, so a new field cannot escape the fuzzer", () => {
+  it("is set by a valid fixture, so a new field cannot escape the fuzzer", () => {
     const dir = mkdtempSync(join(tmpdir(), "cdktf-tailnet-fuzz-fixtures-"));
     try {
       makeLocalFiles(dir);
-      const { uncovered, targets, patterns } = chooseTargets(schema, FIXTURES.map((f) => [f.name, f.spec(dir)] as const), 1);
+      const specs = FIXTURES.map((f) => [f.name, f.spec(dir)] as const);
+      for (const [name, spec] of specs) {
+        const r = validate(spec);
+        expect(r.ok ? [] : r.issues, `fixture ${name} must be valid`).toEqual([]);
+      }
+      const { uncovered, targets, patterns } = chooseTargets(schema, specs, 1);
       expect(uncovered, "string fields no fixture in test/fuzz/fixtures.ts sets: give them a value there").toEqual([]);
       expect(targets.length).toBe(patterns.length);
       expect(patterns.length).toBeGreaterThan(100);
