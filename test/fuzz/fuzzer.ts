@@ -1,8 +1,9 @@
 /**
- * The injection fuzzer: for every string field of the schema, in the fixtures that set it, and for
- * every payload (whole and embedded in the field's value), the spec is either refused with an
- * issue naming the field, or everything the kit produces from it keeps the baseline's structure:
- * each rendered file, cdk.tf.json, and what they carry for other parsers (cloud-init's files, the
+ * The injection fuzzer: for every string field of the schema, in the first fixture that sets it,
+ * and for every payload (whole and embedded in the field's value), the spec is either refused with
+ * an issue naming the field, or everything the kit produces from it keeps the structure it has
+ * with a plain other value in the field (the control, `<value>x`; see {@link Reference}): each
+ * rendered file, cdk.tf.json, and what they carry for other parsers (cloud-init's files, the
  * Dockerfiles' commands, the uploads and commands in cdk.tf.json), compared per format
  * (structure/*.ts), and the real validators (systemd-analyze verify, nft -c, cloud-init's schema)
  * complain about nothing new.
@@ -83,7 +84,10 @@ export interface FuzzOptions {
   readonly fixtures: readonly Fixture[];
   /** A scratch folder the run owns (secrets, files on the "deploying machine", synth output). */
   readonly workDir: string;
-  /** How many fixtures each field is fuzzed in (the first ones that set it). @default 2 */
+  /**
+   * How many fixtures each field is fuzzed in (the first ones that set it); more reaches more of
+   * the places a value flows to, at a cost per fixture. @default 1
+   */
   readonly fixturesPerField?: number;
   /** Only these patterns (for development). @default - all */
   readonly only?: (pattern: string) => boolean;
@@ -126,7 +130,7 @@ function idSafe(text: string): string {
 }
 
 /**
- * Maps the variant's value back to the baseline's, as it is and as cdktf's ids spell it (when
+ * Maps the variant's value back to the reference's, as it is and as cdktf's ids spell it (when
  * that spelling is long enough not to match by chance). Used only where a comparison without it
  * differs, so a payload that happens to occur elsewhere cannot make a change up.
  */

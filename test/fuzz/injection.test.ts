@@ -4,10 +4,11 @@
  * and for every payload (line breaks of every kind, NUL, quotes, backslash, `$(`, backticks, `;`,
  * `${`, `%{`, `%h`, `#`, `[Service]`, `../`, 10 kB), whole and embedded in the field's valid
  * value, the spec is either refused with an issue naming the field, or every file the kit renders
- * and cdk.tf.json keep the baseline's structure: the same units and directives (and nothing new
- * from systemd-analyze verify), the same shell commands (shfmt's syntax tree), the same YAML keys
- * (PyYAML, and nothing new from cloud-init's schema), the same nftables rules (and nothing new from
- * nft -c), the same Dockerfile instructions, the same JSON keys, and no new Terraform expression.
+ * and cdk.tf.json keep the structure they have with a plain value in the field: the same units
+ * and directives (and nothing new from systemd-analyze verify), the same shell commands (shfmt's
+ * syntax tree), the same YAML keys (PyYAML, and nothing new from cloud-init's schema), the same
+ * nftables rules (and nothing new from nft -c), the same Dockerfile instructions, the same JSON
+ * keys, and no new Terraform expression.
  *
  * See test/fuzz/fuzzer.ts for how, and test/fuzz/structure.test.ts for each format's extractor
  * catching a real injection. A failure prints field x payload x file x what changed.

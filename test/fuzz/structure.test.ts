@@ -51,6 +51,7 @@ describe("systemd units: (section, directive) multiset, words, specifiers, varia
   it("splits words as systemd does", () => {
     expect(systemdWords(`a "b c" 'd e' f\\ g`)).toEqual(["a", "b c", "d e", "f g"]);
     expect(systemdWords(`a "b`)).toEqual({ error: 'unterminated "' });
+    expect(systemdWords("a\u2028b\u00a0c")).toEqual(["a\u2028b\u00a0c"]); // only space, tab, CR and LF separate words
   });
 });
 

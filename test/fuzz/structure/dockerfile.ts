@@ -49,6 +49,9 @@ function jsonForm(args: string): string[] | undefined {
 
 const SHELL_FORM = new Set(["RUN", "CMD", "ENTRYPOINT", "HEALTHCHECK", "SHELL"]);
 
+/** Go's unicode.IsSpace, which BuildKit splits words on (U+0085 and U+2028 too). */
+const GO_SPACE = /[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/;
+
 /** The structure of a Dockerfile: one entry per instruction, in order. */
 export function dockerfileStructure(text: string): Structure {
   const entries = instructions(text).map(({ keyword, args }) => {
@@ -56,7 +59,7 @@ export function dockerfileStructure(text: string): Structure {
     if (json) return `${keyword} json[${json.length}]`;
     const parts = [keyword];
     if (!SHELL_FORM.has(keyword)) {
-      parts.push(`words=${args.split(/\s+/).filter(Boolean).length}`);
+      parts.push(`words=${args.split(GO_SPACE).filter(Boolean).length}`);
       const vars = [...args.replace(/\\\$/g, "").matchAll(/\$\{?[A-Za-z_]/g)].length;
       if (vars > 0) parts.push(`variables=${vars}`);
     } else parts.push("shell");

@@ -19,7 +19,7 @@ function tokenize(text: string): Token[] | { error: string } {
     else if (c === "\n" || c === ";") {
       tokens.push({ kind: "end", text: c });
       i++;
-    } else if (/\s/.test(c)) i++;
+    } else if (c === " " || c === "\t" || c === "\r") i++; // nft's scanner skips these; any other character is part of a token
     else if (c === "#") {
       while (i < text.length && text[i] !== "\n") i++;
     } else if (c === '"') {
@@ -35,7 +35,7 @@ function tokenize(text: string): Token[] | { error: string } {
       i++;
     } else {
       let j = i;
-      while (j < text.length && !/[\s;{}",#]/.test(text[j]!)) j++;
+      while (j < text.length && !/[ \t\r\n;{}",#]/.test(text[j]!)) j++;
       const word = text.slice(i, j);
       tokens.push({ kind: /^[a-z][a-z_-]*$/.test(word) ? "word" : "value", text: word });
       i = j;

@@ -40,13 +40,16 @@ function logicalLines(text: string): string[] {
   return out;
 }
 
+/** systemd's WHITESPACE: only these four separate words (not U+2028, NBSP and the like). */
+const WHITESPACE = /[ \t\n\r]/;
+
 /** Words as systemd's extract_first_word(EXTRACT_UNQUOTE|EXTRACT_CUNESCAPE) splits them, or an error. */
 export function systemdWords(value: string): string[] | { error: string } {
   const words: string[] = [];
   let i = 0;
   const n = value.length;
   while (i < n) {
-    while (i < n && /\s/.test(value[i]!)) i++;
+    while (i < n && WHITESPACE.test(value[i]!)) i++;
     if (i >= n) break;
     let word = "";
     let quote: string | undefined;
@@ -59,7 +62,7 @@ export function systemdWords(value: string): string[] | { error: string } {
         if (c === quote) quote = undefined;
         else word += c;
       } else if (c === '"' || c === "'") quote = c;
-      else if (/\s/.test(c)) break;
+      else if (WHITESPACE.test(c)) break;
       else word += c;
     }
     if (quote) return { error: `unterminated ${quote}` };
