@@ -11,9 +11,10 @@
  * keys, and no new Terraform expression.
  *
  * See test/fuzz/fuzzer.ts for how, and test/fuzz/structure.test.ts for each format's extractor
- * catching a real injection. A failure prints field x payload x file x what changed.
+ * catching a real injection. A failure prints field x payload x file x what changed (the first
+ * rows; `CDKTF_TAILNET_FUZZ_REPORT=<file>` writes them all).
  */
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -66,6 +67,9 @@ describe.skipIf(upstreamSkipReason)("injection fuzzer", () => {
   it("every payload in every string field is refused naming the field, or changes no structure: 0 structure changes", { timeout: 30 * 60_000 }, async () => {
     const result = await fuzz({ schema, fixtures: FIXTURES, workDir: join(work, "run") });
     console.log(`injection fuzzer:\n${summary(result)}`);
+    // The failure message is capped; CDKTF_TAILNET_FUZZ_REPORT=<file> writes every finding there.
+    const full = process.env.CDKTF_TAILNET_FUZZ_REPORT;
+    if (full) writeFileSync(full, `${report(result, Infinity, Infinity)}\n`);
     expect(result.uncovered).toEqual([]);
     expect(result.runs.length).toBeGreaterThan(result.targets.length * 30);
     expect(findingRows(result.runs).length, report(result)).toBe(0);
