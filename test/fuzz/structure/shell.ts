@@ -14,7 +14,7 @@ import { identity, type Normalize, type Structure } from "./types.js";
 
 /** The shfmt binary scripts/build-upstream.sh builds. */
 export function shfmtPath(): string {
-  return join(cacheDir, "bin", `shfmt-${(upstreamVersions as { shfmt?: string }).shfmt}`, "shfmt");
+  return join(cacheDir, "bin", `shfmt-${upstreamVersions.shfmt}`, "shfmt");
 }
 
 /** The shell dialect of a script: POSIX sh unless its first line names bash. */
