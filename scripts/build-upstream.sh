@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the real upstream programs the tests run (headscale, derper, tailscaled, tailscale, and Terraform's
-# Docker provider) from their Go modules, once per machine, into a cache outside the repository:
+# Builds the real upstream programs the tests run (headscale, derper, tailscaled, tailscale, shfmt, and
+# Terraform's Docker provider) from their Go modules, once per machine, into a cache outside the repository:
 #   ${CDKTF_TAILNET_CACHE:-~/.cache/cdktf-tailnet}/bin/<tool>-<version>/<tool>
 # Versions come from model/upstream-versions.json, so the tests, the CLI and this script agree on one list.
 # A tool already built with this recipe is skipped, so a warm cache costs nothing.
@@ -124,6 +124,8 @@ fi
 
 for v in $headscale_versions; do build_module github.com/juanfont/headscale "$v" headscale; done
 build_module tailscale.com "$tailscale_version" derper tailscaled tailscale
+# shfmt, the shell parser the injection fuzzer (test/fuzz/) reads rendered scripts with (--to-json).
+build_module mvdan.cc/sh/v3 "$(versions shfmt)" shfmt
 
 # Terraform's Docker provider (kreuzwerker/docker), for the test that applies a synthesized Docker-host stack
 # to a real Docker engine. Terraform cannot download providers here, so it is built from its Go module and

@@ -13,7 +13,7 @@ import { join } from "node:path";
 
 export const upstreamVersions = JSON.parse(
   readFileSync(new URL("../../model/upstream-versions.json", import.meta.url), "utf8"),
-) as { headscale: string[]; tailscale: string; terraformProviderDocker: string };
+) as { headscale: string[]; tailscale: string; shfmt: string; terraformProviderDocker: string };
 
 export const cacheDir = process.env.CDKTF_TAILNET_CACHE ?? join(homedir(), ".cache", "cdktf-tailnet");
 
