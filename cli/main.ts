@@ -13,7 +13,7 @@
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { formatIssues, TailnetSpecError, validate, type ResolvedTailnet } from "../model/index.js";
-import { checkTailnetCertificates, materializeCertificates, SecretStore } from "../secrets/index.js";
+import { checkLocalFiles, checkTailnetCertificates, materializeCertificates, SecretStore } from "../secrets/index.js";
 import { renderTailnet } from "../render/index.js";
 import { packageRoot } from "../render/package-root.js";
 import { expectPositionals, HelpRequested, parseCommand, UsageError } from "./args.js";
@@ -64,7 +64,7 @@ async function validated(specPath: string, io: CliIo, deployedVersion?: string):
   if (!result.ok) return reportProblems(specPath, result.issues, io);
   for (const w of result.warnings) io.err(`warning: ${w.path}: ${w.message}\n  fix: ${w.fix}`);
   const tailnet = result.resolved;
-  const certificateIssues = checkTailnetCertificates(tailnet);
+  const certificateIssues = [...checkTailnetCertificates(tailnet), ...checkLocalFiles(tailnet)];
   if (certificateIssues.length > 0) return reportProblems(specPath, certificateIssues, io);
   return tailnet;
 }

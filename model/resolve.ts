@@ -243,7 +243,7 @@ interface NodeContext {
   readonly spec: TailnetSpec;
 }
 
-function resolveNode(region: DerpRegionSpec, node: DerpNodeSpec, ctx: NodeContext): ResolvedDerpNode {
+function resolveNode(region: DerpRegionSpec, node: DerpNodeSpec, ctx: NodeContext, specPath: string): ResolvedDerpNode {
   const host = node.host === undefined ? undefined : ctx.hosts.get(node.host);
   const derpPort = node.derpPort ?? DEFAULT_DERP_PORT;
   const base = {
@@ -254,6 +254,7 @@ function resolveNode(region: DerpRegionSpec, node: DerpNodeSpec, ctx: NodeContex
   };
   return {
     name: node.name,
+    specPath,
     regionId: region.id,
     host: node.host,
     hostname: node.hostname,
@@ -267,13 +268,13 @@ function resolveNode(region: DerpRegionSpec, node: DerpNodeSpec, ctx: NodeContex
   };
 }
 
-function resolveRegion(region: DerpRegionSpec, ctx: NodeContext): ResolvedDerpRegion {
+function resolveRegion(region: DerpRegionSpec, index: number, ctx: NodeContext): ResolvedDerpRegion {
   return {
     id: region.id,
     code: region.code,
     name: region.name,
     noMeasureNoHome: region.noMeasureNoHome ?? false,
-    nodes: region.nodes.map((n) => resolveNode(region, n, ctx)),
+    nodes: region.nodes.map((n, i) => resolveNode(region, n, ctx, `derp.regions[${index}].nodes[${i}]`)),
   };
 }
 
@@ -292,7 +293,9 @@ export function resolve(spec: TailnetSpec): ResolvedTailnet {
   const hostSpecs = new Map((spec.hosts ?? []).map((h) => [h.name, h]));
   const publicRegions = tailscaleRegionsOf(spec);
   const nodeCtx: NodeContext = { hosts: hostSpecs, derper: spec.derp?.derper, serverUrl: spec.headscale.serverUrl, spec };
-  const regions = [...(spec.derp?.regions ?? [])].sort((a, b) => a.id - b.id).map((r) => resolveRegion(r, nodeCtx));
+  const regions = (spec.derp?.regions ?? [])
+    .map((r, i) => resolveRegion(r, i, nodeCtx))
+    .sort((a, b) => a.id - b.id);
   const headscale = resolveHeadscale(spec, hostSpecs);
   const nodesByHost = new Map<string, ResolvedDerpNode[]>();
   for (const n of regions.flatMap((r) => r.nodes)) {
@@ -301,11 +304,13 @@ export function resolve(spec: TailnetSpec): ResolvedTailnet {
     if (list) list.push(n);
     else nodesByHost.set(n.host, [n]);
   }
+  const specIndex = new Map((spec.hosts ?? []).map((h, i) => [h, i]));
   const hosts: ResolvedHost[] = [...(spec.hosts ?? [])].sort((a, b) => (a.name < b.name ? -1 : 1)).map((h) => {
     const derpNodes = nodesByHost.get(h.name) ?? [];
     const runsHeadscale = spec.headscale.host === h.name;
     return {
       name: h.name,
+      specPath: `hosts[${specIndex.get(h)}]`,
       publicIpv4: h.publicIpv4,
       publicIpv6: h.publicIpv6,
       dynamicIp: h.dynamicIp ?? false,
@@ -339,5 +344,5 @@ export function resolve(spec: TailnetSpec): ResolvedTailnet {
       tags: d.tags ?? [],
     })),
   };
-  return { ...tailnet, warnings: deriveWarnings(tailnet, spec) };
+  return { ...tailnet, warnings: deriveWarnings(tailnet) };
 }

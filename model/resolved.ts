@@ -190,6 +190,8 @@ export interface ResolvedDerpRegion {
 
 export interface ResolvedDerpNode {
   readonly name: string;
+  /** Where the node is in the spec, e.g. `derp.regions[2].nodes[0]` (for messages; the model orders regions by id). */
+  readonly specPath: string;
   readonly regionId: number;
   readonly host: string | undefined;
   readonly hostname: string;
@@ -211,6 +213,8 @@ export interface ResolvedDerpNode {
 
 export interface ResolvedHost {
   readonly name: string;
+  /** Where the host is in the spec, e.g. `hosts[3]` (for messages; the model orders hosts by name). */
+  readonly specPath: string;
   readonly publicIpv4: string | undefined;
   readonly publicIpv6: string | undefined;
   readonly dynamicIp: boolean;

@@ -71,21 +71,13 @@ function unaddressedWarnings(tailnet: Omit<ResolvedTailnet, "warnings">): ModelW
   });
 }
 
-/** The spec path of a node of the resolved model (which sorts regions by id). */
-function nodePath(spec: TailnetSpec, regionId: number, node: string): string {
-  const regions = spec.derp?.regions ?? [];
-  const r = regions.findIndex((x) => x?.id === regionId);
-  const n = regions[r]?.nodes?.findIndex((x) => x?.name === node) ?? -1;
-  return `derp.regions[${r}].nodes[${n}]`;
-}
-
-function certificateWarnings(tailnet: Omit<ResolvedTailnet, "warnings">, spec: TailnetSpec): ModelWarning[] {
+function certificateWarnings(tailnet: Omit<ResolvedTailnet, "warnings">): ModelWarning[] {
   return tailnet.derp.regions.flatMap((region) =>
     region.nodes.flatMap((node): ModelWarning[] => {
       const d = node.derper;
       if (d.certificateSource !== "manual" || d.certificateFiles !== undefined || node.insecureForTests) return [];
       const at = `host ${node.host ?? "(none)"}`;
-      const path = `${nodePath(spec, region.id, node.name)}.certificate`;
+      const path = `${node.specPath}.certificate`;
       return [
         node.hostnameIsIp
           ? {
@@ -106,8 +98,8 @@ function certificateWarnings(tailnet: Omit<ResolvedTailnet, "warnings">, spec: T
 }
 
 /** The warnings that follow from the resolved model itself, in a fixed order. */
-export function deriveWarnings(tailnet: Omit<ResolvedTailnet, "warnings">, spec: TailnetSpec): ModelWarning[] {
-  return [stateWarning(tailnet), ...certificateWarnings(tailnet, spec), ...unaddressedWarnings(tailnet)];
+export function deriveWarnings(tailnet: Omit<ResolvedTailnet, "warnings">): ModelWarning[] {
+  return [stateWarning(tailnet), ...certificateWarnings(tailnet), ...unaddressedWarnings(tailnet)];
 }
 
 /** Whether two subjects are the same part of the tailnet. */

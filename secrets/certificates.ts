@@ -8,45 +8,49 @@
  *   match it, and it must not be expired; otherwise the run stops with a clear message.
  */
 import { X509Certificate, createPrivateKey } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import type { ResolvedDerpNode, ResolvedTailnet, ValidationIssue } from "../model/index.js";
 import { TailnetSpecError } from "../model/index.js";
 import type { SecretStore } from "./store.js";
+import { checkLocalFiles } from "./local-files.js";
 import { certificatePin } from "./x509.js";
 
 /** Reissue a kit-issued certificate when fewer than this many days are left. */
 export const REISSUE_BEFORE_DAYS = 30;
 
-function nodePath(tailnet: ResolvedTailnet, node: ResolvedDerpNode): string {
-  const r = tailnet.derp.regions.findIndex((x) => x.id === node.regionId);
-  const n = tailnet.derp.regions[r]!.nodes.findIndex((x) => x.name === node.name);
-  return `derp.regions[${r}].nodes[${n}].certificate`;
-}
-
 function covers(cert: X509Certificate, node: ResolvedDerpNode): boolean {
   return node.hostnameIsIp ? cert.checkIP(node.hostname) !== undefined : cert.checkHost(node.hostname) !== undefined;
 }
 
-/** Problems with a user's certificate files for `node`, in words a person can act on. */
-export function checkCertificateFiles(node: ResolvedDerpNode, certFile: string, keyFile: string, now: Date = new Date()): string[] {
-  const problems: string[] = [];
-  for (const file of [certFile, keyFile]) if (!existsSync(file)) problems.push(`${file} does not exist`);
+/** Which of a node's certificate files a problem is about (the spec field that names it). */
+export interface CertificateFileProblem {
+  readonly field: "certFile" | "keyFile";
+  readonly problem: string;
+}
+
+/** Problems with a user's certificate files for `node`, in words a person can act on, each with the field it concerns. */
+export function checkCertificateFiles(node: ResolvedDerpNode, certFile: string, keyFile: string, now: Date = new Date()): CertificateFileProblem[] {
+  const problems: CertificateFileProblem[] = [];
+  for (const [field, file] of [["certFile", certFile], ["keyFile", keyFile]] as const) {
+    if (!existsSync(file)) problems.push({ field, problem: `${file} does not exist` });
+    else if (!statSync(file).isFile()) problems.push({ field, problem: `${file} is not a file` });
+  }
   if (problems.length > 0) return problems;
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(readFileSync(certFile));
   } catch (e) {
-    return [`${certFile} is not a PEM or DER certificate (${(e as Error).message})`];
+    return [{ field: "certFile", problem: `${certFile} is not a PEM or DER certificate (${(e as Error).message})` }];
   }
   if (!covers(cert, node)) {
-    problems.push(`${certFile} is for ${cert.subjectAltName ?? cert.subject}, not for ${node.hostname} (derper checks the certificate against its -hostname, and clients against the host name they dial)`);
+    problems.push({ field: "certFile", problem: `${certFile} is for ${cert.subjectAltName ?? cert.subject}, not for ${node.hostname} (derper checks the certificate against its -hostname, and clients against the host name they dial)` });
   }
-  if (new Date(cert.validTo) <= now) problems.push(`${certFile} expired on ${new Date(cert.validTo).toISOString()}`);
-  else if (new Date(cert.validFrom) > now) problems.push(`${certFile} is not valid before ${new Date(cert.validFrom).toISOString()}`);
+  if (new Date(cert.validTo) <= now) problems.push({ field: "certFile", problem: `${certFile} expired on ${new Date(cert.validTo).toISOString()}` });
+  else if (new Date(cert.validFrom) > now) problems.push({ field: "certFile", problem: `${certFile} is not valid before ${new Date(cert.validFrom).toISOString()}` });
   try {
-    if (!cert.checkPrivateKey(createPrivateKey(readFileSync(keyFile)))) problems.push(`${keyFile} is not the private key of ${certFile}`);
+    if (!cert.checkPrivateKey(createPrivateKey(readFileSync(keyFile)))) problems.push({ field: "keyFile", problem: `${keyFile} is not the private key of ${certFile}` });
   } catch (e) {
-    problems.push(`${keyFile} is not a private key (${(e as Error).message})`);
+    problems.push({ field: "keyFile", problem: `${keyFile} is not a private key (${(e as Error).message})` });
   }
   return problems;
 }
@@ -66,8 +70,8 @@ export function checkTailnetCertificates(tailnet: ResolvedTailnet, now: Date = n
   return tailnet.derp.regions.flatMap((r) => r.nodes).flatMap((node) => {
     const files = node.derper.certificateSource === "manual" ? node.derper.certificateFiles : undefined;
     if (!files) return [];
-    return checkCertificateFiles(node, files.certFile, files.keyFile, now).map((problem) => ({
-      path: nodePath(tailnet, node),
+    return checkCertificateFiles(node, files.certFile, files.keyFile, now).map(({ field, problem }) => ({
+      path: `${node.specPath}.certificate.${field}`,
       message: problem,
       fix: `give a certificate for ${node.hostname} that is valid now, with its own private key`,
     }));
@@ -75,12 +79,13 @@ export function checkTailnetCertificates(tailnet: ResolvedTailnet, now: Date = n
 }
 
 /**
- * Checks user-supplied certificates, then issues or reuses self-signed ones. Returns the tailnet
- * with every self-signed node's pin and certificate files filled in; throws a TailnetSpecError
- * listing every certificate problem (before anything is issued).
+ * Checks the files the spec names on this machine (user-supplied certificates, VM binaries from
+ * `localFile`), then issues or reuses self-signed certificates. Returns the tailnet with every
+ * self-signed node's pin and certificate files filled in; throws a TailnetSpecError listing every
+ * problem (before anything is issued).
  */
 export function materializeCertificates(tailnet: ResolvedTailnet, store: SecretStore, now: Date = new Date()): ResolvedTailnet {
-  const issues = checkTailnetCertificates(tailnet, now);
+  const issues = [...checkTailnetCertificates(tailnet, now), ...checkLocalFiles(tailnet)];
   if (issues.length > 0) throw new TailnetSpecError(issues);
   let result = tailnet;
   for (const node of tailnet.derp.regions.flatMap((r) => r.nodes)) {

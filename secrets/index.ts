@@ -7,6 +7,7 @@ import { materializeCertificates } from "./certificates.js";
 import { SecretStore } from "./store.js";
 
 export { checkCertificateFiles, checkTailnetCertificates, materializeCertificates, REISSUE_BEFORE_DAYS } from "./certificates.js";
+export { checkLocalFiles } from "./local-files.js";
 export { defaultSecretsRoot, SecretStore, type IssuedCertificate, type SecretFile } from "./store.js";
 export { certificatePin, issueSelfSigned, type SelfSignedCertificate } from "./x509.js";
 

@@ -124,8 +124,12 @@ describe("VmHost", () => {
   });
 
   it("refuses a local binary whose SHA-256 is not the spec's pin, and one that is missing", () => {
-    expect(() => synthLocal((s) => (s.hosts![0]!.vm!.headscale!.sha256 = FAKE_SHA256))).toThrow(/headscale has SHA-256 [0-9a-f]{64}, but the spec pins 0123456789abcdef.* for host box; update the pin or the file/);
-    expect(() => synthLocal((s) => (s.hosts![0]!.vm!.headscale!.localFile = "/nonexistent/headscale"))).toThrow("/nonexistent/headscale does not exist (it is uploaded to /usr/local/bin/headscale on host box)");
+    // Refused with the field, before any construct exists (prepareTailnet checks the deploying machine's files).
+    expect(() => synthLocal((s) => (s.hosts![0]!.vm!.headscale!.sha256 = FAKE_SHA256))).toThrow(/hosts\[0\]\.vm\.headscale\.localFile: \S*headscale has SHA-256 [0-9a-f]{64}, but the spec pins 0123456789abcdef\S*\n  fix: set hosts\[0\]\.vm\.headscale\.sha256 to the file's SHA-256 if you trust this file/);
+    expect(() => synthLocal((s) => (s.hosts![0]!.vm!.headscale!.localFile = "/nonexistent/headscale"))).toThrow(
+      "hosts[0].vm.headscale.localFile: /nonexistent/headscale does not exist on this machine (host box's headscale is uploaded from it)",
+    );
+    expect(() => synthLocal((s) => (s.hosts![0]!.vm!.headscale!.localFile = "../"))).toThrow(/hosts\[0\]\.vm\.headscale\.localFile: \S+ is not a file\n  fix: name the headscale binary itself/);
   });
 
   it("uploads a meshed node's mesh key by path, 0640 root:derper, and never its value", () => {

@@ -504,9 +504,9 @@ const cases: Case[] = [
 ];
 
 /** The warnings validation's rules give: all but those the resolved model derives (model/warnings.ts: backups, certificate files, DNS records). */
-function ruleWarnings(result: ValidationResult, spec: TailnetSpec): readonly ModelWarning[] {
+function ruleWarnings(result: ValidationResult): readonly ModelWarning[] {
   if (!result.ok) return result.warnings;
-  const derived = new Set(deriveWarnings(result.resolved, spec).map((w) => `${w.path}\n${w.message}`));
+  const derived = new Set(deriveWarnings(result.resolved).map((w) => `${w.path}\n${w.message}`));
   return result.warnings.filter((w) => !derived.has(`${w.path}\n${w.message}`));
 }
 
@@ -542,7 +542,7 @@ describe("validate: deployments that headscale and derper accept but that break"
     mutate(spec);
     const result = validate(spec);
     expect(result.issues.map((i) => [i.path, i.message, i.fix])).toEqual(issues);
-    expect(ruleWarnings(result, spec).map((w) => [w.path, w.message, w.fix])).toEqual(warnings);
+    expect(ruleWarnings(result).map((w) => [w.path, w.message, w.fix])).toEqual(warnings);
     expect(result.ok).toBe(issues.length === 0);
   });
 
@@ -554,7 +554,7 @@ describe("validate: deployments that headscale and derper accept but that break"
     spec.hosts.push({ name: "cloud", firewall: { adminCidrs: ["::/1", "8000::/1"] } });
     spec.headscale.host = "cloud";
     const result = validate(spec);
-    expect(ruleWarnings(result, spec).map((w) => [w.path, w.subject])).toEqual([
+    expect(ruleWarnings(result).map((w) => [w.path, w.subject])).toEqual([
       ["headscale.host", { kind: "headscale" }],
       ["hosts[2].firewall.adminCidrs", { kind: "host", host: "cloud" }],
       ["hosts[1].publicIpv4", { kind: "host", host: "b" }],
@@ -569,7 +569,7 @@ describe("validate: deployments that headscale and derper accept but that break"
       expect([name, result.issues]).toEqual([name, []]);
       // maximalSpec keeps Tailscale's public regions, smallLabSpec turns client verification off: both warned about before these rules.
       // maximalSpec of an older headscale pins a release with known advisories (model/advisories.ts).
-      expect([name, ruleWarnings(result, spec).map((w) => w.path).filter((p) => p !== "derp.tailscaleRegions" && p !== "derp.derper.verifyClients" && p !== "headscale.version")]).toEqual([name, []]);
+      expect([name, ruleWarnings(result).map((w) => w.path).filter((p) => p !== "derp.tailscaleRegions" && p !== "derp.derper.verifyClients" && p !== "headscale.version")]).toEqual([name, []]);
     }
   });
 });

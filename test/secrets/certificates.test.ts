@@ -106,10 +106,10 @@ describe("certificates users supply", () => {
   });
 
   it.each([
-    ["a certificate for another host", { name: "other.example.com" }, /u\.crt is for DNS:other\.example\.com, not for derp\.example\.com/],
-    ["an expired certificate", { name: "derp.example.com", days: 10, now: new Date(Date.now() - 30 * 86400_000) }, /u\.crt expired on \d{4}-/],
-    ["a key that does not match", { name: "derp.example.com", otherKey: true }, /u\.key is not the private key of .*u\.crt/],
-  ] as [string, { name: string; days?: number; now?: Date; otherKey?: boolean }, RegExp][])("refuses %s with a clear message, before anything is issued", (_what, opts, message) => {
+    ["a certificate for another host", { name: "other.example.com" }, "certFile", /u\.crt is for DNS:other\.example\.com, not for derp\.example\.com/],
+    ["an expired certificate", { name: "derp.example.com", days: 10, now: new Date(Date.now() - 30 * 86400_000) }, "certFile", /u\.crt expired on \d{4}-/],
+    ["a key that does not match", { name: "derp.example.com", otherKey: true }, "keyFile", /u\.key is not the private key of .*u\.crt/],
+  ] as [string, { name: string; days?: number; now?: Date; otherKey?: boolean }, string, RegExp][])("refuses %s with a clear message naming its field, before anything is issued", (_what, opts, field, message) => {
     const files = userCert(scratch(), opts.name, opts);
     let error: unknown;
     try {
@@ -119,13 +119,20 @@ describe("certificates users supply", () => {
     }
     expect(error).toBeInstanceOf(TailnetSpecError);
     const issue = (error as TailnetSpecError).issues[0]!;
-    expect(issue.path).toBe("derp.regions[0].nodes[0].certificate");
+    expect(issue.path).toBe(`derp.regions[0].nodes[0].certificate.${field}`);
     expect(issue.message).toMatch(message);
     expect(issue.fix).toBe("give a certificate for derp.example.com that is valid now, with its own private key");
   });
 
-  it("reports missing files by name", () => {
+  it("reports missing files, and directories given as files, by name", () => {
     const node = loadTailnet(minimalSpec()).derp.regions[0]!.nodes[0]!;
-    expect(checkCertificateFiles(node, "/nonexistent/a.crt", "/nonexistent/a.key")).toEqual(["/nonexistent/a.crt does not exist", "/nonexistent/a.key does not exist"]);
+    expect(checkCertificateFiles(node, "/nonexistent/a.crt", "/nonexistent/a.key")).toEqual([
+      { field: "certFile", problem: "/nonexistent/a.crt does not exist" },
+      { field: "keyFile", problem: "/nonexistent/a.key does not exist" },
+    ]);
+    expect(checkCertificateFiles(node, "/", "/nonexistent/a.key")).toEqual([
+      { field: "certFile", problem: "/ is not a file" },
+      { field: "keyFile", problem: "/nonexistent/a.key does not exist" },
+    ]);
   });
 });
