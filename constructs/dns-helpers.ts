@@ -9,7 +9,7 @@ import { TerraformStack, TerraformVariable } from "cdktf";
 import { Construct } from "constructs";
 import { Container, Image, Volume } from "./providers.js";
 import type { ResolvedDerpNode, ResolvedDnsProvider, ResolvedHost, ResolvedTailnet } from "../model/index.js";
-import { DERPER_IMAGE_USER, providerSecret, renderAcmeFiles, renderDdnsFiles } from "../render/index.js";
+import { DERPER_IMAGE_USER, hostDir, providerSecret, renderAcmeFiles, renderDdnsFiles } from "../render/index.js";
 import { buildContext, builtImage } from "./build-context.js";
 import { contentLabels, hardening } from "./container-parts.js";
 import type { DockerHost } from "./docker-host.js";
@@ -74,7 +74,7 @@ export class DynamicDns extends Construct {
     const model = modelHost(tailnet, host.hostName);
     const ddns = model.ddns;
     if (!ddns) throw new Error(`host ${model.name} has no ddns in the spec`);
-    const files = renderDdnsFiles(tailnet).filter((f) => f.path.startsWith(`hosts/${model.name}/ddns/`));
+    const files = renderDdnsFiles(tailnet).filter((f) => f.path.startsWith(`${hostDir(model.name)}/ddns/`));
     const context = buildContext(this, "ddns", files);
     const digest = context.digest;
     this.image = builtImage(this, "Image", host, `cdktf-tailnet/ddns-${model.name}:${digest.slice(0, 12)}`, context);
@@ -135,7 +135,7 @@ export class AcmeClient extends Construct {
     const acme = node.derper.acme;
     if (!acme) throw new Error(`DERP node ${node.name} has no DNS-01 certificate in the spec`);
     const model = modelHost(tailnet, host.hostName);
-    const files = renderAcmeFiles(tailnet).filter((f) => f.path.startsWith(`hosts/${model.name}/acme/`));
+    const files = renderAcmeFiles(tailnet).filter((f) => f.path.startsWith(`${hostDir(model.name)}/acme/`));
     const context = buildContext(this, "acme", files);
     const digest = context.digest;
     this.image = builtImage(this, "Image", host, `cdktf-tailnet/acme-${model.name}:${digest.slice(0, 12)}`, context);

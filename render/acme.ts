@@ -21,7 +21,9 @@ import { dirname } from "node:path";
 import { DERPER_PATHS, type ResolvedAcme, type ResolvedDerpNode, type ResolvedDnsProvider, type ResolvedHost, type ResolvedTailnet } from "../model/index.js";
 import { HELPER_BASE_IMAGE, providerSecret, scriptFile } from "./ddns.js";
 import { renderEnvFile } from "./env-file.js";
-import { publicFile, type RenderedFile } from "./files.js";
+import { fileNamePart } from "./escape/path.js";
+import { unitName } from "./escape/systemd.js";
+import { hostDir, publicFile, type RenderedFile } from "./files.js";
 import { renderTemplate } from "./templates.js";
 import { nodesOfHost } from "../model/lookup.js";
 
@@ -125,18 +127,24 @@ export function renderAcmeUnits(tailnet: ResolvedTailnet, host: ResolvedHost, no
     derperUser: restart.user,
     derperUnit: restart.unit,
     // derper's own state directories, as its unit declares them: the same owner and mode.
-    derperStateDirectories: [underVarLib(dirname(acme.certDir)), underVarLib(acme.certDir)].join(" "),
+    derperStateDirectories: [underVarLib(dirname(acme.certDir)), underVarLib(acme.certDir)],
     onCalendar: acme.schedule.onCalendar,
     randomizedDelaySec: acme.schedule.randomizedDelaySec,
   };
+  // File names are the unit names as the units refer to each other: escaped (escape/systemd.ts).
   return [
-    [acme.paths.service, renderTemplate("cdktf-tailnet-acme.service", data)],
-    [acme.paths.timer, renderTemplate("cdktf-tailnet-acme.timer", data)],
-    [acme.paths.install, renderTemplate("cdktf-tailnet-acme-install.service", data)],
-    [acme.paths.installedPath, renderTemplate("cdktf-tailnet-acme-installed.path", data)],
-    [acme.paths.installedService, renderTemplate("cdktf-tailnet-acme-installed.service", data)],
-    [acme.paths.restartService, renderTemplate("cdktf-tailnet-acme-restart.service", data)],
+    [unitName(acme.paths.service), renderTemplate("cdktf-tailnet-acme.service", data)],
+    [unitName(acme.paths.timer), renderTemplate("cdktf-tailnet-acme.timer", data)],
+    [unitName(acme.paths.install), renderTemplate("cdktf-tailnet-acme-install.service", data)],
+    [unitName(acme.paths.installedPath), renderTemplate("cdktf-tailnet-acme-installed.path", data)],
+    [unitName(acme.paths.installedService), renderTemplate("cdktf-tailnet-acme-installed.service", data)],
+    [unitName(acme.paths.restartService), renderTemplate("cdktf-tailnet-acme-restart.service", data)],
   ];
+}
+
+/** The name of a node's settings file in the output tree and the image's build context: `acme-<node>.env`. */
+function acmeEnvFileName(node: ResolvedDerpNode): string {
+  return `acme-${fileNamePart(node.name)}.env`;
 }
 
 /** The nodes of a host that have a DNS-01 certificate. */
@@ -156,7 +164,7 @@ export function renderAcmeDockerfile(tailnet: ResolvedTailnet, host: ResolvedHos
     hook: first.paths.hook,
     derperDataDir: dirname(DERPER_PATHS.certDir),
     certDir: DERPER_PATHS.certDir,
-    configs: nodes.map((n) => ({ file: `acme-${n.name}.env`, path: n.derper.acme.paths.config, stateDir: n.derper.acme.paths.stateDir })),
+    configs: nodes.map((n) => ({ file: acmeEnvFileName(n), path: n.derper.acme.paths.config, stateDir: n.derper.acme.paths.stateDir })),
   });
 }
 
@@ -165,13 +173,13 @@ export function renderAcmeFiles(tailnet: ResolvedTailnet): RenderedFile[] {
   return tailnet.hosts.flatMap((host) => {
     const nodes = acmeNodesOf(tailnet, host);
     if (nodes.length === 0) return [];
-    const dir = `hosts/${host.name}/acme`;
+    const dir = `${hostDir(host.name)}/acme`;
     const files = [
       scriptFile(`${dir}/acme-renew.sh`, renderTemplate("acme-renew.sh", templateData(tailnet, host))),
       scriptFile(`${dir}/acme-install-cert.sh`, renderTemplate("acme-install-cert.sh", templateData(tailnet, host))),
     ];
     for (const node of nodes) {
-      files.push(publicFile(`${dir}/acme-${node.name}.env`, renderAcmeEnv(tailnet, node, node.derper.acme)));
+      files.push(publicFile(`${dir}/${acmeEnvFileName(node)}`, renderAcmeEnv(tailnet, node, node.derper.acme)));
       if (!host.docker) for (const [name, text] of renderAcmeUnits(tailnet, host, node, node.derper.acme)) files.push(publicFile(`${dir}/${name}`, text));
     }
     if (host.docker) files.push(publicFile(`${dir}/Dockerfile`, renderAcmeDockerfile(tailnet, host)));

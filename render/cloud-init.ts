@@ -23,6 +23,8 @@ import { renderNftables } from "./nftables.js";
 import { renderPolicy } from "./policy.js";
 import { renderSystemdUnits } from "./systemd.js";
 import { dnsHelperInstall } from "./dns-host-files.js";
+import { posix } from "node:path";
+import { UnwritableValueError } from "./escape/refuse.js";
 import { renderTemplate } from "./templates.js";
 import { BlockLiteral, toYaml } from "./yaml-text.js";
 
@@ -35,9 +37,15 @@ export interface VmFile {
   readonly permissions: string;
 }
 
-/** One word for POSIX sh, single-quoted unless it is plainly safe. */
-export function shellQuote(word: string): string {
-  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+/** One word for POSIX sh, single-quoted unless it is plainly safe (escape/shell.ts). */
+export { shellQuote } from "./escape/shell.js";
+
+/** A path on the VM: absolute and normalised (no `..`, `.`, `//`, trailing `/`), so a file lands where it says. */
+function vmPath(path: string): string {
+  if (!path.startsWith("/") || posix.normalize(path) !== path || path.endsWith("/") || /[\0\n\r]/.test(path)) {
+    throw new UnwritableValueError("a VM file path", path, "it is not an absolute, normalised path");
+  }
+  return path;
 }
 
 /** What the operator still has to do by hand (secrets the user-data must not carry). */
@@ -84,26 +92,25 @@ function installData(host: ResolvedHost) {
   const installs = host.vm?.installs ?? [];
   const hs = installs.find((i): i is ResolvedHeadscaleInstall => i.program === "headscale");
   const derper = installs.find((i): i is ResolvedDerperInstall => i.program === "derper");
-  const q = shellQuote;
   return {
     headscale: hs
       ? {
-          version: q(hs.version),
+          version: hs.version,
           deb: hs.kind === "deb",
-          url: hs.url === undefined ? false : q(hs.url),
-          staged: hs.staged === undefined ? false : q(hs.staged),
-          sha256: q(hs.sha256),
-          file: q(hs.kind === "deb" ? `${VM_PATHS.cacheDir}/headscale_${hs.version}_linux_${host.vm!.arch}.deb` : hs.binaryPath),
+          url: hs.url ?? false,
+          staged: hs.staged ?? false,
+          sha256: hs.sha256,
+          file: hs.kind === "deb" ? `${VM_PATHS.cacheDir}/headscale_${hs.version}_linux_${host.vm!.arch}.deb` : hs.binaryPath,
           unitDir: VM_PATHS.unitDir,
         }
       : false,
     derperUrl:
       derper?.source === "url" || derper?.source === "local"
         ? {
-            url: derper.source === "url" ? q(derper.url) : false,
-            staged: derper.source === "local" ? q(derper.staged) : false,
-            sha256: q(derper.sha256),
-            binaryPath: q(derper.binaryPath),
+            url: derper.source === "url" ? derper.url : false,
+            staged: derper.source === "local" ? derper.staged : false,
+            sha256: derper.sha256,
+            binaryPath: derper.binaryPath,
           }
         : false,
     derperBuild:
@@ -111,13 +118,13 @@ function installData(host: ResolvedHost) {
         ? {
             tailscaleVersion: derper.tailscaleVersion,
             goVersion: derper.goVersion,
-            goRoot: q(`${VM_PATHS.libDir}/go${derper.goVersion}`),
-            goUrl: q(derper.goUrl),
-            goSha256: q(derper.goSha256),
-            goArchive: q(`${VM_PATHS.cacheDir}/go${derper.goVersion}.linux-${host.vm!.arch}.tar.gz`),
-            binaryPath: q(derper.binaryPath),
-            stamp: q(`tailscale.com/cmd/derper@v${derper.tailscaleVersion} go${derper.goVersion}`),
-            stampFile: q(`${VM_PATHS.libDir}/derper.built`),
+            goRoot: `${VM_PATHS.libDir}/go${derper.goVersion}`,
+            goUrl: derper.goUrl,
+            goSha256: derper.goSha256,
+            goArchive: `${VM_PATHS.cacheDir}/go${derper.goVersion}.linux-${host.vm!.arch}.tar.gz`,
+            binaryPath: derper.binaryPath,
+            stamp: `tailscale.com/cmd/derper@v${derper.tailscaleVersion} go${derper.goVersion}`,
+            stampFile: `${VM_PATHS.libDir}/derper.built`,
           }
         : false,
   };
@@ -126,26 +133,31 @@ function installData(host: ResolvedHost) {
 /** The install script cloud-init runs. */
 export function renderVmInstallScript(tailnet: ResolvedTailnet, host: ResolvedHost): string {
   const services = host.vm?.services ?? [];
-  const units = services.map((s) => s.unit).join(" ");
   return renderTemplate("vm-install.sh", {
     host: host.name,
     tailnet: tailnet.name,
     programList: services.map((s) => s.program).join(" and ") || "nothing",
     programs: (host.vm?.installs ?? []).map((i) => i.program),
-    units,
+    units: services.map((s) => s.unit),
     nftablesConf: VM_PATHS.nftablesConf,
     ...installData(host),
-    users: services.map((s) => ({ name: s.user, home: shellQuote(s.workingDirectory) })),
-    configDirs: services.map((s) => ({ path: shellQuote(s.configDirectory), group: s.user })),
-    stateDirs: services.flatMap((s) => s.stateDirectories.map((d) => ({ path: shellQuote(`/var/lib/${d}`), user: s.user }))),
-    packages: dnsHelperInstall(tailnet, host).packages.map(shellQuote),
-    timers: dnsHelperInstall(tailnet, host).timers.join(" "),
-    notes: vmNotes(tailnet, host).map(shellQuote),
+    users: services.map((s) => ({ name: s.user, home: s.workingDirectory })),
+    configDirs: services.map((s) => ({ path: s.configDirectory, group: s.user })),
+    stateDirs: services.flatMap((s) => s.stateDirectories.map((d) => ({ path: `/var/lib/${d}`, user: s.user }))),
+    packages: dnsHelperInstall(tailnet, host).packages,
+    timers: dnsHelperInstall(tailnet, host).timers,
+    notes: vmNotes(tailnet, host),
   });
 }
 
-/** Every file cloud-init writes on the VM, in the order it writes them. */
+/** Every file cloud-init writes on the VM, in the order it writes them; each path absolute and normalised. */
 export function vmFiles(tailnet: ResolvedTailnet, host: ResolvedHost): VmFile[] {
+  const files = vmFilesUnchecked(tailnet, host);
+  for (const f of files) vmPath(f.path);
+  return files;
+}
+
+function vmFilesUnchecked(tailnet: ResolvedTailnet, host: ResolvedHost): VmFile[] {
   if (!host.vm) return [];
   const files: VmFile[] = [];
   if (host.runs.headscale) {

@@ -10,7 +10,7 @@
  */
 import { DNS_SECRET_ENV, type ResolvedAddressSource, type ResolvedDdns, type ResolvedDnsProvider, type ResolvedHost, type ResolvedTailnet } from "../model/index.js";
 import { renderEnvFile } from "./env-file.js";
-import { publicFile, type RenderedFile } from "./files.js";
+import { hostDir, publicFile, type RenderedFile } from "./files.js";
 import { renderTemplate } from "./templates.js";
 
 /** Base image of the kit's helper containers (Debian's curl/jq/bind9-dnsutils and lego). */
@@ -141,7 +141,7 @@ export function renderDdnsFiles(tailnet: ResolvedTailnet): RenderedFile[] {
   return tailnet.hosts.flatMap((host) => {
     const ddns = host.ddns;
     if (!ddns) return [];
-    const dir = `hosts/${host.name}/ddns`;
+    const dir = `${hostDir(host.name)}/ddns`;
     const files = [scriptFile(`${dir}/ddns-update.sh`, renderDdnsScript(tailnet, host)), publicFile(`${dir}/ddns.env`, renderDdnsEnv(tailnet, host, ddns))];
     if (host.docker) files.push(publicFile(`${dir}/Dockerfile`, renderDdnsDockerfile(tailnet, host, ddns)));
     else for (const [name, text] of renderDdnsUnits(tailnet, host, ddns)) files.push(publicFile(`${dir}/${name}`, text));

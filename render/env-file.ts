@@ -3,16 +3,16 @@
  * every value single-quoted, so nothing in a value is expanded. Built from data, never templated.
  * They hold no secrets: secrets are named by the path of a file on the host.
  */
+import { commentText } from "./escape/comment.js";
+import { shSingleQuote } from "./escape/shell.js";
 
-/** A value as a single-quoted sh word. */
-export function shSingleQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
+/** A value as a single-quoted sh word (escape/shell.ts). */
+export { shSingleQuote } from "./escape/shell.js";
 
-/** `# comment` lines, then `NAME='value'` lines in the given order. */
+/** `# comment` lines (each kept to one line), then `NAME='value'` lines in the given order. */
 export function renderEnvFile(comments: readonly string[], entries: readonly (readonly [string, string | number | boolean])[]): string {
   for (const [name] of entries) {
     if (!/^[A-Z_][A-Z0-9_]*$/.test(name)) throw new Error(`cdktf-tailnet: ${JSON.stringify(name)} is not a settings name`);
   }
-  return [...comments.map((c) => (c === "" ? "#" : `# ${c}`)), ...entries.map(([k, v]) => `${k}=${shSingleQuote(String(v))}`), ""].join("\n");
+  return [...comments.map((c) => (c === "" ? "#" : `# ${commentText(c)}`)), ...entries.map(([k, v]) => `${k}=${shSingleQuote(String(v))}`), ""].join("\n");
 }

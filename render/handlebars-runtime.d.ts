@@ -2,6 +2,6 @@
 // own; it is the same object as the full package, minus compile().
 declare module "handlebars/runtime.js" {
   import Handlebars = require("handlebars");
-  const runtime: Pick<typeof Handlebars, "template">;
+  const runtime: Pick<typeof Handlebars, "template" | "create" | "registerHelper">;
   export default runtime;
 }

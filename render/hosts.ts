@@ -5,7 +5,7 @@
  */
 import type { ResolvedTailnet } from "../model/index.js";
 import { renderCloudInit } from "./cloud-init.js";
-import { publicFile, type RenderedFile } from "./files.js";
+import { hostDir, publicFile, type RenderedFile } from "./files.js";
 import { renderFirewallJson } from "./firewall.js";
 import { renderNftables } from "./nftables.js";
 import { renderSystemdUnits } from "./systemd.js";
@@ -13,7 +13,7 @@ import { renderSystemdUnits } from "./systemd.js";
 /** Every per-host file. */
 export function renderHostFiles(tailnet: ResolvedTailnet): RenderedFile[] {
   return tailnet.hosts.flatMap((host) => {
-    const dir = `hosts/${host.name}`;
+    const dir = hostDir(host.name);
     const files = [publicFile(`${dir}/firewall.json`, renderFirewallJson(tailnet, host))];
     if (host.vm) {
       for (const [unit, content] of renderSystemdUnits(tailnet, host)) files.push(publicFile(`${dir}/systemd/${unit}`, content));

@@ -16,7 +16,7 @@ import { renderDdnsFiles } from "./ddns.js";
 export { buildDerpMap, type DerpMap, type DerpMapNode, type DerpMapRegion } from "./derp-map.js";
 export { renderDerpJson } from "./derp-json.js";
 export { renderDerpYaml } from "./derp-yaml.js";
-export { publicFile, type RenderedFile } from "./files.js";
+export { hostDir, publicFile, type RenderedFile } from "./files.js";
 export { headscaleConfigObject, renderHeadscaleConfig } from "./headscale-config.js";
 export { renderPolicy } from "./policy.js";
 

@@ -3,13 +3,10 @@
  * routers and exit nodes the IP-forwarding sysctl lines they need first.
  */
 import type { ResolvedDevice, ResolvedTailnet } from "../model/index.js";
+import { shellQuote as quote } from "./escape/shell.js";
 
 /** The sysctl settings a device that forwards traffic needs (subnet routers, exit nodes). */
 export const FORWARDING_SYSCTL: readonly string[] = ["net.ipv4.ip_forward = 1", "net.ipv6.conf.all.forwarding = 1"];
-
-function quote(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
-}
 
 /**
  * The `tailscale up` command for `device`. `authKey` is the value for `--auth-key`: the key

@@ -11,7 +11,7 @@ export const NFTABLES_TABLE = "cdktf_tailnet";
 
 interface RuleLine {
   family: "ip" | "ip6" | false;
-  sources: string;
+  sources: readonly string[];
   protocol: string;
   port: number;
   reason: string;
@@ -21,18 +21,14 @@ function isPublic(rule: ResolvedFirewallRule): boolean {
   return ANYWHERE.every((a) => rule.sources.includes(a));
 }
 
-function comment(text: string): string {
-  return text.replace(/["\\\n]/g, "'");
-}
-
 function lines(rule: ResolvedFirewallRule): RuleLine[] {
-  const base = { protocol: rule.protocol, port: rule.port, reason: comment(rule.reason) };
-  if (isPublic(rule)) return [{ family: false, sources: "", ...base }];
+  const base = { protocol: rule.protocol, port: rule.port, reason: rule.reason };
+  if (isPublic(rule)) return [{ family: false, sources: [], ...base }];
   const v4 = rule.sources.filter((s) => !s.includes(":"));
   const v6 = rule.sources.filter((s) => s.includes(":"));
   return [
-    ...(v4.length > 0 ? [{ family: "ip" as const, sources: `{ ${v4.join(", ")} }`, ...base }] : []),
-    ...(v6.length > 0 ? [{ family: "ip6" as const, sources: `{ ${v6.join(", ")} }`, ...base }] : []),
+    ...(v4.length > 0 ? [{ family: "ip" as const, sources: v4, ...base }] : []),
+    ...(v6.length > 0 ? [{ family: "ip6" as const, sources: v6, ...base }] : []),
   ];
 }
 
@@ -43,6 +39,6 @@ export function renderNftables(tailnet: ResolvedTailnet, host: ResolvedHost): st
     tailnet: tailnet.name,
     table: NFTABLES_TABLE,
     rules: host.firewall.rules.flatMap(lines),
-    closed: host.firewall.closed.map((c) => ({ ...c, reason: comment(c.reason) })),
+    closed: host.firewall.closed,
   });
 }

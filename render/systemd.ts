@@ -7,17 +7,11 @@
  * Target: `systemd-analyze security --offline=true` exposure at most 1.5 for every unit.
  */
 import { DERPER_PATHS, type ResolvedHost, type ResolvedTailnet, type ResolvedVmService } from "../model/index.js";
+import { unitName } from "./escape/systemd.js";
 import { renderTemplate } from "./templates.js";
 
-/**
- * One command-line word as systemd parses it: `%` (specifiers) and `$` (variables) doubled, and
- * words with white space, quotes or backslashes double-quoted with C escapes.
- */
-export function systemdQuote(word: string): string {
-  const escaped = word.replace(/%/g, "%%").replace(/\$/g, "$$$$");
-  if (escaped !== "" && !/[\s"'\\;]/.test(escaped)) return escaped;
-  return `"${escaped.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n").replace(/\t/g, "\\t")}"`;
-}
+/** One command-line word as systemd parses it (escape/systemd.ts). */
+export { execWord as systemdQuote } from "./escape/systemd.js";
 
 /** A unit's text. */
 export function renderServiceUnit(tailnet: ResolvedTailnet, host: ResolvedHost, service: ResolvedVmService): string {
@@ -25,17 +19,17 @@ export function renderServiceUnit(tailnet: ResolvedTailnet, host: ResolvedHost, 
   return renderTemplate(`${service.program}.service`, {
     host: host.name,
     tailnet: tailnet.name,
-    description: service.description.replace(/%/g, "%%"),
+    description: service.description,
     user: service.user,
-    execStart: service.execStart.map(systemdQuote).join(" "),
+    execStart: service.execStart,
     reloadsOnHup: service.reloadsOnHup,
     environmentFile: service.environmentFile ?? false,
     workingDirectory: service.workingDirectory,
-    stateDirectories: service.stateDirectories.join(" "),
+    stateDirectories: service.stateDirectories,
     runtimeDirectory: service.runtimeDirectory ?? false,
     configDirectory: service.configDirectory,
     bindsPrivilegedPorts: service.bindsPrivilegedPorts,
-    addressFamilies: service.addressFamilies.join(" "),
+    addressFamilies: service.addressFamilies,
     meshKeyFile: derpNode && derpNode.derper.meshWith.length > 0 ? DERPER_PATHS.meshKeyFile : false,
     backup: service.program === "headscale" ? upgradeBackup(tailnet) : false,
   });
@@ -51,5 +45,5 @@ function upgradeBackup(tailnet: ResolvedTailnet): { from: string; to: string; di
 
 /** Every unit of a VM host, `[unit file name, text]`; none for a host that is not a VM target. */
 export function renderSystemdUnits(tailnet: ResolvedTailnet, host: ResolvedHost): [string, string][] {
-  return (host.vm?.services ?? []).map((s) => [s.unit, renderServiceUnit(tailnet, host, s)]);
+  return (host.vm?.services ?? []).map((s) => [unitName(s.unit), renderServiceUnit(tailnet, host, s)]);
 }

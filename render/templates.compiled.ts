@@ -5,10 +5,10 @@
 /** Each template's precompiled spec, the partials it includes and the SHA-256 of its source. */
 export const compiledTemplates: Readonly<Record<string, { readonly sha256: string; readonly partials: readonly string[]; readonly spec: object }>> = {
   "acme-install-cert.sh": {
-    sha256: "315be67021a0116bde44125666eb66788b47374d4acbc8f5aa9df5448857a7ef",
+    sha256: "4849eb5b184661fac974bda27b81b7ed669ad959e2f8ed3fed33114a422ac38a",
     partials: [],
     spec: {"compiler":[8,">= 4.3.0"],"main":function(container,depth0,helpers,partials,data) {
-    var stack1, helper, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), alias3="function", lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -16,17 +16,17 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return "#!/bin/sh\n# Rendered by cdktf-tailnet for host \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"host") || alias1(depth0, "host", {"start":{"line":2,"column":40},"end":{"line":2,"column":44}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"host","hash":{},"data":data,"loc":{"start":{"line":2,"column":38},"end":{"line":2,"column":46}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":2,"column":40},"end":{"line":2,"column":47}} )).call(alias2,lookupProperty(depth0,"host"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":2,"column":38},"end":{"line":2,"column":54}}})) != null ? stack1 : "")
     + "\" (tailnet \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"tailnet") || alias1(depth0, "tailnet", {"start":{"line":2,"column":60},"end":{"line":2,"column":67}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"tailnet","hash":{},"data":data,"loc":{"start":{"line":2,"column":58},"end":{"line":2,"column":69}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":2,"column":68},"end":{"line":2,"column":75}} )).call(alias2,lookupProperty(depth0,"tailnet"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":2,"column":66},"end":{"line":2,"column":85}}})) != null ? stack1 : "")
     + "\"); do not edit.\n#\n# Installs a DNS-01 certificate and its key as DERPER_CERT_DIR/DERPER_CERT_BASE.crt and .key (the\n# names derper -certmode=manual loads; the key 0600, both owned by whoever runs this), each\n# replaced atomically, the key first. Unchanged files change nothing. It runs in one of two ways:\n#\n#   acme-install-cert.sh          lego's hook after an issuance or a renewal (a container, as\n#                                 derper's user; run by acme-renew.sh, with the acme-<node>.env\n#                                 settings in its environment): installs LEGO_CERT_PATH and\n#                                 LEGO_CERT_KEY_PATH, then runs DERPER_RESTART, since derper reads\n#                                 its certificate only at start.\n#   acme-install-cert.sh CONFIG   cdktf-tailnet-acme-<node>-install.service on a systemd host, as\n#                                 derper's user: installs the credentials \"certificate\" and \"key\"\n#                                 (lego's staged files, which systemd reads and passes on). The\n#                                 unit's path unit restarts derper once the new .crt is in place.\nset -u\numask 077\nPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nexport PATH\n\nif [ \"$#\" -gt 0 ]; then\n  config=$1\n  case $config in */*) ;; *) config=./$config ;; esac\n  set -a\n  # shellcheck disable=SC1090\n  . \"$config\" || exit 1\n  set +a\n  creds=${CREDENTIALS_DIRECTORY:?not run by systemd with the certificate and key as credentials}\n  LEGO_CERT_PATH=$creds/certificate LEGO_CERT_KEY_PATH=$creds/key\nfi\n: \"${LEGO_CERT_PATH:?not run by lego}\" \"${LEGO_CERT_KEY_PATH:?not run by lego}\"\ndir=${DERPER_CERT_DIR:?} base=${DERPER_CERT_BASE:?}\n\nif cmp -s \"$LEGO_CERT_PATH\" \"$dir/$base.crt\" && cmp -s \"$LEGO_CERT_KEY_PATH\" \"$dir/$base.key\"; then\n  printf 'acme: %s is already current\\n' \"$dir/$base.crt\"\n  exit 0\nfi\nmkdir -p \"$dir\" || exit 1\ncrt=$(mktemp \"$dir/.$base.crt.XXXXXX\") || exit 1\nkey=$(mktemp \"$dir/.$base.key.XXXXXX\") || { rm -f \"$crt\"; exit 1; }\ntrap 'rm -f \"$crt\" \"$key\"' EXIT\ncat \"$LEGO_CERT_PATH\" > \"$crt\" && cat \"$LEGO_CERT_KEY_PATH\" > \"$key\" || exit 1\nchmod 0644 \"$crt\" && chmod 0600 \"$key\" || exit 1\nmv -f \"$key\" \"$dir/$base.key\" && mv -f \"$crt\" \"$dir/$base.crt\" || exit 1\nprintf 'acme: installed %s and %s (0600)\\n' \"$dir/$base.crt\" \"$dir/$base.key\"\nif [ -n \"${DERPER_RESTART:-}\" ]; then\n  printf 'acme: restarting derper (%s)\\n' \"$DERPER_RESTART\"\n  if ! sh -c \"$DERPER_RESTART\"; then\n    printf 'acme: error: restarting derper failed; it keeps serving the old certificate until it restarts\\n' >&2\n    exit 1\n  fi\nfi\n";
 },"useData":true},
   },
   "acme-renew.sh": {
-    sha256: "5fc58bb08612bbafcf7ac8d47a8b0a9fc8095ff62b37dc79b26ae60d095a0ef0",
+    sha256: "a23f261df689f29333f110609c9fe895d2d42f05c81d89b6c1382d104e896c65",
     partials: [],
     spec: {"compiler":[8,">= 4.3.0"],"main":function(container,depth0,helpers,partials,data) {
-    var stack1, helper, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), alias3="function", lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -34,30 +34,40 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return "#!/bin/sh\n# Rendered by cdktf-tailnet for host \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"host") || alias1(depth0, "host", {"start":{"line":2,"column":40},"end":{"line":2,"column":44}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"host","hash":{},"data":data,"loc":{"start":{"line":2,"column":38},"end":{"line":2,"column":46}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":2,"column":40},"end":{"line":2,"column":47}} )).call(alias2,lookupProperty(depth0,"host"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":2,"column":38},"end":{"line":2,"column":54}}})) != null ? stack1 : "")
     + "\" (tailnet \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"tailnet") || alias1(depth0, "tailnet", {"start":{"line":2,"column":60},"end":{"line":2,"column":67}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"tailnet","hash":{},"data":data,"loc":{"start":{"line":2,"column":58},"end":{"line":2,"column":69}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":2,"column":68},"end":{"line":2,"column":75}} )).call(alias2,lookupProperty(depth0,"tailnet"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":2,"column":66},"end":{"line":2,"column":85}}})) != null ? stack1 : "")
     + "\"); do not edit.\n#\n# The DNS-01 certificate of a DERP node, with lego:\n#\n#   acme-renew.sh [--loop] CONFIG\n#\n# CONFIG is a rendered acme-<node>.env (no secrets in it). The first run registers the ACME account\n# and obtains the certificate; later runs renew it once fewer than ACME_RENEW_DAYS days are left.\n# lego answers the challenge with a TXT record written through the DNS provider (Cloudflare's API,\n# or RFC 2136 updates signed with a TSIG key) and keeps the certificate in ACME_PATH/certificates.\n# What happens next is ACME_HANDOFF:\n#   hook   (a container, as derper's user on derper's volume): lego calls acme-install-cert.sh,\n#          which installs the files under the names derper loads and restarts derper (it reads\n#          certificates only at start); derper's copies are also put back when they went missing.\n#   units  (systemd): nothing here. This runs as a user of its own that cannot write derper's\n#          files; after a successful run the kit's units hand the staged files to derper.\n# --loop repeats every ACME_INTERVAL_SECONDS (containers; systemd hosts use a timer instead).\n#\n# Secrets: lego reads the Cloudflare token from the file CF_DNS_API_TOKEN_FILE and the TSIG secret\n# from RFC2136_TSIG_SECRET_FILE (or CF_DNS_API_TOKEN / RFC2136_TSIG_SECRET when set); neither is\n# printed or put on a command line.\nset -u\numask 077\nPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nexport PATH\n\nloop=false\nif [ \"${1:-}\" = \"--loop\" ]; then loop=true; shift; fi\nconfig=${1:?usage: acme-renew.sh [--loop] CONFIG}\ncase $config in */*) ;; *) config=./$config ;; esac\nset -a\n# shellcheck disable=SC1090\n. \"$config\" || exit 1\nset +a\nhere=$(CDPATH='' cd -- \"$(dirname -- \"$0\")\" && pwd) || exit 1\nhook=$here/acme-install-cert.sh\n\nlog() { printf 'acme: %s\\n' \"$*\"; }\nfail() { printf 'acme: error: %s\\n' \"$*\" >&2; }\n\ncase ${ACME_HANDOFF:-} in\n  hook | units) ;;\n  *) fail \"ACME_HANDOFF is \\\"${ACME_HANDOFF:-}\\\"; expected hook or units\"; exit 1 ;;\nesac\n\n# A systemd credential, when the unit passes one, is where lego reads the secret.\nif [ -n \"${CREDENTIALS_DIRECTORY:-}\" ]; then\n  if [ -r \"$CREDENTIALS_DIRECTORY/cloudflare-token\" ]; then export CF_DNS_API_TOKEN_FILE=\"$CREDENTIALS_DIRECTORY/cloudflare-token\"; fi\n  if [ -r \"$CREDENTIALS_DIRECTORY/tsig-secret\" ]; then export RFC2136_TSIG_SECRET_FILE=\"$CREDENTIALS_DIRECTORY/tsig-secret\"; fi\nfi\n\nsecret_ready() {\n  case $ACME_DNS_PROVIDER in\n    cloudflare) variable=CF_DNS_API_TOKEN value=${CF_DNS_API_TOKEN:-} file=${CF_DNS_API_TOKEN_FILE:-} ;;\n    rfc2136) variable=RFC2136_TSIG_SECRET value=${RFC2136_TSIG_SECRET:-} file=${RFC2136_TSIG_SECRET_FILE:-} ;;\n    *) fail \"unknown DNS provider $ACME_DNS_PROVIDER\"; return 1 ;;\n  esac\n  [ -n \"$value\" ] && return 0\n  if [ -z \"$file\" ] || [ ! -s \"$file\" ] || [ ! -r \"$file\" ]; then\n    fail \"no $ACME_DNS_PROVIDER secret: put it into ${file:-the secret file} (0600) or set $variable\"\n    return 1\n  fi\n}\n\nrun_once() {\n  secret_ready || return 1\n  mkdir -p \"$ACME_PATH\" || return 1\n  set -- --accept-tos --email \"$ACME_EMAIL\" --server \"$ACME_SERVER\" --path \"$ACME_PATH\" \\\n    --key-type \"$ACME_KEY_TYPE\" --domains \"$ACME_DOMAIN\" --dns \"$ACME_DNS_PROVIDER\"\n  for resolver in ${ACME_RESOLVERS:-}; do set -- \"$@\" --dns.resolvers \"$resolver\"; done\n  if [ \"$ACME_CHECK_AUTHORITATIVE\" != true ]; then set -- \"$@\" --dns.disable-cp; fi\n  crt=$ACME_PATH/certificates/$ACME_DOMAIN.crt\n  key=$ACME_PATH/certificates/$ACME_DOMAIN.key\n  if [ -s \"$crt\" ] && [ -s \"$key\" ]; then\n    log \"$ACME_DOMAIN: renewing if fewer than $ACME_RENEW_DAYS days are left\"\n    set -- \"$@\" renew --days \"$ACME_RENEW_DAYS\" --no-random-sleep\n    if [ \"$ACME_HANDOFF\" = hook ]; then set -- \"$@\" --renew-hook \"$hook\"; fi\n    lego \"$@\" || { fail \"$ACME_DOMAIN: renewal failed\"; return 1; }\n  else\n    log \"$ACME_DOMAIN: obtaining a certificate from $ACME_SERVER (DNS-01 through $ACME_DNS_PROVIDER)\"\n    set -- \"$@\" run\n    if [ \"$ACME_HANDOFF\" = hook ]; then set -- \"$@\" --run-hook \"$hook\"; fi\n    lego \"$@\" || { fail \"$ACME_DOMAIN: issuance failed\"; return 1; }\n  fi\n  if [ \"$ACME_HANDOFF\" = units ]; then\n    log \"$ACME_DOMAIN: current certificate in $crt, for the hand-off to derper\"\n    return 0\n  fi\n  # derper's copies can go missing (a new volume, a restored host) without any renewal: put back\n  # the current certificate whenever they differ from lego's.\n  if ! cmp -s \"$crt\" \"$DERPER_CERT_DIR/$DERPER_CERT_BASE.crt\" || ! cmp -s \"$key\" \"$DERPER_CERT_DIR/$DERPER_CERT_BASE.key\"; then\n    LEGO_CERT_DOMAIN=$ACME_DOMAIN LEGO_CERT_PATH=$crt LEGO_CERT_KEY_PATH=$key \"$hook\" || return 1\n  fi\n}\n\nif $loop; then\n  trap 'exit 0' INT TERM\n  while :; do\n    run_once || :\n    sleep \"$ACME_INTERVAL_SECONDS\" &\n    wait $!\n  done\nfi\nrun_once\n";
 },"useData":true},
   },
   "acme.Dockerfile": {
-    sha256: "6d888ae377d67128c45fa1cb321fc43d0a038f75ec3ce515dd5227aefbed003d",
+    sha256: "4889793a4e69b477acbe9ea67b8ab12599174664a99c23d6eb1267e3053b068e",
     partials: [],
     spec: {"0":function(container,depth0,helpers,partials,data) {
-    var stack1;
+    var stack1, lookupProperty = container.lookupProperty || function(parent, propertyName) {
+        if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
+          return parent[propertyName];
+        }
+        return undefined
+    };
 
   return " "
-    + ((stack1 = container.lambda(container.strict(depth0, "stateDir", {"start":{"line":12,"column":60},"end":{"line":12,"column":73}} ), depth0)) != null ? stack1 : "");
+    + ((stack1 = (lookupProperty(helpers,"dockerRun")||container.strict(depth0, "dockerRun", {"start":{"line":12,"column":60},"end":{"line":12,"column":69}} )).call(depth0 != null ? depth0 : (container.nullContext || {}),lookupProperty(depth0,"stateDir"),{"name":"dockerRun","hash":{},"data":data,"loc":{"start":{"line":12,"column":58},"end":{"line":12,"column":85}}})) != null ? stack1 : "");
 },"1":function(container,depth0,helpers,partials,data) {
-    var stack1, alias1=container.strict, alias2=container.lambda;
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
+        if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
+          return parent[propertyName];
+        }
+        return undefined
+    };
 
   return "COPY "
-    + ((stack1 = alias2(alias1(depth0, "file", {"start":{"line":17,"column":7},"end":{"line":17,"column":16}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":17,"column":7},"end":{"line":17,"column":16}} )).call(alias2,lookupProperty(depth0,"file"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":17,"column":5},"end":{"line":17,"column":28}}})) != null ? stack1 : "")
     + " "
-    + ((stack1 = alias2(alias1(depth0, "path", {"start":{"line":17,"column":21},"end":{"line":17,"column":30}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":17,"column":31},"end":{"line":17,"column":40}} )).call(alias2,lookupProperty(depth0,"path"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":17,"column":29},"end":{"line":17,"column":52}}})) != null ? stack1 : "")
     + "\n";
 },"compiler":[8,">= 4.3.0"],"main":function(container,depth0,helpers,partials,data) {
-    var stack1, helper, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), alias3="function", lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -65,37 +75,37 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return "# Rendered by cdktf-tailnet for host \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"host") || alias1(depth0, "host", {"start":{"line":1,"column":40},"end":{"line":1,"column":44}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"host","hash":{},"data":data,"loc":{"start":{"line":1,"column":38},"end":{"line":1,"column":46}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":1,"column":40},"end":{"line":1,"column":47}} )).call(alias2,lookupProperty(depth0,"host"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":1,"column":38},"end":{"line":1,"column":54}}})) != null ? stack1 : "")
     + "\" (tailnet \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"tailnet") || alias1(depth0, "tailnet", {"start":{"line":1,"column":60},"end":{"line":1,"column":67}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"tailnet","hash":{},"data":data,"loc":{"start":{"line":1,"column":58},"end":{"line":1,"column":69}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":1,"column":68},"end":{"line":1,"column":75}} )).call(alias2,lookupProperty(depth0,"tailnet"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":1,"column":66},"end":{"line":1,"column":85}}})) != null ? stack1 : "")
     + "\"); do not edit.\n# The DNS-01 ACME client as a container: Debian's lego, the rendered scripts and the settings of\n# "
-    + ((stack1 = (((helper = lookupProperty(helpers,"nodes") || alias1(depth0, "nodes", {"start":{"line":3,"column":4},"end":{"line":3,"column":9}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"nodes","hash":{},"data":data,"loc":{"start":{"line":3,"column":2},"end":{"line":3,"column":11}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":3,"column":4},"end":{"line":3,"column":11}} )).call(alias2,lookupProperty(depth0,"nodes"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":3,"column":2},"end":{"line":3,"column":19}}})) != null ? stack1 : "")
     + " (no secrets; the DNS provider's secret is mounted where the settings say). It runs as\n# derper's user (65532), writes into derper's certificate volume, and checks for a renewal every\n# day; derper's container joins its process namespace, so the hook can restart derper. The\n# container's command names the node's settings file. derper's data volume is first mounted\n# here, so Docker fills it from this image: "
-    + ((stack1 = (((helper = lookupProperty(helpers,"derperDataDir") || alias1(depth0, "derperDataDir", {"start":{"line":7,"column":46},"end":{"line":7,"column":59}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"derperDataDir","hash":{},"data":data,"loc":{"start":{"line":7,"column":44},"end":{"line":7,"column":61}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":7,"column":46},"end":{"line":7,"column":53}} )).call(alias2,lookupProperty(depth0,"derperDataDir"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":7,"column":44},"end":{"line":7,"column":69}}})) != null ? stack1 : "")
     + " must be derper's user's.\nFROM "
-    + ((stack1 = (((helper = lookupProperty(helpers,"baseImage") || alias1(depth0, "baseImage", {"start":{"line":8,"column":7},"end":{"line":8,"column":16}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"baseImage","hash":{},"data":data,"loc":{"start":{"line":8,"column":5},"end":{"line":8,"column":18}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":8,"column":7},"end":{"line":8,"column":16}} )).call(alias2,lookupProperty(depth0,"baseImage"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":8,"column":5},"end":{"line":8,"column":28}}})) != null ? stack1 : "")
     + "\nRUN apt-get update \\\n && apt-get install -y --no-install-recommends ca-certificates lego procps \\\n && rm -rf /var/lib/apt/lists/* \\\n && install -d -o 65532 -g 65532 -m 0700"
-    + ((stack1 = lookupProperty(helpers,"each").call(alias2,lookupProperty(depth0,"configs"),{"name":"each","hash":{},"fn":container.program(0, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":12,"column":40},"end":{"line":12,"column":84}}})) != null ? stack1 : "")
+    + ((stack1 = lookupProperty(helpers,"each").call(alias2,lookupProperty(depth0,"configs"),{"name":"each","hash":{},"fn":container.program(0, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":12,"column":40},"end":{"line":12,"column":94}}})) != null ? stack1 : "")
     + " \\\n && install -d -o 65532 -g 65532 -m 0755 "
-    + ((stack1 = (((helper = lookupProperty(helpers,"derperDataDir") || alias1(depth0, "derperDataDir", {"start":{"line":13,"column":43},"end":{"line":13,"column":56}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"derperDataDir","hash":{},"data":data,"loc":{"start":{"line":13,"column":41},"end":{"line":13,"column":58}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"dockerRun")||alias1(depth0, "dockerRun", {"start":{"line":13,"column":43},"end":{"line":13,"column":52}} )).call(alias2,lookupProperty(depth0,"derperDataDir"),{"name":"dockerRun","hash":{},"data":data,"loc":{"start":{"line":13,"column":41},"end":{"line":13,"column":68}}})) != null ? stack1 : "")
     + " "
-    + ((stack1 = (((helper = lookupProperty(helpers,"certDir") || alias1(depth0, "certDir", {"start":{"line":13,"column":61},"end":{"line":13,"column":68}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"certDir","hash":{},"data":data,"loc":{"start":{"line":13,"column":59},"end":{"line":13,"column":70}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"dockerRun")||alias1(depth0, "dockerRun", {"start":{"line":13,"column":71},"end":{"line":13,"column":80}} )).call(alias2,lookupProperty(depth0,"certDir"),{"name":"dockerRun","hash":{},"data":data,"loc":{"start":{"line":13,"column":69},"end":{"line":13,"column":90}}})) != null ? stack1 : "")
     + "\nCOPY acme-renew.sh "
-    + ((stack1 = (((helper = lookupProperty(helpers,"script") || alias1(depth0, "script", {"start":{"line":14,"column":21},"end":{"line":14,"column":27}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"script","hash":{},"data":data,"loc":{"start":{"line":14,"column":19},"end":{"line":14,"column":29}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":14,"column":21},"end":{"line":14,"column":30}} )).call(alias2,lookupProperty(depth0,"script"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":14,"column":19},"end":{"line":14,"column":39}}})) != null ? stack1 : "")
     + "\nCOPY acme-install-cert.sh "
-    + ((stack1 = (((helper = lookupProperty(helpers,"hook") || alias1(depth0, "hook", {"start":{"line":15,"column":28},"end":{"line":15,"column":32}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"hook","hash":{},"data":data,"loc":{"start":{"line":15,"column":26},"end":{"line":15,"column":34}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":15,"column":28},"end":{"line":15,"column":37}} )).call(alias2,lookupProperty(depth0,"hook"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":15,"column":26},"end":{"line":15,"column":44}}})) != null ? stack1 : "")
     + "\n"
     + ((stack1 = lookupProperty(helpers,"each").call(alias2,lookupProperty(depth0,"configs"),{"name":"each","hash":{},"fn":container.program(1, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":16,"column":0},"end":{"line":18,"column":9}}})) != null ? stack1 : "")
-    + "USER 65532:65532\nENTRYPOINT [\"/bin/sh\", \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"script") || alias1(depth0, "script", {"start":{"line":20,"column":26},"end":{"line":20,"column":32}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"script","hash":{},"data":data,"loc":{"start":{"line":20,"column":24},"end":{"line":20,"column":34}}}) : helper))) != null ? stack1 : "")
-    + "\", \"--loop\"]\n";
+    + "USER 65532:65532\nENTRYPOINT [\"/bin/sh\", "
+    + ((stack1 = (lookupProperty(helpers,"dockerJson")||alias1(depth0, "dockerJson", {"start":{"line":20,"column":25},"end":{"line":20,"column":35}} )).call(alias2,lookupProperty(depth0,"script"),{"name":"dockerJson","hash":{},"data":data,"loc":{"start":{"line":20,"column":23},"end":{"line":20,"column":44}}})) != null ? stack1 : "")
+    + ", \"--loop\"]\n";
 },"useData":true},
   },
   "cdktf-tailnet-acme-install.service": {
-    sha256: "d14e74f6d88a8d64885dd1452b7058af33dcad1dec9832df7592dcc7a7df17ef",
+    sha256: "a4a4353dca1fec9ff747171b5b99b766fec6056121bc41ae642efc138be342c4",
     partials: ["cdktf-tailnet-sandbox"],
     spec: {"compiler":[8,">= 4.3.0"],"main":function(container,depth0,helpers,partials,data) {
-    var stack1, helper, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), alias3="function", lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -103,53 +113,51 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return "# Rendered by cdktf-tailnet for host \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"host") || alias1(depth0, "host", {"start":{"line":1,"column":40},"end":{"line":1,"column":44}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"host","hash":{},"data":data,"loc":{"start":{"line":1,"column":38},"end":{"line":1,"column":46}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":1,"column":40},"end":{"line":1,"column":47}} )).call(alias2,lookupProperty(depth0,"host"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":1,"column":38},"end":{"line":1,"column":54}}})) != null ? stack1 : "")
     + "\" (tailnet \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"tailnet") || alias1(depth0, "tailnet", {"start":{"line":1,"column":60},"end":{"line":1,"column":67}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"tailnet","hash":{},"data":data,"loc":{"start":{"line":1,"column":58},"end":{"line":1,"column":69}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":1,"column":68},"end":{"line":1,"column":75}} )).call(alias2,lookupProperty(depth0,"tailnet"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":1,"column":66},"end":{"line":1,"column":85}}})) != null ? stack1 : "")
     + "\"); do not edit.\n# Hands the DNS-01 certificate of DERP node "
-    + ((stack1 = (((helper = lookupProperty(helpers,"node") || alias1(depth0, "node", {"start":{"line":2,"column":46},"end":{"line":2,"column":50}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"node","hash":{},"data":data,"loc":{"start":{"line":2,"column":44},"end":{"line":2,"column":52}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":2,"column":46},"end":{"line":2,"column":53}} )).call(alias2,lookupProperty(depth0,"node"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":2,"column":44},"end":{"line":2,"column":60}}})) != null ? stack1 : "")
     + " to derper; started by\n# "
-    + ((stack1 = (((helper = lookupProperty(helpers,"service") || alias1(depth0, "service", {"start":{"line":3,"column":4},"end":{"line":3,"column":11}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"service","hash":{},"data":data,"loc":{"start":{"line":3,"column":2},"end":{"line":3,"column":13}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":3,"column":4},"end":{"line":3,"column":11}} )).call(alias2,(lookupProperty(helpers,"unitName")||alias1(depth0, "unitName", {"start":{"line":3,"column":13},"end":{"line":3,"column":21}} )).call(alias2,lookupProperty(depth0,"service"),{"name":"unitName","hash":{},"data":data,"loc":{"start":{"line":3,"column":12},"end":{"line":3,"column":30}}}),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":3,"column":2},"end":{"line":3,"column":32}}})) != null ? stack1 : "")
     + " after each successful run. Runs as derper's user ("
-    + ((stack1 = (((helper = lookupProperty(helpers,"derperUser") || alias1(depth0, "derperUser", {"start":{"line":3,"column":66},"end":{"line":3,"column":76}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"derperUser","hash":{},"data":data,"loc":{"start":{"line":3,"column":64},"end":{"line":3,"column":78}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":3,"column":85},"end":{"line":3,"column":92}} )).call(alias2,lookupProperty(depth0,"derperUser"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":3,"column":83},"end":{"line":3,"column":105}}})) != null ? stack1 : "")
     + "), so\n# the files are derper's with no root and no chown, and with no network and no capability.\n# systemd reads lego's staged files and passes them as the credentials \"certificate\" and \"key\":\n#   "
-    + ((stack1 = (((helper = lookupProperty(helpers,"stagedCertFile") || alias1(depth0, "stagedCertFile", {"start":{"line":6,"column":6},"end":{"line":6,"column":20}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"stagedCertFile","hash":{},"data":data,"loc":{"start":{"line":6,"column":4},"end":{"line":6,"column":22}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":6,"column":6},"end":{"line":6,"column":13}} )).call(alias2,lookupProperty(depth0,"stagedCertFile"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":6,"column":4},"end":{"line":6,"column":30}}})) != null ? stack1 : "")
     + "\n#   "
-    + ((stack1 = (((helper = lookupProperty(helpers,"stagedKeyFile") || alias1(depth0, "stagedKeyFile", {"start":{"line":7,"column":6},"end":{"line":7,"column":19}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"stagedKeyFile","hash":{},"data":data,"loc":{"start":{"line":7,"column":4},"end":{"line":7,"column":21}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":7,"column":6},"end":{"line":7,"column":13}} )).call(alias2,lookupProperty(depth0,"stagedKeyFile"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":7,"column":4},"end":{"line":7,"column":29}}})) != null ? stack1 : "")
     + "\n# "
-    + ((stack1 = (((helper = lookupProperty(helpers,"hook") || alias1(depth0, "hook", {"start":{"line":8,"column":4},"end":{"line":8,"column":8}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"hook","hash":{},"data":data,"loc":{"start":{"line":8,"column":2},"end":{"line":8,"column":10}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":8,"column":4},"end":{"line":8,"column":11}} )).call(alias2,lookupProperty(depth0,"hook"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":8,"column":2},"end":{"line":8,"column":18}}})) != null ? stack1 : "")
     + " installs them, only when they differ, each replaced atomically:\n#   "
-    + ((stack1 = (((helper = lookupProperty(helpers,"certFile") || alias1(depth0, "certFile", {"start":{"line":9,"column":6},"end":{"line":9,"column":14}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"certFile","hash":{},"data":data,"loc":{"start":{"line":9,"column":4},"end":{"line":9,"column":16}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":9,"column":6},"end":{"line":9,"column":13}} )).call(alias2,lookupProperty(depth0,"certFile"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":9,"column":4},"end":{"line":9,"column":24}}})) != null ? stack1 : "")
     + "\n#   "
-    + ((stack1 = (((helper = lookupProperty(helpers,"keyFile") || alias1(depth0, "keyFile", {"start":{"line":10,"column":6},"end":{"line":10,"column":13}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"keyFile","hash":{},"data":data,"loc":{"start":{"line":10,"column":4},"end":{"line":10,"column":15}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":10,"column":6},"end":{"line":10,"column":13}} )).call(alias2,lookupProperty(depth0,"keyFile"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":10,"column":4},"end":{"line":10,"column":23}}})) != null ? stack1 : "")
     + " (0600)\n# "
-    + ((stack1 = (((helper = lookupProperty(helpers,"installedPath") || alias1(depth0, "installedPath", {"start":{"line":11,"column":4},"end":{"line":11,"column":17}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"installedPath","hash":{},"data":data,"loc":{"start":{"line":11,"column":2},"end":{"line":11,"column":19}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":11,"column":4},"end":{"line":11,"column":11}} )).call(alias2,(lookupProperty(helpers,"unitName")||alias1(depth0, "unitName", {"start":{"line":11,"column":13},"end":{"line":11,"column":21}} )).call(alias2,lookupProperty(depth0,"installedPath"),{"name":"unitName","hash":{},"data":data,"loc":{"start":{"line":11,"column":12},"end":{"line":11,"column":36}}}),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":11,"column":2},"end":{"line":11,"column":38}}})) != null ? stack1 : "")
     + " then has derper restarted, which loads certificates only at start.\n[Unit]\nDescription=cdktf-tailnet DNS-01 certificate of DERP node "
-    + ((stack1 = (((helper = lookupProperty(helpers,"node") || alias1(depth0, "node", {"start":{"line":13,"column":60},"end":{"line":13,"column":64}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"node","hash":{},"data":data,"loc":{"start":{"line":13,"column":58},"end":{"line":13,"column":66}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"unitValue")||alias1(depth0, "unitValue", {"start":{"line":13,"column":60},"end":{"line":13,"column":69}} )).call(alias2,lookupProperty(depth0,"node"),{"name":"unitValue","hash":{},"data":data,"loc":{"start":{"line":13,"column":58},"end":{"line":13,"column":76}}})) != null ? stack1 : "")
     + ": hand-off to derper\n\n[Service]\nType=oneshot\nUser="
-    + ((stack1 = (((helper = lookupProperty(helpers,"derperUser") || alias1(depth0, "derperUser", {"start":{"line":17,"column":7},"end":{"line":17,"column":17}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"derperUser","hash":{},"data":data,"loc":{"start":{"line":17,"column":5},"end":{"line":17,"column":19}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"plain")||alias1(depth0, "plain", {"start":{"line":17,"column":7},"end":{"line":17,"column":12}} )).call(alias2,lookupProperty(depth0,"derperUser"),{"name":"plain","hash":{},"data":data,"loc":{"start":{"line":17,"column":5},"end":{"line":17,"column":25}}})) != null ? stack1 : "")
     + "\nGroup="
-    + ((stack1 = (((helper = lookupProperty(helpers,"derperUser") || alias1(depth0, "derperUser", {"start":{"line":18,"column":8},"end":{"line":18,"column":18}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"derperUser","hash":{},"data":data,"loc":{"start":{"line":18,"column":6},"end":{"line":18,"column":20}}}) : helper))) != null ? stack1 : "")
-    + "\nExecStart=/bin/sh "
-    + ((stack1 = (((helper = lookupProperty(helpers,"hook") || alias1(depth0, "hook", {"start":{"line":19,"column":20},"end":{"line":19,"column":24}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"hook","hash":{},"data":data,"loc":{"start":{"line":19,"column":18},"end":{"line":19,"column":26}}}) : helper))) != null ? stack1 : "")
-    + " "
-    + ((stack1 = (((helper = lookupProperty(helpers,"config") || alias1(depth0, "config", {"start":{"line":19,"column":29},"end":{"line":19,"column":35}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"config","hash":{},"data":data,"loc":{"start":{"line":19,"column":27},"end":{"line":19,"column":37}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"plain")||alias1(depth0, "plain", {"start":{"line":18,"column":8},"end":{"line":18,"column":13}} )).call(alias2,lookupProperty(depth0,"derperUser"),{"name":"plain","hash":{},"data":data,"loc":{"start":{"line":18,"column":6},"end":{"line":18,"column":26}}})) != null ? stack1 : "")
+    + "\nExecStart="
+    + ((stack1 = (lookupProperty(helpers,"exec")||alias1(depth0, "exec", {"start":{"line":19,"column":12},"end":{"line":19,"column":16}} )).call(alias2,"/bin/sh",lookupProperty(depth0,"hook"),lookupProperty(depth0,"config"),{"name":"exec","hash":{},"data":data,"loc":{"start":{"line":19,"column":10},"end":{"line":19,"column":40}}})) != null ? stack1 : "")
     + "\nLoadCredential=certificate:"
-    + ((stack1 = (((helper = lookupProperty(helpers,"stagedCertFile") || alias1(depth0, "stagedCertFile", {"start":{"line":20,"column":29},"end":{"line":20,"column":43}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"stagedCertFile","hash":{},"data":data,"loc":{"start":{"line":20,"column":27},"end":{"line":20,"column":45}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"unitPath")||alias1(depth0, "unitPath", {"start":{"line":20,"column":29},"end":{"line":20,"column":37}} )).call(alias2,lookupProperty(depth0,"stagedCertFile"),{"name":"unitPath","hash":{},"data":data,"loc":{"start":{"line":20,"column":27},"end":{"line":20,"column":54}}})) != null ? stack1 : "")
     + "\nLoadCredential=key:"
-    + ((stack1 = (((helper = lookupProperty(helpers,"stagedKeyFile") || alias1(depth0, "stagedKeyFile", {"start":{"line":21,"column":21},"end":{"line":21,"column":34}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"stagedKeyFile","hash":{},"data":data,"loc":{"start":{"line":21,"column":19},"end":{"line":21,"column":36}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"unitPath")||alias1(depth0, "unitPath", {"start":{"line":21,"column":21},"end":{"line":21,"column":29}} )).call(alias2,lookupProperty(depth0,"stagedKeyFile"),{"name":"unitPath","hash":{},"data":data,"loc":{"start":{"line":21,"column":19},"end":{"line":21,"column":45}}})) != null ? stack1 : "")
     + "\n# derper's directories, declared as derper's unit declares them (same owner and mode).\nStateDirectory="
-    + ((stack1 = (((helper = lookupProperty(helpers,"derperStateDirectories") || alias1(depth0, "derperStateDirectories", {"start":{"line":23,"column":17},"end":{"line":23,"column":39}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"derperStateDirectories","hash":{},"data":data,"loc":{"start":{"line":23,"column":15},"end":{"line":23,"column":41}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"unitDirs")||alias1(depth0, "unitDirs", {"start":{"line":23,"column":17},"end":{"line":23,"column":25}} )).call(alias2,lookupProperty(depth0,"derperStateDirectories"),{"name":"unitDirs","hash":{},"data":data,"loc":{"start":{"line":23,"column":15},"end":{"line":23,"column":50}}})) != null ? stack1 : "")
     + "\nStateDirectoryMode=0750\nUMask=0077\nTimeoutStartSec=1min\n"
     + ((stack1 = container.invokePartial(lookupProperty(partials,"cdktf-tailnet-sandbox"),depth0,{"name":"cdktf-tailnet-sandbox","data":data,"helpers":helpers,"partials":partials,"decorators":container.decorators})) != null ? stack1 : "")
     + "PrivateNetwork=yes\nIPAddressDeny=any\nRestrictAddressFamilies=none\nCapabilityBoundingSet=\nPrivateUsers=yes\n";
 },"usePartial":true,"useData":true},
   },
   "cdktf-tailnet-acme-installed.path": {
-    sha256: "96937832d899b72eadef8277239c0e930ed98c381ade29082c1d2658751e107b",
+    sha256: "cf41665b93a4e169b3f3830bba48c6187ba669d63bea9555c16cd195b56e036f",
     partials: [],
     spec: {"compiler":[8,">= 4.3.0"],"main":function(container,depth0,helpers,partials,data) {
-    var stack1, helper, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), alias3="function", lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -157,33 +165,33 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return "# Rendered by cdktf-tailnet for host \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"host") || alias1(depth0, "host", {"start":{"line":1,"column":40},"end":{"line":1,"column":44}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"host","hash":{},"data":data,"loc":{"start":{"line":1,"column":38},"end":{"line":1,"column":46}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":1,"column":40},"end":{"line":1,"column":47}} )).call(alias2,lookupProperty(depth0,"host"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":1,"column":38},"end":{"line":1,"column":54}}})) != null ? stack1 : "")
     + "\" (tailnet \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"tailnet") || alias1(depth0, "tailnet", {"start":{"line":1,"column":60},"end":{"line":1,"column":67}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"tailnet","hash":{},"data":data,"loc":{"start":{"line":1,"column":58},"end":{"line":1,"column":69}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":1,"column":68},"end":{"line":1,"column":75}} )).call(alias2,lookupProperty(depth0,"tailnet"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":1,"column":66},"end":{"line":1,"column":85}}})) != null ? stack1 : "")
     + "\"); do not edit.\n# derper loads certificates only at start. When "
-    + ((stack1 = (((helper = lookupProperty(helpers,"install") || alias1(depth0, "install", {"start":{"line":2,"column":50},"end":{"line":2,"column":57}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"install","hash":{},"data":data,"loc":{"start":{"line":2,"column":48},"end":{"line":2,"column":59}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":2,"column":50},"end":{"line":2,"column":57}} )).call(alias2,(lookupProperty(helpers,"unitName")||alias1(depth0, "unitName", {"start":{"line":2,"column":59},"end":{"line":2,"column":67}} )).call(alias2,lookupProperty(depth0,"install"),{"name":"unitName","hash":{},"data":data,"loc":{"start":{"line":2,"column":58},"end":{"line":2,"column":76}}}),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":2,"column":48},"end":{"line":2,"column":78}}})) != null ? stack1 : "")
     + " replaces\n#   "
-    + ((stack1 = (((helper = lookupProperty(helpers,"certFile") || alias1(depth0, "certFile", {"start":{"line":3,"column":6},"end":{"line":3,"column":14}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"certFile","hash":{},"data":data,"loc":{"start":{"line":3,"column":4},"end":{"line":3,"column":16}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":3,"column":6},"end":{"line":3,"column":13}} )).call(alias2,lookupProperty(depth0,"certFile"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":3,"column":4},"end":{"line":3,"column":24}}})) != null ? stack1 : "")
     + "\n# (or the file changes otherwise), this starts "
-    + ((stack1 = (((helper = lookupProperty(helpers,"installedService") || alias1(depth0, "installedService", {"start":{"line":4,"column":49},"end":{"line":4,"column":65}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"installedService","hash":{},"data":data,"loc":{"start":{"line":4,"column":47},"end":{"line":4,"column":67}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":4,"column":49},"end":{"line":4,"column":56}} )).call(alias2,(lookupProperty(helpers,"unitName")||alias1(depth0, "unitName", {"start":{"line":4,"column":58},"end":{"line":4,"column":66}} )).call(alias2,lookupProperty(depth0,"installedService"),{"name":"unitName","hash":{},"data":data,"loc":{"start":{"line":4,"column":57},"end":{"line":4,"column":84}}}),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":4,"column":47},"end":{"line":4,"column":86}}})) != null ? stack1 : "")
     + ", which has\n# "
-    + ((stack1 = (((helper = lookupProperty(helpers,"derperUnit") || alias1(depth0, "derperUnit", {"start":{"line":5,"column":4},"end":{"line":5,"column":14}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"derperUnit","hash":{},"data":data,"loc":{"start":{"line":5,"column":2},"end":{"line":5,"column":16}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":5,"column":4},"end":{"line":5,"column":11}} )).call(alias2,(lookupProperty(helpers,"unitName")||alias1(depth0, "unitName", {"start":{"line":5,"column":13},"end":{"line":5,"column":21}} )).call(alias2,lookupProperty(depth0,"derperUnit"),{"name":"unitName","hash":{},"data":data,"loc":{"start":{"line":5,"column":12},"end":{"line":5,"column":33}}}),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":5,"column":2},"end":{"line":5,"column":35}}})) != null ? stack1 : "")
     + " restarted if the certificate and key are there.\n[Unit]\nDescription=cdktf-tailnet: restart "
-    + ((stack1 = (((helper = lookupProperty(helpers,"derperUnit") || alias1(depth0, "derperUnit", {"start":{"line":7,"column":37},"end":{"line":7,"column":47}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"derperUnit","hash":{},"data":data,"loc":{"start":{"line":7,"column":35},"end":{"line":7,"column":49}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"unitValue")||alias1(depth0, "unitValue", {"start":{"line":7,"column":37},"end":{"line":7,"column":46}} )).call(alias2,(lookupProperty(helpers,"unitName")||alias1(depth0, "unitName", {"start":{"line":7,"column":48},"end":{"line":7,"column":56}} )).call(alias2,lookupProperty(depth0,"derperUnit"),{"name":"unitName","hash":{},"data":data,"loc":{"start":{"line":7,"column":47},"end":{"line":7,"column":68}}}),{"name":"unitValue","hash":{},"data":data,"loc":{"start":{"line":7,"column":35},"end":{"line":7,"column":70}}})) != null ? stack1 : "")
     + " when the certificate of DERP node "
-    + ((stack1 = (((helper = lookupProperty(helpers,"node") || alias1(depth0, "node", {"start":{"line":7,"column":86},"end":{"line":7,"column":90}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"node","hash":{},"data":data,"loc":{"start":{"line":7,"column":84},"end":{"line":7,"column":92}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"unitValue")||alias1(depth0, "unitValue", {"start":{"line":7,"column":107},"end":{"line":7,"column":116}} )).call(alias2,lookupProperty(depth0,"node"),{"name":"unitValue","hash":{},"data":data,"loc":{"start":{"line":7,"column":105},"end":{"line":7,"column":123}}})) != null ? stack1 : "")
     + " is replaced\n\n[Path]\nPathChanged="
-    + ((stack1 = (((helper = lookupProperty(helpers,"certFile") || alias1(depth0, "certFile", {"start":{"line":10,"column":14},"end":{"line":10,"column":22}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"certFile","hash":{},"data":data,"loc":{"start":{"line":10,"column":12},"end":{"line":10,"column":24}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"unitPath")||alias1(depth0, "unitPath", {"start":{"line":10,"column":14},"end":{"line":10,"column":22}} )).call(alias2,lookupProperty(depth0,"certFile"),{"name":"unitPath","hash":{},"data":data,"loc":{"start":{"line":10,"column":12},"end":{"line":10,"column":33}}})) != null ? stack1 : "")
     + "\nUnit="
-    + ((stack1 = (((helper = lookupProperty(helpers,"installedService") || alias1(depth0, "installedService", {"start":{"line":11,"column":7},"end":{"line":11,"column":23}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"installedService","hash":{},"data":data,"loc":{"start":{"line":11,"column":5},"end":{"line":11,"column":25}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"unitName")||alias1(depth0, "unitName", {"start":{"line":11,"column":7},"end":{"line":11,"column":15}} )).call(alias2,lookupProperty(depth0,"installedService"),{"name":"unitName","hash":{},"data":data,"loc":{"start":{"line":11,"column":5},"end":{"line":11,"column":34}}})) != null ? stack1 : "")
     + "\n\n[Install]\nWantedBy=paths.target\n";
 },"useData":true},
   },
   "cdktf-tailnet-acme-installed.service": {
-    sha256: "015cfad3df983a686dbc70a349e1f852aa6412012053d28b9b69a1bdbe6d60c7",
+    sha256: "7440a8ca082ef7060f4bff282c955bb7a26d3cc0327df4a5b750ea4464c53435",
     partials: ["cdktf-tailnet-sandbox"],
     spec: {"compiler":[8,">= 4.3.0"],"main":function(container,depth0,helpers,partials,data) {
-    var stack1, helper, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), alias3="function", lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -191,37 +199,37 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return "# Rendered by cdktf-tailnet for host \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"host") || alias1(depth0, "host", {"start":{"line":1,"column":40},"end":{"line":1,"column":44}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"host","hash":{},"data":data,"loc":{"start":{"line":1,"column":38},"end":{"line":1,"column":46}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":1,"column":40},"end":{"line":1,"column":47}} )).call(alias2,lookupProperty(depth0,"host"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":1,"column":38},"end":{"line":1,"column":54}}})) != null ? stack1 : "")
     + "\" (tailnet \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"tailnet") || alias1(depth0, "tailnet", {"start":{"line":1,"column":60},"end":{"line":1,"column":67}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"tailnet","hash":{},"data":data,"loc":{"start":{"line":1,"column":58},"end":{"line":1,"column":69}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":1,"column":68},"end":{"line":1,"column":75}} )).call(alias2,lookupProperty(depth0,"tailnet"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":1,"column":66},"end":{"line":1,"column":85}}})) != null ? stack1 : "")
     + "\"); do not edit.\n# The certificate of DERP node "
-    + ((stack1 = (((helper = lookupProperty(helpers,"node") || alias1(depth0, "node", {"start":{"line":2,"column":33},"end":{"line":2,"column":37}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"node","hash":{},"data":data,"loc":{"start":{"line":2,"column":31},"end":{"line":2,"column":39}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":2,"column":33},"end":{"line":2,"column":40}} )).call(alias2,lookupProperty(depth0,"node"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":2,"column":31},"end":{"line":2,"column":47}}})) != null ? stack1 : "")
     + " changed ("
-    + ((stack1 = (((helper = lookupProperty(helpers,"installedPath") || alias1(depth0, "installedPath", {"start":{"line":2,"column":51},"end":{"line":2,"column":64}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"installedPath","hash":{},"data":data,"loc":{"start":{"line":2,"column":49},"end":{"line":2,"column":66}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":2,"column":59},"end":{"line":2,"column":66}} )).call(alias2,(lookupProperty(helpers,"unitName")||alias1(depth0, "unitName", {"start":{"line":2,"column":68},"end":{"line":2,"column":76}} )).call(alias2,lookupProperty(depth0,"installedPath"),{"name":"unitName","hash":{},"data":data,"loc":{"start":{"line":2,"column":67},"end":{"line":2,"column":91}}}),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":2,"column":57},"end":{"line":2,"column":93}}})) != null ? stack1 : "")
     + "): if it and its key are\n# there, this starts "
-    + ((stack1 = (((helper = lookupProperty(helpers,"restartService") || alias1(depth0, "restartService", {"start":{"line":3,"column":23},"end":{"line":3,"column":37}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"restartService","hash":{},"data":data,"loc":{"start":{"line":3,"column":21},"end":{"line":3,"column":39}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":3,"column":23},"end":{"line":3,"column":30}} )).call(alias2,(lookupProperty(helpers,"unitName")||alias1(depth0, "unitName", {"start":{"line":3,"column":32},"end":{"line":3,"column":40}} )).call(alias2,lookupProperty(depth0,"restartService"),{"name":"unitName","hash":{},"data":data,"loc":{"start":{"line":3,"column":31},"end":{"line":3,"column":56}}}),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":3,"column":21},"end":{"line":3,"column":58}}})) != null ? stack1 : "")
     + ", which restarts "
-    + ((stack1 = (((helper = lookupProperty(helpers,"derperUnit") || alias1(depth0, "derperUnit", {"start":{"line":3,"column":58},"end":{"line":3,"column":68}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"derperUnit","hash":{},"data":data,"loc":{"start":{"line":3,"column":56},"end":{"line":3,"column":70}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":3,"column":77},"end":{"line":3,"column":84}} )).call(alias2,(lookupProperty(helpers,"unitName")||alias1(depth0, "unitName", {"start":{"line":3,"column":86},"end":{"line":3,"column":94}} )).call(alias2,lookupProperty(depth0,"derperUnit"),{"name":"unitName","hash":{},"data":data,"loc":{"start":{"line":3,"column":85},"end":{"line":3,"column":106}}}),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":3,"column":75},"end":{"line":3,"column":108}}})) != null ? stack1 : "")
     + ". If either is\n# missing (deleted, not replaced), systemd skips this unit and derper keeps serving the certificate\n# it loaded; the next successful renewal check puts the files back. (The condition cannot be on the\n# restart unit: its Conflicts= would stop derper even when the condition fails.) Its one command\n# does nothing, as a transient user with no network, no capability and no writable file.\n[Unit]\nDescription=cdktf-tailnet: a new certificate of DERP node "
-    + ((stack1 = (((helper = lookupProperty(helpers,"node") || alias1(depth0, "node", {"start":{"line":9,"column":60},"end":{"line":9,"column":64}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"node","hash":{},"data":data,"loc":{"start":{"line":9,"column":58},"end":{"line":9,"column":66}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"unitValue")||alias1(depth0, "unitValue", {"start":{"line":9,"column":60},"end":{"line":9,"column":69}} )).call(alias2,lookupProperty(depth0,"node"),{"name":"unitValue","hash":{},"data":data,"loc":{"start":{"line":9,"column":58},"end":{"line":9,"column":76}}})) != null ? stack1 : "")
     + " for "
-    + ((stack1 = (((helper = lookupProperty(helpers,"derperUnit") || alias1(depth0, "derperUnit", {"start":{"line":9,"column":73},"end":{"line":9,"column":83}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"derperUnit","hash":{},"data":data,"loc":{"start":{"line":9,"column":71},"end":{"line":9,"column":85}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"unitValue")||alias1(depth0, "unitValue", {"start":{"line":9,"column":83},"end":{"line":9,"column":92}} )).call(alias2,(lookupProperty(helpers,"unitName")||alias1(depth0, "unitName", {"start":{"line":9,"column":94},"end":{"line":9,"column":102}} )).call(alias2,lookupProperty(depth0,"derperUnit"),{"name":"unitName","hash":{},"data":data,"loc":{"start":{"line":9,"column":93},"end":{"line":9,"column":114}}}),{"name":"unitValue","hash":{},"data":data,"loc":{"start":{"line":9,"column":81},"end":{"line":9,"column":116}}})) != null ? stack1 : "")
     + "\nConditionPathExists="
-    + ((stack1 = (((helper = lookupProperty(helpers,"certFile") || alias1(depth0, "certFile", {"start":{"line":10,"column":22},"end":{"line":10,"column":30}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"certFile","hash":{},"data":data,"loc":{"start":{"line":10,"column":20},"end":{"line":10,"column":32}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"unitPath")||alias1(depth0, "unitPath", {"start":{"line":10,"column":22},"end":{"line":10,"column":30}} )).call(alias2,lookupProperty(depth0,"certFile"),{"name":"unitPath","hash":{},"data":data,"loc":{"start":{"line":10,"column":20},"end":{"line":10,"column":41}}})) != null ? stack1 : "")
     + "\nConditionPathExists="
-    + ((stack1 = (((helper = lookupProperty(helpers,"keyFile") || alias1(depth0, "keyFile", {"start":{"line":11,"column":22},"end":{"line":11,"column":29}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"keyFile","hash":{},"data":data,"loc":{"start":{"line":11,"column":20},"end":{"line":11,"column":31}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"unitPath")||alias1(depth0, "unitPath", {"start":{"line":11,"column":22},"end":{"line":11,"column":30}} )).call(alias2,lookupProperty(depth0,"keyFile"),{"name":"unitPath","hash":{},"data":data,"loc":{"start":{"line":11,"column":20},"end":{"line":11,"column":40}}})) != null ? stack1 : "")
     + "\nOnSuccess="
-    + ((stack1 = (((helper = lookupProperty(helpers,"restartService") || alias1(depth0, "restartService", {"start":{"line":12,"column":12},"end":{"line":12,"column":26}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"restartService","hash":{},"data":data,"loc":{"start":{"line":12,"column":10},"end":{"line":12,"column":28}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"unitName")||alias1(depth0, "unitName", {"start":{"line":12,"column":12},"end":{"line":12,"column":20}} )).call(alias2,lookupProperty(depth0,"restartService"),{"name":"unitName","hash":{},"data":data,"loc":{"start":{"line":12,"column":10},"end":{"line":12,"column":37}}})) != null ? stack1 : "")
     + "\n\n[Service]\nType=oneshot\nExecStart=/bin/true\nDynamicUser=yes\nUMask=0077\n"
     + ((stack1 = container.invokePartial(lookupProperty(partials,"cdktf-tailnet-sandbox"),depth0,{"name":"cdktf-tailnet-sandbox","data":data,"helpers":helpers,"partials":partials,"decorators":container.decorators})) != null ? stack1 : "")
     + "PrivateNetwork=yes\nIPAddressDeny=any\nRestrictAddressFamilies=none\nCapabilityBoundingSet=\nPrivateUsers=yes\n";
 },"usePartial":true,"useData":true},
   },
   "cdktf-tailnet-acme-restart.service": {
-    sha256: "bfd38fbd7f1c67b06c60e82ff0994c92064b74e937563452e2aba614ec29332f",
+    sha256: "fe0cd69d3c4078c87b5a7fbd4df7d15e5ce1d833f59cfbc2f73961473b0b45a7",
     partials: ["cdktf-tailnet-sandbox"],
     spec: {"compiler":[8,">= 4.3.0"],"main":function(container,depth0,helpers,partials,data) {
-    var stack1, helper, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), alias3="function", lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -229,39 +237,39 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return "# Rendered by cdktf-tailnet for host \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"host") || alias1(depth0, "host", {"start":{"line":1,"column":40},"end":{"line":1,"column":44}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"host","hash":{},"data":data,"loc":{"start":{"line":1,"column":38},"end":{"line":1,"column":46}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":1,"column":40},"end":{"line":1,"column":47}} )).call(alias2,lookupProperty(depth0,"host"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":1,"column":38},"end":{"line":1,"column":54}}})) != null ? stack1 : "")
     + "\" (tailnet \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"tailnet") || alias1(depth0, "tailnet", {"start":{"line":1,"column":60},"end":{"line":1,"column":67}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"tailnet","hash":{},"data":data,"loc":{"start":{"line":1,"column":58},"end":{"line":1,"column":69}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":1,"column":68},"end":{"line":1,"column":75}} )).call(alias2,lookupProperty(depth0,"tailnet"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":1,"column":66},"end":{"line":1,"column":85}}})) != null ? stack1 : "")
     + "\"); do not edit.\n# Restarts "
-    + ((stack1 = (((helper = lookupProperty(helpers,"derperUnit") || alias1(depth0, "derperUnit", {"start":{"line":2,"column":13},"end":{"line":2,"column":23}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"derperUnit","hash":{},"data":data,"loc":{"start":{"line":2,"column":11},"end":{"line":2,"column":25}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":2,"column":13},"end":{"line":2,"column":20}} )).call(alias2,(lookupProperty(helpers,"unitName")||alias1(depth0, "unitName", {"start":{"line":2,"column":22},"end":{"line":2,"column":30}} )).call(alias2,lookupProperty(depth0,"derperUnit"),{"name":"unitName","hash":{},"data":data,"loc":{"start":{"line":2,"column":21},"end":{"line":2,"column":42}}}),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":2,"column":11},"end":{"line":2,"column":44}}})) != null ? stack1 : "")
     + " for the new certificate of DERP node "
-    + ((stack1 = (((helper = lookupProperty(helpers,"node") || alias1(depth0, "node", {"start":{"line":2,"column":65},"end":{"line":2,"column":69}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"node","hash":{},"data":data,"loc":{"start":{"line":2,"column":63},"end":{"line":2,"column":71}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":2,"column":84},"end":{"line":2,"column":91}} )).call(alias2,lookupProperty(depth0,"node"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":2,"column":82},"end":{"line":2,"column":98}}})) != null ? stack1 : "")
     + ", with no privilege of its\n# own; started by "
-    + ((stack1 = (((helper = lookupProperty(helpers,"installedService") || alias1(depth0, "installedService", {"start":{"line":3,"column":20},"end":{"line":3,"column":36}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"installedService","hash":{},"data":data,"loc":{"start":{"line":3,"column":18},"end":{"line":3,"column":38}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":3,"column":20},"end":{"line":3,"column":27}} )).call(alias2,(lookupProperty(helpers,"unitName")||alias1(depth0, "unitName", {"start":{"line":3,"column":29},"end":{"line":3,"column":37}} )).call(alias2,lookupProperty(depth0,"installedService"),{"name":"unitName","hash":{},"data":data,"loc":{"start":{"line":3,"column":28},"end":{"line":3,"column":55}}}),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":3,"column":18},"end":{"line":3,"column":57}}})) != null ? stack1 : "")
     + ".\n# Starting this unit makes systemd stop "
-    + ((stack1 = (((helper = lookupProperty(helpers,"derperUnit") || alias1(depth0, "derperUnit", {"start":{"line":4,"column":42},"end":{"line":4,"column":52}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"derperUnit","hash":{},"data":data,"loc":{"start":{"line":4,"column":40},"end":{"line":4,"column":54}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":4,"column":42},"end":{"line":4,"column":49}} )).call(alias2,(lookupProperty(helpers,"unitName")||alias1(depth0, "unitName", {"start":{"line":4,"column":51},"end":{"line":4,"column":59}} )).call(alias2,lookupProperty(depth0,"derperUnit"),{"name":"unitName","hash":{},"data":data,"loc":{"start":{"line":4,"column":50},"end":{"line":4,"column":71}}}),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":4,"column":40},"end":{"line":4,"column":73}}})) != null ? stack1 : "")
     + " (Conflicts=); once it has finished, systemd\n# starts "
-    + ((stack1 = (((helper = lookupProperty(helpers,"derperUnit") || alias1(depth0, "derperUnit", {"start":{"line":5,"column":11},"end":{"line":5,"column":21}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"derperUnit","hash":{},"data":data,"loc":{"start":{"line":5,"column":9},"end":{"line":5,"column":23}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":5,"column":11},"end":{"line":5,"column":18}} )).call(alias2,(lookupProperty(helpers,"unitName")||alias1(depth0, "unitName", {"start":{"line":5,"column":20},"end":{"line":5,"column":28}} )).call(alias2,lookupProperty(depth0,"derperUnit"),{"name":"unitName","hash":{},"data":data,"loc":{"start":{"line":5,"column":19},"end":{"line":5,"column":40}}}),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":5,"column":9},"end":{"line":5,"column":42}}})) != null ? stack1 : "")
     + " again (OnSuccess=). Its one command does nothing, as a transient user with\n# no network, no capability and no writable file.\n[Unit]\nDescription=cdktf-tailnet: restart "
-    + ((stack1 = (((helper = lookupProperty(helpers,"derperUnit") || alias1(depth0, "derperUnit", {"start":{"line":8,"column":37},"end":{"line":8,"column":47}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"derperUnit","hash":{},"data":data,"loc":{"start":{"line":8,"column":35},"end":{"line":8,"column":49}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"unitValue")||alias1(depth0, "unitValue", {"start":{"line":8,"column":37},"end":{"line":8,"column":46}} )).call(alias2,(lookupProperty(helpers,"unitName")||alias1(depth0, "unitName", {"start":{"line":8,"column":48},"end":{"line":8,"column":56}} )).call(alias2,lookupProperty(depth0,"derperUnit"),{"name":"unitName","hash":{},"data":data,"loc":{"start":{"line":8,"column":47},"end":{"line":8,"column":68}}}),{"name":"unitValue","hash":{},"data":data,"loc":{"start":{"line":8,"column":35},"end":{"line":8,"column":70}}})) != null ? stack1 : "")
     + " for the new certificate of DERP node "
-    + ((stack1 = (((helper = lookupProperty(helpers,"node") || alias1(depth0, "node", {"start":{"line":8,"column":89},"end":{"line":8,"column":93}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"node","hash":{},"data":data,"loc":{"start":{"line":8,"column":87},"end":{"line":8,"column":95}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"unitValue")||alias1(depth0, "unitValue", {"start":{"line":8,"column":110},"end":{"line":8,"column":119}} )).call(alias2,lookupProperty(depth0,"node"),{"name":"unitValue","hash":{},"data":data,"loc":{"start":{"line":8,"column":108},"end":{"line":8,"column":126}}})) != null ? stack1 : "")
     + "\nConflicts="
-    + ((stack1 = (((helper = lookupProperty(helpers,"derperUnit") || alias1(depth0, "derperUnit", {"start":{"line":9,"column":12},"end":{"line":9,"column":22}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"derperUnit","hash":{},"data":data,"loc":{"start":{"line":9,"column":10},"end":{"line":9,"column":24}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"unitName")||alias1(depth0, "unitName", {"start":{"line":9,"column":12},"end":{"line":9,"column":20}} )).call(alias2,lookupProperty(depth0,"derperUnit"),{"name":"unitName","hash":{},"data":data,"loc":{"start":{"line":9,"column":10},"end":{"line":9,"column":33}}})) != null ? stack1 : "")
     + "\nAfter="
-    + ((stack1 = (((helper = lookupProperty(helpers,"derperUnit") || alias1(depth0, "derperUnit", {"start":{"line":10,"column":8},"end":{"line":10,"column":18}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"derperUnit","hash":{},"data":data,"loc":{"start":{"line":10,"column":6},"end":{"line":10,"column":20}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"unitName")||alias1(depth0, "unitName", {"start":{"line":10,"column":8},"end":{"line":10,"column":16}} )).call(alias2,lookupProperty(depth0,"derperUnit"),{"name":"unitName","hash":{},"data":data,"loc":{"start":{"line":10,"column":6},"end":{"line":10,"column":29}}})) != null ? stack1 : "")
     + "\nOnSuccess="
-    + ((stack1 = (((helper = lookupProperty(helpers,"derperUnit") || alias1(depth0, "derperUnit", {"start":{"line":11,"column":12},"end":{"line":11,"column":22}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"derperUnit","hash":{},"data":data,"loc":{"start":{"line":11,"column":10},"end":{"line":11,"column":24}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"unitName")||alias1(depth0, "unitName", {"start":{"line":11,"column":12},"end":{"line":11,"column":20}} )).call(alias2,lookupProperty(depth0,"derperUnit"),{"name":"unitName","hash":{},"data":data,"loc":{"start":{"line":11,"column":10},"end":{"line":11,"column":33}}})) != null ? stack1 : "")
     + "\n\n[Service]\nType=oneshot\nExecStart=/bin/true\nDynamicUser=yes\nUMask=0077\n"
     + ((stack1 = container.invokePartial(lookupProperty(partials,"cdktf-tailnet-sandbox"),depth0,{"name":"cdktf-tailnet-sandbox","data":data,"helpers":helpers,"partials":partials,"decorators":container.decorators})) != null ? stack1 : "")
     + "PrivateNetwork=yes\nIPAddressDeny=any\nRestrictAddressFamilies=none\nCapabilityBoundingSet=\nPrivateUsers=yes\n";
 },"usePartial":true,"useData":true},
   },
   "cdktf-tailnet-acme.service": {
-    sha256: "90192329f0379d5d6f1c3ea5c64b62f15b616ca75c21096e77fc70ec26fdb00e",
+    sha256: "8a32e8d05386a7c4b25d5408896cb75ac9c6fbe9cf67e7ffc234f48a231083a7",
     partials: ["cdktf-tailnet-sandbox"],
     spec: {"compiler":[8,">= 4.3.0"],"main":function(container,depth0,helpers,partials,data) {
-    var stack1, helper, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), alias3="function", lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -269,55 +277,53 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return "# Rendered by cdktf-tailnet for host \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"host") || alias1(depth0, "host", {"start":{"line":1,"column":40},"end":{"line":1,"column":44}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"host","hash":{},"data":data,"loc":{"start":{"line":1,"column":38},"end":{"line":1,"column":46}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":1,"column":40},"end":{"line":1,"column":47}} )).call(alias2,lookupProperty(depth0,"host"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":1,"column":38},"end":{"line":1,"column":54}}})) != null ? stack1 : "")
     + "\" (tailnet \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"tailnet") || alias1(depth0, "tailnet", {"start":{"line":1,"column":60},"end":{"line":1,"column":67}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"tailnet","hash":{},"data":data,"loc":{"start":{"line":1,"column":58},"end":{"line":1,"column":69}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":1,"column":68},"end":{"line":1,"column":75}} )).call(alias2,lookupProperty(depth0,"tailnet"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":1,"column":66},"end":{"line":1,"column":85}}})) != null ? stack1 : "")
     + "\"); do not edit.\n# The DNS-01 certificate of DERP node "
-    + ((stack1 = (((helper = lookupProperty(helpers,"node") || alias1(depth0, "node", {"start":{"line":2,"column":40},"end":{"line":2,"column":44}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"node","hash":{},"data":data,"loc":{"start":{"line":2,"column":38},"end":{"line":2,"column":46}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":2,"column":40},"end":{"line":2,"column":47}} )).call(alias2,lookupProperty(depth0,"node"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":2,"column":38},"end":{"line":2,"column":54}}})) != null ? stack1 : "")
     + " ("
-    + ((stack1 = (((helper = lookupProperty(helpers,"domain") || alias1(depth0, "domain", {"start":{"line":2,"column":50},"end":{"line":2,"column":56}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"domain","hash":{},"data":data,"loc":{"start":{"line":2,"column":48},"end":{"line":2,"column":58}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":2,"column":58},"end":{"line":2,"column":65}} )).call(alias2,lookupProperty(depth0,"domain"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":2,"column":56},"end":{"line":2,"column":74}}})) != null ? stack1 : "")
     + "), with lego, from\n# "
-    + ((stack1 = (((helper = lookupProperty(helpers,"acmeUrl") || alias1(depth0, "acmeUrl", {"start":{"line":3,"column":4},"end":{"line":3,"column":11}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"acmeUrl","hash":{},"data":data,"loc":{"start":{"line":3,"column":2},"end":{"line":3,"column":13}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":3,"column":4},"end":{"line":3,"column":11}} )).call(alias2,lookupProperty(depth0,"acmeUrl"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":3,"column":2},"end":{"line":3,"column":21}}})) != null ? stack1 : "")
     + "\n# Obtained on the first run, renewed when fewer than "
-    + ((stack1 = (((helper = lookupProperty(helpers,"renewDays") || alias1(depth0, "renewDays", {"start":{"line":4,"column":55},"end":{"line":4,"column":64}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"renewDays","hash":{},"data":data,"loc":{"start":{"line":4,"column":53},"end":{"line":4,"column":66}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":4,"column":55},"end":{"line":4,"column":62}} )).call(alias2,lookupProperty(depth0,"renewDays"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":4,"column":53},"end":{"line":4,"column":74}}})) != null ? stack1 : "")
     + " days are left, and only staged in\n# lego's state directory "
-    + ((stack1 = (((helper = lookupProperty(helpers,"stateDir") || alias1(depth0, "stateDir", {"start":{"line":5,"column":27},"end":{"line":5,"column":35}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"stateDir","hash":{},"data":data,"loc":{"start":{"line":5,"column":25},"end":{"line":5,"column":37}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":5,"column":27},"end":{"line":5,"column":34}} )).call(alias2,lookupProperty(depth0,"stateDir"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":5,"column":25},"end":{"line":5,"column":45}}})) != null ? stack1 : "")
     + ".\n# Started by "
-    + ((stack1 = (((helper = lookupProperty(helpers,"timer") || alias1(depth0, "timer", {"start":{"line":6,"column":15},"end":{"line":6,"column":20}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"timer","hash":{},"data":data,"loc":{"start":{"line":6,"column":13},"end":{"line":6,"column":22}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":6,"column":15},"end":{"line":6,"column":22}} )).call(alias2,(lookupProperty(helpers,"unitName")||alias1(depth0, "unitName", {"start":{"line":6,"column":24},"end":{"line":6,"column":32}} )).call(alias2,lookupProperty(depth0,"timer"),{"name":"unitName","hash":{},"data":data,"loc":{"start":{"line":6,"column":23},"end":{"line":6,"column":39}}}),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":6,"column":13},"end":{"line":6,"column":41}}})) != null ? stack1 : "")
     + ".\n# Runs as a transient unprivileged user that cannot see derper's files. The "
-    + ((stack1 = (((helper = lookupProperty(helpers,"secretName") || alias1(depth0, "secretName", {"start":{"line":7,"column":78},"end":{"line":7,"column":88}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"secretName","hash":{},"data":data,"loc":{"start":{"line":7,"column":76},"end":{"line":7,"column":90}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":7,"column":78},"end":{"line":7,"column":85}} )).call(alias2,lookupProperty(depth0,"secretName"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":7,"column":76},"end":{"line":7,"column":98}}})) != null ? stack1 : "")
     + "\n# reaches it as the systemd credential \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"credential") || alias1(depth0, "credential", {"start":{"line":8,"column":42},"end":{"line":8,"column":52}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"credential","hash":{},"data":data,"loc":{"start":{"line":8,"column":40},"end":{"line":8,"column":54}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":8,"column":42},"end":{"line":8,"column":49}} )).call(alias2,lookupProperty(depth0,"credential"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":8,"column":40},"end":{"line":8,"column":62}}})) != null ? stack1 : "")
     + "\", which systemd reads from\n# "
-    + ((stack1 = (((helper = lookupProperty(helpers,"secretFile") || alias1(depth0, "secretFile", {"start":{"line":9,"column":4},"end":{"line":9,"column":14}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"secretFile","hash":{},"data":data,"loc":{"start":{"line":9,"column":2},"end":{"line":9,"column":16}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":9,"column":4},"end":{"line":9,"column":11}} )).call(alias2,lookupProperty(depth0,"secretFile"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":9,"column":2},"end":{"line":9,"column":24}}})) != null ? stack1 : "")
     + " (0600 root): never through the environment or a command line. After\n# each successful run systemd starts "
-    + ((stack1 = (((helper = lookupProperty(helpers,"install") || alias1(depth0, "install", {"start":{"line":10,"column":39},"end":{"line":10,"column":46}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"install","hash":{},"data":data,"loc":{"start":{"line":10,"column":37},"end":{"line":10,"column":48}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":10,"column":39},"end":{"line":10,"column":46}} )).call(alias2,(lookupProperty(helpers,"unitName")||alias1(depth0, "unitName", {"start":{"line":10,"column":48},"end":{"line":10,"column":56}} )).call(alias2,lookupProperty(depth0,"install"),{"name":"unitName","hash":{},"data":data,"loc":{"start":{"line":10,"column":47},"end":{"line":10,"column":65}}}),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":10,"column":37},"end":{"line":10,"column":67}}})) != null ? stack1 : "")
     + ", which hands the certificate to derper.\n[Unit]\nDescription=cdktf-tailnet DNS-01 certificate of DERP node "
-    + ((stack1 = (((helper = lookupProperty(helpers,"node") || alias1(depth0, "node", {"start":{"line":12,"column":60},"end":{"line":12,"column":64}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"node","hash":{},"data":data,"loc":{"start":{"line":12,"column":58},"end":{"line":12,"column":66}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"unitValue")||alias1(depth0, "unitValue", {"start":{"line":12,"column":60},"end":{"line":12,"column":69}} )).call(alias2,lookupProperty(depth0,"node"),{"name":"unitValue","hash":{},"data":data,"loc":{"start":{"line":12,"column":58},"end":{"line":12,"column":76}}})) != null ? stack1 : "")
     + " ("
-    + ((stack1 = (((helper = lookupProperty(helpers,"domain") || alias1(depth0, "domain", {"start":{"line":12,"column":70},"end":{"line":12,"column":76}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"domain","hash":{},"data":data,"loc":{"start":{"line":12,"column":68},"end":{"line":12,"column":78}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"unitValue")||alias1(depth0, "unitValue", {"start":{"line":12,"column":80},"end":{"line":12,"column":89}} )).call(alias2,lookupProperty(depth0,"domain"),{"name":"unitValue","hash":{},"data":data,"loc":{"start":{"line":12,"column":78},"end":{"line":12,"column":98}}})) != null ? stack1 : "")
     + ")\nWants=network-online.target\nAfter=network-online.target\nOnSuccess="
-    + ((stack1 = (((helper = lookupProperty(helpers,"install") || alias1(depth0, "install", {"start":{"line":15,"column":12},"end":{"line":15,"column":19}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"install","hash":{},"data":data,"loc":{"start":{"line":15,"column":10},"end":{"line":15,"column":21}}}) : helper))) != null ? stack1 : "")
-    + "\n\n[Service]\nType=oneshot\nExecStart=/bin/sh "
-    + ((stack1 = (((helper = lookupProperty(helpers,"script") || alias1(depth0, "script", {"start":{"line":19,"column":20},"end":{"line":19,"column":26}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"script","hash":{},"data":data,"loc":{"start":{"line":19,"column":18},"end":{"line":19,"column":28}}}) : helper))) != null ? stack1 : "")
-    + " "
-    + ((stack1 = (((helper = lookupProperty(helpers,"config") || alias1(depth0, "config", {"start":{"line":19,"column":31},"end":{"line":19,"column":37}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"config","hash":{},"data":data,"loc":{"start":{"line":19,"column":29},"end":{"line":19,"column":39}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"unitName")||alias1(depth0, "unitName", {"start":{"line":15,"column":12},"end":{"line":15,"column":20}} )).call(alias2,lookupProperty(depth0,"install"),{"name":"unitName","hash":{},"data":data,"loc":{"start":{"line":15,"column":10},"end":{"line":15,"column":30}}})) != null ? stack1 : "")
+    + "\n\n[Service]\nType=oneshot\nExecStart="
+    + ((stack1 = (lookupProperty(helpers,"exec")||alias1(depth0, "exec", {"start":{"line":19,"column":12},"end":{"line":19,"column":16}} )).call(alias2,"/bin/sh",lookupProperty(depth0,"script"),lookupProperty(depth0,"config"),{"name":"exec","hash":{},"data":data,"loc":{"start":{"line":19,"column":10},"end":{"line":19,"column":42}}})) != null ? stack1 : "")
     + "\nDynamicUser=yes\nLoadCredential="
-    + ((stack1 = (((helper = lookupProperty(helpers,"credential") || alias1(depth0, "credential", {"start":{"line":21,"column":17},"end":{"line":21,"column":27}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"credential","hash":{},"data":data,"loc":{"start":{"line":21,"column":15},"end":{"line":21,"column":29}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"plain")||alias1(depth0, "plain", {"start":{"line":21,"column":17},"end":{"line":21,"column":22}} )).call(alias2,lookupProperty(depth0,"credential"),{"name":"plain","hash":{},"data":data,"loc":{"start":{"line":21,"column":15},"end":{"line":21,"column":35}}})) != null ? stack1 : "")
     + ":"
-    + ((stack1 = (((helper = lookupProperty(helpers,"secretFile") || alias1(depth0, "secretFile", {"start":{"line":21,"column":32},"end":{"line":21,"column":42}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"secretFile","hash":{},"data":data,"loc":{"start":{"line":21,"column":30},"end":{"line":21,"column":44}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"unitPath")||alias1(depth0, "unitPath", {"start":{"line":21,"column":38},"end":{"line":21,"column":46}} )).call(alias2,lookupProperty(depth0,"secretFile"),{"name":"unitPath","hash":{},"data":data,"loc":{"start":{"line":21,"column":36},"end":{"line":21,"column":59}}})) != null ? stack1 : "")
     + "\nStateDirectory="
-    + ((stack1 = (((helper = lookupProperty(helpers,"stateDirectory") || alias1(depth0, "stateDirectory", {"start":{"line":22,"column":17},"end":{"line":22,"column":31}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"stateDirectory","hash":{},"data":data,"loc":{"start":{"line":22,"column":15},"end":{"line":22,"column":33}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"unitDirs")||alias1(depth0, "unitDirs", {"start":{"line":22,"column":17},"end":{"line":22,"column":25}} )).call(alias2,lookupProperty(depth0,"stateDirectory"),{"name":"unitDirs","hash":{},"data":data,"loc":{"start":{"line":22,"column":15},"end":{"line":22,"column":42}}})) != null ? stack1 : "")
     + "\nStateDirectoryMode=0700\nUMask=0077\nTimeoutStartSec=15min\n"
     + ((stack1 = container.invokePartial(lookupProperty(partials,"cdktf-tailnet-sandbox"),depth0,{"name":"cdktf-tailnet-sandbox","data":data,"helpers":helpers,"partials":partials,"decorators":container.decorators})) != null ? stack1 : "")
     + "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX\nCapabilityBoundingSet=\nPrivateUsers=yes\n";
 },"usePartial":true,"useData":true},
   },
   "cdktf-tailnet-acme.timer": {
-    sha256: "211f761b57a190144a28faa71587ac228f0cc150aff53411ba8b9d98a961d45a",
+    sha256: "f9a0835c90b2182a8da4154e962d3f5d3b4b6b226b5d9afba5d8e154bb116a96",
     partials: [],
     spec: {"compiler":[8,">= 4.3.0"],"main":function(container,depth0,helpers,partials,data) {
-    var stack1, helper, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), alias3="function", lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -325,23 +331,23 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return "# Rendered by cdktf-tailnet for host \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"host") || alias1(depth0, "host", {"start":{"line":1,"column":40},"end":{"line":1,"column":44}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"host","hash":{},"data":data,"loc":{"start":{"line":1,"column":38},"end":{"line":1,"column":46}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":1,"column":40},"end":{"line":1,"column":47}} )).call(alias2,lookupProperty(depth0,"host"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":1,"column":38},"end":{"line":1,"column":54}}})) != null ? stack1 : "")
     + "\" (tailnet \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"tailnet") || alias1(depth0, "tailnet", {"start":{"line":1,"column":60},"end":{"line":1,"column":67}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"tailnet","hash":{},"data":data,"loc":{"start":{"line":1,"column":58},"end":{"line":1,"column":69}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":1,"column":68},"end":{"line":1,"column":75}} )).call(alias2,lookupProperty(depth0,"tailnet"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":1,"column":66},"end":{"line":1,"column":85}}})) != null ? stack1 : "")
     + "\"); do not edit.\n[Unit]\nDescription=cdktf-tailnet DNS-01 certificate of DERP node "
-    + ((stack1 = (((helper = lookupProperty(helpers,"node") || alias1(depth0, "node", {"start":{"line":3,"column":60},"end":{"line":3,"column":64}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"node","hash":{},"data":data,"loc":{"start":{"line":3,"column":58},"end":{"line":3,"column":66}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"unitValue")||alias1(depth0, "unitValue", {"start":{"line":3,"column":60},"end":{"line":3,"column":69}} )).call(alias2,lookupProperty(depth0,"node"),{"name":"unitValue","hash":{},"data":data,"loc":{"start":{"line":3,"column":58},"end":{"line":3,"column":76}}})) != null ? stack1 : "")
     + ": first issuance, then a daily renewal check\n\n[Timer]\nOnActiveSec=1min\nOnCalendar="
-    + ((stack1 = (((helper = lookupProperty(helpers,"onCalendar") || alias1(depth0, "onCalendar", {"start":{"line":7,"column":13},"end":{"line":7,"column":23}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"onCalendar","hash":{},"data":data,"loc":{"start":{"line":7,"column":11},"end":{"line":7,"column":25}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"unitValue")||alias1(depth0, "unitValue", {"start":{"line":7,"column":13},"end":{"line":7,"column":22}} )).call(alias2,lookupProperty(depth0,"onCalendar"),{"name":"unitValue","hash":{},"data":data,"loc":{"start":{"line":7,"column":11},"end":{"line":7,"column":35}}})) != null ? stack1 : "")
     + "\nRandomizedDelaySec="
-    + ((stack1 = (((helper = lookupProperty(helpers,"randomizedDelaySec") || alias1(depth0, "randomizedDelaySec", {"start":{"line":8,"column":21},"end":{"line":8,"column":39}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"randomizedDelaySec","hash":{},"data":data,"loc":{"start":{"line":8,"column":19},"end":{"line":8,"column":41}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"plain")||alias1(depth0, "plain", {"start":{"line":8,"column":21},"end":{"line":8,"column":26}} )).call(alias2,lookupProperty(depth0,"randomizedDelaySec"),{"name":"plain","hash":{},"data":data,"loc":{"start":{"line":8,"column":19},"end":{"line":8,"column":47}}})) != null ? stack1 : "")
     + "\nPersistent=true\n\n[Install]\nWantedBy=timers.target\n";
 },"useData":true},
   },
   "cdktf-tailnet-ddns.service": {
-    sha256: "69f1bcde877cd3465d7c33aab4fadae41439951832734816617276e933155e3f",
+    sha256: "1c5b586b4b03fb377439a5775a02beff7a900d85f4196b8b77f9b49345321779",
     partials: ["cdktf-tailnet-sandbox"],
     spec: {"compiler":[8,">= 4.3.0"],"main":function(container,depth0,helpers,partials,data) {
-    var stack1, helper, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), alias3="function", lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -349,41 +355,39 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return "# Rendered by cdktf-tailnet for host \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"host") || alias1(depth0, "host", {"start":{"line":1,"column":40},"end":{"line":1,"column":44}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"host","hash":{},"data":data,"loc":{"start":{"line":1,"column":38},"end":{"line":1,"column":46}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":1,"column":40},"end":{"line":1,"column":47}} )).call(alias2,lookupProperty(depth0,"host"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":1,"column":38},"end":{"line":1,"column":54}}})) != null ? stack1 : "")
     + "\" (tailnet \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"tailnet") || alias1(depth0, "tailnet", {"start":{"line":1,"column":60},"end":{"line":1,"column":67}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"tailnet","hash":{},"data":data,"loc":{"start":{"line":1,"column":58},"end":{"line":1,"column":69}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":1,"column":68},"end":{"line":1,"column":75}} )).call(alias2,lookupProperty(depth0,"tailnet"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":1,"column":66},"end":{"line":1,"column":85}}})) != null ? stack1 : "")
     + "\"); do not edit.\n# Dynamic DNS: keeps "
-    + ((stack1 = (((helper = lookupProperty(helpers,"records") || alias1(depth0, "records", {"start":{"line":2,"column":23},"end":{"line":2,"column":30}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"records","hash":{},"data":data,"loc":{"start":{"line":2,"column":21},"end":{"line":2,"column":32}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":2,"column":23},"end":{"line":2,"column":30}} )).call(alias2,lookupProperty(depth0,"records"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":2,"column":21},"end":{"line":2,"column":40}}})) != null ? stack1 : "")
     + " pointing at this host's public address ("
-    + ((stack1 = (((helper = lookupProperty(helpers,"provider") || alias1(depth0, "provider", {"start":{"line":2,"column":75},"end":{"line":2,"column":83}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"provider","hash":{},"data":data,"loc":{"start":{"line":2,"column":73},"end":{"line":2,"column":85}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":2,"column":83},"end":{"line":2,"column":90}} )).call(alias2,lookupProperty(depth0,"provider"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":2,"column":81},"end":{"line":2,"column":101}}})) != null ? stack1 : "")
     + ").\n# Started by "
-    + ((stack1 = (((helper = lookupProperty(helpers,"timer") || alias1(depth0, "timer", {"start":{"line":3,"column":15},"end":{"line":3,"column":20}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"timer","hash":{},"data":data,"loc":{"start":{"line":3,"column":13},"end":{"line":3,"column":22}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":3,"column":15},"end":{"line":3,"column":22}} )).call(alias2,(lookupProperty(helpers,"unitName")||alias1(depth0, "unitName", {"start":{"line":3,"column":24},"end":{"line":3,"column":32}} )).call(alias2,lookupProperty(depth0,"timer"),{"name":"unitName","hash":{},"data":data,"loc":{"start":{"line":3,"column":23},"end":{"line":3,"column":39}}}),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":3,"column":13},"end":{"line":3,"column":41}}})) != null ? stack1 : "")
     + ". Runs as a transient unprivileged user; the secret reaches it as the\n# systemd credential \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"credential") || alias1(depth0, "credential", {"start":{"line":4,"column":24},"end":{"line":4,"column":34}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"credential","hash":{},"data":data,"loc":{"start":{"line":4,"column":22},"end":{"line":4,"column":36}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":4,"column":24},"end":{"line":4,"column":31}} )).call(alias2,lookupProperty(depth0,"credential"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":4,"column":22},"end":{"line":4,"column":44}}})) != null ? stack1 : "")
     + "\" read from "
-    + ((stack1 = (((helper = lookupProperty(helpers,"secretFile") || alias1(depth0, "secretFile", {"start":{"line":4,"column":50},"end":{"line":4,"column":60}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"secretFile","hash":{},"data":data,"loc":{"start":{"line":4,"column":48},"end":{"line":4,"column":62}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":4,"column":58},"end":{"line":4,"column":65}} )).call(alias2,lookupProperty(depth0,"secretFile"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":4,"column":56},"end":{"line":4,"column":78}}})) != null ? stack1 : "")
     + " (0600 root), never through the\n# environment or a command line.\n[Unit]\nDescription=cdktf-tailnet dynamic DNS updater ("
-    + ((stack1 = (((helper = lookupProperty(helpers,"provider") || alias1(depth0, "provider", {"start":{"line":7,"column":49},"end":{"line":7,"column":57}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"provider","hash":{},"data":data,"loc":{"start":{"line":7,"column":47},"end":{"line":7,"column":59}}}) : helper))) != null ? stack1 : "")
-    + ")\nWants=network-online.target\nAfter=network-online.target\n\n[Service]\nType=oneshot\nExecStart=/bin/sh "
-    + ((stack1 = (((helper = lookupProperty(helpers,"script") || alias1(depth0, "script", {"start":{"line":13,"column":20},"end":{"line":13,"column":26}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"script","hash":{},"data":data,"loc":{"start":{"line":13,"column":18},"end":{"line":13,"column":28}}}) : helper))) != null ? stack1 : "")
-    + " "
-    + ((stack1 = (((helper = lookupProperty(helpers,"config") || alias1(depth0, "config", {"start":{"line":13,"column":31},"end":{"line":13,"column":37}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"config","hash":{},"data":data,"loc":{"start":{"line":13,"column":29},"end":{"line":13,"column":39}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"unitValue")||alias1(depth0, "unitValue", {"start":{"line":7,"column":49},"end":{"line":7,"column":58}} )).call(alias2,lookupProperty(depth0,"provider"),{"name":"unitValue","hash":{},"data":data,"loc":{"start":{"line":7,"column":47},"end":{"line":7,"column":69}}})) != null ? stack1 : "")
+    + ")\nWants=network-online.target\nAfter=network-online.target\n\n[Service]\nType=oneshot\nExecStart="
+    + ((stack1 = (lookupProperty(helpers,"exec")||alias1(depth0, "exec", {"start":{"line":13,"column":12},"end":{"line":13,"column":16}} )).call(alias2,"/bin/sh",lookupProperty(depth0,"script"),lookupProperty(depth0,"config"),{"name":"exec","hash":{},"data":data,"loc":{"start":{"line":13,"column":10},"end":{"line":13,"column":42}}})) != null ? stack1 : "")
     + "\nDynamicUser=yes\nLoadCredential="
-    + ((stack1 = (((helper = lookupProperty(helpers,"credential") || alias1(depth0, "credential", {"start":{"line":15,"column":17},"end":{"line":15,"column":27}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"credential","hash":{},"data":data,"loc":{"start":{"line":15,"column":15},"end":{"line":15,"column":29}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"plain")||alias1(depth0, "plain", {"start":{"line":15,"column":17},"end":{"line":15,"column":22}} )).call(alias2,lookupProperty(depth0,"credential"),{"name":"plain","hash":{},"data":data,"loc":{"start":{"line":15,"column":15},"end":{"line":15,"column":35}}})) != null ? stack1 : "")
     + ":"
-    + ((stack1 = (((helper = lookupProperty(helpers,"secretFile") || alias1(depth0, "secretFile", {"start":{"line":15,"column":32},"end":{"line":15,"column":42}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"secretFile","hash":{},"data":data,"loc":{"start":{"line":15,"column":30},"end":{"line":15,"column":44}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"unitPath")||alias1(depth0, "unitPath", {"start":{"line":15,"column":38},"end":{"line":15,"column":46}} )).call(alias2,lookupProperty(depth0,"secretFile"),{"name":"unitPath","hash":{},"data":data,"loc":{"start":{"line":15,"column":36},"end":{"line":15,"column":59}}})) != null ? stack1 : "")
     + "\nStateDirectory="
-    + ((stack1 = (((helper = lookupProperty(helpers,"stateDirectory") || alias1(depth0, "stateDirectory", {"start":{"line":16,"column":17},"end":{"line":16,"column":31}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"stateDirectory","hash":{},"data":data,"loc":{"start":{"line":16,"column":15},"end":{"line":16,"column":33}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"unitDirs")||alias1(depth0, "unitDirs", {"start":{"line":16,"column":17},"end":{"line":16,"column":25}} )).call(alias2,lookupProperty(depth0,"stateDirectory"),{"name":"unitDirs","hash":{},"data":data,"loc":{"start":{"line":16,"column":15},"end":{"line":16,"column":42}}})) != null ? stack1 : "")
     + "\nStateDirectoryMode=0700\nUMask=0077\nTimeoutStartSec=3min\n"
     + ((stack1 = container.invokePartial(lookupProperty(partials,"cdktf-tailnet-sandbox"),depth0,{"name":"cdktf-tailnet-sandbox","data":data,"helpers":helpers,"partials":partials,"decorators":container.decorators})) != null ? stack1 : "")
     + "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK\nCapabilityBoundingSet=\nPrivateUsers=yes\n";
 },"usePartial":true,"useData":true},
   },
   "cdktf-tailnet-ddns.timer": {
-    sha256: "762dccd4c451f99aabab2e195163691c7a7c1913a9fc363e0a445ef736e4d145",
+    sha256: "6b820c51831abf98b9a8be11c4a84e1e631146dde0b9b2af875b61b63a159957",
     partials: [],
     spec: {"compiler":[8,">= 4.3.0"],"main":function(container,depth0,helpers,partials,data) {
-    var stack1, helper, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), alias3="function", lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -391,13 +395,13 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return "# Rendered by cdktf-tailnet for host \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"host") || alias1(depth0, "host", {"start":{"line":1,"column":40},"end":{"line":1,"column":44}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"host","hash":{},"data":data,"loc":{"start":{"line":1,"column":38},"end":{"line":1,"column":46}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":1,"column":40},"end":{"line":1,"column":47}} )).call(alias2,lookupProperty(depth0,"host"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":1,"column":38},"end":{"line":1,"column":54}}})) != null ? stack1 : "")
     + "\" (tailnet \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"tailnet") || alias1(depth0, "tailnet", {"start":{"line":1,"column":60},"end":{"line":1,"column":67}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"tailnet","hash":{},"data":data,"loc":{"start":{"line":1,"column":58},"end":{"line":1,"column":69}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":1,"column":68},"end":{"line":1,"column":75}} )).call(alias2,lookupProperty(depth0,"tailnet"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":1,"column":66},"end":{"line":1,"column":85}}})) != null ? stack1 : "")
     + "\"); do not edit.\n[Unit]\nDescription=cdktf-tailnet dynamic DNS updater, every "
-    + ((stack1 = (((helper = lookupProperty(helpers,"interval") || alias1(depth0, "interval", {"start":{"line":3,"column":55},"end":{"line":3,"column":63}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"interval","hash":{},"data":data,"loc":{"start":{"line":3,"column":53},"end":{"line":3,"column":65}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"unitValue")||alias1(depth0, "unitValue", {"start":{"line":3,"column":55},"end":{"line":3,"column":64}} )).call(alias2,lookupProperty(depth0,"interval"),{"name":"unitValue","hash":{},"data":data,"loc":{"start":{"line":3,"column":53},"end":{"line":3,"column":75}}})) != null ? stack1 : "")
     + "\n\n[Timer]\nOnActiveSec=10s\nOnUnitActiveSec="
-    + ((stack1 = (((helper = lookupProperty(helpers,"intervalSeconds") || alias1(depth0, "intervalSeconds", {"start":{"line":7,"column":18},"end":{"line":7,"column":33}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"intervalSeconds","hash":{},"data":data,"loc":{"start":{"line":7,"column":16},"end":{"line":7,"column":35}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"plain")||alias1(depth0, "plain", {"start":{"line":7,"column":18},"end":{"line":7,"column":23}} )).call(alias2,lookupProperty(depth0,"intervalSeconds"),{"name":"plain","hash":{},"data":data,"loc":{"start":{"line":7,"column":16},"end":{"line":7,"column":41}}})) != null ? stack1 : "")
     + "s\nAccuracySec=10s\n\n[Install]\nWantedBy=timers.target\n";
 },"useData":true},
   },
@@ -409,10 +413,10 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
 },"useData":true},
   },
   "ddns-update.sh": {
-    sha256: "0c4538fe1fd61c60341d8aa0b8d5e7d5678185ab9adda5a5676be9ec31bc2c83",
+    sha256: "3e3ca22117b5410fd361d6ece7f000a5e08de39ec6e45b329d0405ae016033e5",
     partials: [],
     spec: {"compiler":[8,">= 4.3.0"],"main":function(container,depth0,helpers,partials,data) {
-    var stack1, helper, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), alias3="function", lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -420,17 +424,17 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return "#!/bin/sh\n# Rendered by cdktf-tailnet for host \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"host") || alias1(depth0, "host", {"start":{"line":2,"column":40},"end":{"line":2,"column":44}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"host","hash":{},"data":data,"loc":{"start":{"line":2,"column":38},"end":{"line":2,"column":46}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":2,"column":40},"end":{"line":2,"column":47}} )).call(alias2,lookupProperty(depth0,"host"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":2,"column":38},"end":{"line":2,"column":54}}})) != null ? stack1 : "")
     + "\" (tailnet \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"tailnet") || alias1(depth0, "tailnet", {"start":{"line":2,"column":60},"end":{"line":2,"column":67}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"tailnet","hash":{},"data":data,"loc":{"start":{"line":2,"column":58},"end":{"line":2,"column":69}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":2,"column":68},"end":{"line":2,"column":75}} )).call(alias2,lookupProperty(depth0,"tailnet"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":2,"column":66},"end":{"line":2,"column":85}}})) != null ? stack1 : "")
     + "\"); do not edit.\n#\n# Dynamic DNS: keeps the A/AAAA records of this host's services pointing at its public address.\n#\n#   ddns-update.sh [--loop] CONFIG\n#\n# CONFIG is the rendered ddns.env (no secrets in it). One run learns the address (a \"what is my IP\"\n# URL or an interface), and for every record whose address differs from the one last published\n# (remembered in DDNS_STATE_DIR) asks the provider: Cloudflare's API (curl, jq) or RFC 2136 updates\n# signed with a TSIG key (dig, nsupdate). An unchanged address sends nothing; the record itself is\n# re-checked every DDNS_RECHECK_SECONDS. --loop repeats every DDNS_INTERVAL_SECONDS (containers;\n# VMs use a systemd timer instead).\n#\n# Secrets: the Cloudflare token comes from $CLOUDFLARE_API_TOKEN, systemd's credential\n# \"cloudflare-token\", or the file CLOUDFLARE_API_TOKEN_FILE; the TSIG secret from\n# $RFC2136_TSIG_SECRET, the credential \"tsig-secret\", or RFC2136_TSIG_SECRET_FILE. They are never\n# printed and never put on a command line (curl reads the header from stdin, nsupdate the key).\n#\n# Exit status: 0 when every record is current, 1 when anything failed (it is retried next run).\nset -u\numask 077\nPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nexport PATH\n\nloop=false\nif [ \"${1:-}\" = \"--loop\" ]; then loop=true; shift; fi\nconfig=${1:?usage: ddns-update.sh [--loop] CONFIG}\ncase $config in */*) ;; *) config=./$config ;; esac\n# shellcheck disable=SC1090\n. \"$config\" || exit 1\n\nlog() { printf 'ddns: %s\\n' \"$*\"; }\nfail() { printf 'ddns: error: %s\\n' \"$*\" >&2; }\n\ntmp=$(mktemp -d) || exit 1\ntrap 'rm -rf \"$tmp\"' EXIT\ntrap 'exit 0' INT TERM\nmkdir -p \"$DDNS_STATE_DIR\" || exit 1\n\n# --- the public address ---------------------------------------------------------------------\n\nvalid_address() { # FAMILY ADDRESS\n  case $1 in\n    4) printf '%s\\n' \"$2\" | grep -Eq '^[0-9]{1,3}(\\.[0-9]{1,3}){3}$' &&\n       printf '%s\\n' \"$2\" | awk -F. '{ for (i = 1; i <= 4; i++) if ($i > 255) exit 1 }' ;;\n    6) printf '%s\\n' \"$2\" | grep -Eq '^[0-9A-Fa-f:.]+$' && case $2 in *:*) true ;; *) false ;; esac ;;\n  esac\n}\n\n# Sets $addr to the public address of FAMILY (4 or 6) read from SOURCE (url:... or interface:...).\ndetect() { # FAMILY SOURCE\n  addr=\n  case $2 in\n    url:*)\n      url=${2#url:}\n      if ! out=$(curl -\"$1\" -fsS --max-time 15 --retry 2 --proto '=http,https' \"$url\" 2>\"$tmp/curl.err\"); then\n        fail \"could not learn the public IPv$1 address from $url: $(head -c 300 \"$tmp/curl.err\" | tr '\\n' ' ')\"\n        return 1\n      fi ;;\n    interface:*)\n      ifc=${2#interface:}\n      out=$(ip -o -\"$1\" addr show dev \"$ifc\" scope global 2>\"$tmp/ip.err\" | awk '{ split($4, a, \"/\"); print a[1]; exit }')\n      if [ -z \"$out\" ]; then\n        fail \"interface $ifc has no global IPv$1 address $(head -c 200 \"$tmp/ip.err\" | tr '\\n' ' ')\"\n        return 1\n      fi ;;\n    *) fail \"unknown address source $2\"; return 1 ;;\n  esac\n  out=$(printf '%s' \"$out\" | tr -d ' \\t\\r\\n')\n  if ! valid_address \"$1\" \"$out\"; then\n    fail \"$(printf '%s' \"$out\" | head -c 60) from ${2#*:} is not an IPv$1 address\"\n    return 1\n  fi\n  addr=$out\n}\n\n# --- Cloudflare (https://developers.cloudflare.com/api/, API v4) -------------------------------\n\ncf_token() {\n  if [ -n \"${CLOUDFLARE_API_TOKEN:-}\" ]; then\n    token=$CLOUDFLARE_API_TOKEN\n  elif [ -n \"${CREDENTIALS_DIRECTORY:-}\" ] && [ -r \"$CREDENTIALS_DIRECTORY/cloudflare-token\" ]; then\n    token=$(tr -d ' \\t\\r\\n' < \"$CREDENTIALS_DIRECTORY/cloudflare-token\")\n  elif [ -r \"${CLOUDFLARE_API_TOKEN_FILE:-}\" ]; then\n    token=$(tr -d ' \\t\\r\\n' < \"$CLOUDFLARE_API_TOKEN_FILE\")\n  else\n    fail \"no Cloudflare API token: put it into ${CLOUDFLARE_API_TOKEN_FILE:-the token file} (0600) or set CLOUDFLARE_API_TOKEN\"\n    return 1\n  fi\n  case $token in\n    '') fail \"the Cloudflare API token is empty\"; return 1 ;;\n    *[!A-Za-z0-9._~+/=-]*) fail \"the Cloudflare API token holds characters an API token does not have\"; return 1 ;;\n  esac\n}\n\n# cf_api METHOD PATH [JSON]: the response lands in $tmp/cf.json. The token reaches curl as a\n# config line on its standard input, so it is in no argument list and in no file.\ncf_api() {\n  cf_token || return 1\n  if [ $# -ge 3 ]; then set -- \"$1\" \"$2\" --data-binary \"$3\" -H 'Content-Type: application/json'; fi\n  method=$1 path=$2\n  shift 2\n  if ! status=$(printf 'header = \"Authorization: Bearer %s\"\\n' \"$token\" |\n      curl -sS --max-time 30 -K - -X \"$method\" -o \"$tmp/cf.json\" -w '%{http_code}' \"$@\" \"$CLOUDFLARE_API_URL$path\" 2>\"$tmp/curl.err\"); then\n    fail \"cloudflare: $method $path: $(head -c 300 \"$tmp/curl.err\" | tr '\\n' ' ')\"\n    return 1\n  fi\n  if [ \"${status#2}\" = \"$status\" ] || [ \"$(jq -r '.success' \"$tmp/cf.json\" 2>/dev/null)\" != \"true\" ]; then\n    errors=$(jq -r '[.errors[]? | \"\\(.code) \\(.message)\"] | join(\"; \")' \"$tmp/cf.json\" 2>/dev/null) || errors=$(head -c 300 \"$tmp/cf.json\")\n    fail \"cloudflare: $method $path failed (HTTP $status): ${errors:-no error message}\"\n    return 1\n  fi\n}\n\ncf_zone_id() {\n  zone_id=${CLOUDFLARE_ZONE_ID:-}\n  if [ -z \"$zone_id\" ] && [ -s \"$DDNS_STATE_DIR/cloudflare-zone-id\" ]; then zone_id=$(cat \"$DDNS_STATE_DIR/cloudflare-zone-id\"); fi\n  [ -n \"$zone_id\" ] && return 0\n  cf_api GET \"/zones?name=$CLOUDFLARE_ZONE_NAME\" || return 1\n  zone_id=$(jq -r '.result[0].id // empty' \"$tmp/cf.json\")\n  if [ -z \"$zone_id\" ]; then\n    fail \"cloudflare: the token sees no zone named $CLOUDFLARE_ZONE_NAME (it needs Zone Read on it)\"\n    return 1\n  fi\n  printf '%s\\n' \"$zone_id\" > \"$DDNS_STATE_DIR/cloudflare-zone-id\"\n}\n\ncloudflare_update() { # NAME TYPE ADDRESS\n  cf_zone_id || return 1\n  cf_api GET \"/zones/$zone_id/dns_records?type=$2&name=$1\" || return 1\n  count=$(jq '.result | length' \"$tmp/cf.json\")\n  case $count in\n    0)\n      body=$(jq -cn --arg type \"$2\" --arg name \"$1\" --arg content \"$3\" --argjson ttl \"$DDNS_TTL\" --arg comment \"cdktf-tailnet: kept current by the updater on host $DDNS_HOST\" \\\n        '{type: $type, name: $name, content: $content, ttl: $ttl, proxied: false, comment: $comment}')\n      cf_api POST \"/zones/$zone_id/dns_records\" \"$body\" || return 1\n      log \"$1 $2 $3: created\" ;;\n    1)\n      id=$(jq -r '.result[0].id' \"$tmp/cf.json\")\n      current=$(jq -r '.result[0].content' \"$tmp/cf.json\")\n      if [ \"$current\" = \"$3\" ]; then\n        log \"$1 $2 $3: already current\"\n        return 0\n      fi\n      body=$(jq -cn --arg content \"$3\" '{content: $content}')\n      cf_api PATCH \"/zones/$zone_id/dns_records/$id\" \"$body\" || return 1\n      log \"$1 $2 $3: updated (was $current)\" ;;\n    *)\n      fail \"cloudflare: $count $2 records are named $1; remove all but one\"\n      return 1 ;;\n  esac\n}\n\n# --- RFC 2136 (dynamic updates signed with TSIG) ---------------------------------------------\n\ntsig_secret() {\n  if [ -n \"${RFC2136_TSIG_SECRET:-}\" ]; then\n    secret=$RFC2136_TSIG_SECRET\n  elif [ -n \"${CREDENTIALS_DIRECTORY:-}\" ] && [ -r \"$CREDENTIALS_DIRECTORY/tsig-secret\" ]; then\n    secret=$(tr -d ' \\t\\r\\n' < \"$CREDENTIALS_DIRECTORY/tsig-secret\")\n  elif [ -r \"${RFC2136_TSIG_SECRET_FILE:-}\" ]; then\n    secret=$(tr -d ' \\t\\r\\n' < \"$RFC2136_TSIG_SECRET_FILE\")\n  else\n    fail \"no TSIG secret: put it into ${RFC2136_TSIG_SECRET_FILE:-the secret file} (0600) or set RFC2136_TSIG_SECRET\"\n    return 1\n  fi\n  case $secret in\n    '') fail \"the TSIG secret is empty\"; return 1 ;;\n    *[!A-Za-z0-9+/=]*) fail \"the TSIG secret is not base64 (put only the key's secret into the file)\"; return 1 ;;\n  esac\n}\n\nrfc2136_update() { # NAME TYPE ADDRESS\n  current=$(dig +short +norecurse +time=5 +tries=2 -p \"$RFC2136_PORT\" \"@$RFC2136_NAMESERVER\" \"$1\" \"$2\" 2>/dev/null | sort | tr '\\n' ' ' | sed 's/ *$//')\n  if [ \"$current\" = \"$3\" ]; then\n    log \"$1 $2 $3: already current\"\n    return 0\n  fi\n  tsig_secret || return 1\n  # The key travels on nsupdate's standard input, never in its arguments.\n  if ! printf 'server %s %s\\nzone %s\\nkey %s:%s %s\\nupdate delete %s. %s\\nupdate add %s. %s %s %s\\nsend\\n' \\\n      \"$RFC2136_NAMESERVER\" \"$RFC2136_PORT\" \"$RFC2136_ZONE\" \"$RFC2136_TSIG_ALGORITHM\" \"$RFC2136_TSIG_KEY\" \"$secret\" \\\n      \"$1\" \"$2\" \"$1\" \"$DDNS_TTL\" \"$2\" \"$3\" | nsupdate -t 15 > \"$tmp/nsupdate.out\" 2>&1; then\n    fail \"rfc2136: updating $1 $2 at $RFC2136_NAMESERVER port $RFC2136_PORT with key $RFC2136_TSIG_KEY failed: $(tr '\\n' ' ' < \"$tmp/nsupdate.out\" | head -c 400)\"\n    return 1\n  fi\n  log \"$1 $2 $3: updated (was ${current:-absent})\"\n}\n\n# --- one run ----------------------------------------------------------------------------------\n\n# 0 when STATE holds ADDRESS, written less than DDNS_RECHECK_SECONDS ago.\npublished() { # STATE ADDRESS\n  [ -r \"$1\" ] || return 1\n  read -r p_addr p_time < \"$1\" || return 1\n  [ \"$p_addr\" = \"$2\" ] || return 1\n  [ $(( $(date +%s) - p_time )) -lt \"$DDNS_RECHECK_SECONDS\" ]\n}\n\nrun_once() {\n  result=0\n  for family in 4 6; do\n    if [ \"$family\" = 4 ]; then source=${DDNS_IPV4_SOURCE:-} type=A names=${DDNS_A_RECORDS:-}\n    else source=${DDNS_IPV6_SOURCE:-} type=AAAA names=${DDNS_AAAA_RECORDS:-}; fi\n    if [ -z \"$source\" ] || [ -z \"$names\" ]; then continue; fi\n    detect \"$family\" \"$source\" || { result=1; continue; }\n    for name in $names; do\n      state=$DDNS_STATE_DIR/$name.$type\n      if published \"$state\" \"$addr\"; then\n        log \"$name $type $addr: unchanged\"\n        continue\n      fi\n      if \"${DDNS_PROVIDER}_update\" \"$name\" \"$type\" \"$addr\"; then\n        printf '%s %s\\n' \"$addr\" \"$(date +%s)\" > \"$state.new\" && mv -f \"$state.new\" \"$state\"\n      else\n        result=1\n      fi\n    done\n  done\n  return \"$result\"\n}\n\nif $loop; then\n  while :; do\n    run_once || :\n    sleep \"$DDNS_INTERVAL_SECONDS\" &\n    wait $!\n  done\nfi\nrun_once\n";
 },"useData":true},
   },
   "ddns.Dockerfile": {
-    sha256: "869e7fa827c4e9de4d6b2e0fbf1f053a0305306516876e109a07e66169b0aaf5",
+    sha256: "0c8831e8dcc3e48402db023f4d523dccce0b87a6317e18f3466a533021f96128",
     partials: [],
     spec: {"compiler":[8,">= 4.3.0"],"main":function(container,depth0,helpers,partials,data) {
-    var stack1, helper, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), alias3="function", lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -438,37 +442,37 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return "# Rendered by cdktf-tailnet for host \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"host") || alias1(depth0, "host", {"start":{"line":1,"column":40},"end":{"line":1,"column":44}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"host","hash":{},"data":data,"loc":{"start":{"line":1,"column":38},"end":{"line":1,"column":46}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":1,"column":40},"end":{"line":1,"column":47}} )).call(alias2,lookupProperty(depth0,"host"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":1,"column":38},"end":{"line":1,"column":54}}})) != null ? stack1 : "")
     + "\" (tailnet \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"tailnet") || alias1(depth0, "tailnet", {"start":{"line":1,"column":60},"end":{"line":1,"column":67}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"tailnet","hash":{},"data":data,"loc":{"start":{"line":1,"column":58},"end":{"line":1,"column":69}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":1,"column":68},"end":{"line":1,"column":75}} )).call(alias2,lookupProperty(depth0,"tailnet"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":1,"column":66},"end":{"line":1,"column":85}}})) != null ? stack1 : "")
     + "\"); do not edit.\n# The dynamic DNS updater as a container: Debian's curl, jq, dig and nsupdate, the rendered script\n# and its settings (no secrets; the "
-    + ((stack1 = (((helper = lookupProperty(helpers,"provider") || alias1(depth0, "provider", {"start":{"line":3,"column":38},"end":{"line":3,"column":46}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"provider","hash":{},"data":data,"loc":{"start":{"line":3,"column":36},"end":{"line":3,"column":48}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":3,"column":38},"end":{"line":3,"column":45}} )).call(alias2,lookupProperty(depth0,"provider"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":3,"column":36},"end":{"line":3,"column":56}}})) != null ? stack1 : "")
     + " secret is mounted at "
-    + ((stack1 = (((helper = lookupProperty(helpers,"secretFile") || alias1(depth0, "secretFile", {"start":{"line":3,"column":72},"end":{"line":3,"column":82}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"secretFile","hash":{},"data":data,"loc":{"start":{"line":3,"column":70},"end":{"line":3,"column":84}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":3,"column":80},"end":{"line":3,"column":87}} )).call(alias2,lookupProperty(depth0,"secretFile"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":3,"column":78},"end":{"line":3,"column":100}}})) != null ? stack1 : "")
     + "), run as an\n# unprivileged user every "
-    + ((stack1 = (((helper = lookupProperty(helpers,"interval") || alias1(depth0, "interval", {"start":{"line":4,"column":28},"end":{"line":4,"column":36}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"interval","hash":{},"data":data,"loc":{"start":{"line":4,"column":26},"end":{"line":4,"column":38}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":4,"column":28},"end":{"line":4,"column":35}} )).call(alias2,lookupProperty(depth0,"interval"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":4,"column":26},"end":{"line":4,"column":46}}})) != null ? stack1 : "")
     + ".\nFROM "
-    + ((stack1 = (((helper = lookupProperty(helpers,"baseImage") || alias1(depth0, "baseImage", {"start":{"line":5,"column":7},"end":{"line":5,"column":16}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"baseImage","hash":{},"data":data,"loc":{"start":{"line":5,"column":5},"end":{"line":5,"column":18}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":5,"column":7},"end":{"line":5,"column":16}} )).call(alias2,lookupProperty(depth0,"baseImage"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":5,"column":5},"end":{"line":5,"column":28}}})) != null ? stack1 : "")
     + "\nRUN apt-get update \\\n && apt-get install -y --no-install-recommends ca-certificates curl jq bind9-dnsutils iproute2 \\\n && rm -rf /var/lib/apt/lists/* \\\n && install -d -o 65532 -g 65532 -m 0700 "
-    + ((stack1 = (((helper = lookupProperty(helpers,"stateDir") || alias1(depth0, "stateDir", {"start":{"line":9,"column":43},"end":{"line":9,"column":51}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"stateDir","hash":{},"data":data,"loc":{"start":{"line":9,"column":41},"end":{"line":9,"column":53}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"dockerRun")||alias1(depth0, "dockerRun", {"start":{"line":9,"column":43},"end":{"line":9,"column":52}} )).call(alias2,lookupProperty(depth0,"stateDir"),{"name":"dockerRun","hash":{},"data":data,"loc":{"start":{"line":9,"column":41},"end":{"line":9,"column":63}}})) != null ? stack1 : "")
     + "\nCOPY ddns-update.sh "
-    + ((stack1 = (((helper = lookupProperty(helpers,"script") || alias1(depth0, "script", {"start":{"line":10,"column":22},"end":{"line":10,"column":28}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"script","hash":{},"data":data,"loc":{"start":{"line":10,"column":20},"end":{"line":10,"column":30}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":10,"column":22},"end":{"line":10,"column":31}} )).call(alias2,lookupProperty(depth0,"script"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":10,"column":20},"end":{"line":10,"column":40}}})) != null ? stack1 : "")
     + "\nCOPY ddns.env "
-    + ((stack1 = (((helper = lookupProperty(helpers,"config") || alias1(depth0, "config", {"start":{"line":11,"column":16},"end":{"line":11,"column":22}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"config","hash":{},"data":data,"loc":{"start":{"line":11,"column":14},"end":{"line":11,"column":24}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":11,"column":16},"end":{"line":11,"column":25}} )).call(alias2,lookupProperty(depth0,"config"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":11,"column":14},"end":{"line":11,"column":34}}})) != null ? stack1 : "")
     + "\nUSER 65532:65532\nVOLUME "
-    + ((stack1 = (((helper = lookupProperty(helpers,"stateDir") || alias1(depth0, "stateDir", {"start":{"line":13,"column":9},"end":{"line":13,"column":17}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"stateDir","hash":{},"data":data,"loc":{"start":{"line":13,"column":7},"end":{"line":13,"column":19}}}) : helper))) != null ? stack1 : "")
-    + "\nENTRYPOINT [\"/bin/sh\", \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"script") || alias1(depth0, "script", {"start":{"line":14,"column":26},"end":{"line":14,"column":32}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"script","hash":{},"data":data,"loc":{"start":{"line":14,"column":24},"end":{"line":14,"column":34}}}) : helper))) != null ? stack1 : "")
-    + "\", \"--loop\", \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"config") || alias1(depth0, "config", {"start":{"line":14,"column":50},"end":{"line":14,"column":56}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"config","hash":{},"data":data,"loc":{"start":{"line":14,"column":48},"end":{"line":14,"column":58}}}) : helper))) != null ? stack1 : "")
-    + "\"]\n";
+    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":13,"column":9},"end":{"line":13,"column":18}} )).call(alias2,lookupProperty(depth0,"stateDir"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":13,"column":7},"end":{"line":13,"column":29}}})) != null ? stack1 : "")
+    + "\nENTRYPOINT [\"/bin/sh\", "
+    + ((stack1 = (lookupProperty(helpers,"dockerJson")||alias1(depth0, "dockerJson", {"start":{"line":14,"column":25},"end":{"line":14,"column":35}} )).call(alias2,lookupProperty(depth0,"script"),{"name":"dockerJson","hash":{},"data":data,"loc":{"start":{"line":14,"column":23},"end":{"line":14,"column":44}}})) != null ? stack1 : "")
+    + ", \"--loop\", "
+    + ((stack1 = (lookupProperty(helpers,"dockerJson")||alias1(depth0, "dockerJson", {"start":{"line":14,"column":58},"end":{"line":14,"column":68}} )).call(alias2,lookupProperty(depth0,"config"),{"name":"dockerJson","hash":{},"data":data,"loc":{"start":{"line":14,"column":56},"end":{"line":14,"column":77}}})) != null ? stack1 : "")
+    + "]\n";
 },"useData":true},
   },
   "derper.Dockerfile": {
-    sha256: "6c2db9f8921409a46e5c450eac5f9c6632050fde28a87770da2b6ca103c1889a",
+    sha256: "da8423ca7e374e8f9c3b90bed40cb6e312f3f83a9bd15ef18ea80bab7e96f38b",
     partials: [],
     spec: {"compiler":[8,">= 4.3.0"],"main":function(container,depth0,helpers,partials,data) {
-    var stack1, helper, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), alias3="function", lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -476,27 +480,27 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return "# derper "
-    + ((stack1 = (((helper = lookupProperty(helpers,"version") || alias1(depth0, "version", {"start":{"line":1,"column":11},"end":{"line":1,"column":18}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"version","hash":{},"data":data,"loc":{"start":{"line":1,"column":9},"end":{"line":1,"column":20}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":1,"column":11},"end":{"line":1,"column":18}} )).call(alias2,lookupProperty(depth0,"version"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":1,"column":9},"end":{"line":1,"column":28}}})) != null ? stack1 : "")
     + ", built by cdktf-tailnet. There is no official derper image or package:\n# Tailscale publishes only the Go module, so this builds the pinned release, never \"latest\",\n# with Go "
-    + ((stack1 = (((helper = lookupProperty(helpers,"goVersion") || alias1(depth0, "goVersion", {"start":{"line":3,"column":12},"end":{"line":3,"column":21}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"goVersion","hash":{},"data":data,"loc":{"start":{"line":3,"column":10},"end":{"line":3,"column":23}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":3,"column":12},"end":{"line":3,"column":19}} )).call(alias2,lookupProperty(depth0,"goVersion"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":3,"column":10},"end":{"line":3,"column":31}}})) != null ? stack1 : "")
     + ", which its go.mod accepts.\nFROM "
-    + ((stack1 = (((helper = lookupProperty(helpers,"goImage") || alias1(depth0, "goImage", {"start":{"line":4,"column":7},"end":{"line":4,"column":14}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"goImage","hash":{},"data":data,"loc":{"start":{"line":4,"column":5},"end":{"line":4,"column":16}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":4,"column":7},"end":{"line":4,"column":16}} )).call(alias2,lookupProperty(depth0,"goImage"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":4,"column":5},"end":{"line":4,"column":26}}})) != null ? stack1 : "")
     + " AS build\nENV CGO_ENABLED=0 GOFLAGS=-trimpath\nRUN go install tailscale.com/cmd/derper@v"
-    + ((stack1 = (((helper = lookupProperty(helpers,"version") || alias1(depth0, "version", {"start":{"line":6,"column":43},"end":{"line":6,"column":50}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"version","hash":{},"data":data,"loc":{"start":{"line":6,"column":41},"end":{"line":6,"column":52}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"dockerRun")||alias1(depth0, "dockerRun", {"start":{"line":6,"column":43},"end":{"line":6,"column":52}} )).call(alias2,lookupProperty(depth0,"version"),{"name":"dockerRun","hash":{},"data":data,"loc":{"start":{"line":6,"column":41},"end":{"line":6,"column":62}}})) != null ? stack1 : "")
     + " \\\n && mkdir -p /out/var/lib/derper/certs /out/etc/derper\n\nFROM "
-    + ((stack1 = (((helper = lookupProperty(helpers,"runtimeImage") || alias1(depth0, "runtimeImage", {"start":{"line":9,"column":7},"end":{"line":9,"column":19}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"runtimeImage","hash":{},"data":data,"loc":{"start":{"line":9,"column":5},"end":{"line":9,"column":21}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":9,"column":7},"end":{"line":9,"column":16}} )).call(alias2,lookupProperty(depth0,"runtimeImage"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":9,"column":5},"end":{"line":9,"column":31}}})) != null ? stack1 : "")
     + "\nCOPY --from=build /go/bin/derper /usr/local/bin/derper\n# State (node key, certificates) lives in a volume mounted here; nonroot must own it.\nCOPY --from=build --chown="
-    + ((stack1 = (((helper = lookupProperty(helpers,"user") || alias1(depth0, "user", {"start":{"line":12,"column":28},"end":{"line":12,"column":32}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"user","hash":{},"data":data,"loc":{"start":{"line":12,"column":26},"end":{"line":12,"column":34}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":12,"column":28},"end":{"line":12,"column":37}} )).call(alias2,lookupProperty(depth0,"user"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":12,"column":26},"end":{"line":12,"column":44}}})) != null ? stack1 : "")
     + " /out/var/lib/derper /var/lib/derper\nCOPY --from=build /out/etc/derper /etc/derper\nUSER "
-    + ((stack1 = (((helper = lookupProperty(helpers,"user") || alias1(depth0, "user", {"start":{"line":14,"column":7},"end":{"line":14,"column":11}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"user","hash":{},"data":data,"loc":{"start":{"line":14,"column":5},"end":{"line":14,"column":13}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":14,"column":7},"end":{"line":14,"column":16}} )).call(alias2,lookupProperty(depth0,"user"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":14,"column":5},"end":{"line":14,"column":23}}})) != null ? stack1 : "")
     + "\nENTRYPOINT [\"/usr/local/bin/derper\"]\n";
 },"useData":true},
   },
   "derper.service": {
-    sha256: "b86707215eaef2fbfbea5732535b1cc502d9b1671bdc9f9db5048ad5c1f40b71",
+    sha256: "fb67a1f6950047114328bf06252528efda5c066b93e3ec403cb4df5f1120ef26",
     partials: ["systemd-hardening"],
     spec: {"0":function(container,depth0,helpers,partials,data) {
-    var stack1, helper, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), alias3="function", lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -504,12 +508,12 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return ", the\n# region's mesh key in "
-    + ((stack1 = (((helper = lookupProperty(helpers,"meshKeyFile") || alias1(depth0, "meshKeyFile", {"start":{"line":3,"column":25},"end":{"line":3,"column":36}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"meshKeyFile","hash":{},"data":data,"loc":{"start":{"line":3,"column":23},"end":{"line":3,"column":38}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":3,"column":25},"end":{"line":3,"column":32}} )).call(alias2,lookupProperty(depth0,"meshKeyFile"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":3,"column":23},"end":{"line":3,"column":46}}})) != null ? stack1 : "")
     + " (0640 root:"
-    + ((stack1 = (((helper = lookupProperty(helpers,"user") || alias1(depth0, "user", {"start":{"line":3,"column":52},"end":{"line":3,"column":56}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"user","hash":{},"data":data,"loc":{"start":{"line":3,"column":50},"end":{"line":3,"column":58}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":3,"column":60},"end":{"line":3,"column":67}} )).call(alias2,lookupProperty(depth0,"user"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":3,"column":58},"end":{"line":3,"column":74}}})) != null ? stack1 : "")
     + "; derper restarts until it is there)";
 },"compiler":[8,">= 4.3.0"],"main":function(container,depth0,helpers,partials,data) {
-    var stack1, helper, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), alias3="function", lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -517,32 +521,32 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return "# Rendered by cdktf-tailnet for host \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"host") || alias1(depth0, "host", {"start":{"line":1,"column":40},"end":{"line":1,"column":44}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"host","hash":{},"data":data,"loc":{"start":{"line":1,"column":38},"end":{"line":1,"column":46}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":1,"column":40},"end":{"line":1,"column":47}} )).call(alias2,lookupProperty(depth0,"host"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":1,"column":38},"end":{"line":1,"column":54}}})) != null ? stack1 : "")
     + "\" (tailnet \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"tailnet") || alias1(depth0, "tailnet", {"start":{"line":1,"column":60},"end":{"line":1,"column":67}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"tailnet","hash":{},"data":data,"loc":{"start":{"line":1,"column":58},"end":{"line":1,"column":69}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":1,"column":68},"end":{"line":1,"column":75}} )).call(alias2,lookupProperty(depth0,"tailnet"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":1,"column":66},"end":{"line":1,"column":85}}})) != null ? stack1 : "")
     + "\"); do not edit.\n# derper as the system user "
-    + ((stack1 = (((helper = lookupProperty(helpers,"user") || alias1(depth0, "user", {"start":{"line":2,"column":30},"end":{"line":2,"column":34}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"user","hash":{},"data":data,"loc":{"start":{"line":2,"column":28},"end":{"line":2,"column":36}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":2,"column":30},"end":{"line":2,"column":37}} )).call(alias2,lookupProperty(depth0,"user"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":2,"column":28},"end":{"line":2,"column":44}}})) != null ? stack1 : "")
     + ": node key and certificates in "
-    + ((stack1 = (((helper = lookupProperty(helpers,"workingDirectory") || alias1(depth0, "workingDirectory", {"start":{"line":2,"column":69},"end":{"line":2,"column":85}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"workingDirectory","hash":{},"data":data,"loc":{"start":{"line":2,"column":67},"end":{"line":2,"column":87}}}) : helper))) != null ? stack1 : "")
-    + ((stack1 = lookupProperty(helpers,"if").call(alias2,lookupProperty(depth0,"meshKeyFile"),{"name":"if","hash":{},"fn":container.program(0, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":2,"column":87},"end":{"line":3,"column":101}}})) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":2,"column":77},"end":{"line":2,"column":84}} )).call(alias2,lookupProperty(depth0,"workingDirectory"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":2,"column":75},"end":{"line":2,"column":103}}})) != null ? stack1 : "")
+    + ((stack1 = lookupProperty(helpers,"if").call(alias2,lookupProperty(depth0,"meshKeyFile"),{"name":"if","hash":{},"fn":container.program(0, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":2,"column":103},"end":{"line":3,"column":117}}})) != null ? stack1 : "")
     + ".\n[Unit]\nDescription="
-    + ((stack1 = (((helper = lookupProperty(helpers,"description") || alias1(depth0, "description", {"start":{"line":5,"column":14},"end":{"line":5,"column":25}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"description","hash":{},"data":data,"loc":{"start":{"line":5,"column":12},"end":{"line":5,"column":27}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"unitValue")||alias1(depth0, "unitValue", {"start":{"line":5,"column":14},"end":{"line":5,"column":23}} )).call(alias2,lookupProperty(depth0,"description"),{"name":"unitValue","hash":{},"data":data,"loc":{"start":{"line":5,"column":12},"end":{"line":5,"column":37}}})) != null ? stack1 : "")
     + "\nDocumentation=https://tailscale.com/kb/1118/custom-derp-servers\nWants=network-online.target\nAfter=network-online.target nftables.service\n\n[Service]\nType=simple\nUser="
-    + ((stack1 = (((helper = lookupProperty(helpers,"user") || alias1(depth0, "user", {"start":{"line":12,"column":7},"end":{"line":12,"column":11}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"user","hash":{},"data":data,"loc":{"start":{"line":12,"column":5},"end":{"line":12,"column":13}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"plain")||alias1(depth0, "plain", {"start":{"line":12,"column":7},"end":{"line":12,"column":12}} )).call(alias2,lookupProperty(depth0,"user"),{"name":"plain","hash":{},"data":data,"loc":{"start":{"line":12,"column":5},"end":{"line":12,"column":19}}})) != null ? stack1 : "")
     + "\nGroup="
-    + ((stack1 = (((helper = lookupProperty(helpers,"user") || alias1(depth0, "user", {"start":{"line":13,"column":8},"end":{"line":13,"column":12}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"user","hash":{},"data":data,"loc":{"start":{"line":13,"column":6},"end":{"line":13,"column":14}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"plain")||alias1(depth0, "plain", {"start":{"line":13,"column":8},"end":{"line":13,"column":13}} )).call(alias2,lookupProperty(depth0,"user"),{"name":"plain","hash":{},"data":data,"loc":{"start":{"line":13,"column":6},"end":{"line":13,"column":20}}})) != null ? stack1 : "")
     + "\nExecStart="
-    + ((stack1 = (((helper = lookupProperty(helpers,"execStart") || alias1(depth0, "execStart", {"start":{"line":14,"column":12},"end":{"line":14,"column":21}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"execStart","hash":{},"data":data,"loc":{"start":{"line":14,"column":10},"end":{"line":14,"column":23}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"exec")||alias1(depth0, "exec", {"start":{"line":14,"column":12},"end":{"line":14,"column":16}} )).call(alias2,lookupProperty(depth0,"execStart"),{"name":"exec","hash":{},"data":data,"loc":{"start":{"line":14,"column":10},"end":{"line":14,"column":28}}})) != null ? stack1 : "")
     + "\nRestart=always\nRestartSec=5\n"
     + ((stack1 = container.invokePartial(lookupProperty(partials,"systemd-hardening"),depth0,{"name":"systemd-hardening","data":data,"helpers":helpers,"partials":partials,"decorators":container.decorators})) != null ? stack1 : "")
     + "\n[Install]\nWantedBy=multi-user.target\n";
 },"usePartial":true,"useData":true},
   },
   "headscale.service": {
-    sha256: "6a76816c1014ee8627a8f7c311779a60fa778a02e544807a9a521c83fcdd7732",
+    sha256: "ff48347e33c655a217d489cad1b4fd40b1f7f64cb2b95690b3cb0f54c159bc15",
     partials: ["systemd-hardening"],
     spec: {"0":function(container,depth0,helpers,partials,data) {
-    var stack1, alias1=container.strict, alias2=container.lambda, lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -550,26 +554,26 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return "# Upgrading headscale "
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"backup"), "from", {"start":{"line":15,"column":24},"end":{"line":15,"column":35}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":15,"column":24},"end":{"line":15,"column":31}} )).call(alias2,lookupProperty(lookupProperty(depth0,"backup"),"from"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":15,"column":22},"end":{"line":15,"column":45}}})) != null ? stack1 : "")
     + " -> "
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"backup"), "to", {"start":{"line":15,"column":43},"end":{"line":15,"column":52}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":15,"column":51},"end":{"line":15,"column":58}} )).call(alias2,lookupProperty(lookupProperty(depth0,"backup"),"to"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":15,"column":49},"end":{"line":15,"column":70}}})) != null ? stack1 : "")
     + ": before this version first starts, the\n# database (with its WAL files) and the keys are copied into "
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"backup"), "dir", {"start":{"line":16,"column":63},"end":{"line":16,"column":73}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":16,"column":63},"end":{"line":16,"column":70}} )).call(alias2,lookupProperty(lookupProperty(depth0,"backup"),"dir"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":16,"column":61},"end":{"line":16,"column":83}}})) != null ? stack1 : "")
     + "; the copy is kept, and\n# later starts (once the database is migrated) leave it alone.\nExecStartPre=/bin/sh -c 'mkdir -p "
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"backup"), "stateDir", {"start":{"line":18,"column":36},"end":{"line":18,"column":51}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"plain")||alias1(depth0, "plain", {"start":{"line":18,"column":36},"end":{"line":18,"column":41}} )).call(alias2,lookupProperty(lookupProperty(depth0,"backup"),"stateDir"),{"name":"plain","hash":{},"data":data,"loc":{"start":{"line":18,"column":34},"end":{"line":18,"column":59}}})) != null ? stack1 : "")
     + "/backups && if mkdir "
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"backup"), "dir", {"start":{"line":18,"column":76},"end":{"line":18,"column":86}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"plain")||alias1(depth0, "plain", {"start":{"line":18,"column":82},"end":{"line":18,"column":87}} )).call(alias2,lookupProperty(lookupProperty(depth0,"backup"),"dir"),{"name":"plain","hash":{},"data":data,"loc":{"start":{"line":18,"column":80},"end":{"line":18,"column":100}}})) != null ? stack1 : "")
     + " 2>/dev/null; then for f in db.sqlite db.sqlite-wal db.sqlite-shm noise_private.key derp_server_private.key; do if [ -f "
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"backup"), "stateDir", {"start":{"line":18,"column":210},"end":{"line":18,"column":225}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"plain")||alias1(depth0, "plain", {"start":{"line":18,"column":222},"end":{"line":18,"column":227}} )).call(alias2,lookupProperty(lookupProperty(depth0,"backup"),"stateDir"),{"name":"plain","hash":{},"data":data,"loc":{"start":{"line":18,"column":220},"end":{"line":18,"column":245}}})) != null ? stack1 : "")
     + "/$$f ]; then cp -p "
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"backup"), "stateDir", {"start":{"line":18,"column":248},"end":{"line":18,"column":263}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"plain")||alias1(depth0, "plain", {"start":{"line":18,"column":266},"end":{"line":18,"column":271}} )).call(alias2,lookupProperty(lookupProperty(depth0,"backup"),"stateDir"),{"name":"plain","hash":{},"data":data,"loc":{"start":{"line":18,"column":264},"end":{"line":18,"column":289}}})) != null ? stack1 : "")
     + "/$$f "
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"backup"), "dir", {"start":{"line":18,"column":272},"end":{"line":18,"column":282}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"plain")||alias1(depth0, "plain", {"start":{"line":18,"column":296},"end":{"line":18,"column":301}} )).call(alias2,lookupProperty(lookupProperty(depth0,"backup"),"dir"),{"name":"plain","hash":{},"data":data,"loc":{"start":{"line":18,"column":294},"end":{"line":18,"column":314}}})) != null ? stack1 : "")
     + "/; fi; done; fi'\n";
 },"1":function(container,depth0,helpers,partials,data) {
     return "ExecReload=/usr/bin/kill -HUP $MAINPID\n";
 },"2":function(container,depth0,helpers,partials,data) {
-    var stack1, helper, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), alias3="function", lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -577,12 +581,12 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return "# Secrets headscale reads from its environment (HEADSCALE_DATABASE_POSTGRES_PASS=...), kept out of\n# config.yaml: a file of your own, 0640 root:"
-    + ((stack1 = (((helper = lookupProperty(helpers,"user") || alias1(depth0, "user", {"start":{"line":26,"column":47},"end":{"line":26,"column":51}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"user","hash":{},"data":data,"loc":{"start":{"line":26,"column":45},"end":{"line":26,"column":53}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":26,"column":47},"end":{"line":26,"column":54}} )).call(alias2,lookupProperty(depth0,"user"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":26,"column":45},"end":{"line":26,"column":61}}})) != null ? stack1 : "")
     + ".\nEnvironmentFile=-"
-    + ((stack1 = (((helper = lookupProperty(helpers,"environmentFile") || alias1(depth0, "environmentFile", {"start":{"line":27,"column":19},"end":{"line":27,"column":34}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"environmentFile","hash":{},"data":data,"loc":{"start":{"line":27,"column":17},"end":{"line":27,"column":36}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"unitPath")||alias1(depth0, "unitPath", {"start":{"line":27,"column":19},"end":{"line":27,"column":27}} )).call(alias2,lookupProperty(depth0,"environmentFile"),{"name":"unitPath","hash":{},"data":data,"loc":{"start":{"line":27,"column":17},"end":{"line":27,"column":45}}})) != null ? stack1 : "")
     + "\n";
 },"compiler":[8,">= 4.3.0"],"main":function(container,depth0,helpers,partials,data) {
-    var stack1, helper, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), alias3="function", lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -590,25 +594,25 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return "# Rendered by cdktf-tailnet for host \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"host") || alias1(depth0, "host", {"start":{"line":1,"column":40},"end":{"line":1,"column":44}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"host","hash":{},"data":data,"loc":{"start":{"line":1,"column":38},"end":{"line":1,"column":46}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":1,"column":40},"end":{"line":1,"column":47}} )).call(alias2,lookupProperty(depth0,"host"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":1,"column":38},"end":{"line":1,"column":54}}})) != null ? stack1 : "")
     + "\" (tailnet \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"tailnet") || alias1(depth0, "tailnet", {"start":{"line":1,"column":60},"end":{"line":1,"column":67}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"tailnet","hash":{},"data":data,"loc":{"start":{"line":1,"column":58},"end":{"line":1,"column":69}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":1,"column":68},"end":{"line":1,"column":75}} )).call(alias2,lookupProperty(depth0,"tailnet"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":1,"column":66},"end":{"line":1,"column":85}}})) != null ? stack1 : "")
     + "\"); do not edit.\n# headscale as the system user "
-    + ((stack1 = (((helper = lookupProperty(helpers,"user") || alias1(depth0, "user", {"start":{"line":2,"column":33},"end":{"line":2,"column":37}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"user","hash":{},"data":data,"loc":{"start":{"line":2,"column":31},"end":{"line":2,"column":39}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":2,"column":33},"end":{"line":2,"column":40}} )).call(alias2,lookupProperty(depth0,"user"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":2,"column":31},"end":{"line":2,"column":47}}})) != null ? stack1 : "")
     + ": configuration in "
-    + ((stack1 = (((helper = lookupProperty(helpers,"configDirectory") || alias1(depth0, "configDirectory", {"start":{"line":2,"column":60},"end":{"line":2,"column":75}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"configDirectory","hash":{},"data":data,"loc":{"start":{"line":2,"column":58},"end":{"line":2,"column":77}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":2,"column":68},"end":{"line":2,"column":75}} )).call(alias2,lookupProperty(depth0,"configDirectory"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":2,"column":66},"end":{"line":2,"column":93}}})) != null ? stack1 : "")
     + " (read-only), state\n# in "
-    + ((stack1 = (((helper = lookupProperty(helpers,"workingDirectory") || alias1(depth0, "workingDirectory", {"start":{"line":3,"column":7},"end":{"line":3,"column":23}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"workingDirectory","hash":{},"data":data,"loc":{"start":{"line":3,"column":5},"end":{"line":3,"column":25}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":3,"column":7},"end":{"line":3,"column":14}} )).call(alias2,lookupProperty(depth0,"workingDirectory"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":3,"column":5},"end":{"line":3,"column":33}}})) != null ? stack1 : "")
     + "; `systemctl reload` re-reads the policy, other changes need a restart.\n[Unit]\nDescription="
-    + ((stack1 = (((helper = lookupProperty(helpers,"description") || alias1(depth0, "description", {"start":{"line":5,"column":14},"end":{"line":5,"column":25}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"description","hash":{},"data":data,"loc":{"start":{"line":5,"column":12},"end":{"line":5,"column":27}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"unitValue")||alias1(depth0, "unitValue", {"start":{"line":5,"column":14},"end":{"line":5,"column":23}} )).call(alias2,lookupProperty(depth0,"description"),{"name":"unitValue","hash":{},"data":data,"loc":{"start":{"line":5,"column":12},"end":{"line":5,"column":37}}})) != null ? stack1 : "")
     + "\nDocumentation=https://headscale.net/\nWants=network-online.target\nAfter=network-online.target nftables.service\n\n[Service]\nType=simple\nUser="
-    + ((stack1 = (((helper = lookupProperty(helpers,"user") || alias1(depth0, "user", {"start":{"line":12,"column":7},"end":{"line":12,"column":11}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"user","hash":{},"data":data,"loc":{"start":{"line":12,"column":5},"end":{"line":12,"column":13}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"plain")||alias1(depth0, "plain", {"start":{"line":12,"column":7},"end":{"line":12,"column":12}} )).call(alias2,lookupProperty(depth0,"user"),{"name":"plain","hash":{},"data":data,"loc":{"start":{"line":12,"column":5},"end":{"line":12,"column":19}}})) != null ? stack1 : "")
     + "\nGroup="
-    + ((stack1 = (((helper = lookupProperty(helpers,"user") || alias1(depth0, "user", {"start":{"line":13,"column":8},"end":{"line":13,"column":12}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"user","hash":{},"data":data,"loc":{"start":{"line":13,"column":6},"end":{"line":13,"column":14}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"plain")||alias1(depth0, "plain", {"start":{"line":13,"column":8},"end":{"line":13,"column":13}} )).call(alias2,lookupProperty(depth0,"user"),{"name":"plain","hash":{},"data":data,"loc":{"start":{"line":13,"column":6},"end":{"line":13,"column":20}}})) != null ? stack1 : "")
     + "\n"
     + ((stack1 = lookupProperty(helpers,"if").call(alias2,lookupProperty(depth0,"backup"),{"name":"if","hash":{},"fn":container.program(0, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":14,"column":0},"end":{"line":19,"column":7}}})) != null ? stack1 : "")
     + "ExecStart="
-    + ((stack1 = (((helper = lookupProperty(helpers,"execStart") || alias1(depth0, "execStart", {"start":{"line":20,"column":12},"end":{"line":20,"column":21}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"execStart","hash":{},"data":data,"loc":{"start":{"line":20,"column":10},"end":{"line":20,"column":23}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"exec")||alias1(depth0, "exec", {"start":{"line":20,"column":12},"end":{"line":20,"column":16}} )).call(alias2,lookupProperty(depth0,"execStart"),{"name":"exec","hash":{},"data":data,"loc":{"start":{"line":20,"column":10},"end":{"line":20,"column":28}}})) != null ? stack1 : "")
     + "\n"
     + ((stack1 = lookupProperty(helpers,"if").call(alias2,lookupProperty(depth0,"reloadsOnHup"),{"name":"if","hash":{},"fn":container.program(1, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":21,"column":0},"end":{"line":23,"column":7}}})) != null ? stack1 : "")
     + ((stack1 = lookupProperty(helpers,"if").call(alias2,lookupProperty(depth0,"environmentFile"),{"name":"if","hash":{},"fn":container.program(2, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":24,"column":0},"end":{"line":28,"column":7}}})) != null ? stack1 : "")
@@ -618,10 +622,10 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
 },"usePartial":true,"useData":true},
   },
   "nftables.conf": {
-    sha256: "525a233642147b354f4e7b31409b0f947a8c5fff69a182ddd6c81e7c95cf8153",
+    sha256: "e924fc03e4d2193f937e5dc657bbd177539149b4b413e08eaed8ce27494e1d4c",
     partials: [],
     spec: {"0":function(container,depth0,helpers,partials,data) {
-    var stack1, helper, alias1=depth0 != null ? depth0 : (container.nullContext || {}), alias2=container.strict, alias3="function", lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, alias1=depth0 != null ? depth0 : (container.nullContext || {}), alias2=container.strict, lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -629,27 +633,27 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return "\t\t"
-    + ((stack1 = lookupProperty(helpers,"if").call(alias1,lookupProperty(depth0,"family"),{"name":"if","hash":{},"fn":container.program(1, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":21,"column":2},"end":{"line":21,"column":52}}})) != null ? stack1 : "")
-    + ((stack1 = (((helper = lookupProperty(helpers,"protocol") || alias2(depth0, "protocol", {"start":{"line":21,"column":54},"end":{"line":21,"column":62}} ))),(typeof helper === alias3 ? helper.call(alias1,{"name":"protocol","hash":{},"data":data,"loc":{"start":{"line":21,"column":52},"end":{"line":21,"column":64}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = lookupProperty(helpers,"if").call(alias1,lookupProperty(depth0,"family"),{"name":"if","hash":{},"fn":container.program(1, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":21,"column":2},"end":{"line":21,"column":67}}})) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"plain")||alias2(depth0, "plain", {"start":{"line":21,"column":69},"end":{"line":21,"column":74}} )).call(alias1,lookupProperty(depth0,"protocol"),{"name":"plain","hash":{},"data":data,"loc":{"start":{"line":21,"column":67},"end":{"line":21,"column":85}}})) != null ? stack1 : "")
     + " dport "
-    + ((stack1 = (((helper = lookupProperty(helpers,"port") || alias2(depth0, "port", {"start":{"line":21,"column":73},"end":{"line":21,"column":77}} ))),(typeof helper === alias3 ? helper.call(alias1,{"name":"port","hash":{},"data":data,"loc":{"start":{"line":21,"column":71},"end":{"line":21,"column":79}}}) : helper))) != null ? stack1 : "")
-    + " accept comment \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"reason") || alias2(depth0, "reason", {"start":{"line":21,"column":98},"end":{"line":21,"column":104}} ))),(typeof helper === alias3 ? helper.call(alias1,{"name":"reason","hash":{},"data":data,"loc":{"start":{"line":21,"column":96},"end":{"line":21,"column":106}}}) : helper))) != null ? stack1 : "")
-    + "\"\n";
+    + ((stack1 = (lookupProperty(helpers,"plain")||alias2(depth0, "plain", {"start":{"line":21,"column":94},"end":{"line":21,"column":99}} )).call(alias1,lookupProperty(depth0,"port"),{"name":"plain","hash":{},"data":data,"loc":{"start":{"line":21,"column":92},"end":{"line":21,"column":106}}})) != null ? stack1 : "")
+    + " accept comment "
+    + ((stack1 = (lookupProperty(helpers,"nftString")||alias2(depth0, "nftString", {"start":{"line":21,"column":124},"end":{"line":21,"column":133}} )).call(alias1,lookupProperty(depth0,"reason"),{"name":"nftString","hash":{},"data":data,"loc":{"start":{"line":21,"column":122},"end":{"line":21,"column":142}}})) != null ? stack1 : "")
+    + "\n";
 },"1":function(container,depth0,helpers,partials,data) {
-    var stack1, helper, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), alias3="function", lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
         return undefined
     };
 
-  return ((stack1 = (((helper = lookupProperty(helpers,"family") || alias1(depth0, "family", {"start":{"line":21,"column":18},"end":{"line":21,"column":24}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"family","hash":{},"data":data,"loc":{"start":{"line":21,"column":16},"end":{"line":21,"column":26}}}) : helper))) != null ? stack1 : "")
+  return ((stack1 = (lookupProperty(helpers,"plain")||alias1(depth0, "plain", {"start":{"line":21,"column":18},"end":{"line":21,"column":23}} )).call(alias2,lookupProperty(depth0,"family"),{"name":"plain","hash":{},"data":data,"loc":{"start":{"line":21,"column":16},"end":{"line":21,"column":32}}})) != null ? stack1 : "")
     + " saddr "
-    + ((stack1 = (((helper = lookupProperty(helpers,"sources") || alias1(depth0, "sources", {"start":{"line":21,"column":35},"end":{"line":21,"column":42}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"sources","hash":{},"data":data,"loc":{"start":{"line":21,"column":33},"end":{"line":21,"column":44}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"nftAddrs")||alias1(depth0, "nftAddrs", {"start":{"line":21,"column":41},"end":{"line":21,"column":49}} )).call(alias2,lookupProperty(depth0,"sources"),{"name":"nftAddrs","hash":{},"data":data,"loc":{"start":{"line":21,"column":39},"end":{"line":21,"column":59}}})) != null ? stack1 : "")
     + " ";
 },"2":function(container,depth0,helpers,partials,data) {
-    var stack1, helper, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), alias3="function", lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -657,14 +661,14 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return "\t\t# closed: "
-    + ((stack1 = (((helper = lookupProperty(helpers,"protocol") || alias1(depth0, "protocol", {"start":{"line":24,"column":14},"end":{"line":24,"column":22}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"protocol","hash":{},"data":data,"loc":{"start":{"line":24,"column":12},"end":{"line":24,"column":24}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":24,"column":14},"end":{"line":24,"column":21}} )).call(alias2,lookupProperty(depth0,"protocol"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":24,"column":12},"end":{"line":24,"column":32}}})) != null ? stack1 : "")
     + "/"
-    + ((stack1 = (((helper = lookupProperty(helpers,"port") || alias1(depth0, "port", {"start":{"line":24,"column":27},"end":{"line":24,"column":31}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"port","hash":{},"data":data,"loc":{"start":{"line":24,"column":25},"end":{"line":24,"column":33}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":24,"column":35},"end":{"line":24,"column":42}} )).call(alias2,lookupProperty(depth0,"port"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":24,"column":33},"end":{"line":24,"column":49}}})) != null ? stack1 : "")
     + ", "
-    + ((stack1 = (((helper = lookupProperty(helpers,"reason") || alias1(depth0, "reason", {"start":{"line":24,"column":37},"end":{"line":24,"column":43}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"reason","hash":{},"data":data,"loc":{"start":{"line":24,"column":35},"end":{"line":24,"column":45}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":24,"column":53},"end":{"line":24,"column":60}} )).call(alias2,lookupProperty(depth0,"reason"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":24,"column":51},"end":{"line":24,"column":69}}})) != null ? stack1 : "")
     + "\n";
 },"compiler":[8,">= 4.3.0"],"main":function(container,depth0,helpers,partials,data) {
-    var stack1, helper, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), alias3="function", lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -672,17 +676,17 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return "#!/usr/sbin/nft -f\n# Rendered by cdktf-tailnet for host \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"host") || alias1(depth0, "host", {"start":{"line":2,"column":40},"end":{"line":2,"column":44}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"host","hash":{},"data":data,"loc":{"start":{"line":2,"column":38},"end":{"line":2,"column":46}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":2,"column":40},"end":{"line":2,"column":47}} )).call(alias2,lookupProperty(depth0,"host"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":2,"column":38},"end":{"line":2,"column":54}}})) != null ? stack1 : "")
     + "\" (tailnet \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"tailnet") || alias1(depth0, "tailnet", {"start":{"line":2,"column":60},"end":{"line":2,"column":67}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"tailnet","hash":{},"data":data,"loc":{"start":{"line":2,"column":58},"end":{"line":2,"column":69}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":2,"column":68},"end":{"line":2,"column":75}} )).call(alias2,lookupProperty(depth0,"tailnet"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":2,"column":66},"end":{"line":2,"column":85}}})) != null ? stack1 : "")
     + "\"); do not edit.\n# Inbound traffic is dropped unless it is loopback, a reply to the host's own connections,\n# essential ICMP, a DHCP reply, or allowed by a rule below (the same rules are in firewall.json).\n# Loading this file replaces only the table "
-    + ((stack1 = (((helper = lookupProperty(helpers,"table") || alias1(depth0, "table", {"start":{"line":5,"column":46},"end":{"line":5,"column":51}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"table","hash":{},"data":data,"loc":{"start":{"line":5,"column":44},"end":{"line":5,"column":53}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":5,"column":46},"end":{"line":5,"column":53}} )).call(alias2,lookupProperty(depth0,"table"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":5,"column":44},"end":{"line":5,"column":61}}})) != null ? stack1 : "")
     + "; other tables stay.\n\ntable inet "
-    + ((stack1 = (((helper = lookupProperty(helpers,"table") || alias1(depth0, "table", {"start":{"line":7,"column":13},"end":{"line":7,"column":18}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"table","hash":{},"data":data,"loc":{"start":{"line":7,"column":11},"end":{"line":7,"column":20}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"plain")||alias1(depth0, "plain", {"start":{"line":7,"column":13},"end":{"line":7,"column":18}} )).call(alias2,lookupProperty(depth0,"table"),{"name":"plain","hash":{},"data":data,"loc":{"start":{"line":7,"column":11},"end":{"line":7,"column":26}}})) != null ? stack1 : "")
     + "\ndelete table inet "
-    + ((stack1 = (((helper = lookupProperty(helpers,"table") || alias1(depth0, "table", {"start":{"line":8,"column":20},"end":{"line":8,"column":25}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"table","hash":{},"data":data,"loc":{"start":{"line":8,"column":18},"end":{"line":8,"column":27}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"plain")||alias1(depth0, "plain", {"start":{"line":8,"column":20},"end":{"line":8,"column":25}} )).call(alias2,lookupProperty(depth0,"table"),{"name":"plain","hash":{},"data":data,"loc":{"start":{"line":8,"column":18},"end":{"line":8,"column":33}}})) != null ? stack1 : "")
     + "\n\ntable inet "
-    + ((stack1 = (((helper = lookupProperty(helpers,"table") || alias1(depth0, "table", {"start":{"line":10,"column":13},"end":{"line":10,"column":18}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"table","hash":{},"data":data,"loc":{"start":{"line":10,"column":11},"end":{"line":10,"column":20}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"plain")||alias1(depth0, "plain", {"start":{"line":10,"column":13},"end":{"line":10,"column":18}} )).call(alias2,lookupProperty(depth0,"table"),{"name":"plain","hash":{},"data":data,"loc":{"start":{"line":10,"column":11},"end":{"line":10,"column":26}}})) != null ? stack1 : "")
     + " {\n\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n\t\tiif \"lo\" accept\n\t\tct state established,related accept\n\t\ticmp type { destination-unreachable, time-exceeded, parameter-problem, echo-request } accept\n\t\ticmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem, echo-request, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert } accept\n\t\tct state invalid drop\n\t\tudp sport 67 udp dport 68 accept comment \"DHCP replies\"\n\t\tip6 saddr fe80::/10 udp sport 547 udp dport 546 accept comment \"DHCPv6 replies\"\n"
     + ((stack1 = lookupProperty(helpers,"each").call(alias2,lookupProperty(depth0,"rules"),{"name":"each","hash":{},"fn":container.program(0, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":20,"column":0},"end":{"line":22,"column":9}}})) != null ? stack1 : "")
     + ((stack1 = lookupProperty(helpers,"each").call(alias2,lookupProperty(depth0,"closed"),{"name":"each","hash":{},"fn":container.program(2, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":23,"column":0},"end":{"line":25,"column":9}}})) != null ? stack1 : "")
@@ -690,12 +694,12 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
 },"useData":true},
   },
   "systemd-hardening": {
-    sha256: "ded10251a74e76aaaa8869634c224bde4e4177897cf028652eb5b3fa300e97e0",
+    sha256: "51953898b3faec5937a53d42c4690ef0d9ccb208cdfef76491aaf17ed0875148",
     partials: [],
     spec: {"0":function(container,depth0,helpers,partials,data) {
     return " and the runtime directory";
 },"1":function(container,depth0,helpers,partials,data) {
-    var stack1, helper, lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -703,10 +707,10 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return "RuntimeDirectory="
-    + ((stack1 = (((helper = lookupProperty(helpers,"runtimeDirectory") || container.strict(depth0, "runtimeDirectory", {"start":{"line":8,"column":19},"end":{"line":8,"column":35}} ))),(typeof helper === "function" ? helper.call(depth0 != null ? depth0 : (container.nullContext || {}),{"name":"runtimeDirectory","hash":{},"data":data,"loc":{"start":{"line":8,"column":17},"end":{"line":8,"column":37}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"unitDirs")||container.strict(depth0, "unitDirs", {"start":{"line":8,"column":19},"end":{"line":8,"column":27}} )).call(depth0 != null ? depth0 : (container.nullContext || {}),lookupProperty(depth0,"runtimeDirectory"),{"name":"unitDirs","hash":{},"data":data,"loc":{"start":{"line":8,"column":17},"end":{"line":8,"column":46}}})) != null ? stack1 : "")
     + "\nRuntimeDirectoryMode=0750\n";
 },"2":function(container,depth0,helpers,partials,data) {
-    var stack1, helper, lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -714,12 +718,12 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return "# Privileges: only CAP_NET_BIND_SERVICE, so "
-    + ((stack1 = (((helper = lookupProperty(helpers,"user") || container.strict(depth0, "user", {"start":{"line":24,"column":46},"end":{"line":24,"column":50}} ))),(typeof helper === "function" ? helper.call(depth0 != null ? depth0 : (container.nullContext || {}),{"name":"user","hash":{},"data":data,"loc":{"start":{"line":24,"column":44},"end":{"line":24,"column":52}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||container.strict(depth0, "comment", {"start":{"line":24,"column":46},"end":{"line":24,"column":53}} )).call(depth0 != null ? depth0 : (container.nullContext || {}),lookupProperty(depth0,"user"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":24,"column":44},"end":{"line":24,"column":60}}})) != null ? stack1 : "")
     + " can bind ports below 1024 without root.\nNoNewPrivileges=yes\nCapabilityBoundingSet=CAP_NET_BIND_SERVICE\nAmbientCapabilities=CAP_NET_BIND_SERVICE\n";
 },"3":function(container,depth0,helpers,partials,data) {
     return "# Privileges: none. A user namespace of its own (PrivateUsers) hides every other user; it is\n# only possible because no port below 1024 is bound.\nNoNewPrivileges=yes\nCapabilityBoundingSet=\nPrivateUsers=yes\n";
 },"compiler":[8,">= 4.3.0"],"main":function(container,depth0,helpers,partials,data) {
-    var stack1, helper, alias1=depth0 != null ? depth0 : (container.nullContext || {}), alias2=container.strict, alias3="function", lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, alias1=depth0 != null ? depth0 : (container.nullContext || {}), alias2=container.strict, lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -729,33 +733,38 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
   return "\n# Files: systemd creates the state directory"
     + ((stack1 = lookupProperty(helpers,"if").call(alias1,lookupProperty(depth0,"runtimeDirectory"),{"name":"if","hash":{},"fn":container.program(0, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":2,"column":44},"end":{"line":2,"column":101}}})) != null ? stack1 : "")
     + " and hands\n# them to "
-    + ((stack1 = (((helper = lookupProperty(helpers,"user") || alias2(depth0, "user", {"start":{"line":3,"column":12},"end":{"line":3,"column":16}} ))),(typeof helper === alias3 ? helper.call(alias1,{"name":"user","hash":{},"data":data,"loc":{"start":{"line":3,"column":10},"end":{"line":3,"column":18}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias2(depth0, "comment", {"start":{"line":3,"column":12},"end":{"line":3,"column":19}} )).call(alias1,lookupProperty(depth0,"user"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":3,"column":10},"end":{"line":3,"column":26}}})) != null ? stack1 : "")
     + "; the rest of the file system is read-only, /home and devices are hidden.\nWorkingDirectory="
-    + ((stack1 = (((helper = lookupProperty(helpers,"workingDirectory") || alias2(depth0, "workingDirectory", {"start":{"line":4,"column":19},"end":{"line":4,"column":35}} ))),(typeof helper === alias3 ? helper.call(alias1,{"name":"workingDirectory","hash":{},"data":data,"loc":{"start":{"line":4,"column":17},"end":{"line":4,"column":37}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"unitPath")||alias2(depth0, "unitPath", {"start":{"line":4,"column":19},"end":{"line":4,"column":27}} )).call(alias1,lookupProperty(depth0,"workingDirectory"),{"name":"unitPath","hash":{},"data":data,"loc":{"start":{"line":4,"column":17},"end":{"line":4,"column":46}}})) != null ? stack1 : "")
     + "\nStateDirectory="
-    + ((stack1 = (((helper = lookupProperty(helpers,"stateDirectories") || alias2(depth0, "stateDirectories", {"start":{"line":5,"column":17},"end":{"line":5,"column":33}} ))),(typeof helper === alias3 ? helper.call(alias1,{"name":"stateDirectories","hash":{},"data":data,"loc":{"start":{"line":5,"column":15},"end":{"line":5,"column":35}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"unitDirs")||alias2(depth0, "unitDirs", {"start":{"line":5,"column":17},"end":{"line":5,"column":25}} )).call(alias1,lookupProperty(depth0,"stateDirectories"),{"name":"unitDirs","hash":{},"data":data,"loc":{"start":{"line":5,"column":15},"end":{"line":5,"column":44}}})) != null ? stack1 : "")
     + "\nStateDirectoryMode=0750\n"
     + ((stack1 = lookupProperty(helpers,"if").call(alias1,lookupProperty(depth0,"runtimeDirectory"),{"name":"if","hash":{},"fn":container.program(1, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":7,"column":0},"end":{"line":10,"column":7}}})) != null ? stack1 : "")
     + "UMask=0077\nProtectSystem=strict\nProtectHome=yes\nPrivateTmp=yes\nPrivateDevices=yes\nPrivateMounts=yes\nPrivateIPC=yes\nRemoveIPC=yes\nProtectProc=invisible\nProcSubset=pid\nKeyringMode=private\n\n"
     + ((stack1 = lookupProperty(helpers,"if").call(alias1,lookupProperty(depth0,"bindsPrivilegedPorts"),{"name":"if","hash":{},"fn":container.program(2, data, 0),"inverse":container.program(3, data, 0),"data":data,"loc":{"start":{"line":23,"column":0},"end":{"line":34,"column":7}}})) != null ? stack1 : "")
     + "\n# Kernel: no tunables, modules, logs, clock, host name, cgroups, namespaces, realtime,\n# writable-executable memory, or setuid files.\nProtectKernelTunables=yes\nProtectKernelModules=yes\nProtectKernelLogs=yes\nProtectControlGroups=yes\nProtectClock=yes\nProtectHostname=yes\nRestrictNamespaces=yes\nRestrictRealtime=yes\nRestrictSUIDSGID=yes\nLockPersonality=yes\nMemoryDenyWriteExecute=yes\nDevicePolicy=closed\nRestrictAddressFamilies="
-    + ((stack1 = (((helper = lookupProperty(helpers,"addressFamilies") || alias2(depth0, "addressFamilies", {"start":{"line":50,"column":26},"end":{"line":50,"column":41}} ))),(typeof helper === alias3 ? helper.call(alias1,{"name":"addressFamilies","hash":{},"data":data,"loc":{"start":{"line":50,"column":24},"end":{"line":50,"column":43}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"plain")||alias2(depth0, "plain", {"start":{"line":50,"column":26},"end":{"line":50,"column":31}} )).call(alias1,lookupProperty(depth0,"addressFamilies"),{"name":"plain","hash":{},"data":data,"loc":{"start":{"line":50,"column":24},"end":{"line":50,"column":49}}})) != null ? stack1 : "")
     + "\nSystemCallArchitectures=native\nSystemCallFilter=@system-service\nSystemCallFilter=~@privileged @resources\nSystemCallErrorNumber=EPERM\n";
 },"useData":true},
   },
   "vm-install.sh": {
-    sha256: "e3dec4145b4f05f960d2439fc1acd7fc07779a157bda775a67964bdccb245ccb",
+    sha256: "96aa33f2300c4cea8f1a343c97d6be274f417d5a3451fb483950834123f8c555",
     partials: [],
     spec: {"0":function(container,depth0,helpers,partials,data) {
-    var stack1, alias1=container.lambda;
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
+        if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
+          return parent[propertyName];
+        }
+        return undefined
+    };
 
   return "  dpkg-query -W -f='${Status}' "
-    + ((stack1 = alias1(depth0, depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"sh")||alias1(depth0, "sh", {"start":{"line":26,"column":33},"end":{"line":26,"column":35}} )).call(alias2,depth0,{"name":"sh","hash":{},"data":data,"loc":{"start":{"line":26,"column":31},"end":{"line":26,"column":42}}})) != null ? stack1 : "")
     + " 2>/dev/null | grep -q 'ok installed' || set -- \"$@\" "
-    + ((stack1 = alias1(depth0, depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"sh")||alias1(depth0, "sh", {"start":{"line":26,"column":97},"end":{"line":26,"column":99}} )).call(alias2,depth0,{"name":"sh","hash":{},"data":data,"loc":{"start":{"line":26,"column":95},"end":{"line":26,"column":106}}})) != null ? stack1 : "")
     + "\n";
 },"1":function(container,depth0,helpers,partials,data) {
-    var stack1, helper, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), alias3="function", lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -763,14 +772,14 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return "  getent passwd "
-    + ((stack1 = (((helper = lookupProperty(helpers,"name") || alias1(depth0, "name", {"start":{"line":39,"column":18},"end":{"line":39,"column":22}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"name","hash":{},"data":data,"loc":{"start":{"line":39,"column":16},"end":{"line":39,"column":24}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"sh")||alias1(depth0, "sh", {"start":{"line":39,"column":18},"end":{"line":39,"column":20}} )).call(alias2,lookupProperty(depth0,"name"),{"name":"sh","hash":{},"data":data,"loc":{"start":{"line":39,"column":16},"end":{"line":39,"column":27}}})) != null ? stack1 : "")
     + " >/dev/null || useradd --system --user-group --home-dir "
-    + ((stack1 = (((helper = lookupProperty(helpers,"home") || alias1(depth0, "home", {"start":{"line":39,"column":82},"end":{"line":39,"column":86}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"home","hash":{},"data":data,"loc":{"start":{"line":39,"column":80},"end":{"line":39,"column":88}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"sh")||alias1(depth0, "sh", {"start":{"line":39,"column":85},"end":{"line":39,"column":87}} )).call(alias2,lookupProperty(depth0,"home"),{"name":"sh","hash":{},"data":data,"loc":{"start":{"line":39,"column":83},"end":{"line":39,"column":94}}})) != null ? stack1 : "")
     + " --no-create-home --shell /usr/sbin/nologin "
-    + ((stack1 = (((helper = lookupProperty(helpers,"name") || alias1(depth0, "name", {"start":{"line":39,"column":134},"end":{"line":39,"column":138}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"name","hash":{},"data":data,"loc":{"start":{"line":39,"column":132},"end":{"line":39,"column":140}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"sh")||alias1(depth0, "sh", {"start":{"line":39,"column":140},"end":{"line":39,"column":142}} )).call(alias2,lookupProperty(depth0,"name"),{"name":"sh","hash":{},"data":data,"loc":{"start":{"line":39,"column":138},"end":{"line":39,"column":149}}})) != null ? stack1 : "")
     + "\n";
 },"2":function(container,depth0,helpers,partials,data) {
-    var stack1, helper, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), alias3="function", lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -778,12 +787,12 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return "  install -d -m 0750 -o root -g "
-    + ((stack1 = (((helper = lookupProperty(helpers,"group") || alias1(depth0, "group", {"start":{"line":42,"column":34},"end":{"line":42,"column":39}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"group","hash":{},"data":data,"loc":{"start":{"line":42,"column":32},"end":{"line":42,"column":41}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"sh")||alias1(depth0, "sh", {"start":{"line":42,"column":34},"end":{"line":42,"column":36}} )).call(alias2,lookupProperty(depth0,"group"),{"name":"sh","hash":{},"data":data,"loc":{"start":{"line":42,"column":32},"end":{"line":42,"column":44}}})) != null ? stack1 : "")
     + " "
-    + ((stack1 = (((helper = lookupProperty(helpers,"path") || alias1(depth0, "path", {"start":{"line":42,"column":44},"end":{"line":42,"column":48}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"path","hash":{},"data":data,"loc":{"start":{"line":42,"column":42},"end":{"line":42,"column":50}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"sh")||alias1(depth0, "sh", {"start":{"line":42,"column":47},"end":{"line":42,"column":49}} )).call(alias2,lookupProperty(depth0,"path"),{"name":"sh","hash":{},"data":data,"loc":{"start":{"line":42,"column":45},"end":{"line":42,"column":56}}})) != null ? stack1 : "")
     + "\n";
 },"3":function(container,depth0,helpers,partials,data) {
-    var stack1, helper, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), alias3="function", lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -791,11 +800,11 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return "  install -d -m 0750 -o "
-    + ((stack1 = (((helper = lookupProperty(helpers,"user") || alias1(depth0, "user", {"start":{"line":45,"column":26},"end":{"line":45,"column":30}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"user","hash":{},"data":data,"loc":{"start":{"line":45,"column":24},"end":{"line":45,"column":32}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"sh")||alias1(depth0, "sh", {"start":{"line":45,"column":26},"end":{"line":45,"column":28}} )).call(alias2,lookupProperty(depth0,"user"),{"name":"sh","hash":{},"data":data,"loc":{"start":{"line":45,"column":24},"end":{"line":45,"column":35}}})) != null ? stack1 : "")
     + " -g "
-    + ((stack1 = (((helper = lookupProperty(helpers,"user") || alias1(depth0, "user", {"start":{"line":45,"column":38},"end":{"line":45,"column":42}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"user","hash":{},"data":data,"loc":{"start":{"line":45,"column":36},"end":{"line":45,"column":44}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"sh")||alias1(depth0, "sh", {"start":{"line":45,"column":41},"end":{"line":45,"column":43}} )).call(alias2,lookupProperty(depth0,"user"),{"name":"sh","hash":{},"data":data,"loc":{"start":{"line":45,"column":39},"end":{"line":45,"column":50}}})) != null ? stack1 : "")
     + " "
-    + ((stack1 = (((helper = lookupProperty(helpers,"path") || alias1(depth0, "path", {"start":{"line":45,"column":47},"end":{"line":45,"column":51}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"path","hash":{},"data":data,"loc":{"start":{"line":45,"column":45},"end":{"line":45,"column":53}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"sh")||alias1(depth0, "sh", {"start":{"line":45,"column":53},"end":{"line":45,"column":55}} )).call(alias2,lookupProperty(depth0,"path"),{"name":"sh","hash":{},"data":data,"loc":{"start":{"line":45,"column":51},"end":{"line":45,"column":62}}})) != null ? stack1 : "")
     + "\n";
 },"4":function(container,depth0,helpers,partials,data) {
     var stack1, alias1=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
@@ -811,7 +820,7 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     + ((stack1 = lookupProperty(helpers,"if").call(alias1,lookupProperty(lookupProperty(depth0,"headscale"),"deb"),{"name":"if","hash":{},"fn":container.program(9, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":105,"column":0},"end":{"line":109,"column":7}}})) != null ? stack1 : "")
     + "}\n";
 },"5":function(container,depth0,helpers,partials,data) {
-    var stack1, alias1=container.strict, alias2=container.lambda, lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -819,9 +828,9 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return "  # headscale "
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"headscale"), "version", {"start":{"line":95,"column":16},"end":{"line":95,"column":33}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":95,"column":16},"end":{"line":95,"column":23}} )).call(alias2,lookupProperty(lookupProperty(depth0,"headscale"),"version"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":95,"column":14},"end":{"line":95,"column":43}}})) != null ? stack1 : "")
     + ": the release's Debian package. Its unit and example config give way\n  # to the kit's ("
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"headscale"), "unitDir", {"start":{"line":96,"column":20},"end":{"line":96,"column":37}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":96,"column":20},"end":{"line":96,"column":27}} )).call(alias2,lookupProperty(lookupProperty(depth0,"headscale"),"unitDir"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":96,"column":18},"end":{"line":96,"column":47}}})) != null ? stack1 : "")
     + " takes precedence; --force-confold keeps config.yaml).\n";
 },"6":function(container,depth0,helpers,partials,data) {
     var stack1, lookupProperty = container.lookupProperty || function(parent, propertyName) {
@@ -832,10 +841,10 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return "  # headscale "
-    + ((stack1 = container.lambda(container.strict(lookupProperty(depth0,"headscale"), "version", {"start":{"line":98,"column":16},"end":{"line":98,"column":33}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||container.strict(depth0, "comment", {"start":{"line":98,"column":16},"end":{"line":98,"column":23}} )).call(depth0 != null ? depth0 : (container.nullContext || {}),lookupProperty(lookupProperty(depth0,"headscale"),"version"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":98,"column":14},"end":{"line":98,"column":43}}})) != null ? stack1 : "")
     + ": the release binary.\n";
 },"7":function(container,depth0,helpers,partials,data) {
-    var stack1, alias1=container.strict, alias2=container.lambda, lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -843,14 +852,14 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return "  place "
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"headscale"), "staged", {"start":{"line":101,"column":10},"end":{"line":101,"column":26}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"sh")||alias1(depth0, "sh", {"start":{"line":101,"column":10},"end":{"line":101,"column":12}} )).call(alias2,lookupProperty(lookupProperty(depth0,"headscale"),"staged"),{"name":"sh","hash":{},"data":data,"loc":{"start":{"line":101,"column":8},"end":{"line":101,"column":31}}})) != null ? stack1 : "")
     + " "
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"headscale"), "sha256", {"start":{"line":101,"column":31},"end":{"line":101,"column":47}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"sh")||alias1(depth0, "sh", {"start":{"line":101,"column":34},"end":{"line":101,"column":36}} )).call(alias2,lookupProperty(lookupProperty(depth0,"headscale"),"sha256"),{"name":"sh","hash":{},"data":data,"loc":{"start":{"line":101,"column":32},"end":{"line":101,"column":55}}})) != null ? stack1 : "")
     + " "
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"headscale"), "file", {"start":{"line":101,"column":52},"end":{"line":101,"column":66}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"sh")||alias1(depth0, "sh", {"start":{"line":101,"column":58},"end":{"line":101,"column":60}} )).call(alias2,lookupProperty(lookupProperty(depth0,"headscale"),"file"),{"name":"sh","hash":{},"data":data,"loc":{"start":{"line":101,"column":56},"end":{"line":101,"column":77}}})) != null ? stack1 : "")
     + "\n";
 },"8":function(container,depth0,helpers,partials,data) {
-    var stack1, alias1=container.strict, alias2=container.lambda, lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -858,14 +867,14 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return "  fetch "
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"headscale"), "url", {"start":{"line":103,"column":10},"end":{"line":103,"column":23}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"sh")||alias1(depth0, "sh", {"start":{"line":103,"column":10},"end":{"line":103,"column":12}} )).call(alias2,lookupProperty(lookupProperty(depth0,"headscale"),"url"),{"name":"sh","hash":{},"data":data,"loc":{"start":{"line":103,"column":8},"end":{"line":103,"column":28}}})) != null ? stack1 : "")
     + " "
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"headscale"), "sha256", {"start":{"line":103,"column":28},"end":{"line":103,"column":44}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"sh")||alias1(depth0, "sh", {"start":{"line":103,"column":31},"end":{"line":103,"column":33}} )).call(alias2,lookupProperty(lookupProperty(depth0,"headscale"),"sha256"),{"name":"sh","hash":{},"data":data,"loc":{"start":{"line":103,"column":29},"end":{"line":103,"column":52}}})) != null ? stack1 : "")
     + " "
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"headscale"), "file", {"start":{"line":103,"column":49},"end":{"line":103,"column":63}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"sh")||alias1(depth0, "sh", {"start":{"line":103,"column":55},"end":{"line":103,"column":57}} )).call(alias2,lookupProperty(lookupProperty(depth0,"headscale"),"file"),{"name":"sh","hash":{},"data":data,"loc":{"start":{"line":103,"column":53},"end":{"line":103,"column":74}}})) != null ? stack1 : "")
     + "\n";
 },"9":function(container,depth0,helpers,partials,data) {
-    var stack1, alias1=container.strict, alias2=container.lambda, lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -873,9 +882,9 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return "  if [ \"$(dpkg-query -W -f='${Version}' headscale 2>/dev/null || true)\" != "
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"headscale"), "version", {"start":{"line":106,"column":77},"end":{"line":106,"column":94}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"sh")||alias1(depth0, "sh", {"start":{"line":106,"column":77},"end":{"line":106,"column":79}} )).call(alias2,lookupProperty(lookupProperty(depth0,"headscale"),"version"),{"name":"sh","hash":{},"data":data,"loc":{"start":{"line":106,"column":75},"end":{"line":106,"column":99}}})) != null ? stack1 : "")
     + " ]; then\n    apt-get install -y -q -o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-confdef "
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"headscale"), "file", {"start":{"line":107,"column":98},"end":{"line":107,"column":112}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"sh")||alias1(depth0, "sh", {"start":{"line":107,"column":98},"end":{"line":107,"column":100}} )).call(alias2,lookupProperty(lookupProperty(depth0,"headscale"),"file"),{"name":"sh","hash":{},"data":data,"loc":{"start":{"line":107,"column":96},"end":{"line":107,"column":117}}})) != null ? stack1 : "")
     + "\n  fi\n";
 },"10":function(container,depth0,helpers,partials,data) {
     var stack1, lookupProperty = container.lookupProperty || function(parent, propertyName) {
@@ -889,7 +898,7 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     + ((stack1 = lookupProperty(helpers,"if").call(depth0 != null ? depth0 : (container.nullContext || {}),lookupProperty(lookupProperty(depth0,"derperUrl"),"staged"),{"name":"if","hash":{},"fn":container.program(11, data, 0),"inverse":container.program(12, data, 0),"data":data,"loc":{"start":{"line":116,"column":0},"end":{"line":120,"column":7}}})) != null ? stack1 : "")
     + "}\n";
 },"11":function(container,depth0,helpers,partials,data) {
-    var stack1, alias1=container.strict, alias2=container.lambda, lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -897,14 +906,14 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return "  place "
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"derperUrl"), "staged", {"start":{"line":117,"column":10},"end":{"line":117,"column":26}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"sh")||alias1(depth0, "sh", {"start":{"line":117,"column":10},"end":{"line":117,"column":12}} )).call(alias2,lookupProperty(lookupProperty(depth0,"derperUrl"),"staged"),{"name":"sh","hash":{},"data":data,"loc":{"start":{"line":117,"column":8},"end":{"line":117,"column":31}}})) != null ? stack1 : "")
     + " "
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"derperUrl"), "sha256", {"start":{"line":117,"column":31},"end":{"line":117,"column":47}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"sh")||alias1(depth0, "sh", {"start":{"line":117,"column":34},"end":{"line":117,"column":36}} )).call(alias2,lookupProperty(lookupProperty(depth0,"derperUrl"),"sha256"),{"name":"sh","hash":{},"data":data,"loc":{"start":{"line":117,"column":32},"end":{"line":117,"column":55}}})) != null ? stack1 : "")
     + " "
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"derperUrl"), "binaryPath", {"start":{"line":117,"column":52},"end":{"line":117,"column":72}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"sh")||alias1(depth0, "sh", {"start":{"line":117,"column":58},"end":{"line":117,"column":60}} )).call(alias2,lookupProperty(lookupProperty(depth0,"derperUrl"),"binaryPath"),{"name":"sh","hash":{},"data":data,"loc":{"start":{"line":117,"column":56},"end":{"line":117,"column":83}}})) != null ? stack1 : "")
     + "\n";
 },"12":function(container,depth0,helpers,partials,data) {
-    var stack1, alias1=container.strict, alias2=container.lambda, lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -912,14 +921,14 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return "  fetch "
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"derperUrl"), "url", {"start":{"line":119,"column":10},"end":{"line":119,"column":23}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"sh")||alias1(depth0, "sh", {"start":{"line":119,"column":10},"end":{"line":119,"column":12}} )).call(alias2,lookupProperty(lookupProperty(depth0,"derperUrl"),"url"),{"name":"sh","hash":{},"data":data,"loc":{"start":{"line":119,"column":8},"end":{"line":119,"column":28}}})) != null ? stack1 : "")
     + " "
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"derperUrl"), "sha256", {"start":{"line":119,"column":28},"end":{"line":119,"column":44}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"sh")||alias1(depth0, "sh", {"start":{"line":119,"column":31},"end":{"line":119,"column":33}} )).call(alias2,lookupProperty(lookupProperty(depth0,"derperUrl"),"sha256"),{"name":"sh","hash":{},"data":data,"loc":{"start":{"line":119,"column":29},"end":{"line":119,"column":52}}})) != null ? stack1 : "")
     + " "
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"derperUrl"), "binaryPath", {"start":{"line":119,"column":49},"end":{"line":119,"column":69}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"sh")||alias1(depth0, "sh", {"start":{"line":119,"column":55},"end":{"line":119,"column":57}} )).call(alias2,lookupProperty(lookupProperty(depth0,"derperUrl"),"binaryPath"),{"name":"sh","hash":{},"data":data,"loc":{"start":{"line":119,"column":53},"end":{"line":119,"column":80}}})) != null ? stack1 : "")
     + "\n";
 },"13":function(container,depth0,helpers,partials,data) {
-    var stack1, alias1=container.strict, alias2=container.lambda, lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -927,40 +936,40 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return "\nbinary_derper() {\n  # derper: there is no release binary, so it is built here from tailscale.com v"
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"derperBuild"), "tailscaleVersion", {"start":{"line":126,"column":82},"end":{"line":126,"column":110}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":126,"column":82},"end":{"line":126,"column":89}} )).call(alias2,lookupProperty(lookupProperty(depth0,"derperBuild"),"tailscaleVersion"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":126,"column":80},"end":{"line":126,"column":120}}})) != null ? stack1 : "")
     + "\n  # (verified by Go's checksum database) with Go "
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"derperBuild"), "goVersion", {"start":{"line":127,"column":51},"end":{"line":127,"column":72}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":127,"column":51},"end":{"line":127,"column":58}} )).call(alias2,lookupProperty(lookupProperty(depth0,"derperBuild"),"goVersion"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":127,"column":49},"end":{"line":127,"column":82}}})) != null ? stack1 : "")
     + " (verified by SHA-256).\n  go_root="
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"derperBuild"), "goRoot", {"start":{"line":128,"column":12},"end":{"line":128,"column":30}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"sh")||alias1(depth0, "sh", {"start":{"line":128,"column":12},"end":{"line":128,"column":14}} )).call(alias2,lookupProperty(lookupProperty(depth0,"derperBuild"),"goRoot"),{"name":"sh","hash":{},"data":data,"loc":{"start":{"line":128,"column":10},"end":{"line":128,"column":35}}})) != null ? stack1 : "")
     + "\n  if [ ! -x \"$go_root/bin/go\" ]; then\n    fetch "
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"derperBuild"), "goUrl", {"start":{"line":130,"column":12},"end":{"line":130,"column":29}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"sh")||alias1(depth0, "sh", {"start":{"line":130,"column":12},"end":{"line":130,"column":14}} )).call(alias2,lookupProperty(lookupProperty(depth0,"derperBuild"),"goUrl"),{"name":"sh","hash":{},"data":data,"loc":{"start":{"line":130,"column":10},"end":{"line":130,"column":34}}})) != null ? stack1 : "")
     + " "
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"derperBuild"), "goSha256", {"start":{"line":130,"column":34},"end":{"line":130,"column":54}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"sh")||alias1(depth0, "sh", {"start":{"line":130,"column":37},"end":{"line":130,"column":39}} )).call(alias2,lookupProperty(lookupProperty(depth0,"derperBuild"),"goSha256"),{"name":"sh","hash":{},"data":data,"loc":{"start":{"line":130,"column":35},"end":{"line":130,"column":62}}})) != null ? stack1 : "")
     + " "
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"derperBuild"), "goArchive", {"start":{"line":130,"column":59},"end":{"line":130,"column":80}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"sh")||alias1(depth0, "sh", {"start":{"line":130,"column":65},"end":{"line":130,"column":67}} )).call(alias2,lookupProperty(lookupProperty(depth0,"derperBuild"),"goArchive"),{"name":"sh","hash":{},"data":data,"loc":{"start":{"line":130,"column":63},"end":{"line":130,"column":91}}})) != null ? stack1 : "")
     + "\n    rm -rf \"$go_root.part\"\n    mkdir -p \"$go_root.part\"\n    tar -C \"$go_root.part\" --strip-components=1 -xzf "
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"derperBuild"), "goArchive", {"start":{"line":133,"column":55},"end":{"line":133,"column":76}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"sh")||alias1(depth0, "sh", {"start":{"line":133,"column":55},"end":{"line":133,"column":57}} )).call(alias2,lookupProperty(lookupProperty(depth0,"derperBuild"),"goArchive"),{"name":"sh","hash":{},"data":data,"loc":{"start":{"line":133,"column":53},"end":{"line":133,"column":81}}})) != null ? stack1 : "")
     + "\n    mv \"$go_root.part\" \"$go_root\"\n    rm -f "
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"derperBuild"), "goArchive", {"start":{"line":135,"column":12},"end":{"line":135,"column":33}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"sh")||alias1(depth0, "sh", {"start":{"line":135,"column":12},"end":{"line":135,"column":14}} )).call(alias2,lookupProperty(lookupProperty(depth0,"derperBuild"),"goArchive"),{"name":"sh","hash":{},"data":data,"loc":{"start":{"line":135,"column":10},"end":{"line":135,"column":38}}})) != null ? stack1 : "")
     + "\n  fi\n  stamp="
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"derperBuild"), "stamp", {"start":{"line":137,"column":10},"end":{"line":137,"column":27}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"sh")||alias1(depth0, "sh", {"start":{"line":137,"column":10},"end":{"line":137,"column":12}} )).call(alias2,lookupProperty(lookupProperty(depth0,"derperBuild"),"stamp"),{"name":"sh","hash":{},"data":data,"loc":{"start":{"line":137,"column":8},"end":{"line":137,"column":32}}})) != null ? stack1 : "")
     + "\n  if [ ! -x "
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"derperBuild"), "binaryPath", {"start":{"line":138,"column":14},"end":{"line":138,"column":36}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"sh")||alias1(depth0, "sh", {"start":{"line":138,"column":14},"end":{"line":138,"column":16}} )).call(alias2,lookupProperty(lookupProperty(depth0,"derperBuild"),"binaryPath"),{"name":"sh","hash":{},"data":data,"loc":{"start":{"line":138,"column":12},"end":{"line":138,"column":41}}})) != null ? stack1 : "")
     + " ] || [ \"$(cat "
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"derperBuild"), "stampFile", {"start":{"line":138,"column":55},"end":{"line":138,"column":76}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"sh")||alias1(depth0, "sh", {"start":{"line":138,"column":58},"end":{"line":138,"column":60}} )).call(alias2,lookupProperty(lookupProperty(depth0,"derperBuild"),"stampFile"),{"name":"sh","hash":{},"data":data,"loc":{"start":{"line":138,"column":56},"end":{"line":138,"column":84}}})) != null ? stack1 : "")
     + " 2>/dev/null || true)\" != \"$stamp\" ]; then\n    log \"building derper v"
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"derperBuild"), "tailscaleVersion", {"start":{"line":139,"column":28},"end":{"line":139,"column":56}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"shInDq")||alias1(depth0, "shInDq", {"start":{"line":139,"column":28},"end":{"line":139,"column":34}} )).call(alias2,lookupProperty(lookupProperty(depth0,"derperBuild"),"tailscaleVersion"),{"name":"shInDq","hash":{},"data":data,"loc":{"start":{"line":139,"column":26},"end":{"line":139,"column":65}}})) != null ? stack1 : "")
     + " with Go "
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"derperBuild"), "goVersion", {"start":{"line":139,"column":69},"end":{"line":139,"column":90}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"shInDq")||alias1(depth0, "shInDq", {"start":{"line":139,"column":76},"end":{"line":139,"column":82}} )).call(alias2,lookupProperty(lookupProperty(depth0,"derperBuild"),"goVersion"),{"name":"shInDq","hash":{},"data":data,"loc":{"start":{"line":139,"column":74},"end":{"line":139,"column":106}}})) != null ? stack1 : "")
     + " (needs about 1 GB of memory and a few minutes)\"\n    work=$(mktemp -d)\n    HOME=\"$work\" GOPATH=\"$work/go\" GOCACHE=\"$work/cache\" GOBIN=\"$work/bin\" GOTOOLCHAIN=local CGO_ENABLED=0 \\\n      GOFLAGS=\"-trimpath -modcacherw\" \"$go_root/bin/go\" install \"tailscale.com/cmd/derper@v"
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"derperBuild"), "tailscaleVersion", {"start":{"line":142,"column":93},"end":{"line":142,"column":121}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"shInDq")||alias1(depth0, "shInDq", {"start":{"line":142,"column":93},"end":{"line":142,"column":99}} )).call(alias2,lookupProperty(lookupProperty(depth0,"derperBuild"),"tailscaleVersion"),{"name":"shInDq","hash":{},"data":data,"loc":{"start":{"line":142,"column":91},"end":{"line":142,"column":130}}})) != null ? stack1 : "")
     + "\"\n    install -m 0755 -o root -g root \"$work/bin/derper\" "
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"derperBuild"), "binaryPath", {"start":{"line":143,"column":57},"end":{"line":143,"column":79}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"sh")||alias1(depth0, "sh", {"start":{"line":143,"column":57},"end":{"line":143,"column":59}} )).call(alias2,lookupProperty(lookupProperty(depth0,"derperBuild"),"binaryPath"),{"name":"sh","hash":{},"data":data,"loc":{"start":{"line":143,"column":55},"end":{"line":143,"column":84}}})) != null ? stack1 : "")
     + "\n    echo \"$stamp\" > "
-    + ((stack1 = alias2(alias1(lookupProperty(depth0,"derperBuild"), "stampFile", {"start":{"line":144,"column":22},"end":{"line":144,"column":43}} ), depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"sh")||alias1(depth0, "sh", {"start":{"line":144,"column":22},"end":{"line":144,"column":24}} )).call(alias2,lookupProperty(lookupProperty(depth0,"derperBuild"),"stampFile"),{"name":"sh","hash":{},"data":data,"loc":{"start":{"line":144,"column":20},"end":{"line":144,"column":48}}})) != null ? stack1 : "")
     + "\n    rm -rf \"$work\"\n  fi\n}\n";
 },"14":function(container,depth0,helpers,partials,data) {
-    var stack1, helper, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), alias3="function", lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -968,26 +977,36 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return "  systemctl daemon-reload\n  systemctl enable --now "
-    + ((stack1 = (((helper = lookupProperty(helpers,"timers") || alias1(depth0, "timers", {"start":{"line":207,"column":27},"end":{"line":207,"column":33}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"timers","hash":{},"data":data,"loc":{"start":{"line":207,"column":25},"end":{"line":207,"column":35}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"shWords")||alias1(depth0, "shWords", {"start":{"line":207,"column":27},"end":{"line":207,"column":34}} )).call(alias2,(lookupProperty(helpers,"unitNames")||alias1(depth0, "unitNames", {"start":{"line":207,"column":36},"end":{"line":207,"column":45}} )).call(alias2,lookupProperty(depth0,"timers"),{"name":"unitNames","hash":{},"data":data,"loc":{"start":{"line":207,"column":35},"end":{"line":207,"column":53}}}),{"name":"shWords","hash":{},"data":data,"loc":{"start":{"line":207,"column":25},"end":{"line":207,"column":55}}})) != null ? stack1 : "")
     + "\n  log \"enabled "
-    + ((stack1 = (((helper = lookupProperty(helpers,"timers") || alias1(depth0, "timers", {"start":{"line":208,"column":17},"end":{"line":208,"column":23}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"timers","hash":{},"data":data,"loc":{"start":{"line":208,"column":15},"end":{"line":208,"column":25}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"shInDq")||alias1(depth0, "shInDq", {"start":{"line":208,"column":17},"end":{"line":208,"column":23}} )).call(alias2,(lookupProperty(helpers,"unitNames")||alias1(depth0, "unitNames", {"start":{"line":208,"column":25},"end":{"line":208,"column":34}} )).call(alias2,lookupProperty(depth0,"timers"),{"name":"unitNames","hash":{},"data":data,"loc":{"start":{"line":208,"column":24},"end":{"line":208,"column":42}}}),{"name":"shInDq","hash":{},"data":data,"loc":{"start":{"line":208,"column":15},"end":{"line":208,"column":44}}})) != null ? stack1 : "")
     + "\"\n";
 },"15":function(container,depth0,helpers,partials,data) {
     return "  :\n";
 },"16":function(container,depth0,helpers,partials,data) {
-    var stack1;
+    var stack1, lookupProperty = container.lookupProperty || function(parent, propertyName) {
+        if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
+          return parent[propertyName];
+        }
+        return undefined
+    };
 
   return "  log "
-    + ((stack1 = container.lambda(depth0, depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"sh")||container.strict(depth0, "sh", {"start":{"line":217,"column":8},"end":{"line":217,"column":10}} )).call(depth0 != null ? depth0 : (container.nullContext || {}),depth0,{"name":"sh","hash":{},"data":data,"loc":{"start":{"line":217,"column":6},"end":{"line":217,"column":17}}})) != null ? stack1 : "")
     + "\n";
 },"17":function(container,depth0,helpers,partials,data) {
-    var stack1;
+    var stack1, lookupProperty = container.lookupProperty || function(parent, propertyName) {
+        if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
+          return parent[propertyName];
+        }
+        return undefined
+    };
 
   return "  binary_"
-    + ((stack1 = container.lambda(depth0, depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"plain")||container.strict(depth0, "plain", {"start":{"line":226,"column":11},"end":{"line":226,"column":16}} )).call(depth0 != null ? depth0 : (container.nullContext || {}),depth0,{"name":"plain","hash":{},"data":data,"loc":{"start":{"line":226,"column":9},"end":{"line":226,"column":23}}})) != null ? stack1 : "")
     + "\n";
 },"18":function(container,depth0,helpers,partials,data) {
-    var stack1, helper, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), alias3="function", lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -995,24 +1014,29 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return "  systemctl enable "
-    + ((stack1 = (((helper = lookupProperty(helpers,"units") || alias1(depth0, "units", {"start":{"line":230,"column":21},"end":{"line":230,"column":26}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"units","hash":{},"data":data,"loc":{"start":{"line":230,"column":19},"end":{"line":230,"column":28}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"shWords")||alias1(depth0, "shWords", {"start":{"line":230,"column":21},"end":{"line":230,"column":28}} )).call(alias2,(lookupProperty(helpers,"unitNames")||alias1(depth0, "unitNames", {"start":{"line":230,"column":30},"end":{"line":230,"column":39}} )).call(alias2,lookupProperty(depth0,"units"),{"name":"unitNames","hash":{},"data":data,"loc":{"start":{"line":230,"column":29},"end":{"line":230,"column":46}}}),{"name":"shWords","hash":{},"data":data,"loc":{"start":{"line":230,"column":19},"end":{"line":230,"column":48}}})) != null ? stack1 : "")
     + "\n  systemctl restart "
-    + ((stack1 = (((helper = lookupProperty(helpers,"units") || alias1(depth0, "units", {"start":{"line":231,"column":22},"end":{"line":231,"column":27}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"units","hash":{},"data":data,"loc":{"start":{"line":231,"column":20},"end":{"line":231,"column":29}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"shWords")||alias1(depth0, "shWords", {"start":{"line":231,"column":22},"end":{"line":231,"column":29}} )).call(alias2,(lookupProperty(helpers,"unitNames")||alias1(depth0, "unitNames", {"start":{"line":231,"column":31},"end":{"line":231,"column":40}} )).call(alias2,lookupProperty(depth0,"units"),{"name":"unitNames","hash":{},"data":data,"loc":{"start":{"line":231,"column":30},"end":{"line":231,"column":47}}}),{"name":"shWords","hash":{},"data":data,"loc":{"start":{"line":231,"column":20},"end":{"line":231,"column":49}}})) != null ? stack1 : "")
     + "\n  log \"started "
-    + ((stack1 = (((helper = lookupProperty(helpers,"units") || alias1(depth0, "units", {"start":{"line":232,"column":17},"end":{"line":232,"column":22}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"units","hash":{},"data":data,"loc":{"start":{"line":232,"column":15},"end":{"line":232,"column":24}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"shInDq")||alias1(depth0, "shInDq", {"start":{"line":232,"column":17},"end":{"line":232,"column":23}} )).call(alias2,(lookupProperty(helpers,"unitNames")||alias1(depth0, "unitNames", {"start":{"line":232,"column":25},"end":{"line":232,"column":34}} )).call(alias2,lookupProperty(depth0,"units"),{"name":"unitNames","hash":{},"data":data,"loc":{"start":{"line":232,"column":24},"end":{"line":232,"column":41}}}),{"name":"shInDq","hash":{},"data":data,"loc":{"start":{"line":232,"column":15},"end":{"line":232,"column":43}}})) != null ? stack1 : "")
     + "\"\n";
 },"19":function(container,depth0,helpers,partials,data) {
     return "  step_timers\n";
 },"20":function(container,depth0,helpers,partials,data) {
-    var stack1, alias1=container.lambda;
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
+        if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
+          return parent[propertyName];
+        }
+        return undefined
+    };
 
   return "        "
-    + ((stack1 = alias1(depth0, depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"plain")||alias1(depth0, "plain", {"start":{"line":251,"column":10},"end":{"line":251,"column":15}} )).call(alias2,depth0,{"name":"plain","hash":{},"data":data,"loc":{"start":{"line":251,"column":8},"end":{"line":251,"column":22}}})) != null ? stack1 : "")
     + ") binary_"
-    + ((stack1 = alias1(depth0, depth0)) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"plain")||alias1(depth0, "plain", {"start":{"line":251,"column":33},"end":{"line":251,"column":38}} )).call(alias2,depth0,{"name":"plain","hash":{},"data":data,"loc":{"start":{"line":251,"column":31},"end":{"line":251,"column":45}}})) != null ? stack1 : "")
     + " ;;\n";
 },"compiler":[8,">= 4.3.0"],"main":function(container,depth0,helpers,partials,data) {
-    var stack1, helper, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), alias3="function", lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -1020,13 +1044,13 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return "#!/bin/sh\n# Rendered by cdktf-tailnet for host \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"host") || alias1(depth0, "host", {"start":{"line":2,"column":40},"end":{"line":2,"column":44}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"host","hash":{},"data":data,"loc":{"start":{"line":2,"column":38},"end":{"line":2,"column":46}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":2,"column":40},"end":{"line":2,"column":47}} )).call(alias2,lookupProperty(depth0,"host"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":2,"column":38},"end":{"line":2,"column":54}}})) != null ? stack1 : "")
     + "\" (tailnet \""
-    + ((stack1 = (((helper = lookupProperty(helpers,"tailnet") || alias1(depth0, "tailnet", {"start":{"line":2,"column":60},"end":{"line":2,"column":67}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"tailnet","hash":{},"data":data,"loc":{"start":{"line":2,"column":58},"end":{"line":2,"column":69}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":2,"column":68},"end":{"line":2,"column":75}} )).call(alias2,lookupProperty(depth0,"tailnet"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":2,"column":66},"end":{"line":2,"column":85}}})) != null ? stack1 : "")
     + "\"); do not edit.\n# Loads the firewall, installs "
-    + ((stack1 = (((helper = lookupProperty(helpers,"programList") || alias1(depth0, "programList", {"start":{"line":3,"column":33},"end":{"line":3,"column":44}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"programList","hash":{},"data":data,"loc":{"start":{"line":3,"column":31},"end":{"line":3,"column":46}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":3,"column":33},"end":{"line":3,"column":40}} )).call(alias2,lookupProperty(depth0,"programList"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":3,"column":31},"end":{"line":3,"column":54}}})) != null ? stack1 : "")
     + " (pinned, verified by SHA-256), and starts\n# "
-    + ((stack1 = (((helper = lookupProperty(helpers,"units") || alias1(depth0, "units", {"start":{"line":4,"column":4},"end":{"line":4,"column":9}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"units","hash":{},"data":data,"loc":{"start":{"line":4,"column":2},"end":{"line":4,"column":11}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":4,"column":4},"end":{"line":4,"column":11}} )).call(alias2,(lookupProperty(helpers,"unitNames")||alias1(depth0, "unitNames", {"start":{"line":4,"column":13},"end":{"line":4,"column":22}} )).call(alias2,lookupProperty(depth0,"units"),{"name":"unitNames","hash":{},"data":data,"loc":{"start":{"line":4,"column":12},"end":{"line":4,"column":29}}}),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":4,"column":2},"end":{"line":4,"column":31}}})) != null ? stack1 : "")
     + ". Safe to run again: what is already in place at the pinned version is kept.\n#\n# Without arguments (cloud-init at first boot, once it has written the files) it runs every step.\n# The VmHost construct runs single steps over SSH, each only when its inputs changed:\n#   tools | users | firewall | binary PROGRAM...   one step of the full run\n#   put OWNER:GROUP MODE UPLOADED TARGET          moves an uploaded file into place, atomically\n#   start UNIT...     enables and (re)starts the units; fails unless they stay up\n#   refresh UNIT...   restarts those of the units that are enabled (an input of theirs changed)\n#   reload UNIT...    reloads those that are running (headscale re-reads its policy on SIGHUP)\n#   timers            enables and starts the DNS helpers' timers and path units\nset -eu\numask 022\nexport DEBIAN_FRONTEND=noninteractive\nlog() { echo \"cdktf-tailnet: $*\"; }\n\n# Tools this script needs, installed only when missing.\nstep_tools() {\n  set --\n  command -v nft >/dev/null 2>&1 || set -- \"$@\" nftables\n  command -v curl >/dev/null 2>&1 || set -- \"$@\" curl\n  [ -s /etc/ssl/certs/ca-certificates.crt ] || set -- \"$@\" ca-certificates\n"
     + ((stack1 = lookupProperty(helpers,"each").call(alias2,lookupProperty(depth0,"packages"),{"name":"each","hash":{},"fn":container.program(0, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":25,"column":0},"end":{"line":27,"column":9}}})) != null ? stack1 : "")
     + "  if [ \"$#\" -gt 0 ]; then\n    log \"installing $*\"\n    apt-get update -q\n    apt-get install -y -q --no-install-recommends \"$@\"\n  fi\n}\n\n# The services' system users (cloud-init creates them first), their configuration directories\n# (owned by root, readable by the service's group only) and state directories (as systemd makes them).\nstep_users() {\n"
@@ -1034,9 +1058,9 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     + ((stack1 = lookupProperty(helpers,"each").call(alias2,lookupProperty(depth0,"configDirs"),{"name":"each","hash":{},"fn":container.program(2, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":41,"column":0},"end":{"line":43,"column":9}}})) != null ? stack1 : "")
     + ((stack1 = lookupProperty(helpers,"each").call(alias2,lookupProperty(depth0,"stateDirs"),{"name":"each","hash":{},"fn":container.program(3, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":44,"column":0},"end":{"line":46,"column":9}}})) != null ? stack1 : "")
     + "  :\n}\n\n# The firewall first: a ruleset that does not parse never replaces a working one.\nstep_firewall() {\n  nft -c -f "
-    + ((stack1 = (((helper = lookupProperty(helpers,"nftablesConf") || alias1(depth0, "nftablesConf", {"start":{"line":52,"column":14},"end":{"line":52,"column":26}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"nftablesConf","hash":{},"data":data,"loc":{"start":{"line":52,"column":12},"end":{"line":52,"column":28}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"sh")||alias1(depth0, "sh", {"start":{"line":52,"column":14},"end":{"line":52,"column":16}} )).call(alias2,lookupProperty(depth0,"nftablesConf"),{"name":"sh","hash":{},"data":data,"loc":{"start":{"line":52,"column":12},"end":{"line":52,"column":31}}})) != null ? stack1 : "")
     + "\n  systemctl enable nftables.service\n  systemctl restart nftables.service\n  log \"firewall loaded from "
-    + ((stack1 = (((helper = lookupProperty(helpers,"nftablesConf") || alias1(depth0, "nftablesConf", {"start":{"line":55,"column":30},"end":{"line":55,"column":42}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"nftablesConf","hash":{},"data":data,"loc":{"start":{"line":55,"column":28},"end":{"line":55,"column":44}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"shInDq")||alias1(depth0, "shInDq", {"start":{"line":55,"column":30},"end":{"line":55,"column":36}} )).call(alias2,lookupProperty(depth0,"nftablesConf"),{"name":"shInDq","hash":{},"data":data,"loc":{"start":{"line":55,"column":28},"end":{"line":55,"column":51}}})) != null ? stack1 : "")
     + "\"\n}\n\n# fetch URL SHA256 FILE: FILE ends up with the download only if its SHA-256 matches; a FILE\n# already there with that SHA-256 is kept without downloading.\nfetch() {\n  if [ -f \"$3\" ] && echo \"$2  $3\" | sha256sum -c --status 2>/dev/null; then return 0; fi\n  log \"downloading $1\"\n  mkdir -p \"$(dirname \"$3\")\"\n  curl -fsSL --retry 5 --retry-connrefused -o \"$3.part\" \"$1\"\n  if ! echo \"$2  $3.part\" | sha256sum -c --status; then\n    log \"SHA-256 mismatch for $1: expected $2, got $(sha256sum \"$3.part\" | cut -d' ' -f1); nothing installed\" >&2\n    rm -f \"$3.part\"\n    exit 1\n  fi\n  chmod 0755 \"$3.part\"\n  mv \"$3.part\" \"$3\"\n}\n\n# place UPLOADED SHA256 FILE: like fetch, for a file uploaded from the deploying machine (localFile).\nplace() {\n  if [ -f \"$3\" ] && echo \"$2  $3\" | sha256sum -c --status 2>/dev/null; then rm -f \"$1\"; return 0; fi\n  if [ ! -f \"$1\" ]; then\n    log \"$1 is missing: copy the spec's localFile there (the VmHost construct uploads it)\" >&2\n    exit 1\n  fi\n  if ! echo \"$2  $1\" | sha256sum -c --status; then\n    log \"SHA-256 mismatch for $1: expected $2, got $(sha256sum \"$1\" | cut -d' ' -f1); nothing installed\" >&2\n    exit 1\n  fi\n  mkdir -p \"$(dirname \"$3\")\"\n  install -m 0755 -o root -g root \"$1\" \"$3.part\"\n  mv \"$3.part\" \"$3\"\n  rm -f \"$1\"\n  log \"installed $3 from $1\"\n}\n"
     + ((stack1 = lookupProperty(helpers,"if").call(alias2,lookupProperty(depth0,"headscale"),{"name":"if","hash":{},"fn":container.program(4, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":91,"column":0},"end":{"line":111,"column":7}}})) != null ? stack1 : "")
     + ((stack1 = lookupProperty(helpers,"if").call(alias2,lookupProperty(depth0,"derperUrl"),{"name":"if","hash":{},"fn":container.program(10, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":112,"column":0},"end":{"line":122,"column":7}}})) != null ? stack1 : "")

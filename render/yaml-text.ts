@@ -8,8 +8,12 @@
  * for file contents), and loading and warming a general YAML library cost ~10 ms of every synth.
  * A test pins this emitter byte for byte against the `yaml` package on the kit's files and on
  * random data; the one deliberate difference is that a multi-line string outside a block literal
- * stays on one line with `\n` escapes instead of being folded.
+ * stays on one line with `\n` escapes instead of being folded. Scalars and comments go through
+ * escape/yaml.ts, so no value (whatever line breaks of YAML 1.1 or 1.2 it holds) and no comment
+ * can end a line early.
  */
+
+import { fitsBlockLiteral, yamlCommentLines, yamlDoubleQuoted } from "./escape/yaml.js";
 
 /** A string written as a YAML block literal (`|`), for file contents embedded in YAML. */
 export class BlockLiteral {
@@ -29,7 +33,7 @@ function key(k: string | number): string {
 }
 
 function quoted(s: string): string {
-  return JSON.stringify(s); // a JSON string is a valid YAML double-quoted scalar
+  return yamlDoubleQuoted(s);
 }
 
 function scalar(value: unknown): string | undefined {
@@ -57,10 +61,14 @@ function isEmpty(value: object): boolean {
 }
 
 function blockLiteral(text: string, indent: string): string {
-  if (/^\n*$/.test(text)) return quoted(text) + "\n"; // nothing but line breaks: no block literal can say it plainly
+  // Nothing but line breaks, a character a block literal cannot hold as it is (see
+  // fitsBlockLiteral), or no indentation to set it apart: a double-quoted scalar says it exactly.
+  if (/^\n*$/.test(text) || !fitsBlockLiteral(text) || indent === "") return quoted(text) + "\n";
   const trailing = /\n*$/.exec(text)![0].length;
   const chomp = trailing === 0 ? "-" : trailing === 1 ? "" : "+";
-  const indicator = text.startsWith(" ") ? "2" : "";
+  // Readers guess the indentation from the first line that is not empty: when that line (or a
+  // blank one before it) starts with a space, the indentation is stated instead.
+  const indicator = /^\n* /.test(text) ? "2" : "";
   const body = trailing === 0 ? text : text.slice(0, -1);
   // Empty lines are bare, except a leading one, which carries the indent (as the yaml package writes it).
   const lines = body.split("\n").map((line, i) => (line === "" && i > 0 ? "" : indent + line));
@@ -97,10 +105,11 @@ function collection(value: object, indent: string): string {
 /**
  * Serialises `value`: objects and Maps (Maps keep integer keys as unquoted integers), arrays,
  * strings (double-quoted), numbers, booleans, null and {@link BlockLiteral}s. Undefined
- * properties are left out. `header` becomes `#` comment lines, then a blank line.
+ * properties are left out. `header` becomes `#` comment lines (split at every line break YAML 1.1
+ * or 1.2 knows), then a blank line.
  */
 export function toYaml(value: unknown, header?: string): string {
-  const head = header ? header.split("\n").map((line) => `#${line}`).join("\n") + "\n\n" : "";
+  const head = header ? yamlCommentLines(header).map((line) => `#${line}`).join("\n") + "\n\n" : "";
   if (isCollection(value) && !isEmpty(value)) return head + collection(value, "");
   return head + node(value, "").slice(1);
 }
