@@ -33,8 +33,6 @@ export function unitPath(path: string): string {
 const C_ESCAPES: Record<string, string> = { "\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\x07": "\\a", "\b": "\\b", "\f": "\\f", "\v": "\\v" };
 /** Characters that make a word need quotes: white space, quotes, backslashes, `;` (a command separator), controls. */
 const NEEDS_QUOTES = /[\s"'\\;\x00-\x1f\x7f]/;
-/** Prefixes of a command's first word that change how it runs (`+` as root, `-` ignore failure, ...). */
-const EXEC_PREFIX = /^[-@+!:|]/;
 
 /**
  * One argument of a command line (ExecStart=, ExecStartPre=, ...): `%` and `$` doubled (specifiers
@@ -48,12 +46,17 @@ export function execWord(word: string): string {
   return `"${escaped.replace(/[\\"\x00-\x1f\x7f]/g, (c) => C_ESCAPES[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`)}"`;
 }
 
-/** A command line: the program (quoted if it would otherwise read as a prefix such as `+`), then its arguments. */
+/**
+ * A command line: the program, then its arguments. The program must be an absolute path: systemd
+ * reads prefixes such as `+` (run as root) or `-` (ignore failure) off the first word even when
+ * it is quoted, so no other first word is safe.
+ */
 export function execCommand(argv: readonly string[]): string {
-  if (argv.length === 0) throw new UnwritableValueError("a systemd command line", "", "a command needs a program");
-  const [program, ...args] = argv as [string, ...string[]];
-  const first = execWord(program);
-  return [EXEC_PREFIX.test(first) ? `"${first}"` : first, ...args.map(execWord)].join(" ");
+  const [program, ...args] = argv;
+  if (program === undefined || !program.startsWith("/")) {
+    throw new UnwritableValueError("a systemd command line", program ?? "", "the program must be an absolute path (systemd reads a leading + - @ ! : | as a prefix, quoted or not)");
+  }
+  return [execWord(program), ...args.map(execWord)].join(" ");
 }
 
 /** Characters a unit name holds as they are; every other byte is written `\xNN`. */

@@ -7,7 +7,8 @@
  * - {@link yamlDoubleQuoted}: a double-quoted scalar with every line break and non-printable
  *   character escaped.
  * - {@link fitsBlockLiteral}: whether text can be a `|` block literal as it is (else the writer
- *   falls back to a double-quoted scalar).
+ *   falls back to a double-quoted scalar): no line break other than \n, nothing non-printable,
+ *   and no line of only spaces and tabs (PyYAML and the `yaml` package read those differently).
  * - {@link yamlCommentLines}: comment text split at every line break either version knows, each
  *   line with non-printable characters shown as escapes.
  */
@@ -33,9 +34,12 @@ const ANY_LINE_BREAK = /\r\n|[\n\r\u0085\u2028\u2029]/;
 /** What a block literal cannot hold as it is: a line break other than \n, and non-printable characters (tab and \n are fine). */
 const NOT_FOR_BLOCK_LITERAL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
-/** Whether `text` can be written as a block literal, every line of it read back as it is. */
+/** A line of nothing but spaces and tabs: readers disagree on whether it is content or an empty line. */
+const BLANK_LINE = /(^|\n)[ \t]+(\n|$)/;
+
+/** Whether `text` can be written as a block literal, every line of it read back as it is by every reader. */
 export function fitsBlockLiteral(text: string): boolean {
-  return !NOT_FOR_BLOCK_LITERAL.test(text);
+  return !NOT_FOR_BLOCK_LITERAL.test(text) && !BLANK_LINE.test(text);
 }
 
 const NOT_PRINTABLE = /[\x00-\x08\x0b-\x1f\x7f-\x9f\ufeff\ufffe\uffff]/g;

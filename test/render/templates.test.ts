@@ -7,7 +7,8 @@ import { TEMPLATE_HELPERS, TRANSFORM_HELPERS, helperWrites, templateFormat } fro
 import { renderTemplate } from "../../render/templates.js";
 
 const Handlebars = createRequire(import.meta.url)("handlebars") as typeof HandlebarsModule;
-type Node = HandlebarsModule.AST.Node & Record<string, any>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Handlebars AST nodes, walked generically
+type Node = Record<string, any>;
 
 const names = readdirSync(templatesDir).filter((f) => f.endsWith(".hbs")).map((f) => f.slice(0, -4)).sort();
 
