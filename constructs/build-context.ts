@@ -13,6 +13,7 @@ import type { Construct } from "constructs";
 import type { RenderedFile } from "../render/index.js";
 import type { DockerHost } from "./docker-host.js";
 import { Image } from "./providers.js";
+import { terraformString } from "./terraform-text.js";
 
 /** A build context: the asset, and the SHA-256 of everything in it. */
 export interface BuildContext {
@@ -39,9 +40,9 @@ export function buildContext(scope: Construct, kind: string, files: readonly Ren
 export function builtImage(scope: Construct, id: string, host: DockerHost, tag: string, context: BuildContext): Image {
   return new Image(scope, id, {
     provider: host.provider,
-    name: tag,
+    name: terraformString(tag),
     keepLocally: true,
-    buildAttribute: { context: context.asset.path, dockerfile: "Dockerfile", tag: [tag], remove: true },
+    buildAttribute: { context: context.asset.path, dockerfile: "Dockerfile", tag: [terraformString(tag)], remove: true },
     triggers: { content_sha256: context.digest },
   });
 }

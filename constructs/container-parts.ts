@@ -2,10 +2,11 @@
 import { createHash } from "node:crypto";
 import type { ResolvedListener } from "../model/index.js";
 import type { ContainerLabels, ContainerPorts } from "./providers.js";
+import { terraformString } from "./terraform-text.js";
 
 /** Published ports exactly as the model decided: host address, port, protocol. */
 export function publishedPorts(listeners: readonly ResolvedListener[]): ContainerPorts[] {
-  return listeners.map((l) => ({ internal: l.port, external: l.port, ip: l.hostIp, protocol: l.protocol }));
+  return listeners.map((l) => ({ internal: l.port, external: l.port, ip: terraformString(l.hostIp), protocol: terraformString(l.protocol) }));
 }
 
 /** Labels naming the tailnet and the content hash of what the container consumes. */
@@ -13,8 +14,8 @@ export function contentLabels(tailnet: string, role: string, consumed: readonly 
   const hash = createHash("sha256");
   for (const part of consumed) hash.update(part).update("\0");
   return [
-    { label: "cdktf-tailnet.tailnet", value: tailnet },
-    { label: "cdktf-tailnet.role", value: role },
+    { label: "cdktf-tailnet.tailnet", value: terraformString(tailnet) },
+    { label: "cdktf-tailnet.role", value: terraformString(role) },
     { label: "cdktf-tailnet.inputs-sha256", value: hash.digest("hex") },
   ];
 }
@@ -30,5 +31,5 @@ export function hardening(): { readOnly: boolean; securityOpts: string[]; restar
  * non-zero instead of letting a consumer start on stale or missing files.
  */
 export function oneShotLifecycle(what: string): { postcondition: { condition: string; errorMessage: string }[] } {
-  return { postcondition: [{ condition: "${self.exit_code == 0}", errorMessage: `${what} failed (its exit code is not 0): see docker logs of the container` }] };
+  return { postcondition: [{ condition: "${self.exit_code == 0}", errorMessage: terraformString(`${what} failed (its exit code is not 0): see docker logs of the container`) }] };
 }

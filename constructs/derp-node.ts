@@ -8,6 +8,7 @@ import { AcmeClient } from "./dns-helpers.js";
 import type { DockerHost } from "./docker-host.js";
 import { SeededVolume, type SeedFile } from "./seeded-volume.js";
 import { annotateWarnings, warningsOf } from "./warnings.js";
+import { checkModelTokens, terraformString } from "./terraform-text.js";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
@@ -55,6 +56,7 @@ export class DerpNode extends Construct {
   constructor(scope: Construct, id: string, props: DerpNodeProps) {
     super(scope, id);
     const { tailnet, node, host } = props;
+    checkModelTokens(tailnet);
     const derper = node.derper;
     if (derper.meshWith.length > 0 && !props.meshKey) {
       throw new Error(`DERP node ${node.name} meshes with ${derper.meshWith.join(", ")} and needs its region's mesh key (meshKey)`);
@@ -85,7 +87,7 @@ export class DerpNode extends Construct {
     }
     annotateWarnings(this, warningsOf(tailnet.warnings, { kind: "derp-node", node: node.name }));
     const image = host.derperImage(tailnet);
-    this.dataVolume = new Volume(this, "Data", { provider: host.provider, name: `derper-${node.name}-data` });
+    this.dataVolume = new Volume(this, "Data", { provider: host.provider, name: terraformString(`derper-${node.name}-data`) });
     const certs =
       certFiles.length > 0
         ? new SeededVolume(this, "Certificates", {
@@ -103,17 +105,17 @@ export class DerpNode extends Construct {
       : undefined;
     this.container = new Container(this, "Resource", {
       provider: host.provider,
-      name: `derper-${node.name}`,
+      name: terraformString(`derper-${node.name}`),
       image: image.imageRef,
-      command: [...derper.args],
+      command: derper.args.map(terraformString),
       ...hardening(),
       capabilities: { drop: ["ALL"] },
       volumes: [
-        { volumeName: this.dataVolume.name, containerPath: DERPER_DATA_DIR },
-        ...(secrets ? [{ volumeName: secrets.volume.name, containerPath: meshDir, readOnly: true }] : []),
+        { volumeName: this.dataVolume.name, containerPath: terraformString(DERPER_DATA_DIR) },
+        ...(secrets ? [{ volumeName: secrets.volume.name, containerPath: terraformString(meshDir), readOnly: true }] : []),
         // Mounted inside the data volume, which derper mounts first: Docker then fills the fresh
         // data volume from the image, so derper's user owns it (a seed must not create it).
-        ...(certs ? [{ volumeName: certs.volume.name, containerPath: DERPER_PATHS.certDir, readOnly: true }] : []),
+        ...(certs ? [{ volumeName: certs.volume.name, containerPath: terraformString(DERPER_PATHS.certDir), readOnly: true }] : []),
       ],
       ports: publishedPorts(derper.listeners),
       // The ACME client ends derper after a renewal (Docker restarts it with the new certificate).

@@ -3,6 +3,7 @@ import type { ResolvedDerpRegion, ResolvedTailnet } from "../model/index.js";
 import { SecretStore } from "../secrets/store.js";
 import { DerpNode } from "./derp-node.js";
 import type { DockerHost } from "./docker-host.js";
+import { checkModelTokens } from "./terraform-text.js";
 
 /** Props of a {@link DerpRegion}. */
 export interface DerpRegionProps {
@@ -40,6 +41,7 @@ export class DerpRegion extends Construct {
 
   constructor(scope: Construct, id: string, props: DerpRegionProps) {
     super(scope, id);
+    checkModelTokens(props.tailnet);
     const region = props.tailnet.derp.regions.find((r) => r.id === props.regionId);
     if (!region) {
       throw new Error(`the tailnet has no DERP region ${props.regionId}; it has ${props.tailnet.derp.regions.map((r) => r.id).join(", ") || "none"}`);

@@ -4,6 +4,7 @@ import { derperImageTag, publicFile, renderDerperDockerfile } from "../render/in
 import { buildContext, builtImage } from "./build-context.js";
 import { Image } from "./providers.js";
 import type { DockerHost } from "./docker-host.js";
+import { checkModelTokens, terraformString } from "./terraform-text.js";
 
 /** Props of a {@link DerperImage}. */
 export interface DerperImageProps {
@@ -25,8 +26,9 @@ export class DerperImage extends Construct {
   constructor(scope: Construct, id: string, props: DerperImageProps) {
     super(scope, id);
     const { tailnet, host } = props;
+    checkModelTokens(tailnet);
     if (tailnet.derp.derperImage !== undefined) {
-      this.resource = new Image(this, "Resource", { provider: host.provider, name: tailnet.derp.derperImage, keepLocally: true });
+      this.resource = new Image(this, "Resource", { provider: host.provider, name: terraformString(tailnet.derp.derperImage), keepLocally: true });
     } else {
       const context = buildContext(this, "derper", [publicFile("Dockerfile", renderDerperDockerfile(tailnet))]);
       this.resource = builtImage(this, "Resource", host, derperImageTag(tailnet), context);

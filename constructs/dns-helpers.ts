@@ -13,6 +13,7 @@ import { DERPER_IMAGE_USER, hostDir, providerSecret, renderAcmeFiles, renderDdns
 import { buildContext, builtImage } from "./build-context.js";
 import { contentLabels, hardening } from "./container-parts.js";
 import type { DockerHost } from "./docker-host.js";
+import { checkModelTokens, terraformString } from "./terraform-text.js";
 
 /** derper's user in the kit's image (distroless nonroot); the ACME client runs as it too. */
 
@@ -30,16 +31,18 @@ export function dnsSecretVariable(scope: Construct, hostName: string, provider: 
   const variable = new TerraformVariable(stack, name, {
     type: "string",
     sensitive: true,
-    description:
+    description: terraformString(
       provider.type === "cloudflare"
         ? `Cloudflare API token for the DNS helpers on ${hostName} (Zone DNS Edit and Zone Read on the one zone)`
         : `TSIG secret (base64) of key ${provider.tsigKeyName} for the DNS helpers on ${hostName}`,
+    ),
   });
   variable.overrideLogicalId(name);
   return variable;
 }
 
 function modelHost(tailnet: ResolvedTailnet, name: string): ResolvedHost {
+  checkModelTokens(tailnet);
   const host = tailnet.hosts.find((h) => h.name === name);
   if (!host) throw new Error(`the tailnet has no host ${JSON.stringify(name)}`);
   return host;
@@ -78,12 +81,12 @@ export class DynamicDns extends Construct {
     const context = buildContext(this, "ddns", files);
     const digest = context.digest;
     this.image = builtImage(this, "Image", host, `cdktf-tailnet/ddns-${model.name}:${digest.slice(0, 12)}`, context);
-    this.stateVolume = new Volume(this, "State", { provider: host.provider, name: `cdktf-tailnet-ddns-${model.name}` });
+    this.stateVolume = new Volume(this, "State", { provider: host.provider, name: terraformString(`cdktf-tailnet-ddns-${model.name}`) });
     const secret = props.secret ?? dnsSecretVariable(this, model.name, ddns.provider).stringValue;
     const secretFile = providerSecret(ddns.provider).file;
     this.container = new Container(this, "Resource", {
       provider: host.provider,
-      name: `cdktf-tailnet-ddns-${model.name}`,
+      name: terraformString(`cdktf-tailnet-ddns-${model.name}`),
       image: this.image.imageId,
       // Writable root: Docker refuses uploads (the secret) into a read-only one. It runs as an
       // unprivileged user with no capabilities and no privilege gain all the same.
@@ -91,9 +94,9 @@ export class DynamicDns extends Construct {
       readOnly: false,
       capabilities: { drop: ["ALL"] },
       tmpfs: { "/tmp": "rw,noexec,nosuid,size=16m" },
-      volumes: [{ volumeName: this.stateVolume.name, containerPath: ddns.paths.stateDir }],
+      volumes: [{ volumeName: this.stateVolume.name, containerPath: terraformString(ddns.paths.stateDir) }],
       // Readable by the container's unprivileged user; the file exists only inside the container.
-      upload: [{ file: secretFile, content: secret, permissions: "0444" }],
+      upload: [{ file: terraformString(secretFile), content: secret, permissions: "0444" }],
       labels: contentLabels(tailnet.name, `ddns ${model.name}`, [digest]),
     });
   }
@@ -139,13 +142,13 @@ export class AcmeClient extends Construct {
     const context = buildContext(this, "acme", files);
     const digest = context.digest;
     this.image = builtImage(this, "Image", host, `cdktf-tailnet/acme-${model.name}:${digest.slice(0, 12)}`, context);
-    this.stateVolume = new Volume(this, "State", { provider: host.provider, name: `cdktf-tailnet-acme-${node.name}` });
+    this.stateVolume = new Volume(this, "State", { provider: host.provider, name: terraformString(`cdktf-tailnet-acme-${node.name}`) });
     const secret = props.secret ?? dnsSecretVariable(this, model.name, acme.provider).stringValue;
     this.container = new Container(this, "Resource", {
       provider: host.provider,
-      name: `cdktf-tailnet-acme-${node.name}`,
+      name: terraformString(`cdktf-tailnet-acme-${node.name}`),
       image: this.image.imageId,
-      command: [acme.paths.config],
+      command: [terraformString(acme.paths.config)],
       user: DERPER_IMAGE_USER,
       // Writable root: Docker refuses uploads (the secret) into a read-only one. It runs as an
       // unprivileged user with no capabilities and no privilege gain all the same.
@@ -155,9 +158,9 @@ export class AcmeClient extends Construct {
       tmpfs: { "/tmp": "rw,noexec,nosuid,size=16m" },
       volumes: [
         { volumeName: props.derperDataVolume.name, containerPath: "/var/lib/derper" },
-        { volumeName: this.stateVolume.name, containerPath: acme.paths.stateDir },
+        { volumeName: this.stateVolume.name, containerPath: terraformString(acme.paths.stateDir) },
       ],
-      upload: [{ file: providerSecret(acme.provider).file, content: secret, permissions: "0444" }],
+      upload: [{ file: terraformString(providerSecret(acme.provider).file), content: secret, permissions: "0444" }],
       labels: contentLabels(tailnet.name, `acme ${node.name}`, [digest]),
     });
     // By id, not name: Docker reports pid_mode as container:<id>, so a name would differ on every plan.

@@ -1,6 +1,7 @@
 import { Construct } from "constructs";
 import { CloudflareProvider, DataCloudflareZone, DnsRecord } from "./providers.js";
 import type { ResolvedDnsZone } from "../model/index.js";
+import { checkModelTokens, terraformString, terraformValue } from "./terraform-text.js";
 
 /** Props of {@link DnsRecords}. */
 export interface DnsRecordsProps {
@@ -31,8 +32,10 @@ export class DnsRecords extends Construct {
   constructor(scope: Construct, id: string, props: DnsRecordsProps) {
     super(scope, id);
     const { zone } = props;
+    checkModelTokens(zone, "the DNS zone");
     this.provider = new CloudflareProvider(this, "Provider", props.apiToken === undefined ? {} : { apiToken: props.apiToken });
-    this.zoneId = zone.zoneId ?? new DataCloudflareZone(this, "Zone", { provider: this.provider, filter: { name: zone.zoneName! } }).zoneId;
+    this.zoneId =
+      zone.zoneId !== undefined ? terraformString(zone.zoneId) : new DataCloudflareZone(this, "Zone", { provider: this.provider, filter: { name: terraformString(zone.zoneName!) } }).zoneId;
     const seen = new Map<string, number>();
     this.records = zone.records.map((r) => {
       const key = `${r.name}/${r.type}`;
@@ -41,12 +44,12 @@ export class DnsRecords extends Construct {
       return new DnsRecord(this, recordId(r.name, r.type, index), {
         provider: this.provider,
         zoneId: this.zoneId,
-        name: r.name,
-        type: r.type,
-        content: r.value,
+        name: terraformString(r.name),
+        type: terraformString(r.type),
+        content: terraformValue(r.value),
         ttl: zone.ttl,
         proxied: false,
-        comment: `cdktf-tailnet: ${r.purpose}${r.dynamic ? " (dynamic address, kept current on the host)" : ""}`,
+        comment: terraformString(`cdktf-tailnet: ${r.purpose}${r.dynamic ? " (dynamic address, kept current on the host)" : ""}`),
         ...(r.dynamic ? { lifecycle: { ignoreChanges: ["content"] } } : {}),
       });
     });

@@ -3,6 +3,7 @@ import { Construct } from "constructs";
 import { DockerProvider, Image } from "./providers.js";
 import type { ResolvedHost, ResolvedTailnet } from "../model/index.js";
 import { DerperImage } from "./derper-image.js";
+import { checkModelTokens, terraformString, terraformValue } from "./terraform-text.js";
 
 /**
  * The helper image of every engine: the official busybox image at a pinned release. The kit's
@@ -42,6 +43,7 @@ export class DockerHost extends Construct {
   /** Builds a DockerHost for a host of a resolved model (which must have a docker target). */
   static fromModel(scope: Construct, id: string, host: ResolvedHost): DockerHost {
     if (!host.docker) throw new Error(`host ${JSON.stringify(host.name)} has no docker target in the spec; add hosts[].docker.daemon`);
+    checkModelTokens(host, `host ${host.name}`);
     return new DockerHost(scope, id, { name: host.name, daemon: host.docker.daemon, sshOpts: host.docker.sshOpts });
   }
 
@@ -57,9 +59,9 @@ export class DockerHost extends Construct {
     this.hostName = props.name;
     const tls = props.daemon.startsWith("tcp://") ? (props.tls ?? this.#tlsVariables(props.name)) : props.tls;
     this.provider = new DockerProvider(this, "Provider", {
-      alias: props.name,
-      host: props.daemon,
-      ...(props.sshOpts?.length ? { sshOpts: [...props.sshOpts] } : {}),
+      alias: terraformString(props.name),
+      host: terraformValue(props.daemon),
+      ...(props.sshOpts?.length ? { sshOpts: props.sshOpts.map(terraformString) } : {}),
       ...(tls ?? {}),
     });
   }
@@ -69,7 +71,7 @@ export class DockerHost extends Construct {
       new TerraformVariable(this, `${part}-material`, {
         type: "string",
         sensitive: true,
-        description: `${what} for the Docker engine on ${host} (PEM)`,
+        description: terraformString(`${what} for the Docker engine on ${host} (PEM)`),
       }).stringValue;
     return {
       caMaterial: variable("ca", "CA certificate"),

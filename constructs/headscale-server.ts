@@ -8,6 +8,8 @@ import { contentLabels, hardening, oneShotLifecycle, publishedPorts } from "./co
 import type { DockerHost } from "./docker-host.js";
 import { SeededVolume } from "./seeded-volume.js";
 import { annotateWarnings, warningsOf } from "./warnings.js";
+import { shellQuote } from "../render/escape/shell.js";
+import { checkModelTokens, terraformString } from "./terraform-text.js";
 
 /** Props of a {@link HeadscaleServer}. */
 export interface HeadscaleServerProps {
@@ -60,6 +62,7 @@ export class HeadscaleServer extends Construct {
   constructor(scope: Construct, id: string, props: HeadscaleServerProps) {
     super(scope, id);
     const { tailnet, host } = props;
+    checkModelTokens(tailnet);
     const hs = tailnet.headscale;
     if (hs.host !== host.hostName) {
       throw new Error(`headscale runs on host ${JSON.stringify(hs.host)} in the spec, not on ${JSON.stringify(host.hostName)}; set headscale.host`);
@@ -89,10 +92,10 @@ export class HeadscaleServer extends Construct {
       directories: policy ? [inConfigDir(policyDir)] : [],
     });
 
-    this.image = new Image(this, "Image", { provider: host.provider, name: hs.image, keepLocally: true });
+    this.image = new Image(this, "Image", { provider: host.provider, name: terraformString(hs.image), keepLocally: true });
     this.dataVolume = new Volume(this, "Data", {
       provider: host.provider,
-      name: `${name}-data`,
+      name: terraformString(`${name}-data`),
       ...(props.retainData === false ? {} : { lifecycle: { preventDestroy: true } }),
     });
     // The policy has a volume of its own, so a changed policy replaces only its seed and the reload.
@@ -113,17 +116,17 @@ export class HeadscaleServer extends Construct {
     this.container = new Container(this, "Resource", {
       dependsOn: before,
       provider: host.provider,
-      name,
+      name: terraformString(name),
       image: this.image.imageId,
       command: ["serve"],
       ...hardening(),
       // Capability names as Docker stores them (CAP_...), so a plan reads back what it wrote.
       capabilities: { drop: ["ALL"], add: ["CAP_NET_BIND_SERVICE", "CAP_CHOWN"] },
-      tmpfs: { [hs.paths.runDir]: "rw,noexec,nosuid,size=16m" },
+      tmpfs: { [terraformString(hs.paths.runDir)]: "rw,noexec,nosuid,size=16m" },
       volumes: [
-        { volumeName: this.dataVolume.name, containerPath: hs.paths.stateDir },
-        { volumeName: this.config.volume.name, containerPath: configDir, readOnly: true },
-        ...(this.policy ? [{ volumeName: this.policy.volume.name, containerPath: policyDir, readOnly: true }] : []),
+        { volumeName: this.dataVolume.name, containerPath: terraformString(hs.paths.stateDir) },
+        { volumeName: this.config.volume.name, containerPath: terraformString(configDir), readOnly: true },
+        ...(this.policy ? [{ volumeName: this.policy.volume.name, containerPath: terraformString(policyDir), readOnly: true }] : []),
       ],
       ports: publishedPorts(hs.listeners),
       healthcheck: { test: ["CMD", "headscale", "health"], interval: "30s", timeout: "5s", retries: 3, startPeriod: "15s" },
@@ -141,16 +144,17 @@ export class HeadscaleServer extends Construct {
   }
 
   #backupBeforeUpgrade(tailnetName: string, host: DockerHost, name: string, from: string, to: string, stateDir: string): Container {
-    const target = `${stateDir}/backups/before-${to}-from-${from}`;
+    const target = shellQuote(`${stateDir}/backups/before-${to}-from-${from}`);
+    const state = shellQuote(stateDir);
     return new Container(this, "Backup", {
       provider: host.provider,
-      name: `${name}-backup-${from}-to-${to}`,
+      name: terraformString(`${name}-backup-${from}-to-${to}`),
       image: host.helperImage().imageId,
       entrypoint: ["/bin/sh", "-c"],
       networkMode: "none",
       // Any failed copy fails the container (and so the apply, see oneShotLifecycle).
-      command: [`set -e; mkdir -p ${target}; for f in db.sqlite db.sqlite-wal db.sqlite-shm noise_private.key derp_server_private.key; do if [ -f ${stateDir}/$f ]; then cp -a ${stateDir}/$f ${target}/ || exit 1; fi; done; ls -l ${target}`],
-      volumes: [{ volumeName: this.dataVolume.name, containerPath: stateDir }],
+      command: [terraformString(`set -e; mkdir -p ${target}; for f in db.sqlite db.sqlite-wal db.sqlite-shm noise_private.key derp_server_private.key; do if [ -f ${state}/$f ]; then cp -a ${state}/$f ${target}/ || exit 1; fi; done; ls -l ${target}`)],
+      volumes: [{ volumeName: this.dataVolume.name, containerPath: terraformString(stateDir) }],
       attach: true,
       logs: true,
       mustRun: false,
@@ -167,7 +171,7 @@ export class HeadscaleServer extends Construct {
   #policyReload(tailnet: ResolvedTailnet, host: DockerHost, name: string, content: string, seed: Container): Container {
     return new Container(this, "PolicyReload", {
       provider: host.provider,
-      name: `${name}-policy-reload`,
+      name: terraformString(`${name}-policy-reload`),
       image: host.helperImage().imageId,
       // By id, not name: Docker reports pid_mode as container:<id>, so a name would differ on every
       // plan. A replaced headscale has a new id, so the reload runs again (a harmless SIGHUP).

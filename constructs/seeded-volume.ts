@@ -12,7 +12,8 @@ import { Construct } from "constructs";
 import { contentLabels, oneShotLifecycle } from "./container-parts.js";
 import type { DockerHost } from "./docker-host.js";
 import { Container, Volume, type ContainerUpload } from "./providers.js";
-import { terraformLiteral } from "./terraform-text.js";
+import { shellQuote } from "../render/escape/shell.js";
+import { terraformLiteral, terraformString } from "./terraform-text.js";
 
 /** One file a {@link SeededVolume} holds. */
 export interface SeedFile {
@@ -72,30 +73,31 @@ export class SeededVolume extends Construct {
       if ((f.content === undefined) === (f.source === undefined)) throw new Error(`cdktf-tailnet: seed file ${f.path} needs exactly one of content and source`);
       if (!/^0[0-7]{3}$/.test(f.mode)) throw new Error(`cdktf-tailnet: seed file ${f.path} has mode ${JSON.stringify(f.mode)}; write it like "0444"`);
     }
-    this.volume = new Volume(this, "Volume", { provider: host.provider, name: props.volumeName });
+    this.volume = new Volume(this, "Volume", { provider: host.provider, name: terraformString(props.volumeName) });
     const uploads: ContainerUpload[] = files.map((f) =>
       f.source
-        ? { file: `/in/${f.path}`, source: f.source.path, sourceHash: f.source.sha256, permissions: "0400" }
-        : { file: `/in/${f.path}`, content: terraformLiteral(f.content!), permissions: "0400" },
+        ? { file: terraformString(`/in/${f.path}`), source: terraformString(f.source.path), sourceHash: f.source.sha256, permissions: "0400" }
+        : { file: terraformString(`/in/${f.path}`), content: terraformLiteral(f.content!), permissions: "0400" },
     );
+    const q = shellQuote;
     const script = [
       "set -e",
-      ...(props.directories ?? []).flatMap((d) => [`mkdir -p ${MOUNT}/${d}`, `chmod 0755 ${MOUNT}/${d}`]),
+      ...(props.directories ?? []).flatMap((d) => [`mkdir -p ${q(`${MOUNT}/${d}`)}`, `chmod 0755 ${q(`${MOUNT}/${d}`)}`]),
       // One command a line: `set -e` ends the script at the first that fails (not so in an && list).
       ...files.flatMap((f) => {
         const target = `${MOUNT}/${f.path}`;
         const dir = target.slice(0, target.lastIndexOf("/"));
-        return [`mkdir -p ${dir}`, `cp /in/${f.path} ${target}.new`, `chown ${f.owner ?? "0:0"} ${target}.new`, `chmod ${f.mode} ${target}.new`, `mv ${target}.new ${target}`];
+        return [`mkdir -p ${q(dir)}`, `cp ${q(`/in/${f.path}`)} ${q(`${target}.new`)}`, `chown ${q(f.owner ?? "0:0")} ${q(`${target}.new`)}`, `chmod ${q(f.mode)} ${q(`${target}.new`)}`, `mv ${q(`${target}.new`)} ${q(target)}`];
       }),
       "rm -rf /in",
     ].join("\n");
     this.inputs = [...(props.directories ?? []).map((d) => `${d}/`), ...files.map((f) => `${f.path} ${f.mode} ${f.owner ?? "0:0"}\n${f.source ? `sha256:${f.source.sha256}` : f.content}`)];
     this.seed = new Container(this, "Seed", {
       provider: host.provider,
-      name: props.containerName,
+      name: terraformString(props.containerName),
       image: host.helperImage().imageId,
       entrypoint: ["/bin/sh", "-c"],
-      command: [script],
+      command: [terraformString(script)],
       networkMode: "none",
       capabilities: { drop: ["ALL"], add: ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER"] },
       securityOpts: ["no-new-privileges:true"],

@@ -10,6 +10,7 @@ import { DockerHost } from "./docker-host.js";
 import { HeadscaleServer, type HeadscaleServerProps } from "./headscale-server.js";
 import { VmHost, type VmSshConnection } from "./vm-host.js";
 import { annotateWarnings } from "./warnings.js";
+import { checkModelTokens } from "./terraform-text.js";
 
 /** Props of a {@link Tailnet}. */
 export interface TailnetProps {
@@ -69,6 +70,8 @@ export class Tailnet extends Construct {
     const result = validate(props.spec);
     if (!result.ok) throw new TailnetSpecError(result.issues);
     const resolved = result.resolved;
+    // Token text where the spec allows none is refused before any of it reaches cdktf (or a secrets file name).
+    checkModelTokens(resolved);
     const model = materializeCertificates(resolved, new SecretStore(resolved.name, props.secretsDir));
     this.model = model;
 

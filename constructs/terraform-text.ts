@@ -1,10 +1,100 @@
 /**
- * Text placed into synthesized Terraform JSON. Terraform reads every JSON string as a template,
- * so a literal `${` or `%{` (common in shell scripts and configs) must be escaped as `$${` and
- * `%%{`. cdktf tokens (`${TfToken[...]}`, values only Terraform knows, such as a VM's address in
- * a DERP map) are left alone: cdktf turns them into real references at synth, and Terraform
- * substitutes them.
+ * Text placed into synthesized Terraform JSON. Terraform reads every JSON string (and every
+ * object key) as a template, so a literal `${` or `%{` must be written `$${` and `%%{`. cdktf, for
+ * its part, turns token text (`${TfToken[TOKEN.12]}`, and the decimal text of an encoded number
+ * token) into references wherever it finds it in a string, even inside `$${`. So:
+ *
+ * - {@link terraformString}: a string that came from the spec (a name, a label, a comment, a
+ *   path): every `${` and `%{` escaped; token text refused, whatever cdktf would make of it.
+ * - {@link terraformValue}: a value that may legitimately hold a token (an address passed from
+ *   TypeScript, e.g. a VM's IP, or a daemon URL built from one): its tokens stay, the rest is escaped.
+ * - {@link terraformLiteral}: a rendered file (an upload's content, a remote command) that may
+ *   embed the model's tokens: `${`/`%{` escaped except before `TfToken[`. Safe because
+ *   {@link checkModelTokens} proved that the model holds tokens only where addresses go.
+ * - {@link checkModelTokens}: run by every construct that takes a resolved model, before anything
+ *   of it reaches cdktf.
+ */
+import { Token } from "cdktf";
+import { UnwritableValueError } from "../render/escape/refuse.js";
+
+/** cdktf's string, list and map token markers. */
+const TOKEN_MARKER = /[$#&]\{TfToken\[/;
+/** Text cdktf parses as a number and resolves when it is an encoded number token (cdktf's own pattern). */
+const NUMBER_TEXT = /[-|\d|.+]+(e[-|\d|.|e|E|+]+)/g;
+/** A whole string token, as cdktf encodes one (`Token.asString`, a variable's `stringValue`). */
+const WHOLE_TOKEN = /^\$\{TfToken\[TOKEN\.\d+\]\}$/;
+const STRING_TOKEN = /\$\{TfToken\[TOKEN\.\d+\]\}/g;
+
+/** Whether cdktf would resolve anything in `text`: token markers, or the text of an encoded number token. */
+export function holdsTokenText(text: string): boolean {
+  if (TOKEN_MARKER.test(text)) return true;
+  for (const m of text.matchAll(NUMBER_TEXT)) if (Token.isUnresolved(parseFloat(m[0]))) return true;
+  return false;
+}
+
+/** A spec-derived string for any attribute of cdk.tf.json: `${` and `%{` escaped; cdktf token text refused. */
+export function terraformString(text: string): string {
+  if (holdsTokenText(text)) {
+    throw new UnwritableValueError("Terraform JSON", text, "it holds the text of a cdktf token, which cdktf would replace with another resource's or variable's value");
+  }
+  return text.replace(/\$\{/g, () => "$${").replace(/%\{/g, "%%{");
+}
+
+/**
+ * A value that may hold tokens passed from TypeScript (an address, a Docker daemon URL built from
+ * one): the tokens stay, every other `${` and `%{` is escaped. For model values, only after
+ * {@link checkModelTokens}, which allows tokens only in such fields.
+ */
+export function terraformValue(text: string): string {
+  return terraformLiteral(text);
+}
+
+/**
+ * A rendered file's text for Terraform JSON: `${` and `%{` escaped, except the model's own tokens
+ * (addresses only Terraform knows, which it substitutes at apply time).
  */
 export function terraformLiteral(text: string): string {
-  return text.replace(/\$\{(?!TfToken\[)/g, "$$${").replace(/%\{/g, "%%{");
+  return text.replace(/\$\{(?!TfToken\[)/g, () => "$${").replace(/%\{/g, "%%{");
+}
+
+/** Keys of the model whose value may be one whole token from TypeScript: addresses. */
+const TOKEN_KEYS = new Set(["ipv4", "ipv6", "publicIpv4", "publicIpv6", "value"]);
+/** Keys whose value may embed string tokens: a Docker daemon's URL (`ssh://root@${vm.ip}`). */
+const EMBEDDING_KEYS = new Set(["daemon"]);
+const checked = new WeakSet<object>();
+
+/**
+ * Throws unless every token in `model` is a whole address value (a key in TOKEN_KEYS holding
+ * exactly one string token): token text anywhere else (a region name holding `${TfToken[...]}`,
+ * a number token as a port) would make cdktf substitute another resource's or a sensitive
+ * variable's value into what the kit writes. A model is walked once.
+ */
+export function checkModelTokens(model: object, name = "the tailnet"): void {
+  if (checked.has(model)) return;
+  const walk = (value: unknown, path: string, key: string): void => {
+    if (typeof value === "string") {
+      const allowed = (TOKEN_KEYS.has(key) && WHOLE_TOKEN.test(value)) || (EMBEDDING_KEYS.has(key) && !holdsTokenText(value.replace(STRING_TOKEN, "")));
+      if (holdsTokenText(value) && !allowed) {
+        throw new UnwritableValueError(
+          `${name} at ${path}`,
+          value,
+          `it holds the text of a cdktf token, which cdktf would replace with another value; only addresses (${[...TOKEN_KEYS].join(", ")}) may be tokens, each a whole value passed from TypeScript (and a Docker daemon URL may hold them)`,
+        );
+      }
+    } else if (typeof value === "number") {
+      if (Token.isUnresolved(value)) throw new UnwritableValueError(`${name} at ${path}`, String(value), "it is a cdktf number token; the model's numbers are literals");
+    } else if (Array.isArray(value)) {
+      value.forEach((v, i) => walk(v, `${path}[${i}]`, key));
+    } else if (value instanceof Map) {
+      for (const [k, v] of value) walk(v, `${path}.${String(k)}`, String(k));
+    } else if (value !== null && typeof value === "object") {
+      for (const [k, v] of Object.entries(value)) {
+        const at = path === "" ? k : `${path}.${k}`;
+        if (holdsTokenText(k)) throw new UnwritableValueError(`${name} at ${at}`, k, "a key holds the text of a cdktf token");
+        walk(v, at, k);
+      }
+    }
+  };
+  walk(model, "", "");
+  checked.add(model);
 }

@@ -7,7 +7,7 @@ import type { ResolvedHost, ResolvedTailnet } from "../model/index.js";
 import { REMOTE_PROLOGUE, vmNotes, vmProvisionSteps, type ProvisionStep } from "../render/index.js";
 import { annotateWarnings, warningsOf } from "./warnings.js";
 import { SecretStore } from "../secrets/store.js";
-import { terraformLiteral } from "./terraform-text.js";
+import { checkModelTokens, terraformLiteral, terraformString, terraformValue } from "./terraform-text.js";
 
 /** How Terraform reaches a VM's sshd. */
 export interface VmSshConnection {
@@ -101,6 +101,7 @@ export class VmHost extends Construct {
   constructor(scope: Construct, id: string, props: VmHostProps) {
     super(scope, id);
     const { tailnet } = props;
+    checkModelTokens(tailnet);
     const host: ResolvedHost | undefined = tailnet.hosts.find((h) => h.name === props.hostName);
     if (!host) throw new Error(`the tailnet has no host ${JSON.stringify(props.hostName)}; it has ${tailnet.hosts.map((h) => h.name).join(", ") || "none"}`);
     if (!host.vm) throw new Error(`host ${host.name} has no vm in the spec, so there is nothing to install over SSH; add hosts[].vm`);
@@ -120,12 +121,12 @@ export class VmHost extends Construct {
     const user = c.user ?? "root";
     const connection: SSHProvisionerConnection = {
       type: "ssh",
-      host: address,
+      host: terraformValue(address),
       port: c.port ?? host.firewall.sshPort,
-      user,
-      timeout: c.timeout ?? "5m",
+      user: terraformString(user),
+      timeout: terraformString(c.timeout ?? "5m"),
       ...(c.privateKeyFile !== undefined ? { privateKey: Fn.file(resolve(c.privateKeyFile)) } : c.privateKey !== undefined ? { privateKey: c.privateKey } : {}),
-      ...(c.hostKey !== undefined ? { hostKey: c.hostKey } : {}),
+      ...(c.hostKey !== undefined ? { hostKey: terraformString(c.hostKey) } : {}),
     };
 
     const meshKeyFile = node && node.n.derper.meshWith.length > 0 ? new SecretStore(tailnet.name, props.secretsDir).meshKey(node.r.code).path : undefined;
@@ -157,7 +158,7 @@ export class VmHost extends Construct {
     const triggers: Record<string, string> = { step: sha256(JSON.stringify([step.prepare, step.commands, step.inputs])) };
     for (const u of step.uploads) {
       if (u.content !== undefined) {
-        triggers[u.target] = sha256(u.content);
+        triggers[terraformString(u.target)] = sha256(u.content);
         continue;
       }
       const path = resolve(u.localFile!);
@@ -166,7 +167,7 @@ export class VmHost extends Construct {
       if (u.sha256 !== undefined && actual !== u.sha256) {
         throw new Error(`${path} has SHA-256 ${actual}, but the spec pins ${u.sha256} for host ${this.hostName}; update the pin or the file`);
       }
-      triggers[u.target] = actual;
+      triggers[terraformString(u.target)] = actual;
     }
     return triggers;
   }
@@ -175,7 +176,8 @@ export class VmHost extends Construct {
     const out: (FileProvisioner | RemoteExecProvisioner)[] = [];
     if (step.prepare.length > 0) out.push({ type: "remote-exec", inline: [...REMOTE_PROLOGUE, ...step.prepare] });
     for (const u of step.uploads) {
-      out.push(u.content !== undefined ? { type: "file", content: terraformLiteral(u.content), destination: u.staged } : { type: "file", source: resolve(u.localFile!), destination: u.staged });
+      const destination = terraformString(u.staged);
+      out.push(u.content !== undefined ? { type: "file", content: terraformLiteral(u.content), destination } : { type: "file", source: terraformString(resolve(u.localFile!)), destination });
     }
     out.push({ type: "remote-exec", inline: [...REMOTE_PROLOGUE, ...step.commands].map(terraformLiteral) });
     return out;

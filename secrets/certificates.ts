@@ -87,6 +87,11 @@ export function checkTailnetCertificates(tailnet: ResolvedTailnet, now: Date = n
 export function materializeCertificates(tailnet: ResolvedTailnet, store: SecretStore, now: Date = new Date()): ResolvedTailnet {
   const issues = [...checkTailnetCertificates(tailnet, now), ...checkLocalFiles(tailnet)];
   if (issues.length > 0) throw new TailnetSpecError(issues);
+  // A node's certificate is filed under its name: two nodes of one name would share one, and the
+  // pin in the maps would not be the certificate one of them serves.
+  const names = tailnet.derp.regions.flatMap((r) => r.nodes.map((n) => n.name));
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice !== undefined) throw new Error(`cdktf-tailnet: two DERP nodes are named ${JSON.stringify(twice)}; node names must be unique across the whole map`);
   let result = tailnet;
   for (const node of tailnet.derp.regions.flatMap((r) => r.nodes)) {
     const d = node.derper;

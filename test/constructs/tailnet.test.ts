@@ -105,7 +105,7 @@ describe("Tailnet on Docker hosts", () => {
       { internal: 80, external: 80, ip: "0.0.0.0", protocol: "tcp" },
       { internal: 3478, external: 3478, ip: "0.0.0.0", protocol: "udp" },
     ]);
-    const keyPath = join(secretsDir, "home-lab", "derp-mesh-hkg.key");
+    const keyPath = join(secretsDir, "home-lab", "derp-mesh", "hkg.key");
     // The mesh key reaches the read-only container through a volume its seed fills, uploaded by
     // path and hash; with the kit's own image it is derper's (uid 65532) and 0400.
     expect(hk1.upload).toBeUndefined();
@@ -192,7 +192,7 @@ describe("Tailnet on Docker hosts", () => {
       new Tailnet(stack, "tailnet", { spec, secretsDir, cloudflareApiToken: apiToken });
     });
     delete process.env.TF_VAR_cloudflare_api_token;
-    const meshKey = readFileSync(join(secretsDir, "home-lab", "derp-mesh-hkg.key"), "utf8").trim();
+    const meshKey = readFileSync(join(secretsDir, "home-lab", "derp-mesh", "hkg.key"), "utf8").trim();
     expect(meshKey).toMatch(/^[0-9a-f]{64}$/);
     for (const secret of [meshKey, token]) expect(text).not.toContain(secret);
     expect(json.provider.cloudflare![0]!.api_token).toBe("${var.cloudflare_api_token}");

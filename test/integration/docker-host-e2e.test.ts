@@ -282,7 +282,7 @@ describe.skipIf(skipReason !== undefined)("Docker hosts: terraform apply of a sy
 
   it("gives both meshed derpers the region's mesh key and their certificates through their seeds", async (ctx) => {
     if (dockerUnavailable) return ctx.skip();
-    const meshKey = readFileSync(join(secretsDir, "docker-e2e", "derp-mesh-mesh.key"), "utf8");
+    const meshKey = readFileSync(join(secretsDir, "docker-e2e", "derp-mesh", "mesh.key"), "utf8");
     for (const n of MESH_NODES) {
       const container = `derper-${n.name}`;
       const key = await fileIn(container, "/etc/derper/mesh.key");
@@ -307,7 +307,7 @@ describe.skipIf(skipReason !== undefined)("Docker hosts: terraform apply of a sy
     const keyBody = keyPem.split("\n").filter((l) => l && !l.startsWith("-----")).join("");
     expect(keyBody.length).toBeGreaterThan(40);
     expect(json).not.toContain(keyBody.slice(0, 40));
-    const meshKey = readFileSync(join(secretsDir, "docker-e2e", "derp-mesh-mesh.key"), "utf8").trim();
+    const meshKey = readFileSync(join(secretsDir, "docker-e2e", "derp-mesh", "mesh.key"), "utf8").trim();
     expect(meshKey).toMatch(/^[0-9a-f]{64}$/);
     expect(json).not.toContain(meshKey);
     for (const n of MESH_NODES) expect(json).not.toContain(readFileSync(n.keyFile, "utf8").split("\n")[1]);
