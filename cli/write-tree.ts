@@ -11,6 +11,7 @@
  */
 import { chmod, lstat, mkdir, readdir, readlink, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
+import { joinInside } from "../render/escape/path.js";
 import type { RenderedFile } from "../render/index.js";
 import { compareWithManifest, MANIFEST_NAME, manifestFor, readManifest, type TreeManifest, type TreeMetadata } from "./tree-manifest.js";
 import { lockOutput, OutputTreeError, renderPaths, syncPath, type HeldLock, type RenderPaths } from "./tree-recovery.js";
@@ -27,9 +28,15 @@ export interface OutputTreeOptions {
   readonly onStep?: (step: WriteStep) => void;
 }
 
-function checkRelative(path: string): void {
-  if (path.startsWith("/") || path.split("/").some((part) => part === ".." || part === "" || part === ".")) {
-    throw new Error(`refusing to write ${JSON.stringify(path)}: rendered paths must be relative and stay inside the output directory`);
+/** Refuses a rendered path that is not plainly relative, or that two files share. */
+function checkPaths(files: readonly RenderedFile[]): void {
+  const seen = new Set<string>();
+  for (const { path } of files) {
+    if (path.startsWith("/") || path.split("/").some((part) => part === ".." || part === "" || part === ".")) {
+      throw new Error(`refusing to write ${JSON.stringify(path)}: rendered paths must be relative and stay inside the output directory`);
+    }
+    if (seen.has(path)) throw new Error(`refusing to write ${JSON.stringify(path)} twice: two rendered files would share one path`);
+    seen.add(path);
   }
 }
 
@@ -77,7 +84,7 @@ async function writeStaged(dir: string, files: readonly RenderedFile[], onStep: 
   await chmod(dir, 0o755); // the umask must not narrow it
   const dirs = new Set([dir]);
   for (const file of files) {
-    const path = join(dir, file.path);
+    const path = joinInside(dir, file.path);
     for (let d = dirname(path); !dirs.has(d); d = dirname(d)) dirs.add(d);
     await mkdir(dirname(path), { recursive: true, mode: 0o755 });
     await writeFile(path, file.content, { flag: "wx", mode: file.mode });
@@ -142,7 +149,7 @@ export class OutputTree {
 
   /** Replaces the whole tree with `files` (and a manifest recording `metadata`). */
   async replace(files: readonly RenderedFile[], metadata: TreeMetadata = {}): Promise<void> {
-    files.forEach((f) => checkRelative(f.path));
+    checkPaths(files);
     const { out } = this.paths;
     await mkdir(dirname(out), { recursive: true });
     await this.ensureLocked();

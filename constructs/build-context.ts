@@ -7,11 +7,12 @@
  */
 import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { App, AssetType, TerraformAsset, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import type { RenderedFile } from "../render/index.js";
 import type { DockerHost } from "./docker-host.js";
+import { joinInside } from "../render/escape/path.js";
 import { Image } from "./providers.js";
 import { terraformString } from "./terraform-text.js";
 
@@ -23,6 +24,9 @@ export interface BuildContext {
 
 /** The build context holding `files` (by base name; one must be `Dockerfile`). */
 export function buildContext(scope: Construct, kind: string, files: readonly RenderedFile[]): BuildContext {
+  const names = files.map((f) => f.path.split("/").pop()!);
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice !== undefined) throw new Error(`cdktf-tailnet: two files of the ${kind} image's build context are named ${JSON.stringify(twice)}`);
   const stack = TerraformStack.of(scope);
   const hash = createHash("sha256");
   for (const f of files) hash.update(f.path).update("\0").update(f.content).update("\0").update(String(f.mode)).update("\0");
@@ -32,7 +36,7 @@ export function buildContext(scope: Construct, kind: string, files: readonly Ren
   if (existing) return { asset: existing as TerraformAsset, digest };
   const dir = resolve(App.of(scope).outdir, "build-contexts", id);
   mkdirSync(dir, { recursive: true });
-  for (const f of files) writeFileSync(join(dir, f.path.split("/").pop()!), f.content, { mode: f.mode });
+  files.forEach((f, i) => writeFileSync(joinInside(dir, names[i]!), f.content, { mode: f.mode }));
   return { asset: new TerraformAsset(stack, id, { path: dir, type: AssetType.DIRECTORY }), digest };
 }
 

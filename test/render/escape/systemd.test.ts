@@ -42,6 +42,17 @@ describe("unitValue", () => {
     written.forEach(([v], i) => expect(loaded.units.get(`v${i}.service`)?.description, JSON.stringify(v)).toBe(`<${v}>`));
   });
 
+  it.skipIf(!hasCommand("systemd-analyze"))("every absolute path it writes, systemd reads back as written (ConditionPathExists=, WorkingDirectory=)", () => {
+    const paths = values.filter((v) => !/[\x00-\x08\x0a-\x1f\x7f]|\\$/.test(v) && v.trim() === v).map((v) => `/x/${v}`);
+    const units = Object.fromEntries(paths.map((p, i) => [`p${i}.service`, unit(`Description=x\nConditionPathExists=${unitPath(p)}\n[Service]\nWorkingDirectory=${unitPath(p)}`)]));
+    const loaded = loadUnits(units);
+    paths.forEach((p, i) => {
+      const dump = loaded.units.get(`p${i}.service`)?.dump ?? "";
+      expect(dump, JSON.stringify(p)).toContain(`\t\tConditionPathExists: ${p} untested\n`);
+      expect(dump, JSON.stringify(p)).toContain(`\t\tWorkingDirectory: ${p}\n`);
+    });
+  });
+
   it.skipIf(!hasCommand("systemd-analyze"))("the check has teeth: a raw line break adds a directive; escaped it cannot", () => {
     const hostile = "relay\n[Service]\nExecStartPre=+/bin/sh -c id";
     const raw = loadUnits({ "raw.service": `[Unit]\nDescription=${hostile}\n[Service]\nType=oneshot\nExecStart=/bin/true\n` });
