@@ -121,12 +121,13 @@ export class VmHost extends Construct {
     const user = c.user ?? "root";
     const connection: SSHProvisionerConnection = {
       type: "ssh",
+      // From the model (checked above) or from your TypeScript, where a token (a VM's address or host key) is welcome.
       host: terraformValue(address),
       port: c.port ?? host.firewall.sshPort,
-      user: terraformString(user),
-      timeout: terraformString(c.timeout ?? "5m"),
+      user: terraformValue(user),
+      timeout: terraformValue(c.timeout ?? "5m"),
       ...(c.privateKeyFile !== undefined ? { privateKey: Fn.file(resolve(c.privateKeyFile)) } : c.privateKey !== undefined ? { privateKey: c.privateKey } : {}),
-      ...(c.hostKey !== undefined ? { hostKey: terraformString(c.hostKey) } : {}),
+      ...(c.hostKey !== undefined ? { hostKey: terraformValue(c.hostKey) } : {}),
     };
 
     const meshKeyFile = node && node.n.derper.meshWith.length > 0 ? new SecretStore(tailnet.name, props.secretsDir).meshKey(node.r.code).path : undefined;

@@ -9,6 +9,7 @@
  * it (user-data is readable through the cloud's metadata service): mesh keys, certificate keys and
  * database passwords are put on the VM by other means, and the script says where.
  */
+import { posix } from "node:path";
 import {
   DERPER_PATHS,
   VM_PATHS,
@@ -23,7 +24,6 @@ import { renderNftables } from "./nftables.js";
 import { renderPolicy } from "./policy.js";
 import { renderSystemdUnits } from "./systemd.js";
 import { dnsHelperInstall } from "./dns-host-files.js";
-import { posix } from "node:path";
 import { UnwritableValueError } from "./escape/refuse.js";
 import { renderTemplate } from "./templates.js";
 import { BlockLiteral, toYaml } from "./yaml-text.js";

@@ -162,6 +162,12 @@ describe("paths: no name leads a file out of the output tree", () => {
     expect(relative(root, join(root, "out", files[0]!.path)).startsWith("out/")).toBe(true);
   });
 
+  it("a file cloud-init writes on the VM is at an absolute, normalised path, or refused (a DERP map path with ..)", () => {
+    const resolved = model(vmSpec(), () => {});
+    const m = { ...resolved, headscale: { ...resolved.headscale, derpMapPaths: ["/etc/headscale/../../root/.ssh/authorized_keys"] } };
+    expect(() => renderCloudInit(m, host(m, "hs"))).toThrow('cdktf-tailnet: cannot write "/etc/headscale/../../root/.ssh/authorized_keys" into a VM file path: it is not an absolute, normalised path');
+  });
+
   it("the tree writer refuses a path that leads out, and two files on one path", async () => {
     const root = scratchDir("cdktf-tailnet-tree-");
     await expect(writeTreeAtomically(join(root, "out"), [{ path: "a/../../b", content: "", mode: 0o644 }])).rejects.toThrow("rendered paths must be relative and stay inside the output directory");
