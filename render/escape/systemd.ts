@@ -13,7 +13,7 @@
  *   `systemd-escape` does (keeping `-`, which is valid in a name).
  * - {@link unitDirectories}: StateDirectory=/RuntimeDirectory= lists of plain relative paths.
  */
-import { UnwritableValueError, describe, refuseUnless } from "./refuse.js";
+import { UnwritableValueError, characterName, refuseUnless } from "./refuse.js";
 
 const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 
@@ -86,7 +86,7 @@ export function unitDirectories(dirs: readonly string[]): string {
     refuseUnless("a systemd directory list", d);
     if (!DIRECTORY.test(d) || d.split("/").some((s) => s === "." || s === "..")) {
       const bad = d.split("").find((c) => !/[A-Za-z0-9._\/-]/.test(c));
-      throw new UnwritableValueError("a systemd directory list", d, bad ? `it holds ${describe(bad)}` : "each entry is a relative path of plain segments");
+      throw new UnwritableValueError("a systemd directory list", d, bad ? `it holds ${characterName(bad)}` : "each entry is a relative path of plain segments");
     }
   }
   return dirs.join(" ");
