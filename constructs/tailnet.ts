@@ -70,9 +70,11 @@ export class Tailnet extends Construct {
     const result = validate(props.spec);
     if (!result.ok) throw new TailnetSpecError(result.issues);
     const resolved = result.resolved;
-    // Token text where the spec allows none is refused before any of it reaches cdktf (or a secrets file name).
+    // Token text where the spec allows none is refused before any of it reaches a secrets file's name
+    // or cdktf; the constructs below check the prepared model again (once, it is remembered).
     checkModelTokens(resolved);
     const model = materializeCertificates(resolved, new SecretStore(resolved.name, props.secretsDir));
+    checkModelTokens(model);
     this.model = model;
 
     const hosts = new Map<string, DockerHost>();

@@ -21,6 +21,8 @@ import { UnwritableValueError } from "../render/escape/refuse.js";
 const TOKEN_MARKER = /[$#&]\{TfToken\[/;
 /** Text cdktf parses as a number and resolves when it is an encoded number token (cdktf's own pattern). */
 const NUMBER_TEXT = /[-|\d|.+]+(e[-|\d|.|e|E|+]+)/g;
+/** What NUMBER_TEXT needs somewhere: a quick test first, since most strings have no exponent at all. */
+const MAYBE_NUMBER_TEXT = /[-|\d.+]e[-|\d.eE+]/;
 /** A whole string token, as cdktf encodes one (`Token.asString`, a variable's `stringValue`). */
 const WHOLE_TOKEN = /^\$\{TfToken\[TOKEN\.\d+\]\}$/;
 const STRING_TOKEN = /\$\{TfToken\[TOKEN\.\d+\]\}/g;
@@ -28,6 +30,7 @@ const STRING_TOKEN = /\$\{TfToken\[TOKEN\.\d+\]\}/g;
 /** Whether cdktf would resolve anything in `text`: token markers, or the text of an encoded number token. */
 export function holdsTokenText(text: string): boolean {
   if (TOKEN_MARKER.test(text)) return true;
+  if (!MAYBE_NUMBER_TEXT.test(text)) return false;
   for (const m of text.matchAll(NUMBER_TEXT)) if (Token.isUnresolved(parseFloat(m[0]))) return true;
   return false;
 }
@@ -71,30 +74,50 @@ const checked = new WeakSet<object>();
  */
 export function checkModelTokens(model: object, name = "the tailnet"): void {
   if (checked.has(model)) return;
-  const walk = (value: unknown, path: string, key: string): void => {
+  // The path is kept as a stack and spelt out only for an error: most of a model is plain data.
+  const keys: (string | number)[] = [];
+  const at = () => keys.map((k, i) => (typeof k === "number" ? `[${k}]` : i === 0 ? k : `.${k}`)).join("");
+  const refuse = (value: string, reason: string): never => {
+    throw new UnwritableValueError(`${name} at ${at()}`, value, reason);
+  };
+  const seen = new Set<object>(); // a model shares some objects between its parts: each is walked once
+  const walk = (value: unknown, key: string): void => {
+    if (typeof value === "object" && value !== null) {
+      if (seen.has(value)) return;
+      seen.add(value);
+    }
     if (typeof value === "string") {
+      if (!holdsTokenText(value)) return;
       const allowed = (TOKEN_KEYS.has(key) && WHOLE_TOKEN.test(value)) || (EMBEDDING_KEYS.has(key) && !holdsTokenText(value.replace(STRING_TOKEN, "")));
-      if (holdsTokenText(value) && !allowed) {
-        throw new UnwritableValueError(
-          `${name} at ${path}`,
+      if (!allowed) {
+        refuse(
           value,
           `it holds the text of a cdktf token, which cdktf would replace with another value; only addresses (${[...TOKEN_KEYS].join(", ")}) may be tokens, each a whole value passed from TypeScript (and a Docker daemon URL may hold them)`,
         );
       }
     } else if (typeof value === "number") {
-      if (Token.isUnresolved(value)) throw new UnwritableValueError(`${name} at ${path}`, String(value), "it is a cdktf number token; the model's numbers are literals");
+      if (Token.isUnresolved(value)) refuse(String(value), "it is a cdktf number token; the model's numbers are literals");
     } else if (Array.isArray(value)) {
-      value.forEach((v, i) => walk(v, `${path}[${i}]`, key));
+      for (let i = 0; i < value.length; i++) {
+        keys.push(i);
+        walk(value[i], key);
+        keys.pop();
+      }
     } else if (value instanceof Map) {
-      for (const [k, v] of value) walk(v, `${path}.${String(k)}`, String(k));
+      for (const [k, v] of value) {
+        keys.push(String(k));
+        walk(v, String(k));
+        keys.pop();
+      }
     } else if (value !== null && typeof value === "object") {
-      for (const [k, v] of Object.entries(value)) {
-        const at = path === "" ? k : `${path}.${k}`;
-        if (holdsTokenText(k)) throw new UnwritableValueError(`${name} at ${at}`, k, "a key holds the text of a cdktf token");
-        walk(v, at, k);
+      for (const k in value) {
+        keys.push(k);
+        if (holdsTokenText(k)) refuse(k, "a key holds the text of a cdktf token");
+        walk((value as Record<string, unknown>)[k], k);
+        keys.pop();
       }
     }
   };
-  walk(model, "", "");
+  walk(model, "");
   checked.add(model);
 }
