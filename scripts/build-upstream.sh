@@ -29,7 +29,7 @@ if ! command -v go >/dev/null 2>&1; then
   echo "build-upstream: go is not installed; tests that need the real programs will skip" >&2
   exit 0
 fi
-versions_file="$here/model/upstream-versions.json"
+versions_file=${CDKTF_TAILNET_VERSIONS:-$here/model/upstream-versions.json} # (another list: for the script's own test)
 versions() { node -e 'const v=require(process.argv[1]);const x=v[process.argv[2]];console.log([].concat(x).join(" "))' "$versions_file" "$1"; }
 headscale_versions=$(versions headscale)
 tailscale_version=$(versions tailscale)
