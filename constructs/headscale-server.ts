@@ -6,9 +6,9 @@ import type { ResolvedTailnet } from "../model/index.js";
 import { placeHeadscaleFiles } from "../render/index.js";
 import { contentLabels, hardening, oneShotLifecycle, publishedPorts } from "./container-parts.js";
 import type { DockerHost } from "./docker-host.js";
+import { backupNames, HeadscaleBackup } from "./headscale-backup.js";
 import { SeededVolume } from "./seeded-volume.js";
 import { annotateWarnings, warningsOf } from "./warnings.js";
-import { shellQuote } from "../render/escape/shell.js";
 import { checkModelTokens, terraformString } from "./terraform-text.js";
 
 /** Props of a {@link HeadscaleServer}. */
@@ -50,8 +50,11 @@ export class HeadscaleServer extends Construct {
   readonly container: Container;
   readonly image: Image;
   readonly dataVolume: Volume;
-  /** The one-shot backup container of an upgrade, if one is in progress. */
-  readonly backup: Container | undefined;
+  /**
+   * headscale's backups (see {@link HeadscaleBackup}): scheduled, and the one-shots of an upgrade
+   * or a rollback, which run before headscale starts.
+   */
+  readonly backup: HeadscaleBackup | undefined;
   /** config.yaml and derp.yaml, in a volume mounted read-only at headscale's config directory. */
   readonly config: SeededVolume;
   /** The policy, in a volume of its own (when the spec has a policy). */
@@ -109,10 +112,10 @@ export class HeadscaleServer extends Construct {
           files: [{ path: basename(policy.hostPath), content: policy.file.content, mode: "0444" }],
         })
       : undefined;
-    // Before a new version starts on the database, a one-shot container copies it (with its WAL
-    // files) into backups/ in the same volume, named after both versions; it is kept there.
-    this.backup = hs.upgradeFrom && this.#backupBeforeUpgrade(tailnet.name, host, name, hs.upgradeFrom.version, hs.version.version, hs.paths.stateDir);
-    const before = [...(this.backup ? [this.backup] : []), this.config.seed, ...(this.policy ? [this.policy.seed] : [])];
+    // Before a new version starts on the database, a one-shot backs the old one up (kept for a
+    // rollback); before a rollback starts the old version, a one-shot restores that backup.
+    this.backup = hs.backup && (hs.backup.schedule || hs.backup.beforeStart.length > 0) ? new HeadscaleBackup(this, "Backup", { tailnet, host, containerName: name, dataVolume: this.dataVolume }) : undefined;
+    const before = [...(this.backup?.beforeStart ?? []), this.config.seed, ...(this.policy ? [this.policy.seed] : [])];
     this.container = new Container(this, "Resource", {
       dependsOn: before,
       provider: host.provider,
@@ -135,33 +138,15 @@ export class HeadscaleServer extends Construct {
       labels: contentLabels(tailnet.name, "headscale", [hs.image, ...this.config.inputs]),
     });
     if (this.policy) this.policyReload = this.#policyReload(tailnet, host, name, policy!.file.content, this.policy.seed);
-    if (this.backup) {
+    this.backup?.schedule(this.container);
+    for (const step of hs.backup?.beforeStart ?? []) {
       Annotations.of(this).addInfo(
-        `upgrading headscale ${hs.upgradeFrom!.version} -> ${hs.version.version}: the database is copied to ${hs.paths.stateDir}/backups/ (volume ${name}-data) before ${hs.version.version} starts; remove headscale.upgradeFrom once deployed`,
+        step.step === "pre-upgrade"
+          ? `upgrading headscale ${step.from} -> ${step.to}: headscale ${step.from}'s database and keys are backed up into volume ${backupNames(name).volume} before ${step.to} starts (kept for a rollback); remove headscale.upgradeFrom once deployed`
+          : `rolling headscale back ${step.from} -> ${step.to}: the backup taken before ${step.from} was deployed is restored before ${step.to} starts; nodes and users registered since are lost; remove headscale.rollbackFrom once deployed`,
       );
     }
     annotateWarnings(this, warningsOf(tailnet.warnings, { kind: "headscale" }));
-  }
-
-  #backupBeforeUpgrade(tailnetName: string, host: DockerHost, name: string, from: string, to: string, stateDir: string): Container {
-    const target = shellQuote(`${stateDir}/backups/before-${to}-from-${from}`);
-    const state = shellQuote(stateDir);
-    return new Container(this, "Backup", {
-      provider: host.provider,
-      name: terraformString(`${name}-backup-${from}-to-${to}`),
-      image: host.helperImage().imageId,
-      entrypoint: ["/bin/sh", "-c"],
-      networkMode: "none",
-      // Any failed copy fails the container (and so the apply, see oneShotLifecycle).
-      command: [terraformString(`set -e; mkdir -p ${target}; for f in db.sqlite db.sqlite-wal db.sqlite-shm noise_private.key derp_server_private.key; do if [ -f ${state}/$f ]; then cp -a ${state}/$f ${target}/ || exit 1; fi; done; ls -l ${target}`)],
-      volumes: [{ volumeName: this.dataVolume.name, containerPath: terraformString(stateDir) }],
-      attach: true,
-      logs: true,
-      mustRun: false,
-      restart: "no",
-      labels: contentLabels(tailnetName, "headscale backup", [from, to]),
-      lifecycle: oneShotLifecycle(`backing headscale's database up before ${to} starts`),
-    });
   }
 
   /**

@@ -154,6 +154,14 @@ export const GRAMMARS = {
     "/ and segments of letters, digits and . _ @ + ~ -; no . or .. segment, no whitespace, quotes, $ or %",
     `give the absolute path of the file on the host, e.g. "/etc/headscale/secret"`,
   ),
+  resticRepository: grammar(
+    "resticRepository",
+    "a restic repository",
+    "(?:/|sftp:|s3:|rest:)(?:[A-Za-z0-9._~+,=:@/\\[\\]-]|%[0-9A-Fa-f]{2})*",
+    2048,
+    "an absolute path, sftp:user@host:/path, sftp://user@host:port//path, s3:https://host/bucket/path or rest:https://host:port/path, in letters, digits, . _ ~ + , = : @ / [ ] - and %XX (model/backup.ts checks the form)",
+    `write "/srv/backup/headscale", "sftp:backup@backup.example.com:/srv/restic/headscale", "s3:https://s3.example.com/bucket/headscale" or "rest:https://backup.example.com:8000/headscale"`,
+  ),
   credentialPath: grammar(
     "credentialPath",
     "a path in systemd's credentials directory",

@@ -35,3 +35,4 @@ export { ACME_PATHS, DEFAULT_RENEW_DAYS_BEFORE, LETS_ENCRYPT_DIRECTORY } from ".
 export { CLOUDFLARE_API_URL, DDNS_PATHS, DEFAULT_DDNS_IPV4_URL, DNS_SECRET_ENV, DNS_SECRET_FILES, HOST_CONFIG_DIR, serviceNamesOf } from "./ddns.js";
 export { listenerOwners, nodesOfHost } from "./lookup.js";
 export { sameSubject } from "./warnings.js";
+export { BACKUP_PATHS, beforeStartArgs, DEFAULT_BACKUP_INTERVAL, DEFAULT_BACKUP_KEEP, HEADSCALE_STATE_FILES, RESTIC_CREDENTIAL_NAMES, RESTIC_SECRET_FILES } from "./backup.js";

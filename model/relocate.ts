@@ -12,6 +12,8 @@ export interface HeadscaleRelocation {
   readonly listenAddr?: string;
   readonly metricsListenAddr?: string;
   readonly grpcListenAddr?: string;
+  /** Where the backups go instead (the lab keeps them in its run directory). */
+  readonly backupDir?: string;
 }
 
 /** Returns the tailnet with headscale's directories and listeners replaced. */
@@ -27,6 +29,7 @@ export function relocateHeadscale(tailnet: ResolvedTailnet, to: HeadscaleRelocat
       grpcListenAddr: to.grpcListenAddr ?? hs.grpcListenAddr,
       derpMapPaths: hs.derpMapPaths.map((p) => p.replace(hs.paths.configDir, to.paths.configDir)),
       policy: { ...hs.policy, path: hs.policy.path.startsWith(`${hs.paths.configDir}/`) ? hs.policy.path.replace(hs.paths.configDir, to.paths.configDir) : hs.policy.path },
+      backup: hs.backup && to.backupDir !== undefined ? { ...hs.backup, paths: { ...hs.backup.paths, dir: to.backupDir } } : hs.backup,
     },
   };
 }

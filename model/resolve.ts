@@ -4,6 +4,7 @@
  * does both in order.
  */
 import { resolveAcme } from "./acme.js";
+import { resolveBackup } from "./backup.js";
 import { resolveDdns } from "./ddns.js";
 import { DEFAULT_DERPER_VERSION, resolveDerper, type ResolvedListener } from "./derper.js";
 import { resolveDnsZone } from "./dns-records.js";
@@ -149,6 +150,7 @@ function resolveHeadscale(spec: TailnetSpec, hosts: ReadonlyMap<string, HostSpec
   return {
     version,
     upgradeFrom: hs.upgradeFrom === undefined || findHeadscaleVersion(hs.upgradeFrom)!.version === version.version ? undefined : findHeadscaleVersion(hs.upgradeFrom),
+    rollbackFrom: hs.rollbackFrom === undefined || findHeadscaleVersion(hs.rollbackFrom)!.version === version.version ? undefined : findHeadscaleVersion(hs.rollbackFrom),
     serverUrl: hs.serverUrl,
     serverHost,
     host: hs.host,
@@ -221,6 +223,7 @@ function resolveHeadscale(spec: TailnetSpec, hosts: ReadonlyMap<string, HostSpec
     image: `docker.io/headscale/headscale:${version.version}`,
     containerized,
     listeners: headscaleListeners(hs, listenAddr, metricsListenAddr, grpcListenAddr),
+    backup: resolveBackup(hs, host, version),
   };
 }
 

@@ -2,6 +2,7 @@
  * The resolved model: every default filled, everything derived exactly once. Renderers, the CLI
  * and the constructs read only this; nothing downstream re-derives what resolve decided.
  */
+import type { ResolvedBackup } from "./backup.js";
 import type { ResolvedDdns } from "./ddns.js";
 import type { ModelWarning } from "./issues.js";
 import type { ResolvedDerper, ResolvedListener } from "./derper.js";
@@ -13,6 +14,7 @@ export type { ResolvedDerper, ResolvedListener } from "./derper.js";
 export type { ResolvedPolicy, ResolvedUser } from "./policy.js";
 export type * from "./vm.js";
 export type { ResolvedAcme, ResolvedDerperRestart } from "./acme.js";
+export type { ResolvedBackup, ResolvedBeforeStart, ResolvedRestic } from "./backup.js";
 export type { ResolvedAddressSource, ResolvedDdns, ResolvedDdnsRecord, ResolvedDnsProvider } from "./ddns.js";
 
 /** A validated, fully resolved tailnet. */
@@ -75,6 +77,8 @@ export interface ResolvedHeadscale {
   readonly version: HeadscaleVersion;
   /** The release being upgraded from (validated as a safe step), when the spec says so. */
   readonly upgradeFrom: HeadscaleVersion | undefined;
+  /** The release being rolled back from (validated as the reverse of one upgrade step), when the spec says so. */
+  readonly rollbackFrom: HeadscaleVersion | undefined;
   readonly serverUrl: string;
   /** The server URL's host name, without port. */
   readonly serverHost: string;
@@ -109,6 +113,8 @@ export interface ResolvedHeadscale {
   readonly containerized: boolean;
   /** Sockets headscale opens on its host, with where they are published. */
   readonly listeners: readonly ResolvedListener[];
+  /** Backups of its state on the host it runs on (model/backup.ts); undefined when it names no host. */
+  readonly backup: ResolvedBackup | undefined;
 }
 
 export type ResolvedDatabase =

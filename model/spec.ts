@@ -224,6 +224,16 @@ export interface HeadscaleSpec {
    */
   upgradeFrom?: string;
   /**
+   * The headscale release currently deployed, when `version` goes back to the release it was
+   * upgraded from: a rollback. Allowed only as the exact reverse of an upgrade the kit backs up
+   * (`version` -> `rollbackFrom` is one allowed upgrade step): before `version` starts again, the
+   * kit restores the backup taken before `rollbackFrom` was deployed (headscale never migrates a
+   * database back). Nodes and users registered since then are lost. Remove it once deployed.
+   * @default - no rollback in progress
+   * @grammar version
+   */
+  rollbackFrom?: string;
+  /**
    * The URL clients reach the coordination server at (`server_url`), e.g. `https://hs.example.com`.
    * Tailscale clients assume port 443 for https.
    * @grammar webUrl
@@ -324,6 +334,100 @@ export interface HeadscaleSpec {
    * @default true (a server should not call out at start)
    */
   disableCheckUpdates?: boolean;
+  /**
+   * Scheduled backups of headscale's state on the host that runs it: a consistent snapshot of the
+   * live SQLite database (`VACUUM INTO`, never a file copy) and the private keys, each checked with
+   * `PRAGMA integrity_check` before it counts; optionally copied off the host with restic. A
+   * systemd timer on a VM (or any systemd host), a container next to headscale's on a Docker host.
+   * @default { enabled: true, interval: "1h", keep: 48 } (backups stay on the host)
+   */
+  backup?: HeadscaleBackupSpec;
+}
+
+/** Scheduled backups of headscale's database and keys. */
+export interface HeadscaleBackupSpec {
+  /**
+   * Take scheduled backups. The backup before an upgrade (`upgradeFrom`) is taken either way.
+   * @default true
+   */
+  enabled?: boolean;
+  /**
+   * How often, a Go duration from 5m to 24h. Nodes and users registered since the last backup
+   * are what a restore loses.
+   * @default "1h"
+   * @grammar duration
+   */
+  interval?: string;
+  /**
+   * How many scheduled backups stay on the host, newest first (backups taken before an upgrade
+   * are kept until removed by hand).
+   * @default 48
+   */
+  keep?: number;
+  /**
+   * Off-host copies with restic (encrypted, deduplicated): every backup is copied to the
+   * repository after it is taken.
+   * @default - none: backups stay on the host, and losing the host loses them
+   */
+  restic?: ResticBackupSpec;
+}
+
+/**
+ * A restic repository the backups are copied to. Secrets are files on the host (0600 root), never
+ * in the spec: the repository password, the S3 or REST credentials, the SFTP key.
+ */
+export interface ResticBackupSpec {
+  /**
+   * The repository: an absolute path on the host (`/srv/backup/headscale`, e.g. a mounted disk),
+   * `sftp:user@host:/path` (or `sftp://user@host:port//path`), `s3:https://host/bucket/path`, or
+   * `rest:https://host:8000/path`. No user name or password in it: they go into `credentialsFile`.
+   * @grammar resticRepository
+   */
+  repository: string;
+  /**
+   * File on the host holding the repository's password (0600 root). restic encrypts everything
+   * with it: keep a copy of it off the host too, or the copies cannot be read.
+   * @default "/etc/cdktf-tailnet/restic-password"
+   * @grammar absolutePath
+   */
+  passwordFile?: string;
+  /**
+   * File on the host (0600 root) with the repository's credentials as `NAME=value` lines:
+   * `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_DEFAULT_REGION` for
+   * S3; `RESTIC_REST_USERNAME`, `RESTIC_REST_PASSWORD` for a REST server. Read as data, never
+   * run as a script.
+   * @default - none (an S3 repository then needs credentials from the host's environment)
+   * @grammar absolutePath
+   */
+  credentialsFile?: string;
+  /**
+   * For `sftp:` repositories: the SSH private key file on the host (0600 root).
+   * @default "/etc/cdktf-tailnet/restic-ssh-key"
+   * @grammar absolutePath
+   */
+  sshKeyFile?: string;
+  /**
+   * For `sftp:` repositories: a known_hosts file on the host with the server's host key (the key
+   * is checked strictly; nothing is trusted on first use).
+   * @default "/etc/cdktf-tailnet/restic-known-hosts"
+   * @grammar absolutePath
+   */
+  sshKnownHostsFile?: string;
+  /**
+   * Snapshots kept in the repository: the newest of each of this many hours.
+   * @default 24
+   */
+  keepHourly?: number;
+  /**
+   * Snapshots kept in the repository: the newest of each of this many days.
+   * @default 14
+   */
+  keepDaily?: number;
+  /**
+   * Snapshots kept in the repository: the newest of each of this many weeks.
+   * @default 8
+   */
+  keepWeekly?: number;
 }
 
 /** Node address prefixes. */

@@ -31,6 +31,7 @@ import { checkPolicy, checkUsers } from "./policy.js";
 import { checkStructure, withoutConsequences } from "./structure.js";
 import { checkVmHosts, checkVmResolved } from "./vm.js";
 import { checkAcme } from "./acme.js";
+import { checkBackup, checkRollback } from "./backup.js";
 import { checkDdns } from "./ddns.js";
 import { isUnresolvedToken } from "./tokens.js";
 import { checkPublicAddress, checkSharedAddresses } from "./addresses.js";
@@ -125,6 +126,7 @@ function checkVersion(ctx: Pick<Ctx, "issues">, spec: TailnetSpec): HeadscaleVer
 }
 
 function checkUpgrade(ctx: Ctx, hs: HeadscaleSpec): void {
+  if (ctx.version) checkRollback(hs, ctx.version, ctx.issues);
   if (hs.upgradeFrom === undefined || !ctx.version) return;
   const from = findHeadscaleVersion(hs.upgradeFrom);
   if (!from) {
@@ -133,7 +135,16 @@ function checkUpgrade(ctx: Ctx, hs: HeadscaleSpec): void {
   }
   const plan = planUpgrade(from, ctx.version);
   if (!plan.ok) {
-    ctx.issues.add("headscale.version", plan.explanation, plan.path.length > 1 ? `set version to ${plan.path[0]} (upgradeFrom ${from.version}), deploy, then continue with ${plan.path.slice(1).join(", then ")}` : `set version back to ${from.version}`);
+    const downgrade = plan.path.length === 0;
+    ctx.issues.add(
+      "headscale.version",
+      plan.explanation,
+      plan.path.length > 1
+        ? `set version to ${plan.path[0]} (upgradeFrom ${from.version}), deploy, then continue with ${plan.path.slice(1).join(", then ")}`
+        : downgrade && planUpgrade(ctx.version, from).path.length === 1
+          ? `to roll back, write rollbackFrom: "${from.version}" instead of upgradeFrom (the kit restores the backup taken before ${from.version} was deployed); else set version back to ${from.version}`
+          : `set version back to ${from.version}`,
+    );
   }
 }
 
@@ -320,6 +331,7 @@ function checkHeadscale(ctx: Ctx): void {
   const f = ctx.version?.minor.features;
   checkServerUrl(ctx, hs);
   checkUpgrade(ctx, hs);
+  checkBackup(hs, ctx.issues);
   checkHostRef(ctx, "headscale.host", hs.host);
   checkHeadscaleTarget(hs, present(ctx.spec.hosts), ctx.warnings);
   checkListen(ctx, "headscale.listenAddr", hs.listenAddr, "the main listener");

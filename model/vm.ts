@@ -244,7 +244,8 @@ function headscaleService(hs: ResolvedHeadscale, install: ResolvedHeadscaleInsta
     execStart: [install.binaryPath, "serve", "--config", `${p.configDir}/config.yaml`],
     reloadsOnHup: true,
     workingDirectory: p.stateDir,
-    stateDirectories: [underVarLib(p.stateDir)],
+    // Before an upgrade or a rollback, the backup script runs in the unit (ExecStartPre) and writes its directory.
+    stateDirectories: [underVarLib(p.stateDir), ...(hs.backup && hs.backup.beforeStart.length > 0 ? [underVarLib(hs.backup.paths.dir)] : [])],
     runtimeDirectory: p.runDir.replace(/^\/(var\/)?run\//, ""),
     configDirectory: p.configDir,
     environmentFile: hs.database.type === "postgres" ? `${p.configDir}/headscale.env` : undefined,

@@ -3,6 +3,7 @@
  * operator. They are decided here and only here: `validate()` returns them, the resolved model
  * carries them, the CLI prints them and the constructs annotate them word for word.
  */
+import { RESTIC_SECRET_FILES } from "./backup.js";
 import { DERPER_PATHS } from "./derper.js";
 import type { ModelWarning, ValidationIssue, WarningSubject } from "./issues.js";
 import type { ResolvedTailnet } from "./resolved.js";
@@ -33,18 +34,48 @@ export function withSubjects(warnings: readonly ValidationIssue[], spec: Tailnet
   return warnings.map((w) => ({ ...w, subject: subjectOfPath(w.path, spec) }));
 }
 
-function stateWarning(tailnet: Omit<ResolvedTailnet, "warnings">): ModelWarning {
+/**
+ * What of headscale's state no backup protects: everything when nothing runs backups (no host, or
+ * scheduled backups off), the PostgreSQL database (the kit backs up its keys only), and, without
+ * off-host copies, the backups themselves when the host is lost.
+ */
+function stateWarnings(tailnet: Omit<ResolvedTailnet, "warnings">): ModelWarning[] {
   const hs = tailnet.headscale;
-  const where = `${hs.paths.stateDir}${hs.host === undefined ? "" : ` on host ${hs.host}`} (on a Docker host, the data volume mounted there)`;
-  const message =
-    hs.database.type === "sqlite"
-      ? `headscale keeps the whole tailnet's state, its private keys and its SQLite database, in ${where}, and nothing backs it up: losing it means every node registers again`
-      : `headscale keeps its private keys in ${where}, and nothing backs them up: losing them means every node registers again`;
-  const fix =
-    hs.database.type === "sqlite"
-      ? `back ${hs.paths.stateDir} up on a schedule (the database with sqlite3's .backup, not a file copy of a live database)`
-      : `back ${hs.paths.stateDir} up (its keys), and the PostgreSQL database with its own tools`;
-  return { path: "headscale", message, fix, subject: { kind: "headscale" } };
+  const subject = { kind: "headscale" } as const;
+  const sqlite = hs.database.type === "sqlite";
+  const what = sqlite ? "the whole tailnet's state, its private keys and its SQLite database" : "its private keys";
+  const backup = hs.backup;
+  if (!backup?.schedule) {
+    const why = backup ? "scheduled backups are off (headscale.backup.enabled: false)" : "headscale names no host, so the kit deploys nothing that backs it up";
+    return [
+      {
+        path: backup ? "headscale.backup.enabled" : "headscale",
+        message: `headscale keeps ${what} in ${hs.paths.stateDir}${hs.host === undefined ? "" : ` on host ${hs.host}`}, and ${why}: losing it means every node registers again`,
+        fix: backup
+          ? "remove enabled: false (the kit then snapshots the database and keys on a schedule), or back the state up by other means"
+          : `back ${hs.paths.stateDir} up on a schedule (the database with sqlite3's .backup or VACUUM INTO, not a file copy of a live database), or set headscale.host`,
+        subject,
+      },
+    ];
+  }
+  const warnings: ModelWarning[] = [];
+  if (!sqlite) {
+    warnings.push({
+      path: "headscale.database",
+      message: "the kit backs up headscale's private keys only: nothing of the kit backs up the PostgreSQL database, which holds every node, user, key and route",
+      fix: "back the database up with PostgreSQL's own tools (pg_dump or continuous archiving) on its own schedule",
+      subject,
+    });
+  }
+  if (!backup.restic) {
+    warnings.push({
+      path: "headscale.backup.restic",
+      message: `headscale's backups stay on host ${hs.host} (${backup.paths.dir}${backup.runs === "container" ? ", a volume on its Docker engine" : ""}): losing the host loses the tailnet's state and every backup of it`,
+      fix: `add headscale.backup.restic with a repository off the host, e.g. { repository: "sftp:backup@backup.example.com:/srv/restic/headscale" } (its password in ${RESTIC_SECRET_FILES.password} on the host)`,
+      subject,
+    });
+  }
+  return warnings;
 }
 
 function unaddressedWarnings(tailnet: Omit<ResolvedTailnet, "warnings">): ModelWarning[] {
@@ -99,7 +130,7 @@ function certificateWarnings(tailnet: Omit<ResolvedTailnet, "warnings">): ModelW
 
 /** The warnings that follow from the resolved model itself, in a fixed order. */
 export function deriveWarnings(tailnet: Omit<ResolvedTailnet, "warnings">): ModelWarning[] {
-  return [stateWarning(tailnet), ...certificateWarnings(tailnet), ...unaddressedWarnings(tailnet)];
+  return [...stateWarnings(tailnet), ...certificateWarnings(tailnet), ...unaddressedWarnings(tailnet)];
 }
 
 /** Whether two subjects are the same part of the tailnet. */

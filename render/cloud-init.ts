@@ -25,7 +25,9 @@ import { renderPolicy } from "./policy.js";
 import { renderSystemdUnits } from "./systemd.js";
 import { dnsHelperInstall } from "./dns-host-files.js";
 import { UnwritableValueError } from "./escape/refuse.js";
+import { backupInstall } from "./backup.js";
 import { renderTemplate } from "./templates.js";
+import { gzipSync } from "node:zlib";
 import { BlockLiteral, toYaml } from "./yaml-text.js";
 
 /** A file cloud-init writes on the VM. */
@@ -84,7 +86,7 @@ export function vmNotes(tailnet: ResolvedTailnet, host: ResolvedHost): string[] 
       notes.push(`copy ${install.localFile} (SHA-256 ${install.sha256}) from the deploying machine to ${install.staged} (the VmHost construct uploads it over SSH)`);
     }
   }
-  notes.push(...dnsHelperInstall(tailnet, host).notes);
+  notes.push(...dnsHelperInstall(tailnet, host).notes, ...backupInstall(tailnet, host).notes);
   return notes;
 }
 
@@ -130,6 +132,11 @@ function installData(host: ResolvedHost) {
   };
 }
 
+/** Debian packages the host's helpers run (DNS helpers, backups), sorted. */
+function helperPackages(tailnet: ResolvedTailnet, host: ResolvedHost): string[] {
+  return [...new Set([...dnsHelperInstall(tailnet, host).packages, ...backupInstall(tailnet, host).packages])].sort();
+}
+
 /** The install script cloud-init runs. */
 export function renderVmInstallScript(tailnet: ResolvedTailnet, host: ResolvedHost): string {
   const services = host.vm?.services ?? [];
@@ -143,9 +150,12 @@ export function renderVmInstallScript(tailnet: ResolvedTailnet, host: ResolvedHo
     ...installData(host),
     users: services.map((s) => ({ name: s.user, home: s.workingDirectory })),
     configDirs: services.map((s) => ({ path: s.configDirectory, group: s.user })),
-    stateDirs: services.flatMap((s) => s.stateDirectories.map((d) => ({ path: `/var/lib/${d}`, user: s.user }))),
-    packages: dnsHelperInstall(tailnet, host).packages,
-    timers: dnsHelperInstall(tailnet, host).timers,
+    stateDirs: [
+      ...services.flatMap((s) => s.stateDirectories.map((d) => ({ path: `/var/lib/${d}`, user: s.user }))),
+      ...backupInstall(tailnet, host).directories.map((d) => ({ path: d.path, user: d.user })),
+    ],
+    packages: helperPackages(tailnet, host),
+    timers: [...dnsHelperInstall(tailnet, host).timers, ...backupInstall(tailnet, host).timers],
     notes: vmNotes(tailnet, host),
   });
 }
@@ -170,7 +180,7 @@ function vmFilesUnchecked(tailnet: ResolvedTailnet, host: ResolvedHost): VmFile[
   for (const [unit, content] of renderSystemdUnits(tailnet, host)) {
     files.push({ path: `${VM_PATHS.unitDir}/${unit}`, content, owner: "root:root", permissions: "0644" });
   }
-  files.push(...dnsHelperInstall(tailnet, host).files);
+  files.push(...dnsHelperInstall(tailnet, host).files, ...backupInstall(tailnet, host).files);
   files.push({ path: VM_PATHS.nftablesConf, content: renderNftables(tailnet, host), owner: "root:root", permissions: "0755" });
   files.push({ path: VM_PATHS.installScript, content: renderVmInstallScript(tailnet, host), owner: "root:root", permissions: "0700" });
   return files;
@@ -190,12 +200,15 @@ export function cloudInitObject(tailnet: ResolvedTailnet, host: ResolvedHost): R
       ...vm.services.map((s) => ({ name: s.user, system: true, homedir: s.workingDirectory, shell: "/usr/sbin/nologin", lock_passwd: true })),
     ],
     ...(vm.sshAuthorizedKeys.length > 0 && { ssh_authorized_keys: [...vm.sshAuthorizedKeys] }),
-    ...(dnsHelperInstall(tailnet, host).packages.length > 0 && { package_update: true, packages: [...dnsHelperInstall(tailnet, host).packages] }),
+    ...(helperPackages(tailnet, host).length > 0 && { package_update: true, packages: helperPackages(tailnet, host) }),
     // Deferred: written in the final stage, once the users (and so the groups) exist.
     write_files: vmFiles(tailnet, host).map((f) => ({ path: f.path, owner: f.owner, permissions: f.permissions, defer: true, content: f.content })),
     runcmd: [["sh", VM_PATHS.installScript]],
   };
 }
+
+/** What most clouds accept as user-data, in bytes (EC2 counts them before base64). */
+export const USER_DATA_LIMIT = 16 * 1024;
 
 /** Renders cloud-init.yaml (`#cloud-config` user-data). */
 export function renderCloudInit(tailnet: ResolvedTailnet, host: ResolvedHost): string {
@@ -210,4 +223,13 @@ export function renderCloudInit(tailnet: ResolvedTailnet, host: ResolvedHost): s
     ...vmNotes(tailnet, host).map((n) => ` By hand: ${n}.`),
   ].join("\n");
   return toYaml(object, header);
+}
+
+/**
+ * The user-data gzipped, then base64-encoded (what EC2's `user_data_base64` and most cloud APIs
+ * take; cloud-init decompresses it): for a cloud-init.yaml at or above {@link USER_DATA_LIMIT},
+ * whose gzip stays far below it. Deterministic (no time stamp in the gzip header).
+ */
+export function renderCloudInitGzipBase64(userData: string): string {
+  return `${gzipSync(Buffer.from(userData, "utf8"), { level: 9 }).toString("base64")}\n`;
 }

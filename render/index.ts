@@ -12,6 +12,7 @@ import { renderPolicy } from "./policy.js";
 import { renderHostFiles } from "./hosts.js";
 import { renderAcmeFiles } from "./acme.js";
 import { renderDdnsFiles } from "./ddns.js";
+import { renderBackupFiles } from "./backup.js";
 
 export { buildDerpMap, type DerpMap, type DerpMapNode, type DerpMapRegion } from "./derp-map.js";
 export { renderDerpJson } from "./derp-json.js";
@@ -61,17 +62,18 @@ export function placeHeadscaleFiles(tailnet: ResolvedTailnet): PlacedFile[] {
  * - `hosts/<host>/firewall.json` for every host, and for a VM target `hosts/<host>/systemd/*.service`,
  *   `hosts/<host>/nftables.conf` and `hosts/<host>/cloud-init.yaml` (render/hosts.ts);
  * - `hosts/<host>/ddns/*` for a dynamic host's DNS updater (render/ddns.ts), and `hosts/<host>/acme/*`
- *   for the DNS-01 ACME client of its DERP nodes (render/acme.ts).
+ *   for the DNS-01 ACME client of its DERP nodes (render/acme.ts);
+ * - `hosts/<host>/backup/*` for the backups of headscale's state on its host (render/backup.ts).
  */
 export function renderTailnet(tailnet: ResolvedTailnet): RenderedFile[] {
   const files: RenderedFile[] = [...renderHeadscaleFiles(tailnet), publicFile("derp.json", renderDerpJson(tailnet))];
   if (tailnet.derp.derperImage === undefined && tailnet.derp.regions.length > 0) files.push(publicFile("derper/Dockerfile", renderDerperDockerfile(tailnet)));
   files.push(...renderHostFiles(tailnet));
-  files.push(...renderDdnsFiles(tailnet), ...renderAcmeFiles(tailnet));
+  files.push(...renderDdnsFiles(tailnet), ...renderAcmeFiles(tailnet), ...renderBackupFiles(tailnet));
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 export { DERPER_IMAGE_USER, derperBuildImage, derperImageTag, renderDerperDockerfile } from "./derper-image.js";
-export { cloudInitObject, renderCloudInit, renderVmInstallScript, shellQuote, vmFiles, vmNotes, type VmFile } from "./cloud-init.js";
+export { cloudInitObject, renderCloudInit, renderCloudInitGzipBase64, renderVmInstallScript, USER_DATA_LIMIT, shellQuote, vmFiles, vmNotes, type VmFile } from "./cloud-init.js";
 export { REMOTE_PROLOGUE, vmProvisionSteps, type ProvisionOptions, type ProvisionStep, type ProvisionUpload } from "./vm-provision.js";
 export { ALWAYS_ALLOWED, firewallObject, renderFirewallJson } from "./firewall.js";
 export { renderHostFiles } from "./hosts.js";
@@ -81,3 +83,19 @@ export { acmeSettings, renderAcmeDockerfile, renderAcmeEnv, renderAcmeFiles, ren
 export { ddnsSettings, HELPER_BASE_IMAGE, providerSecret, renderDdnsDockerfile, renderDdnsEnv, renderDdnsFiles, renderDdnsScript, renderDdnsUnits } from "./ddns.js";
 export { renderEnvFile, shSingleQuote } from "./env-file.js";
 export { dnsHelperInstall, type DnsHelperInstall, type HostHelperFile } from "./dns-host-files.js";
+export {
+  backupExecStartPre,
+  backupInstall,
+  backupOf,
+  backupPackages,
+  backupSecrets,
+  backupSettings,
+  HEADSCALE_SYSTEM_USER,
+  renderBackupDockerfile,
+  renderBackupEnv,
+  renderBackupFiles,
+  renderBackupScript,
+  renderBackupUnits,
+  type BackupInstall,
+  type BackupSecret,
+} from "./backup.js";

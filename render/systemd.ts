@@ -8,6 +8,7 @@
  */
 import { DERPER_PATHS, type ResolvedHost, type ResolvedTailnet, type ResolvedVmService } from "../model/index.js";
 import { unitName } from "./escape/systemd.js";
+import { backupExecStartPre } from "./backup.js";
 import { renderTemplate } from "./templates.js";
 
 /** One command-line word as systemd parses it (escape/systemd.ts). */
@@ -31,16 +32,21 @@ export function renderServiceUnit(tailnet: ResolvedTailnet, host: ResolvedHost, 
     bindsPrivilegedPorts: service.bindsPrivilegedPorts,
     addressFamilies: service.addressFamilies,
     meshKeyFile: derpNode && derpNode.derper.meshWith.length > 0 ? DERPER_PATHS.meshKeyFile : false,
-    backup: service.program === "headscale" ? upgradeBackup(tailnet) : false,
+    beforeStart: service.program === "headscale" ? beforeStart(tailnet) : false,
   });
 }
 
-/** The pre-start database backup of a headscale upgrade in progress (same layout as the Docker backup). */
-function upgradeBackup(tailnet: ResolvedTailnet): { from: string; to: string; dir: string; stateDir: string } | false {
-  const hs = tailnet.headscale;
-  if (!hs.upgradeFrom) return false;
-  const [from, to] = [hs.upgradeFrom.version, hs.version.version];
-  return { from, to, stateDir: hs.paths.stateDir, dir: `${hs.paths.stateDir}/backups/before-${to}-from-${from}` };
+/** What headscale's unit runs before it starts during an upgrade or a rollback (render/backup.ts). */
+function beforeStart(tailnet: ResolvedTailnet): { steps: string[][]; dir: string; what: string } | false {
+  const backup = tailnet.headscale.backup;
+  const steps = backupExecStartPre(backup);
+  if (steps.length === 0) return false;
+  const what = backup!.beforeStart.map((s) =>
+    s.step === "pre-upgrade"
+      ? `upgrading headscale ${s.from} -> ${s.to}: before ${s.to} first starts, a backup of ${s.from}'s database and keys (kept for a rollback)`
+      : `rolling headscale back ${s.from} -> ${s.to}: before ${s.to} starts, the backup taken before ${s.from} was deployed is restored`,
+  );
+  return { steps, dir: backup!.paths.dir, what: what.join("; ") };
 }
 
 /** Every unit of a VM host, `[unit file name, text]`; none for a host that is not a VM target. */

@@ -405,6 +405,160 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     + "s\nAccuracySec=10s\n\n[Install]\nWantedBy=timers.target\n";
 },"useData":true},
   },
+  "cdktf-tailnet-headscale-backup.service": {
+    sha256: "ec9bf45bb7feaedbc0d1948a56e49f7934d03def793b73be47b03d0288d5527d",
+    partials: ["cdktf-tailnet-sandbox"],
+    spec: {"0":function(container,depth0,helpers,partials,data) {
+    var stack1, lookupProperty = container.lookupProperty || function(parent, propertyName) {
+        if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
+          return parent[propertyName];
+        }
+        return undefined
+    };
+
+  return " Each is then copied to the "
+    + ((stack1 = (lookupProperty(helpers,"comment")||container.strict(depth0, "comment", {"start":{"line":4,"column":97},"end":{"line":4,"column":104}} )).call(depth0 != null ? depth0 : (container.nullContext || {}),lookupProperty(depth0,"repository"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":4,"column":95},"end":{"line":4,"column":117}}})) != null ? stack1 : "")
+    + ".";
+},"1":function(container,depth0,helpers,partials,data) {
+    return " and the repository";
+},"2":function(container,depth0,helpers,partials,data) {
+    return "# restic's secrets reach it as systemd credentials, read by systemd from their files (0600 root):\n# never through the environment or a command line.\n";
+},"3":function(container,depth0,helpers,partials,data) {
+    var stack1, lookupProperty = container.lookupProperty || function(parent, propertyName) {
+        if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
+          return parent[propertyName];
+        }
+        return undefined
+    };
+
+  return "RequiresMountsFor="
+    + ((stack1 = (lookupProperty(helpers,"unitPath")||container.strict(depth0, "unitPath", {"start":{"line":16,"column":20},"end":{"line":16,"column":28}} )).call(depth0 != null ? depth0 : (container.nullContext || {}),lookupProperty(depth0,"localRepository"),{"name":"unitPath","hash":{},"data":data,"loc":{"start":{"line":16,"column":18},"end":{"line":16,"column":46}}})) != null ? stack1 : "")
+    + "\n";
+},"4":function(container,depth0,helpers,partials,data) {
+    return "Wants=network-online.target\nAfter=network-online.target\n";
+},"5":function(container,depth0,helpers,partials,data) {
+    var stack1, lookupProperty = container.lookupProperty || function(parent, propertyName) {
+        if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
+          return parent[propertyName];
+        }
+        return undefined
+    };
+
+  return "StateDirectory="
+    + ((stack1 = (lookupProperty(helpers,"unitDirs")||container.strict(depth0, "unitDirs", {"start":{"line":29,"column":17},"end":{"line":29,"column":25}} )).call(depth0 != null ? depth0 : (container.nullContext || {}),lookupProperty(depth0,"stateDirectory"),{"name":"unitDirs","hash":{},"data":data,"loc":{"start":{"line":29,"column":15},"end":{"line":29,"column":42}}})) != null ? stack1 : "")
+    + "\nStateDirectoryMode=0700\n";
+},"6":function(container,depth0,helpers,partials,data) {
+    var stack1, lookupProperty = container.lookupProperty || function(parent, propertyName) {
+        if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
+          return parent[propertyName];
+        }
+        return undefined
+    };
+
+  return "ReadWritePaths="
+    + ((stack1 = (lookupProperty(helpers,"unitPath")||container.strict(depth0, "unitPath", {"start":{"line":32,"column":17},"end":{"line":32,"column":25}} )).call(depth0 != null ? depth0 : (container.nullContext || {}),lookupProperty(depth0,"dir"),{"name":"unitPath","hash":{},"data":data,"loc":{"start":{"line":32,"column":15},"end":{"line":32,"column":31}}})) != null ? stack1 : "")
+    + "\n";
+},"7":function(container,depth0,helpers,partials,data) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
+        if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
+          return parent[propertyName];
+        }
+        return undefined
+    };
+
+  return "LoadCredential="
+    + ((stack1 = (lookupProperty(helpers,"plain")||alias1(depth0, "plain", {"start":{"line":35,"column":17},"end":{"line":35,"column":22}} )).call(alias2,lookupProperty(depth0,"name"),{"name":"plain","hash":{},"data":data,"loc":{"start":{"line":35,"column":15},"end":{"line":35,"column":34}}})) != null ? stack1 : "")
+    + ":"
+    + ((stack1 = (lookupProperty(helpers,"unitPath")||alias1(depth0, "unitPath", {"start":{"line":35,"column":37},"end":{"line":35,"column":45}} )).call(alias2,lookupProperty(depth0,"file"),{"name":"unitPath","hash":{},"data":data,"loc":{"start":{"line":35,"column":35},"end":{"line":35,"column":57}}})) != null ? stack1 : "")
+    + "\n";
+},"8":function(container,depth0,helpers,partials,data) {
+    var stack1, lookupProperty = container.lookupProperty || function(parent, propertyName) {
+        if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
+          return parent[propertyName];
+        }
+        return undefined
+    };
+
+  return "ReadWritePaths="
+    + ((stack1 = (lookupProperty(helpers,"unitPath")||container.strict(depth0, "unitPath", {"start":{"line":38,"column":17},"end":{"line":38,"column":25}} )).call(depth0 != null ? depth0 : (container.nullContext || {}),lookupProperty(depth0,"localRepository"),{"name":"unitPath","hash":{},"data":data,"loc":{"start":{"line":38,"column":15},"end":{"line":38,"column":43}}})) != null ? stack1 : "")
+    + "\n";
+},"9":function(container,depth0,helpers,partials,data) {
+    return "PrivateNetwork=yes\n";
+},"compiler":[8,">= 4.3.0"],"main":function(container,depth0,helpers,partials,data) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
+        if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
+          return parent[propertyName];
+        }
+        return undefined
+    };
+
+  return "# Rendered by cdktf-tailnet for host \""
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":1,"column":40},"end":{"line":1,"column":47}} )).call(alias2,lookupProperty(depth0,"host"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":1,"column":38},"end":{"line":1,"column":54}}})) != null ? stack1 : "")
+    + "\" (tailnet \""
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":1,"column":68},"end":{"line":1,"column":75}} )).call(alias2,lookupProperty(depth0,"tailnet"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":1,"column":66},"end":{"line":1,"column":85}}})) != null ? stack1 : "")
+    + "\"); do not edit.\n# Backs headscale's state up into "
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":2,"column":36},"end":{"line":2,"column":43}} )).call(alias2,lookupProperty(depth0,"dir"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":2,"column":34},"end":{"line":2,"column":49}}})) != null ? stack1 : "")
+    + ": a consistent snapshot of its live SQLite database\n# (VACUUM INTO), checked with PRAGMA integrity_check before it counts, and its private keys; the\n# newest "
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":4,"column":11},"end":{"line":4,"column":18}} )).call(alias2,lookupProperty(depth0,"keep"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":4,"column":9},"end":{"line":4,"column":25}}})) != null ? stack1 : "")
+    + " scheduled backups stay."
+    + ((stack1 = lookupProperty(helpers,"if").call(alias2,lookupProperty(depth0,"repository"),{"name":"if","hash":{},"fn":container.program(0, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":4,"column":49},"end":{"line":4,"column":125}}})) != null ? stack1 : "")
+    + "\n# Started by "
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":5,"column":15},"end":{"line":5,"column":22}} )).call(alias2,(lookupProperty(helpers,"unitName")||alias1(depth0, "unitName", {"start":{"line":5,"column":24},"end":{"line":5,"column":32}} )).call(alias2,lookupProperty(depth0,"timer"),{"name":"unitName","hash":{},"data":data,"loc":{"start":{"line":5,"column":23},"end":{"line":5,"column":39}}}),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":5,"column":13},"end":{"line":5,"column":41}}})) != null ? stack1 : "")
+    + ". Runs as headscale's user "
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":5,"column":70},"end":{"line":5,"column":77}} )).call(alias2,lookupProperty(depth0,"user"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":5,"column":68},"end":{"line":5,"column":84}}})) != null ? stack1 : "")
+    + " (its files are\n# "
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":6,"column":4},"end":{"line":6,"column":11}} )).call(alias2,lookupProperty(depth0,"user"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":6,"column":2},"end":{"line":6,"column":18}}})) != null ? stack1 : "")
+    + "'s, 0600): it may read "
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":6,"column":43},"end":{"line":6,"column":50}} )).call(alias2,lookupProperty(depth0,"stateDir"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":6,"column":41},"end":{"line":6,"column":61}}})) != null ? stack1 : "")
+    + " and write only "
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":6,"column":79},"end":{"line":6,"column":86}} )).call(alias2,lookupProperty(depth0,"dir"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":6,"column":77},"end":{"line":6,"column":92}}})) != null ? stack1 : "")
+    + ((stack1 = lookupProperty(helpers,"if").call(alias2,lookupProperty(depth0,"localRepository"),{"name":"if","hash":{},"fn":container.program(1, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":6,"column":92},"end":{"line":6,"column":141}}})) != null ? stack1 : "")
+    + ".\n"
+    + ((stack1 = lookupProperty(helpers,"if").call(alias2,lookupProperty(depth0,"credentials"),{"name":"if","hash":{},"fn":container.program(2, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":7,"column":0},"end":{"line":10,"column":7}}})) != null ? stack1 : "")
+    + "[Unit]\nDescription=cdktf-tailnet backup of headscale's state\nDocumentation=man:sqlite3(1)\nAfter=headscale.service\n"
+    + ((stack1 = lookupProperty(helpers,"if").call(alias2,lookupProperty(depth0,"localRepository"),{"name":"if","hash":{},"fn":container.program(3, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":15,"column":0},"end":{"line":17,"column":7}}})) != null ? stack1 : "")
+    + ((stack1 = lookupProperty(helpers,"if").call(alias2,lookupProperty(depth0,"network"),{"name":"if","hash":{},"fn":container.program(4, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":18,"column":0},"end":{"line":21,"column":7}}})) != null ? stack1 : "")
+    + "\n[Service]\nType=oneshot\nExecStart="
+    + ((stack1 = (lookupProperty(helpers,"exec")||alias1(depth0, "exec", {"start":{"line":25,"column":12},"end":{"line":25,"column":16}} )).call(alias2,"/bin/sh",lookupProperty(depth0,"script"),lookupProperty(depth0,"config"),"backup",{"name":"exec","hash":{},"data":data,"loc":{"start":{"line":25,"column":10},"end":{"line":25,"column":51}}})) != null ? stack1 : "")
+    + "\nUser="
+    + ((stack1 = (lookupProperty(helpers,"plain")||alias1(depth0, "plain", {"start":{"line":26,"column":7},"end":{"line":26,"column":12}} )).call(alias2,lookupProperty(depth0,"user"),{"name":"plain","hash":{},"data":data,"loc":{"start":{"line":26,"column":5},"end":{"line":26,"column":19}}})) != null ? stack1 : "")
+    + "\nGroup="
+    + ((stack1 = (lookupProperty(helpers,"plain")||alias1(depth0, "plain", {"start":{"line":27,"column":8},"end":{"line":27,"column":13}} )).call(alias2,lookupProperty(depth0,"user"),{"name":"plain","hash":{},"data":data,"loc":{"start":{"line":27,"column":6},"end":{"line":27,"column":20}}})) != null ? stack1 : "")
+    + "\n"
+    + ((stack1 = lookupProperty(helpers,"if").call(alias2,lookupProperty(depth0,"stateDirectory"),{"name":"if","hash":{},"fn":container.program(5, data, 0),"inverse":container.program(6, data, 0),"data":data,"loc":{"start":{"line":28,"column":0},"end":{"line":33,"column":7}}})) != null ? stack1 : "")
+    + ((stack1 = lookupProperty(helpers,"each").call(alias2,lookupProperty(depth0,"credentials"),{"name":"each","hash":{},"fn":container.program(7, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":34,"column":0},"end":{"line":36,"column":9}}})) != null ? stack1 : "")
+    + ((stack1 = lookupProperty(helpers,"if").call(alias2,lookupProperty(depth0,"localRepository"),{"name":"if","hash":{},"fn":container.program(8, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":37,"column":0},"end":{"line":39,"column":7}}})) != null ? stack1 : "")
+    + "UMask=0077\nNice=10\nIOSchedulingClass=idle\nTimeoutStartSec=30min\n"
+    + ((stack1 = container.invokePartial(lookupProperty(partials,"cdktf-tailnet-sandbox"),depth0,{"name":"cdktf-tailnet-sandbox","data":data,"helpers":helpers,"partials":partials,"decorators":container.decorators})) != null ? stack1 : "")
+    + "RestrictAddressFamilies="
+    + ((stack1 = (lookupProperty(helpers,"plain")||alias1(depth0, "plain", {"start":{"line":45,"column":26},"end":{"line":45,"column":31}} )).call(alias2,lookupProperty(depth0,"addressFamilies"),{"name":"plain","hash":{},"data":data,"loc":{"start":{"line":45,"column":24},"end":{"line":45,"column":49}}})) != null ? stack1 : "")
+    + "\n"
+    + ((stack1 = lookupProperty(helpers,"unless").call(alias2,lookupProperty(depth0,"network"),{"name":"unless","hash":{},"fn":container.program(9, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":46,"column":0},"end":{"line":48,"column":11}}})) != null ? stack1 : "")
+    + "CapabilityBoundingSet=\nPrivateUsers=yes\n";
+},"usePartial":true,"useData":true},
+  },
+  "cdktf-tailnet-headscale-backup.timer": {
+    sha256: "5156f0d1c1b5850233f6dbb337687be0f55f52af886de3698e4157dc97dd601f",
+    partials: [],
+    spec: {"compiler":[8,">= 4.3.0"],"main":function(container,depth0,helpers,partials,data) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
+        if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
+          return parent[propertyName];
+        }
+        return undefined
+    };
+
+  return "# Rendered by cdktf-tailnet for host \""
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":1,"column":40},"end":{"line":1,"column":47}} )).call(alias2,lookupProperty(depth0,"host"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":1,"column":38},"end":{"line":1,"column":54}}})) != null ? stack1 : "")
+    + "\" (tailnet \""
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":1,"column":68},"end":{"line":1,"column":75}} )).call(alias2,lookupProperty(depth0,"tailnet"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":1,"column":66},"end":{"line":1,"column":85}}})) != null ? stack1 : "")
+    + "\"); do not edit.\n[Unit]\nDescription=cdktf-tailnet backup of headscale's state, every "
+    + ((stack1 = (lookupProperty(helpers,"unitValue")||alias1(depth0, "unitValue", {"start":{"line":3,"column":63},"end":{"line":3,"column":72}} )).call(alias2,lookupProperty(depth0,"interval"),{"name":"unitValue","hash":{},"data":data,"loc":{"start":{"line":3,"column":61},"end":{"line":3,"column":83}}})) != null ? stack1 : "")
+    + "\n\n[Timer]\nOnActiveSec=5min\nOnUnitActiveSec="
+    + ((stack1 = (lookupProperty(helpers,"plain")||alias1(depth0, "plain", {"start":{"line":7,"column":18},"end":{"line":7,"column":23}} )).call(alias2,lookupProperty(depth0,"intervalSeconds"),{"name":"plain","hash":{},"data":data,"loc":{"start":{"line":7,"column":16},"end":{"line":7,"column":41}}})) != null ? stack1 : "")
+    + "s\nAccuracySec=1min\n\n[Install]\nWantedBy=timers.target\n";
+},"useData":true},
+  },
   "cdktf-tailnet-sandbox": {
     sha256: "82a625ed5fd21bfe4d0fb15f063d1490ce8bbeca88ca19889fd97fa46379efaf",
     partials: [],
@@ -542,8 +696,70 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     + "\n[Install]\nWantedBy=multi-user.target\n";
 },"usePartial":true,"useData":true},
   },
+  "headscale-backup.Dockerfile": {
+    sha256: "358cac36346921df6f9c1dbaf03fb770c3baa53f2f4b2583fc4d60b452655569",
+    partials: [],
+    spec: {"0":function(container,depth0,helpers,partials,data) {
+    var stack1, lookupProperty = container.lookupProperty || function(parent, propertyName) {
+        if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
+          return parent[propertyName];
+        }
+        return undefined
+    };
+
+  return " "
+    + ((stack1 = (lookupProperty(helpers,"dockerRun")||container.strict(depth0, "dockerRun", {"start":{"line":9,"column":33},"end":{"line":9,"column":42}} )).call(depth0 != null ? depth0 : (container.nullContext || {}),depth0,{"name":"dockerRun","hash":{},"data":data,"loc":{"start":{"line":9,"column":31},"end":{"line":9,"column":49}}})) != null ? stack1 : "");
+},"compiler":[8,">= 4.3.0"],"main":function(container,depth0,helpers,partials,data) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
+        if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
+          return parent[propertyName];
+        }
+        return undefined
+    };
+
+  return "# Rendered by cdktf-tailnet for host \""
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":1,"column":40},"end":{"line":1,"column":47}} )).call(alias2,lookupProperty(depth0,"host"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":1,"column":38},"end":{"line":1,"column":54}}})) != null ? stack1 : "")
+    + "\" (tailnet \""
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":1,"column":68},"end":{"line":1,"column":75}} )).call(alias2,lookupProperty(depth0,"tailnet"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":1,"column":66},"end":{"line":1,"column":85}}})) != null ? stack1 : "")
+    + "\"); do not edit.\n# Backups of headscale's state as a container: Debian's sqlite3 and restic, the rendered script and\n# its settings (no secrets; restic's are files of the host, mounted read-only). It runs as root,\n# without capabilities: headscale's files in its data volume (mounted read-only) are root's, 0600.\n# The base image is a build argument; the packages are installed only where it lacks them.\nARG BASE_IMAGE="
+    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":6,"column":17},"end":{"line":6,"column":26}} )).call(alias2,lookupProperty(depth0,"baseImage"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":6,"column":15},"end":{"line":6,"column":38}}})) != null ? stack1 : "")
+    + "\nFROM ${BASE_IMAGE}\nRUN set -e; missing=\"\"; \\\n    for p in"
+    + ((stack1 = lookupProperty(helpers,"each").call(alias2,lookupProperty(depth0,"packages"),{"name":"each","hash":{},"fn":container.program(0, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":9,"column":12},"end":{"line":9,"column":58}}})) != null ? stack1 : "")
+    + "; do dpkg-query -W -f='${Status}' \"$p\" 2>/dev/null | grep -q 'ok installed' || missing=\"$missing $p\"; done; \\\n    if [ -n \"$missing\" ]; then apt-get update; apt-get install -y --no-install-recommends $missing; rm -rf /var/lib/apt/lists/*; fi; \\\n    install -d -m 0700 "
+    + ((stack1 = (lookupProperty(helpers,"dockerRun")||alias1(depth0, "dockerRun", {"start":{"line":11,"column":25},"end":{"line":11,"column":34}} )).call(alias2,lookupProperty(depth0,"dir"),{"name":"dockerRun","hash":{},"data":data,"loc":{"start":{"line":11,"column":23},"end":{"line":11,"column":40}}})) != null ? stack1 : "")
+    + "\nCOPY headscale-backup.sh "
+    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":12,"column":27},"end":{"line":12,"column":36}} )).call(alias2,lookupProperty(depth0,"script"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":12,"column":25},"end":{"line":12,"column":45}}})) != null ? stack1 : "")
+    + "\nCOPY headscale-backup.env "
+    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":13,"column":28},"end":{"line":13,"column":37}} )).call(alias2,lookupProperty(depth0,"config"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":13,"column":26},"end":{"line":13,"column":46}}})) != null ? stack1 : "")
+    + "\nVOLUME "
+    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":14,"column":9},"end":{"line":14,"column":18}} )).call(alias2,lookupProperty(depth0,"dir"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":14,"column":7},"end":{"line":14,"column":24}}})) != null ? stack1 : "")
+    + "\nENTRYPOINT [\"/bin/sh\", "
+    + ((stack1 = (lookupProperty(helpers,"dockerJson")||alias1(depth0, "dockerJson", {"start":{"line":15,"column":25},"end":{"line":15,"column":35}} )).call(alias2,lookupProperty(depth0,"script"),{"name":"dockerJson","hash":{},"data":data,"loc":{"start":{"line":15,"column":23},"end":{"line":15,"column":44}}})) != null ? stack1 : "")
+    + ", "
+    + ((stack1 = (lookupProperty(helpers,"dockerJson")||alias1(depth0, "dockerJson", {"start":{"line":15,"column":48},"end":{"line":15,"column":58}} )).call(alias2,lookupProperty(depth0,"config"),{"name":"dockerJson","hash":{},"data":data,"loc":{"start":{"line":15,"column":46},"end":{"line":15,"column":67}}})) != null ? stack1 : "")
+    + "]\nCMD [\"loop\"]\n";
+},"useData":true},
+  },
+  "headscale-backup.sh": {
+    sha256: "a45a00db31844d13fbb31f7840d0c81eea94f7fa592ebf91bcad77a97171f50c",
+    partials: [],
+    spec: {"compiler":[8,">= 4.3.0"],"main":function(container,depth0,helpers,partials,data) {
+    var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
+        if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
+          return parent[propertyName];
+        }
+        return undefined
+    };
+
+  return "#!/bin/sh\n# Rendered by cdktf-tailnet for host \""
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":2,"column":40},"end":{"line":2,"column":47}} )).call(alias2,lookupProperty(depth0,"host"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":2,"column":38},"end":{"line":2,"column":54}}})) != null ? stack1 : "")
+    + "\" (tailnet \""
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":2,"column":68},"end":{"line":2,"column":75}} )).call(alias2,lookupProperty(depth0,"tailnet"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":2,"column":66},"end":{"line":2,"column":85}}})) != null ? stack1 : "")
+    + "\"); do not edit.\n# Backups of headscale's state (cdktf-tailnet README, \"Backups\"): headscale-backup.sh CONFIG COMMAND\n#   backup | loop               a backup now | every BACKUP_INTERVAL_SECONDS (a container)\n#   list                        newest first: \"local NAME\", \"restic NAME\" (or \"restic-unreachable\")\n#   verify NAME                 checksums and PRAGMA integrity_check, then the manifest\n#   fetch NAME                  from the restic repository to BACKUP_DIR\n#   restore NAME                a verified backup back into place (headscale stopped)\n#   pre-upgrade FROM TO         once, before TO first starts: a backup of FROM's state\n#   rollback FROM TO            once, before TO starts again: the backup taken before FROM, restored\n# The database is snapshotted with VACUUM INTO, never copied as a file. NAME is\n# <UTC time>-<version>[-before-<version>]; a backup gets its name only once complete and checked.\n# Secrets are read from files (systemd credentials when given), never printed or put on a command line.\nset -u\numask 077\nPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nexport PATH\nLC_ALL=C\nexport LC_ALL\n\nusage='usage: headscale-backup.sh CONFIG backup|loop|list|verify NAME|fetch NAME|restore NAME|pre-upgrade FROM TO|rollback FROM TO'\nconfig=${1:?$usage}\ncommand=${2:?$usage}\nshift 2\ncase $config in */*) ;; *) config=./$config ;; esac\n# shellcheck disable=SC1090\n. \"$config\" || exit 1\n\nlog() { printf 'backup: %s\\n' \"$*\"; }\nfail() {\n  printf 'backup: error: %s\\n' \"$*\" >&2\n  exit 1\n}\n\nstate=${HEADSCALE_STATE_DIR:?}\ndir=${BACKUP_DIR:?}\ndatabase=${BACKUP_DATABASE:-}\nkeys=${BACKUP_KEYS:-}\ntag=cdktf-tailnet-headscale\nstep_file=$dir/.last-step\nname_re='[0-9]{8}T[0-9]{6}Z-[0-9]+\\.[0-9]+\\.[0-9]+(-before-[0-9]+\\.[0-9]+\\.[0-9]+)?'\n\nvalid_name() { printf '%s\\n' \"$1\" | grep -Eqx \"$name_re\"; }\nvalid_version() { printf '%s\\n' \"$1\" | grep -Eqx '[0-9]+\\.[0-9]+\\.[0-9]+'; }\nmanifest_value() { sed -n \"s/^$2=//p\" \"$1\" | head -n 1; }\nsql_quote() { printf \"'%s'\" \"$(printf '%s' \"$1\" | sed \"s/'/''/g\")\"; }\nlocal_names() {\n  [ -d \"$dir\" ] || return 0\n  find \"$dir\" -mindepth 1 -maxdepth 1 -type d -name '[0-9]*' | sed 's|.*/||' | grep -Ex \"$name_re\" || true\n}\n\n# restic's credentials: NAME=value lines, read as data (never run), only restic's names.\nread_credentials() {\n  [ -r \"$1\" ] || fail \"cannot read the restic credentials file $1\"\n  while IFS= read -r line || [ -n \"$line\" ]; do\n    case $line in '' | '#'*) continue ;; esac\n    name=${line%%=*}\n    case $name in\n      AWS_ACCESS_KEY_ID | AWS_SECRET_ACCESS_KEY | AWS_SESSION_TOKEN | AWS_DEFAULT_REGION | RESTIC_REST_USERNAME | RESTIC_REST_PASSWORD) export \"$name=${line#*=}\" ;;\n      *) fail \"the restic credentials file $1 sets $name, which is not one of restic's AWS_* or RESTIC_REST_* names\" ;;\n    esac\n  done <\"$1\"\n}\n\n# restic's environment; 1 when no repository is configured.\nrestic_ready=\nrestic_setup() {\n  [ -n \"${BACKUP_RESTIC_REPOSITORY:-}\" ] || return 1\n  [ -n \"$restic_ready\" ] && return 0\n  creds=${CREDENTIALS_DIRECTORY:-}\n  password=${BACKUP_RESTIC_PASSWORD_FILE:-}\n  if [ -n \"$creds\" ] && [ -r \"$creds/restic-password\" ]; then password=$creds/restic-password; fi\n  if [ -z \"$password\" ] || [ ! -r \"$password\" ] || [ ! -s \"$password\" ]; then\n    fail \"no restic password: put the repository's password into ${BACKUP_RESTIC_PASSWORD_FILE:-the password file} (0600 root)\"\n  fi\n  credentials=${BACKUP_RESTIC_CREDENTIALS_FILE:-}\n  if [ -n \"$creds\" ] && [ -r \"$creds/restic-credentials\" ]; then credentials=$creds/restic-credentials; fi\n  if [ -n \"$credentials\" ]; then read_credentials \"$credentials\"; fi\n  RESTIC_REPOSITORY=$BACKUP_RESTIC_REPOSITORY\n  RESTIC_PASSWORD_FILE=$password\n  # restic before 0.17 reads a REST server's user name and password only from the URL.\n  case $RESTIC_REPOSITORY in\n    rest:http://* | rest:https://*)\n      if [ -n \"${RESTIC_REST_USERNAME:-}\" ] && [ -n \"${RESTIC_REST_PASSWORD:-}\" ]; then\n        RESTIC_REPOSITORY=$(printf '%s' \"$RESTIC_REPOSITORY\" | sed \"s|://|://$RESTIC_REST_USERNAME:$RESTIC_REST_PASSWORD@|\")\n      fi\n      ;;\n  esac\n  export RESTIC_REPOSITORY RESTIC_PASSWORD_FILE\n  sftp_command=\n  if [ -n \"${BACKUP_RESTIC_SFTP_TARGET:-}\" ]; then\n    key=$BACKUP_RESTIC_SSH_KEY_FILE known=$BACKUP_RESTIC_SSH_KNOWN_HOSTS_FILE\n    if [ -n \"$creds\" ] && [ -r \"$creds/restic-ssh-key\" ]; then key=$creds/restic-ssh-key; fi\n    if [ -n \"$creds\" ] && [ -r \"$creds/restic-known-hosts\" ]; then known=$creds/restic-known-hosts; fi\n    [ -r \"$key\" ] || fail \"cannot read the SSH key $BACKUP_RESTIC_SSH_KEY_FILE for the sftp repository\"\n    [ -r \"$known\" ] || fail \"cannot read $BACKUP_RESTIC_SSH_KNOWN_HOSTS_FILE, the known_hosts file with the sftp server's host key\"\n    sftp_command=\"ssh -i $key -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=$known -o GlobalKnownHostsFile=/dev/null -o UpdateHostKeys=no${BACKUP_RESTIC_SFTP_PORT:+ -p $BACKUP_RESTIC_SFTP_PORT} $BACKUP_RESTIC_SFTP_TARGET -s sftp\"\n  fi\n  restic_ready=yes\n}\n\nr() {\n  if [ -n \"$sftp_command\" ]; then\n    restic --no-cache -o \"sftp.command=$sftp_command\" \"$@\"\n  else\n    restic --no-cache \"$@\"\n  fi\n}\n\n# Copies every backup not yet in the repository there, then applies the repository's retention.\ncopy_to_restic() {\n  restic_setup || return 0\n  if ! r cat config >/dev/null 2>&1; then\n    log \"initializing the restic repository\"\n    r init >/dev/null || fail \"restic init failed; the repository is unreachable or not empty\"\n  fi\n  mkdir -p \"$dir/.restic-copied\"\n  for name in $(local_names | sort); do\n    [ -e \"$dir/.restic-copied/$name\" ] && continue\n    set -- --host \"$BACKUP_HOST\" --tag \"$tag\" --tag \"$name\"\n    case $name in *-before-*) set -- \"$@\" --tag pre-upgrade ;; esac\n    (cd \"$dir\" && r backup --quiet \"$@\" \"$name\") || fail \"copying $name to the restic repository failed\"\n    : >\"$dir/.restic-copied/$name\"\n    log \"copied $name to the restic repository\"\n  done\n  r forget --quiet --host \"$BACKUP_HOST\" --tag \"$tag\" --group-by host --keep-tag pre-upgrade \\\n    --keep-hourly \"$BACKUP_RESTIC_KEEP_HOURLY\" --keep-daily \"$BACKUP_RESTIC_KEEP_DAILY\" --keep-weekly \"$BACKUP_RESTIC_KEEP_WEEKLY\" --prune >/dev/null ||\n    fail \"restic forget --prune failed\"\n}\n\nrestic_names() {\n  r snapshots --json --tag \"$tag\" | grep -Eo \"$name_re\" | sort -u\n}\n\n# snapshot SOURCE DEST ERRORS: a consistent copy of a live SQLite database.\nsnapshot() {\n  if sqlite3 -cmd '.timeout 30000' \"file:$1?mode=ro\" \"VACUUM INTO $(sql_quote \"$2\")\" 2>\"$3\"; then return 0; fi\n  # A WAL database nothing has open (no -wal) cannot be opened read-only on a read-only mount;\n  # nothing writes it then, so it is read as immutable.\n  if [ ! -e \"$1-wal\" ]; then\n    rm -f \"$2\"\n    sqlite3 \"file:$1?immutable=1\" \"VACUUM INTO $(sql_quote \"$2\")\" 2>\"$3\" && return 0\n  fi\n  return 1\n}\n\n# take VERSION SUFFIX: a backup named <now>-VERSION SUFFIX; prints its name.\ntake() {\n  version=$1 suffix=$2\n  valid_version \"$version\" || fail \"$version is not a headscale release\"\n  mkdir -p \"$dir\" || fail \"cannot create $dir\"\n  rm -rf \"$dir\"/.partial-*\n  name=$(date -u +%Y%m%dT%H%M%SZ)-$version$suffix\n  while [ -e \"$dir/$name\" ]; do\n    sleep 1\n    name=$(date -u +%Y%m%dT%H%M%SZ)-$version$suffix\n  done\n  tmp=$dir/.partial-$name\n  mkdir \"$tmp\" || fail \"cannot create $tmp\"\n  trap 'rm -rf \"$tmp\"' EXIT\n  integrity=\n  database_version=\n  files=\n  if [ -n \"$database\" ]; then\n    [ -f \"$state/$database\" ] || fail \"no database at $state/$database: nothing to back up (has headscale started yet?)\"\n    if ! snapshot \"$state/$database\" \"$tmp/$database\" \"$tmp/.errors\"; then\n      fail \"the snapshot of $state/$database failed: $(tr '\\n' ' ' <\"$tmp/.errors\")\"\n    fi\n    integrity=$(sqlite3 \"$tmp/$database\" 'PRAGMA integrity_check' 2>&1 | head -n 5 | tr '\\n' ' ')\n    [ \"$integrity\" = \"ok \" ] || fail \"the snapshot of $state/$database fails PRAGMA integrity_check: $integrity\"\n    # headscale 0.29 and later record the release that last used the database.\n    database_version=$(sqlite3 \"$tmp/$database\" 'SELECT version FROM database_versions WHERE id = 1' 2>/dev/null | tr -dc '0-9A-Za-z.+-')\n    files=$database\n  fi\n  for key in $keys; do\n    if [ -f \"$state/$key\" ]; then\n      cat \"$state/$key\" >\"$tmp/$key\" || fail \"cannot read $state/$key\"\n      files=\"$files $key\"\n    elif [ \"$key\" = \"${keys%% *}\" ]; then\n      fail \"no $state/$key: headscale's noise key is missing, so there is nothing to back up that clients would trust\"\n    fi\n  done\n  rm -f \"$tmp/.errors\"\n  {\n    echo \"format=1\"\n    echo \"name=$name\"\n    echo \"created=$(date -u +%Y-%m-%dT%H:%M:%SZ)\"\n    echo \"created_epoch=$(date -u +%s)\"\n    echo \"headscale_version=$version\"\n    echo \"database_version=$database_version\"\n    echo \"host=$BACKUP_HOST\"\n    echo \"database=$database\"\n    echo \"files=${files# }\"\n    echo \"integrity=${integrity:+ok}\"\n  } >\"$tmp/manifest\"\n  # shellcheck disable=SC2086 # file names of the kit's own, without blanks\n  (cd \"$tmp\" && sha256sum -- $files manifest >SHA256SUMS) || fail \"cannot write the checksums\"\n  mv \"$tmp\" \"$dir/$name\" || fail \"cannot move $tmp into place\"\n  trap - EXIT\n  log \"took $name: $files (integrity ok${database_version:+, database last used by headscale $database_version})\" >&2\n  printf '%s\\n' \"$name\"\n}\n\n# Scheduled backups beyond BACKUP_KEEP go, oldest first; those taken before an upgrade stay.\nprune() {\n  n=0\n  for name in $(local_names | grep -v -- '-before-' | sort -r); do\n    n=$((n + 1))\n    [ \"$n\" -le \"$BACKUP_KEEP\" ] && continue\n    rm -rf \"${dir:?}/$name\" \"$dir/.restic-copied/$name\"\n    log \"removed $name (the newest $BACKUP_KEEP are kept)\"\n  done\n}\n\nbackup() {\n  take \"$HEADSCALE_VERSION\" \"\" >/dev/null\n  prune\n  copy_to_restic\n}\n\nverify() {\n  valid_name \"$1\" || fail \"$1 is not the name of a backup (<UTC time>-<version>[-before-<version>])\"\n  b=$dir/$1\n  [ -d \"$b\" ] || fail \"there is no backup $1 in $dir\"\n  if [ ! -f \"$b/manifest\" ] || [ ! -f \"$b/SHA256SUMS\" ]; then fail \"backup $1 is incomplete: it has no manifest or no SHA256SUMS\"; fi\n  if ! out=$(cd \"$b\" && sha256sum -c --quiet SHA256SUMS 2>&1); then\n    fail \"backup $1 is damaged: $(printf '%s' \"$out\" | grep -v '^sha256sum: WARNING' | tr '\\n' ' ')\"\n  fi\n  db=$(manifest_value \"$b/manifest\" database)\n  if [ -n \"$db\" ]; then\n    check=$(sqlite3 \"file:$b/$db?mode=ro\" 'PRAGMA integrity_check' 2>&1 | head -n 5 | tr '\\n' ' ')\n    [ \"$check\" = \"ok \" ] || fail \"backup $1 is damaged: its database fails PRAGMA integrity_check: $check\"\n  fi\n  cat \"$b/manifest\"\n}\n\nfetch() {\n  valid_name \"$1\" || fail \"$1 is not the name of a backup\"\n  restic_setup || fail \"no restic repository is configured on this host\"\n  if [ -d \"$dir/$1\" ]; then\n    log \"$1 is on this host already\"\n    return 0\n  fi\n  mkdir -p \"$dir/.restic-copied\"\n  tmp=$(mktemp -d \"$dir/.fetch-XXXXXX\") || fail \"cannot create a directory in $dir\"\n  trap 'rm -rf \"$tmp\"' EXIT\n  r restore latest --tag \"$tag\" --tag \"$1\" --target \"$tmp\" >/dev/null || fail \"restic restore of $1 failed\"\n  found=$(find \"$tmp\" -type d -name \"$1\" | head -n 1)\n  [ -n \"$found\" ] || fail \"the repository's snapshot tagged $1 does not hold it\"\n  mv \"$found\" \"$dir/$1\" || fail \"cannot move $1 into $dir\"\n  : >\"$dir/.restic-copied/$1\"\n  log \"fetched $1 from the restic repository\"\n}\n\nrestore() {\n  verify \"$1\" >/dev/null\n  b=$dir/$1\n  owner=$(stat -c %u:%g \"$state\") || fail \"cannot read the owner of $state\"\n  me=$(id -u):$(id -g)\n  files=$(manifest_value \"$b/manifest\" files)\n  db=$(manifest_value \"$b/manifest\" database)\n  # Staged first, so a failure leaves headscale's files as they were; what they replace is kept.\n  for f in $files; do\n    { cp \"$b/$f\" \"$state/.restore-$f\" && chmod 0600 \"$state/.restore-$f\"; } || fail \"cannot stage $f in $state\"\n    if [ \"$owner\" != \"$me\" ]; then chown \"$owner\" \"$state/.restore-$f\" || fail \"cannot give $f to $owner\"; fi\n  done\n  aside=$state/.replaced-$(date -u +%Y%m%dT%H%M%SZ)\n  mkdir -p \"$aside\" || fail \"cannot create $aside\"\n  for f in ${db:+$db $db-wal $db-shm} $keys; do\n    if [ -e \"$state/$f\" ]; then mv -f \"$state/$f\" \"$aside/\" || fail \"cannot move $state/$f aside\"; fi\n  done\n  for f in $files; do\n    mv -f \"$state/.restore-$f\" \"$state/$f\" || fail \"cannot put $f into $state\"\n  done\n  log \"restored $1 into $state ($files; owner $owner, mode 0600); what it replaced is in $aside\"\n}\n\nstep_done() { [ -f \"$step_file\" ] && [ \"$(cat \"$step_file\")\" = \"$1\" ]; }\nstep_record() {\n  { printf '%s\\n' \"$1\" >\"$step_file.part\" && mv -f \"$step_file.part\" \"$step_file\"; } || fail \"cannot record the step in $step_file\"\n}\n\npre_upgrade() {\n  { valid_version \"$1\" && valid_version \"$2\"; } || fail \"usage: pre-upgrade FROM TO (headscale releases)\"\n  if step_done \"pre-upgrade $1 $2\"; then\n    log \"the backup before headscale $2 first started was taken already\"\n    return 0\n  fi\n  mkdir -p \"$dir\" || fail \"cannot create $dir\"\n  if [ ! -e \"$state/${database:-.none}\" ] && [ ! -e \"$state/${keys%% *}\" ]; then\n    log \"headscale has no state in $state yet: nothing to back up before $2 starts\"\n  else\n    name=$(take \"$1\" \"-before-$2\") || exit 1\n    log \"headscale $1's database and keys are in $dir/$name, kept for a rollback from $2\"\n  fi\n  step_record \"pre-upgrade $1 $2\"\n}\n\nrollback() {\n  { valid_version \"$1\" && valid_version \"$2\"; } || fail \"usage: rollback FROM TO (headscale releases)\"\n  if step_done \"rollback $1 $2\"; then\n    log \"headscale was rolled back from $1 to $2 already\"\n    return 0\n  fi\n  want=$(printf '%s-before-%s' \"$2\" \"$1\" | sed 's/\\./\\\\./g')\n  name=$(local_names | grep -E -- \"-$want\\$\" | sort -r | head -n 1)\n  if [ -z \"$name\" ] && restic_setup; then\n    name=$(restic_names | grep -E -- \"-$want\\$\" | sort -r | head -n 1)\n    if [ -n \"$name\" ]; then fetch \"$name\"; fi\n  fi\n  [ -n \"$name\" ] || fail \"there is no backup taken before headscale $1 was deployed (a name ending in -$2-before-$1 in $dir or the restic repository), so headscale cannot go back to $2: restore a backup with cdktf-tailnet restore, or deploy $1 again\"\n  restore \"$name\"\n  log \"rolled back from headscale $1 to $2 with $name; nodes and users registered since it was taken are gone\"\n  step_record \"rollback $1 $2\"\n}\n\nlist() {\n  local_names | sort -r | sed 's/^/local /'\n  if restic_setup; then\n    if names=$(restic_names 2>/dev/null); then\n      printf '%s\\n' \"$names\" | sort -r | sed '/^$/d; s/^/restic /'\n    else\n      echo \"restic-unreachable\"\n    fi\n  fi\n}\n\nloop() {\n  trap 'exit 0' TERM INT\n  interval=${BACKUP_INTERVAL_SECONDS:?}\n  [ \"$interval\" -gt 0 ] || fail \"scheduled backups are off (BACKUP_INTERVAL_SECONDS is 0)\"\n  log \"a backup of $state every $interval s into $dir\"\n  sleep \"${BACKUP_FIRST_DELAY_SECONDS:-10}\" &\n  wait $!\n  while :; do\n    if (backup); then wait_for=$interval; else wait_for=60; fi\n    sleep \"$wait_for\" &\n    wait $!\n  done\n}\n\ncase $command in\n  backup) backup ;;\n  loop) loop ;;\n  list) list ;;\n  verify) verify \"${1:?usage: verify NAME}\" ;;\n  fetch) fetch \"${1:?usage: fetch NAME}\" ;;\n  restore) restore \"${1:?usage: restore NAME}\" ;;\n  pre-upgrade) pre_upgrade \"${1:?usage: pre-upgrade FROM TO}\" \"${2:?usage: pre-upgrade FROM TO}\" ;;\n  rollback) rollback \"${1:?usage: rollback FROM TO}\" \"${2:?usage: rollback FROM TO}\" ;;\n  *) fail \"unknown command $command; $usage\" ;;\nesac\n";
+},"useData":true},
+  },
   "headscale.service": {
-    sha256: "ff48347e33c655a217d489cad1b4fd40b1f7f64cb2b95690b3cb0f54c159bc15",
+    sha256: "8ffae27e9ca980dec44511c0ec81bf9908bd9f45b2a1a267587e827d55bb410b",
     partials: ["systemd-hardening"],
     spec: {"0":function(container,depth0,helpers,partials,data) {
     var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
@@ -553,26 +769,26 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
         return undefined
     };
 
-  return "# Upgrading headscale "
-    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":15,"column":24},"end":{"line":15,"column":31}} )).call(alias2,lookupProperty(lookupProperty(depth0,"backup"),"from"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":15,"column":22},"end":{"line":15,"column":45}}})) != null ? stack1 : "")
-    + " -> "
-    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":15,"column":51},"end":{"line":15,"column":58}} )).call(alias2,lookupProperty(lookupProperty(depth0,"backup"),"to"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":15,"column":49},"end":{"line":15,"column":70}}})) != null ? stack1 : "")
-    + ": before this version first starts, the\n# database (with its WAL files) and the keys are copied into "
-    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":16,"column":63},"end":{"line":16,"column":70}} )).call(alias2,lookupProperty(lookupProperty(depth0,"backup"),"dir"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":16,"column":61},"end":{"line":16,"column":83}}})) != null ? stack1 : "")
-    + "; the copy is kept, and\n# later starts (once the database is migrated) leave it alone.\nExecStartPre=/bin/sh -c 'mkdir -p "
-    + ((stack1 = (lookupProperty(helpers,"plain")||alias1(depth0, "plain", {"start":{"line":18,"column":36},"end":{"line":18,"column":41}} )).call(alias2,lookupProperty(lookupProperty(depth0,"backup"),"stateDir"),{"name":"plain","hash":{},"data":data,"loc":{"start":{"line":18,"column":34},"end":{"line":18,"column":59}}})) != null ? stack1 : "")
-    + "/backups && if mkdir "
-    + ((stack1 = (lookupProperty(helpers,"plain")||alias1(depth0, "plain", {"start":{"line":18,"column":82},"end":{"line":18,"column":87}} )).call(alias2,lookupProperty(lookupProperty(depth0,"backup"),"dir"),{"name":"plain","hash":{},"data":data,"loc":{"start":{"line":18,"column":80},"end":{"line":18,"column":100}}})) != null ? stack1 : "")
-    + " 2>/dev/null; then for f in db.sqlite db.sqlite-wal db.sqlite-shm noise_private.key derp_server_private.key; do if [ -f "
-    + ((stack1 = (lookupProperty(helpers,"plain")||alias1(depth0, "plain", {"start":{"line":18,"column":222},"end":{"line":18,"column":227}} )).call(alias2,lookupProperty(lookupProperty(depth0,"backup"),"stateDir"),{"name":"plain","hash":{},"data":data,"loc":{"start":{"line":18,"column":220},"end":{"line":18,"column":245}}})) != null ? stack1 : "")
-    + "/$$f ]; then cp -p "
-    + ((stack1 = (lookupProperty(helpers,"plain")||alias1(depth0, "plain", {"start":{"line":18,"column":266},"end":{"line":18,"column":271}} )).call(alias2,lookupProperty(lookupProperty(depth0,"backup"),"stateDir"),{"name":"plain","hash":{},"data":data,"loc":{"start":{"line":18,"column":264},"end":{"line":18,"column":289}}})) != null ? stack1 : "")
-    + "/$$f "
-    + ((stack1 = (lookupProperty(helpers,"plain")||alias1(depth0, "plain", {"start":{"line":18,"column":296},"end":{"line":18,"column":301}} )).call(alias2,lookupProperty(lookupProperty(depth0,"backup"),"dir"),{"name":"plain","hash":{},"data":data,"loc":{"start":{"line":18,"column":294},"end":{"line":18,"column":314}}})) != null ? stack1 : "")
-    + "/; fi; done; fi'\n";
+  return "# "
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":15,"column":4},"end":{"line":15,"column":11}} )).call(alias2,lookupProperty(lookupProperty(depth0,"beforeStart"),"what"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":15,"column":2},"end":{"line":15,"column":30}}})) != null ? stack1 : "")
+    + "; each runs once (the backup script records it in "
+    + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":15,"column":82},"end":{"line":15,"column":89}} )).call(alias2,lookupProperty(lookupProperty(depth0,"beforeStart"),"dir"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":15,"column":80},"end":{"line":15,"column":107}}})) != null ? stack1 : "")
+    + ").\n"
+    + ((stack1 = lookupProperty(helpers,"each").call(alias2,lookupProperty(lookupProperty(depth0,"beforeStart"),"steps"),{"name":"each","hash":{},"fn":container.program(1, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":16,"column":0},"end":{"line":18,"column":9}}})) != null ? stack1 : "");
 },"1":function(container,depth0,helpers,partials,data) {
-    return "ExecReload=/usr/bin/kill -HUP $MAINPID\n";
+    var stack1, lookupProperty = container.lookupProperty || function(parent, propertyName) {
+        if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
+          return parent[propertyName];
+        }
+        return undefined
+    };
+
+  return "ExecStartPre="
+    + ((stack1 = (lookupProperty(helpers,"exec")||container.strict(depth0, "exec", {"start":{"line":17,"column":15},"end":{"line":17,"column":19}} )).call(depth0 != null ? depth0 : (container.nullContext || {}),depth0,{"name":"exec","hash":{},"data":data,"loc":{"start":{"line":17,"column":13},"end":{"line":17,"column":26}}})) != null ? stack1 : "")
+    + "\n";
 },"2":function(container,depth0,helpers,partials,data) {
+    return "ExecReload=/usr/bin/kill -HUP $MAINPID\n";
+},"3":function(container,depth0,helpers,partials,data) {
     var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
@@ -610,12 +826,12 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     + "\nGroup="
     + ((stack1 = (lookupProperty(helpers,"plain")||alias1(depth0, "plain", {"start":{"line":13,"column":8},"end":{"line":13,"column":13}} )).call(alias2,lookupProperty(depth0,"user"),{"name":"plain","hash":{},"data":data,"loc":{"start":{"line":13,"column":6},"end":{"line":13,"column":20}}})) != null ? stack1 : "")
     + "\n"
-    + ((stack1 = lookupProperty(helpers,"if").call(alias2,lookupProperty(depth0,"backup"),{"name":"if","hash":{},"fn":container.program(0, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":14,"column":0},"end":{"line":19,"column":7}}})) != null ? stack1 : "")
+    + ((stack1 = lookupProperty(helpers,"if").call(alias2,lookupProperty(depth0,"beforeStart"),{"name":"if","hash":{},"fn":container.program(0, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":14,"column":0},"end":{"line":19,"column":7}}})) != null ? stack1 : "")
     + "ExecStart="
     + ((stack1 = (lookupProperty(helpers,"exec")||alias1(depth0, "exec", {"start":{"line":20,"column":12},"end":{"line":20,"column":16}} )).call(alias2,lookupProperty(depth0,"execStart"),{"name":"exec","hash":{},"data":data,"loc":{"start":{"line":20,"column":10},"end":{"line":20,"column":28}}})) != null ? stack1 : "")
     + "\n"
-    + ((stack1 = lookupProperty(helpers,"if").call(alias2,lookupProperty(depth0,"reloadsOnHup"),{"name":"if","hash":{},"fn":container.program(1, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":21,"column":0},"end":{"line":23,"column":7}}})) != null ? stack1 : "")
-    + ((stack1 = lookupProperty(helpers,"if").call(alias2,lookupProperty(depth0,"environmentFile"),{"name":"if","hash":{},"fn":container.program(2, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":24,"column":0},"end":{"line":28,"column":7}}})) != null ? stack1 : "")
+    + ((stack1 = lookupProperty(helpers,"if").call(alias2,lookupProperty(depth0,"reloadsOnHup"),{"name":"if","hash":{},"fn":container.program(2, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":21,"column":0},"end":{"line":23,"column":7}}})) != null ? stack1 : "")
+    + ((stack1 = lookupProperty(helpers,"if").call(alias2,lookupProperty(depth0,"environmentFile"),{"name":"if","hash":{},"fn":container.program(3, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":24,"column":0},"end":{"line":28,"column":7}}})) != null ? stack1 : "")
     + "Restart=always\nRestartSec=5\n"
     + ((stack1 = container.invokePartial(lookupProperty(partials,"systemd-hardening"),depth0,{"name":"systemd-hardening","data":data,"helpers":helpers,"partials":partials,"decorators":container.decorators})) != null ? stack1 : "")
     + "\n[Install]\nWantedBy=multi-user.target\n";

@@ -13,6 +13,7 @@
  * | HeadscaleConfig | config.yaml, derp.yaml | restart headscale |
  * | HeadscalePolicy | the policy file | `systemctl reload headscale` (SIGHUP: headscale re-reads only the policy) |
  * | DerperSecrets | mesh key, certificate and key (uploaded by path) | restart derper |
+ * | HeadscaleBackup | the backup script, settings, units (and, during an upgrade or a rollback, headscale's unit) | the backup timer enabled |
  * | HeadscaleUnit, DerperUnit | the unit file | enabled and (re)started, checked to stay up |
  * | HelperFiles | other files (DNS helpers) | timers enabled |
  *
@@ -20,6 +21,7 @@
  * path and uploaded by path; their bytes never enter the plan or the Terraform JSON.
  */
 import { DERPER_PATHS, VM_PATHS, type ResolvedHost, type ResolvedTailnet } from "../model/index.js";
+import { backupInstall } from "./backup.js";
 import { shellQuote, vmFiles, type VmFile } from "./cloud-init.js";
 
 /** A file the step uploads into the VM's upload directory. */
@@ -118,6 +120,23 @@ export function vmProvisionSteps(tailnet: ResolvedTailnet, host: ResolvedHost, o
     after: ["Installer"],
   });
 
+  // headscale's backups: the script, its settings and units, and the timer enabled. During an
+  // upgrade or a rollback, headscale's new unit (its ExecStartPre runs the script) is put in place
+  // here too, before any step restarts headscale.
+  const backup = backupInstall(tailnet, host);
+  const backupFiles = take((f) => backup.files.some((b) => b.path === f.path));
+  const beforeStart = host.runs.headscale && (tailnet.headscale.backup?.beforeStart.length ?? 0) > 0;
+  if (backupFiles.length > 0) {
+    const unit = beforeStart ? files.filter((f) => f.path === `${VM_PATHS.unitDir}/headscale.service`) : [];
+    steps.push({
+      id: "HeadscaleBackup",
+      description: `headscale's backups: the script, its settings${backup.timers.length > 0 ? ", the timer" : ""}${beforeStart ? ", and headscale's unit that runs it before headscale starts" : ""}`,
+      uploads: [...backupFiles, ...unit].map(upload),
+      commands: [...putFiles([...backupFiles, ...unit]), `${sudo}systemctl daemon-reload`, ...backup.timers.map((t) => `${sudo}systemctl enable --now ${q(t)}`)],
+      inputs: [],
+      after: ["Installer"],
+    });
+  }
   const serviceSteps: StepBody[] = [];
   for (const service of vm.services) {
     const Name = service.program === "headscale" ? "Headscale" : "Derper";
@@ -143,13 +162,20 @@ export function vmProvisionSteps(tailnet: ResolvedTailnet, host: ResolvedHost, o
       uploads: local ? [{ staged: local.staged, localFile: local.localFile, sha256: local.sha256, target: install.binaryPath }] : [],
       commands: [script("binary", service.program), script("refresh", unit)],
       inputs: pins,
-      after: ["Installer"],
+      after: ["Installer", ...(service.program === "headscale" && beforeStart ? ["HeadscaleBackup"] : [])],
     });
     if (service.program === "headscale") {
       const hs = tailnet.headscale;
       const policy = take((f) => f.path === hs.policy.path && f.path.startsWith(`${service.configDirectory}/`) && hs.policy.mode === "file");
       const config = take((f) => f.path.startsWith(`${service.configDirectory}/`) || hs.derpMapPaths.includes(f.path));
-      add({ id: "HeadscaleConfig", description: "headscale's config.yaml and DERP map; restarts headscale", uploads: config.map(upload), commands: [...putFiles(config), script("refresh", unit)], inputs: [], after: ["Installer"] });
+      add({
+        id: "HeadscaleConfig",
+        description: "headscale's config.yaml and DERP map; restarts headscale",
+        uploads: config.map(upload),
+        commands: [...putFiles(config), script("refresh", unit)],
+        inputs: [],
+        after: ["Installer", ...(beforeStart ? ["HeadscaleBackup"] : [])],
+      });
       if (policy.length > 0) {
         add({
           id: "HeadscalePolicy",
@@ -191,7 +217,7 @@ export function vmProvisionSteps(tailnet: ResolvedTailnet, host: ResolvedHost, o
       uploads: unitFiles.map(upload),
       commands: [...putFiles(unitFiles), script("start", unit)],
       inputs: [],
-      after: ["Installer", "Firewall", ...own],
+      after: ["Installer", "Firewall", ...own, ...(service.program === "headscale" && backupFiles.length > 0 ? ["HeadscaleBackup"] : [])],
     });
   }
   steps.push(...serviceSteps);
@@ -200,7 +226,7 @@ export function vmProvisionSteps(tailnet: ResolvedTailnet, host: ResolvedHost, o
   if (rest.length > 0) {
     steps.push({
       id: "HelperFiles",
-      description: "the DNS helpers' scripts, settings and timers",
+      description: "the helpers' scripts, settings and timers (DNS helpers, headscale's backups)",
       uploads: rest.map(upload),
       commands: [...putFiles(rest), script("timers")],
       inputs: [],

@@ -13,8 +13,8 @@ const EXAMPLE = new URL("../../examples/home-lab/tailnet.yaml", import.meta.url)
 
 /** The example's warnings, as validate, render (and so `npm start`) print them: the model's, the same the constructs annotate. */
 const EXAMPLE_WARNINGS = [
-  "warning: headscale: headscale keeps the whole tailnet's state, its private keys and its SQLite database, in /var/lib/headscale on host cloud (on a Docker host, the data volume mounted there), and nothing backs it up: losing it means every node registers again",
-  "  fix: back /var/lib/headscale up on a schedule (the database with sqlite3's .backup, not a file copy of a live database)",
+  "warning: headscale.backup.restic: headscale's backups stay on host cloud (/var/lib/headscale-backup, a volume on its Docker engine): losing the host loses the tailnet's state and every backup of it",
+  '  fix: add headscale.backup.restic with a repository off the host, e.g. { repository: "sftp:backup@backup.example.com:/srv/restic/headscale" } (its password in /etc/cdktf-tailnet/restic-password on the host)',
   "warning: dns: no DNS record for derp-home.example.com is created at deploy time: host home has no address in the spec; its dynamic-DNS updater creates the record when it first runs",
   "  fix: nothing, if the updater on home runs; give the host publicIpv4/publicIpv6 to have the record from the first deploy",
 ].join("\n");

@@ -37,7 +37,8 @@ describe("cdktf-tailnet render with VM hosts", () => {
     ]));
     for (const f of expected) {
       expect(readFileSync(join(out, f.path), "utf8"), f.path).toBe(f.content);
-      expect(statSync(join(out, f.path)).mode & 0o777).toBe(0o644);
+      expect(statSync(join(out, f.path)).mode & 0o777).toBe(f.mode);
     }
+    expect(expected.find((f) => f.path === "hosts/hs/backup/headscale-backup.sh")!.mode).toBe(0o755);
   });
 });

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { TerraformVariable } from "cdktf";
 import { describe, expect, it } from "vitest";
-import { DockerHost, HeadscaleServer, HELPER_IMAGE, Tailnet } from "../../constructs/index.js";
+import { DockerHost, HeadscaleServer, Tailnet } from "../../constructs/index.js";
 import { formatWarning, loadTailnet, TailnetSpecError } from "../../model/index.js";
 import { prepareTailnet } from "../../secrets/index.js";
 import { renderDerpYaml, renderHeadscaleConfig, renderPolicy } from "../../render/index.js";
@@ -252,7 +252,7 @@ describe("Tailnet on Docker hosts", () => {
     // Exactly the model's warnings, word for word what the CLI prints, each reported once.
     expect([...warnings].sort()).toEqual(tailnet.model.warnings.map(formatWarning).sort());
     expect(warnings.some((w) => w.startsWith("derp.tailscaleRegions: headscale fetches Tailscale's public DERP map"))).toBe(true);
-    expect(warnings.some((w) => w.includes("nothing backs it up"))).toBe(true);
+    expect(warnings.some((w) => w.includes("headscale's backups stay on host cloud"))).toBe(true);
     expect(warnings.some((w) => w.includes("home-1"))).toBe(false); // its DNS-01 client installs the certificate files
     expect(warnings.some((w) => w.includes("edge-1"))).toBe(false); // its certificate is kit-issued and pinned
     expect(warnings).toContain(
@@ -260,7 +260,7 @@ describe("Tailnet on Docker hosts", () => {
     );
     // Each on the construct it concerns: the backup on headscale, the record on the DNS records.
     const on = (path: string) => tailnet.node.findAll().find((c) => c.node.path.endsWith(path))!.node.metadata.filter((m) => m.type === "@cdktf/warn").map((m) => String(m.data));
-    expect(on("tailnet/headscale").some((w) => w.includes("nothing backs it up"))).toBe(true);
+    expect(on("tailnet/headscale").some((w) => w.includes("headscale's backups stay on host cloud"))).toBe(true);
     expect(on("tailnet/dns").some((w) => w.includes("derp-home.example.com"))).toBe(true);
     expect(warnings.some((w) => w.includes("advisory"))).toBe(false); // the example targets 0.29.8
   });
@@ -302,27 +302,76 @@ describe("Tailnet on Docker hosts", () => {
     expect(reload.depends_on).toHaveLength(2);
   });
 
-  it("backs the database up in a one-shot container before an upgraded headscale starts", () => {
+  it("backs headscale up in a container of its own: the kit's image, the data volume read-only, the backups in their own volume, no capabilities", () => {
+    const { json, text } = synthExample();
+    const containers = byPath(json, "docker_container");
+    const backup = containers["tailnet_headscale_Backup"]!;
+    const headscale = containers["tailnet_headscale"]!;
+    expect(backup.name).toBe("headscale-backup");
+    expect(backup.image).toMatch(/^\$\{docker_image\.tailnet_headscale_Backup_Image_[0-9A-F]{8}\.image_id\}$/);
+    expect(backup.command).toBeUndefined(); // the image's loop
+    expect(backup.volumes).toEqual([
+      { container_path: "/var/lib/headscale", read_only: true, volume_name: headscale.volumes[0].volume_name },
+      { container_path: "/var/lib/headscale-backup", volume_name: expect.stringMatching(/^\$\{docker_volume\.tailnet_headscale_Backup_Volume_[0-9A-F]{8}\.name\}$/) },
+    ]);
+    expect(backup.capabilities).toEqual({ drop: ["ALL"] });
+    expect(backup.read_only).toBe(true);
+    expect(backup.security_opts).toEqual(["no-new-privileges:true"]);
+    expect(backup.network_mode).toBe("none"); // no restic repository off the host
+    expect(backup.mounts).toBeUndefined();
+    expect(backup.depends_on).toEqual([expect.stringMatching(/^docker_container\.tailnet_headscale_[0-9A-F]{8}$/)]);
+    const volume = byPath(json, "docker_volume")["tailnet_headscale_Backup_Volume"]!;
+    expect(volume.name).toBe("headscale-backups");
+    expect(volume.lifecycle.prevent_destroy).toBe(true);
+    const image = byPath(json, "docker_image")["tailnet_headscale_Backup_Image"]!;
+    expect(image.name).toMatch(/^cdktf-tailnet\/headscale-backup-cloud:[0-9a-f]{12}$/);
+    expect(image.build.dockerfile).toBe("Dockerfile");
+    expect(text).not.toContain("restic-password\"");
+  });
+
+  it("mounts restic's secret files of the Docker host read-only and opens the network for a remote repository: no secret in the JSON", () => {
+    const spec = exampleSpec();
+    spec.headscale.backup = { restic: { repository: "sftp:backup@backup.example.com:/srv/restic/hs" } };
+    const { json } = synthExample(spec);
+    const backup = byPath(json, "docker_container")["tailnet_headscale_Backup"]!;
+    expect(backup.network_mode).toBe("bridge");
+    expect(backup.mounts).toEqual(
+      ["/etc/cdktf-tailnet/restic-password", "/etc/cdktf-tailnet/restic-ssh-key", "/etc/cdktf-tailnet/restic-known-hosts"].map((f) => ({ type: "bind", source: f, target: f, read_only: true })),
+    );
+    expect(Object.keys(json.variable ?? {}).filter((v) => v.includes("restic"))).toEqual([]);
+  });
+
+  it("backs headscale up in a one-shot container before an upgraded headscale starts, and restores that backup before a rolled-back one starts", () => {
     const spec = exampleSpec();
     spec.headscale.version = "0.29.3";
     spec.headscale.upgradeFrom = "0.28.0";
     const { json } = synthExample(spec);
     const containers = byPath(json, "docker_container");
-    const backup = containers["tailnet_headscale_Backup"]!;
-    expect(backup.name).toBe("headscale-backup-0.28.0-to-0.29.3");
-    expect(backup.attach).toBe(true);
-    expect(backup.command[0]).toContain("cp -a /var/lib/headscale/$f /var/lib/headscale/backups/before-0.29.3-from-0.28.0/");
-    expect(backup.volumes).toEqual([containers["tailnet_headscale"]!.volumes[0]]);
+    const pre = containers["tailnet_headscale_Backup_PreUpgrade"]!;
+    expect(pre.name).toBe("headscale-backup-pre-upgrade-0.28.0-to-0.29.3");
+    expect(pre.attach).toBe(true);
+    expect(pre.command).toEqual(["pre-upgrade", "0.28.0", "0.29.3"]);
+    expect(pre.image).toBe(containers["tailnet_headscale_Backup"]!.image);
+    expect(pre.volumes[0]).toEqual({ ...containers["tailnet_headscale_Backup"]!.volumes[0], read_only: true });
     expect(containers["tailnet_headscale"]!.depends_on).toEqual([
-      expect.stringMatching(/^docker_container\.tailnet_headscale_Backup_[0-9A-F]{8}$/),
+      expect.stringMatching(/^docker_container\.tailnet_headscale_Backup_PreUpgrade_[0-9A-F]{8}$/),
       expect.stringMatching(/^docker_container\.tailnet_headscale_Config_Seed_[0-9A-F]{8}$/),
       expect.stringMatching(/^docker_container\.tailnet_headscale_Policy_Seed_[0-9A-F]{8}$/),
     ]);
-    expect(backup.command[0]).toMatch(/^set -e; /);
-    expect(backup.lifecycle.postcondition[0].condition).toBe("${self.exit_code == 0}");
-    expect(byPath(json, "docker_image")["tailnet_host-cloud_HelperImage"]!.name).toBe(HELPER_IMAGE);
-    expect(byPath(synthExample().json, "docker_container")["tailnet_headscale_Backup"]).toBeUndefined();
+    expect(pre.lifecycle.postcondition[0].condition).toBe("${self.exit_code == 0}");
+    expect(byPath(synthExample().json, "docker_container")["tailnet_headscale_Backup_PreUpgrade"]).toBeUndefined();
+
+    const back = exampleSpec();
+    back.headscale.version = "0.28.0";
+    back.headscale.rollbackFrom = "0.29.3";
+    const rolled = byPath(synthExample(back).json, "docker_container");
+    const rollback = rolled["tailnet_headscale_Backup_Rollback"]!;
+    expect(rollback.name).toBe("headscale-backup-rollback-0.29.3-to-0.28.0");
+    expect(rollback.command).toEqual(["rollback", "0.29.3", "0.28.0"]);
+    expect(rollback.volumes[0].read_only).toBe(false); // it writes headscale's state
+    expect(rolled["tailnet_headscale"]!.depends_on[0]).toMatch(/^docker_container\.tailnet_headscale_Backup_Rollback_[0-9A-F]{8}$/);
   });
+
 
   it("refuses an invalid spec before creating anything, listing every problem", () => {
     const spec: any = exampleSpec();

@@ -72,13 +72,35 @@ function synthLocal(build?: (spec: TailnetSpec) => void, connection: Constructor
 describe("VmHost", () => {
   it("installs a host in ordered steps: installer, firewall, then per service binary, inputs and unit", () => {
     const { steps } = synthLocal();
-    expect(Object.keys(steps).sort()).toEqual(["DerperBinary", "DerperSecrets", "DerperUnit", "Firewall", "HeadscaleBinary", "HeadscaleConfig", "HeadscalePolicy", "HeadscaleUnit", "Installer"]);
+    expect(Object.keys(steps).sort()).toEqual(["DerperBinary", "DerperSecrets", "DerperUnit", "Firewall", "HeadscaleBackup", "HeadscaleBinary", "HeadscaleConfig", "HeadscalePolicy", "HeadscaleUnit", "Installer"]);
     const deps = (id: string) => ((steps[id]!.depends_on ?? []) as string[]).map((d) => d.replace(/^terraform_data\.box_/, "").replace(/_[0-9A-F]{8}$/, "")).sort();
     expect(deps("Installer")).toEqual([]);
     expect(deps("Firewall")).toEqual(["Installer"]);
     expect(deps("HeadscaleConfig")).toEqual(["Installer"]);
-    expect(deps("HeadscaleUnit")).toEqual(["Firewall", "HeadscaleBinary", "HeadscaleConfig", "HeadscalePolicy", "Installer"]);
+    expect(deps("HeadscaleBackup")).toEqual(["Installer"]);
+    expect(deps("HeadscaleBinary")).toEqual(["Installer"]);
+    expect(deps("HeadscaleUnit")).toEqual(["Firewall", "HeadscaleBackup", "HeadscaleBinary", "HeadscaleConfig", "HeadscalePolicy", "Installer"]);
     expect(deps("DerperUnit")).toEqual(["DerperBinary", "DerperSecrets", "Firewall", "Installer"]);
+  });
+
+  it("puts headscale's backups in place first during an upgrade: its new unit (whose ExecStartPre backs the old version up) before any step restarts headscale", () => {
+    const { steps } = synthLocal((spec) => {
+      spec.headscale.version = "0.29.3";
+      spec.headscale.upgradeFrom = "0.28.0";
+    });
+    const deps = (id: string) => ((steps[id]!.depends_on ?? []) as string[]).map((d) => d.replace(/^terraform_data\.box_/, "").replace(/_[0-9A-F]{8}$/, "")).sort();
+    expect(deps("HeadscaleBinary")).toEqual(["HeadscaleBackup", "Installer"]);
+    expect(deps("HeadscaleConfig")).toEqual(["HeadscaleBackup", "Installer"]);
+    const inline = provisioners(steps.HeadscaleBackup!).filter(([t]) => t === "remote-exec").flatMap(([, p]) => p.inline as string[]);
+    const placed = inline.filter((l) => l.includes(" put ")).map((l) => l.split(" ").at(-1));
+    expect(placed).toEqual([
+      "/usr/local/lib/cdktf-tailnet/headscale-backup.sh",
+      "/etc/cdktf-tailnet/headscale-backup.env",
+      "/etc/systemd/system/cdktf-tailnet-headscale-backup.service",
+      "/etc/systemd/system/cdktf-tailnet-headscale-backup.timer",
+      "/etc/systemd/system/headscale.service",
+    ]);
+    expect(inline.slice(-2)).toEqual(["systemctl daemon-reload", "systemctl enable --now cdktf-tailnet-headscale-backup.timer"]);
   });
 
   it("uploads exactly the files cloud-init writes, with the same owners and modes, then restarts only their service", () => {
@@ -227,7 +249,7 @@ describe("Tailnet with VM hosts", () => {
       tailnet = new Tailnet(stack, "t", { spec: vmSpec(), secretsDir: tempSecretsDir(), vmConnections: { edge: false, "fra-2": { host: "198.51.100.22", user: "debian" } } });
     });
     expect([...tailnet.vmHosts.keys()].sort()).toEqual(["fra-1", "fra-2", "hs"]);
-    expect(Object.keys(stepsOf(json, "t_vm-hs")).sort()).toEqual(["Firewall", "HeadscaleBinary", "HeadscaleConfig", "HeadscaleUnit", "Installer"]);
+    expect(Object.keys(stepsOf(json, "t_vm-hs")).sort()).toEqual(["Firewall", "HeadscaleBackup", "HeadscaleBinary", "HeadscaleConfig", "HeadscaleUnit", "Installer"]);
     expect(stepsOf(json, "t_vm-fra-2").Installer!.connection).toMatchObject({ host: "198.51.100.22", user: "debian", port: 22 });
     // Nothing but terraform_data: no provider is needed for VM hosts.
     expect(Object.keys(json.resource)).toEqual(["terraform_data"]);

@@ -11,7 +11,7 @@ describe("examples/vm-ssh: a VM of the stack's own, installed over SSH", () => {
     const json = JSON.parse(text) as TfJson;
     const steps = byPath(json, "terraform_data");
     expect(Object.keys(steps).sort()).toEqual(
-      ["DerperBinary", "DerperSecrets", "DerperUnit", "Firewall", "HeadscaleBinary", "HeadscaleConfig", "HeadscalePolicy", "HeadscaleUnit", "Installer"].map((s) => `relay-setup_${s}`),
+      ["DerperBinary", "DerperSecrets", "DerperUnit", "Firewall", "HeadscaleBackup", "HeadscaleBinary", "HeadscaleConfig", "HeadscalePolicy", "HeadscaleUnit", "Installer"].map((s) => `relay-setup_${s}`),
     );
     for (const step of Object.values(steps)) {
       expect(step.connection).toEqual({ type: "ssh", host: "${hcloud_server.relay.ipv4_address}", port: 22, user: "root", timeout: "5m", private_key: "${var.ssh_private_key}" });

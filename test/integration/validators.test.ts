@@ -13,7 +13,7 @@
  */
 import { execa } from "execa";
 import { execFileSync } from "node:child_process";
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -22,19 +22,33 @@ import { renderTailnet, renderVmInstallScript } from "../../render/index.js";
 import { vmDnsSpec, vmProxySpec, vmSpec } from "../support/vm-specs.js";
 import { missingTool, needsRoot, skipReason } from "../support/requirements.js";
 
-/** A VM headscale in the middle of an upgrade: its unit backs the database up before starting. */
+/**
+ * A VM headscale in the middle of an upgrade: its unit backs the database up before starting; the
+ * backups are copied to an sftp repository (restic's secrets as credentials, the network allowed).
+ */
 function vmUpgradeSpec() {
   const spec = vmSpec();
   spec.name = "vm-upgrade";
   spec.headscale.version = "0.29.3";
   spec.headscale.upgradeFrom = "0.28.0";
+  spec.headscale.backup = { restic: { repository: "sftp:backup@backup.example.com:/srv/restic/hs" } };
   return spec;
 }
 
-const tailnets: ResolvedTailnet[] = [loadTailnet(vmSpec()), loadTailnet(vmProxySpec()), loadTailnet(vmDnsSpec()), loadTailnet(vmUpgradeSpec())];
+/** A VM headscale rolled back: its unit restores the pre-upgrade backup; copies go to a local repository (a mounted disk). */
+function vmRollbackSpec() {
+  const spec = vmSpec();
+  spec.name = "vm-rollback";
+  spec.headscale.version = "0.28.0";
+  spec.headscale.rollbackFrom = "0.29.3";
+  spec.headscale.backup = { interval: "6h", restic: { repository: "/mnt/backup/restic", credentialsFile: "/etc/cdktf-tailnet/restic.env" } };
+  return spec;
+}
+
+const tailnets: ResolvedTailnet[] = [loadTailnet(vmSpec()), loadTailnet(vmProxySpec()), loadTailnet(vmDnsSpec()), loadTailnet(vmUpgradeSpec()), loadTailnet(vmRollbackSpec())];
 const rendered = tailnets.map((t) => ({ tailnet: t, files: renderTailnet(t) }));
 const pick = (re: RegExp) => rendered.flatMap(({ tailnet, files }) => files.filter((f) => re.test(f.path)).map((f) => [`${tailnet.name}/${f.path}`, f, tailnet] as const));
-const units = pick(/^hosts\/[^/]+\/(systemd|ddns|acme)\/[^/]+\.(service|timer|path)$/);
+const units = pick(/^hosts\/[^/]+\/(systemd|ddns|acme|backup)\/[^/]+\.(service|timer|path)$/);
 const services = units.filter(([label]) => label.endsWith(".service"));
 /** The units of the same host as `label` (`<tailnet>/hosts/<host>/...`). */
 const hostUnits = (label: string) => units.filter(([other]) => other.split("/").slice(0, 3).join("/") === label.split("/").slice(0, 3).join("/"));
@@ -101,8 +115,12 @@ describe.skipIf(!!skipReason("validators: systemd units", missingTool("systemd-a
       "vm-lab/hosts/fra-1/systemd/derper.service",
       "vm-lab/hosts/fra-2/systemd/derper.service",
       "vm-lab/hosts/home/systemd/derper.service",
+      "vm-lab/hosts/hs/backup/cdktf-tailnet-headscale-backup.service",
+      "vm-lab/hosts/hs/backup/cdktf-tailnet-headscale-backup.timer",
       "vm-lab/hosts/hs/systemd/headscale.service",
       "vm-proxy/hosts/ams/systemd/derper.service",
+      "vm-proxy/hosts/hs/backup/cdktf-tailnet-headscale-backup.service",
+      "vm-proxy/hosts/hs/backup/cdktf-tailnet-headscale-backup.timer",
       "vm-proxy/hosts/hs/systemd/headscale.service",
       "vm-dns/hosts/home/acme/cdktf-tailnet-acme-home-1-install.service",
       "vm-dns/hosts/home/acme/cdktf-tailnet-acme-home-1-installed.path",
@@ -113,12 +131,23 @@ describe.skipIf(!!skipReason("validators: systemd units", missingTool("systemd-a
       "vm-dns/hosts/home/ddns/cdktf-tailnet-ddns.service",
       "vm-dns/hosts/home/ddns/cdktf-tailnet-ddns.timer",
       "vm-dns/hosts/home/systemd/derper.service",
+      "vm-dns/hosts/hs/backup/cdktf-tailnet-headscale-backup.service",
+      "vm-dns/hosts/hs/backup/cdktf-tailnet-headscale-backup.timer",
       "vm-dns/hosts/hs/systemd/headscale.service",
       "vm-upgrade/hosts/edge/systemd/derper.service",
       "vm-upgrade/hosts/fra-1/systemd/derper.service",
       "vm-upgrade/hosts/fra-2/systemd/derper.service",
       "vm-upgrade/hosts/home/systemd/derper.service",
+      "vm-upgrade/hosts/hs/backup/cdktf-tailnet-headscale-backup.service",
+      "vm-upgrade/hosts/hs/backup/cdktf-tailnet-headscale-backup.timer",
       "vm-upgrade/hosts/hs/systemd/headscale.service",
+      "vm-rollback/hosts/edge/systemd/derper.service",
+      "vm-rollback/hosts/fra-1/systemd/derper.service",
+      "vm-rollback/hosts/fra-2/systemd/derper.service",
+      "vm-rollback/hosts/home/systemd/derper.service",
+      "vm-rollback/hosts/hs/backup/cdktf-tailnet-headscale-backup.service",
+      "vm-rollback/hosts/hs/backup/cdktf-tailnet-headscale-backup.timer",
+      "vm-rollback/hosts/hs/systemd/headscale.service",
     ]);
     const servers = services.filter(([label]) => label.includes("/systemd/"));
     const kinds = new Set(servers.map(([, f]) => `${/ExecStart=\S*\/(\w+)/.exec(f.content)![1]} ${f.content.includes("AmbientCapabilities=CAP_NET_BIND_SERVICE") ? "cap" : "userns"}`));
@@ -217,23 +246,39 @@ describe("the install script cloud-init runs", () => {
   });
 });
 
-describe("the upgrade backup in headscale's unit", () => {
-  it("copies the database and keys once, before the new version first starts, and keeps that copy", () => {
-    const unit = units.find(([label]) => label === "vm-upgrade/hosts/hs/systemd/headscale.service")![1].content;
-    const line = unit.split("\n").find((l) => l.startsWith("ExecStartPre="))!;
-    expect(line).toContain("/var/lib/headscale/backups/before-0.29.3-from-0.28.0");
-    expect(units.find(([label]) => label === "vm-lab/hosts/hs/systemd/headscale.service")![1].content).not.toContain("ExecStartPre=");
-    // Run the command as systemd would (its $$ is a literal $), on a state directory of our own.
-    const state = join(work, "backup-state");
-    mkdirSync(state);
-    const command = /^ExecStartPre=\/bin\/sh -c '(.*)'$/.exec(line)![1]!.replaceAll("$$", "$").replaceAll("/var/lib/headscale", state);
-    writeFileSync(join(state, "db.sqlite"), "0.28 database");
-    writeFileSync(join(state, "noise_private.key"), "key");
-    execFileSync("sh", ["-c", command]);
-    writeFileSync(join(state, "db.sqlite"), "migrated by 0.29"); // the new version has run
-    execFileSync("sh", ["-c", command]); // a later start
-    const backup = join(state, "backups", "before-0.29.3-from-0.28.0");
-    expect(readFileSync(join(backup, "db.sqlite"), "utf8")).toBe("0.28 database");
-    expect(readFileSync(join(backup, "noise_private.key"), "utf8")).toBe("key");
+describe("the upgrade backup and the rollback in headscale's unit", () => {
+  const unit = (label: string) => units.find(([l]) => l === label)![1].content;
+  it("runs the backup script before headscale starts, only during an upgrade or a rollback, with the backup directory writable", () => {
+    const upgrade = unit("vm-upgrade/hosts/hs/systemd/headscale.service");
+    expect(upgrade.split("\n").filter((l) => l.startsWith("ExecStartPre="))).toEqual([
+      "ExecStartPre=/bin/sh /usr/local/lib/cdktf-tailnet/headscale-backup.sh /etc/cdktf-tailnet/headscale-backup.env pre-upgrade 0.28.0 0.29.3",
+    ]);
+    expect(upgrade).toContain("StateDirectory=headscale headscale-backup\n");
+    const rollback = unit("vm-rollback/hosts/hs/systemd/headscale.service");
+    expect(rollback.split("\n").filter((l) => l.startsWith("ExecStartPre="))).toEqual([
+      "ExecStartPre=/bin/sh /usr/local/lib/cdktf-tailnet/headscale-backup.sh /etc/cdktf-tailnet/headscale-backup.env rollback 0.29.3 0.28.0",
+    ]);
+    const plain = unit("vm-lab/hosts/hs/systemd/headscale.service");
+    expect(plain).not.toContain("ExecStartPre=");
+    expect(plain).toContain("StateDirectory=headscale\n");
+  });
+
+  it("backs up as headscale's user, never root: restic's secrets as credentials, the network only for a remote repository", () => {
+    const sftp = unit("vm-upgrade/hosts/hs/backup/cdktf-tailnet-headscale-backup.service");
+    expect(sftp).toContain("User=headscale\nGroup=headscale\n");
+    expect(sftp).toContain("LoadCredential=restic-password:/etc/cdktf-tailnet/restic-password\nLoadCredential=restic-ssh-key:/etc/cdktf-tailnet/restic-ssh-key\nLoadCredential=restic-known-hosts:/etc/cdktf-tailnet/restic-known-hosts\n");
+    expect(sftp).toContain("RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6\n");
+    expect(sftp).not.toContain("PrivateNetwork=yes");
+    const local = unit("vm-rollback/hosts/hs/backup/cdktf-tailnet-headscale-backup.service");
+    expect(local).toContain("LoadCredential=restic-password:/etc/cdktf-tailnet/restic-password\nLoadCredential=restic-credentials:/etc/cdktf-tailnet/restic.env\n");
+    expect(local).toContain("ReadWritePaths=/mnt/backup/restic\n");
+    expect(local).toContain("RequiresMountsFor=/mnt/backup/restic\n");
+    expect(local).toContain("PrivateNetwork=yes\n");
+    expect(unit("vm-rollback/hosts/hs/backup/cdktf-tailnet-headscale-backup.timer")).toContain("OnUnitActiveSec=21600s\n");
+    for (const [label, f] of units.filter(([l]) => l.includes("/backup/") && l.endsWith(".service"))) {
+      expect(f.content, label).not.toMatch(/^User=root$/m);
+      expect(f.content, label).toMatch(/^CapabilityBoundingSet=$/m);
+      expect(f.content, label).toMatch(/^PrivateUsers=yes$/m);
+    }
   });
 });

@@ -117,6 +117,25 @@ const cases: Record<GrammarName, { accepts: string[]; refuses: [string, string][
       ["/etc/cdktf\n[Service]", '"/etc/cdktf\\n[Service]" contains a line break (U+000A), which an absolute path never holds'],
     ],
   },
+  resticRepository: {
+    accepts: [
+      "/srv/backup/headscale",
+      "sftp:backup@backup.example.com:/srv/restic/hs",
+      "sftp://backup@[2001:db8::1]:2222//srv/restic",
+      "s3:https://s3.example.com/bucket/hs",
+      "s3:s3.amazonaws.com/bucket",
+      "rest:https://backup.example.com:8000/hs",
+      // Lexically fine; model/backup.ts refuses it without echoing the password.
+      "rest:https://me:secret@backup.example.com/hs",
+    ],
+    refuses: [
+      ["b2:bucket:path", '"b2:bucket:path" is not a restic repository'],
+      ["backups/hs", '"backups/hs" is not a restic repository'],
+      ["/srv/my backups", '"/srv/my backups" is not a restic repository'],
+      ["sftp:host:/x;reboot", '"sftp:host:/x;reboot" is not a restic repository'],
+      ["s3:https://${var.bucket}/x", '"s3:https://${var.bucket}/x" contains "${", which Terraform would evaluate; a restic repository never holds it'],
+    ],
+  },
   credentialPath: {
     accepts: ["${CREDENTIALS_DIRECTORY}/oidc_client_secret"],
     refuses: [

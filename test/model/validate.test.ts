@@ -110,9 +110,9 @@ const cases: Case[] = [
   ["device user", (s: any) => { s.devices = [{ name: "r", user: "a b" }]; }, [["devices[0].user", "\"a b\" is not an identifier"]]],
   ["tailnet name", (s: any) => { s.name = "Home Lab"; }, [["name", "\"Home Lab\" is not an identifier"]]],
   ["unknown top key", (s: any) => { s.hsot = []; }, [["hsot", "unknown key \"hsot\" (allowed here: name, headscale, derp, hosts, devices, dns, users, policy)"]]],
-  ["unknown snake", (s: any) => { s.headscale.server_url = "x"; }, [["headscale.server_url", "unknown key \"server_url\" (allowed here: version, upgradeFrom, serverUrl, host, listenAddr, metricsListenAddr, grpcListenAddr, grpcAllowInsecure, trustedProxies, prefixes, database, dns, tls, oidc, log, policy, embeddedDerp, ephemeralInactivityTimeout, nodeExpiry, derpUpdateFrequency, taildrop, disableCheckUpdates)"]]],
-  ["dns_config", (s: any) => { s.headscale.dns_config = {}; }, [["headscale.dns_config", "unknown key \"dns_config\" (allowed here: version, upgradeFrom, serverUrl, host, listenAddr, metricsListenAddr, grpcListenAddr, grpcAllowInsecure, trustedProxies, prefixes, database, dns, tls, oidc, log, policy, embeddedDerp, ephemeralInactivityTimeout, nodeExpiry, derpUpdateFrequency, taildrop, disableCheckUpdates)"]]],
-  ["randomize", (s: any) => { s.headscale.randomize_client_port = true; }, [["headscale.randomize_client_port", "unknown key \"randomize_client_port\" (allowed here: version, upgradeFrom, serverUrl, host, listenAddr, metricsListenAddr, grpcListenAddr, grpcAllowInsecure, trustedProxies, prefixes, database, dns, tls, oidc, log, policy, embeddedDerp, ephemeralInactivityTimeout, nodeExpiry, derpUpdateFrequency, taildrop, disableCheckUpdates)"]]],
+  ["unknown snake", (s: any) => { s.headscale.server_url = "x"; }, [["headscale.server_url", "unknown key \"server_url\" (allowed here: version, upgradeFrom, rollbackFrom, serverUrl, host, listenAddr, metricsListenAddr, grpcListenAddr, grpcAllowInsecure, trustedProxies, prefixes, database, dns, tls, oidc, log, policy, embeddedDerp, ephemeralInactivityTimeout, nodeExpiry, derpUpdateFrequency, taildrop, disableCheckUpdates, backup)"]]],
+  ["dns_config", (s: any) => { s.headscale.dns_config = {}; }, [["headscale.dns_config", "unknown key \"dns_config\" (allowed here: version, upgradeFrom, rollbackFrom, serverUrl, host, listenAddr, metricsListenAddr, grpcListenAddr, grpcAllowInsecure, trustedProxies, prefixes, database, dns, tls, oidc, log, policy, embeddedDerp, ephemeralInactivityTimeout, nodeExpiry, derpUpdateFrequency, taildrop, disableCheckUpdates, backup)"]]],
+  ["randomize", (s: any) => { s.headscale.randomize_client_port = true; }, [["headscale.randomize_client_port", "unknown key \"randomize_client_port\" (allowed here: version, upgradeFrom, rollbackFrom, serverUrl, host, listenAddr, metricsListenAddr, grpcListenAddr, grpcAllowInsecure, trustedProxies, prefixes, database, dns, tls, oidc, log, policy, embeddedDerp, ephemeralInactivityTimeout, nodeExpiry, derpUpdateFrequency, taildrop, disableCheckUpdates, backup)"]]],
   ["missing serverUrl", (s: any) => { delete s.headscale.serverUrl; }, [["headscale.serverUrl", "is required"]]],
   ["missing headscale", (s: any) => { delete s.headscale; }, [["headscale", "is required"]]],
   ["type wrong", (s: any) => { s.derp.regions[0].id = "900"; }, [["derp.regions[0].id", "must be number, not string \"900\""]]],
@@ -184,11 +184,28 @@ const cases: Case[] = [
   ["upgrade downgrade", (s: any) => { s.headscale.version = "0.28.0"; s.headscale.upgradeFrom = "0.29.2"; }, [["headscale.version", "headscale 0.29.2 -> 0.28.0 is a downgrade: headscale does not migrate a database back (0.29 refuses to start on it); restore the database backup taken before 0.29.2 was deployed, or stay on 0.29.2"]]],
   ["upgrade from unknown", (s: any) => { s.headscale.upgradeFrom = "0.23.0"; }, [["headscale.upgradeFrom", "headscale \"0.23.0\" is not a release the kit knows"]]],
   ["upgrade one step", (s: any) => { s.headscale.version = "0.29.3"; s.headscale.upgradeFrom = "0.28.0"; }, []],
+  ["rollback one step", (s: any) => { s.headscale.version = "0.28.0"; s.headscale.rollbackFrom = "0.29.3"; }, []],
+  ["rollback two steps", (s: any) => { s.headscale.version = "0.27.1"; s.headscale.rollbackFrom = "0.29.3"; }, [["headscale.rollbackFrom", "headscale 0.29.3 -> 0.27.1 is not the reverse of one upgrade step the kit backs up (0.27.1 -> 0.29.3 is not an allowed upgrade), so no backup taken before 0.29.3 was deployed can hold 0.27.1's database"]]],
+  ["rollback upwards", (s: any) => { s.headscale.version = "0.29.3"; s.headscale.rollbackFrom = "0.28.0"; }, [["headscale.rollbackFrom", "headscale 0.28.0 -> 0.29.3 is not the reverse of one upgrade step the kit backs up (0.29.3 -> 0.28.0 is not an allowed upgrade), so no backup taken before 0.28.0 was deployed can hold 0.29.3's database"]]],
+  ["rollback with upgradeFrom", (s: any) => { s.headscale.version = "0.28.0"; s.headscale.rollbackFrom = "0.29.3"; s.headscale.upgradeFrom = "0.29.3"; }, [["headscale.rollbackFrom", "is set together with upgradeFrom; a deployment either upgrades or rolls back"], ["headscale.version", "headscale 0.29.3 -> 0.28.0 is a downgrade: headscale does not migrate a database back (0.29 refuses to start on it); restore the database backup taken before 0.29.3 was deployed, or stay on 0.29.3"]]],
+  ["rollback from unknown", (s: any) => { s.headscale.rollbackFrom = "0.30.0"; }, [["headscale.rollbackFrom", "headscale \"0.30.0\" is not a release the kit knows"]]],
+  ["backup interval", (s: any) => { s.headscale.backup = { interval: "1m" }; }, [["headscale.backup.interval", "\"1m\" is not a duration from 5m to 24h"]]],
+  ["backup keep", (s: any) => { s.headscale.backup = { keep: 0 }; }, [["headscale.backup.keep", "0 is not a number of backups from 1 to 10000"]]],
+  ["restic password in a URL", (s: any) => { s.headscale.backup = { restic: { repository: "rest:https://me:secret@backup.example.com:8000/hs" } }; }, [["headscale.backup.restic.repository", "\"rest:https://***@backup.example.com:8000/hs\" holds a user name or password; the spec never holds secrets"]]],
+  ["restic kind", (s: any) => { s.headscale.backup = { restic: { repository: "b2:bucket:path" } }; }, [["headscale.backup.restic.repository", "\"b2:bucket:path\" is not a restic repository"]]],
+  ["restic relative path", (s: any) => { s.headscale.backup = { restic: { repository: "backups/hs" } }; }, [["headscale.backup.restic.repository", "\"backups/hs\" is not a restic repository"]]],
+  ["restic sftp without a path", (s: any) => { s.headscale.backup = { restic: { repository: "sftp:backup@host" } }; }, [["headscale.backup.restic.repository", "\"sftp:backup@host\" is not an sftp repository restic reads"]]],
+  ["restic s3 without a bucket", (s: any) => { s.headscale.backup = { restic: { repository: "s3:https://s3.example.com" } }; }, [["headscale.backup.restic.repository", "\"s3:https://s3.example.com\" is not a s3 repository restic reads"]]],
+  ["restic local path with a blank", (s: any) => { s.headscale.backup = { restic: { repository: "/srv/my backups" } }; }, [["headscale.backup.restic.repository", "\"/srv/my backups\" is not a restic repository"]]],
+  ["restic password file", (s: any) => { s.headscale.backup = { restic: { repository: "/srv/restic", passwordFile: "restic.pw" } }; }, [["headscale.backup.restic.passwordFile", "\"restic.pw\" is not an absolute path"]]],
+  ["restic ssh key without sftp", (s: any) => { s.headscale.backup = { restic: { repository: "/srv/restic", sshKeyFile: "/etc/k" } }; }, [["headscale.backup.restic.sshKeyFile", "is set, but the repository is not an sftp: one"]]],
+  ["restic retention", (s: any) => { s.headscale.backup = { restic: { repository: "/srv/restic", keepDaily: 1.5 } }; }, [["headscale.backup.restic.keepDaily", "1.5 is not a number of days from 1 to 10000"]]],
+  ["restic repositories", (s: any) => { s.headscale.backup = { restic: { repository: "sftp://backup@[2001:db8::1]:2222//srv/restic" } }; s.headscale.backup.restic.repository = "sftp:backup@backup.example.com:/srv/restic/hs"; }, []],
   ["mesh of pinned nodes", (s: any) => { s.derp.regions[0].nodes = [{ name: "a", hostname: "192.0.2.1" }, { name: "b", hostname: "derp2.example.com" }]; }, [["derp.regions[0].nodes[0]", "is meshed with the region's other nodes, but its certificate is only trusted through a pin; derper checks mesh peers against public CAs, so the mesh would fail"]]],
 ];
 
 const BACKUP_WARNING =
-  "headscale keeps the whole tailnet's state, its private keys and its SQLite database, in /var/lib/headscale (on a Docker host, the data volume mounted there), and nothing backs it up: losing it means every node registers again";
+  "headscale keeps the whole tailnet's state, its private keys and its SQLite database in /var/lib/headscale, and headscale names no host, so the kit deploys nothing that backs it up: losing it means every node registers again";
 
 describe("validate", () => {
   it("accepts the bundled example and the minimal spec", () => {
@@ -215,7 +232,7 @@ describe("validate", () => {
     expect(result.warnings[2]).toEqual({
       path: "headscale",
       message: BACKUP_WARNING,
-      fix: "back /var/lib/headscale up on a schedule (the database with sqlite3's .backup, not a file copy of a live database)",
+      fix: "back /var/lib/headscale up on a schedule (the database with sqlite3's .backup or VACUUM INTO, not a file copy of a live database), or set headscale.host",
       subject: { kind: "headscale" },
     });
     expect(result.ok && result.resolved.warnings).toEqual(result.warnings);

@@ -59,8 +59,8 @@ describe("validate: VM targets and host firewalls", () => {
     expect(result.issues).toEqual([]);
     expect(result.warnings.map((w) => [w.path, w.message, w.subject])).toEqual([
       [
-        "headscale",
-        "headscale keeps the whole tailnet's state, its private keys and its SQLite database, in /var/lib/headscale on host hs (on a Docker host, the data volume mounted there), and nothing backs it up: losing it means every node registers again",
+        "headscale.backup.restic",
+        "headscale's backups stay on host hs (/var/lib/headscale-backup): losing the host loses the tailnet's state and every backup of it",
         { kind: "headscale" },
       ],
       [
@@ -78,9 +78,14 @@ describe("validate: VM targets and host firewalls", () => {
     expect(proxy.issues).toEqual([]);
     expect(proxy.warnings.map((w) => [w.path, w.message, w.fix])).toEqual([
       [
-        "headscale",
-        "headscale keeps its private keys in /var/lib/headscale on host hs (on a Docker host, the data volume mounted there), and nothing backs them up: losing them means every node registers again",
-        "back /var/lib/headscale up (its keys), and the PostgreSQL database with its own tools",
+        "headscale.database",
+        "the kit backs up headscale's private keys only: nothing of the kit backs up the PostgreSQL database, which holds every node, user, key and route",
+        "back the database up with PostgreSQL's own tools (pg_dump or continuous archiving) on its own schedule",
+      ],
+      [
+        "headscale.backup.restic",
+        "headscale's backups stay on host hs (/var/lib/headscale-backup): losing the host loses the tailnet's state and every backup of it",
+        'add headscale.backup.restic with a repository off the host, e.g. { repository: "sftp:backup@backup.example.com:/srv/restic/headscale" } (its password in /etc/cdktf-tailnet/restic-password on the host)',
       ],
     ]);
   });

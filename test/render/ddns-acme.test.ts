@@ -149,7 +149,7 @@ describe("on a systemd host", () => {
     expect(restart).not.toMatch(/^Condition/m);
     expect(restart).toContain("Conflicts=derper.service\nAfter=derper.service\nOnSuccess=derper.service\n");
     expect(restart).toContain("ExecStart=/bin/true\nDynamicUser=yes\n");
-    for (const [p, f] of Object.entries(out).filter(([p]) => /\.service$/.test(p))) {
+    for (const [p, f] of Object.entries(out).filter(([p]) => /^(ddns|acme)\/.*\.service$/.test(p))) {
       expect(f.content, p).toMatch(/^(DynamicUser=yes|User=derper)$/m);
       expect(f.content, p).toMatch(/^CapabilityBoundingSet=$/m);
       expect(f.content, p).toMatch(/^PrivateUsers=yes$/m);

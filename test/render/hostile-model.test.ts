@@ -120,7 +120,8 @@ describe("cloud-init: a YAML 1.1 line break in a value adds no key to the user-d
     });
     const userData = renderCloudInit(m, host(m, "hs"));
     const read = pyYaml(userData).value as Record<string, unknown>;
-    expect(Object.keys(read).sort()).toEqual(["runcmd", "ssh_authorized_keys", "users", "write_files"]);
+    // (package_update and packages: the backups' sqlite3.)
+    expect(Object.keys(read).sort()).toEqual(["package_update", "packages", "runcmd", "ssh_authorized_keys", "users", "write_files"]);
     const files = read.write_files as { path: string; content: string }[];
     const derpYaml = files.find((f) => f.path.endsWith("derp.yaml"))!.content;
     expect(derpYaml).toBe(renderDerpYaml(m));

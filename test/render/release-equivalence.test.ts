@@ -4,6 +4,7 @@
  * and for every 0.29 patch after 0.29.3, is proved equal, file by file, to what it renders for
  * 0.29.3 except for the version itself: so the real-binary tests of 0.29.3 cover those files.
  */
+import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { HEADSCALE_MINORS, type TailnetSpec } from "../../model/index.js";
 import { renderTailnet } from "../../render/index.js";
@@ -20,7 +21,9 @@ const LATER = HEADSCALE_MINORS.find((m) => m.minor === "0.29")!.releases.filter(
 function rendered(spec: TailnetSpec, version: string): Map<string, string> {
   const s = structuredClone(spec);
   s.headscale.version = version;
-  return new Map(renderTailnet(prepareTailnet(s, { secretsDir })).map((f) => [`${f.path} (mode ${f.mode.toString(8)})`, f.content]));
+  // A gzipped user-data (cloud-init.yaml.gz.b64) is compared as what it holds.
+  const text = (path: string, content: string) => (path.endsWith(".gz.b64") ? gunzipSync(Buffer.from(content, "base64")).toString("utf8") : content);
+  return new Map(renderTailnet(prepareTailnet(s, { secretsDir })).map((f) => [`${f.path} (mode ${f.mode.toString(8)})`, text(f.path, f.content)]));
 }
 
 const specs: [string, () => TailnetSpec][] = [

@@ -4,6 +4,7 @@
  * carries byte for byte what `render` writes, quoting, determinism, and no secrets.
  * The real validators and the real programs are in test/integration/{validators,firewall-netns,vm-boot}.test.ts.
  */
+import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { loadTailnet, type ResolvedTailnet } from "../../model/index.js";
@@ -160,6 +161,7 @@ describe("cloud-init user-data", () => {
   const userData = (h: string) => parse(file(`hosts/${h}/cloud-init.yaml`)) as {
     users: unknown[];
     ssh_authorized_keys?: string[];
+    packages?: string[];
     write_files: { path: string; owner: string; permissions: string; defer: boolean; content: string }[];
     runcmd: string[][];
   };
@@ -178,6 +180,10 @@ describe("cloud-init user-data", () => {
       ["/etc/headscale/config.yaml", "root:headscale", "0640", true],
       ["/etc/headscale/derp.yaml", "root:headscale", "0640", true],
       ["/etc/systemd/system/headscale.service", "root:root", "0644", true],
+      ["/usr/local/lib/cdktf-tailnet/headscale-backup.sh", "root:root", "0755", true],
+      ["/etc/cdktf-tailnet/headscale-backup.env", "root:root", "0644", true],
+      ["/etc/systemd/system/cdktf-tailnet-headscale-backup.service", "root:root", "0644", true],
+      ["/etc/systemd/system/cdktf-tailnet-headscale-backup.timer", "root:root", "0644", true],
       ["/etc/nftables.conf", "root:root", "0755", true],
       ["/usr/local/lib/cdktf-tailnet/install.sh", "root:root", "0700", true],
     ]);
@@ -186,6 +192,12 @@ describe("cloud-init user-data", () => {
     expect(content["/etc/headscale/derp.yaml"]).toBe(file("headscale/derp.yaml"));
     expect(content["/etc/systemd/system/headscale.service"]).toBe(file("hosts/hs/systemd/headscale.service"));
     expect(content["/etc/nftables.conf"]).toBe(file("hosts/hs/nftables.conf"));
+    for (const name of ["headscale-backup.sh", "headscale-backup.env", "cdktf-tailnet-headscale-backup.service", "cdktf-tailnet-headscale-backup.timer"]) {
+      expect(Object.values(content)).toContain(file(`hosts/hs/backup/${name}`));
+    }
+    // The backups need sqlite3 (restic only with a repository), and their timer is enabled.
+    expect(ud.packages).toEqual(["sqlite3"]);
+    expect(content["/usr/local/lib/cdktf-tailnet/install.sh"]).toContain("systemctl enable --now cdktf-tailnet-headscale-backup.timer");
     expect(content["/usr/local/lib/cdktf-tailnet/install.sh"]).toBe(renderVmInstallScript(vm, host(vm, "hs")));
     expect(ud.runcmd).toEqual([["sh", "/usr/local/lib/cdktf-tailnet/install.sh"]]);
     expect(userData("fra-1").write_files.map((f) => f.path)).toEqual(["/etc/systemd/system/derper.service", "/etc/nftables.conf", "/usr/local/lib/cdktf-tailnet/install.sh"]);
@@ -219,8 +231,22 @@ describe("cloud-init user-data", () => {
     for (const f of files) expect(f.content, f.path).not.toMatch(/PRIVATE KEY|BEGIN CERTIFICATE/);
   });
 
-  it("stays under the 16 KiB most clouds accept as user-data", () => {
-    for (const f of files.filter((x) => x.path.endsWith("cloud-init.yaml"))) expect(Buffer.byteLength(f.content), f.path).toBeLessThan(16 * 1024);
+  it("stays under the 16 KiB most clouds accept as user-data: as it is, or gzipped and base64-encoded next to it (cloud-init decompresses it)", () => {
+    const userDatas = files.filter((x) => x.path.endsWith("cloud-init.yaml"));
+    expect(userDatas.length).toBeGreaterThan(1);
+    for (const f of userDatas) {
+      const packed = files.find((x) => x.path === `${f.path}.gz.b64`);
+      if (Buffer.byteLength(f.content) < 16 * 1024) {
+        expect(packed, f.path).toBeUndefined();
+        continue;
+      }
+      expect(packed, `${f.path} is 16 KiB or more, so it needs its gzipped form`).toBeDefined();
+      const gz = Buffer.from(packed!.content, "base64");
+      expect(gz.length, f.path).toBeLessThan(16 * 1024);
+      expect(gunzipSync(gz).toString("utf8")).toBe(f.content);
+      expect(gz.subarray(4, 8).readUInt32LE(0)).toBe(0); // no time stamp: the same bytes on every render
+    }
+    expect(files.some((f) => f.path.endsWith(".gz.b64"))).toBe(true);
   });
 
   it("quotes URLs for the shell, whatever they contain", () => {
@@ -242,7 +268,16 @@ describe("renderTailnet: per-host files", () => {
     const paths = renderTailnet(loadTailnet(vmSpec())).map((f) => f.path).filter((p) => p.startsWith("hosts/"));
     expect(paths).toEqual(
       ["edge", "fra-1", "fra-2", "home", "hs"].flatMap((h) => [
+        ...(h === "hs"
+          ? [
+              "hosts/hs/backup/cdktf-tailnet-headscale-backup.service",
+              "hosts/hs/backup/cdktf-tailnet-headscale-backup.timer",
+              "hosts/hs/backup/headscale-backup.env",
+              "hosts/hs/backup/headscale-backup.sh",
+            ]
+          : []),
         `hosts/${h}/cloud-init.yaml`,
+        ...(h === "hs" ? ["hosts/hs/cloud-init.yaml.gz.b64"] : []),
         `hosts/${h}/firewall.json`,
         `hosts/${h}/nftables.conf`,
         `hosts/${h}/systemd/${h === "hs" ? "headscale" : "derper"}.service`,
@@ -258,7 +293,14 @@ describe("renderTailnet: per-host files", () => {
     }
     const files = renderTailnet(loadTailnet(spec));
     const paths = files.map((f) => f.path).filter((p) => p.startsWith("hosts/"));
-    expect(paths).toEqual(["edge", "fra-1", "fra-2", "home", "hs"].map((h) => `hosts/${h}/firewall.json`));
+    // ... and headscale's host its backup container's files.
+    expect(paths).toEqual([
+      ...["edge", "fra-1", "fra-2", "home"].map((h) => `hosts/${h}/firewall.json`),
+      "hosts/hs/backup/Dockerfile",
+      "hosts/hs/backup/headscale-backup.env",
+      "hosts/hs/backup/headscale-backup.sh",
+      "hosts/hs/firewall.json",
+    ]);
     // The rules are the host's published ports all the same.
     expect(JSON.parse(files.find((f) => f.path === "hosts/fra-1/firewall.json")!.content).rules.map((r: { port: number }) => r.port)).toEqual([22, 80, 443, 3478]);
   });
