@@ -56,8 +56,8 @@ function reportProblems(specPath: string, issues: readonly { path: string; messa
 async function validated(specPath: string, io: CliIo, deployedVersion?: string): Promise<ResolvedTailnet | undefined> {
   const spec = await loadSpecFile(specPath);
   const withDeployed = (s: unknown) => {
-    const hs = (s as { headscale?: { upgradeFrom?: string; version?: string } } | undefined)?.headscale;
-    if (!deployedVersion || !hs || typeof hs !== "object" || hs.upgradeFrom !== undefined) return s;
+    const hs = (s as { headscale?: { upgradeFrom?: string; rollbackFrom?: string; version?: string } } | undefined)?.headscale;
+    if (!deployedVersion || !hs || typeof hs !== "object" || hs.upgradeFrom !== undefined || hs.rollbackFrom !== undefined) return s;
     return { ...(s as object), headscale: { ...hs, upgradeFrom: deployedVersion } };
   };
   const result = validate(withDeployed(spec));

@@ -256,3 +256,102 @@ describe.skipIf(!!skip)("the backup script without a schedule's restic", () => {
     expect(r.exitCode).toBe(0);
   });
 });
+
+/**
+ * An sftp repository on another machine: sshd (openssh-server) in a network namespace the test
+ * creates, reached from a second namespace through a veth pair, nothing else connected. restic
+ * logs in with the key and checks the host key from the files the spec names; the copies reach
+ * the server, and a backup the host lost is fetched back from there and restored.
+ */
+describe.skipIf(!!skip)("restic copies to an sftp repository on sshd in a network namespace", () => {
+  const reason = skipReason("backup: sftp repository", needsRoot("network namespaces"), missingTool("ip", "/usr/sbin/sshd", "ssh-keygen", "unshare"));
+  const tag = `${process.pid}`;
+  const [server, client] = [`cdktf-bk-srv-${tag}`, `cdktf-bk-cli-${tag}`];
+  let sshd: ResultPromise | undefined;
+  let root: string;
+
+  afterAll(async () => {
+    if (sshd?.pid !== undefined) process.kill(sshd.pid, "SIGTERM");
+    await sshd?.catch(() => undefined);
+    for (const ns of [server, client]) await execa("ip", ["netns", "del", ns], { reject: false });
+  });
+
+  it("copies every backup there, lists it, and fetches and restores it when the host lost it", async (ctx) => {
+    if (reason) return ctx.skip();
+    root = scratchDir("cdktf-backup-sftp-");
+    const ip = (...args: string[]) => execa("ip", args);
+    for (const ns of [server, client]) await ip("netns", "add", ns);
+    await ip("link", "add", `bk${tag}a`, "type", "veth", "peer", "name", `bk${tag}b`);
+    await ip("link", "set", `bk${tag}a`, "netns", server);
+    await ip("link", "set", `bk${tag}b`, "netns", client);
+    for (const [ns, dev, address] of [[server, `bk${tag}a`, "10.99.7.1/24"], [client, `bk${tag}b`, "10.99.7.2/24"]] as const) {
+      await ip("-n", ns, "addr", "add", address, "dev", dev);
+      await ip("-n", ns, "link", "set", dev, "up");
+      await ip("-n", ns, "link", "set", "lo", "up");
+    }
+    // The server: a host key, the client's key authorized, sftp only.
+    const srv = join(root, "server");
+    await execa("mkdir", ["-p", join(srv, "repo")]);
+    await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(srv, "host_key")]);
+    await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(root, "client_key")]);
+    writeFileSync(join(srv, "authorized_keys"), readFileSync(join(root, "client_key.pub")));
+    writeFileSync(join(root, "known_hosts"), `10.99.7.1 ${readFileSync(join(srv, "host_key.pub"), "utf8").split(" ").slice(0, 2).join(" ")}\n`);
+    writeFileSync(
+      join(srv, "sshd_config"),
+      [
+        "ListenAddress 10.99.7.1",
+        `HostKey ${join(srv, "host_key")}`,
+        `AuthorizedKeysFile ${join(srv, "authorized_keys")}`,
+        `PidFile ${join(srv, "sshd.pid")}`,
+        "PasswordAuthentication no",
+        "KbdInteractiveAuthentication no",
+        "PermitRootLogin prohibit-password",
+        "StrictModes no",
+        "UsePAM no",
+        "Subsystem sftp internal-sftp",
+        "",
+      ].join("\n"),
+    );
+    // sshd wants /run/sshd: a private /run in a mount namespace of its own, inside the server's network namespace.
+    sshd = execa("ip", ["netns", "exec", server, "unshare", "-m", "--propagation", "private", "sh", "-c", 'mount -t tmpfs tmpfs /run && mkdir -m 0755 /run/sshd && exec /usr/sbin/sshd -D -e -f "$1"', "sh", join(srv, "sshd_config")], { reject: false, all: true });
+    for (let i = 0; i < 100 && !existsSync(join(srv, "sshd.pid")); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(existsSync(join(srv, "sshd.pid")), "sshd did not start").toBe(true);
+
+    writeFileSync(join(root, "password"), "sftp repository password\n", { mode: 0o600 });
+    const f = backupFixture(
+      root,
+      backupSpec(
+        { restic: { repository: `sftp:root@10.99.7.1:${join(srv, "repo")}`, passwordFile: join(root, "password"), sshKeyFile: join(root, "client_key"), sshKnownHostsFile: join(root, "known_hosts") } },
+        "0.29.3",
+      ),
+    );
+    const inClient = (...args: string[]) => execa("ip", ["netns", "exec", client, "sh", f.script, f.config, ...args], { reject: false });
+    const db = join(f.stateDir, "db.sqlite");
+    const writer = new Writer(db);
+    writer.insert(120, "sftp");
+    await settled(db, 120);
+    writeFileSync(join(f.stateDir, "noise_private.key"), "privkey:sftp\n", { mode: 0o600 });
+    const b = await inClient("backup");
+    await writer.close();
+    expect(b.exitCode, `${b.stderr}\n${b.stdout}`).toBe(0);
+    expect(b.stdout).toMatch(/^backup: copied \d{8}T\d{6}Z-0\.29\.3 to the restic repository$/m);
+    expect(existsSync(join(srv, "repo", "config"))).toBe(true); // the repository is on the server
+    const [name] = names(f);
+    const list = await inClient("list");
+    expect(list.stdout.split("\n")).toEqual([`local ${name}`, `restic ${name}`]);
+    // The host lost its backups: fetched from the server, checked, restored.
+    await execa("rm", ["-rf", f.backupDir]);
+    const fetched = await inClient("fetch", name!);
+    expect(fetched.exitCode, fetched.stderr).toBe(0);
+    expect((await inClient("verify", name!)).exitCode).toBe(0);
+    writeFileSync(join(f.stateDir, "noise_private.key"), "lost\n");
+    const restored = await inClient("restore", name!);
+    expect(restored.exitCode, restored.stderr).toBe(0);
+    expect(readFileSync(join(f.stateDir, "noise_private.key"), "utf8")).toBe("privkey:sftp\n");
+    expect(await count(db)).toBe(120);
+    // A wrong host key is refused (strict checking, nothing trusted on first use).
+    writeFileSync(join(root, "known_hosts"), `10.99.7.1 ${readFileSync(join(root, "client_key.pub"), "utf8").split(" ").slice(0, 2).join(" ")}\n`);
+    const spoofed = await inClient("list");
+    expect(spoofed.stdout).toBe(`local ${name}\nrestic-unreachable`);
+  });
+});

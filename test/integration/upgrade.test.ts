@@ -2,7 +2,9 @@
  * Upgrades against the real headscale (built with their release versions, which headscale's
  * upgrade check needs): a downgrade is refused by headscale and by the kit; a 0.27 database is
  * not recognised by 0.29's check, so the kit refuses that skip itself, naming the steps; the
- * stepwise path starts at every step; a CLI render remembers the version it rendered.
+ * stepwise path starts at every step; a CLI render remembers the version it rendered. A rollback:
+ * the backup script the units run before headscale starts takes 0.28's state before 0.29 migrates
+ * it, and restores it before 0.28 starts again, which then runs on it with the same noise key.
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -11,21 +13,23 @@ import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { runCli } from "../../cli/main.js";
-import { relocateHeadscale, validate } from "../../model/index.js";
-import { placeHeadscaleFiles, renderTailnet } from "../../render/index.js";
+import { execa } from "execa";
+import { beforeStartArgs, relocateHeadscale, validate } from "../../model/index.js";
+import { placeHeadscaleFiles, renderBackupFiles, renderTailnet } from "../../render/index.js";
 import { prepareTailnet } from "../../secrets/index.js";
 import { freeLoopbackPorts } from "../support/headscale-process.js";
 import { exampleSpec } from "../support/specs.js";
 import { upstreamBinary, upstreamSkipReason } from "../support/upstream.js";
-import { skipReason } from "../support/requirements.js";
+import { missingTool, skipReason } from "../support/requirements.js";
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-function specFor(version: string, upgradeFrom?: string) {
+function specFor(version: string, upgradeFrom?: string, rollbackFrom?: string) {
   const spec = exampleSpec();
   spec.headscale.version = version;
   if (upgradeFrom) spec.headscale.upgradeFrom = upgradeFrom;
+  if (rollbackFrom) spec.headscale.rollbackFrom = rollbackFrom;
   spec.headscale.tls = { mode: "proxy" };
   return spec;
 }
@@ -100,6 +104,39 @@ describe.skipIf(!!skipReason("upgrade", upstreamSkipReason))(`the upgrade rule i
     expect(validate(specFor("0.29.3", "0.27.1")).ok).toBe(false);
   }, 60_000);
 
+  it("0.28 -> 0.29 rolled back: the backup taken before 0.29 migrated the database, restored before 0.28 starts again", async () => {
+    if (skipReason("upgrade rollback", missingTool("sqlite3"))) return;
+    const paths = fresh();
+    const backupDir = join(dirname(paths.stateDir), "backups");
+    /** Runs one step of the backup script as the unit's ExecStartPre does, for the spec's settings. */
+    const beforeStart = async (spec: ReturnType<typeof specFor>) => {
+      const tailnet = relocateHeadscale(prepareTailnet(spec), { paths, backupDir });
+      const files = renderBackupFiles(tailnet);
+      const script = join(paths.configDir, "headscale-backup.sh");
+      const config = join(paths.configDir, "headscale-backup.env");
+      writeFileSync(script, files.find((f) => f.path.endsWith(".sh"))!.content);
+      writeFileSync(config, files.find((f) => f.path.endsWith(".env"))!.content);
+      const [step] = tailnet.headscale.backup!.beforeStart;
+      return execa("sh", [script, config, ...beforeStartArgs(step!)], { reject: false });
+    };
+    expect((await serveOn(paths, "0.28.0")).result).toBe("running");
+    const key = readFileSync(join(paths.stateDir, "noise_private.key"), "utf8");
+    const pre = await beforeStart(specFor("0.29.3", "0.28.0"));
+    expect(pre.exitCode, pre.stderr).toBe(0);
+    expect(pre.stdout).toMatch(/^backup: headscale 0\.28\.0's database and keys are in .*\/backups\/\d{8}T\d{6}Z-0\.28\.0-before-0\.29\.3, kept for a rollback from 0\.29\.3$/m);
+    expect((await serveOn(paths, "0.29.3")).result).toBe("running");
+    expect((await execa("sqlite3", [join(paths.stateDir, "db.sqlite"), "SELECT version FROM database_versions"])).stdout).toBe("v0.29.3");
+    expect((await serveOn(paths, "0.28.0")).result).not.toBe("running"); // headscale refuses the downgrade
+    // The kit allows exactly this way back, and its step restores 0.28's database.
+    expect(validate(specFor("0.28.0", undefined, "0.29.3")).issues).toEqual([]);
+    const back = await beforeStart(specFor("0.28.0", undefined, "0.29.3"));
+    expect(back.exitCode, back.stderr).toBe(0);
+    const rolled = await serveOn(paths, "0.28.0");
+    expect(rolled.result, rolled.output).toBe("running");
+    expect(readFileSync(join(paths.stateDir, "noise_private.key"), "utf8")).toBe(key);
+    expect((await beforeStart(specFor("0.28.0", undefined, "0.29.3"))).stdout).toBe("backup: headscale was rolled back from 0.29.3 to 0.28.0 already");
+  }, 90_000);
+
   it("0.27 -> 0.28 -> 0.29, the path the kit names, starts at every step", async () => {
     const paths = fresh();
     for (const v of ["0.27.1", "0.28.0", "0.29.3"]) {
@@ -128,5 +165,12 @@ describe("a CLI render remembers the version it rendered", () => {
     expect(skip.err).toContain("headscale 0.27.1 -> 0.29.3 skips 0.28");
     expect((await render("0.28.0")).code).toBe(0);
     expect((await render("0.29.3")).code).toBe(0);
+    // Going back needs rollbackFrom: the error says so, and with it the render goes through.
+    const down = await render("0.28.0");
+    expect(down.code).toBe(1);
+    expect(down.err).toContain('to roll back, write rollbackFrom: "0.29.3" instead of upgradeFrom (the kit restores the backup taken before 0.29.3 was deployed); else set version back to 0.29.3');
+    const file = join(dir, "tailnet-rollback.yaml");
+    writeFileSync(file, stringify(specFor("0.28.0", undefined, "0.29.3")));
+    expect(await runCli(["render", file, "--out", out], { out: () => {}, err: () => {} })).toBe(0);
   });
 });
