@@ -16,6 +16,15 @@
  * namespace, no capability) and derper on 443/80 (the capability); B runs headscale with its own
  * TLS on 443 (the capability) and derper on 8443 without port 80 (no capability).
  *
+ * Machine A also proves headscale's backups: the timer enabled, its service run as the timer starts
+ * it (as headscale's user, scoring at most 1.5 as loaded), a checked snapshot and the noise key in
+ * the backup directory and copied to a restic repository on the machine; then headscale stopped, its
+ * database and key deleted, the backup restored with the script (as `cdktf-tailnet restore` runs it
+ * over ssh), and headscale healthy on the restored state with the same key, owner and mode.
+ * The machines are offline: their apt has no sources, and the packages the user-data names (sqlite3,
+ * restic) are this machine's. DERP nodes are named by a documentation address (derper binds every
+ * address; the probes connect to loopback).
+ *
  * A third machine, C, runs a DERP node with a DNS-01 certificate and proves the renewal chain on
  * systemd: lego's unit runs as a transient user that sees neither derper's files nor the secret
  * file (only its credential), stages the certificate, and systemd then hands it to derper's user
@@ -57,7 +66,14 @@ interface Machine {
   /** Which services bind a port below 1024. */
   readonly privileged: { headscale: boolean; derper: boolean };
   readonly extraFiles?: readonly ImageFile[];
+  /** Prove headscale's backups: the timer's service run once, then a restore onto a machine that lost its state. */
+  readonly backup?: boolean;
 }
+
+/** The machines are offline: `apt-get update` has nothing to fetch, and the packages the user-data names are this machine's, installed already. */
+const OFFLINE_APT: ImageFile = { path: "/etc/apt/sources.list.d/debian.sources", content: "# offline test machine: no sources\n", mode: 0o644 };
+/** vm-a's restic repository: a directory on the machine (a mounted disk, in real life). */
+const RESTIC_REPOSITORY = "/var/backups/headscale-restic";
 
 function machines(binaries: { headscale: string; derper: string }): Machine[] {
   const vm = {
@@ -95,8 +111,8 @@ function machines(binaries: { headscale: string; derper: string }): Machine[] {
         // The kit's policy file, which config.yaml names: headscale refuses to start without it.
         users: [{ name: "alice" }],
         policy: { groups: { "group:admins": ["alice"] }, acls: [{ src: ["group:admins"], dst: ["*:*"] }] },
-        headscale: { ...a.headscale, listenAddr: "0.0.0.0:8080" },
-        derp: { ...a.derp, regions: [{ id: 900, code: "lab", name: "Lab", nodes: [{ name: "lab-1", host: "vm-a", hostname: "127.0.0.1", certName: PIN, certificate: { mode: "manual" } }] }] },
+        headscale: { ...a.headscale, listenAddr: "0.0.0.0:8080", backup: { restic: { repository: RESTIC_REPOSITORY } } },
+        derp: { ...a.derp, regions: [{ id: 900, code: "lab", name: "Lab", nodes: [{ name: "lab-1", host: "vm-a", hostname: "192.0.2.10", certName: PIN, certificate: { mode: "manual" } }] }] },
       },
       checks: [
         { key: "headscale-health", url: "http://127.0.0.1:8080/health", status: 200 },
@@ -104,6 +120,9 @@ function machines(binaries: { headscale: string; derper: string }): Machine[] {
         { key: "derper-generate-204", url: "http://127.0.0.1/generate_204", status: 204 },
       ],
       privileged: { headscale: false, derper: true },
+      backup: true,
+      // What the operator puts there by hand: the repository's password (0600 root).
+      extraFiles: [OFFLINE_APT, { path: "/etc/cdktf-tailnet/restic-password", content: "boot test repository password\n", mode: 0o600 }],
     },
     {
       name: "vm-b",
@@ -111,20 +130,54 @@ function machines(binaries: { headscale: string; derper: string }): Machine[] {
         name: "boot-b",
         ...b,
         headscale: { ...b.headscale, tls: { mode: "files", certPath: "/etc/headscale/tls/cert.pem", keyPath: "/etc/headscale/tls/key.pem" } },
-        derp: { ...b.derp, regions: [{ id: 900, code: "lab", name: "Lab", nodes: [{ name: "lab-1", host: "vm-b", hostname: "127.0.0.1", derpPort: 8443, certName: PIN, certificate: { mode: "manual" } }] }] },
+        derp: { ...b.derp, regions: [{ id: 900, code: "lab", name: "Lab", nodes: [{ name: "lab-1", host: "vm-b", hostname: "192.0.2.10", derpPort: 8443, certName: PIN, certificate: { mode: "manual" } }] }] },
       },
       checks: [
         { key: "headscale-health", url: "https://127.0.0.1/health", status: 200 },
         { key: "derper-probe", url: "https://127.0.0.1:8443/derp/probe", status: 200 },
       ],
       privileged: { headscale: true, derper: false },
-      extraFiles: tlsFiles,
+      extraFiles: [...tlsFiles, OFFLINE_APT],
     },
   ];
 }
 
+/**
+ * headscale's backups on the booted machine: the timer enabled, its service started as the timer
+ * does, the backup listed and copied to the restic repository; then a disaster (headscale stopped,
+ * its database and noise key deleted) and the restore with the script, as `cdktf-tailnet restore`
+ * runs it over ssh, and headscale healthy again on the restored state.
+ */
+function backupProbe(waits: string): string {
+  const script = "sh /usr/local/lib/cdktf-tailnet/headscale-backup.sh /etc/cdktf-tailnet/headscale-backup.env";
+  return `
+say backup-timer "$(systemctl is-enabled cdktf-tailnet-headscale-backup.timer) $(systemctl is-active cdktf-tailnet-headscale-backup.timer)"
+systemctl start cdktf-tailnet-headscale-backup.service; say backup-exit "$?"
+say backup-result "$(systemctl show -p Result --value cdktf-tailnet-headscale-backup.service)"
+say backup-uids "$(journalctl _SYSTEMD_UNIT=cdktf-tailnet-headscale-backup.service -o verbose --no-pager | sed -n 's/^ *_UID=//p' | sort -u | tr '\\n' ' ')"
+say headscale-uid "$(id -u headscale)"
+say backup-list "$(${script} list | tr '\\n' ' ')"
+name=$(${script} list | sed -n 's/^local //p' | head -n 1)
+say backup-files "$(ls /var/lib/headscale-backup/$name | tr '\\n' ' ')"
+say backup-verify "$(${script} verify "$name" | grep -E '^(integrity|files)=' | tr '\\n' ' ')"
+say backup-exposure "$(systemd-analyze security --no-pager cdktf-tailnet-headscale-backup.service 2>&1 | sed -n 's/.*Overall exposure level for [^:]*: \\([0-9.]*\\).*/\\1/p')"
+say backup-journal "$(journalctl -u cdktf-tailnet-headscale-backup.service -o cat --no-pager | grep '^backup:' | tr '\\n' '|')"
+say restic-repository "$(ls ${RESTIC_REPOSITORY} | tr '\\n' ' ')"
+for p in /var/lib/headscale-backup /var/lib/headscale-backup/$name /var/lib/headscale-backup/$name/db.sqlite ${RESTIC_REPOSITORY}; do say "stat:$p" "$(stat -c '%U:%G %a' $p 2>&1)"; done
+key=$(sha256sum /var/lib/headscale/noise_private.key | cut -d' ' -f1)
+systemctl stop headscale.service
+rm -f /var/lib/headscale/db.sqlite /var/lib/headscale/db.sqlite-wal /var/lib/headscale/db.sqlite-shm /var/lib/headscale/noise_private.key
+${script} restore "$name" > /out/restore.txt 2>&1; say restore-exit "$?"
+systemctl start headscale.service
+i=0; while [ $i -lt 150 ] && ! { ${waits}; } 2>/dev/null; do sleep 0.1; i=$((i+1)); done
+say after-restore "$(systemctl is-active headscale.service) $(curl -ks -o /dev/null -w '%{http_code}' http://127.0.0.1:8080/health)"
+say key-kept "$([ "$(sha256sum /var/lib/headscale/noise_private.key | cut -d' ' -f1)" = "$key" ] && echo yes || echo no)"
+for p in /var/lib/headscale/db.sqlite /var/lib/headscale/noise_private.key; do say "stat:$p" "$(stat -c '%U:%G %a' $p 2>&1)"; done
+`;
+}
+
 /** The probe: waits for the services, then records what the assertions need as key=value lines. */
-function probeScript(checks: Machine["checks"]): string {
+function probeScript(checks: Machine["checks"], backup = false): string {
   const waits = checks.map((c) => `curl -ksf -o /dev/null ${c.url}`).join(" && ");
   return `#!/bin/sh
 out=/out/facts
@@ -149,7 +202,8 @@ say users "$(getent passwd headscale derper | cut -d: -f1,6,7 | tr '\\n' ' ')"
 mkdir -p /out/files
 cp /etc/headscale/config.yaml /etc/headscale/policy.json /etc/systemd/system/headscale.service /etc/systemd/system/derper.service /etc/nftables.conf /out/files/ 2>/dev/null
 cp /var/log/cloud-init-output.log /out/ 2>/dev/null
-journalctl -b --no-pager -u headscale -u derper -u nftables > /out/journal.txt 2>&1
+${backup ? backupProbe(waits) : ""}
+journalctl -b --no-pager -u headscale -u derper -u nftables -u cdktf-tailnet-headscale-backup > /out/journal.txt 2>&1
 # The install script again: nothing is downloaded twice, and it still succeeds.
 sh /usr/local/lib/cdktf-tailnet/install.sh > /out/rerun.txt 2>&1; say rerun-exit "$?"
 i=0; while [ $i -lt 100 ] && ! { ${waits}; } 2>/dev/null; do sleep 0.1; i=$((i+1)); done
@@ -314,7 +368,7 @@ describe.skipIf(skipReasonHere !== undefined)("VM artifacts on a booted machine 
           { path: "/opt/cdktf-test/derper", copyFrom: binaries.derper },
           ...(m.extraFiles ?? []),
         ],
-        probe: probeScript(m.checks),
+        probe: probeScript(m.checks, m.backup),
       });
       const f = (() => {
         try {
@@ -360,6 +414,28 @@ describe.skipIf(skipReasonHere !== undefined)("VM artifacts on a booted machine 
       expect(onVm("headscale.service")).toBe(file(`hosts/${name}/systemd/headscale.service`).content);
       expect(onVm("derper.service")).toBe(file(`hosts/${name}/systemd/derper.service`).content);
       expect(onVm("nftables.conf")).toBe(file(`hosts/${name}/nftables.conf`).content);
+
+      if (m.backup) {
+        // The timer's service: headscale's user, a checked snapshot and the key, copied to restic.
+        expect(f["backup-timer"]).toBe("enabled active");
+        expect(f["backup-exit"], context()).toBe("0");
+        expect(f["backup-result"]).toBe("success");
+        expect(f["backup-uids"]).toBe(`${f["headscale-uid"]} `);
+        expect(f["backup-list"]).toMatch(new RegExp(`^local (\\d{8}T\\d{6}Z-${headscaleVersion.replace(/\./g, "\\.")}) restic \\1 $`));
+        expect(f["backup-files"]).toBe("SHA256SUMS db.sqlite manifest noise_private.key ");
+        expect(f["backup-verify"]).toBe("files=db.sqlite noise_private.key integrity=ok ");
+        expect(f["backup-journal"]).toMatch(/backup: took \d{8}T\d{6}Z-[\d.]+: db\.sqlite noise_private\.key \(integrity ok, database last used by headscale v[\d.]+\)\|.*backup: copied /);
+        expect(Number(f["backup-exposure"])).toBeLessThanOrEqual(1.5);
+        expect(f["restic-repository"]).toBe("config data index keys locks snapshots ");
+        expect(f["stat:/var/lib/headscale-backup"]).toBe("headscale:headscale 700");
+        expect(f[`stat:${RESTIC_REPOSITORY}`]).toMatch(/^headscale:headscale 7[05]0$/);
+        // The restore: back on the state it had, the same noise key, owner and mode as headscale keeps them.
+        expect(f["restore-exit"], readFileSync(join(boot.outDir, "restore.txt"), "utf8")).toBe("0");
+        expect(f["after-restore"], context()).toBe("active 200");
+        expect(f["key-kept"]).toBe("yes");
+        expect(f["stat:/var/lib/headscale/db.sqlite"]).toBe("headscale:headscale 600");
+        expect(f["stat:/var/lib/headscale/noise_private.key"]).toBe("headscale:headscale 600");
+      }
 
       const firstRun = readFileSync(join(boot.outDir, "cloud-init-output.log"), "utf8");
       expect(firstRun).toContain("cdktf-tailnet: downloading file:///opt/cdktf-test/headscale");
