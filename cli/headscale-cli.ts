@@ -41,6 +41,13 @@ export interface HeadscaleUser {
   readonly name: string;
 }
 
+export interface HeadscaleNodeSummary {
+  readonly id: string;
+  /** Its name in the tailnet (given name). */
+  readonly name: string;
+  readonly online: boolean;
+}
+
 export interface HeadscalePreAuthKey {
   readonly id: string;
   readonly key: string;
@@ -95,6 +102,12 @@ export class HeadscaleCli {
   async createUser(name: string): Promise<HeadscaleUser> {
     const u = parseJson(await this.#run(["users", "create", name, "-o", "json"]), "users create") as Record<string, unknown>;
     return { id: String(u.id), name: String(u.name) };
+  }
+
+  /** The nodes headscale knows, by name. */
+  async nodes(): Promise<HeadscaleNodeSummary[]> {
+    const list = (parseJson(await this.#run(["nodes", "list", "-o", "json"]), "nodes list") ?? []) as Record<string, unknown>[];
+    return list.map((n) => ({ id: String(n.id), name: String(n.given_name ?? n.name), online: Boolean(n.online) }));
   }
 
   async preAuthKeys(users: readonly HeadscaleUser[]): Promise<HeadscalePreAuthKey[]> {

@@ -4,6 +4,7 @@
  *   cdktf-tailnet validate <spec>              check a spec, report every problem
  *   cdktf-tailnet render <spec> --out <dir>    write every rendered file, replacing <dir> whole (cli/write-tree.ts)
  *   cdktf-tailnet bootstrap / doctor           users and keys in a running headscale; check a deployment
+ *   cdktf-tailnet restore <spec> --via <how>   restore a backup of headscale's state (cli/restore.ts)
  *   cdktf-tailnet lab <spec> [--clients N]     run the tailnet on this machine and check it (cli/lab.ts)
  *   cdktf-tailnet versions                     headscale and Tailscale releases, defaults, known advisories
  *
@@ -23,7 +24,9 @@ import { describeFileError, isFileError } from "./file-errors.js";
 import { HeadscaleCli, runnerFor } from "./headscale-cli.js";
 import { commandLab, LAB, LAB_DOWN } from "./lab.js";
 import { loadSpecFile, SpecFileError } from "./load-spec.js";
-import { BOOTSTRAP, DOCTOR, RENDER, USAGE, VALIDATE, VERSIONS } from "./usage.js";
+import { BOOTSTRAP, DOCTOR, RENDER, RESTORE, USAGE, VALIDATE, VERSIONS } from "./usage.js";
+import { backupHostFor } from "./backup-host.js";
+import { formatBackupList, listBackups, restoreBackup, RestoreRefused } from "./restore.js";
 import { versionsReport } from "./versions.js";
 import { OutputTree, OutputTreeError } from "./write-tree.js";
 
@@ -173,6 +176,38 @@ async function commandDoctor(args: string[], io: CliIo): Promise<number> {
   return findings.every((f) => f.ok) ? 0 : 1;
 }
 
+async function commandRestore(args: string[], io: CliIo): Promise<number> {
+  const { positionals, values } = parseCommand(RESTORE, args);
+  expectPositionals(RESTORE, positionals, ["spec file"]);
+  if (!values.via) throw new UsageError("restore needs --via: where headscale and its backups are", RESTORE.usage, RESTORE.name);
+  const tailnet = await validated(positionals[0]!, io);
+  if (!tailnet) return 1;
+  const host = backupHostFor(values.via, tailnet);
+  if (values.list) {
+    const listing = await listBackups(host);
+    io.out(values.json ? JSON.stringify(listing, null, 2) : formatBackupList(listing));
+    return 0;
+  }
+  const cli = new HeadscaleCli(runnerFor(values.via), tailnet.headscale.version.version);
+  try {
+    const result = await restoreBackup(tailnet, host, {
+      backup: values.backup,
+      onProgress: (line) => io.err(line),
+      nodes: async () => (await cli.nodes()).map((n) => n.name),
+    });
+    if (values.json) io.out(JSON.stringify(result, null, 2));
+    else {
+      io.out(`restored ${result.backup.name} (headscale ${result.manifest.headscale_version}, taken ${result.manifest.created}) on ${host.description}; headscale was down ${(result.downtimeMs / 1000).toFixed(1)} s`);
+      io.out(result.lostNodes === undefined ? "lost: unknown (headscale could not be asked for its nodes before the restore)" : `lost: ${result.lostNodes.length === 0 ? "no node" : `nodes registered after the backup: ${result.lostNodes.join(", ")}`}`);
+    }
+    return 0;
+  } catch (e) {
+    if (!(e instanceof RestoreRefused)) throw e;
+    io.err(`cdktf-tailnet restore: ${e.message}`);
+    return 1;
+  }
+}
+
 function commandVersions(args: string[], io: CliIo): number {
   const { positionals } = parseCommand(VERSIONS, args);
   expectPositionals(VERSIONS, positionals, []);
@@ -183,7 +218,7 @@ function commandVersions(args: string[], io: CliIo): number {
 /** The usage of `help <command>`'s command. */
 function helpFor(topic: readonly string[]): string {
   const name = topic.join(" ");
-  const command = [VALIDATE, RENDER, BOOTSTRAP, DOCTOR, LAB, LAB_DOWN, VERSIONS].find((c) => c.name === name);
+  const command = [VALIDATE, RENDER, BOOTSTRAP, DOCTOR, RESTORE, LAB, LAB_DOWN, VERSIONS].find((c) => c.name === name);
   if (topic.length > 0 && !command) throw new UsageError(`no command ${JSON.stringify(name)}`);
   return command?.usage ?? USAGE;
 }
@@ -205,6 +240,8 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
         return await commandBootstrap(rest, io);
       case "doctor":
         return await commandDoctor(rest, io);
+      case "restore":
+        return await commandRestore(rest, io);
       case "--version":
         io.out(packageVersion());
         return 0;

@@ -16,6 +16,7 @@ export const USAGE = `usage: cdktf-tailnet <command> [options]
   render <spec> [--out <dir>]    write every rendered file, replacing <dir> whole
   bootstrap <spec> --via <how>   create users and pre-auth keys in the running headscale
   doctor <spec>                  check a running deployment from outside
+  restore <spec> --via <how>     list headscale's backups, restore one (verified first)
   lab <spec>                     run the whole tailnet on this machine and check it
   lab down                       stop a running lab, remove what a killed one left
   versions                       headscale and Tailscale releases, defaults, known advisories
@@ -84,6 +85,25 @@ exit codes: 0 every check passed, 1 a check failed or the spec has problems, 2 u
     "ca-file": { type: "string" },
     "secrets-dir": { type: "string" },
   },
+} as const satisfies CommandSpec<Options>;
+
+export const RESTORE = {
+  name: "restore",
+  usage: `usage: cdktf-tailnet restore <spec> --via <how> [--backup <name>] [--list] [--json]
+  restore a backup of headscale's state (its database and keys): list the backups on headscale's
+  host and in its restic repository, verify the chosen one (checksums, PRAGMA integrity_check),
+  refuse one from a newer headscale than the spec's, then stop headscale, put the files back with
+  headscale's owner and mode, start it and wait until it is healthy; nothing is stopped before the
+  backup is known to be good
+  options:
+    --via <how>           where headscale runs: local:<headscale binary>[,<config.yaml>] (this
+                          machine, as root), docker:<container>[@ssh://user@host] or ssh:<user@host>
+    --backup <name>       the backup to restore (default: the newest)
+    --list                only list the backups
+    --json                print what was done (or the list) as JSON
+${SPEC}
+exit codes: 0 restored (or listed), 1 refused (nothing changed) or the spec has problems, 2 usage or file error`,
+  options: { via: { type: "string" }, backup: { type: "string" }, list: { type: "boolean" }, json: { type: "boolean" } },
 } as const satisfies CommandSpec<Options>;
 
 export const VERSIONS = {

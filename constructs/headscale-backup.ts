@@ -7,21 +7,13 @@
  * bind-mounted read-only: they are in no rendered file, no Terraform variable and no state.
  */
 import { Construct } from "constructs";
-import { beforeStartArgs, type ResolvedBackup, type ResolvedBeforeStart, type ResolvedTailnet } from "../model/index.js";
+import { backupNames, beforeStartArgs, type ResolvedBackup, type ResolvedTailnet } from "../model/index.js";
 import { backupSecrets, renderBackupFiles } from "../render/index.js";
 import { buildContext, builtImage } from "./build-context.js";
 import { contentLabels, hardening, oneShotLifecycle } from "./container-parts.js";
 import type { DockerHost } from "./docker-host.js";
 import { Container, type Image, Volume } from "./providers.js";
-
-/** The names of headscale's backup resources on its engine, from headscale's container name. */
-export function backupNames(containerName: string): { container: string; volume: string; oneShot: (step: ResolvedBeforeStart) => string } {
-  return {
-    container: `${containerName}-backup`,
-    volume: `${containerName}-backups`,
-    oneShot: (step) => `${containerName}-backup-${step.step}-${step.from}-to-${step.to}`,
-  };
-}
+import { checkModelTokens, terraformString } from "./terraform-text.js";
 
 /** Props of a {@link HeadscaleBackup}. */
 export interface HeadscaleBackupProps {
@@ -55,22 +47,23 @@ export class HeadscaleBackup extends Construct {
   constructor(scope: Construct, id: string, props: HeadscaleBackupProps) {
     super(scope, id);
     const { tailnet, host } = props;
+    checkModelTokens(tailnet);
     const backup = tailnet.headscale.backup;
     if (!backup || backup.runs !== "container") throw new Error(`headscale's backups on host ${JSON.stringify(host.hostName)} do not run in a container (the host has no docker target)`);
     this.#props = props;
     this.#backup = backup;
     const files = renderBackupFiles(tailnet).filter((f) => f.path.startsWith(`hosts/${host.hostName}/backup/`));
     const context = buildContext(this, "headscale-backup", files);
-    this.tag = `cdktf-tailnet/headscale-backup-${host.hostName}:${context.digest.slice(0, 12)}`;
+    this.tag = terraformString(`cdktf-tailnet/headscale-backup-${host.hostName}:${context.digest.slice(0, 12)}`);
     this.image = builtImage(this, "Image", host, this.tag, context);
     const names = backupNames(props.containerName);
-    this.volume = new Volume(this, "Volume", { provider: host.provider, name: names.volume, lifecycle: { preventDestroy: true } });
+    this.volume = new Volume(this, "Volume", { provider: host.provider, name: terraformString(names.volume), lifecycle: { preventDestroy: true } });
     this.beforeStart = backup.beforeStart.map(
       (step) =>
         new Container(this, step.step === "pre-upgrade" ? "PreUpgrade" : "Rollback", {
           ...this.#common(step.step === "rollback"),
-          name: names.oneShot(step),
-          command: beforeStartArgs(step),
+          name: terraformString(names.oneShot(step)),
+          command: beforeStartArgs(step).map(terraformString),
           attach: true,
           logs: true,
           mustRun: false,
@@ -89,8 +82,8 @@ export class HeadscaleBackup extends Construct {
     const backup = this.#backup;
     const r = backup.restic;
     const mounts = [
-      ...backupSecrets(backup).map((s) => ({ type: "bind", source: s.file, target: s.file, readOnly: true })),
-      ...(r?.kind === "local" ? [{ type: "bind", source: r.repository, target: r.repository }] : []),
+      ...backupSecrets(backup).map((s) => ({ type: "bind", source: terraformString(s.file), target: terraformString(s.file), readOnly: true })),
+      ...(r?.kind === "local" ? [{ type: "bind", source: terraformString(r.repository), target: terraformString(r.repository) }] : []),
     ];
     return {
       provider: host.provider,
@@ -101,8 +94,8 @@ export class HeadscaleBackup extends Construct {
       tmpfs: { "/tmp": "rw,noexec,nosuid,size=64m" },
       networkMode: r && r.kind !== "local" ? "bridge" : "none",
       volumes: [
-        { volumeName: dataVolume.name, containerPath: tailnet.headscale.paths.stateDir, readOnly: !writesState },
-        { volumeName: this.volume.name, containerPath: backup.paths.dir },
+        { volumeName: dataVolume.name, containerPath: terraformString(tailnet.headscale.paths.stateDir), readOnly: !writesState },
+        { volumeName: this.volume.name, containerPath: terraformString(backup.paths.dir) },
       ],
       // Files of the Docker host; a missing one fails the container's start (a bind mount, not a volume).
       ...(mounts.length > 0 && { mounts }),
@@ -115,7 +108,7 @@ export class HeadscaleBackup extends Construct {
     if (!this.#backup.schedule) return undefined;
     this.container = new Container(this, "Resource", {
       ...this.#common(false),
-      name: backupNames(containerName).container,
+      name: terraformString(backupNames(containerName).container),
       dependsOn: [headscale],
       labels: contentLabels(tailnet.name, "headscale backup", [this.tag]),
     });

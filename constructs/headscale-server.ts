@@ -2,11 +2,11 @@ import { basename, dirname } from "node:path";
 import { Annotations } from "cdktf";
 import { Construct } from "constructs";
 import { Container, Image, Volume } from "./providers.js";
-import type { ResolvedTailnet } from "../model/index.js";
+import { backupNames, type ResolvedTailnet } from "../model/index.js";
 import { placeHeadscaleFiles } from "../render/index.js";
 import { contentLabels, hardening, oneShotLifecycle, publishedPorts } from "./container-parts.js";
 import type { DockerHost } from "./docker-host.js";
-import { backupNames, HeadscaleBackup } from "./headscale-backup.js";
+import { HeadscaleBackup } from "./headscale-backup.js";
 import { SeededVolume } from "./seeded-volume.js";
 import { annotateWarnings, warningsOf } from "./warnings.js";
 import { checkModelTokens, terraformString } from "./terraform-text.js";
@@ -98,7 +98,7 @@ export class HeadscaleServer extends Construct {
     this.image = new Image(this, "Image", { provider: host.provider, name: terraformString(hs.image), keepLocally: true });
     this.dataVolume = new Volume(this, "Data", {
       provider: host.provider,
-      name: terraformString(`${name}-data`),
+      name: terraformString(backupNames(name).dataVolume),
       ...(props.retainData === false ? {} : { lifecycle: { preventDestroy: true } }),
     });
     // The policy has a volume of its own, so a changed policy replaces only its seed and the reload.

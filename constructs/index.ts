@@ -12,7 +12,7 @@ export { DnsRecords, type DnsRecordsProps } from "./dns-records.js";
 export { AcmeClient, type AcmeClientProps, DynamicDns, type DynamicDnsProps, dnsSecretVariable } from "./dns-helpers.js";
 export { DockerHost, type DockerHostProps, HELPER_IMAGE } from "./docker-host.js";
 export { HeadscaleServer, type HeadscaleServerProps } from "./headscale-server.js";
-export { backupNames, HeadscaleBackup, type HeadscaleBackupProps } from "./headscale-backup.js";
+export { HeadscaleBackup, type HeadscaleBackupProps } from "./headscale-backup.js";
 // The type of HeadscaleServer.config/.policy (an internal building block, not a construct to use on its own).
 export type { SeededVolume, SeededVolumeProps, SeedFile } from "./seeded-volume.js";
 export { Tailnet, type TailnetProps } from "./tailnet.js";

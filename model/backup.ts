@@ -152,6 +152,16 @@ export function resolveBackup(hs: HeadscaleSpec, host: HostSpec | undefined, ver
   };
 }
 
+/** The names of headscale's Docker resources that hold its state and backups, from headscale's container name. */
+export function backupNames(containerName: string): { dataVolume: string; container: string; volume: string; oneShot: (step: ResolvedBeforeStart) => string } {
+  return {
+    dataVolume: `${containerName}-data`,
+    container: `${containerName}-backup`,
+    volume: `${containerName}-backups`,
+    oneShot: (step) => `${containerName}-backup-${step.step}-${step.from}-to-${step.to}`,
+  };
+}
+
 /** The script's command line for a step before headscale starts (after the script and its settings file). */
 export function beforeStartArgs(step: ResolvedBeforeStart): string[] {
   return [step.step, step.from, step.to];

@@ -126,13 +126,13 @@ export function fuzzHeadscaleSpec(): TailnetSpec {
 
 /**
  * DERP nodes on VMs, with DNS records: one built on its VM with Let's Encrypt and explicit
- * addresses (headscale beside it, behind a proxy), one from a binary on this
+ * addresses (headscale beside it, behind a proxy, rolled back 0.29.3 -> 0.28.0), one from a binary on this
  * machine with a kit-issued certificate.
  */
 export function fuzzDerpSpec(localDir: string): TailnetSpec {
   return {
     name: "fuzz-derp",
-    headscale: { serverUrl: "https://hs.example.com:8080", host: "fra", listenAddr: "0.0.0.0:8080", tls: { mode: "proxy" }, dns: { baseDomain: "tail.example.net" } },
+    headscale: { version: "0.28.0", rollbackFrom: "0.29.3", serverUrl: "https://hs.example.com:8080", host: "fra", listenAddr: "0.0.0.0:8080", tls: { mode: "proxy" }, dns: { baseDomain: "tail.example.net" } },
     derp: {
       derper: { version: "1.102.3" },
       regions: [
@@ -235,7 +235,7 @@ export function fuzzDnsHelpersSpec(): TailnetSpec {
 }
 
 /**
- * Docker hosts with what the example leaves out: headscale with Let's Encrypt's TLS-ALPN-01 on a
+ * Docker hosts with what the example leaves out: headscale (its backups copied to S3) with Let's Encrypt's TLS-ALPN-01 on a
  * named host, a policy file of the user's own, IPv4-only prefixes, extra records; derper from an
  * image of the user's own, a node with certificate files from this machine, a dynamic host whose
  * updater uses Cloudflare with a token file and an interface as address source; ssh options for
@@ -251,6 +251,7 @@ export function fuzzDockerSpec(localDir: string): TailnetSpec {
       prefixes: { v4: "100.64.0.0/10", v6: null },
       dns: { baseDomain: "tail.example.net", extraRecords: [{ name: "grafana.tail.example.net", type: "A", value: "100.64.0.10" }] },
       policy: { mode: "file", path: "/etc/headscale/policy/own.hujson" },
+      backup: { restic: { repository: "s3:https://s3.example.org/backups/hs", credentialsFile: "/etc/cdktf-tailnet/restic.env" } },
     },
     derp: {
       tailscaleRegions: { keepExcept: [1] },
@@ -284,7 +285,7 @@ export function fuzzDockerSpec(localDir: string): TailnetSpec {
   };
 }
 
-/** headscale on a VM from a binary on this machine, behind a proxy (explicit), SQLite (explicit). */
+/** headscale on a VM from a binary on this machine, behind a proxy (explicit), SQLite (explicit), backups every 30m copied to sftp. */
 export function fuzzVmLocalSpec(localDir: string): TailnetSpec {
   return {
     name: "fuzz-vm-local",
@@ -296,6 +297,11 @@ export function fuzzVmLocalSpec(localDir: string): TailnetSpec {
       database: { type: "sqlite", writeAheadLog: true },
       dns: { baseDomain: "tail.example.net" },
       policy: { mode: "database" },
+      backup: {
+        interval: "30m",
+        keep: 10,
+        restic: { repository: "sftp:backup@backup.example.net:/srv/restic/hs", passwordFile: "/etc/cdktf-tailnet/restic-password", sshKeyFile: "/etc/cdktf-tailnet/restic-ssh-key", sshKnownHostsFile: "/etc/cdktf-tailnet/restic-known-hosts" },
+      },
     },
     derp: { tailscaleRegions: "keep" },
     hosts: [{ name: "hs", publicIpv4: "203.0.113.60", vm: { headscale: { kind: "deb", localFile: join(localDir, "headscale"), sha256: LOCAL_SHA256 } } }],
