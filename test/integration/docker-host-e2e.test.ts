@@ -16,6 +16,13 @@
  *   variant) and a derper image are stand-ins made from the real binaries the test setup built,
  *   laid out as the real ones are (test/support/docker-images.ts).
  *
+ * headscale's backups have a describe of their own (the other stacks turn scheduled backups off,
+ * so only it imports a stand-in for the helper images' Debian base): the scheduled container
+ * takes checked backups with headscale's data volume read-only; an upgrade 0.28 -> 0.29 is backed
+ * up by a one-shot first; after the database and the noise key are deleted while headscale runs,
+ * `cdktf-tailnet restore --via docker:headscale` brings it back on the same key; and a rollback
+ * spec restores the pre-upgrade backup before 0.28 starts again.
+ *
  * Proves: the first apply succeeds and headscale (healthy by its own `headscale health` check)
  * and derper (with the kit-issued pinned certificate) answer on the published ports; the files in
  * the read-only headscale container are byte for byte the rendered ones, in read-only volumes
@@ -35,16 +42,18 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { App, TerraformStack } from "cdktf";
 import { execa } from "execa";
+import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DockerHost, HELPER_IMAGE, Tailnet } from "../../constructs/index.js";
 import { SeededVolume } from "../../constructs/seeded-volume.js";
 import type { TailnetSpec } from "../../model/index.js";
-import { placeHeadscaleFiles } from "../../render/index.js";
+import { HELPER_BASE_IMAGE, placeHeadscaleFiles } from "../../render/index.js";
+import { runCli } from "../../cli/main.js";
 import { prepareTailnet } from "../../secrets/index.js";
 import { hasCommand } from "../support/commands.js";
 import { bootSystemdContainer, dockerSkipReason, scratchDir, startDockerEngine, type DockerEngine, type SystemdContainer } from "../support/docker-engine.js";
 import { importSystemdImage, systemdImageTarball } from "../support/systemd-image.js";
-import { BUSYBOX, importBusyboxImage, importDerperImage, importHeadscaleImages } from "../support/docker-images.js";
+import { BUSYBOX, importBackupBaseImage, importBusyboxImage, importDerperImage, importHeadscaleImages } from "../support/docker-images.js";
 import { terraformDockerProviderDir, upstreamBinary, upstreamSkipReason, upstreamVersions } from "../support/upstream.js";
 
 const TERRAFORM = process.env.TERRAFORM ?? "terraform";
@@ -79,6 +88,8 @@ function spec(daemon: string, change: Change = {}): TailnetSpec {
       host: "engine",
       listenAddr: "0.0.0.0:8080",
       dns: { baseDomain: "tail.example.net" },
+      // The backups have a describe of their own below (it imports the helper images' base).
+      backup: { enabled: false },
     },
     users: [{ name: "alice" }],
     policy: { groups: { "group:admins": ["alice"] }, acls: [{ src: ["group:admins"], dst: [change.policy ? "*:22" : "*:*"] }] },
@@ -138,6 +149,12 @@ function synthForTerraform(outdir: string, name: string, build: (stack: Terrafor
   const file = join(stackDir, "cdk.tf.json");
   const json = JSON.parse(readFileSync(file, "utf8"));
   delete json.terraform.backend;
+  // The provider built here is a 4.x development snapshot that builds images with buildx unless
+  // told otherwise; 3.6.2 (which the kit pins, and whose schema has no such key) always uses the
+  // engine's own builder, as this does.
+  for (const image of Object.values((json.resource?.docker_image ?? {}) as Record<string, { build?: Record<string, unknown> }>)) {
+    if (image.build) image.build.use_legacy_builder = true;
+  }
   writeFileSync(file, JSON.stringify(json, null, 2));
   return { stackDir, json, text: readFileSync(file, "utf8") };
 }
@@ -379,7 +396,7 @@ describe.skipIf(skipReason !== undefined)("Docker hosts: terraform apply of a sy
   }, 120_000);
 });
 
-describe.skipIf(skipReason !== undefined)("Docker hosts: upgrading headscale on a real Docker engine backs the database up first", () => {
+describe.skipIf(skipReason !== undefined)("Docker hosts: headscale's backups on a real Docker engine: scheduled, before an upgrade, restored, rolled back", () => {
   // A minor step (0.28 -> 0.29), so headscale migrates the database the backup protects.
   const from = upstreamVersions.headscale.find((v) => v.startsWith("v0.28."))!.replace(/^v/, "");
   const to = headscaleVersion;
@@ -388,9 +405,9 @@ describe.skipIf(skipReason !== undefined)("Docker hosts: upgrading headscale on 
   let dockerUnavailable: string | undefined;
   let tfEnv: Record<string, string>;
 
-  const upgradeSpec = (version: string, upgradeFrom?: string): TailnetSpec => ({
+  const backupSpec = (version: string, change: { upgradeFrom?: string; rollbackFrom?: string } = {}): TailnetSpec => ({
     name: "docker-upgrade",
-    headscale: { version, ...(upgradeFrom ? { upgradeFrom } : {}), serverUrl: "https://hs.example.com", host: "engine", listenAddr: "0.0.0.0:8080", dns: { baseDomain: "tail.example.net" }, embeddedDerp: { enabled: true } },
+    headscale: { version, ...change, serverUrl: "https://hs.example.com", host: "engine", listenAddr: "0.0.0.0:8080", dns: { baseDomain: "tail.example.net" }, embeddedDerp: { enabled: true } },
     derp: { tailscaleRegions: "drop" },
     hosts: [{ name: "engine", docker: { daemon: engine!.host } }],
   });
@@ -410,6 +427,20 @@ describe.skipIf(skipReason !== undefined)("Docker hosts: upgrading headscale on 
     }
   };
 
+  const script = (...args: string[]) => engine!.docker(["exec", "headscale-backup", "sh", "/usr/local/lib/cdktf-tailnet/headscale-backup.sh", "/etc/cdktf-tailnet/headscale-backup.env", ...args]);
+  /** Waits for the backup container's next scheduled backup made by `version`; returns its name. */
+  const scheduledBackup = async (version: string): Promise<string> => {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const names = (await script("list").catch(() => "")).split("\n").map((l) => l.replace(/^local /, ""));
+      const found = names.find((n) => n.endsWith(`Z-${version}`));
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`no scheduled backup by ${version} after 60 s:\n${(await execa("docker", ["logs", "headscale-backup"], { env: { ...process.env, DOCKER_HOST: engine!.host }, reject: false, all: true })).all}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  };
+  const users = async () => ((JSON.parse(await engine!.docker(["exec", "headscale", "headscale", "users", "list", "-o", "json"])) ?? []) as { name: string }[]).map((u) => u.name).sort();
+
   beforeAll(async () => {
     scratch = scratchDir("cdktf-docker-upgrade-");
     tfEnv = terraformEnv(scratch.dir);
@@ -422,35 +453,82 @@ describe.skipIf(skipReason !== undefined)("Docker hosts: upgrading headscale on 
     await importHeadscaleImages(engine, from, upstreamBinary("headscale", from));
     await importHeadscaleImages(engine, to, upstreamBinary("headscale", to));
     await importBusyboxImage(engine, HELPER_IMAGE);
-  }, 300_000);
+    await importBackupBaseImage(engine, HELPER_BASE_IMAGE);
+  }, 900_000);
 
   afterAll(async () => {
     await engine?.stop();
     scratch?.remove();
   }, 120_000);
 
-  it(`${from} -> ${to}: the one-shot copies the database and keys into backups/, then ${to} starts on the migrated database`, async (ctx) => {
+  it(`backs up on a schedule with the data volume read-only, backs ${from} up before ${to} starts, restores after a disaster, and rolls back to ${from}`, async (ctx) => {
     if (dockerUnavailable) return ctx.skip();
-    const first = await deploy(upgradeSpec(from));
+    const first = await deploy(backupSpec(from));
     expect(first.exitCode, first.output.slice(-4000)).toBe(0);
     await healthy();
+    // The scheduled container: the kit's image, headscale's data read-only, no capabilities; a checked backup.
+    const scheduled = await scheduledBackup(from);
+    expect(await script("verify", scheduled)).toContain("integrity=ok");
+    const container = JSON.parse(await engine!.docker(["inspect", "headscale-backup"]))[0];
+    expect(container.Mounts.find((m: { Destination: string }) => m.Destination === "/var/lib/headscale")).toMatchObject({ Name: "headscale-data", RW: false });
+    expect(container.Mounts.find((m: { Destination: string }) => m.Destination === "/var/lib/headscale-backup")).toMatchObject({ Name: "headscale-backups", RW: true });
+    expect(container.HostConfig.CapDrop).toEqual(["ALL"]);
+    expect(container.HostConfig.ReadonlyRootfs).toBe(true);
+    expect(JSON.parse(await engine!.docker(["image", "inspect", container.Config.Image]))[0].RepoTags).toEqual([expect.stringMatching(/^cdktf-tailnet\/headscale-backup-engine:[0-9a-f]{12}$/)]);
+
     // A user, so the database has a row that must survive the upgrade.
     await engine!.docker(["exec", "headscale", "headscale", "users", "create", "alice"]);
-    const upgraded = await deploy(upgradeSpec(to, from));
+    const upgraded = await deploy(backupSpec(to, { upgradeFrom: from }));
     expect(upgraded.exitCode, upgraded.output.slice(-4000)).toBe(0);
-    expect(upgraded.output).toMatch(/docker_container\.tailnet_headscale_Backup_[0-9A-F]{8}: Creation complete/);
+    expect(upgraded.output).toMatch(/docker_container\.tailnet_headscale_Backup_PreUpgrade_[0-9A-F]{8}: Creation complete/);
     await healthy();
     expect(await engine!.docker(["exec", "headscale", "headscale", "version"])).toContain(to);
-    expect(await engine!.docker(["exec", "headscale", "headscale", "users", "list", "-o", "json"])).toContain('"alice"');
-    // The backup: a copy of the old version's database and keys, in the data volume.
-    const listing = await engine!.docker(["run", "--rm", "-v", "headscale-data:/data:ro", HELPER_IMAGE, "ls", `/data/backups/before-${to}-from-${from}`]);
-    expect(listing.split("\n").filter(Boolean).sort()).toEqual(expect.arrayContaining(["db.sqlite", "noise_private.key"]));
+    expect(await users()).toEqual(["alice"]);
+    const preUpgrade = (await script("list")).split("\n").map((l) => l.replace(/^local /, "")).find((n) => n.endsWith(`-${from}-before-${to}`));
+    expect(preUpgrade, "the backup taken before the upgrade").toBeDefined();
+    expect(await script("verify", preUpgrade!)).toContain(`headscale_version=${from}`);
+
+    // A disaster: the database and the noise key deleted while headscale runs; restored with
+    // cdktf-tailnet restore from the newest backup (by the new version).
+    const latest = await scheduledBackup(to);
+    await engine!.docker(["exec", "headscale", "headscale", "users", "create", "bob"]); // after the backup: lost
+    const key = await engine!.docker(["run", "--rm", "-v", "headscale-data:/data:ro", HELPER_IMAGE, "cat", "/data/noise_private.key"]);
+    await engine!.docker(["run", "--rm", "-v", "headscale-data:/data", HELPER_IMAGE, "rm", "-f", "/data/db.sqlite", "/data/db.sqlite-wal", "/data/db.sqlite-shm", "/data/noise_private.key"]);
+    const specFile = join(scratch!.dir, "upgraded.yaml");
+    writeFileSync(specFile, stringify(backupSpec(to)));
+    const out: string[] = [];
+    const err: string[] = [];
+    const dockerHost = process.env.DOCKER_HOST;
+    process.env.DOCKER_HOST = engine!.host;
+    let code: number;
+    try {
+      code = await runCli(["restore", specFile, "--via", "docker:headscale"], { out: (t) => out.push(t), err: (t) => err.push(t) });
+    } finally {
+      if (dockerHost === undefined) delete process.env.DOCKER_HOST;
+      else process.env.DOCKER_HOST = dockerHost;
+    }
+    expect(code, err.join("\n")).toBe(0);
+    expect(out[0]).toMatch(new RegExp(`^restored ${latest} \\(headscale ${to.replace(/\./g, "\\.")}, taken .*\\) on docker container headscale; headscale was down [\\d.]+ s$`));
+    expect(out[1]).toBe("lost: no node"); // (headscale still read its deleted database: the nodes it had were listed first)
+    await healthy();
+    expect(await users()).toEqual(["alice"]);
+    expect(await engine!.docker(["run", "--rm", "-v", "headscale-data:/data:ro", HELPER_IMAGE, "cat", "/data/noise_private.key"])).toBe(key);
+
+    // The rollback: back to the version before the upgrade, on the database it had then.
+    await engine!.docker(["exec", "headscale", "headscale", "users", "create", "carol"]); // on the new version: lost
+    const rolled = await deploy(backupSpec(from, { rollbackFrom: to }));
+    expect(rolled.exitCode, rolled.output.slice(-4000)).toBe(0);
+    expect(rolled.output).toMatch(/docker_container\.tailnet_headscale_Backup_Rollback_[0-9A-F]{8}: Creation complete/);
+    await healthy();
+    expect(await engine!.docker(["exec", "headscale", "headscale", "version"])).toContain(from);
+    expect(await users()).toEqual(["alice"]);
+
     // And `destroy` stops at the data volume instead of deleting the tailnet's state.
     const destroy = await execa(TERRAFORM, ["destroy", "-input=false", "-auto-approve", "-no-color"], { cwd: join(scratch!.dir, "cdktf.out", "stacks", "upgrade"), env: tfEnv, reject: false, all: true });
     expect(destroy.exitCode).not.toBe(0);
     expect(destroy.all?.replace(/\s+/g, " ")).toContain("Instance cannot be destroyed");
     expect(await engine!.docker(["volume", "ls", "--format", "{{.Name}}"])).toContain("headscale-data");
-  }, 300_000);
+  }, 600_000);
 });
 
 describe.skipIf(skipReason !== undefined)("Docker hosts: a tcp:// engine with TLS, its material only in sensitive variables", () => {
@@ -494,7 +572,7 @@ describe.skipIf(skipReason !== undefined)("Docker hosts: a tcp:// engine with TL
     if (dockerUnavailable) return ctx.skip();
     const spec: TailnetSpec = {
       name: "docker-tls",
-      headscale: { version: headscaleVersion, serverUrl: "https://hs.example.com", host: "engine", listenAddr: "0.0.0.0:8080", dns: { baseDomain: "tail.example.net" }, embeddedDerp: { enabled: true } },
+      headscale: { version: headscaleVersion, serverUrl: "https://hs.example.com", host: "engine", listenAddr: "0.0.0.0:8080", dns: { baseDomain: "tail.example.net" }, embeddedDerp: { enabled: true }, backup: { enabled: false } },
       derp: { tailscaleRegions: "drop" },
       hosts: [{ name: "engine", docker: { daemon: "tcp://127.0.0.1:2376" } }],
     };
@@ -580,7 +658,7 @@ describe.skipIf(skipReason !== undefined)("Docker hosts: an ssh:// engine, the w
     if (dockerUnavailable) return ctx.skip();
     const spec: TailnetSpec = {
       name: "docker-ssh",
-      headscale: { version: headscaleVersion, serverUrl: "https://hs.example.com", host: "engine", listenAddr: "0.0.0.0:8080", dns: { baseDomain: "tail.example.net" }, embeddedDerp: { enabled: true } },
+      headscale: { version: headscaleVersion, serverUrl: "https://hs.example.com", host: "engine", listenAddr: "0.0.0.0:8080", dns: { baseDomain: "tail.example.net" }, embeddedDerp: { enabled: true }, backup: { enabled: false } },
       derp: { tailscaleRegions: "drop" },
       hosts: [
         {

@@ -7,7 +7,9 @@
  * - the kit's helper image (`HELPER_IMAGE`, the official busybox): a static busybox with its
  *   applets in /bin (the one-shot seeds and helpers run `/bin/sh -c`);
  * - a derper image of the user's own (`derp.derper.image`): derper as the entrypoint, uid 65532,
- *   /var/lib/derper owned by it (what the kit's Dockerfile builds).
+ *   /var/lib/derper owned by it (what the kit's Dockerfile builds);
+ * - the base of the kit's helper images (Debian bookworm-slim): a Debian minbase with the backup
+ *   image's packages (`importBackupBaseImage`).
  * They are imported with `docker import` from a root file system written here; nothing is pulled.
  */
 import { execa } from "execa";
@@ -15,6 +17,7 @@ import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, sym
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DockerEngine } from "./docker-engine.js";
+import { debianImageTarball } from "./systemd-image.js";
 
 /** Where Debian's busybox-static installs its static binary. */
 export const BUSYBOX = "/bin/busybox";
@@ -88,4 +91,21 @@ export async function importDerperImage(engine: DockerEngine, tag: string, binar
     },
     ['ENTRYPOINT ["/usr/local/bin/derper"]', "USER 65532:65532"],
   );
+}
+
+/** What the backup image's Dockerfile installs; its stand-in base has them already (no apt here). */
+const BACKUP_BASE_PACKAGES = ["sqlite3", "restic", "openssh-client", "ca-certificates"];
+
+/**
+ * Imports a stand-in for the base image of the kit's helper images (`HELPER_BASE_IMAGE`, Debian
+ * bookworm-slim) under that name: a Debian minbase (debootstrap, cached) with the backup image's
+ * packages installed, so its Dockerfile's install step finds nothing missing and needs no network.
+ */
+export async function importBackupBaseImage(engine: DockerEngine, tag: string): Promise<void> {
+  // What a slim image leaves out too (the Docker engine of the tests copies every layer per container).
+  const slim = ["var/lib/apt/lists", "usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/locale", "usr/lib/x86_64-linux-gnu/gconv"];
+  const { tarball } = await debianImageTarball("backup-base", BACKUP_BASE_PACKAGES, (suite) => ({ suite, packages: BACKUP_BASE_PACKAGES, slim, version: 2 }), (root) => {
+    for (const dir of slim) rmSync(join(root, dir), { recursive: true, force: true });
+  });
+  await engine.docker(["import", "-c", 'CMD ["/bin/bash"]', tarball, tag], { timeoutMs: 300_000 });
 }

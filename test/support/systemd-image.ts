@@ -63,13 +63,16 @@ export interface SystemdImage {
   readonly buildSeconds: number;
 }
 
-/** The cached tarball, built first when missing. */
-export async function systemdImageTarball(): Promise<SystemdImage> {
+/**
+ * A Debian minbase root file system with `packages`, tarred into the cache under a name made of
+ * `label` and a hash of `recipe(suite)` (everything that shapes it); `tweak` changes the
+ * root before it is tarred. Built once per machine; later calls return the cached tarball.
+ */
+export async function debianImageTarball(label: string, packages: readonly string[], recipe: (suite: string) => unknown, tweak: (root: string) => void = () => undefined): Promise<SystemdImage> {
   const suite = osRelease("VERSION_CODENAME") || "bookworm";
-  const recipe = JSON.stringify({ suite, PACKAGES, TWEAKS, MASKED, version: 1 });
-  const name = `debian-${suite}-systemd-sshd-${createHash("sha256").update(recipe).digest("hex").slice(0, 12)}.tar`;
+  const hash = createHash("sha256").update(JSON.stringify(recipe(suite))).digest("hex").slice(0, 12);
   const dir = join(cacheDir, "images");
-  const tarball = join(dir, name);
+  const tarball = join(dir, `debian-${suite}-${label}-${hash}.tar`);
   if (existsSync(tarball) && statSync(tarball).size > 0) return { tarball, buildSeconds: 0 };
   if (!hasCommand("debootstrap")) throw new Error(`${tarball} is not built and debootstrap is not installed: apt-get install debootstrap`);
   mkdirSync(dir, { recursive: true });
@@ -78,8 +81,24 @@ export async function systemdImageTarball(): Promise<SystemdImage> {
   try {
     const root = join(work, "root");
     const mirror = debianMirror(suite);
-    const r = await execa("debootstrap", ["--variant=minbase", `--include=${PACKAGES.join(",")}`, suite, root, mirror], { reject: false, all: true, timeout: 15 * 60_000 });
+    const r = await execa("debootstrap", ["--variant=minbase", `--include=${packages.join(",")}`, suite, root, mirror], { reject: false, all: true, timeout: 15 * 60_000 });
     if (r.exitCode !== 0) throw new Error(`debootstrap ${suite} from ${mirror} failed (exit ${r.exitCode}):\n${(r.all ?? "").slice(-3000)}`);
+    tweak(root);
+    rmSync(join(root, "var/cache/apt/archives"), { recursive: true, force: true });
+    mkdirSync(join(root, "var/cache/apt/archives/partial"), { recursive: true });
+    const part = join(work, "image.tar");
+    const tar = await execa("tar", ["--numeric-owner", "-C", root, "-cf", part, "."], { reject: false, all: true });
+    if (tar.exitCode !== 0) throw new Error(`tar failed:\n${tar.all}`);
+    renameSync(part, tarball);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  return { tarball, buildSeconds: (Date.now() - started) / 1000 };
+}
+
+/** The cached tarball, built first when missing. */
+export async function systemdImageTarball(): Promise<SystemdImage> {
+  return debianImageTarball("systemd-sshd", PACKAGES, (suite) => ({ suite, PACKAGES, TWEAKS, MASKED, version: 1 }), (root) => {
     for (const f of readdirSync(join(root, "etc/ssh")).filter((f) => f.startsWith("ssh_host_"))) unlinkSync(join(root, "etc/ssh", f));
     for (const [path, content, mode] of TWEAKS) {
       const target = join(root, path);
@@ -91,16 +110,7 @@ export async function systemdImageTarball(): Promise<SystemdImage> {
       rmSync(target, { force: true });
       symlinkSync("/dev/null", target);
     }
-    rmSync(join(root, "var/cache/apt/archives"), { recursive: true, force: true });
-    mkdirSync(join(root, "var/cache/apt/archives/partial"), { recursive: true });
-    const part = join(work, "image.tar");
-    const tar = await execa("tar", ["--numeric-owner", "-C", root, "-cf", part, "."], { reject: false, all: true });
-    if (tar.exitCode !== 0) throw new Error(`tar failed:\n${tar.all}`);
-    renameSync(part, tarball);
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
-  return { tarball, buildSeconds: (Date.now() - started) / 1000 };
+  });
 }
 
 /** Imports the tarball into `engine` as `tag`, with systemd as the command. */
