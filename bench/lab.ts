@@ -3,7 +3,10 @@
  * and tailscaled in network namespaces,
  * - the bundled example: start-up (from the call until every tailscaled joined) and the round
  *   trip of pings between two clients relayed through DERP (`tailscale ping`, 20 samples);
- * - start-up of a small tailnet (one region of one DERP node) with 10 and with 50 plain clients.
+ * - start-up of a small tailnet (one region of one DERP node) with 10 and with 50 plain clients;
+ * - the disaster drills of `lab --faults` on headscale 0.28 (two meshed nodes, two clients): the
+ *   time until every node is online again after a restore (database and noise key deleted), after
+ *   an upgrade to the newest release, and after its rollback with the pre-upgrade backup.
  * Every run also passes its checks. Skipped, with a line saying why, when the machine cannot run a
  * lab or the programs are not built (`bash scripts/build-upstream.sh`). headscale runs at the
  * newest release the build script builds (model/upstream-versions.json), which may be older than
@@ -65,12 +68,28 @@ async function main(): Promise<void> {
   rows.push(summary("one region, 10 clients", ten));
   const fifty = await run(smallLabSpec(), 50);
   rows.push(summary("one region, 50 clients", fifty));
+  const drills = await runLab({ spec: smallLabSpec({ nodes: 2 }), clients: 2, headscaleVersion: "0.28.0", faults: true, upgradeTo: { version: HEADSCALE }, waitForOtherLab: 300_000 });
+  rows.push(summary("faults and drills (0.28.0)", drills));
 
   console.log(`${"lab".padEnd(30)} machines  start-up    total  checks`);
   for (const r of rows) console.log(r);
   for (const [name, report] of [["example", example], ["10 clients", ten], ["50 clients", fifty]] as const) {
     console.log(`  ${name} start-up: ${report.phases.map((p) => `${p.name} ${s(p.ms)}`).join(", ")}`);
   }
+  const drill = (id: string) => drills.checks.find((c) => c.id === id);
+  const restore = drill("drill:restore")?.data as { recoveryMs: number; downtimeMs: number; lost: { nodes: string[]; users: string[] } } | undefined;
+  const rollback = drill("drill:upgrade-rollback")?.data as { upgradeMs: number; rollbackMs: number } | undefined;
+  console.log(
+    restore
+      ? `drill restore (database and noise key deleted while the tailnet runs): headscale down ${s(restore.downtimeMs)}, every node online again ${s(restore.recoveryMs)} after the restore began; lost: ${restore.lost.nodes.length} node(s), users ${restore.lost.users.join(", ") || "none"}`
+      : `drill restore: ${drill("drill:restore")?.detail ?? "did not run"}`,
+  );
+  console.log(
+    rollback
+      ? `drill upgrade 0.28.0 -> ${HEADSCALE}: every node online ${s(rollback.upgradeMs)} after headscale stopped; rollback to 0.28.0 with the pre-upgrade backup: ${s(rollback.rollbackMs)}`
+      : `drill upgrade-rollback: ${drill("drill:upgrade-rollback")?.detail ?? "did not run"}`,
+  );
+  console.log(`drill corrupt backup: ${drill("drill:corrupt-backup")?.status ?? "did not run"}: ${drill("drill:corrupt-backup")?.detail ?? ""}`);
   const ping = example.checks.find((c) => c.id === "relay-ping");
   const rtt = ((ping?.data as { rttMs?: number[] } | undefined)?.rttMs ?? []).slice().sort((a, b) => a - b);
   if (rtt.length === 0) {

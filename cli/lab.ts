@@ -21,16 +21,21 @@ import { loadSpecFile } from "./load-spec.js";
 
 export const LAB = {
   name: "lab",
-  usage: `usage: cdktf-tailnet lab <spec> [--clients N] [--headscale-version V] [--faults [--fault-derp kill|link-down]]
-                         [--wait S] [--json] [--keep] [--headscale <path>] [--derper <path>]
+  usage: `usage: cdktf-tailnet lab <spec> [--clients N] [--headscale-version V] [--faults [--fault-derp kill|link-down]
+                         [--upgrade-to V [--upgrade-headscale <path>]]] [--wait S] [--json] [--keep] [--headscale <path>] [--derper <path>]
                          [--tailscaled <path>] [--tailscale <path>] [--bin-dir <dir>]
   run the whole tailnet on this machine (Linux, root): one network namespace per host, device and
   client, the real headscale/derper/tailscaled, then check it end to end
   options:
     --clients N           extra clients to join (default: 2)
     --headscale-version V the headscale release to run (default: the spec's)
-    --faults              then take a DERP node down and stop/restart headscale, and measure the recovery
+    --faults              then take a DERP node down and stop/restart headscale, and measure the recovery;
+                          then the disaster drills: a damaged backup refused, the database and noise
+                          key deleted and restored from the latest backup, and (with --upgrade-to) an
+                          upgrade rolled back with its backup; each reports its recovery time
     --fault-derp <how>    how the DERP node goes down: kill (default) or link-down
+    --upgrade-to V        the next minor headscale release after the lab's, for the upgrade drill
+    --upgrade-headscale <path>   its program (default: from --bin-dir or the cache)
     --wait S              wait up to S seconds for a running lab instead of refusing (one runs at a time)
     --json                print the report as JSON (progress goes to stderr)
     --keep                keep the run directory (logs, state) after the run
@@ -47,6 +52,8 @@ exit codes: 0 every check passed, 1 the spec has problems or a check failed, 2 u
     keep: { type: "boolean" },
     faults: { type: "boolean" },
     "fault-derp": { type: "string" },
+    "upgrade-to": { type: "string" },
+    "upgrade-headscale": { type: "string" },
     wait: { type: "string" },
     headscale: { type: "string" },
     derper: { type: "string" },
@@ -128,6 +135,7 @@ export async function commandLab(args: string[], io: CliIo): Promise<number> {
       headscaleVersion: values["headscale-version"],
       keep: values.keep === true,
       faults: values.faults === true ? { derpFailure } : false,
+      ...(values["upgrade-to"] !== undefined && { upgradeTo: { version: values["upgrade-to"], ...(values["upgrade-headscale"] !== undefined && { headscale: values["upgrade-headscale"] }) } }),
       waitForOtherLab: wait * 1000,
       binaries: { headscale: values.headscale, derper: values.derper, tailscaled: values.tailscaled, tailscale: values.tailscale, binDir: values["bin-dir"] },
       signal: controller.signal,

@@ -116,7 +116,7 @@ export interface Pong {
   readonly at: number;
 }
 
-const fmtMs = (ms: number) => `${ms.toFixed(1)} ms`;
+export const fmtMs = (ms: number) => `${ms.toFixed(1)} ms`;
 
 /** What the fault checks may do to the running lab (every process by pid). */
 export interface LabFaults {
@@ -139,9 +139,10 @@ export interface DebugDerpReport {
   Errors: string[] | null;
 }
 
-const short = (text: string, max = 160) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+export const short = (text: string, max = 160) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
-async function timed(ctx: CheckContext, id: string, title: string, body: () => Promise<Omit<LabCheck, "id" | "title" | "durationMs">>): Promise<LabCheck> {
+/** Runs a check's body, timing it; an error becomes a failed check (an interruption goes through). */
+export async function timed(ctx: CheckContext, id: string, title: string, body: () => Promise<Omit<LabCheck, "id" | "title" | "durationMs">>): Promise<LabCheck> {
   const t0 = Date.now();
   let check: LabCheck;
   try {
@@ -162,7 +163,10 @@ function derpNodes(region: CheckRegion): CheckNode[] {
 // ---------------------------------------------------------------------------------------------
 // registered
 
-interface HeadscaleNode {
+/** A node as `headscale nodes list -o json` prints it (the fields the checks read). */
+export interface HeadscaleNode {
+  id?: number | string;
+  node_key?: string;
   given_name?: string;
   name?: string;
   online?: boolean;
@@ -175,7 +179,8 @@ interface HeadscaleNode {
   user?: { name?: string };
 }
 
-async function listNodes(ctx: CheckContext): Promise<HeadscaleNode[]> {
+/** headscale's nodes, as its CLI lists them. */
+export async function listNodes(ctx: CheckContext): Promise<HeadscaleNode[]> {
   const r = await ctx.headscale(["nodes", "list", "-o", "json"]);
   if (r.code !== 0) throw new Error(`headscale nodes list failed: ${r.stderr.trim() || r.stdout.trim()}`);
   const parsed = JSON.parse(r.stdout.trim() || "[]") as HeadscaleNode[] | null;
@@ -410,7 +415,7 @@ async function waitForPeerView(ctx: CheckContext, from: LabMachine, to: LabMachi
  * (through `region` when given), a pong came over a direct path, or `deadlineMs` passed. Each
  * miss is kept as evidence.
  */
-async function relayPing(ctx: CheckContext, from: LabMachine, to: TailscaleSelf, region?: string, want = 2, deadlineMs = 25_000, timeoutMs = 2_000): Promise<{ pongs: Pong[]; direct: Pong[]; output: string; attempts: number }> {
+export async function relayPing(ctx: CheckContext, from: LabMachine, to: TailscaleSelf, region?: string, want = 2, deadlineMs = 25_000, timeoutMs = 2_000): Promise<{ pongs: Pong[]; direct: Pong[]; output: string; attempts: number }> {
   const deadline = Date.now() + deadlineMs;
   const pongs: Pong[] = [];
   const direct: Pong[] = [];
@@ -709,26 +714,32 @@ export async function checkHeadscaleDown(ctx: CheckContext, a: LabMachine, b: La
   });
 }
 
+/**
+ * Waits (up to `limitMs` from `t0`) until every tailnet machine is online in headscale; the time
+ * each came online, and when all were (undefined when some never did).
+ */
+export async function waitAllOnline(ctx: CheckContext, t0: number, limitMs = 90_000): Promise<{ onlineMs: number | undefined; online: string[]; expected: string[]; perNode: Map<string, number>; nodes: HeadscaleNode[] }> {
+  const expected = ctx.tailscaleMachines.map(tailnetHostname);
+  let online: string[] = [];
+  let nodes: HeadscaleNode[] = [];
+  const perNode = new Map<string, number>();
+  while (Date.now() - t0 < limitMs) {
+    nodes = await listNodes(ctx).catch(() => []);
+    online = expected.filter((n) => nodes.find((x) => x.given_name === n || x.name === n)?.online);
+    for (const n of online) if (!perNode.has(n)) perNode.set(n, Date.now() - t0);
+    if (online.length === expected.length) return { onlineMs: Date.now() - t0, online, expected, perNode, nodes };
+    await ctx.pause(200);
+  }
+  return { onlineMs: undefined, online, expected, perNode, nodes };
+}
+
 /** Starts headscale again and measures how long until it is healthy and every node is online again. */
 export async function checkHeadscaleRestart(ctx: CheckContext, a: LabMachine, b: LabMachine): Promise<LabCheck> {
   return timed(ctx, "fault:headscale-restart", "headscale restarted: every node reconnects", async () => {
     const t0 = Date.now();
     await ctx.faults!.startHeadscale();
     const healthyMs = Date.now() - t0;
-    const expected = ctx.tailscaleMachines.map(tailnetHostname);
-    let online: string[] = [];
-    let onlineMs: number | undefined;
-    const perNode = new Map<string, number>();
-    while (Date.now() - t0 < 90_000) {
-      const nodes = await listNodes(ctx);
-      online = expected.filter((n) => nodes.find((x) => x.given_name === n || x.name === n)?.online);
-      for (const n of online) if (!perNode.has(n)) perNode.set(n, Date.now() - t0);
-      if (online.length === expected.length) {
-        onlineMs = Date.now() - t0;
-        break;
-      }
-      await ctx.pause(200);
-    }
+    const { onlineMs, online, expected, perNode } = await waitAllOnline(ctx, t0);
     if (onlineMs === undefined) {
       return { status: "fail", detail: `headscale healthy after ${(healthyMs / 1000).toFixed(2)} s, but after 90 s only ${online.length}/${expected.length} nodes are online (missing ${expected.filter((n) => !online.includes(n)).join(", ")})` };
     }

@@ -20,9 +20,10 @@ import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { findHeadscaleVersion, formatIssues, resolve, SUPPORTED_HEADSCALE_VERSIONS, validate, type ResolvedTailnet, type TailnetSpec } from "../model/index.js";
+import { beforeStartArgs, findHeadscaleVersion, formatIssues, planUpgrade, resolve, SUPPORTED_HEADSCALE_VERSIONS, validate, type ResolvedTailnet, type TailnetSpec } from "../model/index.js";
+import type { BackupHost } from "../cli/backup-host.js";
 import { placeHeadscaleFiles } from "../render/index.js";
-import { findLabBinaries, type BinaryOverrides, type LabBinaries } from "./binaries.js";
+import { findLabBinaries, LabBinariesMissing, type BinaryOverrides, type LabBinaries } from "./binaries.js";
 import { certificatePin, issueSelfSigned } from "../secrets/index.js";
 import { createLabCa, issueLabCertificate } from "./certs.js";
 import {
@@ -46,7 +47,8 @@ import {
   type LabCheck,
   type TailscaleSelf,
 } from "./checks.js";
-import { applyLabChanges, LAB_BREAKS, labHostsFile, type LabBreak, type LabChange, type LabTailnet } from "./lab-changes.js";
+import { applyLabChanges, LAB_BREAKS, labHostsFile, labVariant, type LabBreak, type LabChange, type LabChangeInputs, type LabTailnet } from "./lab-changes.js";
+import { drillCorruptBackup, drillRestore, drillUpgradeRollback, type LabDrills, type LabUpgrade } from "./drills.js";
 import { headscaleMachine, machineOfNode, planLab, tailnetHostname, type LabMachine, type LabPlan } from "./plan.js";
 import { LabAborted, LabRuntime, type LabProcess, type RunResult } from "./runtime.js";
 import { LabRunRecord, labStateDir } from "./state.js";
@@ -73,9 +75,16 @@ export interface LabOptions {
    * After the checks, inject faults and measure: take down one node of a two-node region (how long
    * until two clients relay through the other; killed with SIGKILL, or with `derpFailure:
    * "link-down"` cut off without closing its connections), stop headscale (established peers keep
-   * talking), start it again (how long until every node is back online).
+   * talking), start it again (how long until every node is back online); then the disaster drills
+   * (lab/drills.ts): a damaged backup refused, a restore after the database and noise key are
+   * deleted, and (with `upgradeTo`) an upgrade rolled back with its backup.
    */
   readonly faults?: boolean | { readonly derpFailure: DerpFailure };
+  /**
+   * The upgrade the `--faults` drills deploy and roll back: the next minor release after the lab's
+   * headscale, and its program (default: from the cache). Without it that drill is skipped.
+   */
+  readonly upgradeTo?: { readonly version: string; readonly headscale?: string };
   /** Relayed pings the relay-ping check collects (default 2); more give round-trip statistics. */
   readonly pingSamples?: number;
   /** Break these checks' preconditions on purpose (tests of the checks; each is listed with the lab's changes). */
@@ -251,6 +260,7 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
   };
   let error: string | undefined;
   let lab: LabTailnet | undefined;
+  let labInputs: LabChangeInputs | undefined;
   const changes: LabChange[] = [];
   const phases: { name: string; ms: number }[] = [];
   let startupMs: number | undefined;
@@ -297,7 +307,7 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
       policyPath = join(headscalePaths.configDir, "policy.hujson");
       copyFileSync(original.headscale.policy.path, policyPath);
     }
-    lab = applyLabChanges(original, {
+    labInputs = {
       plan,
       model,
       headscaleVersion: options.headscaleVersion,
@@ -310,7 +320,9 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
       derperPaths,
       policyPath,
       breaks,
-    });
+      backupDir: dir("headscale", "backups"),
+    };
+    lab = applyLabChanges(original, labInputs);
     changes.push(...lab.changes, ...TAILSCALED_CHANGES);
     progress(`lab changes (the only differences from what the spec renders):`);
     for (const c of changes) progress(`  ${c.subject}: ${c.from} -> ${c.to}  (${c.why})`);
@@ -364,7 +376,9 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
     progress(`lab up in ${(startupMs / 1000).toFixed(1)} s`);
 
     // 7. checks
-    await runChecks(rt, plan, lab, running, report, progress, { faults: options.faults !== undefined && options.faults !== false, derpFailure: typeof options.faults === "object" ? options.faults.derpFailure : "kill", pingSamples: options.pingSamples ?? 2, listeners });
+    const faults = options.faults !== undefined && options.faults !== false;
+    const drills = faults ? labDrills(rt, plan, lab, labInputs!, running, bins, runDir, options.upgradeTo, options.binaries?.binDir) : undefined;
+    await runChecks(rt, plan, lab, running, report, progress, { faults, drills, derpFailure: typeof options.faults === "object" ? options.faults.derpFailure : "kill", pingSamples: options.pingSamples ?? 2, listeners });
   } catch (e) {
     if (e instanceof LabAborted || options.signal?.aborted) error = "interrupted";
     else if (e instanceof LabSetupError) error = e.message;
@@ -429,6 +443,8 @@ interface Running {
   headscale: LabProcess;
   readonly headscaleUp: () => Promise<boolean>;
   readonly startHeadscale: (name: string) => Promise<LabProcess>;
+  /** The headscale program the lab starts (and runs its CLI from) from now on: the upgrade drill switches it. */
+  useHeadscale(binary: string): void;
 }
 
 function tail(text: string, lines = 15): string {
@@ -457,15 +473,16 @@ async function bringUp(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, bins: Lab
     const r = await rt.run(hsMachine.name, ["curl", "-s", "--max-time", "2", "--cacert", rt.baseEnv.SSL_CERT_FILE!, health], { timeoutMs: 5_000 });
     return r.code === 0 && r.stdout.includes('"pass"');
   };
+  let headscaleBinary = bins.headscale;
   const startHeadscale = async (name: string) => {
-    const proc = rt.start(name, hsMachine.name, [bins.headscale, "serve", "-c", configPath], { logFile: join(logDir, `${name.replace(/[^a-z0-9-]+/g, "-").replace(/-+$/, "")}.log`), cwd: tailnet.headscale.paths.stateDir });
+    const proc = rt.start(name, hsMachine.name, [headscaleBinary, "serve", "-c", configPath], { logFile: join(logDir, `${name.replace(/[^a-z0-9-]+/g, "-").replace(/-+$/, "")}.log`), cwd: tailnet.headscale.paths.stateDir });
     await waitFor(rt, name, proc, 30_000, headscaleUp);
     return proc;
   };
   const headscale = await startHeadscale("headscale");
   progress(`headscale ${tailnet.headscale.version.version}: up on ${hsMachine.name} (${hsMachine.address}), ${health} answers over TLS from the lab CA (${Date.now() - t} ms)`);
   phase("headscale");
-  const headscaleCli = (args: readonly string[]) => rt.run(hsMachine.name, [bins.headscale, "-c", configPath, ...args], { timeoutMs: 20_000 });
+  const headscaleCli = (args: readonly string[]) => rt.run(hsMachine.name, [headscaleBinary, "-c", configPath, ...args], { timeoutMs: 20_000 });
 
   // derpers
   t = Date.now();
@@ -590,7 +607,10 @@ async function bringUp(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, bins: Lab
   );
   progress(`tailscaled: ${members.length} joined (${members.length > 12 ? `${members.slice(0, 12).map((m) => m.name).join(", ")}, ...` : members.map((m) => m.name).join(", ")}) (${Date.now() - t} ms)`);
   phase("tailscaled joined");
-  return { headscale, derpers, tailscaleds, tailscale, tailscaleNc, pingOnce, headscaleCli, headscaleUp, startHeadscale };
+  const useHeadscale = (binary: string) => {
+    headscaleBinary = binary;
+  };
+  return { headscale, derpers, tailscaleds, tailscale, tailscaleNc, pingOnce, headscaleCli, headscaleUp, startHeadscale, useHeadscale };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -598,6 +618,8 @@ async function bringUp(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, bins: Lab
 
 interface CheckOptions {
   readonly faults: boolean;
+  /** The disaster drills (with faults); undefined when the lab's headscale renders no backups. */
+  readonly drills: LabDrills | { readonly skip: string } | undefined;
   readonly derpFailure: DerpFailure;
   readonly pingSamples: number;
   readonly listeners: ReadonlyMap<string, { port: number; token: string }>;
@@ -756,4 +778,93 @@ async function runChecks(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, running
   else skip("fault:derp-failover", "one node of a two-node region killed", "the model has no region with two DERP nodes");
   await checkHeadscaleDown(ctx, a, b);
   await checkHeadscaleRestart(ctx, a, b);
+  const drills = options.drills;
+  if (!drills || "skip" in drills) {
+    for (const id of ["drill:corrupt-backup", "drill:restore", "drill:upgrade-rollback"]) skip(id, id, drills?.skip ?? "no backups");
+    return;
+  }
+  progress("disaster drills:");
+  await drillCorruptBackup(ctx, drills);
+  await drillRestore(ctx, drills, a, b);
+  await drillUpgradeRollback(ctx, drills, a, b);
+}
+
+/**
+ * The drills' access to the running lab: the backup script the kit rendered for headscale's host,
+ * run in headscale's namespace; headscale as a lab process; the upgrade's two deployments (the
+ * variant's files in place, what its unit runs before it starts, then that version's program).
+ */
+function labDrills(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, inputs: LabChangeInputs, running: Running, bins: LabBinaries, runDir: string, upgradeTo: LabOptions["upgradeTo"], binDir: string | undefined): LabDrills | { skip: string } {
+  const hsHost = lab.tailnet.headscale.host;
+  const files = `hosts/${hsHost}/backup`;
+  const rendered = (name: string) => join(runDir, "rendered", files, name);
+  if (!lab.files.some((f) => f.path === `${files}/headscale-backup.sh`) || !lab.tailnet.headscale.backup?.schedule) return { skip: "the spec turns headscale's scheduled backups off (headscale.backup.enabled: false)" };
+  const [script, config] = [rendered("headscale-backup.sh"), rendered("headscale-backup.env")];
+  const hsMachine = headscaleMachine(plan);
+  const backups: BackupHost = {
+    description: `lab machine ${hsMachine.name}`,
+    script: async (args) => {
+      const r = await rt.run(hsMachine.name, ["sh", script, config, ...args], { timeoutMs: 120_000 });
+      return { code: r.code ?? -1, stdout: r.stdout, stderr: r.stderr };
+    },
+    stopHeadscale: () => rt.stop(running.headscale),
+    startHeadscale: async () => {
+      running.headscale = await running.startHeadscale("headscale (restored)");
+    },
+    healthy: running.headscaleUp,
+  };
+  const cli = async (args: string[]) => {
+    const r = await running.headscaleCli(args);
+    if (r.code !== 0) throw new Error(`headscale ${args.join(" ")} failed: ${(r.stderr || r.stdout).trim()}`);
+    return r.stdout;
+  };
+  return {
+    backups,
+    tailnet: lab.tailnet,
+    createUser: async (name) => void (await cli(["users", "create", name, "-o", "json"])),
+    users: async () => ((JSON.parse((await cli(["users", "list", "-o", "json"])).trim() || "[]") ?? []) as { name: string }[]).map((u) => u.name).sort(),
+    upgrade: labUpgrade(rt, lab, inputs, running, bins, backups, hsMachine.name, config, upgradeTo, binDir),
+  };
+}
+
+function labUpgrade(rt: LabRuntime, lab: LabTailnet, inputs: LabChangeInputs, running: Running, bins: LabBinaries, backups: BackupHost, machine: string, config: string, upgradeTo: LabOptions["upgradeTo"], binDir: string | undefined): LabUpgrade | { skip: string } {
+  const from = lab.tailnet.headscale.version;
+  if (!upgradeTo) return { skip: `no upgrade to drill: give --upgrade-to <release> (the next minor release after ${from.version})` };
+  const to = findHeadscaleVersion(upgradeTo.version);
+  if (!to) return { skip: `--upgrade-to ${upgradeTo.version}: the kit renders for headscale ${SUPPORTED_HEADSCALE_VERSIONS.join(", ")}` };
+  const step = planUpgrade(from, to);
+  if (!step.ok || step.path.length !== 1 || to.minor === from.minor) return { skip: `${from.version} -> ${to.version} is not one minor upgrade step (${step.explanation})` };
+  let toBinary: string;
+  try {
+    toBinary = upgradeTo.headscale ?? findLabBinaries({ headscale: to.version, tailscale: lab.tailnet.derp.derperVersion }, { ...(binDir !== undefined && { binDir }) }).headscale;
+  } catch (e) {
+    if (e instanceof LabBinariesMissing) return { skip: `headscale ${to.version} is not built: ${e.message.split("\n")[1]?.trim() ?? e.message}` };
+    throw e;
+  }
+  return {
+    from: from.version,
+    to: to.version,
+    deploy: async (which) => {
+      const variant = labVariant(lab, inputs, (hs) => {
+        delete hs.upgradeFrom;
+        delete hs.rollbackFrom;
+        if (which === "upgrade") Object.assign(hs, { version: to.version, upgradeFrom: from.version });
+        else Object.assign(hs, { version: from.version, rollbackFrom: to.version });
+      });
+      await rt.stop(running.headscale);
+      for (const { hostPath, file } of placeHeadscaleFiles(variant.tailnet)) writeFileSync(hostPath, file.content, { mode: file.mode });
+      const env = variant.files.find((f) => f.path === `hosts/${variant.tailnet.headscale.host}/backup/headscale-backup.env`)!;
+      writeFileSync(config, env.content);
+      let output = "";
+      for (const s of variant.tailnet.headscale.backup!.beforeStart) {
+        const r = await backups.script(beforeStartArgs(s));
+        output += r.stdout;
+        if (r.code !== 0) throw new Error(`${s.step} ${s.from} ${s.to} before headscale started failed: ${(r.stderr || r.stdout).trim()}`);
+      }
+      running.useHeadscale(which === "upgrade" ? toBinary : bins.headscale);
+      running.headscale = await running.startHeadscale(`headscale ${which === "upgrade" ? to.version : from.version}`);
+      return { output };
+    },
+    version: async () => (await rt.run(machine, [running.headscale.argv[0]!, "version"])).stdout.trim(),
+  };
 }

@@ -109,6 +109,8 @@ export interface LabChangeInputs {
   /** The pin of a certificate derper never serves, for the wrong-pin probe region; none: no probe. */
   readonly wrongPin: string | undefined;
   readonly headscalePaths: HeadscalePaths;
+  /** Where headscale's backups go (the backup script the kit renders for its host). */
+  readonly backupDir?: string;
   readonly derperPaths: (nodeName: string) => DerperLabPaths;
   /** The policy file's lab copy, when the spec names a policy file. */
   readonly policyPath?: string | undefined;
@@ -155,6 +157,8 @@ export interface LabTailnet {
 }
 
 const PROBE_CODE = "lab-wrong-pin";
+/** The host the lab gives headscale when the spec names none. */
+const LAB_HEADSCALE_HOST = "lab-headscale";
 
 function urlPort(url: URL): number {
   return url.port !== "" ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
@@ -166,6 +170,26 @@ function freeRegionId(spec: TailnetSpec): number {
   if (spec.headscale.embeddedDerp?.enabled) used.add(spec.headscale.embeddedDerp.regionId ?? 999);
   for (let id = 999; id >= 900; id--) if (!used.has(id)) return id;
   throw new Error("no free DERP region id in 900-999 for the lab's wrong-pin probe region");
+}
+
+/** The normal pipeline on a lab spec: loadTailnet, the run's certificates, headscale and derper relocated into the run directory. */
+function pipeline(spec: TailnetSpec, inputs: LabChangeInputs) {
+  const store = new SecretStore(spec.name ?? inputs.model.name, inputs.secretsDir);
+  const resolved = materializeCertificates(loadTailnet(spec), store);
+  const started = new Set(inputs.plan.machines.flatMap((m) => m.derpNodes));
+  const relocated = relocateDerper(relocateHeadscale(resolved, { paths: inputs.headscalePaths, backupDir: inputs.backupDir }), (node) => (started.has(node) ? inputs.derperPaths(node) : undefined));
+  return { resolved, store, started, relocated };
+}
+
+/**
+ * The lab's tailnet with headscale's settings changed by `change` (an upgrade, a rollback): the
+ * lab spec through the same pipeline, with the same run directory, certificates and secrets.
+ */
+export function labVariant(lab: LabTailnet, inputs: LabChangeInputs, change: (headscale: TailnetSpec["headscale"]) => void): { tailnet: ResolvedTailnet; files: RenderedFile[] } {
+  const spec = structuredClone(lab.spec) as TailnetSpec;
+  change(spec.headscale);
+  const { relocated } = pipeline(spec, inputs);
+  return { tailnet: relocated, files: renderTailnet(relocated) };
 }
 
 /**
@@ -184,6 +208,16 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
   if (inputs.headscaleVersion !== undefined && inputs.headscaleVersion.replace(/^v/, "") !== (hs.version ?? "")) {
     note("headscale.version", hs.version ?? "(default)", inputs.headscaleVersion.replace(/^v/, ""), "--headscale-version");
     hs.version = inputs.headscaleVersion.replace(/^v/, "");
+  }
+
+  // headscale's host: the backup script is rendered for the host headscale runs on
+  if (hs.host === undefined) {
+    const names = new Set((spec.hosts ?? []).map((h) => h.name));
+    let name = LAB_HEADSCALE_HOST;
+    for (let i = 2; names.has(name); i++) name = `${LAB_HEADSCALE_HOST}-${i}`;
+    spec.hosts = [...(spec.hosts ?? []), { name }];
+    hs.host = name;
+    note("headscale.host", undefined, name, "the lab runs headscale on a machine of its own; the kit renders headscale's backups for the host it runs on (the drills of --faults use them)");
   }
 
   // headscale TLS and listener
@@ -329,11 +363,9 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
   }
 
   // the normal pipeline: validate + resolve, certificates, relocation, render
-  const store = new SecretStore(spec.name ?? inputs.model.name, inputs.secretsDir);
-  const resolved = materializeCertificates(loadTailnet(spec), store);
+  const { resolved, store, started, relocated } = pipeline(spec, inputs);
+  let tailnet = relocated;
   note("secrets", `${defaultSecretsRoot()}/${resolved.name}`, `${inputs.secretsDir}/${resolved.name}`, "fresh mesh keys and self-signed certificates for every run; the lab never touches your secrets");
-  const started = new Set(plan.machines.flatMap((m) => m.derpNodes));
-  let tailnet = relocateDerper(relocateHeadscale(resolved, { paths: inputs.headscalePaths }), (node) => (started.has(node) ? inputs.derperPaths(node) : undefined));
   const before = resolved.headscale.paths;
   note("headscale files", `${before.configDir}, ${before.stateDir}, ${before.runDir}`, `${inputs.headscalePaths.configDir}, ${inputs.headscalePaths.stateDir}, ${inputs.headscalePaths.runDir}`, "the lab runs headscale as a process in the run directory");
   if (probe) {

@@ -274,15 +274,17 @@ const statePath = (runId: string) => join(labStateDir(), `run-${runId}.json`);
 
 describe.skipIf(!!labSkipReason)(`the lab's life cycle and faults ${labSkipReason ? `(skipped: ${labSkipReason})` : ""}`, () => {
   it(
-    "faults: a DERP node killed, headscale stopped and restarted, each measured; a second lab meanwhile is refused",
+    "faults: a DERP node killed, headscale stopped and restarted, each measured; the disaster drills (a damaged backup refused, a restore after the database and noise key are deleted, 0.28 -> 0.29 rolled back with its backup), each measured; a second lab meanwhile is refused",
     async () => {
       const progress: string[] = [];
       let second: Promise<unknown> | undefined;
+      // On 0.28.0, so the upgrade drill deploys 0.29 and rolls it back.
       const report: LabReport = await runLab({
         spec: smallLabSpec({ nodes: 2 }),
         clients: 2,
         faults: true,
-        ...labPrograms(),
+        ...labPrograms("0.28.0"),
+        upgradeTo: { version: LAB_HEADSCALE, headscale: labBinaries(LAB_HEADSCALE).headscale! },
         waitForOtherLab: WAIT_FOR_OTHER_LAB,
         onProgress: (line) => {
           progress.push(line);
@@ -301,8 +303,22 @@ describe.skipIf(!!labSkipReason)(`the lab's life cycle and faults ${labSkipReaso
         "fault:derp-failover": "pass",
         "fault:headscale-down": "pass",
         "fault:headscale-restart": "pass",
+        "drill:corrupt-backup": "pass",
+        "drill:restore": "pass",
+        "drill:upgrade-rollback": "pass",
       });
       expectNothingLeft(report);
+
+      // The drills: what was refused, what was lost, how long each recovery took.
+      expect(check(report, "drill:corrupt-backup").detail).toMatch(/^refused: backup \d{8}T\d{6}Z-0\.28\.0 is damaged: db\.sqlite: FAILED; it was not restored, nothing was changed, headscale keeps running$/);
+      const restore = check(report, "drill:restore").data as { downtimeMs: number; recoveryMs: number; lost: { nodes: string[]; users: string[] } };
+      expect(restore.lost).toEqual({ nodes: [], users: ["registered-after-backup"] });
+      expect(check(report, "drill:restore").detail).toMatch(/each with its node id \(none registered again\).*relayed ping client-1 -> client-2 answers/);
+      expect(restore.recoveryMs).toBeLessThan(60_000);
+      const rollback = check(report, "drill:upgrade-rollback").data as { upgradeMs: number; rollbackMs: number };
+      expect(check(report, "drill:upgrade-rollback").detail).toMatch(/^upgrade: the pre-upgrade backup first \(headscale 0\.28\.0's database and keys are in /);
+      expect(check(report, "drill:upgrade-rollback").detail).toContain(`-0.28.0-before-${LAB_HEADSCALE}, kept for a rollback from`);
+      console.log(`drill figures: restore ${restore.recoveryMs} ms until every node was online (headscale down ${restore.downtimeMs} ms); upgrade ${rollback.upgradeMs} ms, rollback ${rollback.rollbackMs} ms until every node was online`);
 
       // The figures.
       const failover = check(report, "fault:derp-failover").data as { failoverMs: number; victim: string; survivor: string; homes: { survivorBefore: number; survivorAfter: number } };
