@@ -12,6 +12,8 @@ import { request as httpRequest } from "node:http";
 import { connect as tlsConnect, type PeerCertificate, type TLSSocket } from "node:tls";
 import { crc32 } from "node:zlib";
 import type { ResolvedDerpNode, ResolvedTailnet } from "../model/index.js";
+import type { BackupHost } from "./backup-host.js";
+import { checkBackups } from "./doctor-backups.js";
 import { clientFinding, headscaleVersionFinding, releaseOfVersionAnswer } from "./doctor-versions.js";
 
 /** One finding. */
@@ -37,6 +39,8 @@ export interface DoctorOptions {
   readonly ca?: string;
   /** Per-check time limit. @default 5000 ms */
   readonly timeoutMs?: number;
+  /** headscale's host, to check its newest backup (`doctor --via`); none: not checked. */
+  readonly backups?: BackupHost;
   /** Called as each check finishes (progress). */
   readonly onFinding?: (finding: DoctorFinding) => void;
 }
@@ -315,6 +319,7 @@ export async function runDoctor(tailnet: ResolvedTailnet, options: DoctorOptions
   report(await checkDns(tailnet, options));
   report(await checkHeadscale(tailnet, options));
   for (const node of tailnet.derp.regions.flatMap((r) => r.nodes)) report(await checkNode(node, options));
+  if (options.backups) report(await checkBackups(tailnet, options.backups));
   return all;
 }
 

@@ -170,6 +170,7 @@ async function commandDoctor(args: string[], io: CliIo): Promise<number> {
     dnsServer: values["dns-server"],
     resolve: fixed,
     ca,
+    ...(values.via !== undefined && { backups: backupHostFor(values.via, tailnet) }),
     onFinding: values.json ? undefined : (f) => io.err(`${f.ok ? "ok  " : "FAIL"} ${f.check} ${f.target}`),
   });
   io.out(values.json ? JSON.stringify({ findings }, null, 2) : formatFindings(findings));

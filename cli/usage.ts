@@ -67,14 +67,17 @@ exit codes: 0 done, 1 the spec has problems, 2 usage or file error`,
 export const DOCTOR = {
   name: "doctor",
   usage: `usage: cdktf-tailnet doctor <spec> [--json] [--dns-server <ip[:port]>] [--resolve <host>=<address>]...
-                            [--ca-file <pem>] [--secrets-dir <dir>]
+                            [--ca-file <pem>] [--secrets-dir <dir>] [--via <how>]
   check a running deployment from outside: DNS, headscale /health /key /verify over TLS, each DERP
-  node's certificate or pin, /derp/probe, STUN, port 80
+  node's certificate or pin, /derp/probe, STUN, port 80; with --via, headscale's newest backup
   options:
     --json                print the findings as JSON
     --dns-server <ip[:port]>     resolve names with this server (default: the system's)
     --resolve <host>=<address>   use this address for <host> instead of DNS (repeatable)
     --ca-file <pem>       also trust the CA certificates in this file
+    --via <how>           also check headscale's newest backup (its age against the schedule, its
+                          integrity), reached as restore reaches it: local:<binary>[,<config>],
+                          docker:<container>[@ssh://user@host] or ssh:<user@host>
 ${SECRETS_DIR}
 ${SPEC}
 exit codes: 0 every check passed, 1 a check failed or the spec has problems, 2 usage or file error`,
@@ -84,6 +87,7 @@ exit codes: 0 every check passed, 1 a check failed or the spec has problems, 2 u
     resolve: { type: "string", multiple: true },
     "ca-file": { type: "string" },
     "secrets-dir": { type: "string" },
+    via: { type: "string" },
   },
 } as const satisfies CommandSpec<Options>;
 
