@@ -132,7 +132,7 @@ describe.skipIf(!!skip)("cdktf deploy of the example's stack on a real Docker en
   });
 
   it("prints the model's warnings, as the kit's CLI does", () => {
-    expect(deploy.output).toContain("nothing backs it up");
+    expect(deploy.output).toContain("scheduled backups are off (headscale.backup.enabled: false): losing it means every node registers again");
   });
 
   it("finds nothing to change in a second `cdktf diff`", async () => {
