@@ -15,6 +15,7 @@ import type { ResolvedDerpNode, ResolvedTailnet } from "../model/index.js";
 import type { BackupHost } from "./backup-host.js";
 import { checkBackups } from "./doctor-backups.js";
 import { clientFinding, headscaleVersionFinding, releaseOfVersionAnswer } from "./doctor-versions.js";
+import { allNodes, hostNamed } from "../model/walk.js";
 
 /** One finding. */
 export interface DoctorFinding {
@@ -172,10 +173,10 @@ async function checkDns(tailnet: ResolvedTailnet, options: DoctorOptions): Promi
     if (!wanted.has(name)) wanted.set(name, new Set());
     wanted.get(name)!.add(value);
   };
-  const hsHost = tailnet.hosts.find((h) => h.name === tailnet.headscale.host);
+  const hsHost = hostNamed(tailnet, tailnet.headscale.host);
   add(tailnet.headscale.serverHost, hsHost?.publicIpv4);
   add(tailnet.headscale.serverHost, hsHost?.publicIpv6);
-  for (const node of tailnet.derp.regions.flatMap((r) => r.nodes)) {
+  for (const node of allNodes(tailnet)) {
     if (node.hostnameIsIp) continue;
     add(node.hostname, node.ipv4);
     add(node.hostname, node.ipv6);
@@ -318,7 +319,7 @@ export async function runDoctor(tailnet: ResolvedTailnet, options: DoctorOptions
   };
   report(await checkDns(tailnet, options));
   report(await checkHeadscale(tailnet, options));
-  for (const node of tailnet.derp.regions.flatMap((r) => r.nodes)) report(await checkNode(node, options));
+  for (const node of allNodes(tailnet)) report(await checkNode(node, options));
   if (options.backups) report(await checkBackups(tailnet, options.backups));
   return all;
 }

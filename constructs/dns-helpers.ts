@@ -14,6 +14,7 @@ import { buildContext, builtImage } from "./build-context.js";
 import { contentLabels, hardening } from "./container-parts.js";
 import type { DockerHost } from "./docker-host.js";
 import { checkModelTokens, terraformString } from "./terraform-text.js";
+import { hostNamed } from "../model/walk.js";
 
 /** derper's user in the kit's image (distroless nonroot); the ACME client runs as it too. */
 
@@ -43,7 +44,7 @@ export function dnsSecretVariable(scope: Construct, hostName: string, provider: 
 
 function modelHost(tailnet: ResolvedTailnet, name: string): ResolvedHost {
   checkModelTokens(tailnet);
-  const host = tailnet.hosts.find((h) => h.name === name);
+  const host = hostNamed(tailnet, name);
   if (!host) throw new Error(`the tailnet has no host ${JSON.stringify(name)}`);
   return host;
 }

@@ -8,6 +8,7 @@ import { REMOTE_PROLOGUE, vmNotes, vmProvisionSteps, type ProvisionStep } from "
 import { annotateWarnings, warningsOf } from "./warnings.js";
 import { SecretStore } from "../secrets/store.js";
 import { checkModelTokens, terraformLiteral, terraformString, terraformValue } from "./terraform-text.js";
+import { hostNamed, nodesOfHost, regionOfNode } from "../model/walk.js";
 
 /** How Terraform reaches a VM's sshd. */
 export interface VmSshConnection {
@@ -102,13 +103,13 @@ export class VmHost extends Construct {
     super(scope, id);
     const { tailnet } = props;
     checkModelTokens(tailnet);
-    const host: ResolvedHost | undefined = tailnet.hosts.find((h) => h.name === props.hostName);
+    const host: ResolvedHost | undefined = hostNamed(tailnet, props.hostName);
     if (!host) throw new Error(`the tailnet has no host ${JSON.stringify(props.hostName)}; it has ${tailnet.hosts.map((h) => h.name).join(", ") || "none"}`);
     if (!host.vm) throw new Error(`host ${host.name} has no vm in the spec, so there is nothing to install over SSH; add hosts[].vm`);
     this.hostName = host.name;
-    const node = tailnet.derp.regions.flatMap((r) => r.nodes.map((n) => ({ n, r }))).find(({ n }) => n.host === host.name);
-    if (node && node.n.derper.certificateSource === "self-signed" && !node.n.derper.certificateFiles) {
-      throw new Error(`DERP node ${node.n.name} uses a kit-issued self-signed certificate that was not issued yet; build the model with prepareTailnet(spec)`);
+    const node = nodesOfHost(tailnet, host)[0];
+    if (node && node.derper.certificateSource === "self-signed" && !node.derper.certificateFiles) {
+      throw new Error(`DERP node ${node.name} uses a kit-issued self-signed certificate that was not issued yet; build the model with prepareTailnet(spec)`);
     }
 
     const c = props.connection ?? {};
@@ -130,7 +131,7 @@ export class VmHost extends Construct {
       ...(c.hostKey !== undefined ? { hostKey: terraformValue(c.hostKey) } : {}),
     };
 
-    const meshKeyFile = node && node.n.derper.meshWith.length > 0 ? new SecretStore(tailnet.name, props.secretsDir).meshKey(node.r.code).path : undefined;
+    const meshKeyFile = node && node.derper.meshWith.length > 0 ? new SecretStore(tailnet.name, props.secretsDir).meshKey(regionOfNode(tailnet, node).code).path : undefined;
     const steps = vmProvisionSteps(tailnet, host, { sudo: user !== "root", ...(meshKeyFile ? { meshKeyFile } : {}) });
     const resources = new Map<string, DataResource>();
     for (const step of steps) {

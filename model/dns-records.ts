@@ -6,6 +6,7 @@
 import type { ResolvedDerpRegion, ResolvedDnsRecord, ResolvedDnsZone, ResolvedHeadscale, ResolvedHost } from "./resolved.js";
 import type { DnsZoneSpec } from "./spec.js";
 import { isIp } from "./net.js";
+import { allNodes } from "./walk.js";
 
 function inZone(name: string, zoneName: string | undefined): boolean {
   if (zoneName === undefined) return true;
@@ -37,7 +38,7 @@ export function resolveDnsZone(
     }
   };
   add(headscale.serverHost, headscale.host, byName.get(headscale.host ?? "")?.publicIpv4, byName.get(headscale.host ?? "")?.publicIpv6, "headscale");
-  for (const node of regions.flatMap((r) => r.nodes)) {
+  for (const node of allNodes({ derp: { regions } })) {
     // A dynamic host's address is not in the maps; its record starts from the address the spec
     // knows now and is kept current by the updater.
     const host = node.host === undefined ? undefined : byName.get(node.host);

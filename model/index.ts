@@ -33,6 +33,6 @@ export function loadTailnet(spec: unknown): ResolvedTailnet {
 export { relocateHeadscale, type HeadscaleRelocation } from "./relocate.js";
 export { ACME_PATHS, DEFAULT_RENEW_DAYS_BEFORE, LETS_ENCRYPT_DIRECTORY } from "./acme.js";
 export { CLOUDFLARE_API_URL, DDNS_PATHS, DEFAULT_DDNS_IPV4_URL, DNS_SECRET_ENV, DNS_SECRET_FILES, HOST_CONFIG_DIR, serviceNamesOf } from "./ddns.js";
-export { listenerOwners, nodesOfHost } from "./lookup.js";
+export { allNodes, hostNamed, listenerOwners, nodeNamed, nodesOfHost, regionOfNode } from "./walk.js";
 export { sameSubject } from "./warnings.js";
 export { BACKUP_PATHS, backupNames, beforeStartArgs, DEFAULT_BACKUP_INTERVAL, DEFAULT_BACKUP_KEEP, HEADSCALE_STATE_FILES, RESTIC_CREDENTIAL_NAMES, RESTIC_SECRET_FILES } from "./backup.js";

@@ -23,6 +23,7 @@ import type { DerperSpec, DerpNodeSpec, DerpRegionSpec, HeadscaleSpec, Headscale
 import { DEFAULT_HEADSCALE_VERSION, findHeadscaleVersion } from "./versions.js";
 import { resolveFirewall, resolveVm, type HostServices, type ResolvedFirewall, type ResolvedVm } from "./vm.js";
 import { deriveWarnings } from "./warnings.js";
+import { nodesOfHost } from "./walk.js";
 
 /** Tailscale's public DERP map, fetched by headscale at start when the public regions are kept. */
 export const TAILSCALE_PUBLIC_DERP_MAP_URL = "https://controlplane.tailscale.com/derpmap/default";
@@ -300,16 +301,9 @@ export function resolve(spec: TailnetSpec): ResolvedTailnet {
     .map((r, i) => resolveRegion(r, i, nodeCtx))
     .sort((a, b) => a.id - b.id);
   const headscale = resolveHeadscale(spec, hostSpecs);
-  const nodesByHost = new Map<string, ResolvedDerpNode[]>();
-  for (const n of regions.flatMap((r) => r.nodes)) {
-    if (n.host === undefined) continue;
-    const list = nodesByHost.get(n.host);
-    if (list) list.push(n);
-    else nodesByHost.set(n.host, [n]);
-  }
   const specIndex = new Map((spec.hosts ?? []).map((h, i) => [h, i]));
   const hosts: ResolvedHost[] = [...(spec.hosts ?? [])].sort((a, b) => (a.name < b.name ? -1 : 1)).map((h) => {
-    const derpNodes = nodesByHost.get(h.name) ?? [];
+    const derpNodes = nodesOfHost({ derp: { regions } }, h.name);
     const runsHeadscale = spec.headscale.host === h.name;
     return {
       name: h.name,

@@ -26,7 +26,7 @@ import {
 import type { ResolvedTailnet } from "./resolved.js";
 import { defaultListenAddr, globalNameserversOf, nodePrefixesOf, overrideLocalDnsOf, resolve, tailscaleRegionsOf, tlsOf, urlHost } from "./resolve.js";
 import type { DerpNodeSpec, DerpRegionSpec, HeadscaleSpec, HostSpec, TailnetSpec } from "./spec.js";
-import { listenerOwners } from "./lookup.js";
+import { listenerOwners } from "./walk.js";
 import { checkPolicy, checkUsers } from "./policy.js";
 import { checkStructure, withoutConsequences } from "./structure.js";
 import { checkVmHosts, checkVmResolved } from "./vm.js";

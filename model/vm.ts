@@ -14,7 +14,7 @@ import type { IssueList } from "./issues.js";
 import { hasHostBits, isIp, networkOf, parsePrefix, prefixesCoverFamily, type Prefix } from "./net.js";
 import type { ResolvedDerpNode, ResolvedHeadscale, ResolvedTailnet } from "./resolved.js";
 import type { DerpNodeSpec, HostSpec, TailnetSpec } from "./spec.js";
-import { listenerOwners } from "./lookup.js";
+import { listenerOwners } from "./walk.js";
 
 /** Go release derper is built with on a VM for the default Tailscale release (others: `goForTailscale`). */
 export const DEFAULT_GO_VERSION = goForTailscale(DEFAULT_DERPER_VERSION);

@@ -8,6 +8,7 @@ import { DERPER_PATHS } from "./derper.js";
 import type { ModelWarning, ValidationIssue, WarningSubject } from "./issues.js";
 import type { ResolvedTailnet } from "./resolved.js";
 import type { TailnetSpec } from "./spec.js";
+import { allNodes, hostNamed } from "./walk.js";
 
 const NODE_PATH = /^derp\.regions\[(\d+)\]\.nodes\[(\d+)\]/;
 const HOST_PATH = /^hosts\[(\d+)\]/;
@@ -82,10 +83,10 @@ function unaddressedWarnings(tailnet: Omit<ResolvedTailnet, "warnings">): ModelW
   const zone = tailnet.dns;
   if (!zone) return [];
   return zone.unaddressed.map((name) => {
-    const hostName = [tailnet.headscale.serverHost === name ? tailnet.headscale.host : undefined, ...tailnet.derp.regions.flatMap((r) => r.nodes.filter((n) => n.hostname === name).map((n) => n.host))].find(
+    const hostName = [tailnet.headscale.serverHost === name ? tailnet.headscale.host : undefined, ...allNodes(tailnet).filter((n) => n.hostname === name).map((n) => n.host)].find(
       (h) => h !== undefined,
     );
-    const host = tailnet.hosts.find((h) => h.name === hostName);
+    const host = hostNamed(tailnet, hostName);
     return host?.ddns
       ? {
           path: "dns",
@@ -103,8 +104,7 @@ function unaddressedWarnings(tailnet: Omit<ResolvedTailnet, "warnings">): ModelW
 }
 
 function certificateWarnings(tailnet: Omit<ResolvedTailnet, "warnings">): ModelWarning[] {
-  return tailnet.derp.regions.flatMap((region) =>
-    region.nodes.flatMap((node): ModelWarning[] => {
+  return allNodes(tailnet).flatMap((node): ModelWarning[] => {
       const d = node.derper;
       if (d.certificateSource !== "manual" || d.certificateFiles !== undefined || node.insecureForTests) return [];
       const at = `host ${node.host ?? "(none)"}`;
@@ -124,8 +124,7 @@ function certificateWarnings(tailnet: Omit<ResolvedTailnet, "warnings">): ModelW
               subject: { kind: "derp-node", node: node.name },
             },
       ];
-    }),
-  );
+  });
 }
 
 /** The warnings that follow from the resolved model itself, in a fixed order. */

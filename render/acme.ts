@@ -25,7 +25,7 @@ import { fileNamePart } from "./escape/path.js";
 import { unitName } from "./escape/systemd.js";
 import { hostDir, publicFile, type RenderedFile } from "./files.js";
 import { renderTemplate } from "./templates.js";
-import { nodesOfHost } from "../model/lookup.js";
+import { nodesOfHost } from "../model/walk.js";
 
 /** lego's names for the TSIG algorithms (miekg/dns: fully qualified, with the trailing dot). */
 function legoAlgorithm(algorithm: string): string {

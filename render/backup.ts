@@ -19,6 +19,7 @@ import { HELPER_BASE_IMAGE, scriptFile } from "./ddns.js";
 import { renderEnvFile } from "./env-file.js";
 import { publicFile, type RenderedFile } from "./files.js";
 import { renderTemplate } from "./templates.js";
+import { hostNamed } from "../model/walk.js";
 
 /** The system user headscale runs as on a systemd host (the kit's unit, and Debian's package). */
 export const HEADSCALE_SYSTEM_USER = "headscale";
@@ -149,7 +150,7 @@ export function renderBackupDockerfile(tailnet: ResolvedTailnet, host: ResolvedH
 export function backupOf(tailnet: ResolvedTailnet): { host: ResolvedHost; backup: ResolvedBackup } | undefined {
   const backup = tailnet.headscale.backup;
   if (!backup || (!backup.schedule && backup.beforeStart.length === 0)) return undefined;
-  const host = tailnet.hosts.find((h) => h.name === tailnet.headscale.host);
+  const host = hostNamed(tailnet, tailnet.headscale.host);
   return host && { host, backup };
 }
 

@@ -29,6 +29,7 @@ import { backupInstall } from "./backup.js";
 import { renderTemplate } from "./templates.js";
 import { gzipSync } from "node:zlib";
 import { BlockLiteral, toYaml } from "./yaml-text.js";
+import { nodesOfHost } from "../model/walk.js";
 
 /** A file cloud-init writes on the VM. */
 export interface VmFile {
@@ -59,7 +60,7 @@ export function vmNotes(tailnet: ResolvedTailnet, host: ResolvedHost): string[] 
     if (hs.database.type === "postgres") notes.push(`put HEADSCALE_DATABASE_POSTGRES_PASS=<password> into ${hs.paths.configDir}/headscale.env (0640 root:headscale), then restart headscale`);
     if (hs.oidc) notes.push(`headscale reads the OIDC client secret from ${hs.oidc.clientSecretPath}: put it there, readable by the group headscale`);
   }
-  const node = tailnet.derp.regions.flatMap((r) => r.nodes).find((n) => n.host === host.name);
+  const node = nodesOfHost(tailnet, host)[0];
   if (node && host.vm?.services.some((s) => s.program === "derper")) {
     if (node.derper.meshWith.length > 0) notes.push(`derper restarts until the region's mesh key is in ${DERPER_PATHS.meshKeyFile} (64 hex digits, 0640 root:derper)`);
     const base = `${DERPER_PATHS.certDir}/${node.derper.certFileBase}`;

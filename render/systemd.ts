@@ -10,13 +10,14 @@ import { DERPER_PATHS, type ResolvedHost, type ResolvedTailnet, type ResolvedVmS
 import { unitName } from "./escape/systemd.js";
 import { backupExecStartPre } from "./backup.js";
 import { renderTemplate } from "./templates.js";
+import { nodesOfHost } from "../model/walk.js";
 
 /** One command-line word as systemd parses it (escape/systemd.ts). */
 export { execWord as systemdQuote } from "./escape/systemd.js";
 
 /** A unit's text. */
 export function renderServiceUnit(tailnet: ResolvedTailnet, host: ResolvedHost, service: ResolvedVmService): string {
-  const derpNode = service.program === "derper" ? tailnet.derp.regions.flatMap((r) => r.nodes).find((n) => n.host === host.name) : undefined;
+  const derpNode = service.program === "derper" ? nodesOfHost(tailnet, host)[0] : undefined;
   return renderTemplate(`${service.program}.service`, {
     host: host.name,
     tailnet: tailnet.name,

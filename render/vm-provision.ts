@@ -23,6 +23,7 @@
 import { DERPER_PATHS, VM_PATHS, type ResolvedHost, type ResolvedTailnet } from "../model/index.js";
 import { backupInstall } from "./backup.js";
 import { shellQuote, vmFiles, type VmFile } from "./cloud-init.js";
+import { nodesOfHost } from "../model/walk.js";
 
 /** A file the step uploads into the VM's upload directory. */
 export interface ProvisionUpload {
@@ -187,7 +188,7 @@ export function vmProvisionSteps(tailnet: ResolvedTailnet, host: ResolvedHost, o
         });
       }
     } else {
-      const node = tailnet.derp.regions.flatMap((r) => r.nodes).find((n) => n.host === host.name)!;
+      const node = nodesOfHost(tailnet, host)[0]!;
       const secrets: { upload: ProvisionUpload; owner: string; mode: string }[] = [];
       if (node.derper.meshWith.length > 0) {
         if (!options.meshKeyFile) throw new Error(`cdktf-tailnet: DERP node ${node.name} meshes with ${node.derper.meshWith.join(", ")}; give its region's mesh key file (meshKeyFile)`);

@@ -14,6 +14,7 @@ import { TailnetSpecError } from "../model/index.js";
 import type { SecretStore } from "./store.js";
 import { checkLocalFiles } from "./local-files.js";
 import { certificatePin } from "./x509.js";
+import { allNodes } from "../model/walk.js";
 
 /** Reissue a kit-issued certificate when fewer than this many days are left. */
 export const REISSUE_BEFORE_DAYS = 30;
@@ -67,7 +68,7 @@ function withNode(tailnet: ResolvedTailnet, name: string, change: (n: ResolvedDe
 
 /** Every problem with the certificate files users supplied (nothing is written). */
 export function checkTailnetCertificates(tailnet: ResolvedTailnet, now: Date = new Date()): ValidationIssue[] {
-  return tailnet.derp.regions.flatMap((r) => r.nodes).flatMap((node) => {
+  return allNodes(tailnet).flatMap((node) => {
     const files = node.derper.certificateSource === "manual" ? node.derper.certificateFiles : undefined;
     if (!files) return [];
     return checkCertificateFiles(node, files.certFile, files.keyFile, now).map(({ field, problem }) => ({
@@ -89,11 +90,11 @@ export function materializeCertificates(tailnet: ResolvedTailnet, store: SecretS
   if (issues.length > 0) throw new TailnetSpecError(issues);
   // A node's certificate is filed under its name: two nodes of one name would share one, and the
   // pin in the maps would not be the certificate one of them serves.
-  const names = tailnet.derp.regions.flatMap((r) => r.nodes.map((n) => n.name));
+  const names = allNodes(tailnet).map((n) => n.name);
   const twice = names.find((n, i) => names.indexOf(n) !== i);
   if (twice !== undefined) throw new Error(`cdktf-tailnet: two DERP nodes are named ${JSON.stringify(twice)}; node names must be unique across the whole map`);
   let result = tailnet;
-  for (const node of tailnet.derp.regions.flatMap((r) => r.nodes)) {
+  for (const node of allNodes(tailnet)) {
     const d = node.derper;
     if (d.certificateSource === "self-signed") {
       const issued = store.selfSignedCertificate(node.name, node.hostname, d.selfSignedValidityDays!, REISSUE_BEFORE_DAYS, now);

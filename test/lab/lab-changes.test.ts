@@ -17,7 +17,7 @@ import { createLabCa, issueLabCertificate } from "../../lab/certs.js";
 import { applyLabChanges, labHostsFile, type LabChangeInputs, type LabTailnet } from "../../lab/lab-changes.js";
 import { machineOfNode, planLab, usersAllowed } from "../../lab/plan.js";
 import { smallLabSpec } from "../../lab/specs.js";
-import { DERPER_PATHS, resolve, validate, type ResolvedTailnet, type TailnetSpec } from "../../model/index.js";
+import { allNodes, DERPER_PATHS, nodeNamed, resolve, validate, type ResolvedTailnet, type TailnetSpec } from "../../model/index.js";
 import { relocateDerperArgs } from "../../model/relocate.js";
 import { certificatePin } from "../../secrets/index.js";
 import { exampleSpec } from "../support/specs.js";
@@ -109,7 +109,7 @@ describe("applyLabChanges on the example", () => {
     const p = plan();
     const ca = await createLabCa(dir, "test");
     const dnsNodeCertificates = new Map<string, { certFile: string; keyFile: string }>();
-    for (const node of model.derp.regions.flatMap((r) => r.nodes)) {
+    for (const node of allNodes(model)) {
       if (!node.hostnameIsIp) dnsNodeCertificates.set(node.name, await issueLabCertificate(ca, dir, `derp-${node.name}`, [node.hostname]));
     }
     inputs = {
@@ -139,7 +139,7 @@ describe("applyLabChanges on the example", () => {
     ]);
     // verify-off: no derper asks headscale; the model still says it should.
     for (const args of broken.derperArgs.values()) expect(args.some((a) => a.startsWith("-verify-client-url"))).toBe(false);
-    expect(broken.tailnet.derp.regions.flatMap((r) => r.nodes).find((n) => n.name === "hkg-1")!.derper.verifyClientUrl).toBe("https://hs.example.com/verify");
+    expect(nodeNamed(broken.tailnet, "hkg-1")!.derper.verifyClientUrl).toBe("https://hs.example.com/verify");
     // mesh-key-mismatch: the two hkg nodes get different keys.
     expect(readFileSync(broken.meshKeys.get("hkg-1")!, "utf8")).not.toBe(readFileSync(broken.meshKeys.get("hkg-2")!, "utf8"));
     // route-not-auto-approved: the rendered policy no longer auto-approves the router's route.
@@ -151,7 +151,7 @@ describe("applyLabChanges on the example", () => {
     expect(broken.derperArgs.has("nyc-1")).toBe(false);
     expect(labHostsFile(broken.tailnet, plan(), broken.probe)).not.toContain("nyc");
     // pin-mismatch: edge-1 serves another certificate than its pin; wrong-pin-matches: the probe pins what it serves.
-    const edge = broken.tailnet.derp.regions.flatMap((r) => r.nodes).find((n) => n.name === "edge-1")!;
+    const edge = nodeNamed(broken.tailnet, "edge-1")!;
     const served = new X509Certificate(readFileSync(broken.derperCertificates.get("edge-1")!.certFile));
     expect(certificatePin(served.raw)).not.toBe(edge.certName);
     expect(served.checkIP("10.77.0.15")).toBe("10.77.0.15");
@@ -159,7 +159,7 @@ describe("applyLabChanges on the example", () => {
     expect(broken.probe!.wrongPin).toBe(certificatePin(served.raw));
     // Without breaks, derper serves what the pin names.
     expect(lab.breaks.size).toBe(0);
-    expect(certificatePin(new X509Certificate(readFileSync(lab.derperCertificates.get("edge-1")!.certFile)).raw)).toBe(lab.tailnet.derp.regions.flatMap((r) => r.nodes).find((n) => n.name === "edge-1")!.certName);
+    expect(certificatePin(new X509Certificate(readFileSync(lab.derperCertificates.get("edge-1")!.certFile)).raw)).toBe(nodeNamed(lab.tailnet, "edge-1")!.certName);
   });
 
   it("refuses a break the model gives nothing to break", async () => {
@@ -185,7 +185,7 @@ describe("applyLabChanges on the example", () => {
   });
 
   it("the IP-only node is pinned by the kit to a certificate for its lab address", () => {
-    const edge = lab.tailnet.derp.regions.flatMap((r) => r.nodes).find((n) => n.name === "edge-1")!;
+    const edge = nodeNamed(lab.tailnet, "edge-1")!;
     expect(edge.hostname).toBe("10.77.0.15");
     expect(edge.insecureForTests).toBe(false);
     const cert = new X509Certificate(readFileSync(edge.derper.certificateFiles!.certFile));
@@ -203,7 +203,7 @@ describe("applyLabChanges on the example", () => {
   });
 
   it("runs every derper with the rendered flags: only file paths, and what the changes list, differ from production", () => {
-    const production = new Map(model.derp.regions.flatMap((r) => r.nodes).map((n) => [n.name, n.derper.args]));
+    const production = new Map(allNodes(model).map((n) => [n.name, n.derper.args]));
     expect([...lab.derperArgs.keys()].sort()).toEqual([...production.keys()].sort());
     for (const [node, args] of lab.derperArgs) {
       const prod = production.get(node)!;

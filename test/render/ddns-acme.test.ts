@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ACME_PATHS, DDNS_PATHS, DERPER_PATHS, loadTailnet, type ResolvedTailnet, type TailnetSpec } from "../../model/index.js";
+import { ACME_PATHS, DDNS_PATHS, DERPER_PATHS, loadTailnet, nodeNamed, type ResolvedTailnet, type TailnetSpec } from "../../model/index.js";
 import { dnsHelperInstall, renderAcmeFiles, renderDdnsFiles, renderEnvFile, renderTailnet, type RenderedFile } from "../../render/index.js";
 import { prepareTailnet } from "../../secrets/index.js";
 import { envValue } from "../support/host-scripts.js";
@@ -36,7 +36,7 @@ function systemdHostSpec(): TailnetSpec {
 describe("the bundled example's home region: DNS-01 and DDNS on a Docker host", () => {
   const tailnet = prepareTailnet(exampleSpec());
   const home = tailnet.hosts.find((h) => h.name === "home")!;
-  const node = tailnet.derp.regions.flatMap((r) => r.nodes).find((n) => n.name === "home-1")!;
+  const node = nodeNamed(tailnet, "home-1")!;
 
   it("derives the records, the certificate paths derper loads, and derper's restart", () => {
     expect(home.ddns!.records).toEqual([{ name: "derp-home.example.com", type: "A", purpose: "derp node home-1" }]);
