@@ -5,7 +5,7 @@
  */
 import type { ResolvedTailnet } from "../model/index.js";
 import type { BackupHost } from "./backup-host.js";
-import type { DoctorFinding } from "./doctor.js";
+import type { DoctorFinding } from "./doctor-finding.js";
 import { listBackups, parseManifest } from "./restore.js";
 
 /** How much older than its interval the newest backup may be: the timer's slack and the backup's own time. */

@@ -5,7 +5,7 @@
  * the spec's target and the known advisories, and what Tailscale clients should run with it.
  */
 import { advisoriesFor, advisoryLabel, clientAdvice, findHeadscaleVersion, planUpgrade, safeHeadscaleVersion, type ResolvedTailnet } from "../model/index.js";
-import type { DoctorFinding } from "./doctor.js";
+import type { DoctorFinding } from "./doctor-finding.js";
 
 /** The release in a `/version` answer (no leading `v`), or undefined when it names none (a `dev` build). */
 export function releaseOfVersionAnswer(body: string): string | undefined {

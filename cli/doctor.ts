@@ -16,19 +16,9 @@ import type { BackupHost } from "./backup-host.js";
 import { checkBackups } from "./doctor-backups.js";
 import { clientFinding, headscaleVersionFinding, releaseOfVersionAnswer } from "./doctor-versions.js";
 import { allNodes, hostNamed } from "../model/walk.js";
+import type { DoctorFinding } from "./doctor-finding.js";
 
-/** One finding. */
-export interface DoctorFinding {
-  /** What was checked, e.g. `dns`, `headscale /health`, `derp tls`, `stun`. */
-  readonly check: string;
-  /** Where: a host name, node or URL. */
-  readonly target: string;
-  readonly ok: boolean;
-  /** What was seen. */
-  readonly detail: string;
-  /** How to fix it (empty when ok). */
-  readonly fix: string;
-}
+export type { DoctorFinding } from "./doctor-finding.js";
 
 /** Options of a doctor run. */
 export interface DoctorOptions {

@@ -16,7 +16,7 @@ import { LabBinariesMissing, LabBusy, labDown, LabSetupError, labUnsupportedReas
 import { formatCheckLine, formatLabTable } from "../lab/report.js";
 import { formatIssues, validate } from "../model/index.js";
 import { expectPositionals, parseCommand, UsageError, type CommandSpec, type Options } from "./args.js";
-import type { CliIo } from "./main.js";
+import type { CliIo } from "./io.js";
 import { loadSpecFile } from "./load-spec.js";
 
 export const LAB = {

@@ -29,12 +29,9 @@ import { backupHostFor } from "./backup-host.js";
 import { formatBackupList, listBackups, restoreBackup, RestoreRefused } from "./restore.js";
 import { versionsReport } from "./versions.js";
 import { OutputTree, OutputTreeError } from "./write-tree.js";
+import type { CliIo } from "./io.js";
 
-/** Where the command writes; injectable so tests capture output. */
-export interface CliIo {
-  out(text: string): void;
-  err(text: string): void;
-}
+export type { CliIo } from "./io.js";
 
 const processIo: CliIo = {
   out: (t) => process.stdout.write(`${t}\n`),

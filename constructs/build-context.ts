@@ -11,10 +11,14 @@ import { resolve } from "node:path";
 import { App, AssetType, TerraformAsset, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import type { RenderedFile } from "../render/index.js";
-import type { DockerHost } from "./docker-host.js";
 import { joinInside } from "../render/escape/path.js";
-import { Image } from "./providers.js";
+import { Image, type DockerProvider } from "./providers.js";
 import { terraformString } from "./terraform-text.js";
+
+/** What building on an engine needs of it: its provider (a DockerHost is one). */
+export interface DockerEngine {
+  readonly provider: DockerProvider;
+}
 
 /** A build context: the asset, and the SHA-256 of everything in it. */
 export interface BuildContext {
@@ -41,7 +45,7 @@ export function buildContext(scope: Construct, kind: string, files: readonly Ren
 }
 
 /** A `docker_image` built on `host` from `context`, tagged `tag`. */
-export function builtImage(scope: Construct, id: string, host: DockerHost, tag: string, context: BuildContext): Image {
+export function builtImage(scope: Construct, id: string, host: DockerEngine, tag: string, context: BuildContext): Image {
   return new Image(scope, id, {
     provider: host.provider,
     name: terraformString(tag),

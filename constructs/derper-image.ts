@@ -1,22 +1,21 @@
 import { Construct } from "constructs";
 import type { ResolvedTailnet } from "../model/index.js";
 import { derperImageTag, publicFile, renderDerperDockerfile } from "../render/index.js";
-import { buildContext, builtImage } from "./build-context.js";
+import { buildContext, builtImage, type DockerEngine } from "./build-context.js";
 import { Image } from "./providers.js";
-import type { DockerHost } from "./docker-host.js";
 import { checkModelTokens, terraformString } from "./terraform-text.js";
 
 /** Props of a {@link DerperImage}. */
 export interface DerperImageProps {
   readonly tailnet: ResolvedTailnet;
-  /** The engine the image is built on or pulled to. */
-  readonly host: DockerHost;
+  /** The engine the image is built on or pulled to (a DockerHost). */
+  readonly host: DockerEngine;
 }
 
 /**
  * derper's image on one engine: built from the kit's Dockerfile at the pinned Tailscale release
  * (a `docker_image` build from a TerraformAsset), or pulled when the spec names an image.
- * Use {@link DockerHost.derperImage} to get the one per engine.
+ * Use `DockerHost.derperImage` to get the one per engine.
  */
 export class DerperImage extends Construct {
   /** The image reference containers use. */

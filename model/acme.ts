@@ -5,90 +5,16 @@
  * DERPER_PATHS.certDir), how derper is restarted after a renewal, and when renewals run. Also the
  * validation rules of `certificate: { mode: "dns-01" }` (called by validate.ts).
  */
-import { DERPER_PATHS, derperCertFileBase } from "./derper.js";
-import { checkDnsProvider, HOST_CONFIG_DIR, resolveDnsProvider, type ResolvedDnsProvider } from "./ddns.js";
+import { derperCertFileBase } from "./derper.js";
+import { checkDnsProvider, resolveDnsProvider } from "./ddns.js";
 import type { IssueList } from "./issues.js";
 import { isIp, parseListenAddress } from "./net.js";
 import type { Dns01CertificateSpec, DerpNodeSpec, HostSpec, TailnetSpec } from "./spec.js";
-import { VM_PATHS } from "./vm.js";
+import { ACME_PATHS, DERPER_PATHS } from "./paths.js";
+import type { ResolvedAcme, ResolvedDerperRestart } from "./resolved.js";
 
 export const LETS_ENCRYPT_DIRECTORY = "https://acme-v02.api.letsencrypt.org/directory";
 export const DEFAULT_RENEW_DAYS_BEFORE = 30;
-
-/** The ACME client's scripts on a host (shared by every node there) and its per-node files. */
-export const ACME_PATHS = {
-  /** Obtains the certificate on first run, renews it afterwards. */
-  script: `${VM_PATHS.libDir}/acme-renew.sh`,
-  /** Installs the files under derper's names: lego's hook in a container, the install unit on a systemd host. */
-  hook: `${VM_PATHS.libDir}/acme-install-cert.sh`,
-  config: (node: string) => `${HOST_CONFIG_DIR}/acme-${node}.env`,
-  /** lego's account and certificate store (`--path`). */
-  stateDir: (node: string) => `/var/lib/cdktf-tailnet/acme/${node}`,
-  service: (node: string) => `cdktf-tailnet-acme-${node}.service`,
-  timer: (node: string) => `cdktf-tailnet-acme-${node}.timer`,
-  /** systemd hosts: hands lego's certificate to derper, as derper's user (lego's unit triggers it). */
-  install: (node: string) => `cdktf-tailnet-acme-${node}-install.service`,
-  /** systemd hosts: watches derper's certificate; starts `installedService` when it is replaced. */
-  installedPath: (node: string) => `cdktf-tailnet-acme-${node}-installed.path`,
-  /** systemd hosts: starts `restartService` if derper's certificate and key are there (not when they were deleted). */
-  installedService: (node: string) => `cdktf-tailnet-acme-${node}-installed.service`,
-  /** systemd hosts: restarts derper by its dependencies alone (Conflicts=, then OnSuccess=). */
-  restartService: (node: string) => `cdktf-tailnet-acme-${node}-restart.service`,
-} as const;
-
-/**
- * How a new certificate reaches derper, which reads certificates only at start.
- * - `hook` (a Docker host's ACME container, which runs as derper's user on derper's volume):
- *   lego's hook installs the files under derper's names and runs `command`.
- * - `units` (a VM or any systemd host): lego, as a transient user of its own, only stages the
- *   files in its state directory. After each successful run systemd starts `paths.install`, which
- *   runs as derper's `user` and installs them when they differ; `paths.installedPath` sees the
- *   new certificate, and through `paths.installedService` `paths.restartService` restarts
- *   derper's `unit`. No step runs as root.
- */
-export type ResolvedDerperRestart =
-  | { readonly via: "hook"; readonly command: string }
-  | { readonly via: "units"; readonly user: string; readonly unit: string };
-
-/** A DERP node's DNS-01 certificate. */
-export interface ResolvedAcme {
-  readonly client: "lego";
-  /** The one name the certificate is for: the node's host name. */
-  readonly domain: string;
-  readonly email: string;
-  readonly acmeUrl: string;
-  readonly provider: ResolvedDnsProvider;
-  /** ECDSA P-256 keys, as derper's own certificates. */
-  readonly keyType: "ec256";
-  readonly renewDaysBefore: number;
-  /** lego `--dns.resolvers`, `host:port`. */
-  readonly resolvers: readonly string[];
-  /** false: lego `--dns.disable-cp` (check through the resolvers only). */
-  readonly checkAuthoritativeNameservers: boolean;
-  /** Where derper loads the certificate and key (`-certmode=manual`). */
-  readonly certDir: string;
-  readonly certFileBase: string;
-  readonly certFile: string;
-  readonly keyFile: string;
-  readonly restart: ResolvedDerperRestart;
-  /** When renewals are attempted: a systemd calendar spec and a random delay, or the container's sleep. */
-  readonly schedule: { readonly onCalendar: string; readonly randomizedDelaySec: number; readonly intervalSeconds: number };
-  readonly paths: {
-    readonly script: string;
-    readonly hook: string;
-    readonly config: string;
-    readonly stateDir: string;
-    readonly service: string;
-    readonly timer: string;
-    readonly install: string;
-    readonly installedPath: string;
-    readonly installedService: string;
-    readonly restartService: string;
-    /** lego's copies of the certificate (with its chain) and key, in `stateDir`: the staged files. */
-    readonly stagedCertFile: string;
-    readonly stagedKeyFile: string;
-  };
-}
 
 /** Resolvers as lego takes them: `host:port`, with port 53 added to a bare address. */
 function resolverAddress(r: string): string {

@@ -9,36 +9,12 @@
  * Secrets never enter the model: the restic password, the S3 or REST credentials and the SFTP key
  * are named by the path of a file on the host, and only those names are resolved.
  */
-import { HOST_CONFIG_DIR } from "./ddns.js";
 import type { IssueList } from "./issues.js";
 import { isDnsName, isIp, parseGoDuration } from "./net.js";
 import type { HeadscaleSpec, HostSpec, ResticBackupSpec } from "./spec.js";
 import { findHeadscaleVersion, planUpgrade, type HeadscaleVersion } from "./versions.js";
-import { VM_PATHS } from "./vm.js";
-
-/** headscale's files in its state directory (the names config.yaml gives them). */
-export const HEADSCALE_STATE_FILES = {
-  database: "db.sqlite",
-  noiseKey: "noise_private.key",
-  derpKey: "derp_server_private.key",
-} as const;
-
-/** Where the kit keeps the backup script, its settings, the backups and the units on a host. */
-export const BACKUP_PATHS = {
-  script: `${VM_PATHS.libDir}/headscale-backup.sh`,
-  config: `${HOST_CONFIG_DIR}/headscale-backup.env`,
-  /** One directory per backup (and, in a container, a volume of its own). */
-  dir: "/var/lib/headscale-backup",
-  service: "cdktf-tailnet-headscale-backup.service",
-  timer: "cdktf-tailnet-headscale-backup.timer",
-} as const;
-
-/** Default files on the host holding restic's secrets (0600 root); the spec can name others. */
-export const RESTIC_SECRET_FILES = {
-  password: `${HOST_CONFIG_DIR}/restic-password`,
-  sshKey: `${HOST_CONFIG_DIR}/restic-ssh-key`,
-  sshKnownHosts: `${HOST_CONFIG_DIR}/restic-known-hosts`,
-} as const;
+import { BACKUP_PATHS, HEADSCALE_STATE_FILES, RESTIC_SECRET_FILES } from "./paths.js";
+import type { ResolvedBackup, ResolvedBeforeStart, ResolvedRestic } from "./resolved.js";
 
 export const DEFAULT_BACKUP_INTERVAL = "1h";
 export const DEFAULT_BACKUP_KEEP = 48;
@@ -48,43 +24,6 @@ const INTERVAL_RANGE = { min: 300, max: 86_400 } as const;
 
 /** The names of the credentials file that the backup script reads (anything else is refused there). */
 export const RESTIC_CREDENTIAL_NAMES: readonly string[] = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION", "RESTIC_REST_USERNAME", "RESTIC_REST_PASSWORD"];
-
-/** A restic repository as the backup script uses it. */
-export interface ResolvedRestic {
-  /** As the spec gives it (restic's syntax). */
-  readonly repository: string;
-  readonly kind: "local" | "sftp" | "s3" | "rest";
-  readonly passwordFile: string;
-  readonly credentialsFile: string | undefined;
-  /** For sftp: how ssh reaches the server (restic runs ssh with the kit's options, not the user's ssh config). */
-  readonly sftp: { readonly target: string; readonly port: number | undefined; readonly keyFile: string; readonly knownHostsFile: string } | undefined;
-  readonly keep: { readonly hourly: number; readonly daily: number; readonly weekly: number };
-}
-
-/** What runs before headscale starts, once (the script keeps a record in the state directory). */
-export type ResolvedBeforeStart =
-  /** Before `to` first starts on `from`'s database: a snapshot of it, kept until removed by hand. */
-  | { readonly step: "pre-upgrade"; readonly from: string; readonly to: string }
-  /** Before `to` starts again after `from` ran: the snapshot taken before `from` was deployed, restored. */
-  | { readonly step: "rollback"; readonly from: string; readonly to: string };
-
-/** headscale's backups on the host that runs it. */
-export interface ResolvedBackup {
-  /** The schedule; undefined when scheduled backups are off (`enabled: false`). */
-  readonly schedule: { readonly interval: string; readonly intervalSeconds: number } | undefined;
-  /** Scheduled backups kept on the host. */
-  readonly keep: number;
-  /** The SQLite database's file name in the state directory; undefined for PostgreSQL (back it up with its own tools). */
-  readonly database: string | undefined;
-  /** Key files in the state directory: the noise key, and the embedded DERP server's key when it runs. */
-  readonly keys: readonly string[];
-  /** How it runs: a container next to headscale's (Docker host), or units on a systemd host. */
-  readonly runs: "container" | "systemd";
-  readonly restic: ResolvedRestic | undefined;
-  readonly paths: { readonly script: string; readonly config: string; readonly dir: string; readonly service: string; readonly timer: string };
-  /** Steps before headscale starts (an upgrade or a rollback in progress). */
-  readonly beforeStart: readonly ResolvedBeforeStart[];
-}
 
 /** The parts of an sftp repository: `sftp:user@host:/path` or `sftp://user@host[:port]//path`. */
 function parseSftp(repository: string): { target: string; port: number | undefined; path: string } | undefined {

@@ -11,34 +11,16 @@
 import type { IssueList } from "./issues.js";
 import { isDnsName, isIp, parseGoDuration } from "./net.js";
 import type { CloudflareDnsProviderSpec, DdnsAddressSource, DnsProviderSpec, HostSpec, Rfc2136DnsProviderSpec, TailnetSpec } from "./spec.js";
-import { VM_PATHS } from "./vm.js";
+import { DDNS_PATHS, DNS_SECRET_FILES } from "./paths.js";
+import type { ResolvedAddressSource, ResolvedDdns, ResolvedDdnsRecord, ResolvedDnsProvider } from "./resolved.js";
 
 /** Cloudflare's API v4 base URL (developers.cloudflare.com/api). */
 export const CLOUDFLARE_API_URL = "https://api.cloudflare.com/client/v4";
-
-/** Where secrets and the kit's helper configuration live on a host (root-owned). */
-export const HOST_CONFIG_DIR = "/etc/cdktf-tailnet";
-
-/** Default files on the host holding the DNS secrets (0600 root); the spec can name others. */
-export const DNS_SECRET_FILES = {
-  cloudflareToken: `${HOST_CONFIG_DIR}/cloudflare-token`,
-  tsigSecret: `${HOST_CONFIG_DIR}/tsig.secret`,
-} as const;
 
 /** Environment variables that, when set on the host, take precedence over the secret files. */
 export const DNS_SECRET_ENV = {
   cloudflareToken: "CLOUDFLARE_API_TOKEN",
   tsigSecret: "RFC2136_TSIG_SECRET",
-} as const;
-
-/** The updater's files and units on a host. */
-export const DDNS_PATHS = {
-  script: `${VM_PATHS.libDir}/ddns-update.sh`,
-  config: `${HOST_CONFIG_DIR}/ddns.env`,
-  /** The last address published per record, so an unchanged address sends nothing. */
-  stateDir: "/var/lib/cdktf-tailnet-ddns",
-  service: "cdktf-tailnet-ddns.service",
-  timer: "cdktf-tailnet-ddns.timer",
 } as const;
 
 /** The "what is my IP" service the updater asks for IPv4 unless the spec says otherwise. */
@@ -47,55 +29,6 @@ export const DEFAULT_DDNS_INTERVAL = "5m";
 export const DEFAULT_DDNS_TTL = 60;
 /** Even with an unchanged address, the record itself is re-checked at least this often (seconds). */
 export const DDNS_RECHECK_SECONDS = 86_400;
-
-/** A DNS provider as the updater and lego use it on the host. */
-export type ResolvedDnsProvider =
-  | {
-      readonly type: "cloudflare";
-      readonly apiUrl: string;
-      /** The zone's id when the spec gives it; else the updater looks it up by name. */
-      readonly zoneId: string | undefined;
-      readonly zoneName: string | undefined;
-      /** File on the host holding the API token. */
-      readonly tokenFile: string;
-    }
-  | {
-      readonly type: "rfc2136";
-      readonly nameserver: string;
-      readonly port: number;
-      readonly zone: string;
-      readonly tsigKeyName: string;
-      readonly tsigAlgorithm: string;
-      /** File on the host holding the base64 TSIG secret. */
-      readonly tsigSecretFile: string;
-    };
-
-/** Where the updater reads the public address of one family. */
-export type ResolvedAddressSource = { readonly kind: "url"; readonly url: string } | { readonly kind: "interface"; readonly interface: string };
-
-/** One record the updater keeps current. */
-export interface ResolvedDdnsRecord {
-  /** Fully qualified, without the trailing dot. */
-  readonly name: string;
-  readonly type: "A" | "AAAA";
-  /** Which service the name belongs to, e.g. `derp node home-1`. */
-  readonly purpose: string;
-}
-
-/** A host's dynamic-DNS updater. */
-export interface ResolvedDdns {
-  readonly provider: ResolvedDnsProvider;
-  /** The spec's interval, e.g. `5m` (systemd and Go read it alike). */
-  readonly interval: string;
-  readonly intervalSeconds: number;
-  readonly ipv4: ResolvedAddressSource | undefined;
-  readonly ipv6: ResolvedAddressSource | undefined;
-  readonly ttl: number;
-  /** Sorted by name, then type. */
-  readonly records: readonly ResolvedDdnsRecord[];
-  readonly recheckSeconds: number;
-  readonly paths: typeof DDNS_PATHS;
-}
 
 // ---------------------------------------------------------------------------------------------
 // names

@@ -3,8 +3,9 @@
  * names, listeners, client verification against headscale, and the region's mesh. The same
  * derivation feeds the Docker containers and the systemd units.
  */
-import type { ResolvedAcme } from "./acme.js";
 import type { DerpNodeSpec, DerpRegionSpec, DerperSpec } from "./spec.js";
+import { DERPER_PATHS } from "./paths.js";
+import type { ResolvedAcme, ResolvedDerper, ResolvedListener } from "./resolved.js";
 
 /**
  * Tailscale release derper is built from unless the spec says otherwise: the newest release whose
@@ -12,51 +13,6 @@ import type { DerpNodeSpec, DerpRegionSpec, DerperSpec } from "./spec.js";
  * where the tests run; no advisory names derper: advisories.ts). Must be in TAILSCALE_RELEASES.
  */
 export const DEFAULT_DERPER_VERSION = "1.102.5";
-
-/** Where derper keeps its files, in its container or on its host. */
-export const DERPER_PATHS = {
-  /** Node private key (`-c`); derper creates it on first start. */
-  keyFile: "/var/lib/derper/derper.key",
-  /** ACME cache or manual certificates (`-certdir`). */
-  certDir: "/var/lib/derper/certs",
-  /** The region's mesh key (`-mesh-psk-file`). */
-  meshKeyFile: "/etc/derper/mesh.key",
-} as const;
-
-/** A listening socket a service opens on its host. */
-export interface ResolvedListener {
-  /** What it is for: `derp`, `http`, `stun`, `control`, `metrics`, `grpc`, `acme-http`. */
-  readonly role: string;
-  readonly protocol: "tcp" | "udp";
-  /** Host address it is published on: `0.0.0.0` for every address, `127.0.0.1` for local only. */
-  readonly hostIp: string;
-  readonly port: number;
-  /** Reachable from outside the host. */
-  readonly public: boolean;
-}
-
-/** How one derper process runs. */
-export interface ResolvedDerper {
-  /** derper's `-certmode`: self-signed certificates are served from files, as manual ones. */
-  readonly certMode: "letsencrypt" | "manual";
-  /** Where the certificate comes from. */
-  readonly certificateSource: "letsencrypt" | "manual" | "self-signed" | "dns-01";
-  /** For a DNS-01 certificate: the ACME client on the host that obtains and renews it (model/acme.ts). */
-  readonly acme: ResolvedAcme | undefined;
-  /** For a self-signed certificate: how long it is issued for. */
-  readonly selfSignedValidityDays: number | undefined;
-  /** Base name derper looks for in manual mode: the host name with `[^a-zA-Z0-9-.]` removed. */
-  readonly certFileBase: string;
-  /** User-provided certificate files to install as `<certFileBase>.crt` / `.key` (manual mode). */
-  readonly certificateFiles: { readonly certFile: string; readonly keyFile: string } | undefined;
-  /** headscale's `/verify` URL, when client verification is on. */
-  readonly verifyClientUrl: string | undefined;
-  /** Mesh peers (`-mesh-with`): every other DERP node of the region, `host[:port]`. */
-  readonly meshWith: readonly string[];
-  readonly listeners: readonly ResolvedListener[];
-  /** The full argument list, in a fixed order. */
-  readonly args: readonly string[];
-}
 
 /** derper's manual-mode file name for a host name (cmd/derper/cert.go keyname). */
 export function derperCertFileBase(hostname: string): string {

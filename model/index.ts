@@ -12,14 +12,15 @@ import { validate } from "./validate.js";
 
 export * from "./issues.js";
 export type * from "./resolved.js";
-export { resolve, TAILSCALE_PUBLIC_DERP_MAP_URL, DEFAULT_HEADSCALE_PATHS } from "./resolve.js";
+export { resolve, TAILSCALE_PUBLIC_DERP_MAP_URL } from "./resolve.js";
+export { ACME_PATHS, BACKUP_PATHS, DDNS_PATHS, DEFAULT_HEADSCALE_PATHS, DERPER_PATHS, DNS_SECRET_FILES, HEADSCALE_STATE_FILES, HOST_CONFIG_DIR, RESTIC_SECRET_FILES, VM_PATHS } from "./paths.js";
 export type * from "./spec.js";
 export { isUnresolvedToken } from "./tokens.js";
 export { DEFAULT_MAX_SPEC_BYTES, MAX_YAML_ALIAS_COUNT, parseTailnetYaml, SpecFileError } from "./spec-text.js";
 export { GRAMMARS, type Grammar, type GrammarName } from "./grammar.js";
 export { validate, type ValidationResult } from "./validate.js";
-export { DERPER_PATHS, DEFAULT_DERPER_VERSION, derperCertFileBase } from "./derper.js";
-export { ANYWHERE, DEFAULT_GO_VERSION, DEFAULT_SSH_PORT, VM_PATHS, goDownloadUrl, headscaleReleaseUrl } from "./vm.js";
+export { DEFAULT_DERPER_VERSION, derperCertFileBase } from "./derper.js";
+export { ANYWHERE, DEFAULT_GO_VERSION, DEFAULT_SSH_PORT, goDownloadUrl, headscaleReleaseUrl } from "./vm.js";
 export * from "./versions.js";
 export * from "./advisories.js";
 export * from "./tailscale-releases.js";
@@ -31,8 +32,8 @@ export function loadTailnet(spec: unknown): ResolvedTailnet {
   return result.resolved;
 }
 export { relocateHeadscale, type HeadscaleRelocation } from "./relocate.js";
-export { ACME_PATHS, DEFAULT_RENEW_DAYS_BEFORE, LETS_ENCRYPT_DIRECTORY } from "./acme.js";
-export { CLOUDFLARE_API_URL, DDNS_PATHS, DEFAULT_DDNS_IPV4_URL, DNS_SECRET_ENV, DNS_SECRET_FILES, HOST_CONFIG_DIR, serviceNamesOf } from "./ddns.js";
+export { DEFAULT_RENEW_DAYS_BEFORE, LETS_ENCRYPT_DIRECTORY } from "./acme.js";
+export { CLOUDFLARE_API_URL, DEFAULT_DDNS_IPV4_URL, DNS_SECRET_ENV, serviceNamesOf } from "./ddns.js";
 export { allNodes, hostNamed, listenerOwners, nodeNamed, nodesOfHost, regionOfNode } from "./walk.js";
 export { sameSubject } from "./warnings.js";
-export { BACKUP_PATHS, backupNames, beforeStartArgs, DEFAULT_BACKUP_INTERVAL, DEFAULT_BACKUP_KEEP, HEADSCALE_STATE_FILES, RESTIC_CREDENTIAL_NAMES, RESTIC_SECRET_FILES } from "./backup.js";
+export { backupNames, beforeStartArgs, DEFAULT_BACKUP_INTERVAL, DEFAULT_BACKUP_KEEP, RESTIC_CREDENTIAL_NAMES } from "./backup.js";

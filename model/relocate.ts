@@ -3,8 +3,8 @@
  * the one step the lab and the real-binary tests take to run the rendered configuration as
  * processes in a temporary directory. Everything else about the model stays as resolved.
  */
-import { DERPER_PATHS } from "./derper.js";
 import type { HeadscalePaths, ResolvedTailnet } from "./resolved.js";
+import { DERPER_PATHS } from "./paths.js";
 
 /** What a relocation may change. */
 export interface HeadscaleRelocation {

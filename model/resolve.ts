@@ -6,37 +6,23 @@
 import { resolveAcme } from "./acme.js";
 import { resolveBackup } from "./backup.js";
 import { resolveDdns } from "./ddns.js";
-import { DEFAULT_DERPER_VERSION, resolveDerper, type ResolvedListener } from "./derper.js";
+import { DEFAULT_DERPER_VERSION, resolveDerper } from "./derper.js";
 import { resolveDnsZone } from "./dns-records.js";
 import { resolvePolicy, resolveUsers } from "./policy.js";
 import { TAILSCALE_CGNAT, TAILSCALE_ULA, isIPv4, isIPv6, isIp, parseListenAddress } from "./net.js";
-import type {
-  HeadscalePaths,
-  ResolvedDerpNode,
-  ResolvedDerpRegion,
-  ResolvedHeadscale,
-  ResolvedHeadscaleTls,
-  ResolvedHost,
-  ResolvedTailnet,
-} from "./resolved.js";
+import type { ResolvedDerpNode, ResolvedDerpRegion, ResolvedFirewall, ResolvedHeadscale, ResolvedHeadscaleTls, ResolvedHost, ResolvedListener, ResolvedTailnet, ResolvedVm } from "./resolved.js";
 import type { DerperSpec, DerpNodeSpec, DerpRegionSpec, HeadscaleSpec, HeadscaleTlsSpec, HostSpec, TailnetSpec } from "./spec.js";
 import { DEFAULT_HEADSCALE_VERSION, findHeadscaleVersion } from "./versions.js";
-import { resolveFirewall, resolveVm, type HostServices, type ResolvedFirewall, type ResolvedVm } from "./vm.js";
+import { resolveFirewall, resolveVm, type HostServices } from "./vm.js";
 import { deriveWarnings } from "./warnings.js";
 import { nodesOfHost } from "./walk.js";
+import { DEFAULT_HEADSCALE_PATHS } from "./paths.js";
 
 /** Tailscale's public DERP map, fetched by headscale at start when the public regions are kept. */
 export const TAILSCALE_PUBLIC_DERP_MAP_URL = "https://controlplane.tailscale.com/derpmap/default";
 
 /** Resolvers pushed to nodes when `overrideLocalDns` is on and none are given (headscale's example). */
 export const DEFAULT_GLOBAL_NAMESERVERS: readonly string[] = ["1.1.1.1", "1.0.0.1", "2606:4700:4700::1111", "2606:4700:4700::1001"];
-
-/** Where the official package and image keep headscale's files. */
-export const DEFAULT_HEADSCALE_PATHS: HeadscalePaths = {
-  configDir: "/etc/headscale",
-  stateDir: "/var/lib/headscale",
-  runDir: "/var/run/headscale",
-};
 
 export const DEFAULT_TAILNET_NAME = "tailnet";
 export const DEFAULT_EPHEMERAL_INACTIVITY_TIMEOUT = "30m";

@@ -1,21 +1,14 @@
 /**
  * The resolved model: every default filled, everything derived exactly once. Renderers, the CLI
- * and the constructs read only this; nothing downstream re-derives what resolve decided.
+ * and the constructs read only this; nothing downstream re-derives what resolve decided. Every
+ * type of the resolved model is declared here (the features that derive them import them), so the
+ * model's modules form no import cycle.
  */
-import type { ResolvedBackup } from "./backup.js";
-import type { ResolvedDdns } from "./ddns.js";
 import type { ModelWarning } from "./issues.js";
-import type { ResolvedDerper, ResolvedListener } from "./derper.js";
 import type { ResolvedPolicy, ResolvedUser } from "./policy.js";
 import type { HeadscaleVersion } from "./versions.js";
-import type { ResolvedFirewall, ResolvedVm } from "./vm.js";
 
-export type { ResolvedDerper, ResolvedListener } from "./derper.js";
 export type { ResolvedPolicy, ResolvedUser } from "./policy.js";
-export type * from "./vm.js";
-export type { ResolvedAcme, ResolvedDerperRestart } from "./acme.js";
-export type { ResolvedBackup, ResolvedBeforeStart, ResolvedRestic } from "./backup.js";
-export type { ResolvedAddressSource, ResolvedDdns, ResolvedDdnsRecord, ResolvedDnsProvider } from "./ddns.js";
 
 /** A validated, fully resolved tailnet. */
 export interface ResolvedTailnet {
@@ -244,4 +237,291 @@ export interface ResolvedDevice {
   readonly advertiseRoutes: readonly string[];
   readonly exitNode: boolean;
   readonly tags: readonly string[];
+}
+
+/** A listening socket a service opens on its host. */
+export interface ResolvedListener {
+  /** What it is for: `derp`, `http`, `stun`, `control`, `metrics`, `grpc`, `acme-http`. */
+  readonly role: string;
+  readonly protocol: "tcp" | "udp";
+  /** Host address it is published on: `0.0.0.0` for every address, `127.0.0.1` for local only. */
+  readonly hostIp: string;
+  readonly port: number;
+  /** Reachable from outside the host. */
+  readonly public: boolean;
+}
+
+/** How one derper process runs. */
+export interface ResolvedDerper {
+  /** derper's `-certmode`: self-signed certificates are served from files, as manual ones. */
+  readonly certMode: "letsencrypt" | "manual";
+  /** Where the certificate comes from. */
+  readonly certificateSource: "letsencrypt" | "manual" | "self-signed" | "dns-01";
+  /** For a DNS-01 certificate: the ACME client on the host that obtains and renews it (model/acme.ts). */
+  readonly acme: ResolvedAcme | undefined;
+  /** For a self-signed certificate: how long it is issued for. */
+  readonly selfSignedValidityDays: number | undefined;
+  /** Base name derper looks for in manual mode: the host name with `[^a-zA-Z0-9-.]` removed. */
+  readonly certFileBase: string;
+  /** User-provided certificate files to install as `<certFileBase>.crt` / `.key` (manual mode). */
+  readonly certificateFiles: { readonly certFile: string; readonly keyFile: string } | undefined;
+  /** headscale's `/verify` URL, when client verification is on. */
+  readonly verifyClientUrl: string | undefined;
+  /** Mesh peers (`-mesh-with`): every other DERP node of the region, `host[:port]`. */
+  readonly meshWith: readonly string[];
+  readonly listeners: readonly ResolvedListener[];
+  /** The full argument list, in a fixed order. */
+  readonly args: readonly string[];
+}
+
+/** A DERP node's DNS-01 certificate. */
+export interface ResolvedAcme {
+  readonly client: "lego";
+  /** The one name the certificate is for: the node's host name. */
+  readonly domain: string;
+  readonly email: string;
+  readonly acmeUrl: string;
+  readonly provider: ResolvedDnsProvider;
+  /** ECDSA P-256 keys, as derper's own certificates. */
+  readonly keyType: "ec256";
+  readonly renewDaysBefore: number;
+  /** lego `--dns.resolvers`, `host:port`. */
+  readonly resolvers: readonly string[];
+  /** false: lego `--dns.disable-cp` (check through the resolvers only). */
+  readonly checkAuthoritativeNameservers: boolean;
+  /** Where derper loads the certificate and key (`-certmode=manual`). */
+  readonly certDir: string;
+  readonly certFileBase: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly restart: ResolvedDerperRestart;
+  /** When renewals are attempted: a systemd calendar spec and a random delay, or the container's sleep. */
+  readonly schedule: { readonly onCalendar: string; readonly randomizedDelaySec: number; readonly intervalSeconds: number };
+  readonly paths: {
+    readonly script: string;
+    readonly hook: string;
+    readonly config: string;
+    readonly stateDir: string;
+    readonly service: string;
+    readonly timer: string;
+    readonly install: string;
+    readonly installedPath: string;
+    readonly installedService: string;
+    readonly restartService: string;
+    /** lego's copies of the certificate (with its chain) and key, in `stateDir`: the staged files. */
+    readonly stagedCertFile: string;
+    readonly stagedKeyFile: string;
+  };
+}
+
+/**
+ * How a new certificate reaches derper, which reads certificates only at start.
+ * - `hook` (a Docker host's ACME container, which runs as derper's user on derper's volume):
+ *   lego's hook installs the files under derper's names and runs `command`.
+ * - `units` (a VM or any systemd host): lego, as a transient user of its own, only stages the
+ *   files in its state directory. After each successful run systemd starts `paths.install`, which
+ *   runs as derper's `user` and installs them when they differ; `paths.installedPath` sees the
+ *   new certificate, and through `paths.installedService` `paths.restartService` restarts
+ *   derper's `unit`. No step runs as root.
+ */
+export type ResolvedDerperRestart =
+  | { readonly via: "hook"; readonly command: string }
+  | { readonly via: "units"; readonly user: string; readonly unit: string };
+
+/** One inbound allow rule. */
+export interface ResolvedFirewallRule {
+  readonly port: number;
+  readonly protocol: "tcp" | "udp";
+  /** CIDR prefixes allowed to connect; `ANYWHERE` for a public port. */
+  readonly sources: readonly string[];
+  /** Which service needs it, e.g. `derper hkg-1: DERP over TLS`. */
+  readonly reason: string;
+}
+
+/** A socket a service opens that the firewall leaves closed, and why. */
+export interface ResolvedClosedPort {
+  readonly port: number;
+  readonly protocol: "tcp" | "udp";
+  readonly reason: string;
+}
+
+/** A host's inbound firewall: default drop, then exactly these rules. */
+export interface ResolvedFirewall {
+  readonly adminCidrs: readonly string[];
+  readonly sshPort: number;
+  /** Sorted by protocol, then port. */
+  readonly rules: readonly ResolvedFirewallRule[];
+  /** Listeners that stay closed from outside (loopback-only, or admin-only without admins). */
+  readonly closed: readonly ResolvedClosedPort[];
+}
+
+/** How headscale's binary gets onto the VM. */
+export interface ResolvedHeadscaleInstall {
+  readonly program: "headscale";
+  readonly kind: "binary" | "deb";
+  readonly version: string;
+  /** Where the VM downloads it; undefined when it comes from the deploying machine (`localFile`). */
+  readonly url: string | undefined;
+  /** The file on the deploying machine, uploaded to `staged` (VmHost over SSH, or by hand). */
+  readonly localFile: string | undefined;
+  /** Where an uploaded `localFile` is expected on the VM. */
+  readonly staged: string | undefined;
+  readonly sha256: string;
+  /** Where the binary ends up: `/usr/local/bin/headscale`, or `/usr/bin/headscale` from the package. */
+  readonly binaryPath: string;
+}
+
+/** How derper's binary gets onto the VM. */
+export type ResolvedDerperInstall =
+  | {
+      readonly program: "derper";
+      readonly source: "build";
+      /** Tailscale release, without `v`. */
+      readonly tailscaleVersion: string;
+      readonly goVersion: string;
+      readonly goUrl: string;
+      readonly goSha256: string;
+      readonly binaryPath: string;
+    }
+  | {
+      readonly program: "derper";
+      readonly source: "url";
+      readonly url: string;
+      readonly sha256: string;
+      readonly binaryPath: string;
+    }
+  | {
+      readonly program: "derper";
+      readonly source: "local";
+      /** The binary on the deploying machine. */
+      readonly localFile: string;
+      /** Where it is uploaded to on the VM before it is installed. */
+      readonly staged: string;
+      readonly sha256: string;
+      readonly binaryPath: string;
+    };
+
+/** A long-running service on a VM, as its systemd unit runs it. */
+export interface ResolvedVmService {
+  /** Unit file name, e.g. `headscale.service`. */
+  readonly unit: string;
+  readonly program: "headscale" | "derper";
+  readonly description: string;
+  /** System user and group the service runs as (never root). */
+  readonly user: string;
+  /** Absolute program path, then its arguments. */
+  readonly execStart: readonly string[];
+  /** SIGHUP makes the program reload something (headscale: the policy). */
+  readonly reloadsOnHup: boolean;
+  readonly workingDirectory: string;
+  /** `StateDirectory=` entries, relative to /var/lib, owned by the service user. */
+  readonly stateDirectories: readonly string[];
+  /** `RuntimeDirectory=` entry, relative to /run. */
+  readonly runtimeDirectory: string | undefined;
+  /** Read-only configuration the service reads: owned by root, readable by the service's group. */
+  readonly configDirectory: string;
+  /** An optional environment file for secrets (e.g. the PostgreSQL password); never rendered. */
+  readonly environmentFile: string | undefined;
+  /** Binds a port below 1024, so it gets CAP_NET_BIND_SERVICE (and only that), never root. */
+  readonly bindsPrivilegedPorts: boolean;
+  /** Socket families it may create. */
+  readonly addressFamilies: readonly string[];
+  /** What it listens on (from the model's listeners). */
+  readonly listeners: readonly ResolvedListener[];
+}
+
+/** A VM target: what cloud-init sets up. */
+export interface ResolvedVm {
+  readonly arch: "amd64" | "arm64";
+  readonly sshAuthorizedKeys: readonly string[];
+  /** headscale first, then derper. */
+  readonly services: readonly ResolvedVmService[];
+  readonly installs: readonly (ResolvedHeadscaleInstall | ResolvedDerperInstall)[];
+}
+
+/** A DNS provider as the updater and lego use it on the host. */
+export type ResolvedDnsProvider =
+  | {
+      readonly type: "cloudflare";
+      readonly apiUrl: string;
+      /** The zone's id when the spec gives it; else the updater looks it up by name. */
+      readonly zoneId: string | undefined;
+      readonly zoneName: string | undefined;
+      /** File on the host holding the API token. */
+      readonly tokenFile: string;
+    }
+  | {
+      readonly type: "rfc2136";
+      readonly nameserver: string;
+      readonly port: number;
+      readonly zone: string;
+      readonly tsigKeyName: string;
+      readonly tsigAlgorithm: string;
+      /** File on the host holding the base64 TSIG secret. */
+      readonly tsigSecretFile: string;
+    };
+
+/** Where the updater reads the public address of one family. */
+export type ResolvedAddressSource = { readonly kind: "url"; readonly url: string } | { readonly kind: "interface"; readonly interface: string };
+
+/** One record the updater keeps current. */
+export interface ResolvedDdnsRecord {
+  /** Fully qualified, without the trailing dot. */
+  readonly name: string;
+  readonly type: "A" | "AAAA";
+  /** Which service the name belongs to, e.g. `derp node home-1`. */
+  readonly purpose: string;
+}
+
+/** A host's dynamic-DNS updater. */
+export interface ResolvedDdns {
+  readonly provider: ResolvedDnsProvider;
+  /** The spec's interval, e.g. `5m` (systemd and Go read it alike). */
+  readonly interval: string;
+  readonly intervalSeconds: number;
+  readonly ipv4: ResolvedAddressSource | undefined;
+  readonly ipv6: ResolvedAddressSource | undefined;
+  readonly ttl: number;
+  /** Sorted by name, then type. */
+  readonly records: readonly ResolvedDdnsRecord[];
+  readonly recheckSeconds: number;
+  /** The updater's files and units on the host (DDNS_PATHS). */
+  readonly paths: { readonly script: string; readonly config: string; readonly stateDir: string; readonly service: string; readonly timer: string };
+}
+
+/** A restic repository as the backup script uses it. */
+export interface ResolvedRestic {
+  /** As the spec gives it (restic's syntax). */
+  readonly repository: string;
+  readonly kind: "local" | "sftp" | "s3" | "rest";
+  readonly passwordFile: string;
+  readonly credentialsFile: string | undefined;
+  /** For sftp: how ssh reaches the server (restic runs ssh with the kit's options, not the user's ssh config). */
+  readonly sftp: { readonly target: string; readonly port: number | undefined; readonly keyFile: string; readonly knownHostsFile: string } | undefined;
+  readonly keep: { readonly hourly: number; readonly daily: number; readonly weekly: number };
+}
+
+/** What runs before headscale starts, once (the script keeps a record in the state directory). */
+export type ResolvedBeforeStart =
+  /** Before `to` first starts on `from`'s database: a snapshot of it, kept until removed by hand. */
+  | { readonly step: "pre-upgrade"; readonly from: string; readonly to: string }
+  /** Before `to` starts again after `from` ran: the snapshot taken before `from` was deployed, restored. */
+  | { readonly step: "rollback"; readonly from: string; readonly to: string };
+
+/** headscale's backups on the host that runs it. */
+export interface ResolvedBackup {
+  /** The schedule; undefined when scheduled backups are off (`enabled: false`). */
+  readonly schedule: { readonly interval: string; readonly intervalSeconds: number } | undefined;
+  /** Scheduled backups kept on the host. */
+  readonly keep: number;
+  /** The SQLite database's file name in the state directory; undefined for PostgreSQL (back it up with its own tools). */
+  readonly database: string | undefined;
+  /** Key files in the state directory: the noise key, and the embedded DERP server's key when it runs. */
+  readonly keys: readonly string[];
+  /** How it runs: a container next to headscale's (Docker host), or units on a systemd host. */
+  readonly runs: "container" | "systemd";
+  readonly restic: ResolvedRestic | undefined;
+  readonly paths: { readonly script: string; readonly config: string; readonly dir: string; readonly service: string; readonly timer: string };
+  /** Steps before headscale starts (an upgrade or a rollback in progress). */
+  readonly beforeStart: readonly ResolvedBeforeStart[];
 }

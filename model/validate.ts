@@ -8,21 +8,7 @@
  */
 import { IssueList, joinPath, type ModelWarning, type ValidationIssue } from "./issues.js";
 import { withSubjects } from "./warnings.js";
-import {
-  TAILSCALE_CGNAT,
-  TAILSCALE_ULA,
-  hasHostBits,
-  isDnsName,
-  isIPv4,
-  isIPv6,
-  isIp,
-  networkOf,
-  parseGoDuration,
-  parseListenAddress,
-  parsePrefix,
-  parsePrometheusDuration,
-  prefixWithin,
-} from "./net.js";
+import { TAILSCALE_CGNAT, TAILSCALE_ULA, hasHostBits, isDnsName, isIPv4, isIPv6, isIp, networkOf, parseGoDuration, parseListenAddress, parsePrefix, parsePrometheusDuration, prefixWithin } from "./net.js";
 import type { ResolvedTailnet } from "./resolved.js";
 import { defaultListenAddr, globalNameserversOf, nodePrefixesOf, overrideLocalDnsOf, resolve, tailscaleRegionsOf, tlsOf, urlHost } from "./resolve.js";
 import type { DerpNodeSpec, DerpRegionSpec, HeadscaleSpec, HostSpec, TailnetSpec } from "./spec.js";

@@ -8,13 +8,14 @@
  * Also the VM and firewall rules of validation (`checkVmHosts`, `checkVmResolved`), called by
  * validate.ts.
  */
-import { DEFAULT_DERPER_VERSION, DERPER_PATHS, type ResolvedListener } from "./derper.js";
+import { DEFAULT_DERPER_VERSION } from "./derper.js";
 import { findTailscaleRelease, goBuilds, goForTailscale } from "./tailscale-releases.js";
 import type { IssueList } from "./issues.js";
 import { hasHostBits, isIp, networkOf, parsePrefix, prefixesCoverFamily, type Prefix } from "./net.js";
-import type { ResolvedDerpNode, ResolvedHeadscale, ResolvedTailnet } from "./resolved.js";
+import type { ResolvedClosedPort, ResolvedDerpNode, ResolvedDerperInstall, ResolvedFirewall, ResolvedFirewallRule, ResolvedHeadscale, ResolvedHeadscaleInstall, ResolvedListener, ResolvedTailnet, ResolvedVm, ResolvedVmService } from "./resolved.js";
 import type { DerpNodeSpec, HostSpec, TailnetSpec } from "./spec.js";
 import { listenerOwners } from "./walk.js";
+import { DERPER_PATHS, VM_PATHS } from "./paths.js";
 
 /** Go release derper is built with on a VM for the default Tailscale release (others: `goForTailscale`). */
 export const DEFAULT_GO_VERSION = goForTailscale(DEFAULT_DERPER_VERSION);
@@ -22,137 +23,8 @@ export const DEFAULT_SSH_PORT = 22;
 /** Every IPv4 and IPv6 source: a port open to the world. */
 export const ANYWHERE: readonly string[] = ["0.0.0.0/0", "::/0"];
 
-/** Where the kit puts things on a VM. */
-export const VM_PATHS = {
-  /** The install script and the marker of what derper was built from. */
-  libDir: "/usr/local/lib/cdktf-tailnet",
-  installScript: "/usr/local/lib/cdktf-tailnet/install.sh",
-  /** Downloads and builds that may be reused on the next run. */
-  cacheDir: "/var/cache/cdktf-tailnet",
-  /**
-   * Where files from the deploying machine land before the install script puts them in place
-   * (0700, owned by the SSH user); binaries from `localFile` are expected here.
-   */
-  uploadDir: "/var/cache/cdktf-tailnet/upload",
-  /** systemd units of the administrator (they take precedence over a package's). */
-  unitDir: "/etc/systemd/system",
-  /** What Debian's and Ubuntu's nftables.service loads. */
-  nftablesConf: "/etc/nftables.conf",
-} as const;
-
 // ---------------------------------------------------------------------------------------------
 // resolved types
-
-/** One inbound allow rule. */
-export interface ResolvedFirewallRule {
-  readonly port: number;
-  readonly protocol: "tcp" | "udp";
-  /** CIDR prefixes allowed to connect; `ANYWHERE` for a public port. */
-  readonly sources: readonly string[];
-  /** Which service needs it, e.g. `derper hkg-1: DERP over TLS`. */
-  readonly reason: string;
-}
-
-/** A socket a service opens that the firewall leaves closed, and why. */
-export interface ResolvedClosedPort {
-  readonly port: number;
-  readonly protocol: "tcp" | "udp";
-  readonly reason: string;
-}
-
-/** A host's inbound firewall: default drop, then exactly these rules. */
-export interface ResolvedFirewall {
-  readonly adminCidrs: readonly string[];
-  readonly sshPort: number;
-  /** Sorted by protocol, then port. */
-  readonly rules: readonly ResolvedFirewallRule[];
-  /** Listeners that stay closed from outside (loopback-only, or admin-only without admins). */
-  readonly closed: readonly ResolvedClosedPort[];
-}
-
-/** How headscale's binary gets onto the VM. */
-export interface ResolvedHeadscaleInstall {
-  readonly program: "headscale";
-  readonly kind: "binary" | "deb";
-  readonly version: string;
-  /** Where the VM downloads it; undefined when it comes from the deploying machine (`localFile`). */
-  readonly url: string | undefined;
-  /** The file on the deploying machine, uploaded to `staged` (VmHost over SSH, or by hand). */
-  readonly localFile: string | undefined;
-  /** Where an uploaded `localFile` is expected on the VM. */
-  readonly staged: string | undefined;
-  readonly sha256: string;
-  /** Where the binary ends up: `/usr/local/bin/headscale`, or `/usr/bin/headscale` from the package. */
-  readonly binaryPath: string;
-}
-
-/** How derper's binary gets onto the VM. */
-export type ResolvedDerperInstall =
-  | {
-      readonly program: "derper";
-      readonly source: "build";
-      /** Tailscale release, without `v`. */
-      readonly tailscaleVersion: string;
-      readonly goVersion: string;
-      readonly goUrl: string;
-      readonly goSha256: string;
-      readonly binaryPath: string;
-    }
-  | {
-      readonly program: "derper";
-      readonly source: "url";
-      readonly url: string;
-      readonly sha256: string;
-      readonly binaryPath: string;
-    }
-  | {
-      readonly program: "derper";
-      readonly source: "local";
-      /** The binary on the deploying machine. */
-      readonly localFile: string;
-      /** Where it is uploaded to on the VM before it is installed. */
-      readonly staged: string;
-      readonly sha256: string;
-      readonly binaryPath: string;
-    };
-
-/** A long-running service on a VM, as its systemd unit runs it. */
-export interface ResolvedVmService {
-  /** Unit file name, e.g. `headscale.service`. */
-  readonly unit: string;
-  readonly program: "headscale" | "derper";
-  readonly description: string;
-  /** System user and group the service runs as (never root). */
-  readonly user: string;
-  /** Absolute program path, then its arguments. */
-  readonly execStart: readonly string[];
-  /** SIGHUP makes the program reload something (headscale: the policy). */
-  readonly reloadsOnHup: boolean;
-  readonly workingDirectory: string;
-  /** `StateDirectory=` entries, relative to /var/lib, owned by the service user. */
-  readonly stateDirectories: readonly string[];
-  /** `RuntimeDirectory=` entry, relative to /run. */
-  readonly runtimeDirectory: string | undefined;
-  /** Read-only configuration the service reads: owned by root, readable by the service's group. */
-  readonly configDirectory: string;
-  /** An optional environment file for secrets (e.g. the PostgreSQL password); never rendered. */
-  readonly environmentFile: string | undefined;
-  /** Binds a port below 1024, so it gets CAP_NET_BIND_SERVICE (and only that), never root. */
-  readonly bindsPrivilegedPorts: boolean;
-  /** Socket families it may create. */
-  readonly addressFamilies: readonly string[];
-  /** What it listens on (from the model's listeners). */
-  readonly listeners: readonly ResolvedListener[];
-}
-
-/** A VM target: what cloud-init sets up. */
-export interface ResolvedVm {
-  readonly arch: "amd64" | "arm64";
-  readonly sshAuthorizedKeys: readonly string[];
-  /** headscale first, then derper. */
-  readonly services: readonly ResolvedVmService[];
-  readonly installs: readonly (ResolvedHeadscaleInstall | ResolvedDerperInstall)[];
-}
 
 // ---------------------------------------------------------------------------------------------
 // resolution

@@ -3,12 +3,11 @@
  * operator. They are decided here and only here: `validate()` returns them, the resolved model
  * carries them, the CLI prints them and the constructs annotate them word for word.
  */
-import { RESTIC_SECRET_FILES } from "./backup.js";
-import { DERPER_PATHS } from "./derper.js";
 import type { ModelWarning, ValidationIssue, WarningSubject } from "./issues.js";
 import type { ResolvedTailnet } from "./resolved.js";
 import type { TailnetSpec } from "./spec.js";
 import { allNodes, hostNamed } from "./walk.js";
+import { DERPER_PATHS, RESTIC_SECRET_FILES } from "./paths.js";
 
 const NODE_PATH = /^derp\.regions\[(\d+)\]\.nodes\[(\d+)\]/;
 const HOST_PATH = /^hosts\[(\d+)\]/;
