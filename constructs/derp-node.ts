@@ -12,6 +12,7 @@ import { checkModelTokens, terraformString } from "./terraform-text.js";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { derperArgs, meshPeers } from "../render/command-lines.js";
 
 /** Props of a {@link DerpNode}. */
 export interface DerpNodeProps {
@@ -58,8 +59,8 @@ export class DerpNode extends Construct {
     const { tailnet, node, host } = props;
     checkModelTokens(tailnet);
     const derper = node.derper;
-    if (derper.meshWith.length > 0 && !props.meshKey) {
-      throw new Error(`DERP node ${node.name} meshes with ${derper.meshWith.join(", ")} and needs its region's mesh key (meshKey)`);
+    if (derper.mesh.length > 0 && !props.meshKey) {
+      throw new Error(`DERP node ${node.name} meshes with ${meshPeers(derper).join(", ")} and needs its region's mesh key (meshKey)`);
     }
     // A read-only container cannot take uploads, so secrets and certificates are seeded into
     // volumes of their own (see SeededVolume), uploaded from their files by path and hash. With the kit's own
@@ -103,11 +104,12 @@ export class DerpNode extends Construct {
     this.acme = derper.acme
       ? new AcmeClient(this, "Acme", { tailnet, node, host, derperDataVolume: this.dataVolume, secret: props.dnsSecret })
       : undefined;
+    const args = derperArgs(node);
     this.container = new Container(this, "Resource", {
       provider: host.provider,
       name: terraformString(`derper-${node.name}`),
       image: image.imageRef,
-      command: derper.args.map(terraformString),
+      command: args.map(terraformString),
       ...hardening(),
       capabilities: { drop: ["ALL"] },
       volumes: [
@@ -124,7 +126,7 @@ export class DerpNode extends Construct {
       // What derper reads is in the labels: a new key or certificate restarts (replaces) it.
       labels: contentLabels(tailnet.name, `derper ${node.name}`, [
         tailnet.derp.derperImage ?? tailnet.derp.derperVersion,
-        ...derper.args,
+        ...args,
         ...seeds.flatMap((v) => v.inputs),
       ]),
     });

@@ -63,7 +63,7 @@ export class DerpRegion extends Construct {
     if (node.host !== undefined && node.host !== host.hostName) {
       throw new Error(`DERP node ${name} runs on host ${JSON.stringify(node.host)} in the spec, not on ${JSON.stringify(host.hostName)}`);
     }
-    const meshKey = node.derper.meshWith.length > 0 ? this.#store.meshKey(this.region.code) : undefined;
+    const meshKey = node.derper.mesh.length > 0 ? this.#store.meshKey(this.region.code) : undefined;
     const deployed = new DerpNode(this, name, { tailnet: this.#tailnet, node, host, meshKey });
     this.#nodes.set(name, deployed);
     return deployed;

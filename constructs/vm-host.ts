@@ -131,7 +131,7 @@ export class VmHost extends Construct {
       ...(c.hostKey !== undefined ? { hostKey: terraformValue(c.hostKey) } : {}),
     };
 
-    const meshKeyFile = node && node.derper.meshWith.length > 0 ? new SecretStore(tailnet.name, props.secretsDir).meshKey(regionOfNode(tailnet, node).code).path : undefined;
+    const meshKeyFile = node && node.derper.mesh.length > 0 ? new SecretStore(tailnet.name, props.secretsDir).meshKey(regionOfNode(tailnet, node).code).path : undefined;
     const steps = vmProvisionSteps(tailnet, host, { sudo: user !== "root", ...(meshKeyFile ? { meshKeyFile } : {}) });
     const resources = new Map<string, DataResource>();
     for (const step of steps) {

@@ -42,7 +42,7 @@ import {
   type ResolvedTailnet,
   type TailnetSpec,
 } from "../model/index.js";
-import { relocateDerper } from "../model/relocate.js";
+import { derperArgs as renderDerperArgs } from "../render/command-lines.js";
 import { renderTailnet, type RenderedFile } from "../render/index.js";
 import { certificatePin, defaultSecretsRoot, issueSelfSigned, materializeCertificates, SecretStore } from "../secrets/index.js";
 import type { LabPlan } from "./plan.js";
@@ -172,12 +172,12 @@ function freeRegionId(spec: TailnetSpec): number {
   throw new Error("no free DERP region id in 900-999 for the lab's wrong-pin probe region");
 }
 
-/** The normal pipeline on a lab spec: loadTailnet, the run's certificates, headscale and derper relocated into the run directory. */
+/** The normal pipeline on a lab spec: loadTailnet, the run's certificates, headscale relocated into the run directory. */
 function pipeline(spec: TailnetSpec, inputs: LabChangeInputs) {
   const store = new SecretStore(spec.name ?? inputs.model.name, inputs.secretsDir);
   const resolved = materializeCertificates(loadTailnet(spec), store);
   const started = new Set(inputs.plan.machines.flatMap((m) => m.derpNodes));
-  const relocated = relocateDerper(relocateHeadscale(resolved, { paths: inputs.headscalePaths, backupDir: inputs.backupDir }), (node) => (started.has(node) ? inputs.derperPaths(node) : undefined));
+  const relocated = relocateHeadscale(resolved, { paths: inputs.headscalePaths, backupDir: inputs.backupDir });
   return { resolved, store, started, relocated };
 }
 
@@ -417,10 +417,10 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
     let meshed = 0;
     for (const node of region.nodes) {
       if (!started.has(node.name)) continue;
-      let args = [...node.derper.args];
-      if (breaks.has("verify-off")) args = args.filter((a) => !a.startsWith("-verify-client-url"));
-      derperArgs.set(node.name, args);
-      if (node.derper.meshWith.length === 0) continue;
+      // derper's flags as rendered for every host, with its files in the run directory.
+      const run = breaks.has("verify-off") ? { ...node, derper: { ...node.derper, verifyClientUrl: undefined } } : node;
+      derperArgs.set(node.name, renderDerperArgs(run, inputs.derperPaths(node.name)));
+      if (node.derper.mesh.length === 0) continue;
       meshKeys.set(node.name, store.meshKey(region.code).path);
       if (breaks.has("mesh-key-mismatch") && meshed++ === 1) {
         const other = join(breakDir(), `mesh-${region.code}-${node.name}.key`);

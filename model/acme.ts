@@ -3,18 +3,20 @@
  * installs on the node's host (lego), what it asks for and from which CA, the DNS provider that
  * answers the challenge, where the certificate must land for derper (its manual-mode names under
  * DERPER_PATHS.certDir), how derper is restarted after a renewal, and when renewals run. Also the
- * validation rules of `certificate: { mode: "dns-01" }` (called by validate.ts).
+ * rules of `certificate: { mode: "dns-01" }`.
  */
-import { derperCertFileBase } from "./derper.js";
+import type { CheckContext } from "./context.js";
+import { DEFAULTS, LETS_ENCRYPT_DIRECTORY } from "./defaults.js";
 import { checkDnsProvider, resolveDnsProvider } from "./ddns.js";
-import type { IssueList } from "./issues.js";
+import type { CertificateElement, DnsZoneElement, HostElement, NodeElement } from "./elements.js";
 import { isIp, parseListenAddress } from "./net.js";
-import type { Dns01CertificateSpec, DerpNodeSpec, HostSpec, TailnetSpec } from "./spec.js";
-import { ACME_PATHS, DERPER_PATHS } from "./paths.js";
+import { ACME_PATHS, DERPER_PATHS, derperCertFileBase } from "./paths.js";
 import type { ResolvedAcme, ResolvedDerperRestart } from "./resolved.js";
+import type { Dns01CertificateSpec, DerpNodeSpec } from "./spec.js";
 
-export const LETS_ENCRYPT_DIRECTORY = "https://acme-v02.api.letsencrypt.org/directory";
-export const DEFAULT_RENEW_DAYS_BEFORE = 30;
+export { LETS_ENCRYPT_DIRECTORY } from "./defaults.js";
+/** Days before expiry a DNS-01 certificate is renewed unless the spec says otherwise. */
+export const DEFAULT_RENEW_DAYS_BEFORE: number = DEFAULTS.derp.regions.nodes.certificate.renewDaysBefore;
 
 /** Resolvers as lego takes them: `host:port`, with port 53 added to a bare address. */
 function resolverAddress(r: string): string {
@@ -29,28 +31,26 @@ function resolverAddress(r: string): string {
  * container joins its process namespace) the hook ends derper, and Docker's restart policy starts
  * it again with the new files.
  */
-function restartOf(host: HostSpec | undefined): ResolvedDerperRestart {
+function restartOf(host: HostElement | undefined): ResolvedDerperRestart {
   // pkill exits 1 when no derper runs (it cannot start before the first certificate): fine.
   if (host?.docker) return { via: "hook", command: "pkill -TERM -x derper; [ $? -le 1 ]" };
   return { via: "units", user: "derper", unit: "derper.service" };
 }
 
-/** A node's DNS-01 certificate; undefined unless its certificate mode is dns-01. */
-export function resolveAcme(node: DerpNodeSpec, host: HostSpec | undefined, spec: TailnetSpec): ResolvedAcme | undefined {
-  const cert = node.certificate;
-  if (cert?.mode !== "dns-01") return undefined;
+/** A node's DNS-01 certificate: the ACME client on its host, from the defaulted node, its certificate and its host. */
+export function resolveAcme(node: NodeElement, cert: Extract<CertificateElement, { source: "dns-01" }>, host: HostElement | undefined, zone: DnsZoneElement | undefined): ResolvedAcme {
   const base = derperCertFileBase(node.hostname);
   const domain = node.hostname.toLowerCase();
   return {
     client: "lego",
     domain,
     email: cert.email,
-    acmeUrl: cert.acmeUrl ?? LETS_ENCRYPT_DIRECTORY,
-    provider: resolveDnsProvider(cert.provider, spec),
+    acmeUrl: cert.acmeUrl,
+    provider: resolveDnsProvider(cert.provider, zone),
     keyType: "ec256",
-    renewDaysBefore: cert.renewDaysBefore ?? DEFAULT_RENEW_DAYS_BEFORE,
-    resolvers: (cert.resolvers ?? []).map(resolverAddress),
-    checkAuthoritativeNameservers: cert.checkAuthoritativeNameservers ?? true,
+    renewDaysBefore: cert.renewDaysBefore,
+    resolvers: cert.resolvers.map(resolverAddress),
+    checkAuthoritativeNameservers: cert.checkAuthoritativeNameservers,
     certDir: DERPER_PATHS.certDir,
     certFileBase: base,
     certFile: `${DERPER_PATHS.certDir}/${base}.crt`,
@@ -76,16 +76,17 @@ export function resolveAcme(node: DerpNodeSpec, host: HostSpec | undefined, spec
 }
 
 // ---------------------------------------------------------------------------------------------
-// validation
+// checks
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
-function checkDns01(spec: TailnetSpec, node: DerpNodeSpec, cert: Dns01CertificateSpec, path: string, issues: IssueList): void {
+function checkDns01(ctx: CheckContext, node: DerpNodeSpec, cert: Dns01CertificateSpec, path: string): void {
+  const issues = ctx.issues;
   const at = `${path}.certificate`;
   if (node.hostname !== undefined && isIp(node.hostname)) {
     issues.add(`${at}.mode`, `DNS-01 proves control of a DNS name, and ${JSON.stringify(node.hostname)} is an IP address`, `use certificate mode "self-signed" (pinned) for an IP-only node, or give the node a DNS host name`);
   } else if (node.hostname !== undefined) {
-    checkDnsProvider(spec, cert.provider, `${at}.provider`, [{ name: node.hostname, purpose: `derp node ${node.name}` }], "the ACME client", issues);
+    checkDnsProvider(ctx, cert.provider, `${at}.provider`, [{ name: node.hostname, purpose: `derp node ${node.name}` }], "the ACME client");
   }
   if (node.certName?.startsWith("sha256-raw:")) {
     issues.add(`${path}.certName`, "pins one certificate, but a DNS-01 certificate is replaced at every renewal", "remove certName: clients verify the CA-issued certificate by the node's host name");
@@ -107,10 +108,8 @@ function checkDns01(spec: TailnetSpec, node: DerpNodeSpec, cert: Dns01Certificat
 }
 
 /** The rules of DNS-01 certificates, for every node of the (structurally sanitized) spec. */
-export function checkAcme(spec: TailnetSpec, issues: IssueList): void {
-  (spec.derp?.regions ?? []).forEach((region, i) => {
-    (region?.nodes ?? []).forEach((node, j) => {
-      if (node?.certificate?.mode === "dns-01") checkDns01(spec, node, node.certificate, `derp.regions[${i}].nodes[${j}]`, issues);
-    });
-  });
+export function checkAcme(ctx: CheckContext): void {
+  for (const { node, path } of ctx.nodes) {
+    if (node.certificate?.mode === "dns-01") checkDns01(ctx, node, node.certificate, path);
+  }
 }

@@ -4,9 +4,7 @@
  * (loopback, multicast).
  */
 import type { IssueList } from "./issues.js";
-import { parsePrefix, prefixKind, prefixWithin, type Prefix } from "./net.js";
-import { nodePrefixesOf } from "./resolve.js";
-import type { HeadscaleSpec } from "./spec.js";
+import { prefixKind, prefixWithin, type Prefix } from "./net.js";
 
 /**
  * A node prefix with no address to hand out. headscale reserves a prefix's first and last address
@@ -21,13 +19,6 @@ export function checkNodePrefixSize(issues: IssueList, path: string, prefix: Pre
     `${JSON.stringify(prefix.text)} leaves no address for nodes: headscale keeps a prefix's first and last address for itself, so every node registration would fail`,
     `use a prefix of /${longest} or shorter, e.g. "${prefix.family === 4 ? "100.64.0.0/10" : "fd7a:115c:a1e0::/48"}"`,
   );
-}
-
-/** The tailnet's node prefixes in effect, parsed (those that do not parse are reported elsewhere). */
-export function tailnetPrefixes(hs: HeadscaleSpec | undefined): Prefix[] {
-  if (!hs) return [];
-  const { v4, v6 } = nodePrefixesOf(hs);
-  return [v4, v6].flatMap((text) => (text === undefined ? [] : (parsePrefix(text) ?? [])));
 }
 
 const UNROUTABLE: Partial<Record<ReturnType<typeof prefixKind>, string>> = {

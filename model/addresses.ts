@@ -5,10 +5,10 @@
  * address written as IPv6; without a `%zone`. And one address reaches one machine per port, so
  * two hosts that share an address must not open the same port.
  */
+import type { CheckContext, ModelCheckContext } from "./context.js";
 import type { IssueList } from "./issues.js";
-import { addressKind, formatAddress, parseIp, unmapIpv4, type AddressKind } from "./net.js";
-import type { ResolvedTailnet } from "./resolved.js";
-import type { TailnetSpec } from "./spec.js";
+import { addressKind, formatAddress, isIPv4, isIPv6, parseIp, unmapIpv4, type AddressKind } from "./net.js";
+import type { ResolvedHost } from "./resolved.js";
 import { isUnresolvedToken } from "./tokens.js";
 
 /** Why an address kind can never be dialed by a client elsewhere. */
@@ -49,36 +49,48 @@ export function checkPublicAddress(issues: IssueList, warnings: IssueList, path:
   return issues.length > before;
 }
 
+/** An address field of the spec (a host's, a DERP node's): an IP address of its family (or `"none"` where allowed), or a token. */
+export function checkAddress(ctx: CheckContext, path: string, value: string | undefined, family: 4 | 6, allowNone: boolean): void {
+  if (value === undefined || isUnresolvedToken(value)) return;
+  if (allowNone && value === "none") return;
+  const ok = family === 4 ? isIPv4(value) : isIPv6(value);
+  if (!ok) {
+    ctx.issues.add(path, `${JSON.stringify(value)} is not an IPv${family} address`, `write an IPv${family} address${allowNone ? `, "none" to turn IPv${family} off,` : ""} or a Terraform token`);
+  } else {
+    checkPublicAddress(ctx.issues, ctx.warnings, path, value, path.split(".").at(-1)!.replace(/6$/, "4"));
+  }
+}
+
 /**
  * Hosts that share a public address: an error when they open the same port (the address reaches
  * one machine per port), else a warning (it works only behind one NAT that forwards each port to
- * the right machine). Runs on the resolved model, which knows every socket a host opens.
+ * the right machine). Runs on the resolved model, which knows every socket a host opens; of two
+ * hosts, the later in the spec is reported.
  */
-export function checkSharedAddresses(tailnet: ResolvedTailnet, spec: TailnetSpec, issues: IssueList, warnings: IssueList): void {
-  const specHosts = spec.hosts ?? [];
-  const byName = new Map(tailnet.hosts.map((h) => [h.name, h]));
-  const owners = new Map<string, number>(); // canonical address -> index of the first host with it
-  specHosts.forEach((host, i) => {
+export function checkSharedAddresses(ctx: ModelCheckContext): void {
+  const hosts = [...ctx.tailnet.hosts].sort((a, b) => a.specIndex - b.specIndex);
+  const owners = new Map<string, ResolvedHost>(); // canonical address -> the first host with it
+  const publicPorts = (h: ResolvedHost) => h.listeners.filter((l) => l.public).map((l) => `${l.protocol} port ${l.port}`);
+  for (const host of hosts) {
     for (const key of ["publicIpv4", "publicIpv6"] as const) {
       const value = host[key];
       const ip = value === undefined ? undefined : parseIp(value);
       if (!ip) continue;
       const canonical = `${ip.family}/${ip.value}`;
-      const first = owners.get(canonical);
-      if (first === undefined) {
-        owners.set(canonical, i);
+      const other = owners.get(canonical);
+      if (other === undefined) {
+        owners.set(canonical, host);
         continue;
       }
-      const other = specHosts[first]!;
-      const path = `hosts[${i}].${key}`;
-      const shared = `${JSON.stringify(value)} is also the public address of host ${JSON.stringify(other.name)} (hosts[${first}])`;
-      const theirs = new Set(byName.get(other.name)!.listeners.filter((l) => l.public).map((l) => `${l.protocol} port ${l.port}`));
-      const clash = byName.get(host.name)!.listeners.filter((l) => l.public).map((l) => `${l.protocol} port ${l.port}`).find((p) => theirs.has(p));
+      const path = `${host.specPath}.${key}`;
+      const shared = `${JSON.stringify(value)} is also the public address of host ${JSON.stringify(other.name)} (${other.specPath})`;
+      const theirs = new Set(publicPorts(other));
+      const clash = publicPorts(host).find((p) => theirs.has(p));
       if (clash) {
-        issues.add(path, `${shared}, and both open ${clash}; one address reaches one machine per port`, "give each host its own address, or make them one host");
+        ctx.issues.add(path, `${shared}, and both open ${clash}; one address reaches one machine per port`, "give each host its own address, or make them one host");
       } else {
-        warnings.add(path, `${shared}; that works only behind one NAT that forwards each port to the right machine`, "give each host its own address, unless both sit behind one NAT");
+        ctx.warnings.add(path, `${shared}; that works only behind one NAT that forwards each port to the right machine`, "give each host its own address, unless both sit behind one NAT");
       }
     }
-  });
+  }
 }

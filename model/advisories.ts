@@ -8,8 +8,7 @@
  * Facts from UPSTREAM-RELEASES.md §1.5, §1.6, §3.2 (gathered 2026-12-07): where a source says
  * less than a field asks, the field's note says what is not known.
  */
-import type { IssueList } from "./issues.js";
-import type { TailnetSpec } from "./spec.js";
+import type { CheckContext } from "./context.js";
 import { SUPPORTED_HEADSCALE_VERSIONS, compareReleases, findHeadscaleVersion, planUpgrade, type HeadscaleVersion } from "./versions.js";
 
 /** The program whose version decides whether an advisory applies. */
@@ -137,7 +136,8 @@ function upgradeFix(version: HeadscaleVersion, table: readonly Advisory[]): stri
  * the spec stays valid (a user may have to stay on a release for a while), but every render says
  * what the release is exposed to and which release fixes it.
  */
-export function checkAdvisories(spec: TailnetSpec, headscale: HeadscaleVersion | undefined, warnings: IssueList, table: readonly Advisory[] = ADVISORIES): void {
+export function checkAdvisories(ctx: Pick<CheckContext, "spec" | "version" | "warnings">, table: readonly Advisory[] = ADVISORIES): void {
+  const { spec, version: headscale, warnings } = ctx;
   if (headscale) {
     for (const a of advisoriesFor("headscale", headscale.version, table)) {
       const mitigation = a.mitigation ? `; until then, ${a.mitigation}` : "";

@@ -9,16 +9,16 @@
  * Secrets never enter the model: the restic password, the S3 or REST credentials and the SFTP key
  * are named by the path of a file on the host, and only those names are resolved.
  */
+import type { CheckContext } from "./context.js";
+import { DEFAULTS } from "./defaults.js";
+import type { BackupElement, HeadscaleElement, HostElement, ResticElement } from "./elements.js";
 import type { IssueList } from "./issues.js";
 import { isDnsName, isIp, parseGoDuration } from "./net.js";
-import type { HeadscaleSpec, HostSpec, ResticBackupSpec } from "./spec.js";
-import { findHeadscaleVersion, planUpgrade, type HeadscaleVersion } from "./versions.js";
-import { BACKUP_PATHS, HEADSCALE_STATE_FILES, RESTIC_SECRET_FILES } from "./paths.js";
+import type { HeadscaleBackupSpec } from "./spec.js";
+import { findHeadscaleVersion, planUpgrade } from "./versions.js";
+import { BACKUP_PATHS, HEADSCALE_STATE_FILES } from "./paths.js";
 import type { ResolvedBackup, ResolvedBeforeStart, ResolvedRestic } from "./resolved.js";
 
-export const DEFAULT_BACKUP_INTERVAL = "1h";
-export const DEFAULT_BACKUP_KEEP = 48;
-export const DEFAULT_RESTIC_KEEP = { hourly: 24, daily: 14, weekly: 8 } as const;
 /** The shortest and longest schedule (seconds). */
 const INTERVAL_RANGE = { min: 300, max: 86_400 } as const;
 
@@ -40,53 +40,61 @@ function repositoryKind(repository: string): ResolvedRestic["kind"] {
   return repository.slice(0, repository.indexOf(":")) as ResolvedRestic["kind"];
 }
 
-function resolveRestic(spec: ResticBackupSpec): ResolvedRestic {
-  const kind = repositoryKind(spec.repository);
-  const sftp = kind === "sftp" ? parseSftp(spec.repository)! : undefined;
+// ---------------------------------------------------------------------------------------------
+// first pass
+
+/** `headscale.backup`, defaulted. */
+export function defaultBackup(spec: HeadscaleBackupSpec | undefined): BackupElement {
+  const d = DEFAULTS.headscale.backup;
+  const r = spec?.restic;
   return {
-    repository: spec.repository,
-    kind,
-    passwordFile: spec.passwordFile ?? RESTIC_SECRET_FILES.password,
-    credentialsFile: spec.credentialsFile,
-    sftp: sftp && {
-      target: sftp.target,
-      port: sftp.port,
-      keyFile: spec.sshKeyFile ?? RESTIC_SECRET_FILES.sshKey,
-      knownHostsFile: spec.sshKnownHostsFile ?? RESTIC_SECRET_FILES.sshKnownHosts,
-    },
-    keep: {
-      hourly: spec.keepHourly ?? DEFAULT_RESTIC_KEEP.hourly,
-      daily: spec.keepDaily ?? DEFAULT_RESTIC_KEEP.daily,
-      weekly: spec.keepWeekly ?? DEFAULT_RESTIC_KEEP.weekly,
+    enabled: spec?.enabled ?? d.enabled,
+    interval: spec?.interval ?? d.interval,
+    keep: spec?.keep ?? d.keep,
+    restic: r && {
+      repository: r.repository,
+      passwordFile: r.passwordFile ?? d.restic.passwordFile,
+      credentialsFile: r.credentialsFile,
+      sshKeyFile: r.sshKeyFile ?? d.restic.sshKeyFile,
+      sshKnownHostsFile: r.sshKnownHostsFile ?? d.restic.sshKnownHostsFile,
+      keepHourly: r.keepHourly ?? d.restic.keepHourly,
+      keepDaily: r.keepDaily ?? d.restic.keepDaily,
+      keepWeekly: r.keepWeekly ?? d.restic.keepWeekly,
     },
   };
 }
 
-/** The release a version field names (validation has checked it), without `v`. */
-function release(text: string | undefined, version: HeadscaleVersion): string | undefined {
-  if (text === undefined) return undefined;
-  const v = findHeadscaleVersion(text)?.version;
-  return v === undefined || v === version.version ? undefined : v;
+// ---------------------------------------------------------------------------------------------
+// second pass
+
+function resolveRestic(restic: ResticElement): ResolvedRestic {
+  const kind = repositoryKind(restic.repository);
+  const sftp = kind === "sftp" ? parseSftp(restic.repository)! : undefined;
+  return {
+    repository: restic.repository,
+    kind,
+    passwordFile: restic.passwordFile,
+    credentialsFile: restic.credentialsFile,
+    sftp: sftp && { target: sftp.target, port: sftp.port, keyFile: restic.sshKeyFile, knownHostsFile: restic.sshKnownHostsFile },
+    keep: { hourly: restic.keepHourly, daily: restic.keepDaily, weekly: restic.keepWeekly },
+  };
 }
 
-/** headscale's backups; undefined when headscale names no host (nothing is deployed, so nothing runs). */
-export function resolveBackup(hs: HeadscaleSpec, host: HostSpec | undefined, version: HeadscaleVersion): ResolvedBackup | undefined {
-  if (!host) return undefined;
-  const b = hs.backup ?? {};
-  const interval = b.interval ?? DEFAULT_BACKUP_INTERVAL;
-  const upgradeFrom = release(hs.upgradeFrom, version);
-  const rollbackFrom = release(hs.rollbackFrom, version);
+/** headscale's backups on the host that runs it. */
+export function resolveBackup(hs: HeadscaleElement, host: HostElement): ResolvedBackup {
+  const b = hs.backup;
+  const to = hs.version.version;
   return {
-    schedule: b.enabled === false ? undefined : { interval, intervalSeconds: Math.round(parseGoDuration(interval)!) },
-    keep: b.keep ?? DEFAULT_BACKUP_KEEP,
-    database: hs.database?.type === "postgres" ? undefined : HEADSCALE_STATE_FILES.database,
-    keys: [HEADSCALE_STATE_FILES.noiseKey, ...(hs.embeddedDerp?.enabled ? [HEADSCALE_STATE_FILES.derpKey] : [])],
+    schedule: b.enabled ? { interval: b.interval, intervalSeconds: Math.round(parseGoDuration(b.interval)!) } : undefined,
+    keep: b.keep,
+    database: hs.database.type === "postgres" ? undefined : HEADSCALE_STATE_FILES.database,
+    keys: [HEADSCALE_STATE_FILES.noiseKey, ...(hs.embeddedDerp ? [HEADSCALE_STATE_FILES.derpKey] : [])],
     runs: host.docker ? "container" : "systemd",
     restic: b.restic && resolveRestic(b.restic),
     paths: BACKUP_PATHS,
     beforeStart: [
-      ...(upgradeFrom ? [{ step: "pre-upgrade" as const, from: upgradeFrom, to: version.version }] : []),
-      ...(rollbackFrom ? [{ step: "rollback" as const, from: rollbackFrom, to: version.version }] : []),
+      ...(hs.upgradeFrom ? [{ step: "pre-upgrade" as const, from: hs.upgradeFrom.version, to }] : []),
+      ...(hs.rollbackFrom ? [{ step: "rollback" as const, from: hs.rollbackFrom.version, to }] : []),
     ],
   };
 }
@@ -165,8 +173,9 @@ function checkRepository(issues: IssueList, path: string, repository: string | u
 }
 
 /** The rules of `headscale.backup`. */
-export function checkBackup(hs: HeadscaleSpec, issues: IssueList): void {
-  const b = hs.backup;
+export function checkBackup(ctx: CheckContext): void {
+  const issues = ctx.issues;
+  const b = ctx.spec.headscale?.backup;
   if (!b) return;
   const at = "headscale.backup";
   if (b.interval !== undefined) {
@@ -192,8 +201,10 @@ export function checkBackup(hs: HeadscaleSpec, issues: IssueList): void {
  * The rule of `headscale.rollbackFrom`: allowed only as the reverse of an upgrade the kit backs up,
  * i.e. `version` -> `rollbackFrom` is one allowed upgrade step; not together with `upgradeFrom`.
  */
-export function checkRollback(hs: HeadscaleSpec, version: HeadscaleVersion, issues: IssueList): void {
-  if (hs.rollbackFrom === undefined) return;
+export function checkRollback(ctx: CheckContext): void {
+  const { issues, version } = ctx;
+  const hs = ctx.spec.headscale;
+  if (hs?.rollbackFrom === undefined || !version) return;
   const at = "headscale.rollbackFrom";
   const from = findHeadscaleVersion(hs.rollbackFrom);
   if (!from) {

@@ -1,18 +1,19 @@
 /**
- * Dynamic DNS, derived once from the model: for a host with `dynamicIp: true` and `ddns`, the
- * updater's provider (Cloudflare's API or RFC 2136 with a TSIG key), where it reads the public
- * address, how often, and exactly which records it keeps current (the DNS names of the host's
- * services). Also the DNS provider shared with DNS-01 certificates (model/acme.ts), the paths the
- * kit uses on hosts, and the validation rules of both (called by validate.ts).
+ * Dynamic DNS: for a host with `dynamicIp: true` and `ddns`, the updater's provider (Cloudflare's
+ * API or RFC 2136 with a TSIG key), where it reads the public address, how often, and exactly
+ * which records it keeps current (the DNS names of the host's services). Also the DNS provider
+ * shared with DNS-01 certificates (model/acme.ts), and the rules of both.
  *
  * Secrets never enter the model: the Cloudflare token and the TSIG secret are named by the path
  * of a file on the host (or an environment variable there), and only those names are resolved.
  */
-import type { IssueList } from "./issues.js";
+import type { CheckContext } from "./context.js";
+import { DEFAULTS } from "./defaults.js";
+import type { DdnsElement, DnsProviderElement, DnsZoneElement } from "./elements.js";
 import { isDnsName, isIp, parseGoDuration } from "./net.js";
-import type { CloudflareDnsProviderSpec, DdnsAddressSource, DnsProviderSpec, HostSpec, Rfc2136DnsProviderSpec, TailnetSpec } from "./spec.js";
-import { DDNS_PATHS, DNS_SECRET_FILES } from "./paths.js";
+import { DDNS_PATHS } from "./paths.js";
 import type { ResolvedAddressSource, ResolvedDdns, ResolvedDdnsRecord, ResolvedDnsProvider } from "./resolved.js";
+import type { CloudflareDnsProviderSpec, DdnsAddressSource, DnsProviderSpec, HostSpec, Rfc2136DnsProviderSpec, TailnetSpec } from "./spec.js";
 
 /** Cloudflare's API v4 base URL (developers.cloudflare.com/api). */
 export const CLOUDFLARE_API_URL = "https://api.cloudflare.com/client/v4";
@@ -24,9 +25,8 @@ export const DNS_SECRET_ENV = {
 } as const;
 
 /** The "what is my IP" service the updater asks for IPv4 unless the spec says otherwise. */
-export const DEFAULT_DDNS_IPV4_URL = "https://ipv4.icanhazip.com";
-export const DEFAULT_DDNS_INTERVAL = "5m";
-export const DEFAULT_DDNS_TTL = 60;
+export const DEFAULT_DDNS_IPV4_URL: string = DEFAULTS.hosts.ddns.ipv4.url;
+
 /** Even with an unchanged address, the record itself is re-checked at least this often (seconds). */
 export const DDNS_RECHECK_SECONDS = 86_400;
 
@@ -42,6 +42,31 @@ export interface ServiceName {
   readonly ipv6: boolean;
 }
 
+/** What the names of a host's services are made of: headscale's server host and host, the DERP nodes. */
+interface NamedServices {
+  readonly headscale: { readonly host?: string; readonly serverHost: string | undefined } | undefined;
+  readonly nodes: Iterable<{ readonly name?: string; readonly host?: string; readonly hostname?: string; readonly ipv4?: string; readonly ipv6?: string }>;
+}
+
+/**
+ * The DNS names of the services host `hostName` runs: the coordination server's host when the
+ * host runs headscale, and every DERP node's host name that is a DNS name. Sorted, one entry per name.
+ */
+export function serviceNames(hostName: string, services: NamedServices): ServiceName[] {
+  const byName = new Map<string, ServiceName>();
+  const add = (name: string | undefined, purpose: string, ipv4: boolean, ipv6: boolean) => {
+    if (name === undefined || isIp(name) || !isDnsName(name)) return;
+    const key = name.toLowerCase();
+    const seen = byName.get(key);
+    byName.set(key, seen ? { ...seen, ipv4: seen.ipv4 || ipv4, ipv6: seen.ipv6 || ipv6 } : { name: key, purpose, ipv4, ipv6 });
+  };
+  if (services.headscale?.host === hostName) add(services.headscale.serverHost, "headscale", true, true);
+  for (const node of services.nodes) {
+    if (node.host === hostName) add(node.hostname, `derp node ${node.name}`, node.ipv4 !== "none", node.ipv6 !== "none");
+  }
+  return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
 function urlHostOf(url: string | undefined): string | undefined {
   if (url === undefined) return undefined;
   try {
@@ -51,25 +76,11 @@ function urlHostOf(url: string | undefined): string | undefined {
   }
 }
 
-/**
- * The DNS names of the services a host runs: the coordination server's host when the host runs
- * headscale, and every DERP node's host name that is a DNS name. Sorted, one entry per name.
- */
+/** The DNS names of the services a host of a (sanitized) spec runs (see {@link serviceNames}). */
 export function serviceNamesOf(spec: TailnetSpec, hostName: string): ServiceName[] {
-  const byName = new Map<string, ServiceName>();
-  const add = (name: string | undefined, purpose: string, ipv4: boolean, ipv6: boolean) => {
-    if (name === undefined || isIp(name) || !isDnsName(name)) return;
-    const key = name.toLowerCase();
-    const seen = byName.get(key);
-    byName.set(key, seen ? { ...seen, ipv4: seen.ipv4 || ipv4, ipv6: seen.ipv6 || ipv6 } : { name: key, purpose, ipv4, ipv6 });
-  };
-  if (spec.headscale?.host === hostName) add(urlHostOf(spec.headscale.serverUrl), "headscale", true, true);
-  for (const region of spec.derp?.regions ?? []) {
-    for (const node of region?.nodes ?? []) {
-      if (node?.host === hostName) add(node.hostname, `derp node ${node.name}`, node.ipv4 !== "none", node.ipv6 !== "none");
-    }
-  }
-  return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const nodes = (spec.derp?.regions ?? []).flatMap((region) => (region?.nodes ?? []).filter((n) => n !== undefined));
+  const hs = spec.headscale;
+  return serviceNames(hostName, { headscale: hs && { host: hs.host, serverHost: urlHostOf(hs.serverUrl) }, nodes });
 }
 
 /** `name` lies in `zone` (or is its apex). */
@@ -80,7 +91,7 @@ export function inZone(name: string, zone: string): boolean {
 }
 
 // ---------------------------------------------------------------------------------------------
-// resolution
+// first pass
 
 /** The provider object, with `"cloudflare"` expanded. */
 export function providerOf(spec: DnsProviderSpec): CloudflareDnsProviderSpec | Rfc2136DnsProviderSpec {
@@ -93,57 +104,69 @@ export function providerZone(provider: DnsProviderSpec, spec: TailnetSpec): stri
   return p.type === "rfc2136" ? p.zone : spec.dns?.zoneName;
 }
 
-/** Resolves a provider (the spec was validated). */
-export function resolveDnsProvider(provider: DnsProviderSpec, spec: TailnetSpec): ResolvedDnsProvider {
+/** A DNS provider, defaulted. */
+export function defaultDnsProvider(provider: DnsProviderSpec): DnsProviderElement {
   const p = providerOf(provider);
-  if (p.type === "cloudflare") {
-    return {
-      type: "cloudflare",
-      apiUrl: CLOUDFLARE_API_URL,
-      zoneId: spec.dns?.zoneId,
-      zoneName: spec.dns?.zoneName?.toLowerCase(),
-      tokenFile: p.tokenFile ?? DNS_SECRET_FILES.cloudflareToken,
-    };
-  }
+  const d = DEFAULTS.dnsProvider;
+  if (p.type === "cloudflare") return { type: "cloudflare", tokenFile: p.tokenFile ?? d.cloudflare.tokenFile };
   return {
     type: "rfc2136",
     nameserver: p.nameserver,
-    port: p.port ?? 53,
+    port: p.port ?? d.rfc2136.port,
     zone: p.zone.toLowerCase(),
     tsigKeyName: p.tsigKeyName,
-    tsigAlgorithm: p.tsigAlgorithm ?? "hmac-sha256",
-    tsigSecretFile: p.tsigSecretFile ?? DNS_SECRET_FILES.tsigSecret,
+    tsigAlgorithm: p.tsigAlgorithm ?? d.rfc2136.tsigAlgorithm,
+    tsigSecretFile: p.tsigSecretFile ?? d.rfc2136.tsigSecretFile,
   };
 }
 
-function addressSource(source: DdnsAddressSource | "off" | undefined, fallback: ResolvedAddressSource | undefined): ResolvedAddressSource | undefined {
-  if (source === undefined) return fallback;
+function addressSource(source: DdnsAddressSource | "off"): ResolvedAddressSource | undefined {
   if (source === "off") return undefined;
   return "url" in source ? { kind: "url", url: source.url } : { kind: "interface", interface: source.interface };
 }
 
-/** A host's updater; undefined when the host has none. */
-export function resolveDdns(host: HostSpec, spec: TailnetSpec): ResolvedDdns | undefined {
+/** A host's updater, defaulted; undefined unless the host is dynamic and has `ddns`. */
+export function defaultDdns(host: HostSpec): DdnsElement | undefined {
   const ddns = host.ddns;
   if (!ddns || !host.dynamicIp) return undefined;
-  const provider = resolveDnsProvider(ddns.provider, spec);
-  const zone = provider.type === "rfc2136" ? provider.zone : provider.zoneName;
-  const ipv4 = addressSource(ddns.ipv4, { kind: "url", url: DEFAULT_DDNS_IPV4_URL });
-  const ipv6 = addressSource(ddns.ipv6, undefined);
-  const records: ResolvedDdnsRecord[] = [];
-  for (const s of serviceNamesOf(spec, host.name)) {
-    if (zone !== undefined && !inZone(s.name, zone)) continue;
-    if (ipv4 && s.ipv4) records.push({ name: s.name, type: "A", purpose: s.purpose });
-    if (ipv6 && s.ipv6) records.push({ name: s.name, type: "AAAA", purpose: s.purpose });
+  const d = DEFAULTS.hosts.ddns;
+  return {
+    provider: defaultDnsProvider(ddns.provider),
+    interval: ddns.interval ?? d.interval,
+    ipv4: addressSource(ddns.ipv4 ?? d.ipv4),
+    ipv6: addressSource(ddns.ipv6 ?? d.ipv6),
+    ttl: ddns.ttl ?? d.ttl,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// second pass
+
+/** A provider with the zone it writes into (Cloudflare's: the top-level `dns`). */
+export function resolveDnsProvider(provider: DnsProviderElement, zone: DnsZoneElement | undefined): ResolvedDnsProvider {
+  if (provider.type === "cloudflare") {
+    return { type: "cloudflare", apiUrl: CLOUDFLARE_API_URL, zoneId: zone?.zoneId, zoneName: zone?.zoneName?.toLowerCase(), tokenFile: provider.tokenFile };
   }
-  const interval = ddns.interval ?? DEFAULT_DDNS_INTERVAL;
+  return provider;
+}
+
+/** A host's updater and the records it keeps: the names of the host's services in the provider's zone. */
+export function resolveDdns(ddns: DdnsElement, names: readonly ServiceName[], zoneElement: DnsZoneElement | undefined): ResolvedDdns {
+  const provider = resolveDnsProvider(ddns.provider, zoneElement);
+  const zone = provider.type === "rfc2136" ? provider.zone : provider.zoneName;
+  const records: ResolvedDdnsRecord[] = [];
+  for (const s of names) {
+    if (zone !== undefined && !inZone(s.name, zone)) continue;
+    if (ddns.ipv4 && s.ipv4) records.push({ name: s.name, type: "A", purpose: s.purpose });
+    if (ddns.ipv6 && s.ipv6) records.push({ name: s.name, type: "AAAA", purpose: s.purpose });
+  }
   return {
     provider,
-    interval,
-    intervalSeconds: Math.round(parseGoDuration(interval)!),
-    ipv4,
-    ipv6,
-    ttl: ddns.ttl ?? DEFAULT_DDNS_TTL,
+    interval: ddns.interval,
+    intervalSeconds: Math.round(parseGoDuration(ddns.interval)!),
+    ipv4: ddns.ipv4,
+    ipv6: ddns.ipv6,
+    ttl: ddns.ttl,
     records,
     recheckSeconds: DDNS_RECHECK_SECONDS,
     paths: DDNS_PATHS,
@@ -151,12 +174,12 @@ export function resolveDdns(host: HostSpec, spec: TailnetSpec): ResolvedDdns | u
 }
 
 // ---------------------------------------------------------------------------------------------
-// validation
+// checks
 
 const TSIG_KEY_NAME = /^[A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?)*\.?$/;
 const INTERFACE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,14}$/;
 
-function checkAbsolute(issues: IssueList, path: string, value: string | undefined): void {
+function checkAbsolute(issues: CheckContext["issues"], path: string, value: string | undefined): void {
   if (value !== undefined && !value.startsWith("/")) issues.add(path, `${JSON.stringify(value)} is not an absolute path`, "give the absolute path of the file on the host");
 }
 
@@ -164,15 +187,9 @@ function checkAbsolute(issues: IssueList, path: string, value: string | undefine
  * A DNS provider's own fields, and that every name it must write lies in its zone. `names` are
  * the names the provider will write, with what they are for.
  */
-export function checkDnsProvider(
-  spec: TailnetSpec,
-  provider: DnsProviderSpec | undefined,
-  path: string,
-  names: readonly { name: string; purpose: string }[],
-  what: string,
-  issues: IssueList,
-): void {
+export function checkDnsProvider(ctx: CheckContext, provider: DnsProviderSpec | undefined, path: string, names: readonly { name: string; purpose: string }[], what: string): void {
   if (provider === undefined) return;
+  const { spec, issues } = ctx;
   const p = providerOf(provider);
   if (p.type === "cloudflare") {
     checkAbsolute(issues, `${path}.tokenFile`, p.tokenFile);
@@ -204,7 +221,7 @@ export function checkDnsProvider(
   }
 }
 
-function checkSource(issues: IssueList, path: string, source: DdnsAddressSource | "off" | undefined): void {
+function checkSource(issues: CheckContext["issues"], path: string, source: DdnsAddressSource | "off" | undefined): void {
   if (source === undefined || source === "off") return;
   if ("url" in source && source.url !== undefined && !/^https?:\/\/[^/\s]+(\/\S*)?$/.test(source.url)) {
     issues.add(`${path}.url`, `${JSON.stringify(source.url)} is not an http or https URL`, `give a "what is my IP" URL that answers with the bare address, e.g. "${DEFAULT_DDNS_IPV4_URL}"`);
@@ -214,9 +231,10 @@ function checkSource(issues: IssueList, path: string, source: DdnsAddressSource 
   }
 }
 
-/** The rules of `hosts[].ddns` and of dynamic hosts. `hosts` are the hosts that survived the structural check. */
-export function checkDdns(spec: TailnetSpec, hosts: readonly [HostSpec, number][], issues: IssueList, warnings: IssueList): void {
-  for (const [host, i] of hosts) {
+/** The rules of `hosts[].ddns` and of dynamic hosts. */
+export function checkDdns(ctx: CheckContext): void {
+  const { spec, issues, warnings } = ctx;
+  for (const [host, i] of ctx.hosts) {
     if (host.name === undefined || (!host.dynamicIp && !host.ddns)) continue; // (scanning every node per host is quadratic)
     const path = `hosts[${i}]`;
     const names = serviceNamesOf(spec, host.name);
@@ -237,7 +255,7 @@ export function checkDdns(spec: TailnetSpec, hosts: readonly [HostSpec, number][
       if (names.length === 0) {
         issues.add(at, "the host runs nothing reached by a DNS name (no coordination server, no DERP node with a DNS host name), so there is no record to keep current", "remove ddns, or run a service with a DNS host name on this host");
       }
-      checkDnsProvider(spec, ddns.provider, `${at}.provider`, names, "the updater", issues);
+      checkDnsProvider(ctx, ddns.provider, `${at}.provider`, names, "the updater");
       if (ddns.interval !== undefined) {
         const seconds = parseGoDuration(ddns.interval);
         if (seconds === undefined || seconds < 60 || seconds > 86_400) {
@@ -246,7 +264,7 @@ export function checkDdns(spec: TailnetSpec, hosts: readonly [HostSpec, number][
       }
       checkSource(issues, `${at}.ipv4`, ddns.ipv4);
       checkSource(issues, `${at}.ipv6`, ddns.ipv6);
-      if (ddns.ipv4 === "off" && (ddns.ipv6 ?? "off") === "off") {
+      if (ddns.ipv4 === "off" && (ddns.ipv6 ?? DEFAULTS.hosts.ddns.ipv6) === "off") {
         issues.add(at, "turns off both ipv4 and ipv6, so it updates nothing", `keep at least one, e.g. ipv4: { url: "${DEFAULT_DDNS_IPV4_URL}" }`);
       }
       if (ddns.ttl !== undefined && ddns.ttl !== 1 && !(Number.isInteger(ddns.ttl) && ddns.ttl >= 60 && ddns.ttl <= 86_400)) {

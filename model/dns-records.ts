@@ -1,11 +1,15 @@
 /**
- * The public DNS records a tailnet needs: the coordination server's name and every DERP node's
- * DNS name, pointing at the addresses of the hosts that run them. Derived once; the DNS
- * constructs only turn these into provider resources.
+ * The public DNS zone: the records a tailnet needs (the coordination server's name and every DERP
+ * node's DNS name, pointing at the addresses of the hosts that run them), derived once from the
+ * resolved services and hosts; the DNS constructs only turn these into provider resources. Also
+ * the rules of the top-level `dns`.
  */
-import type { ResolvedDerpRegion, ResolvedDnsRecord, ResolvedDnsZone, ResolvedHeadscale, ResolvedHost } from "./resolved.js";
+import type { CheckContext } from "./context.js";
+import { DEFAULTS } from "./defaults.js";
+import type { DnsZoneElement } from "./elements.js";
+import { isDnsName, isIp } from "./net.js";
+import type { ResolvedDerp, ResolvedDnsRecord, ResolvedDnsZone, ResolvedHeadscale, ResolvedHost } from "./resolved.js";
 import type { DnsZoneSpec } from "./spec.js";
-import { isIp } from "./net.js";
 import { allNodes } from "./walk.js";
 
 function inZone(name: string, zoneName: string | undefined): boolean {
@@ -15,30 +19,33 @@ function inZone(name: string, zoneName: string | undefined): boolean {
   return n === z || n.endsWith(`.${z}`);
 }
 
-/** Resolves the zone and its records, sorted by name, then type, then value. */
-export function resolveDnsZone(
-  spec: DnsZoneSpec,
-  headscale: ResolvedHeadscale,
-  regions: readonly ResolvedDerpRegion[],
-  hosts: readonly ResolvedHost[],
-): ResolvedDnsZone {
+/** The zone, defaulted. */
+export function defaultDnsZone(spec: DnsZoneSpec): DnsZoneElement {
+  return { provider: spec.provider, zoneId: spec.zoneId, zoneName: spec.zoneName, ttl: spec.ttl ?? DEFAULTS.dns.ttl };
+}
+
+/** The zone's records, sorted by name, then type, then value. */
+export function resolveDnsZone(zone: DnsZoneElement, headscale: ResolvedHeadscale, derp: ResolvedDerp, hosts: readonly ResolvedHost[]): ResolvedDnsZone {
   const byName = new Map(hosts.map((h) => [h.name, h]));
   const records: ResolvedDnsRecord[] = [];
+  const seen = new Set<string>();
   const unaddressed: string[] = [];
   const add = (name: string, hostName: string | undefined, v4: string | undefined, v6: string | undefined, purpose: string) => {
     const host = hostName === undefined ? undefined : byName.get(hostName);
-    if (!host || isIp(name) || !inZone(name, spec.zoneName)) return;
+    if (!host || isIp(name) || !inZone(name, zone.zoneName)) return;
     const values: [("A" | "AAAA"), string | undefined][] = [["A", v4], ["AAAA", v6]];
     const usable = values.filter((v): v is ["A" | "AAAA", string] => v[1] !== undefined && v[1] !== "none");
     if (usable.length === 0) unaddressed.push(name);
     for (const [type, value] of usable) {
-      if (!records.some((r) => r.name === name && r.type === type && r.value === value)) {
-        records.push({ name, type, value, host: host.name, dynamic: host.dynamicIp, purpose });
-      }
+      const key = JSON.stringify([name, type, value]);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      records.push({ name, type, value, host: host.name, dynamic: host.dynamicIp, purpose });
     }
   };
-  add(headscale.serverHost, headscale.host, byName.get(headscale.host ?? "")?.publicIpv4, byName.get(headscale.host ?? "")?.publicIpv6, "headscale");
-  for (const node of allNodes({ derp: { regions } })) {
+  const hsHost = headscale.host === undefined ? undefined : byName.get(headscale.host);
+  add(headscale.serverHost, headscale.host, hsHost?.publicIpv4, hsHost?.publicIpv6, "headscale");
+  for (const node of allNodes({ derp })) {
     // A dynamic host's address is not in the maps; its record starts from the address the spec
     // knows now and is kept current by the updater.
     const host = node.host === undefined ? undefined : byName.get(node.host);
@@ -47,12 +54,21 @@ export function resolveDnsZone(
     add(node.hostname, node.host, v4, v6, `derp node ${node.name}`);
   }
   records.sort((a, b) => (a.name !== b.name ? (a.name < b.name ? -1 : 1) : a.type !== b.type ? (a.type < b.type ? -1 : 1) : a.value < b.value ? -1 : 1));
-  return {
-    provider: spec.provider,
-    zoneId: spec.zoneId,
-    zoneName: spec.zoneName,
-    ttl: spec.ttl ?? 300,
-    records,
-    unaddressed: [...new Set(unaddressed)].sort(),
-  };
+  return { ...zone, records, unaddressed: [...new Set(unaddressed)].sort() };
+}
+
+/** The rules of the top-level `dns`. */
+export function checkDnsZone(ctx: CheckContext): void {
+  const dns = ctx.spec.dns;
+  if (!dns) return;
+  if (dns.proxied) {
+    ctx.issues.add("dns.proxied", "Cloudflare's proxy cannot carry DERP or the Tailscale control protocol (both need a direct TLS connection and long-lived upgrades)", "remove proxied or set it to false");
+  }
+  if (dns.zoneId === undefined && dns.zoneName === undefined) {
+    ctx.issues.add("dns", "names no zone", `add zoneName (e.g. "example.com") or zoneId`);
+  }
+  if (dns.zoneName !== undefined && !isDnsName(dns.zoneName)) ctx.issues.add("dns.zoneName", `${JSON.stringify(dns.zoneName)} is not a DNS zone name`, `write the zone as "example.com"`);
+  if (dns.ttl !== undefined && dns.ttl !== 1 && !(Number.isInteger(dns.ttl) && dns.ttl >= 60 && dns.ttl <= 86400)) {
+    ctx.issues.add("dns.ttl", `${dns.ttl} is not a TTL Cloudflare accepts`, "use 1 (automatic) or 60 to 86400 seconds");
+  }
 }

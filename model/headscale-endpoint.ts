@@ -4,9 +4,10 @@
  * the host that should run it. The rules only refuse what is certainly wrong: with
  * `tls.mode: "proxy"` a reverse proxy owns the URL's port, so the URL and the listener may differ.
  */
+import type { Present } from "./context.js";
 import type { IssueList } from "./issues.js";
-import { addressKind, isDnsName, isIp, parseIp, parseListenAddress, unmapIpv4, type AddressKind } from "./net.js";
-import { defaultListenAddr, tlsOf, urlHost } from "./resolve.js";
+import { HTTPS_PORT, HTTP_PORT, listenAddrOf, tlsOf } from "./defaults.js";
+import { addressKind, isDnsName, isIp, parseIp, parseListenAddress, unmapIpv4, urlHost, type AddressKind } from "./net.js";
 import type { HeadscaleSpec, HostSpec } from "./spec.js";
 
 /** What "public" means for a server URL's host, as the messages state it. */
@@ -25,7 +26,7 @@ export function isPublicHost(host: string): boolean {
 
 /** The port a URL reaches: its explicit port, else the scheme's. */
 function urlPort(url: URL): number {
-  return url.port ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
+  return url.port ? Number(url.port) : url.protocol === "https:" ? HTTPS_PORT : HTTP_PORT;
 }
 
 /** Checks the server URL against TLS and the listener. Call only with a server URL that parsed. */
@@ -46,11 +47,11 @@ export function checkHeadscaleEndpoint(hs: HeadscaleSpec, issues: IssueList): vo
     return;
   }
   if (tls.mode !== "proxy") {
-    const listenAddr = hs.listenAddr ?? defaultListenAddr(tls);
+    const listenAddr = listenAddrOf(hs);
     const listen = parseListenAddress(listenAddr);
     const port = urlPort(url);
     // TLS-ALPN-01 off 443 is reported on its own (checkTls), with its fix.
-    const alpnOff443 = tls.mode === "letsencrypt" && tls.challenge === "TLS-ALPN-01" && listen?.port !== 443;
+    const alpnOff443 = tls.mode === "letsencrypt" && tls.challenge === "TLS-ALPN-01" && listen?.port !== HTTPS_PORT;
     if (listen && listen.port !== port && !alpnOff443) {
       issues.add(
         "headscale.serverUrl",
@@ -76,7 +77,7 @@ export function checkHeadscaleEndpoint(hs: HeadscaleSpec, issues: IssueList): vo
  * A warning when headscale's host has neither `docker` nor `vm`: nothing the kit deploys runs
  * headscale there (only its files are rendered, and its DNS records point at the host).
  */
-export function checkHeadscaleTarget(hs: HeadscaleSpec, hosts: readonly [HostSpec, number][], warnings: IssueList): void {
+export function checkHeadscaleTarget(hs: HeadscaleSpec, hosts: readonly Present<HostSpec>[], warnings: IssueList): void {
   const host = hosts.find(([h]) => h.name === hs.host)?.[0];
   if (!host || host.docker !== undefined || host.vm !== undefined) return;
   warnings.add(

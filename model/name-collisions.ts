@@ -4,17 +4,9 @@
  * headscale user names, which headscale compares exactly (`Alice` and `alice` are two users).
  * Each check is one pass with a map, so a tailnet of hundreds of nodes stays linear.
  */
-import type { IssueList } from "./issues.js";
-import { isDnsName, isIp } from "./net.js";
-import { DEFAULT_DERP_PORT, urlHost } from "./resolve.js";
-import type { DerpNodeSpec, TailnetSpec } from "./spec.js";
-
-/** A DERP node with its path in the spec. */
-type PlacedNode = readonly [DerpNodeSpec, string];
-
-function nodesOf(spec: TailnetSpec): PlacedNode[] {
-  return (spec.derp?.regions ?? []).flatMap((r, i) => (r?.nodes ?? []).flatMap((n, j) => (n ? [[n, `derp.regions[${i}].nodes[${j}]`] as const] : [])));
-}
+import type { CheckContext, PlacedNode } from "./context.js";
+import { HTTPS_PORT, HTTP_PORT, derpPortOf } from "./defaults.js";
+import { isDnsName, isIp, urlHost } from "./net.js";
 
 /** Why two services behind one name collide, or undefined when they can share it (one host, two ports). */
 function clash(hostA: string | undefined, hostB: string | undefined, portA: number, portB: number, what: string): string | undefined {
@@ -31,15 +23,17 @@ function clash(hostA: string | undefined, hostB: string | undefined, portA: numb
  * run on one host on different ports. An IP host name may be another node's (one derper in two
  * regions), but not on the server URL's port.
  */
-export function checkDerpHostnames(spec: TailnetSpec, issues: IssueList): void {
+export function checkDerpHostnames(ctx: CheckContext): void {
+  const { spec, issues } = ctx;
   const serverUrl = spec.headscale?.serverUrl;
   const serverHost = serverUrl !== undefined && /^https?:\/\//.test(serverUrl) ? urlHost(serverUrl) : undefined;
-  const serverPort = serverHost === undefined ? undefined : Number(new URL(serverUrl!).port || (serverUrl!.startsWith("https:") ? 443 : 80));
+  const serverPort = serverHost === undefined ? undefined : Number(new URL(serverUrl!).port || (serverUrl!.startsWith("https:") ? HTTPS_PORT : HTTP_PORT));
   const seen = new Map<string, PlacedNode>();
-  for (const [node, path] of nodesOf(spec)) {
+  for (const placed of ctx.nodes) {
+    const { node, path } = placed;
     if (node.hostname === undefined) continue;
     const name = node.hostname.toLowerCase();
-    const port = node.derpPort ?? DEFAULT_DERP_PORT;
+    const port = derpPortOf(node);
     if (name === serverHost && serverPort !== undefined) {
       // An IP address is one machine whatever the hosts say; only the port can collide.
       const why = isIp(name) ? clash(undefined, undefined, port, serverPort, "service") : clash(node.host, spec.headscale?.host, port, serverPort, "service");
@@ -50,11 +44,11 @@ export function checkDerpHostnames(spec: TailnetSpec, issues: IssueList): void {
     if (!isDnsName(name)) continue;
     const first = seen.get(name);
     if (!first) {
-      seen.set(name, [node, path]);
+      seen.set(name, placed);
       continue;
     }
-    const [other, otherPath] = first;
-    const why = clash(node.host, other.host, port, other.derpPort ?? DEFAULT_DERP_PORT, "node");
+    const { node: other, path: otherPath } = first;
+    const why = clash(node.host, other.host, port, derpPortOf(other), "node");
     if (why) {
       issues.add(`${path}.hostname`, `${JSON.stringify(node.hostname)} is also the hostname of ${otherPath} (${JSON.stringify(other.name)}); ${why}`, "give every DERP node a DNS name of its own, or run both on one host with different derpPorts");
     }
@@ -65,7 +59,8 @@ export function checkDerpHostnames(spec: TailnetSpec, issues: IssueList): void {
  * headscale user names that differ only in case: headscale keeps them as two users, so policies,
  * devices and pre-auth keys of one never reach the other.
  */
-export function checkUserNameCase(spec: TailnetSpec, issues: IssueList): void {
+export function checkUserNameCase(ctx: CheckContext): void {
+  const { spec, issues } = ctx;
   const named: [string, string][] = [
     ...(spec.users ?? []).flatMap((u, i) => (u?.name !== undefined ? [[u.name, `users[${i}].name`] as [string, string]] : [])),
     ...(spec.devices ?? []).flatMap((d, i) => (d?.user !== undefined ? [[d.user, `devices[${i}].user`] as [string, string]] : [])),

@@ -304,3 +304,12 @@ export function prefixesCoverFamily(prefixes: readonly Prefix[], family: 4 | 6):
 export function unmapIpv4(ip: IpAddress): IpAddress | undefined {
   return ip.family === 6 && addressKind(ip) === "ipv4-mapped" ? { family: 4, value: ip.value & 0xffffffffn, zone: undefined } : undefined;
 }
+
+/** The host part of a URL, without port or IPv6 brackets; undefined when it does not parse. */
+export function urlHost(url: string): string | undefined {
+  try {
+    return new URL(url).hostname.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  } catch {
+    return undefined;
+  }
+}

@@ -26,6 +26,21 @@ export const VM_PATHS = {
   nftablesConf: "/etc/nftables.conf",
 } as const;
 
+/** derper's manual-mode file name for a host name (cmd/derper/cert.go keyname): `<base>.crt` and `<base>.key` in its certificate directory. */
+export function derperCertFileBase(hostname: string): string {
+  return hostname.replace(/[^a-zA-Z0-9-.]/g, "");
+}
+
+/** Where one derper process keeps its files: its command line is rendered with these as parameters. */
+export interface DerperFiles {
+  /** Node private key (`-c`); derper creates it on first start. */
+  readonly keyFile: string;
+  /** ACME cache or manual certificates (`-certdir`). */
+  readonly certDir: string;
+  /** The region's mesh key (`-mesh-psk-file`). */
+  readonly meshKeyFile: string;
+}
+
 /** Where derper keeps its files, in its container or on its host. */
 export const DERPER_PATHS = {
   /** Node private key (`-c`); derper creates it on first start. */

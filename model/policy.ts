@@ -4,24 +4,11 @@
  * the routes and exit nodes the model's devices advertise are derived here, once.
  */
 import { IssueList, joinPath } from "./issues.js";
-import { hasHostBits, isIp, networkOf, parsePrefix } from "./net.js";
+import type { CheckContext } from "./context.js";
+import { DEFAULTS } from "./defaults.js";
+import { hasHostBits, isIp, networkOf, parseGoDuration, parsePrefix } from "./net.js";
+import type { ResolvedPolicy, ResolvedUser } from "./resolved.js";
 import type { AclRuleSpec, DeviceSpec, PolicySpec, TailnetSpec, UserSpec } from "./spec.js";
-
-/** A headscale user and the pre-auth key bootstrap creates for it. */
-export interface ResolvedUser {
-  readonly name: string;
-  readonly preAuthKey: { readonly reusable: boolean; readonly ephemeral: boolean; readonly expiration: string };
-}
-
-/** The policy file's content, as headscale reads it (users spelled `name@`). */
-export interface ResolvedPolicy {
-  readonly groups: Readonly<Record<string, readonly string[]>>;
-  readonly tagOwners: Readonly<Record<string, readonly string[]>>;
-  readonly hosts: Readonly<Record<string, string>>;
-  readonly acls: readonly { readonly action: "accept"; readonly src: readonly string[]; readonly dst: readonly string[]; readonly proto?: string }[];
-  readonly autoApprovers: { readonly routes: Readonly<Record<string, readonly string[]>>; readonly exitNode: readonly string[] };
-  readonly randomizeClientPort: boolean;
-}
 
 /** The default ACL when the spec gives none: everyone reaches everything (headscale's own default without a policy). */
 export const ALLOW_ALL_ACL: AclRuleSpec = { src: ["*"], dst: ["*:*"] };
@@ -162,7 +149,9 @@ function checkReference(ctx: PolicyContext, path: string, alias: string, allowed
 }
 
 /** Checks the policy: every reference resolves, tags have owners, prefixes and ports are valid. */
-export function checkPolicy(spec: TailnetSpec, tailnetName: string, issues: IssueList): void {
+export function checkPolicy(check: CheckContext): void {
+  const { spec, issues } = check;
+  const tailnetName = spec.name ?? DEFAULTS.name;
   const policy = spec.policy;
   if (!policy) return;
   const users = userNamesOf(spec, tailnetName);
@@ -220,7 +209,9 @@ export function checkPolicy(spec: TailnetSpec, tailnetName: string, issues: Issu
 }
 
 /** Checks user names and their key settings. */
-export function checkUsers(spec: TailnetSpec, issues: IssueList, isGoDuration: (s: string) => boolean): void {
+export function checkUsers(check: CheckContext): void {
+  const { spec, issues } = check;
+  const isGoDuration = (d: string) => parseGoDuration(d) !== undefined;
   (spec.users ?? []).forEach((u, i) => {
     if (!u) return;
     if (u.name !== undefined && !USER_NAME.test(u.name)) issues.add(`users[${i}].name`, `${JSON.stringify(u.name)} is not a valid headscale user name`, "use letters, digits, dots, dashes or underscores");

@@ -5,10 +5,7 @@
  * model's modules form no import cycle.
  */
 import type { ModelWarning } from "./issues.js";
-import type { ResolvedPolicy, ResolvedUser } from "./policy.js";
 import type { HeadscaleVersion } from "./versions.js";
-
-export type { ResolvedPolicy, ResolvedUser } from "./policy.js";
 
 /** A validated, fully resolved tailnet. */
 export interface ResolvedTailnet {
@@ -214,6 +211,8 @@ export interface ResolvedHost {
   readonly name: string;
   /** Where the host is in the spec, e.g. `hosts[3]` (for messages; the model orders hosts by name). */
   readonly specPath: string;
+  /** Its position in the spec (of two hosts that clash, validation reports the later). */
+  readonly specIndex: number;
   readonly publicIpv4: string | undefined;
   readonly publicIpv6: string | undefined;
   readonly dynamicIp: boolean;
@@ -251,7 +250,7 @@ export interface ResolvedListener {
   readonly public: boolean;
 }
 
-/** How one derper process runs. */
+/** How one derper process runs: its settings as fields; its command line is rendered from them (render/command-lines.ts). */
 export interface ResolvedDerper {
   /** derper's `-certmode`: self-signed certificates are served from files, as manual ones. */
   readonly certMode: "letsencrypt" | "manual";
@@ -267,11 +266,18 @@ export interface ResolvedDerper {
   readonly certificateFiles: { readonly certFile: string; readonly keyFile: string } | undefined;
   /** headscale's `/verify` URL, when client verification is on. */
   readonly verifyClientUrl: string | undefined;
-  /** Mesh peers (`-mesh-with`): every other DERP node of the region, `host[:port]`. */
-  readonly meshWith: readonly string[];
+  /** Plain HTTP (captive-portal checks, Let's Encrypt's HTTP-01), `-http-port`; -1: off. */
+  readonly httpPort: number;
+  /** Mesh peers (`-mesh-with`): every other DERP node of a region of more than one node. */
+  readonly mesh: readonly DerpMeshPeer[];
   readonly listeners: readonly ResolvedListener[];
-  /** The full argument list, in a fixed order. */
-  readonly args: readonly string[];
+}
+
+/** A DERP node a derper meshes with. */
+export interface DerpMeshPeer {
+  readonly node: string;
+  readonly hostname: string;
+  readonly port: number;
 }
 
 /** A DERP node's DNS-01 certificate. */
@@ -409,8 +415,8 @@ export interface ResolvedVmService {
   readonly description: string;
   /** System user and group the service runs as (never root). */
   readonly user: string;
-  /** Absolute program path, then its arguments. */
-  readonly execStart: readonly string[];
+  /** The program's absolute path; its arguments are rendered from the model (render/command-lines.ts). */
+  readonly binaryPath: string;
   /** SIGHUP makes the program reload something (headscale: the policy). */
   readonly reloadsOnHup: boolean;
   readonly workingDirectory: string;
@@ -524,4 +530,20 @@ export interface ResolvedBackup {
   readonly paths: { readonly script: string; readonly config: string; readonly dir: string; readonly service: string; readonly timer: string };
   /** Steps before headscale starts (an upgrade or a rollback in progress). */
   readonly beforeStart: readonly ResolvedBeforeStart[];
+}
+
+/** A headscale user and the pre-auth key bootstrap creates for it. */
+export interface ResolvedUser {
+  readonly name: string;
+  readonly preAuthKey: { readonly reusable: boolean; readonly ephemeral: boolean; readonly expiration: string };
+}
+
+/** The policy file's content, as headscale reads it (users spelled `name@`). */
+export interface ResolvedPolicy {
+  readonly groups: Readonly<Record<string, readonly string[]>>;
+  readonly tagOwners: Readonly<Record<string, readonly string[]>>;
+  readonly hosts: Readonly<Record<string, string>>;
+  readonly acls: readonly { readonly action: "accept"; readonly src: readonly string[]; readonly dst: readonly string[]; readonly proto?: string }[];
+  readonly autoApprovers: { readonly routes: Readonly<Record<string, readonly string[]>>; readonly exitNode: readonly string[] };
+  readonly randomizeClientPort: boolean;
 }

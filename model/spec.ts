@@ -514,6 +514,7 @@ export interface HeadscaleDnsSpec {
   /**
    * The tailnet's DNS suffix (`dns.base_domain`), e.g. `tail.example.net`. Must not equal the
    * server URL's host nor be a parent of it. Required when `magicDns` is true.
+   * @default "" (none; only with magicDns off)
    * @grammar dnsName | ""
    */
   baseDomain?: string;
@@ -685,8 +686,8 @@ export interface OidcSpec {
   /** Use the token's expiry as the node's (`oidc.use_expiry_from_token`). @default false */
   useExpiryFromToken?: boolean;
   /**
-   * PKCE (`oidc.pkce`).
-   * @default { enabled: false }
+   * PKCE (`oidc.pkce`): `method` is the challenge method.
+   * @default { enabled: false, method: "S256" }
    */
   pkce?: { enabled: boolean; method?: "S256" | "plain" };
 }
@@ -947,7 +948,7 @@ export interface Dns01CertificateSpec {
   /**
    * Resolvers, `address` or `address:port`, through which lego looks up the zone and checks
    * that the TXT record is visible before the CA is asked to validate it.
-   * @default - the host's resolvers
+   * @default [] (the host's resolvers)
    * @grammar hostPort
    */
   resolvers?: string[];

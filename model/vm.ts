@@ -1,86 +1,43 @@
 /**
- * Hosts as VMs, derived once from the model: the host's inbound firewall rules (for every host),
- * and for a VM target the services as systemd runs them (system user, directories, command line,
- * whether a port below 1024 needs a capability) and how each binary gets there (a pinned release
- * file verified by SHA-256, or derper built on the VM from a pinned Go and Tailscale release).
- * The systemd, nftables, firewall.json and cloud-init renderers read only this.
- *
- * Also the VM and firewall rules of validation (`checkVmHosts`, `checkVmResolved`), called by
- * validate.ts.
+ * Hosts as VMs: for a VM target the services as systemd runs them (system user, directories,
+ * program, whether a port below 1024 needs a capability) and how each binary gets there (a pinned
+ * release file verified by SHA-256, or derper built on the VM from a pinned Go and Tailscale
+ * release). The systemd, nftables and cloud-init renderers read only this. Also the rules of VM
+ * targets.
  */
-import { DEFAULT_DERPER_VERSION } from "./derper.js";
-import { findTailscaleRelease, goBuilds, goForTailscale } from "./tailscale-releases.js";
-import type { IssueList } from "./issues.js";
-import { hasHostBits, isIp, networkOf, parsePrefix, prefixesCoverFamily, type Prefix } from "./net.js";
-import type { ResolvedClosedPort, ResolvedDerpNode, ResolvedDerperInstall, ResolvedFirewall, ResolvedFirewallRule, ResolvedHeadscale, ResolvedHeadscaleInstall, ResolvedListener, ResolvedTailnet, ResolvedVm, ResolvedVmService } from "./resolved.js";
-import type { DerpNodeSpec, HostSpec, TailnetSpec } from "./spec.js";
-import { listenerOwners } from "./walk.js";
+import type { CheckContext } from "./context.js";
+import { DEFAULTS } from "./defaults.js";
+import { DEFAULT_DERPER_VERSION, derperVersionOf } from "./derp.js";
+import type { HostElement, VmElement } from "./elements.js";
+import { checkFirewallOf, type HostServices } from "./firewall.js";
 import { DERPER_PATHS, VM_PATHS } from "./paths.js";
+import type { ResolvedDerpNode, ResolvedDerperInstall, ResolvedHeadscale, ResolvedHeadscaleInstall, ResolvedVm, ResolvedVmService } from "./resolved.js";
+import type { DerpNodeSpec, VmTargetSpec } from "./spec.js";
+import { findTailscaleRelease, goBuilds, goForTailscale } from "./tailscale-releases.js";
+
+export { ANYWHERE } from "./firewall.js";
 
 /** Go release derper is built with on a VM for the default Tailscale release (others: `goForTailscale`). */
 export const DEFAULT_GO_VERSION = goForTailscale(DEFAULT_DERPER_VERSION);
-export const DEFAULT_SSH_PORT = 22;
-/** Every IPv4 and IPv6 source: a port open to the world. */
-export const ANYWHERE: readonly string[] = ["0.0.0.0/0", "::/0"];
+/** sshd's port unless the spec says otherwise. */
+export const DEFAULT_SSH_PORT: number = DEFAULTS.hosts.firewall.sshPort;
 
 // ---------------------------------------------------------------------------------------------
-// resolved types
+// first pass
+
+/** `hosts[].vm`, defaulted. */
+export function defaultVm(vm: VmTargetSpec): VmElement {
+  const d = DEFAULTS.hosts.vm;
+  return {
+    arch: vm.arch ?? d.arch,
+    sshAuthorizedKeys: vm.sshAuthorizedKeys ?? d.sshAuthorizedKeys,
+    headscale: vm.headscale && { kind: vm.headscale.kind ?? d.headscale.kind, url: vm.headscale.url, localFile: vm.headscale.localFile, sha256: vm.headscale.sha256 },
+    derper: vm.derper,
+  };
+}
 
 // ---------------------------------------------------------------------------------------------
-// resolution
-
-/** What runs on one host, as resolve() knows it. */
-export interface HostServices {
-  /** headscale, when the host runs it. */
-  readonly headscale: ResolvedHeadscale | undefined;
-  readonly derpNodes: readonly ResolvedDerpNode[];
-  /** Tailscale release derper is built from. */
-  readonly derperVersion: string;
-}
-
-const ADMIN_ONLY_ROLES = new Set(["metrics", "grpc"]);
-
-const HEADSCALE_ROLES: Record<string, string> = {
-  control: "headscale control plane (Tailscale clients, /verify)",
-  "acme-http": "headscale Let's Encrypt HTTP-01 challenge",
-  metrics: "headscale metrics and debug",
-  grpc: "headscale remote gRPC",
-  stun: "headscale embedded DERP STUN",
-};
-
-function derperRole(node: ResolvedDerpNode, role: string): string {
-  const what: Record<string, string> = {
-    derp: "DERP over TLS",
-    http: node.derper.certMode === "letsencrypt" ? "plain HTTP (captive-portal checks, Let's Encrypt HTTP-01)" : "plain HTTP (captive-portal checks)",
-    stun: "STUN",
-  };
-  return `derper ${node.name}: ${what[role] ?? role}`;
-}
-
-/** The host's firewall: SSH and admin-only listeners from admins, the services' public ports from anywhere. */
-export function resolveFirewall(host: HostSpec, services: HostServices): ResolvedFirewall {
-  const adminCidrs = [...(host.firewall?.adminCidrs ?? [])];
-  const sshPort = host.firewall?.sshPort ?? DEFAULT_SSH_PORT;
-  const rules: ResolvedFirewallRule[] = [];
-  const closed: ResolvedClosedPort[] = [];
-  if (adminCidrs.length > 0) rules.push({ port: sshPort, protocol: "tcp", sources: adminCidrs, reason: "SSH (admins only)" });
-  else closed.push({ port: sshPort, protocol: "tcp", reason: "SSH: no adminCidrs, so closed to everyone" });
-  const add = (l: ResolvedListener, reason: string) => {
-    if (!l.public) {
-      closed.push({ port: l.port, protocol: l.protocol, reason: `${reason}: listens on ${l.hostIp} only` });
-    } else if (ADMIN_ONLY_ROLES.has(l.role)) {
-      if (adminCidrs.length > 0) rules.push({ port: l.port, protocol: l.protocol, sources: adminCidrs, reason: `${reason} (admins only)` });
-      else closed.push({ port: l.port, protocol: l.protocol, reason: `${reason}: no adminCidrs, so closed to everyone` });
-    } else {
-      rules.push({ port: l.port, protocol: l.protocol, sources: ANYWHERE, reason });
-    }
-  };
-  for (const l of services.headscale?.listeners ?? []) add(l, HEADSCALE_ROLES[l.role] ?? `headscale ${l.role}`);
-  for (const node of services.derpNodes) for (const l of node.derper.listeners) add(l, derperRole(node, l.role));
-  const order = (a: { protocol: string; port: number }, b: { protocol: string; port: number }) =>
-    a.protocol === b.protocol ? a.port - b.port : a.protocol < b.protocol ? -1 : 1;
-  return { adminCidrs, sshPort, rules: rules.sort(order), closed: closed.sort(order) };
-}
+// second pass
 
 /** `/var/lib/<name>` -> `<name>` (systemd's StateDirectory= is relative to /var/lib). */
 function underVarLib(path: string): string {
@@ -113,7 +70,7 @@ function headscaleService(hs: ResolvedHeadscale, install: ResolvedHeadscaleInsta
     program: "headscale",
     description: `headscale ${hs.version.version}, coordination server for ${hs.serverUrl}`,
     user: "headscale",
-    execStart: [install.binaryPath, "serve", "--config", `${p.configDir}/config.yaml`],
+    binaryPath: install.binaryPath,
     reloadsOnHup: true,
     workingDirectory: p.stateDir,
     // Before an upgrade or a rollback, the backup script runs in the unit (ExecStartPre) and writes its directory.
@@ -135,7 +92,7 @@ function derperService(node: ResolvedDerpNode, install: ResolvedDerperInstall, v
     program: "derper",
     description: `derper (Tailscale ${version}), DERP node ${node.name} at ${node.hostname}`,
     user: "derper",
-    execStart: [install.binaryPath, ...node.derper.args],
+    binaryPath: install.binaryPath,
     reloadsOnHup: false,
     workingDirectory: stateDir,
     stateDirectories: [underVarLib(stateDir), underVarLib(DERPER_PATHS.certDir)],
@@ -149,15 +106,15 @@ function derperService(node: ResolvedDerpNode, install: ResolvedDerperInstall, v
 }
 
 /** A VM target's services and installs; undefined when the host is not a VM target. */
-export function resolveVm(host: HostSpec, services: HostServices): ResolvedVm | undefined {
+export function resolveVm(host: HostElement, services: HostServices): ResolvedVm | undefined {
   const vm = host.vm;
   if (!vm) return undefined;
-  const arch = vm.arch ?? "amd64";
+  const arch = vm.arch;
   const out: ResolvedVmService[] = [];
   const installs: (ResolvedHeadscaleInstall | ResolvedDerperInstall)[] = [];
   if (services.headscale) {
     const spec = vm.headscale ?? unvalidated("vm.headscale");
-    const kind = spec.kind ?? "binary";
+    const kind = spec.kind;
     const version = services.headscale.version.version;
     const install: ResolvedHeadscaleInstall = {
       program: "headscale",
@@ -176,14 +133,16 @@ export function resolveVm(host: HostSpec, services: HostServices): ResolvedVm | 
   if (node) {
     const spec = vm.derper ?? unvalidated("vm.derper");
     const binaryPath = "/usr/local/bin/derper";
+    // Go's release defaults to the one the kit picks for derper's Tailscale release, its URL to go.dev's archive of it.
+    const goVersion = spec.source === "build" ? (spec.goVersion ?? goForTailscale(services.derperVersion)) : "";
     const install: ResolvedDerperInstall =
       spec.source === "build"
         ? {
             program: "derper",
             source: "build",
             tailscaleVersion: services.derperVersion,
-            goVersion: spec.goVersion ?? goForTailscale(services.derperVersion),
-            goUrl: spec.goUrl ?? goDownloadUrl(spec.goVersion ?? goForTailscale(services.derperVersion), arch),
+            goVersion,
+            goUrl: spec.goUrl ?? goDownloadUrl(goVersion, arch),
             goSha256: spec.goSha256.toLowerCase(),
             binaryPath,
           }
@@ -193,29 +152,29 @@ export function resolveVm(host: HostSpec, services: HostServices): ResolvedVm | 
     installs.push(install);
     out.push(derperService(node, install, services.derperVersion));
   }
-  return { arch, sshAuthorizedKeys: vm.sshAuthorizedKeys ?? [], services: out, installs };
+  return { arch, sshAuthorizedKeys: vm.sshAuthorizedKeys, services: out, installs };
 }
 
 // ---------------------------------------------------------------------------------------------
-// validation
+// checks
 
 const SHA256 = /^[0-9a-fA-F]{64}$/;
 const DOWNLOAD_URL = /^(https?:\/\/[^/\s]+\/\S*|file:\/\/\/\S+)$/;
 const SSH_PUBLIC_KEY = /^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?$/;
 
-function checkSha(issues: IssueList, path: string, value: string | undefined, what: string): void {
+function checkSha(issues: CheckContext["issues"], path: string, value: string | undefined, what: string): void {
   if (value !== undefined && !SHA256.test(value)) {
     issues.add(path, `${JSON.stringify(value)} is not a SHA-256 (64 hex digits)`, `write the SHA-256 of ${what} as 64 hex digits`);
   }
 }
 
-function checkUrl(issues: IssueList, path: string, value: string | undefined): void {
+function checkUrl(issues: CheckContext["issues"], path: string, value: string | undefined): void {
   if (value !== undefined && !DOWNLOAD_URL.test(value)) {
     issues.add(path, `${JSON.stringify(value)} is not an https, http or file URL`, `write the full URL, e.g. "https://example.com/derper" (the SHA-256 is what is trusted)`);
   }
 }
 
-function checkLocalFile(issues: IssueList, path: string, value: string | undefined): void {
+function checkLocalFile(issues: CheckContext["issues"], path: string, value: string | undefined): void {
   if (value === undefined) return;
   if (value.trim() === "") issues.add(path, "is empty", `give the file's path on this machine, e.g. "dist/headscale"`);
   else if (value.includes("${")) {
@@ -224,42 +183,30 @@ function checkLocalFile(issues: IssueList, path: string, value: string | undefin
 }
 
 /**
- * The spec-level VM and firewall rules. `hosts` holds the hosts that survived the structural
- * check, with their index; `rawHosts` is the input's, to tell a missing install section from one
- * the structural check already reported and dropped.
+ * The rules of every host's firewall (firewall.ts) and of VM targets, host by host: what runs on a
+ * VM needs an install section, pinned files, files its sandbox can see. A section the structural
+ * check dropped (it was malformed) is not reported missing again.
  */
-export function checkVmHosts(spec: TailnetSpec, hosts: readonly [HostSpec, number][], issues: IssueList, warnings: IssueList, rawHosts?: unknown): void {
+export function checkVm(ctx: CheckContext): void {
+  const { spec, issues, warnings } = ctx;
+  const rawHosts = (ctx.input as { hosts?: unknown } | undefined)?.hosts;
   const rawVm = (i: number, key: string): unknown => (Array.isArray(rawHosts) ? (rawHosts[i] as { vm?: Record<string, unknown> } | undefined)?.vm?.[key] : undefined);
-  const regions = (spec.derp?.regions ?? []).filter((r) => r !== undefined);
-  const headscaleVm = hosts.find(([h]) => h.name === spec.headscale?.host && h.vm !== undefined);
-  if (headscaleVm) checkHeadscaleFilesOnVm(spec, issues);
+  const headscaleVm = ctx.hosts.find(([h]) => h.name === spec.headscale?.host && h.vm !== undefined);
+  if (headscaleVm) checkHeadscaleFilesOnVm(ctx);
   // derper's Tailscale release; an unknown one is reported by checkDerper, and builds nothing here.
-  const tailscale = findTailscaleRelease(typeof spec.derp?.derper?.version === "string" ? spec.derp.derper.version : DEFAULT_DERPER_VERSION);
+  const tailscale = findTailscaleRelease(derperVersionOf(spec));
   const goDefault = tailscale ? goForTailscale(tailscale.version) : DEFAULT_GO_VERSION;
   const nodesByHost = new Map<string, DerpNodeSpec[]>();
-  for (const node of regions.flatMap((r) => r.nodes ?? [])) {
-    if (node?.host === undefined) continue;
+  for (const { node } of ctx.nodes) {
+    if (node.host === undefined) continue;
     const list = nodesByHost.get(node.host);
     if (list) list.push(node);
     else nodesByHost.set(node.host, [node]);
   }
-  for (const [host, i] of hosts) {
+  for (const [host, i] of ctx.hosts) {
     const path = `hosts[${i}]`;
     const fw = host.firewall;
-    const admins: Prefix[] = [];
-    for (const [cidr, j] of (fw?.adminCidrs ?? []).map((c, j) => [c, j] as const)) {
-      if (cidr === undefined) continue;
-      const at = `${path}.firewall.adminCidrs[${j}]`;
-      const prefix = parsePrefix(cidr) ?? (isIp(cidr) ? parsePrefix(`${cidr}/${cidr.includes(":") ? 128 : 32}`) : undefined);
-      if (!prefix) issues.add(at, `${JSON.stringify(cidr)} is neither a CIDR prefix nor an address`, `write a network such as "192.0.2.0/24" or "2001:db8::/32", or an address such as "192.0.2.7"`);
-      else if (hasHostBits(prefix)) issues.add(at, `${JSON.stringify(cidr)} has host bits set`, `use the network address, "${networkOf(prefix)}", or a single address`);
-      else if (prefix.bits === 0) warnings.add(at, `${JSON.stringify(cidr)} admits every address: SSH, metrics and gRPC are open to everyone`, "list only the networks you administer the host from");
-      if (prefix && !hasHostBits(prefix)) admins.push(prefix);
-    }
-    warnAdminsCoverEverything(warnings, `${path}.firewall.adminCidrs`, admins);
-    if (fw?.sshPort !== undefined && (!Number.isInteger(fw.sshPort) || fw.sshPort < 1 || fw.sshPort > 65535)) {
-      issues.add(`${path}.firewall.sshPort`, `${fw.sshPort} is not a port`, "use sshd's TCP port, usually 22");
-    }
+    checkFirewallOf(ctx, host, i);
     const vm = host.vm;
     if (!vm) continue;
     if (host.docker) {
@@ -275,7 +222,7 @@ export function checkVmHosts(spec: TailnetSpec, hosts: readonly [HostSpec, numbe
       else if (!SSH_PUBLIC_KEY.test(key.trim())) issues.add(at, `${JSON.stringify(key.length > 40 ? `${key.slice(0, 37)}...` : key)} is not an SSH public key`, `paste one line of a .pub file, e.g. "ssh-ed25519 AAAA... admin@laptop"`);
     }
     const version = (spec.headscale?.version ?? "").replace(/^v/, "") || "<version>";
-    const arch = vm.arch ?? "amd64";
+    const arch = vm.arch ?? DEFAULTS.hosts.vm.arch;
     if (spec.headscale?.host === host.name && vm.headscale === undefined && rawVm(i, "headscale") === undefined) {
       issues.add(
         `${path}.vm.headscale`,
@@ -325,25 +272,13 @@ export function checkVmHosts(spec: TailnetSpec, hosts: readonly [HostSpec, numbe
   }
 }
 
-/**
- * Admin networks that cover every address of a family between them, split however
- * (`0.0.0.0/1` and `128.0.0.0/1`): the same warning a `/0` gets. A family with a /0 was warned
- * about at that item already.
- */
-function warnAdminsCoverEverything(warnings: IssueList, path: string, admins: readonly Prefix[]): void {
-  for (const family of [4, 6] as const) {
-    if (admins.some((p) => p.family === family && p.bits === 0) || !prefixesCoverFamily(admins, family)) continue;
-    const listed = admins.filter((p) => p.family === family).map((p) => JSON.stringify(p.text)).join(", ");
-    warnings.add(path, `${listed} together admit every IPv${family} address: SSH, metrics and gRPC are open to everyone`, "list only the networks you administer the host from");
-  }
-}
-
 /** Where the units' sandbox hides files from the service: ProtectHome=yes, PrivateTmp=yes. */
 const HIDDEN_FROM_SERVICES = /^\/(home|root|run\/user|tmp|var\/tmp)(\/|$)/;
 
 /** Files headscale reads on a VM must be visible inside its sandbox. */
-function checkHeadscaleFilesOnVm(spec: TailnetSpec, issues: IssueList): void {
-  const hs = spec.headscale;
+function checkHeadscaleFilesOnVm(ctx: CheckContext): void {
+  const issues = ctx.issues;
+  const hs = ctx.spec.headscale;
   if (!hs) return;
   const tls = hs.tls?.mode === "files" ? hs.tls : undefined;
   const files: [string, string | undefined][] = [
@@ -363,15 +298,3 @@ function checkHeadscaleFilesOnVm(spec: TailnetSpec, issues: IssueList): void {
   }
 }
 
-/** Rules that need the resolved model: SSH's port must not be a service's. */
-export function checkVmResolved(tailnet: ResolvedTailnet, spec: TailnetSpec, issues: IssueList): void {
-  for (const host of tailnet.hosts) {
-    const ssh = host.firewall.sshPort;
-    const owners = listenerOwners(tailnet, host);
-    const taken = owners.find(([l]) => l.protocol === "tcp" && l.port === ssh);
-    if (taken) {
-      const i = (spec.hosts ?? []).findIndex((h) => h.name === host.name); // only on a finding
-      issues.add(`hosts[${i}].firewall.sshPort`, `tcp port ${ssh} is also opened by ${taken[1]} (${taken[0].role})`, "move sshd to another port, or the service");
-    }
-  }
-}

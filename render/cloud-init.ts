@@ -62,7 +62,7 @@ export function vmNotes(tailnet: ResolvedTailnet, host: ResolvedHost): string[] 
   }
   const node = nodesOfHost(tailnet, host)[0];
   if (node && host.vm?.services.some((s) => s.program === "derper")) {
-    if (node.derper.meshWith.length > 0) notes.push(`derper restarts until the region's mesh key is in ${DERPER_PATHS.meshKeyFile} (64 hex digits, 0640 root:derper)`);
+    if (node.derper.mesh.length > 0) notes.push(`derper restarts until the region's mesh key is in ${DERPER_PATHS.meshKeyFile} (64 hex digits, 0640 root:derper)`);
     const base = `${DERPER_PATHS.certDir}/${node.derper.certFileBase}`;
     const files = `${base}.crt and ${base}.key (owned by derper, the key 0600)`;
     switch (node.derper.certificateSource) {

@@ -11,6 +11,7 @@ import { unitName } from "./escape/systemd.js";
 import { backupExecStartPre } from "./backup.js";
 import { renderTemplate } from "./templates.js";
 import { nodesOfHost } from "../model/walk.js";
+import { derperArgs, headscaleArgs } from "./command-lines.js";
 
 /** One command-line word as systemd parses it (escape/systemd.ts). */
 export { execWord as systemdQuote } from "./escape/systemd.js";
@@ -23,7 +24,7 @@ export function renderServiceUnit(tailnet: ResolvedTailnet, host: ResolvedHost, 
     tailnet: tailnet.name,
     description: service.description,
     user: service.user,
-    execStart: service.execStart,
+    execStart: [service.binaryPath, ...(derpNode ? derperArgs(derpNode) : headscaleArgs(`${tailnet.headscale.paths.configDir}/config.yaml`))],
     reloadsOnHup: service.reloadsOnHup,
     environmentFile: service.environmentFile ?? false,
     workingDirectory: service.workingDirectory,
@@ -32,7 +33,7 @@ export function renderServiceUnit(tailnet: ResolvedTailnet, host: ResolvedHost, 
     configDirectory: service.configDirectory,
     bindsPrivilegedPorts: service.bindsPrivilegedPorts,
     addressFamilies: service.addressFamilies,
-    meshKeyFile: derpNode && derpNode.derper.meshWith.length > 0 ? DERPER_PATHS.meshKeyFile : false,
+    meshKeyFile: derpNode && derpNode.derper.mesh.length > 0 ? DERPER_PATHS.meshKeyFile : false,
     beforeStart: service.program === "headscale" ? beforeStart(tailnet) : false,
   });
 }

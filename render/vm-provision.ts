@@ -24,6 +24,7 @@ import { DERPER_PATHS, VM_PATHS, type ResolvedHost, type ResolvedTailnet } from 
 import { backupInstall } from "./backup.js";
 import { shellQuote, vmFiles, type VmFile } from "./cloud-init.js";
 import { nodesOfHost } from "../model/walk.js";
+import { meshPeers } from "./command-lines.js";
 
 /** A file the step uploads into the VM's upload directory. */
 export interface ProvisionUpload {
@@ -190,8 +191,8 @@ export function vmProvisionSteps(tailnet: ResolvedTailnet, host: ResolvedHost, o
     } else {
       const node = nodesOfHost(tailnet, host)[0]!;
       const secrets: { upload: ProvisionUpload; owner: string; mode: string }[] = [];
-      if (node.derper.meshWith.length > 0) {
-        if (!options.meshKeyFile) throw new Error(`cdktf-tailnet: DERP node ${node.name} meshes with ${node.derper.meshWith.join(", ")}; give its region's mesh key file (meshKeyFile)`);
+      if (node.derper.mesh.length > 0) {
+        if (!options.meshKeyFile) throw new Error(`cdktf-tailnet: DERP node ${node.name} meshes with ${meshPeers(node.derper).join(", ")}; give its region's mesh key file (meshKeyFile)`);
         secrets.push({ upload: { staged: stagedName(DERPER_PATHS.meshKeyFile), localFile: options.meshKeyFile, target: DERPER_PATHS.meshKeyFile }, owner: `root:${service.user}`, mode: "0640" });
       }
       const files = node.derper.certificateFiles;

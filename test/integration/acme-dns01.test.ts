@@ -31,6 +31,7 @@ import { minimalSpec } from "../support/specs.js";
 import { upstreamBinary, upstreamSkipReason, upstreamVersions } from "../support/upstream.js";
 import { skipReason } from "../support/requirements.js";
 import { suiteScratchDir } from "../support/scratch.js";
+import { derperArgs } from "../../render/command-lines.js";
 
 const ZONE = "example.test";
 const HOSTNAME = `derp-home.${ZONE}`;
@@ -93,8 +94,7 @@ async function waitServed(port: number, root: string, expected: X509Certificate)
 /** derper's restart, for the test: by pid, then a new derper with the model's flags. */
 function restartScript(dir: string, node: ResolvedDerpNode, certDir: string): string {
   const derper = upstreamBinary("derper", upstreamVersions.tailscale);
-  const args = node.derper.args
-    .map((a) => a.replace(DERPER_PATHS.certDir, certDir).replace(DERPER_PATHS.keyFile, join(dir, "derper.key")).replace(`-a=:${node.derpPort}`, `-a=127.0.0.1:${node.derpPort}`))
+  const args = derperArgs(node, { keyFile: join(dir, "derper.key"), certDir, meshKeyFile: DERPER_PATHS.meshKeyFile }, "127.0.0.1")
     .map((a) => `'${a}'`)
     .join(" ");
   return `#!/bin/sh
@@ -176,7 +176,7 @@ describe.skipIf(!!skipReason("acme-dns01", skip))(`DNS-01 with lego, pebble, BIN
     const [derpPort] = await freeLoopbackPorts(1);
     node = loadTailnet(spec(pebble, bind, derpPort!, secretFile)).derp.regions[0]!.nodes[0]!;
     expect(node.derper.certificateSource).toBe("dns-01");
-    expect(node.derper.args).toContain("-certmode=manual");
+    expect(derperArgs(node)).toContain("-certmode=manual");
     const acme = node.derper.acme!;
     expect([acme.certFile, acme.keyFile]).toEqual([`${DERPER_PATHS.certDir}/${HOSTNAME}.crt`, `${DERPER_PATHS.certDir}/${HOSTNAME}.key`]);
     const files = renderAcmeFiles(loadTailnet(spec(pebble, bind, derpPort!, secretFile)));

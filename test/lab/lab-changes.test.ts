@@ -17,8 +17,8 @@ import { createLabCa, issueLabCertificate } from "../../lab/certs.js";
 import { applyLabChanges, labHostsFile, type LabChangeInputs, type LabTailnet } from "../../lab/lab-changes.js";
 import { machineOfNode, planLab, usersAllowed } from "../../lab/plan.js";
 import { smallLabSpec } from "../../lab/specs.js";
-import { allNodes, DERPER_PATHS, nodeNamed, resolve, validate, type ResolvedTailnet, type TailnetSpec } from "../../model/index.js";
-import { relocateDerperArgs } from "../../model/relocate.js";
+import { allNodes, nodeNamed, resolve, validate, type ResolvedTailnet, type TailnetSpec } from "../../model/index.js";
+import { derperArgs } from "../../render/command-lines.js";
 import { certificatePin } from "../../secrets/index.js";
 import { exampleSpec } from "../support/specs.js";
 
@@ -203,7 +203,7 @@ describe("applyLabChanges on the example", () => {
   });
 
   it("runs every derper with the rendered flags: only file paths, and what the changes list, differ from production", () => {
-    const production = new Map(allNodes(model).map((n) => [n.name, n.derper.args]));
+    const production = new Map(allNodes(model).map((n) => [n.name, derperArgs(n)]));
     expect([...lab.derperArgs.keys()].sort()).toEqual([...production.keys()].sort());
     for (const [node, args] of lab.derperArgs) {
       const prod = production.get(node)!;
@@ -234,21 +234,6 @@ describe("applyLabChanges on the example", () => {
     expect(hosts).toContain("10.77.0.11 derp-hk1.example.com");
     expect(hosts).toContain("10.77.0.14 derp-home.example.com");
     expect(hosts).not.toContain("10.77.0.15 10.77.0.15");
-  });
-});
-
-describe("relocateDerperArgs", () => {
-  const to = { keyFile: "/run/x/derper.key", certDir: "/run/x/certs", meshKeyFile: "/run/x/mesh.key" };
-  it("moves the three paths and nothing else", () => {
-    expect(relocateDerperArgs([`-c=${DERPER_PATHS.keyFile}`, "-a=:443", `-certdir=${DERPER_PATHS.certDir}`, `-mesh-psk-file=${DERPER_PATHS.meshKeyFile}`], to)).toEqual([
-      "-c=/run/x/derper.key",
-      "-a=:443",
-      "-certdir=/run/x/certs",
-      "-mesh-psk-file=/run/x/mesh.key",
-    ]);
-  });
-  it("refuses a path it does not expect", () => {
-    expect(() => relocateDerperArgs(["-c=/elsewhere/derper.key"], to)).toThrow(/expected the rendered path/);
   });
 });
 

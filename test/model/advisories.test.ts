@@ -85,7 +85,7 @@ describe("headscale releases and advisories", () => {
     expect(validate(spec).warnings.filter((w) => w.path.startsWith("derp.derper"))).toEqual([]);
     const table: Advisory[] = [{ id: "TS-TEST-1", kind: "security", programs: ["derper"], affects: "derper: a test finding", fixedIn: "1.104.4", affectedFrom: "1.102.4", source: "https://example.com/ts-test-1" }];
     const warnings = new IssueList();
-    checkAdvisories(spec, undefined, warnings, table);
+    checkAdvisories({ spec, version: undefined, warnings }, table);
     expect(warnings.issues).toEqual([
       { path: "derp.derper.version", message: "derper from Tailscale 1.102.5 has a known security advisory: TS-TEST-1, derper: a test finding; fixed in 1.104.4 (https://example.com/ts-test-1)", fix: "set derp.derper.version to 1.104.4 or later" },
     ]);

@@ -16,6 +16,7 @@ import { prepareTailnet } from "../../secrets/index.js";
 import { envValue } from "../support/host-scripts.js";
 import { exampleSpec, minimalSpec } from "../support/specs.js";
 import { missingTool, skipReason } from "../support/requirements.js";
+import { derperArgs } from "../../render/command-lines.js";
 
 function files(tailnet: ResolvedTailnet, prefix: string): Record<string, RenderedFile> {
   return Object.fromEntries(renderTailnet(tailnet).filter((f) => f.path.startsWith(prefix)).map((f) => [f.path.slice(prefix.length), f]));
@@ -42,8 +43,8 @@ describe("the bundled example's home region: DNS-01 and DDNS on a Docker host", 
     expect(home.ddns!.records).toEqual([{ name: "derp-home.example.com", type: "A", purpose: "derp node home-1" }]);
     expect(home.ddns!.provider).toEqual({ type: "cloudflare", apiUrl: "https://api.cloudflare.com/client/v4", zoneId: undefined, zoneName: "example.com", tokenFile: "/etc/cdktf-tailnet/cloudflare-token" });
     expect(node.derper.certificateSource).toBe("dns-01");
-    expect(node.derper.args).toContain("-certmode=manual");
-    expect(node.derper.args).toContain(`-certdir=${DERPER_PATHS.certDir}`);
+    expect(derperArgs(node)).toContain("-certmode=manual");
+    expect(derperArgs(node)).toContain(`-certdir=${DERPER_PATHS.certDir}`);
     const acme = node.derper.acme!;
     expect([acme.certFile, acme.keyFile]).toEqual(["/var/lib/derper/certs/derp-home.example.com.crt", "/var/lib/derper/certs/derp-home.example.com.key"]);
     expect(acme.restart).toEqual({ via: "hook", command: "pkill -TERM -x derper; [ $? -le 1 ]" });

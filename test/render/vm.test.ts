@@ -18,6 +18,7 @@ import {
   systemdQuote,
 } from "../../render/index.js";
 import { ADMIN_V4, ADMIN_V6, FAKE_SHA256, vmProxySpec, vmSpec } from "../support/vm-specs.js";
+import { derperArgs } from "../../render/command-lines.js";
 
 const ANY = ["0.0.0.0/0", "::/0"];
 const ADMINS = [ADMIN_V4, ADMIN_V6];
@@ -124,7 +125,7 @@ describe("systemd units", () => {
 
   it("derper's command line is the model's argument list", () => {
     const node = vm.derp.regions[0]!.nodes[0]!;
-    expect(unit("fra-1", "derper.service")).toContain(`\nExecStart=/usr/local/bin/derper ${node.derper.args.join(" ")}\n`);
+    expect(unit("fra-1", "derper.service")).toContain(`\nExecStart=/usr/local/bin/derper ${derperArgs(node).join(" ")}\n`);
   });
 
   it("low ports get CAP_NET_BIND_SERVICE and nothing else; high ports no capability and a user namespace", () => {

@@ -8,6 +8,7 @@ import { renderDerpJson, renderDerpYaml } from "../../render/index.js";
 import { certificatePin, checkCertificateFiles, issueSelfSigned, prepareTailnet } from "../../secrets/index.js";
 import { scratchDir } from "../support/scratch.js";
 import { exampleSpec, minimalSpec } from "../support/specs.js";
+import { derperArgs } from "../../render/command-lines.js";
 
 const scratch = () => scratchDir("cdktf-tailnet-certs-");
 
@@ -52,7 +53,7 @@ describe("kit-issued self-signed certificates", () => {
     expect(certificatePin(new X509Certificate(readFileSync(files.certFile)).raw)).toBe(node.certName);
     expect(JSON.parse(renderDerpJson(first)).Regions["904"].Nodes[0].CertName).toBe(node.certName);
     expect(renderDerpYaml(first)).toContain(`certname: "${node.certName}"`);
-    expect(node.derper.args).toContain("-certmode=manual");
+    expect(derperArgs(node)).toContain("-certmode=manual");
     const again = prepareTailnet(exampleSpec(), { secretsDir });
     expect(again.derp.regions.find((r) => r.code === "edge")!.nodes[0]!.certName).toBe(node.certName);
   });

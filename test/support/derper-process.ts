@@ -9,6 +9,7 @@ import { copyFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { DERPER_PATHS, type ResolvedDerpNode } from "../../model/index.js";
 import { upstreamBinary, upstreamVersions } from "./upstream.js";
+import { derperArgs } from "../../render/command-lines.js";
 
 /** The node's derper arguments as run here, and the process. */
 export function startDerper(node: ResolvedDerpNode, dir: string): { args: string[]; process: ChildProcess } {
@@ -19,13 +20,7 @@ export function startDerper(node: ResolvedDerpNode, dir: string): { args: string
     copyFileSync(files.certFile, join(certDir, `${node.derper.certFileBase}.crt`));
     copyFileSync(files.keyFile, join(certDir, `${node.derper.certFileBase}.key`));
   }
-  const args = node.derper.args
-    .filter((a) => !a.startsWith("-verify-client-url"))
-    .map((a) =>
-      a
-        .replace(DERPER_PATHS.certDir, certDir)
-        .replace(DERPER_PATHS.keyFile, join(dir, "derper.key"))
-        .replace(`-a=:${node.derpPort}`, `-a=127.0.0.1:${node.derpPort}`),
-    );
+  const unverified = { ...node, derper: { ...node.derper, verifyClientUrl: undefined } };
+  const args = derperArgs(unverified, { keyFile: join(dir, "derper.key"), certDir, meshKeyFile: DERPER_PATHS.meshKeyFile }, "127.0.0.1");
   return { args, process: spawn(upstreamBinary("derper", upstreamVersions.tailscale), args, { stdio: "ignore" }) };
 }
