@@ -335,7 +335,7 @@ describe.skipIf(!!labSkipReason)(`the lab's life cycle and faults ${labSkipReaso
       const refused = await second;
       expect(refused).toBeInstanceOf(LabBusy);
       expect((refused as LabBusy).reason).toBe("running");
-      expect((refused as LabBusy).message).toMatch(new RegExp(`^another lab is running on this machine: run ${report.runId} of tailnet lab-small, started \\d+ s ago by pid ${process.pid} `));
+      expect((refused as LabBusy).message).toMatch(new RegExp(`^another lab is running on this machine: run ${report.runId} of tailnet lab-small, started \\d+ (?:s|min) ago by pid ${process.pid} `));
       expect((refused as LabBusy).message).toMatch(/Only one lab runs at a time: wait for it to end, stop it with Ctrl-C where it runs, or run `cdktf-tailnet lab down`/);
     },
     WAIT_FOR_OTHER_LAB + 240_000,
@@ -360,7 +360,7 @@ describe.skipIf(!!labSkipReason)(`the lab's life cycle and faults ${labSkipReaso
       // The next lab is refused, and told what to do.
       const next = await cli(["lab", join(work, "tailnet.yaml"), "--clients", "1"]);
       expect(next.code).toBe(2);
-      expect(next.err).toMatch(new RegExp(`a lab that did not end cleanly \\(run ${runId} of tailnet lab-small, started \\d+ s ago by pid ${lab.child.pid}, which is gone: killed\\?\\) left 4 namespaces \\(.*\\), 3 processes \\(pid .*\\), its run directory ${state.runDir} behind`));
+      expect(next.err).toMatch(new RegExp(`a lab that did not end cleanly \\(run ${runId} of tailnet lab-small, started \\d+ (?:s|min) ago by pid ${lab.child.pid}, which is gone: killed\\?\\) left 4 namespaces \\(.*\\), 3 processes \\(pid .*\\), its run directory ${state.runDir} behind`));
       expect(next.err).toMatch(/Remove them first: `cdktf-tailnet lab down`/);
 
       // lab down: every process by pid, every namespace, the run directory, the record.
