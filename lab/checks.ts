@@ -573,7 +573,7 @@ export async function checkRoute(ctx: CheckContext, lan: LabLan, router: LabMach
       await ctx.pause(300);
     }
     if (!node?.approved_routes?.includes(lan.route)) {
-      const approvers = autoApprovers === undefined ? "the spec has no policy, so there are no autoApprovers" : autoApprovers.length === 0 ? "the policy's autoApprovers have no entry for it" : `autoApprovers for it: ${autoApprovers.join(", ")}`;
+      const approvers = autoApprovers === undefined ? "headscale's policy is not the kit's (in its database, or a file of your own), so nothing the kit renders auto-approves it (`cdktf-tailnet validate` warns)" : autoApprovers.length === 0 ? "the policy's autoApprovers have no entry for it" : `autoApprovers for it: ${autoApprovers.join(", ")}`;
       return {
         status: "fail",
         detail: `headscale did not approve ${lan.route} advertised by ${name} (advertised: ${node?.available_routes?.join(", ") || "none"}; approved: ${node?.approved_routes?.join(", ") || "none"}): ${approvers}; clients get no route to ${lan.route}`,

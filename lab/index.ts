@@ -47,7 +47,7 @@ import {
   type LabCheck,
   type TailscaleSelf,
 } from "./checks.js";
-import { applyLabChanges, LAB_BREAKS, labHostsFile, labVariant, type LabBreak, type LabChange, type LabChangeInputs, type LabTailnet } from "./lab-changes.js";
+import { applyLabChanges, LAB_BREAKS, labHostsFile, labServerHost, labVariant, type LabBreak, type LabChange, type LabChangeInputs, type LabTailnet } from "./lab-changes.js";
 import { drillCorruptBackup, drillRestore, drillUpgradeRollback, type LabDrills, type LabUpgrade } from "./drills.js";
 import { headscaleMachine, machineOfNode, planLab, tailnetHostname, type LabMachine, type LabPlan } from "./plan.js";
 import { LabAborted, LabRuntime, type LabProcess, type RunResult } from "./runtime.js";
@@ -277,7 +277,7 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
     // 3. certificates, then the one lab step
     const ca = await createLabCa(caDir, runId);
     const serverUrl = new URL(model.headscale.serverUrl);
-    const headscaleCertificate = serverUrl.protocol === "https:" ? await issueLabCertificate(ca, caDir, "headscale", [model.headscale.serverHost]) : undefined;
+    const headscaleCertificate = serverUrl.protocol === "https:" ? await issueLabCertificate(ca, caDir, "headscale", [labServerHost(model.headscale.serverUrl, plan)]) : undefined;
     const dnsNodeCertificates = new Map<string, { certFile: string; keyFile: string }>();
     const ipNodeCertificates = new Map<string, { certFile: string; keyFile: string; pin: string }>();
     const derperPaths = (node: string) => ({ keyFile: join(runDir, "derper", node, "derper.key"), certDir: join(runDir, "derper", node, "certs"), meshKeyFile: join(runDir, "derper", node, "mesh.key") });

@@ -5,6 +5,7 @@
  *
  * What a lab must change, and nothing more:
  * - public addresses become lab addresses (the lab network is IPv4 only, so IPv6 addresses go);
+ *   a server URL named by an IP address gets headscale's lab address (scheme and port kept);
  *   DERP nodes named by an IP address get their machine's lab address as host name;
  * - certificates: headscale serves a certificate from the lab CA instead of Let's Encrypt (or a
  *   proxy); every DERP node with a DNS name runs in manual mode with a lab-CA certificate; a node
@@ -160,6 +161,20 @@ const PROBE_CODE = "lab-wrong-pin";
 /** The host the lab gives headscale when the spec names none. */
 const LAB_HEADSCALE_HOST = "lab-headscale";
 
+/** A URL's host without the brackets of an IPv6 address. */
+function urlHostname(url: URL): string {
+  return url.hostname.replace(/^\[(.*)\]$/, "$1");
+}
+
+/**
+ * The name headscale's lab certificate is for: the server URL's host, or, when that is an IP
+ * address, headscale's lab address (where `applyLabChanges` moves the URL).
+ */
+export function labServerHost(serverUrl: string, plan?: LabPlan): string {
+  const host = urlHostname(new URL(serverUrl));
+  return isIP(host) !== 0 && plan ? headscaleMachine(plan).address : host;
+}
+
 function urlPort(url: URL): number {
   return url.port !== "" ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
 }
@@ -220,14 +235,22 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
     note("headscale.host", undefined, name, "the lab runs headscale on a machine of its own; the kit renders headscale's backups for the host it runs on (the drills of --faults use them)");
   }
 
-  // headscale TLS and listener
+  // the server URL: named by an IP address, it becomes headscale's lab address (a DNS name resolves there through the hosts file)
+  const hsMachine = headscaleMachine(plan);
   const server = new URL(hs.serverUrl);
   const port = urlPort(server);
+  if (isIP(urlHostname(server)) !== 0) {
+    const labUrl = `${server.protocol}//${hsMachine.address}${server.port === "" ? "" : `:${server.port}`}`;
+    note("headscale.serverUrl", hs.serverUrl, labUrl, "public addresses become lab addresses (the server URL names headscale by its IP address)");
+    hs.serverUrl = labUrl;
+  }
+
+  // headscale TLS and listener
   const tlsBefore = hs.tls ?? { mode: "proxy" as const };
   if (server.protocol === "https:") {
     if (!inputs.headscaleCertificate) throw new Error("the lab needs a certificate for headscale's https server URL");
     hs.tls = { mode: "files", certPath: inputs.headscaleCertificate.certFile, keyPath: inputs.headscaleCertificate.keyFile };
-    note("headscale.tls", tlsBefore.mode === "letsencrypt" ? "letsencrypt (ACME)" : tlsBefore.mode === "files" ? `files ${tlsBefore.certPath}` : "proxy (TLS terminated in front)", `files: a certificate for ${server.hostname} from the lab CA`, "no public CA can issue certificates in a lab; clients trust the lab CA");
+    note("headscale.tls", tlsBefore.mode === "letsencrypt" ? "letsencrypt (ACME)" : tlsBefore.mode === "files" ? `files ${tlsBefore.certPath}` : "proxy (TLS terminated in front)", `files: a certificate for ${labServerHost(hs.serverUrl)} from the lab CA`, "no public CA can issue certificates in a lab; clients trust the lab CA");
   } else if (tlsBefore.mode !== "proxy") {
     note("headscale.tls", tlsBefore.mode, "proxy (plain HTTP)", "the server URL is http://");
     hs.tls = { mode: "proxy" };
@@ -243,7 +266,6 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
     note("headscale.policy.path", hs.policy.path, inputs.policyPath, "the policy file, copied into the run directory");
     hs.policy = { ...hs.policy, path: inputs.policyPath };
   }
-  const hsMachine = headscaleMachine(plan);
   if (hs.embeddedDerp?.enabled) {
     if (hs.embeddedDerp.ipv4 !== undefined && hs.embeddedDerp.ipv4 !== "none") {
       note("headscale.embeddedDerp.ipv4", hs.embeddedDerp.ipv4, hsMachine.address, "public addresses become lab addresses");
@@ -447,7 +469,7 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
 /** The hosts file every lab namespace sees: headscale's host and every DERP node's DNS name. */
 export function labHostsFile(tailnet: ResolvedTailnet, plan: LabPlan, probe: WrongPinProbe | undefined): string {
   const entries = new Map<string, string>();
-  entries.set(tailnet.headscale.serverHost, headscaleMachine(plan).address);
+  if (isIP(tailnet.headscale.serverHost) === 0) entries.set(tailnet.headscale.serverHost, headscaleMachine(plan).address);
   const planned = new Set(plan.machines.flatMap((m) => m.derpNodes));
   for (const node of tailnet.derp.regions.flatMap((r) => r.nodes)) {
     if (node.name === probe?.nodeName || isIP(node.hostname) || !planned.has(node.name)) continue;

@@ -59,3 +59,48 @@ export function smallLabSpec(options: SmallLabSpecOptions = {}): TailnetSpec {
     }),
   };
 }
+
+/**
+ * The tailnet of the how-to users come from, as they write it: headscale at an IP address over
+ * plain HTTP on port 8080 (a private address: the kit refuses http:// to a public one), the node
+ * prefix 10.1.0.0/16 with the opt-in, a meshed region of two nodes and an IP-only node the kit
+ * pins, a router advertising 192.168.100.0/24 and an exit node, and no policy written (the kit
+ * derives one that auto-approves both).
+ */
+export function howToLabSpec(options: { readonly headscaleVersion?: string } = {}): TailnetSpec {
+  return {
+    name: "how-to",
+    headscale: {
+      ...(options.headscaleVersion !== undefined && { version: options.headscaleVersion }),
+      serverUrl: "http://192.168.1.10:8080",
+      host: "server",
+      prefixes: { v4: "10.1.0.0/16", v6: "fd7a:115c:a1e0::/48", allowNonStandard: true },
+      dns: { magicDns: true, baseDomain: "tail.example.net" },
+    },
+    derp: {
+      tailscaleRegions: "drop",
+      regions: [
+        {
+          id: 900,
+          code: "home",
+          name: "Home",
+          nodes: [
+            { name: "home-1", host: "derp-a", hostname: "derp-a.example.com" },
+            { name: "home-2", host: "derp-b", hostname: "derp-b.example.com" },
+          ],
+        },
+        { id: 901, code: "pinned", name: "Pinned (IP only)", nodes: [{ name: "pinned-1", host: "derp-c", hostname: "192.168.1.13", certificate: { mode: "self-signed" } }] },
+      ],
+    },
+    hosts: [
+      { name: "server", publicIpv4: "192.168.1.10", docker: { daemon: "ssh://deploy@192.168.1.10" } },
+      { name: "derp-a", publicIpv4: "192.168.1.11", docker: { daemon: "ssh://deploy@192.168.1.11" } },
+      { name: "derp-b", publicIpv4: "192.168.1.12", docker: { daemon: "ssh://deploy@192.168.1.12" } },
+      { name: "derp-c", publicIpv4: "192.168.1.13", docker: { daemon: "ssh://deploy@192.168.1.13" } },
+    ],
+    devices: [
+      { name: "router", user: "home", advertiseRoutes: ["192.168.100.0/24"] },
+      { name: "exit", user: "home", exitNode: true },
+    ],
+  };
+}

@@ -4,7 +4,7 @@
  * the routes and exit nodes the model's devices advertise are derived here, once.
  */
 import { IssueList, joinPath } from "./issues.js";
-import { hasHostBits, isIp, networkOf, parsePrefix } from "./net.js";
+import { hasHostBits, isIp, networkOf, parsePrefix, prefixWithin, TAILSCALE_CGNAT, TAILSCALE_ULA } from "./net.js";
 import type { AclRuleSpec, DeviceSpec, PolicySpec, TailnetSpec, UserSpec } from "./spec.js";
 
 /** A headscale user and the pre-auth key bootstrap creates for it. */
@@ -21,10 +21,35 @@ export interface ResolvedPolicy {
   readonly acls: readonly { readonly action: "accept"; readonly src: readonly string[]; readonly dst: readonly string[]; readonly proto?: string }[];
   readonly autoApprovers: { readonly routes: Readonly<Record<string, readonly string[]>>; readonly exitNode: readonly string[] };
   readonly randomizeClientPort: boolean;
+  /**
+   * `spec`: the spec's own policy. `derived`: the spec has none, but devices advertise routes or
+   * exit nodes, so the kit renders headscale's allow-all behaviour as a policy (every node reaches
+   * every other) plus the auto-approvers of those routes, which would otherwise wait for a manual
+   * approval (see `derivesPolicy`).
+   */
+  readonly origin: "spec" | "derived";
 }
 
 /** The default ACL when the spec gives none: everyone reaches everything (headscale's own default without a policy). */
 export const ALLOW_ALL_ACL: AclRuleSpec = { src: ["*"], dst: ["*:*"] };
+
+/** The tailnet's node prefixes outside Tailscale's ranges (allowed with `prefixes.allowNonStandard`). */
+export function nonStandardNodePrefixes(prefixes: { readonly v4: string | undefined; readonly v6: string | undefined }): string[] {
+  return [prefixes.v4, prefixes.v6].filter((text): text is string => {
+    const prefix = text === undefined ? undefined : parsePrefix(text);
+    return prefix !== undefined && !prefixWithin(prefix, TAILSCALE_CGNAT) && !prefixWithin(prefix, TAILSCALE_ULA);
+  });
+}
+
+/**
+ * The allow-all ACL for a tailnet's node prefixes. headscale 0.29 reads `*` as Tailscale's ranges
+ * (100.64.0.0/10, fd7a:115c:a1e0::/48) and the approved routes, no longer as every address, so
+ * nodes of a non-standard prefix are named too: everyone still reaches everything, as without a policy.
+ */
+export function allowAllAcl(nodePrefixes: { readonly v4: string | undefined; readonly v6: string | undefined }): AclRuleSpec {
+  const extra = nonStandardNodePrefixes(nodePrefixes);
+  return extra.length === 0 ? ALLOW_ALL_ACL : { src: ["*", ...extra], dst: ["*:*", ...extra.map((p) => `${p}:*`)] };
+}
 
 const USER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]*$/;
 
@@ -78,11 +103,30 @@ function sortedUnique(values: Iterable<string>): string[] {
 }
 
 /**
- * Resolves the policy when the spec has one. Tags devices carry without an owner in the spec are
- * owned by the device's user; the devices' routes and exit nodes become auto-approvers.
+ * Whether the kit renders a policy the spec does not have: devices advertise routes or exit nodes,
+ * and headscale's policy is the kit's to write (mode `file`, no file of the user's own). Without
+ * it headscale applies no policy, so every node reaches every other, but each advertised route
+ * waits for `headscale nodes approve-routes`; the derived policy keeps the first and removes the
+ * second. With a policy in the database or a file of the user's own, a warning says what to add
+ * (model/warnings.ts).
  */
-export function resolvePolicy(spec: TailnetSpec, tailnetName: string): ResolvedPolicy | undefined {
-  const p = spec.policy;
+export function derivesPolicy(spec: TailnetSpec): boolean {
+  if (spec.policy !== undefined || spec.headscale?.policy?.mode === "database" || (spec.headscale?.policy?.path ?? "") !== "") return false;
+  return (spec.devices ?? []).some((d) => (d?.advertiseRoutes?.length ?? 0) > 0 || d?.exitNode === true);
+}
+
+/** Whether the kit renders headscale's policy file: the spec has a policy, or one is derived. */
+export function rendersPolicy(spec: TailnetSpec): boolean {
+  return spec.policy !== undefined || derivesPolicy(spec);
+}
+
+/**
+ * Resolves the policy when the spec has one, or derives one (`derivesPolicy`). Tags devices carry
+ * without an owner in the spec are owned by the device's user; the devices' routes and exit nodes
+ * become auto-approvers.
+ */
+export function resolvePolicy(spec: TailnetSpec, tailnetName: string, nodePrefixes: { readonly v4: string | undefined; readonly v6: string | undefined }): ResolvedPolicy | undefined {
+  const p: PolicySpec | undefined = spec.policy ?? (derivesPolicy(spec) ? {} : undefined);
   if (!p) return undefined;
   const hosts = p.hosts ?? {};
   const groups = Object.fromEntries(Object.entries(p.groups ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)).map(([g, members]) => [g, members.map((m) => spell(m, hosts))]));
@@ -101,7 +145,7 @@ export function resolvePolicy(spec: TailnetSpec, tailnetName: string): ResolvedP
     groups,
     tagOwners: Object.fromEntries(Object.entries(tagOwners).sort(([a], [b]) => (a < b ? -1 : 1))),
     hosts: Object.fromEntries(Object.entries(hosts).sort(([a], [b]) => (a < b ? -1 : 1))),
-    acls: (p.acls ?? [ALLOW_ALL_ACL]).map((rule) => ({
+    acls: (p.acls ?? [allowAllAcl(nodePrefixes)]).map((rule) => ({
       action: "accept" as const,
       src: rule.src.map((s) => spell(s, hosts)),
       dst: rule.dst.map((d) => {
@@ -115,6 +159,7 @@ export function resolvePolicy(spec: TailnetSpec, tailnetName: string): ResolvedP
       exitNode: sortedUnique(exitNode),
     },
     randomizeClientPort: p.randomizeClientPort ?? false,
+    origin: spec.policy ? "spec" : "derived",
   };
 }
 

@@ -8,7 +8,7 @@ import { resolveBackup } from "./backup.js";
 import { resolveDdns } from "./ddns.js";
 import { DEFAULT_DERPER_VERSION, resolveDerper, type ResolvedListener } from "./derper.js";
 import { resolveDnsZone } from "./dns-records.js";
-import { resolvePolicy, resolveUsers } from "./policy.js";
+import { rendersPolicy, resolvePolicy, resolveUsers } from "./policy.js";
 import { TAILSCALE_CGNAT, TAILSCALE_ULA, isIPv4, isIPv6, isIp, parseListenAddress } from "./net.js";
 import type {
   HeadscalePaths,
@@ -201,7 +201,7 @@ function resolveHeadscale(spec: TailnetSpec, hosts: ReadonlyMap<string, HostSpec
     log: { level: hs.log?.level ?? "info", format: hs.log?.format ?? "text" },
     // In a container the rendered policy lives in a volume of its own, so a policy change is
     // copied in and reloaded (SIGHUP) without replacing the container.
-    policy: { mode: hs.policy?.mode ?? "file", path: spec.policy ? `${paths.configDir}${containerized ? "/policy" : ""}/policy.json` : (hs.policy?.path ?? "") },
+    policy: { mode: hs.policy?.mode ?? "file", path: rendersPolicy(spec) ? `${paths.configDir}${containerized ? "/policy" : ""}/policy.json` : (hs.policy?.path ?? "") },
     embeddedDerp: embedded && {
       regionId: embedded.regionId ?? DEFAULT_EMBEDDED_DERP_REGION_ID,
       regionCode: embedded.regionCode ?? "headscale",
@@ -338,7 +338,7 @@ export function resolve(spec: TailnetSpec): ResolvedTailnet {
     hosts,
     dns: spec.dns && resolveDnsZone(spec.dns, headscale, regions, hosts),
     users: resolveUsers(spec, name),
-    policy: resolvePolicy(spec, name),
+    policy: resolvePolicy(spec, name, headscale.prefixes),
     devices: (spec.devices ?? []).map((d) => ({
       name: d.name,
       user: d.user ?? name,

@@ -112,4 +112,19 @@ describe.skipIf(!!upstreamSkipReason)(`a broken policy ${upstreamSkipReason ?? "
     expect(check.exitCode).not.toBe(0);
     expect(check.stdout + check.stderr).toMatch(/group:ops/);
   });
+
+  it("a policy the kit derives (no policy in the spec, a router and an exit node) opens with its HuJSON comment and passes headscale's own check", async () => {
+    const spec = exampleSpec();
+    delete spec.policy;
+    spec.devices!.push({ name: "exit", user: "alice", exitNode: true });
+    const text = renderPolicy(prepareTailnet(spec))!;
+    expect(text.startsWith("// Rendered by cdktf-tailnet: the spec has no policy")).toBe(true);
+    const file = join(scratchDir("cdktf-tailnet-policy-"), "policy.json");
+    writeFileSync(file, text);
+    // 0.27 and 0.28 check offline; 0.29 runs the same file in the lab (test/integration/lab.test.ts, the how-to's tailnet).
+    for (const version of ["v0.27.1", "v0.28.0"]) {
+      const check = await execa(upstreamBinary("headscale", version), ["policy", "check", "--file", file], { reject: false });
+      expect(check.stdout + check.stderr, version).toContain("Policy is valid");
+    }
+  });
 });

@@ -49,7 +49,7 @@ import { loadSpecFile } from "../../cli/load-spec.js";
 import { runCli } from "../../cli/main.js";
 import { LabBusy, labStateDir, runLab, type LabBreak, type LabReport } from "../../lab/index.js";
 import { formatLabTable } from "../../lab/report.js";
-import { smallLabSpec, type SmallLabSpecOptions } from "../../lab/specs.js";
+import { howToLabSpec, smallLabSpec, type SmallLabSpecOptions } from "../../lab/specs.js";
 import type { LabRunState } from "../../lab/state.js";
 import { check, expectNothingLeft, LAB_HEADSCALE, labBinaries, labPrograms, labSkipReason, namespacesOf, running, statuses, WAIT_FOR_OTHER_LAB } from "../lab/lab-support.js";
 import { skipReason } from "../support/requirements.js";
@@ -126,6 +126,30 @@ describe.skipIf(!!skipReason("lab", labSkipReason))(`cdktf-tailnet lab on the ho
       expect(report.startupMs).toBeLessThan(report.durationMs);
     },
     WAIT_FOR_OTHER_LAB + 180_000,
+  );
+});
+
+describe.skipIf(!!labSkipReason)(`the how-to's tailnet, as users write it ${labSkipReason ? `(skipped: ${labSkipReason})` : ""}`, () => {
+  it(
+    "headscale at http://<IP address>:8080, node prefix 10.1.0.0/16, a router and an exit node with no policy written: every check green",
+    async () => {
+      const progress: string[] = [];
+      const report = await runLab({ spec: howToLabSpec(), clients: 2, ...labPrograms(), waitForOtherLab: WAIT_FOR_OTHER_LAB, onProgress: (line) => progress.push(line) });
+      console.log(`${progress.join("\n")}\n\n${formatLabTable(report)}`);
+      for (const c of report.checks) expect(c.status, `${c.id}: ${c.detail}`).toBe("pass");
+      expect(report.checks.map((c) => c.id)).toEqual(expect.arrayContaining(["registered", "relay-ping", "mesh:home", "pin", "route:192.168.100.0/24"]));
+      expect(report.ok).toBe(true);
+      // The server URL's address moved into the lab like the hosts' addresses.
+      const headscaleAt = report.machines.find((m) => m.runs.includes("headscale"))!.address;
+      expect(report.changes.find((c) => c.subject === "headscale.serverUrl")).toMatchObject({ from: "http://192.168.1.10:8080", to: `http://${headscaleAt}:8080` });
+      // Nodes got addresses from 10.1.0.0/16; the route was approved by the policy the kit derived.
+      const nodes = check(report, "registered").data as { ip_addresses?: string[] }[];
+      for (const n of nodes) expect(n.ip_addresses?.some((a) => a.startsWith("10.1.")), JSON.stringify(n.ip_addresses)).toBe(true);
+      expect(check(report, "registered").detail).toMatch(/router 10\.1\.\d+\.\d+ \[192\.168\.100\.0\/24 advertised\+approved\]; exit 10\.1\.\d+\.\d+ \[exit node advertised\+approved\]/);
+      expect(check(report, "route:192.168.100.0/24").detail).toMatch(/^approved with no manual step/);
+      expectNothingLeft(report);
+    },
+    WAIT_FOR_OTHER_LAB + 120_000,
   );
 });
 

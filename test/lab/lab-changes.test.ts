@@ -14,9 +14,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../cli/main.js";
 import { createLabCa, issueLabCertificate } from "../../lab/certs.js";
-import { applyLabChanges, labHostsFile, type LabChangeInputs, type LabTailnet } from "../../lab/lab-changes.js";
+import { applyLabChanges, labHostsFile, labServerHost, type LabChangeInputs, type LabTailnet } from "../../lab/lab-changes.js";
 import { machineOfNode, planLab, usersAllowed } from "../../lab/plan.js";
-import { smallLabSpec } from "../../lab/specs.js";
+import { howToLabSpec, smallLabSpec } from "../../lab/specs.js";
 import { DERPER_PATHS, resolve, validate, type ResolvedTailnet, type TailnetSpec } from "../../model/index.js";
 import { relocateDerperArgs } from "../../model/relocate.js";
 import { certificatePin } from "../../secrets/index.js";
@@ -171,7 +171,7 @@ describe("applyLabChanges on the example", () => {
 
   it("changes only what a lab must change, and says so", () => {
     const allowed =
-      /^(headscale\.(version|tls|listenAddr|policy\.path|embeddedDerp\.ipv[46])|derp\.tailscaleRegions|hosts\.[\w-]+\.publicIpv[46]|derp node [\w-]+ (hostname|ipv4|ipv6|certificate|certName)|derp region \d+ \(lab-wrong-pin\)|secrets|headscale files|derper files \(every node\)|DNS)$/;
+      /^(headscale\.(version|serverUrl|tls|listenAddr|policy\.path|embeddedDerp\.ipv[46])|derp\.tailscaleRegions|hosts\.[\w-]+\.publicIpv[46]|derp node [\w-]+ (hostname|ipv4|ipv6|certificate|certName)|derp region \d+ \(lab-wrong-pin\)|secrets|headscale files|derper files \(every node\)|DNS)$/;
     for (const c of lab.changes) expect(c.subject, `${c.subject}: ${c.from} -> ${c.to}`).toMatch(allowed);
     const subjects = lab.changes.map((c) => c.subject);
     expect(subjects).toContain("headscale.tls");
@@ -234,6 +234,60 @@ describe("applyLabChanges on the example", () => {
     expect(hosts).toContain("10.77.0.11 derp-hk1.example.com");
     expect(hosts).toContain("10.77.0.14 derp-home.example.com");
     expect(hosts).not.toContain("10.77.0.15 10.77.0.15");
+  });
+});
+
+describe("applyLabChanges on the how-to's tailnet (headscale at an IP address, no policy)", () => {
+  it("moves the server URL's address into the lab like every public address, keeping scheme and port, and runs the policy the kit derives", async () => {
+    const model = resolved(howToLabSpec());
+    const plan = planLab(model, 2);
+    const caDir = join(dir, "how-ca");
+    mkdirSync(caDir, { recursive: true });
+    const ca = await createLabCa(caDir, "how");
+    const dnsNodeCertificates = new Map<string, { certFile: string; keyFile: string }>();
+    for (const n of model.derp.regions.flatMap((r) => r.nodes)) if (!n.hostnameIsIp) dnsNodeCertificates.set(n.name, await issueLabCertificate(ca, caDir, `derp-${n.name}`, [n.hostname]));
+    const headscaleAt = plan.machines.find((m) => m.headscale)!.address;
+    const lab = applyLabChanges(howToLabSpec(), {
+      plan,
+      model,
+      headscaleCertificate: undefined,
+      dnsNodeCertificates,
+      ipNodeCertificates: new Map(),
+      secretsDir: join(dir, "secrets-how-to"),
+      wrongPin: `sha256-raw:${"cd".repeat(32)}`,
+      headscalePaths: { configDir: join(dir, "how", "etc"), stateDir: join(dir, "how", "lib"), runDir: join(dir, "how", "run") },
+      derperPaths: (node) => ({ keyFile: join(dir, "how", node, "derper.key"), certDir: join(dir, "how", node, "certs"), meshKeyFile: join(dir, "how", node, "mesh.key") }),
+    });
+    expect(lab.changes.find((c) => c.subject === "headscale.serverUrl")).toEqual({
+      subject: "headscale.serverUrl",
+      from: "http://192.168.1.10:8080",
+      to: `http://${headscaleAt}:8080`,
+      why: "public addresses become lab addresses (the server URL names headscale by its IP address)",
+    });
+    expect(lab.tailnet.headscale.serverUrl).toBe(`http://${headscaleAt}:8080`);
+    expect(lab.files.find((f) => f.path === "headscale/config.yaml")!.content).toContain(`listen_addr: "0.0.0.0:8080"`);
+    for (const args of lab.derperArgs.values()) expect(args).toContain(`-verify-client-url=http://${headscaleAt}:8080/verify`);
+    // An address needs no hosts-file entry; the DERP names still get theirs.
+    const hosts = labHostsFile(lab.tailnet, plan, lab.probe);
+    expect(hosts).not.toMatch(/192\.168\.1\.10|\d+\.\d+\.\d+\.\d+ \d+\.\d+\.\d+\.\d+/);
+    expect(hosts).toContain("derp-a.example.com");
+    // No policy written: the kit's derived one auto-approves the router's route and the exit node.
+    expect(lab.tailnet.policy).toMatchObject({ origin: "derived", autoApprovers: { routes: { "192.168.100.0/24": ["home@"] }, exitNode: ["home@"] } });
+    expect(lab.files.find((f) => f.path === "headscale/policy.json")!.content).toMatch(/^\/\/ Rendered by cdktf-tailnet: the spec has no policy/);
+  });
+
+  it("issues headscale's lab certificate for its lab address when an https server URL names an IP address", async () => {
+    const spec = howToLabSpec();
+    spec.headscale.serverUrl = "https://192.168.1.10";
+    spec.headscale.tls = { mode: "files", certPath: "/etc/headscale/tls.crt", keyPath: "/etc/headscale/tls.key" };
+    const model = resolved(spec);
+    const plan = planLab(model, 1);
+    expect(labServerHost(spec.headscale.serverUrl, plan)).toBe(plan.machines.find((m) => m.headscale)!.address);
+    expect(labServerHost("https://hs.example.com", plan)).toBe("hs.example.com");
+    mkdirSync(join(dir, "ip-ca"), { recursive: true });
+    const files = await issueLabCertificate(await createLabCa(join(dir, "ip-ca"), "ip"), join(dir, "ip-ca"), "headscale", [labServerHost(spec.headscale.serverUrl, plan)]);
+    const cert = new X509Certificate(readFileSync(files.certFile));
+    expect(cert.checkIP(labServerHost(spec.headscale.serverUrl, plan))).toBe(labServerHost(spec.headscale.serverUrl, plan));
   });
 });
 
