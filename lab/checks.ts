@@ -13,6 +13,7 @@
  * - wrong pin: the same node under a wrong pin is refused;
  * - route <prefix>: a subnet router's advertised route is approved by the policy with no manual
  *   step, and a listener on the LAN behind the router answers a client across the tailnet;
+ * - exit-node <device>: see exit-node.ts;
  * - faults (when asked for): one node of a two-node region killed, and how long until two clients
  *   relay through the other; headscale stopped while established peers keep talking; headscale
  *   restarted, and how long until every node is back online.

@@ -47,6 +47,7 @@ import {
   type LabCheck,
   type TailscaleSelf,
 } from "./checks.js";
+import { checkExitNode } from "./exit-node.js";
 import { applyLabChanges, LAB_BREAKS, labHostsFile, labServerHost, labVariant, type LabBreak, type LabChange, type LabChangeInputs, type LabTailnet } from "./lab-changes.js";
 import { drillCorruptBackup, drillRestore, drillUpgradeRollback, type LabDrills, type LabUpgrade } from "./drills.js";
 import { headscaleMachine, machineOfNode, planLab, tailnetHostname, type LabMachine, type LabPlan } from "./plan.js";
@@ -361,12 +362,27 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
     }
     if (plan.idleHosts.length > 0) progress(`  hosts that run nothing get no namespace: ${plan.idleHosts.join(", ")}`);
     // A LAN behind each subnet router, with a listener that answers with a token.
-    for (const lan of plan.lans) {
-      await rt.createLan(lan.router, lan.name, lan.routerAddress, lan.listenerAddress, lan.prefixLength);
+    const links = new Map<string, number>();
+    const linkName = (machine: string, kind: "lan" | "up") => {
+      const n = links.get(machine) ?? 0;
+      links.set(machine, n + 1);
+      return `${kind}${n}`;
+    };
+    const startListener = (name: string, address: string) => {
       const token = randomBytes(8).toString("hex");
-      listeners.set(lan.name, { port: LISTENER_PORT, token });
-      rt.start(`listener ${lan.name}`, lan.name, [process.execPath, "-e", LISTENER_JS, token, lan.listenerAddress, String(LISTENER_PORT)], { logFile: join(logDir, `listener-${lan.name}.log`) });
+      listeners.set(name, { port: LISTENER_PORT, token });
+      rt.start(`listener ${name}`, name, [process.execPath, "-e", LISTENER_JS, token, address, String(LISTENER_PORT)], { logFile: join(logDir, `listener-${name}.log`) });
+    };
+    for (const lan of plan.lans) {
+      await rt.createLan(lan.router, lan.name, lan.routerAddress, lan.listenerAddress, lan.prefixLength, linkName(lan.router, "lan"));
+      startListener(lan.name, lan.listenerAddress);
       progress(`  ${lan.name}: ${lan.route} behind ${lan.router} (${lan.router} ${lan.routerAddress}, a listener on ${lan.listenerAddress}:${LISTENER_PORT}); reached only through ${lan.router}`);
+    }
+    // "The internet" behind each exit node: reached only through it.
+    for (const up of plan.upstreams) {
+      await rt.createUpstream(up.exitNode, up.name, up, linkName(up.exitNode, "up"));
+      startListener(up.name, up.listenerAddress);
+      progress(`  ${up.name}: the upstream behind exit node ${up.exitNode} (its default route, via ${up.gatewayAddress}), a listener on ${up.listenerAddress}:${LISTENER_PORT} beyond it; reached only through ${up.exitNode}`);
     }
     phase("network");
 
@@ -411,6 +427,7 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
         runs: [...(m.headscale ? ["headscale"] : []), ...m.derpNodes.map((n) => `derper ${n}`), ...(m.kind !== "server" ? ["tailscaled"] : [])],
       })),
       ...plan.lans.map((l) => ({ name: l.name, namespace: `tl${runId}-${l.name}`, address: l.listenerAddress, runs: [`listener :${LISTENER_PORT} (LAN ${l.route} behind ${l.router})`] })),
+      ...plan.upstreams.map((u) => ({ name: u.name, namespace: `tl${runId}-${u.name}`, address: u.listenerAddress, runs: [`listener :${LISTENER_PORT} (upstream of exit node ${u.exitNode})`] })),
     ],
     checks,
     processes: rt.history,
@@ -426,8 +443,8 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
 
 /** The port of the listener on each LAN behind a subnet router. */
 const LISTENER_PORT = 8080;
-/** The listener: answers every connection with its token (argv: token, address, port). */
-const LISTENER_JS = 'const [t, a, p] = process.argv.slice(1); require("net").createServer((s) => s.end(`lab listener ${t}\\n`)).listen(Number(p), a, () => console.log(`listening on ${a}:${p}`));';
+/** The listener: answers every connection with its token and the address it came from (argv: token, address, port). */
+const LISTENER_JS = 'const [t, a, p] = process.argv.slice(1); require("net").createServer((s) => s.end(`lab listener ${t} from ${s.remoteAddress}\\n`)).listen(Number(p), a, () => console.log(`listening on ${a}:${p}`));';
 
 // ---------------------------------------------------------------------------------------------
 // bring-up
@@ -760,6 +777,11 @@ async function runChecks(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, running
     const client = plan.machines.find((m) => m.name === plan.routeClient);
     const approvers = lab.tailnet.policy ? (lab.tailnet.policy.autoApprovers.routes[lan.route] ?? []) : undefined;
     await checkRoute(ctx, lan, router, client, options.listeners.get(lan.name)!, approvers);
+  }
+  for (const up of plan.upstreams) {
+    const exit = plan.machines.find((m) => m.name === up.exitNode)!;
+    const client = plan.machines.find((m) => m.name === plan.exitClient);
+    await checkExitNode(ctx, up, exit, client, options.listeners.get(up.name)!, lab.tailnet.policy?.autoApprovers.exitNode);
   }
   for (const device of plan.machines.filter((m) => m.device && m.device.advertiseRoutes.some((r) => !plan.lans.some((l) => l.router === m.name && l.route === r)))) {
     const others = device.device!.advertiseRoutes.filter((r) => !plan.lans.some((l) => l.router === device.name && l.route === r));

@@ -66,6 +66,7 @@ export interface LabChange {
  * - `wrong-pin-matches`: the lab's wrong-pin region pins the certificate the node really serves -> `wrong-pin`;
  * - `verify-off`: every derper runs without `-verify-client-url` while the model has it on -> `verify`;
  * - `route-not-auto-approved`: the policy's autoApprovers lose the devices' routes -> `routes`;
+ * - `exit-not-approved`: the policy's autoApprovers lose the exit nodes -> `exit-node:<device>`;
  * - `mesh-key-mismatch`: the second node of each meshed region gets another mesh key -> `mesh:<region>`;
  * - `device-untagged`: the devices' pre-auth keys are made without their tags -> `registered`;
  * - `foreign-region`: the DERP map headscale serves has a region the model does not (as when
@@ -78,12 +79,13 @@ export type LabBreak =
   | "wrong-pin-matches"
   | "verify-off"
   | "route-not-auto-approved"
+  | "exit-not-approved"
   | "mesh-key-mismatch"
   | "device-untagged"
   | "foreign-region"
   | "direct-allowed";
 
-export const LAB_BREAKS: readonly LabBreak[] = ["pin-mismatch", "wrong-pin-matches", "verify-off", "route-not-auto-approved", "mesh-key-mismatch", "device-untagged", "foreign-region", "direct-allowed"];
+export const LAB_BREAKS: readonly LabBreak[] = ["pin-mismatch", "wrong-pin-matches", "verify-off", "route-not-auto-approved", "exit-not-approved", "mesh-key-mismatch", "device-untagged", "foreign-region", "direct-allowed"];
 
 /** Where one derper keeps its files in the lab. */
 export interface DerperLabPaths {
@@ -430,6 +432,12 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
     const kept = Object.fromEntries(Object.entries(policy.autoApprovers.routes).filter(([prefix]) => !routes.has(prefix)));
     tailnet = { ...tailnet, policy: { ...policy, autoApprovers: { ...policy.autoApprovers, routes: kept } } };
     brk("route-not-auto-approved", "policy autoApprovers.routes", Object.keys(policy.autoApprovers.routes).join(", "), Object.keys(kept).join(", ") || "(none)");
+  }
+  if (breaks.has("exit-not-approved")) {
+    const policy = tailnet.policy;
+    if (!policy || !tailnet.devices.some((d) => d.exitNode)) throw new Error("break exit-not-approved: the model has no policy with exit nodes to auto-approve");
+    tailnet = { ...tailnet, policy: { ...policy, autoApprovers: { ...policy.autoApprovers, exitNode: [] } } };
+    brk("exit-not-approved", "policy autoApprovers.exitNode", policy.autoApprovers.exitNode.join(", "), "(none)");
   }
   const files = renderTailnet(tailnet);
 

@@ -6,6 +6,7 @@
  */
 import type { ResolvedDevice, ResolvedTailnet } from "../model/index.js";
 import { splitDestination } from "../model/policy.js";
+import { planUpstreams, type LabUpstream } from "./exit-node.js";
 
 /** One namespace of the lab. */
 export interface LabMachine {
@@ -47,6 +48,10 @@ export interface LabPlan {
   readonly lans: readonly LabLan[];
   /** The plain client that tries the routes (joined with `--accept-routes`), or undefined without clients or routes. */
   readonly routeClient: string | undefined;
+  /** An upstream network behind each exit node, with a listener in it (lab/exit-node.ts). */
+  readonly upstreams: readonly LabUpstream[];
+  /** The plain client that tries the exit nodes, or undefined without clients or exit nodes. */
+  readonly exitClient: string | undefined;
   /**
    * The user the lab's clients join as: the tailnet's own user (which no rule of a policy names)
    * unless the policy keeps its nodes apart; then the first user of the model whose nodes the
@@ -152,7 +157,9 @@ export function planLab(tailnet: ResolvedTailnet, clients: number, subnet = DEFA
     };
   });
   const routeClient = lans.length > 0 ? machines.find((x) => x.client !== undefined)?.name : undefined;
-  return { subnet, prefixLength: 24, machines, idleHosts, lans, routeClient, clientUser };
+  const upstreams = planUpstreams(machines);
+  const exitClient = upstreams.length > 0 ? machines.find((x) => x.client !== undefined)?.name : undefined;
+  return { subnet, prefixLength: 24, machines, idleHosts, lans, routeClient, upstreams, exitClient, clientUser };
 }
 
 /** The clients' user: see LabPlan.clientUser. */

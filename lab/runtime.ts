@@ -154,21 +154,33 @@ export class LabRuntime {
 
   /**
    * A LAN behind a machine: a namespace of its own (`name`) joined to the machine by a veth pair,
-   * the machine's side `lan0` with `routerAddress`, the LAN's side `eth0` with `lanAddress` (both
+   * the machine's side `ifname` (`lan0`, ...) with `routerAddress`, the LAN's side `eth0` with `lanAddress` (both
    * `/prefixLength`). The LAN has no other route: it reaches only the machine in front of it.
    */
-  async createLan(machine: string, name: string, routerAddress: string, lanAddress: string, prefixLength: number): Promise<void> {
+  async createLan(machine: string, name: string, routerAddress: string, lanAddress: string, prefixLength: number, ifname = "lan0"): Promise<void> {
     this.throwIfAborted();
     const ns = `${this.prefix}${name}`;
     this.nsOf.set(name, ns);
     await this.addNamespace(ns);
     const router = this.namespaceOf(machine);
-    await this.ip(["-n", router, "link", "add", "lan0", "type", "veth", "peer", "name", "eth0", "netns", ns]);
-    await this.ip(["-n", router, "addr", "add", `${routerAddress}/${prefixLength}`, "dev", "lan0"]);
-    await this.ip(["-n", router, "link", "set", "lan0", "up"]);
+    await this.ip(["-n", router, "link", "add", ifname, "type", "veth", "peer", "name", "eth0", "netns", ns]);
+    await this.ip(["-n", router, "addr", "add", `${routerAddress}/${prefixLength}`, "dev", ifname]);
+    await this.ip(["-n", router, "link", "set", ifname, "up"]);
     await this.ip(["-n", ns, "link", "set", "lo", "up"]);
     await this.ip(["-n", ns, "addr", "add", `${lanAddress}/${prefixLength}`, "dev", "eth0"]);
     await this.ip(["-n", ns, "link", "set", "eth0", "up"]);
+  }
+
+  /**
+   * The upstream of an exit node, as the internet is to it: a namespace (`name`) on a link of its
+   * own (`exitAddress` and `gatewayAddress`, `/prefixLength`), the machine's default route via it,
+   * and `listenerAddress` beyond it (on the namespace's loopback, not on the link: an exit node
+   * serves no address of a network it is attached to). Nothing routes on from there.
+   */
+  async createUpstream(machine: string, name: string, up: { readonly exitAddress: string; readonly gatewayAddress: string; readonly listenerAddress: string; readonly prefixLength: number }, ifname: string): Promise<void> {
+    await this.createLan(machine, name, up.exitAddress, up.gatewayAddress, up.prefixLength, ifname);
+    await this.ip(["-n", this.namespaceOf(name), "addr", "add", `${up.listenerAddress}/32`, "dev", "lo"]);
+    await this.ip(["-n", this.namespaceOf(machine), "route", "add", "default", "via", up.gatewayAddress, "dev", ifname]);
   }
 
   /** `ip route add unreachable <address>` in a machine: it can no longer reach that address. */

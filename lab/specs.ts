@@ -12,6 +12,8 @@ export interface SmallLabSpecOptions {
   readonly nodes?: 1 | 2;
   /** A subnet router (user ops, tag:router) advertising 192.168.100.0/24, auto-approved for its tag. */
   readonly router?: boolean;
+  /** The router is an exit node too (approved for its tag). */
+  readonly exitNode?: boolean;
   /** A tagged device without routes (user ops, tag:printer). */
   readonly taggedDevice?: boolean;
   /**
@@ -27,7 +29,7 @@ export interface SmallLabSpecOptions {
 export function smallLabSpec(options: SmallLabSpecOptions = {}): TailnetSpec {
   const nodes = options.nodes ?? 1;
   const devices: NonNullable<TailnetSpec["devices"]> = [
-    ...(options.router ? [{ name: "router", user: "ops", advertiseRoutes: ["192.168.100.0/24"], tags: ["tag:router"] }] : []),
+    ...(options.router ? [{ name: "router", user: "ops", advertiseRoutes: ["192.168.100.0/24"], tags: ["tag:router"], ...(options.exitNode && { exitNode: true }) }] : []),
     ...(options.taggedDevice ? [{ name: "printer", user: "ops", tags: ["tag:printer"] }] : []),
   ];
   return {

@@ -67,7 +67,7 @@ describe.skipIf(!!skipReason("bootstrap", upstreamSkipReason))(`policy and boots
     const key = readFileSync(router.keyFile, "utf8").trim();
     expect(key.length).toBeGreaterThan(20);
     expect(router.joinCommand).toBe(
-      `tailscale up --login-server=https://hs.example.com --auth-key=file:${router.keyFile} --hostname=home-router --accept-routes --advertise-routes=192.168.100.0/24 --advertise-tags=tag:router`,
+      `tailscale up --login-server=https://hs.example.com --auth-key=file:${router.keyFile} --hostname=home-router --accept-routes --advertise-routes=192.168.100.0/24 --advertise-exit-node --advertise-tags=tag:router`,
     );
     expect(router.joinCommand).not.toContain(key);
     expect(router.forwarding.join("\n")).toContain("net.ipv4.ip_forward = 1");

@@ -74,7 +74,7 @@ describe.skipIf(!!skipReason("lab", labSkipReason))(`cdktf-tailnet lab on the ho
       console.log(`${progress.join("\n")}\n\n${formatLabTable(report)}`);
 
       // Every check of the issue ran and passed.
-      const expected = ["registered", "netcheck", "derp:hkg", "derp:sha", "derp:home", "derp:edge", "pin", "wrong-pin", "verify", "relay-ping", "mesh:hkg", "route:192.168.100.0/24"];
+      const expected = ["registered", "netcheck", "derp:hkg", "derp:sha", "derp:home", "derp:edge", "pin", "wrong-pin", "verify", "relay-ping", "mesh:hkg", "route:192.168.100.0/24", "exit-node:home-router"];
       expect(report.checks.map((c) => c.id).sort()).toEqual([...expected].sort());
       for (const c of report.checks) expect(c.status, `${c.id}: ${c.detail}`).toBe("pass");
       expect(report.error).toBeUndefined();
@@ -104,6 +104,10 @@ describe.skipIf(!!skipReason("lab", labSkipReason))(`cdktf-tailnet lab on the ho
       expect(check(report, "route:192.168.100.0/24").detail).toMatch(/approved with no manual step .* client-1 \(user alice\) reached 192\.168\.100\.2:8080 on the LAN behind home-router/);
       expect(progress.join("\n")).toMatch(/the lab's clients join as user alice: the policy lets alice's nodes reach each other and the advertised routes/);
       expect(report.machines.find((m) => m.name === "home-router-lan")).toMatchObject({ address: "192.168.100.2" });
+
+      // The router is the exit node too: alice's client reaches a listener beyond its upstream only through it.
+      expect(check(report, "exit-node:home-router").detail).toMatch(/^approved with no manual step .* client-1 could not reach 198\.51\.100\.80:8080 on its own, then through home-router \(100\.64\.\d+\.\d+\) it got the listener's token back, from 203\.0\.113\.1/);
+      expect(report.machines.find((m) => m.name === "home-router-up")).toMatchObject({ address: "198.51.100.80" });
 
       // The real programs ran with the rendered configuration and flags.
       const derpers = report.processes.filter((p) => p.name.startsWith("derper "));
@@ -156,11 +160,11 @@ describe.skipIf(!!labSkipReason)(`the how-to's tailnet, as users write it ${labS
 describe.skipIf(!!labSkipReason)(`the lab on older headscale releases ${labSkipReason ? `(skipped: ${labSkipReason})` : ""}`, () => {
   for (const version of ["0.27.1", "0.28.0"]) {
     it(
-      `headscale ${version}: one region, two clients and a subnet router, every check green`,
+      `headscale ${version}: one region, two clients and a subnet router that is an exit node too, every check green`,
       async () => {
         const progress: string[] = [];
         const report = await runLab({
-          spec: smallLabSpec({ router: true }),
+          spec: smallLabSpec({ router: true, exitNode: true }),
           clients: 2,
           headscaleVersion: version,
           binaries: labBinaries(version),
@@ -179,6 +183,7 @@ describe.skipIf(!!labSkipReason)(`the lab on older headscale releases ${labSkipR
           verify: "pass",
           "relay-ping": "pass",
           "route:192.168.100.0/24": "pass",
+          "exit-node:router": "pass",
         });
         expect(report.ok).toBe(true);
         expectNothingLeft(report);
@@ -203,9 +208,9 @@ async function brokenLab(spec: SmallLabSpecOptions, breaks: LabBreak[]): Promise
 
 describe.skipIf(!!labSkipReason)(`each check fails when exactly its precondition is broken ${labSkipReason ? `(skipped: ${labSkipReason})` : ""}`, () => {
   it(
-    "mesh key mismatch -> mesh; verification dropped behind the model's back -> verify; route not in autoApprovers -> route",
+    "mesh key mismatch -> mesh; verification dropped behind the model's back -> verify; route not in autoApprovers -> route; exit node not in autoApprovers -> exit-node",
     async () => {
-      const report = await brokenLab({ nodes: 2, router: true }, ["mesh-key-mismatch", "verify-off", "route-not-auto-approved"]);
+      const report = await brokenLab({ nodes: 2, router: true, exitNode: true }, ["mesh-key-mismatch", "verify-off", "route-not-auto-approved", "exit-not-approved"]);
       expect(statuses(report)).toEqual({
         registered: "pass",
         "derp:lab": "pass",
@@ -215,11 +220,13 @@ describe.skipIf(!!labSkipReason)(`each check fails when exactly its precondition
         "relay-ping": "pass",
         "mesh:lab": "fail",
         "route:192.168.100.0/24": "fail",
+        "exit-node:router": "fail",
       });
+      expect(check(report, "exit-node:router").detail).toMatch(/^headscale did not approve the exit node router \(advertised: .*0\.0\.0\.0\/0.*; approved: none\): the policy's autoApprovers\.exitNode is empty; no client can use it$/);
       expect(check(report, "mesh:lab").detail).toMatch(/^lab-1 and lab-2 do not mesh: lab-1 knows 0 client\(s\) of its mesh peer, lab-2 knows 0/);
       expect(check(report, "verify").detail).toMatch(/lab-1 runs without -verify-client-url although the model has client verification on/);
       expect(check(report, "verify").detail).toMatch(/lab-2 admitted a DERP client headscale does not know/);
-      expect(check(report, "route:192.168.100.0/24").detail).toMatch(/headscale did not approve 192\.168\.100\.0\/24 advertised by router \(advertised: 192\.168\.100\.0\/24; approved: none\): the policy's autoApprovers have no entry for it/);
+      expect(check(report, "route:192.168.100.0/24").detail).toMatch(/headscale did not approve 192\.168\.100\.0\/24 advertised by router \(advertised: 0\.0\.0\.0\/0, ::\/0, 192\.168\.100\.0\/24; approved: none\): the policy's autoApprovers have no entry for it/);
     },
     WAIT_FOR_OTHER_LAB + 180_000,
   );

@@ -73,6 +73,9 @@ describe("planLab: the LAN behind a subnet router, and the user the clients join
       { name: "home-router-lan", router: "home-router", route: "192.168.100.0/24", routerAddress: "192.168.100.1", listenerAddress: "192.168.100.2", prefixLength: 24, allowedUsers: ["alice", "home"] },
     ]);
     expect(plan.routeClient).toBe("client-1");
+    // The router is the example's exit node too: an upstream behind it, and the first client tries it.
+    expect(plan.upstreams).toEqual([{ name: "home-router-up", exitNode: "home-router", exitAddress: "203.0.113.1", gatewayAddress: "203.0.113.2", listenerAddress: "198.51.100.80", prefixLength: 24 }]);
+    expect(plan.exitClient).toBe("client-1");
     // home-lab (the lab's own user) is in no rule of the example's policy: its nodes would not even see each other.
     expect(plan.clientUser).toEqual({ name: "alice", why: "the policy lets alice's nodes reach each other and the advertised routes, not those of home-lab (the lab's own user)" });
     expect(plan.machines.filter((m) => m.kind === "client").map((m) => [m.name, m.user])).toEqual([
@@ -127,13 +130,14 @@ describe("applyLabChanges on the example", () => {
   });
 
   it("breaks exactly what a test asks for, each listed as a change", () => {
-    const broken = applyLabChanges(exampleSpec(), { ...inputs, secretsDir: join(dir, "secrets-broken"), breaks: ["verify-off", "mesh-key-mismatch", "route-not-auto-approved", "foreign-region", "pin-mismatch", "wrong-pin-matches"] });
+    const broken = applyLabChanges(exampleSpec(), { ...inputs, secretsDir: join(dir, "secrets-broken"), breaks: ["verify-off", "mesh-key-mismatch", "route-not-auto-approved", "exit-not-approved", "foreign-region", "pin-mismatch", "wrong-pin-matches"] });
     const subjects = broken.changes.map((c) => c.subject).filter((s) => s.startsWith("break "));
     expect(subjects).toEqual([
       "break foreign-region: derp region 900 (nyc)",
       "break pin-mismatch: derp node edge-1 certificate served",
       "break wrong-pin-matches: derp region 999 (lab-wrong-pin) certName",
       "break route-not-auto-approved: policy autoApprovers.routes",
+      "break exit-not-approved: policy autoApprovers.exitNode",
       "break mesh-key-mismatch: derp node hkg-2 mesh key",
       "break verify-off: derper flags (every node)",
     ]);
@@ -143,8 +147,10 @@ describe("applyLabChanges on the example", () => {
     // mesh-key-mismatch: the two hkg nodes get different keys.
     expect(readFileSync(broken.meshKeys.get("hkg-1")!, "utf8")).not.toBe(readFileSync(broken.meshKeys.get("hkg-2")!, "utf8"));
     // route-not-auto-approved: the rendered policy no longer auto-approves the router's route.
-    const policy = JSON.parse(broken.files.find((f) => f.path === "headscale/policy.json")!.content) as { autoApprovers: { routes?: Record<string, string[]> } };
+    const policy = JSON.parse(broken.files.find((f) => f.path === "headscale/policy.json")!.content) as { autoApprovers: { routes?: Record<string, string[]>; exitNode?: string[] } };
     expect(policy.autoApprovers.routes?.["192.168.100.0/24"]).toBeUndefined();
+    // exit-not-approved: nor its exit node.
+    expect((policy.autoApprovers as { exitNode?: string[] }).exitNode).toBeUndefined();
     // foreign-region: headscale's map has a region the model has not; no derper runs it and the hosts file does not name it.
     expect(broken.foreignRegions).toEqual([900]);
     expect(broken.files.find((f) => f.path === "headscale/derp.yaml")!.content).toContain("derp-nyc.example.net");

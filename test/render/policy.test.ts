@@ -8,7 +8,7 @@ import { exampleSpec, minimalSpec } from "../support/specs.js";
 const parseHujson = (text: string): unknown => JSON.parse(text.replace(/^\/\/.*\n/gm, ""));
 
 describe("policy.json", () => {
-  it("renders the example: users spelled name@, the router's route auto-approved for its tag", () => {
+  it("renders the example: users spelled name@, the router's route and exit node auto-approved for its tag", () => {
     const policy = JSON.parse(renderPolicy(loadTailnet(exampleSpec()))!);
     expect(policy).toEqual({
       groups: { "group:admins": ["alice@"] },
@@ -18,7 +18,7 @@ describe("policy.json", () => {
         { action: "accept", src: ["group:admins"], dst: ["*:*"] },
         { action: "accept", src: ["home@"], dst: ["home-lan:*", "tag:router:*"] },
       ],
-      autoApprovers: { routes: { "192.168.100.0/24": ["tag:router"] } },
+      autoApprovers: { routes: { "192.168.100.0/24": ["tag:router"] }, exitNode: ["tag:router"] },
     });
   });
 
