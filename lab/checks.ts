@@ -177,7 +177,7 @@ export interface HeadscaleNode {
   valid_tags?: string[];
   available_routes?: string[];
   approved_routes?: string[];
-  user?: { name?: string };
+  user?: { name?: string; email?: string };
 }
 
 /** headscale's nodes, as its CLI lists them. */

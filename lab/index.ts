@@ -50,7 +50,8 @@ import {
 import { checkExitNode } from "./exit-node.js";
 import { applyLabChanges, LAB_BREAKS, labHostsFile, labServerHost, labVariant, type LabBreak, type LabChange, type LabChangeInputs, type LabTailnet } from "./lab-changes.js";
 import { drillCorruptBackup, drillRestore, drillUpgradeRollback, type LabDrills, type LabUpgrade } from "./drills.js";
-import { headscaleMachine, machineOfNode, planLab, tailnetHostname, type LabMachine, type LabPlan } from "./plan.js";
+import { headscaleMachine, joinsWithKey, machineOfNode, planLab, tailnetHostname, type LabMachine, type LabPlan } from "./plan.js";
+import { checkOidcLogin, labOidcIssuer, labOidcUsers, mockOidcEnv, oidcRunFiles, type LabOidcUsers } from "./oidc.js";
 import { LabAborted, LabRuntime, type LabProcess, type RunResult } from "./runtime.js";
 import { LabRunRecord, labStateDir } from "./state.js";
 
@@ -262,6 +263,7 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
   let error: string | undefined;
   let lab: LabTailnet | undefined;
   let labInputs: LabChangeInputs | undefined;
+  let oidcRun: OidcRun | undefined;
   const changes: LabChange[] = [];
   const phases: { name: string; ms: number }[] = [];
   let startupMs: number | undefined;
@@ -308,6 +310,16 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
       policyPath = join(headscalePaths.configDir, "policy.hujson");
       copyFileSync(original.headscale.policy.path, policyPath);
     }
+    if (plan.oidc && model.headscale.oidc) {
+      const files = oidcRunFiles(runDir);
+      mkdirSync(dirname(files.clientSecretFile), { recursive: true, mode: 0o700 });
+      const secret = randomBytes(24).toString("hex");
+      writeFileSync(files.clientSecretFile, secret, { mode: 0o600 });
+      const providerAddress = plan.machines.find((m) => m.name === plan.oidc!.provider)!.address;
+      const users = labOidcUsers(model.headscale.oidc, breaks.includes("oidc-user-not-allowed"));
+      const issuer = labOidcIssuer(providerAddress);
+      oidcRun = { ...plan.oidc, issuer, users, files, env: mockOidcEnv(model.headscale.oidc, providerAddress, secret, users) };
+    }
     labInputs = {
       plan,
       model,
@@ -322,6 +334,7 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
       policyPath,
       breaks,
       backupDir: dir("headscale", "backups"),
+      oidc: oidcRun && { issuer: oidcRun.issuer, clientSecretFile: oidcRun.files.clientSecretFile },
     };
     lab = applyLabChanges(original, labInputs);
     changes.push(...lab.changes, ...TAILSCALED_CHANGES);
@@ -387,14 +400,14 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
     phase("network");
 
     // 6. headscale, derpers, tailscaleds
-    const running = await bringUp(rt, plan, lab, bins, runDir, logDir, progress, phase);
+    const running = await bringUp(rt, plan, lab, bins, runDir, logDir, progress, phase, oidcRun);
     startupMs = Date.now() - t0;
     progress(`lab up in ${(startupMs / 1000).toFixed(1)} s`);
 
     // 7. checks
     const faults = options.faults !== undefined && options.faults !== false;
     const drills = faults ? labDrills(rt, plan, lab, labInputs!, running, bins, runDir, options.upgradeTo, options.binaries?.binDir) : undefined;
-    await runChecks(rt, plan, lab, running, report, progress, { faults, drills, derpFailure: typeof options.faults === "object" ? options.faults.derpFailure : "kill", pingSamples: options.pingSamples ?? 2, listeners });
+    await runChecks(rt, plan, lab, running, report, progress, { oidcRun, faults, drills, derpFailure: typeof options.faults === "object" ? options.faults.derpFailure : "kill", pingSamples: options.pingSamples ?? 2, listeners });
   } catch (e) {
     if (e instanceof LabAborted || options.signal?.aborted) error = "interrupted";
     else if (e instanceof LabSetupError) error = e.message;
@@ -424,7 +437,7 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
         name: m.name,
         namespace: `tl${runId}-${m.name}`,
         address: m.address,
-        runs: [...(m.headscale ? ["headscale"] : []), ...m.derpNodes.map((n) => `derper ${n}`), ...(m.kind !== "server" ? ["tailscaled"] : [])],
+        runs: [...(m.headscale ? ["headscale"] : []), ...m.derpNodes.map((n) => `derper ${n}`), ...(joinsWithKey(m) ? ["tailscaled"] : []), ...(m.kind === "oidc-provider" ? ["headscale mockoidc"] : []), ...(m.kind === "oidc-login" ? ["tailscaled (logs in through OIDC)"] : [])],
       })),
       ...plan.lans.map((l) => ({ name: l.name, namespace: `tl${runId}-${l.name}`, address: l.listenerAddress, runs: [`listener :${LISTENER_PORT} (LAN ${l.route} behind ${l.router})`] })),
       ...plan.upstreams.map((u) => ({ name: u.name, namespace: `tl${runId}-${u.name}`, address: u.listenerAddress, runs: [`listener :${LISTENER_PORT} (upstream of exit node ${u.exitNode})`] })),
@@ -449,6 +462,17 @@ const LISTENER_JS = 'const [t, a, p] = process.argv.slice(1); require("net").cre
 // ---------------------------------------------------------------------------------------------
 // bring-up
 
+/** The lab's OpenID Connect provider and login client (lab/oidc.ts), when the model has `oidc`. */
+interface OidcRun {
+  readonly provider: string;
+  readonly login: string;
+  readonly issuer: string;
+  readonly users: LabOidcUsers;
+  readonly files: ReturnType<typeof oidcRunFiles>;
+  /** headscale mockoidc's environment (holds the run's client secret). */
+  readonly env: Record<string, string>;
+}
+
 interface Running {
   readonly derpers: Map<string, LabProcess>;
   readonly tailscaleds: Map<string, LabProcess>;
@@ -462,6 +486,8 @@ interface Running {
   readonly startHeadscale: (name: string) => Promise<LabProcess>;
   /** The headscale program the lab starts (and runs its CLI from) from now on: the upgrade drill switches it. */
   useHeadscale(binary: string): void;
+  /** Starts a tailscaled (userspace, as every other) in a machine; resolves once its socket is there. */
+  readonly startTailscaled: (machine: string) => Promise<void>;
 }
 
 function tail(text: string, lines = 15): string {
@@ -478,7 +504,7 @@ async function waitFor(rt: LabRuntime, what: string, proc: LabProcess | undefine
   }
 }
 
-async function bringUp(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, bins: LabBinaries, runDir: string, logDir: string, progress: (l: string) => void, phase: (name: string) => void): Promise<Running> {
+async function bringUp(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, bins: LabBinaries, runDir: string, logDir: string, progress: (l: string) => void, phase: (name: string) => void, oidcRun: OidcRun | undefined): Promise<Running> {
   const tailnet: ResolvedTailnet = lab.tailnet;
   const hsMachine = headscaleMachine(plan);
   const configPath = join(tailnet.headscale.paths.configDir, "config.yaml");
@@ -496,6 +522,15 @@ async function bringUp(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, bins: Lab
     await waitFor(rt, name, proc, 30_000, headscaleUp);
     return proc;
   };
+  if (oidcRun) {
+    const p = { machine: oidcRun.provider, env: oidcRun.env, issuer: oidcRun.issuer };
+    const proc = rt.start("oidc provider", p.machine, [bins.headscale, "mockoidc"], { env: p.env, logFile: join(logDir, "oidc-provider.log") });
+    await waitFor(rt, "the OpenID Connect provider (headscale mockoidc)", proc, 20_000, async () => {
+      const r = await rt.run(p.machine, ["curl", "-s", "--max-time", "2", `${p.issuer}/.well-known/openid-configuration`], { timeoutMs: 5_000 });
+      return r.code === 0 && r.stdout.includes('"issuer"');
+    });
+    progress(`oidc provider: headscale mockoidc up on ${p.machine} (${p.issuer}), before headscale, which ${lab.tailnet.headscale.oidc?.onlyStartIfAvailable ? "refuses to start without it (only_start_if_oidc_is_available)" : "would start without it"}`);
+  }
   const headscale = await startHeadscale("headscale");
   progress(`headscale ${tailnet.headscale.version.version}: up on ${hsMachine.name} (${hsMachine.address}), ${health} answers over TLS from the lab CA (${Date.now() - t} ms)`);
   phase("headscale");
@@ -528,7 +563,7 @@ async function bringUp(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, bins: Lab
   // the clients' user; devices (and a client joining as a model user) get a key each, as the
   // model says; the plain clients share one reusable key of the lab's own.
   t = Date.now();
-  const members = plan.machines.filter((m) => m.kind !== "server");
+  const members = plan.machines.filter(joinsWithKey);
   const userIds = new Map<string, string>();
   const userOf = (m: LabMachine) => m.device?.user ?? m.user ?? tailnet.name;
   const keySettings = new Map(tailnet.users.map((u) => [u.name, u.preAuthKey]));
@@ -575,19 +610,23 @@ async function bringUp(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, bins: Lab
   const tailscaleds = new Map<string, LabProcess>();
   const socketOf = (machine: string) => join(runDir, "ts", machine, "tailscaled.sock");
   const envOf = (m: LabMachine) => (lab.breaks.has("direct-allowed") && m.client !== undefined ? {} : TAILSCALED_ENV);
-  for (const m of members) {
-    const state = join(runDir, "ts", m.name);
+  const launchTailscaled = (machine: string, env: Record<string, string>) => {
+    const state = join(runDir, "ts", machine);
     mkdirSync(state, { recursive: true });
-    tailscaleds.set(
-      m.name,
-      rt.start(`tailscaled ${m.name}`, m.name, [bins.tailscaled, `--statedir=${state}`, `--socket=${socketOf(m.name)}`, "--tun=userspace-networking", "--no-logs-no-support"], {
-        // TS_LOGS_DIR: tailscaled would otherwise write its log config to /var/lib/tailscale.
-        env: { ...envOf(m), TS_LOGS_DIR: state },
-        logFile: join(logDir, `tailscaled-${m.name}.log`),
-        cwd: state,
-      }),
-    );
-  }
+    const proc = rt.start(`tailscaled ${machine}`, machine, [bins.tailscaled, `--statedir=${state}`, `--socket=${socketOf(machine)}`, "--tun=userspace-networking", "--no-logs-no-support"], {
+      // TS_LOGS_DIR: tailscaled would otherwise write its log config to /var/lib/tailscale.
+      env: { ...env, TS_LOGS_DIR: state },
+      logFile: join(logDir, `tailscaled-${machine}.log`),
+      cwd: state,
+    });
+    tailscaleds.set(machine, proc);
+    return proc;
+  };
+  for (const m of members) launchTailscaled(m.name, envOf(m));
+  const startTailscaled = async (machine: string) => {
+    const proc = launchTailscaled(machine, TAILSCALED_ENV);
+    await waitFor(rt, `tailscaled ${machine}`, proc, 20_000, async () => existsSync(socketOf(machine)));
+  };
   const tailscale = (machine: string, args: readonly string[], timeoutMs = 30_000) => rt.run(machine, [bins.tailscale, `--socket=${socketOf(machine)}`, ...args], { env: TAILSCALED_ENV, timeoutMs });
   const tailscaleNc = (machine: string, host: string, port: number, timeoutMs: number) => rt.run(machine, [bins.tailscale, `--socket=${socketOf(machine)}`, "nc", host, String(port)], { timeoutMs, stdinOpen: true });
   const pingOnce: CheckContext["pingOnce"] = async (machine, ip, timeoutMs) => {
@@ -627,13 +666,14 @@ async function bringUp(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, bins: Lab
   const useHeadscale = (binary: string) => {
     headscaleBinary = binary;
   };
-  return { headscale, derpers, tailscaleds, tailscale, tailscaleNc, pingOnce, headscaleCli, headscaleUp, startHeadscale, useHeadscale };
+  return { headscale, derpers, tailscaleds, tailscale, tailscaleNc, pingOnce, headscaleCli, headscaleUp, startHeadscale, useHeadscale, startTailscaled };
 }
 
 // ---------------------------------------------------------------------------------------------
 // checks
 
 interface CheckOptions {
+  readonly oidcRun: OidcRun | undefined;
   readonly faults: boolean;
   /** The disaster drills (with faults); undefined when the lab's headscale renders no backups. */
   readonly drills: LabDrills | { readonly skip: string } | undefined;
@@ -643,7 +683,7 @@ interface CheckOptions {
 }
 
 async function runChecks(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, running: Running, report: (c: LabCheck) => void, progress: (l: string) => void, options: CheckOptions): Promise<void> {
-  const members = plan.machines.filter((m) => m.kind !== "server");
+  const members = plan.machines.filter(joinsWithKey);
   const clients = plan.machines.filter((m) => m.client !== undefined);
   const prober = clients[0] ?? members[0];
   // The model's regions (and the lab's wrong-pin region); a break's foreign region is what the map has and the model has not.
@@ -782,6 +822,18 @@ async function runChecks(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, running
     const exit = plan.machines.find((m) => m.name === up.exitNode)!;
     const client = plan.machines.find((m) => m.name === plan.exitClient);
     await checkExitNode(ctx, up, exit, client, options.listeners.get(up.name)!, lab.tailnet.policy?.autoApprovers.exitNode);
+  }
+  if (options.oidcRun && lab.tailnet.headscale.oidc) {
+    const o = options.oidcRun;
+    await checkOidcLogin(ctx, {
+      machine: o.login,
+      serverUrl: lab.tailnet.headscale.serverUrl,
+      users: o.users,
+      oidc: lab.tailnet.headscale.oidc,
+      startTailscaled: () => running.startTailscaled(o.login),
+      curl: (args, timeoutMs) => rt.run(o.login, ["curl", "--cacert", rt.baseEnv.SSL_CERT_FILE!, ...args], { timeoutMs: timeoutMs ?? 20_000 }),
+      cookieJar: o.files.cookieJar,
+    });
   }
   for (const device of plan.machines.filter((m) => m.device && m.device.advertiseRoutes.some((r) => !plan.lans.some((l) => l.router === m.name && l.route === r)))) {
     const others = device.device!.advertiseRoutes.filter((r) => !plan.lans.some((l) => l.router === device.name && l.route === r));

@@ -46,6 +46,7 @@ import {
 import { relocateDerper } from "../model/relocate.js";
 import { renderTailnet, type RenderedFile } from "../render/index.js";
 import { certificatePin, defaultSecretsRoot, issueSelfSigned, materializeCertificates, SecretStore } from "../secrets/index.js";
+import { pointOidcAtLab } from "./oidc.js";
 import type { LabPlan } from "./plan.js";
 import { headscaleMachine, machineOfHost, machineOfNode } from "./plan.js";
 
@@ -72,7 +73,9 @@ export interface LabChange {
  * - `foreign-region`: the DERP map headscale serves has a region the model does not (as when
  *   Tailscale's public map is kept) -> `netcheck`;
  * - `direct-allowed`: plain clients run without TS_DEBUG_ALWAYS_USE_DERP, so they may talk
- *   directly -> `relay-ping`.
+ *   directly -> `relay-ping`;
+ * - `oidc-user-not-allowed`: the lab's OpenID Connect provider logs in a user outside the allowed
+ *   users, domains and groups first -> `oidc-login`.
  */
 export type LabBreak =
   | "pin-mismatch"
@@ -83,9 +86,10 @@ export type LabBreak =
   | "mesh-key-mismatch"
   | "device-untagged"
   | "foreign-region"
-  | "direct-allowed";
+  | "direct-allowed"
+  | "oidc-user-not-allowed";
 
-export const LAB_BREAKS: readonly LabBreak[] = ["pin-mismatch", "wrong-pin-matches", "verify-off", "route-not-auto-approved", "exit-not-approved", "mesh-key-mismatch", "device-untagged", "foreign-region", "direct-allowed"];
+export const LAB_BREAKS: readonly LabBreak[] = ["pin-mismatch", "wrong-pin-matches", "verify-off", "route-not-auto-approved", "exit-not-approved", "mesh-key-mismatch", "device-untagged", "foreign-region", "direct-allowed", "oidc-user-not-allowed"];
 
 /** Where one derper keeps its files in the lab. */
 export interface DerperLabPaths {
@@ -119,6 +123,8 @@ export interface LabChangeInputs {
   readonly policyPath?: string | undefined;
   /** Preconditions to break on purpose (tests of the checks). */
   readonly breaks?: readonly LabBreak[];
+  /** The lab's OpenID Connect provider, when the model has `oidc` (lab/oidc.ts). */
+  readonly oidc?: { readonly issuer: string; readonly clientSecretFile: string } | undefined;
 }
 
 /** A certificate and key on disk. */
@@ -396,6 +402,7 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
     const node = tailnet.derp.regions.flatMap((r) => r.nodes).find((n) => n.hostname === pinned!.hostname && n.name !== probe!.nodeName);
     probe = { ...probe, pinnedNode: node?.name ?? "" };
   }
+  if (inputs.oidc) tailnet = pointOidcAtLab(tailnet, inputs.oidc, (c) => changes.push(c));
   const nodes = tailnet.derp.regions.flatMap((r) => r.nodes);
 
   // what each derper serves, and the breaks that change it
@@ -465,6 +472,11 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
   if (breaks.has("device-untagged")) {
     if (!tailnet.devices.some((d) => d.tags.length > 0)) throw new Error("break device-untagged: no device of the model has tags");
     brk("device-untagged", "pre-auth keys of tagged devices", "made with the device's tags", "made without tags");
+  }
+  if (breaks.has("oidc-user-not-allowed")) {
+    const oidc = tailnet.headscale.oidc;
+    if (!oidc || oidc.allowedUsers.length + oidc.allowedDomains.length + oidc.allowedGroups.length === 0) throw new Error("break oidc-user-not-allowed: the model has no oidc block that restricts who may log in");
+    brk("oidc-user-not-allowed", "the lab's OpenID Connect provider, first login", "a user the allowed lists admit", "a user outside allowedUsers, allowedDomains and allowedGroups");
   }
   if (breaks.has("direct-allowed")) brk("direct-allowed", "tailscaled of plain clients", "TS_DEBUG_ALWAYS_USE_DERP=true", "(unset: clients may talk directly)");
   if (derperArgs.size > 0) {

@@ -12,7 +12,12 @@ import { planUpstreams, type LabUpstream } from "./exit-node.js";
 export interface LabMachine {
   /** Unique within the run: the model host's name, or the node/device name, or `client-<i>`. */
   readonly name: string;
-  readonly kind: "server" | "device" | "client";
+  /**
+   * `server`: a model host (headscale, DERP nodes); `device`, `client`: tailscaleds joined with
+   * pre-auth keys; `oidc-provider`, `oidc-login`: the lab's OpenID Connect provider and the
+   * client that logs in through it (lab/oidc.ts).
+   */
+  readonly kind: "server" | "device" | "client" | "oidc-provider" | "oidc-login";
   /** The model host it stands for, when there is one. */
   readonly modelHost: string | undefined;
   /** The lab IPv4 address of its one interface. */
@@ -52,6 +57,8 @@ export interface LabPlan {
   readonly upstreams: readonly LabUpstream[];
   /** The plain client that tries the exit nodes, or undefined without clients or exit nodes. */
   readonly exitClient: string | undefined;
+  /** The OpenID Connect provider's and the login client's machines, when the model has `oidc`. */
+  readonly oidc: { readonly provider: string; readonly login: string } | undefined;
   /**
    * The user the lab's clients join as: the tailnet's own user (which no rule of a policy names)
    * unless the policy keeps its nodes apart; then the first user of the model whose nodes the
@@ -130,6 +137,11 @@ export function planLab(tailnet: ResolvedTailnet, clients: number, subnet = DEFA
   for (const [name, s] of servers) add({ ...none, name, kind: "server", modelHost: s.modelHost, headscale: s.headscale, derpNodes: s.derpNodes });
   for (const device of tailnet.devices) add({ ...none, name: unique(device.name), kind: "device", device });
   for (let i = 1; i <= clients; i++) add({ ...none, ...asUser, name: unique(`client-${i}`), kind: "client", client: i });
+  const oidc = tailnet.headscale.oidc ? { provider: unique("oidc-provider"), login: unique("oidc-login") } : undefined;
+  if (oidc) {
+    add({ ...none, name: oidc.provider, kind: "oidc-provider" });
+    add({ ...none, name: oidc.login, kind: "oidc-login" });
+  }
   const serverOf = (node: string) => [...servers].find(([, s]) => s.derpNodes.includes(node))![0];
   for (const region of tailnet.derp.regions) {
     const nodes = region.nodes.filter((n) => !n.stunOnly);
@@ -159,7 +171,7 @@ export function planLab(tailnet: ResolvedTailnet, clients: number, subnet = DEFA
   const routeClient = lans.length > 0 ? machines.find((x) => x.client !== undefined)?.name : undefined;
   const upstreams = planUpstreams(machines);
   const exitClient = upstreams.length > 0 ? machines.find((x) => x.client !== undefined)?.name : undefined;
-  return { subnet, prefixLength: 24, machines, idleHosts, lans, routeClient, upstreams, exitClient, clientUser };
+  return { subnet, prefixLength: 24, machines, idleHosts, lans, routeClient, upstreams, exitClient, oidc, clientUser };
 }
 
 /** The clients' user: see LabPlan.clientUser. */
@@ -243,6 +255,11 @@ export function machineOfNode(plan: LabPlan, nodeName: string): LabMachine {
   const m = plan.machines.find((x) => x.derpNodes.includes(nodeName));
   if (!m) throw new Error(`no lab machine runs DERP node ${nodeName}`);
   return m;
+}
+
+/** A tailscaled the lab joins with a pre-auth key: a declared device or a plain client. */
+export function joinsWithKey(m: LabMachine): boolean {
+  return m.kind === "device" || m.kind === "client";
 }
 
 /** The machine that runs headscale. */

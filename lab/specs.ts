@@ -3,7 +3,22 @@
  * besides), so a lab of them starts in a few seconds. Same shape as a user's spec: they go
  * through the normal pipeline like any other.
  */
-import type { TailnetSpec } from "../model/index.js";
+import type { OidcSpec, TailnetSpec } from "../model/index.js";
+
+/**
+ * An `oidc` block as a production tailnet has one: PKCE, logins only for one domain and one group
+ * (and the `groups` scope that carries it), headscale refusing to start without the provider.
+ */
+export const LAB_OIDC: OidcSpec = {
+  issuer: "https://login.example.com",
+  clientId: "headscale",
+  clientSecretPath: "/etc/headscale/oidc-client-secret",
+  scope: ["openid", "profile", "email", "groups"],
+  allowedDomains: ["example.com"],
+  allowedGroups: ["tailnet-users"],
+  onlyStartIfAvailable: true,
+  pkce: { enabled: true, method: "S256" },
+};
 
 export interface SmallLabSpecOptions {
   /** headscale version (default: the kit's default). */
@@ -23,6 +38,8 @@ export interface SmallLabSpecOptions {
   readonly pinnedRegion?: boolean;
   /** derper's client verification against headscale (default on, as in the model). */
   readonly verifyClients?: boolean;
+  /** Logins through OpenID Connect (`LAB_OIDC`). */
+  readonly oidc?: boolean;
 }
 
 /** A tailnet of one region (`lab`, nodes derp1/derp2.example.com) and headscale at hs.example.com. */
@@ -38,6 +55,7 @@ export function smallLabSpec(options: SmallLabSpecOptions = {}): TailnetSpec {
       ...(options.headscaleVersion !== undefined && { version: options.headscaleVersion }),
       serverUrl: "https://hs.example.com",
       dns: { magicDns: true, baseDomain: "tail.example.net" },
+      ...(options.oidc && { oidc: LAB_OIDC }),
     },
     derp: {
       tailscaleRegions: "drop",

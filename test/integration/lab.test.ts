@@ -49,7 +49,8 @@ import { loadSpecFile } from "../../cli/load-spec.js";
 import { runCli } from "../../cli/main.js";
 import { LabBusy, labStateDir, runLab, type LabBreak, type LabReport } from "../../lab/index.js";
 import { formatLabTable } from "../../lab/report.js";
-import { howToLabSpec, smallLabSpec, type SmallLabSpecOptions } from "../../lab/specs.js";
+import { howToLabSpec, LAB_OIDC, smallLabSpec, type SmallLabSpecOptions } from "../../lab/specs.js";
+import type { TailnetSpec } from "../../model/index.js";
 import type { LabRunState } from "../../lab/state.js";
 import { check, expectNothingLeft, LAB_HEADSCALE, labBinaries, labPrograms, labSkipReason, namespacesOf, running, statuses, WAIT_FOR_OTHER_LAB } from "../lab/lab-support.js";
 import { skipReason } from "../support/requirements.js";
@@ -64,8 +65,11 @@ describe.skipIf(!!skipReason("lab", labSkipReason))(`cdktf-tailnet lab on the ho
     "brings the whole tailnet up, passes every check, and leaves nothing behind",
     async () => {
       const progress: string[] = [];
+      // The example as it ships, and logins through an OpenID Connect provider (the lab runs one).
+      const spec = (await loadSpecFile(EXAMPLE)) as TailnetSpec;
+      spec.headscale.oidc = LAB_OIDC;
       const report = await runLab({
-        spec: await loadSpecFile(EXAMPLE),
+        spec,
         clients: 2,
         ...labPrograms(),
         waitForOtherLab: WAIT_FOR_OTHER_LAB,
@@ -74,7 +78,7 @@ describe.skipIf(!!skipReason("lab", labSkipReason))(`cdktf-tailnet lab on the ho
       console.log(`${progress.join("\n")}\n\n${formatLabTable(report)}`);
 
       // Every check of the issue ran and passed.
-      const expected = ["registered", "netcheck", "derp:hkg", "derp:sha", "derp:home", "derp:edge", "pin", "wrong-pin", "verify", "relay-ping", "mesh:hkg", "route:192.168.100.0/24", "exit-node:home-router"];
+      const expected = ["registered", "netcheck", "derp:hkg", "derp:sha", "derp:home", "derp:edge", "pin", "wrong-pin", "verify", "relay-ping", "mesh:hkg", "route:192.168.100.0/24", "exit-node:home-router", "oidc-login"];
       expect(report.checks.map((c) => c.id).sort()).toEqual([...expected].sort());
       for (const c of report.checks) expect(c.status, `${c.id}: ${c.detail}`).toBe("pass");
       expect(report.error).toBeUndefined();
@@ -109,6 +113,14 @@ describe.skipIf(!!skipReason("lab", labSkipReason))(`cdktf-tailnet lab on the ho
       expect(check(report, "exit-node:home-router").detail).toMatch(/^approved with no manual step .* client-1 could not reach 198\.51\.100\.80:8080 on its own, then through home-router \(100\.64\.\d+\.\d+\) it got the listener's token back, from 203\.0\.113\.1/);
       expect(report.machines.find((m) => m.name === "home-router-up")).toMatchObject({ address: "198.51.100.80" });
 
+      // OIDC: headscale started only once the provider answered (only_start_if_oidc_is_available); a
+      // login URL followed with no browser (headscale 0.29's confirmation form posted back), the node
+      // registered as the provider's user (PKCE S256); a user outside the domain and group refused.
+      expect(progress.join("\n")).toMatch(/oidc provider: headscale mockoidc up on oidc-provider .* before headscale, which refuses to start without it/);
+      expect(check(report, "oidc-login").title).toMatch(/PKCE S256/);
+      expect(check(report, "oidc-login").detail).toMatch(/^lab-user@example\.com logged in without a browser \(2 step\(s\): GET, POST\) and oidc-login registered as user lab-user .*; outsider@outside\.invalid was refused with HTTP 401/);
+      expect(report.changes.map((c) => c.subject)).toEqual(expect.arrayContaining(["headscale.oidc.issuer", "headscale.oidc.clientSecretPath"]));
+
       // The real programs ran with the rendered configuration and flags.
       const derpers = report.processes.filter((p) => p.name.startsWith("derper "));
       expect(derpers.map((p) => p.name).sort()).toEqual(["derper edge-1", "derper hkg-1", "derper hkg-2", "derper home-1", "derper sha-1"]);
@@ -120,7 +132,7 @@ describe.skipIf(!!skipReason("lab", labSkipReason))(`cdktf-tailnet lab on the ho
       expect(derpers.find((d) => d.name === "derper home-1")!.argv).toContain("-a=:8443");
       expect(derpers.find((d) => d.name === "derper hkg-1")!.argv.some((a) => a.startsWith("-mesh-with=derp-hk2.example.com"))).toBe(true);
       const tailscaleds = report.processes.filter((p) => p.name.startsWith("tailscaled "));
-      expect(tailscaleds.map((p) => p.machine).sort()).toEqual(["client-1", "client-2", "home-router", "mesh-hkg-1", "mesh-hkg-2"]);
+      expect(tailscaleds.map((p) => p.machine).sort()).toEqual(["client-1", "client-2", "home-router", "mesh-hkg-1", "mesh-hkg-2", "oidc-login"]);
 
       // Nothing left: no namespace of the run, no process of the run, no record.
       expectNothingLeft(report);
@@ -160,11 +172,11 @@ describe.skipIf(!!labSkipReason)(`the how-to's tailnet, as users write it ${labS
 describe.skipIf(!!labSkipReason)(`the lab on older headscale releases ${labSkipReason ? `(skipped: ${labSkipReason})` : ""}`, () => {
   for (const version of ["0.27.1", "0.28.0"]) {
     it(
-      `headscale ${version}: one region, two clients and a subnet router that is an exit node too, every check green`,
+      `headscale ${version}: one region, two clients, a subnet router that is an exit node too, and OIDC logins: every check green`,
       async () => {
         const progress: string[] = [];
         const report = await runLab({
-          spec: smallLabSpec({ router: true, exitNode: true }),
+          spec: smallLabSpec({ router: true, exitNode: true, oidc: true }),
           clients: 2,
           headscaleVersion: version,
           binaries: labBinaries(version),
@@ -184,7 +196,10 @@ describe.skipIf(!!labSkipReason)(`the lab on older headscale releases ${labSkipR
           "relay-ping": "pass",
           "route:192.168.100.0/24": "pass",
           "exit-node:router": "pass",
+          "oidc-login": "pass",
         });
+        // This release's own OIDC flow: no confirmation form before 0.29; the outsider refused.
+        expect(check(report, "oidc-login").detail).toMatch(/^lab-user@example\.com logged in without a browser \(1 step\(s\): GET\) and oidc-login registered as user lab-user .*; outsider@outside\.invalid was refused with HTTP 401 "unauthorised (domain|group)"/);
         expect(report.ok).toBe(true);
         expectNothingLeft(report);
       },
@@ -253,9 +268,9 @@ describe.skipIf(!!labSkipReason)(`each check fails when exactly its precondition
   );
 
   it(
-    "a device's key without its tags -> registered; a region outside the model -> netcheck; direct paths allowed -> relay-ping; verification off in the model -> verify skipped",
+    "a device's key without its tags -> registered; a region outside the model -> netcheck; direct paths allowed -> relay-ping; verification off in the model -> verify skipped; a user outside the allowed lists -> oidc-login",
     async () => {
-      const report = await brokenLab({ taggedDevice: true, verifyClients: false }, ["device-untagged", "foreign-region", "direct-allowed"]);
+      const report = await brokenLab({ taggedDevice: true, verifyClients: false, oidc: true }, ["device-untagged", "foreign-region", "direct-allowed", "oidc-user-not-allowed"]);
       expect(statuses(report)).toEqual({
         registered: "fail",
         "derp:lab": "pass",
@@ -263,7 +278,9 @@ describe.skipIf(!!labSkipReason)(`each check fails when exactly its precondition
         pin: "skip",
         verify: "skip",
         "relay-ping": "fail",
+        "oidc-login": "fail",
       });
+      expect(check(report, "oidc-login").detail).toMatch(/^headscale did not register outsider@outside\.invalid \(allowedDomains example\.com; allowedGroups tailnet-users\): the login ended with HTTP 401 /);
       expect(check(report, "registered").detail).toBe("printer: tag tag:printer missing (has none)");
       expect(check(report, "netcheck").detail).toMatch(/^regions outside the model: nyc /);
       expect(check(report, "relay-ping").detail).toMatch(/^client-2 answered directly \(via 10\.77\.0\.\d+:\d+ in [\d.]+ ms\), not through a relay/);
