@@ -48,9 +48,10 @@ import {
   type TailscaleSelf,
 } from "./checks.js";
 import { checkExitNode } from "./exit-node.js";
+import { checkIpv6Client } from "./ipv6.js";
 import { applyLabChanges, LAB_BREAKS, labHostsFile, labServerHost, labVariant, type LabBreak, type LabChange, type LabChangeInputs, type LabTailnet } from "./lab-changes.js";
 import { drillCorruptBackup, drillRestore, drillUpgradeRollback, type LabDrills, type LabUpgrade } from "./drills.js";
-import { headscaleMachine, joinsWithKey, machineOfNode, planLab, tailnetHostname, type LabMachine, type LabPlan } from "./plan.js";
+import { headscaleMachine, joinsWithKey, LAB_SUBNET6, machineOfNode, planLab, tailnetHostname, type LabMachine, type LabPlan } from "./plan.js";
 import { checkOidcLogin, labOidcIssuer, labOidcUsers, mockOidcEnv, oidcRunFiles, type LabOidcUsers } from "./oidc.js";
 import { LabAborted, LabRuntime, type LabProcess, type RunResult } from "./runtime.js";
 import { LabRunRecord, labStateDir } from "./state.js";
@@ -107,7 +108,10 @@ export interface LabOptions {
 export interface LabMachineReport {
   readonly name: string;
   readonly namespace: string;
+  /** Its IPv4 address (its IPv6 one for a client with IPv6 only). */
   readonly address: string;
+  /** Its IPv6 address, when it has one on the lab network. */
+  readonly address6?: string;
   readonly runs: readonly string[];
 }
 
@@ -368,12 +372,18 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
 
     // 5. network
     await rt.createNetwork(plan);
-    progress(`network: switch ${rt.switchNamespace} and ${plan.machines.length} namespaces (${plan.machines.map((m) => `${m.name} ${m.address}`).join(", ")}), no route off the machine`);
+    progress(`network: switch ${rt.switchNamespace} and ${plan.machines.length} namespaces (${plan.machines.map((m) => `${m.name} ${m.ipv6Only ? `${m.address6} (IPv6 only)` : m.address}`).join(", ")}), dual-stack (IPv6 ${LAB_SUBNET6.prefix}/${LAB_SUBNET6.length}), no route off the machine`);
     for (const m of plan.machines.filter((x) => x.mesh)) {
-      for (const node of m.mesh!.blocked) await rt.blockAddress(m.name, machineOfNode(plan, node).address);
+      for (const node of m.mesh!.blocked) {
+        await rt.blockAddress(m.name, machineOfNode(plan, node).address);
+        await rt.blockAddress(m.name, machineOfNode(plan, node).address6);
+      }
       progress(`  ${m.name}: reaches only ${m.mesh!.node} of ${m.mesh!.regionCode} (unreachable route to ${m.mesh!.blocked.join(", ")}), so it homes on that node`);
     }
     if (plan.idleHosts.length > 0) progress(`  hosts that run nothing get no namespace: ${plan.idleHosts.join(", ")}`);
+    if (breaks.includes("ipv6-stun-closed")) {
+      for (const node of lab.tailnet.derp.regions.flatMap((r) => r.nodes).filter((n) => n.ipv6 !== undefined && n.stunPort > 0 && lab!.derperArgs.has(n.name))) await rt.dropIpv6Udp(machineOfNode(plan, node.name).name, node.stunPort);
+    }
     // A LAN behind each subnet router, with a listener that answers with a token.
     const links = new Map<string, number>();
     const linkName = (machine: string, kind: "lan" | "up") => {
@@ -436,7 +446,8 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
       ...plan.machines.map((m) => ({
         name: m.name,
         namespace: `tl${runId}-${m.name}`,
-        address: m.address,
+        address: m.ipv6Only ? m.address6 : m.address,
+        address6: m.address6,
         runs: [...(m.headscale ? ["headscale"] : []), ...m.derpNodes.map((n) => `derper ${n}`), ...(joinsWithKey(m) ? ["tailscaled"] : []), ...(m.kind === "oidc-provider" ? ["headscale mockoidc"] : []), ...(m.kind === "oidc-login" ? ["tailscaled (logs in through OIDC)"] : [])],
       })),
       ...plan.lans.map((l) => ({ name: l.name, namespace: `tl${runId}-${l.name}`, address: l.listenerAddress, runs: [`listener :${LISTENER_PORT} (LAN ${l.route} behind ${l.router})`] })),
@@ -698,7 +709,7 @@ async function runChecks(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, running
       name: r.name,
       noMeasureNoHome: r.noMeasureNoHome,
       embedded: false,
-      nodes: r.nodes.map((n) => ({ name: n.name, hostname: n.hostname, derpPort: n.derpPort, stunPort: n.stunPort, stunOnly: n.stunOnly, canPort80: n.canPort80 })),
+      nodes: r.nodes.map((n) => ({ name: n.name, hostname: n.hostname, derpPort: n.derpPort, stunPort: n.stunPort, stunOnly: n.stunOnly, canPort80: n.canPort80, ipv6: n.ipv6 !== undefined })),
     })),
     ...(embedded?.automaticallyAddRegion
       ? [{
@@ -715,6 +726,7 @@ async function runChecks(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, running
             stunOnly: false,
             // headscale serves no /generate_204 on port 80.
             canPort80: false,
+            ipv6: embedded.ipv6 !== undefined,
           }],
         }]
       : []),
@@ -742,6 +754,7 @@ async function runChecks(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, running
     self,
     peers,
     peerRoutes: async (machine, peerHostName) => Object.values((await status(machine)).Peer ?? {}).find((p) => p.HostName === peerHostName)?.PrimaryRoutes ?? [],
+    nodeFamilies: [...(lab.tailnet.headscale.prefixes.v4 !== undefined ? [4 as const] : []), ...(lab.tailnet.headscale.prefixes.v6 !== undefined ? [6 as const] : [])],
     verifyingNodes: new Set(modelRegions.flatMap((r) => r.nodes).filter((n) => n.derper.verifyClientUrl !== undefined).map((n) => n.name)),
     ...(options.faults && {
       faults: {
@@ -807,6 +820,9 @@ async function runChecks(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, running
   } else {
     await checkRelayPing(ctx, clients[0]!, clients[1]!, options.pingSamples);
   }
+  const v6Client = plan.machines.find((m) => m.ipv6Only);
+  // The peer: the last plain client (the route and exit checks use the first).
+  if (v6Client) await checkIpv6Client(ctx, v6Client, clients[clients.length - 1] ?? prober, regions);
   for (const region of meshRegions) {
     const pair = plan.machines.filter((m) => m.mesh?.regionId === region.id);
     if (pair.length < 2) skip(`mesh:${region.code}`, `mesh in ${region.code}`, "its DERP nodes run on one host, so clients cannot be homed on different nodes");

@@ -20,8 +20,12 @@ export interface LabMachine {
   readonly kind: "server" | "device" | "client" | "oidc-provider" | "oidc-login";
   /** The model host it stands for, when there is one. */
   readonly modelHost: string | undefined;
-  /** The lab IPv4 address of its one interface. */
+  /** The lab IPv4 address of its one interface (planned for every machine; a v6-only one does not get it). */
   readonly address: string;
+  /** Its lab IPv6 address on the same interface: the lab network is dual-stack. */
+  readonly address6: string;
+  /** A client with no IPv4 at all (lab/ipv6.ts): it reaches headscale and DERP over IPv6 only. */
+  readonly ipv6Only?: boolean;
   /** Runs headscale. */
   readonly headscale: boolean;
   /** DERP nodes (by name) whose derper runs here. */
@@ -87,6 +91,9 @@ export interface LabLan {
 /** Lab subnet: a /24 inside the namespaces only. */
 export const DEFAULT_LAB_SUBNET = "10.77.0.0/24";
 
+/** The lab's IPv6 subnet (documentation addresses, inside the namespaces only); machine i gets `::<10+i>`. */
+export const LAB_SUBNET6 = { prefix: "2001:db8:77::", length: 64 } as const;
+
 function addressAt(subnet: string, index: number): string {
   const base = subnet.split("/")[0]!.split(".").map(Number);
   const host = 10 + index;
@@ -123,7 +130,7 @@ export function planLab(tailnet: ResolvedTailnet, clients: number, subnet = DEFA
     return candidate;
   };
   const machines: LabMachine[] = [];
-  const add = (m: Omit<LabMachine, "address">) => machines.push({ ...m, address: addressAt(subnet, machines.length) });
+  const add = (m: Omit<LabMachine, "address" | "address6">) => machines.push({ ...m, address: addressAt(subnet, machines.length), address6: `${LAB_SUBNET6.prefix}${10 + machines.length}` });
   const lanPlans = tailnet.devices.flatMap((device) => {
     const routes = device.advertiseRoutes.filter((r) => {
       const p = ipv4Prefix(r);
@@ -151,6 +158,11 @@ export function planLab(tailnet: ResolvedTailnet, clients: number, subnet = DEFA
       const blocked = nodes.filter((n) => serverOf(n.name) !== serverOf(home.name)).map((n) => n.name);
       add({ ...none, ...asUser, name: unique(`mesh-${region.code}-${i + 1}`), kind: "client", mesh: { regionId: region.id, regionCode: region.code, node: home.name, blocked } });
     });
+  }
+  // A client with IPv6 only, when it can reach headscale and a region's DERP nodes over IPv6 (lab/ipv6.ts).
+  const headscaleHasIpv6 = tailnet.hosts.find((h) => h.name === tailnet.headscale.host)?.publicIpv6 !== undefined;
+  if (headscaleHasIpv6 && tailnet.derp.regions.some((r) => !r.noMeasureNoHome && r.nodes.some((n) => !n.stunOnly && n.ipv6 !== undefined))) {
+    add({ ...none, ...asUser, name: unique("client-v6"), kind: "client", ipv6Only: true });
   }
   const idleHosts = tailnet.hosts.filter((h) => !servers.has(h.name)).map((h) => h.name);
 

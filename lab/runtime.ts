@@ -8,7 +8,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
-import type { LabMachine, LabPlan } from "./plan.js";
+import { LAB_SUBNET6, type LabMachine, type LabPlan } from "./plan.js";
 
 /** Files bound over /etc inside every lab namespace. */
 export interface LabEtc {
@@ -147,9 +147,18 @@ export class LabRuntime {
       await this.ip(["-n", sw, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", ns]);
       await this.ip(["-n", sw, "link", "set", port, "master", "br0", "up"]);
       await this.ip(["-n", ns, "link", "set", "lo", "up"]);
-      await this.ip(["-n", ns, "addr", "add", `${m.address}/${plan.prefixLength}`, "dev", "eth0"]);
+      if (!m.ipv6Only) await this.ip(["-n", ns, "addr", "add", `${m.address}/${plan.prefixLength}`, "dev", "eth0"]);
+      // nodad: usable at once, no duplicate address detection to wait for (the lab hands out every address).
+      await this.ip(["-n", ns, "addr", "add", `${m.address6}/${LAB_SUBNET6.length}`, "dev", "eth0", "nodad"]);
       await this.ip(["-n", ns, "link", "set", "eth0", "up"]);
     }
+  }
+
+  /** Drops UDP to `port` over IPv6 in a machine (nftables in its namespace): IPv6 STUN closed (a break). */
+  async dropIpv6Udp(machine: string, port: number): Promise<void> {
+    const ns = this.namespaceOf(machine);
+    const r = await this.rootRun(["ip", "netns", "exec", ns, "nft", `add table ip6 lab_break; add chain ip6 lab_break input { type filter hook input priority 0; policy accept; }; add rule ip6 lab_break input udp dport ${port} drop`]);
+    if (r.code !== 0) throw new Error(`nft in ${machine} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
   }
 
   /**
@@ -183,9 +192,9 @@ export class LabRuntime {
     await this.ip(["-n", this.namespaceOf(machine), "route", "add", "default", "via", up.gatewayAddress, "dev", ifname]);
   }
 
-  /** `ip route add unreachable <address>` in a machine: it can no longer reach that address. */
+  /** `ip route add unreachable <address>` in a machine: it can no longer reach that address (IPv4 or IPv6). */
   async blockAddress(machine: string, address: string): Promise<void> {
-    await this.ip(["-n", this.namespaceOf(machine), "route", "replace", "unreachable", `${address}/32`]);
+    await this.ip(["-n", this.namespaceOf(machine), "route", "replace", "unreachable", `${address}/${address.includes(":") ? 128 : 32}`]);
   }
 
   /** The argv that runs `argv` inside a machine's namespace with the lab's /etc files. */

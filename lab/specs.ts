@@ -40,6 +40,8 @@ export interface SmallLabSpecOptions {
   readonly verifyClients?: boolean;
   /** Logins through OpenID Connect (`LAB_OIDC`). */
   readonly oidc?: boolean;
+  /** headscale (on host `control`) and the first region's first node have IPv6 addresses (so a client with IPv6 only joins). */
+  readonly ipv6?: boolean;
 }
 
 /** A tailnet of one region (`lab`, nodes derp1/derp2.example.com) and headscale at hs.example.com. */
@@ -56,7 +58,9 @@ export function smallLabSpec(options: SmallLabSpecOptions = {}): TailnetSpec {
       serverUrl: "https://hs.example.com",
       dns: { magicDns: true, baseDomain: "tail.example.net" },
       ...(options.oidc && { oidc: LAB_OIDC }),
+      ...(options.ipv6 && { host: "control" }),
     },
+    ...(options.ipv6 && { hosts: [{ name: "control", publicIpv4: "198.51.100.1", publicIpv6: "2001:db8:900::10", docker: { daemon: "ssh://deploy@198.51.100.1" } }] }),
     derp: {
       tailscaleRegions: "drop",
       ...(options.verifyClients !== undefined && { derper: { verifyClients: options.verifyClients } }),
@@ -65,7 +69,7 @@ export function smallLabSpec(options: SmallLabSpecOptions = {}): TailnetSpec {
           id: 900,
           code: "lab",
           name: "Lab",
-          nodes: [...Array(nodes).keys()].map((i) => ({ name: `lab-${i + 1}`, hostname: `derp${i + 1}.example.com` })),
+          nodes: [...Array(nodes).keys()].map((i) => ({ name: `lab-${i + 1}`, hostname: `derp${i + 1}.example.com`, ...(options.ipv6 && i === 0 && { ipv6: "2001:db8:900::1" }) })),
         },
         ...(options.pinnedRegion
           ? [{ id: 901, code: "edge", name: "Edge (IP only)", noMeasureNoHome: true, nodes: [{ name: "edge-1", hostname: "192.0.2.50", certificate: { mode: "self-signed" as const } }] }]

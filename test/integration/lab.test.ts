@@ -68,6 +68,8 @@ describe.skipIf(!!skipReason("lab", labSkipReason))(`cdktf-tailnet lab on the ho
       // The example as it ships, and logins through an OpenID Connect provider (the lab runs one).
       const spec = (await loadSpecFile(EXAMPLE)) as TailnetSpec;
       spec.headscale.oidc = LAB_OIDC;
+      // And IPv6 for Shanghai's relay (the example gives IPv6 to the coordination server only).
+      spec.hosts!.find((h) => h.name === "sh-1")!.publicIpv6 = "2001:db8:21::1";
       const report = await runLab({
         spec,
         clients: 2,
@@ -78,7 +80,7 @@ describe.skipIf(!!skipReason("lab", labSkipReason))(`cdktf-tailnet lab on the ho
       console.log(`${progress.join("\n")}\n\n${formatLabTable(report)}`);
 
       // Every check of the issue ran and passed.
-      const expected = ["registered", "netcheck", "derp:hkg", "derp:sha", "derp:home", "derp:edge", "pin", "wrong-pin", "verify", "relay-ping", "mesh:hkg", "route:192.168.100.0/24", "exit-node:home-router", "oidc-login"];
+      const expected = ["registered", "netcheck", "derp:hkg", "derp:sha", "derp:home", "derp:edge", "pin", "wrong-pin", "verify", "relay-ping", "mesh:hkg", "route:192.168.100.0/24", "exit-node:home-router", "oidc-login", "ipv6"];
       expect(report.checks.map((c) => c.id).sort()).toEqual([...expected].sort());
       for (const c of report.checks) expect(c.status, `${c.id}: ${c.detail}`).toBe("pass");
       expect(report.error).toBeUndefined();
@@ -113,6 +115,16 @@ describe.skipIf(!!skipReason("lab", labSkipReason))(`cdktf-tailnet lab on the ho
       expect(check(report, "exit-node:home-router").detail).toMatch(/^approved with no manual step .* client-1 could not reach 198\.51\.100\.80:8080 on its own, then through home-router \(100\.64\.\d+\.\d+\) it got the listener's token back, from 203\.0\.113\.1/);
       expect(report.machines.find((m) => m.name === "home-router-up")).toMatchObject({ address: "198.51.100.80" });
 
+      // IPv6: the lab is dual-stack; the client with IPv6 only gets STUN answers over IPv6, homes on
+      // sha (the region with IPv6) and relays to an IPv4 client; debug derp connects to sha-1 over
+      // both families; every node has an address from both prefixes.
+      expect(check(report, "ipv6").detail).toMatch(/^STUN over IPv6 \(seen as \[2001:db8:77::\d+\]:\d+; sha [\d.]+(µs|ms)\); homed on sha; 2 pong\(s\) from client-2 .* via DERP\(sha\)/);
+      expect(check(report, "derp:sha").detail).toMatch(/TLS over IPv6 too \(sha-1\)/);
+      for (const n of check(report, "registered").data as { ip_addresses?: string[] }[]) {
+        expect(n.ip_addresses?.some((a) => a.startsWith("100.")) && n.ip_addresses?.some((a) => a.startsWith("fd7a:115c:a1e0:")), JSON.stringify(n.ip_addresses)).toBe(true);
+      }
+      expect(report.machines.find((m) => m.name === "client-v6")).toMatchObject({ address: expect.stringMatching(/^2001:db8:77::/) });
+
       // OIDC: headscale started only once the provider answered (only_start_if_oidc_is_available); a
       // login URL followed with no browser (headscale 0.29's confirmation form posted back), the node
       // registered as the provider's user (PKCE S256); a user outside the domain and group refused.
@@ -132,7 +144,7 @@ describe.skipIf(!!skipReason("lab", labSkipReason))(`cdktf-tailnet lab on the ho
       expect(derpers.find((d) => d.name === "derper home-1")!.argv).toContain("-a=:8443");
       expect(derpers.find((d) => d.name === "derper hkg-1")!.argv.some((a) => a.startsWith("-mesh-with=derp-hk2.example.com"))).toBe(true);
       const tailscaleds = report.processes.filter((p) => p.name.startsWith("tailscaled "));
-      expect(tailscaleds.map((p) => p.machine).sort()).toEqual(["client-1", "client-2", "home-router", "mesh-hkg-1", "mesh-hkg-2", "oidc-login"]);
+      expect(tailscaleds.map((p) => p.machine).sort()).toEqual(["client-1", "client-2", "client-v6", "home-router", "mesh-hkg-1", "mesh-hkg-2", "oidc-login"]);
 
       // Nothing left: no namespace of the run, no process of the run, no record.
       expectNothingLeft(report);
@@ -247,9 +259,9 @@ describe.skipIf(!!labSkipReason)(`each check fails when exactly its precondition
   );
 
   it(
-    "the pinned node serves another certificate -> pin (and its region's derp check); the wrong-pin region pinned to what it serves -> wrong-pin",
+    "the pinned node serves another certificate -> pin (and its region's derp check); the wrong-pin region pinned to what it serves -> wrong-pin; IPv6 STUN closed -> ipv6",
     async () => {
-      const report = await brokenLab({ pinnedRegion: true }, ["pin-mismatch", "wrong-pin-matches"]);
+      const report = await brokenLab({ pinnedRegion: true, ipv6: true }, ["pin-mismatch", "wrong-pin-matches", "ipv6-stun-closed"]);
       expect(statuses(report)).toEqual({
         registered: "pass",
         "derp:lab": "pass",
@@ -259,7 +271,11 @@ describe.skipIf(!!labSkipReason)(`each check fails when exactly its precondition
         "wrong-pin": "fail",
         verify: "pass",
         "relay-ping": "pass",
+        ipv6: "fail",
       });
+      // IPv6 STUN dropped at the node: the client with IPv6 only gets no STUN answer, and says so; TLS over IPv6 still works.
+      expect(check(report, "ipv6").detail).toMatch(/^no IPv6 STUN answer: netcheck on client-v6 says UDP is blocked and IPv6 does not \(the DERP nodes with IPv6 answer STUN on 3478\/udp\)/);
+      expect(check(report, "derp:lab").detail).toMatch(/TLS over IPv6 too \(lab-1\)/);
       expect(check(report, "pin").detail).toMatch(/^edge-1 at 10\.77\.0\.\d+:443 is refused under its pin sha256-raw:[0-9a-f]+…: .*cert hash does not match expected cert hash/);
       expect(check(report, "derp:edge").detail).toMatch(/cert hash does not match/);
       expect(check(report, "wrong-pin").detail).toMatch(/^the client connected to edge-1's address under the lab region's pin sha256-raw:/);

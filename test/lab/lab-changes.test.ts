@@ -177,7 +177,7 @@ describe("applyLabChanges on the example", () => {
 
   it("changes only what a lab must change, and says so", () => {
     const allowed =
-      /^(headscale\.(version|serverUrl|tls|listenAddr|policy\.path|embeddedDerp\.ipv[46])|derp\.tailscaleRegions|hosts\.[\w-]+\.publicIpv[46]|derp node [\w-]+ (hostname|ipv4|ipv6|certificate|certName)|derp region \d+ \(lab-wrong-pin\)|secrets|headscale files|derper files \(every node\)|DNS)$/;
+      /^(headscale listen_addr \(rendered\)|headscale\.(version|serverUrl|tls|listenAddr|policy\.path|embeddedDerp\.ipv[46])|derp\.tailscaleRegions|hosts\.[\w-]+\.publicIpv[46]|derp node [\w-]+ (hostname|ipv4|ipv6|certificate|certName)|derp region \d+ \(lab-wrong-pin\)|secrets|headscale files|derper files \(every node\)|DNS)$/;
     for (const c of lab.changes) expect(c.subject, `${c.subject}: ${c.from} -> ${c.to}`).toMatch(allowed);
     const subjects = lab.changes.map((c) => c.subject);
     expect(subjects).toContain("headscale.tls");
@@ -271,7 +271,7 @@ describe("applyLabChanges on the how-to's tailnet (headscale at an IP address, n
       why: "public addresses become lab addresses (the server URL names headscale by its IP address)",
     });
     expect(lab.tailnet.headscale.serverUrl).toBe(`http://${headscaleAt}:8080`);
-    expect(lab.files.find((f) => f.path === "headscale/config.yaml")!.content).toContain(`listen_addr: "0.0.0.0:8080"`);
+    expect(lab.files.find((f) => f.path === "headscale/config.yaml")!.content).toContain(`listen_addr: "[::]:8080"`);
     for (const args of lab.derperArgs.values()) expect(args).toContain(`-verify-client-url=http://${headscaleAt}:8080/verify`);
     // An address needs no hosts-file entry; the DERP names still get theirs.
     const hosts = labHostsFile(lab.tailnet, plan, lab.probe);
