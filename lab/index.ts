@@ -10,8 +10,10 @@
  * 4. The real headscale, one derper per DERP node (exactly the rendered flags, file paths
  *    relocated) and one tailscaled per device and client (joined with pre-auth keys made with the
  *    headscale CLI, with each device's routes, exit node and tags) start in their namespaces.
- * 5. The checks in checks.ts run (and, when asked, the fault checks); every process is stopped by
- *    pid and every namespace deleted at the end, also on failure or interruption.
+ * 5. The checks in checks.ts run, and those of the paths a spec may have: exit nodes
+ *    (exit-node.ts), OIDC logins through a provider the lab runs (oidc.ts), IPv6 on the dual-stack
+ *    lab network (ipv6.ts); when asked, the fault checks. Every process is stopped by pid and
+ *    every namespace deleted at the end, also on failure or interruption.
  *
  * One lab runs at a time: the run takes the machine's lock and records every namespace and process
  * as it makes them (state.ts), so `cdktf-tailnet lab down` can remove what a killed lab left.
