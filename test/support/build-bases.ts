@@ -18,7 +18,6 @@
 import { execa } from "execa";
 import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, mkdirSync, renameSync, rmSync, symlinkSync } from "node:fs";
-import { homedir } from "node:os";
 import { join } from "node:path";
 import type { DockerEngine } from "./docker-engine.js";
 import { BUSYBOX } from "./docker-images.js";
@@ -55,6 +54,8 @@ export async function goBuilderTarball(tailscaleVersion: string): Promise<{ tarb
     for (const applet of APPLETS) symlinkSync("busybox", join(root, "bin", applet));
     const cp = await execa("cp", ["-a", LOCAL_GO, join(root, "usr", "local", "go")], { reject: false, all: true });
     if (cp.exitCode !== 0) throw new Error(`copying ${LOCAL_GO} failed:\n${cp.all}`);
+    // This machine's module cache, as scripts/build-upstream.sh left it (it fetched and verified derper's modules).
+    const modCache = (await execa(join(LOCAL_GO, "bin", "go"), ["env", "GOMODCACHE"])).stdout.trim();
     // derper once, with this machine's module cache as the only source: what it fetches is the
     // proxy; what it compiles is the build cache.
     const modcache = join(work, "gomod");
@@ -70,7 +71,7 @@ export async function goBuilderTarball(tailscaleVersion: string): Promise<{ tarb
         GOPATH: join(work, "gopath"),
         GOMODCACHE: modcache,
         GOCACHE: join(root, "root", ".cache", "go-build"),
-        GOPROXY: `file://${process.env.GOMODCACHE ?? join(homedir(), "go", "pkg", "mod")}/cache/download`,
+        GOPROXY: `file://${modCache}/cache/download`,
         GOSUMDB: "off",
         GOFLAGS: GO_STAND_IN_ARGS.GOFLAGS,
       },
