@@ -29,7 +29,7 @@ const BINARY_CONTENT = "not a real binary: the fuzzer only hashes it\n";
 const LOCAL_SHA256 = createHash("sha256").update(BINARY_CONTENT).digest("hex");
 
 /** The host name of the DERP node whose certificate files are on the deploying machine. */
-const MANUAL_CERT_HOST = "derp-par.example.org";
+export const MANUAL_CERT_HOST = "derp-par.example.org";
 
 /** Creates the files on the deploying machine the fixtures name, in `localDir`: binaries, a certificate and its key. */
 export function makeLocalFiles(localDir: string): void {
