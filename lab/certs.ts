@@ -1,11 +1,12 @@
 /**
  * The lab's certificates, made with the openssl command line, fresh for every run:
  * - a lab CA (ECDSA P-256) that every lab process trusts through SSL_CERT_FILE;
- * - a certificate signed by it for each DNS name a lab server answers to (headscale's server URL
- *   host, each DERP node's host name).
+ * - a certificate signed by it for each name a lab server answers to (headscale's server URL
+ *   host, or its lab address when the URL names an IP address; each DERP node's host name).
  * Self-signed certificates of IP-named nodes are issued with the kit's own issuer (secrets/x509.ts).
  */
 import { execFile } from "node:child_process";
+import { isIP } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 
@@ -42,7 +43,7 @@ export async function createLabCa(dir: string, runId: string): Promise<LabCertif
   return { certFile, keyFile };
 }
 
-/** A server certificate for `names` (DNS names), signed by the lab CA, written as `<base>.crt/.key` in `dir`. */
+/** A server certificate for `names` (DNS names or IP addresses), signed by the lab CA, written as `<base>.crt/.key` in `dir`. */
 export async function issueLabCertificate(ca: LabCertificate, dir: string, base: string, names: readonly string[]): Promise<LabCertificate> {
   const certFile = join(dir, `${base}.crt`);
   const keyFile = join(dir, `${base}.key`);
@@ -50,7 +51,7 @@ export async function issueLabCertificate(ca: LabCertificate, dir: string, base:
     "req", "-x509", ...EC, "-keyout", keyFile, "-out", certFile, "-days", "2",
     "-CA", ca.certFile, "-CAkey", ca.keyFile,
     "-subj", `/CN=${names[0]}`,
-    "-addext", `subjectAltName=${names.map((n) => `DNS:${n}`).join(",")}`,
+    "-addext", `subjectAltName=${names.map((n) => `${isIP(n) === 0 ? "DNS" : "IP"}:${n}`).join(",")}`,
     "-addext", "basicConstraints=critical,CA:FALSE",
     "-addext", "keyUsage=critical,digitalSignature",
     "-addext", "extendedKeyUsage=serverAuth",

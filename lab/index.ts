@@ -10,8 +10,10 @@
  * 4. The real headscale, one derper per DERP node (exactly the rendered flags, file paths
  *    relocated) and one tailscaled per device and client (joined with pre-auth keys made with the
  *    headscale CLI, with each device's routes, exit node and tags) start in their namespaces.
- * 5. The checks in checks.ts run (and, when asked, the fault checks); every process is stopped by
- *    pid and every namespace deleted at the end, also on failure or interruption.
+ * 5. The checks in checks.ts run, and those of the paths a spec may have: exit nodes
+ *    (exit-node.ts), OIDC logins through a provider the lab runs (oidc.ts), IPv6 on the dual-stack
+ *    lab network (ipv6.ts); when asked, the fault checks. Every process is stopped by pid and
+ *    every namespace deleted at the end, also on failure or interruption.
  *
  * One lab runs at a time: the run takes the machine's lock and records every namespace and process
  * as it makes them (state.ts), so `cdktf-tailnet lab down` can remove what a killed lab left.
@@ -47,9 +49,12 @@ import {
   type LabCheck,
   type TailscaleSelf,
 } from "./checks.js";
-import { applyLabChanges, LAB_BREAKS, labHostsFile, labVariant, type LabBreak, type LabChange, type LabChangeInputs, type LabTailnet } from "./lab-changes.js";
+import { checkExitNode } from "./exit-node.js";
+import { checkIpv6Client } from "./ipv6.js";
+import { applyLabChanges, LAB_BREAKS, labHostsFile, labServerHost, labVariant, type LabBreak, type LabChange, type LabChangeInputs, type LabTailnet } from "./lab-changes.js";
 import { drillCorruptBackup, drillRestore, drillUpgradeRollback, type LabDrills, type LabUpgrade } from "./drills.js";
-import { headscaleMachine, machineOfNode, planLab, tailnetHostname, type LabMachine, type LabPlan } from "./plan.js";
+import { headscaleMachine, joinsWithKey, LAB_SUBNET6, machineOfNode, planLab, tailnetHostname, type LabMachine, type LabPlan } from "./plan.js";
+import { checkOidcLogin, labOidcIssuer, labOidcUsers, mockOidcEnv, oidcRunFiles, type LabOidcUsers } from "./oidc.js";
 import { LabAborted, LabRuntime, type LabProcess, type RunResult } from "./runtime.js";
 import { LabRunRecord, labStateDir } from "./state.js";
 
@@ -105,7 +110,10 @@ export interface LabOptions {
 export interface LabMachineReport {
   readonly name: string;
   readonly namespace: string;
+  /** Its IPv4 address (its IPv6 one for a client with IPv6 only). */
   readonly address: string;
+  /** Its IPv6 address, when it has one on the lab network. */
+  readonly address6?: string;
   readonly runs: readonly string[];
 }
 
@@ -261,6 +269,7 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
   let error: string | undefined;
   let lab: LabTailnet | undefined;
   let labInputs: LabChangeInputs | undefined;
+  let oidcRun: OidcRun | undefined;
   const changes: LabChange[] = [];
   const phases: { name: string; ms: number }[] = [];
   let startupMs: number | undefined;
@@ -277,7 +286,7 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
     // 3. certificates, then the one lab step
     const ca = await createLabCa(caDir, runId);
     const serverUrl = new URL(model.headscale.serverUrl);
-    const headscaleCertificate = serverUrl.protocol === "https:" ? await issueLabCertificate(ca, caDir, "headscale", [model.headscale.serverHost]) : undefined;
+    const headscaleCertificate = serverUrl.protocol === "https:" ? await issueLabCertificate(ca, caDir, "headscale", [labServerHost(model.headscale.serverUrl, plan)]) : undefined;
     const dnsNodeCertificates = new Map<string, { certFile: string; keyFile: string }>();
     const ipNodeCertificates = new Map<string, { certFile: string; keyFile: string; pin: string }>();
     const derperPaths = (node: string) => ({ keyFile: join(runDir, "derper", node, "derper.key"), certDir: join(runDir, "derper", node, "certs"), meshKeyFile: join(runDir, "derper", node, "mesh.key") });
@@ -307,6 +316,16 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
       policyPath = join(headscalePaths.configDir, "policy.hujson");
       copyFileSync(original.headscale.policy.path, policyPath);
     }
+    if (plan.oidc && model.headscale.oidc) {
+      const files = oidcRunFiles(runDir);
+      mkdirSync(dirname(files.clientSecretFile), { recursive: true, mode: 0o700 });
+      const secret = randomBytes(24).toString("hex");
+      writeFileSync(files.clientSecretFile, secret, { mode: 0o600 });
+      const providerAddress = plan.machines.find((m) => m.name === plan.oidc!.provider)!.address;
+      const users = labOidcUsers(model.headscale.oidc, breaks.includes("oidc-user-not-allowed"));
+      const issuer = labOidcIssuer(providerAddress);
+      oidcRun = { ...plan.oidc, issuer, users, files, env: mockOidcEnv(model.headscale.oidc, providerAddress, secret, users) };
+    }
     labInputs = {
       plan,
       model,
@@ -321,6 +340,7 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
       policyPath,
       breaks,
       backupDir: dir("headscale", "backups"),
+      oidc: oidcRun && { issuer: oidcRun.issuer, clientSecretFile: oidcRun.files.clientSecretFile },
     };
     lab = applyLabChanges(original, labInputs);
     changes.push(...lab.changes, ...TAILSCALED_CHANGES);
@@ -354,31 +374,52 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
 
     // 5. network
     await rt.createNetwork(plan);
-    progress(`network: switch ${rt.switchNamespace} and ${plan.machines.length} namespaces (${plan.machines.map((m) => `${m.name} ${m.address}`).join(", ")}), no route off the machine`);
+    progress(`network: switch ${rt.switchNamespace} and ${plan.machines.length} namespaces (${plan.machines.map((m) => `${m.name} ${m.ipv6Only ? `${m.address6} (IPv6 only)` : m.address}`).join(", ")}), dual-stack (IPv6 ${LAB_SUBNET6.prefix}/${LAB_SUBNET6.length}), no route off the machine`);
     for (const m of plan.machines.filter((x) => x.mesh)) {
-      for (const node of m.mesh!.blocked) await rt.blockAddress(m.name, machineOfNode(plan, node).address);
+      for (const node of m.mesh!.blocked) {
+        await rt.blockAddress(m.name, machineOfNode(plan, node).address);
+        await rt.blockAddress(m.name, machineOfNode(plan, node).address6);
+      }
       progress(`  ${m.name}: reaches only ${m.mesh!.node} of ${m.mesh!.regionCode} (unreachable route to ${m.mesh!.blocked.join(", ")}), so it homes on that node`);
     }
     if (plan.idleHosts.length > 0) progress(`  hosts that run nothing get no namespace: ${plan.idleHosts.join(", ")}`);
+    if (breaks.includes("ipv6-stun-closed")) {
+      for (const node of lab.tailnet.derp.regions.flatMap((r) => r.nodes).filter((n) => n.ipv6 !== undefined && n.stunPort > 0 && lab!.derperArgs.has(n.name))) await rt.dropIpv6Udp(machineOfNode(plan, node.name).name, node.stunPort);
+    }
     // A LAN behind each subnet router, with a listener that answers with a token.
-    for (const lan of plan.lans) {
-      await rt.createLan(lan.router, lan.name, lan.routerAddress, lan.listenerAddress, lan.prefixLength);
+    const links = new Map<string, number>();
+    const linkName = (machine: string, kind: "lan" | "up") => {
+      const n = links.get(machine) ?? 0;
+      links.set(machine, n + 1);
+      return `${kind}${n}`;
+    };
+    const startListener = (name: string, address: string) => {
       const token = randomBytes(8).toString("hex");
-      listeners.set(lan.name, { port: LISTENER_PORT, token });
-      rt.start(`listener ${lan.name}`, lan.name, [process.execPath, "-e", LISTENER_JS, token, lan.listenerAddress, String(LISTENER_PORT)], { logFile: join(logDir, `listener-${lan.name}.log`) });
+      listeners.set(name, { port: LISTENER_PORT, token });
+      rt.start(`listener ${name}`, name, [process.execPath, "-e", LISTENER_JS, token, address, String(LISTENER_PORT)], { logFile: join(logDir, `listener-${name}.log`) });
+    };
+    for (const lan of plan.lans) {
+      await rt.createLan(lan.router, lan.name, lan.routerAddress, lan.listenerAddress, lan.prefixLength, linkName(lan.router, "lan"));
+      startListener(lan.name, lan.listenerAddress);
       progress(`  ${lan.name}: ${lan.route} behind ${lan.router} (${lan.router} ${lan.routerAddress}, a listener on ${lan.listenerAddress}:${LISTENER_PORT}); reached only through ${lan.router}`);
+    }
+    // "The internet" behind each exit node: reached only through it.
+    for (const up of plan.upstreams) {
+      await rt.createUpstream(up.exitNode, up.name, up, linkName(up.exitNode, "up"));
+      startListener(up.name, up.listenerAddress);
+      progress(`  ${up.name}: the upstream behind exit node ${up.exitNode} (its default route, via ${up.gatewayAddress}), a listener on ${up.listenerAddress}:${LISTENER_PORT} beyond it; reached only through ${up.exitNode}`);
     }
     phase("network");
 
     // 6. headscale, derpers, tailscaleds
-    const running = await bringUp(rt, plan, lab, bins, runDir, logDir, progress, phase);
+    const running = await bringUp(rt, plan, lab, bins, runDir, logDir, progress, phase, oidcRun);
     startupMs = Date.now() - t0;
     progress(`lab up in ${(startupMs / 1000).toFixed(1)} s`);
 
     // 7. checks
     const faults = options.faults !== undefined && options.faults !== false;
     const drills = faults ? labDrills(rt, plan, lab, labInputs!, running, bins, runDir, options.upgradeTo, options.binaries?.binDir) : undefined;
-    await runChecks(rt, plan, lab, running, report, progress, { faults, drills, derpFailure: typeof options.faults === "object" ? options.faults.derpFailure : "kill", pingSamples: options.pingSamples ?? 2, listeners });
+    await runChecks(rt, plan, lab, running, report, progress, { oidcRun, faults, drills, derpFailure: typeof options.faults === "object" ? options.faults.derpFailure : "kill", pingSamples: options.pingSamples ?? 2, listeners });
   } catch (e) {
     if (e instanceof LabAborted || options.signal?.aborted) error = "interrupted";
     else if (e instanceof LabSetupError) error = e.message;
@@ -407,10 +448,12 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
       ...plan.machines.map((m) => ({
         name: m.name,
         namespace: `tl${runId}-${m.name}`,
-        address: m.address,
-        runs: [...(m.headscale ? ["headscale"] : []), ...m.derpNodes.map((n) => `derper ${n}`), ...(m.kind !== "server" ? ["tailscaled"] : [])],
+        address: m.ipv6Only ? m.address6 : m.address,
+        address6: m.address6,
+        runs: [...(m.headscale ? ["headscale"] : []), ...m.derpNodes.map((n) => `derper ${n}`), ...(joinsWithKey(m) ? ["tailscaled"] : []), ...(m.kind === "oidc-provider" ? ["headscale mockoidc"] : []), ...(m.kind === "oidc-login" ? ["tailscaled (logs in through OIDC)"] : [])],
       })),
       ...plan.lans.map((l) => ({ name: l.name, namespace: `tl${runId}-${l.name}`, address: l.listenerAddress, runs: [`listener :${LISTENER_PORT} (LAN ${l.route} behind ${l.router})`] })),
+      ...plan.upstreams.map((u) => ({ name: u.name, namespace: `tl${runId}-${u.name}`, address: u.listenerAddress, runs: [`listener :${LISTENER_PORT} (upstream of exit node ${u.exitNode})`] })),
     ],
     checks,
     processes: rt.history,
@@ -426,11 +469,22 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
 
 /** The port of the listener on each LAN behind a subnet router. */
 const LISTENER_PORT = 8080;
-/** The listener: answers every connection with its token (argv: token, address, port). */
-const LISTENER_JS = 'const [t, a, p] = process.argv.slice(1); require("net").createServer((s) => s.end(`lab listener ${t}\\n`)).listen(Number(p), a, () => console.log(`listening on ${a}:${p}`));';
+/** The listener: answers every connection with its token and the address it came from (argv: token, address, port). */
+const LISTENER_JS = 'const [t, a, p] = process.argv.slice(1); require("net").createServer((s) => s.end(`lab listener ${t} from ${s.remoteAddress}\\n`)).listen(Number(p), a, () => console.log(`listening on ${a}:${p}`));';
 
 // ---------------------------------------------------------------------------------------------
 // bring-up
+
+/** The lab's OpenID Connect provider and login client (lab/oidc.ts), when the model has `oidc`. */
+interface OidcRun {
+  readonly provider: string;
+  readonly login: string;
+  readonly issuer: string;
+  readonly users: LabOidcUsers;
+  readonly files: ReturnType<typeof oidcRunFiles>;
+  /** headscale mockoidc's environment (holds the run's client secret). */
+  readonly env: Record<string, string>;
+}
 
 interface Running {
   readonly derpers: Map<string, LabProcess>;
@@ -445,6 +499,8 @@ interface Running {
   readonly startHeadscale: (name: string) => Promise<LabProcess>;
   /** The headscale program the lab starts (and runs its CLI from) from now on: the upgrade drill switches it. */
   useHeadscale(binary: string): void;
+  /** Starts a tailscaled (userspace, as every other) in a machine; resolves once its socket is there. */
+  readonly startTailscaled: (machine: string) => Promise<void>;
 }
 
 function tail(text: string, lines = 15): string {
@@ -461,7 +517,7 @@ async function waitFor(rt: LabRuntime, what: string, proc: LabProcess | undefine
   }
 }
 
-async function bringUp(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, bins: LabBinaries, runDir: string, logDir: string, progress: (l: string) => void, phase: (name: string) => void): Promise<Running> {
+async function bringUp(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, bins: LabBinaries, runDir: string, logDir: string, progress: (l: string) => void, phase: (name: string) => void, oidcRun: OidcRun | undefined): Promise<Running> {
   const tailnet: ResolvedTailnet = lab.tailnet;
   const hsMachine = headscaleMachine(plan);
   const configPath = join(tailnet.headscale.paths.configDir, "config.yaml");
@@ -479,6 +535,15 @@ async function bringUp(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, bins: Lab
     await waitFor(rt, name, proc, 30_000, headscaleUp);
     return proc;
   };
+  if (oidcRun) {
+    const p = { machine: oidcRun.provider, env: oidcRun.env, issuer: oidcRun.issuer };
+    const proc = rt.start("oidc provider", p.machine, [bins.headscale, "mockoidc"], { env: p.env, logFile: join(logDir, "oidc-provider.log") });
+    await waitFor(rt, "the OpenID Connect provider (headscale mockoidc)", proc, 20_000, async () => {
+      const r = await rt.run(p.machine, ["curl", "-s", "--max-time", "2", `${p.issuer}/.well-known/openid-configuration`], { timeoutMs: 5_000 });
+      return r.code === 0 && r.stdout.includes('"issuer"');
+    });
+    progress(`oidc provider: headscale mockoidc up on ${p.machine} (${p.issuer}), before headscale, which ${lab.tailnet.headscale.oidc?.onlyStartIfAvailable ? "refuses to start without it (only_start_if_oidc_is_available)" : "would start without it"}`);
+  }
   const headscale = await startHeadscale("headscale");
   progress(`headscale ${tailnet.headscale.version.version}: up on ${hsMachine.name} (${hsMachine.address}), ${health} answers over TLS from the lab CA (${Date.now() - t} ms)`);
   phase("headscale");
@@ -511,7 +576,7 @@ async function bringUp(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, bins: Lab
   // the clients' user; devices (and a client joining as a model user) get a key each, as the
   // model says; the plain clients share one reusable key of the lab's own.
   t = Date.now();
-  const members = plan.machines.filter((m) => m.kind !== "server");
+  const members = plan.machines.filter(joinsWithKey);
   const userIds = new Map<string, string>();
   const userOf = (m: LabMachine) => m.device?.user ?? m.user ?? tailnet.name;
   const keySettings = new Map(tailnet.users.map((u) => [u.name, u.preAuthKey]));
@@ -558,19 +623,23 @@ async function bringUp(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, bins: Lab
   const tailscaleds = new Map<string, LabProcess>();
   const socketOf = (machine: string) => join(runDir, "ts", machine, "tailscaled.sock");
   const envOf = (m: LabMachine) => (lab.breaks.has("direct-allowed") && m.client !== undefined ? {} : TAILSCALED_ENV);
-  for (const m of members) {
-    const state = join(runDir, "ts", m.name);
+  const launchTailscaled = (machine: string, env: Record<string, string>) => {
+    const state = join(runDir, "ts", machine);
     mkdirSync(state, { recursive: true });
-    tailscaleds.set(
-      m.name,
-      rt.start(`tailscaled ${m.name}`, m.name, [bins.tailscaled, `--statedir=${state}`, `--socket=${socketOf(m.name)}`, "--tun=userspace-networking", "--no-logs-no-support"], {
-        // TS_LOGS_DIR: tailscaled would otherwise write its log config to /var/lib/tailscale.
-        env: { ...envOf(m), TS_LOGS_DIR: state },
-        logFile: join(logDir, `tailscaled-${m.name}.log`),
-        cwd: state,
-      }),
-    );
-  }
+    const proc = rt.start(`tailscaled ${machine}`, machine, [bins.tailscaled, `--statedir=${state}`, `--socket=${socketOf(machine)}`, "--tun=userspace-networking", "--no-logs-no-support"], {
+      // TS_LOGS_DIR: tailscaled would otherwise write its log config to /var/lib/tailscale.
+      env: { ...env, TS_LOGS_DIR: state },
+      logFile: join(logDir, `tailscaled-${machine}.log`),
+      cwd: state,
+    });
+    tailscaleds.set(machine, proc);
+    return proc;
+  };
+  for (const m of members) launchTailscaled(m.name, envOf(m));
+  const startTailscaled = async (machine: string) => {
+    const proc = launchTailscaled(machine, TAILSCALED_ENV);
+    await waitFor(rt, `tailscaled ${machine}`, proc, 20_000, async () => existsSync(socketOf(machine)));
+  };
   const tailscale = (machine: string, args: readonly string[], timeoutMs = 30_000) => rt.run(machine, [bins.tailscale, `--socket=${socketOf(machine)}`, ...args], { env: TAILSCALED_ENV, timeoutMs });
   const tailscaleNc = (machine: string, host: string, port: number, timeoutMs: number) => rt.run(machine, [bins.tailscale, `--socket=${socketOf(machine)}`, "nc", host, String(port)], { timeoutMs, stdinOpen: true });
   const pingOnce: CheckContext["pingOnce"] = async (machine, ip, timeoutMs) => {
@@ -610,13 +679,14 @@ async function bringUp(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, bins: Lab
   const useHeadscale = (binary: string) => {
     headscaleBinary = binary;
   };
-  return { headscale, derpers, tailscaleds, tailscale, tailscaleNc, pingOnce, headscaleCli, headscaleUp, startHeadscale, useHeadscale };
+  return { headscale, derpers, tailscaleds, tailscale, tailscaleNc, pingOnce, headscaleCli, headscaleUp, startHeadscale, useHeadscale, startTailscaled };
 }
 
 // ---------------------------------------------------------------------------------------------
 // checks
 
 interface CheckOptions {
+  readonly oidcRun: OidcRun | undefined;
   readonly faults: boolean;
   /** The disaster drills (with faults); undefined when the lab's headscale renders no backups. */
   readonly drills: LabDrills | { readonly skip: string } | undefined;
@@ -626,7 +696,7 @@ interface CheckOptions {
 }
 
 async function runChecks(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, running: Running, report: (c: LabCheck) => void, progress: (l: string) => void, options: CheckOptions): Promise<void> {
-  const members = plan.machines.filter((m) => m.kind !== "server");
+  const members = plan.machines.filter(joinsWithKey);
   const clients = plan.machines.filter((m) => m.client !== undefined);
   const prober = clients[0] ?? members[0];
   // The model's regions (and the lab's wrong-pin region); a break's foreign region is what the map has and the model has not.
@@ -641,7 +711,7 @@ async function runChecks(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, running
       name: r.name,
       noMeasureNoHome: r.noMeasureNoHome,
       embedded: false,
-      nodes: r.nodes.map((n) => ({ name: n.name, hostname: n.hostname, derpPort: n.derpPort, stunPort: n.stunPort, stunOnly: n.stunOnly, canPort80: n.canPort80 })),
+      nodes: r.nodes.map((n) => ({ name: n.name, hostname: n.hostname, derpPort: n.derpPort, stunPort: n.stunPort, stunOnly: n.stunOnly, canPort80: n.canPort80, ipv6: n.ipv6 !== undefined })),
     })),
     ...(embedded?.automaticallyAddRegion
       ? [{
@@ -658,6 +728,7 @@ async function runChecks(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, running
             stunOnly: false,
             // headscale serves no /generate_204 on port 80.
             canPort80: false,
+            ipv6: embedded.ipv6 !== undefined,
           }],
         }]
       : []),
@@ -685,6 +756,7 @@ async function runChecks(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, running
     self,
     peers,
     peerRoutes: async (machine, peerHostName) => Object.values((await status(machine)).Peer ?? {}).find((p) => p.HostName === peerHostName)?.PrimaryRoutes ?? [],
+    nodeFamilies: [...(lab.tailnet.headscale.prefixes.v4 !== undefined ? [4 as const] : []), ...(lab.tailnet.headscale.prefixes.v6 !== undefined ? [6 as const] : [])],
     verifyingNodes: new Set(modelRegions.flatMap((r) => r.nodes).filter((n) => n.derper.verifyClientUrl !== undefined).map((n) => n.name)),
     ...(options.faults && {
       faults: {
@@ -750,6 +822,9 @@ async function runChecks(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, running
   } else {
     await checkRelayPing(ctx, clients[0]!, clients[1]!, options.pingSamples);
   }
+  const v6Client = plan.machines.find((m) => m.ipv6Only);
+  // The peer: the last plain client (the route and exit checks use the first).
+  if (v6Client) await checkIpv6Client(ctx, v6Client, clients[clients.length - 1] ?? prober, regions);
   for (const region of meshRegions) {
     const pair = plan.machines.filter((m) => m.mesh?.regionId === region.id);
     if (pair.length < 2) skip(`mesh:${region.code}`, `mesh in ${region.code}`, "its DERP nodes run on one host, so clients cannot be homed on different nodes");
@@ -760,6 +835,23 @@ async function runChecks(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, running
     const client = plan.machines.find((m) => m.name === plan.routeClient);
     const approvers = lab.tailnet.policy ? (lab.tailnet.policy.autoApprovers.routes[lan.route] ?? []) : undefined;
     await checkRoute(ctx, lan, router, client, options.listeners.get(lan.name)!, approvers);
+  }
+  for (const up of plan.upstreams) {
+    const exit = plan.machines.find((m) => m.name === up.exitNode)!;
+    const client = plan.machines.find((m) => m.name === plan.exitClient);
+    await checkExitNode(ctx, up, exit, client, options.listeners.get(up.name)!, lab.tailnet.policy?.autoApprovers.exitNode);
+  }
+  if (options.oidcRun && lab.tailnet.headscale.oidc) {
+    const o = options.oidcRun;
+    await checkOidcLogin(ctx, {
+      machine: o.login,
+      serverUrl: lab.tailnet.headscale.serverUrl,
+      users: o.users,
+      oidc: lab.tailnet.headscale.oidc,
+      startTailscaled: () => running.startTailscaled(o.login),
+      curl: (args, timeoutMs) => rt.run(o.login, ["curl", "--cacert", rt.baseEnv.SSL_CERT_FILE!, ...args], { timeoutMs: timeoutMs ?? 20_000 }),
+      cookieJar: o.files.cookieJar,
+    });
   }
   for (const device of plan.machines.filter((m) => m.device && m.device.advertiseRoutes.some((r) => !plan.lans.some((l) => l.router === m.name && l.route === r)))) {
     const others = device.device!.advertiseRoutes.filter((r) => !plan.lans.some((l) => l.router === device.name && l.route === r));

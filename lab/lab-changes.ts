@@ -4,7 +4,8 @@
  * render), and every change made here is listed, with why, in the lab's output.
  *
  * What a lab must change, and nothing more:
- * - public addresses become lab addresses (the lab network is IPv4 only, so IPv6 addresses go);
+ * - public addresses become lab addresses (IPv4 and IPv6: the lab network is dual-stack);
+ *   a server URL named by an IP address gets headscale's lab address (scheme and port kept);
  *   DERP nodes named by an IP address get their machine's lab address as host name;
  * - certificates: headscale serves a certificate from the lab CA instead of Let's Encrypt (or a
  *   proxy); every DERP node with a DNS name runs in manual mode with a lab-CA certificate; a node
@@ -45,6 +46,7 @@ import {
 import { derperArgs as renderDerperArgs } from "../render/command-lines.js";
 import { renderTailnet, type RenderedFile } from "../render/index.js";
 import { certificatePin, defaultSecretsRoot, issueSelfSigned, materializeCertificates, SecretStore } from "../secrets/index.js";
+import { pointOidcAtLab } from "./oidc.js";
 import type { LabPlan } from "./plan.js";
 import { headscaleMachine, machineOfHost, machineOfNode } from "./plan.js";
 
@@ -65,24 +67,32 @@ export interface LabChange {
  * - `wrong-pin-matches`: the lab's wrong-pin region pins the certificate the node really serves -> `wrong-pin`;
  * - `verify-off`: every derper runs without `-verify-client-url` while the model has it on -> `verify`;
  * - `route-not-auto-approved`: the policy's autoApprovers lose the devices' routes -> `routes`;
+ * - `exit-not-approved`: the policy's autoApprovers lose the exit nodes -> `exit-node:<device>`;
  * - `mesh-key-mismatch`: the second node of each meshed region gets another mesh key -> `mesh:<region>`;
  * - `device-untagged`: the devices' pre-auth keys are made without their tags -> `registered`;
  * - `foreign-region`: the DERP map headscale serves has a region the model does not (as when
  *   Tailscale's public map is kept) -> `netcheck`;
  * - `direct-allowed`: plain clients run without TS_DEBUG_ALWAYS_USE_DERP, so they may talk
- *   directly -> `relay-ping`.
+ *   directly -> `relay-ping`;
+ * - `oidc-user-not-allowed`: the lab's OpenID Connect provider logs in a user outside the allowed
+ *   users, domains and groups first -> `oidc-login`;
+ * - `ipv6-stun-closed`: the DERP nodes with IPv6 drop STUN over IPv6 (nftables in their
+ *   namespaces, applied by the lab once the network is up) -> `ipv6`.
  */
 export type LabBreak =
   | "pin-mismatch"
   | "wrong-pin-matches"
   | "verify-off"
   | "route-not-auto-approved"
+  | "exit-not-approved"
   | "mesh-key-mismatch"
   | "device-untagged"
   | "foreign-region"
-  | "direct-allowed";
+  | "direct-allowed"
+  | "oidc-user-not-allowed"
+  | "ipv6-stun-closed";
 
-export const LAB_BREAKS: readonly LabBreak[] = ["pin-mismatch", "wrong-pin-matches", "verify-off", "route-not-auto-approved", "mesh-key-mismatch", "device-untagged", "foreign-region", "direct-allowed"];
+export const LAB_BREAKS: readonly LabBreak[] = ["pin-mismatch", "wrong-pin-matches", "verify-off", "route-not-auto-approved", "exit-not-approved", "mesh-key-mismatch", "device-untagged", "foreign-region", "direct-allowed", "oidc-user-not-allowed", "ipv6-stun-closed"];
 
 /** Where one derper keeps its files in the lab. */
 export interface DerperLabPaths {
@@ -116,6 +126,8 @@ export interface LabChangeInputs {
   readonly policyPath?: string | undefined;
   /** Preconditions to break on purpose (tests of the checks). */
   readonly breaks?: readonly LabBreak[];
+  /** The lab's OpenID Connect provider, when the model has `oidc` (lab/oidc.ts). */
+  readonly oidc?: { readonly issuer: string; readonly clientSecretFile: string } | undefined;
 }
 
 /** A certificate and key on disk. */
@@ -159,6 +171,20 @@ export interface LabTailnet {
 const PROBE_CODE = "lab-wrong-pin";
 /** The host the lab gives headscale when the spec names none. */
 const LAB_HEADSCALE_HOST = "lab-headscale";
+
+/** A URL's host without the brackets of an IPv6 address. */
+function urlHostname(url: URL): string {
+  return url.hostname.replace(/^\[(.*)\]$/, "$1");
+}
+
+/**
+ * The name headscale's lab certificate is for: the server URL's host, or, when that is an IP
+ * address, headscale's lab address (where `applyLabChanges` moves the URL).
+ */
+export function labServerHost(serverUrl: string, plan?: LabPlan): string {
+  const host = urlHostname(new URL(serverUrl));
+  return isIP(host) !== 0 && plan ? headscaleMachine(plan).address : host;
+}
 
 function urlPort(url: URL): number {
   return url.port !== "" ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
@@ -220,14 +246,22 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
     note("headscale.host", undefined, name, "the lab runs headscale on a machine of its own; the kit renders headscale's backups for the host it runs on (the drills of --faults use them)");
   }
 
-  // headscale TLS and listener
+  // the server URL: named by an IP address, it becomes headscale's lab address (a DNS name resolves there through the hosts file)
+  const hsMachine = headscaleMachine(plan);
   const server = new URL(hs.serverUrl);
   const port = urlPort(server);
+  if (isIP(urlHostname(server)) !== 0) {
+    const labUrl = `${server.protocol}//${hsMachine.address}${server.port === "" ? "" : `:${server.port}`}`;
+    note("headscale.serverUrl", hs.serverUrl, labUrl, "public addresses become lab addresses (the server URL names headscale by its IP address)");
+    hs.serverUrl = labUrl;
+  }
+
+  // headscale TLS and listener
   const tlsBefore = hs.tls ?? { mode: "proxy" as const };
   if (server.protocol === "https:") {
     if (!inputs.headscaleCertificate) throw new Error("the lab needs a certificate for headscale's https server URL");
     hs.tls = { mode: "files", certPath: inputs.headscaleCertificate.certFile, keyPath: inputs.headscaleCertificate.keyFile };
-    note("headscale.tls", tlsBefore.mode === "letsencrypt" ? "letsencrypt (ACME)" : tlsBefore.mode === "files" ? `files ${tlsBefore.certPath}` : "proxy (TLS terminated in front)", `files: a certificate for ${server.hostname} from the lab CA`, "no public CA can issue certificates in a lab; clients trust the lab CA");
+    note("headscale.tls", tlsBefore.mode === "letsencrypt" ? "letsencrypt (ACME)" : tlsBefore.mode === "files" ? `files ${tlsBefore.certPath}` : "proxy (TLS terminated in front)", `files: a certificate for ${labServerHost(hs.serverUrl)} from the lab CA`, "no public CA can issue certificates in a lab; clients trust the lab CA");
   } else if (tlsBefore.mode !== "proxy") {
     note("headscale.tls", tlsBefore.mode, "proxy (plain HTTP)", "the server URL is http://");
     hs.tls = { mode: "proxy" };
@@ -243,15 +277,14 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
     note("headscale.policy.path", hs.policy.path, inputs.policyPath, "the policy file, copied into the run directory");
     hs.policy = { ...hs.policy, path: inputs.policyPath };
   }
-  const hsMachine = headscaleMachine(plan);
   if (hs.embeddedDerp?.enabled) {
     if (hs.embeddedDerp.ipv4 !== undefined && hs.embeddedDerp.ipv4 !== "none") {
       note("headscale.embeddedDerp.ipv4", hs.embeddedDerp.ipv4, hsMachine.address, "public addresses become lab addresses");
       hs.embeddedDerp.ipv4 = hsMachine.address;
     }
     if (hs.embeddedDerp.ipv6 !== undefined && hs.embeddedDerp.ipv6 !== "none") {
-      note("headscale.embeddedDerp.ipv6", hs.embeddedDerp.ipv6, undefined, "the lab network is IPv4 only");
-      delete hs.embeddedDerp.ipv6;
+      note("headscale.embeddedDerp.ipv6", hs.embeddedDerp.ipv6, hsMachine.address6, "public addresses become lab addresses");
+      hs.embeddedDerp.ipv6 = hsMachine.address6;
     }
   }
 
@@ -270,8 +303,8 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
       host.publicIpv4 = machine.address;
     }
     if (host.publicIpv6 !== undefined) {
-      note(`hosts.${host.name}.publicIpv6`, host.publicIpv6, undefined, "the lab network is IPv4 only");
-      delete host.publicIpv6;
+      note(`hosts.${host.name}.publicIpv6`, host.publicIpv6, machine.address6, "public addresses become lab addresses (the lab network is dual-stack)");
+      host.publicIpv6 = machine.address6;
     }
   }
 
@@ -283,7 +316,7 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
       const machine = machineOfNode(plan, node.name);
       const what = `derp node ${node.name}`;
       const ipFamily = isIP(node.hostname);
-      if (ipFamily === 6) throw new Error(`${what}: the lab network is IPv4 only and cannot run a node named by the IPv6 address ${node.hostname}`);
+      if (ipFamily === 6) throw new Error(`${what}: the lab cannot run a node named by the IPv6 address ${node.hostname} (its certificates are for IPv4 lab addresses); name it by a DNS name or an IPv4 address`);
       if (ipFamily === 4) {
         note(`${what} hostname`, node.hostname, machine.address, "public addresses become lab addresses (the node is named by its IP address)");
         node.hostname = machine.address;
@@ -293,8 +326,8 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
         node.ipv4 = machine.address;
       }
       if (node.ipv6 !== undefined && node.ipv6 !== "none") {
-        note(`${what} ipv6`, node.ipv6, undefined, "the lab network is IPv4 only");
-        delete node.ipv6;
+        note(`${what} ipv6`, node.ipv6, machine.address6, "public addresses become lab addresses");
+        node.ipv6 = machine.address6;
       }
       if (node.stunOnly) continue;
       const source = sourceOf.get(node.name)!;
@@ -372,6 +405,14 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
     const node = tailnet.derp.regions.flatMap((r) => r.nodes).find((n) => n.hostname === pinned!.hostname && n.name !== probe!.nodeName);
     probe = { ...probe, pinnedNode: node?.name ?? "" };
   }
+  // headscale runs as a process, not in a container (where 0.0.0.0 is what Docker publishes on both
+  // families): it listens on both itself, so a client with IPv6 only reaches it too.
+  const bound = /^0\.0\.0\.0:(\d+)$/.exec(tailnet.headscale.listenAddr);
+  if (bound) {
+    note("headscale listen_addr (rendered)", tailnet.headscale.listenAddr, `[::]:${bound[1]}`, "the lab network is dual-stack: headscale listens on IPv4 and IPv6, as a published container port does");
+    tailnet = { ...tailnet, headscale: { ...tailnet.headscale, listenAddr: `[::]:${bound[1]}` } };
+  }
+  if (inputs.oidc) tailnet = pointOidcAtLab(tailnet, inputs.oidc, (c) => changes.push(c));
   const nodes = tailnet.derp.regions.flatMap((r) => r.nodes);
 
   // what each derper serves, and the breaks that change it
@@ -409,6 +450,12 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
     tailnet = { ...tailnet, policy: { ...policy, autoApprovers: { ...policy.autoApprovers, routes: kept } } };
     brk("route-not-auto-approved", "policy autoApprovers.routes", Object.keys(policy.autoApprovers.routes).join(", "), Object.keys(kept).join(", ") || "(none)");
   }
+  if (breaks.has("exit-not-approved")) {
+    const policy = tailnet.policy;
+    if (!policy || !tailnet.devices.some((d) => d.exitNode)) throw new Error("break exit-not-approved: the model has no policy with exit nodes to auto-approve");
+    tailnet = { ...tailnet, policy: { ...policy, autoApprovers: { ...policy.autoApprovers, exitNode: [] } } };
+    brk("exit-not-approved", "policy autoApprovers.exitNode", policy.autoApprovers.exitNode.join(", "), "(none)");
+  }
   const files = renderTailnet(tailnet);
 
   const derperArgs = new Map<string, string[]>();
@@ -436,6 +483,16 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
     if (!tailnet.devices.some((d) => d.tags.length > 0)) throw new Error("break device-untagged: no device of the model has tags");
     brk("device-untagged", "pre-auth keys of tagged devices", "made with the device's tags", "made without tags");
   }
+  if (breaks.has("oidc-user-not-allowed")) {
+    const oidc = tailnet.headscale.oidc;
+    if (!oidc || oidc.allowedUsers.length + oidc.allowedDomains.length + oidc.allowedGroups.length === 0) throw new Error("break oidc-user-not-allowed: the model has no oidc block that restricts who may log in");
+    brk("oidc-user-not-allowed", "the lab's OpenID Connect provider, first login", "a user the allowed lists admit", "a user outside allowedUsers, allowedDomains and allowedGroups");
+  }
+  if (breaks.has("ipv6-stun-closed")) {
+    const v6 = nodes.filter((n) => n.ipv6 !== undefined && n.stunPort > 0 && started.has(n.name));
+    if (v6.length === 0) throw new Error("break ipv6-stun-closed: no DERP node of the model has IPv6 and STUN");
+    brk("ipv6-stun-closed", `STUN over IPv6 on ${v6.map((n) => n.name).join(", ")}`, "answered", "dropped (nftables in the node's namespace)");
+  }
   if (breaks.has("direct-allowed")) brk("direct-allowed", "tailscaled of plain clients", "TS_DEBUG_ALWAYS_USE_DERP=true", "(unset: clients may talk directly)");
   if (derperArgs.size > 0) {
     note("derper files (every node)", `${DERPER_PATHS.keyFile}, ${DERPER_PATHS.certDir}, ${DERPER_PATHS.meshKeyFile}`, "<run>/derper/<node>/derper.key, certs, mesh.key", "the lab runs derper as a process in the run directory; every other flag is exactly as rendered");
@@ -444,15 +501,25 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
   return { spec, tailnet, files, derperArgs, meshKeys, derperCertificates, changes, probe, breaks, foreignRegions };
 }
 
-/** The hosts file every lab namespace sees: headscale's host and every DERP node's DNS name. */
+/**
+ * The hosts file every lab namespace sees: headscale's host and every DERP node's DNS name, at
+ * their lab IPv4 address, and at their lab IPv6 address where the model gives them one (as DNS
+ * would have an AAAA record: headscale's host with publicIpv6, a node with IPv6).
+ */
 export function labHostsFile(tailnet: ResolvedTailnet, plan: LabPlan, probe: WrongPinProbe | undefined): string {
-  const entries = new Map<string, string>();
-  entries.set(tailnet.headscale.serverHost, headscaleMachine(plan).address);
+  const entries: [string, string][] = [];
+  if (isIP(tailnet.headscale.serverHost) === 0) {
+    const m = headscaleMachine(plan);
+    entries.push([tailnet.headscale.serverHost, m.address]);
+    if (tailnet.hosts.find((h) => h.name === tailnet.headscale.host)?.publicIpv6 !== undefined) entries.push([tailnet.headscale.serverHost, m.address6]);
+  }
   const planned = new Set(plan.machines.flatMap((m) => m.derpNodes));
   for (const node of tailnet.derp.regions.flatMap((r) => r.nodes)) {
-    if (node.name === probe?.nodeName || isIP(node.hostname) || !planned.has(node.name)) continue;
-    entries.set(node.hostname, machineOfNode(plan, node.name).address);
+    if (node.name === probe?.nodeName || isIP(node.hostname) || !planned.has(node.name) || entries.some(([name]) => name === node.hostname)) continue;
+    const m = machineOfNode(plan, node.name);
+    entries.push([node.hostname, m.address]);
+    if (node.ipv6 !== undefined) entries.push([node.hostname, m.address6]);
   }
-  const lines = ["127.0.0.1 localhost", ...[...entries].map(([name, address]) => `${address} ${name}`)];
+  const lines = ["127.0.0.1 localhost", ...entries.map(([name, address]) => `${address} ${name}`)];
   return `# cdktf-tailnet lab: DNS names of the model, at their lab addresses\n${lines.join("\n")}\n`;
 }

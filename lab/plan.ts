@@ -6,16 +6,26 @@
  */
 import type { ResolvedDevice, ResolvedTailnet } from "../model/index.js";
 import { splitDestination } from "../model/policy.js";
+import { planUpstreams, type LabUpstream } from "./exit-node.js";
 
 /** One namespace of the lab. */
 export interface LabMachine {
   /** Unique within the run: the model host's name, or the node/device name, or `client-<i>`. */
   readonly name: string;
-  readonly kind: "server" | "device" | "client";
+  /**
+   * `server`: a model host (headscale, DERP nodes); `device`, `client`: tailscaleds joined with
+   * pre-auth keys; `oidc-provider`, `oidc-login`: the lab's OpenID Connect provider and the
+   * client that logs in through it (lab/oidc.ts).
+   */
+  readonly kind: "server" | "device" | "client" | "oidc-provider" | "oidc-login";
   /** The model host it stands for, when there is one. */
   readonly modelHost: string | undefined;
-  /** The lab IPv4 address of its one interface. */
+  /** The lab IPv4 address of its one interface (planned for every machine; a v6-only one does not get it). */
   readonly address: string;
+  /** Its lab IPv6 address on the same interface: the lab network is dual-stack. */
+  readonly address6: string;
+  /** A client with no IPv4 at all (lab/ipv6.ts): it reaches headscale and DERP over IPv6 only. */
+  readonly ipv6Only?: boolean;
   /** Runs headscale. */
   readonly headscale: boolean;
   /** DERP nodes (by name) whose derper runs here. */
@@ -47,6 +57,12 @@ export interface LabPlan {
   readonly lans: readonly LabLan[];
   /** The plain client that tries the routes (joined with `--accept-routes`), or undefined without clients or routes. */
   readonly routeClient: string | undefined;
+  /** An upstream network behind each exit node, with a listener in it (lab/exit-node.ts). */
+  readonly upstreams: readonly LabUpstream[];
+  /** The plain client that tries the exit nodes, or undefined without clients or exit nodes. */
+  readonly exitClient: string | undefined;
+  /** The OpenID Connect provider's and the login client's machines, when the model has `oidc`. */
+  readonly oidc: { readonly provider: string; readonly login: string } | undefined;
   /**
    * The user the lab's clients join as: the tailnet's own user (which no rule of a policy names)
    * unless the policy keeps its nodes apart; then the first user of the model whose nodes the
@@ -74,6 +90,9 @@ export interface LabLan {
 
 /** Lab subnet: a /24 inside the namespaces only. */
 export const DEFAULT_LAB_SUBNET = "10.77.0.0/24";
+
+/** The lab's IPv6 subnet (documentation addresses, inside the namespaces only); machine i gets `::<10+i>`. */
+export const LAB_SUBNET6 = { prefix: "2001:db8:77::", length: 64 } as const;
 
 function addressAt(subnet: string, index: number): string {
   const base = subnet.split("/")[0]!.split(".").map(Number);
@@ -111,7 +130,7 @@ export function planLab(tailnet: ResolvedTailnet, clients: number, subnet = DEFA
     return candidate;
   };
   const machines: LabMachine[] = [];
-  const add = (m: Omit<LabMachine, "address">) => machines.push({ ...m, address: addressAt(subnet, machines.length) });
+  const add = (m: Omit<LabMachine, "address" | "address6">) => machines.push({ ...m, address: addressAt(subnet, machines.length), address6: `${LAB_SUBNET6.prefix}${10 + machines.length}` });
   const lanPlans = tailnet.devices.flatMap((device) => {
     const routes = device.advertiseRoutes.filter((r) => {
       const p = ipv4Prefix(r);
@@ -125,6 +144,11 @@ export function planLab(tailnet: ResolvedTailnet, clients: number, subnet = DEFA
   for (const [name, s] of servers) add({ ...none, name, kind: "server", modelHost: s.modelHost, headscale: s.headscale, derpNodes: s.derpNodes });
   for (const device of tailnet.devices) add({ ...none, name: unique(device.name), kind: "device", device });
   for (let i = 1; i <= clients; i++) add({ ...none, ...asUser, name: unique(`client-${i}`), kind: "client", client: i });
+  const oidc = tailnet.headscale.oidc ? { provider: unique("oidc-provider"), login: unique("oidc-login") } : undefined;
+  if (oidc) {
+    add({ ...none, name: oidc.provider, kind: "oidc-provider" });
+    add({ ...none, name: oidc.login, kind: "oidc-login" });
+  }
   const serverOf = (node: string) => [...servers].find(([, s]) => s.derpNodes.includes(node))![0];
   for (const region of tailnet.derp.regions) {
     const nodes = region.nodes.filter((n) => !n.stunOnly);
@@ -134,6 +158,11 @@ export function planLab(tailnet: ResolvedTailnet, clients: number, subnet = DEFA
       const blocked = nodes.filter((n) => serverOf(n.name) !== serverOf(home.name)).map((n) => n.name);
       add({ ...none, ...asUser, name: unique(`mesh-${region.code}-${i + 1}`), kind: "client", mesh: { regionId: region.id, regionCode: region.code, node: home.name, blocked } });
     });
+  }
+  // A client with IPv6 only, when it can reach headscale and a region's DERP nodes over IPv6 (lab/ipv6.ts).
+  const headscaleHasIpv6 = tailnet.hosts.find((h) => h.name === tailnet.headscale.host)?.publicIpv6 !== undefined;
+  if (headscaleHasIpv6 && tailnet.derp.regions.some((r) => !r.noMeasureNoHome && r.nodes.some((n) => !n.stunOnly && n.ipv6 !== undefined))) {
+    add({ ...none, ...asUser, name: unique("client-v6"), kind: "client", ipv6Only: true });
   }
   const idleHosts = tailnet.hosts.filter((h) => !servers.has(h.name)).map((h) => h.name);
 
@@ -152,7 +181,9 @@ export function planLab(tailnet: ResolvedTailnet, clients: number, subnet = DEFA
     };
   });
   const routeClient = lans.length > 0 ? machines.find((x) => x.client !== undefined)?.name : undefined;
-  return { subnet, prefixLength: 24, machines, idleHosts, lans, routeClient, clientUser };
+  const upstreams = planUpstreams(machines);
+  const exitClient = upstreams.length > 0 ? machines.find((x) => x.client !== undefined)?.name : undefined;
+  return { subnet, prefixLength: 24, machines, idleHosts, lans, routeClient, upstreams, exitClient, oidc, clientUser };
 }
 
 /** The clients' user: see LabPlan.clientUser. */
@@ -236,6 +267,11 @@ export function machineOfNode(plan: LabPlan, nodeName: string): LabMachine {
   const m = plan.machines.find((x) => x.derpNodes.includes(nodeName));
   if (!m) throw new Error(`no lab machine runs DERP node ${nodeName}`);
   return m;
+}
+
+/** A tailscaled the lab joins with a pre-auth key: a declared device or a plain client. */
+export function joinsWithKey(m: LabMachine): boolean {
+  return m.kind === "device" || m.kind === "client";
 }
 
 /** The machine that runs headscale. */

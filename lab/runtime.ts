@@ -8,7 +8,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
-import type { LabMachine, LabPlan } from "./plan.js";
+import { LAB_SUBNET6, type LabMachine, type LabPlan } from "./plan.js";
 
 /** Files bound over /etc inside every lab namespace. */
 export interface LabEtc {
@@ -147,33 +147,54 @@ export class LabRuntime {
       await this.ip(["-n", sw, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", ns]);
       await this.ip(["-n", sw, "link", "set", port, "master", "br0", "up"]);
       await this.ip(["-n", ns, "link", "set", "lo", "up"]);
-      await this.ip(["-n", ns, "addr", "add", `${m.address}/${plan.prefixLength}`, "dev", "eth0"]);
+      if (!m.ipv6Only) await this.ip(["-n", ns, "addr", "add", `${m.address}/${plan.prefixLength}`, "dev", "eth0"]);
+      // nodad: usable at once, no duplicate address detection to wait for (the lab hands out every address).
+      await this.ip(["-n", ns, "addr", "add", `${m.address6}/${LAB_SUBNET6.length}`, "dev", "eth0", "nodad"]);
       await this.ip(["-n", ns, "link", "set", "eth0", "up"]);
     }
   }
 
+  /** Drops UDP to `port` over IPv6 in a machine (nftables in its namespace): IPv6 STUN closed (a break). */
+  async dropIpv6Udp(machine: string, port: number): Promise<void> {
+    const ns = this.namespaceOf(machine);
+    const r = await this.rootRun(["ip", "netns", "exec", ns, "nft", `add table ip6 lab_break; add chain ip6 lab_break input { type filter hook input priority 0; policy accept; }; add rule ip6 lab_break input udp dport ${port} drop`]);
+    if (r.code !== 0) throw new Error(`nft in ${machine} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
+  }
+
   /**
    * A LAN behind a machine: a namespace of its own (`name`) joined to the machine by a veth pair,
-   * the machine's side `lan0` with `routerAddress`, the LAN's side `eth0` with `lanAddress` (both
+   * the machine's side `ifname` (`lan0`, ...) with `routerAddress`, the LAN's side `eth0` with `lanAddress` (both
    * `/prefixLength`). The LAN has no other route: it reaches only the machine in front of it.
    */
-  async createLan(machine: string, name: string, routerAddress: string, lanAddress: string, prefixLength: number): Promise<void> {
+  async createLan(machine: string, name: string, routerAddress: string, lanAddress: string, prefixLength: number, ifname = "lan0"): Promise<void> {
     this.throwIfAborted();
     const ns = `${this.prefix}${name}`;
     this.nsOf.set(name, ns);
     await this.addNamespace(ns);
     const router = this.namespaceOf(machine);
-    await this.ip(["-n", router, "link", "add", "lan0", "type", "veth", "peer", "name", "eth0", "netns", ns]);
-    await this.ip(["-n", router, "addr", "add", `${routerAddress}/${prefixLength}`, "dev", "lan0"]);
-    await this.ip(["-n", router, "link", "set", "lan0", "up"]);
+    await this.ip(["-n", router, "link", "add", ifname, "type", "veth", "peer", "name", "eth0", "netns", ns]);
+    await this.ip(["-n", router, "addr", "add", `${routerAddress}/${prefixLength}`, "dev", ifname]);
+    await this.ip(["-n", router, "link", "set", ifname, "up"]);
     await this.ip(["-n", ns, "link", "set", "lo", "up"]);
     await this.ip(["-n", ns, "addr", "add", `${lanAddress}/${prefixLength}`, "dev", "eth0"]);
     await this.ip(["-n", ns, "link", "set", "eth0", "up"]);
   }
 
-  /** `ip route add unreachable <address>` in a machine: it can no longer reach that address. */
+  /**
+   * The upstream of an exit node, as the internet is to it: a namespace (`name`) on a link of its
+   * own (`exitAddress` and `gatewayAddress`, `/prefixLength`), the machine's default route via it,
+   * and `listenerAddress` beyond it (on the namespace's loopback, not on the link: an exit node
+   * serves no address of a network it is attached to). Nothing routes on from there.
+   */
+  async createUpstream(machine: string, name: string, up: { readonly exitAddress: string; readonly gatewayAddress: string; readonly listenerAddress: string; readonly prefixLength: number }, ifname: string): Promise<void> {
+    await this.createLan(machine, name, up.exitAddress, up.gatewayAddress, up.prefixLength, ifname);
+    await this.ip(["-n", this.namespaceOf(name), "addr", "add", `${up.listenerAddress}/32`, "dev", "lo"]);
+    await this.ip(["-n", this.namespaceOf(machine), "route", "add", "default", "via", up.gatewayAddress, "dev", ifname]);
+  }
+
+  /** `ip route add unreachable <address>` in a machine: it can no longer reach that address (IPv4 or IPv6). */
   async blockAddress(machine: string, address: string): Promise<void> {
-    await this.ip(["-n", this.namespaceOf(machine), "route", "replace", "unreachable", `${address}/32`]);
+    await this.ip(["-n", this.namespaceOf(machine), "route", "replace", "unreachable", `${address}/${address.includes(":") ? 128 : 32}`]);
   }
 
   /** The argv that runs `argv` inside a machine's namespace with the lab's /etc files. */

@@ -136,6 +136,8 @@ export const DEFAULTS = {
   },
   dns: { ttl: 300, proxied: false },
   devices: { advertiseRoutes: [] as readonly string[], exitNode: false, tags: [] as readonly string[] },
+  /** Without ACLs the policy allows all (model/policy.ts allowAllAcl); clients keep Tailscale's fixed port. */
+  policy: { randomizeClientPort: false },
 } as const;
 
 /** Who terminates TLS for headscale, as far as its listener's default goes. */

@@ -120,11 +120,16 @@ export interface TailnetElements {
   readonly hosts: readonly HostElement[];
   readonly dns: DnsZoneElement | undefined;
   readonly users: readonly ResolvedUser[];
-  readonly policy: ResolvedPolicy | undefined;
+  readonly policy: PolicyElement | undefined;
   readonly devices: readonly ResolvedDevice[];
 }
 
 /** What the second pass reads: the elements, with the hosts by name. */
 export interface ResolveContext extends TailnetElements {
   readonly hostsByName: ReadonlyMap<string, HostElement>;
+}
+
+/** The policy, defaulted; `acls` is `allow-all` where the spec writes none (the rule depends on the node prefixes: second pass). */
+export interface PolicyElement extends Omit<ResolvedPolicy, "acls"> {
+  readonly acls: ResolvedPolicy["acls"] | "allow-all";
 }

@@ -6,12 +6,31 @@
 import { IssueList, joinPath } from "./issues.js";
 import type { CheckContext } from "./context.js";
 import { DEFAULTS } from "./defaults.js";
-import { hasHostBits, isIp, networkOf, parseGoDuration, parsePrefix } from "./net.js";
+import { hasHostBits, isIp, networkOf, parseGoDuration, parsePrefix, prefixWithin, TAILSCALE_CGNAT, TAILSCALE_ULA } from "./net.js";
+import type { PolicyElement } from "./elements.js";
 import type { ResolvedPolicy, ResolvedUser } from "./resolved.js";
 import type { AclRuleSpec, DeviceSpec, PolicySpec, TailnetSpec, UserSpec } from "./spec.js";
 
 /** The default ACL when the spec gives none: everyone reaches everything (headscale's own default without a policy). */
 export const ALLOW_ALL_ACL: AclRuleSpec = { src: ["*"], dst: ["*:*"] };
+
+/** The tailnet's node prefixes outside Tailscale's ranges (allowed with `prefixes.allowNonStandard`). */
+export function nonStandardNodePrefixes(prefixes: { readonly v4: string | undefined; readonly v6: string | undefined }): string[] {
+  return [prefixes.v4, prefixes.v6].filter((text): text is string => {
+    const prefix = text === undefined ? undefined : parsePrefix(text);
+    return prefix !== undefined && !prefixWithin(prefix, TAILSCALE_CGNAT) && !prefixWithin(prefix, TAILSCALE_ULA);
+  });
+}
+
+/**
+ * The allow-all ACL for a tailnet's node prefixes. headscale 0.29 reads `*` as Tailscale's ranges
+ * (100.64.0.0/10, fd7a:115c:a1e0::/48) and the approved routes, no longer as every address, so
+ * nodes of a non-standard prefix are named too: everyone still reaches everything, as without a policy.
+ */
+export function allowAllAcl(nodePrefixes: { readonly v4: string | undefined; readonly v6: string | undefined }): AclRuleSpec {
+  const extra = nonStandardNodePrefixes(nodePrefixes);
+  return extra.length === 0 ? ALLOW_ALL_ACL : { src: ["*", ...extra], dst: ["*:*", ...extra.map((p) => `${p}:*`)] };
+}
 
 const USER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]*$/;
 
@@ -65,11 +84,31 @@ function sortedUnique(values: Iterable<string>): string[] {
 }
 
 /**
- * Resolves the policy when the spec has one. Tags devices carry without an owner in the spec are
- * owned by the device's user; the devices' routes and exit nodes become auto-approvers.
+ * Whether the kit renders a policy the spec does not have: devices advertise routes or exit nodes,
+ * and headscale's policy is the kit's to write (mode `file`, no file of the user's own). Without
+ * it headscale applies no policy, so every node reaches every other, but each advertised route
+ * waits for `headscale nodes approve-routes`; the derived policy keeps the first and removes the
+ * second. With a policy in the database or a file of the user's own, a warning says what to add
+ * (model/warnings.ts).
  */
-export function resolvePolicy(spec: TailnetSpec, tailnetName: string): ResolvedPolicy | undefined {
-  const p = spec.policy;
+export function derivesPolicy(spec: TailnetSpec): boolean {
+  if (spec.policy !== undefined || spec.headscale?.policy?.mode === "database" || (spec.headscale?.policy?.path ?? "") !== "") return false;
+  return (spec.devices ?? []).some((d) => (d?.advertiseRoutes?.length ?? 0) > 0 || d?.exitNode === true);
+}
+
+/** Whether the kit renders headscale's policy file: the spec has a policy, or one is derived. */
+export function rendersPolicy(spec: TailnetSpec): boolean {
+  return spec.policy !== undefined || derivesPolicy(spec);
+}
+
+/**
+ * The policy's first pass, when the spec has one or the kit derives one (`derivesPolicy`). Tags
+ * devices carry without an owner in the spec are owned by the device's user; the devices' routes
+ * and exit nodes become auto-approvers. A policy without ACLs allows all, which depends on the node
+ * prefixes: the second pass (`resolvePolicy`) writes that rule.
+ */
+export function defaultPolicy(spec: TailnetSpec, tailnetName: string): PolicyElement | undefined {
+  const p: PolicySpec | undefined = spec.policy ?? (derivesPolicy(spec) ? {} : undefined);
   if (!p) return undefined;
   const hosts = p.hosts ?? {};
   const groups = Object.fromEntries(Object.entries(p.groups ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)).map(([g, members]) => [g, members.map((m) => spell(m, hosts))]));
@@ -84,24 +123,36 @@ export function resolvePolicy(spec: TailnetSpec, tailnetName: string): ResolvedP
     for (const route of device.advertiseRoutes ?? []) routes[route] = sortedUnique([...(routes[route] ?? []), ...deviceApprover(device, tailnetName)]);
     if (device.exitNode) exitNode.push(...deviceApprover(device, tailnetName));
   }
+  const sortedHosts = Object.fromEntries(Object.entries(hosts).sort(([a], [b]) => (a < b ? -1 : 1)));
   return {
     groups,
     tagOwners: Object.fromEntries(Object.entries(tagOwners).sort(([a], [b]) => (a < b ? -1 : 1))),
-    hosts: Object.fromEntries(Object.entries(hosts).sort(([a], [b]) => (a < b ? -1 : 1))),
-    acls: (p.acls ?? [ALLOW_ALL_ACL]).map((rule) => ({
-      action: "accept" as const,
-      src: rule.src.map((s) => spell(s, hosts)),
-      dst: rule.dst.map((d) => {
-        const split = splitDestination(d);
-        return split ? `${spell(split.alias, hosts)}:${split.ports}` : d;
-      }),
-      ...(rule.proto !== undefined && { proto: rule.proto }),
-    })),
+    hosts: sortedHosts,
+    acls: p.acls === undefined ? "allow-all" : p.acls.map((rule) => policyRule(rule, sortedHosts)),
     autoApprovers: {
       routes: Object.fromEntries(Object.entries(routes).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, sortedUnique(v)])),
       exitNode: sortedUnique(exitNode),
     },
-    randomizeClientPort: p.randomizeClientPort ?? false,
+    randomizeClientPort: p.randomizeClientPort ?? DEFAULTS.policy.randomizeClientPort,
+    origin: spec.policy ? "spec" : "derived",
+  };
+}
+
+/** The policy's second pass: a policy without ACLs gets the allow-all rule for the tailnet's node prefixes (`allowAllAcl`). */
+export function resolvePolicy(policy: PolicyElement, nodePrefixes: { readonly v4: string | undefined; readonly v6: string | undefined }): ResolvedPolicy {
+  return { ...policy, acls: policy.acls === "allow-all" ? [policyRule(allowAllAcl(nodePrefixes), policy.hosts)] : policy.acls };
+}
+
+/** One ACL rule as headscale reads it: users spelled `name@`, destinations `alias:ports`. */
+function policyRule(rule: AclRuleSpec, hosts: Readonly<Record<string, string>>): ResolvedPolicy["acls"][number] {
+  return {
+    action: "accept" as const,
+    src: rule.src.map((s) => spell(s, hosts)),
+    dst: rule.dst.map((d) => {
+      const split = splitDestination(d);
+      return split ? `${spell(split.alias, hosts)}:${split.ports}` : d;
+    }),
+    ...(rule.proto !== undefined && { proto: rule.proto }),
   };
 }
 

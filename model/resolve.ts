@@ -12,7 +12,7 @@ import { defaultDnsZone, resolveDnsZone } from "./dns-records.js";
 import type { ResolveContext, TailnetElements } from "./elements.js";
 import { defaultHeadscale, resolveHeadscale } from "./headscale.js";
 import { defaultHosts, resolveHosts } from "./hosts.js";
-import { resolvePolicy, resolveUsers } from "./policy.js";
+import { defaultPolicy, resolvePolicy, resolveUsers } from "./policy.js";
 import type { ResolvedTailnet } from "./resolved.js";
 import type { TailnetSpec } from "./spec.js";
 import { deriveWarnings } from "./warnings.js";
@@ -29,7 +29,7 @@ export function defaultElements(spec: TailnetSpec): TailnetElements {
     hosts: defaultHosts(spec.hosts),
     dns: spec.dns && defaultDnsZone(spec.dns),
     users: resolveUsers(spec, name),
-    policy: resolvePolicy(spec, name),
+    policy: defaultPolicy(spec, name),
     devices: defaultDevices(spec.devices, name),
   };
 }
@@ -47,7 +47,7 @@ export function resolveElements(elements: TailnetElements): ResolvedTailnet {
     hosts,
     dns: elements.dns && resolveDnsZone(elements.dns, headscale, derp, hosts),
     users: elements.users,
-    policy: elements.policy,
+    policy: elements.policy && resolvePolicy(elements.policy, headscale.prefixes),
     devices: elements.devices,
   };
   return { ...tailnet, warnings: deriveWarnings(tailnet) };

@@ -546,4 +546,11 @@ export interface ResolvedPolicy {
   readonly acls: readonly { readonly action: "accept"; readonly src: readonly string[]; readonly dst: readonly string[]; readonly proto?: string }[];
   readonly autoApprovers: { readonly routes: Readonly<Record<string, readonly string[]>>; readonly exitNode: readonly string[] };
   readonly randomizeClientPort: boolean;
+  /**
+   * `spec`: the spec's own policy. `derived`: the spec has none, but devices advertise routes or
+   * exit nodes, so the kit renders headscale's allow-all behaviour as a policy (every node reaches
+   * every other) plus the auto-approvers of those routes, which would otherwise wait for a manual
+   * approval (see `derivesPolicy` in model/policy.ts).
+   */
+  readonly origin: "spec" | "derived";
 }

@@ -53,8 +53,9 @@ export interface TailnetSpec {
    * The access policy, rendered into headscale's policy file: groups, tag owners, ACLs and
    * auto-approvers. Routes and exit nodes the model's devices advertise are auto-approved for
    * the device's tags (or its user) without a manual `headscale nodes approve-routes`.
-   * @default - no policy file: headscale lets every node reach every other, and advertised
-   * routes wait for manual approval
+   * @default - no policy file, so headscale lets every node reach every other; when devices
+   * advertise routes or exit nodes (and headscale.policy is neither "database" nor a path of
+   * yours), a derived policy that keeps that (one ACL, `*` to `*:*`) and auto-approves them
    */
   policy?: PolicySpec;
 }

@@ -85,6 +85,11 @@ export interface HeadscaleFeatures {
   autoUpdateKey: boolean;
   /** headscale refuses to skip a minor version or downgrade the database (0.29+). */
   strictUpgradePath: boolean;
+  /**
+   * `*` in a policy means Tailscale's ranges (100.64.0.0/10, fd7a:115c:a1e0::/48) and the approved
+   * routes, not every address (0.29+), so nodes of a non-standard prefix are not in it.
+   */
+  wildcardIsTailscaleRanges: boolean;
 }
 
 /** One supported headscale minor line. */
@@ -115,6 +120,7 @@ export const HEADSCALE_MINORS: readonly HeadscaleMinor[] = [
       randomizeClientPortKey: true,
       autoUpdateKey: false,
       strictUpgradePath: false,
+      wildcardIsTailscaleRanges: false,
     },
   },
   {
@@ -132,6 +138,7 @@ export const HEADSCALE_MINORS: readonly HeadscaleMinor[] = [
       randomizeClientPortKey: true,
       autoUpdateKey: false,
       strictUpgradePath: false,
+      wildcardIsTailscaleRanges: false,
     },
   },
   {
@@ -149,6 +156,7 @@ export const HEADSCALE_MINORS: readonly HeadscaleMinor[] = [
       randomizeClientPortKey: false,
       autoUpdateKey: true,
       strictUpgradePath: true,
+      wildcardIsTailscaleRanges: true,
     },
   },
 ];

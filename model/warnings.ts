@@ -5,6 +5,7 @@
  */
 import type { ModelWarning, ValidationIssue, WarningSubject } from "./issues.js";
 import type { ResolvedTailnet } from "./resolved.js";
+import { nonStandardNodePrefixes } from "./policy.js";
 import type { TailnetSpec } from "./spec.js";
 import { allNodes, hostNamed } from "./walk.js";
 import { DERPER_PATHS, RESTIC_SECRET_FILES } from "./paths.js";
@@ -126,9 +127,53 @@ function certificateWarnings(tailnet: Omit<ResolvedTailnet, "warnings">): ModelW
   });
 }
 
+/**
+ * Routes and exit nodes nothing auto-approves: the spec has no policy and headscale's is the
+ * user's own (in its database, or a file the spec names), so the kit derives none (model/policy.ts).
+ */
+function approvalWarnings(tailnet: Omit<ResolvedTailnet, "warnings">): ModelWarning[] {
+  if (tailnet.policy) return [];
+  const advertised = tailnet.devices.flatMap((d) => [...d.advertiseRoutes.map((r) => `${r} of ${d.name}`), ...(d.exitNode ? [`exit node ${d.name}`] : [])]);
+  if (advertised.length === 0) return [];
+  const hs = tailnet.headscale;
+  const where = hs.policy.mode === "database" ? "the policy in headscale's database (headscale.policy.mode \"database\")" : `your policy file ${hs.policy.path}`;
+  const shown = advertised.length > 5 ? `${advertised.slice(0, 5).join(", ")} and ${advertised.length - 5} more` : advertised.join(", ");
+  return [
+    {
+      path: "policy",
+      message: `${shown} wait for \`headscale nodes approve-routes\` unless ${where} auto-approves them: the kit renders no policy beside yours`,
+      fix: `add them to the autoApprovers of ${where}, or give the spec a policy (the kit then renders it with those autoApprovers derived from the devices)`,
+      subject: { kind: "tailnet" },
+    },
+  ];
+}
+
+/**
+ * `*` in the spec's ACLs on headscale 0.29, whose `*` no longer holds a non-standard node prefix:
+ * rules meant for every node leave these nodes out (the kit's own allow-all names the prefixes).
+ */
+function wildcardWarnings(tailnet: Omit<ResolvedTailnet, "warnings">): ModelWarning[] {
+  const hs = tailnet.headscale;
+  const extra = nonStandardNodePrefixes(hs.prefixes);
+  if (tailnet.policy?.origin !== "spec" || extra.length === 0 || !hs.version.minor.features.wildcardIsTailscaleRanges) return [];
+  return tailnet.policy.acls.flatMap((rule, i): ModelWarning[] => {
+    const src = rule.src.includes("*") && !extra.every((p) => rule.src.includes(p));
+    const dst = rule.dst.some((d) => d.startsWith("*:")) && !extra.every((p) => rule.dst.some((d) => d.startsWith(`${p}:`)));
+    if (!src && !dst) return [];
+    return [
+      {
+        path: `policy.acls[${i}]`,
+        message: `headscale ${hs.version.version} reads "*" as 100.64.0.0/10, fd7a:115c:a1e0::/48 and the approved routes, which do not hold this tailnet's nodes (${extra.join(", ")}): the rule leaves them out`,
+        fix: `name ${extra.join(" and ")} beside "*"${dst ? ` (in dst as ${extra.map((p) => `"${p}:<ports>"`).join(", ")})` : ""}, or use the standard prefixes`,
+        subject: { kind: "tailnet" },
+      },
+    ];
+  });
+}
+
 /** The warnings that follow from the resolved model itself, in a fixed order. */
 export function deriveWarnings(tailnet: Omit<ResolvedTailnet, "warnings">): ModelWarning[] {
-  return [...stateWarnings(tailnet), ...certificateWarnings(tailnet), ...unaddressedWarnings(tailnet)];
+  return [...stateWarnings(tailnet), ...certificateWarnings(tailnet), ...unaddressedWarnings(tailnet), ...approvalWarnings(tailnet), ...wildcardWarnings(tailnet)];
 }
 
 /** Whether two subjects are the same part of the tailnet. */

@@ -41,7 +41,7 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
 },"useData":true},
   },
   "acme.Dockerfile": {
-    sha256: "4889793a4e69b477acbe9ea67b8ab12599174664a99c23d6eb1267e3053b068e",
+    sha256: "93e37bdb3e88bd7c7c851408c0916ef59643cb36981917c104ca7b83fe1d6623",
     partials: [],
     spec: {"0":function(container,depth0,helpers,partials,data) {
     var stack1, lookupProperty = container.lookupProperty || function(parent, propertyName) {
@@ -52,7 +52,7 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return " "
-    + ((stack1 = (lookupProperty(helpers,"dockerRun")||container.strict(depth0, "dockerRun", {"start":{"line":12,"column":60},"end":{"line":12,"column":69}} )).call(depth0 != null ? depth0 : (container.nullContext || {}),lookupProperty(depth0,"stateDir"),{"name":"dockerRun","hash":{},"data":data,"loc":{"start":{"line":12,"column":58},"end":{"line":12,"column":85}}})) != null ? stack1 : "");
+    + ((stack1 = (lookupProperty(helpers,"dockerRun")||container.strict(depth0, "dockerRun", {"start":{"line":15,"column":60},"end":{"line":15,"column":69}} )).call(depth0 != null ? depth0 : (container.nullContext || {}),lookupProperty(depth0,"stateDir"),{"name":"dockerRun","hash":{},"data":data,"loc":{"start":{"line":15,"column":58},"end":{"line":15,"column":85}}})) != null ? stack1 : "");
 },"1":function(container,depth0,helpers,partials,data) {
     var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
@@ -62,9 +62,9 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     };
 
   return "COPY "
-    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":17,"column":7},"end":{"line":17,"column":16}} )).call(alias2,lookupProperty(depth0,"file"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":17,"column":5},"end":{"line":17,"column":28}}})) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":20,"column":7},"end":{"line":20,"column":16}} )).call(alias2,lookupProperty(depth0,"file"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":20,"column":5},"end":{"line":20,"column":28}}})) != null ? stack1 : "")
     + " "
-    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":17,"column":31},"end":{"line":17,"column":40}} )).call(alias2,lookupProperty(depth0,"path"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":17,"column":29},"end":{"line":17,"column":52}}})) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":20,"column":31},"end":{"line":20,"column":40}} )).call(alias2,lookupProperty(depth0,"path"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":20,"column":29},"end":{"line":20,"column":52}}})) != null ? stack1 : "")
     + "\n";
 },"compiler":[8,">= 4.3.0"],"main":function(container,depth0,helpers,partials,data) {
     var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
@@ -82,22 +82,22 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":3,"column":4},"end":{"line":3,"column":11}} )).call(alias2,lookupProperty(depth0,"nodes"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":3,"column":2},"end":{"line":3,"column":19}}})) != null ? stack1 : "")
     + " (no secrets; the DNS provider's secret is mounted where the settings say). It runs as\n# derper's user (65532), writes into derper's certificate volume, and checks for a renewal every\n# day; derper's container joins its process namespace, so the hook can restart derper. The\n# container's command names the node's settings file. derper's data volume is first mounted\n# here, so Docker fills it from this image: "
     + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":7,"column":46},"end":{"line":7,"column":53}} )).call(alias2,lookupProperty(depth0,"derperDataDir"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":7,"column":44},"end":{"line":7,"column":69}}})) != null ? stack1 : "")
-    + " must be derper's user's.\nFROM "
-    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":8,"column":7},"end":{"line":8,"column":16}} )).call(alias2,lookupProperty(depth0,"baseImage"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":8,"column":5},"end":{"line":8,"column":28}}})) != null ? stack1 : "")
-    + "\nRUN apt-get update \\\n && apt-get install -y --no-install-recommends ca-certificates lego procps \\\n && rm -rf /var/lib/apt/lists/* \\\n && install -d -o 65532 -g 65532 -m 0700"
-    + ((stack1 = lookupProperty(helpers,"each").call(alias2,lookupProperty(depth0,"configs"),{"name":"each","hash":{},"fn":container.program(0, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":12,"column":40},"end":{"line":12,"column":94}}})) != null ? stack1 : "")
-    + " \\\n && install -d -o 65532 -g 65532 -m 0755 "
-    + ((stack1 = (lookupProperty(helpers,"dockerRun")||alias1(depth0, "dockerRun", {"start":{"line":13,"column":43},"end":{"line":13,"column":52}} )).call(alias2,lookupProperty(depth0,"derperDataDir"),{"name":"dockerRun","hash":{},"data":data,"loc":{"start":{"line":13,"column":41},"end":{"line":13,"column":68}}})) != null ? stack1 : "")
+    + " must be derper's user's.\n# The base image is a build argument whose default is the kit's pin (--build-arg BASE_IMAGE=...\n# for a build that cannot reach its registry); the packages are installed only where it lacks them.\nARG BASE_IMAGE="
+    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":10,"column":17},"end":{"line":10,"column":26}} )).call(alias2,lookupProperty(depth0,"baseImage"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":10,"column":15},"end":{"line":10,"column":38}}})) != null ? stack1 : "")
+    + "\nFROM ${BASE_IMAGE}\nRUN set -e; missing=\"\"; \\\n    for p in ca-certificates lego procps; do dpkg-query -W -f='${Status}' \"$p\" 2>/dev/null | grep -q 'ok installed' || missing=\"$missing $p\"; done; \\\n    if [ -n \"$missing\" ]; then apt-get update; apt-get install -y --no-install-recommends $missing; rm -rf /var/lib/apt/lists/*; fi; \\\n    install -d -o 65532 -g 65532 -m 0700"
+    + ((stack1 = lookupProperty(helpers,"each").call(alias2,lookupProperty(depth0,"configs"),{"name":"each","hash":{},"fn":container.program(0, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":15,"column":40},"end":{"line":15,"column":94}}})) != null ? stack1 : "")
+    + "; \\\n    install -d -o 65532 -g 65532 -m 0755 "
+    + ((stack1 = (lookupProperty(helpers,"dockerRun")||alias1(depth0, "dockerRun", {"start":{"line":16,"column":43},"end":{"line":16,"column":52}} )).call(alias2,lookupProperty(depth0,"derperDataDir"),{"name":"dockerRun","hash":{},"data":data,"loc":{"start":{"line":16,"column":41},"end":{"line":16,"column":68}}})) != null ? stack1 : "")
     + " "
-    + ((stack1 = (lookupProperty(helpers,"dockerRun")||alias1(depth0, "dockerRun", {"start":{"line":13,"column":71},"end":{"line":13,"column":80}} )).call(alias2,lookupProperty(depth0,"certDir"),{"name":"dockerRun","hash":{},"data":data,"loc":{"start":{"line":13,"column":69},"end":{"line":13,"column":90}}})) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"dockerRun")||alias1(depth0, "dockerRun", {"start":{"line":16,"column":71},"end":{"line":16,"column":80}} )).call(alias2,lookupProperty(depth0,"certDir"),{"name":"dockerRun","hash":{},"data":data,"loc":{"start":{"line":16,"column":69},"end":{"line":16,"column":90}}})) != null ? stack1 : "")
     + "\nCOPY acme-renew.sh "
-    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":14,"column":21},"end":{"line":14,"column":30}} )).call(alias2,lookupProperty(depth0,"script"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":14,"column":19},"end":{"line":14,"column":39}}})) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":17,"column":21},"end":{"line":17,"column":30}} )).call(alias2,lookupProperty(depth0,"script"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":17,"column":19},"end":{"line":17,"column":39}}})) != null ? stack1 : "")
     + "\nCOPY acme-install-cert.sh "
-    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":15,"column":28},"end":{"line":15,"column":37}} )).call(alias2,lookupProperty(depth0,"hook"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":15,"column":26},"end":{"line":15,"column":44}}})) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":18,"column":28},"end":{"line":18,"column":37}} )).call(alias2,lookupProperty(depth0,"hook"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":18,"column":26},"end":{"line":18,"column":44}}})) != null ? stack1 : "")
     + "\n"
-    + ((stack1 = lookupProperty(helpers,"each").call(alias2,lookupProperty(depth0,"configs"),{"name":"each","hash":{},"fn":container.program(1, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":16,"column":0},"end":{"line":18,"column":9}}})) != null ? stack1 : "")
+    + ((stack1 = lookupProperty(helpers,"each").call(alias2,lookupProperty(depth0,"configs"),{"name":"each","hash":{},"fn":container.program(1, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":19,"column":0},"end":{"line":21,"column":9}}})) != null ? stack1 : "")
     + "USER 65532:65532\nENTRYPOINT [\"/bin/sh\", "
-    + ((stack1 = (lookupProperty(helpers,"dockerJson")||alias1(depth0, "dockerJson", {"start":{"line":20,"column":25},"end":{"line":20,"column":35}} )).call(alias2,lookupProperty(depth0,"script"),{"name":"dockerJson","hash":{},"data":data,"loc":{"start":{"line":20,"column":23},"end":{"line":20,"column":44}}})) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"dockerJson")||alias1(depth0, "dockerJson", {"start":{"line":23,"column":25},"end":{"line":23,"column":35}} )).call(alias2,lookupProperty(depth0,"script"),{"name":"dockerJson","hash":{},"data":data,"loc":{"start":{"line":23,"column":23},"end":{"line":23,"column":44}}})) != null ? stack1 : "")
     + ", \"--loop\"]\n";
 },"useData":true},
   },
@@ -585,7 +585,7 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
 },"useData":true},
   },
   "ddns.Dockerfile": {
-    sha256: "0c8831e8dcc3e48402db023f4d523dccce0b87a6317e18f3466a533021f96128",
+    sha256: "36271ecc57e1d000f4a13a4ffffa5e7f9bacf0eba13f2344d41ab18d148c8b7c",
     partials: [],
     spec: {"compiler":[8,">= 4.3.0"],"main":function(container,depth0,helpers,partials,data) {
     var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
@@ -605,25 +605,25 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":3,"column":80},"end":{"line":3,"column":87}} )).call(alias2,lookupProperty(depth0,"secretFile"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":3,"column":78},"end":{"line":3,"column":100}}})) != null ? stack1 : "")
     + "), run as an\n# unprivileged user every "
     + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":4,"column":28},"end":{"line":4,"column":35}} )).call(alias2,lookupProperty(depth0,"interval"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":4,"column":26},"end":{"line":4,"column":46}}})) != null ? stack1 : "")
-    + ".\nFROM "
-    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":5,"column":7},"end":{"line":5,"column":16}} )).call(alias2,lookupProperty(depth0,"baseImage"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":5,"column":5},"end":{"line":5,"column":28}}})) != null ? stack1 : "")
-    + "\nRUN apt-get update \\\n && apt-get install -y --no-install-recommends ca-certificates curl jq bind9-dnsutils iproute2 \\\n && rm -rf /var/lib/apt/lists/* \\\n && install -d -o 65532 -g 65532 -m 0700 "
-    + ((stack1 = (lookupProperty(helpers,"dockerRun")||alias1(depth0, "dockerRun", {"start":{"line":9,"column":43},"end":{"line":9,"column":52}} )).call(alias2,lookupProperty(depth0,"stateDir"),{"name":"dockerRun","hash":{},"data":data,"loc":{"start":{"line":9,"column":41},"end":{"line":9,"column":63}}})) != null ? stack1 : "")
+    + ".\n# The base image is a build argument whose default is the kit's pin (--build-arg BASE_IMAGE=...\n# for a build that cannot reach its registry); the packages are installed only where it lacks them.\nARG BASE_IMAGE="
+    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":7,"column":17},"end":{"line":7,"column":26}} )).call(alias2,lookupProperty(depth0,"baseImage"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":7,"column":15},"end":{"line":7,"column":38}}})) != null ? stack1 : "")
+    + "\nFROM ${BASE_IMAGE}\nRUN set -e; missing=\"\"; \\\n    for p in ca-certificates curl jq bind9-dnsutils iproute2; do dpkg-query -W -f='${Status}' \"$p\" 2>/dev/null | grep -q 'ok installed' || missing=\"$missing $p\"; done; \\\n    if [ -n \"$missing\" ]; then apt-get update; apt-get install -y --no-install-recommends $missing; rm -rf /var/lib/apt/lists/*; fi; \\\n    install -d -o 65532 -g 65532 -m 0700 "
+    + ((stack1 = (lookupProperty(helpers,"dockerRun")||alias1(depth0, "dockerRun", {"start":{"line":12,"column":43},"end":{"line":12,"column":52}} )).call(alias2,lookupProperty(depth0,"stateDir"),{"name":"dockerRun","hash":{},"data":data,"loc":{"start":{"line":12,"column":41},"end":{"line":12,"column":63}}})) != null ? stack1 : "")
     + "\nCOPY ddns-update.sh "
-    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":10,"column":22},"end":{"line":10,"column":31}} )).call(alias2,lookupProperty(depth0,"script"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":10,"column":20},"end":{"line":10,"column":40}}})) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":13,"column":22},"end":{"line":13,"column":31}} )).call(alias2,lookupProperty(depth0,"script"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":13,"column":20},"end":{"line":13,"column":40}}})) != null ? stack1 : "")
     + "\nCOPY ddns.env "
-    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":11,"column":16},"end":{"line":11,"column":25}} )).call(alias2,lookupProperty(depth0,"config"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":11,"column":14},"end":{"line":11,"column":34}}})) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":14,"column":16},"end":{"line":14,"column":25}} )).call(alias2,lookupProperty(depth0,"config"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":14,"column":14},"end":{"line":14,"column":34}}})) != null ? stack1 : "")
     + "\nUSER 65532:65532\nVOLUME "
-    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":13,"column":9},"end":{"line":13,"column":18}} )).call(alias2,lookupProperty(depth0,"stateDir"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":13,"column":7},"end":{"line":13,"column":29}}})) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":16,"column":9},"end":{"line":16,"column":18}} )).call(alias2,lookupProperty(depth0,"stateDir"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":16,"column":7},"end":{"line":16,"column":29}}})) != null ? stack1 : "")
     + "\nENTRYPOINT [\"/bin/sh\", "
-    + ((stack1 = (lookupProperty(helpers,"dockerJson")||alias1(depth0, "dockerJson", {"start":{"line":14,"column":25},"end":{"line":14,"column":35}} )).call(alias2,lookupProperty(depth0,"script"),{"name":"dockerJson","hash":{},"data":data,"loc":{"start":{"line":14,"column":23},"end":{"line":14,"column":44}}})) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"dockerJson")||alias1(depth0, "dockerJson", {"start":{"line":17,"column":25},"end":{"line":17,"column":35}} )).call(alias2,lookupProperty(depth0,"script"),{"name":"dockerJson","hash":{},"data":data,"loc":{"start":{"line":17,"column":23},"end":{"line":17,"column":44}}})) != null ? stack1 : "")
     + ", \"--loop\", "
-    + ((stack1 = (lookupProperty(helpers,"dockerJson")||alias1(depth0, "dockerJson", {"start":{"line":14,"column":58},"end":{"line":14,"column":68}} )).call(alias2,lookupProperty(depth0,"config"),{"name":"dockerJson","hash":{},"data":data,"loc":{"start":{"line":14,"column":56},"end":{"line":14,"column":77}}})) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"dockerJson")||alias1(depth0, "dockerJson", {"start":{"line":17,"column":58},"end":{"line":17,"column":68}} )).call(alias2,lookupProperty(depth0,"config"),{"name":"dockerJson","hash":{},"data":data,"loc":{"start":{"line":17,"column":56},"end":{"line":17,"column":77}}})) != null ? stack1 : "")
     + "]\n";
 },"useData":true},
   },
   "derper.Dockerfile": {
-    sha256: "da8423ca7e374e8f9c3b90bed40cb6e312f3f83a9bd15ef18ea80bab7e96f38b",
+    sha256: "3e531e205410348667900a883ff85a2d6c00910141bb52a08dc417d08d52243b",
     partials: [],
     spec: {"compiler":[8,">= 4.3.0"],"main":function(container,depth0,helpers,partials,data) {
     var stack1, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {
@@ -637,16 +637,16 @@ export const compiledTemplates: Readonly<Record<string, { readonly sha256: strin
     + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":1,"column":11},"end":{"line":1,"column":18}} )).call(alias2,lookupProperty(depth0,"version"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":1,"column":9},"end":{"line":1,"column":28}}})) != null ? stack1 : "")
     + ", built by cdktf-tailnet. There is no official derper image or package:\n# Tailscale publishes only the Go module, so this builds the pinned release, never \"latest\",\n# with Go "
     + ((stack1 = (lookupProperty(helpers,"comment")||alias1(depth0, "comment", {"start":{"line":3,"column":12},"end":{"line":3,"column":19}} )).call(alias2,lookupProperty(depth0,"goVersion"),{"name":"comment","hash":{},"data":data,"loc":{"start":{"line":3,"column":10},"end":{"line":3,"column":31}}})) != null ? stack1 : "")
-    + ", which its go.mod accepts.\nFROM "
-    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":4,"column":7},"end":{"line":4,"column":16}} )).call(alias2,lookupProperty(depth0,"goImage"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":4,"column":5},"end":{"line":4,"column":26}}})) != null ? stack1 : "")
-    + " AS build\nENV CGO_ENABLED=0 GOFLAGS=-trimpath\nRUN go install tailscale.com/cmd/derper@v"
-    + ((stack1 = (lookupProperty(helpers,"dockerRun")||alias1(depth0, "dockerRun", {"start":{"line":6,"column":43},"end":{"line":6,"column":52}} )).call(alias2,lookupProperty(depth0,"version"),{"name":"dockerRun","hash":{},"data":data,"loc":{"start":{"line":6,"column":41},"end":{"line":6,"column":62}}})) != null ? stack1 : "")
-    + " \\\n && mkdir -p /out/var/lib/derper/certs /out/etc/derper\n\nFROM "
-    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":9,"column":7},"end":{"line":9,"column":16}} )).call(alias2,lookupProperty(depth0,"runtimeImage"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":9,"column":5},"end":{"line":9,"column":31}}})) != null ? stack1 : "")
-    + "\nCOPY --from=build /go/bin/derper /usr/local/bin/derper\n# State (node key, certificates) lives in a volume mounted here; nonroot must own it.\nCOPY --from=build --chown="
-    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":12,"column":28},"end":{"line":12,"column":37}} )).call(alias2,lookupProperty(depth0,"user"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":12,"column":26},"end":{"line":12,"column":44}}})) != null ? stack1 : "")
+    + ", which its go.mod accepts.\n# The base images are build arguments whose defaults are the kit's pins; a build that cannot reach\n# their registries passes images of its own (--build-arg GO_IMAGE=... RUNTIME_IMAGE=...).\nARG GO_IMAGE="
+    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":6,"column":15},"end":{"line":6,"column":24}} )).call(alias2,lookupProperty(depth0,"goImage"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":6,"column":13},"end":{"line":6,"column":34}}})) != null ? stack1 : "")
+    + "\nARG RUNTIME_IMAGE="
+    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":7,"column":20},"end":{"line":7,"column":29}} )).call(alias2,lookupProperty(depth0,"runtimeImage"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":7,"column":18},"end":{"line":7,"column":44}}})) != null ? stack1 : "")
+    + "\n\nFROM ${GO_IMAGE} AS build\n# Modules come from where the Go image says (the Go module proxy) unless a build passes GOPROXY,\n# e.g. file:///... for a module cache of its own (with GOFLAGS=\"-trimpath -mod=mod\").\nARG GOPROXY\nARG GOFLAGS=-trimpath\nENV CGO_ENABLED=0\nRUN go install tailscale.com/cmd/derper@v"
+    + ((stack1 = (lookupProperty(helpers,"dockerRun")||alias1(depth0, "dockerRun", {"start":{"line":15,"column":43},"end":{"line":15,"column":52}} )).call(alias2,lookupProperty(depth0,"version"),{"name":"dockerRun","hash":{},"data":data,"loc":{"start":{"line":15,"column":41},"end":{"line":15,"column":62}}})) != null ? stack1 : "")
+    + " \\\n && mkdir -p /out/var/lib/derper/certs /out/etc/derper\n\nFROM ${RUNTIME_IMAGE}\nCOPY --from=build /go/bin/derper /usr/local/bin/derper\n# State (node key, certificates) lives in a volume mounted here; nonroot must own it.\nCOPY --from=build --chown="
+    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":21,"column":28},"end":{"line":21,"column":37}} )).call(alias2,lookupProperty(depth0,"user"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":21,"column":26},"end":{"line":21,"column":44}}})) != null ? stack1 : "")
     + " /out/var/lib/derper /var/lib/derper\nCOPY --from=build /out/etc/derper /etc/derper\nUSER "
-    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":14,"column":7},"end":{"line":14,"column":16}} )).call(alias2,lookupProperty(depth0,"user"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":14,"column":5},"end":{"line":14,"column":23}}})) != null ? stack1 : "")
+    + ((stack1 = (lookupProperty(helpers,"dockerArg")||alias1(depth0, "dockerArg", {"start":{"line":23,"column":7},"end":{"line":23,"column":16}} )).call(alias2,lookupProperty(depth0,"user"),{"name":"dockerArg","hash":{},"data":data,"loc":{"start":{"line":23,"column":5},"end":{"line":23,"column":23}}})) != null ? stack1 : "")
     + "\nENTRYPOINT [\"/usr/local/bin/derper\"]\n";
 },"useData":true},
   },

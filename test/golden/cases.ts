@@ -11,6 +11,7 @@ import { ExistingStack } from "../../examples/existing-stack/stack.js";
 import { VmSshStack } from "../../examples/vm-ssh/stack.js";
 import { SUPPORTED_HEADSCALE_VERSIONS, type TailnetSpec } from "../../model/index.js";
 import { packageRoot } from "../../render/package-root.js";
+import { howToLabSpec, smallLabSpec } from "../../lab/specs.js";
 import { FIXTURES } from "../fuzz/fixtures.js";
 import { backupSpec } from "../support/backup-fixture.js";
 import { largeSpec, maximalSpec, minimalSpec } from "../support/specs.js";
@@ -41,6 +42,8 @@ export const SPEC_CASES: readonly SpecCase[] = [
   { name: "minimal", spec: () => minimalSpec() },
   { name: "large-4x3", spec: () => largeSpec(4, 3) },
   ...newestOfEachMinor().map((v) => ({ name: `maximal-${v}`, spec: () => maximalSpec(v) })),
+  { name: "lab-how-to", spec: () => howToLabSpec() },
+  { name: "lab-small-full", spec: () => smallLabSpec({ nodes: 2, router: true, exitNode: true, taggedDevice: true, pinnedRegion: true, oidc: true, ipv6: true }) },
   { name: "backup-default", spec: () => backupSpec(undefined) },
   { name: "backup-restic-sftp", spec: () => backupSpec({ interval: "6h", keep: 5, restic: { repository: "sftp:backup@backup.example.com:/srv/restic/hs" } }) },
 ];

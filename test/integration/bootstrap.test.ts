@@ -67,7 +67,7 @@ describe.skipIf(!!skipReason("bootstrap", upstreamSkipReason))(`policy and boots
     const key = readFileSync(router.keyFile, "utf8").trim();
     expect(key.length).toBeGreaterThan(20);
     expect(router.joinCommand).toBe(
-      `tailscale up --login-server=https://hs.example.com --auth-key=file:${router.keyFile} --hostname=home-router --accept-routes --advertise-routes=192.168.100.0/24 --advertise-tags=tag:router`,
+      `tailscale up --login-server=https://hs.example.com --auth-key=file:${router.keyFile} --hostname=home-router --accept-routes --advertise-routes=192.168.100.0/24 --advertise-exit-node --advertise-tags=tag:router`,
     );
     expect(router.joinCommand).not.toContain(key);
     expect(router.forwarding.join("\n")).toContain("net.ipv4.ip_forward = 1");
@@ -111,5 +111,20 @@ describe.skipIf(!!upstreamSkipReason)(`a broken policy ${upstreamSkipReason ?? "
     const check = await execa(upstreamBinary("headscale", "v0.28.0"), ["policy", "check", "--file", file], { reject: false });
     expect(check.exitCode).not.toBe(0);
     expect(check.stdout + check.stderr).toMatch(/group:ops/);
+  });
+
+  it("a policy the kit derives (no policy in the spec, a router and an exit node) opens with its HuJSON comment and passes headscale's own check", async () => {
+    const spec = exampleSpec();
+    delete spec.policy;
+    spec.devices!.push({ name: "exit", user: "alice", exitNode: true });
+    const text = renderPolicy(prepareTailnet(spec))!;
+    expect(text.startsWith("// Rendered by cdktf-tailnet: the spec has no policy")).toBe(true);
+    const file = join(scratchDir("cdktf-tailnet-policy-"), "policy.json");
+    writeFileSync(file, text);
+    // 0.27 and 0.28 check offline; 0.29 runs the same file in the lab (test/integration/lab.test.ts, the how-to's tailnet).
+    for (const version of ["v0.27.1", "v0.28.0"]) {
+      const check = await execa(upstreamBinary("headscale", version), ["policy", "check", "--file", file], { reject: false });
+      expect(check.stdout + check.stderr, version).toContain("Policy is valid");
+    }
   });
 });

@@ -13,8 +13,13 @@
  *   the kit's JSON fits. So this proves the kit's resources against the real Docker engine and a
  *   real kreuzwerker provider, not against 3.6.2 byte for byte.
  * - The images: no registry can be reached, so the official headscale image (and its -debug
- *   variant) and a derper image are stand-ins made from the real binaries the test setup built,
- *   laid out as the real ones are (test/support/docker-images.ts).
+ *   variant) is a stand-in made from the real binary the test setup built, laid out as the real
+ *   one is (test/support/docker-images.ts). derper's image is the kit's own: Terraform builds it on
+ *   the engine from the kit's Dockerfile at the pinned release, given stand-in bases as build
+ *   arguments (the Go toolchain of this machine with its module cache as an on-disk module proxy,
+ *   and an empty runtime; test/support/build-bases.ts), and derper runs from it with the kit's
+ *   flags. The DNS helpers' images (ACME client, DDNS updater) are built from their rendered
+ *   build contexts on a stand-in Debian base that already has their packages.
  *
  * headscale's backups have a describe of their own (the other stacks turn scheduled backups off,
  * so only it imports a stand-in for the helper images' Debian base): the scheduled container
@@ -47,13 +52,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DockerHost, HELPER_IMAGE, Tailnet } from "../../constructs/index.js";
 import { SeededVolume } from "../../constructs/seeded-volume.js";
 import type { TailnetSpec } from "../../model/index.js";
-import { HELPER_BASE_IMAGE, placeHeadscaleFiles } from "../../render/index.js";
+import { HELPER_BASE_IMAGE, placeHeadscaleFiles, renderTailnet } from "../../render/index.js";
+import { derperArgs } from "../../render/command-lines.js";
 import { runCli } from "../../cli/main.js";
 import { prepareTailnet } from "../../secrets/index.js";
 import { hasCommand } from "../support/commands.js";
 import { bootSystemdContainer, dockerSkipReason, scratchDir, startDockerEngine, type DockerEngine, type SystemdContainer } from "../support/docker-engine.js";
 import { importSystemdImage, systemdImageTarball } from "../support/systemd-image.js";
-import { BUSYBOX, importBackupBaseImage, importBusyboxImage, importDerperImage, importHeadscaleImages } from "../support/docker-images.js";
+import { BUSYBOX, importBackupBaseImage, importBusyboxImage, importHeadscaleImages } from "../support/docker-images.js";
+import { GO_STAND_IN_ARGS, goBuilderTarball, importGoBuilder, importHelperBase, importRuntimeBase } from "../support/build-bases.js";
+import { exampleSpec } from "../support/specs.js";
 import { terraformDockerProviderDir, upstreamBinary, upstreamSkipReason, upstreamVersions } from "../support/upstream.js";
 
 const TERRAFORM = process.env.TERRAFORM ?? "terraform";
@@ -66,7 +74,11 @@ if (skipReason) console.warn(`docker-host-e2e skipped: ${skipReason}`);
 
 const headscaleVersion = upstreamVersions.headscale.at(-1)!.replace(/^v/, "");
 const tailscaleVersion = upstreamVersions.tailscale.replace(/^v/, "");
-const DERPER_IMAGE = `cdktf-test/derper:${tailscaleVersion}`;
+/** Stand-in bases for the kit's derper Dockerfile (no registry here): test/support/build-bases.ts. */
+const GO_BUILDER = `cdktf-test/go-builder:${tailscaleVersion}`;
+const STATIC_RUNTIME = "cdktf-test/static-runtime:1";
+/** The build arguments the test gives the kit's derper Dockerfile: its bases and its module source. */
+const DERPER_BUILD_ARGS = { GO_IMAGE: GO_BUILDER, RUNTIME_IMAGE: STATIC_RUNTIME, ...GO_STAND_IN_ARGS };
 
 /** The meshed region's nodes; their certificates are made by openssl in beforeAll. */
 const MESH_NODES = [
@@ -94,7 +106,8 @@ function spec(daemon: string, change: Change = {}): TailnetSpec {
     users: [{ name: "alice" }],
     policy: { groups: { "group:admins": ["alice"] }, acls: [{ src: ["group:admins"], dst: [change.policy ? "*:22" : "*:*"] }] },
     derp: {
-      derper: { version: tailscaleVersion, image: DERPER_IMAGE },
+      // No image of our own: the kit builds derper from its Dockerfile on the engine.
+      derper: { version: tailscaleVersion },
       regions: [
         {
           id: 900,
@@ -152,8 +165,10 @@ function synthForTerraform(outdir: string, name: string, build: (stack: Terrafor
   // The provider built here is a 4.x development snapshot that builds images with buildx unless
   // told otherwise; 3.6.2 (which the kit pins, and whose schema has no such key) always uses the
   // engine's own builder, as this does.
-  for (const image of Object.values((json.resource?.docker_image ?? {}) as Record<string, { build?: Record<string, unknown> }>)) {
+  // The kit's derper image builds from stand-in bases and this machine's Go modules (build args).
+  for (const image of Object.values((json.resource?.docker_image ?? {}) as Record<string, { name?: string; build?: Record<string, unknown> }>)) {
     if (image.build) image.build.use_legacy_builder = true;
+    if (image.build && String(image.name).startsWith("cdktf-tailnet/derper:")) image.build.build_args = DERPER_BUILD_ARGS;
   }
   writeFileSync(file, JSON.stringify(json, null, 2));
   return { stackDir, json, text: readFileSync(file, "utf8") };
@@ -255,7 +270,10 @@ describe.skipIf(skipReason !== undefined)("Docker hosts: terraform apply of a sy
       return;
     }
     await importHeadscaleImages(engine, headscaleVersion, upstreamBinary("headscale", headscaleVersion));
-    await importDerperImage(engine, DERPER_IMAGE, upstreamBinary("derper", tailscaleVersion));
+    const builder = await goBuilderTarball(tailscaleVersion);
+    if (builder.buildSeconds > 0) console.log(`go builder stand-in built in ${builder.buildSeconds.toFixed(0)} s (cached in ${builder.tarball})`);
+    await importGoBuilder(engine, builder.tarball, GO_BUILDER);
+    await importRuntimeBase(engine, STATIC_RUNTIME);
     await importBusyboxImage(engine, HELPER_IMAGE);
     synth();
     firstApply = await apply();
@@ -276,6 +294,16 @@ describe.skipIf(skipReason !== undefined)("Docker hosts: terraform apply of a sy
     const node = tailnet.derp.regions[0]!.nodes[0]!;
     const issued = new X509Certificate(readFileSync(node.derper.certificateFiles!.certFile));
     expect(new X509Certificate(served.stdout).fingerprint256).toBe(issued.fingerprint256);
+
+    // derper runs from the image the kit built from its own Dockerfile (at the pinned release, on
+    // the stand-in bases), as its user, with exactly the kit's flags.
+    const image = JSON.parse(await engine!.docker(["image", "inspect", `cdktf-tailnet/derper:${tailscaleVersion}`]))[0];
+    expect([image.Config.User, image.Config.Entrypoint]).toEqual(["65532:65532", ["/usr/local/bin/derper"]]);
+    const container = JSON.parse(await engine!.docker(["inspect", "derper-lab-1"]))[0];
+    expect(container.Image).toBe(image.Id);
+    expect(container.Args).toEqual(derperArgs(node));
+    const version = await engine!.docker(["run", "--rm", "--network", "none", `cdktf-tailnet/derper:${tailscaleVersion}`, "--version"]);
+    expect(version.trim()).toMatch(new RegExp(`^${tailscaleVersion.replaceAll(".", "\\.")}\\b`));
   }, 120_000);
 
   it("puts the rendered files where headscale reads them, in read-only volumes of a read-only container", async (ctx) => {
@@ -289,13 +317,44 @@ describe.skipIf(skipReason !== undefined)("Docker hosts: terraform apply of a sy
       expect([file.mode, file.owner], path).toEqual(["0444", "0:0"]);
     }
     for (const name of ["headscale", "derper-lab-1"]) expect((await inspect(name)).HostConfig.ReadonlyRootfs, name).toBe(true);
-    // derper's certificate key: with an image of the user's own (its uid unknown) readable by any
-    // uid in the container, 0444 (the kit's own image gets its uid's 0400); the seeds kept no copy.
+    // derper's certificate key: the kit's own image runs derper as 65532, so the key is its own, 0400
+    // (an image of the user's own, its uid unknown, gets 0444); the seeds kept no copy.
     const key = await fileIn("derper-lab-1", "/var/lib/derper/certs/192.0.2.80.key");
-    expect([key.mode, key.owner]).toEqual(["0444", "0:0"]);
+    expect([key.mode, key.owner]).toEqual(["0400", "65532:65532"]);
     const seedLeft = await execa("docker", ["cp", "derper-lab-1-certificates-seed:/in", "-"], { env: { ...process.env, DOCKER_HOST: engine!.host }, reject: false });
     expect(seedLeft.exitCode).not.toBe(0);
   });
+
+  it("builds the kit's DNS helper images (the ACME client, the DDNS updater) from their Dockerfiles, on a stand-in Debian base", async (ctx) => {
+    if (dockerUnavailable) return ctx.skip();
+    const base = "cdktf-test/dns-helpers-base:1";
+    const { buildSeconds } = await importHelperBase(engine!, base);
+    if (buildSeconds > 0) console.log(`DNS helpers' base stand-in built in ${buildSeconds.toFixed(0)} s`);
+    // The example's home host: a DNS-01 node and a dynamic address, each helper's build context as rendered.
+    const files = renderTailnet(prepareTailnet(exampleSpec(), { secretsDir: join(scratch!.dir, "example-secrets") }));
+    const docker = (args: string[]) => execa("docker", args, { env: { ...process.env, DOCKER_HOST: engine!.host, DOCKER_BUILDKIT: "0" }, reject: false, all: true, timeout: 300_000 });
+    for (const [kind, tools] of [
+      ["acme", "lego --version && command -v pkill"],
+      ["ddns", "command -v curl jq dig nsupdate ip"],
+    ] as const) {
+      const dir = join(scratch!.dir, `${kind}-context`);
+      const context = files.filter((f) => f.path.startsWith(`hosts/home/${kind}/`));
+      expect(context.some((f) => f.path.endsWith("/Dockerfile")), kind).toBe(true);
+      mkdirSync(dir, { recursive: true });
+      for (const f of context) writeFileSync(join(dir, f.path.split("/").pop()!), f.content, { mode: f.mode });
+      const tag = `cdktf-tailnet/${kind}-test:1`;
+      const built = await docker(["build", "--build-arg", `BASE_IMAGE=${base}`, "-t", tag, dir]);
+      expect(built.exitCode, `${kind}: ${built.all?.slice(-3000)}`).toBe(0);
+      // Nothing was fetched: the base had every package, so the Dockerfile installed none.
+      expect(built.all).not.toMatch(/^(Get:\d|Reading package lists)/m);
+      const image = JSON.parse(await engine!.docker(["image", "inspect", tag]))[0];
+      expect(image.Config.User, kind).toBe("65532:65532");
+      // Its script where the entrypoint runs it, and the tools it calls.
+      const script = image.Config.Entrypoint[1] as string;
+      const ran = await docker(["run", "--rm", "--network", "none", "--entrypoint", "/bin/sh", tag, "-c", `test -r "$0" && ${tools}`, script]);
+      expect(ran.exitCode, `${kind}: ${ran.all}`).toBe(0);
+    }
+  }, 900_000);
 
   it("gives both meshed derpers the region's mesh key and their certificates through their seeds", async (ctx) => {
     if (dockerUnavailable) return ctx.skip();
@@ -303,7 +362,8 @@ describe.skipIf(skipReason !== undefined)("Docker hosts: terraform apply of a sy
     for (const n of MESH_NODES) {
       const container = `derper-${n.name}`;
       const key = await fileIn(container, "/etc/derper/mesh.key");
-      expect([key.content, key.mode, key.owner], container).toEqual([meshKey, "0444", "0:0"]);
+      // derper's own key (the kit's image runs it as 65532), readable by it alone.
+      expect([key.content, key.mode, key.owner], container).toEqual([meshKey, "0400", "65532:65532"]);
       expect((await fileIn(container, `/var/lib/derper/certs/${n.hostname}.crt`)).content).toBe(readFileSync(n.certFile, "utf8"));
       expect((await inspect(container)).HostConfig.ReadonlyRootfs).toBe(true);
     }

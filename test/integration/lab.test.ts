@@ -49,7 +49,8 @@ import { loadSpecFile } from "../../cli/load-spec.js";
 import { runCli } from "../../cli/main.js";
 import { LabBusy, labStateDir, runLab, type LabBreak, type LabReport } from "../../lab/index.js";
 import { formatLabTable } from "../../lab/report.js";
-import { smallLabSpec, type SmallLabSpecOptions } from "../../lab/specs.js";
+import { howToLabSpec, LAB_OIDC, smallLabSpec, type SmallLabSpecOptions } from "../../lab/specs.js";
+import type { TailnetSpec } from "../../model/index.js";
 import type { LabRunState } from "../../lab/state.js";
 import { check, expectNothingLeft, LAB_HEADSCALE, labBinaries, labPrograms, labSkipReason, namespacesOf, running, statuses, WAIT_FOR_OTHER_LAB } from "../lab/lab-support.js";
 import { skipReason } from "../support/requirements.js";
@@ -64,8 +65,13 @@ describe.skipIf(!!skipReason("lab", labSkipReason))(`cdktf-tailnet lab on the ho
     "brings the whole tailnet up, passes every check, and leaves nothing behind",
     async () => {
       const progress: string[] = [];
+      // The example as it ships, and logins through an OpenID Connect provider (the lab runs one).
+      const spec = (await loadSpecFile(EXAMPLE)) as TailnetSpec;
+      spec.headscale.oidc = LAB_OIDC;
+      // And IPv6 for Shanghai's relay (the example gives IPv6 to the coordination server only).
+      spec.hosts!.find((h) => h.name === "sh-1")!.publicIpv6 = "2001:db8:21::1";
       const report = await runLab({
-        spec: await loadSpecFile(EXAMPLE),
+        spec,
         clients: 2,
         ...labPrograms(),
         waitForOtherLab: WAIT_FOR_OTHER_LAB,
@@ -74,7 +80,7 @@ describe.skipIf(!!skipReason("lab", labSkipReason))(`cdktf-tailnet lab on the ho
       console.log(`${progress.join("\n")}\n\n${formatLabTable(report)}`);
 
       // Every check of the issue ran and passed.
-      const expected = ["registered", "netcheck", "derp:hkg", "derp:sha", "derp:home", "derp:edge", "pin", "wrong-pin", "verify", "relay-ping", "mesh:hkg", "route:192.168.100.0/24"];
+      const expected = ["registered", "netcheck", "derp:hkg", "derp:sha", "derp:home", "derp:edge", "pin", "wrong-pin", "verify", "relay-ping", "mesh:hkg", "route:192.168.100.0/24", "exit-node:home-router", "oidc-login", "ipv6"];
       expect(report.checks.map((c) => c.id).sort()).toEqual([...expected].sort());
       for (const c of report.checks) expect(c.status, `${c.id}: ${c.detail}`).toBe("pass");
       expect(report.error).toBeUndefined();
@@ -105,6 +111,28 @@ describe.skipIf(!!skipReason("lab", labSkipReason))(`cdktf-tailnet lab on the ho
       expect(progress.join("\n")).toMatch(/the lab's clients join as user alice: the policy lets alice's nodes reach each other and the advertised routes/);
       expect(report.machines.find((m) => m.name === "home-router-lan")).toMatchObject({ address: "192.168.100.2" });
 
+      // The router is the exit node too: alice's client reaches a listener beyond its upstream only through it.
+      expect(check(report, "exit-node:home-router").detail).toMatch(/^approved with no manual step .* client-1 could not reach 198\.51\.100\.80:8080 on its own, then through home-router \(100\.64\.\d+\.\d+\) it got the listener's token back, from 203\.0\.113\.1/);
+      expect(report.machines.find((m) => m.name === "home-router-up")).toMatchObject({ address: "198.51.100.80" });
+
+      // IPv6: the lab is dual-stack; the client with IPv6 only gets STUN answers over IPv6, homes on
+      // sha (the region with IPv6) and relays to an IPv4 client; debug derp connects to sha-1 over
+      // both families; every node has an address from both prefixes.
+      expect(check(report, "ipv6").detail).toMatch(/^STUN over IPv6 \(seen as \[2001:db8:77::\d+\]:\d+; sha [\d.]+(µs|ms)\); homed on sha; 2 pong\(s\) from client-2 .* via DERP\(sha\)/);
+      expect(check(report, "derp:sha").detail).toMatch(/TLS over IPv6 too \(sha-1\)/);
+      for (const n of check(report, "registered").data as { ip_addresses?: string[] }[]) {
+        expect(n.ip_addresses?.some((a) => a.startsWith("100.")) && n.ip_addresses?.some((a) => a.startsWith("fd7a:115c:a1e0:")), JSON.stringify(n.ip_addresses)).toBe(true);
+      }
+      expect(report.machines.find((m) => m.name === "client-v6")).toMatchObject({ address: expect.stringMatching(/^2001:db8:77::/) });
+
+      // OIDC: headscale started only once the provider answered (only_start_if_oidc_is_available); a
+      // login URL followed with no browser (headscale 0.29's confirmation form posted back), the node
+      // registered as the provider's user (PKCE S256); a user outside the domain and group refused.
+      expect(progress.join("\n")).toMatch(/oidc provider: headscale mockoidc up on oidc-provider .* before headscale, which refuses to start without it/);
+      expect(check(report, "oidc-login").title).toMatch(/PKCE S256/);
+      expect(check(report, "oidc-login").detail).toMatch(/^lab-user@example\.com logged in without a browser \(2 step\(s\): GET, POST\) and oidc-login registered as user lab-user .*; outsider@outside\.invalid was refused with HTTP 401/);
+      expect(report.changes.map((c) => c.subject)).toEqual(expect.arrayContaining(["headscale.oidc.issuer", "headscale.oidc.clientSecretPath"]));
+
       // The real programs ran with the rendered configuration and flags.
       const derpers = report.processes.filter((p) => p.name.startsWith("derper "));
       expect(derpers.map((p) => p.name).sort()).toEqual(["derper edge-1", "derper hkg-1", "derper hkg-2", "derper home-1", "derper sha-1"]);
@@ -116,7 +144,7 @@ describe.skipIf(!!skipReason("lab", labSkipReason))(`cdktf-tailnet lab on the ho
       expect(derpers.find((d) => d.name === "derper home-1")!.argv).toContain("-a=:8443");
       expect(derpers.find((d) => d.name === "derper hkg-1")!.argv.some((a) => a.startsWith("-mesh-with=derp-hk2.example.com"))).toBe(true);
       const tailscaleds = report.processes.filter((p) => p.name.startsWith("tailscaled "));
-      expect(tailscaleds.map((p) => p.machine).sort()).toEqual(["client-1", "client-2", "home-router", "mesh-hkg-1", "mesh-hkg-2"]);
+      expect(tailscaleds.map((p) => p.machine).sort()).toEqual(["client-1", "client-2", "client-v6", "home-router", "mesh-hkg-1", "mesh-hkg-2", "oidc-login"]);
 
       // Nothing left: no namespace of the run, no process of the run, no record.
       expectNothingLeft(report);
@@ -129,14 +157,38 @@ describe.skipIf(!!skipReason("lab", labSkipReason))(`cdktf-tailnet lab on the ho
   );
 });
 
+describe.skipIf(!!labSkipReason)(`the how-to's tailnet, as users write it ${labSkipReason ? `(skipped: ${labSkipReason})` : ""}`, () => {
+  it(
+    "headscale at http://<IP address>:8080, node prefix 10.1.0.0/16, a router and an exit node with no policy written: every check green",
+    async () => {
+      const progress: string[] = [];
+      const report = await runLab({ spec: howToLabSpec(), clients: 2, ...labPrograms(), waitForOtherLab: WAIT_FOR_OTHER_LAB, onProgress: (line) => progress.push(line) });
+      console.log(`${progress.join("\n")}\n\n${formatLabTable(report)}`);
+      for (const c of report.checks) expect(c.status, `${c.id}: ${c.detail}`).toBe("pass");
+      expect(report.checks.map((c) => c.id)).toEqual(expect.arrayContaining(["registered", "relay-ping", "mesh:home", "pin", "route:192.168.100.0/24"]));
+      expect(report.ok).toBe(true);
+      // The server URL's address moved into the lab like the hosts' addresses.
+      const headscaleAt = report.machines.find((m) => m.runs.includes("headscale"))!.address;
+      expect(report.changes.find((c) => c.subject === "headscale.serverUrl")).toMatchObject({ from: "http://192.168.1.10:8080", to: `http://${headscaleAt}:8080` });
+      // Nodes got addresses from 10.1.0.0/16; the route was approved by the policy the kit derived.
+      const nodes = check(report, "registered").data as { ip_addresses?: string[] }[];
+      for (const n of nodes) expect(n.ip_addresses?.some((a) => a.startsWith("10.1.")), JSON.stringify(n.ip_addresses)).toBe(true);
+      expect(check(report, "registered").detail).toMatch(/router 10\.1\.\d+\.\d+ \[192\.168\.100\.0\/24 advertised\+approved\]; exit 10\.1\.\d+\.\d+ \[exit node advertised\+approved\]/);
+      expect(check(report, "route:192.168.100.0/24").detail).toMatch(/^approved with no manual step/);
+      expectNothingLeft(report);
+    },
+    WAIT_FOR_OTHER_LAB + 120_000,
+  );
+});
+
 describe.skipIf(!!labSkipReason)(`the lab on older headscale releases ${labSkipReason ? `(skipped: ${labSkipReason})` : ""}`, () => {
   for (const version of ["0.27.1", "0.28.0"]) {
     it(
-      `headscale ${version}: one region, two clients and a subnet router, every check green`,
+      `headscale ${version}: one region, two clients, a subnet router that is an exit node too, and OIDC logins: every check green`,
       async () => {
         const progress: string[] = [];
         const report = await runLab({
-          spec: smallLabSpec({ router: true }),
+          spec: smallLabSpec({ router: true, exitNode: true, oidc: true }),
           clients: 2,
           headscaleVersion: version,
           binaries: labBinaries(version),
@@ -155,7 +207,11 @@ describe.skipIf(!!labSkipReason)(`the lab on older headscale releases ${labSkipR
           verify: "pass",
           "relay-ping": "pass",
           "route:192.168.100.0/24": "pass",
+          "exit-node:router": "pass",
+          "oidc-login": "pass",
         });
+        // This release's own OIDC flow: no confirmation form before 0.29; the outsider refused.
+        expect(check(report, "oidc-login").detail).toMatch(/^lab-user@example\.com logged in without a browser \(1 step\(s\): GET\) and oidc-login registered as user lab-user .*; outsider@outside\.invalid was refused with HTTP 401 "unauthorised (domain|group)"/);
         expect(report.ok).toBe(true);
         expectNothingLeft(report);
       },
@@ -179,9 +235,9 @@ async function brokenLab(spec: SmallLabSpecOptions, breaks: LabBreak[]): Promise
 
 describe.skipIf(!!labSkipReason)(`each check fails when exactly its precondition is broken ${labSkipReason ? `(skipped: ${labSkipReason})` : ""}`, () => {
   it(
-    "mesh key mismatch -> mesh; verification dropped behind the model's back -> verify; route not in autoApprovers -> route",
+    "mesh key mismatch -> mesh; verification dropped behind the model's back -> verify; route not in autoApprovers -> route; exit node not in autoApprovers -> exit-node",
     async () => {
-      const report = await brokenLab({ nodes: 2, router: true }, ["mesh-key-mismatch", "verify-off", "route-not-auto-approved"]);
+      const report = await brokenLab({ nodes: 2, router: true, exitNode: true }, ["mesh-key-mismatch", "verify-off", "route-not-auto-approved", "exit-not-approved"]);
       expect(statuses(report)).toEqual({
         registered: "pass",
         "derp:lab": "pass",
@@ -191,19 +247,21 @@ describe.skipIf(!!labSkipReason)(`each check fails when exactly its precondition
         "relay-ping": "pass",
         "mesh:lab": "fail",
         "route:192.168.100.0/24": "fail",
+        "exit-node:router": "fail",
       });
+      expect(check(report, "exit-node:router").detail).toMatch(/^headscale did not approve the exit node router \(advertised: .*0\.0\.0\.0\/0.*; approved: none\): the policy's autoApprovers\.exitNode is empty; no client can use it$/);
       expect(check(report, "mesh:lab").detail).toMatch(/^lab-1 and lab-2 do not mesh: lab-1 knows 0 client\(s\) of its mesh peer, lab-2 knows 0/);
       expect(check(report, "verify").detail).toMatch(/lab-1 runs without -verify-client-url although the model has client verification on/);
       expect(check(report, "verify").detail).toMatch(/lab-2 admitted a DERP client headscale does not know/);
-      expect(check(report, "route:192.168.100.0/24").detail).toMatch(/headscale did not approve 192\.168\.100\.0\/24 advertised by router \(advertised: 192\.168\.100\.0\/24; approved: none\): the policy's autoApprovers have no entry for it/);
+      expect(check(report, "route:192.168.100.0/24").detail).toMatch(/headscale did not approve 192\.168\.100\.0\/24 advertised by router \(advertised: 0\.0\.0\.0\/0, ::\/0, 192\.168\.100\.0\/24; approved: none\): the policy's autoApprovers have no entry for it/);
     },
     WAIT_FOR_OTHER_LAB + 180_000,
   );
 
   it(
-    "the pinned node serves another certificate -> pin (and its region's derp check); the wrong-pin region pinned to what it serves -> wrong-pin",
+    "the pinned node serves another certificate -> pin (and its region's derp check); the wrong-pin region pinned to what it serves -> wrong-pin; IPv6 STUN closed -> ipv6",
     async () => {
-      const report = await brokenLab({ pinnedRegion: true }, ["pin-mismatch", "wrong-pin-matches"]);
+      const report = await brokenLab({ pinnedRegion: true, ipv6: true }, ["pin-mismatch", "wrong-pin-matches", "ipv6-stun-closed"]);
       expect(statuses(report)).toEqual({
         registered: "pass",
         "derp:lab": "pass",
@@ -213,7 +271,11 @@ describe.skipIf(!!labSkipReason)(`each check fails when exactly its precondition
         "wrong-pin": "fail",
         verify: "pass",
         "relay-ping": "pass",
+        ipv6: "fail",
       });
+      // IPv6 STUN dropped at the node: the client with IPv6 only gets no STUN answer, and says so; TLS over IPv6 still works.
+      expect(check(report, "ipv6").detail).toMatch(/^no IPv6 STUN answer: netcheck on client-v6 says UDP is blocked and IPv6 does not \(the DERP nodes with IPv6 answer STUN on 3478\/udp\)/);
+      expect(check(report, "derp:lab").detail).toMatch(/TLS over IPv6 too \(lab-1\)/);
       expect(check(report, "pin").detail).toMatch(/^edge-1 at 10\.77\.0\.\d+:443 is refused under its pin sha256-raw:[0-9a-f]+…: .*cert hash does not match expected cert hash/);
       expect(check(report, "derp:edge").detail).toMatch(/cert hash does not match/);
       expect(check(report, "wrong-pin").detail).toMatch(/^the client connected to edge-1's address under the lab region's pin sha256-raw:/);
@@ -222,9 +284,9 @@ describe.skipIf(!!labSkipReason)(`each check fails when exactly its precondition
   );
 
   it(
-    "a device's key without its tags -> registered; a region outside the model -> netcheck; direct paths allowed -> relay-ping; verification off in the model -> verify skipped",
+    "a device's key without its tags -> registered; a region outside the model -> netcheck; direct paths allowed -> relay-ping; verification off in the model -> verify skipped; a user outside the allowed lists -> oidc-login",
     async () => {
-      const report = await brokenLab({ taggedDevice: true, verifyClients: false }, ["device-untagged", "foreign-region", "direct-allowed"]);
+      const report = await brokenLab({ taggedDevice: true, verifyClients: false, oidc: true }, ["device-untagged", "foreign-region", "direct-allowed", "oidc-user-not-allowed"]);
       expect(statuses(report)).toEqual({
         registered: "fail",
         "derp:lab": "pass",
@@ -232,7 +294,9 @@ describe.skipIf(!!labSkipReason)(`each check fails when exactly its precondition
         pin: "skip",
         verify: "skip",
         "relay-ping": "fail",
+        "oidc-login": "fail",
       });
+      expect(check(report, "oidc-login").detail).toMatch(/^headscale did not register outsider@outside\.invalid \(allowedDomains example\.com; allowedGroups tailnet-users\): the login ended with HTTP 401 /);
       expect(check(report, "registered").detail).toBe("printer: tag tag:printer missing (has none)");
       expect(check(report, "netcheck").detail).toMatch(/^regions outside the model: nyc /);
       expect(check(report, "relay-ping").detail).toMatch(/^client-2 answered directly \(via 10\.77\.0\.\d+:\d+ in [\d.]+ ms\), not through a relay/);
@@ -335,7 +399,7 @@ describe.skipIf(!!labSkipReason)(`the lab's life cycle and faults ${labSkipReaso
       const refused = await second;
       expect(refused).toBeInstanceOf(LabBusy);
       expect((refused as LabBusy).reason).toBe("running");
-      expect((refused as LabBusy).message).toMatch(new RegExp(`^another lab is running on this machine: run ${report.runId} of tailnet lab-small, started \\d+ s ago by pid ${process.pid} `));
+      expect((refused as LabBusy).message).toMatch(new RegExp(`^another lab is running on this machine: run ${report.runId} of tailnet lab-small, started \\d+ (?:s|min) ago by pid ${process.pid} `));
       expect((refused as LabBusy).message).toMatch(/Only one lab runs at a time: wait for it to end, stop it with Ctrl-C where it runs, or run `cdktf-tailnet lab down`/);
     },
     WAIT_FOR_OTHER_LAB + 240_000,
@@ -360,7 +424,7 @@ describe.skipIf(!!labSkipReason)(`the lab's life cycle and faults ${labSkipReaso
       // The next lab is refused, and told what to do.
       const next = await cli(["lab", join(work, "tailnet.yaml"), "--clients", "1"]);
       expect(next.code).toBe(2);
-      expect(next.err).toMatch(new RegExp(`a lab that did not end cleanly \\(run ${runId} of tailnet lab-small, started \\d+ s ago by pid ${lab.child.pid}, which is gone: killed\\?\\) left 4 namespaces \\(.*\\), 3 processes \\(pid .*\\), its run directory ${state.runDir} behind`));
+      expect(next.err).toMatch(new RegExp(`a lab that did not end cleanly \\(run ${runId} of tailnet lab-small, started \\d+ (?:s|min) ago by pid ${lab.child.pid}, which is gone: killed\\?\\) left 4 namespaces \\(.*\\), 3 processes \\(pid .*\\), its run directory ${state.runDir} behind`));
       expect(next.err).toMatch(/Remove them first: `cdktf-tailnet lab down`/);
 
       // lab down: every process by pid, every namespace, the run directory, the record.

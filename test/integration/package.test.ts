@@ -51,7 +51,7 @@ app.synth();
     expect(run.exitCode).toBe(0);
     const json = JSON.parse(readFileSync(join(scratch, "cdktf.out", "stacks", "consumer", "cdk.tf.json"), "utf8"));
     const names = Object.values(json.resource.docker_container as Record<string, { name: string }>).map((c) => c.name);
-    expect(names.sort()).toEqual(["derper-fra-1", "headscale", "headscale-config-seed"]);
+    expect(names.sort()).toEqual(["derper-fra-1", "headscale", "headscale-backup", "headscale-config-seed"]);
     const installed = join(scratch, "node_modules", "cdktf-tailnet", "dist");
     expect(readdirSync(join(installed, "constructs"))).toContain("index.d.ts");
     // Bundled: the library's JavaScript is a few files (entry points and shared chunks), not one per source module.

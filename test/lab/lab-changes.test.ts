@@ -14,9 +14,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../cli/main.js";
 import { createLabCa, issueLabCertificate } from "../../lab/certs.js";
-import { applyLabChanges, labHostsFile, type LabChangeInputs, type LabTailnet } from "../../lab/lab-changes.js";
+import { applyLabChanges, labHostsFile, labServerHost, type LabChangeInputs, type LabTailnet } from "../../lab/lab-changes.js";
 import { machineOfNode, planLab, usersAllowed } from "../../lab/plan.js";
-import { smallLabSpec } from "../../lab/specs.js";
+import { howToLabSpec, smallLabSpec } from "../../lab/specs.js";
 import { allNodes, nodeNamed, resolve, validate, type ResolvedTailnet, type TailnetSpec } from "../../model/index.js";
 import { derperArgs } from "../../render/command-lines.js";
 import { certificatePin } from "../../secrets/index.js";
@@ -73,6 +73,9 @@ describe("planLab: the LAN behind a subnet router, and the user the clients join
       { name: "home-router-lan", router: "home-router", route: "192.168.100.0/24", routerAddress: "192.168.100.1", listenerAddress: "192.168.100.2", prefixLength: 24, allowedUsers: ["alice", "home"] },
     ]);
     expect(plan.routeClient).toBe("client-1");
+    // The router is the example's exit node too: an upstream behind it, and the first client tries it.
+    expect(plan.upstreams).toEqual([{ name: "home-router-up", exitNode: "home-router", exitAddress: "203.0.113.1", gatewayAddress: "203.0.113.2", listenerAddress: "198.51.100.80", prefixLength: 24 }]);
+    expect(plan.exitClient).toBe("client-1");
     // home-lab (the lab's own user) is in no rule of the example's policy: its nodes would not even see each other.
     expect(plan.clientUser).toEqual({ name: "alice", why: "the policy lets alice's nodes reach each other and the advertised routes, not those of home-lab (the lab's own user)" });
     expect(plan.machines.filter((m) => m.kind === "client").map((m) => [m.name, m.user])).toEqual([
@@ -127,13 +130,14 @@ describe("applyLabChanges on the example", () => {
   });
 
   it("breaks exactly what a test asks for, each listed as a change", () => {
-    const broken = applyLabChanges(exampleSpec(), { ...inputs, secretsDir: join(dir, "secrets-broken"), breaks: ["verify-off", "mesh-key-mismatch", "route-not-auto-approved", "foreign-region", "pin-mismatch", "wrong-pin-matches"] });
+    const broken = applyLabChanges(exampleSpec(), { ...inputs, secretsDir: join(dir, "secrets-broken"), breaks: ["verify-off", "mesh-key-mismatch", "route-not-auto-approved", "exit-not-approved", "foreign-region", "pin-mismatch", "wrong-pin-matches"] });
     const subjects = broken.changes.map((c) => c.subject).filter((s) => s.startsWith("break "));
     expect(subjects).toEqual([
       "break foreign-region: derp region 900 (nyc)",
       "break pin-mismatch: derp node edge-1 certificate served",
       "break wrong-pin-matches: derp region 999 (lab-wrong-pin) certName",
       "break route-not-auto-approved: policy autoApprovers.routes",
+      "break exit-not-approved: policy autoApprovers.exitNode",
       "break mesh-key-mismatch: derp node hkg-2 mesh key",
       "break verify-off: derper flags (every node)",
     ]);
@@ -143,8 +147,10 @@ describe("applyLabChanges on the example", () => {
     // mesh-key-mismatch: the two hkg nodes get different keys.
     expect(readFileSync(broken.meshKeys.get("hkg-1")!, "utf8")).not.toBe(readFileSync(broken.meshKeys.get("hkg-2")!, "utf8"));
     // route-not-auto-approved: the rendered policy no longer auto-approves the router's route.
-    const policy = JSON.parse(broken.files.find((f) => f.path === "headscale/policy.json")!.content) as { autoApprovers: { routes?: Record<string, string[]> } };
+    const policy = JSON.parse(broken.files.find((f) => f.path === "headscale/policy.json")!.content) as { autoApprovers: { routes?: Record<string, string[]>; exitNode?: string[] } };
     expect(policy.autoApprovers.routes?.["192.168.100.0/24"]).toBeUndefined();
+    // exit-not-approved: nor its exit node.
+    expect((policy.autoApprovers as { exitNode?: string[] }).exitNode).toBeUndefined();
     // foreign-region: headscale's map has a region the model has not; no derper runs it and the hosts file does not name it.
     expect(broken.foreignRegions).toEqual([900]);
     expect(broken.files.find((f) => f.path === "headscale/derp.yaml")!.content).toContain("derp-nyc.example.net");
@@ -171,7 +177,7 @@ describe("applyLabChanges on the example", () => {
 
   it("changes only what a lab must change, and says so", () => {
     const allowed =
-      /^(headscale\.(version|tls|listenAddr|policy\.path|embeddedDerp\.ipv[46])|derp\.tailscaleRegions|hosts\.[\w-]+\.publicIpv[46]|derp node [\w-]+ (hostname|ipv4|ipv6|certificate|certName)|derp region \d+ \(lab-wrong-pin\)|secrets|headscale files|derper files \(every node\)|DNS)$/;
+      /^(headscale listen_addr \(rendered\)|headscale\.(version|serverUrl|tls|listenAddr|policy\.path|embeddedDerp\.ipv[46])|derp\.tailscaleRegions|hosts\.[\w-]+\.publicIpv[46]|derp node [\w-]+ (hostname|ipv4|ipv6|certificate|certName)|derp region \d+ \(lab-wrong-pin\)|secrets|headscale files|derper files \(every node\)|DNS)$/;
     for (const c of lab.changes) expect(c.subject, `${c.subject}: ${c.from} -> ${c.to}`).toMatch(allowed);
     const subjects = lab.changes.map((c) => c.subject);
     expect(subjects).toContain("headscale.tls");
@@ -234,6 +240,60 @@ describe("applyLabChanges on the example", () => {
     expect(hosts).toContain("10.77.0.11 derp-hk1.example.com");
     expect(hosts).toContain("10.77.0.14 derp-home.example.com");
     expect(hosts).not.toContain("10.77.0.15 10.77.0.15");
+  });
+});
+
+describe("applyLabChanges on the how-to's tailnet (headscale at an IP address, no policy)", () => {
+  it("moves the server URL's address into the lab like every public address, keeping scheme and port, and runs the policy the kit derives", async () => {
+    const model = resolved(howToLabSpec());
+    const plan = planLab(model, 2);
+    const caDir = join(dir, "how-ca");
+    mkdirSync(caDir, { recursive: true });
+    const ca = await createLabCa(caDir, "how");
+    const dnsNodeCertificates = new Map<string, { certFile: string; keyFile: string }>();
+    for (const n of allNodes(model)) if (!n.hostnameIsIp) dnsNodeCertificates.set(n.name, await issueLabCertificate(ca, caDir, `derp-${n.name}`, [n.hostname]));
+    const headscaleAt = plan.machines.find((m) => m.headscale)!.address;
+    const lab = applyLabChanges(howToLabSpec(), {
+      plan,
+      model,
+      headscaleCertificate: undefined,
+      dnsNodeCertificates,
+      ipNodeCertificates: new Map(),
+      secretsDir: join(dir, "secrets-how-to"),
+      wrongPin: `sha256-raw:${"cd".repeat(32)}`,
+      headscalePaths: { configDir: join(dir, "how", "etc"), stateDir: join(dir, "how", "lib"), runDir: join(dir, "how", "run") },
+      derperPaths: (node) => ({ keyFile: join(dir, "how", node, "derper.key"), certDir: join(dir, "how", node, "certs"), meshKeyFile: join(dir, "how", node, "mesh.key") }),
+    });
+    expect(lab.changes.find((c) => c.subject === "headscale.serverUrl")).toEqual({
+      subject: "headscale.serverUrl",
+      from: "http://192.168.1.10:8080",
+      to: `http://${headscaleAt}:8080`,
+      why: "public addresses become lab addresses (the server URL names headscale by its IP address)",
+    });
+    expect(lab.tailnet.headscale.serverUrl).toBe(`http://${headscaleAt}:8080`);
+    expect(lab.files.find((f) => f.path === "headscale/config.yaml")!.content).toContain(`listen_addr: "[::]:8080"`);
+    for (const args of lab.derperArgs.values()) expect(args).toContain(`-verify-client-url=http://${headscaleAt}:8080/verify`);
+    // An address needs no hosts-file entry; the DERP names still get theirs.
+    const hosts = labHostsFile(lab.tailnet, plan, lab.probe);
+    expect(hosts).not.toMatch(/192\.168\.1\.10|\d+\.\d+\.\d+\.\d+ \d+\.\d+\.\d+\.\d+/);
+    expect(hosts).toContain("derp-a.example.com");
+    // No policy written: the kit's derived one auto-approves the router's route and the exit node.
+    expect(lab.tailnet.policy).toMatchObject({ origin: "derived", autoApprovers: { routes: { "192.168.100.0/24": ["home@"] }, exitNode: ["home@"] } });
+    expect(lab.files.find((f) => f.path === "headscale/policy.json")!.content).toMatch(/^\/\/ Rendered by cdktf-tailnet: the spec has no policy/);
+  });
+
+  it("issues headscale's lab certificate for its lab address when an https server URL names an IP address", async () => {
+    const spec = howToLabSpec();
+    spec.headscale.serverUrl = "https://192.168.1.10";
+    spec.headscale.tls = { mode: "files", certPath: "/etc/headscale/tls.crt", keyPath: "/etc/headscale/tls.key" };
+    const model = resolved(spec);
+    const plan = planLab(model, 1);
+    expect(labServerHost(spec.headscale.serverUrl, plan)).toBe(plan.machines.find((m) => m.headscale)!.address);
+    expect(labServerHost("https://hs.example.com", plan)).toBe("hs.example.com");
+    mkdirSync(join(dir, "ip-ca"), { recursive: true });
+    const files = await issueLabCertificate(await createLabCa(join(dir, "ip-ca"), "ip"), join(dir, "ip-ca"), "headscale", [labServerHost(spec.headscale.serverUrl, plan)]);
+    const cert = new X509Certificate(readFileSync(files.certFile));
+    expect(cert.checkIP(labServerHost(spec.headscale.serverUrl, plan))).toBe(labServerHost(spec.headscale.serverUrl, plan));
   });
 });
 

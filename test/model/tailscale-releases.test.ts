@@ -66,13 +66,19 @@ describe("Tailscale releases and the Go that builds them", () => {
     const spec = minimalSpec();
     spec.derp!.derper = { version: "1.104.7" };
     const dockerfile = renderDerperDockerfile(loadTailnet(spec));
-    const from = /^FROM docker\.io\/library\/golang:(\d+\.\d+\.\d+)-bookworm AS build$/m.exec(dockerfile);
+    // The Go image is a build argument whose default is the pin, and the build stage is FROM it.
+    const from = /^ARG GO_IMAGE=docker\.io\/library\/golang:(\d+\.\d+\.\d+)-bookworm$/m.exec(dockerfile);
+    expect(dockerfile).toMatch(/^FROM \$\{GO_IMAGE\} AS build$/m);
+    expect(dockerfile).toMatch(/^ARG RUNTIME_IMAGE=gcr\.io\/distroless\/static-debian12:nonroot$/m);
+    expect(dockerfile).toMatch(/^FROM \$\{RUNTIME_IMAGE\}$/m);
+    // No module source of the kit's own: GOPROXY is declared without a value, so the Go image's default applies.
+    expect(dockerfile).toMatch(/^ARG GOPROXY$/m);
     expect(from?.[1]).toBe("1.27.4");
     expect(compareReleases(from![1]!, goLines.get("1.104.7")!)).toBeGreaterThanOrEqual(0);
     expect(dockerfile).toContain("RUN go install tailscale.com/cmd/derper@v1.104.7");
     expect(dockerfile).toContain("# with Go 1.27.4, which its go.mod accepts.");
     expect(derperBuildImage("1.102.5")).toBe("docker.io/library/golang:1.26.8-bookworm");
-    expect(renderDerperDockerfile(loadTailnet(minimalSpec()))).toMatch(/^FROM docker\.io\/library\/golang:1\.26\.8-bookworm AS build$/m);
+    expect(renderDerperDockerfile(loadTailnet(minimalSpec()))).toMatch(/^ARG GO_IMAGE=docker\.io\/library\/golang:1\.26\.8-bookworm$/m);
   });
 
   it("a VM building derper 1.104.7 downloads Go 1.27.4 by default, and refuses a Go too old for it", () => {

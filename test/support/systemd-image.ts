@@ -75,25 +75,42 @@ export async function debianImageTarball(label: string, packages: readonly strin
   const tarball = join(dir, `debian-${suite}-${label}-${hash}.tar`);
   if (existsSync(tarball) && statSync(tarball).size > 0) return { tarball, buildSeconds: 0 };
   if (!hasCommand("debootstrap")) throw new Error(`${tarball} is not built and debootstrap is not installed: apt-get install debootstrap`);
-  mkdirSync(dir, { recursive: true });
-  const started = Date.now();
-  const work = mkdtempSync(join(dir, ".build-"));
-  try {
-    const root = join(work, "root");
+  const buildSeconds = await cachedTarball(tarball, async (root) => {
     const mirror = debianMirror(suite);
     const r = await execa("debootstrap", ["--variant=minbase", `--include=${packages.join(",")}`, suite, root, mirror], { reject: false, all: true, timeout: 15 * 60_000 });
     if (r.exitCode !== 0) throw new Error(`debootstrap ${suite} from ${mirror} failed (exit ${r.exitCode}):\n${(r.all ?? "").slice(-3000)}`);
     tweak(root);
     rmSync(join(root, "var/cache/apt/archives"), { recursive: true, force: true });
     mkdirSync(join(root, "var/cache/apt/archives/partial"), { recursive: true });
+  });
+  return { tarball, buildSeconds };
+}
+
+/**
+ * `tarball` (in the cache's images folder), tarred from a root file system that `fill` makes in a
+ * `.build-*` folder beside it (`work`, removed afterwards, also on failure); nothing when it is
+ * already there. Resolves with the seconds spent building (0 from the cache).
+ */
+export async function cachedTarball(tarball: string, fill: (root: string, work: string) => Promise<void>): Promise<number> {
+  if (existsSync(tarball) && statSync(tarball).size > 0) return 0;
+  const dir = join(cacheDir, "images");
+  mkdirSync(dir, { recursive: true });
+  const started = Date.now();
+  const work = mkdtempSync(join(dir, ".build-"));
+  try {
+    const root = join(work, "root");
+    await fill(root, work);
+    mkdirSync(root, { recursive: true });
     const part = join(work, "image.tar");
     const tar = await execa("tar", ["--numeric-owner", "-C", root, "-cf", part, "."], { reject: false, all: true });
     if (tar.exitCode !== 0) throw new Error(`tar failed:\n${tar.all}`);
     renameSync(part, tarball);
   } finally {
+    // Go's module cache is read-only: make everything removable first.
+    await execa("chmod", ["-R", "u+w", work], { reject: false });
     rmSync(work, { recursive: true, force: true });
   }
-  return { tarball, buildSeconds: (Date.now() - started) / 1000 };
+  return (Date.now() - started) / 1000;
 }
 
 /** The cached tarball, built first when missing. */
