@@ -1,12 +1,13 @@
 /**
- * Benchmarks: `npm run bench`. Measures validate + resolve + render of every output file, in-process,
+ * Benchmarks: `npm run bench`. Measures validate + resolve + prepare + render of every output file, in-process,
  * for 1, 10 and 100 DERP regions of 3 nodes each. Target: 100 regions under 50 ms.
  *
  * Each size runs warm-up iterations first, then timed ones; the median and the 95th percentile
  * are printed, with the target verdict for the largest size.
  */
 import { performance } from "node:perf_hooks";
-import { loadTailnet, type TailnetSpec } from "../model/index.js";
+import type { TailnetSpec } from "../model/index.js";
+import { prepareTailnet } from "../secrets/index.js";
 import { renderTailnet } from "../render/index.js";
 import { largeSpec } from "./specs.js";
 
@@ -18,11 +19,11 @@ function percentile(sorted: number[], p: number): number {
 
 function measure(spec: TailnetSpec, iterations: number): { median: number; p95: number; bytes: number } {
   let bytes = 0;
-  for (let i = 0; i < Math.ceil(iterations / 5); i++) renderTailnet(loadTailnet(spec));
+  for (let i = 0; i < Math.ceil(iterations / 5); i++) renderTailnet(prepareTailnet(spec));
   const times: number[] = [];
   for (let i = 0; i < iterations; i++) {
     const start = performance.now();
-    const files = renderTailnet(loadTailnet(structuredClone(spec)));
+    const files = renderTailnet(prepareTailnet(structuredClone(spec)));
     times.push(performance.now() - start);
     bytes = files.reduce((n, f) => n + f.content.length, 0);
   }

@@ -13,8 +13,8 @@
  */
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { formatIssues, TailnetSpecError, validate, type ResolvedTailnet } from "../model/index.js";
-import { checkLocalFiles, checkTailnetCertificates, materializeCertificates, SecretStore } from "../secrets/index.js";
+import { formatIssues, TailnetSpecError, validate, type PreparedTailnet, type ResolvedTailnet } from "../model/index.js";
+import { checkLocalFiles, checkTailnetCertificates, prepare, SecretStore } from "../secrets/index.js";
 import { renderTailnet } from "../render/index.js";
 import { packageRoot } from "../render/package-root.js";
 import { expectPositionals, HelpRequested, parseCommand, UsageError } from "./args.js";
@@ -99,9 +99,9 @@ async function commandRender(args: string[], io: CliIo): Promise<number> {
     for (const step of tree.recovered) io.err(`recovered: ${step}`);
     const resolved = await validated(positionals[0]!, io, tree.metadata?.headscaleVersion);
     if (!resolved) return 1;
-    let tailnet: ResolvedTailnet;
+    let tailnet: PreparedTailnet;
     try {
-      tailnet = materializeCertificates(resolved, new SecretStore(resolved.name, values["secrets-dir"]));
+      tailnet = prepare(resolved, { secretsDir: values["secrets-dir"] });
     } catch (e) {
       if (!(e instanceof TailnetSpecError)) throw e;
       reportProblems(positionals[0]!, e.issues, io);
@@ -162,7 +162,7 @@ async function commandDoctor(args: string[], io: CliIo): Promise<number> {
   const resolved = await validated(positionals[0]!, io);
   if (!resolved) return 1;
   // Kit-issued certificates are read (not issued) to know each node's pin.
-  const tailnet = materializeCertificates(resolved, new SecretStore(resolved.name, values["secrets-dir"]));
+  const tailnet = prepare(resolved, { secretsDir: values["secrets-dir"] });
   const findings = await runDoctor(tailnet, {
     dnsServer: values["dns-server"],
     resolve: fixed,

@@ -1,6 +1,6 @@
 import { Construct } from "constructs";
 import { Container, Volume } from "./providers.js";
-import { DERPER_PATHS, type ResolvedDerpNode, type ResolvedTailnet } from "../model/index.js";
+import { DERPER_PATHS, type ResolvedDerpNode, type PreparedTailnet } from "../model/index.js";
 import { DERPER_IMAGE_USER } from "../render/index.js";
 import type { SecretFile } from "../secrets/store.js";
 import { contentLabels, hardening, publishedPorts } from "./container-parts.js";
@@ -16,7 +16,7 @@ import { derperArgs, meshPeers } from "../render/command-lines.js";
 
 /** Props of a {@link DerpNode}. */
 export interface DerpNodeProps {
-  readonly tailnet: ResolvedTailnet;
+  readonly tailnet: PreparedTailnet;
   /** The node, as resolved in the model. */
   readonly node: ResolvedDerpNode;
   /** The engine the node runs on. */

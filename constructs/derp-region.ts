@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import type { ResolvedDerpRegion, ResolvedTailnet } from "../model/index.js";
+import type { ResolvedDerpRegion, PreparedTailnet } from "../model/index.js";
 import { SecretStore } from "../secrets/store.js";
 import { DerpNode } from "./derp-node.js";
 import type { DockerHost } from "./docker-host.js";
@@ -7,7 +7,7 @@ import { checkModelTokens } from "./terraform-text.js";
 
 /** Props of a {@link DerpRegion}. */
 export interface DerpRegionProps {
-  readonly tailnet: ResolvedTailnet;
+  readonly tailnet: PreparedTailnet;
   /** The region's id in the model (900-999). */
   readonly regionId: number;
   /**
@@ -35,7 +35,7 @@ export interface DerpRegionProps {
  */
 export class DerpRegion extends Construct {
   readonly region: ResolvedDerpRegion;
-  readonly #tailnet: ResolvedTailnet;
+  readonly #tailnet: PreparedTailnet;
   readonly #store: SecretStore;
   readonly #nodes = new Map<string, DerpNode>();
 

@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import type { ResolvedTailnet } from "../model/index.js";
+import type { PreparedTailnet } from "../model/index.js";
 import { derperImageTag, publicFile, renderDerperDockerfile } from "../render/index.js";
 import { buildContext, builtImage, type DockerEngine } from "./build-context.js";
 import { Image } from "./providers.js";
@@ -7,7 +7,7 @@ import { checkModelTokens, terraformString } from "./terraform-text.js";
 
 /** Props of a {@link DerperImage}. */
 export interface DerperImageProps {
-  readonly tailnet: ResolvedTailnet;
+  readonly tailnet: PreparedTailnet;
   /** The engine the image is built on or pulled to (a DockerHost). */
   readonly host: DockerEngine;
 }

@@ -8,7 +8,7 @@
 import { TerraformStack, TerraformVariable } from "cdktf";
 import { Construct } from "constructs";
 import { Container, Image, Volume } from "./providers.js";
-import type { ResolvedDerpNode, ResolvedDnsProvider, ResolvedHost, ResolvedTailnet } from "../model/index.js";
+import type { ResolvedDerpNode, ResolvedDnsProvider, ResolvedHost, PreparedTailnet } from "../model/index.js";
 import { DERPER_IMAGE_USER, hostDir, providerSecret, renderAcmeFiles, renderDdnsFiles } from "../render/index.js";
 import { buildContext, builtImage } from "./build-context.js";
 import { contentLabels, hardening } from "./container-parts.js";
@@ -42,7 +42,7 @@ export function dnsSecretVariable(scope: Construct, hostName: string, provider: 
   return variable;
 }
 
-function modelHost(tailnet: ResolvedTailnet, name: string): ResolvedHost {
+function modelHost(tailnet: PreparedTailnet, name: string): ResolvedHost {
   checkModelTokens(tailnet);
   const host = hostNamed(tailnet, name);
   if (!host) throw new Error(`the tailnet has no host ${JSON.stringify(name)}`);
@@ -51,7 +51,7 @@ function modelHost(tailnet: ResolvedTailnet, name: string): ResolvedHost {
 
 /** Props of a {@link DynamicDns}. */
 export interface DynamicDnsProps {
-  readonly tailnet: ResolvedTailnet;
+  readonly tailnet: PreparedTailnet;
   /** The engine of the host whose records the updater keeps current (it must have `ddns` in the spec). */
   readonly host: DockerHost;
   /**
@@ -105,7 +105,7 @@ export class DynamicDns extends Construct {
 
 /** Props of an {@link AcmeClient}. */
 export interface AcmeClientProps {
-  readonly tailnet: ResolvedTailnet;
+  readonly tailnet: PreparedTailnet;
   /** The DERP node (certificate mode dns-01), as resolved in the model. */
   readonly node: ResolvedDerpNode;
   /** The engine it runs on. */

@@ -1,7 +1,7 @@
 import { TerraformVariable } from "cdktf";
 import { Construct } from "constructs";
 import { DockerProvider, Image } from "./providers.js";
-import type { ResolvedHost, ResolvedTailnet } from "../model/index.js";
+import type { ResolvedHost, PreparedTailnet } from "../model/index.js";
 import { DerperImage } from "./derper-image.js";
 import { checkModelTokens, terraformString, terraformValue } from "./terraform-text.js";
 
@@ -87,7 +87,7 @@ export class DockerHost extends Construct {
   }
 
   /** The derper image on this engine (built once per engine, or the spec's own image). */
-  derperImage(tailnet: ResolvedTailnet): DerperImage {
+  derperImage(tailnet: PreparedTailnet): DerperImage {
     const key = tailnet.derp.derperImage ?? tailnet.derp.derperVersion;
     let image = this.#derperImages.get(key);
     if (!image) {

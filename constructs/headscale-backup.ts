@@ -7,7 +7,7 @@
  * bind-mounted read-only: they are in no rendered file, no Terraform variable and no state.
  */
 import { Construct } from "constructs";
-import { backupNames, beforeStartArgs, type ResolvedBackup, type ResolvedTailnet } from "../model/index.js";
+import { backupNames, beforeStartArgs, type ResolvedBackup, type PreparedTailnet } from "../model/index.js";
 import { backupSecrets, renderBackupFiles } from "../render/index.js";
 import { buildContext, builtImage } from "./build-context.js";
 import { contentLabels, hardening, oneShotLifecycle } from "./container-parts.js";
@@ -17,7 +17,7 @@ import { checkModelTokens, terraformString } from "./terraform-text.js";
 
 /** Props of a {@link HeadscaleBackup}. */
 export interface HeadscaleBackupProps {
-  readonly tailnet: ResolvedTailnet;
+  readonly tailnet: PreparedTailnet;
   /** headscale's engine. */
   readonly host: DockerHost;
   /** headscale's container name (the backup resources are named after it). */

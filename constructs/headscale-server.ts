@@ -2,7 +2,7 @@ import { basename, dirname } from "node:path";
 import { Annotations } from "cdktf";
 import { Construct } from "constructs";
 import { Container, Image, Volume } from "./providers.js";
-import { backupNames, type ResolvedTailnet } from "../model/index.js";
+import { backupNames, type PreparedTailnet } from "../model/index.js";
 import { placeHeadscaleFiles } from "../render/index.js";
 import { contentLabels, hardening, oneShotLifecycle, publishedPorts } from "./container-parts.js";
 import type { DockerHost } from "./docker-host.js";
@@ -14,7 +14,7 @@ import { checkModelTokens, terraformString } from "./terraform-text.js";
 /** Props of a {@link HeadscaleServer}. */
 export interface HeadscaleServerProps {
   /** The resolved tailnet (from `loadTailnet(spec)`); headscale's part of it is deployed. */
-  readonly tailnet: ResolvedTailnet;
+  readonly tailnet: PreparedTailnet;
   /** The engine headscale runs on: the host `headscale.host` names in the spec. */
   readonly host: DockerHost;
   /**
@@ -153,7 +153,7 @@ export class HeadscaleServer extends Construct {
    * headscale reloads only its policy on SIGHUP. This one-shot container joins headscale's
    * process namespace and signals it (PID 1 there); a new policy replaces it, so it runs again.
    */
-  #policyReload(tailnet: ResolvedTailnet, host: DockerHost, name: string, content: string, seed: Container): Container {
+  #policyReload(tailnet: PreparedTailnet, host: DockerHost, name: string, content: string, seed: Container): Container {
     return new Container(this, "PolicyReload", {
       provider: host.provider,
       name: terraformString(`${name}-policy-reload`),

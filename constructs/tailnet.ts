@@ -1,8 +1,7 @@
 import { Annotations } from "cdktf";
 import { Construct } from "constructs";
-import { TailnetSpecError, validate, type ModelWarning, type ResolvedTailnet, type TailnetSpec } from "../model/index.js";
-import { materializeCertificates } from "../secrets/certificates.js";
-import { SecretStore } from "../secrets/store.js";
+import { loadTailnet, type ModelWarning, type PreparedTailnet, type TailnetSpec } from "../model/index.js";
+import { prepare } from "../secrets/index.js";
 import { DerpRegion } from "./derp-region.js";
 import { DnsRecords } from "./dns-records.js";
 import { DynamicDns } from "./dns-helpers.js";
@@ -14,8 +13,11 @@ import { checkModelTokens } from "./terraform-text.js";
 
 /** Props of a {@link Tailnet}. */
 export interface TailnetProps {
-  /** The tailnet spec: a `TailnetSpec` object or a parsed tailnet.yaml. Validated first. */
-  readonly spec: TailnetSpec | unknown;
+  /**
+   * The tailnet spec: a `TailnetSpec` object, or the text of a tailnet.yaml (parsed strictly, as
+   * `loadTailnet` does: YAML 1.2 core schema, duplicate keys refused). Validated first.
+   */
+  readonly spec: TailnetSpec | string | unknown;
   /**
    * Cloudflare API token for the DNS records.
    * @default - see {@link DnsRecordsProps.apiToken}
@@ -51,11 +53,11 @@ export interface TailnetProps {
  * addresses survive refactors of your own code.
  *
  * @example
- * new Tailnet(stack, "home-lab", { spec: parseTailnetYaml(readFileSync("tailnet.yaml", "utf8"), "tailnet.yaml") });
+ * new Tailnet(stack, "home-lab", { spec: readFileSync("tailnet.yaml", "utf8") });
  */
 export class Tailnet extends Construct {
   /** The validated, resolved model everything was built from. */
-  readonly model: ResolvedTailnet;
+  readonly model: PreparedTailnet;
   readonly hosts: ReadonlyMap<string, DockerHost>;
   readonly headscale: HeadscaleServer | undefined;
   readonly regions: readonly DerpRegion[];
@@ -67,13 +69,11 @@ export class Tailnet extends Construct {
 
   constructor(scope: Construct, id: string, props: TailnetProps) {
     super(scope, id);
-    const result = validate(props.spec);
-    if (!result.ok) throw new TailnetSpecError(result.issues);
-    const resolved = result.resolved;
+    const resolved = loadTailnet(props.spec);
     // Token text where the spec allows none is refused before any of it reaches a secrets file's name
     // or cdktf; the constructs below check the prepared model again (once, it is remembered).
     checkModelTokens(resolved);
-    const model = materializeCertificates(resolved, new SecretStore(resolved.name, props.secretsDir));
+    const model = prepare(resolved, { secretsDir: props.secretsDir });
     checkModelTokens(model);
     this.model = model;
 

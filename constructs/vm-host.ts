@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { Annotations, DataResource, Fn, Token, type FileProvisioner, type RemoteExecProvisioner, type SSHProvisionerConnection } from "cdktf";
 import { Construct } from "constructs";
-import type { ResolvedHost, ResolvedTailnet } from "../model/index.js";
+import type { ResolvedHost, PreparedTailnet } from "../model/index.js";
 import { REMOTE_PROLOGUE, vmNotes, vmProvisionSteps, type ProvisionStep } from "../render/index.js";
 import { annotateWarnings, warningsOf } from "./warnings.js";
 import { SecretStore } from "../secrets/store.js";
@@ -60,7 +60,7 @@ export interface VmHostProps {
    * The tailnet, with its certificates issued: `prepareTailnet(spec)` (the {@link Tailnet}
    * construct does this itself).
    */
-  readonly tailnet: ResolvedTailnet;
+  readonly tailnet: PreparedTailnet;
   /** The host's name in the spec; it must have `vm`. */
   readonly hostName: string;
   /** How to reach its sshd. @default {} (see each field) */
@@ -109,7 +109,7 @@ export class VmHost extends Construct {
     this.hostName = host.name;
     const node = nodesOfHost(tailnet, host)[0];
     if (node && node.derper.certificateSource === "self-signed" && !node.derper.certificateFiles) {
-      throw new Error(`DERP node ${node.name} uses a kit-issued self-signed certificate that was not issued yet; build the model with prepareTailnet(spec)`);
+      throw new Error(`DERP node ${node.name} uses a kit-issued self-signed certificate that was not issued yet; prepare the model first: prepare(tailnet) or prepareTailnet(spec) from cdktf-tailnet/secrets`);
     }
 
     const c = props.connection ?? {};

@@ -22,7 +22,7 @@ import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { beforeStartArgs, findHeadscaleVersion, formatIssues, planUpgrade, resolve, SUPPORTED_HEADSCALE_VERSIONS, validate, type ResolvedTailnet, type TailnetSpec } from "../model/index.js";
+import { beforeStartArgs, findHeadscaleVersion, formatIssues, planUpgrade, resolve, SUPPORTED_HEADSCALE_VERSIONS, validate, type PreparedTailnet, type TailnetSpec } from "../model/index.js";
 import type { BackupHost } from "../cli/backup-host.js";
 import { placeHeadscaleFiles } from "../render/index.js";
 import { findLabBinaries, LabBinariesMissing, type BinaryOverrides, type LabBinaries } from "./binaries.js";
@@ -518,7 +518,7 @@ async function waitFor(rt: LabRuntime, what: string, proc: LabProcess | undefine
 }
 
 async function bringUp(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, bins: LabBinaries, runDir: string, logDir: string, progress: (l: string) => void, phase: (name: string) => void, oidcRun: OidcRun | undefined): Promise<Running> {
-  const tailnet: ResolvedTailnet = lab.tailnet;
+  const tailnet: PreparedTailnet = lab.tailnet;
   const hsMachine = headscaleMachine(plan);
   const configPath = join(tailnet.headscale.paths.configDir, "config.yaml");
 

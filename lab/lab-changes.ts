@@ -40,6 +40,7 @@ import {
   loadTailnet,
   relocateHeadscale,
   type HeadscalePaths,
+  type PreparedTailnet,
   type ResolvedTailnet,
   type TailnetSpec,
 } from "../model/index.js";
@@ -151,7 +152,7 @@ export interface LabTailnet {
   /** The lab spec (after every change), as validated. */
   readonly spec: TailnetSpec;
   /** Resolved from the lab spec, headscale relocated into the run directory. */
-  readonly tailnet: ResolvedTailnet;
+  readonly tailnet: PreparedTailnet;
   /** renderTailnet() of `tailnet`. */
   readonly files: readonly RenderedFile[];
   /** Each started node's derper flags: the rendered ones, with only the three file paths relocated. */
@@ -211,7 +212,7 @@ function pipeline(spec: TailnetSpec, inputs: LabChangeInputs) {
  * The lab's tailnet with headscale's settings changed by `change` (an upgrade, a rollback): the
  * lab spec through the same pipeline, with the same run directory, certificates and secrets.
  */
-export function labVariant(lab: LabTailnet, inputs: LabChangeInputs, change: (headscale: TailnetSpec["headscale"]) => void): { tailnet: ResolvedTailnet; files: RenderedFile[] } {
+export function labVariant(lab: LabTailnet, inputs: LabChangeInputs, change: (headscale: TailnetSpec["headscale"]) => void): { tailnet: PreparedTailnet; files: RenderedFile[] } {
   const spec = structuredClone(lab.spec) as TailnetSpec;
   change(spec.headscale);
   const { relocated } = pipeline(spec, inputs);

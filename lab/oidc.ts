@@ -78,7 +78,7 @@ export function labOidcIssuer(providerAddress: string): string {
  * run. Changed in the resolved model (the spec's grammar admits only https issuers; the lab's
  * provider is plain HTTP inside the namespaces), each change listed.
  */
-export function pointOidcAtLab(tailnet: ResolvedTailnet, lab: { readonly issuer: string; readonly clientSecretFile: string }, note: (c: LabChange) => void): ResolvedTailnet {
+export function pointOidcAtLab<T extends ResolvedTailnet>(tailnet: T, lab: { readonly issuer: string; readonly clientSecretFile: string }, note: (c: LabChange) => void): T {
   const oidc = tailnet.headscale.oidc;
   if (!oidc) return tailnet;
   note({ subject: "headscale.oidc.issuer", from: oidc.issuer, to: lab.issuer, why: "no identity provider of yours is reachable in a lab: headscale's own test provider (`headscale mockoidc`, plain HTTP in its namespace) stands in" });

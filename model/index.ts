@@ -8,6 +8,7 @@
  */
 import { TailnetSpecError } from "./issues.js";
 import type { ResolvedTailnet } from "./resolved.js";
+import { parseTailnetYaml } from "./spec-text.js";
 import { validate } from "./validate.js";
 
 export * from "./issues.js";
@@ -26,8 +27,23 @@ export * from "./versions.js";
 export * from "./advisories.js";
 export * from "./tailscale-releases.js";
 
-/** Validates a spec and resolves it; throws a TailnetSpecError listing every problem. */
-export function loadTailnet(spec: unknown): ResolvedTailnet {
+/** Options of {@link loadTailnet} when it is given spec text. */
+export interface LoadOptions {
+  /** What the text is called in errors. @default "the tailnet spec" */
+  readonly source?: string;
+  /** The largest text accepted, in bytes. @default DEFAULT_MAX_SPEC_BYTES (4 MiB) */
+  readonly maxBytes?: number;
+}
+
+/**
+ * The one way from a spec to a resolved model: spec text (YAML or JSON) is parsed strictly
+ * ({@link parseTailnetYaml}: YAML 1.2 core schema, duplicate keys and alias bombs refused), then
+ * the spec is validated and resolved. Throws a SpecFileError for text that is not a spec, a
+ * TailnetSpecError listing every problem of a spec. Deploying needs the secrets step after it:
+ * `prepare()` in cdktf-tailnet/secrets (or `prepareTailnet()`, both in one call).
+ */
+export function loadTailnet(specOrText: unknown, options: LoadOptions = {}): ResolvedTailnet {
+  const spec = typeof specOrText === "string" ? parseTailnetYaml(specOrText, options.source ?? "the tailnet spec", options.maxBytes) : specOrText;
   const result = validate(spec);
   if (!result.ok) throw new TailnetSpecError(result.issues);
   return result.resolved;

@@ -20,7 +20,7 @@ export interface HeadscaleRelocation {
 }
 
 /** Returns the tailnet with headscale's directories and listeners replaced. */
-export function relocateHeadscale(tailnet: ResolvedTailnet, to: HeadscaleRelocation): ResolvedTailnet {
+export function relocateHeadscale<T extends ResolvedTailnet>(tailnet: T, to: HeadscaleRelocation): T {
   const hs = tailnet.headscale;
   return {
     ...tailnet,

@@ -7,6 +7,18 @@
 import type { ModelWarning } from "./issues.js";
 import type { HeadscaleVersion } from "./versions.js";
 
+/** Brands a {@link PreparedTailnet}; a type only, nothing at run time. */
+declare const PREPARED: unique symbol;
+
+/**
+ * A resolved tailnet whose secrets are materialized: every kit-issued certificate exists in the
+ * secrets store and its pin is in the model, certificate files the spec names were checked. Only
+ * `prepare()` / `prepareTailnet()` (cdktf-tailnet/secrets) make one, so the compiler refuses to
+ * render or deploy a model that skipped the step. Deriving a changed model from a prepared one by
+ * spreading it (as the lab does) keeps the brand: the secrets are still those of the prepared model.
+ */
+export type PreparedTailnet = ResolvedTailnet & { readonly [PREPARED]: true };
+
 /** A validated, fully resolved tailnet. */
 export interface ResolvedTailnet {
   readonly name: string;

@@ -16,7 +16,7 @@ import {
   type ResolvedDerperInstall,
   type ResolvedHeadscaleInstall,
   type ResolvedHost,
-  type ResolvedTailnet,
+  type PreparedTailnet,
 } from "../model/index.js";
 import { renderDerpYaml } from "./derp-yaml.js";
 import { renderHeadscaleConfig } from "./headscale-config.js";
@@ -52,7 +52,7 @@ function vmPath(path: string): string {
 }
 
 /** What the operator still has to do by hand (secrets the user-data must not carry). */
-export function vmNotes(tailnet: ResolvedTailnet, host: ResolvedHost): string[] {
+export function vmNotes(tailnet: PreparedTailnet, host: ResolvedHost): string[] {
   const notes: string[] = [];
   if (host.runs.headscale) {
     const hs = tailnet.headscale;
@@ -134,12 +134,12 @@ function installData(host: ResolvedHost) {
 }
 
 /** Debian packages the host's helpers run (DNS helpers, backups), sorted. */
-function helperPackages(tailnet: ResolvedTailnet, host: ResolvedHost): string[] {
+function helperPackages(tailnet: PreparedTailnet, host: ResolvedHost): string[] {
   return [...new Set([...dnsHelperInstall(tailnet, host).packages, ...backupInstall(tailnet, host).packages])].sort();
 }
 
 /** The install script cloud-init runs. */
-export function renderVmInstallScript(tailnet: ResolvedTailnet, host: ResolvedHost): string {
+export function renderVmInstallScript(tailnet: PreparedTailnet, host: ResolvedHost): string {
   const services = host.vm?.services ?? [];
   return renderTemplate("vm-install.sh", {
     host: host.name,
@@ -162,13 +162,13 @@ export function renderVmInstallScript(tailnet: ResolvedTailnet, host: ResolvedHo
 }
 
 /** Every file cloud-init writes on the VM, in the order it writes them; each path absolute and normalised. */
-export function vmFiles(tailnet: ResolvedTailnet, host: ResolvedHost): VmFile[] {
+export function vmFiles(tailnet: PreparedTailnet, host: ResolvedHost): VmFile[] {
   const files = vmFilesUnchecked(tailnet, host);
   for (const f of files) vmPath(f.path);
   return files;
 }
 
-function vmFilesUnchecked(tailnet: ResolvedTailnet, host: ResolvedHost): VmFile[] {
+function vmFilesUnchecked(tailnet: PreparedTailnet, host: ResolvedHost): VmFile[] {
   if (!host.vm) return [];
   const files: VmFile[] = [];
   if (host.runs.headscale) {
@@ -192,7 +192,7 @@ function literal(text: string): BlockLiteral {
 }
 
 /** The user-data as a plain object (file contents as strings). */
-export function cloudInitObject(tailnet: ResolvedTailnet, host: ResolvedHost): Record<string, unknown> {
+export function cloudInitObject(tailnet: PreparedTailnet, host: ResolvedHost): Record<string, unknown> {
   const vm = host.vm;
   if (!vm) throw new Error(`cdktf-tailnet: host ${host.name} is not a VM target`);
   return {
@@ -212,7 +212,7 @@ export function cloudInitObject(tailnet: ResolvedTailnet, host: ResolvedHost): R
 export const USER_DATA_LIMIT = 16 * 1024;
 
 /** Renders cloud-init.yaml (`#cloud-config` user-data). */
-export function renderCloudInit(tailnet: ResolvedTailnet, host: ResolvedHost): string {
+export function renderCloudInit(tailnet: PreparedTailnet, host: ResolvedHost): string {
   const object = cloudInitObject(tailnet, host);
   const files = object.write_files as { content: string }[];
   for (const f of files) (f as { content: unknown }).content = literal(f.content);

@@ -5,7 +5,7 @@
  *
  * Field order follows the Go structs; fields Go would omit when empty (`omitempty`) are omitted.
  */
-import type { ResolvedDerpNode, ResolvedDerpRegion, ResolvedTailnet } from "../model/index.js";
+import type { ResolvedDerpNode, ResolvedDerpRegion, PreparedTailnet } from "../model/index.js";
 
 /** `tailcfg.DERPNode`, with Go's field names. */
 export interface DerpMapNode {
@@ -38,7 +38,7 @@ export interface DerpMap {
 
 function node(n: ResolvedDerpNode): DerpMapNode {
   if (n.derper.certificateSource === "self-signed" && n.certName === undefined) {
-    throw new Error(`DERP node ${n.name} has a kit-issued self-signed certificate that was not issued yet, so its pin is unknown; render through prepareTailnet() (or materializeCertificates()) from cdktf-tailnet's secrets module`);
+    throw new Error(`DERP node ${n.name} has a kit-issued self-signed certificate that was not issued yet, so its pin is unknown; prepare the model first: prepare(tailnet) or prepareTailnet(spec) from cdktf-tailnet/secrets`);
   }
   return {
     Name: n.name,
@@ -70,7 +70,7 @@ function region(r: ResolvedDerpRegion): DerpMapRegion {
  * With `includeRemovals: false` (derp.json, which has no base map to remove from) only the
  * self-hosted regions are listed.
  */
-export function buildDerpMap(tailnet: ResolvedTailnet, options: { includeRemovals: boolean }): DerpMap {
+export function buildDerpMap(tailnet: PreparedTailnet, options: { includeRemovals: boolean }): DerpMap {
   const removals: Array<[number, null]> = options.includeRemovals
     ? tailnet.derp.excludedTailscaleRegions.map((id) => [id, null])
     : [];

@@ -5,7 +5,7 @@
  * and a misspelled key would be dropped without a word. The keys here are derived from the same
  * DerpMap value derp.json is rendered from, never typed by hand.
  */
-import type { ResolvedTailnet } from "../model/index.js";
+import type { PreparedTailnet } from "../model/index.js";
 import { buildDerpMap } from "./derp-map.js";
 import { toYaml } from "./yaml-text.js";
 
@@ -14,7 +14,7 @@ function lowerKeys(value: object): Record<string, unknown> {
 }
 
 /** Renders derp.yaml for headscale. */
-export function renderDerpYaml(tailnet: ResolvedTailnet): string {
+export function renderDerpYaml(tailnet: PreparedTailnet): string {
   const map = buildDerpMap(tailnet, { includeRemovals: tailnet.headscale.version.minor.features.derpMapNullRegions });
   const regions = new Map<number, unknown>(map.Regions.map(([id, r]) => [id, r === null ? null : lowerKeys(r)]));
   const header = ` Rendered by cdktf-tailnet for headscale ${tailnet.headscale.version.version} (tailnet "${tailnet.name}"); do not edit.\n Keys are tailcfg.DERPMap field names lower-cased, as headscale's YAML decoder expects.`;

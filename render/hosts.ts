@@ -4,7 +4,7 @@
  * - for a VM target, also `systemd/<unit>.service`, `nftables.conf` and `cloud-init.yaml` (and,
  *   when that is 16 KiB or more, `cloud-init.yaml.gz.b64`: the same gzipped and base64-encoded).
  */
-import type { ResolvedTailnet } from "../model/index.js";
+import type { PreparedTailnet } from "../model/index.js";
 import { renderCloudInit, renderCloudInitGzipBase64, USER_DATA_LIMIT } from "./cloud-init.js";
 import { hostDir, publicFile, type RenderedFile } from "./files.js";
 import { renderFirewallJson } from "./firewall.js";
@@ -12,7 +12,7 @@ import { renderNftables } from "./nftables.js";
 import { renderSystemdUnits } from "./systemd.js";
 
 /** Every per-host file. */
-export function renderHostFiles(tailnet: ResolvedTailnet): RenderedFile[] {
+export function renderHostFiles(tailnet: PreparedTailnet): RenderedFile[] {
   return tailnet.hosts.flatMap((host) => {
     const dir = hostDir(host.name);
     const files = [publicFile(`${dir}/firewall.json`, renderFirewallJson(tailnet, host))];

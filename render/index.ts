@@ -2,7 +2,7 @@
  * Renderers: pure functions from the resolved model to files. No I/O, no cdktf; the CLI writes
  * the files, the constructs upload them.
  */
-import type { ResolvedTailnet } from "../model/index.js";
+import type { PreparedTailnet } from "../model/index.js";
 import { renderDerpJson } from "./derp-json.js";
 import { renderDerpYaml } from "./derp-yaml.js";
 import { renderDerperDockerfile } from "./derper-image.js";
@@ -25,7 +25,7 @@ export { renderPolicy } from "./policy.js";
  * The files headscale reads, under `headscale/`: config.yaml, derp.yaml (when there is anything
  * to put in it) and policy.json (when the spec has a policy).
  */
-export function renderHeadscaleFiles(tailnet: ResolvedTailnet): RenderedFile[] {
+export function renderHeadscaleFiles(tailnet: PreparedTailnet): RenderedFile[] {
   const files = [publicFile("headscale/config.yaml", renderHeadscaleConfig(tailnet))];
   if (tailnet.headscale.derpMapPaths.length > 0) files.push(publicFile("headscale/derp.yaml", renderDerpYaml(tailnet)));
   const policy = renderPolicy(tailnet);
@@ -43,7 +43,7 @@ export interface PlacedFile {
  * headscale's files where headscale reads them: config.yaml in its config directory, derp.yaml
  * and the policy at the paths config.yaml names.
  */
-export function placeHeadscaleFiles(tailnet: ResolvedTailnet): PlacedFile[] {
+export function placeHeadscaleFiles(tailnet: PreparedTailnet): PlacedFile[] {
   const hs = tailnet.headscale;
   const where: Record<string, string | undefined> = {
     "headscale/config.yaml": `${hs.paths.configDir}/config.yaml`,
@@ -65,7 +65,7 @@ export function placeHeadscaleFiles(tailnet: ResolvedTailnet): PlacedFile[] {
  *   for the DNS-01 ACME client of its DERP nodes (render/acme.ts);
  * - `hosts/<host>/backup/*` for the backups of headscale's state on its host (render/backup.ts).
  */
-export function renderTailnet(tailnet: ResolvedTailnet): RenderedFile[] {
+export function renderTailnet(tailnet: PreparedTailnet): RenderedFile[] {
   const files: RenderedFile[] = [...renderHeadscaleFiles(tailnet), publicFile("derp.json", renderDerpJson(tailnet))];
   if (tailnet.derp.derperImage === undefined && tailnet.derp.regions.length > 0) files.push(publicFile("derper/Dockerfile", renderDerperDockerfile(tailnet)));
   files.push(...renderHostFiles(tailnet));

@@ -20,7 +20,7 @@
  * Pure: no file is read here. Files from the deploying machine (binaries, secrets) are named by
  * path and uploaded by path; their bytes never enter the plan or the Terraform JSON.
  */
-import { DERPER_PATHS, VM_PATHS, type ResolvedHost, type ResolvedTailnet } from "../model/index.js";
+import { DERPER_PATHS, VM_PATHS, type ResolvedHost, type PreparedTailnet } from "../model/index.js";
 import { backupInstall } from "./backup.js";
 import { shellQuote, vmFiles, type VmFile } from "./cloud-init.js";
 import { nodesOfHost } from "../model/walk.js";
@@ -77,7 +77,7 @@ function stagedName(target: string): string {
 }
 
 /** The provisioning steps of a VM host, in an order that satisfies `after`. */
-export function vmProvisionSteps(tailnet: ResolvedTailnet, host: ResolvedHost, options: ProvisionOptions): ProvisionStep[] {
+export function vmProvisionSteps(tailnet: PreparedTailnet, host: ResolvedHost, options: ProvisionOptions): ProvisionStep[] {
   const vm = host.vm;
   if (!vm) throw new Error(`cdktf-tailnet: host ${host.name} is not a VM target (no vm in the spec)`);
   const sudo = options.sudo ? "sudo -n " : "";

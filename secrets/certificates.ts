@@ -9,7 +9,7 @@
  */
 import { X509Certificate, createPrivateKey } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
-import type { ResolvedDerpNode, ResolvedTailnet, ValidationIssue } from "../model/index.js";
+import type { PreparedTailnet, ResolvedDerpNode, ResolvedTailnet, ValidationIssue } from "../model/index.js";
 import { TailnetSpecError } from "../model/index.js";
 import type { SecretStore } from "./store.js";
 import { checkLocalFiles } from "./local-files.js";
@@ -85,7 +85,7 @@ export function checkTailnetCertificates(tailnet: ResolvedTailnet, now: Date = n
  * self-signed node's pin and certificate files filled in; throws a TailnetSpecError listing every
  * problem (before anything is issued).
  */
-export function materializeCertificates(tailnet: ResolvedTailnet, store: SecretStore, now: Date = new Date()): ResolvedTailnet {
+export function materializeCertificates(tailnet: ResolvedTailnet, store: SecretStore, now: Date = new Date()): PreparedTailnet {
   const issues = [...checkTailnetCertificates(tailnet, now), ...checkLocalFiles(tailnet)];
   if (issues.length > 0) throw new TailnetSpecError(issues);
   // A node's certificate is filed under its name: two nodes of one name would share one, and the
@@ -105,5 +105,6 @@ export function materializeCertificates(tailnet: ResolvedTailnet, store: SecretS
       }));
     }
   }
-  return result;
+  // The one place a model becomes prepared (see PreparedTailnet).
+  return result as PreparedTailnet;
 }

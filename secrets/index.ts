@@ -1,8 +1,9 @@
 /**
  * Local secrets and certificates: the only part of the pipeline besides the CLI that touches the
- * file system. `prepareTailnet` is validate + resolve + certificates in one call.
+ * file system. `prepare` turns a resolved model into the PreparedTailnet renderers and constructs
+ * require; `prepareTailnet` is parse + validate + resolve + prepare in one call.
  */
-import { loadTailnet, type ResolvedTailnet } from "../model/index.js";
+import { loadTailnet, type LoadOptions, type PreparedTailnet, type ResolvedTailnet } from "../model/index.js";
 import { materializeCertificates } from "./certificates.js";
 import { SecretStore } from "./store.js";
 
@@ -23,10 +24,19 @@ export interface PrepareOptions {
 }
 
 /**
- * Validates and resolves a spec, then issues or checks its certificates: the model every
- * renderer and construct needs. Throws a TailnetSpecError listing every problem.
+ * The secrets step: issues or reuses the model's kit-issued certificates (pins filled in) and
+ * checks the files the spec names on this machine. The result is the PreparedTailnet every
+ * renderer and construct requires. Throws a TailnetSpecError listing every problem, before
+ * anything is issued.
  */
-export function prepareTailnet(spec: unknown, options: PrepareOptions = {}): ResolvedTailnet {
-  const tailnet = loadTailnet(spec);
+export function prepare(tailnet: ResolvedTailnet, options: PrepareOptions = {}): PreparedTailnet {
   return materializeCertificates(tailnet, new SecretStore(tailnet.name, options.secretsDir), options.now);
+}
+
+/**
+ * `loadTailnet` then `prepare`, in one call: spec text is parsed strictly, the spec validated and
+ * resolved, its secrets materialized. Throws a SpecFileError or a TailnetSpecError listing every problem.
+ */
+export function prepareTailnet(specOrText: unknown, options: PrepareOptions & LoadOptions = {}): PreparedTailnet {
+  return prepare(loadTailnet(specOrText, options), options);
 }

@@ -9,7 +9,8 @@
 import { TerraformStack, TerraformVariable } from "cdktf";
 import type { Construct } from "constructs";
 import { annotateWarnings, DerpRegion, DnsRecords, DockerHost, HeadscaleServer } from "../../constructs/index.js";
-import { loadTailnet, type TailnetSpec } from "../../model/index.js";
+import type { TailnetSpec } from "../../model/index.js";
+import { prepareTailnet } from "../../secrets/index.js";
 import { HcloudProvider, hcloudServer } from "../hcloud.js";
 
 export class ExistingStack extends TerraformStack {
@@ -41,7 +42,8 @@ export class ExistingStack extends TerraformStack {
       ],
       dns: { provider: "cloudflare", zoneName: "office.example.com" },
     };
-    const tailnet = loadTailnet(spec);
+    // Validated, resolved and its secrets prepared (none to issue here: Let's Encrypt certificates).
+    const tailnet = prepareTailnet(spec);
 
     // Only the pieces this stack wants, composed from the L2 constructs.
     const hosts = Object.fromEntries(tailnet.hosts.map((h) => [h.name, DockerHost.fromModel(this, `docker-${h.name}`, h)]));

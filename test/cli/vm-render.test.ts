@@ -9,9 +9,10 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { runCli } from "../../cli/main.js";
-import { loadTailnet } from "../../model/index.js";
+
 import { renderTailnet } from "../../render/index.js";
 import { vmSpec } from "../support/vm-specs.js";
+import { prepareTailnet } from "../../secrets/index.js";
 
 let dir: string;
 beforeEach(() => {
@@ -27,7 +28,7 @@ describe("cdktf-tailnet render with VM hosts", () => {
     const err: string[] = [];
     const code = await runCli(["render", specPath, "--out", out, "--secrets-dir", join(dir, "secrets")], { out: () => undefined, err: (t) => err.push(t) });
     expect(code, err.join("\n")).toBe(0);
-    const expected = renderTailnet(loadTailnet(vmSpec())).filter((f) => f.path.startsWith("hosts/"));
+    const expected = renderTailnet(prepareTailnet(vmSpec())).filter((f) => f.path.startsWith("hosts/"));
     expect(expected.map((f) => f.path)).toEqual(expect.arrayContaining([
       "hosts/hs/systemd/headscale.service",
       "hosts/hs/nftables.conf",

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { TerraformVariable } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { DockerHost, HeadscaleServer, Tailnet } from "../../constructs/index.js";
-import { formatWarning, loadTailnet, TailnetSpecError } from "../../model/index.js";
+import { formatWarning, TailnetSpecError } from "../../model/index.js";
 import { prepareTailnet } from "../../secrets/index.js";
 import { renderDerpYaml, renderHeadscaleConfig, renderPolicy } from "../../render/index.js";
 import { exampleSpec } from "../support/specs.js";
@@ -386,7 +386,7 @@ describe("Tailnet on Docker hosts", () => {
   });
 
   it("L2s refuse to deploy a part onto a host the spec does not name for it", () => {
-    const tailnet = loadTailnet(exampleSpec());
+    const tailnet = prepareTailnet(exampleSpec());
     expect(() =>
       synthStack((stack) => {
         const host = new DockerHost(stack, "hk", { name: "hk-1", daemon: "ssh://deploy@198.51.100.11" });

@@ -7,7 +7,7 @@
 import { TerraformVariable } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { checkModelTokens, holdsTokenText, terraformLiteral, terraformString, terraformValue } from "../../constructs/terraform-text.js";
-import { loadTailnet } from "../../model/index.js";
+
 import { renderDerpYaml } from "../../render/index.js";
 import { hasCommand } from "../support/commands.js";
 import { hostileStrings } from "../support/hostile-text.js";
@@ -16,6 +16,7 @@ import { exampleSpec, minimalSpec } from "../support/specs.js";
 import { synthStack, tempSecretsDir } from "../support/synth.js";
 import { terraformOutputs } from "../support/terraform-read-back.js";
 import { vmDnsSpec, vmSpec } from "../support/vm-specs.js";
+import { prepareTailnet } from "../../secrets/index.js";
 
 /**
  * Interpolations and directives in a Terraform JSON string: a `${` or `%{` not preceded by the same
@@ -89,7 +90,7 @@ describe("checkModelTokens", () => {
     const spec = minimalSpec();
     spec.hosts = [{ name: "vm", publicIpv4: "${TfToken[TOKEN.1]}", docker: { daemon: "ssh://root@${TfToken[TOKEN.1]}" } }];
     spec.derp!.regions![0]!.nodes[0]!.host = "vm";
-    expect(() => checkModelTokens(loadTailnet(spec))).not.toThrow();
+    expect(() => checkModelTokens(prepareTailnet(spec))).not.toThrow();
     const mixed = resolveUnchecked(minimalSpec(), (s) => (s.hosts = [{ name: "vm", publicIpv4: "10.0.0.1 ${TfToken[TOKEN.1]}" }]));
     expect(() => checkModelTokens(mixed)).toThrow("into the tailnet at hosts[0].publicIpv4");
   });

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import schemaJson from "../../schema/tailnet.schema.json" with { type: "json" };
-import type { ResolvedTailnet } from "../../model/index.js";
+import type { PreparedTailnet } from "../../model/index.js";
 import { publicFile, renderTailnet } from "../../render/index.js";
 import { minimalSpec } from "../support/specs.js";
 import { upstreamSkipReason } from "../support/upstream.js";
@@ -18,7 +18,7 @@ import { findingRows, report } from "./report.js";
 import type { Schema } from "./schema-fields.js";
 
 /** Writes the first region's name into a unit and a script as it is, and into JSON escaped. */
-function careless(tailnet: ResolvedTailnet) {
+function careless(tailnet: PreparedTailnet) {
   const name = tailnet.derp.regions[0]!.name;
   return [
     ...renderTailnet(tailnet),

@@ -15,10 +15,9 @@ import { Testing, TerraformStack } from "cdktf";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { dirname, join, resolve as resolvePath, sep } from "node:path";
 import { Tailnet } from "../../constructs/index.js";
-import { TailnetSpecError, validate, type ResolvedTailnet, type TailnetSpec, type ValidationIssue } from "../../model/index.js";
+import { TailnetSpecError, validate, type PreparedTailnet, type TailnetSpec, type ValidationIssue } from "../../model/index.js";
 import { renderTailnet, type RenderedFile } from "../../render/index.js";
-import { materializeCertificates } from "../../secrets/certificates.js";
-import { SecretStore } from "../../secrets/store.js";
+import { prepare } from "../../secrets/index.js";
 import { DocumentParser, formatOf, isCloudConfig, type Doc, type Format } from "./documents.js";
 import { makeLocalFiles, type Fixture } from "./fixtures.js";
 import { variantValues, type VariantValue } from "./payloads.js";
@@ -94,7 +93,7 @@ export interface FuzzOptions {
   /** Fields per batch (memory bound). @default 6 */
   readonly batch?: number;
   /** The renderer (the fuzzer's own test swaps in a careless one to see it caught). @default renderTailnet */
-  readonly render?: (tailnet: ResolvedTailnet) => RenderedFile[];
+  readonly render?: (tailnet: PreparedTailnet) => RenderedFile[];
 }
 
 /** The fields to fuzz: each pattern in up to `perField` fixtures (its first instance in each). */
@@ -154,7 +153,7 @@ class Producer {
   readonly #out: string;
   constructor(
     readonly workDir: string,
-    readonly render: (tailnet: ResolvedTailnet) => RenderedFile[],
+    readonly render: (tailnet: PreparedTailnet) => RenderedFile[],
   ) {
     this.#secrets = join(workDir, "secrets");
     this.#out = join(workDir, "synth");
@@ -162,8 +161,8 @@ class Producer {
     mkdirSync(this.#out, { recursive: true });
   }
 
-  produce(spec: TailnetSpec, resolved: Parameters<typeof materializeCertificates>[0]): Produced {
-    const model = materializeCertificates(resolved, new SecretStore(resolved.name, this.#secrets));
+  produce(spec: TailnetSpec, resolved: Parameters<typeof prepare>[0]): Produced {
+    const model = prepare(resolved, { secretsDir: this.#secrets });
     const files = this.render(model);
     const app = Testing.app({ outdir: this.#out });
     const stack = new TerraformStack(app, "fuzz");

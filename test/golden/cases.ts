@@ -2,14 +2,13 @@
  * What the golden test pins: every test spec (test/support/*specs*.ts, the backup fixture's spec and
  * the fuzz fixtures) rendered and synthesized, and every example's stack synthesized.
  */
-import { parse } from "yaml";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { App, TerraformStack } from "cdktf";
 import { TailnetStack } from "../../examples/home-lab/stack.js";
 import { ExistingStack } from "../../examples/existing-stack/stack.js";
 import { VmSshStack } from "../../examples/vm-ssh/stack.js";
-import { SUPPORTED_HEADSCALE_VERSIONS, type TailnetSpec } from "../../model/index.js";
+import { parseTailnetYaml, SUPPORTED_HEADSCALE_VERSIONS, type TailnetSpec } from "../../model/index.js";
 import { packageRoot } from "../../render/package-root.js";
 import { howToLabSpec, smallLabSpec } from "../../lab/specs.js";
 import { FIXTURES } from "../fuzz/fixtures.js";
@@ -53,7 +52,7 @@ export const EXAMPLE_CASES: readonly ExampleCase[] = [
     name: "example-home-lab",
     stack: (app) => {
       const path = join(packageRoot(), "examples", "home-lab", "tailnet.yaml");
-      return new TailnetStack(app, "home-lab", { spec: parse(readFileSync(path, "utf8")) });
+      return new TailnetStack(app, "home-lab", { spec: parseTailnetYaml(readFileSync(path, "utf8"), path) });
     },
   },
   { name: "example-existing-stack", stack: (app) => new ExistingStack(app, "existing-stack") },

@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runDoctor, type DoctorFinding } from "../../cli/doctor.js";
-import { advisoriesFor, advisoryLabel, clientAdvice, findHeadscaleVersion, relocateHeadscale, type ResolvedTailnet, type TailnetSpec } from "../../model/index.js";
+import { advisoriesFor, advisoryLabel, clientAdvice, findHeadscaleVersion, relocateHeadscale, type PreparedTailnet, type TailnetSpec } from "../../model/index.js";
 import { placeHeadscaleFiles } from "../../render/index.js";
 import { prepareTailnet } from "../../secrets/index.js";
 import { bindSkipReason, startBind9, type Bind9 } from "../support/bind9.js";
@@ -35,7 +35,7 @@ const byCheck = (findings: DoctorFinding[], check: string) => findings.filter((f
 describe.skipIf(!!skipReason("doctor", upstreamSkipReason))(`doctor against a real headscale and derper ${upstreamSkipReason ?? ""}`, () => {
   const dir = suiteScratchDir("cdktf-tailnet-doctor-");
   const processes: ChildProcess[] = [];
-  let tailnet: ResolvedTailnet;
+  let tailnet: PreparedTailnet;
   let ca = "";
   const resolve = { "hs.example.test": "127.0.0.1" };
 
@@ -102,7 +102,7 @@ describe.skipIf(!!skipReason("doctor", upstreamSkipReason))(`doctor against a re
   it("reads the running release from headscale's /version, and reports one the spec does not target", async () => {
     const release = HEADSCALE.replace(/^v/, "");
     const other = release === "0.29.8" ? "0.29.7" : "0.29.8";
-    const drifted: ResolvedTailnet = { ...tailnet, headscale: { ...tailnet.headscale, version: findHeadscaleVersion(other)! } };
+    const drifted: PreparedTailnet = { ...tailnet, headscale: { ...tailnet.headscale, version: findHeadscaleVersion(other)! } };
     const f = byCheck(await runDoctor(drifted, { resolve, ca, timeoutMs: 2000 }), "headscale version")[0]!;
     expect(f.ok).toBe(false);
     expect(f.detail).toMatch(new RegExp(`^runs ${release.replaceAll(".", "\\.")}, the spec targets ${other.replaceAll(".", "\\.")}`));
@@ -119,7 +119,7 @@ describe.skipIf(!!skipReason("doctor", upstreamSkipReason))(`doctor against a re
 
   it("reports a DERP node whose certificate does not match the pin in the map", async () => {
     const node = tailnet.derp.regions[0]!.nodes[0]!;
-    const wrong: ResolvedTailnet = { ...tailnet, derp: { ...tailnet.derp, regions: [{ ...tailnet.derp.regions[0]!, nodes: [{ ...node, certName: `sha256-raw:${"0".repeat(64)}` }] }] } };
+    const wrong: PreparedTailnet = { ...tailnet, derp: { ...tailnet.derp, regions: [{ ...tailnet.derp.regions[0]!, nodes: [{ ...node, certName: `sha256-raw:${"0".repeat(64)}` }] }] } };
     const f = byCheck(await runDoctor(wrong, { resolve, ca, timeoutMs: 2000 }), "derp tls")[0]!;
     expect(f.ok).toBe(false);
     expect(f.detail).toMatch(/^presents sha256-raw:[0-9a-f]{64}, not the pinned sha256-raw:0{64}$/);
@@ -129,7 +129,7 @@ describe.skipIf(!!skipReason("doctor", upstreamSkipReason))(`doctor against a re
   it("reports STUN that does not answer and a name that resolves elsewhere", async () => {
     const node = tailnet.derp.regions[0]!.nodes[0]!;
     const [closed] = await freeLoopbackPorts(1);
-    const broken: ResolvedTailnet = { ...tailnet, derp: { ...tailnet.derp, regions: [{ ...tailnet.derp.regions[0]!, nodes: [{ ...node, stunPort: closed! }] }] } };
+    const broken: PreparedTailnet = { ...tailnet, derp: { ...tailnet.derp, regions: [{ ...tailnet.derp.regions[0]!, nodes: [{ ...node, stunPort: closed! }] }] } };
     const findings = await runDoctor(broken, { resolve: { "hs.example.test": "127.0.0.2" }, ca, timeoutMs: 1000 });
     const stun = byCheck(findings, "stun")[0]!;
     expect(stun.ok).toBe(false);

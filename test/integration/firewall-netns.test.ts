@@ -13,12 +13,13 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadTailnet, type ResolvedHost, type ResolvedTailnet } from "../../model/index.js";
+import { type ResolvedHost, type PreparedTailnet } from "../../model/index.js";
 import { parsePrefix, prefixWithin } from "../../model/net.js";
 import { renderTailnet } from "../../render/index.js";
 import { createNetnsPair, netnsSkipReason, type NetnsPair, type Probe } from "../support/netns.js";
 import { vmProxySpec, vmSpec } from "../support/vm-specs.js";
 import { skipReason } from "../support/requirements.js";
+import { prepareTailnet } from "../../secrets/index.js";
 
 /** Ports no service opens, which must stay closed everywhere. */
 const DECOYS = [
@@ -30,7 +31,7 @@ const DECOYS = [
 ];
 const OUTSIDER = { v4: "198.18.0.2", v6: "2001:db8:ffff::2" };
 
-const tailnets: ResolvedTailnet[] = [loadTailnet(vmSpec()), loadTailnet(vmProxySpec())];
+const tailnets: PreparedTailnet[] = [prepareTailnet(vmSpec()), prepareTailnet(vmProxySpec())];
 const hosts = tailnets.flatMap((t) => t.hosts.filter((h) => h.vm).map((h) => ({ tailnet: t, host: h })));
 
 /** The first address inside a CIDR (the client's address inside the admin network). */

@@ -34,6 +34,7 @@ describe("npm pack -> install in a scratch cdktf app -> synth", () => {
       `import { App, TerraformStack } from "cdktf";
 import { Tailnet, HeadscaleServer, DerpRegion, DockerHost } from "cdktf-tailnet";
 import { loadTailnet } from "cdktf-tailnet/model";
+import { prepareTailnet } from "cdktf-tailnet/secrets";
 for (const c of [Tailnet, HeadscaleServer, DerpRegion, DockerHost]) if (typeof c !== "function") throw new Error("missing export");
 const spec = {
   name: "consumer",
@@ -42,6 +43,9 @@ const spec = {
   hosts: [{ name: "vm", publicIpv4: "203.0.113.7", docker: { daemon: "ssh://root@203.0.113.7" } }],
 };
 loadTailnet(spec);
+// Spec text is parsed strictly (duplicate keys refused), and cdktf-tailnet/secrets prepares it.
+try { loadTailnet("name: a\nname: b"); throw new Error("duplicate key accepted"); } catch (e) { if (!/unique|duplicate/i.test(e.message)) throw e; }
+if (prepareTailnet(JSON.stringify(spec)).name !== "consumer") throw new Error("prepareTailnet from text");
 const app = new App({ outdir: "cdktf.out" });
 new Tailnet(new TerraformStack(app, "consumer"), "tailnet", { spec });
 app.synth();
@@ -77,15 +81,22 @@ catch (e) { console.log(e instanceof TailnetSpecError, e.issues.length > 0); }
       join(scratch, "typed.ts"),
       `import { App, TerraformStack } from "cdktf";
 import { Tailnet, DockerHost, type TailnetProps } from "cdktf-tailnet";
-import { loadTailnet, type TailnetSpec } from "cdktf-tailnet/model";
+import { loadTailnet, type PreparedTailnet, type TailnetSpec } from "cdktf-tailnet/model";
+import { renderTailnet } from "cdktf-tailnet/render";
+import { prepare, prepareTailnet } from "cdktf-tailnet/secrets";
 const spec: TailnetSpec = { name: "typed", headscale: { serverUrl: "https://hs.example.com", host: "vm" }, hosts: [{ name: "vm", publicIpv4: "203.0.113.7", docker: { daemon: "ssh://root@203.0.113.7" } }] };
+const prepared: PreparedTailnet = prepare(loadTailnet(spec));
+const fromText: PreparedTailnet = prepareTailnet("name: typed");
+renderTailnet(prepared);
+// @ts-expect-error -- a model that skipped prepare() is refused by the renderers
+renderTailnet(loadTailnet(spec));
 const props: TailnetProps = { spec };
 const tailnet = new Tailnet(new TerraformStack(new App(), "typed"), "tailnet", props);
 const host: DockerHost | undefined = tailnet.hosts.get("vm");
 const listen: string = loadTailnet(spec).headscale.listenAddr;
 // @ts-expect-error -- a misspelled spec key is a type error
 const wrong: TailnetSpec = { name: "x", headscale: { serverURL: "https://hs.example.com" } };
-export { host, listen, wrong };
+export { host, listen, wrong, fromText };
 `,
     );
     writeFileSync(join(scratch, "tsconfig.json"), JSON.stringify({ compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", strict: true, noEmit: true, skipLibCheck: true, types: [] }, files: ["typed.ts"] }));

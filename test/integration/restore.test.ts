@@ -14,7 +14,9 @@ import { stringify } from "yaml";
 import { backupHostFor, type BackupHost } from "../../cli/backup-host.js";
 import { runCli } from "../../cli/main.js";
 import { formatBackupList, parseBackupList, restoreBackup, RestoreRefused, versionRefusal } from "../../cli/restore.js";
-import { loadTailnet, relocateHeadscale, type ResolvedTailnet } from "../../model/index.js";
+import { loadTailnet, relocateHeadscale } from "../../model/index.js";
+import type { PreparedTailnet } from "../../model/index.js";
+import { prepareTailnet } from "../../secrets/index.js";
 import { renderBackupFiles } from "../../render/index.js";
 import { backupSpec } from "../support/backup-fixture.js";
 import { cleanupSandboxes, httpGet, prepareHeadscale, startHeadscale, stopAllHeadscale, type HeadscaleProcess } from "../support/headscale-process.js";
@@ -31,9 +33,9 @@ const version = upstreamVersions.headscale.at(-1)!.replace(/^v/, "");
 const skip = skipReason("restore", upstreamSkipReason, missingTool("sqlite3"));
 
 /** headscale in a sandbox with the rendered backup script next to it, reached as the CLI reaches a host. */
-async function sandboxHost(): Promise<{ host: BackupHost; tailnet: ResolvedTailnet; state: string; headscale: () => HeadscaleProcess; cli: (...args: string[]) => Promise<string> }> {
+async function sandboxHost(): Promise<{ host: BackupHost; tailnet: PreparedTailnet; state: string; headscale: () => HeadscaleProcess; cli: (...args: string[]) => Promise<string> }> {
   const bin = upstreamBinary("headscale", version);
-  const sandbox = await prepareHeadscale(loadTailnet(backupSpec(undefined, version)));
+  const sandbox = await prepareHeadscale(prepareTailnet(backupSpec(undefined, version)));
   const tailnet = relocateHeadscale(sandbox.tailnet, { paths: sandbox.tailnet.headscale.paths, backupDir: join(sandbox.root, "backups") });
   const files = renderBackupFiles(tailnet);
   const script = join(sandbox.configDir, "headscale-backup.sh");

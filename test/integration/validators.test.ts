@@ -17,10 +17,11 @@ import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFil
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadTailnet, type ResolvedTailnet } from "../../model/index.js";
+import { type PreparedTailnet } from "../../model/index.js";
 import { renderTailnet, renderVmInstallScript } from "../../render/index.js";
 import { vmDnsSpec, vmProxySpec, vmSpec } from "../support/vm-specs.js";
 import { missingTool, needsRoot, skipReason } from "../support/requirements.js";
+import { prepareTailnet } from "../../secrets/index.js";
 
 /**
  * A VM headscale in the middle of an upgrade: its unit backs the database up before starting; the
@@ -45,7 +46,7 @@ function vmRollbackSpec() {
   return spec;
 }
 
-const tailnets: ResolvedTailnet[] = [loadTailnet(vmSpec()), loadTailnet(vmProxySpec()), loadTailnet(vmDnsSpec()), loadTailnet(vmUpgradeSpec()), loadTailnet(vmRollbackSpec())];
+const tailnets: PreparedTailnet[] = [prepareTailnet(vmSpec()), prepareTailnet(vmProxySpec()), prepareTailnet(vmDnsSpec()), prepareTailnet(vmUpgradeSpec()), prepareTailnet(vmRollbackSpec())];
 const rendered = tailnets.map((t) => ({ tailnet: t, files: renderTailnet(t) }));
 const pick = (re: RegExp) => rendered.flatMap(({ tailnet, files }) => files.filter((f) => re.test(f.path)).map((f) => [`${tailnet.name}/${f.path}`, f, tailnet] as const));
 const units = pick(/^hosts\/[^/]+\/(systemd|ddns|acme|backup)\/[^/]+\.(service|timer|path)$/);

@@ -43,11 +43,12 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, it } from "vitest";
-import { loadTailnet, type ResolvedTailnet, type TailnetSpec } from "../../model/index.js";
+import { type PreparedTailnet, type TailnetSpec } from "../../model/index.js";
 import { renderTailnet, type RenderedFile } from "../../render/index.js";
 import { bootVm, cleanupBoots, nspawnSkipReason, type ImageFile } from "../support/nspawn.js";
 import { upstreamBinary, upstreamSkipReason, upstreamVersions } from "../support/upstream.js";
 import { skipReason } from "../support/requirements.js";
+import { prepareTailnet } from "../../secrets/index.js";
 
 const skipReasonHere = skipReason("vm-boot", nspawnSkipReason, upstreamSkipReason);
 const headscaleVersion = upstreamVersions.headscale.at(-1)!.replace(/^v/, "");
@@ -357,7 +358,7 @@ describe.skipIf(skipReasonHere !== undefined)("VM artifacts on a booted machine 
   for (const name of ["vm-a", "vm-b"]) {
     it.concurrent(`${name}: cloud-init brings the machine to the running state under the rendered sandbox`, async ({ expect }) => {
       const m = all.find((x) => x.name === name)!;
-      const tailnet: ResolvedTailnet = loadTailnet(m.spec);
+      const tailnet: PreparedTailnet = prepareTailnet(m.spec);
       const rendered = renderTailnet(tailnet);
       const file = (path: string): RenderedFile => rendered.find((f) => f.path === path)!;
       const boot = await bootVm({
@@ -447,7 +448,7 @@ describe.skipIf(skipReasonHere !== undefined)("VM artifacts on a booted machine 
   }
 
   it.concurrent("vm-c: DNS-01 renewal on systemd: lego unprivileged, the hand-off as derper, derper restarted by its dependencies", async ({ expect }) => {
-    const tailnet = loadTailnet(dns01Spec(sha256(binaries.derper)));
+    const tailnet = prepareTailnet(dns01Spec(sha256(binaries.derper)));
     const rendered = renderTailnet(tailnet);
     const file = (path: string): RenderedFile => rendered.find((f) => f.path === path)!;
     const ca = mkdtempSync(join(tmpdir(), "cdktf-boot-ca-"));

@@ -36,7 +36,7 @@ import { App, LocalBackend, TerraformStack } from "cdktf";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VmHost } from "../../constructs/index.js";
-import type { ResolvedTailnet, TailnetSpec } from "../../model/index.js";
+import type { PreparedTailnet, TailnetSpec } from "../../model/index.js";
 import { renderTailnet, renderVmInstallScript } from "../../render/index.js";
 import { prepareTailnet } from "../../secrets/index.js";
 import { hasCommand } from "../support/commands.js";
@@ -116,7 +116,7 @@ describe.skipIf(skipReason !== undefined)("VmHost: terraform apply over SSH prov
   let secretsDir: string;
   let stackDir: string;
   let tfEnv: Record<string, string>;
-  let tailnet: ResolvedTailnet;
+  let tailnet: PreparedTailnet;
   let firstApply: Run;
   /** Set when dockerd cannot start on this machine: every test then skips with it. */
   let dockerUnavailable: string | undefined;

@@ -5,21 +5,11 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import {
-  compareReleases,
-  DEFAULT_DERPER_VERSION,
-  DEFAULT_GO_VERSION,
-  findTailscaleRelease,
-  GO_RELEASES,
-  goForTailscale,
-  loadTailnet,
-  SUPPORTED_TAILSCALE_VERSIONS,
-  TAILSCALE_RELEASES,
-  validate,
-} from "../../model/index.js";
+import { compareReleases, DEFAULT_DERPER_VERSION, DEFAULT_GO_VERSION, findTailscaleRelease, GO_RELEASES, goForTailscale, SUPPORTED_TAILSCALE_VERSIONS, TAILSCALE_RELEASES, validate } from "../../model/index.js";
 import { derperBuildImage, renderDerperDockerfile, renderVmInstallScript } from "../../render/index.js";
 import { FAKE_SHA256, vmSpec } from "../support/vm-specs.js";
 import { minimalSpec } from "../support/specs.js";
+import { prepareTailnet } from "../../secrets/index.js";
 
 /** release (no `v`) -> the `go` line of its go.mod. */
 const goLines = new Map(
@@ -65,7 +55,7 @@ describe("Tailscale releases and the Go that builds them", () => {
   it("the Dockerfile for derper 1.104.7 builds it in the Go image its go.mod accepts", () => {
     const spec = minimalSpec();
     spec.derp!.derper = { version: "1.104.7" };
-    const dockerfile = renderDerperDockerfile(loadTailnet(spec));
+    const dockerfile = renderDerperDockerfile(prepareTailnet(spec));
     // The Go image is a build argument whose default is the pin, and the build stage is FROM it.
     const from = /^ARG GO_IMAGE=docker\.io\/library\/golang:(\d+\.\d+\.\d+)-bookworm$/m.exec(dockerfile);
     expect(dockerfile).toMatch(/^FROM \$\{GO_IMAGE\} AS build$/m);
@@ -78,13 +68,13 @@ describe("Tailscale releases and the Go that builds them", () => {
     expect(dockerfile).toContain("RUN go install tailscale.com/cmd/derper@v1.104.7");
     expect(dockerfile).toContain("# with Go 1.27.4, which its go.mod accepts.");
     expect(derperBuildImage("1.102.5")).toBe("docker.io/library/golang:1.26.8-bookworm");
-    expect(renderDerperDockerfile(loadTailnet(minimalSpec()))).toMatch(/^ARG GO_IMAGE=docker\.io\/library\/golang:1\.26\.8-bookworm$/m);
+    expect(renderDerperDockerfile(prepareTailnet(minimalSpec()))).toMatch(/^ARG GO_IMAGE=docker\.io\/library\/golang:1\.26\.8-bookworm$/m);
   });
 
   it("a VM building derper 1.104.7 downloads Go 1.27.4 by default, and refuses a Go too old for it", () => {
     const spec = vmSpec();
     spec.derp!.derper = { version: "1.104.7" };
-    const tailnet = loadTailnet(spec);
+    const tailnet = prepareTailnet(spec);
     const host = tailnet.hosts.find((h) => h.vm?.installs.some((i) => i.program === "derper" && "source" in i && i.source === "build"))!;
     const script = renderVmInstallScript(tailnet, host);
     expect(script).toContain(`fetch https://go.dev/dl/go1.27.4.linux-${host.vm!.arch}.tar.gz ${FAKE_SHA256}`);

@@ -5,10 +5,11 @@
  * runs nowhere.
  */
 import { describe, expect, it } from "vitest";
-import { loadTailnet } from "../../model/index.js";
+
 import { backupInstall, renderBackupFiles, renderTailnet } from "../../render/index.js";
 import { backupSpec } from "../support/backup-fixture.js";
 import { minimalSpec } from "../support/specs.js";
+import { prepareTailnet } from "../../secrets/index.js";
 
 const envValue = (text: string, name: string) => new RegExp(`^${name}='([^']*)'$`, "m").exec(text)?.[1];
 
@@ -16,7 +17,7 @@ describe("headscale's backup files", () => {
   it("settings name the state, the backups, the schedule and restic's secret files, never a secret", () => {
     const spec = backupSpec({ interval: "30m", keep: 5, restic: { repository: "sftp://backup@backup.example.com:2222//srv/restic/hs", keepWeekly: 4 } }, "0.29.3");
     spec.headscale.embeddedDerp = { enabled: true };
-    const files = Object.fromEntries(renderBackupFiles(loadTailnet(spec)).map((f) => [f.path, f]));
+    const files = Object.fromEntries(renderBackupFiles(prepareTailnet(spec)).map((f) => [f.path, f]));
     expect(Object.keys(files).sort()).toEqual([
       "hosts/hs/backup/cdktf-tailnet-headscale-backup.service",
       "hosts/hs/backup/cdktf-tailnet-headscale-backup.timer",
@@ -52,7 +53,7 @@ describe("headscale's backup files", () => {
   it("a Docker host gets the image's Dockerfile: the base image a build argument, packages only where it lacks them, the loop as its command", () => {
     const spec = backupSpec(undefined);
     spec.hosts![0]!.docker = { daemon: "unix:///var/run/docker.sock" };
-    const files = Object.fromEntries(renderBackupFiles(loadTailnet(spec)).map((f) => [f.path.split("/").pop()!, f.content]));
+    const files = Object.fromEntries(renderBackupFiles(prepareTailnet(spec)).map((f) => [f.path.split("/").pop()!, f.content]));
     expect(Object.keys(files).sort()).toEqual(["Dockerfile", "headscale-backup.env", "headscale-backup.sh"]);
     const dockerfile = files.Dockerfile!;
     expect(dockerfile).toContain("ARG BASE_IMAGE=docker.io/library/debian:bookworm-slim\nFROM ${BASE_IMAGE}\n");
@@ -62,18 +63,18 @@ describe("headscale's backup files", () => {
   });
 
   it("renders nothing where headscale runs nowhere, and only the script (no units) when scheduled backups are off during an upgrade", () => {
-    expect(renderBackupFiles(loadTailnet(minimalSpec()))).toEqual([]);
+    expect(renderBackupFiles(prepareTailnet(minimalSpec()))).toEqual([]);
     const off = backupSpec({ enabled: false });
-    expect(renderBackupFiles(loadTailnet(off))).toEqual([]);
+    expect(renderBackupFiles(prepareTailnet(off))).toEqual([]);
     off.headscale.version = "0.29.3";
     off.headscale.upgradeFrom = "0.28.0";
-    expect(renderBackupFiles(loadTailnet(off)).map((f) => f.path.split("/").pop())).toEqual(["headscale-backup.sh", "headscale-backup.env"]);
-    expect(envValue(renderBackupFiles(loadTailnet(off))[1]!.content, "BACKUP_INTERVAL_SECONDS")).toBe("0");
+    expect(renderBackupFiles(prepareTailnet(off)).map((f) => f.path.split("/").pop())).toEqual(["headscale-backup.sh", "headscale-backup.env"]);
+    expect(envValue(renderBackupFiles(prepareTailnet(off))[1]!.content, "BACKUP_INTERVAL_SECONDS")).toBe("0");
   });
 
   it("the host's install list: sqlite3 always, restic with a repository, ssh for sftp; a local repository's directory for headscale's user; the secrets to put there by hand", () => {
     const spec = backupSpec({ restic: { repository: "/srv/restic/hs" } });
-    const tailnet = loadTailnet(spec);
+    const tailnet = prepareTailnet(spec);
     const install = backupInstall(tailnet, tailnet.hosts[0]!);
     expect(install.packages).toEqual(["ca-certificates", "restic", "sqlite3"]);
     expect(install.timers).toEqual(["cdktf-tailnet-headscale-backup.timer"]);
@@ -89,6 +90,6 @@ describe("headscale's backup files", () => {
 
   it("is byte-identical on every render", () => {
     const spec = backupSpec({ restic: { repository: "s3:https://s3.example.com/bucket/hs", credentialsFile: "/etc/cdktf-tailnet/s3.env" } });
-    expect(renderTailnet(loadTailnet(spec))).toEqual(renderTailnet(loadTailnet(backupSpec({ restic: { repository: "s3:https://s3.example.com/bucket/hs", credentialsFile: "/etc/cdktf-tailnet/s3.env" } }))));
+    expect(renderTailnet(prepareTailnet(spec))).toEqual(renderTailnet(prepareTailnet(backupSpec({ restic: { repository: "s3:https://s3.example.com/bucket/hs", credentialsFile: "/etc/cdktf-tailnet/s3.env" } }))));
   });
 });

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ACME_PATHS, DDNS_PATHS, DERPER_PATHS, loadTailnet, nodeNamed, type ResolvedTailnet, type TailnetSpec } from "../../model/index.js";
+import { ACME_PATHS, DDNS_PATHS, DERPER_PATHS, nodeNamed, type PreparedTailnet, type TailnetSpec } from "../../model/index.js";
 import { dnsHelperInstall, renderAcmeFiles, renderDdnsFiles, renderEnvFile, renderTailnet, type RenderedFile } from "../../render/index.js";
 import { prepareTailnet } from "../../secrets/index.js";
 import { envValue } from "../support/host-scripts.js";
@@ -18,7 +18,7 @@ import { exampleSpec, minimalSpec } from "../support/specs.js";
 import { missingTool, skipReason } from "../support/requirements.js";
 import { derperArgs } from "../../render/command-lines.js";
 
-function files(tailnet: ResolvedTailnet, prefix: string): Record<string, RenderedFile> {
+function files(tailnet: PreparedTailnet, prefix: string): Record<string, RenderedFile> {
   return Object.fromEntries(renderTailnet(tailnet).filter((f) => f.path.startsWith(prefix)).map((f) => [f.path.slice(prefix.length), f]));
 }
 
@@ -90,7 +90,7 @@ describe("the bundled example's home region: DNS-01 and DDNS on a Docker host", 
 });
 
 describe("on a systemd host", () => {
-  const tailnet = loadTailnet(systemdHostSpec());
+  const tailnet = prepareTailnet(systemdHostSpec());
   const out = files(tailnet, "hosts/home/");
 
   it("keeps every service name of the host current, per family (a node's \"none\" turns one off)", () => {
@@ -198,7 +198,7 @@ describe("on a systemd host", () => {
     const s = systemdHostSpec();
     const cert = { mode: "dns-01" as const, email: "admin@example.com", provider: { type: "rfc2136" as const, nameserver: "2001:db8::53", zone: "example.com", tsigKeyName: "acme" } };
     s.derp!.regions![0]!.nodes[0]!.certificate = cert;
-    const env = renderAcmeFiles(loadTailnet(s)).find((f) => f.path.endsWith(".env"))!.content;
+    const env = renderAcmeFiles(prepareTailnet(s)).find((f) => f.path.endsWith(".env"))!.content;
     expect(envValue(env, "RFC2136_NAMESERVER")).toBe("[2001:db8::53]:53");
     expect(envValue(env, "RFC2136_TSIG_ALGORITHM")).toBe("hmac-sha256.");
     expect(envValue(env, "RFC2136_TSIG_SECRET_FILE")).toBe("/etc/cdktf-tailnet/tsig.secret");
@@ -206,7 +206,7 @@ describe("on a systemd host", () => {
 });
 
 describe("the files", () => {
-  const all = [...renderDdnsFiles(loadTailnet(systemdHostSpec())), ...renderAcmeFiles(loadTailnet(systemdHostSpec())), ...renderDdnsFiles(prepareTailnet(exampleSpec())), ...renderAcmeFiles(prepareTailnet(exampleSpec()))];
+  const all = [...renderDdnsFiles(prepareTailnet(systemdHostSpec())), ...renderAcmeFiles(prepareTailnet(systemdHostSpec())), ...renderDdnsFiles(prepareTailnet(exampleSpec())), ...renderAcmeFiles(prepareTailnet(exampleSpec()))];
 
   it("settings name secrets only by file", () => {
     for (const f of all.filter((f) => f.path.endsWith(".env"))) {
@@ -254,7 +254,7 @@ describe("the files", () => {
   });
 
   it("are the same for the same model", () => {
-    expect(renderDdnsFiles(loadTailnet(systemdHostSpec()))).toEqual(renderDdnsFiles(loadTailnet(systemdHostSpec())));
-    expect(renderAcmeFiles(loadTailnet(systemdHostSpec()))).toEqual(renderAcmeFiles(loadTailnet(systemdHostSpec())));
+    expect(renderDdnsFiles(prepareTailnet(systemdHostSpec()))).toEqual(renderDdnsFiles(prepareTailnet(systemdHostSpec())));
+    expect(renderAcmeFiles(prepareTailnet(systemdHostSpec()))).toEqual(renderAcmeFiles(prepareTailnet(systemdHostSpec())));
   });
 });

@@ -1,15 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { loadTailnet, validate } from "../../model/index.js";
+import { validate } from "../../model/index.js";
 import { renderHeadscaleConfig, renderPolicy, renderTailnet } from "../../render/index.js";
 import { DERIVED_POLICY_COMMENT } from "../../render/policy.js";
 import { exampleSpec, minimalSpec } from "../support/specs.js";
+import { prepareTailnet } from "../../secrets/index.js";
 
 /** A policy file with its leading `//` comment lines (HuJSON, as headscale reads it) as JSON. */
 const parseHujson = (text: string): unknown => JSON.parse(text.replace(/^\/\/.*\n/gm, ""));
 
 describe("policy.json", () => {
   it("renders the example: users spelled name@, the router's route and exit node auto-approved for its tag", () => {
-    const policy = JSON.parse(renderPolicy(loadTailnet(exampleSpec()))!);
+    const policy = JSON.parse(renderPolicy(prepareTailnet(exampleSpec()))!);
     expect(policy).toEqual({
       groups: { "group:admins": ["alice@"] },
       hosts: { "home-lan": "192.168.100.0/24" },
@@ -26,18 +27,18 @@ describe("policy.json", () => {
     const spec = minimalSpec();
     spec.devices = [{ name: "exit", user: "bob", exitNode: true, advertiseRoutes: ["10.1.0.0/16"] }];
     spec.policy = {};
-    const policy = JSON.parse(renderPolicy(loadTailnet(spec))!);
+    const policy = JSON.parse(renderPolicy(prepareTailnet(spec))!);
     expect(policy.acls).toEqual([{ action: "accept", src: ["*"], dst: ["*:*"] }]);
     expect(policy.autoApprovers).toEqual({ routes: { "10.1.0.0/16": ["bob@"] }, exitNode: ["bob@"] });
   });
 
   it("points headscale at the rendered file, and renders none without a policy", () => {
     // In a container the policy has a volume of its own (reloaded without a restart); elsewhere it sits beside config.yaml.
-    expect(renderHeadscaleConfig(loadTailnet(exampleSpec()))).toContain('policy:\n  mode: "file"\n  path: "/etc/headscale/policy/policy.json"\n');
+    expect(renderHeadscaleConfig(prepareTailnet(exampleSpec()))).toContain('policy:\n  mode: "file"\n  path: "/etc/headscale/policy/policy.json"\n');
     const plain = minimalSpec();
     plain.policy = {};
-    expect(renderHeadscaleConfig(loadTailnet(plain))).toContain('policy:\n  mode: "file"\n  path: "/etc/headscale/policy.json"\n');
-    const bare = loadTailnet(minimalSpec());
+    expect(renderHeadscaleConfig(prepareTailnet(plain))).toContain('policy:\n  mode: "file"\n  path: "/etc/headscale/policy.json"\n');
+    const bare = prepareTailnet(minimalSpec());
     expect(renderPolicy(bare)).toBeUndefined();
     expect(renderHeadscaleConfig(bare)).toContain('policy:\n  mode: "file"\n  path: ""\n');
   });
@@ -47,7 +48,7 @@ describe("policy.json", () => {
     a.policy!.groups = { "group:b": ["alice"], "group:admins": ["alice"], "group:a": ["home"] };
     const b = exampleSpec();
     b.policy!.groups = { "group:a": ["home"], "group:admins": ["alice"], "group:b": ["alice"] };
-    expect(renderPolicy(loadTailnet(a))).toBe(renderPolicy(loadTailnet(b)));
+    expect(renderPolicy(prepareTailnet(a))).toBe(renderPolicy(prepareTailnet(b)));
   });
 
   describe("without a policy in the spec", () => {
@@ -62,7 +63,7 @@ describe("policy.json", () => {
     };
 
     it("derives one that keeps headscale's allow-all and auto-approves the advertised routes and exit nodes, saying so on its first lines", () => {
-      const tailnet = loadTailnet(howTo());
+      const tailnet = prepareTailnet(howTo());
       expect(tailnet.policy?.origin).toBe("derived");
       const text = renderPolicy(tailnet)!;
       expect(text.startsWith(`${DERIVED_POLICY_COMMENT}\n{`)).toBe(true);
@@ -80,9 +81,9 @@ describe("policy.json", () => {
     it("derives none when no device advertises anything, and the spec's own policy is never marked derived", () => {
       const spec = minimalSpec();
       spec.devices = [{ name: "laptop", user: "alice" }];
-      expect(loadTailnet(spec).policy).toBeUndefined();
-      expect(loadTailnet(exampleSpec()).policy?.origin).toBe("spec");
-      expect(renderPolicy(loadTailnet(exampleSpec()))!.startsWith("{")).toBe(true);
+      expect(prepareTailnet(spec).policy).toBeUndefined();
+      expect(prepareTailnet(exampleSpec()).policy?.origin).toBe("spec");
+      expect(renderPolicy(prepareTailnet(exampleSpec()))!.startsWith("{")).toBe(true);
     });
 
     it("derives none beside a policy of the user's own (a file, or headscale's database), and warns that the routes wait for approval", () => {
@@ -94,7 +95,7 @@ describe("policy.json", () => {
         [own, "your policy file /etc/headscale/acl.hujson"],
         [db, 'the policy in headscale\'s database (headscale.policy.mode "database")'],
       ] as const) {
-        const tailnet = loadTailnet(spec);
+        const tailnet = prepareTailnet(spec);
         expect(tailnet.policy).toBeUndefined();
         expect(renderPolicy(tailnet)).toBeUndefined();
         const warnings = validate(spec).warnings.filter((w) => w.path === "policy");
@@ -119,10 +120,10 @@ describe("policy.json", () => {
     };
 
     it("the kit's allow-all names the prefix beside *, so every node still reaches every other", () => {
-      expect(loadTailnet(tenOne()).policy!.acls).toEqual([{ action: "accept", src: ["*", "10.1.0.0/16"], dst: ["*:*", "10.1.0.0/16:*"] }]);
+      expect(prepareTailnet(tenOne()).policy!.acls).toEqual([{ action: "accept", src: ["*", "10.1.0.0/16"], dst: ["*:*", "10.1.0.0/16:*"] }]);
       const standard = tenOne();
       delete standard.headscale.prefixes;
-      expect(loadTailnet(standard).policy!.acls).toEqual([{ action: "accept", src: ["*"], dst: ["*:*"] }]);
+      expect(prepareTailnet(standard).policy!.acls).toEqual([{ action: "accept", src: ["*"], dst: ["*:*"] }]);
     });
 
     it("warns about the spec's own * rules on 0.29, not on 0.28 (where * is every address)", () => {

@@ -7,7 +7,7 @@
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { loadTailnet, type ResolvedTailnet } from "../../model/index.js";
+import { type PreparedTailnet } from "../../model/index.js";
 import {
   firewallObject,
   renderCloudInit,
@@ -19,21 +19,22 @@ import {
 } from "../../render/index.js";
 import { ADMIN_V4, ADMIN_V6, FAKE_SHA256, vmProxySpec, vmSpec } from "../support/vm-specs.js";
 import { derperArgs } from "../../render/command-lines.js";
+import { prepareTailnet } from "../../secrets/index.js";
 
 const ANY = ["0.0.0.0/0", "::/0"];
 const ADMINS = [ADMIN_V4, ADMIN_V6];
 
-function host(tailnet: ResolvedTailnet, name: string) {
+function host(tailnet: PreparedTailnet, name: string) {
   return tailnet.hosts.find((h) => h.name === name)!;
 }
 
-function rules(tailnet: ResolvedTailnet, name: string) {
+function rules(tailnet: PreparedTailnet, name: string) {
   return host(tailnet, name).firewall.rules.map((r) => [r.protocol, r.port, r.sources, r.reason]);
 }
 
 describe("firewall rules from the model", () => {
-  const vm = loadTailnet(vmSpec());
-  const proxy = loadTailnet(vmProxySpec());
+  const vm = prepareTailnet(vmSpec());
+  const proxy = prepareTailnet(vmProxySpec());
 
   it("headscale with Let's Encrypt HTTP-01: 443 and 80 for everyone, SSH, metrics and gRPC for admins", () => {
     expect(rules(vm, "hs")).toEqual([
@@ -58,7 +59,7 @@ describe("firewall rules from the model", () => {
   it("TLS-ALPN-01 needs no port 80", () => {
     const spec = vmSpec();
     spec.headscale.tls = { mode: "letsencrypt", challenge: "TLS-ALPN-01" };
-    expect(rules(loadTailnet(spec), "hs").map(([p, port]) => `${p}/${port}`)).toEqual(["tcp/22", "tcp/443", "tcp/9090", "tcp/50443"]);
+    expect(rules(prepareTailnet(spec), "hs").map(([p, port]) => `${p}/${port}`)).toEqual(["tcp/22", "tcp/443", "tcp/9090", "tcp/50443"]);
   });
 
   it("derper: DERP, port 80 (CanPort80 and ACME) and STUN on 443; no port 80 on 8443; its own SSH port", () => {
@@ -79,7 +80,7 @@ describe("firewall rules from the model", () => {
   it("without admin networks nothing is opened to admins: SSH and admin-only listeners are listed as closed", () => {
     const spec = vmSpec();
     delete spec.hosts![0]!.firewall;
-    const t = loadTailnet(spec);
+    const t = prepareTailnet(spec);
     expect(rules(t, "hs").map(([p, port]) => `${p}/${port}`)).toEqual(["tcp/80", "tcp/443"]);
     expect(host(t, "hs").firewall.closed.map((c) => c.reason)).toEqual([
       "SSH: no adminCidrs, so closed to everyone",
@@ -104,7 +105,7 @@ describe("firewall rules from the model", () => {
 });
 
 describe("systemd units", () => {
-  const vm = loadTailnet(vmSpec());
+  const vm = prepareTailnet(vmSpec());
   const files = renderTailnet(vm);
   const unit = (h: string, name: string) => files.find((f) => f.path === `hosts/${h}/systemd/${name}`)!.content;
 
@@ -138,7 +139,7 @@ describe("systemd units", () => {
   });
 
   it("PostgreSQL's password comes from an optional environment file, never the unit; the Debian package's binary path", () => {
-    const proxy = loadTailnet(vmProxySpec());
+    const proxy = prepareTailnet(vmProxySpec());
     const hs = renderTailnet(proxy).find((f) => f.path === "hosts/hs/systemd/headscale.service")!.content;
     expect(hs).toMatch(/^EnvironmentFile=-\/etc\/headscale\/headscale\.env$/m);
     expect(hs).toMatch(/^ExecStart=\/usr\/bin\/headscale serve/m);
@@ -156,7 +157,7 @@ describe("systemd units", () => {
 });
 
 describe("cloud-init user-data", () => {
-  const vm = loadTailnet(vmSpec());
+  const vm = prepareTailnet(vmSpec());
   const files = renderTailnet(vm);
   const file = (path: string) => files.find((f) => f.path === path)!.content;
   const userData = (h: string) => parse(file(`hosts/${h}/cloud-init.yaml`)) as {
@@ -204,7 +205,7 @@ describe("cloud-init user-data", () => {
     expect(userData("fra-1").write_files.map((f) => f.path)).toEqual(["/etc/systemd/system/derper.service", "/etc/nftables.conf", "/usr/local/lib/cdktf-tailnet/install.sh"]);
     const withPolicy = vmSpec();
     withPolicy.policy = { acls: [{ src: ["*"], dst: ["*:*"] }] };
-    const t = loadTailnet(withPolicy);
+    const t = prepareTailnet(withPolicy);
     const policyFile = (parse(renderCloudInit(t, host(t, "hs"))) as typeof ud).write_files.find((f) => f.path === "/etc/headscale/policy.json")!;
     expect(policyFile.content).toBe(renderTailnet(t).find((f) => f.path === "headscale/policy.json")!.content);
   });
@@ -219,7 +220,7 @@ describe("cloud-init user-data", () => {
     const edge = renderVmInstallScript(vm, host(vm, "edge"));
     expect(edge).toContain(`fetch https://downloads.example.com/derper-1.102.3-amd64 ${FAKE_SHA256} /usr/local/bin/derper`);
     expect(edge).not.toContain("go.dev");
-    const deb = renderVmInstallScript(loadTailnet(vmProxySpec()), host(loadTailnet(vmProxySpec()), "hs"));
+    const deb = renderVmInstallScript(prepareTailnet(vmProxySpec()), host(prepareTailnet(vmProxySpec()), "hs"));
     expect(deb).toContain("headscale_0.29.8_linux_amd64.deb");
     expect(deb).toContain("--force-confold");
   });
@@ -227,7 +228,7 @@ describe("cloud-init user-data", () => {
   it("says what must be put on the VM by hand, and carries no secret", () => {
     expect(file("hosts/fra-1/cloud-init.yaml")).toContain("# By hand: derper restarts until the region's mesh key is in /etc/derper/mesh.key");
     expect(file("hosts/home/cloud-init.yaml")).toContain("# By hand: derper restarts until /var/lib/derper/certs/derp-home.example.com.crt and /var/lib/derper/certs/derp-home.example.com.key (owned by derper, the key 0600) are there");
-    const proxy = loadTailnet(vmProxySpec());
+    const proxy = prepareTailnet(vmProxySpec());
     expect(renderCloudInit(proxy, host(proxy, "hs"))).toContain("put HEADSCALE_DATABASE_POSTGRES_PASS=<password> into /etc/headscale/headscale.env");
     for (const f of files) expect(f.content, f.path).not.toMatch(/PRIVATE KEY|BEGIN CERTIFICATE/);
   });
@@ -257,16 +258,16 @@ describe("cloud-init user-data", () => {
     const spec = vmSpec();
     // Backticks never get this far (the URL grammar refuses them); `&` does, and is quoted.
     spec.hosts![4]!.vm!.derper = { source: "url", url: "https://example.com/d?a=1&b=`x`", sha256: FAKE_SHA256 };
-    expect(() => loadTailnet(spec)).toThrow('hosts[4].vm.derper.url: "https://example.com/d?a=1&b=`x`" is not an https, http or file URL');
+    expect(() => prepareTailnet(spec)).toThrow('hosts[4].vm.derper.url: "https://example.com/d?a=1&b=`x`" is not an https, http or file URL');
     spec.hosts![4]!.vm!.derper = { source: "url", url: "https://example.com/d?a=1&b=2", sha256: FAKE_SHA256 };
-    const t = loadTailnet(spec);
+    const t = prepareTailnet(spec);
     expect(renderVmInstallScript(t, host(t, "edge"))).toContain("fetch 'https://example.com/d?a=1&b=2' ");
   });
 });
 
 describe("renderTailnet: per-host files", () => {
   it("writes units, nftables.conf, firewall.json and cloud-init.yaml for every VM host", () => {
-    const paths = renderTailnet(loadTailnet(vmSpec())).map((f) => f.path).filter((p) => p.startsWith("hosts/"));
+    const paths = renderTailnet(prepareTailnet(vmSpec())).map((f) => f.path).filter((p) => p.startsWith("hosts/"));
     expect(paths).toEqual(
       ["edge", "fra-1", "fra-2", "home", "hs"].flatMap((h) => [
         ...(h === "hs"
@@ -292,7 +293,7 @@ describe("renderTailnet: per-host files", () => {
       delete h.vm;
       h.docker = { daemon: `ssh://deploy@${h.name}.example.com` };
     }
-    const files = renderTailnet(loadTailnet(spec));
+    const files = renderTailnet(prepareTailnet(spec));
     const paths = files.map((f) => f.path).filter((p) => p.startsWith("hosts/"));
     // ... and headscale's host its backup container's files.
     expect(paths).toEqual([
@@ -307,10 +308,10 @@ describe("renderTailnet: per-host files", () => {
   });
 
   it("is byte-identical whatever order hosts and regions are declared in", () => {
-    const a = renderTailnet(loadTailnet(vmSpec()));
+    const a = renderTailnet(prepareTailnet(vmSpec()));
     const spec = vmSpec();
     spec.hosts!.reverse();
     spec.derp!.regions!.reverse();
-    expect(renderTailnet(loadTailnet(spec))).toEqual(a);
+    expect(renderTailnet(prepareTailnet(spec))).toEqual(a);
   });
 });

@@ -21,7 +21,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { relocateHeadscale, type ResolvedTailnet } from "../../model/index.js";
+import { relocateHeadscale, type PreparedTailnet } from "../../model/index.js";
 import { headscaleConfigObject, placeHeadscaleFiles, renderTailnet, type RenderedFile } from "../../render/index.js";
 import { toYaml } from "../../render/yaml-text.js";
 
@@ -52,7 +52,7 @@ export async function freeLoopbackPorts(count: number): Promise<number[]> {
 export interface HeadscaleSandbox {
   readonly root: string;
   /** The tailnet as headscale runs it here: relocated paths and loopback listeners. */
-  readonly tailnet: ResolvedTailnet;
+  readonly tailnet: PreparedTailnet;
   readonly configDir: string;
   readonly configPath: string;
   readonly derpYamlPath: string;
@@ -87,7 +87,7 @@ const sandboxes = new Set<string>();
  * Creates a temporary directory for `tailnet` (already resolved), relocates headscale into it
  * with listeners on free loopback ports, and writes config.yaml and derp.yaml into its config dir.
  */
-export async function prepareHeadscale(tailnet: ResolvedTailnet, options: PrepareOptions = {}): Promise<HeadscaleSandbox> {
+export async function prepareHeadscale(tailnet: PreparedTailnet, options: PrepareOptions = {}): Promise<HeadscaleSandbox> {
   const root = mkdtempSync(join(tmpdir(), "hs-it-"));
   sandboxes.add(root);
   const paths = { configDir: join(root, "etc"), stateDir: join(root, "lib"), runDir: join(root, "run") };

@@ -3,16 +3,15 @@
  * as if a string got past the grammar: the output layer must keep its structure on its own.
  */
 import type { Construct } from "constructs";
-import { resolve, type ResolvedTailnet, type TailnetSpec } from "../../model/index.js";
+import { resolve, type PreparedTailnet, type TailnetSpec } from "../../model/index.js";
 import { DerpRegion, DnsRecords, DockerHost, DynamicDns, HeadscaleServer, VmHost } from "../../constructs/index.js";
-import { materializeCertificates } from "../../secrets/certificates.js";
-import { SecretStore } from "../../secrets/store.js";
+import { prepare } from "../../secrets/index.js";
 
 /** A spec changed by `change`, resolved without validation, its certificates issued into `secretsDir`. */
-export function hostileModel(spec: TailnetSpec, change: (spec: TailnetSpec) => void, secretsDir: string): ResolvedTailnet {
+export function hostileModel(spec: TailnetSpec, change: (spec: TailnetSpec) => void, secretsDir: string): PreparedTailnet {
   change(spec);
   const model = resolve(spec);
-  return materializeCertificates(model, new SecretStore(model.name, secretsDir));
+  return prepare(model, { secretsDir });
 }
 
 /** Renames a host everywhere the spec names it. */
@@ -23,7 +22,7 @@ export function renameHost(spec: TailnetSpec, from: string, to: string): void {
 }
 
 /** Everything the Tailnet construct builds from a model (without its validation), in `scope`. */
-export function composeTailnet(scope: Construct, model: ResolvedTailnet, secretsDir: string): void {
+export function composeTailnet(scope: Construct, model: PreparedTailnet, secretsDir: string): void {
   const hosts = new Map(model.hosts.filter((h) => h.docker).map((h) => [h.name, DockerHost.fromModel(scope, `host-${h.name}`, h)]));
   const hsHost = model.headscale.host === undefined ? undefined : hosts.get(model.headscale.host);
   if (hsHost) new HeadscaleServer(scope, "headscale", { tailnet: model, host: hsHost });
