@@ -44,7 +44,7 @@ const spec = {
 };
 loadTailnet(spec);
 // Spec text is parsed strictly (duplicate keys refused), and cdktf-tailnet/secrets prepares it.
-try { loadTailnet("name: a\nname: b"); throw new Error("duplicate key accepted"); } catch (e) { if (!/unique|duplicate/i.test(e.message)) throw e; }
+try { loadTailnet("name: a\\nname: b"); throw new Error("duplicate key accepted"); } catch (e) { if (!/unique|duplicate/i.test(e.message)) throw e; }
 if (prepareTailnet(JSON.stringify(spec)).name !== "consumer") throw new Error("prepareTailnet from text");
 const app = new App({ outdir: "cdktf.out" });
 new Tailnet(new TerraformStack(app, "consumer"), "tailnet", { spec });
