@@ -21,9 +21,9 @@
  */
 import { X509Certificate, createHash, createPrivateKey, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync } from "node:fs";
-import { isIP } from "node:net";
 import { dirname, resolve } from "node:path";
 import { writeFileAtomic } from "../fsx/atomic-file.js";
+import { isIp } from "../model/net.js";
 import { fileNamePart, joinInside } from "../render/escape/path.js";
 import { issueSelfSigned } from "./x509.js";
 
@@ -104,7 +104,7 @@ export class SecretStore {
       const cert = new X509Certificate(readFileSync(certFile));
       const fresh = new Date(cert.validTo).getTime() - now.getTime() > reissueBeforeDays * 86400_000;
       // checkIP throws on anything but an IP literal: a DNS name is checked with checkHost alone.
-      const forName = (isIP(name) !== 0 ? cert.checkIP(name) : cert.checkHost(name)) !== undefined;
+      const forName = (isIp(name) ? cert.checkIP(name) : cert.checkHost(name)) !== undefined;
       if (fresh && forName) return { certFile, keyFile, der: cert.raw };
     }
     this.#ensureDir(keyFile);
