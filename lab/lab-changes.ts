@@ -32,7 +32,7 @@
  * listed with the changes, so a report always says what was broken on purpose.
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import {
   DERPER_PATHS,
@@ -42,10 +42,12 @@ import {
   type ResolvedTailnet,
   type TailnetSpec,
 } from "../model/index.js";
+import { writeFileAtomic } from "../fsx/atomic-file.js";
 import { isIp, parseIp } from "../model/net.js";
 import { derperArgs as renderDerperArgs } from "../render/command-lines.js";
 import { renderTailnet, type RenderedFile } from "../render/index.js";
 import { certificatePin, defaultSecretsRoot, issueSelfSigned, materializeCertificates, SecretStore } from "../secrets/index.js";
+import { writeLabCertificate } from "./certs.js";
 import { pointOidcAtLab } from "./oidc.js";
 import type { LabPlan } from "./plan.js";
 import { headscaleMachine, machineOfHost, machineOfNode } from "./plan.js";
@@ -428,9 +430,7 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
   if (breaks.has("pin-mismatch")) {
     if (!pinnedNode) throw new Error("break pin-mismatch: the model has no DERP node named by an IP address with a pinned certificate");
     const issued = issueSelfSigned(pinnedNode.hostname, 30);
-    const files = { certFile: join(breakDir(), `${pinnedNode.name}-other.crt`), keyFile: join(breakDir(), `${pinnedNode.name}-other.key`) };
-    writeFileSync(files.certFile, issued.certPem);
-    writeFileSync(files.keyFile, issued.keyPem, { mode: 0o600 });
+    const files = writeLabCertificate(breakDir(), `${pinnedNode.name}-other`, issued);
     derperCertificates.set(pinnedNode.name, files);
     servedPin = certificatePin(issued.der);
     brk("pin-mismatch", `derp node ${pinnedNode.name} certificate served`, `the one its pin names (${pinnedNode.certName?.slice(0, 22)}…)`, `another self-signed certificate for ${pinnedNode.hostname} (${servedPin.slice(0, 22)}…)`);
@@ -471,7 +471,7 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
       meshKeys.set(node.name, store.meshKey(region.code).path);
       if (breaks.has("mesh-key-mismatch") && meshed++ === 1) {
         const other = join(breakDir(), `mesh-${region.code}-${node.name}.key`);
-        writeFileSync(other, `${randomBytes(32).toString("hex")}\n`, { mode: 0o600 });
+        writeFileAtomic(other, `${randomBytes(32).toString("hex")}\n`, 0o600);
         meshKeys.set(node.name, other);
         brk("mesh-key-mismatch", `derp node ${node.name} mesh key`, `region ${region.code}'s key`, "another random key");
       }
