@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { App } from "cdktf";
 import { parseSpecYaml } from "./cli/load-spec.js";
 import { TailnetStack } from "./examples/home-lab/stack.js";
-import { packageRoot } from "./render/package-root.js";
+import { packageRoot } from "./fsx/package-root.js";
 
 const specPath = process.env.CDKTF_TAILNET_SPEC ?? join(packageRoot(), "examples", "home-lab", "tailnet.yaml");
 const outdir = process.env.CDKTF_OUTDIR ?? "cdktf.out";

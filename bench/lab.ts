@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { loadSpecFile } from "../cli/load-spec.js";
 import { LabBinariesMissing, LabBusy, labUnsupportedReason, runLab, type LabReport } from "../lab/index.js";
 import { smallLabSpec } from "../lab/specs.js";
-import { packageRoot } from "../render/package-root.js";
+import { packageRoot } from "../fsx/package-root.js";
 
 const PING_SAMPLES = 20;
 

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import type { ResolvedTailnet, TailnetSpec } from "../model/index.js";
 import { prepareTailnet } from "../secrets/index.js";
-import { packageRoot } from "../render/package-root.js";
+import { packageRoot } from "../fsx/package-root.js";
 
 /** The bundled example, parsed afresh on every call (tests may mutate it). */
 export function exampleSpec(): TailnetSpec {

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { stringify } from "yaml";
-import { packageRoot } from "../render/package-root.js";
+import { packageRoot } from "../fsx/package-root.js";
 import { handWrittenPlan } from "./hand-written.js";
 import { largeSpec } from "./specs.js";
 

@@ -16,7 +16,7 @@ import { join, resolve } from "node:path";
 import { formatIssues, TailnetSpecError, validate, type PreparedTailnet, type ResolvedTailnet } from "../model/index.js";
 import { checkLocalFiles, checkTailnetCertificates, prepare, SecretStore } from "../secrets/index.js";
 import { renderTailnet } from "../render/index.js";
-import { packageRoot } from "../render/package-root.js";
+import { packageRoot } from "../fsx/package-root.js";
 import { expectPositionals, HelpRequested, parseCommand, UsageError } from "./args.js";
 import { bootstrap } from "./bootstrap.js";
 import { formatFindings, runDoctor } from "./doctor.js";

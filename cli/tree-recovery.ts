@@ -21,8 +21,9 @@
  * then fails on a missing or present path and changes nothing.)
  */
 import { randomBytes } from "node:crypto";
-import { open, readdir, readFile, rename, rm, unlink, writeFile } from "node:fs/promises";
+import { readdir, readFile, rename, rm, unlink, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { syncPath } from "../fsx/atomic-file.js";
 import { isCompleteTree, isDirectory } from "./tree-manifest.js";
 
 /** The names beside `<out>` that belong to one render. */
@@ -47,16 +48,6 @@ export class OutputTreeError extends Error {
 }
 
 const ID = /^[0-9a-f]{16}$/;
-
-/** Flushes a file, or a directory's entries (creations, renames), to disk. */
-export async function syncPath(path: string): Promise<void> {
-  const handle = await open(path, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 function isRunning(pid: number): boolean {
   if (pid === process.pid) return true;
@@ -128,7 +119,7 @@ async function recoverLeftovers(paths: RenderPaths): Promise<string[]> {
       done.push(`restored ${paths.out} from ${paths.old(id)}: a render was killed before its new tree was complete`);
       oldLeft.delete(id);
     }
-    await syncPath(dirname(paths.out));
+    syncPath(dirname(paths.out));
   }
   for (const id of oldLeft) {
     await rm(paths.old(id), { recursive: true, force: true });
@@ -180,7 +171,7 @@ export async function lockOutput(paths: RenderPaths): Promise<HeldLock> {
       await unlink(paths.lock).catch(() => undefined);
     };
     try {
-      await syncPath(dirname(paths.out));
+      syncPath(dirname(paths.out));
       // Leftovers without a lock (the lock deleted by hand) are recovered the same way.
       recovered.push(...(await recoverLeftovers(paths)));
     } catch (e) {

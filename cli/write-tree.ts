@@ -3,7 +3,8 @@
  * the new one, never a mix: the new tree is written and flushed beside the target
  * (`<out>.staging-<id>`), the target is renamed away (`<out>.old-<id>`), the new tree renamed
  * into its place, and the old one deleted; the next render recovers from a kill between any two
- * of these steps (cli/tree-recovery.ts) and says what it did.
+ * of these steps (cli/tree-recovery.ts) and says what it did. Files and folders are flushed with
+ * fsx/atomic-file.ts's syncPath; a single file is written with its writeFileAtomic.
  *
  * A directory is the kit's to replace only when its manifest lists exactly what is in it; any
  * other non-empty directory is refused, naming what the manifest does not account for. A
@@ -11,10 +12,11 @@
  */
 import { chmod, lstat, mkdir, readdir, readlink, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
+import { syncPath } from "../fsx/atomic-file.js";
 import { joinInside } from "../render/escape/path.js";
 import type { RenderedFile } from "../render/index.js";
 import { compareWithManifest, MANIFEST_NAME, manifestFor, readManifest, type TreeManifest, type TreeMetadata } from "./tree-manifest.js";
-import { lockOutput, OutputTreeError, renderPaths, syncPath, type HeldLock, type RenderPaths } from "./tree-recovery.js";
+import { lockOutput, OutputTreeError, renderPaths, type HeldLock, type RenderPaths } from "./tree-recovery.js";
 
 export { MANIFEST_NAME, manifestFor, type TreeMetadata } from "./tree-manifest.js";
 export { OutputTreeError } from "./tree-recovery.js";
@@ -92,9 +94,9 @@ async function writeStaged(dir: string, files: readonly RenderedFile[], onStep: 
     onStep?.("file-written");
   }
   // Flushed after all are written: the first flush carries most of the others' data with it.
-  for (const file of files) await syncPath(join(dir, file.path));
+  for (const file of files) syncPath(join(dir, file.path));
   // Deepest first, so each directory's entries are on disk before its parent's.
-  for (const d of [...dirs].sort((a, b) => b.length - a.length)) await syncPath(d);
+  for (const d of [...dirs].sort((a, b) => b.length - a.length)) syncPath(d);
 }
 
 /**
@@ -164,11 +166,11 @@ export class OutputTree {
       if (await lstat(out).catch(() => undefined)) {
         await rename(out, old);
         moved = true;
-        await syncPath(dirname(out));
+        syncPath(dirname(out));
         step?.("old-moved");
       }
       await rename(staging, out);
-      await syncPath(dirname(out));
+      syncPath(dirname(out));
       step?.("swapped");
     } catch (e) {
       if (moved) await rename(old, out).catch(() => undefined);

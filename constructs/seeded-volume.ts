@@ -79,15 +79,14 @@ export class SeededVolume extends Construct {
         ? { file: terraformString(`/in/${f.path}`), source: terraformString(f.source.path), sourceHash: f.source.sha256, permissions: "0400" }
         : { file: terraformString(`/in/${f.path}`), content: terraformLiteral(f.content!), permissions: "0400" },
     );
-    const q = shellQuote;
     const script = [
       "set -e",
-      ...(props.directories ?? []).flatMap((d) => [`mkdir -p ${q(`${MOUNT}/${d}`)}`, `chmod 0755 ${q(`${MOUNT}/${d}`)}`]),
+      ...(props.directories ?? []).flatMap((d) => [`mkdir -p ${shellQuote(`${MOUNT}/${d}`)}`, `chmod 0755 ${shellQuote(`${MOUNT}/${d}`)}`]),
       // One command a line: `set -e` ends the script at the first that fails (not so in an && list).
       ...files.flatMap((f) => {
         const target = `${MOUNT}/${f.path}`;
         const dir = target.slice(0, target.lastIndexOf("/"));
-        return [`mkdir -p ${q(dir)}`, `cp ${q(`/in/${f.path}`)} ${q(`${target}.new`)}`, `chown ${q(f.owner ?? "0:0")} ${q(`${target}.new`)}`, `chmod ${q(f.mode)} ${q(`${target}.new`)}`, `mv ${q(`${target}.new`)} ${q(target)}`];
+        return [`mkdir -p ${shellQuote(dir)}`, `cp ${shellQuote(`/in/${f.path}`)} ${shellQuote(`${target}.new`)}`, `chown ${shellQuote(f.owner ?? "0:0")} ${shellQuote(`${target}.new`)}`, `chmod ${shellQuote(f.mode)} ${shellQuote(`${target}.new`)}`, `mv ${shellQuote(`${target}.new`)} ${shellQuote(target)}`];
       }),
       "rm -rf /in",
     ].join("\n");

@@ -32,8 +32,7 @@
  * listed with the changes, so a report always says what was broken on purpose.
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { isIP } from "node:net";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import {
   DERPER_PATHS,
@@ -44,9 +43,12 @@ import {
   type ResolvedTailnet,
   type TailnetSpec,
 } from "../model/index.js";
+import { writeFileAtomic } from "../fsx/atomic-file.js";
+import { isIp, parseIp } from "../model/net.js";
 import { derperArgs as renderDerperArgs } from "../render/command-lines.js";
 import { renderTailnet, type RenderedFile } from "../render/index.js";
 import { certificatePin, defaultSecretsRoot, issueSelfSigned, materializeCertificates, SecretStore } from "../secrets/index.js";
+import { writeLabCertificate } from "./certs.js";
 import { pointOidcAtLab } from "./oidc.js";
 import type { LabPlan } from "./plan.js";
 import { headscaleMachine, machineOfHost, machineOfNode } from "./plan.js";
@@ -184,7 +186,7 @@ function urlHostname(url: URL): string {
  */
 export function labServerHost(serverUrl: string, plan?: LabPlan): string {
   const host = urlHostname(new URL(serverUrl));
-  return isIP(host) !== 0 && plan ? headscaleMachine(plan).address : host;
+  return isIp(host) && plan ? headscaleMachine(plan).address : host;
 }
 
 function urlPort(url: URL): number {
@@ -251,7 +253,7 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
   const hsMachine = headscaleMachine(plan);
   const server = new URL(hs.serverUrl);
   const port = urlPort(server);
-  if (isIP(urlHostname(server)) !== 0) {
+  if (isIp(urlHostname(server))) {
     const labUrl = `${server.protocol}//${hsMachine.address}${server.port === "" ? "" : `:${server.port}`}`;
     note("headscale.serverUrl", hs.serverUrl, labUrl, "public addresses become lab addresses (the server URL names headscale by its IP address)");
     hs.serverUrl = labUrl;
@@ -316,7 +318,7 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
     for (const node of region.nodes) {
       const machine = machineOfNode(plan, node.name);
       const what = `derp node ${node.name}`;
-      const ipFamily = isIP(node.hostname);
+      const ipFamily = parseIp(node.hostname)?.family;
       if (ipFamily === 6) throw new Error(`${what}: the lab cannot run a node named by the IPv6 address ${node.hostname} (its certificates are for IPv4 lab addresses); name it by a DNS name or an IPv4 address`);
       if (ipFamily === 4) {
         note(`${what} hostname`, node.hostname, machine.address, "public addresses become lab addresses (the node is named by its IP address)");
@@ -429,9 +431,7 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
   if (breaks.has("pin-mismatch")) {
     if (!pinnedNode) throw new Error("break pin-mismatch: the model has no DERP node named by an IP address with a pinned certificate");
     const issued = issueSelfSigned(pinnedNode.hostname, 30);
-    const files = { certFile: join(breakDir(), `${pinnedNode.name}-other.crt`), keyFile: join(breakDir(), `${pinnedNode.name}-other.key`) };
-    writeFileSync(files.certFile, issued.certPem);
-    writeFileSync(files.keyFile, issued.keyPem, { mode: 0o600 });
+    const files = writeLabCertificate(breakDir(), `${pinnedNode.name}-other`, issued);
     derperCertificates.set(pinnedNode.name, files);
     servedPin = certificatePin(issued.der);
     brk("pin-mismatch", `derp node ${pinnedNode.name} certificate served`, `the one its pin names (${pinnedNode.certName?.slice(0, 22)}…)`, `another self-signed certificate for ${pinnedNode.hostname} (${servedPin.slice(0, 22)}…)`);
@@ -472,7 +472,7 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
       meshKeys.set(node.name, store.meshKey(region.code).path);
       if (breaks.has("mesh-key-mismatch") && meshed++ === 1) {
         const other = join(breakDir(), `mesh-${region.code}-${node.name}.key`);
-        writeFileSync(other, `${randomBytes(32).toString("hex")}\n`, { mode: 0o600 });
+        writeFileAtomic(other, `${randomBytes(32).toString("hex")}\n`, 0o600);
         meshKeys.set(node.name, other);
         brk("mesh-key-mismatch", `derp node ${node.name} mesh key`, `region ${region.code}'s key`, "another random key");
       }
@@ -509,14 +509,14 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
  */
 export function labHostsFile(tailnet: ResolvedTailnet, plan: LabPlan, probe: WrongPinProbe | undefined): string {
   const entries: [string, string][] = [];
-  if (isIP(tailnet.headscale.serverHost) === 0) {
+  if (!isIp(tailnet.headscale.serverHost)) {
     const m = headscaleMachine(plan);
     entries.push([tailnet.headscale.serverHost, m.address]);
     if (tailnet.hosts.find((h) => h.name === tailnet.headscale.host)?.publicIpv6 !== undefined) entries.push([tailnet.headscale.serverHost, m.address6]);
   }
   const planned = new Set(plan.machines.flatMap((m) => m.derpNodes));
   for (const node of tailnet.derp.regions.flatMap((r) => r.nodes)) {
-    if (node.name === probe?.nodeName || isIP(node.hostname) || !planned.has(node.name) || entries.some(([name]) => name === node.hostname)) continue;
+    if (node.name === probe?.nodeName || isIp(node.hostname) || !planned.has(node.name) || entries.some(([name]) => name === node.hostname)) continue;
     const m = machineOfNode(plan, node.name);
     entries.push([node.hostname, m.address]);
     if (node.ipv6 !== undefined) entries.push([node.hostname, m.address6]);

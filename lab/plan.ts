@@ -5,6 +5,7 @@
  * so the same model always gets the same lab addresses.
  */
 import type { ResolvedDevice, ResolvedTailnet } from "../model/index.js";
+import { formatAddress, hasHostBits, parsePrefix, prefixRange, prefixWithin, type Prefix } from "../model/net.js";
 import { splitDestination } from "../model/policy.js";
 import { planUpstreams, type LabUpstream } from "./exit-node.js";
 
@@ -94,11 +95,10 @@ export const DEFAULT_LAB_SUBNET = "10.77.0.0/24";
 /** The lab's IPv6 subnet (documentation addresses, inside the namespaces only); machine i gets `::<10+i>`. */
 export const LAB_SUBNET6 = { prefix: "2001:db8:77::", length: 64 } as const;
 
-function addressAt(subnet: string, index: number): string {
-  const base = subnet.split("/")[0]!.split(".").map(Number);
+function addressAt(subnet: Prefix, index: number): string {
   const host = 10 + index;
-  if (host > 250) throw new Error(`the lab subnet ${subnet} has room for 240 machines`);
-  return `${base[0]}.${base[1]}.${base[2]}.${host}`;
+  if (host > 250) throw new Error(`the lab subnet ${subnet.text} has room for 240 machines`);
+  return hostOf(subnet, host);
 }
 
 /**
@@ -108,7 +108,8 @@ function addressAt(subnet: string, index: number): string {
  * `mesh-<code>-1` and `mesh-<code>-2`, homed on its first and second node.
  */
 export function planLab(tailnet: ResolvedTailnet, clients: number, subnet = DEFAULT_LAB_SUBNET): LabPlan {
-  if (!/^\d+\.\d+\.\d+\.0\/24$/.test(subnet)) throw new Error(`lab subnet must be an IPv4 /24, got ${subnet}`);
+  const net = parsePrefix(subnet);
+  if (net?.family !== 4 || net.bits !== 24 || hasHostBits(net)) throw new Error(`lab subnet must be an IPv4 /24, got ${subnet}`);
   const servers = new Map<string, { modelHost: string | undefined; headscale: boolean; derpNodes: string[] }>();
   const serverFor = (name: string, modelHost: string | undefined) => {
     let s = servers.get(name);
@@ -130,15 +131,15 @@ export function planLab(tailnet: ResolvedTailnet, clients: number, subnet = DEFA
     return candidate;
   };
   const machines: LabMachine[] = [];
-  const add = (m: Omit<LabMachine, "address" | "address6">) => machines.push({ ...m, address: addressAt(subnet, machines.length), address6: `${LAB_SUBNET6.prefix}${10 + machines.length}` });
+  const add = (m: Omit<LabMachine, "address" | "address6">) => machines.push({ ...m, address: addressAt(net, machines.length), address6: `${LAB_SUBNET6.prefix}${10 + machines.length}` });
   const lanPlans = tailnet.devices.flatMap((device) => {
     const routes = device.advertiseRoutes.filter((r) => {
-      const p = ipv4Prefix(r);
-      return p !== undefined && p.length >= 8 && p.length <= 30;
+      const p = parsePrefix(r);
+      return p?.family === 4 && p.bits >= 8 && p.bits <= 30;
     });
     return routes.map((route, i) => ({ device, route, i, count: routes.length }));
   });
-  const clientUser = chooseClientUser(tailnet, lanPlans.map((l) => fromNumber(ipv4Prefix(l.route)!.base + 2)));
+  const clientUser = chooseClientUser(tailnet, lanPlans.map((l) => hostOf(parsePrefix(l.route)!, 2)));
   const asUser = clientUser.name === tailnet.name ? {} : { user: clientUser.name };
   const none = { modelHost: undefined, headscale: false, derpNodes: [], device: undefined, client: undefined, mesh: undefined };
   for (const [name, s] of servers) add({ ...none, name, kind: "server", modelHost: s.modelHost, headscale: s.headscale, derpNodes: s.derpNodes });
@@ -169,15 +170,15 @@ export function planLab(tailnet: ResolvedTailnet, clients: number, subnet = DEFA
   // LANs behind subnet routers, and the client that tries them.
   const lans: LabLan[] = lanPlans.map(({ device, route, i, count }) => {
     const router = machines.find((m) => m.device === device)!;
-    const { base, length } = ipv4Prefix(route)!;
+    const prefix = parsePrefix(route)!;
     return {
       name: count === 1 ? `${router.name}-lan` : `${router.name}-lan${i + 1}`,
       router: router.name,
       route,
-      routerAddress: fromNumber(base + 1),
-      listenerAddress: fromNumber(base + 2),
-      prefixLength: length,
-      allowedUsers: usersAllowed(tailnet, { address: fromNumber(base + 2) }),
+      routerAddress: hostOf(prefix, 1),
+      listenerAddress: hostOf(prefix, 2),
+      prefixLength: prefix.bits,
+      allowedUsers: usersAllowed(tailnet, { address: hostOf(prefix, 2) }),
     };
   });
   const routeClient = lans.length > 0 ? machines.find((x) => x.client !== undefined)?.name : undefined;
@@ -205,25 +206,16 @@ function chooseClientUser(tailnet: ResolvedTailnet, lanAddresses: readonly strin
   };
 }
 
-function ipv4Prefix(prefix: string): { base: number; length: number } | undefined {
-  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(prefix);
-  if (!m) return undefined;
-  const length = Number(m[5]);
-  const address = ((Number(m[1]) << 24) >>> 0) + (Number(m[2]) << 16) + (Number(m[3]) << 8) + Number(m[4]);
-  const mask = length === 0 ? 0 : (0xffffffff << (32 - length)) >>> 0;
-  return { base: (address & mask) >>> 0, length };
+/** The `n`th address of a prefix's network (model/net.ts, the one IP library). */
+function hostOf(prefix: Prefix, n: number): string {
+  return formatAddress({ family: prefix.family, value: prefixRange(prefix).first + BigInt(n), zone: undefined });
 }
 
-function fromNumber(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
-}
-
+/** True when `address` lies in `prefixOrAddress` (a prefix, or one address). */
 function contains(prefixOrAddress: string, address: string): boolean {
-  const p = ipv4Prefix(prefixOrAddress.includes("/") ? prefixOrAddress : `${prefixOrAddress}/32`);
-  const a = ipv4Prefix(`${address}/32`);
-  if (!p || !a) return false;
-  const mask = p.length === 0 ? 0 : (0xffffffff << (32 - p.length)) >>> 0;
-  return ((a.base & mask) >>> 0) === p.base;
+  const p = parsePrefix(prefixOrAddress.includes("/") ? prefixOrAddress : `${prefixOrAddress}/${prefixOrAddress.includes(":") ? 128 : 32}`);
+  const a = parsePrefix(`${address}/${address.includes(":") ? 128 : 32}`);
+  return p !== undefined && a !== undefined && prefixWithin(a, p);
 }
 
 /**
@@ -247,7 +239,7 @@ export function usersAllowed(tailnet: ResolvedTailnet, target: { readonly addres
       if (alias === "*") return true;
       if ("user" in target) return members(alias).includes(target.user);
       const where = policy.hosts[alias] ?? alias;
-      return /^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(where) && contains(where, target.address);
+      return contains(where, target.address);
     });
     if (!reaches) continue;
     for (const src of rule.src) {

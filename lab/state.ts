@@ -16,9 +16,10 @@
  * although no record names the run) and the run directory.
  */
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
+import { writeFileAtomic } from "../fsx/atomic-file.js";
 
 /** Where lab runs are recorded (a runtime directory: emptied at boot, when namespaces go too). */
 export const DEFAULT_LAB_STATE_DIR = "/run/cdktf-tailnet/lab";
@@ -99,12 +100,6 @@ function readJson<T>(path: string): T | undefined {
   } catch {
     return undefined;
   }
-}
-
-function writeAtomic(path: string, content: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, content, { mode: 0o600 });
-  renameSync(tmp, path);
 }
 
 function ownerCommand(): string {
@@ -272,7 +267,7 @@ export class LabRunRecord {
   }
 
   private write(): void {
-    if (!this.released) writeAtomic(this.statePath, `${JSON.stringify(this.state, null, 2)}\n`);
+    if (!this.released) writeFileAtomic(this.statePath, `${JSON.stringify(this.state, null, 2)}\n`, 0o600);
   }
 
   set runDir(dir: string) {

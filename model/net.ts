@@ -1,6 +1,14 @@
 /**
  * Address, prefix, host-name, listen-address and duration parsing: the small, exact rules the
  * validator applies. Pure functions, no I/O.
+ *
+ * The kit's one IP library: every IP address or prefix the kit reads, compares or encodes goes
+ * through here (the validator, the certificate issuer in secrets/x509.ts, the secrets store, the
+ * lab's plan and lab changes), not through node:net or a parser of its own. IPv4, IPv6, IPv6 with
+ * a dotted IPv4 tail, and IPv4-mapped IPv6 (`::ffff:192.0.2.1`, kept as the IPv6 address it is: 16
+ * bytes). An IPv6 zone (`fe80::1%eth0`) names an interface of one machine: `parseIp` reads it so
+ * the validator can say so, and {@link ipBytes} refuses it, so no zoned address reaches a
+ * certificate or anything else that wants an address.
  */
 import { isIPv4 } from "node:net";
 
@@ -43,7 +51,10 @@ export function isIPv6(value: string): boolean {
   return ipv6Groups(pct >= 0 ? value.slice(0, pct) : value) !== undefined;
 }
 
-/** An IP address literal of either family (no brackets, no zone). */
+/**
+ * An IP address literal of either family, no brackets; an IPv6 one may carry a `%zone` (as
+ * node:net's isIP): where a zone is wrong, `parseIp(value).zone` says so.
+ */
 export function isIp(value: string): boolean {
   return isIPv4(value) || isIPv6(value);
 }
@@ -214,8 +225,15 @@ export function parseIp(text: string): IpAddress | undefined {
   return { family: 6, value: ipToBigInt(bare), zone: pct < 0 ? undefined : text.slice(pct + 1) };
 }
 
-/** The address's bytes in network order (4 or 16), as a certificate's IP SAN holds them; the zone is not part of it. */
+/**
+ * The address's bytes in network order (4 for IPv4; 16 for IPv6, IPv4-mapped included), as a
+ * certificate's iPAddress SAN holds them. Refuses an address with a zone: its bytes would name
+ * another address (the zone is not part of them).
+ */
 export function ipBytes(ip: IpAddress): Uint8Array {
+  if (ip.zone !== undefined) {
+    throw new Error(`cdktf-tailnet: "${formatAddress(ip)}%${ip.zone}" carries the zone "%${ip.zone}", which names an interface of one machine; an address here has none (write it without the zone)`);
+  }
   const length = ip.family === 4 ? 4 : 16;
   return Uint8Array.from({ length }, (_, i) => Number((ip.value >> BigInt(8 * (length - 1 - i))) & 0xffn));
 }

@@ -40,9 +40,6 @@ export interface VmFile {
   readonly permissions: string;
 }
 
-/** One word for POSIX sh, single-quoted unless it is plainly safe (escape/shell.ts). */
-export { shellQuote } from "./escape/shell.js";
-
 /** A path on the VM: absolute and normalised (no `..`, `.`, `//`, trailing `/`), so a file lands where it says. */
 function vmPath(path: string): string {
   if (!path.startsWith("/") || posix.normalize(path) !== path || path.endsWith("/") || /[\0\n\r]/.test(path)) {

@@ -6,9 +6,6 @@
 import { commentText } from "./escape/comment.js";
 import { shSingleQuote } from "./escape/shell.js";
 
-/** A value as a single-quoted sh word (escape/shell.ts). */
-export { shSingleQuote } from "./escape/shell.js";
-
 /** `# comment` lines (each kept to one line), then `NAME='value'` lines in the given order. */
 export function renderEnvFile(comments: readonly string[], entries: readonly (readonly [string, string | number | boolean])[]): string {
   for (const [name] of entries) {

@@ -3,7 +3,7 @@
  * routers and exit nodes the IP-forwarding sysctl lines they need first.
  */
 import type { ResolvedDevice, ResolvedTailnet } from "../model/index.js";
-import { shellQuote as quote } from "./escape/shell.js";
+import { shellWords } from "./escape/shell.js";
 
 /** The sysctl settings a device that forwards traffic needs (subnet routers, exit nodes). */
 export const FORWARDING_SYSCTL: readonly string[] = ["net.ipv4.ip_forward = 1", "net.ipv6.conf.all.forwarding = 1"];
@@ -24,7 +24,7 @@ export function joinCommand(tailnet: ResolvedTailnet, device: ResolvedDevice, au
     ...(device.exitNode ? ["--advertise-exit-node"] : []),
     ...(device.tags.length > 0 ? [`--advertise-tags=${device.tags.join(",")}`] : []),
   ];
-  return args.map(quote).join(" ");
+  return shellWords(args);
 }
 
 /** Whether the device forwards traffic for others. */
@@ -36,7 +36,7 @@ export function forwards(device: ResolvedDevice): boolean {
 export function forwardingSetup(device: ResolvedDevice): string[] {
   if (!forwards(device)) return [];
   return [
-    `printf '%s\\n' ${FORWARDING_SYSCTL.map((l) => quote(l)).join(" ")} | sudo tee /etc/sysctl.d/99-tailscale.conf`,
+    `printf '%s\\n' ${shellWords(FORWARDING_SYSCTL)} | sudo tee /etc/sysctl.d/99-tailscale.conf`,
     "sudo sysctl -p /etc/sysctl.d/99-tailscale.conf",
   ];
 }

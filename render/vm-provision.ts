@@ -22,7 +22,8 @@
  */
 import { DERPER_PATHS, VM_PATHS, type ResolvedHost, type PreparedTailnet } from "../model/index.js";
 import { backupInstall } from "./backup.js";
-import { shellQuote, vmFiles, type VmFile } from "./cloud-init.js";
+import { vmFiles, type VmFile } from "./cloud-init.js";
+import { shellQuote, shellWords } from "./escape/shell.js";
 import { nodesOfHost } from "../model/walk.js";
 import { meshPeers } from "./command-lines.js";
 
@@ -81,8 +82,7 @@ export function vmProvisionSteps(tailnet: PreparedTailnet, host: ResolvedHost, o
   const vm = host.vm;
   if (!vm) throw new Error(`cdktf-tailnet: host ${host.name} is not a VM target (no vm in the spec)`);
   const sudo = options.sudo ? "sudo -n " : "";
-  const q = shellQuote;
-  const script = (...args: string[]) => `${sudo}sh ${VM_PATHS.installScript} ${args.map(q).join(" ")}`;
+  const script = (...args: string[]) => `${sudo}sh ${VM_PATHS.installScript} ${shellWords(args)}`;
   const put = (u: ProvisionUpload, owner: string, mode: string) => script("put", owner, mode, u.staged, u.target);
   const steps: StepBody[] = [];
   const files = vmFiles(tailnet, host);
@@ -103,8 +103,8 @@ export function vmProvisionSteps(tailnet: PreparedTailnet, host: ResolvedHost, o
     description: `install script ${VM_PATHS.installScript}; tools, system users, configuration and state directories`,
     uploads: [installerUpload],
     commands: [
-      `${sudo}install -D -m ${installer.permissions} -o root -g root ${q(installerUpload.staged)} ${q(installer.path)}`,
-      `${sudo}rm -f ${q(installerUpload.staged)}`,
+      `${sudo}install -D -m ${installer.permissions} -o root -g root ${shellQuote(installerUpload.staged)} ${shellQuote(installer.path)}`,
+      `${sudo}rm -f ${shellQuote(installerUpload.staged)}`,
       script("tools"),
       script("users"),
     ],
@@ -134,7 +134,7 @@ export function vmProvisionSteps(tailnet: PreparedTailnet, host: ResolvedHost, o
       id: "HeadscaleBackup",
       description: `headscale's backups: the script, its settings${backup.timers.length > 0 ? ", the timer" : ""}${beforeStart ? ", and headscale's unit that runs it before headscale starts" : ""}`,
       uploads: [...backupFiles, ...unit].map(upload),
-      commands: [...putFiles([...backupFiles, ...unit]), `${sudo}systemctl daemon-reload`, ...backup.timers.map((t) => `${sudo}systemctl enable --now ${q(t)}`)],
+      commands: [...putFiles([...backupFiles, ...unit]), `${sudo}systemctl daemon-reload`, ...backup.timers.map((t) => `${sudo}systemctl enable --now ${shellQuote(t)}`)],
       inputs: [],
       after: ["Installer"],
     });

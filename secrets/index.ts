@@ -10,7 +10,7 @@ import { SecretStore } from "./store.js";
 export { checkCertificateFiles, checkTailnetCertificates, materializeCertificates, REISSUE_BEFORE_DAYS } from "./certificates.js";
 export { checkLocalFiles } from "./local-files.js";
 export { defaultSecretsRoot, SecretStore, type IssuedCertificate, type SecretFile } from "./store.js";
-export { certificatePin, issueSelfSigned, type SelfSignedCertificate } from "./x509.js";
+export { certificatePin, issueCertificate, issueSelfSigned, type CertificateRequest, type KitCertificate } from "./x509.js";
 
 /** Options of {@link prepareTailnet}. */
 export interface PrepareOptions {

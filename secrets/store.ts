@@ -1,9 +1,9 @@
 /**
  * The local secrets directory: key material the kit generates (DERP mesh keys, private keys of
  * self-signed certificates, pre-auth keys) lives in `.cdktf-tailnet-secrets/<tailnet>/`, mode 0700,
- * each file 0600, git-ignored. Terraform gets paths and hashes, never the bytes, so no secret
- * reaches cdk.tf.json, rendered output or logs. A secret is created once and reused on every
- * synth, so deploys are stable.
+ * each file 0600 and written atomically (fsx/atomic-file.ts), git-ignored. Terraform gets paths
+ * and hashes, never the bytes, so no secret reaches cdk.tf.json, rendered output or logs. A
+ * secret is created once and reused on every synth, so deploys are stable.
  *
  * Every file is named by its kind (a folder) and its identifier (the file name, encoded by
  * escape/path.ts), so no two things share one file and no name leads out of the directory:
@@ -20,9 +20,10 @@
  * `mesh-hkg` never takes over region hkg's mesh key, nor the reverse.
  */
 import { X509Certificate, createHash, createPrivateKey, randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
-import { isIP } from "node:net";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { writeFileAtomic } from "../fsx/atomic-file.js";
+import { isIp } from "../model/net.js";
 import { fileNamePart, joinInside } from "../render/escape/path.js";
 import { issueSelfSigned } from "./x509.js";
 
@@ -103,15 +104,15 @@ export class SecretStore {
       const cert = new X509Certificate(readFileSync(certFile));
       const fresh = new Date(cert.validTo).getTime() - now.getTime() > reissueBeforeDays * 86400_000;
       // checkIP throws on anything but an IP literal: a DNS name is checked with checkHost alone.
-      const forName = (isIP(name) !== 0 ? cert.checkIP(name) : cert.checkHost(name)) !== undefined;
+      const forName = (isIp(name) ? cert.checkIP(name) : cert.checkHost(name)) !== undefined;
       if (fresh && forName) return { certFile, keyFile, der: cert.raw };
     }
     this.#ensureDir(keyFile);
     const issued = issueSelfSigned(name, days, now);
     // Key first, then certificate: a crash in between leaves a key without a matching certificate,
     // which the next run replaces.
-    this.#writeAtomically(keyFile, issued.keyPem, 0o600);
-    this.#writeAtomically(certFile, issued.certPem, 0o644);
+    writeFileAtomic(keyFile, issued.keyPem, 0o600);
+    writeFileAtomic(certFile, issued.certPem, 0o644);
     return { certFile, keyFile, der: issued.der };
   }
 
@@ -132,7 +133,7 @@ export class SecretStore {
   write(name: string, content: string): string {
     const path = this.path(name);
     this.#ensureDir(path);
-    this.#writeAtomically(path, content, 0o600);
+    writeFileAtomic(path, content, 0o600);
     return path;
   }
 
@@ -160,13 +161,6 @@ export class SecretStore {
     }
   }
 
-  #writeAtomically(path: string, content: string, mode: number): void {
-    const tmp = `${path}.tmp-${process.pid}`;
-    writeFileSync(tmp, content, { mode });
-    chmodSync(tmp, mode);
-    renameSync(tmp, path);
-  }
-
   #checkPrivate(path: string): void {
     const mode = statSync(path).mode & 0o777;
     if (mode & 0o077) throw new Error(`${path} is readable by others (mode 0${mode.toString(8)}); run: chmod 600 ${path}`);
@@ -176,7 +170,7 @@ export class SecretStore {
     const path = this.path(name);
     if (!existsSync(path)) {
       this.#ensureDir(path);
-      this.#writeAtomically(path, create(), 0o600);
+      writeFileAtomic(path, create(), 0o600);
     }
     this.#checkPrivate(path);
     return { path, sha256: createHash("sha256").update(readFileSync(path)).digest("hex") };

@@ -1,8 +1,15 @@
 /**
- * POSIX sh: the one quoting every template and script of the kit uses. A value becomes one word
- * that the shell reads back as exactly that string (no expansion, no splitting, no globbing), or
- * text inside a double-quoted string that does the same. sh cannot hold a NUL byte, so a value
- * with one is refused.
+ * POSIX sh quoting: the one module in the kit that quotes for sh or bash. Every template
+ * (`{{sh}}`, `{{shInDq}}`), script, command line, construct, CLI command and test helper that
+ * puts a value into shell text calls these; nothing else quotes by hand.
+ *
+ * Two contexts, one function each:
+ * - a word: `shellQuote` (single-quoted unless plainly safe as it is; `shellWords` for a list),
+ *   or `shSingleQuote` where the format wants every value quoted (settings files, `NAME='value'`);
+ * - inside a double-quoted string: `shInDoubleQuotes`.
+ *
+ * The shell reads each back as exactly the value (no expansion, no splitting, no globbing). sh
+ * cannot hold a NUL byte, so a value with one is refused.
  */
 import { refuseUnless } from "./refuse.js";
 

@@ -5,8 +5,8 @@
  * could mean an extractor that sees nothing.
  */
 import { describe, expect, it } from "vitest";
-import { shellQuote, systemdQuote } from "../../render/index.js";
-import { shSingleQuote } from "../../render/env-file.js";
+import { systemdQuote } from "../../render/index.js";
+import { shSingleQuote, shellQuote } from "../../render/escape/shell.js";
 import { dockerfileStructure, dockerShellCommands } from "./structure/dockerfile.js";
 import { nftStructure } from "./structure/nftables.js";
 import { shellStructure } from "./structure/shell.js";

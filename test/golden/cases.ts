@@ -9,7 +9,7 @@ import { TailnetStack } from "../../examples/home-lab/stack.js";
 import { ExistingStack } from "../../examples/existing-stack/stack.js";
 import { VmSshStack } from "../../examples/vm-ssh/stack.js";
 import { parseTailnetYaml, SUPPORTED_HEADSCALE_VERSIONS, type TailnetSpec } from "../../model/index.js";
-import { packageRoot } from "../../render/package-root.js";
+import { packageRoot } from "../../fsx/package-root.js";
 import { howToLabSpec, smallLabSpec } from "../../lab/specs.js";
 import { FIXTURES } from "../fuzz/fixtures.js";
 import { backupSpec } from "../support/backup-fixture.js";

@@ -55,6 +55,11 @@ describe("planLab", () => {
     ]);
   });
 
+  it("numbers machines from .10 of another IPv4 /24, and refuses a subnet that is not one", () => {
+    expect(planLab(resolved(exampleSpec()), 1, "10.78.1.0/24").machines[0]!.address).toBe("10.78.1.10");
+    for (const bad of ["10.78.1.5/24", "10.78.0.0/16", "2001:db8::/64", "010.78.1.0/24"]) expect(() => planLab(resolved(exampleSpec()), 1, bad), bad).toThrow(`lab subnet must be an IPv4 /24, got ${bad}`);
+  });
+
   it("gives no mesh clients to a region whose nodes share a host", () => {
     const spec = exampleSpec();
     spec.derp!.regions![0]!.nodes[1]!.host = spec.derp!.regions![0]!.nodes[0]!.host;

@@ -12,7 +12,7 @@ import { describe, expect, it } from "vitest";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 /** The folders whose modules must form no cycle (among themselves and with each other). */
-const FOLDERS = ["model", "render", "constructs", "secrets", "cli"];
+const FOLDERS = ["model", "render", "fsx", "constructs", "secrets", "cli"];
 
 function sourcesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

@@ -6,6 +6,7 @@ import {
   hasHostBits,
   ipBytes,
   isDnsName,
+  isIp,
   isIPv6,
   networkOf,
   parseGoDuration,
@@ -131,6 +132,16 @@ describe("single addresses", () => {
     expect([...ipBytes(parseIp("2001:db8::1")!)]).toEqual([0x20, 0x01, 0x0d, 0xb8, ...Array(11).fill(0), 1]);
     expect(formatAddress(unmapIpv4(parseIp("::ffff:c000:201")!)!)).toBe("192.0.2.1");
     expect(unmapIpv4(parseIp("2001:db8::1")!)).toBeUndefined();
+  });
+
+  it("encodes IPv4-mapped and embedded-IPv4 forms as the 16 bytes of the IPv6 address they are, and refuses a zone where an address is expected", () => {
+    const mapped = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1];
+    for (const text of ["::ffff:192.0.2.1", "::FFFF:c000:201", "0:0:0:0:0:ffff:192.0.2.1"]) expect([...ipBytes(parseIp(text)!)], text).toEqual(mapped);
+    expect(formatAddress(parseIp("::ffff:192.0.2.1")!)).toBe("::ffff:c000:201");
+    expect([...ipBytes(parseIp("64:ff9b::198.51.100.7")!)]).toEqual([0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0, 198, 51, 100, 7]);
+    expect(() => ipBytes(parseIp("fe80::1%eth0")!)).toThrow('"fe80::1%eth0" carries the zone "%eth0", which names an interface of one machine; an address here has none');
+    expect(isIp("fe80::1%eth0")).toBe(true); // an IP literal: the validator reads the zone (parseIp) to say why it is refused
+    expect(parsePrefix("fe80::1%eth0/128")).toBeUndefined();
   });
 
   it("writes addresses as WHATWG URLs do (canonical IPv6), on 20,000 random addresses", () => {

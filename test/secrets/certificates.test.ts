@@ -36,10 +36,24 @@ describe("kit-issued self-signed certificates", () => {
   });
 
   it("encodes an IPv4-mapped or embedded-IPv4 address as its 16 bytes (validation refuses mapped ones; the encoder is still exact)", () => {
-    const mapped = new X509Certificate(issueSelfSigned("::ffff:192.0.2.1", 365).certPem);
+    const issued = issueSelfSigned("::ffff:192.0.2.1", 365);
+    const mapped = new X509Certificate(issued.certPem);
     expect(mapped.subjectAltName).toBe("IP Address:0:0:0:0:0:FFFF:C000:201");
     expect(mapped.checkIP("::ffff:192.0.2.1")).toBe("::ffff:192.0.2.1");
+    expect(mapped.checkIP("::ffff:c000:201")).toBe("::ffff:c000:201");
+    expect(mapped.checkIP("192.0.2.1")).toBeUndefined(); // 16 bytes, not the 4 of the IPv4 address
+    const file = join(scratch(), "mapped.pem");
+    writeFileSync(file, issued.certPem);
+    const text = execFileSync("openssl", ["x509", "-in", file, "-noout", "-text"], { encoding: "utf8" });
+    expect(text).toMatch(/X509v3 Subject Alternative Name:\s*\n\s*IP Address:0:0:0:0:0:FFFF:C000:201\s*\n/);
+    const der = execFileSync("openssl", ["x509", "-in", file, "-outform", "der"]);
+    const san = [0x87, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1];
+    expect(der.includes(Buffer.from(san)), "an iPAddress SAN of 16 bytes").toBe(true);
     expect(new X509Certificate(issueSelfSigned("64:ff9b::198.51.100.7", 365).certPem).subjectAltName).toBe("IP Address:64:FF9B:0:0:0:0:C633:6407");
+  });
+
+  it("refuses an address with a zone: a certificate holds an address's bytes, and a zone is not one of them", () => {
+    expect(() => issueSelfSigned("fe80::1%eth0", 365)).toThrow('"fe80::1%eth0" carries the zone "%eth0", which names an interface of one machine');
   });
 
   it("pins the example's IP-only node in both maps, key 0600, the same pin on every run", () => {

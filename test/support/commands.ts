@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 
 export function hasCommand(command: string): boolean {
   try {
-    execFileSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" });
+    execFileSync("sh", ["-c", 'command -v "$1"', "sh", command], { stdio: "ignore" });
     return true;
   } catch {
     return false;

@@ -9,6 +9,7 @@ import { chmodSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { shSingleQuote } from "../../render/escape/shell.js";
 import type { RenderedFile } from "../../render/index.js";
 
 /** The value of `NAME='value'` in a rendered settings file. */
@@ -23,7 +24,7 @@ export function setEnv(text: string, values: Record<string, string>): string {
   let out = text;
   for (const [name, value] of Object.entries(values)) {
     envValue(out, name);
-    out = out.replace(new RegExp(`^${name}='[^']*'$`, "m"), `${name}='${value.replace(/'/g, `'\\''`)}'`);
+    out = out.replace(new RegExp(`^${name}='[^']*'$`, "m"), () => `${name}=${shSingleQuote(value)}`);
   }
   return out;
 }

@@ -1,21 +1,24 @@
 /**
  * A real ACME server for the tests: Debian's `pebble` (Let's Encrypt's test CA) on 127.0.0.1,
  * resolving DNS-01 challenges through a DNS server the test names (`-dnsserver`). Its HTTPS
- * listener uses a certificate from a throw-away CA made here with openssl; only the test's
+ * listener uses a certificate from a throw-away CA made here by the kit's own issuer
+ * (secrets/x509.ts; the CA's key never touches the disk); only the test's
  * processes trust that CA (lego through LEGO_CA_CERTIFICATES, node through `ca`), nothing is added
  * to any system trust store. Started as a child process, stopped by its pid.
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { writeFileAtomic } from "../../fsx/atomic-file.js";
+import { issueCertificate } from "../../secrets/index.js";
 import { freeLoopbackPorts } from "./headscale-process.js";
 import { missingTool } from "./requirements.js";
 import { stopChild } from "./processes.js";
 
 /** Why the ACME tests cannot run here, or undefined. */
-export const pebbleSkipReason: string | undefined = missingTool("pebble", "lego", "openssl");
+export const pebbleSkipReason: string | undefined = missingTool("pebble", "lego");
 
 export interface Pebble {
   /** The ACME directory URL. */
@@ -40,24 +43,16 @@ function get(url: string, ca: string): Promise<{ status: number; body: string }>
   });
 }
 
-function openssl(args: string[], cwd: string): void {
-  execFileSync("openssl", args, { cwd, stdio: "ignore" });
-}
-
 /** Starts pebble; `dnsServer` is `host:port` of the resolver it checks DNS-01 records with. */
 export async function startPebble(dnsServer: string): Promise<Pebble> {
   const dir = mkdtempSync(join(tmpdir(), "cdktf-tailnet-pebble-"));
   const [acme, mgmt, http, tls] = await freeLoopbackPorts(4);
-  try {
-    // A throw-away CA and pebble's listener certificate for 127.0.0.1.
-    openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=cdktf-tailnet test CA for pebble"], dir);
-    openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "listener.key", "-out", "listener.csr", "-subj", "/CN=127.0.0.1"], dir);
-    writeFileSync(join(dir, "listener.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
-    openssl(["x509", "-req", "-in", "listener.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", "listener.ext", "-out", "listener.pem"], dir);
-  } catch (e) {
-    rmSync(dir, { recursive: true, force: true }); // the CA's private key must not stay behind
-    throw e;
-  }
+  // A throw-away CA and pebble's listener certificate for 127.0.0.1.
+  const listenerCa = issueCertificate({ commonName: "cdktf-tailnet test CA for pebble", names: [], days: 2, ca: true });
+  const listener = issueCertificate({ commonName: "127.0.0.1", names: ["127.0.0.1", "localhost"], days: 2, issuer: listenerCa });
+  writeFileAtomic(join(dir, "ca.pem"), listenerCa.certPem, 0o644);
+  writeFileAtomic(join(dir, "listener.key"), listener.keyPem, 0o600);
+  writeFileAtomic(join(dir, "listener.pem"), listener.certPem, 0o644);
   writeFileSync(
     join(dir, "pebble.json"),
     JSON.stringify({
@@ -82,7 +77,7 @@ export async function startPebble(dnsServer: string): Promise<Pebble> {
   let log = "";
   child.stdout!.on("data", (d) => (log += d.toString()));
   child.stderr!.on("data", (d) => (log += d.toString()));
-  const ca = readFileSync(join(dir, "ca.pem"), "utf8");
+  const ca = listenerCa.certPem;
   const directoryUrl = `https://127.0.0.1:${acme}/dir`;
   const stop = async () => {
     await stopChild(child);

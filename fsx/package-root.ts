@@ -1,6 +1,7 @@
 /**
  * The kit's own installation directory (where package.json, templates/ and schema/ are), found
  * by walking up from this module: the same code runs from source (tsx, vitest) and from dist/.
+ * The one place that finds it. It reads files, so it lives in fsx/, not in the pure render/.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";

@@ -1,0 +1,46 @@
+/**
+ * One of each: the kit quotes for sh in one module (render/escape/shell.ts), flushes files to disk
+ * in one (fsx/atomic-file.ts, whose writeFileAtomic is the one atomic writer), parses IP
+ * addresses in one (model/net.ts) and issues certificates with one issuer (secrets/x509.ts, never
+ * the openssl command line). A second one written anywhere in the kit's sources or the tests'
+ * support code fails here, naming where.
+ */
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const PLACES = ["model", "render", "fsx", "cli", "secrets", "lab", "constructs", "bench", "examples", "main.ts", "test/support"];
+
+function sourcesUnder(path: string): string[] {
+  if (!statSync(path).isDirectory()) return path.endsWith(".ts") || path.endsWith(".mjs") ? [path] : [];
+  return readdirSync(path).flatMap((name) => sourcesUnder(join(path, name)));
+}
+
+const sources = PLACES.flatMap((p) => sourcesUnder(join(ROOT, p))).map((file) => ({ file: relative(ROOT, file), text: readFileSync(file, "utf8") }));
+
+/** The files other than `home` whose text matches `pattern`. */
+const elsewhere = (pattern: RegExp, home: string) => sources.filter((s) => s.file !== home && pattern.test(s.text)).map((s) => s.file);
+
+describe("one of each", () => {
+  it("reads the kit's sources", () => {
+    expect(sources.length).toBeGreaterThan(150);
+  });
+
+  it("one shell quoter: only render/escape/shell.ts escapes a single quote for sh", () => {
+    expect(elsewhere(/'\\\\''/, "render/escape/shell.ts")).toEqual([]);
+  });
+
+  it("one atomic writer: only fsx/atomic-file.ts flushes files to disk", () => {
+    expect(elsewhere(/\bfsyncSync\b|\bfdatasync|\.sync\(\)|\bfsync\(/, "fsx/atomic-file.ts")).toEqual([]);
+  });
+
+  it("one IP library: only model/net.ts takes isIP, isIPv4 or isIPv6 from node:net", () => {
+    expect(elsewhere(/import\s*\{[^}]*\bisIP(v4|v6)?\b[^}]*\}\s*from\s*"(node:)?net"/, "model/net.ts")).toEqual([]);
+  });
+
+  it("one certificate issuer: nothing runs the openssl command line to make a certificate", () => {
+    expect(elsewhere(/\b(execFile|execFileSync|spawn|spawnSync|execa|run)\s*\(\s*["']openssl["']|["'](req|ca|x509)["'],\s*["']-x509["']|["']-newkey["']/, "secrets/x509.ts")).toEqual([]);
+  });
+});
