@@ -22,7 +22,8 @@ import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { beforeStartArgs, findHeadscaleVersion, formatIssues, planUpgrade, resolve, SUPPORTED_HEADSCALE_VERSIONS, validate, type ResolvedTailnet, type TailnetSpec } from "../model/index.js";
+import { allNodes, beforeStartArgs, findHeadscaleVersion, formatIssues, nodeNamed, planUpgrade, resolve, SUPPORTED_HEADSCALE_VERSIONS, validate, type ResolvedTailnet, type TailnetSpec } from "../model/index.js";
+import { parseListenAddress } from "../model/net.js";
 import type { BackupHost } from "../cli/backup-host.js";
 import { placeHeadscaleFiles } from "../render/index.js";
 import { findLabBinaries, LabBinariesMissing, type BinaryOverrides, type LabBinaries } from "./binaries.js";
@@ -51,9 +52,9 @@ import {
 } from "./checks.js";
 import { checkExitNode } from "./exit-node.js";
 import { checkIpv6Client } from "./ipv6.js";
-import { applyLabChanges, LAB_BREAKS, labHostsFile, labServerHost, labVariant, type LabBreak, type LabChange, type LabChangeInputs, type LabTailnet } from "./lab-changes.js";
+import { applyLabChanges, LAB_BREAKS, labHostsFile, labServerHost, labVariant, urlPort, type LabBreak, type LabChange, type LabChangeInputs, type LabTailnet } from "./lab-changes.js";
 import { drillCorruptBackup, drillRestore, drillUpgradeRollback, type LabDrills, type LabUpgrade } from "./drills.js";
-import { headscaleMachine, joinsWithKey, LAB_SUBNET6, machineOfNode, planLab, tailnetHostname, type LabMachine, type LabPlan } from "./plan.js";
+import { headscaleMachine, joinsWithKey, LAB_SUBNET6, machineNamed, machineOfNode, planLab, tailnetHostname, type LabMachine, type LabPlan } from "./plan.js";
 import { checkOidcLogin, labOidcIssuer, labOidcUsers, mockOidcEnv, oidcRunFiles, type LabOidcUsers } from "./oidc.js";
 import { LabAborted, LabRuntime, type LabProcess, type RunResult } from "./runtime.js";
 import { LabRunRecord, labStateDir } from "./state.js";
@@ -291,7 +292,7 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
     const ipNodeCertificates = new Map<string, { certFile: string; keyFile: string; pin: string }>();
     const derperPaths = (node: string) => ({ keyFile: join(runDir, "derper", node, "derper.key"), certDir: join(runDir, "derper", node, "certs"), meshKeyFile: join(runDir, "derper", node, "mesh.key") });
     let pinnedAddress: string | undefined;
-    for (const node of model.derp.regions.flatMap((r) => r.nodes)) {
+    for (const node of allNodes(model)) {
       if (node.stunOnly) continue;
       const labCerts = dir("lab-certs");
       const address = machineOfNode(plan, node.name).address;
@@ -321,7 +322,7 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
       mkdirSync(dirname(files.clientSecretFile), { recursive: true, mode: 0o700 });
       const secret = randomBytes(24).toString("hex");
       writeFileSync(files.clientSecretFile, secret, { mode: 0o600 });
-      const providerAddress = plan.machines.find((m) => m.name === plan.oidc!.provider)!.address;
+      const providerAddress = machineNamed(plan, plan.oidc.provider).address;
       const users = labOidcUsers(model.headscale.oidc, breaks.includes("oidc-user-not-allowed"));
       const issuer = labOidcIssuer(providerAddress);
       oidcRun = { ...plan.oidc, issuer, users, files, env: mockOidcEnv(model.headscale.oidc, providerAddress, secret, users) };
@@ -355,7 +356,7 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
       writeFileSync(target, f.content, { mode: f.mode });
     }
     // derper's files where its (relocated) flags point: certificate files as <certFileBase>.crt/.key, the region's mesh key
-    for (const node of lab.tailnet.derp.regions.flatMap((r) => r.nodes)) {
+    for (const node of allNodes(lab.tailnet)) {
       if (!lab.derperArgs.has(node.name)) continue;
       const paths = derperPaths(node.name);
       mkdirSync(paths.certDir, { recursive: true });
@@ -384,7 +385,7 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
     }
     if (plan.idleHosts.length > 0) progress(`  hosts that run nothing get no namespace: ${plan.idleHosts.join(", ")}`);
     if (breaks.includes("ipv6-stun-closed")) {
-      for (const node of lab.tailnet.derp.regions.flatMap((r) => r.nodes).filter((n) => n.ipv6 !== undefined && n.stunPort > 0 && lab!.derperArgs.has(n.name))) await rt.dropIpv6Udp(machineOfNode(plan, node.name).name, node.stunPort);
+      for (const node of allNodes(lab.tailnet).filter((n) => n.ipv6 !== undefined && n.stunPort > 0 && lab!.derperArgs.has(n.name))) await rt.dropIpv6Udp(machineOfNode(plan, node.name).name, node.stunPort);
     }
     // A LAN behind each subnet router, with a listener that answers with a token.
     const links = new Map<string, number>();
@@ -412,7 +413,7 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
     phase("network");
 
     // 6. headscale, derpers, tailscaleds
-    const running = await bringUp(rt, plan, lab, bins, runDir, logDir, progress, phase, oidcRun);
+    const running = await bringUp(rt, plan, lab, bins, runDir, logDir, progress, phase, oidcRun, derperPaths);
     startupMs = Date.now() - t0;
     progress(`lab up in ${(startupMs / 1000).toFixed(1)} s`);
 
@@ -517,7 +518,7 @@ async function waitFor(rt: LabRuntime, what: string, proc: LabProcess | undefine
   }
 }
 
-async function bringUp(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, bins: LabBinaries, runDir: string, logDir: string, progress: (l: string) => void, phase: (name: string) => void, oidcRun: OidcRun | undefined): Promise<Running> {
+async function bringUp(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, bins: LabBinaries, runDir: string, logDir: string, progress: (l: string) => void, phase: (name: string) => void, oidcRun: OidcRun | undefined, derperPaths: LabChangeInputs["derperPaths"]): Promise<Running> {
   const tailnet: ResolvedTailnet = lab.tailnet;
   const hsMachine = headscaleMachine(plan);
   const configPath = join(tailnet.headscale.paths.configDir, "config.yaml");
@@ -552,10 +553,12 @@ async function bringUp(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, bins: Lab
   // derpers
   t = Date.now();
   const derpers = new Map<string, LabProcess>();
-  const nodes = tailnet.derp.regions.flatMap((r) => r.nodes).filter((n) => lab.derperArgs.has(n.name));
+  const nodes = allNodes(tailnet).filter((n) => lab.derperArgs.has(n.name));
   for (const node of nodes) {
     const machine = machineOfNode(plan, node.name);
-    derpers.set(node.name, rt.start(`derper ${node.name}`, machine.name, [bins.derper, ...lab.derperArgs.get(node.name)!], { logFile: join(logDir, `derper-${node.name}.log`), cwd: dirname(lab.derperArgs.get(node.name)!.find((a) => a.startsWith("-c="))!.slice(3)) }));
+    // In the folder of its files (its key file is derper's -c).
+    const cwd = dirname(derperPaths(node.name).keyFile);
+    derpers.set(node.name, rt.start(`derper ${node.name}`, machine.name, [bins.derper, ...lab.derperArgs.get(node.name)!], { logFile: join(logDir, `derper-${node.name}.log`), cwd }));
   }
   await Promise.all(
     nodes.map(async (node) => {
@@ -701,6 +704,7 @@ async function runChecks(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, running
   const prober = clients[0] ?? members[0];
   // The model's regions (and the lab's wrong-pin region); a break's foreign region is what the map has and the model has not.
   const modelRegions = lab.tailnet.derp.regions.filter((r) => !lab.foreignRegions.includes(r.id));
+  const modelNodes = allNodes(lab.tailnet).filter((n) => !lab.foreignRegions.includes(n.regionId));
   const embedded = lab.tailnet.headscale.embeddedDerp;
   const serverUrl = new URL(lab.tailnet.headscale.serverUrl);
   // The regions clients get: the model's, and headscale's embedded one when it adds it.
@@ -723,8 +727,8 @@ async function runChecks(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, running
           nodes: [{
             name: String(embedded.regionId),
             hostname: lab.tailnet.headscale.serverHost,
-            derpPort: Number(serverUrl.port || (serverUrl.protocol === "https:" ? 443 : 80)),
-            stunPort: Number(embedded.stunListenAddr.slice(embedded.stunListenAddr.lastIndexOf(":") + 1)),
+            derpPort: urlPort(serverUrl),
+            stunPort: parseListenAddress(embedded.stunListenAddr)!.port,
             stunOnly: false,
             // headscale serves no /generate_204 on port 80.
             canPort80: false,
@@ -757,7 +761,7 @@ async function runChecks(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, running
     peers,
     peerRoutes: async (machine, peerHostName) => Object.values((await status(machine)).Peer ?? {}).find((p) => p.HostName === peerHostName)?.PrimaryRoutes ?? [],
     nodeFamilies: [...(lab.tailnet.headscale.prefixes.v4 !== undefined ? [4 as const] : []), ...(lab.tailnet.headscale.prefixes.v6 !== undefined ? [6 as const] : [])],
-    verifyingNodes: new Set(modelRegions.flatMap((r) => r.nodes).filter((n) => n.derper.verifyClientUrl !== undefined).map((n) => n.name)),
+    verifyingNodes: new Set(modelNodes.filter((n) => n.derper.verifyClientUrl !== undefined).map((n) => n.name)),
     ...(options.faults && {
       faults: {
         failDerper: async (node: string, how: DerpFailure) => {
@@ -775,7 +779,7 @@ async function runChecks(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, running
       },
     }),
     derperVarz: async (nodeName) => {
-      const node = modelRegions.flatMap((r) => r.nodes).find((n) => n.name === nodeName)!;
+      const node = nodeNamed(lab.tailnet, nodeName)!;
       const machine = machineOfNode(plan, nodeName);
       const host = node.hostname;
       const url = `https://${host}:${node.derpPort}/debug/varz`;
@@ -805,7 +809,7 @@ async function runChecks(rt: LabRuntime, plan: LabPlan, lab: LabTailnet, running
     checkNetcheck(ctx, prober),
     Promise.all(measured.map((r) => checkDebugDerp(ctx, prober, r))),
   ]);
-  const pinned = lab.probe ? modelRegions.flatMap((r) => r.nodes).find((n) => n.name === lab.probe!.pinnedNode) : undefined;
+  const pinned = lab.probe ? nodeNamed(lab.tailnet, lab.probe.pinnedNode) : undefined;
   const reached = new Set(derpResults.flatMap((r) => reachedHosts(r.report)));
   if (pinned && lab.probe) {
     const region = regions.find((r) => r.id === pinned.regionId)!;

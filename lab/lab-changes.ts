@@ -36,13 +36,17 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { join } from "node:path";
 import {
+  allNodes,
   DERPER_PATHS,
+  hostNamed,
   loadTailnet,
+  nodeNamed,
   relocateHeadscale,
   type HeadscalePaths,
   type ResolvedTailnet,
   type TailnetSpec,
 } from "../model/index.js";
+import { parseListenAddress } from "../model/net.js";
 import { derperArgs as renderDerperArgs } from "../render/command-lines.js";
 import { renderTailnet, type RenderedFile } from "../render/index.js";
 import { certificatePin, defaultSecretsRoot, issueSelfSigned, materializeCertificates, SecretStore } from "../secrets/index.js";
@@ -186,7 +190,8 @@ export function labServerHost(serverUrl: string, plan?: LabPlan): string {
   return isIP(host) !== 0 && plan ? headscaleMachine(plan).address : host;
 }
 
-function urlPort(url: URL): number {
+/** The port a URL reaches: its own, else its scheme's. */
+export function urlPort(url: URL): number {
   return url.port !== "" ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
 }
 
@@ -309,7 +314,6 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
   }
 
   // DERP nodes: addresses, certificates, pins
-  const sourceOf = new Map(inputs.model.derp.regions.flatMap((r) => r.nodes).map((n) => [n.name, n.derper.certificateSource]));
   let pinned: { regionId: number; hostname: string; derpPort?: number; stunPort?: number } | undefined;
   for (const region of spec.derp?.regions ?? []) {
     for (const node of region.nodes) {
@@ -330,7 +334,7 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
         node.ipv6 = machine.address6;
       }
       if (node.stunOnly) continue;
-      const source = sourceOf.get(node.name)!;
+      const source = nodeNamed(inputs.model, node.name)!.derper.certificateSource;
       const manualFiles = node.certificate?.mode === "manual" && node.certificate.certFile ? ` (${node.certificate.certFile})` : "";
       if (source === "self-signed") {
         // The kit issues it, for the node's lab host name, into the run's secrets directory.
@@ -402,18 +406,18 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
   const before = resolved.headscale.paths;
   note("headscale files", `${before.configDir}, ${before.stateDir}, ${before.runDir}`, `${inputs.headscalePaths.configDir}, ${inputs.headscalePaths.stateDir}, ${inputs.headscalePaths.runDir}`, "the lab runs headscale as a process in the run directory");
   if (probe) {
-    const node = tailnet.derp.regions.flatMap((r) => r.nodes).find((n) => n.hostname === pinned!.hostname && n.name !== probe!.nodeName);
+    const node = allNodes(tailnet).find((n) => n.hostname === pinned!.hostname && n.name !== probe!.nodeName);
     probe = { ...probe, pinnedNode: node?.name ?? "" };
   }
   // headscale runs as a process, not in a container (where 0.0.0.0 is what Docker publishes on both
   // families): it listens on both itself, so a client with IPv6 only reaches it too.
-  const bound = /^0\.0\.0\.0:(\d+)$/.exec(tailnet.headscale.listenAddr);
-  if (bound) {
-    note("headscale listen_addr (rendered)", tailnet.headscale.listenAddr, `[::]:${bound[1]}`, "the lab network is dual-stack: headscale listens on IPv4 and IPv6, as a published container port does");
-    tailnet = { ...tailnet, headscale: { ...tailnet.headscale, listenAddr: `[::]:${bound[1]}` } };
+  const bound = parseListenAddress(tailnet.headscale.listenAddr);
+  if (bound?.host === "0.0.0.0") {
+    note("headscale listen_addr (rendered)", tailnet.headscale.listenAddr, `[::]:${bound.port}`, "the lab network is dual-stack: headscale listens on IPv4 and IPv6, as a published container port does");
+    tailnet = { ...tailnet, headscale: { ...tailnet.headscale, listenAddr: `[::]:${bound.port}` } };
   }
   if (inputs.oidc) tailnet = pointOidcAtLab(tailnet, inputs.oidc, (c) => changes.push(c));
-  const nodes = tailnet.derp.regions.flatMap((r) => r.nodes);
+  const nodes = allNodes(tailnet);
 
   // what each derper serves, and the breaks that change it
   const derperCertificates = new Map<string, LabCertificateFiles>();
@@ -511,10 +515,10 @@ export function labHostsFile(tailnet: ResolvedTailnet, plan: LabPlan, probe: Wro
   if (isIP(tailnet.headscale.serverHost) === 0) {
     const m = headscaleMachine(plan);
     entries.push([tailnet.headscale.serverHost, m.address]);
-    if (tailnet.hosts.find((h) => h.name === tailnet.headscale.host)?.publicIpv6 !== undefined) entries.push([tailnet.headscale.serverHost, m.address6]);
+    if (hostNamed(tailnet, tailnet.headscale.host)?.publicIpv6 !== undefined) entries.push([tailnet.headscale.serverHost, m.address6]);
   }
   const planned = new Set(plan.machines.flatMap((m) => m.derpNodes));
-  for (const node of tailnet.derp.regions.flatMap((r) => r.nodes)) {
+  for (const node of allNodes(tailnet)) {
     if (node.name === probe?.nodeName || isIP(node.hostname) || !planned.has(node.name) || entries.some(([name]) => name === node.hostname)) continue;
     const m = machineOfNode(plan, node.name);
     entries.push([node.hostname, m.address]);
