@@ -1,7 +1,8 @@
 /**
  * `cdktf-tailnet lab`: the whole tailnet of a spec on one Linux machine, with the real programs.
  *
- * 1. The spec goes through the normal pipeline (validate, resolve).
+ * 1. The spec goes through the normal pipeline, once (validate, which resolves it): every later
+ *    step reads that model, or the lab's, derived from it in step 3.
  * 2. Every host of the model that runs something gets a network namespace, and so does every
  *    declared device and each of N plain clients, all joined through a switch namespace the lab
  *    creates; no namespace has a route off the machine.
@@ -22,7 +23,7 @@
  * bring-up.ts, run-checks.ts, faults.ts, teardown.ts, report.ts. This file is the lab's public API.
  */
 export { runLab, type LabOptions } from "./run.js";
-export { LabSetupError } from "./setup.js";
+export { LabSetupError, LabSpecInvalid } from "./setup.js";
 export { labUnsupportedReason, LabAborted } from "./runtime.js";
 export { formatCheckLine, formatLabTable, type LabMachineReport, type LabReport } from "./report.js";
 export type { DerpFailure, LabCheck } from "./checks.js";

@@ -203,7 +203,22 @@ function freeRegionId(spec: TailnetSpec): number {
   throw new Error("no free DERP region id in 900-999 for the lab's wrong-pin probe region");
 }
 
-/** The normal pipeline on a lab spec: loadTailnet, the run's certificates, headscale relocated into the run directory. */
+/**
+ * The normal pipeline on a lab spec: loadTailnet (validate + resolve), the run's certificates,
+ * headscale relocated into the run directory.
+ *
+ * The lab spec is validated although the spec it was made from was (lab/setup.ts), because a lab
+ * change can make a valid spec invalid, and the model's message says so better than a program
+ * that does not start: headscale now listens where its server URL points (a lab has no proxy in
+ * front), so with `tls: proxy` on a host whose derper has port 443 tcp/443 is opened twice;
+ * `--headscale-version` (and the upgrade drill's versions, with upgradeFrom/rollbackFrom) brings
+ * that release's rules (a setting it does not have, the upgrade or rollback step); the wrong-pin
+ * region and the `foreign-region` break add regions and nodes that must not clash with the spec's.
+ * The changes are made on the spec rather than on its resolved model because most of what they
+ * change feeds what resolve derives (mesh peers, derper's certificate mode, listeners and verify
+ * URL, the embedded DERP's and the nodes' addresses, the backups of headscale's host, the
+ * firewall): resolving the changed spec derives all of it the way the kit does, once.
+ */
 function pipeline(spec: TailnetSpec, inputs: LabChangeInputs) {
   const store = new SecretStore(spec.name ?? inputs.model.name, inputs.secretsDir);
   const resolved = materializeCertificates(loadTailnet(spec), store);

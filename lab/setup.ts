@@ -1,10 +1,10 @@
 /**
  * A lab run's first step, before anything on the machine is touched: the spec through the normal
- * pipeline (validate, resolve: the model the run plans from, issues its certificates for and
- * reports on), the options and the machine checked, the programs found, and the machines planned
- * (plan.ts). Whatever is wrong here throws a LabSetupError: nothing started.
+ * pipeline once (validate, which resolves it: the one model the run plans from, issues its
+ * certificates for and reports on), the options and the machine checked, the programs found, and
+ * the machines planned (plan.ts). Whatever is wrong here throws a LabSetupError: nothing started.
  */
-import { findHeadscaleVersion, formatIssues, resolve, SUPPORTED_HEADSCALE_VERSIONS, validate, type ResolvedTailnet, type TailnetSpec } from "../model/index.js";
+import { findHeadscaleVersion, formatIssues, SUPPORTED_HEADSCALE_VERSIONS, validate, type ResolvedTailnet, type TailnetSpec, type ValidationIssue } from "../model/index.js";
 import { findLabBinaries, type BinaryOverrides, type LabBinaries } from "./binaries.js";
 import { LAB_BREAKS, type LabBreak } from "./lab-changes.js";
 import { planLab, type LabPlan } from "./plan.js";
@@ -31,11 +31,19 @@ export class LabSetupError extends Error {
   }
 }
 
+/** The spec has problems (`issues`, as validate() reports them): nothing was started. */
+export class LabSpecInvalid extends LabSetupError {
+  constructor(readonly issues: readonly ValidationIssue[]) {
+    super(`the spec has ${issues.length} problem(s):\n${formatIssues(issues)}`);
+    this.name = "LabSpecInvalid";
+  }
+}
+
 /** What a run decided before it touched the machine. */
 export interface LabSetup {
   /** The spec as validated. */
   readonly spec: TailnetSpec;
-  /** The spec resolved: every later step reads this model (or the lab's, derived from it). */
+  /** The spec resolved, by that one validation: every later step reads this model (or the lab's, derived from it). */
   readonly model: ResolvedTailnet;
   readonly plan: LabPlan;
   /** `--headscale-version` as given (the lab changes the spec's version only when it is given). */
@@ -61,11 +69,11 @@ export interface LabRun {
   readonly progress: (line: string) => void;
 }
 
-/** Validates and resolves the spec, checks the options and the machine, finds the programs and plans the machines. */
+/** Validates and resolves the spec (once), checks the options and the machine, finds the programs and plans the machines. */
 export function setUpLab(options: LabSetupOptions): LabSetup {
   const validated = validate(options.spec);
-  if (!validated.ok) throw new LabSetupError(`the spec has ${validated.issues.length} problem(s):\n${formatIssues(validated.issues)}`);
-  const model = resolve(validated.spec);
+  if (!validated.ok) throw new LabSpecInvalid(validated.issues);
+  const model = validated.resolved;
   const headscaleVersion = (options.headscaleVersion ?? model.headscale.version.version).replace(/^v/, "");
   if (!findHeadscaleVersion(headscaleVersion)) throw new LabSetupError(`--headscale-version ${headscaleVersion}: the kit renders for headscale ${SUPPORTED_HEADSCALE_VERSIONS.join(", ")}`);
   const tailscaleVersion = model.derp.derperVersion;
