@@ -12,9 +12,9 @@
  * failed (down: something could not be removed); 2 usage or setup error (not Linux/root, a
  * program missing, another lab running); 130 interrupted.
  */
-import { LabBinariesMissing, LabBusy, labDown, LabSetupError, labUnsupportedReason, runLab } from "../lab/index.js";
+import { LabBinariesMissing, LabBusy, labDown, LabSetupError, LabSpecInvalid, labUnsupportedReason, runLab } from "../lab/index.js";
 import { formatCheckLine, formatLabTable } from "../lab/report.js";
-import { formatIssues, validate } from "../model/index.js";
+import { formatIssues } from "../model/index.js";
 import { expectPositionals, parseCommand, UsageError, type CommandSpec, type Options } from "./args.js";
 import type { CliIo } from "./io.js";
 import { loadSpecFile } from "./load-spec.js";
@@ -110,12 +110,8 @@ export async function commandLab(args: string[], io: CliIo): Promise<number> {
   const wait = values.wait === undefined ? 0 : Number(values.wait);
   if (!Number.isFinite(wait) || wait < 0) throw mistake(`--wait must be a number of seconds, got ${JSON.stringify(values.wait)}`);
   const specPath = positionals[0]!;
+  // runLab validates it (once: the model it resolves is the one the whole run uses).
   const spec = await loadSpecFile(specPath);
-  const checked = validate(spec);
-  if (!checked.ok) {
-    io.err(`${specPath}: ${checked.issues.length} problem${checked.issues.length === 1 ? "" : "s"}, no lab started:\n${formatIssues(checked.issues)}`);
-    return 1;
-  }
   // Progress goes where the table goes, unless stdout is for JSON.
   const say = values.json ? io.err : io.out;
   const controller = new AbortController();
@@ -147,6 +143,10 @@ export async function commandLab(args: string[], io: CliIo): Promise<number> {
     if (report.error === "interrupted") return 130;
     return report.ok ? 0 : 1;
   } catch (e) {
+    if (e instanceof LabSpecInvalid) {
+      io.err(`${specPath}: ${e.issues.length} problem${e.issues.length === 1 ? "" : "s"}, no lab started:\n${formatIssues(e.issues)}`);
+      return 1;
+    }
     if (e instanceof LabBinariesMissing || e instanceof LabSetupError || e instanceof LabBusy) {
       io.err(`cdktf-tailnet lab: ${e.message}`);
       return 2;

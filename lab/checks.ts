@@ -146,6 +146,11 @@ export interface DebugDerpReport {
 
 export const short = (text: string, max = 160) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
+/** Reports a check that did not run, and why. */
+export function skipCheck(ctx: CheckContext, id: string, title: string, why: string): void {
+  ctx.report({ id, title, status: "skip", detail: why, durationMs: 0 });
+}
+
 /** Runs a check's body, timing it; an error becomes a failed check (an interruption goes through). */
 export async function timed(ctx: CheckContext, id: string, title: string, body: () => Promise<Omit<LabCheck, "id" | "title" | "durationMs">>): Promise<LabCheck> {
   const t0 = Date.now();

@@ -35,8 +35,11 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import {
+  allNodes,
   DERPER_PATHS,
+  hostNamed,
   loadTailnet,
+  nodeNamed,
   relocateHeadscale,
   type HeadscalePaths,
   type PreparedTailnet,
@@ -44,10 +47,10 @@ import {
   type TailnetSpec,
 } from "../model/index.js";
 import { writeFileAtomic } from "../fsx/atomic-file.js";
-import { isIp, parseIp } from "../model/net.js";
+import { isIp, parseIp, parseListenAddress, urlHost } from "../model/net.js";
 import { derperArgs as renderDerperArgs } from "../render/command-lines.js";
 import { renderTailnet, type RenderedFile } from "../render/index.js";
-import { certificatePin, defaultSecretsRoot, issueSelfSigned, materializeCertificates, SecretStore } from "../secrets/index.js";
+import { certificatePin, defaultSecretsRoot, issueSelfSigned, prepare, SecretStore } from "../secrets/index.js";
 import { writeLabCertificate } from "./certs.js";
 import { pointOidcAtLab } from "./oidc.js";
 import type { LabPlan } from "./plan.js";
@@ -175,21 +178,17 @@ const PROBE_CODE = "lab-wrong-pin";
 /** The host the lab gives headscale when the spec names none. */
 const LAB_HEADSCALE_HOST = "lab-headscale";
 
-/** A URL's host without the brackets of an IPv6 address. */
-function urlHostname(url: URL): string {
-  return url.hostname.replace(/^\[(.*)\]$/, "$1");
-}
-
 /**
  * The name headscale's lab certificate is for: the server URL's host, or, when that is an IP
  * address, headscale's lab address (where `applyLabChanges` moves the URL).
  */
 export function labServerHost(serverUrl: string, plan?: LabPlan): string {
-  const host = urlHostname(new URL(serverUrl));
+  const host = urlHost(serverUrl) ?? "";
   return isIp(host) && plan ? headscaleMachine(plan).address : host;
 }
 
-function urlPort(url: URL): number {
+/** The port a URL reaches: its own, else its scheme's. */
+export function urlPort(url: URL): number {
   return url.port !== "" ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
 }
 
@@ -201,10 +200,25 @@ function freeRegionId(spec: TailnetSpec): number {
   throw new Error("no free DERP region id in 900-999 for the lab's wrong-pin probe region");
 }
 
-/** The normal pipeline on a lab spec: loadTailnet, the run's certificates, headscale relocated into the run directory. */
+/**
+ * The normal pipeline on a lab spec: loadTailnet (validate + resolve), the run's certificates,
+ * headscale relocated into the run directory.
+ *
+ * The lab spec is validated although the spec it was made from was (lab/setup.ts), because a lab
+ * change can make a valid spec invalid, and the model's message says so better than a program
+ * that does not start: headscale now listens where its server URL points (a lab has no proxy in
+ * front), so with `tls: proxy` on a host whose derper has port 443 tcp/443 is opened twice;
+ * `--headscale-version` (and the upgrade drill's versions, with upgradeFrom/rollbackFrom) brings
+ * that release's rules (a setting it does not have, the upgrade or rollback step); the wrong-pin
+ * region and the `foreign-region` break add regions and nodes that must not clash with the spec's.
+ * The changes are made on the spec rather than on its resolved model because most of what they
+ * change feeds what resolve derives (mesh peers, derper's certificate mode, listeners and verify
+ * URL, the embedded DERP's and the nodes' addresses, the backups of headscale's host, the
+ * firewall): resolving the changed spec derives all of it the way the kit does, once.
+ */
 function pipeline(spec: TailnetSpec, inputs: LabChangeInputs) {
-  const store = new SecretStore(spec.name ?? inputs.model.name, inputs.secretsDir);
-  const resolved = materializeCertificates(loadTailnet(spec), store);
+  const resolved = prepare(loadTailnet(spec), { secretsDir: inputs.secretsDir });
+  const store = new SecretStore(resolved.name, inputs.secretsDir);
   const started = new Set(inputs.plan.machines.flatMap((m) => m.derpNodes));
   const relocated = relocateHeadscale(resolved, { paths: inputs.headscalePaths, backupDir: inputs.backupDir });
   return { resolved, store, started, relocated };
@@ -253,7 +267,7 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
   const hsMachine = headscaleMachine(plan);
   const server = new URL(hs.serverUrl);
   const port = urlPort(server);
-  if (isIp(urlHostname(server))) {
+  if (isIp(urlHost(server.href) ?? "")) {
     const labUrl = `${server.protocol}//${hsMachine.address}${server.port === "" ? "" : `:${server.port}`}`;
     note("headscale.serverUrl", hs.serverUrl, labUrl, "public addresses become lab addresses (the server URL names headscale by its IP address)");
     hs.serverUrl = labUrl;
@@ -312,7 +326,6 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
   }
 
   // DERP nodes: addresses, certificates, pins
-  const sourceOf = new Map(inputs.model.derp.regions.flatMap((r) => r.nodes).map((n) => [n.name, n.derper.certificateSource]));
   let pinned: { regionId: number; hostname: string; derpPort?: number; stunPort?: number } | undefined;
   for (const region of spec.derp?.regions ?? []) {
     for (const node of region.nodes) {
@@ -333,7 +346,7 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
         node.ipv6 = machine.address6;
       }
       if (node.stunOnly) continue;
-      const source = sourceOf.get(node.name)!;
+      const source = nodeNamed(inputs.model, node.name)!.derper.certificateSource;
       const manualFiles = node.certificate?.mode === "manual" && node.certificate.certFile ? ` (${node.certificate.certFile})` : "";
       if (source === "self-signed") {
         // The kit issues it, for the node's lab host name, into the run's secrets directory.
@@ -405,18 +418,18 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
   const before = resolved.headscale.paths;
   note("headscale files", `${before.configDir}, ${before.stateDir}, ${before.runDir}`, `${inputs.headscalePaths.configDir}, ${inputs.headscalePaths.stateDir}, ${inputs.headscalePaths.runDir}`, "the lab runs headscale as a process in the run directory");
   if (probe) {
-    const node = tailnet.derp.regions.flatMap((r) => r.nodes).find((n) => n.hostname === pinned!.hostname && n.name !== probe!.nodeName);
+    const node = allNodes(tailnet).find((n) => n.hostname === pinned!.hostname && n.name !== probe!.nodeName);
     probe = { ...probe, pinnedNode: node?.name ?? "" };
   }
   // headscale runs as a process, not in a container (where 0.0.0.0 is what Docker publishes on both
   // families): it listens on both itself, so a client with IPv6 only reaches it too.
-  const bound = /^0\.0\.0\.0:(\d+)$/.exec(tailnet.headscale.listenAddr);
-  if (bound) {
-    note("headscale listen_addr (rendered)", tailnet.headscale.listenAddr, `[::]:${bound[1]}`, "the lab network is dual-stack: headscale listens on IPv4 and IPv6, as a published container port does");
-    tailnet = { ...tailnet, headscale: { ...tailnet.headscale, listenAddr: `[::]:${bound[1]}` } };
+  const bound = parseListenAddress(tailnet.headscale.listenAddr);
+  if (bound?.host === "0.0.0.0") {
+    note("headscale listen_addr (rendered)", tailnet.headscale.listenAddr, `[::]:${bound.port}`, "the lab network is dual-stack: headscale listens on IPv4 and IPv6, as a published container port does");
+    tailnet = { ...tailnet, headscale: { ...tailnet.headscale, listenAddr: `[::]:${bound.port}` } };
   }
   if (inputs.oidc) tailnet = pointOidcAtLab(tailnet, inputs.oidc, (c) => changes.push(c));
-  const nodes = tailnet.derp.regions.flatMap((r) => r.nodes);
+  const nodes = allNodes(tailnet);
 
   // what each derper serves, and the breaks that change it
   const derperCertificates = new Map<string, LabCertificateFiles>();
@@ -512,10 +525,10 @@ export function labHostsFile(tailnet: ResolvedTailnet, plan: LabPlan, probe: Wro
   if (!isIp(tailnet.headscale.serverHost)) {
     const m = headscaleMachine(plan);
     entries.push([tailnet.headscale.serverHost, m.address]);
-    if (tailnet.hosts.find((h) => h.name === tailnet.headscale.host)?.publicIpv6 !== undefined) entries.push([tailnet.headscale.serverHost, m.address6]);
+    if (hostNamed(tailnet, tailnet.headscale.host)?.publicIpv6 !== undefined) entries.push([tailnet.headscale.serverHost, m.address6]);
   }
   const planned = new Set(plan.machines.flatMap((m) => m.derpNodes));
-  for (const node of tailnet.derp.regions.flatMap((r) => r.nodes)) {
+  for (const node of allNodes(tailnet)) {
     if (node.name === probe?.nodeName || isIp(node.hostname) || !planned.has(node.name) || entries.some(([name]) => name === node.hostname)) continue;
     const m = machineOfNode(plan, node.name);
     entries.push([node.hostname, m.address]);

@@ -239,6 +239,19 @@ export async function checkOidcLogin(ctx: CheckContext, login: OidcLoginContext)
   });
 }
 
+/** The lab's OpenID Connect provider and login client in a run, when the model has `oidc`. */
+export interface LabOidcRun {
+  /** The provider's machine. */
+  readonly provider: string;
+  /** The machine of the client that logs in through it. */
+  readonly login: string;
+  readonly issuer: string;
+  readonly users: LabOidcUsers;
+  readonly files: ReturnType<typeof oidcRunFiles>;
+  /** headscale mockoidc's environment (holds the run's client secret). */
+  readonly env: Record<string, string>;
+}
+
 /** Paths of the run the provider and the login use. */
 export function oidcRunFiles(runDir: string): { readonly clientSecretFile: string; readonly cookieJar: string } {
   return { clientSecretFile: join(runDir, "oidc", "client-secret"), cookieJar: join(runDir, "oidc", "cookies.txt") };

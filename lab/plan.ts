@@ -4,7 +4,7 @@
  * and so does each of the N plain clients. Addresses come from the lab subnet, in a fixed order,
  * so the same model always gets the same lab addresses.
  */
-import type { ResolvedDevice, ResolvedTailnet } from "../model/index.js";
+import { hostNamed, type ResolvedDevice, type ResolvedTailnet } from "../model/index.js";
 import { formatAddress, hasHostBits, parsePrefix, prefixRange, prefixWithin, type Prefix } from "../model/net.js";
 import { splitDestination } from "../model/policy.js";
 import { planUpstreams, type LabUpstream } from "./exit-node.js";
@@ -161,7 +161,7 @@ export function planLab(tailnet: ResolvedTailnet, clients: number, subnet = DEFA
     });
   }
   // A client with IPv6 only, when it can reach headscale and a region's DERP nodes over IPv6 (lab/ipv6.ts).
-  const headscaleHasIpv6 = tailnet.hosts.find((h) => h.name === tailnet.headscale.host)?.publicIpv6 !== undefined;
+  const headscaleHasIpv6 = hostNamed(tailnet, tailnet.headscale.host)?.publicIpv6 !== undefined;
   if (headscaleHasIpv6 && tailnet.derp.regions.some((r) => !r.noMeasureNoHome && r.nodes.some((n) => !n.stunOnly && n.ipv6 !== undefined))) {
     add({ ...none, ...asUser, name: unique("client-v6"), kind: "client", ipv6Only: true });
   }
@@ -264,6 +264,13 @@ export function machineOfNode(plan: LabPlan, nodeName: string): LabMachine {
 /** A tailscaled the lab joins with a pre-auth key: a declared device or a plain client. */
 export function joinsWithKey(m: LabMachine): boolean {
   return m.kind === "device" || m.kind === "client";
+}
+
+/** The machine the plan named `name`. */
+export function machineNamed(plan: LabPlan, name: string): LabMachine {
+  const m = plan.machines.find((x) => x.name === name);
+  if (!m) throw new Error(`no lab machine is named ${name}`);
+  return m;
 }
 
 /** The machine that runs headscale. */

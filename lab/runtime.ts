@@ -8,6 +8,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { LAB_SUBNET6, type LabMachine, type LabPlan } from "./plan.js";
 
 /** Files bound over /etc inside every lab namespace. */
@@ -347,4 +348,38 @@ export class LabRuntime {
 /** A machine's display name with its address, for messages. */
 export function describeMachine(m: LabMachine): string {
   return `${m.name} (${m.address})`;
+}
+
+function capabilities(): { netAdmin: boolean; sysAdmin: boolean } {
+  try {
+    const status = readFileSync("/proc/self/status", "utf8");
+    const eff = BigInt(`0x${/CapEff:\s*([0-9a-f]+)/.exec(status)?.[1] ?? "0"}`);
+    return { netAdmin: (eff & (1n << 12n)) !== 0n, sysAdmin: (eff & (1n << 21n)) !== 0n };
+  } catch {
+    return { netAdmin: false, sysAdmin: false };
+  }
+}
+
+/** Why this machine cannot run a lab, or undefined when it can. */
+export function labUnsupportedReason(): string | undefined {
+  if (process.platform !== "linux") return `the lab needs Linux network namespaces (this is ${process.platform})`;
+  const caps = capabilities();
+  if (!caps.netAdmin || !caps.sysAdmin) return "the lab needs root (or CAP_NET_ADMIN and CAP_SYS_ADMIN) to create network namespaces";
+  for (const tool of ["ip", "curl", "mount"]) {
+    const found = (process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(":").some((d) => existsSync(join(d, tool)));
+    if (!found) return `the lab needs \`${tool}\` (Debian: ${tool === "ip" ? "iproute2" : tool === "mount" ? "mount" : tool})`;
+  }
+  return undefined;
+}
+
+/** The environment every lab process starts from: Go programs trust the lab CA only. */
+export function labEnv(caFile: string, certDir: string): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    LANG: "C",
+    NO_COLOR: "1",
+    // Go programs trust the lab CA only.
+    SSL_CERT_FILE: caFile,
+    SSL_CERT_DIR: certDir,
+  };
 }

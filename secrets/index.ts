@@ -7,7 +7,7 @@ import { loadTailnet, type LoadOptions, type PreparedTailnet, type ResolvedTailn
 import { materializeCertificates } from "./certificates.js";
 import { SecretStore } from "./store.js";
 
-export { checkCertificateFiles, checkTailnetCertificates, materializeCertificates, REISSUE_BEFORE_DAYS } from "./certificates.js";
+export { checkCertificateFiles, checkTailnetCertificates, REISSUE_BEFORE_DAYS } from "./certificates.js";
 export { checkLocalFiles } from "./local-files.js";
 export { defaultSecretsRoot, SecretStore, type IssuedCertificate, type SecretFile } from "./store.js";
 export { certificatePin, issueCertificate, issueSelfSigned, type CertificateRequest, type KitCertificate } from "./x509.js";
