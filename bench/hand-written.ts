@@ -43,7 +43,11 @@ const camel = (s: string): string => s.replace(/_([a-z0-9])/g, (_, c: string) =>
 function props(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(props);
   if (value && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).filter(([k]) => k !== "//" && k !== "lifecycle").map(([k, v]) => [camel(k), props(v)]));
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([k]) => k !== "//" && k !== "lifecycle")
+        .map(([k, v]) => [camel(k), props(v)]),
+    );
   }
   return value;
 }
@@ -56,7 +60,13 @@ export function handWrittenPlan(cdkTfJson: string): HandWrittenPlan {
     list.map((p) => {
       const [module, className] = classOf(type);
       const alias = typeof p.alias === "string" ? p.alias : undefined;
-      return { module, className, id: `${type}-${alias ?? "default"}`, provider: alias ? `${type}.${alias}` : type, props: props(p) as Record<string, unknown> };
+      return {
+        module,
+        className,
+        id: `${type}-${alias ?? "default"}`,
+        provider: alias ? `${type}.${alias}` : type,
+        props: props(p) as Record<string, unknown>,
+      };
     }),
   );
   const resources = [...Object.entries(tf.data ?? {}), ...Object.entries(tf.resource ?? {})].flatMap(([type, byId]) =>

@@ -22,7 +22,9 @@ import { packageRoot } from "../fsx/package-root.js";
 const PING_SAMPLES = 20;
 
 /** The newest headscale scripts/build-upstream.sh builds. */
-const HEADSCALE = (JSON.parse(readFileSync(join(packageRoot(), "model", "upstream-versions.json"), "utf8")) as { headscale: string[] }).headscale.at(-1)!.replace(/^v/, "");
+const HEADSCALE = (JSON.parse(readFileSync(join(packageRoot(), "model", "upstream-versions.json"), "utf8")) as { headscale: string[] }).headscale
+  .at(-1)!
+  .replace(/^v/, "");
 
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
@@ -68,12 +70,23 @@ async function main(): Promise<void> {
   rows.push(summary("one region, 10 clients", ten));
   const fifty = await run(smallLabSpec(), 50);
   rows.push(summary("one region, 50 clients", fifty));
-  const drills = await runLab({ spec: smallLabSpec({ nodes: 2 }), clients: 2, headscaleVersion: "0.28.0", faults: true, upgradeTo: { version: HEADSCALE }, waitForOtherLab: 300_000 });
+  const drills = await runLab({
+    spec: smallLabSpec({ nodes: 2 }),
+    clients: 2,
+    headscaleVersion: "0.28.0",
+    faults: true,
+    upgradeTo: { version: HEADSCALE },
+    waitForOtherLab: 300_000,
+  });
   rows.push(summary("faults and drills (0.28.0)", drills));
 
   console.log(`${"lab".padEnd(30)} machines  start-up    total  checks`);
   for (const r of rows) console.log(r);
-  for (const [name, report] of [["example", example], ["10 clients", ten], ["50 clients", fifty]] as const) {
+  for (const [name, report] of [
+    ["example", example],
+    ["10 clients", ten],
+    ["50 clients", fifty],
+  ] as const) {
     console.log(`  ${name} start-up: ${report.phases.map((p) => `${p.name} ${s(p.ms)}`).join(", ")}`);
   }
   const drill = (id: string) => drills.checks.find((c) => c.id === id);

@@ -39,7 +39,9 @@ const rows = [1, 10, 100].map((regions) => {
 console.log("validate + resolve + render of every output file (no certificates to issue), in-process");
 console.log("regions  nodes  median ms  p95 ms  output bytes");
 for (const r of rows) {
-  console.log(`${String(r.regions).padStart(7)}  ${String(r.nodes).padStart(5)}  ${r.median.toFixed(2).padStart(9)}  ${r.p95.toFixed(2).padStart(6)}  ${String(r.bytes).padStart(12)}`);
+  console.log(
+    `${String(r.regions).padStart(7)}  ${String(r.nodes).padStart(5)}  ${r.median.toFixed(2).padStart(9)}  ${r.p95.toFixed(2).padStart(6)}  ${String(r.bytes).padStart(12)}`,
+  );
 }
 const largest = rows.at(-1)!;
 console.log(`target: 100 regions under ${TARGET_MS} ms (median): ${largest.median < TARGET_MS ? "met" : "MISSED"} (${largest.median.toFixed(2)} ms)`);

@@ -71,7 +71,11 @@ export function maximalSpec(version: string, database: "sqlite" | "postgres" = "
     ...(atLeast("0.29") && { trustedProxies: ["10.0.0.5/32"] }),
     ...(atLeast("0.28") && { taildrop: false }),
   };
-  spec.headscale.dns = { ...spec.headscale.dns, searchDomains: ["home.arpa"], extraRecords: [{ name: "grafana.tail.example.net", type: "A", value: "100.64.0.10" }] };
+  spec.headscale.dns = {
+    ...spec.headscale.dns,
+    searchDomains: ["home.arpa"],
+    extraRecords: [{ name: "grafana.tail.example.net", type: "A", value: "100.64.0.10" }],
+  };
   spec.derp = { ...spec.derp, tailscaleRegions: { keepExcept: [1, 2] } };
   return spec;
 }

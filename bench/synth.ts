@@ -94,6 +94,8 @@ for (const launcher of launchers) {
     const overFloor = base === undefined ? "" : (ms / base).toFixed(2).padStart(8);
     console.log(`${launcher.name.padEnd(28)} ${name.padEnd(36)} ${ms.toFixed(0).padStart(6)}  ${(ms / empty).toFixed(2).padStart(8)} ${overFloor}`);
   }
-  verdicts.push(`${launcher.name}: ${(example / empty).toFixed(2)}x empty (${example / empty <= 1.3 ? "met" : "MISSED"}; the floor alone is ${(floor / empty).toFixed(2)}x), kit ${(example / floor).toFixed(2)}x its floor`);
+  verdicts.push(
+    `${launcher.name}: ${(example / empty).toFixed(2)}x empty (${example / empty <= 1.3 ? "met" : "MISSED"}; the floor alone is ${(floor / empty).toFixed(2)}x), kit ${(example / floor).toFixed(2)}x its floor`,
+  );
 }
 console.log(`target: the example at most 1.3x the empty app:\n  ${verdicts.join("\n  ")}`);

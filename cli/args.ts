@@ -55,7 +55,9 @@ export function parseCommand<const O extends Options>(command: CommandSpec<O>, a
     if (option.type === "string") {
       const dashValue = token.inlineValue === false && token.value?.startsWith("-");
       if (token.value === undefined || dashValue) {
-        throw mistake(`${token.rawName} needs a value${dashValue ? `, got the option ${token.value} (write ${token.rawName}=<value> for a value that starts with -)` : ""}`);
+        throw mistake(
+          `${token.rawName} needs a value${dashValue ? `, got the option ${token.value} (write ${token.rawName}=<value> for a value that starts with -)` : ""}`,
+        );
       }
     }
   }

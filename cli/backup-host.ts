@@ -86,21 +86,42 @@ export function backupHostFor(via: string, tailnet: ResolvedTailnet): BackupHost
       const backupImage = async () => {
         if (image) return image;
         const inspected = await docker("inspect", "-f", "{{.Config.Image}}", names.container);
-        if (inspected.code === 0 && inspected.stdout.trim() !== "") return (image = inspected.stdout.trim());
-        const listed = await docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "--filter", `reference=cdktf-tailnet/headscale-backup-${tailnet.headscale.host}`);
+        if (inspected.code === 0 && inspected.stdout.trim() !== "") {
+          image = inspected.stdout.trim();
+          return image;
+        }
+        const listed = await docker(
+          "image",
+          "ls",
+          "--format",
+          "{{.Repository}}:{{.Tag}}",
+          "--filter",
+          `reference=cdktf-tailnet/headscale-backup-${tailnet.headscale.host}`,
+        );
         const newest = listed.stdout.trim().split("\n")[0];
-        if (!newest) throw new Error(`no backup image on the engine: neither container ${names.container} nor an image cdktf-tailnet/headscale-backup-${tailnet.headscale.host}:* (deploy the stack first)`);
-        return (image = newest);
+        if (!newest)
+          throw new Error(
+            `no backup image on the engine: neither container ${names.container} nor an image cdktf-tailnet/headscale-backup-${tailnet.headscale.host}:* (deploy the stack first)`,
+          );
+        image = newest;
+        return image;
       };
       return {
         description: `docker container ${container}${engine.length ? ` on ${engine[1]}` : ""}`,
         script: async (args) =>
           docker(
-            "run", "--rm",
-            "--network", r && r.kind !== "local" ? "bridge" : "none",
-            "--cap-drop", "ALL", "--security-opt", "no-new-privileges:true",
-            "-v", `${names.dataVolume}:${tailnet.headscale.paths.stateDir}`,
-            "-v", `${names.volume}:${backup.paths.dir}`,
+            "run",
+            "--rm",
+            "--network",
+            r && r.kind !== "local" ? "bridge" : "none",
+            "--cap-drop",
+            "ALL",
+            "--security-opt",
+            "no-new-privileges:true",
+            "-v",
+            `${names.dataVolume}:${tailnet.headscale.paths.stateDir}`,
+            "-v",
+            `${names.volume}:${backup.paths.dir}`,
             ...backupSecrets(backup).flatMap((s) => ["--mount", `type=bind,source=${s.file},target=${s.file},readonly`]),
             ...(r?.kind === "local" ? ["--mount", `type=bind,source=${r.repository},target=${r.repository}`] : []),
             await backupImage(),

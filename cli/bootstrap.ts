@@ -47,7 +47,8 @@ function isRecord(value: unknown): value is KeyRecord {
 function readState(store: SecretStore, tailnet: ResolvedTailnet): BootstrapState {
   const text = store.read(STATE_FILE);
   const raw = (text === undefined ? {} : JSON.parse(text)) as { version?: number; devices?: unknown; users?: unknown; keys?: Record<string, unknown> };
-  const pick = (from: unknown) => Object.fromEntries(Object.entries((from ?? {}) as Record<string, unknown>).filter((e): e is [string, KeyRecord] => isRecord(e[1])));
+  const pick = (from: unknown) =>
+    Object.fromEntries(Object.entries((from ?? {}) as Record<string, unknown>).filter((e): e is [string, KeyRecord] => isRecord(e[1])));
   if (raw.version === 2) return { version: 2, devices: pick(raw.devices), users: pick(raw.users) };
   const old = pick(raw.keys);
   const devices: Record<string, KeyRecord> = {};
@@ -118,7 +119,12 @@ export async function bootstrap(tailnet: ResolvedTailnet, options: BootstrapOpti
   }
   const listed = new Map((await cli.preAuthKeys([...users.values()])).map((k) => [k.id, k]));
 
-  const ensureKey = async (kind: "devices" | "users", name: string, user: HeadscaleUser, tags: readonly string[]): Promise<{ file: string; key: string; status: string }> => {
+  const ensureKey = async (
+    kind: "devices" | "users",
+    name: string,
+    user: HeadscaleUser,
+    tags: readonly string[],
+  ): Promise<{ file: string; key: string; status: string }> => {
     const recorded = state[kind][name];
     const existing = recordedKey(store, recorded);
     if (recorded && !options.rotateKeys && existing !== undefined) {
@@ -136,7 +142,13 @@ export async function bootstrap(tailnet: ResolvedTailnet, options: BootstrapOpti
   for (const device of tailnet.devices) {
     const { file, key, status } = await ensureKey("devices", device.name, users.get(device.user)!, device.tags);
     const authKey = options.showKeys ? key : `file:${file}`;
-    devices.push({ name: device.name, keyFile: file, keyStatus: status, joinCommand: joinCommand(tailnet, device, authKey), forwarding: forwardingSetup(device) });
+    devices.push({
+      name: device.name,
+      keyFile: file,
+      keyStatus: status,
+      joinCommand: joinCommand(tailnet, device, authKey),
+      forwarding: forwardingSetup(device),
+    });
   }
   const deviceUsers = new Set(tailnet.devices.map((d) => d.user));
   const userKeys = [];

@@ -28,27 +28,51 @@ export async function checkBackups(tailnet: ResolvedTailnet, host: BackupHost, n
   const bad = (detail: string, fix: string): DoctorFinding => ({ check: "backup", target, ok: false, detail, fix });
   if (!backup?.schedule) return [ok("scheduled backups are off in the spec (headscale.backup.enabled: false): nothing to check")];
   const service = backup.runs === "container" ? `docker logs of the backup container on ${target}` : `journalctl -u ${backup.paths.service} on ${target}`;
-  let listing;
+  let listing: Awaited<ReturnType<typeof listBackups>>;
   try {
     listing = await listBackups(host);
   } catch (e) {
-    return [bad((e as Error).message, `check that the backup script is installed on ${target} (${backup.paths.script}) and that ${host.description} reaches it`)];
+    return [
+      bad((e as Error).message, `check that the backup script is installed on ${target} (${backup.paths.script}) and that ${host.description} reaches it`),
+    ];
   }
   const findings: DoctorFinding[] = [];
   if (listing.resticUnreachable) {
-    findings.push(bad(`the restic repository ${backup.restic?.repository ?? ""} cannot be read from ${target}`, `check the repository, its password file ${backup.restic?.passwordFile ?? ""} and its credentials on ${target}; ${service} says what restic answered`));
+    findings.push(
+      bad(
+        `the restic repository ${backup.restic?.repository ?? ""} cannot be read from ${target}`,
+        `check the repository, its password file ${backup.restic?.passwordFile ?? ""} and its credentials on ${target}; ${service} says what restic answered`,
+      ),
+    );
   }
   const newest = listing.backups[0];
   const schedule = `every ${backup.schedule.interval}`;
-  if (!newest) return [...findings, bad(`no backup of headscale on ${target}${backup.restic ? " or in its restic repository" : ""} (${schedule})`, `look at ${service}; take one now with the backup script's backup command`)];
+  if (!newest)
+    return [
+      ...findings,
+      bad(
+        `no backup of headscale on ${target}${backup.restic ? " or in its restic repository" : ""} (${schedule})`,
+        `look at ${service}; take one now with the backup script's backup command`,
+      ),
+    ];
   const age = Math.max(0, Math.round((now.getTime() - newest.created.getTime()) / 1000));
   const allowed = allowedBackupAgeSeconds(backup.schedule.intervalSeconds);
   let integrity = "not checked: only in the restic repository (restore fetches it first)";
   if (newest.where.includes("local")) {
     const v = await host.script(["verify", newest.name]);
     if (v.code !== 0) {
-      const why = (v.stderr || v.stdout).trim().split("\n").at(-1)?.replace(/^backup: error: /, "") ?? "";
-      findings.push(bad(`the newest backup ${newest.name} fails its check: ${why}`, `take a new backup now and look at ${service}; restore an older one with cdktf-tailnet restore --backup <name> if needed`));
+      const why =
+        (v.stderr || v.stdout)
+          .trim()
+          .split("\n")
+          .at(-1)
+          ?.replace(/^backup: error: /, "") ?? "";
+      findings.push(
+        bad(
+          `the newest backup ${newest.name} fails its check: ${why}`,
+          `take a new backup now and look at ${service}; restore an older one with cdktf-tailnet restore --backup <name> if needed`,
+        ),
+      );
       return findings;
     }
     integrity = parseManifest(v.stdout).integrity === "ok" ? "integrity ok" : "keys only (no database: PostgreSQL)";
@@ -58,7 +82,10 @@ export async function checkBackups(tailnet: ResolvedTailnet, host: BackupHost, n
   findings.push(
     age <= allowed
       ? ok(detail)
-      : bad(`${detail}: older than the schedule allows (${duration(allowed)})`, `the backups stopped: look at ${service} (and that its timer or container runs); nodes registered since ${newest.created.toISOString()} are in no backup`),
+      : bad(
+          `${detail}: older than the schedule allows (${duration(allowed)})`,
+          `the backups stopped: look at ${service} (and that its timer or container runs); nodes registered since ${newest.created.toISOString()} are in no backup`,
+        ),
   );
   return findings;
 }

@@ -29,11 +29,23 @@ export function headscaleVersionFinding(tailnet: ResolvedTailnet, target: string
   const check = "headscale version";
   const wanted = tailnet.headscale.version;
   if (answer.status !== 200) {
-    return { check, target, ok: false, detail: `GET /version answered ${answer.status}`, fix: "headscale 0.27 and later answer GET /version: a proxy in front of headscale must pass it through" };
+    return {
+      check,
+      target,
+      ok: false,
+      detail: `GET /version answered ${answer.status}`,
+      fix: "headscale 0.27 and later answer GET /version: a proxy in front of headscale must pass it through",
+    };
   }
   const running = releaseOfVersionAnswer(answer.body);
   if (running === undefined) {
-    return { check, target, ok: true, detail: `names no release (${answer.body.trim().slice(0, 60)}): a development build, not compared with the kit's table`, fix: "" };
+    return {
+      check,
+      target,
+      ok: true,
+      detail: `names no release (${answer.body.trim().slice(0, 60)}): a development build, not compared with the kit's table`,
+      fix: "",
+    };
   }
   const known = findHeadscaleVersion(running);
   const advisories = advisoriesFor("headscale", running);

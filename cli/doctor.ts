@@ -72,7 +72,12 @@ async function lookup(name: string, options: DoctorOptions): Promise<string[]> {
 }
 
 /** A TLS handshake to `address:port` presenting SNI `servername`; returns the peer certificate. */
-function tlsHandshake(address: string, port: number, servername: string | undefined, options: DoctorOptions): Promise<{ socket: TLSSocket; cert: PeerCertificate; authorized: boolean; error: string | undefined }> {
+function tlsHandshake(
+  address: string,
+  port: number,
+  servername: string | undefined,
+  options: DoctorOptions,
+): Promise<{ socket: TLSSocket; cert: PeerCertificate; authorized: boolean; error: string | undefined }> {
   return new Promise((resolve, reject) => {
     const socket = tlsConnect({ host: address, port, servername, rejectUnauthorized: false, ...(options.ca ? { ca: options.ca } : {}) }, () => {
       resolve({ socket, cert: socket.getPeerCertificate(true), authorized: socket.authorized, error: socket.authorizationError?.toString() });
@@ -85,7 +90,9 @@ function tlsHandshake(address: string, port: number, servername: string | undefi
 function httpOverSocket(socket: TLSSocket, method: string, path: string, host: string, body?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const payload = body ?? "";
-    socket.write(`${method} ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n${body !== undefined ? `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n` : ""}\r\n${payload}`);
+    socket.write(
+      `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n${body !== undefined ? `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n` : ""}\r\n${payload}`,
+    );
     let data = "";
     socket.on("data", (d) => (data += d.toString()));
     socket.once("end", () => {
@@ -178,7 +185,12 @@ async function checkDns(tailnet: ResolvedTailnet, options: DoctorOptions): Promi
     findings.push(
       missing.length === 0
         ? ok("dns", name, `resolves to ${got.join(", ")}`)
-        : bad("dns", name, got.length ? `resolves to ${got.join(", ")}, not ${missing.join(", ")}` : "does not resolve", `point ${name} at ${[...expected].join(" and ")} (A/AAAA records; the kit's DnsRecords construct manages them)`),
+        : bad(
+            "dns",
+            name,
+            got.length ? `resolves to ${got.join(", ")}, not ${missing.join(", ")}` : "does not resolve",
+            `point ${name} at ${[...expected].join(" and ")} (A/AAAA records; the kit's DnsRecords construct manages them)`,
+          ),
     );
   }
   return findings;
@@ -206,11 +218,29 @@ async function checkHeadscale(tailnet: ResolvedTailnet, options: DoctorOptions):
   };
   try {
     const health = await call("GET", "/health");
-    findings.push(health.status === 200 && /"pass"/.test(health.body) ? ok("headscale /health", url.origin, `200 ${health.body.trim()}`) : bad("headscale /health", url.origin, `${health.status} ${health.body.trim().slice(0, 80)}`, "check headscale's logs: the database or its key files are not healthy"));
+    findings.push(
+      health.status === 200 && /"pass"/.test(health.body)
+        ? ok("headscale /health", url.origin, `200 ${health.body.trim()}`)
+        : bad(
+            "headscale /health",
+            url.origin,
+            `${health.status} ${health.body.trim().slice(0, 80)}`,
+            "check headscale's logs: the database or its key files are not healthy",
+          ),
+    );
     findings.push(ok("headscale tls", url.origin, "certificate valid for the server name"));
   } catch (e) {
     const tls = (e as { tls?: boolean }).tls;
-    findings.push(bad(tls ? "headscale tls" : "headscale /health", url.origin, (e as Error).message, tls ? `serve a certificate for ${host} from a CA clients trust (tls.mode letsencrypt, or files with the full chain)` : `make headscale reachable at ${url.origin} (firewall, listen address, proxy)`));
+    findings.push(
+      bad(
+        tls ? "headscale tls" : "headscale /health",
+        url.origin,
+        (e as Error).message,
+        tls
+          ? `serve a certificate for ${host} from a CA clients trust (tls.mode letsencrypt, or files with the full chain)`
+          : `make headscale reachable at ${url.origin} (firewall, listen address, proxy)`,
+      ),
+    );
     return findings;
   }
   let running: string | undefined;
@@ -219,12 +249,28 @@ async function checkHeadscale(tailnet: ResolvedTailnet, options: DoctorOptions):
     running = answer.status === 200 ? releaseOfVersionAnswer(answer.body) : undefined;
     findings.push(headscaleVersionFinding(tailnet, url.origin, answer));
   } catch (e) {
-    findings.push(bad("headscale version", url.origin, (e as Error).message, "headscale 0.27 and later answer GET /version: a proxy in front of headscale must pass it through"));
+    findings.push(
+      bad(
+        "headscale version",
+        url.origin,
+        (e as Error).message,
+        "headscale 0.27 and later answer GET /version: a proxy in front of headscale must pass it through",
+      ),
+    );
   }
   findings.push(clientFinding(tailnet, url.origin, running));
   try {
     const key = await call("GET", `/key?v=${DOCTOR_CAPABILITY_VERSION}`);
-    findings.push(key.status === 200 && /mkey:|"publicKey"/i.test(key.body) ? ok("headscale /key", url.origin, "serves its machine key") : bad("headscale /key", url.origin, `${key.status} ${key.body.trim().slice(0, 80)}`, "a proxy in front of headscale must pass /key and /ts2021 through unchanged"));
+    findings.push(
+      key.status === 200 && /mkey:|"publicKey"/i.test(key.body)
+        ? ok("headscale /key", url.origin, "serves its machine key")
+        : bad(
+            "headscale /key",
+            url.origin,
+            `${key.status} ${key.body.trim().slice(0, 80)}`,
+            "a proxy in front of headscale must pass /key and /ts2021 through unchanged",
+          ),
+    );
   } catch (e) {
     findings.push(bad("headscale /key", url.origin, (e as Error).message, "a proxy in front of headscale must pass /key through"));
   }
@@ -233,7 +279,12 @@ async function checkHeadscale(tailnet: ResolvedTailnet, options: DoctorOptions):
     findings.push(
       verify.status === 200 && /"Allow":\s*false/.test(verify.body)
         ? ok("headscale /verify", url.origin, "refuses an unknown node, as derper expects")
-        : bad("headscale /verify", url.origin, `${verify.status} ${verify.body.trim().slice(0, 80)}`, "derper's -verify-client-url needs headscale 0.24+ answering POST /verify; a proxy must pass it through"),
+        : bad(
+            "headscale /verify",
+            url.origin,
+            `${verify.status} ${verify.body.trim().slice(0, 80)}`,
+            "derper's -verify-client-url needs headscale 0.24+ answering POST /verify; a proxy must pass it through",
+          ),
     );
   } catch (e) {
     findings.push(bad("headscale /verify", url.origin, (e as Error).message, "derper's client verification depends on it: make POST /verify reachable"));
@@ -245,11 +296,18 @@ async function checkNode(node: ResolvedDerpNode, options: DoctorOptions): Promis
   const timeout = options.timeoutMs ?? 5000;
   const findings: DoctorFinding[] = [];
   const target = `${node.name} (${node.hostname})`;
-  const address = node.hostnameIsIp ? node.hostname : ((node.ipv4 && node.ipv4 !== "none" && !node.ipv4.includes("${") ? node.ipv4 : undefined) ?? (await lookup(node.hostname, options).catch((): string[] => []))[0]);
+  const address = node.hostnameIsIp
+    ? node.hostname
+    : ((node.ipv4 && node.ipv4 !== "none" && !node.ipv4.includes("${") ? node.ipv4 : undefined) ??
+      (await lookup(node.hostname, options).catch((): string[] => []))[0]);
   if (!address) return [bad("derp", target, `${node.hostname} does not resolve and the map gives no address`, "create its DNS record, or set the node's ipv4")];
   if (!node.stunOnly) {
     try {
-      const { socket, cert, authorized, error } = await withTimeout(tlsHandshake(address, node.derpPort, node.hostnameIsIp ? undefined : node.hostname, options), timeout, `${address}:${node.derpPort}`);
+      const { socket, cert, authorized, error } = await withTimeout(
+        tlsHandshake(address, node.derpPort, node.hostnameIsIp ? undefined : node.hostname, options),
+        timeout,
+        `${address}:${node.derpPort}`,
+      );
       const pin = pinOf(cert);
       let trusted: boolean;
       let why: string;
@@ -263,10 +321,25 @@ async function checkNode(node: ResolvedDerpNode, options: DoctorOptions): Promis
         trusted = authorized;
         why = authorized ? `certificate valid for ${node.certName ?? node.hostname}` : `certificate not trusted: ${error}`;
       }
-      findings.push(trusted ? ok("derp tls", target, why) : bad("derp tls", target, why, node.certName?.startsWith("sha256-raw:") ? "render and deploy again so the map's pin matches the node's certificate (or restore the certificate the pin names)" : `serve a certificate for ${node.hostname} (derper manual mode needs ${node.derper.certFileBase}.crt/.key)`));
+      findings.push(
+        trusted
+          ? ok("derp tls", target, why)
+          : bad(
+              "derp tls",
+              target,
+              why,
+              node.certName?.startsWith("sha256-raw:")
+                ? "render and deploy again so the map's pin matches the node's certificate (or restore the certificate the pin names)"
+                : `serve a certificate for ${node.hostname} (derper manual mode needs ${node.derper.certFileBase}.crt/.key)`,
+            ),
+      );
       if (trusted) {
         const probe = await withTimeout(httpOverSocket(socket, "GET", "/derp/probe", node.hostname), timeout, "/derp/probe");
-        findings.push(probe.status === 200 ? ok("derp /derp/probe", target, "200") : bad("derp /derp/probe", target, `${probe.status}`, "this is not derper on that port, or a proxy is in front of it (derper must not be proxied)"));
+        findings.push(
+          probe.status === 200
+            ? ok("derp /derp/probe", target, "200")
+            : bad("derp /derp/probe", target, `${probe.status}`, "this is not derper on that port, or a proxy is in front of it (derper must not be proxied)"),
+        );
       } else {
         socket.destroy();
       }
@@ -295,7 +368,11 @@ async function checkNode(node: ResolvedDerpNode, options: DoctorOptions): Promis
       timeout,
       "/generate_204",
     ).catch((e: Error) => e.message);
-    findings.push(status === 204 ? ok("derp port 80", target, "/generate_204 answers 204") : bad("derp port 80", target, `${status}`, "open TCP 80 (captive-portal checks), or set canPort80: false"));
+    findings.push(
+      status === 204
+        ? ok("derp port 80", target, "/generate_204 answers 204")
+        : bad("derp port 80", target, `${status}`, "open TCP 80 (captive-portal checks), or set canPort80: false"),
+    );
   }
   return findings;
 }

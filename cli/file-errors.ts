@@ -20,9 +20,16 @@ interface Explanation {
 
 const EXPLANATIONS: Readonly<Record<string, Explanation>> = {
   ENOENT: { words: "no such file or directory", fix: (path, a) => a.missingFix ?? `check the path (${path} does not exist)` },
-  EACCES: { words: "permission denied", fix: (path, a) => `make ${path} ${a.access === "read" ? "readable" : "writable"} by this user (and its directories searchable), or run as a user who may ${a.access} it` },
+  EACCES: {
+    words: "permission denied",
+    fix: (path, a) =>
+      `make ${path} ${a.access === "read" ? "readable" : "writable"} by this user (and its directories searchable), or run as a user who may ${a.access} it`,
+  },
   EPERM: { words: "operation not permitted", fix: (path) => `check the owner and attributes of ${path}, or run as a user who may change it` },
-  EISDIR: { words: "is a directory", fix: (path, a) => (a.access === "read" ? `give the file inside ${path}, not the directory` : `move the directory ${path} away, or choose another path`) },
+  EISDIR: {
+    words: "is a directory",
+    fix: (path, a) => (a.access === "read" ? `give the file inside ${path}, not the directory` : `move the directory ${path} away, or choose another path`),
+  },
   ENOTDIR: { words: "a part of the path is not a directory", fix: () => "check the path: one of its directories is a file" },
   ELOOP: { words: "too many levels of symbolic links", fix: () => "check the symbolic links in the path: one points back to itself" },
   ENAMETOOLONG: { words: "the name is too long", fix: () => "use a shorter path" },

@@ -13,7 +13,8 @@ export type HeadscaleRunner = (args: readonly string[]) => Promise<string>;
 export function runnerFor(via: string): HeadscaleRunner {
   const run = async (file: string, args: readonly string[]) => {
     const r = await execa(file, [...args], { reject: false, env: { NO_COLOR: "1" } });
-    if (r.exitCode !== 0) throw new Error(`${[file, ...args].join(" ")} failed (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim().split("\n").slice(-3).join(" ")}`);
+    if (r.exitCode !== 0)
+      throw new Error(`${[file, ...args].join(" ")} failed (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim().split("\n").slice(-3).join(" ")}`);
     return r.stdout;
   };
   const [kind, rest] = [via.slice(0, via.indexOf(":")), via.slice(via.indexOf(":") + 1)];
@@ -77,7 +78,10 @@ function asKey(raw: Record<string, unknown>): HeadscalePreAuthKey {
     reusable: Boolean(raw.reusable),
     ephemeral: Boolean(raw.ephemeral),
     used: Boolean(raw.used),
-    expiration: typeof expiration === "object" && expiration?.seconds !== undefined ? new Date(Number(expiration.seconds) * 1000).toISOString() : (expiration as string | undefined),
+    expiration:
+      typeof expiration === "object" && expiration?.seconds !== undefined
+        ? new Date(Number(expiration.seconds) * 1000).toISOString()
+        : (expiration as string | undefined),
     aclTags: (raw.acl_tags ?? raw.aclTags ?? []) as string[],
   };
 }
@@ -123,8 +127,23 @@ export class HeadscaleCli {
     return all;
   }
 
-  async createPreAuthKey(user: HeadscaleUser, options: { reusable: boolean; ephemeral: boolean; expiration: string; tags: readonly string[] }): Promise<HeadscalePreAuthKey> {
-    const args = ["preauthkeys", "create", "-u", user.id, "-e", options.expiration, ...(options.reusable ? ["--reusable"] : []), ...(options.ephemeral ? ["--ephemeral"] : []), ...(options.tags.length ? ["--tags", options.tags.join(",")] : []), "-o", "json"];
+  async createPreAuthKey(
+    user: HeadscaleUser,
+    options: { reusable: boolean; ephemeral: boolean; expiration: string; tags: readonly string[] },
+  ): Promise<HeadscalePreAuthKey> {
+    const args = [
+      "preauthkeys",
+      "create",
+      "-u",
+      user.id,
+      "-e",
+      options.expiration,
+      ...(options.reusable ? ["--reusable"] : []),
+      ...(options.ephemeral ? ["--ephemeral"] : []),
+      ...(options.tags.length ? ["--tags", options.tags.join(",")] : []),
+      "-o",
+      "json",
+    ];
     return asKey(parseJson(await this.#run(args), "preauthkeys create") as Record<string, unknown>);
   }
 }

@@ -131,7 +131,9 @@ export async function commandLab(args: string[], io: CliIo): Promise<number> {
       headscaleVersion: values["headscale-version"],
       keep: values.keep === true,
       faults: values.faults === true ? { derpFailure } : false,
-      ...(values["upgrade-to"] !== undefined && { upgradeTo: { version: values["upgrade-to"], ...(values["upgrade-headscale"] !== undefined && { headscale: values["upgrade-headscale"] }) } }),
+      ...(values["upgrade-to"] !== undefined && {
+        upgradeTo: { version: values["upgrade-to"], ...(values["upgrade-headscale"] !== undefined && { headscale: values["upgrade-headscale"] }) },
+      }),
       waitForOtherLab: wait * 1000,
       binaries: { headscale: values.headscale, derper: values.derper, tailscaled: values.tailscaled, tailscale: values.tailscale, binDir: values["bin-dir"] },
       signal: controller.signal,

@@ -2,7 +2,7 @@
  * Reading a spec file: `tailnet.yaml` (or .yml/.json), or a TypeScript/JavaScript module whose
  * default export (or `spec` export) is the spec, or a function returning it.
  */
-import { open } from "node:fs/promises";
+import { open, type FileHandle } from "node:fs/promises";
 import { extname, resolve as resolvePath } from "node:path";
 import { pathToFileURL } from "node:url";
 import { DEFAULT_MAX_SPEC_BYTES, MAX_SPEC_BYTES_ENV, parseTailnetYaml, SpecFileError, specTooLarge } from "../model/spec-text.js";
@@ -21,7 +21,11 @@ export function parseSpecYaml(text: string, source: string, maxBytes: number = m
   return parseTailnetYaml(text, source, maxBytes);
 }
 
-const READ_SPEC: FileAction = { doing: "read the spec", access: "read", missingFix: "check the path (a spec is a tailnet.yaml, or a .ts/.js module exporting the spec)" };
+const READ_SPEC: FileAction = {
+  doing: "read the spec",
+  access: "read",
+  missingFix: "check the path (a spec is a tailnet.yaml, or a .ts/.js module exporting the spec)",
+};
 
 function cannotRead(file: string, e: unknown): SpecFileError {
   return new SpecFileError(isFileError(e) ? describeFileError(e, file, READ_SPEC) : `cannot read the spec ${file}: ${(e as Error).message}`);
@@ -32,7 +36,7 @@ function cannotRead(file: string, e: unknown): SpecFileError {
  * read, such as a device) is refused unread. A file error says in words what is wrong and the fix.
  */
 async function readSpecText(file: string, limit: number = maxSpecBytes()): Promise<string> {
-  let handle;
+  let handle: FileHandle;
   try {
     handle = await open(file, "r");
   } catch (e) {
@@ -69,9 +73,7 @@ async function loadModule(file: string): Promise<unknown> {
   const url = pathToFileURL(file).href;
   const ext = extname(file);
   const mod: Record<string, unknown> =
-    ext === ".ts" || ext === ".mts" || ext === ".cts"
-      ? await (await import("tsx/esm/api")).tsImport(url, import.meta.url)
-      : await import(url);
+    ext === ".ts" || ext === ".mts" || ext === ".cts" ? await (await import("tsx/esm/api")).tsImport(url, import.meta.url) : await import(url);
   // A .ts file outside an ESM package loads as CommonJS: its exports arrive wrapped in `default`.
   const wrapped = mod.default as Record<string, unknown> | undefined;
   const exports = wrapped && typeof wrapped === "object" && ("__esModule" in wrapped || "spec" in wrapped) ? wrapped : mod;

@@ -75,7 +75,9 @@ async function commandValidate(args: string[], io: CliIo): Promise<number> {
   const tailnet = await validated(positionals[0]!, io);
   if (!tailnet) return 1;
   const nodes = tailnet.derp.regions.reduce((n, r) => n + r.nodes.length, 0);
-  io.out(`${positionals[0]}: valid (headscale ${tailnet.headscale.version.version}, ${tailnet.derp.regions.length} DERP regions, ${nodes} nodes, ${tailnet.hosts.length} hosts)`);
+  io.out(
+    `${positionals[0]}: valid (headscale ${tailnet.headscale.version.version}, ${tailnet.derp.regions.length} DERP regions, ${nodes} nodes, ${tailnet.hosts.length} hosts)`,
+  );
   return 0;
 }
 
@@ -83,7 +85,9 @@ async function commandValidate(args: string[], io: CliIo): Promise<number> {
 function outputError(outDir: string): (e: unknown) => never {
   return (e) => {
     if (!isFileError(e)) throw e;
-    throw new OutputTreeError(describeFileError(e, resolve(outDir), { doing: "write the output directory", access: "write", missingFix: "check the path given to --out" }));
+    throw new OutputTreeError(
+      describeFileError(e, resolve(outDir), { doing: "write the output directory", access: "write", missingFix: "check the path given to --out" }),
+    );
   };
 }
 
@@ -195,8 +199,14 @@ async function commandRestore(args: string[], io: CliIo): Promise<number> {
     });
     if (values.json) io.out(JSON.stringify(result, null, 2));
     else {
-      io.out(`restored ${result.backup.name} (headscale ${result.manifest.headscale_version}, taken ${result.manifest.created}) on ${host.description}; headscale was down ${(result.downtimeMs / 1000).toFixed(1)} s`);
-      io.out(result.lostNodes === undefined ? "lost: unknown (headscale could not be asked for its nodes before the restore)" : `lost: ${result.lostNodes.length === 0 ? "no node" : `nodes registered after the backup: ${result.lostNodes.join(", ")}`}`);
+      io.out(
+        `restored ${result.backup.name} (headscale ${result.manifest.headscale_version}, taken ${result.manifest.created}) on ${host.description}; headscale was down ${(result.downtimeMs / 1000).toFixed(1)} s`,
+      );
+      io.out(
+        result.lostNodes === undefined
+          ? "lost: unknown (headscale could not be asked for its nodes before the restore)"
+          : `lost: ${result.lostNodes.length === 0 ? "no node" : `nodes registered after the backup: ${result.lostNodes.join(", ")}`}`,
+      );
     }
     return 0;
   } catch (e) {

@@ -79,7 +79,12 @@ export async function listBackups(host: BackupHost): Promise<BackupListing> {
 
 /** A manifest's `key=value` lines. */
 export function parseManifest(text: string): Record<string, string> {
-  return Object.fromEntries(text.split("\n").filter((l) => l.includes("=")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+  return Object.fromEntries(
+    text
+      .split("\n")
+      .filter((l) => l.includes("="))
+      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+  );
 }
 
 /**
@@ -88,7 +93,10 @@ export function parseManifest(text: string): Record<string, string> {
  * migrates a database back, and moves up one minor version at a time.
  */
 export function versionRefusal(name: string, made: string, lastUsed: string | undefined, target: string): string | undefined {
-  const newest = [made, ...(lastUsed ? [lastUsed.replace(/^v/, "")] : [])].filter((v) => /^\d+\.\d+\.\d+$/.test(v)).sort(compareReleases).at(-1)!;
+  const newest = [made, ...(lastUsed ? [lastUsed.replace(/^v/, "")] : [])]
+    .filter((v) => /^\d+\.\d+\.\d+$/.test(v))
+    .sort(compareReleases)
+    .at(-1)!;
   if (compareReleases(newest, target) > 0) {
     return `backup ${name} holds a database headscale ${newest} used, newer than headscale ${target}, which would open it: headscale does not migrate a database back. Restore a backup made by ${target} or older (one taken before the upgrade to ${newest} is named *-before-${newest}), or set headscale.version to ${newest}`;
   }
@@ -155,7 +163,9 @@ export async function restoreBackup(tailnet: ResolvedTailnet, host: BackupHost, 
   const manifest = parseManifest(v.stdout);
   const refusal = versionRefusal(backup.name, manifest.headscale_version ?? backup.version, manifest.database_version || undefined, target);
   if (refusal) throw new RestoreRefused(`${refusal}; nothing was changed`);
-  say(`verified ${backup.name}: ${manifest.files} (integrity ${manifest.integrity || "not checked: no database"}), made by headscale ${manifest.headscale_version}`);
+  say(
+    `verified ${backup.name}: ${manifest.files} (integrity ${manifest.integrity || "not checked: no database"}), made by headscale ${manifest.headscale_version}`,
+  );
 
   const before = options.nodes ? await options.nodes().catch(() => undefined) : undefined;
   const t0 = Date.now();
@@ -173,7 +183,10 @@ export async function restoreBackup(tailnet: ResolvedTailnet, host: BackupHost, 
   }
   const deadline = Date.now() + (options.healthTimeoutMs ?? 60_000);
   while (!(await host.healthy())) {
-    if (Date.now() > deadline) throw new Error(`headscale was not healthy ${(options.healthTimeoutMs ?? 60_000) / 1000} s after the restore of ${backup.name}; see its log on ${host.description}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `headscale was not healthy ${(options.healthTimeoutMs ?? 60_000) / 1000} s after the restore of ${backup.name}; see its log on ${host.description}`,
+      );
     await pause(250);
   }
   const downtimeMs = Date.now() - t0;
@@ -190,8 +203,22 @@ export function formatBackupList(listing: BackupListing, now = new Date()): stri
     const s = Math.max(0, Math.round((now.getTime() - d.getTime()) / 1000));
     return s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : s < 172_800 ? `${Math.round(s / 3600)} h` : `${Math.round(s / 86_400)} d`;
   };
-  const rows = listing.backups.map((b) => [b.name, b.version, `${age(b.created)} ago`, b.where.join("+"), b.before ? `taken before the upgrade to ${b.before}` : ""]);
+  const rows = listing.backups.map((b) => [
+    b.name,
+    b.version,
+    `${age(b.created)} ago`,
+    b.where.join("+"),
+    b.before ? `taken before the upgrade to ${b.before}` : "",
+  ]);
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length), ["backup", "headscale", "age", "where"][i]!.length));
-  const line = (r: string[]) => r.map((c, i) => (i < 4 ? c.padEnd(widths[i]!) : c)).join("  ").trimEnd();
-  return [line(["backup", "headscale", "age", "where", ""]), ...rows.map(line), ...(listing.resticUnreachable ? ["(the restic repository could not be read)"] : [])].join("\n");
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (i < 4 ? c.padEnd(widths[i]!) : c))
+      .join("  ")
+      .trimEnd();
+  return [
+    line(["backup", "headscale", "age", "where", ""]),
+    ...rows.map(line),
+    ...(listing.resticUnreachable ? ["(the restic repository could not be read)"] : []),
+  ].join("\n");
 }

@@ -75,7 +75,9 @@ async function listTree(dir: string, prefix = ""): Promise<{ files: Set<string>;
     if (entry.isDirectory()) {
       result.dirs.push(`${path}/`);
       const inner = await listTree(dir, path);
-      inner.files.forEach((f) => result.files.add(f));
+      inner.files.forEach((f) => {
+        result.files.add(f);
+      });
       result.other.push(...inner.other);
       result.dirs.push(...inner.dirs);
     } else if (entry.isFile()) result.files.add(path);
@@ -89,7 +91,14 @@ export async function compareWithManifest(dir: string, manifest: TreeManifest): 
   const found = await listTree(dir);
   const listed = new Set([MANIFEST_NAME, ...manifest.files.map((f) => f.path)]);
   // A directory is expected when a listed file is inside it.
-  const listedDirs = new Set([...listed].flatMap((p) => p.split("/").slice(0, -1).map((_, i, parts) => `${parts.slice(0, i + 1).join("/")}/`)));
+  const listedDirs = new Set(
+    [...listed].flatMap((p) =>
+      p
+        .split("/")
+        .slice(0, -1)
+        .map((_, i, parts) => `${parts.slice(0, i + 1).join("/")}/`),
+    ),
+  );
   const unexpected = [...[...found.files].filter((f) => !listed.has(f)), ...found.other, ...found.dirs.filter((d) => !listedDirs.has(d))];
   const missing: string[] = [];
   const changed: string[] = [];

@@ -85,7 +85,8 @@ async function leftovers(paths: RenderPaths): Promise<{ staging: string[]; old: 
   for (const entry of await readdir(dirname(paths.out))) {
     for (const kind of ["staging", "old"] as const) {
       const prefix = `${name}.${kind}-`;
-      if (entry.startsWith(prefix) && ID.test(entry.slice(prefix.length)) && (await isDirectory(join(dirname(paths.out), entry)))) found[kind].push(entry.slice(prefix.length));
+      if (entry.startsWith(prefix) && ID.test(entry.slice(prefix.length)) && (await isDirectory(join(dirname(paths.out), entry))))
+        found[kind].push(entry.slice(prefix.length));
     }
   }
   found.staging.sort();
@@ -157,14 +158,18 @@ export async function lockOutput(paths: RenderPaths): Promise<HeldLock> {
         throw new OutputTreeError(`${paths.lock} exists and was not written by cdktf-tailnet\n  fix: move it away, or choose another --out`);
       }
       if (typeof holder === "object" && isRunning(holder.pid)) {
-        throw new OutputTreeError(`another render (process ${holder.pid}) is writing ${paths.out}\n  fix: wait for it to finish; if no such process is running, delete ${paths.lock}`);
+        throw new OutputTreeError(
+          `another render (process ${holder.pid}) is writing ${paths.out}\n  fix: wait for it to finish; if no such process is running, delete ${paths.lock}`,
+        );
       }
       // The holder was killed: its leftovers are recovered, then its lock removed.
       recovered.push(...(await recoverLeftovers(paths)));
       await unlink(paths.lock).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== "ENOENT") throw err;
       });
-      recovered.push(`removed ${paths.lock}: left by ${typeof holder === "object" ? `render process ${holder.pid}, which is no longer running` : "a render killed as it started"}`);
+      recovered.push(
+        `removed ${paths.lock}: left by ${typeof holder === "object" ? `render process ${holder.pid}, which is no longer running` : "a render killed as it started"}`,
+      );
       continue;
     }
     const release = async () => {

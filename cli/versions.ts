@@ -20,7 +20,12 @@ import {
 
 function table(rows: readonly (readonly string[])[]): string[] {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join("  ").trimEnd());
+  return rows.map((r) =>
+    r
+      .map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!)))
+      .join("  ")
+      .trimEnd(),
+  );
 }
 
 const labels = (list: readonly Advisory[]) => (list.length ? list.map(advisoryLabel).join("; ") : "none known");
@@ -38,7 +43,12 @@ export function versionsReport(): string[] {
     ...TAILSCALE_RELEASES.map((r) => {
       const tailscaled = advisoriesFor("tailscaled", r.version);
       const derper = advisoriesFor("derper", r.version);
-      return [r.version, r.version === DEFAULT_DERPER_VERSION ? "default" : "", goForTailscale(r.version), `derper: ${labels(derper)}${tailscaled.length ? `; as a client (tailscaled): ${labels(tailscaled)}` : ""}`];
+      return [
+        r.version,
+        r.version === DEFAULT_DERPER_VERSION ? "default" : "",
+        goForTailscale(r.version),
+        `derper: ${labels(derper)}${tailscaled.length ? `; as a client (tailscaled): ${labels(tailscaled)}` : ""}`,
+      ];
     }),
   ]);
   return [

@@ -43,7 +43,8 @@ function checkPaths(files: readonly RenderedFile[]): void {
 }
 
 const MAX_NAMED = 10;
-const named = (paths: readonly string[]) => (paths.length <= MAX_NAMED ? paths.join(", ") : `${paths.slice(0, MAX_NAMED).join(", ")} and ${paths.length - MAX_NAMED} more`);
+const named = (paths: readonly string[]) =>
+  paths.length <= MAX_NAMED ? paths.join(", ") : `${paths.slice(0, MAX_NAMED).join(", ")} and ${paths.length - MAX_NAMED} more`;
 
 /** The manifest of `<out>` when the kit may replace it (absent or empty: none); refuses otherwise. */
 async function replaceableTree(out: string): Promise<TreeManifest | undefined> {
@@ -54,7 +55,9 @@ async function replaceableTree(out: string): Promise<TreeManifest | undefined> {
   if (!stat) return undefined;
   if (stat.isSymbolicLink()) {
     const target = resolve(dirname(out), await readlink(out));
-    throw new OutputTreeError(`${out} is a symbolic link (to ${target}); render never follows or replaces a link\n  fix: pass --out ${target} to render into the directory it points to, or remove the link`);
+    throw new OutputTreeError(
+      `${out} is a symbolic link (to ${target}); render never follows or replaces a link\n  fix: pass --out ${target} to render into the directory it points to, or remove the link`,
+    );
   }
   if (!stat.isDirectory()) throw new OutputTreeError(`${out} exists and is not a directory\n  fix: choose another --out, or move the file away`);
   const manifest = await readManifest(out);
@@ -194,7 +197,12 @@ export class OutputTree {
  * Writes `files` as the whole content of `outDir` (see OutputTree); returns what recovering from
  * killed renders did first.
  */
-export async function writeTreeAtomically(outDir: string, files: readonly RenderedFile[], metadata: TreeMetadata = {}, options: OutputTreeOptions = {}): Promise<readonly string[]> {
+export async function writeTreeAtomically(
+  outDir: string,
+  files: readonly RenderedFile[],
+  metadata: TreeMetadata = {},
+  options: OutputTreeOptions = {},
+): Promise<readonly string[]> {
   const tree = await OutputTree.open(outDir, options);
   try {
     await tree.replace(files, metadata);

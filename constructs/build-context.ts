@@ -40,7 +40,9 @@ export function buildContext(scope: Construct, kind: string, files: readonly Ren
   if (existing) return { asset: existing as TerraformAsset, digest };
   const dir = resolve(App.of(scope).outdir, "build-contexts", id);
   mkdirSync(dir, { recursive: true });
-  files.forEach((f, i) => writeFileSync(joinInside(dir, names[i]!), f.content, { mode: f.mode }));
+  files.forEach((f, i) => {
+    writeFileSync(joinInside(dir, names[i]!), f.content, { mode: f.mode });
+  });
   return { asset: new TerraformAsset(stack, id, { path: dir, type: AssetType.DIRECTORY }), digest };
 }
 

@@ -31,5 +31,9 @@ export function hardening(): { readOnly: boolean; securityOpts: string[]; restar
  * non-zero instead of letting a consumer start on stale or missing files.
  */
 export function oneShotLifecycle(what: string): { postcondition: { condition: string; errorMessage: string }[] } {
-  return { postcondition: [{ condition: "${self.exit_code == 0}", errorMessage: terraformString(`${what} failed (its exit code is not 0): see docker logs of the container`) }] };
+  return {
+    postcondition: [
+      { condition: "${self.exit_code == 0}", errorMessage: terraformString(`${what} failed (its exit code is not 0): see docker logs of the container`) },
+    ],
+  };
 }

@@ -76,7 +76,14 @@ export class DerpNode extends Construct {
           role: `derper ${node.name} secrets`,
           volumeName: `derper-${node.name}-secrets`,
           containerName: `derper-${node.name}-secrets-seed`,
-          files: [{ path: DERPER_PATHS.meshKeyFile.slice(meshDir.length + 1), source: { path: resolve(props.meshKey.path), sha256: props.meshKey.sha256 }, mode: keyMode, owner }],
+          files: [
+            {
+              path: DERPER_PATHS.meshKeyFile.slice(meshDir.length + 1),
+              source: { path: resolve(props.meshKey.path), sha256: props.meshKey.sha256 },
+              mode: keyMode,
+              owner,
+            },
+          ],
         })
       : undefined;
     const certFiles: SeedFile[] = [];
@@ -101,9 +108,7 @@ export class DerpNode extends Construct {
           })
         : undefined;
     const seeds = [...(secrets ? [secrets] : []), ...(certs ? [certs] : [])];
-    this.acme = derper.acme
-      ? new AcmeClient(this, "Acme", { tailnet, node, host, derperDataVolume: this.dataVolume, secret: props.dnsSecret })
-      : undefined;
+    this.acme = derper.acme ? new AcmeClient(this, "Acme", { tailnet, node, host, derperDataVolume: this.dataVolume, secret: props.dnsSecret }) : undefined;
     const args = derperArgs(node);
     this.container = new Container(this, "Resource", {
       provider: host.provider,

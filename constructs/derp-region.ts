@@ -58,7 +58,8 @@ export class DerpRegion extends Construct {
   /** Deploys the region's node `name` (as the model describes it) to `host`. */
   addNode(name: string, host: DockerHost): DerpNode {
     const node = this.region.nodes.find((n) => n.name === name);
-    if (!node) throw new Error(`DERP region ${this.region.code} has no node ${JSON.stringify(name)}; it has ${this.region.nodes.map((n) => n.name).join(", ")}`);
+    if (!node)
+      throw new Error(`DERP region ${this.region.code} has no node ${JSON.stringify(name)}; it has ${this.region.nodes.map((n) => n.name).join(", ")}`);
     if (this.#nodes.has(name)) throw new Error(`DERP node ${name} is already deployed in region ${this.region.code}`);
     if (node.host !== undefined && node.host !== host.hostName) {
       throw new Error(`DERP node ${name} runs on host ${JSON.stringify(node.host)} in the spec, not on ${JSON.stringify(host.hostName)}`);

@@ -7,7 +7,7 @@
  */
 import { TerraformStack, TerraformVariable } from "cdktf";
 import { Construct } from "constructs";
-import { Container, Image, Volume } from "./providers.js";
+import { Container, type Image, Volume } from "./providers.js";
 import type { ResolvedDerpNode, ResolvedDnsProvider, ResolvedHost, PreparedTailnet } from "../model/index.js";
 import { DERPER_IMAGE_USER, hostDir, providerSecret, renderAcmeFiles, renderDdnsFiles } from "../render/index.js";
 import { buildContext, builtImage } from "./build-context.js";

@@ -35,7 +35,9 @@ export class DnsRecords extends Construct {
     checkModelTokens(zone, "the DNS zone");
     this.provider = new CloudflareProvider(this, "Provider", props.apiToken === undefined ? {} : { apiToken: props.apiToken });
     this.zoneId =
-      zone.zoneId !== undefined ? terraformString(zone.zoneId) : new DataCloudflareZone(this, "Zone", { provider: this.provider, filter: { name: terraformString(zone.zoneName!) } }).zoneId;
+      zone.zoneId !== undefined
+        ? terraformString(zone.zoneId)
+        : new DataCloudflareZone(this, "Zone", { provider: this.provider, filter: { name: terraformString(zone.zoneName!) } }).zoneId;
     const seen = new Map<string, number>();
     this.records = zone.records.map((r) => {
       const key = `${r.name}/${r.type}`;

@@ -49,7 +49,8 @@ export class HeadscaleBackup extends Construct {
     const { tailnet, host } = props;
     checkModelTokens(tailnet);
     const backup = tailnet.headscale.backup;
-    if (!backup || backup.runs !== "container") throw new Error(`headscale's backups on host ${JSON.stringify(host.hostName)} do not run in a container (the host has no docker target)`);
+    if (backup?.runs !== "container")
+      throw new Error(`headscale's backups on host ${JSON.stringify(host.hostName)} do not run in a container (the host has no docker target)`);
     this.#props = props;
     this.#backup = backup;
     const files = renderBackupFiles(tailnet).filter((f) => f.path.startsWith(`hosts/${host.hostName}/backup/`));
@@ -70,7 +71,9 @@ export class HeadscaleBackup extends Construct {
           restart: "no",
           labels: contentLabels(tailnet.name, `headscale backup ${step.step}`, [step.from, step.to, context.digest]),
           lifecycle: oneShotLifecycle(
-            step.step === "pre-upgrade" ? `backing headscale ${step.from}'s state up before ${step.to} starts` : `restoring the backup taken before headscale ${step.from} was deployed, before ${step.to} starts`,
+            step.step === "pre-upgrade"
+              ? `backing headscale ${step.from}'s state up before ${step.to} starts`
+              : `restoring the backup taken before headscale ${step.from} was deployed, before ${step.to} starts`,
           ),
         }),
     );

@@ -71,7 +71,9 @@ export class HeadscaleServer extends Construct {
       throw new Error(`headscale runs on host ${JSON.stringify(hs.host)} in the spec, not on ${JSON.stringify(host.hostName)}; set headscale.host`);
     }
     if (!hs.containerized) {
-      throw new Error(`host ${JSON.stringify(host.hostName)} has no docker target in the spec, so headscale's listeners were not resolved for a container; add hosts[].docker`);
+      throw new Error(
+        `host ${JSON.stringify(host.hostName)} has no docker target in the spec, so headscale's listeners were not resolved for a container; add hosts[].docker`,
+      );
     }
     const name = props.containerName ?? "headscale";
     const placed = placeHeadscaleFiles(tailnet);
@@ -114,7 +116,10 @@ export class HeadscaleServer extends Construct {
       : undefined;
     // Before a new version starts on the database, a one-shot backs the old one up (kept for a
     // rollback); before a rollback starts the old version, a one-shot restores that backup.
-    this.backup = hs.backup && (hs.backup.schedule || hs.backup.beforeStart.length > 0) ? new HeadscaleBackup(this, "Backup", { tailnet, host, containerName: name, dataVolume: this.dataVolume }) : undefined;
+    this.backup =
+      hs.backup && (hs.backup.schedule || hs.backup.beforeStart.length > 0)
+        ? new HeadscaleBackup(this, "Backup", { tailnet, host, containerName: name, dataVolume: this.dataVolume })
+        : undefined;
     const before = [...(this.backup?.beforeStart ?? []), this.config.seed, ...(this.policy ? [this.policy.seed] : [])];
     this.container = new Container(this, "Resource", {
       dependsOn: before,

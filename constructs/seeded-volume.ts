@@ -69,7 +69,8 @@ export class SeededVolume extends Construct {
       if (!SAFE_PATH.test(d) || d.split("/").includes("..")) throw new Error(`cdktf-tailnet: seed directory ${JSON.stringify(d)} is not a plain relative path`);
     }
     for (const f of files) {
-      if (!SAFE_PATH.test(f.path) || f.path.split("/").includes("..")) throw new Error(`cdktf-tailnet: seed file path ${JSON.stringify(f.path)} is not a plain relative path`);
+      if (!SAFE_PATH.test(f.path) || f.path.split("/").includes(".."))
+        throw new Error(`cdktf-tailnet: seed file path ${JSON.stringify(f.path)} is not a plain relative path`);
       if ((f.content === undefined) === (f.source === undefined)) throw new Error(`cdktf-tailnet: seed file ${f.path} needs exactly one of content and source`);
       if (!/^0[0-7]{3}$/.test(f.mode)) throw new Error(`cdktf-tailnet: seed file ${f.path} has mode ${JSON.stringify(f.mode)}; write it like "0444"`);
     }
@@ -86,11 +87,20 @@ export class SeededVolume extends Construct {
       ...files.flatMap((f) => {
         const target = `${MOUNT}/${f.path}`;
         const dir = target.slice(0, target.lastIndexOf("/"));
-        return [`mkdir -p ${shellQuote(dir)}`, `cp ${shellQuote(`/in/${f.path}`)} ${shellQuote(`${target}.new`)}`, `chown ${shellQuote(f.owner ?? "0:0")} ${shellQuote(`${target}.new`)}`, `chmod ${shellQuote(f.mode)} ${shellQuote(`${target}.new`)}`, `mv ${shellQuote(`${target}.new`)} ${shellQuote(target)}`];
+        return [
+          `mkdir -p ${shellQuote(dir)}`,
+          `cp ${shellQuote(`/in/${f.path}`)} ${shellQuote(`${target}.new`)}`,
+          `chown ${shellQuote(f.owner ?? "0:0")} ${shellQuote(`${target}.new`)}`,
+          `chmod ${shellQuote(f.mode)} ${shellQuote(`${target}.new`)}`,
+          `mv ${shellQuote(`${target}.new`)} ${shellQuote(target)}`,
+        ];
       }),
       "rm -rf /in",
     ].join("\n");
-    this.inputs = [...(props.directories ?? []).map((d) => `${d}/`), ...files.map((f) => `${f.path} ${f.mode} ${f.owner ?? "0:0"}\n${f.source ? `sha256:${f.source.sha256}` : f.content}`)];
+    this.inputs = [
+      ...(props.directories ?? []).map((d) => `${d}/`),
+      ...files.map((f) => `${f.path} ${f.mode} ${f.owner ?? "0:0"}\n${f.source ? `sha256:${f.source.sha256}` : f.content}`),
+    ];
     this.seed = new Container(this, "Seed", {
       provider: host.provider,
       name: terraformString(props.containerName),

@@ -102,10 +102,15 @@ export class Tailnet extends Construct {
       const connection = props.vmConnections?.[host.name];
       if (!host.vm || connection === false) continue;
       if ((connection?.host ?? host.publicIpv4 ?? host.publicIpv6) === undefined) {
-        Annotations.of(this).addWarning(`host ${host.name} has vm but no public address, so it is not installed over SSH; give vmConnections["${host.name}"].host, or false to leave it to cloud-init`);
+        Annotations.of(this).addWarning(
+          `host ${host.name} has vm but no public address, so it is not installed over SSH; give vmConnections["${host.name}"].host, or false to leave it to cloud-init`,
+        );
         continue;
       }
-      vmHosts.set(host.name, new VmHost(this, `vm-${host.name}`, { tailnet: model, hostName: host.name, connection: connection ?? {}, secretsDir: props.secretsDir }));
+      vmHosts.set(
+        host.name,
+        new VmHost(this, `vm-${host.name}`, { tailnet: model, hostName: host.name, connection: connection ?? {}, secretsDir: props.secretsDir }),
+      );
     }
     this.vmHosts = vmHosts;
     this.#reportWarnings(model.warnings);

@@ -38,7 +38,11 @@ export function holdsTokenText(text: string): boolean {
 /** A spec-derived string for any attribute of cdk.tf.json: `${` and `%{` escaped; cdktf token text refused. */
 export function terraformString(text: string): string {
   if (holdsTokenText(text)) {
-    throw new UnwritableValueError("Terraform JSON", text, "it holds the text of a cdktf token, which cdktf would replace with another resource's or variable's value");
+    throw new UnwritableValueError(
+      "Terraform JSON",
+      text,
+      "it holds the text of a cdktf token, which cdktf would replace with another resource's or variable's value",
+    );
   }
   return text.replace(/\$\{/g, () => "$${").replace(/%\{/g, "%%{");
 }

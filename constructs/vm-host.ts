@@ -109,7 +109,9 @@ export class VmHost extends Construct {
     this.hostName = host.name;
     const node = nodesOfHost(tailnet, host)[0];
     if (node && node.derper.certificateSource === "self-signed" && !node.derper.certificateFiles) {
-      throw new Error(`DERP node ${node.name} uses a kit-issued self-signed certificate that was not issued yet; prepare the model first: prepare(tailnet) or prepareTailnet(spec) from cdktf-tailnet/secrets`);
+      throw new Error(
+        `DERP node ${node.name} uses a kit-issued self-signed certificate that was not issued yet; prepare the model first: prepare(tailnet) or prepareTailnet(spec) from cdktf-tailnet/secrets`,
+      );
     }
 
     const c = props.connection ?? {};
@@ -117,7 +119,9 @@ export class VmHost extends Construct {
     if (address === undefined) throw new Error(`host ${host.name} has no public address in the spec; give connection.host`);
     if (c.privateKey !== undefined && c.privateKeyFile !== undefined) throw new Error("give privateKey or privateKeyFile, not both");
     if (c.privateKey !== undefined && !Token.isUnresolved(c.privateKey)) {
-      throw new Error("connection.privateKey is a literal and would be written into cdk.tf.json; pass a sensitive TerraformVariable's value, or privateKeyFile");
+      throw new Error(
+        "connection.privateKey is a literal and would be written into cdk.tf.json; pass a sensitive TerraformVariable's value, or privateKeyFile",
+      );
     }
     const user = c.user ?? "root";
     const connection: SSHProvisionerConnection = {
@@ -131,7 +135,8 @@ export class VmHost extends Construct {
       ...(c.hostKey !== undefined ? { hostKey: terraformValue(c.hostKey) } : {}),
     };
 
-    const meshKeyFile = node && node.derper.mesh.length > 0 ? new SecretStore(tailnet.name, props.secretsDir).meshKey(regionOfNode(tailnet, node).code).path : undefined;
+    const meshKeyFile =
+      node && node.derper.mesh.length > 0 ? new SecretStore(tailnet.name, props.secretsDir).meshKey(regionOfNode(tailnet, node).code).path : undefined;
     const steps = vmProvisionSteps(tailnet, host, { sudo: user !== "root", ...(meshKeyFile ? { meshKeyFile } : {}) });
     const resources = new Map<string, DataResource>();
     for (const step of steps) {
@@ -179,7 +184,11 @@ export class VmHost extends Construct {
     if (step.prepare.length > 0) out.push({ type: "remote-exec", inline: [...REMOTE_PROLOGUE, ...step.prepare] });
     for (const u of step.uploads) {
       const destination = terraformString(u.staged);
-      out.push(u.content !== undefined ? { type: "file", content: terraformLiteral(u.content), destination } : { type: "file", source: terraformString(resolve(u.localFile!)), destination });
+      out.push(
+        u.content !== undefined
+          ? { type: "file", content: terraformLiteral(u.content), destination }
+          : { type: "file", source: terraformString(resolve(u.localFile!)), destination },
+      );
     }
     out.push({ type: "remote-exec", inline: [...REMOTE_PROLOGUE, ...step.commands].map(terraformLiteral) });
     return out;

@@ -9,7 +9,11 @@ import type { Construct } from "constructs";
 /** The hcloud provider (it reads HCLOUD_TOKEN at plan time). */
 export class HcloudProvider extends TerraformProvider {
   constructor(scope: Construct, id: string) {
-    super(scope, id, { terraformResourceType: "hcloud", terraformGeneratorMetadata: { providerName: "hcloud", providerVersion: "1.49.1" }, terraformProviderSource: "hetznercloud/hcloud" });
+    super(scope, id, {
+      terraformResourceType: "hcloud",
+      terraformGeneratorMetadata: { providerName: "hcloud", providerVersion: "1.49.1" },
+      terraformProviderSource: "hetznercloud/hcloud",
+    });
   }
 }
 

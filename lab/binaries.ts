@@ -31,7 +31,9 @@ export class LabBinariesMissing extends Error {
         "fix: build them once with `bash scripts/build-upstream.sh` (needs Go; fills the cache above),",
         "     or pass paths: --headscale <path> --derper <path> --tailscaled <path> --tailscale <path> (or --bin-dir <dir>)",
         // The build script builds the releases the tests run, which may not include the spec's (the default 0.29.8).
-        ...(missing.some((m) => m.tool === "headscale") ? ["     or run a headscale release you have built: --headscale-version <release> (the lab renders for it instead)"] : []),
+        ...(missing.some((m) => m.tool === "headscale")
+          ? ["     or run a headscale release you have built: --headscale-version <release> (the lab renders for it instead)"]
+          : []),
       ].join("\n"),
     );
     this.name = "LabBinariesMissing";

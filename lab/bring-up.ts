@@ -53,7 +53,12 @@ export interface Running {
 }
 
 function tail(text: string, lines = 15): string {
-  return text.trimEnd().split("\n").slice(-lines).map((l) => `    ${l}`).join("\n");
+  return text
+    .trimEnd()
+    .split("\n")
+    .slice(-lines)
+    .map((l) => `    ${l}`)
+    .join("\n");
 }
 
 async function waitFor(rt: LabRuntime, what: string, proc: LabProcess | undefined, timeoutMs: number, probe: () => Promise<boolean>): Promise<void> {
@@ -70,7 +75,13 @@ async function waitFor(rt: LabRuntime, what: string, proc: LabProcess | undefine
  * Starts the lab's programs on the prepared tailnet (`lab`, and the paths it was made with) and
  * resolves once every tailscaled joined; `phase` ends each timed phase of the start-up.
  */
-export async function bringUp(run: LabRun, lab: LabTailnet, inputs: LabChangeInputs, oidcRun: LabOidcRun | undefined, phase: (name: string) => void): Promise<Running> {
+export async function bringUp(
+  run: LabRun,
+  lab: LabTailnet,
+  inputs: LabChangeInputs,
+  oidcRun: LabOidcRun | undefined,
+  phase: (name: string) => void,
+): Promise<Running> {
   const { rt, runDir, logDir, progress } = run;
   const { plan, bins } = run.setup;
   const tailnet: ResolvedTailnet = lab.tailnet;
@@ -86,7 +97,10 @@ export async function bringUp(run: LabRun, lab: LabTailnet, inputs: LabChangeInp
   };
   let headscaleBinary = bins.headscale;
   const startHeadscale = async (name: string) => {
-    const proc = rt.start(name, hsMachine.name, [headscaleBinary, ...headscaleArgs(configPath)], { logFile: join(logDir, `${name.replace(/[^a-z0-9-]+/g, "-").replace(/-+$/, "")}.log`), cwd: tailnet.headscale.paths.stateDir });
+    const proc = rt.start(name, hsMachine.name, [headscaleBinary, ...headscaleArgs(configPath)], {
+      logFile: join(logDir, `${name.replace(/[^a-z0-9-]+/g, "-").replace(/-+$/, "")}.log`),
+      cwd: tailnet.headscale.paths.stateDir,
+    });
     await waitFor(rt, name, proc, 30_000, headscaleUp);
     return proc;
   };
@@ -97,10 +111,14 @@ export async function bringUp(run: LabRun, lab: LabTailnet, inputs: LabChangeInp
       const r = await rt.run(p.machine, ["curl", "-s", "--max-time", "2", `${p.issuer}/.well-known/openid-configuration`], { timeoutMs: 5_000 });
       return r.code === 0 && r.stdout.includes('"issuer"');
     });
-    progress(`oidc provider: headscale mockoidc up on ${p.machine} (${p.issuer}), before headscale, which ${lab.tailnet.headscale.oidc?.onlyStartIfAvailable ? "refuses to start without it (only_start_if_oidc_is_available)" : "would start without it"}`);
+    progress(
+      `oidc provider: headscale mockoidc up on ${p.machine} (${p.issuer}), before headscale, which ${lab.tailnet.headscale.oidc?.onlyStartIfAvailable ? "refuses to start without it (only_start_if_oidc_is_available)" : "would start without it"}`,
+    );
   }
   const headscale = await startHeadscale("headscale");
-  progress(`headscale ${tailnet.headscale.version.version}: up on ${hsMachine.name} (${hsMachine.address}), ${health} answers over TLS from the lab CA (${Date.now() - t} ms)`);
+  progress(
+    `headscale ${tailnet.headscale.version.version}: up on ${hsMachine.name} (${hsMachine.address}), ${health} answers over TLS from the lab CA (${Date.now() - t} ms)`,
+  );
   phase("headscale");
   const headscaleCli = (args: readonly string[]) => rt.run(hsMachine.name, [headscaleBinary, "-c", configPath, ...args], { timeoutMs: 20_000 });
 
@@ -112,7 +130,13 @@ export async function bringUp(run: LabRun, lab: LabTailnet, inputs: LabChangeInp
     const machine = machineOfNode(plan, node.name);
     // In the folder of its files (its key file is derper's -c).
     const cwd = dirname(inputs.derperPaths(node.name).keyFile);
-    derpers.set(node.name, rt.start(`derper ${node.name}`, machine.name, [bins.derper, ...lab.derperArgs.get(node.name)!], { logFile: join(logDir, `derper-${node.name}.log`), cwd }));
+    derpers.set(
+      node.name,
+      rt.start(`derper ${node.name}`, machine.name, [bins.derper, ...lab.derperArgs.get(node.name)!], {
+        logFile: join(logDir, `derper-${node.name}.log`),
+        cwd,
+      }),
+    );
   }
   await Promise.all(
     nodes.map(async (node) => {
@@ -144,14 +168,24 @@ export async function bringUp(run: LabRun, lab: LabTailnet, inputs: LabChangeInp
     if (id === undefined) throw new Error(`headscale users create ${user} printed no id: ${r.stdout}`);
     userIds.set(user, String(id));
   }
-  const createKey = async (forWhat: string, user: string, settings: { expiration: string; reusable: boolean; ephemeral: boolean } | undefined, tags: readonly string[]) => {
+  const createKey = async (
+    forWhat: string,
+    user: string,
+    settings: { expiration: string; reusable: boolean; ephemeral: boolean } | undefined,
+    tags: readonly string[],
+  ) => {
     const args = [
-      "preauthkeys", "create", "-u", userIds.get(user)!,
-      "-e", settings?.expiration ?? "1h",
+      "preauthkeys",
+      "create",
+      "-u",
+      userIds.get(user)!,
+      "-e",
+      settings?.expiration ?? "1h",
       ...(settings?.reusable ? ["--reusable"] : []),
       ...(settings?.ephemeral ? ["--ephemeral"] : []),
       ...(tags.length ? ["--tags", tags.join(",")] : []),
-      "-o", "json",
+      "-o",
+      "json",
     ];
     const r = await headscaleCli(args);
     if (r.code !== 0) throw new Error(`headscale preauthkeys create for ${forWhat} failed: ${r.stderr.trim() || r.stdout.trim()}`);
@@ -172,7 +206,9 @@ export async function bringUp(run: LabRun, lab: LabTailnet, inputs: LabChangeInp
     authKeys.set(m.name, await createKey(m.name, userOf(m), keySettings.get(userOf(m)), tags));
     keys++;
   }
-  progress(`headscale: ${userIds.size} user(s) (${[...userIds.keys()].join(", ")}), ${keys + (sharedKey ? 1 : 0)} pre-auth key(s)${sharedKey ? " (one reusable key shared by the plain clients)" : ""} (${Date.now() - t} ms)`);
+  progress(
+    `headscale: ${userIds.size} user(s) (${[...userIds.keys()].join(", ")}), ${keys + (sharedKey ? 1 : 0)} pre-auth key(s)${sharedKey ? " (one reusable key shared by the plain clients)" : ""} (${Date.now() - t} ms)`,
+  );
   phase("users and keys");
 
   // tailscaleds
@@ -183,12 +219,17 @@ export async function bringUp(run: LabRun, lab: LabTailnet, inputs: LabChangeInp
   const launchTailscaled = (machine: string, env: Record<string, string>) => {
     const state = join(runDir, "ts", machine);
     mkdirSync(state, { recursive: true });
-    const proc = rt.start(`tailscaled ${machine}`, machine, [bins.tailscaled, `--statedir=${state}`, `--socket=${socketOf(machine)}`, "--tun=userspace-networking", "--no-logs-no-support"], {
-      // TS_LOGS_DIR: tailscaled would otherwise write its log config to /var/lib/tailscale.
-      env: { ...env, TS_LOGS_DIR: state },
-      logFile: join(logDir, `tailscaled-${machine}.log`),
-      cwd: state,
-    });
+    const proc = rt.start(
+      `tailscaled ${machine}`,
+      machine,
+      [bins.tailscaled, `--statedir=${state}`, `--socket=${socketOf(machine)}`, "--tun=userspace-networking", "--no-logs-no-support"],
+      {
+        // TS_LOGS_DIR: tailscaled would otherwise write its log config to /var/lib/tailscale.
+        env: { ...env, TS_LOGS_DIR: state },
+        logFile: join(logDir, `tailscaled-${machine}.log`),
+        cwd: state,
+      },
+    );
     tailscaleds.set(machine, proc);
     return proc;
   };
@@ -197,11 +238,17 @@ export async function bringUp(run: LabRun, lab: LabTailnet, inputs: LabChangeInp
     const proc = launchTailscaled(machine, TAILSCALED_ENV);
     await waitFor(rt, `tailscaled ${machine}`, proc, 20_000, async () => existsSync(socketOf(machine)));
   };
-  const tailscale = (machine: string, args: readonly string[], timeoutMs = 30_000) => rt.run(machine, [bins.tailscale, `--socket=${socketOf(machine)}`, ...args], { env: TAILSCALED_ENV, timeoutMs });
-  const tailscaleNc = (machine: string, host: string, port: number, timeoutMs: number) => rt.run(machine, [bins.tailscale, `--socket=${socketOf(machine)}`, "nc", host, String(port)], { timeoutMs, stdinOpen: true });
+  const tailscale = (machine: string, args: readonly string[], timeoutMs = 30_000) =>
+    rt.run(machine, [bins.tailscale, `--socket=${socketOf(machine)}`, ...args], { env: TAILSCALED_ENV, timeoutMs });
+  const tailscaleNc = (machine: string, host: string, port: number, timeoutMs: number) =>
+    rt.run(machine, [bins.tailscale, `--socket=${socketOf(machine)}`, "nc", host, String(port)], { timeoutMs, stdinOpen: true });
   const pingOnce: CheckContext["pingOnce"] = async (machine, ip, timeoutMs) => {
     const url = `http://local-tailscaled.sock/localapi/v0/ping?ip=${encodeURIComponent(ip)}&type=disco`;
-    const r = await rt.run(machine, ["curl", "-s", "--max-time", String(timeoutMs / 1000), "--unix-socket", socketOf(machine), "-X", "POST", "-H", "Sec-Tailscale: localapi", url], { timeoutMs: timeoutMs + 10_000 });
+    const r = await rt.run(
+      machine,
+      ["curl", "-s", "--max-time", String(timeoutMs / 1000), "--unix-socket", socketOf(machine), "-X", "POST", "-H", "Sec-Tailscale: localapi", url],
+      { timeoutMs: timeoutMs + 10_000 },
+    );
     const at = Date.now();
     if (r.code === 28) return { pong: undefined, error: `no answer in ${timeoutMs} ms` };
     try {
@@ -228,10 +275,22 @@ export async function bringUp(run: LabRun, lab: LabTailnet, inputs: LabChangeInp
         "--timeout=60s",
       ];
       const r = await tailscale(m.name, args, 70_000);
-      if (r.code !== 0) throw new Error(`tailscale up on ${m.name} failed (${r.code}): ${(r.stderr || r.stdout).trim()}\n  tailscaled log:\n${tail(tailscaleds.get(m.name)!.log())}`);
+      if (r.code !== 0)
+        throw new Error(
+          `tailscale up on ${m.name} failed (${r.code}): ${(r.stderr || r.stdout).trim()}\n  tailscaled log:\n${tail(tailscaleds.get(m.name)!.log())}`,
+        );
     }),
   );
-  progress(`tailscaled: ${members.length} joined (${members.length > 12 ? `${members.slice(0, 12).map((m) => m.name).join(", ")}, ...` : members.map((m) => m.name).join(", ")}) (${Date.now() - t} ms)`);
+  progress(
+    `tailscaled: ${members.length} joined (${
+      members.length > 12
+        ? `${members
+            .slice(0, 12)
+            .map((m) => m.name)
+            .join(", ")}, ...`
+        : members.map((m) => m.name).join(", ")
+    }) (${Date.now() - t} ms)`,
+  );
   phase("tailscaled joined");
   const useHeadscale = (binary: string) => {
     headscaleBinary = binary;

@@ -152,7 +152,12 @@ export function skipCheck(ctx: CheckContext, id: string, title: string, why: str
 }
 
 /** Runs a check's body, timing it; an error becomes a failed check (an interruption goes through). */
-export async function timed(ctx: CheckContext, id: string, title: string, body: () => Promise<Omit<LabCheck, "id" | "title" | "durationMs">>): Promise<LabCheck> {
+export async function timed(
+  ctx: CheckContext,
+  id: string,
+  title: string,
+  body: () => Promise<Omit<LabCheck, "id" | "title" | "durationMs">>,
+): Promise<LabCheck> {
   const t0 = Date.now();
   let check: LabCheck;
   try {
@@ -211,7 +216,8 @@ export async function checkRegistered(ctx: CheckContext): Promise<LabCheck> {
         }
         if (!n.online) problems.push(`${m.name}: offline`);
         const families = ctx.nodeFamilies.filter((f) => !(n.ip_addresses ?? []).some((a) => (f === 4 ? a.includes(".") : a.includes(":"))));
-        if (families.length > 0) problems.push(`${m.name}: no IPv${families.join(", IPv")} address from the tailnet's prefixes (has ${(n.ip_addresses ?? []).join(", ") || "none"})`);
+        if (families.length > 0)
+          problems.push(`${m.name}: no IPv${families.join(", IPv")} address from the tailnet's prefixes (has ${(n.ip_addresses ?? []).join(", ") || "none"})`);
         const d = m.device;
         if (!d) continue;
         const tags = new Set([...(n.tags ?? []), ...(n.forced_tags ?? []), ...(n.valid_tags ?? [])]);
@@ -237,20 +243,21 @@ export async function checkRegistered(ctx: CheckContext): Promise<LabCheck> {
     }
     const listed = expected.length > 10 ? [...expected.filter((m) => m.device), ...expected.filter((m) => !m.device).slice(0, 4)] : expected;
     const more = expected.length - listed.length;
-    const summary = listed
-      .map((m) => {
-        const n = nodes.find((x) => x.given_name === tailnetHostname(m) || x.name === tailnetHostname(m));
-        const approved = new Set(n?.approved_routes ?? []);
-        const extra = m.device
-          ? [
-              ...m.device.tags,
-              ...m.device.advertiseRoutes.map((r) => `${r} ${approved.has(r) ? "advertised+approved" : "advertised"}`),
-              ...(m.device.exitNode ? [`exit node ${approved.has("0.0.0.0/0") ? "advertised+approved" : "advertised"}`] : []),
-            ]
-          : [];
-        return `${tailnetHostname(m)} ${n?.ip_addresses?.find((a) => a.includes(".")) ?? "?"}${extra.length ? ` [${extra.join(", ")}]` : ""}`;
-      })
-      .join("; ") + (more > 0 ? `; and ${more} more` : "");
+    const summary =
+      listed
+        .map((m) => {
+          const n = nodes.find((x) => x.given_name === tailnetHostname(m) || x.name === tailnetHostname(m));
+          const approved = new Set(n?.approved_routes ?? []);
+          const extra = m.device
+            ? [
+                ...m.device.tags,
+                ...m.device.advertiseRoutes.map((r) => `${r} ${approved.has(r) ? "advertised+approved" : "advertised"}`),
+                ...(m.device.exitNode ? [`exit node ${approved.has("0.0.0.0/0") ? "advertised+approved" : "advertised"}`] : []),
+              ]
+            : [];
+          return `${tailnetHostname(m)} ${n?.ip_addresses?.find((a) => a.includes(".")) ?? "?"}${extra.length ? ` [${extra.join(", ")}]` : ""}`;
+        })
+        .join("; ") + (more > 0 ? `; and ${more} more` : "");
     return problems.length === 0
       ? { status: "pass", detail: `${expected.length}/${expected.length} online: ${summary}`, data: nodes }
       : { status: "fail", detail: problems.join("; "), data: nodes };
@@ -302,12 +309,17 @@ async function debugDerp(ctx: CheckContext, machine: string, region: string | nu
   return JSON.parse(r.stdout) as DebugDerpReport;
 }
 
-const established = (rep: DebugDerpReport, host: string) => (rep.Info ?? []).some((l) => l.includes(`Successfully established a DERP connection with node "${host}"`));
+const established = (rep: DebugDerpReport, host: string) =>
+  (rep.Info ?? []).some((l) => l.includes(`Successfully established a DERP connection with node "${host}"`));
 const stunOk = (rep: DebugDerpReport, host: string) => (rep.Info ?? []).some((l) => l.startsWith(`Node "${host}" returned IPv4 STUN response`));
 /** An error of debug derp's IPv6 connection to a node (it tries IPv6 whether or not the node has it). */
 const ipv6Error = (line: string) => / over IPv6: /.test(line);
 
-export async function checkDebugDerp(ctx: CheckContext, client: LabMachine, region: CheckRegion): Promise<{ check: LabCheck; report: DebugDerpReport | undefined }> {
+export async function checkDebugDerp(
+  ctx: CheckContext,
+  client: LabMachine,
+  region: CheckRegion,
+): Promise<{ check: LabCheck; report: DebugDerpReport | undefined }> {
   let report: DebugDerpReport | undefined;
   const check = await timed(ctx, `derp:${region.code}`, `tailscale debug derp ${region.code} (${region.id}) passes`, async () => {
     report = await debugDerp(ctx, client.name, region.id);
@@ -324,18 +336,31 @@ export async function checkDebugDerp(ctx: CheckContext, client: LabMachine, regi
     problems.push(...(report.Errors ?? []).filter((e) => !withoutV6(e)));
     const ipv6 = (report.Errors ?? []).filter(withoutV6).length;
     // debug derp tries http://<host>/generate_204 on port 80 whether or not the node serves it.
-    const noPort80 = derpNodes(region).filter((n) => !n.canPort80).map((n) => n.hostname);
+    const noPort80 = derpNodes(region)
+      .filter((n) => !n.canPort80)
+      .map((n) => n.hostname);
     const expected = (w: string) => noPort80.some((h) => w.includes(`"http://${h}/generate_204`));
     const warnings = (report.Warnings ?? []).filter((w) => !expected(w));
     const port80 = (report.Warnings ?? []).length - warnings.length;
-    const nodes = derpNodes(region).map((n) => n.name).join(", ");
+    const nodes = derpNodes(region)
+      .map((n) => n.name)
+      .join(", ");
     const notes = [
-      ...(ipv6 ? [`${ipv6} IPv6 error(s) ignored: the model gives ${derpNodes(region).filter((n) => !n.ipv6).map((n) => n.name).join(", ")} no IPv6`] : []),
+      ...(ipv6
+        ? [
+            `${ipv6} IPv6 error(s) ignored: the model gives ${derpNodes(region)
+              .filter((n) => !n.ipv6)
+              .map((n) => n.name)
+              .join(", ")} no IPv6`,
+          ]
+        : []),
       ...(port80 ? [`${port80} captive-portal warning(s) expected: no port 80 (CanPort80 false)`] : []),
     ];
     const families = v6Nodes.length === 0 ? "" : `; TLS over IPv6 too (${v6Nodes.map((n) => n.name).join(", ")})`;
     const detail = `${nodes}: TLS + DERP connection + STUN ok${families}${notes.length ? ` (${notes.join("; ")})` : ""}${warnings.length ? `; warnings: ${warnings.map((w) => short(w, 90)).join(" | ")}` : ""}`;
-    return problems.length === 0 ? { status: "pass", detail, data: report } : { status: "fail", detail: problems.map((p) => short(p, 200)).join("; "), data: report };
+    return problems.length === 0
+      ? { status: "pass", detail, data: report }
+      : { status: "fail", detail: problems.map((p) => short(p, 200)).join("; "), data: report };
   });
   return { check, report };
 }
@@ -347,9 +372,17 @@ export async function checkPin(ctx: CheckContext, region: CheckRegion, node: Res
     const rep = report ?? (await debugDerp(ctx, ctx.clients[0]!.name, region.id));
     const tlsErrors = (rep.Errors ?? []).filter((e) => !ipv6Error(e));
     if (established(rep, node.hostname) && tlsErrors.length === 0) {
-      return { status: "pass", detail: `TLS to ${node.hostname}:${node.derpPort} verified by ${node.certName!.slice(0, 24)}… (self-signed, not from the lab CA); DERP connection established`, data: rep };
+      return {
+        status: "pass",
+        detail: `TLS to ${node.hostname}:${node.derpPort} verified by ${node.certName!.slice(0, 24)}… (self-signed, not from the lab CA); DERP connection established`,
+        data: rep,
+      };
     }
-    return { status: "fail", detail: `${node.name} at ${node.hostname}:${node.derpPort} is refused under its pin ${node.certName?.slice(0, 24)}…: ${tlsErrors.map((e) => e.replace(/^Error upgrading connection to node .*? to TLS over IPv[46]: /, "")).join("; ") || "no DERP connection"}`, data: rep };
+    return {
+      status: "fail",
+      detail: `${node.name} at ${node.hostname}:${node.derpPort} is refused under its pin ${node.certName?.slice(0, 24)}…: ${tlsErrors.map((e) => e.replace(/^Error upgrading connection to node .*? to TLS over IPv[46]: /, "")).join("; ") || "no DERP connection"}`,
+      data: rep,
+    };
   });
 }
 
@@ -359,8 +392,15 @@ export async function checkWrongPin(ctx: CheckContext, client: LabMachine, probe
     const rep = await debugDerp(ctx, client.name, probe.regionId);
     const refused = (rep.Errors ?? []).find((e) => /cert hash does not match/.test(e));
     const connected = (rep.Info ?? []).some((l) => l.includes("Successfully established a DERP connection"));
-    if (refused && !connected) return { status: "pass", detail: `TLS refused: ${short(refused.replace(/^.*: /, ""), 80)} (pin ${probe.wrongPin.slice(0, 24)}…)`, data: rep };
-    return { status: "fail", detail: connected ? `the client connected to ${probe.pinnedNode}'s address under the lab region's pin ${probe.wrongPin.slice(0, 24)}…, which must not match what it serves` : `unexpected result: ${(rep.Errors ?? []).join("; ") || "no error"}`, data: rep };
+    if (refused && !connected)
+      return { status: "pass", detail: `TLS refused: ${short(refused.replace(/^.*: /, ""), 80)} (pin ${probe.wrongPin.slice(0, 24)}…)`, data: rep };
+    return {
+      status: "fail",
+      detail: connected
+        ? `the client connected to ${probe.pinnedNode}'s address under the lab region's pin ${probe.wrongPin.slice(0, 24)}…, which must not match what it serves`
+        : `unexpected result: ${(rep.Errors ?? []).join("; ") || "no error"}`,
+      data: rep,
+    };
   });
 }
 
@@ -377,11 +417,19 @@ export function reachedHosts(report: DebugDerpReport | undefined): string[] {
  * reached (its random key is such a client); a node no client reached (its TLS failed: see its
  * derp check) cannot show it and is named, not failed.
  */
-export async function checkVerify(ctx: CheckContext, registeredKeys: readonly string[], probedFrom: LabMachine, reached: ReadonlySet<string>): Promise<LabCheck> {
+export async function checkVerify(
+  ctx: CheckContext,
+  registeredKeys: readonly string[],
+  probedFrom: LabMachine,
+  reached: ReadonlySet<string>,
+): Promise<LabCheck> {
   return timed(ctx, "verify", "derper refuses a DERP client headscale does not know (fail closed)", async () => {
     const problems: string[] = [];
     const counts: string[] = [];
-    const from = new RegExp(`derp: ${probedFrom.address.replace(/\./g, "\\.")}:\\d+: client (nodekey:[0-9a-f]+) rejected: admission controller: nodekey:[0-9a-f]+/[0-9.]+ not allowed`, "g");
+    const from = new RegExp(
+      `derp: ${probedFrom.address.replace(/\./g, "\\.")}:\\d+: client (nodekey:[0-9a-f]+) rejected: admission controller: nodekey:[0-9a-f]+/[0-9.]+ not allowed`,
+      "g",
+    );
     const urls = new Set<string>();
     const verifying = [...ctx.derpers].filter(([node, proc]) => !proc.argv.includes("-derp=false") && ctx.verifyingNodes.has(node));
     if (verifying.length === 0) {
@@ -390,22 +438,28 @@ export async function checkVerify(ctx: CheckContext, registeredKeys: readonly st
     const hostOf = new Map(ctx.regions.flatMap((r) => r.nodes).map((n) => [n.name, n.hostname]));
     const relays = verifying.filter(([node]) => reached.has(hostOf.get(node) ?? node));
     const unreached = verifying.filter(([node]) => !reached.has(hostOf.get(node) ?? node)).map(([node]) => node);
-    if (relays.length === 0) return { status: "fail", detail: `no DERP client reached any derper (${unreached.join(", ")}): nothing shows whether they verify clients` };
+    if (relays.length === 0)
+      return { status: "fail", detail: `no DERP client reached any derper (${unreached.join(", ")}): nothing shows whether they verify clients` };
     for (const [node, proc] of relays) {
       const url = proc.argv.find((a) => a.startsWith("-verify-client-url="))?.slice("-verify-client-url=".length);
       if (!url) problems.push(`${node} runs without -verify-client-url although the model has client verification on`);
       else urls.add(url);
-      if (url && !proc.argv.includes("-verify-client-url-fail-open=false")) problems.push(`${node} runs without -verify-client-url-fail-open=false (fails open)`);
+      if (url && !proc.argv.includes("-verify-client-url-fail-open=false"))
+        problems.push(`${node} runs without -verify-client-url-fail-open=false (fails open)`);
       const log = proc.log();
       const refused = new Set([...log.matchAll(from)].map((m) => m[1]!));
       const wronglyRefused = registeredKeys.filter((k) => log.includes(`client ${k} rejected`));
       if (wronglyRefused.length > 0) problems.push(`${node} refused registered node(s) ${wronglyRefused.join(", ")}`);
-      if (refused.size === 0) problems.push(`${node} admitted a DERP client headscale does not know (the random key of debug derp from ${probedFrom.name}): no refusal in its log`);
+      if (refused.size === 0)
+        problems.push(`${node} admitted a DERP client headscale does not know (the random key of debug derp from ${probedFrom.name}): no refusal in its log`);
       counts.push(`${node} ${refused.size}`);
     }
     const notTried = unreached.length ? `; not shown for ${unreached.join(", ")}: no DERP client reached it (see its derp check)` : "";
     return problems.length === 0
-      ? { status: "pass", detail: `every derper asks ${[...urls].join(", ")} and fails closed; it answered Allow:false for the random keys of debug derp, refused per node: ${counts.join(", ")}; no registered node refused${notTried}` }
+      ? {
+          status: "pass",
+          detail: `every derper asks ${[...urls].join(", ")} and fails closed; it answered Allow:false for the random keys of debug derp, refused per node: ${counts.join(", ")}; no registered node refused${notTried}`,
+        }
       : { status: "fail", detail: `${problems.join("; ")}${notTried}` };
   });
 }
@@ -417,7 +471,13 @@ export async function checkVerify(ctx: CheckContext, registeredKeys: readonly st
  * Waits (bounded) until `from` knows `to` as a peer whose home DERP region is `region` (any
  * region when undefined): pinging earlier would fail or go through a region the peer left.
  */
-async function waitForPeerView(ctx: CheckContext, from: LabMachine, to: LabMachine, region: string | undefined, timeoutMs = 20_000): Promise<TailscaleSelf | undefined> {
+async function waitForPeerView(
+  ctx: CheckContext,
+  from: LabMachine,
+  to: LabMachine,
+  region: string | undefined,
+  timeoutMs = 20_000,
+): Promise<TailscaleSelf | undefined> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const peer = (await ctx.peers(from.name)).find((p) => p.hostName === tailnetHostname(to));
@@ -432,7 +492,15 @@ async function waitForPeerView(ctx: CheckContext, from: LabMachine, to: LabMachi
  * (through `region` when given), a pong came over a direct path, or `deadlineMs` passed. Each
  * miss is kept as evidence.
  */
-export async function relayPing(ctx: CheckContext, from: LabMachine, to: TailscaleSelf, region?: string, want = 2, deadlineMs = 25_000, timeoutMs = 2_000): Promise<{ pongs: Pong[]; direct: Pong[]; output: string; attempts: number }> {
+export async function relayPing(
+  ctx: CheckContext,
+  from: LabMachine,
+  to: TailscaleSelf,
+  region?: string,
+  want = 2,
+  deadlineMs = 25_000,
+  timeoutMs = 2_000,
+): Promise<{ pongs: Pong[]; direct: Pong[]; output: string; attempts: number }> {
   const deadline = Date.now() + deadlineMs;
   const pongs: Pong[] = [];
   const direct: Pong[] = [];
@@ -460,14 +528,25 @@ export async function checkRelayPing(ctx: CheckContext, a: LabMachine, b: LabMac
     if (!seen[0] || !seen[1]) return { status: "fail", detail: `${a.name} and ${b.name} never saw each other as peers` };
     const { pongs, direct, output, attempts } = await relayPing(ctx, a, target, undefined, samples, 25_000 + samples * 500);
     if (direct.length > 0) {
-      return { status: "fail", detail: `${b.name} answered directly (via ${direct[0]!.via} in ${fmtMs(direct[0]!.ms)}), not through a relay, after ${pongs.length} relayed pong(s): the clients do not need DERP to reach each other`, data: { pongs, direct } };
+      return {
+        status: "fail",
+        detail: `${b.name} answered directly (via ${direct[0]!.via} in ${fmtMs(direct[0]!.ms)}), not through a relay, after ${pongs.length} relayed pong(s): the clients do not need DERP to reach each other`,
+        data: { pongs, direct },
+      };
     }
     if (pongs.length === 0) return { status: "fail", detail: `no pong via DERP in ${attempts} pings: ${short(output.trim(), 300)}`, data: output };
     const ms = pongs.map((p) => p.ms).sort((x, y) => x - y);
     const stats = pongs.length > 2 ? ` (median ${fmtMs(ms[Math.floor(ms.length / 2)]!)}, min ${fmtMs(ms[0]!)}, max ${fmtMs(ms[ms.length - 1]!)})` : "";
     return {
       status: "pass",
-      detail: `${pongs.length} pong(s) from ${b.name} (${target.ipv4}) via DERP(${pongs[0]!.via}) in ${attempts} pings: ${pongs.length > 4 ? `${pongs.slice(0, 4).map((p) => fmtMs(p.ms)).join(", ")}, ...` : pongs.map((p) => fmtMs(p.ms)).join(", ")}${stats}`,
+      detail: `${pongs.length} pong(s) from ${b.name} (${target.ipv4}) via DERP(${pongs[0]!.via}) in ${attempts} pings: ${
+        pongs.length > 4
+          ? `${pongs
+              .slice(0, 4)
+              .map((p) => fmtMs(p.ms))
+              .join(", ")}, ...`
+          : pongs.map((p) => fmtMs(p.ms)).join(", ")
+      }${stats}`,
       data: { pongs, missed: output, rttMs: ms },
     };
   });
@@ -525,7 +604,10 @@ export async function checkMesh(ctx: CheckContext, region: CheckRegion, a: LabMa
     // Each must see the other homed on the region too, or the ping would go through the region the peer left.
     const views = await Promise.all([waitForPeerView(ctx, a, b, region.code), waitForPeerView(ctx, b, a, region.code)]);
     if (views.some((v) => v?.relay !== region.code)) {
-      return { status: "fail", detail: `headscale did not tell the mesh clients each other's home: ${a.name} sees ${b.name} on ${views[0]?.relay || "?"}, ${b.name} sees ${a.name} on ${views[1]?.relay || "?"}` };
+      return {
+        status: "fail",
+        detail: `headscale did not tell the mesh clients each other's home: ${a.name} sees ${b.name} on ${views[0]?.relay || "?"}, ${b.name} sees ${a.name} on ${views[1]?.relay || "?"}`,
+      };
     }
     steps.push(`each sees the other on ${region.code} at ${Date.now() - t0} ms`);
     // Each node must know the other's clients through the mesh before a packet can cross it.
@@ -537,7 +619,10 @@ export async function checkMesh(ctx: CheckContext, region: CheckRegion, a: LabMa
       await ctx.pause(250);
     }
     if (!remote.every((r) => r > 0)) {
-      const logLine = [n1, n2].map((n) => meshLogLine(ctx, n)).filter((l) => l !== undefined).join(" | ");
+      const logLine = [n1, n2]
+        .map((n) => meshLogLine(ctx, n))
+        .filter((l) => l !== undefined)
+        .join(" | ");
       return {
         status: "fail",
         detail: `${n1} and ${n2} do not mesh: ${n1} knows ${remote[0]} client(s) of its mesh peer, ${n2} knows ${remote[1]} (derp clients_remote)${logLine ? `; derper log: ${short(logLine, 240)}` : ""}`,
@@ -547,17 +632,28 @@ export async function checkMesh(ctx: CheckContext, region: CheckRegion, a: LabMa
     steps.push(`meshed at ${Date.now() - t0} ms (remote clients ${remote.join(", ")})`);
     const forwarded = async () => {
       const [v1, v2] = await Promise.all([ctx.derperVarz(n1), ctx.derperVarz(n2)]);
-      return { out1: v1.get("derp_packets_forwarded_out") ?? 0, in1: v1.get("derp_packets_forwarded_in") ?? 0, out2: v2.get("derp_packets_forwarded_out") ?? 0, in2: v2.get("derp_packets_forwarded_in") ?? 0 };
+      return {
+        out1: v1.get("derp_packets_forwarded_out") ?? 0,
+        in1: v1.get("derp_packets_forwarded_in") ?? 0,
+        out2: v2.get("derp_packets_forwarded_out") ?? 0,
+        in2: v2.get("derp_packets_forwarded_in") ?? 0,
+      };
     };
     const before = await forwarded();
     const { pongs, output, attempts } = await relayPing(ctx, a, homes[1]!, region.code);
     steps.push(`${pongs.length} pong(s) in ${attempts} ping(s) at ${Date.now() - t0} ms`);
     if (output) steps.push(output);
-    if (pongs.length === 0) return { status: "fail", detail: `both homed on ${region.code}, but no pong via DERP(${region.code}) in ${attempts} pings: ${short(output.trim(), 300)}`, data: { steps } };
+    if (pongs.length === 0)
+      return {
+        status: "fail",
+        detail: `both homed on ${region.code}, but no pong via DERP(${region.code}) in ${attempts} pings: ${short(output.trim(), 300)}`,
+        data: { steps },
+      };
     const after = await forwarded();
     const d = { out1: after.out1 - before.out1, in1: after.in1 - before.in1, out2: after.out2 - before.out2, in2: after.in2 - before.in2 };
     const crossed = `${n1} forwarded ${d.out1} packet(s) to the mesh and got ${d.in1}, ${n2} forwarded ${d.out2} and got ${d.in2}`;
-    if (d.out1 === 0 || d.in2 === 0) return { status: "fail", detail: `pongs arrived, but nothing crossed the mesh (${crossed})`, data: { pongs, forwarded: d, steps } };
+    if (d.out1 === 0 || d.in2 === 0)
+      return { status: "fail", detail: `pongs arrived, but nothing crossed the mesh (${crossed})`, data: { pongs, forwarded: d, steps } };
     return {
       status: "pass",
       detail: `both homed on ${region.code} (${a.name} can reach only ${n1}, ${b.name} only ${n2}); ${pongs.length} pong(s) via DERP(${region.code}): ${pongs.map((p) => fmtMs(p.ms)).join(", ")}; ${crossed}`,
@@ -575,61 +671,93 @@ export async function checkMesh(ctx: CheckContext, region: CheckRegion, a: LabMa
  * router answers the client through the tailnet (`tailscale nc` through the client's tailscaled,
  * subnet-routed by the router's).
  */
-export async function checkRoute(ctx: CheckContext, lan: LabLan, router: LabMachine, client: LabMachine | undefined, listener: { port: number; token: string }, autoApprovers: readonly string[] | undefined): Promise<LabCheck> {
-  return timed(ctx, `route:${lan.route}`, `${lan.route} of ${router.name}: approved by the policy, and a listener on ${lan.listenerAddress} answers ${client?.name ?? "a client"} across the tailnet`, async () => {
-    const t0 = Date.now();
-    const name = tailnetHostname(router);
-    let node: HeadscaleNode | undefined;
-    // headscale approves an advertised route the moment it learns of it; 3 s after it is advertised, it will not.
-    let advertisedAt: number | undefined;
-    while (Date.now() - t0 < 10_000) {
-      node = (await listNodes(ctx)).find((x) => x.given_name === name || x.name === name);
-      if (node?.approved_routes?.includes(lan.route)) break;
-      if (node?.available_routes?.includes(lan.route)) advertisedAt ??= Date.now();
-      if (advertisedAt !== undefined && Date.now() - advertisedAt > 3_000) break;
-      await ctx.pause(300);
-    }
-    if (!node?.approved_routes?.includes(lan.route)) {
-      const approvers = autoApprovers === undefined ? "headscale's policy is not the kit's (in its database, or a file of your own), so nothing the kit renders auto-approves it (`cdktf-tailnet validate` warns)" : autoApprovers.length === 0 ? "the policy's autoApprovers have no entry for it" : `autoApprovers for it: ${autoApprovers.join(", ")}`;
-      return {
-        status: "fail",
-        detail: `headscale did not approve ${lan.route} advertised by ${name} (advertised: ${node?.available_routes?.join(", ") || "none"}; approved: ${node?.approved_routes?.join(", ") || "none"}): ${approvers}; clients get no route to ${lan.route}`,
-        data: node,
-      };
-    }
-    const approvedAt = Date.now() - t0;
-    if (lan.allowedUsers !== "*" && lan.allowedUsers.length === 0) {
-      return { status: "pass", detail: `approved with no manual step (${approvedAt} ms); the policy lets no user reach ${lan.route}, so no client tried the listener`, data: node };
-    }
-    if (!client) return { status: "pass", detail: `approved with no manual step (${approvedAt} ms); no plain client to try the listener (--clients 0)`, data: node };
-    let routes: readonly string[] = [];
-    for (let i = 0; i < 40; i++) {
-      routes = await ctx.peerRoutes(client.name, name);
-      if (routes.includes(lan.route)) break;
-      await ctx.pause(250);
-    }
-    if (!routes.includes(lan.route)) return { status: "fail", detail: `approved, but ${client.name} never saw ${name} serve ${lan.route} (its routes there: ${routes.join(", ") || "none"})`, data: node };
-    let answer = "";
-    let last = "";
-    const deadline = Date.now() + 15_000;
-    let attempts = 0;
-    while (Date.now() < deadline) {
-      attempts++;
-      const r = await ctx.tailscaleNc(client.name, lan.listenerAddress, listener.port, 6_000);
-      if (r.stdout.includes(listener.token)) {
-        answer = r.stdout.trim();
-        break;
+export async function checkRoute(
+  ctx: CheckContext,
+  lan: LabLan,
+  router: LabMachine,
+  client: LabMachine | undefined,
+  listener: { port: number; token: string },
+  autoApprovers: readonly string[] | undefined,
+): Promise<LabCheck> {
+  return timed(
+    ctx,
+    `route:${lan.route}`,
+    `${lan.route} of ${router.name}: approved by the policy, and a listener on ${lan.listenerAddress} answers ${client?.name ?? "a client"} across the tailnet`,
+    async () => {
+      const t0 = Date.now();
+      const name = tailnetHostname(router);
+      let node: HeadscaleNode | undefined;
+      // headscale approves an advertised route the moment it learns of it; 3 s after it is advertised, it will not.
+      let advertisedAt: number | undefined;
+      while (Date.now() - t0 < 10_000) {
+        node = (await listNodes(ctx)).find((x) => x.given_name === name || x.name === name);
+        if (node?.approved_routes?.includes(lan.route)) break;
+        if (node?.available_routes?.includes(lan.route)) advertisedAt ??= Date.now();
+        if (advertisedAt !== undefined && Date.now() - advertisedAt > 3_000) break;
+        await ctx.pause(300);
       }
-      last = (r.stderr || r.stdout || (r.timedOut ? "timed out" : `exit ${r.code}`)).trim();
-      await ctx.pause(300);
-    }
-    if (!answer) return { status: "fail", detail: `approved and routed, but the listener on ${lan.listenerAddress}:${listener.port} did not answer ${client.name} in ${attempts} tries: ${short(last, 200)}`, data: node };
-    return {
-      status: "pass",
-      detail: `approved with no manual step (${approvedAt} ms); ${client.name} (user ${client.user ?? "of the tailnet"}) reached ${lan.listenerAddress}:${listener.port} on the LAN behind ${name} through the tailnet and got its token back (${Date.now() - t0} ms)`,
-      data: { node, answer },
-    };
-  });
+      if (!node?.approved_routes?.includes(lan.route)) {
+        const approvers =
+          autoApprovers === undefined
+            ? "headscale's policy is not the kit's (in its database, or a file of your own), so nothing the kit renders auto-approves it (`cdktf-tailnet validate` warns)"
+            : autoApprovers.length === 0
+              ? "the policy's autoApprovers have no entry for it"
+              : `autoApprovers for it: ${autoApprovers.join(", ")}`;
+        return {
+          status: "fail",
+          detail: `headscale did not approve ${lan.route} advertised by ${name} (advertised: ${node?.available_routes?.join(", ") || "none"}; approved: ${node?.approved_routes?.join(", ") || "none"}): ${approvers}; clients get no route to ${lan.route}`,
+          data: node,
+        };
+      }
+      const approvedAt = Date.now() - t0;
+      if (lan.allowedUsers !== "*" && lan.allowedUsers.length === 0) {
+        return {
+          status: "pass",
+          detail: `approved with no manual step (${approvedAt} ms); the policy lets no user reach ${lan.route}, so no client tried the listener`,
+          data: node,
+        };
+      }
+      if (!client)
+        return { status: "pass", detail: `approved with no manual step (${approvedAt} ms); no plain client to try the listener (--clients 0)`, data: node };
+      let routes: readonly string[] = [];
+      for (let i = 0; i < 40; i++) {
+        routes = await ctx.peerRoutes(client.name, name);
+        if (routes.includes(lan.route)) break;
+        await ctx.pause(250);
+      }
+      if (!routes.includes(lan.route))
+        return {
+          status: "fail",
+          detail: `approved, but ${client.name} never saw ${name} serve ${lan.route} (its routes there: ${routes.join(", ") || "none"})`,
+          data: node,
+        };
+      let answer = "";
+      let last = "";
+      const deadline = Date.now() + 15_000;
+      let attempts = 0;
+      while (Date.now() < deadline) {
+        attempts++;
+        const r = await ctx.tailscaleNc(client.name, lan.listenerAddress, listener.port, 6_000);
+        if (r.stdout.includes(listener.token)) {
+          answer = r.stdout.trim();
+          break;
+        }
+        last = (r.stderr || r.stdout || (r.timedOut ? "timed out" : `exit ${r.code}`)).trim();
+        await ctx.pause(300);
+      }
+      if (!answer)
+        return {
+          status: "fail",
+          detail: `approved and routed, but the listener on ${lan.listenerAddress}:${listener.port} did not answer ${client.name} in ${attempts} tries: ${short(last, 200)}`,
+          data: node,
+        };
+      return {
+        status: "pass",
+        detail: `approved with no manual step (${approvedAt} ms); ${client.name} (user ${client.user ?? "of the tailnet"}) reached ${lan.listenerAddress}:${listener.port} on the LAN behind ${name} through the tailnet and got its token back (${Date.now() - t0} ms)`,
+        data: { node, answer },
+      };
+    },
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -660,49 +788,60 @@ async function firstNodeOf(ctx: CheckContext, machine: LabMachine, regionId: num
  * measures how long until a relayed ping between them answers again, through the other node.
  */
 export async function checkDerpFailover(ctx: CheckContext, region: CheckRegion, a: LabMachine, b: LabMachine, how: DerpFailure = "kill"): Promise<LabCheck> {
-  return timed(ctx, `fault:derp-failover`, `the DERP node of ${region.code} that ${a.name} and ${b.name} use goes down (${how === "kill" ? "SIGKILL" : "link down"}): they relay through another`, async () => {
-    const homed = await homeBoth(ctx, region, a, b);
-    if (homed) return { status: "fail", detail: homed };
-    const [fa, fb] = await Promise.all([firstNodeOf(ctx, a, region.id), firstNodeOf(ctx, b, region.id)]);
-    if (!fa || fa !== fb) return { status: "fail", detail: `the clients' maps disagree on ${region.code}'s first node (${a.name}: ${fa ?? "?"}, ${b.name}: ${fb ?? "?"})` };
-    const victim = fa;
-    const survivor = derpNodes(region).find((n) => n.name !== victim)!.name;
-    const target = await ctx.self(b.name);
-    let baseline: Pong | undefined;
-    for (const deadline = Date.now() + 15_000; !baseline && Date.now() < deadline; ) {
-      const p = await ctx.pingOnce(a.name, target.ipv4!, 2_000);
-      if (p.pong?.relayed && p.pong.via === region.code) baseline = p.pong;
-      else await ctx.pause(200);
-    }
-    if (!baseline) return { status: "fail", detail: `no relayed ping through ${region.code} before the fault` };
-    const [v1, v2] = await Promise.all([ctx.derperVarz(victim), ctx.derperVarz(survivor)]);
-    const t0 = Date.now();
-    await ctx.faults!.failDerper(victim, how);
-    // Pings of 1 s, back to back: the figure is the time from the kill to the first relayed pong.
-    let back: Pong | undefined;
-    let attempts = 0;
-    let missed = "";
-    // A node that vanishes is noticed by the DERP client's 120 s read timeout: allow for it.
-    const limit = how === "kill" ? 60_000 : 180_000;
-    while (!back && Date.now() - t0 < limit) {
-      attempts++;
-      const p = await ctx.pingOnce(a.name, target.ipv4!, 1_000);
-      if (p.pong?.relayed && p.pong.via === region.code) back = p.pong;
-      else {
-        missed = p.pong ? `pong via ${p.pong.via}` : p.error;
-        await ctx.pause(50);
+  return timed(
+    ctx,
+    `fault:derp-failover`,
+    `the DERP node of ${region.code} that ${a.name} and ${b.name} use goes down (${how === "kill" ? "SIGKILL" : "link down"}): they relay through another`,
+    async () => {
+      const homed = await homeBoth(ctx, region, a, b);
+      if (homed) return { status: "fail", detail: homed };
+      const [fa, fb] = await Promise.all([firstNodeOf(ctx, a, region.id), firstNodeOf(ctx, b, region.id)]);
+      if (!fa || fa !== fb)
+        return { status: "fail", detail: `the clients' maps disagree on ${region.code}'s first node (${a.name}: ${fa ?? "?"}, ${b.name}: ${fb ?? "?"})` };
+      const victim = fa;
+      const survivor = derpNodes(region).find((n) => n.name !== victim)!.name;
+      const target = await ctx.self(b.name);
+      let baseline: Pong | undefined;
+      for (const deadline = Date.now() + 15_000; !baseline && Date.now() < deadline; ) {
+        const p = await ctx.pingOnce(a.name, target.ipv4!, 2_000);
+        if (p.pong?.relayed && p.pong.via === region.code) baseline = p.pong;
+        else await ctx.pause(200);
       }
-    }
-    if (!back) return { status: "fail", detail: `no relayed ping through ${region.code} within ${limit / 1000} s after ${victim} went down (${how}; ${attempts} pings): ${short(missed, 200)}` };
-    const failoverMs = back.at - t0;
-    const after = await ctx.derperVarz(survivor);
-    const homes = { victimBefore: homeConnections(v1), survivorBefore: homeConnections(v2), survivorAfter: homeConnections(after) };
-    const detail =
-      `${victim} (first in both clients' map; ${homes.victimBefore} home connection(s)) ${how === "kill" ? "killed with SIGKILL" : "cut off (its link down: no connection closed)"}; ${a.name} -> ${b.name} answered via DERP(${region.code}) again ${(failoverMs / 1000).toFixed(2)} s later ` +
-      `(${attempts} ping(s); that pong ${fmtMs(back.ms)}); ${survivor}'s home connections ${homes.survivorBefore} -> ${homes.survivorAfter}`;
-    if (homes.survivorAfter - homes.survivorBefore < 2) return { status: "fail", detail: `${detail}: the clients did not move to ${survivor}`, data: { failoverMs, attempts, homes } };
-    return { status: "pass", detail, data: { failoverMs, attempts, victim, survivor, homes, how } };
-  });
+      if (!baseline) return { status: "fail", detail: `no relayed ping through ${region.code} before the fault` };
+      const [v1, v2] = await Promise.all([ctx.derperVarz(victim), ctx.derperVarz(survivor)]);
+      const t0 = Date.now();
+      await ctx.faults!.failDerper(victim, how);
+      // Pings of 1 s, back to back: the figure is the time from the kill to the first relayed pong.
+      let back: Pong | undefined;
+      let attempts = 0;
+      let missed = "";
+      // A node that vanishes is noticed by the DERP client's 120 s read timeout: allow for it.
+      const limit = how === "kill" ? 60_000 : 180_000;
+      while (!back && Date.now() - t0 < limit) {
+        attempts++;
+        const p = await ctx.pingOnce(a.name, target.ipv4!, 1_000);
+        if (p.pong?.relayed && p.pong.via === region.code) back = p.pong;
+        else {
+          missed = p.pong ? `pong via ${p.pong.via}` : p.error;
+          await ctx.pause(50);
+        }
+      }
+      if (!back)
+        return {
+          status: "fail",
+          detail: `no relayed ping through ${region.code} within ${limit / 1000} s after ${victim} went down (${how}; ${attempts} pings): ${short(missed, 200)}`,
+        };
+      const failoverMs = back.at - t0;
+      const after = await ctx.derperVarz(survivor);
+      const homes = { victimBefore: homeConnections(v1), survivorBefore: homeConnections(v2), survivorAfter: homeConnections(after) };
+      const detail =
+        `${victim} (first in both clients' map; ${homes.victimBefore} home connection(s)) ${how === "kill" ? "killed with SIGKILL" : "cut off (its link down: no connection closed)"}; ${a.name} -> ${b.name} answered via DERP(${region.code}) again ${(failoverMs / 1000).toFixed(2)} s later ` +
+        `(${attempts} ping(s); that pong ${fmtMs(back.ms)}); ${survivor}'s home connections ${homes.survivorBefore} -> ${homes.survivorAfter}`;
+      if (homes.survivorAfter - homes.survivorBefore < 2)
+        return { status: "fail", detail: `${detail}: the clients did not move to ${survivor}`, data: { failoverMs, attempts, homes } };
+      return { status: "pass", detail, data: { failoverMs, attempts, victim, survivor, homes, how } };
+    },
+  );
 }
 
 /** Stops headscale and proves two established peers keep talking through their relay meanwhile. */
@@ -727,7 +866,9 @@ export async function checkHeadscaleDown(ctx: CheckContext, a: LabMachine, b: La
     }
     const stillDown = !(await ctx.faults!.headscaleUp());
     const detail = `headscale down for ${((Date.now() - t0) / 1000).toFixed(1)} s: ${answered}/${sent} relayed pings ${a.name} -> ${b.name} answered${rtts.length ? ` (max ${fmtMs(Math.max(...rtts))})` : ""}${stillDown ? "" : "; but headscale answered again meanwhile"}`;
-    return answered === sent && sent > 0 && stillDown ? { status: "pass", detail, data: { downMs: Date.now() - t0, sent, answered } } : { status: "fail", detail: `${detail}${missed ? `; last miss: ${short(missed, 160)}` : ""}`, data: { sent, answered } };
+    return answered === sent && sent > 0 && stillDown
+      ? { status: "pass", detail, data: { downMs: Date.now() - t0, sent, answered } }
+      : { status: "fail", detail: `${detail}${missed ? `; last miss: ${short(missed, 160)}` : ""}`, data: { sent, answered } };
   });
 }
 
@@ -735,7 +876,11 @@ export async function checkHeadscaleDown(ctx: CheckContext, a: LabMachine, b: La
  * Waits (up to `limitMs` from `t0`) until every tailnet machine is online in headscale; the time
  * each came online, and when all were (undefined when some never did).
  */
-export async function waitAllOnline(ctx: CheckContext, t0: number, limitMs = 90_000): Promise<{ onlineMs: number | undefined; online: string[]; expected: string[]; perNode: Map<string, number>; nodes: HeadscaleNode[] }> {
+export async function waitAllOnline(
+  ctx: CheckContext,
+  t0: number,
+  limitMs = 90_000,
+): Promise<{ onlineMs: number | undefined; online: string[]; expected: string[]; perNode: Map<string, number>; nodes: HeadscaleNode[] }> {
   const expected = ctx.tailscaleMachines.map(tailnetHostname);
   let online: string[] = [];
   let nodes: HeadscaleNode[] = [];
@@ -758,7 +903,10 @@ export async function checkHeadscaleRestart(ctx: CheckContext, a: LabMachine, b:
     const healthyMs = Date.now() - t0;
     const { onlineMs, online, expected, perNode } = await waitAllOnline(ctx, t0);
     if (onlineMs === undefined) {
-      return { status: "fail", detail: `headscale healthy after ${(healthyMs / 1000).toFixed(2)} s, but after 90 s only ${online.length}/${expected.length} nodes are online (missing ${expected.filter((n) => !online.includes(n)).join(", ")})` };
+      return {
+        status: "fail",
+        detail: `headscale healthy after ${(healthyMs / 1000).toFixed(2)} s, but after 90 s only ${online.length}/${expected.length} nodes are online (missing ${expected.filter((n) => !online.includes(n)).join(", ")})`,
+      };
     }
     const target = await ctx.self(b.name);
     const ping = await relayPing(ctx, a, target, undefined, 1, 15_000);

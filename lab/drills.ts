@@ -73,7 +73,11 @@ export async function drillCorruptBackup(ctx: CheckContext, drills: LabDrills): 
     // Out of the way of the next drill's "newest backup".
     rmSync(join(backup.paths.dir, name), { recursive: true, force: true });
     const up = await ctx.faults!.headscaleUp();
-    if (!(refused instanceof RestoreRefused)) return { status: "fail", detail: refused ? `the restore failed otherwise: ${short((refused as Error).message, 300)}` : `the damaged backup ${name} was restored` };
+    if (!(refused instanceof RestoreRefused))
+      return {
+        status: "fail",
+        detail: refused ? `the restore failed otherwise: ${short((refused as Error).message, 300)}` : `the damaged backup ${name} was restored`,
+      };
     const detail = `refused: ${refused.message}${up ? "" : "; but headscale does not answer /health"}`;
     return up ? { status: "pass", detail, data: { backup: name, message: refused.message } } : { status: "fail", detail };
   });
@@ -88,11 +92,16 @@ export async function drillRestore(ctx: CheckContext, drills: LabDrills, a: LabM
     const usersBefore = await drills.users();
     const state = drills.tailnet.headscale.paths.stateDir;
     const backup = drills.tailnet.headscale.backup!;
-    for (const f of [backup.database, backup.database && `${backup.database}-wal`, backup.database && `${backup.database}-shm`, ...backup.keys]) if (f) rmSync(join(state, f), { force: true });
+    for (const f of [backup.database, backup.database && `${backup.database}-wal`, backup.database && `${backup.database}-shm`, ...backup.keys])
+      if (f) rmSync(join(state, f), { force: true });
     const t0 = Date.now();
     const result = await restoreBackup(drills.tailnet, drills.backups, { nodes: async () => (await listNodes(ctx)).map((n) => n.given_name ?? n.name ?? "") });
     const { onlineMs, online, expected, nodes } = await waitAllOnline(ctx, t0);
-    if (onlineMs === undefined) return { status: "fail", detail: `restored ${result.backup.name}, but after 90 s only ${online.length}/${expected.length} nodes are online (missing ${expected.filter((n) => !online.includes(n)).join(", ")})` };
+    if (onlineMs === undefined)
+      return {
+        status: "fail",
+        detail: `restored ${result.backup.name}, but after 90 s only ${online.length}/${expected.length} nodes are online (missing ${expected.filter((n) => !online.includes(n)).join(", ")})`,
+      };
     const reregistered = expected.filter((n) => {
       const node = nodes.find((x) => x.given_name === n || x.name === n);
       return node && idsBefore.get(n) !== undefined && String(node.id) !== idsBefore.get(n);
@@ -118,27 +127,35 @@ export async function drillUpgradeRollback(ctx: CheckContext, drills: LabDrills,
     ctx.report(check);
     return check;
   }
-  return timed(ctx, "drill:upgrade-rollback", `headscale ${up.from} -> ${up.to} deployed, then rolled back to ${up.from} with the backup taken before the upgrade`, async () => {
-    const idsBefore = new Map((await listNodes(ctx)).map((n) => [n.given_name ?? n.name ?? "", String(n.id)]));
-    const step = async (which: "upgrade" | "rollback", version: string) => {
-      const t0 = Date.now();
-      const { output } = await up.deploy(which);
-      const running = await up.version();
-      const { onlineMs, online, expected } = await waitAllOnline(ctx, t0);
-      if (onlineMs === undefined) throw new Error(`after the ${which}, only ${online.length}/${expected.length} nodes are online after 90 s (missing ${expected.filter((n) => !online.includes(n)).join(", ")})`);
-      if (!running.includes(version)) throw new Error(`after the ${which}, headscale reports ${running}, not ${version}`);
-      const ping = await relayPing(ctx, a, await ctx.self(b.name), undefined, 1, 20_000);
-      if (ping.pongs.length === 0) throw new Error(`after the ${which}, the relayed ping ${a.name} -> ${b.name} does not answer: ${short(ping.output, 200)}`);
-      return { ms: onlineMs, output, ping: ping.pongs[0]!.ms };
-    };
-    const upgraded = await step("upgrade", up.to);
-    const rolled = await step("rollback", up.from);
-    const nodes = await listNodes(ctx);
-    const reregistered = [...idsBefore].filter(([n, id]) => nodes.some((x) => (x.given_name ?? x.name) === n && String(x.id) !== id)).map(([n]) => n);
-    const backupLine = upgraded.output.split("\n").find((l) => l.includes("kept for a rollback")) ?? "";
-    const detail =
-      `upgrade: the pre-upgrade backup first (${short(backupLine.replace(/^backup: /, ""), 240)}), ${up.to} on the migrated database, every node online after ${(upgraded.ms / 1000).toFixed(2)} s; ` +
-      `rollback: the backup restored, ${up.from} again, every node online after ${(rolled.ms / 1000).toFixed(2)} s${reregistered.length ? `; re-registered: ${reregistered.join(", ")}` : ", none registered again"}; relayed pings answer (${fmtMs(upgraded.ping)}, ${fmtMs(rolled.ping)})`;
-    return { status: reregistered.length === 0 ? "pass" : "fail", detail, data: { upgradeMs: upgraded.ms, rollbackMs: rolled.ms } };
-  });
+  return timed(
+    ctx,
+    "drill:upgrade-rollback",
+    `headscale ${up.from} -> ${up.to} deployed, then rolled back to ${up.from} with the backup taken before the upgrade`,
+    async () => {
+      const idsBefore = new Map((await listNodes(ctx)).map((n) => [n.given_name ?? n.name ?? "", String(n.id)]));
+      const step = async (which: "upgrade" | "rollback", version: string) => {
+        const t0 = Date.now();
+        const { output } = await up.deploy(which);
+        const running = await up.version();
+        const { onlineMs, online, expected } = await waitAllOnline(ctx, t0);
+        if (onlineMs === undefined)
+          throw new Error(
+            `after the ${which}, only ${online.length}/${expected.length} nodes are online after 90 s (missing ${expected.filter((n) => !online.includes(n)).join(", ")})`,
+          );
+        if (!running.includes(version)) throw new Error(`after the ${which}, headscale reports ${running}, not ${version}`);
+        const ping = await relayPing(ctx, a, await ctx.self(b.name), undefined, 1, 20_000);
+        if (ping.pongs.length === 0) throw new Error(`after the ${which}, the relayed ping ${a.name} -> ${b.name} does not answer: ${short(ping.output, 200)}`);
+        return { ms: onlineMs, output, ping: ping.pongs[0]!.ms };
+      };
+      const upgraded = await step("upgrade", up.to);
+      const rolled = await step("rollback", up.from);
+      const nodes = await listNodes(ctx);
+      const reregistered = [...idsBefore].filter(([n, id]) => nodes.some((x) => (x.given_name ?? x.name) === n && String(x.id) !== id)).map(([n]) => n);
+      const backupLine = upgraded.output.split("\n").find((l) => l.includes("kept for a rollback")) ?? "";
+      const detail =
+        `upgrade: the pre-upgrade backup first (${short(backupLine.replace(/^backup: /, ""), 240)}), ${up.to} on the migrated database, every node online after ${(upgraded.ms / 1000).toFixed(2)} s; ` +
+        `rollback: the backup restored, ${up.from} again, every node online after ${(rolled.ms / 1000).toFixed(2)} s${reregistered.length ? `; re-registered: ${reregistered.join(", ")}` : ", none registered again"}; relayed pings answer (${fmtMs(upgraded.ping)}, ${fmtMs(rolled.ping)})`;
+      return { status: reregistered.length === 0 ? "pass" : "fail", detail, data: { upgradeMs: upgraded.ms, rollbackMs: rolled.ms } };
+    },
+  );
 }

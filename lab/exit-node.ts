@@ -47,72 +47,105 @@ const ANSWER = /lab listener (\S+) from (\S+)/;
  * it, the only way to the upstream listener. `approvers`: the policy's autoApprovers.exitNode, or
  * undefined when headscale's policy is not the kit's.
  */
-export async function checkExitNode(ctx: CheckContext, up: LabUpstream, exit: LabMachine, client: LabMachine | undefined, listener: { port: number; token: string }, approvers: readonly string[] | undefined): Promise<LabCheck> {
+export async function checkExitNode(
+  ctx: CheckContext,
+  up: LabUpstream,
+  exit: LabMachine,
+  client: LabMachine | undefined,
+  listener: { port: number; token: string },
+  approvers: readonly string[] | undefined,
+): Promise<LabCheck> {
   const name = tailnetHostname(exit);
   const target = `${up.listenerAddress}:${listener.port}`;
-  return timed(ctx, `exit-node:${name}`, `exit node ${name}: approved by the policy, and ${client?.name ?? "a client"} reaches ${target} upstream only through it`, async () => {
-    const t0 = Date.now();
-    let node: HeadscaleNode | undefined;
-    let advertisedAt: number | undefined;
-    const approved = () => EXIT_ROUTES.every((r) => node?.approved_routes?.includes(r));
-    // As with routes: headscale approves the moment it learns of them, or not at all.
-    while (Date.now() - t0 < 10_000) {
-      node = (await listNodes(ctx)).find((x) => x.given_name === name || x.name === name);
-      if (approved()) break;
-      if (EXIT_ROUTES.every((r) => node?.available_routes?.includes(r))) advertisedAt ??= Date.now();
-      if (advertisedAt !== undefined && Date.now() - advertisedAt > 3_000) break;
-      await ctx.pause(300);
-    }
-    if (!approved()) {
-      const why = approvers === undefined ? "headscale's policy is not the kit's, so nothing the kit renders auto-approves it" : approvers.length === 0 ? "the policy's autoApprovers.exitNode is empty" : `autoApprovers.exitNode: ${approvers.join(", ")}`;
-      return {
-        status: "fail",
-        detail: `headscale did not approve the exit node ${name} (advertised: ${node?.available_routes?.join(", ") || "none"}; approved: ${node?.approved_routes?.join(", ") || "none"}): ${why}; no client can use it`,
-        data: node,
-      };
-    }
-    const approvedMs = Date.now() - t0;
-    if (!client) return { status: "pass", detail: `approved with no manual step (${approvedMs} ms); no plain client to use it (--clients 0)`, data: node };
-
-    // Without the exit node, nothing reaches the upstream network.
-    const before = await ctx.tailscaleNc(client.name, up.listenerAddress, listener.port, 3_000);
-    if (before.stdout.includes(listener.token)) return { status: "fail", detail: `${client.name} reached ${target} without an exit node: the upstream network is not behind ${name} alone`, data: node };
-
-    const exitIp = (await ctx.self(exit.name)).ipv4 ?? "?";
-    let set = "";
-    // The client may not have the approval in its map yet: `tailscale set` refuses a peer that offers no exit node.
-    for (const deadline = Date.now() + 10_000; ; ) {
-      // By name: the CLI looks an address up only in Tailscale's own ranges, not a non-standard prefix.
-      const r = await ctx.tailscale(client.name, ["set", `--exit-node=${name}`]);
-      if (r.code === 0) break;
-      set = (r.stderr || r.stdout).trim();
-      if (Date.now() > deadline) return { status: "fail", detail: `tailscale set --exit-node=${name} on ${client.name} failed: ${short(set, 240)}`, data: node };
-      await ctx.pause(300);
-    }
-    try {
-      let answer: RegExpExecArray | null = null;
-      let last = "";
-      let attempts = 0;
-      for (const deadline = Date.now() + 15_000; !answer && Date.now() < deadline; ) {
-        attempts++;
-        const r = await ctx.tailscaleNc(client.name, up.listenerAddress, listener.port, 6_000);
-        answer = ANSWER.exec(r.stdout);
-        if (answer?.[1] !== listener.token) answer = null;
-        if (!answer) {
-          last = (r.stderr || r.stdout || (r.timedOut ? "timed out" : `exit ${r.code}`)).trim();
-          await ctx.pause(300);
-        }
+  return timed(
+    ctx,
+    `exit-node:${name}`,
+    `exit node ${name}: approved by the policy, and ${client?.name ?? "a client"} reaches ${target} upstream only through it`,
+    async () => {
+      const t0 = Date.now();
+      let node: HeadscaleNode | undefined;
+      let advertisedAt: number | undefined;
+      const approved = () => EXIT_ROUTES.every((r) => node?.approved_routes?.includes(r));
+      // As with routes: headscale approves the moment it learns of them, or not at all.
+      while (Date.now() - t0 < 10_000) {
+        node = (await listNodes(ctx)).find((x) => x.given_name === name || x.name === name);
+        if (approved()) break;
+        if (EXIT_ROUTES.every((r) => node?.available_routes?.includes(r))) advertisedAt ??= Date.now();
+        if (advertisedAt !== undefined && Date.now() - advertisedAt > 3_000) break;
+        await ctx.pause(300);
       }
-      if (!answer) return { status: "fail", detail: `approved, and ${client.name} uses ${name} (${exitIp}) as its exit node, but ${target} did not answer in ${attempts} tries: ${short(last, 200)}`, data: node };
-      const source = answer[2]!.replace(/^::ffff:/, "");
-      if (source !== up.exitAddress) return { status: "fail", detail: `${target} answered ${client.name}, but saw ${source} as the source, not ${name}'s upstream address ${up.exitAddress}`, data: node };
-      return {
-        status: "pass",
-        detail: `approved with no manual step (${approvedMs} ms); ${client.name} could not reach ${target} on its own, then through ${name} (${exitIp}) it got the listener's token back, from ${up.exitAddress} (${name}'s upstream address) (${Date.now() - t0} ms)`,
-        data: { node, source },
-      };
-    } finally {
-      await ctx.tailscale(client.name, ["set", "--exit-node="]);
-    }
-  });
+      if (!approved()) {
+        const why =
+          approvers === undefined
+            ? "headscale's policy is not the kit's, so nothing the kit renders auto-approves it"
+            : approvers.length === 0
+              ? "the policy's autoApprovers.exitNode is empty"
+              : `autoApprovers.exitNode: ${approvers.join(", ")}`;
+        return {
+          status: "fail",
+          detail: `headscale did not approve the exit node ${name} (advertised: ${node?.available_routes?.join(", ") || "none"}; approved: ${node?.approved_routes?.join(", ") || "none"}): ${why}; no client can use it`,
+          data: node,
+        };
+      }
+      const approvedMs = Date.now() - t0;
+      if (!client) return { status: "pass", detail: `approved with no manual step (${approvedMs} ms); no plain client to use it (--clients 0)`, data: node };
+
+      // Without the exit node, nothing reaches the upstream network.
+      const before = await ctx.tailscaleNc(client.name, up.listenerAddress, listener.port, 3_000);
+      if (before.stdout.includes(listener.token))
+        return {
+          status: "fail",
+          detail: `${client.name} reached ${target} without an exit node: the upstream network is not behind ${name} alone`,
+          data: node,
+        };
+
+      const exitIp = (await ctx.self(exit.name)).ipv4 ?? "?";
+      let set = "";
+      // The client may not have the approval in its map yet: `tailscale set` refuses a peer that offers no exit node.
+      for (const deadline = Date.now() + 10_000; ; ) {
+        // By name: the CLI looks an address up only in Tailscale's own ranges, not a non-standard prefix.
+        const r = await ctx.tailscale(client.name, ["set", `--exit-node=${name}`]);
+        if (r.code === 0) break;
+        set = (r.stderr || r.stdout).trim();
+        if (Date.now() > deadline)
+          return { status: "fail", detail: `tailscale set --exit-node=${name} on ${client.name} failed: ${short(set, 240)}`, data: node };
+        await ctx.pause(300);
+      }
+      try {
+        let answer: RegExpExecArray | null = null;
+        let last = "";
+        let attempts = 0;
+        for (const deadline = Date.now() + 15_000; !answer && Date.now() < deadline; ) {
+          attempts++;
+          const r = await ctx.tailscaleNc(client.name, up.listenerAddress, listener.port, 6_000);
+          answer = ANSWER.exec(r.stdout);
+          if (answer?.[1] !== listener.token) answer = null;
+          if (!answer) {
+            last = (r.stderr || r.stdout || (r.timedOut ? "timed out" : `exit ${r.code}`)).trim();
+            await ctx.pause(300);
+          }
+        }
+        if (!answer)
+          return {
+            status: "fail",
+            detail: `approved, and ${client.name} uses ${name} (${exitIp}) as its exit node, but ${target} did not answer in ${attempts} tries: ${short(last, 200)}`,
+            data: node,
+          };
+        const source = answer[2]!.replace(/^::ffff:/, "");
+        if (source !== up.exitAddress)
+          return {
+            status: "fail",
+            detail: `${target} answered ${client.name}, but saw ${source} as the source, not ${name}'s upstream address ${up.exitAddress}`,
+            data: node,
+          };
+        return {
+          status: "pass",
+          detail: `approved with no manual step (${approvedMs} ms); ${client.name} could not reach ${target} on its own, then through ${name} (${exitIp}) it got the listener's token back, from ${up.exitAddress} (${name}'s upstream address) (${Date.now() - t0} ms)`,
+          data: { node, source },
+        };
+      } finally {
+        await ctx.tailscale(client.name, ["set", "--exit-node="]);
+      }
+    },
+  );
 }

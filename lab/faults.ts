@@ -61,7 +61,9 @@ export async function runFaults(ctx: CheckContext, options: FaultOptions, progre
     return;
   }
   const [a, b] = [clients[0]!, clients[1]!];
-  const failover = regions.find((r) => !r.embedded && r.id !== ctx.probe?.regionId && r.nodes.filter((n) => !n.stunOnly && ctx.derpers.has(n.name)).length >= 2);
+  const failover = regions.find(
+    (r) => !r.embedded && r.id !== ctx.probe?.regionId && r.nodes.filter((n) => !n.stunOnly && ctx.derpers.has(n.name)).length >= 2,
+  );
   if (failover) await checkDerpFailover(ctx, failover, a, b, options.derpFailure);
   else skip("fault:derp-failover", "one node of a two-node region killed", "the model has no region with two DERP nodes");
   await checkHeadscaleDown(ctx, a, b);
@@ -82,13 +84,21 @@ export async function runFaults(ctx: CheckContext, options: FaultOptions, progre
  * run in headscale's namespace; headscale as a lab process; the upgrade's two deployments (the
  * variant's files in place, what its unit runs before it starts, then that version's program).
  */
-export function labDrills(run: LabRun, lab: LabTailnet, inputs: LabChangeInputs, running: Running, upgradeTo: LabUpgradeTo | undefined, binDir: string | undefined): LabDrills | { skip: string } {
+export function labDrills(
+  run: LabRun,
+  lab: LabTailnet,
+  inputs: LabChangeInputs,
+  running: Running,
+  upgradeTo: LabUpgradeTo | undefined,
+  binDir: string | undefined,
+): LabDrills | { skip: string } {
   const { rt, runDir } = run;
   const { plan, bins } = run.setup;
   const hsHost = lab.tailnet.headscale.host;
   const files = `hosts/${hsHost}/backup`;
   const rendered = (name: string) => join(runDir, "rendered", files, name);
-  if (!lab.files.some((f) => f.path === `${files}/headscale-backup.sh`) || !lab.tailnet.headscale.backup?.schedule) return { skip: "the spec turns headscale's scheduled backups off (headscale.backup.enabled: false)" };
+  if (!lab.files.some((f) => f.path === `${files}/headscale-backup.sh`) || !lab.tailnet.headscale.backup?.schedule)
+    return { skip: "the spec turns headscale's scheduled backups off (headscale.backup.enabled: false)" };
   const [script, config] = [rendered("headscale-backup.sh"), rendered("headscale-backup.env")];
   const hsMachine = headscaleMachine(plan);
   const backups: BackupHost = {
@@ -117,16 +127,30 @@ export function labDrills(run: LabRun, lab: LabTailnet, inputs: LabChangeInputs,
   };
 }
 
-function labUpgrade(rt: LabRuntime, lab: LabTailnet, inputs: LabChangeInputs, running: Running, bins: LabBinaries, backups: BackupHost, machine: string, config: string, upgradeTo: LabUpgradeTo | undefined, binDir: string | undefined): LabUpgrade | { skip: string } {
+function labUpgrade(
+  rt: LabRuntime,
+  lab: LabTailnet,
+  inputs: LabChangeInputs,
+  running: Running,
+  bins: LabBinaries,
+  backups: BackupHost,
+  machine: string,
+  config: string,
+  upgradeTo: LabUpgradeTo | undefined,
+  binDir: string | undefined,
+): LabUpgrade | { skip: string } {
   const from = lab.tailnet.headscale.version;
   if (!upgradeTo) return { skip: `no upgrade to drill: give --upgrade-to <release> (the next minor release after ${from.version})` };
   const to = findHeadscaleVersion(upgradeTo.version);
   if (!to) return { skip: `--upgrade-to ${upgradeTo.version}: the kit renders for headscale ${SUPPORTED_HEADSCALE_VERSIONS.join(", ")}` };
   const step = planUpgrade(from, to);
-  if (!step.ok || step.path.length !== 1 || to.minor === from.minor) return { skip: `${from.version} -> ${to.version} is not one minor upgrade step (${step.explanation})` };
+  if (!step.ok || step.path.length !== 1 || to.minor === from.minor)
+    return { skip: `${from.version} -> ${to.version} is not one minor upgrade step (${step.explanation})` };
   let toBinary: string;
   try {
-    toBinary = upgradeTo.headscale ?? findLabBinaries({ headscale: to.version, tailscale: lab.tailnet.derp.derperVersion }, { ...(binDir !== undefined && { binDir }) }).headscale;
+    toBinary =
+      upgradeTo.headscale ??
+      findLabBinaries({ headscale: to.version, tailscale: lab.tailnet.derp.derperVersion }, { ...(binDir !== undefined && { binDir }) }).headscale;
   } catch (e) {
     if (e instanceof LabBinariesMissing) return { skip: `headscale ${to.version} is not built: ${e.message.split("\n")[1]?.trim() ?? e.message}` };
     throw e;

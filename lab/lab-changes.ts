@@ -98,7 +98,19 @@ export type LabBreak =
   | "oidc-user-not-allowed"
   | "ipv6-stun-closed";
 
-export const LAB_BREAKS: readonly LabBreak[] = ["pin-mismatch", "wrong-pin-matches", "verify-off", "route-not-auto-approved", "exit-not-approved", "mesh-key-mismatch", "device-untagged", "foreign-region", "direct-allowed", "oidc-user-not-allowed", "ipv6-stun-closed"];
+export const LAB_BREAKS: readonly LabBreak[] = [
+  "pin-mismatch",
+  "wrong-pin-matches",
+  "verify-off",
+  "route-not-auto-approved",
+  "exit-not-approved",
+  "mesh-key-mismatch",
+  "device-untagged",
+  "foreign-region",
+  "direct-allowed",
+  "oidc-user-not-allowed",
+  "ipv6-stun-closed",
+];
 
 /** Where one derper keeps its files in the lab. */
 export interface DerperLabPaths {
@@ -228,7 +240,11 @@ function pipeline(spec: TailnetSpec, inputs: LabChangeInputs) {
  * The lab's tailnet with headscale's settings changed by `change` (an upgrade, a rollback): the
  * lab spec through the same pipeline, with the same run directory, certificates and secrets.
  */
-export function labVariant(lab: LabTailnet, inputs: LabChangeInputs, change: (headscale: TailnetSpec["headscale"]) => void): { tailnet: PreparedTailnet; files: RenderedFile[] } {
+export function labVariant(
+  lab: LabTailnet,
+  inputs: LabChangeInputs,
+  change: (headscale: TailnetSpec["headscale"]) => void,
+): { tailnet: PreparedTailnet; files: RenderedFile[] } {
   const spec = structuredClone(lab.spec) as TailnetSpec;
   change(spec.headscale);
   const { relocated } = pipeline(spec, inputs);
@@ -260,7 +276,12 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
     for (let i = 2; names.has(name); i++) name = `${LAB_HEADSCALE_HOST}-${i}`;
     spec.hosts = [...(spec.hosts ?? []), { name }];
     hs.host = name;
-    note("headscale.host", undefined, name, "the lab runs headscale on a machine of its own; the kit renders headscale's backups for the host it runs on (the drills of --faults use them)");
+    note(
+      "headscale.host",
+      undefined,
+      name,
+      "the lab runs headscale on a machine of its own; the kit renders headscale's backups for the host it runs on (the drills of --faults use them)",
+    );
   }
 
   // the server URL: named by an IP address, it becomes headscale's lab address (a DNS name resolves there through the hosts file)
@@ -278,7 +299,12 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
   if (server.protocol === "https:") {
     if (!inputs.headscaleCertificate) throw new Error("the lab needs a certificate for headscale's https server URL");
     hs.tls = { mode: "files", certPath: inputs.headscaleCertificate.certFile, keyPath: inputs.headscaleCertificate.keyFile };
-    note("headscale.tls", tlsBefore.mode === "letsencrypt" ? "letsencrypt (ACME)" : tlsBefore.mode === "files" ? `files ${tlsBefore.certPath}` : "proxy (TLS terminated in front)", `files: a certificate for ${labServerHost(hs.serverUrl)} from the lab CA`, "no public CA can issue certificates in a lab; clients trust the lab CA");
+    note(
+      "headscale.tls",
+      tlsBefore.mode === "letsencrypt" ? "letsencrypt (ACME)" : tlsBefore.mode === "files" ? `files ${tlsBefore.certPath}` : "proxy (TLS terminated in front)",
+      `files: a certificate for ${labServerHost(hs.serverUrl)} from the lab CA`,
+      "no public CA can issue certificates in a lab; clients trust the lab CA",
+    );
   } else if (tlsBefore.mode !== "proxy") {
     note("headscale.tls", tlsBefore.mode, "proxy (plain HTTP)", "the server URL is http://");
     hs.tls = { mode: "proxy" };
@@ -307,7 +333,12 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
 
   // Tailscale's public regions: unreachable from a lab, and headscale does not start when it cannot fetch their map
   if (spec.derp?.tailscaleRegions !== undefined && spec.derp.tailscaleRegions !== "drop") {
-    note("derp.tailscaleRegions", JSON.stringify(spec.derp.tailscaleRegions), "drop", "the lab has no route off the machine: headscale could not fetch Tailscale's public DERP map and would not start");
+    note(
+      "derp.tailscaleRegions",
+      JSON.stringify(spec.derp.tailscaleRegions),
+      "drop",
+      "the lab has no route off the machine: headscale could not fetch Tailscale's public DERP map and would not start",
+    );
     spec.derp.tailscaleRegions = "drop";
   }
 
@@ -332,7 +363,10 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
       const machine = machineOfNode(plan, node.name);
       const what = `derp node ${node.name}`;
       const ipFamily = parseIp(node.hostname)?.family;
-      if (ipFamily === 6) throw new Error(`${what}: the lab cannot run a node named by the IPv6 address ${node.hostname} (its certificates are for IPv4 lab addresses); name it by a DNS name or an IPv4 address`);
+      if (ipFamily === 6)
+        throw new Error(
+          `${what}: the lab cannot run a node named by the IPv6 address ${node.hostname} (its certificates are for IPv4 lab addresses); name it by a DNS name or an IPv4 address`,
+        );
       if (ipFamily === 4) {
         note(`${what} hostname`, node.hostname, machine.address, "public addresses become lab addresses (the node is named by its IP address)");
         node.hostname = machine.address;
@@ -350,24 +384,51 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
       const manualFiles = node.certificate?.mode === "manual" && node.certificate.certFile ? ` (${node.certificate.certFile})` : "";
       if (source === "self-signed") {
         // The kit issues it, for the node's lab host name, into the run's secrets directory.
-        if (ipFamily === 4 && !node.insecureForTests && !pinned) pinned = { regionId: region.id, hostname: node.hostname, ...(node.derpPort !== undefined && { derpPort: node.derpPort }), ...(node.stunPort !== undefined && { stunPort: node.stunPort }) };
+        if (ipFamily === 4 && !node.insecureForTests && !pinned)
+          pinned = {
+            regionId: region.id,
+            hostname: node.hostname,
+            ...(node.derpPort !== undefined && { derpPort: node.derpPort }),
+            ...(node.stunPort !== undefined && { stunPort: node.stunPort }),
+          };
         continue;
       }
       if (ipFamily === 4) {
         const cert = inputs.ipNodeCertificates.get(node.name);
         if (!cert) throw new Error(`${what}: no lab certificate was made for it`);
         node.certificate = { mode: "manual", certFile: cert.certFile, keyFile: cert.keyFile };
-        note(`${what} certificate`, `${source}${manualFiles}`, `manual: a self-signed certificate for ${node.hostname} made by the lab`, "the node's address changed, so its certificate must too");
+        note(
+          `${what} certificate`,
+          `${source}${manualFiles}`,
+          `manual: a self-signed certificate for ${node.hostname} made by the lab`,
+          "the node's address changed, so its certificate must too",
+        );
         if (node.certName !== undefined || !node.insecureForTests) {
-          note(`${what} certName`, node.certName, cert.pin, "the pin of the lab's certificate: the one place the lab changes a pin (use certificate mode self-signed and the kit issues and pins it itself)");
+          note(
+            `${what} certName`,
+            node.certName,
+            cert.pin,
+            "the pin of the lab's certificate: the one place the lab changes a pin (use certificate mode self-signed and the kit issues and pins it itself)",
+          );
           node.certName = cert.pin;
-          if (!pinned) pinned = { regionId: region.id, hostname: node.hostname, ...(node.derpPort !== undefined && { derpPort: node.derpPort }), ...(node.stunPort !== undefined && { stunPort: node.stunPort }) };
+          if (!pinned)
+            pinned = {
+              regionId: region.id,
+              hostname: node.hostname,
+              ...(node.derpPort !== undefined && { derpPort: node.derpPort }),
+              ...(node.stunPort !== undefined && { stunPort: node.stunPort }),
+            };
         }
       } else {
         const cert = inputs.dnsNodeCertificates.get(node.name);
         if (!cert) throw new Error(`${what}: no lab certificate was made for it`);
         node.certificate = { mode: "manual", certFile: cert.certFile, keyFile: cert.keyFile };
-        note(`${what} certificate`, `${source}${manualFiles}`, `manual: a certificate for ${node.hostname} from the lab CA`, "no public CA issues certificates in a lab; clients trust the lab CA");
+        note(
+          `${what} certificate`,
+          `${source}${manualFiles}`,
+          `manual: a certificate for ${node.hostname} from the lab CA`,
+          "no public CA issues certificates in a lab; clients trust the lab CA",
+        );
       }
     }
   }
@@ -394,12 +455,18 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
       ],
     });
     probe = { regionId, regionCode: PROBE_CODE, nodeName, pinnedNode: "", wrongPin: inputs.wrongPin };
-    note(`derp region ${regionId} (${PROBE_CODE})`, undefined, `added: the node at ${pinned.hostname} again, pinned to another certificate of the same address (${inputs.wrongPin.slice(0, 22)}…), NoMeasureNoHome`, "lab only: proves clients refuse a node whose certificate does not match its pin; no client measures or homes on it");
+    note(
+      `derp region ${regionId} (${PROBE_CODE})`,
+      undefined,
+      `added: the node at ${pinned.hostname} again, pinned to another certificate of the same address (${inputs.wrongPin.slice(0, 22)}…), NoMeasureNoHome`,
+      "lab only: proves clients refuse a node whose certificate does not match its pin; no client measures or homes on it",
+    );
   }
 
   // break: a region the model does not have, in the map headscale serves
   const breaks = new Set(inputs.breaks ?? []);
-  const brk = (what: LabBreak, subject: string, from: unknown, to: unknown) => note(`break ${what}: ${subject}`, from, to, "asked for: a test of the check this precondition belongs to");
+  const brk = (what: LabBreak, subject: string, from: unknown, to: unknown) =>
+    note(`break ${what}: ${subject}`, from, to, "asked for: a test of the check this precondition belongs to");
   const foreignRegions: number[] = [];
   if (breaks.has("foreign-region")) {
     const used = new Set((spec.derp?.regions ?? []).map((r) => r.id));
@@ -408,15 +475,30 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
     spec.derp.regions ??= [];
     spec.derp.regions.push({ id, code: "nyc", name: "New York City", nodes: [{ name: "nyc-1", hostname: "derp-nyc.example.net" }] });
     foreignRegions.push(id);
-    brk("foreign-region", `derp region ${id} (nyc)`, undefined, "added to the map headscale serves: a region of Tailscale's public map, not in the model (no derper runs it, nothing resolves its name)");
+    brk(
+      "foreign-region",
+      `derp region ${id} (nyc)`,
+      undefined,
+      "added to the map headscale serves: a region of Tailscale's public map, not in the model (no derper runs it, nothing resolves its name)",
+    );
   }
 
   // the normal pipeline: validate + resolve, certificates, relocation, render
   const { resolved, store, started, relocated } = pipeline(spec, inputs);
   let tailnet = relocated;
-  note("secrets", `${defaultSecretsRoot()}/${resolved.name}`, `${inputs.secretsDir}/${resolved.name}`, "fresh mesh keys and self-signed certificates for every run; the lab never touches your secrets");
+  note(
+    "secrets",
+    `${defaultSecretsRoot()}/${resolved.name}`,
+    `${inputs.secretsDir}/${resolved.name}`,
+    "fresh mesh keys and self-signed certificates for every run; the lab never touches your secrets",
+  );
   const before = resolved.headscale.paths;
-  note("headscale files", `${before.configDir}, ${before.stateDir}, ${before.runDir}`, `${inputs.headscalePaths.configDir}, ${inputs.headscalePaths.stateDir}, ${inputs.headscalePaths.runDir}`, "the lab runs headscale as a process in the run directory");
+  note(
+    "headscale files",
+    `${before.configDir}, ${before.stateDir}, ${before.runDir}`,
+    `${inputs.headscalePaths.configDir}, ${inputs.headscalePaths.stateDir}, ${inputs.headscalePaths.runDir}`,
+    "the lab runs headscale as a process in the run directory",
+  );
   if (probe) {
     const node = allNodes(tailnet).find((n) => n.hostname === pinned!.hostname && n.name !== probe!.nodeName);
     probe = { ...probe, pinnedNode: node?.name ?? "" };
@@ -425,7 +507,12 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
   // families): it listens on both itself, so a client with IPv6 only reaches it too.
   const bound = parseListenAddress(tailnet.headscale.listenAddr);
   if (bound?.host === "0.0.0.0") {
-    note("headscale listen_addr (rendered)", tailnet.headscale.listenAddr, `[::]:${bound.port}`, "the lab network is dual-stack: headscale listens on IPv4 and IPv6, as a published container port does");
+    note(
+      "headscale listen_addr (rendered)",
+      tailnet.headscale.listenAddr,
+      `[::]:${bound.port}`,
+      "the lab network is dual-stack: headscale listens on IPv4 and IPv6, as a published container port does",
+    );
     tailnet = { ...tailnet, headscale: { ...tailnet.headscale, listenAddr: `[::]:${bound.port}` } };
   }
   if (inputs.oidc) tailnet = pointOidcAtLab(tailnet, inputs.oidc, (c) => changes.push(c));
@@ -439,7 +526,8 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
     mkdirSync(d, { recursive: true, mode: 0o700 });
     return d;
   };
-  const pinnedNode = nodes.find((n) => n.name === probe?.pinnedNode) ?? nodes.find((n) => n.hostnameIsIp && n.certName?.startsWith("sha256-raw:") && started.has(n.name));
+  const pinnedNode =
+    nodes.find((n) => n.name === probe?.pinnedNode) ?? nodes.find((n) => n.hostnameIsIp && n.certName?.startsWith("sha256-raw:") && started.has(n.name));
   let servedPin = pinnedNode?.certName;
   if (breaks.has("pin-mismatch")) {
     if (!pinnedNode) throw new Error("break pin-mismatch: the model has no DERP node named by an IP address with a pinned certificate");
@@ -447,13 +535,30 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
     const files = writeLabCertificate(breakDir(), `${pinnedNode.name}-other`, issued);
     derperCertificates.set(pinnedNode.name, files);
     servedPin = certificatePin(issued.der);
-    brk("pin-mismatch", `derp node ${pinnedNode.name} certificate served`, `the one its pin names (${pinnedNode.certName?.slice(0, 22)}…)`, `another self-signed certificate for ${pinnedNode.hostname} (${servedPin.slice(0, 22)}…)`);
+    brk(
+      "pin-mismatch",
+      `derp node ${pinnedNode.name} certificate served`,
+      `the one its pin names (${pinnedNode.certName?.slice(0, 22)}…)`,
+      `another self-signed certificate for ${pinnedNode.hostname} (${servedPin.slice(0, 22)}…)`,
+    );
   }
   if (breaks.has("wrong-pin-matches")) {
-    if (!probe || !servedPin) throw new Error("break wrong-pin-matches: the lab has no wrong-pin region (no DERP node named by an IP address with a pinned certificate)");
+    if (!probe || !servedPin)
+      throw new Error("break wrong-pin-matches: the lab has no wrong-pin region (no DERP node named by an IP address with a pinned certificate)");
     const pin = servedPin;
-    tailnet = { ...tailnet, derp: { ...tailnet.derp, regions: tailnet.derp.regions.map((r) => ({ ...r, nodes: r.nodes.map((n) => (n.name === probe!.nodeName ? { ...n, certName: pin } : n)) })) } };
-    brk("wrong-pin-matches", `derp region ${probe.regionId} (${probe.regionCode}) certName`, `${probe.wrongPin.slice(0, 22)}… (a certificate never served)`, `${pin.slice(0, 22)}… (the certificate ${pinnedNode?.name} serves)`);
+    tailnet = {
+      ...tailnet,
+      derp: {
+        ...tailnet.derp,
+        regions: tailnet.derp.regions.map((r) => ({ ...r, nodes: r.nodes.map((n) => (n.name === probe!.nodeName ? { ...n, certName: pin } : n)) })),
+      },
+    };
+    brk(
+      "wrong-pin-matches",
+      `derp region ${probe.regionId} (${probe.regionCode}) certName`,
+      `${probe.wrongPin.slice(0, 22)}… (a certificate never served)`,
+      `${pin.slice(0, 22)}… (the certificate ${pinnedNode?.name} serves)`,
+    );
     probe = { ...probe, wrongPin: pin };
   }
   if (breaks.has("route-not-auto-approved")) {
@@ -462,11 +567,17 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
     if (!policy || routes.size === 0) throw new Error("break route-not-auto-approved: the model has no policy with routes to auto-approve");
     const kept = Object.fromEntries(Object.entries(policy.autoApprovers.routes).filter(([prefix]) => !routes.has(prefix)));
     tailnet = { ...tailnet, policy: { ...policy, autoApprovers: { ...policy.autoApprovers, routes: kept } } };
-    brk("route-not-auto-approved", "policy autoApprovers.routes", Object.keys(policy.autoApprovers.routes).join(", "), Object.keys(kept).join(", ") || "(none)");
+    brk(
+      "route-not-auto-approved",
+      "policy autoApprovers.routes",
+      Object.keys(policy.autoApprovers.routes).join(", "),
+      Object.keys(kept).join(", ") || "(none)",
+    );
   }
   if (breaks.has("exit-not-approved")) {
     const policy = tailnet.policy;
-    if (!policy || !tailnet.devices.some((d) => d.exitNode)) throw new Error("break exit-not-approved: the model has no policy with exit nodes to auto-approve");
+    if (!policy || !tailnet.devices.some((d) => d.exitNode))
+      throw new Error("break exit-not-approved: the model has no policy with exit nodes to auto-approve");
     tailnet = { ...tailnet, policy: { ...policy, autoApprovers: { ...policy.autoApprovers, exitNode: [] } } };
     brk("exit-not-approved", "policy autoApprovers.exitNode", policy.autoApprovers.exitNode.join(", "), "(none)");
   }
@@ -491,16 +602,24 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
       }
     }
   }
-  if (breaks.has("verify-off")) brk("verify-off", "derper flags (every node)", "-verify-client-url=... -verify-client-url-fail-open=false", "(dropped: derper admits any client)");
-  if (breaks.has("mesh-key-mismatch") && ![...meshKeys.values()].some((k) => k.includes("lab-breaks"))) throw new Error("break mesh-key-mismatch: the model has no meshed region whose nodes the lab starts");
+  if (breaks.has("verify-off"))
+    brk("verify-off", "derper flags (every node)", "-verify-client-url=... -verify-client-url-fail-open=false", "(dropped: derper admits any client)");
+  if (breaks.has("mesh-key-mismatch") && ![...meshKeys.values()].some((k) => k.includes("lab-breaks")))
+    throw new Error("break mesh-key-mismatch: the model has no meshed region whose nodes the lab starts");
   if (breaks.has("device-untagged")) {
     if (!tailnet.devices.some((d) => d.tags.length > 0)) throw new Error("break device-untagged: no device of the model has tags");
     brk("device-untagged", "pre-auth keys of tagged devices", "made with the device's tags", "made without tags");
   }
   if (breaks.has("oidc-user-not-allowed")) {
     const oidc = tailnet.headscale.oidc;
-    if (!oidc || oidc.allowedUsers.length + oidc.allowedDomains.length + oidc.allowedGroups.length === 0) throw new Error("break oidc-user-not-allowed: the model has no oidc block that restricts who may log in");
-    brk("oidc-user-not-allowed", "the lab's OpenID Connect provider, first login", "a user the allowed lists admit", "a user outside allowedUsers, allowedDomains and allowedGroups");
+    if (!oidc || oidc.allowedUsers.length + oidc.allowedDomains.length + oidc.allowedGroups.length === 0)
+      throw new Error("break oidc-user-not-allowed: the model has no oidc block that restricts who may log in");
+    brk(
+      "oidc-user-not-allowed",
+      "the lab's OpenID Connect provider, first login",
+      "a user the allowed lists admit",
+      "a user outside allowedUsers, allowedDomains and allowedGroups",
+    );
   }
   if (breaks.has("ipv6-stun-closed")) {
     const v6 = nodes.filter((n) => n.ipv6 !== undefined && n.stunPort > 0 && started.has(n.name));
@@ -509,9 +628,19 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
   }
   if (breaks.has("direct-allowed")) brk("direct-allowed", "tailscaled of plain clients", "TS_DEBUG_ALWAYS_USE_DERP=true", "(unset: clients may talk directly)");
   if (derperArgs.size > 0) {
-    note("derper files (every node)", `${DERPER_PATHS.keyFile}, ${DERPER_PATHS.certDir}, ${DERPER_PATHS.meshKeyFile}`, "<run>/derper/<node>/derper.key, certs, mesh.key", "the lab runs derper as a process in the run directory; every other flag is exactly as rendered");
+    note(
+      "derper files (every node)",
+      `${DERPER_PATHS.keyFile}, ${DERPER_PATHS.certDir}, ${DERPER_PATHS.meshKeyFile}`,
+      "<run>/derper/<node>/derper.key, certs, mesh.key",
+      "the lab runs derper as a process in the run directory; every other flag is exactly as rendered",
+    );
   }
-  note("DNS", "public DNS", `${headscaleMachine(plan).name} and every DERP host name resolve to lab addresses`, "a hosts file bound over /etc/hosts in every lab namespace");
+  note(
+    "DNS",
+    "public DNS",
+    `${headscaleMachine(plan).name} and every DERP host name resolve to lab addresses`,
+    "a hosts file bound over /etc/hosts in every lab namespace",
+  );
   return { spec, tailnet, files, derperArgs, meshKeys, derperCertificates, changes, probe, breaks, foreignRegions };
 }
 

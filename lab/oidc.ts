@@ -65,7 +65,11 @@ export function labOidcUsers(oidc: ResolvedOidc, notAllowed = false): LabOidcUse
     ...(oidc.allowedDomains.length ? [`allowedDomains ${oidc.allowedDomains.join(", ")}`] : []),
     ...(oidc.allowedGroups.length ? [`allowedGroups ${oidc.allowedGroups.join(", ")}`] : []),
   ].join("; ");
-  return { first: notAllowed && outsider ? outsider : allowed, outsider, restrictions: restrictions || "no allowed users, domains or groups: everyone may log in" };
+  return {
+    first: notAllowed && outsider ? outsider : allowed,
+    outsider,
+    restrictions: restrictions || "no allowed users, domains or groups: everyone may log in",
+  };
 }
 
 /** The issuer of the lab's provider (mockoidc serves `/oidc` on plain HTTP). */
@@ -78,11 +82,25 @@ export function labOidcIssuer(providerAddress: string): string {
  * run. Changed in the resolved model (the spec's grammar admits only https issuers; the lab's
  * provider is plain HTTP inside the namespaces), each change listed.
  */
-export function pointOidcAtLab<T extends ResolvedTailnet>(tailnet: T, lab: { readonly issuer: string; readonly clientSecretFile: string }, note: (c: LabChange) => void): T {
+export function pointOidcAtLab<T extends ResolvedTailnet>(
+  tailnet: T,
+  lab: { readonly issuer: string; readonly clientSecretFile: string },
+  note: (c: LabChange) => void,
+): T {
   const oidc = tailnet.headscale.oidc;
   if (!oidc) return tailnet;
-  note({ subject: "headscale.oidc.issuer", from: oidc.issuer, to: lab.issuer, why: "no identity provider of yours is reachable in a lab: headscale's own test provider (`headscale mockoidc`, plain HTTP in its namespace) stands in" });
-  note({ subject: "headscale.oidc.clientSecretPath", from: oidc.clientSecretPath, to: lab.clientSecretFile, why: "a client secret of the run, which the lab's provider holds too" });
+  note({
+    subject: "headscale.oidc.issuer",
+    from: oidc.issuer,
+    to: lab.issuer,
+    why: "no identity provider of yours is reachable in a lab: headscale's own test provider (`headscale mockoidc`, plain HTTP in its namespace) stands in",
+  });
+  note({
+    subject: "headscale.oidc.clientSecretPath",
+    from: oidc.clientSecretPath,
+    to: lab.clientSecretFile,
+    why: "a client secret of the run, which the lab's provider holds too",
+  });
   return { ...tailnet, headscale: { ...tailnet.headscale, oidc: { ...oidc, issuer: lab.issuer, clientSecretPath: lab.clientSecretFile } } };
 }
 
@@ -122,10 +140,30 @@ const MARK = "\n@@lab@@";
 
 /** One request with curl, redirects followed, cookies kept in the jar. */
 async function request(login: OidcLoginContext, args: readonly string[]): Promise<Followed> {
-  const r = await login.curl(["-sS", "-L", "--max-redirs", "10", "--max-time", "15", "-c", login.cookieJar, "-b", login.cookieJar, "-w", `${MARK}%{http_code} %{url_effective}`, ...args], 20_000);
+  const r = await login.curl(
+    [
+      "-sS",
+      "-L",
+      "--max-redirs",
+      "10",
+      "--max-time",
+      "15",
+      "-c",
+      login.cookieJar,
+      "-b",
+      login.cookieJar,
+      "-w",
+      `${MARK}%{http_code} %{url_effective}`,
+      ...args,
+    ],
+    20_000,
+  );
   const at = r.stdout.lastIndexOf(MARK);
   if (at < 0) throw new Error(`curl ${args.at(-1)} failed (${r.code}): ${short((r.stderr || r.stdout).trim(), 200)}`);
-  const [code, url] = r.stdout.slice(at + MARK.length).trim().split(" ");
+  const [code, url] = r.stdout
+    .slice(at + MARK.length)
+    .trim()
+    .split(" ");
   return { code: Number(code), url: url ?? "", body: r.stdout.slice(0, at) };
 }
 
@@ -150,7 +188,7 @@ async function followLogin(login: OidcLoginContext, authUrl: string): Promise<{ 
   let final = await request(login, [authUrl]);
   steps.push(`GET ${authUrl} -> ${final.code} at ${final.url}`);
   const form = final.code === 200 ? parseForm(final.body) : undefined;
-  if (form && form.action.includes("/register/confirm/")) {
+  if (form?.action.includes("/register/confirm/")) {
     const target = new URL(form.action, final.url).toString();
     const data = Object.entries(form.fields).flatMap(([k, v]) => ["--data-urlencode", `${k}=${v}`]);
     final = await request(login, [...data, target]);
@@ -171,8 +209,17 @@ const text = (html: string) =>
   );
 
 /** `tailscale up` with no key in the background; resolves with the login URL it prints (from `tailscale status`). */
-async function startLogin(ctx: CheckContext, login: OidcLoginContext, hostname: string, timeoutS: number): Promise<{ authUrl: string; up: Promise<RunResult> }> {
-  const up = ctx.tailscale(login.machine, ["up", `--login-server=${login.serverUrl}`, `--hostname=${hostname}`, "--force-reauth", `--timeout=${timeoutS}s`], (timeoutS + 10) * 1000);
+async function startLogin(
+  ctx: CheckContext,
+  login: OidcLoginContext,
+  hostname: string,
+  timeoutS: number,
+): Promise<{ authUrl: string; up: Promise<RunResult> }> {
+  const up = ctx.tailscale(
+    login.machine,
+    ["up", `--login-server=${login.serverUrl}`, `--hostname=${hostname}`, "--force-reauth", `--timeout=${timeoutS}s`],
+    (timeoutS + 10) * 1000,
+  );
   for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {
     const r = await ctx.tailscale(login.machine, ["status", "--json"]);
     const authUrl = (JSON.parse(r.stdout || "{}") as { AuthURL?: string }).AuthURL;
@@ -183,7 +230,8 @@ async function startLogin(ctx: CheckContext, login: OidcLoginContext, hostname: 
   throw new Error(`tailscale up printed no login URL in 15 s: ${short((r.stderr || r.stdout).trim(), 200)}`);
 }
 
-const nodeOf = async (ctx: CheckContext, hostname: string): Promise<HeadscaleNode | undefined> => (await listNodes(ctx)).find((n) => n.given_name === hostname || n.name === hostname);
+const nodeOf = async (ctx: CheckContext, hostname: string): Promise<HeadscaleNode | undefined> =>
+  (await listNodes(ctx)).find((n) => n.given_name === hostname || n.name === hostname);
 
 /**
  * `oidc-login`: a client logs in through the provider with no browser and registers as its
@@ -192,51 +240,66 @@ const nodeOf = async (ctx: CheckContext, hostname: string): Promise<HeadscaleNod
 export async function checkOidcLogin(ctx: CheckContext, login: OidcLoginContext): Promise<LabCheck> {
   const hostname = "oidc-login";
   const { first, outsider } = login.users;
-  return timed(ctx, "oidc-login", `login through OpenID Connect (${login.oidc.pkce.enabled ? `PKCE ${login.oidc.pkce.method}` : "no PKCE"}): ${first.Email} registers, a user outside the allowed lists is refused`, async () => {
-    const t0 = Date.now();
-    await login.startTailscaled();
-    const { authUrl, up } = await startLogin(ctx, login, hostname, 40);
-    const { final, steps } = await followLogin(login, authUrl);
-    const refusedAtOnce = final.code >= 400;
-    // A refused login never completes: the pending `tailscale up` gives up by itself.
-    const joined = refusedAtOnce ? (up.catch(() => undefined), undefined) : await up;
-    const node = await nodeOf(ctx, hostname);
-    const registeredAs = node?.user;
-    if (joined?.code !== 0 || !node) {
-      const upSaid = joined ? `; tailscale up: ${short((joined.stderr || joined.stdout).trim() || `exit ${joined.code}`, 160)}` : "";
-      return {
-        status: "fail",
-        detail: `headscale did not register ${first.Email} (${login.users.restrictions}): the login ended with HTTP ${final.code} "${text(final.body)}"${upSaid}`,
-        data: { steps, final: { code: final.code, url: final.url } },
-      };
-    }
-    if (registeredAs?.name !== first.PreferredUsername && registeredAs?.email !== first.Email) {
-      return { status: "fail", detail: `the node registered as user ${JSON.stringify(registeredAs)}, not the provider's ${first.Email}`, data: { steps, node } };
-    }
-    const loggedInMs = Date.now() - t0;
-    const loggedIn = `${first.Email} logged in without a browser (${steps.length} step(s): ${steps.map((s) => s.split(" -> ")[0]!.split(" ")[0]).join(", ")}) and ${hostname} registered as user ${registeredAs?.name ?? "?"} (${loggedInMs} ms)`;
-    if (!outsider) return { status: "pass", detail: `${loggedIn}; the model allows every user (${login.users.restrictions}), so none was refused`, data: { steps, node } };
+  return timed(
+    ctx,
+    "oidc-login",
+    `login through OpenID Connect (${login.oidc.pkce.enabled ? `PKCE ${login.oidc.pkce.method}` : "no PKCE"}): ${first.Email} registers, a user outside the allowed lists is refused`,
+    async () => {
+      const t0 = Date.now();
+      await login.startTailscaled();
+      const { authUrl, up } = await startLogin(ctx, login, hostname, 40);
+      const { final, steps } = await followLogin(login, authUrl);
+      const refusedAtOnce = final.code >= 400;
+      // A refused login never completes: the pending `tailscale up` gives up by itself.
+      if (refusedAtOnce) up.catch(() => undefined);
+      const joined = refusedAtOnce ? undefined : await up;
+      const node = await nodeOf(ctx, hostname);
+      const registeredAs = node?.user;
+      if (joined?.code !== 0 || !node) {
+        const upSaid = joined ? `; tailscale up: ${short((joined.stderr || joined.stdout).trim() || `exit ${joined.code}`, 160)}` : "";
+        return {
+          status: "fail",
+          detail: `headscale did not register ${first.Email} (${login.users.restrictions}): the login ended with HTTP ${final.code} "${text(final.body)}"${upSaid}`,
+          data: { steps, final: { code: final.code, url: final.url } },
+        };
+      }
+      if (registeredAs?.name !== first.PreferredUsername && registeredAs?.email !== first.Email) {
+        return {
+          status: "fail",
+          detail: `the node registered as user ${JSON.stringify(registeredAs)}, not the provider's ${first.Email}`,
+          data: { steps, node },
+        };
+      }
+      const loggedInMs = Date.now() - t0;
+      const loggedIn = `${first.Email} logged in without a browser (${steps.length} step(s): ${steps.map((s) => s.split(" -> ")[0]!.split(" ")[0]).join(", ")}) and ${hostname} registered as user ${registeredAs?.name ?? "?"} (${loggedInMs} ms)`;
+      if (!outsider)
+        return { status: "pass", detail: `${loggedIn}; the model allows every user (${login.users.restrictions}), so none was refused`, data: { steps, node } };
 
-    // The outsider: logged out, the same client logs in again.
-    const out = await ctx.tailscale(login.machine, ["logout"]);
-    if (out.code !== 0) throw new Error(`tailscale logout failed: ${short((out.stderr || out.stdout).trim(), 200)}`);
-    const before = (await listNodes(ctx)).length;
-    const second = await startLogin(ctx, login, `${hostname}-outsider`, 10);
-    const refused = await followLogin(login, second.authUrl);
-    // Refused: no node joins (the pending `tailscale up` gives up by itself, 10 s after it started).
-    second.up.catch(() => undefined);
-    await ctx.pause(1_000);
-    const nodes = await listNodes(ctx);
-    const admitted = nodes.filter((n) => n.user?.email === outsider.Email);
-    if (refused.final.code === 200 || admitted.length > 0 || nodes.length > before) {
-      return { status: "fail", detail: `${loggedIn}; but headscale let ${outsider.Email} in too (${login.users.restrictions})`, data: { steps, refused: refused.steps } };
-    }
-    return {
-      status: "pass",
-      detail: `${loggedIn}; ${outsider.Email} was refused with HTTP ${refused.final.code} "${text(refused.final.body)}" (${login.users.restrictions})`,
-      data: { steps, refused: refused.steps, node },
-    };
-  });
+      // The outsider: logged out, the same client logs in again.
+      const out = await ctx.tailscale(login.machine, ["logout"]);
+      if (out.code !== 0) throw new Error(`tailscale logout failed: ${short((out.stderr || out.stdout).trim(), 200)}`);
+      const before = (await listNodes(ctx)).length;
+      const second = await startLogin(ctx, login, `${hostname}-outsider`, 10);
+      const refused = await followLogin(login, second.authUrl);
+      // Refused: no node joins (the pending `tailscale up` gives up by itself, 10 s after it started).
+      second.up.catch(() => undefined);
+      await ctx.pause(1_000);
+      const nodes = await listNodes(ctx);
+      const admitted = nodes.filter((n) => n.user?.email === outsider.Email);
+      if (refused.final.code === 200 || admitted.length > 0 || nodes.length > before) {
+        return {
+          status: "fail",
+          detail: `${loggedIn}; but headscale let ${outsider.Email} in too (${login.users.restrictions})`,
+          data: { steps, refused: refused.steps },
+        };
+      }
+      return {
+        status: "pass",
+        detail: `${loggedIn}; ${outsider.Email} was refused with HTTP ${refused.final.code} "${text(refused.final.body)}" (${login.users.restrictions})`,
+        data: { steps, refused: refused.steps, node },
+      };
+    },
+  );
 }
 
 /** The lab's OpenID Connect provider and login client in a run, when the model has `oidc`. */

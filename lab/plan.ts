@@ -131,7 +131,8 @@ export function planLab(tailnet: ResolvedTailnet, clients: number, subnet = DEFA
     return candidate;
   };
   const machines: LabMachine[] = [];
-  const add = (m: Omit<LabMachine, "address" | "address6">) => machines.push({ ...m, address: addressAt(net, machines.length), address6: `${LAB_SUBNET6.prefix}${10 + machines.length}` });
+  const add = (m: Omit<LabMachine, "address" | "address6">) =>
+    machines.push({ ...m, address: addressAt(net, machines.length), address6: `${LAB_SUBNET6.prefix}${10 + machines.length}` });
   const lanPlans = tailnet.devices.flatMap((device) => {
     const routes = device.advertiseRoutes.filter((r) => {
       const p = parsePrefix(r);
@@ -139,7 +140,10 @@ export function planLab(tailnet: ResolvedTailnet, clients: number, subnet = DEFA
     });
     return routes.map((route, i) => ({ device, route, i, count: routes.length }));
   });
-  const clientUser = chooseClientUser(tailnet, lanPlans.map((l) => hostOf(parsePrefix(l.route)!, 2)));
+  const clientUser = chooseClientUser(
+    tailnet,
+    lanPlans.map((l) => hostOf(parsePrefix(l.route)!, 2)),
+  );
   const asUser = clientUser.name === tailnet.name ? {} : { user: clientUser.name };
   const none = { modelHost: undefined, headscale: false, derpNodes: [], device: undefined, client: undefined, mesh: undefined };
   for (const [name, s] of servers) add({ ...none, name, kind: "server", modelHost: s.modelHost, headscale: s.headscale, derpNodes: s.derpNodes });
@@ -157,7 +161,13 @@ export function planLab(tailnet: ResolvedTailnet, clients: number, subnet = DEFA
     if (!n1 || !n2 || serverOf(n1.name) === serverOf(n2.name)) continue;
     nodes.slice(0, 2).forEach((home, i) => {
       const blocked = nodes.filter((n) => serverOf(n.name) !== serverOf(home.name)).map((n) => n.name);
-      add({ ...none, ...asUser, name: unique(`mesh-${region.code}-${i + 1}`), kind: "client", mesh: { regionId: region.id, regionCode: region.code, node: home.name, blocked } });
+      add({
+        ...none,
+        ...asUser,
+        name: unique(`mesh-${region.code}-${i + 1}`),
+        kind: "client",
+        mesh: { regionId: region.id, regionCode: region.code, node: home.name, blocked },
+      });
     });
   }
   // A client with IPv6 only, when it can reach headscale and a region's DERP nodes over IPv6 (lab/ipv6.ts).
@@ -199,7 +209,11 @@ function chooseClientUser(tailnet: ResolvedTailnet, lanAddresses: readonly strin
   };
   if (fits(tailnet.name)) return { name: tailnet.name, why: undefined };
   const candidate = [...tailnet.users.map((u) => u.name)].sort().find(fits);
-  if (candidate === undefined) return { name: tailnet.name, why: `no user of the policy may reach its own nodes${lanAddresses.length ? " and the routes" : ""}: the relay, mesh and route checks will say so` };
+  if (candidate === undefined)
+    return {
+      name: tailnet.name,
+      why: `no user of the policy may reach its own nodes${lanAddresses.length ? " and the routes" : ""}: the relay, mesh and route checks will say so`,
+    };
   return {
     name: candidate,
     why: `the policy lets ${candidate}'s nodes reach each other${lanAddresses.length ? " and the advertised routes" : ""}, not those of ${tailnet.name} (the lab's own user)`,
@@ -231,7 +245,8 @@ export function usersAllowed(tailnet: ResolvedTailnet, target: { readonly addres
   const allowed = new Set<string>();
   const user = (alias: string) => (alias.endsWith("@") ? alias.slice(0, -1) : alias);
   const isUser = (alias: string) => !alias.includes(":") && !/^\d/.test(alias) && !(alias in policy.hosts) && alias !== "*";
-  const members = (alias: string): string[] => (alias === "autogroup:member" ? everyone : alias.startsWith("group:") ? (policy.groups[alias] ?? []).map(user) : isUser(alias) ? [user(alias)] : []);
+  const members = (alias: string): string[] =>
+    alias === "autogroup:member" ? everyone : alias.startsWith("group:") ? (policy.groups[alias] ?? []).map(user) : isUser(alias) ? [user(alias)] : [];
   for (const rule of policy.acls) {
     const reaches = rule.dst.some((d) => {
       const alias = splitDestination(d)?.alias;

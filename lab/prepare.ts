@@ -59,10 +59,15 @@ export async function prepareLab(run: LabRun, changes: LabChange[]): Promise<Pre
   // certificates
   const ca = await createLabCa(caDir, run.runId);
   const serverUrl = new URL(model.headscale.serverUrl);
-  const headscaleCertificate = serverUrl.protocol === "https:" ? await issueLabCertificate(ca, caDir, "headscale", [labServerHost(model.headscale.serverUrl, plan)]) : undefined;
+  const headscaleCertificate =
+    serverUrl.protocol === "https:" ? await issueLabCertificate(ca, caDir, "headscale", [labServerHost(model.headscale.serverUrl, plan)]) : undefined;
   const dnsNodeCertificates = new Map<string, { certFile: string; keyFile: string }>();
   const ipNodeCertificates = new Map<string, { certFile: string; keyFile: string; pin: string }>();
-  const derperPaths = (node: string) => ({ keyFile: join(runDir, "derper", node, "derper.key"), certDir: join(runDir, "derper", node, "certs"), meshKeyFile: join(runDir, "derper", node, "mesh.key") });
+  const derperPaths = (node: string) => ({
+    keyFile: join(runDir, "derper", node, "derper.key"),
+    certDir: join(runDir, "derper", node, "certs"),
+    meshKeyFile: join(runDir, "derper", node, "mesh.key"),
+  });
   let pinnedAddress: string | undefined;
   for (const node of allNodes(model)) {
     if (node.stunOnly) continue;
@@ -144,7 +149,10 @@ export async function prepareLab(run: LabRun, changes: LabChange[]): Promise<Pre
     if (meshKey) copyFileSync(meshKey, paths.meshKeyFile);
   }
   writeFileSync(run.rt.etc.hosts, labHostsFile(lab.tailnet, plan, lab.probe));
-  writeFileSync(run.rt.etc.resolvConf, "# cdktf-tailnet lab: no DNS server; names come from the hosts file\nnameserver 127.0.0.1\noptions timeout:1 attempts:1\n");
+  writeFileSync(
+    run.rt.etc.resolvConf,
+    "# cdktf-tailnet lab: no DNS server; names come from the hosts file\nnameserver 127.0.0.1\noptions timeout:1 attempts:1\n",
+  );
   writeFileSync(run.rt.etc.nsswitchConf, "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\n");
   return { lab, inputs, oidcRun };
 }

@@ -56,10 +56,26 @@ export function labMachines(plan: LabPlan, runId: string): LabMachineReport[] {
       namespace: `tl${runId}-${m.name}`,
       address: m.ipv6Only ? m.address6 : m.address,
       address6: m.address6,
-      runs: [...(m.headscale ? ["headscale"] : []), ...m.derpNodes.map((n) => `derper ${n}`), ...(joinsWithKey(m) ? ["tailscaled"] : []), ...(m.kind === "oidc-provider" ? ["headscale mockoidc"] : []), ...(m.kind === "oidc-login" ? ["tailscaled (logs in through OIDC)"] : [])],
+      runs: [
+        ...(m.headscale ? ["headscale"] : []),
+        ...m.derpNodes.map((n) => `derper ${n}`),
+        ...(joinsWithKey(m) ? ["tailscaled"] : []),
+        ...(m.kind === "oidc-provider" ? ["headscale mockoidc"] : []),
+        ...(m.kind === "oidc-login" ? ["tailscaled (logs in through OIDC)"] : []),
+      ],
     })),
-    ...plan.lans.map((l) => ({ name: l.name, namespace: `tl${runId}-${l.name}`, address: l.listenerAddress, runs: [`listener :${LISTENER_PORT} (LAN ${l.route} behind ${l.router})`] })),
-    ...plan.upstreams.map((u) => ({ name: u.name, namespace: `tl${runId}-${u.name}`, address: u.listenerAddress, runs: [`listener :${LISTENER_PORT} (upstream of exit node ${u.exitNode})`] })),
+    ...plan.lans.map((l) => ({
+      name: l.name,
+      namespace: `tl${runId}-${l.name}`,
+      address: l.listenerAddress,
+      runs: [`listener :${LISTENER_PORT} (LAN ${l.route} behind ${l.router})`],
+    })),
+    ...plan.upstreams.map((u) => ({
+      name: u.name,
+      namespace: `tl${runId}-${u.name}`,
+      address: u.listenerAddress,
+      runs: [`listener :${LISTENER_PORT} (upstream of exit node ${u.exitNode})`],
+    })),
   ];
 }
 
@@ -100,12 +116,14 @@ export function formatLabTable(report: LabReport): string {
     `${report.ok ? "lab passed" : report.error === "interrupted" ? "lab interrupted" : "lab FAILED"}: ${passed} passed, ${failed} failed, ${skipped} skipped in ${(report.durationMs / 1000).toFixed(1)} s ` +
       `(tailnet ${report.tailnet}, headscale ${report.headscaleVersion}, Tailscale ${report.tailscaleVersion}, ${report.machines.length} machines)`,
   );
-  if (report.startupMs !== undefined) rows.push(`start-up: ${(report.startupMs / 1000).toFixed(1)} s (${report.phases.map((p) => `${p.name} ${(p.ms / 1000).toFixed(1)} s`).join(", ")})`);
+  if (report.startupMs !== undefined)
+    rows.push(`start-up: ${(report.startupMs / 1000).toFixed(1)} s (${report.phases.map((p) => `${p.name} ${(p.ms / 1000).toFixed(1)} s`).join(", ")})`);
   if (report.breaks.length > 0) rows.push(`broken on purpose: ${report.breaks.join(", ")}`);
   if (report.error) rows.push(`error: ${report.error}`);
   for (const p of report.cleanupProblems) rows.push(`cleanup: ${p}`);
   if (report.cleanupProblems.length > 0) rows.push("what could not be removed stays recorded: `cdktf-tailnet lab down` removes it");
   if (report.runDir) rows.push(`run directory kept: ${report.runDir} (logs in logs/)`);
-  else if (!report.ok && report.error !== "interrupted") rows.push("nothing of the run was kept: rerun with --keep to keep its directory (logs, configs, certificates)");
+  else if (!report.ok && report.error !== "interrupted")
+    rows.push("nothing of the run was kept: rerun with --keep to keep its directory (logs, configs, certificates)");
   return rows.join("\n");
 }

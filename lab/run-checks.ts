@@ -65,26 +65,38 @@ export async function runChecks(run: LabRun, lab: LabTailnet, running: Running, 
       name: r.name,
       noMeasureNoHome: r.noMeasureNoHome,
       embedded: false,
-      nodes: r.nodes.map((n) => ({ name: n.name, hostname: n.hostname, derpPort: n.derpPort, stunPort: n.stunPort, stunOnly: n.stunOnly, canPort80: n.canPort80, ipv6: n.ipv6 !== undefined })),
+      nodes: r.nodes.map((n) => ({
+        name: n.name,
+        hostname: n.hostname,
+        derpPort: n.derpPort,
+        stunPort: n.stunPort,
+        stunOnly: n.stunOnly,
+        canPort80: n.canPort80,
+        ipv6: n.ipv6 !== undefined,
+      })),
     })),
     ...(embedded?.automaticallyAddRegion
-      ? [{
-          id: embedded.regionId,
-          code: embedded.regionCode,
-          name: embedded.regionName,
-          noMeasureNoHome: false,
-          embedded: true,
-          nodes: [{
-            name: String(embedded.regionId),
-            hostname: lab.tailnet.headscale.serverHost,
-            derpPort: urlPort(serverUrl),
-            stunPort: parseListenAddress(embedded.stunListenAddr)!.port,
-            stunOnly: false,
-            // headscale serves no /generate_204 on port 80.
-            canPort80: false,
-            ipv6: embedded.ipv6 !== undefined,
-          }],
-        }]
+      ? [
+          {
+            id: embedded.regionId,
+            code: embedded.regionCode,
+            name: embedded.regionName,
+            noMeasureNoHome: false,
+            embedded: true,
+            nodes: [
+              {
+                name: String(embedded.regionId),
+                hostname: lab.tailnet.headscale.serverHost,
+                derpPort: urlPort(serverUrl),
+                stunPort: parseListenAddress(embedded.stunListenAddr)!.port,
+                stunOnly: false,
+                // headscale serves no /generate_204 on port 80.
+                canPort80: false,
+                ipv6: embedded.ipv6 !== undefined,
+              },
+            ],
+          },
+        ]
       : []),
   ];
   type PeerStatus = { HostName?: string; PublicKey?: string; TailscaleIPs?: string[]; Relay?: string; PrimaryRoutes?: string[] | null };
@@ -93,7 +105,12 @@ export async function runChecks(run: LabRun, lab: LabTailnet, running: Running, 
     if (r.code !== 0) throw new Error(`tailscale status on ${machine} failed: ${r.stderr.trim()}`);
     return JSON.parse(r.stdout) as { Self?: PeerStatus; Peer?: Record<string, PeerStatus> };
   };
-  const view = (s: PeerStatus): TailscaleSelf => ({ hostName: s.HostName ?? "", nodeKey: s.PublicKey ?? "", ipv4: s.TailscaleIPs?.find((a) => a.includes(".")), relay: s.Relay ?? "" });
+  const view = (s: PeerStatus): TailscaleSelf => ({
+    hostName: s.HostName ?? "",
+    nodeKey: s.PublicKey ?? "",
+    ipv4: s.TailscaleIPs?.find((a) => a.includes(".")),
+    relay: s.Relay ?? "",
+  });
   const self = async (machine: string) => view((await status(machine)).Self ?? {});
   const peers = async (machine: string) => Object.values((await status(machine)).Peer ?? {}).map(view);
   const ctx: CheckContext = {
@@ -109,8 +126,12 @@ export async function runChecks(run: LabRun, lab: LabTailnet, running: Running, 
     headscale: running.headscaleCli,
     self,
     peers,
-    peerRoutes: async (machine, peerHostName) => Object.values((await status(machine)).Peer ?? {}).find((p) => p.HostName === peerHostName)?.PrimaryRoutes ?? [],
-    nodeFamilies: [...(lab.tailnet.headscale.prefixes.v4 !== undefined ? [4 as const] : []), ...(lab.tailnet.headscale.prefixes.v6 !== undefined ? [6 as const] : [])],
+    peerRoutes: async (machine, peerHostName) =>
+      Object.values((await status(machine)).Peer ?? {}).find((p) => p.HostName === peerHostName)?.PrimaryRoutes ?? [],
+    nodeFamilies: [
+      ...(lab.tailnet.headscale.prefixes.v4 !== undefined ? [4 as const] : []),
+      ...(lab.tailnet.headscale.prefixes.v6 !== undefined ? [6 as const] : []),
+    ],
     verifyingNodes: new Set(modelNodes.filter((n) => n.derper.verifyClientUrl !== undefined).map((n) => n.name)),
     ...(options.faults && { faults: labFaults(rt, running) }),
     derperVarz: async (nodeName) => {
@@ -120,7 +141,9 @@ export async function runChecks(run: LabRun, lab: LabTailnet, running: Running, 
       const url = `https://${host}:${node.derpPort}/debug/varz`;
       const tls = node.hostnameIsIp ? ["-k"] : ["--cacert", rt.baseEnv.SSL_CERT_FILE!];
       // Over loopback: derper serves its debug pages only to localhost.
-      const r = await rt.run(machine.name, ["curl", "-s", "--max-time", "5", ...tls, "--resolve", `${host}:${node.derpPort}:127.0.0.1`, url], { timeoutMs: 10_000 });
+      const r = await rt.run(machine.name, ["curl", "-s", "--max-time", "5", ...tls, "--resolve", `${host}:${node.derpPort}:127.0.0.1`, url], {
+        timeoutMs: 10_000,
+      });
       const values = new Map<string, number>();
       for (const m of r.stdout.matchAll(/^([a-zA-Z_][\w]*)\s+(-?[\d.e+]+)$/gm)) values.set(m[1]!, Number(m[2]));
       return values;
@@ -132,7 +155,15 @@ export async function runChecks(run: LabRun, lab: LabTailnet, running: Running, 
   progress("checks:");
   // Mesh clients start homing on their region now; their check comes last.
   const meshRegions = regions.filter((r) => !r.embedded && r.id !== lab.probe?.regionId && r.nodes.filter((n) => !n.stunOnly).length > 1);
-  await Promise.all(meshRegions.map((r) => preferMeshRegion(ctx, r, plan.machines.filter((m) => m.mesh?.regionId === r.id))));
+  await Promise.all(
+    meshRegions.map((r) =>
+      preferMeshRegion(
+        ctx,
+        r,
+        plan.machines.filter((m) => m.mesh?.regionId === r.id),
+      ),
+    ),
+  );
 
   await checkRegistered(ctx);
   if (!prober) {
@@ -140,10 +171,7 @@ export async function runChecks(run: LabRun, lab: LabTailnet, running: Running, 
     return;
   }
   const measured = regions.filter((r) => r.id !== lab.probe?.regionId);
-  const [, derpResults] = await Promise.all([
-    checkNetcheck(ctx, prober),
-    Promise.all(measured.map((r) => checkDebugDerp(ctx, prober, r))),
-  ]);
+  const [, derpResults] = await Promise.all([checkNetcheck(ctx, prober), Promise.all(measured.map((r) => checkDebugDerp(ctx, prober, r)))]);
   const pinned = lab.probe ? nodeNamed(lab.tailnet, lab.probe.pinnedNode) : undefined;
   const reached = new Set(derpResults.flatMap((r) => reachedHosts(r.report)));
   if (pinned && lab.probe) {
@@ -192,7 +220,7 @@ export async function runChecks(run: LabRun, lab: LabTailnet, running: Running, 
       cookieJar: o.files.cookieJar,
     });
   }
-  for (const device of plan.machines.filter((m) => m.device && m.device.advertiseRoutes.some((r) => !plan.lans.some((l) => l.router === m.name && l.route === r)))) {
+  for (const device of plan.machines.filter((m) => m.device?.advertiseRoutes.some((r) => !plan.lans.some((l) => l.router === m.name && l.route === r)))) {
     const others = device.device!.advertiseRoutes.filter((r) => !plan.lans.some((l) => l.router === device.name && l.route === r));
     progress(`  (routes of ${device.name} not tried through a LAN: ${others.join(", ")}: only IPv4 prefixes from /8 to /30 get a LAN namespace)`);
   }

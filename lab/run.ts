@@ -71,7 +71,14 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
 
   // 2. the machine: one lab at a time (LabBusy otherwise, nothing started)
   const runId = randomBytes(2).toString("hex");
-  const record = await LabRunRecord.acquire({ dir: options.stateDir ?? labStateDir(), runId, tailnet: model.name, waitMs: options.waitForOtherLab, onWait: progress, ...(options.signal && { signal: options.signal }) });
+  const record = await LabRunRecord.acquire({
+    dir: options.stateDir ?? labStateDir(),
+    runId,
+    tailnet: model.name,
+    waitMs: options.waitForOtherLab,
+    onWait: progress,
+    ...(options.signal && { signal: options.signal }),
+  });
   let runDir: string;
   try {
     runDir = mkdtempSync(join(tmpdir(), `tailnet-lab-${runId}-`));
@@ -84,7 +91,12 @@ export async function runLab(options: LabOptions): Promise<LabReport> {
   const caDir = dir("ca");
   const etcDir = dir("etc");
   const logDir = dir("logs");
-  const rt = new LabRuntime(`tl${runId}-`, { hosts: join(etcDir, "hosts"), resolvConf: join(etcDir, "resolv.conf"), nsswitchConf: join(etcDir, "nsswitch.conf") }, labEnv(join(caDir, "ca.crt"), dir("ca", "no-system-roots")), record);
+  const rt = new LabRuntime(
+    `tl${runId}-`,
+    { hosts: join(etcDir, "hosts"), resolvConf: join(etcDir, "resolv.conf"), nsswitchConf: join(etcDir, "nsswitch.conf") },
+    labEnv(join(caDir, "ca.crt"), dir("ca", "no-system-roots")),
+    record,
+  );
   const run: LabRun = { setup, runId, runDir, logDir, rt, progress };
   const abort = () => rt.abort();
   options.signal?.addEventListener("abort", abort);

@@ -45,7 +45,7 @@ const BIND_ETC = [
   'mount --bind "$1" /etc/hosts',
   'mount --bind "$2" /etc/resolv.conf',
   'if [ -e /etc/nsswitch.conf ]; then mount --bind "$3" /etc/nsswitch.conf; fi',
-  'shift 3',
+  "shift 3",
   'exec "$@"',
 ].join(" && ");
 
@@ -158,7 +158,14 @@ export class LabRuntime {
   /** Drops UDP to `port` over IPv6 in a machine (nftables in its namespace): IPv6 STUN closed (a break). */
   async dropIpv6Udp(machine: string, port: number): Promise<void> {
     const ns = this.namespaceOf(machine);
-    const r = await this.rootRun(["ip", "netns", "exec", ns, "nft", `add table ip6 lab_break; add chain ip6 lab_break input { type filter hook input priority 0; policy accept; }; add rule ip6 lab_break input udp dport ${port} drop`]);
+    const r = await this.rootRun([
+      "ip",
+      "netns",
+      "exec",
+      ns,
+      "nft",
+      `add table ip6 lab_break; add chain ip6 lab_break input { type filter hook input priority 0; policy accept; }; add rule ip6 lab_break input udp dport ${port} drop`,
+    ]);
     if (r.code !== 0) throw new Error(`nft in ${machine} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
   }
 
@@ -187,7 +194,12 @@ export class LabRuntime {
    * and `listenerAddress` beyond it (on the namespace's loopback, not on the link: an exit node
    * serves no address of a network it is attached to). Nothing routes on from there.
    */
-  async createUpstream(machine: string, name: string, up: { readonly exitAddress: string; readonly gatewayAddress: string; readonly listenerAddress: string; readonly prefixLength: number }, ifname: string): Promise<void> {
+  async createUpstream(
+    machine: string,
+    name: string,
+    up: { readonly exitAddress: string; readonly gatewayAddress: string; readonly listenerAddress: string; readonly prefixLength: number },
+    ifname: string,
+  ): Promise<void> {
     await this.createLan(machine, name, up.exitAddress, up.gatewayAddress, up.prefixLength, ifname);
     await this.ip(["-n", this.namespaceOf(name), "addr", "add", `${up.listenerAddress}/32`, "dev", "lo"]);
     await this.ip(["-n", this.namespaceOf(machine), "route", "add", "default", "via", up.gatewayAddress, "dev", ifname]);
@@ -204,7 +216,14 @@ export class LabRuntime {
     return ["ip", "netns", "exec", this.namespaceOf(machine), "sh", "-c", BIND_ETC, "lab", hosts, resolvConf, nsswitchConf, ...argv];
   }
 
-  private spawnOneShot(argv: readonly string[], env: Readonly<Record<string, string>>, timeoutMs: number, evenIfAborted = false, stdinOpen = false, onStdout?: (chunk: string) => void): Promise<RunResult> {
+  private spawnOneShot(
+    argv: readonly string[],
+    env: Readonly<Record<string, string>>,
+    timeoutMs: number,
+    evenIfAborted = false,
+    stdinOpen = false,
+    onStdout?: (chunk: string) => void,
+  ): Promise<RunResult> {
     if (!evenIfAborted) this.throwIfAborted();
     return new Promise((resolve) => {
       // stdinOpen: a pipe nothing is written to and that stays open until the command ends (`tailscale nc` stops at EOF on stdin).
@@ -236,8 +255,19 @@ export class LabRuntime {
   }
 
   /** Runs a one-shot command in a machine (bounded); never throws for a non-zero exit. */
-  async run(machine: string, argv: readonly string[], options: { env?: Record<string, string>; timeoutMs?: number; stdinOpen?: boolean; onStdout?: (chunk: string) => void } = {}): Promise<RunResult> {
-    const result = await this.spawnOneShot(this.inNamespace(machine, argv), { ...this.baseEnv, ...options.env }, options.timeoutMs ?? 30_000, false, options.stdinOpen ?? false, options.onStdout);
+  async run(
+    machine: string,
+    argv: readonly string[],
+    options: { env?: Record<string, string>; timeoutMs?: number; stdinOpen?: boolean; onStdout?: (chunk: string) => void } = {},
+  ): Promise<RunResult> {
+    const result = await this.spawnOneShot(
+      this.inNamespace(machine, argv),
+      { ...this.baseEnv, ...options.env },
+      options.timeoutMs ?? 30_000,
+      false,
+      options.stdinOpen ?? false,
+      options.onStdout,
+    );
     this.throwIfAborted();
     return result;
   }

@@ -4,7 +4,15 @@
  * certificates for and reports on), the options and the machine checked, the programs found, and
  * the machines planned (plan.ts). Whatever is wrong here throws a LabSetupError: nothing started.
  */
-import { findHeadscaleVersion, formatIssues, SUPPORTED_HEADSCALE_VERSIONS, validate, type ResolvedTailnet, type TailnetSpec, type ValidationIssue } from "../model/index.js";
+import {
+  findHeadscaleVersion,
+  formatIssues,
+  SUPPORTED_HEADSCALE_VERSIONS,
+  validate,
+  type ResolvedTailnet,
+  type TailnetSpec,
+  type ValidationIssue,
+} from "../model/index.js";
 import { findLabBinaries, type BinaryOverrides, type LabBinaries } from "./binaries.js";
 import { LAB_BREAKS, type LabBreak } from "./lab-changes.js";
 import { planLab, type LabPlan } from "./plan.js";
@@ -75,7 +83,8 @@ export function setUpLab(options: LabSetupOptions): LabSetup {
   if (!validated.ok) throw new LabSpecInvalid(validated.issues);
   const model = validated.resolved;
   const headscaleVersion = (options.headscaleVersion ?? model.headscale.version.version).replace(/^v/, "");
-  if (!findHeadscaleVersion(headscaleVersion)) throw new LabSetupError(`--headscale-version ${headscaleVersion}: the kit renders for headscale ${SUPPORTED_HEADSCALE_VERSIONS.join(", ")}`);
+  if (!findHeadscaleVersion(headscaleVersion))
+    throw new LabSetupError(`--headscale-version ${headscaleVersion}: the kit renders for headscale ${SUPPORTED_HEADSCALE_VERSIONS.join(", ")}`);
   const tailscaleVersion = model.derp.derperVersion;
   const unsupported = labUnsupportedReason();
   if (unsupported) throw new LabSetupError(unsupported);
@@ -84,5 +93,14 @@ export function setUpLab(options: LabSetupOptions): LabSetup {
   if (!Number.isInteger(clients) || clients < 0 || clients > 50) throw new LabSetupError(`--clients must be a whole number from 0 to 50, got ${clients}`);
   const breaks = [...new Set(options.breaks ?? [])];
   for (const b of breaks) if (!LAB_BREAKS.includes(b)) throw new LabSetupError(`unknown break ${JSON.stringify(b)}; breaks: ${LAB_BREAKS.join(", ")}`);
-  return { spec: validated.spec, model, plan: planLab(model, clients), headscaleVersionOption: options.headscaleVersion, headscaleVersion, tailscaleVersion, bins, breaks };
+  return {
+    spec: validated.spec,
+    model,
+    plan: planLab(model, clients),
+    headscaleVersionOption: options.headscaleVersion,
+    headscaleVersion,
+    tailscaleVersion,
+    bins,
+    breaks,
+  };
 }

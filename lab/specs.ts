@@ -48,7 +48,9 @@ export interface SmallLabSpecOptions {
 export function smallLabSpec(options: SmallLabSpecOptions = {}): TailnetSpec {
   const nodes = options.nodes ?? 1;
   const devices: NonNullable<TailnetSpec["devices"]> = [
-    ...(options.router ? [{ name: "router", user: "ops", advertiseRoutes: ["192.168.100.0/24"], tags: ["tag:router"], ...(options.exitNode && { exitNode: true }) }] : []),
+    ...(options.router
+      ? [{ name: "router", user: "ops", advertiseRoutes: ["192.168.100.0/24"], tags: ["tag:router"], ...(options.exitNode && { exitNode: true }) }]
+      : []),
     ...(options.taggedDevice ? [{ name: "printer", user: "ops", tags: ["tag:printer"] }] : []),
   ];
   return {
@@ -60,7 +62,9 @@ export function smallLabSpec(options: SmallLabSpecOptions = {}): TailnetSpec {
       ...(options.oidc && { oidc: LAB_OIDC }),
       ...(options.ipv6 && { host: "control" }),
     },
-    ...(options.ipv6 && { hosts: [{ name: "control", publicIpv4: "198.51.100.1", publicIpv6: "2001:db8:900::10", docker: { daemon: "ssh://deploy@198.51.100.1" } }] }),
+    ...(options.ipv6 && {
+      hosts: [{ name: "control", publicIpv4: "198.51.100.1", publicIpv6: "2001:db8:900::10", docker: { daemon: "ssh://deploy@198.51.100.1" } }],
+    }),
     derp: {
       tailscaleRegions: "drop",
       ...(options.verifyClients !== undefined && { derper: { verifyClients: options.verifyClients } }),
@@ -69,10 +73,22 @@ export function smallLabSpec(options: SmallLabSpecOptions = {}): TailnetSpec {
           id: 900,
           code: "lab",
           name: "Lab",
-          nodes: [...Array(nodes).keys()].map((i) => ({ name: `lab-${i + 1}`, hostname: `derp${i + 1}.example.com`, ...(options.ipv6 && i === 0 && { ipv6: "2001:db8:900::1" }) })),
+          nodes: [...Array(nodes).keys()].map((i) => ({
+            name: `lab-${i + 1}`,
+            hostname: `derp${i + 1}.example.com`,
+            ...(options.ipv6 && i === 0 && { ipv6: "2001:db8:900::1" }),
+          })),
         },
         ...(options.pinnedRegion
-          ? [{ id: 901, code: "edge", name: "Edge (IP only)", noMeasureNoHome: true, nodes: [{ name: "edge-1", hostname: "192.0.2.50", certificate: { mode: "self-signed" as const } }] }]
+          ? [
+              {
+                id: 901,
+                code: "edge",
+                name: "Edge (IP only)",
+                noMeasureNoHome: true,
+                nodes: [{ name: "edge-1", hostname: "192.0.2.50", certificate: { mode: "self-signed" as const } }],
+              },
+            ]
           : []),
       ],
     },
@@ -113,7 +129,12 @@ export function howToLabSpec(options: { readonly headscaleVersion?: string } = {
             { name: "home-2", host: "derp-b", hostname: "derp-b.example.com" },
           ],
         },
-        { id: 901, code: "pinned", name: "Pinned (IP only)", nodes: [{ name: "pinned-1", host: "derp-c", hostname: "192.168.1.13", certificate: { mode: "self-signed" } }] },
+        {
+          id: 901,
+          code: "pinned",
+          name: "Pinned (IP only)",
+          nodes: [{ name: "pinned-1", host: "derp-c", hostname: "192.168.1.13", certificate: { mode: "self-signed" } }],
+        },
       ],
     },
     hosts: [

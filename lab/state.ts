@@ -104,7 +104,11 @@ function readJson<T>(path: string): T | undefined {
 
 function ownerCommand(): string {
   try {
-    return readFileSync("/proc/self/cmdline", "utf8").split("\0").filter((a) => a !== "").join(" ").slice(0, 300);
+    return readFileSync("/proc/self/cmdline", "utf8")
+      .split("\0")
+      .filter((a) => a !== "")
+      .join(" ")
+      .slice(0, 300);
   } catch {
     return process.argv.join(" ");
   }
@@ -174,8 +178,14 @@ const nothingLeft = (l: LabLeftovers) => l.namespaces.length === 0 && l.pids.len
 
 function describeLeftovers(l: LabLeftovers): string {
   const parts = [
-    ...(l.namespaces.length ? [`${l.namespaces.length} namespace${l.namespaces.length === 1 ? "" : "s"} (${l.namespaces.slice(0, 3).join(", ")}${l.namespaces.length > 3 ? ", ..." : ""})`] : []),
-    ...(l.pids.length ? [`${l.pids.length} process${l.pids.length === 1 ? "" : "es"} (pid ${l.pids.slice(0, 5).join(", ")}${l.pids.length > 5 ? ", ..." : ""})`] : []),
+    ...(l.namespaces.length
+      ? [
+          `${l.namespaces.length} namespace${l.namespaces.length === 1 ? "" : "s"} (${l.namespaces.slice(0, 3).join(", ")}${l.namespaces.length > 3 ? ", ..." : ""})`,
+        ]
+      : []),
+    ...(l.pids.length
+      ? [`${l.pids.length} process${l.pids.length === 1 ? "" : "es"} (pid ${l.pids.slice(0, 5).join(", ")}${l.pids.length > 5 ? ", ..." : ""})`]
+      : []),
     ...(l.runDirs.length ? [`its run directory ${l.runDirs.join(", ")}`] : []),
   ];
   return parts.join(", ");
@@ -203,7 +213,14 @@ export class LabRunRecord {
    * lab left nothing is taken over. With `waitMs`, waits that long for a running lab to end (or for
    * what a killed one left to be removed).
    */
-  static async acquire(options: { dir: string; runId: string; tailnet: string; waitMs?: number; onWait?: (message: string) => void; signal?: AbortSignal }): Promise<LabRunRecord> {
+  static async acquire(options: {
+    dir: string;
+    runId: string;
+    tailnet: string;
+    waitMs?: number;
+    onWait?: (message: string) => void;
+    signal?: AbortSignal;
+  }): Promise<LabRunRecord> {
     const { dir, runId } = options;
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const me = processId(process.pid)!;
@@ -245,7 +262,8 @@ export class LabRunRecord {
       const left = await leftoversOf(held.runId, state, await listNamespaces());
       if (!nothingLeft(left)) {
         if (Date.now() < deadline && !options.signal?.aborted) {
-          if (!told) options.onWait?.(`waiting for what lab ${held.runId} (pid ${held.owner.pid}, gone) left behind to be removed (\`cdktf-tailnet lab down\`)`);
+          if (!told)
+            options.onWait?.(`waiting for what lab ${held.runId} (pid ${held.owner.pid}, gone) left behind to be removed (\`cdktf-tailnet lab down\`)`);
           told = true;
           await new Promise((r) => setTimeout(r, 500));
           continue;
@@ -261,7 +279,16 @@ export class LabRunRecord {
       rmSync(join(dir, `run-${held.runId}.json`), { force: true });
       rmSync(lockPath, { force: true });
     }
-    const record = new LabRunRecord(dir, { runId, prefix: `tl${runId}-`, tailnet: options.tailnet, owner: lock.owner, startedAt: lock.startedAt, runDir: undefined, namespaces: [], processes: [] });
+    const record = new LabRunRecord(dir, {
+      runId,
+      prefix: `tl${runId}-`,
+      tailnet: options.tailnet,
+      owner: lock.owner,
+      startedAt: lock.startedAt,
+      runDir: undefined,
+      namespaces: [],
+      processes: [],
+    });
     record.write();
     return record;
   }
@@ -468,6 +495,7 @@ export async function labDown(options: { stateDir?: string; onProgress?: (line: 
   }
   // A lock whose lab is gone and left nothing.
   const still = readJson<LockFile>(lockPath);
-  if (still && !isRunning(still.owner) && !runs.some((r) => r.runId === still.runId && problems.some((p) => p.startsWith(`lab ${r.runId}:`)))) rmSync(lockPath, { force: true });
+  if (still && !isRunning(still.owner) && !runs.some((r) => r.runId === still.runId && problems.some((p) => p.startsWith(`lab ${r.runId}:`))))
+    rmSync(lockPath, { force: true });
   return { runs, problems };
 }

@@ -38,7 +38,12 @@ function restartOf(host: HostElement | undefined): ResolvedDerperRestart {
 }
 
 /** A node's DNS-01 certificate: the ACME client on its host, from the defaulted node, its certificate and its host. */
-export function resolveAcme(node: NodeElement, cert: Extract<CertificateElement, { source: "dns-01" }>, host: HostElement | undefined, zone: DnsZoneElement | undefined): ResolvedAcme {
+export function resolveAcme(
+  node: NodeElement,
+  cert: Extract<CertificateElement, { source: "dns-01" }>,
+  host: HostElement | undefined,
+  zone: DnsZoneElement | undefined,
+): ResolvedAcme {
   const base = derperCertFileBase(node.hostname);
   const domain = node.hostname.toLowerCase();
   return {
@@ -84,12 +89,20 @@ function checkDns01(ctx: CheckContext, node: DerpNodeSpec, cert: Dns01Certificat
   const issues = ctx.issues;
   const at = `${path}.certificate`;
   if (node.hostname !== undefined && isIp(node.hostname)) {
-    issues.add(`${at}.mode`, `DNS-01 proves control of a DNS name, and ${JSON.stringify(node.hostname)} is an IP address`, `use certificate mode "self-signed" (pinned) for an IP-only node, or give the node a DNS host name`);
+    issues.add(
+      `${at}.mode`,
+      `DNS-01 proves control of a DNS name, and ${JSON.stringify(node.hostname)} is an IP address`,
+      `use certificate mode "self-signed" (pinned) for an IP-only node, or give the node a DNS host name`,
+    );
   } else if (node.hostname !== undefined) {
     checkDnsProvider(ctx, cert.provider, `${at}.provider`, [{ name: node.hostname, purpose: `derp node ${node.name}` }], "the ACME client");
   }
   if (node.certName?.startsWith("sha256-raw:")) {
-    issues.add(`${path}.certName`, "pins one certificate, but a DNS-01 certificate is replaced at every renewal", "remove certName: clients verify the CA-issued certificate by the node's host name");
+    issues.add(
+      `${path}.certName`,
+      "pins one certificate, but a DNS-01 certificate is replaced at every renewal",
+      "remove certName: clients verify the CA-issued certificate by the node's host name",
+    );
   }
   if (cert.email !== undefined && !EMAIL.test(cert.email)) {
     issues.add(`${at}.email`, `${JSON.stringify(cert.email)} is not an e-mail address`, `write the ACME account's contact address, e.g. "admin@example.com"`);
@@ -98,11 +111,19 @@ function checkDns01(ctx: CheckContext, node: DerpNodeSpec, cert: Dns01Certificat
     issues.add(`${at}.acmeUrl`, `${JSON.stringify(cert.acmeUrl)} is not an https URL`, `write the CA's ACME directory URL, e.g. "${LETS_ENCRYPT_DIRECTORY}"`);
   }
   if (cert.renewDaysBefore !== undefined && (!Number.isInteger(cert.renewDaysBefore) || cert.renewDaysBefore < 1 || cert.renewDaysBefore > 60)) {
-    issues.add(`${at}.renewDaysBefore`, `${cert.renewDaysBefore} is outside 1-60 days`, "use a whole number of days from 1 to 60 (30 suits Let's Encrypt's 90-day certificates)");
+    issues.add(
+      `${at}.renewDaysBefore`,
+      `${cert.renewDaysBefore} is outside 1-60 days`,
+      "use a whole number of days from 1 to 60 (30 suits Let's Encrypt's 90-day certificates)",
+    );
   }
   (cert.resolvers ?? []).forEach((r, i) => {
     if (r !== undefined && !isIp(r) && !parseListenAddress(r)) {
-      issues.add(`${at}.resolvers[${i}]`, `${JSON.stringify(r)} is not a resolver address`, `write an IP address, optionally with a port, e.g. "1.1.1.1" or "192.0.2.53:5353"`);
+      issues.add(
+        `${at}.resolvers[${i}]`,
+        `${JSON.stringify(r)} is not a resolver address`,
+        `write an IP address, optionally with a port, e.g. "1.1.1.1" or "192.0.2.53:5353"`,
+      );
     }
   });
 }

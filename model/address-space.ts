@@ -31,7 +31,11 @@ export function checkAdvertisedRoute(issues: IssueList, path: string, route: Pre
   const own = tailnet.find((p) => prefixWithin(route, p));
   const why = UNROUTABLE[prefixKind(route)];
   if (own) {
-    issues.add(path, `${JSON.stringify(route.text)} lies inside the tailnet's own prefix ${JSON.stringify(own.text)}, whose addresses headscale gives to nodes`, `advertise the network behind the device, which must lie outside ${own.text}`);
+    issues.add(
+      path,
+      `${JSON.stringify(route.text)} lies inside the tailnet's own prefix ${JSON.stringify(own.text)}, whose addresses headscale gives to nodes`,
+      `advertise the network behind the device, which must lie outside ${own.text}`,
+    );
   } else if (why) {
     issues.add(path, `${JSON.stringify(route.text)} ${why}`, "remove it, and advertise the networks behind the device");
   }

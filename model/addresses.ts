@@ -13,7 +13,7 @@ import { isUnresolvedToken } from "./tokens.js";
 
 /** Why an address kind can never be dialed by a client elsewhere. */
 const UNREACHABLE: Partial<Record<AddressKind, string>> = {
-  unspecified: "is the unspecified address (\"any\"), which no client can dial",
+  unspecified: 'is the unspecified address ("any"), which no client can dial',
   multicast: "is a multicast address, which no TCP connection can reach",
   broadcast: "is the broadcast address, which no TCP connection can reach",
 };
@@ -35,16 +35,28 @@ export function checkPublicAddress(issues: IssueList, warnings: IssueList, path:
   const kind = addressKind(ip);
   if (ip.zone !== undefined) {
     const global = kind === "link-local" ? "a global address" : JSON.stringify(bare);
-    issues.add(path, `${q} carries the zone "%${ip.zone}", which names an interface of one machine; an address clients elsewhere dial has none`, `write ${global} without a zone`);
+    issues.add(
+      path,
+      `${q} carries the zone "%${ip.zone}", which names an interface of one machine; an address clients elsewhere dial has none`,
+      `write ${global} without a zone`,
+    );
   } else if (kind === "ipv4-mapped") {
     const v4 = formatAddress(unmapIpv4(ip)!);
-    issues.add(path, `${q} is the IPv4 address ${v4} written as IPv6 (IPv4-mapped); clients, DNS records and certificates treat the two forms differently`, `write "${v4}"${v4Field ? ` in ${v4Field}` : ""}`);
+    issues.add(
+      path,
+      `${q} is the IPv4 address ${v4} written as IPv6 (IPv4-mapped); clients, DNS records and certificates treat the two forms differently`,
+      `write "${v4}"${v4Field ? ` in ${v4Field}` : ""}`,
+    );
   } else if (kind === "link-local" && ip.family === 6) {
     issues.add(path, `${q} is an IPv6 link-local address, reachable only on its own link and only with a zone`, "write the global address clients reach it at");
   } else if (UNREACHABLE[kind]) {
     issues.add(path, `${q} ${UNREACHABLE[kind]}`, "write the public address clients reach it at");
   } else if (kind === "loopback") {
-    warnings.add(path, `${q} is a loopback address: every client dials itself, so this works only with every client on the same machine`, "write the public address clients reach it at, unless the whole tailnet runs on one machine");
+    warnings.add(
+      path,
+      `${q} is a loopback address: every client dials itself, so this works only with every client on the same machine`,
+      "write the public address clients reach it at, unless the whole tailnet runs on one machine",
+    );
   }
   return issues.length > before;
 }
@@ -55,7 +67,11 @@ export function checkAddress(ctx: CheckContext, path: string, value: string | un
   if (allowNone && value === "none") return;
   const ok = family === 4 ? isIPv4(value) : isIPv6(value);
   if (!ok) {
-    ctx.issues.add(path, `${JSON.stringify(value)} is not an IPv${family} address`, `write an IPv${family} address${allowNone ? `, "none" to turn IPv${family} off,` : ""} or a Terraform token`);
+    ctx.issues.add(
+      path,
+      `${JSON.stringify(value)} is not an IPv${family} address`,
+      `write an IPv${family} address${allowNone ? `, "none" to turn IPv${family} off,` : ""} or a Terraform token`,
+    );
   } else {
     checkPublicAddress(ctx.issues, ctx.warnings, path, value, path.split(".").at(-1)!.replace(/6$/, "4"));
   }
@@ -87,9 +103,17 @@ export function checkSharedAddresses(ctx: ModelCheckContext): void {
       const theirs = new Set(publicPorts(other));
       const clash = publicPorts(host).find((p) => theirs.has(p));
       if (clash) {
-        ctx.issues.add(path, `${shared}, and both open ${clash}; one address reaches one machine per port`, "give each host its own address, or make them one host");
+        ctx.issues.add(
+          path,
+          `${shared}, and both open ${clash}; one address reaches one machine per port`,
+          "give each host its own address, or make them one host",
+        );
       } else {
-        ctx.warnings.add(path, `${shared}; that works only behind one NAT that forwards each port to the right machine`, "give each host its own address, unless both sit behind one NAT");
+        ctx.warnings.add(
+          path,
+          `${shared}; that works only behind one NAT that forwards each port to the right machine`,
+          "give each host its own address, unless both sit behind one NAT",
+        );
       }
     }
   }

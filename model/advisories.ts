@@ -67,8 +67,10 @@ export const ADVISORIES: readonly Advisory[] = [
     programs: ["tailscaled"],
     affects: "tailscaled: Tailscale SSH forwarding, SSH session handling and Serve",
     fixedIn: "1.104.4",
-    mitigation: "set TS_SSH_DISABLE_FORWARDING=1 in tailscaled's environment and restart it: SSH agent and port forwarding are then off for every Tailscale SSH session on that node",
-    source: "https://tailscale.com/security-bulletins#ts-2026-014, as summarised in headscale's 0.29.7 CHANGELOG (https://raw.githubusercontent.com/juanfont/headscale/v0.29.8/CHANGELOG.md)",
+    mitigation:
+      "set TS_SSH_DISABLE_FORWARDING=1 in tailscaled's environment and restart it: SSH agent and port forwarding are then off for every Tailscale SSH session on that node",
+    source:
+      "https://tailscale.com/security-bulletins#ts-2026-014, as summarised in headscale's 0.29.7 CHANGELOG (https://raw.githubusercontent.com/juanfont/headscale/v0.29.8/CHANGELOG.md)",
     unknown: "the bulletin text was not read; no source names derper, so derper builds are not counted as affected",
   },
   {
@@ -78,13 +80,15 @@ export const ADVISORIES: readonly Advisory[] = [
     affects: "headscale: denial of service against the coordination server (findings of Anthropic's oss-scanner and the Tailworm report, none critical)",
     fixedIn: "0.29.7",
     source: "https://raw.githubusercontent.com/juanfont/headscale/v0.29.8/CHANGELOG.md (0.29.7; first fix: https://github.com/juanfont/headscale/pull/3624)",
-    unknown: "headscale published no GHSA or CVE id; its list of fixes was not readable; which earlier releases are affected is not stated, so every release before 0.29.7 counts as affected",
+    unknown:
+      "headscale published no GHSA or CVE id; its list of fixes was not readable; which earlier releases are affected is not stated, so every release before 0.29.7 counts as affected",
   },
   {
     id: "headscale#3724",
     kind: "compatibility",
     programs: ["headscale"],
-    affects: "a Tailscale 1.106 or newer client cannot connect to older clients: headscale gives every peer the capability version of the node receiving the map, and 1.106 chooses per-peer features (hybrid WireGuard handshakes) by it",
+    affects:
+      "a Tailscale 1.106 or newer client cannot connect to older clients: headscale gives every peer the capability version of the node receiving the map, and 1.106 chooses per-peer features (hybrid WireGuard handshakes) by it",
     fixedIn: "0.29.8",
     mitigation: "keep every node below Tailscale 1.106",
     whenFixed: "Tailscale 1.106 and newer clients connect to older clients",

@@ -23,7 +23,14 @@ import type { ResolvedBackup, ResolvedBeforeStart, ResolvedRestic } from "./reso
 const INTERVAL_RANGE = { min: 300, max: 86_400 } as const;
 
 /** The names of the credentials file that the backup script reads (anything else is refused there). */
-export const RESTIC_CREDENTIAL_NAMES: readonly string[] = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION", "RESTIC_REST_USERNAME", "RESTIC_REST_PASSWORD"];
+export const RESTIC_CREDENTIAL_NAMES: readonly string[] = [
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SESSION_TOKEN",
+  "AWS_DEFAULT_REGION",
+  "RESTIC_REST_USERNAME",
+  "RESTIC_REST_PASSWORD",
+];
 
 /** The parts of an sftp repository: `sftp:user@host:/path` or `sftp://user@host[:port]//path`. */
 function parseSftp(repository: string): { target: string; port: number | undefined; path: string } | undefined {
@@ -138,23 +145,40 @@ function checkUrlRepository(issues: IssueList, path: string, repository: string,
     // s3 also accepts `s3:host/bucket` (https implied).
     const bare = scheme === "s3" ? /^([^/:@\s]+)(\/.*)$/.exec(rest) : null;
     if (bare && isDnsName(bare[1]!) && URL_PATH.test(bare[2]!) && bare[2]!.length > 1) return;
-    issues.add(path, `${JSON.stringify(repository)} is not a ${scheme} repository restic reads`, scheme === "s3" ? `write "s3:https://host/bucket/path", e.g. "s3:https://s3.example.com/backups/headscale"` : `write "rest:https://host:8000/path"`);
+    issues.add(
+      path,
+      `${JSON.stringify(repository)} is not a ${scheme} repository restic reads`,
+      scheme === "s3" ? `write "s3:https://host/bucket/path", e.g. "s3:https://s3.example.com/backups/headscale"` : `write "rest:https://host:8000/path"`,
+    );
     return;
   }
   if (m[2]!.includes("@")) {
-    issues.add(path, `${JSON.stringify(repository.replace(/\/\/[^/@]*@/, "//***@"))} holds a user name or password; the spec never holds secrets`, `remove them from the URL and put them into the credentials file (${scheme === "rest" ? "RESTIC_REST_USERNAME and RESTIC_REST_PASSWORD" : "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"}) named by credentialsFile`);
+    issues.add(
+      path,
+      `${JSON.stringify(repository.replace(/\/\/[^/@]*@/, "//***@"))} holds a user name or password; the spec never holds secrets`,
+      `remove them from the URL and put them into the credentials file (${scheme === "rest" ? "RESTIC_REST_USERNAME and RESTIC_REST_PASSWORD" : "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"}) named by credentialsFile`,
+    );
     return;
   }
   const host = m[2]!.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
   if (!URL_HOST.test(m[2]!) || !(isDnsName(host) || isIp(host)) || !URL_PATH.test(m[3]!) || (scheme === "s3" && m[3]!.length <= 1)) {
-    issues.add(path, `${JSON.stringify(repository)} is not a ${scheme} repository restic reads`, scheme === "s3" ? `write "s3:https://host/bucket/path" (a bucket is required)` : `write "rest:https://host:8000/path"`);
+    issues.add(
+      path,
+      `${JSON.stringify(repository)} is not a ${scheme} repository restic reads`,
+      scheme === "s3" ? `write "s3:https://host/bucket/path" (a bucket is required)` : `write "rest:https://host:8000/path"`,
+    );
   }
 }
 
 function checkRepository(issues: IssueList, path: string, repository: string | undefined): void {
   if (repository === undefined) return;
   if (repository.startsWith("/")) {
-    if (!HOST_PATH.test(repository)) issues.add(path, `${JSON.stringify(repository)} is not an absolute path of plain characters`, `give the repository's directory on the host, e.g. "/srv/backup/headscale"`);
+    if (!HOST_PATH.test(repository))
+      issues.add(
+        path,
+        `${JSON.stringify(repository)} is not an absolute path of plain characters`,
+        `give the repository's directory on the host, e.g. "/srv/backup/headscale"`,
+      );
     return;
   }
   const scheme = /^([a-z0-9]+):/.exec(repository)?.[1];
@@ -163,13 +187,30 @@ function checkRepository(issues: IssueList, path: string, repository: string | u
     const target = sftp?.target.split("@");
     const host = target?.at(-1) ?? "";
     const user = target && target.length > 1 ? target[0]! : "";
-    if (!sftp || !(isDnsName(host) || isIp(host)) || !/^[a-z_][a-z0-9_.-]{0,31}$|^$/.test(user) || !/^\/?[A-Za-z0-9._@+~/-]+$/.test(sftp.path) || (sftp.port !== undefined && (sftp.port < 1 || sftp.port > 65535))) {
-      issues.add(path, `${JSON.stringify(repository)} is not an sftp repository restic reads`, `write "sftp:user@host:/srv/restic/headscale", or "sftp://user@host:2222//srv/restic/headscale" for another port`);
+    if (
+      !sftp ||
+      !(isDnsName(host) || isIp(host)) ||
+      !/^[a-z_][a-z0-9_.-]{0,31}$|^$/.test(user) ||
+      !/^\/?[A-Za-z0-9._@+~/-]+$/.test(sftp.path) ||
+      (sftp.port !== undefined && (sftp.port < 1 || sftp.port > 65535))
+    ) {
+      issues.add(
+        path,
+        `${JSON.stringify(repository)} is not an sftp repository restic reads`,
+        `write "sftp:user@host:/srv/restic/headscale", or "sftp://user@host:2222//srv/restic/headscale" for another port`,
+      );
     }
     return;
   }
-  if (scheme === "s3" || scheme === "rest") return checkUrlRepository(issues, path, repository, scheme);
-  issues.add(path, `${JSON.stringify(repository.length > 60 ? `${repository.slice(0, 57)}...` : repository)} is not a repository the kit supports`, `write an absolute path, "sftp:user@host:/path", "s3:https://host/bucket/path" or "rest:https://host:8000/path"`);
+  if (scheme === "s3" || scheme === "rest") {
+    checkUrlRepository(issues, path, repository, scheme);
+    return;
+  }
+  issues.add(
+    path,
+    `${JSON.stringify(repository.length > 60 ? `${repository.slice(0, 57)}...` : repository)} is not a repository the kit supports`,
+    `write an absolute path, "sftp:user@host:/path", "s3:https://host/bucket/path" or "rest:https://host:8000/path"`,
+  );
 }
 
 /** The rules of `headscale.backup`. */
@@ -190,7 +231,8 @@ export function checkBackup(ctx: CheckContext): void {
   checkRepository(issues, `${at}.restic.repository`, r.repository);
   const sftp = typeof r.repository === "string" && r.repository.startsWith("sftp:");
   for (const key of ["sshKeyFile", "sshKnownHostsFile"] as const) {
-    if (r[key] !== undefined && !sftp) issues.add(`${at}.restic.${key}`, "is set, but the repository is not an sftp: one", `remove ${key}, or use an sftp repository`);
+    if (r[key] !== undefined && !sftp)
+      issues.add(`${at}.restic.${key}`, "is set, but the repository is not an sftp: one", `remove ${key}, or use an sftp repository`);
   }
   checkCount(issues, `${at}.restic.keepHourly`, r.keepHourly, 10_000, "hours");
   checkCount(issues, `${at}.restic.keepDaily`, r.keepDaily, 10_000, "days");
@@ -208,7 +250,11 @@ export function checkRollback(ctx: CheckContext): void {
   const at = "headscale.rollbackFrom";
   const from = findHeadscaleVersion(hs.rollbackFrom);
   if (!from) {
-    issues.add(at, `headscale ${JSON.stringify(hs.rollbackFrom)} is not a release the kit knows`, "give the release deployed now, which version rolls back from");
+    issues.add(
+      at,
+      `headscale ${JSON.stringify(hs.rollbackFrom)} is not a release the kit knows`,
+      "give the release deployed now, which version rolls back from",
+    );
     return;
   }
   if (hs.upgradeFrom !== undefined) {

@@ -63,7 +63,9 @@ export function duplicates<T>(entries: readonly Present<T>[], key: (t: T) => unk
 
 /** Every DERP node of a (sanitized) spec with its region and path. */
 export function placedNodes(spec: TailnetSpec): PlacedNode[] {
-  return present(spec.derp?.regions).flatMap(([region, i]) => present(region.nodes).map(([node, j]) => ({ node, region, path: `derp.regions[${i}].nodes[${j}]` })));
+  return present(spec.derp?.regions).flatMap(([region, i]) =>
+    present(region.nodes).map(([node, j]) => ({ node, region, path: `derp.regions[${i}].nodes[${j}]` })),
+  );
 }
 
 /** The context of a validation of `spec` (sanitized) given as `input`. */

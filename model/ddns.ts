@@ -180,26 +180,41 @@ const TSIG_KEY_NAME = /^[A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A
 const INTERFACE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,14}$/;
 
 function checkAbsolute(issues: CheckContext["issues"], path: string, value: string | undefined): void {
-  if (value !== undefined && !value.startsWith("/")) issues.add(path, `${JSON.stringify(value)} is not an absolute path`, "give the absolute path of the file on the host");
+  if (value !== undefined && !value.startsWith("/"))
+    issues.add(path, `${JSON.stringify(value)} is not an absolute path`, "give the absolute path of the file on the host");
 }
 
 /**
  * A DNS provider's own fields, and that every name it must write lies in its zone. `names` are
  * the names the provider will write, with what they are for.
  */
-export function checkDnsProvider(ctx: CheckContext, provider: DnsProviderSpec | undefined, path: string, names: readonly { name: string; purpose: string }[], what: string): void {
+export function checkDnsProvider(
+  ctx: CheckContext,
+  provider: DnsProviderSpec | undefined,
+  path: string,
+  names: readonly { name: string; purpose: string }[],
+  what: string,
+): void {
   if (provider === undefined) return;
   const { spec, issues } = ctx;
   const p = providerOf(provider);
   if (p.type === "cloudflare") {
     checkAbsolute(issues, `${path}.tokenFile`, p.tokenFile);
     if (!spec.dns) {
-      issues.add(path, `is cloudflare, but the spec has no top-level dns zone for ${what}`, `add dns: { provider: "cloudflare", zoneName: "example.com" } (the zone's name or id), or use an rfc2136 provider`);
+      issues.add(
+        path,
+        `is cloudflare, but the spec has no top-level dns zone for ${what}`,
+        `add dns: { provider: "cloudflare", zoneName: "example.com" } (the zone's name or id), or use an rfc2136 provider`,
+      );
       return;
     }
   } else {
     if (p.nameserver !== undefined && !isIp(p.nameserver) && !isDnsName(p.nameserver)) {
-      issues.add(`${path}.nameserver`, `${JSON.stringify(p.nameserver)} is neither an IP address nor a DNS name`, `write the nameserver's address, e.g. "192.0.2.53", without a port (that goes into port)`);
+      issues.add(
+        `${path}.nameserver`,
+        `${JSON.stringify(p.nameserver)} is neither an IP address nor a DNS name`,
+        `write the nameserver's address, e.g. "192.0.2.53", without a port (that goes into port)`,
+      );
     }
     if (p.port !== undefined && (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535)) {
       issues.add(`${path}.port`, `${p.port} is not a port`, "use the nameserver's port, usually 53");
@@ -208,7 +223,11 @@ export function checkDnsProvider(ctx: CheckContext, provider: DnsProviderSpec | 
       issues.add(`${path}.zone`, `${JSON.stringify(p.zone)} is not a DNS zone name`, `write the zone as "example.com"`);
     }
     if (p.tsigKeyName !== undefined && !TSIG_KEY_NAME.test(p.tsigKeyName)) {
-      issues.add(`${path}.tsigKeyName`, `${JSON.stringify(p.tsigKeyName)} is not a TSIG key name`, `write the key's name as the nameserver's key clause has it, e.g. "home-ddns"`);
+      issues.add(
+        `${path}.tsigKeyName`,
+        `${JSON.stringify(p.tsigKeyName)} is not a TSIG key name`,
+        `write the key's name as the nameserver's key clause has it, e.g. "home-ddns"`,
+      );
     }
     checkAbsolute(issues, `${path}.tsigSecretFile`, p.tsigSecretFile);
   }
@@ -216,7 +235,11 @@ export function checkDnsProvider(ctx: CheckContext, provider: DnsProviderSpec | 
   if (zone === undefined || !isDnsName(zone)) return;
   for (const n of names) {
     if (!inZone(n.name, zone)) {
-      issues.add(path, `${JSON.stringify(n.name)} (${n.purpose}) is outside the zone ${JSON.stringify(zone)}, so ${what} cannot write its records`, `use a host name inside "${zone}", or a provider for that name's zone`);
+      issues.add(
+        path,
+        `${JSON.stringify(n.name)} (${n.purpose}) is outside the zone ${JSON.stringify(zone)}, so ${what} cannot write its records`,
+        `use a host name inside "${zone}", or a provider for that name's zone`,
+      );
     }
   }
 }
@@ -224,10 +247,18 @@ export function checkDnsProvider(ctx: CheckContext, provider: DnsProviderSpec | 
 function checkSource(issues: CheckContext["issues"], path: string, source: DdnsAddressSource | "off" | undefined): void {
   if (source === undefined || source === "off") return;
   if ("url" in source && source.url !== undefined && !/^https?:\/\/[^/\s]+(\/\S*)?$/.test(source.url)) {
-    issues.add(`${path}.url`, `${JSON.stringify(source.url)} is not an http or https URL`, `give a "what is my IP" URL that answers with the bare address, e.g. "${DEFAULT_DDNS_IPV4_URL}"`);
+    issues.add(
+      `${path}.url`,
+      `${JSON.stringify(source.url)} is not an http or https URL`,
+      `give a "what is my IP" URL that answers with the bare address, e.g. "${DEFAULT_DDNS_IPV4_URL}"`,
+    );
   }
   if ("interface" in source && source.interface !== undefined && !INTERFACE_NAME.test(source.interface)) {
-    issues.add(`${path}.interface`, `${JSON.stringify(source.interface)} is not a network interface name`, `write the interface as "ip link" shows it, e.g. "eth0" or "ppp0"`);
+    issues.add(
+      `${path}.interface`,
+      `${JSON.stringify(source.interface)} is not a network interface name`,
+      `write the interface as "ip link" shows it, e.g. "eth0" or "ppp0"`,
+    );
   }
 }
 
@@ -250,10 +281,18 @@ export function checkDdns(ctx: CheckContext): void {
     } else {
       const at = `${path}.ddns`;
       if (!host.dynamicIp) {
-        issues.add(at, "is set while dynamicIp is not true", "set dynamicIp: true on the host (its address changes), or remove ddns and let Terraform keep the records");
+        issues.add(
+          at,
+          "is set while dynamicIp is not true",
+          "set dynamicIp: true on the host (its address changes), or remove ddns and let Terraform keep the records",
+        );
       }
       if (names.length === 0) {
-        issues.add(at, "the host runs nothing reached by a DNS name (no coordination server, no DERP node with a DNS host name), so there is no record to keep current", "remove ddns, or run a service with a DNS host name on this host");
+        issues.add(
+          at,
+          "the host runs nothing reached by a DNS name (no coordination server, no DERP node with a DNS host name), so there is no record to keep current",
+          "remove ddns, or run a service with a DNS host name on this host",
+        );
       }
       checkDnsProvider(ctx, ddns.provider, `${at}.provider`, names, "the updater");
       if (ddns.interval !== undefined) {
@@ -268,7 +307,11 @@ export function checkDdns(ctx: CheckContext): void {
         issues.add(at, "turns off both ipv4 and ipv6, so it updates nothing", `keep at least one, e.g. ipv4: { url: "${DEFAULT_DDNS_IPV4_URL}" }`);
       }
       if (ddns.ttl !== undefined && ddns.ttl !== 1 && !(Number.isInteger(ddns.ttl) && ddns.ttl >= 60 && ddns.ttl <= 86_400)) {
-        issues.add(`${at}.ttl`, `${ddns.ttl} is not a TTL the updater can use`, "use 60 to 86400 seconds (or 1, Cloudflare's automatic TTL); short TTLs let clients follow an address change sooner");
+        issues.add(
+          `${at}.ttl`,
+          `${ddns.ttl} is not a TTL the updater can use`,
+          "use 60 to 86400 seconds (or 1, Cloudflare's automatic TTL); short TTLs let clients follow an address change sooner",
+        );
       }
     }
   }

@@ -46,7 +46,10 @@ export const DEFAULTS = {
       baseDomain: "",
       overrideLocalDns: true,
       /** `global`: headscale's example resolvers, pushed to nodes only while overriding local DNS (see {@link defaultGlobalNameservers}). */
-      nameservers: { global: ["1.1.1.1", "1.0.0.1", "2606:4700:4700::1111", "2606:4700:4700::1001"] as readonly string[], split: {} as Readonly<Record<string, readonly string[]>> },
+      nameservers: {
+        global: ["1.1.1.1", "1.0.0.1", "2606:4700:4700::1111", "2606:4700:4700::1001"] as readonly string[],
+        split: {} as Readonly<Record<string, readonly string[]>>,
+      },
       searchDomains: [] as readonly string[],
       extraRecords: [] as readonly never[],
     },
@@ -116,7 +119,13 @@ export const DEFAULTS = {
         stunOnly: false,
         insecureForTests: false,
         /** A kit-issued certificate's validity (five years); DNS-01's CA, renewal and checks. */
-        certificate: { validityDays: 1826, acmeUrl: LETS_ENCRYPT_DIRECTORY, renewDaysBefore: 30, resolvers: [] as readonly string[], checkAuthoritativeNameservers: true },
+        certificate: {
+          validityDays: 1826,
+          acmeUrl: LETS_ENCRYPT_DIRECTORY,
+          renewDaysBefore: 30,
+          resolvers: [] as readonly string[],
+          checkAuthoritativeNameservers: true,
+        },
       },
     },
   },
@@ -170,7 +179,12 @@ export function defaultCanPort80(derpPort: number): boolean {
  * address without a pin of the user's own (or a lab's insecureForTests), Let's Encrypt for a DNS
  * name on the HTTPS port, else files.
  */
-export function defaultCertificateSource(node: { readonly hostnameIsIp: boolean; readonly derpPort: number; readonly certName: string | undefined; readonly insecureForTests: boolean }): "letsencrypt" | "manual" | "self-signed" {
+export function defaultCertificateSource(node: {
+  readonly hostnameIsIp: boolean;
+  readonly derpPort: number;
+  readonly certName: string | undefined;
+  readonly insecureForTests: boolean;
+}): "letsencrypt" | "manual" | "self-signed" {
   if (node.hostnameIsIp) return node.certName === undefined && !node.insecureForTests ? "self-signed" : "manual";
   return node.derpPort === HTTPS_PORT ? "letsencrypt" : "manual";
 }

@@ -146,7 +146,10 @@ function resolveDerper(ctx: ResolveContext, region: RegionElement, node: NodeEle
     certificateFiles: cert.source === "manual" ? cert.files : undefined,
     verifyClientUrl: ctx.derp.verifyClients ? `${ctx.headscale.serverUrl.replace(/\/+$/, "")}/verify` : undefined,
     httpPort,
-    mesh: region.nodes.length > 1 ? region.nodes.filter((n) => n !== node && !n.stunOnly).map((n) => ({ node: n.name, hostname: n.hostname, port: n.derpPort })) : [],
+    mesh:
+      region.nodes.length > 1
+        ? region.nodes.filter((n) => n !== node && !n.stunOnly).map((n) => ({ node: n.name, hostname: n.hostname, port: n.derpPort }))
+        : [],
     listeners,
   };
 }
@@ -189,7 +192,8 @@ function checkHostname(ctx: CheckContext, path: string, node: DerpNodeSpec): voi
     }
     return;
   }
-  if (!isDnsName(h)) ctx.issues.add(path, `${JSON.stringify(h)} is neither a DNS name nor an IP address`, `write the name clients dial, e.g. "derp1.example.com"`);
+  if (!isDnsName(h))
+    ctx.issues.add(path, `${JSON.stringify(h)} is neither a DNS name nor an IP address`, `write the name clients dial, e.g. "derp1.example.com"`);
 }
 
 function checkCertificate(ctx: CheckContext, node: DerpNodeSpec, path: string): void {
@@ -197,19 +201,35 @@ function checkCertificate(ctx: CheckContext, node: DerpNodeSpec, path: string): 
   if (!cert) return;
   if (cert.mode === "letsencrypt") {
     if (derpPortOf(node) !== HTTPS_PORT) {
-      ctx.issues.add(`${path}.certificate.mode`, `derper serves TLS with Let's Encrypt only on port 443, but derpPort is ${node.derpPort} (it would serve plain HTTP)`, `use certificate mode "manual" with certificate files, or derpPort 443`);
+      ctx.issues.add(
+        `${path}.certificate.mode`,
+        `derper serves TLS with Let's Encrypt only on port 443, but derpPort is ${node.derpPort} (it would serve plain HTTP)`,
+        `use certificate mode "manual" with certificate files, or derpPort 443`,
+      );
     }
     if (node.hostname !== undefined && isIp(node.hostname)) {
-      ctx.issues.add(`${path}.certificate.mode`, `Let's Encrypt issues no certificate for the IP address ${JSON.stringify(node.hostname)} in derper's letsencrypt mode`, `use certificate mode "manual" and pin the certificate with certName`);
+      ctx.issues.add(
+        `${path}.certificate.mode`,
+        `Let's Encrypt issues no certificate for the IP address ${JSON.stringify(node.hostname)} in derper's letsencrypt mode`,
+        `use certificate mode "manual" and pin the certificate with certName`,
+      );
     }
   } else if (cert.mode === "manual" && (cert.certFile === undefined) !== (cert.keyFile === undefined)) {
     ctx.issues.add(`${path}.certificate`, "names only one of certFile and keyFile", "give both the certificate and its private key, or neither");
   } else if (cert.mode === "self-signed") {
     if (node.certName !== undefined) {
-      ctx.issues.add(`${path}.certName`, "is set while the kit issues the node's self-signed certificate; the pin is computed from that certificate", `remove certName, or use certificate mode "manual" with your own certificate`);
+      ctx.issues.add(
+        `${path}.certName`,
+        "is set while the kit issues the node's self-signed certificate; the pin is computed from that certificate",
+        `remove certName, or use certificate mode "manual" with your own certificate`,
+      );
     }
     if (cert.validityDays !== undefined && (!Number.isInteger(cert.validityDays) || cert.validityDays < 31 || cert.validityDays > 3650)) {
-      ctx.issues.add(`${path}.certificate.validityDays`, `${cert.validityDays} is outside 31-3650 days`, "use a whole number of days from 31 to 3650 (the kit reissues 30 days before expiry)");
+      ctx.issues.add(
+        `${path}.certificate.validityDays`,
+        `${cert.validityDays} is outside 31-3650 days`,
+        "use a whole number of days from 31 to 3650 (the kit reissues 30 days before expiry)",
+      );
     }
   }
 }
@@ -227,11 +247,19 @@ function checkNode(ctx: CheckContext, node: DerpNodeSpec, path: string): void {
     ctx.issues.add(`${path}.stunPort`, `${node.stunPort} is not a port`, "use a UDP port from 1 to 65535 (usually 3478), or -1 to turn STUN off");
   }
   if (node.stunOnly && node.stunPort === -1) {
-    ctx.issues.add(`${path}.stunPort`, "is -1 on a STUN-only node, which then does nothing", "give the node a STUN port, or make it a DERP node (stunOnly: false)");
+    ctx.issues.add(
+      `${path}.stunPort`,
+      "is -1 on a STUN-only node, which then does nothing",
+      "give the node a STUN port, or make it a DERP node (stunOnly: false)",
+    );
   }
   if (node.certName !== undefined) {
     if (node.certName.startsWith("sha256-raw:") ? !SHA256_RAW_PIN.test(node.certName) : !isDnsName(node.certName)) {
-      ctx.issues.add(`${path}.certName`, `${JSON.stringify(node.certName)} is neither "sha256-raw:" followed by 64 lower-case hex digits nor a DNS name`, `write the pin exactly as derper prints it, e.g. "sha256-raw:${"0".repeat(64)}"`);
+      ctx.issues.add(
+        `${path}.certName`,
+        `${JSON.stringify(node.certName)} is neither "sha256-raw:" followed by 64 lower-case hex digits nor a DNS name`,
+        `write the pin exactly as derper prints it, e.g. "sha256-raw:${"0".repeat(64)}"`,
+      );
     }
   }
 }
@@ -245,7 +273,11 @@ function checkRegion(ctx: CheckContext, region: DerpRegionSpec, path: string): v
   if (region.nodes !== undefined && region.nodes.length === 0) {
     ctx.issues.add(`${path}.nodes`, "is empty", "add at least one node, or remove the region");
   } else if (nodes.length > 0 && nodes.every(([n]) => n.stunOnly)) {
-    ctx.issues.add(`${path}.nodes`, "has only STUN-only nodes, so nothing relays traffic in this region", "make at least one node a DERP node (stunOnly: false)");
+    ctx.issues.add(
+      `${path}.nodes`,
+      "has only STUN-only nodes, so nothing relays traffic in this region",
+      "make at least one node a DERP node (stunOnly: false)",
+    );
   }
   for (const [node, i] of nodes) checkNode(ctx, node, `${path}.nodes[${i}]`);
   // derper dials its mesh peers at https://<hostname>/derp with ordinary certificate checks: no
@@ -253,7 +285,10 @@ function checkRegion(ctx: CheckContext, region: DerpRegionSpec, path: string): v
   const relays = nodes.filter(([n]) => !n.stunOnly);
   if (relays.length > 1) {
     for (const [node, i] of relays) {
-      const pinned = node.certificate?.mode === "self-signed" || node.certName?.startsWith("sha256-raw:") || (node.hostname !== undefined && isIp(node.hostname) && node.certificate === undefined);
+      const pinned =
+        node.certificate?.mode === "self-signed" ||
+        node.certName?.startsWith("sha256-raw:") ||
+        (node.hostname !== undefined && isIp(node.hostname) && node.certificate === undefined);
       if (pinned || node.insecureForTests) {
         ctx.issues.add(
           `${path}.nodes[${i}]`,
@@ -281,30 +316,50 @@ export function checkDerp(ctx: CheckContext): void {
   for (const { node, path } of ctx.nodes) {
     if (node.name === undefined) continue;
     const first = seen.get(node.name);
-    if (first) ctx.issues.add(`${path}.name`, `${JSON.stringify(node.name)} is also the name of ${first}; node names must be unique across the whole map`, "rename one of them, e.g. after its region code and number");
+    if (first)
+      ctx.issues.add(
+        `${path}.name`,
+        `${JSON.stringify(node.name)} is also the name of ${first}; node names must be unique across the whole map`,
+        "rename one of them, e.g. after its region code and number",
+      );
     else seen.set(node.name, path);
   }
   const choice = derp.tailscaleRegions;
   if (choice !== undefined && choice !== "drop") {
-    ctx.warnings.add("derp.tailscaleRegions", "headscale fetches Tailscale's public DERP map at every start and refuses to start when that fetch fails", `use "drop" for a self-contained map, unless you need Tailscale's relays`);
+    ctx.warnings.add(
+      "derp.tailscaleRegions",
+      "headscale fetches Tailscale's public DERP map at every start and refuses to start when that fetch fails",
+      `use "drop" for a self-contained map, unless you need Tailscale's relays`,
+    );
   }
   if (ctx.spec.headscale?.embeddedDerp?.enabled && ctx.spec.headscale.embeddedDerp.verifyClients === false) {
-    ctx.warnings.add("headscale.embeddedDerp.verifyClients", "the embedded DERP relays for anyone, not only for nodes headscale knows", "leave verifyClients on");
+    ctx.warnings.add(
+      "headscale.embeddedDerp.verifyClients",
+      "the embedded DERP relays for anyone, not only for nodes headscale knows",
+      "leave verifyClients on",
+    );
   }
   if (typeof choice === "object" && choice.keepExcept !== undefined) {
     if (choice.keepExcept.length === 0) ctx.issues.add("derp.tailscaleRegions.keepExcept", "is empty", `use "keep" to keep every public region`);
     for (const [id, i] of present(choice.keepExcept)) {
-      if (!Number.isInteger(id) || id < 1) ctx.issues.add(`derp.tailscaleRegions.keepExcept[${i}]`, `${id} is not a region id`, "list Tailscale region ids such as 1 or 2");
+      if (!Number.isInteger(id) || id < 1)
+        ctx.issues.add(`derp.tailscaleRegions.keepExcept[${i}]`, `${id} is not a region id`, "list Tailscale region ids such as 1 or 2");
     }
   }
   const embedded = ctx.spec.headscale?.embeddedDerp;
   if (embedded?.enabled) {
     const id = embedded.regionId ?? DEFAULTS.headscale.embeddedDerp.regionId;
     const clash = regions.find(([r]) => r.id === id);
-    if (clash) ctx.issues.add(`derp.regions[${clash[1]}].id`, `${id} is also the embedded DERP's region id; headscale would replace this region with the embedded one`, "give one of them another id");
+    if (clash)
+      ctx.issues.add(
+        `derp.regions[${clash[1]}].id`,
+        `${id} is also the embedded DERP's region id; headscale would replace this region with the embedded one`,
+        "give one of them another id",
+      );
     const code = embedded.regionCode ?? DEFAULTS.headscale.embeddedDerp.regionCode;
     const codeClash = regions.find(([r]) => r.code === code);
-    if (codeClash) ctx.issues.add(`derp.regions[${codeClash[1]}].code`, `${JSON.stringify(code)} is also the embedded DERP's region code`, "give one of them another code");
+    if (codeClash)
+      ctx.issues.add(`derp.regions[${codeClash[1]}].code`, `${JSON.stringify(code)} is also the embedded DERP's region code`, "give one of them another code");
   }
   // Counted before the structural check's removals: a malformed region is still a region the user meant.
   const regionCount = derp.regions?.length ?? 0;
@@ -313,7 +368,11 @@ export function checkDerp(ctx: CheckContext): void {
   const publicRegions = tailscaleRegionsOf(ctx.spec);
   const rendersMapFile = regionCount > 0 || publicRegions.excluded.length > 0;
   if (embedded?.enabled && !addsRegion && !rendersMapFile) {
-    ctx.issues.add("headscale.embeddedDerp.automaticallyAddRegion", "is false while no DERP map file is rendered (headscale refuses to start)", "leave it true, or add regions under derp.regions");
+    ctx.issues.add(
+      "headscale.embeddedDerp.automaticallyAddRegion",
+      "is false while no DERP map file is rendered (headscale refuses to start)",
+      "leave it true, or add regions under derp.regions",
+    );
   } else if (regionCount === 0 && !embeddedInMap && !publicRegions.keep) {
     ctx.issues.add(
       "derp.regions",
@@ -328,9 +387,17 @@ export function checkDerper(ctx: CheckContext): void {
   const derper = ctx.spec.derp?.derper;
   if (!derper) return;
   if (derper.version !== undefined && !findTailscaleRelease(derper.version)) {
-    ctx.issues.add("derp.derper.version", `${JSON.stringify(derper.version)} is not a Tailscale release the kit knows`, `use one of ${SUPPORTED_TAILSCALE_VERSIONS.join(", ")} (derper is built from it with a Go its go.mod accepts; never "latest", so a rebuild cannot change the relay silently)`);
+    ctx.issues.add(
+      "derp.derper.version",
+      `${JSON.stringify(derper.version)} is not a Tailscale release the kit knows`,
+      `use one of ${SUPPORTED_TAILSCALE_VERSIONS.join(", ")} (derper is built from it with a Go its go.mod accepts; never "latest", so a rebuild cannot change the relay silently)`,
+    );
   }
   if (derper.verifyClients === false) {
-    ctx.warnings.add("derp.derper.verifyClients", "client verification is off: anyone who finds the relays can use them", "leave verifyClients on unless the relays are private");
+    ctx.warnings.add(
+      "derp.derper.verifyClients",
+      "client verification is off: anyone who finds the relays can use them",
+      "leave verifyClients on unless the relays are private",
+    );
   }
 }

@@ -39,8 +39,10 @@ export function checkDevices(ctx: CheckContext): void {
       const at = `${path}.advertiseRoutes[${j}]`;
       const p = parsePrefix(route);
       if (!p) ctx.issues.add(at, `${JSON.stringify(route)} is not a CIDR prefix`, `write the subnet as address/bits, e.g. "192.168.100.0/24"`);
-      else if (p.bits === 0) ctx.issues.add(at, `${JSON.stringify(route)} is a default route`, "remove it and set exitNode: true to offer the device as an exit node");
-      else if (hasHostBits(p)) ctx.issues.add(at, `${JSON.stringify(route)} has host bits set; Tailscale refuses such routes`, `use the network address, "${networkOf(p)}"`);
+      else if (p.bits === 0)
+        ctx.issues.add(at, `${JSON.stringify(route)} is a default route`, "remove it and set exitNode: true to offer the device as an exit node");
+      else if (hasHostBits(p))
+        ctx.issues.add(at, `${JSON.stringify(route)} has host bits set; Tailscale refuses such routes`, `use the network address, "${networkOf(p)}"`);
       else checkAdvertisedRoute(ctx.issues, at, p, tailnet);
     }
   }

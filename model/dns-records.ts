@@ -33,7 +33,10 @@ export function resolveDnsZone(zone: DnsZoneElement, headscale: ResolvedHeadscal
   const add = (name: string, hostName: string | undefined, v4: string | undefined, v6: string | undefined, purpose: string) => {
     const host = hostName === undefined ? undefined : byName.get(hostName);
     if (!host || isIp(name) || !inZone(name, zone.zoneName)) return;
-    const values: [("A" | "AAAA"), string | undefined][] = [["A", v4], ["AAAA", v6]];
+    const values: ["A" | "AAAA", string | undefined][] = [
+      ["A", v4],
+      ["AAAA", v6],
+    ];
     const usable = values.filter((v): v is ["A" | "AAAA", string] => v[1] !== undefined && v[1] !== "none");
     if (usable.length === 0) unaddressed.push(name);
     for (const [type, value] of usable) {
@@ -62,12 +65,17 @@ export function checkDnsZone(ctx: CheckContext): void {
   const dns = ctx.spec.dns;
   if (!dns) return;
   if (dns.proxied) {
-    ctx.issues.add("dns.proxied", "Cloudflare's proxy cannot carry DERP or the Tailscale control protocol (both need a direct TLS connection and long-lived upgrades)", "remove proxied or set it to false");
+    ctx.issues.add(
+      "dns.proxied",
+      "Cloudflare's proxy cannot carry DERP or the Tailscale control protocol (both need a direct TLS connection and long-lived upgrades)",
+      "remove proxied or set it to false",
+    );
   }
   if (dns.zoneId === undefined && dns.zoneName === undefined) {
     ctx.issues.add("dns", "names no zone", `add zoneName (e.g. "example.com") or zoneId`);
   }
-  if (dns.zoneName !== undefined && !isDnsName(dns.zoneName)) ctx.issues.add("dns.zoneName", `${JSON.stringify(dns.zoneName)} is not a DNS zone name`, `write the zone as "example.com"`);
+  if (dns.zoneName !== undefined && !isDnsName(dns.zoneName))
+    ctx.issues.add("dns.zoneName", `${JSON.stringify(dns.zoneName)} is not a DNS zone name`, `write the zone as "example.com"`);
   if (dns.ttl !== undefined && dns.ttl !== 1 && !(Number.isInteger(dns.ttl) && dns.ttl >= 60 && dns.ttl <= 86400)) {
     ctx.issues.add("dns.ttl", `${dns.ttl} is not a TTL Cloudflare accepts`, "use 1 (automatic) or 60 to 86400 seconds");
   }

@@ -18,7 +18,14 @@ const FILE_KEY = /(file|path)$/i;
  */
 export function looksSecret(value: string): boolean {
   if (/PRIVATE KEY/.test(value)) return true;
-  return value.length >= 20 && /^[A-Za-z0-9_\-+/=.]+$/.test(value) && /[a-z]/.test(value) && /[A-Z]/.test(value) && /[0-9]/.test(value) && !/^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(value);
+  return (
+    value.length >= 20 &&
+    /^[A-Za-z0-9_\-+/=.]+$/.test(value) &&
+    /[a-z]/.test(value) &&
+    /[A-Z]/.test(value) &&
+    /[0-9]/.test(value) &&
+    !/^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(value)
+  );
 }
 
 /** Escapes what JSON.stringify leaves raw but terminals and YAML 1.1 treat as line breaks or controls. */

@@ -91,7 +91,9 @@ export interface HostElement extends Omit<ResolvedHost, "ddns" | "runs" | "liste
 export interface VmElement {
   readonly arch: "amd64" | "arm64";
   readonly sshAuthorizedKeys: readonly string[];
-  readonly headscale: { readonly kind: "binary" | "deb"; readonly url: string | undefined; readonly localFile: string | undefined; readonly sha256: string } | undefined;
+  readonly headscale:
+    | { readonly kind: "binary" | "deb"; readonly url: string | undefined; readonly localFile: string | undefined; readonly sha256: string }
+    | undefined;
   readonly derper: DerperInstallSpec | undefined;
 }
 

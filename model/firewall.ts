@@ -67,7 +67,6 @@ export function resolveFirewall(host: HostElement, services: HostServices): Reso
   return { adminCidrs, sshPort, rules: rules.sort(order), closed: closed.sort(order) };
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // checks
 
@@ -79,8 +78,15 @@ export function resolveFirewall(host: HostElement, services: HostServices): Reso
 function warnAdminsCoverEverything(warnings: CheckContext["warnings"], path: string, admins: readonly Prefix[]): void {
   for (const family of [4, 6] as const) {
     if (admins.some((p) => p.family === family && p.bits === 0) || !prefixesCoverFamily(admins, family)) continue;
-    const listed = admins.filter((p) => p.family === family).map((p) => JSON.stringify(p.text)).join(", ");
-    warnings.add(path, `${listed} together admit every IPv${family} address: SSH, metrics and gRPC are open to everyone`, "list only the networks you administer the host from");
+    const listed = admins
+      .filter((p) => p.family === family)
+      .map((p) => JSON.stringify(p.text))
+      .join(", ");
+    warnings.add(
+      path,
+      `${listed} together admit every IPv${family} address: SSH, metrics and gRPC are open to everyone`,
+      "list only the networks you administer the host from",
+    );
   }
 }
 
@@ -94,9 +100,20 @@ export function checkFirewallOf(ctx: CheckContext, host: HostSpec, i: number): v
     if (cidr === undefined) continue;
     const at = `${path}.firewall.adminCidrs[${j}]`;
     const prefix = parsePrefix(cidr) ?? (isIp(cidr) ? parsePrefix(`${cidr}/${cidr.includes(":") ? 128 : 32}`) : undefined);
-    if (!prefix) issues.add(at, `${JSON.stringify(cidr)} is neither a CIDR prefix nor an address`, `write a network such as "192.0.2.0/24" or "2001:db8::/32", or an address such as "192.0.2.7"`);
-    else if (hasHostBits(prefix)) issues.add(at, `${JSON.stringify(cidr)} has host bits set`, `use the network address, "${networkOf(prefix)}", or a single address`);
-    else if (prefix.bits === 0) warnings.add(at, `${JSON.stringify(cidr)} admits every address: SSH, metrics and gRPC are open to everyone`, "list only the networks you administer the host from");
+    if (!prefix)
+      issues.add(
+        at,
+        `${JSON.stringify(cidr)} is neither a CIDR prefix nor an address`,
+        `write a network such as "192.0.2.0/24" or "2001:db8::/32", or an address such as "192.0.2.7"`,
+      );
+    else if (hasHostBits(prefix))
+      issues.add(at, `${JSON.stringify(cidr)} has host bits set`, `use the network address, "${networkOf(prefix)}", or a single address`);
+    else if (prefix.bits === 0)
+      warnings.add(
+        at,
+        `${JSON.stringify(cidr)} admits every address: SSH, metrics and gRPC are open to everyone`,
+        "list only the networks you administer the host from",
+      );
     if (prefix && !hasHostBits(prefix)) admins.push(prefix);
   }
   warnAdminsCoverEverything(warnings, `${path}.firewall.adminCidrs`, admins);
@@ -110,6 +127,11 @@ export function checkFirewallModel(ctx: ModelCheckContext): void {
   for (const host of ctx.tailnet.hosts) {
     const ssh = host.firewall.sshPort;
     const taken = listenerOwners(ctx.tailnet, host).find(([l]) => l.protocol === "tcp" && l.port === ssh);
-    if (taken) ctx.issues.add(`${host.specPath}.firewall.sshPort`, `tcp port ${ssh} is also opened by ${taken[1]} (${taken[0].role})`, "move sshd to another port, or the service");
+    if (taken)
+      ctx.issues.add(
+        `${host.specPath}.firewall.sshPort`,
+        `tcp port ${ssh} is also opened by ${taken[1]} (${taken[0].role})`,
+        "move sshd to another port, or the service",
+      );
   }
 }

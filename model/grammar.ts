@@ -80,7 +80,14 @@ export const GRAMMARS = {
     "a lower-case letter, then lower-case letters, digits and dashes, not ending in a dash; safe as a file, unit and container name",
     `use a lower-case letter, then lower-case letters, digits and dashes (at most 63), e.g. "hk-1"`,
   ),
-  dnsName: grammar("dnsName", "a DNS name", DNS_NAME, 253, DNS_NAME_DESCRIPTION, `write a DNS name without scheme, port or trailing dot, e.g. "derp1.example.com"`),
+  dnsName: grammar(
+    "dnsName",
+    "a DNS name",
+    DNS_NAME,
+    253,
+    DNS_NAME_DESCRIPTION,
+    `write a DNS name without scheme, port or trailing dot, e.g. "derp1.example.com"`,
+  ),
   host: grammar(
     "host",
     "a host name or IP address",
@@ -89,7 +96,14 @@ export const GRAMMARS = {
     `a DNS name (${DNS_NAME_DESCRIPTION}) or an IP address, without brackets, port or scheme`,
     `write only the host name or address, e.g. "derp1.example.com" or "192.0.2.10" (no scheme, port or path)`,
   ),
-  ipAddress: grammar("ipAddress", "an IP address", IP_TEXT, 45, "an IPv4 or IPv6 address: digits, hex digits, dots and colons", `write an address such as "192.0.2.10" or "2001:db8::1"`),
+  ipAddress: grammar(
+    "ipAddress",
+    "an IP address",
+    IP_TEXT,
+    45,
+    "an IPv4 or IPv6 address: digits, hex digits, dots and colons",
+    `write an address such as "192.0.2.10" or "2001:db8::1"`,
+  ),
   ipPrefix: grammar(
     "ipPrefix",
     "an IP address or prefix",
@@ -186,7 +200,14 @@ export const GRAMMARS = {
     "printable characters: no line break of any kind (LF, CR, U+0085, U+2028, U+2029), no control or bidirectional control character, no ${ or %{",
     `write one line of plain text, e.g. "Hong Kong"`,
   ),
-  cloudflareId: grammar("cloudflareId", "a Cloudflare id", "[0-9a-f]{32}", 32, "32 lower-case hex digits", "copy the zone id from the zone's overview page in Cloudflare's dashboard (32 hex digits)"),
+  cloudflareId: grammar(
+    "cloudflareId",
+    "a Cloudflare id",
+    "[0-9a-f]{32}",
+    32,
+    "32 lower-case hex digits",
+    "copy the zone id from the zone's overview page in Cloudflare's dashboard (32 hex digits)",
+  ),
   sha256: grammar("sha256", "a SHA-256", "[0-9a-fA-F]{64}", 64, "64 hex digits", "write the SHA-256 as 64 hex digits"),
   version: grammar(
     "version",
@@ -196,8 +217,22 @@ export const GRAMMARS = {
     "major.minor.patch with an optional leading v and -prerelease",
     `write a release number such as "1.102.3" (pinned, never "latest")`,
   ),
-  duration: grammar("duration", "a duration", "[0-9](?:[0-9a-z\\u00b5]|\\.(?=[0-9]))*", 32, "a digit, then digits, unit letters and decimal points, e.g. 30m, 1h30m, 1.5h or 180d", `write a duration such as "30m" or "24h"`),
-  email: grammar("email", "an e-mail address", `[A-Za-z0-9._+-]{1,64}@${DNS_NAME}`, 254, "local@domain; the local part of letters, digits and . _ + -", `write an address such as "admin@example.com"`),
+  duration: grammar(
+    "duration",
+    "a duration",
+    "[0-9](?:[0-9a-z\\u00b5]|\\.(?=[0-9]))*",
+    32,
+    "a digit, then digits, unit letters and decimal points, e.g. 30m, 1h30m, 1.5h or 180d",
+    `write a duration such as "30m" or "24h"`,
+  ),
+  email: grammar(
+    "email",
+    "an e-mail address",
+    `[A-Za-z0-9._+-]{1,64}@${DNS_NAME}`,
+    254,
+    "local@domain; the local part of letters, digits and . _ + -",
+    `write an address such as "admin@example.com"`,
+  ),
   sshPublicKey: grammar(
     "sshPublicKey",
     "an SSH public key",
@@ -214,7 +249,14 @@ export const GRAMMARS = {
     "registry/name:tag or name@sha256:digest",
     `write it as registry/name:tag, e.g. "ghcr.io/me/derper:1.102.3"`,
   ),
-  databaseName: grammar("databaseName", "a database name", "[A-Za-z_][A-Za-z0-9_-]{0,62}", 63, "a letter or _, then letters, digits, _ and -", `use letters, digits, _ and -, e.g. "headscale"`),
+  databaseName: grammar(
+    "databaseName",
+    "a database name",
+    "[A-Za-z_][A-Za-z0-9_-]{0,62}",
+    63,
+    "a letter or _, then letters, digits, _ and -",
+    `use letters, digits, _ and -, e.g. "headscale"`,
+  ),
   oauthToken: grammar(
     "oauthToken",
     "an OAuth client id or scope",
@@ -223,8 +265,22 @@ export const GRAMMARS = {
     "letters, digits and . _ ~ : @ / + = -",
     `write it as the identity provider shows it, e.g. "headscale" or "openid"`,
   ),
-  parameterName: grammar("parameterName", "a parameter name", "[A-Za-z][A-Za-z0-9_.-]{0,63}", 64, "a letter, then letters, digits and _ . -", `write a parameter name such as "domain_hint"`),
-  parameterValue: grammar("parameterValue", "a parameter value", "[A-Za-z0-9._~:@/+=,-]{0,512}", 512, "letters, digits and . _ ~ : @ / + = , -", `write a value such as "example.com"`),
+  parameterName: grammar(
+    "parameterName",
+    "a parameter name",
+    "[A-Za-z][A-Za-z0-9_.-]{0,63}",
+    64,
+    "a letter, then letters, digits and _ . -",
+    `write a parameter name such as "domain_hint"`,
+  ),
+  parameterValue: grammar(
+    "parameterValue",
+    "a parameter value",
+    "[A-Za-z0-9._~:@/+=,-]{0,512}",
+    512,
+    "letters, digits and . _ ~ : @ / + = , -",
+    `write a value such as "example.com"`,
+  ),
   interfaceName: grammar(
     "interfaceName",
     "a network interface name",
@@ -249,8 +305,22 @@ export const GRAMMARS = {
     "sha256-raw:<64 hex digits>, or a DNS name",
     `write the pin exactly as derper prints it, e.g. "sha256-raw:${"0".repeat(64)}", or a DNS name`,
   ),
-  groupName: grammar("groupName", "a group name", "group:[a-z0-9][a-z0-9-]{0,62}", 69, "group: then lower-case letters, digits and dashes", `write it as "group:name" with lower-case letters, digits and dashes`),
-  tagName: grammar("tagName", "a tag", "tag:[a-z0-9][a-z0-9-]{0,62}", 67, "tag: then lower-case letters, digits and dashes", `write tags as "tag:name" with lower-case letters, digits and dashes`),
+  groupName: grammar(
+    "groupName",
+    "a group name",
+    "group:[a-z0-9][a-z0-9-]{0,62}",
+    69,
+    "group: then lower-case letters, digits and dashes",
+    `write it as "group:name" with lower-case letters, digits and dashes`,
+  ),
+  tagName: grammar(
+    "tagName",
+    "a tag",
+    "tag:[a-z0-9][a-z0-9-]{0,62}",
+    67,
+    "tag: then lower-case letters, digits and dashes",
+    `write tags as "tag:name" with lower-case letters, digits and dashes`,
+  ),
   policyAlias: grammar(
     "policyAlias",
     "a policy alias",
@@ -267,7 +337,14 @@ export const GRAMMARS = {
     "alias:ports, e.g. tag:router:22,443",
     `write the destination as alias:ports, e.g. "tag:router:*" or "home-lan:22,443"`,
   ),
-  ipProtocol: grammar("ipProtocol", "an IP protocol", "[a-z0-9-]{1,16}", 16, "a protocol name or number, e.g. tcp, udp, icmp", `write a protocol such as "tcp", "udp" or "icmp"`),
+  ipProtocol: grammar(
+    "ipProtocol",
+    "an IP protocol",
+    "[a-z0-9-]{1,16}",
+    16,
+    "a protocol name or number, e.g. tcp, udp, icmp",
+    `write a protocol such as "tcp", "udp" or "icmp"`,
+  ),
   sshOption: grammar(
     "sshOption",
     "an ssh argument",
@@ -350,7 +427,12 @@ function describeCharacter(c: string): string {
  * Checks one string against its field's grammar. `key` is the field's name (a value under a key
  * that sounds secret is never echoed); `tokensAllowed` is false for a spec read from text.
  */
-export function checkGrammar(value: string, field: FieldGrammar & { readonly regex: RegExp }, key: string | undefined, tokensAllowed: boolean): GrammarProblem | undefined {
+export function checkGrammar(
+  value: string,
+  field: FieldGrammar & { readonly regex: RegExp },
+  key: string | undefined,
+  tokensAllowed: boolean,
+): GrammarProblem | undefined {
   if (field.literals.includes(value)) return undefined;
   // A token stands for a whole value, or for a host inside one (`ssh://root@${TfToken[TOKEN.0]}`).
   const untokened = field.tokens && value.includes("${") ? replaceTerraformTokens(value, TOKEN_STAND_IN) : value;
@@ -371,7 +453,10 @@ export function checkGrammar(value: string, field: FieldGrammar & { readonly reg
 /** Why a value does not fit its grammar, most specific reason first. */
 function explain(value: string, field: FieldGrammar, key: string | undefined): GrammarProblem {
   if (/PRIVATE KEY/.test(value)) {
-    return { message: "is a private key; the spec never holds secrets", fix: "give the public key or the path of a file instead, and keep the private key where it was" };
+    return {
+      message: "is a private key; the spec never holds secrets",
+      fix: "give the public key or the path of a file instead, and keep the private key where it was",
+    };
   }
   const shown = echo(value, key);
   const bad = FORBIDDEN.exec(value);

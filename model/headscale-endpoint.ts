@@ -62,7 +62,11 @@ export function checkHeadscaleEndpoint(hs: HeadscaleSpec, issues: IssueList): vo
   }
   if (tls.mode === "letsencrypt") {
     if (tls.hostname === undefined && isIp(host)) {
-      issues.add("headscale.tls.mode", `Let's Encrypt issues no certificate for the IP address ${JSON.stringify(host)} in headscale's letsencrypt mode`, `use a DNS name in serverUrl, or tls.mode "files" with a certificate of your own`);
+      issues.add(
+        "headscale.tls.mode",
+        `Let's Encrypt issues no certificate for the IP address ${JSON.stringify(host)} in headscale's letsencrypt mode`,
+        `use a DNS name in serverUrl, or tls.mode "files" with a certificate of your own`,
+      );
     } else if (tls.hostname !== undefined && isDnsName(tls.hostname) && tls.hostname.toLowerCase() !== host) {
       issues.add(
         "headscale.tls.hostname",

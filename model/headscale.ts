@@ -74,7 +74,13 @@ function defaultTls(spec: HeadscaleSpec, serverHost: string): ResolvedHeadscaleT
     case "files":
       return { mode: "files", certPath: tls.certPath, keyPath: tls.keyPath };
     case "letsencrypt":
-      return { mode: "letsencrypt", hostname: tls.hostname ?? serverHost, challenge: tls.challenge ?? d.challenge, email: tls.email ?? d.email, acmeUrl: tls.acmeUrl ?? d.acmeUrl };
+      return {
+        mode: "letsencrypt",
+        hostname: tls.hostname ?? serverHost,
+        challenge: tls.challenge ?? d.challenge,
+        email: tls.email ?? d.email,
+        acmeUrl: tls.acmeUrl ?? d.acmeUrl,
+      };
   }
 }
 
@@ -84,7 +90,8 @@ export function defaultHeadscale(spec: TailnetSpec): HeadscaleElement {
   const d = DEFAULTS.headscale;
   const version = findHeadscaleVersion(requestedVersionOf(spec))!;
   const serverHost = urlHost(hs.serverUrl)!;
-  const otherRelease = (text: string | undefined) => (text === undefined || findHeadscaleVersion(text)!.version === version.version ? undefined : findHeadscaleVersion(text));
+  const otherRelease = (text: string | undefined) =>
+    text === undefined || findHeadscaleVersion(text)!.version === version.version ? undefined : findHeadscaleVersion(text);
   const embedded = hs.embeddedDerp?.enabled ? hs.embeddedDerp : undefined;
   const db = hs.database;
   const oidc = hs.oidc;
@@ -174,7 +181,9 @@ function headscaleListeners(hs: HeadscaleElement): ResolvedListener[] {
   const tls = hs.tls;
   return [
     listenerOf("control", "tcp", hs.listenAddr),
-    ...(tls.mode === "letsencrypt" && tls.challenge === "HTTP-01" ? [{ role: "acme-http", protocol: "tcp" as const, hostIp: "0.0.0.0", port: HTTP_PORT, public: true }] : []),
+    ...(tls.mode === "letsencrypt" && tls.challenge === "HTTP-01"
+      ? [{ role: "acme-http", protocol: "tcp" as const, hostIp: "0.0.0.0", port: HTTP_PORT, public: true }]
+      : []),
     ...(hs.metricsListenAddr !== "" ? [listenerOf("metrics", "tcp", hs.metricsListenAddr)] : []),
     // headscale starts remote gRPC only when it terminates TLS itself or is told to allow plain gRPC.
     ...(tls.mode !== "proxy" || hs.grpcAllowInsecure ? [listenerOf("grpc", "tcp", hs.grpcListenAddr)] : []),
@@ -224,7 +233,11 @@ function needsVersion(ctx: CheckContext, path: string, key: string, since: strin
 export function checkListen(ctx: CheckContext, path: string, value: string | undefined, what: string): void {
   if (value === undefined) return;
   if (!parseListenAddress(value)) {
-    ctx.issues.add(path, `${JSON.stringify(value)} is not a listen address`, `write ${what} as host:port, e.g. "0.0.0.0:8080", "127.0.0.1:9090" or "[::]:443", with a port from 1 to 65535`);
+    ctx.issues.add(
+      path,
+      `${JSON.stringify(value)} is not a listen address`,
+      `write ${what} as host:port, e.g. "0.0.0.0:8080", "127.0.0.1:9090" or "[::]:443", with a port from 1 to 65535`,
+    );
   }
 }
 
@@ -233,7 +246,11 @@ export function checkVersion(spec: TailnetSpec, issues: IssueList): HeadscaleVer
   const requested = requestedVersionOf(spec);
   const version = findHeadscaleVersion(requested);
   if (!version) {
-    issues.add("headscale.version", `headscale ${JSON.stringify(requested)} is not supported`, `use one of ${SUPPORTED_HEADSCALE_VERSIONS.join(", ")} (the kit renders only for releases whose configuration it knows)`);
+    issues.add(
+      "headscale.version",
+      `headscale ${JSON.stringify(requested)} is not supported`,
+      `use one of ${SUPPORTED_HEADSCALE_VERSIONS.join(", ")} (the kit renders only for releases whose configuration it knows)`,
+    );
   }
   return version;
 }
@@ -243,7 +260,11 @@ function checkUpgrade(ctx: CheckContext, hs: HeadscaleSpec): void {
   if (hs.upgradeFrom === undefined || !ctx.version) return;
   const from = findHeadscaleVersion(hs.upgradeFrom);
   if (!from) {
-    ctx.issues.add("headscale.upgradeFrom", `headscale ${JSON.stringify(hs.upgradeFrom)} is not a release the kit knows`, `use one of ${SUPPORTED_HEADSCALE_VERSIONS.join(", ")}; older deployments upgrade to 0.27.1 by hand first`);
+    ctx.issues.add(
+      "headscale.upgradeFrom",
+      `headscale ${JSON.stringify(hs.upgradeFrom)} is not a release the kit knows`,
+      `use one of ${SUPPORTED_HEADSCALE_VERSIONS.join(", ")}; older deployments upgrade to 0.27.1 by hand first`,
+    );
     return;
   }
   const plan = planUpgrade(from, ctx.version);
@@ -265,7 +286,11 @@ function checkServerUrl(ctx: CheckContext, hs: HeadscaleSpec): void {
   const path = "headscale.serverUrl";
   if (hs.serverUrl === undefined) return;
   if (!/^https?:\/\//.test(hs.serverUrl)) {
-    ctx.issues.add(path, `${JSON.stringify(hs.serverUrl)} does not start with https:// or http:// (headscale refuses to start)`, `write the full URL, e.g. "https://hs.example.com"`);
+    ctx.issues.add(
+      path,
+      `${JSON.stringify(hs.serverUrl)} does not start with https:// or http:// (headscale refuses to start)`,
+      `write the full URL, e.g. "https://hs.example.com"`,
+    );
     return;
   }
   const host = urlHost(hs.serverUrl);
@@ -275,11 +300,19 @@ function checkServerUrl(ctx: CheckContext, hs: HeadscaleSpec): void {
   }
   const url = new URL(hs.serverUrl);
   if ((url.pathname !== "/" && url.pathname !== "") || url.search || url.hash) {
-    ctx.issues.add(path, `${JSON.stringify(hs.serverUrl)} has a path, query or fragment; Tailscale clients talk to the URL's root`, `use only scheme, host and port, e.g. "${url.protocol}//${url.host}"`);
+    ctx.issues.add(
+      path,
+      `${JSON.stringify(hs.serverUrl)} has a path, query or fragment; Tailscale clients talk to the URL's root`,
+      `use only scheme, host and port, e.g. "${url.protocol}//${url.host}"`,
+    );
   }
   const tls = tlsOf(hs);
   if (tls.mode !== "proxy" && url.protocol === "http:") {
-    ctx.issues.add(path, `uses http:// while headscale terminates TLS itself (tls.mode ${JSON.stringify(tls.mode)})`, `use "https://${url.host}", or set tls.mode to "proxy" if nothing terminates TLS`);
+    ctx.issues.add(
+      path,
+      `uses http:// while headscale terminates TLS itself (tls.mode ${JSON.stringify(tls.mode)})`,
+      `use "https://${url.host}", or set tls.mode to "proxy" if nothing terminates TLS`,
+    );
   }
   checkHeadscaleEndpoint(hs, ctx.issues);
 }
@@ -288,9 +321,16 @@ function checkPrefixes(ctx: CheckContext, hs: HeadscaleSpec): void {
   const allowNonStandard = hs.prefixes?.allowNonStandard ?? DEFAULTS.headscale.prefixes.allowNonStandard;
   const { v4, v6 } = nodePrefixesOf(hs);
   if (v4 === undefined && v6 === undefined) {
-    ctx.issues.add("headscale.prefixes", "sets neither v4 nor v6 (headscale refuses to start without a prefix)", `keep at least one, e.g. v4: "${TAILSCALE_CGNAT.text}"`);
+    ctx.issues.add(
+      "headscale.prefixes",
+      "sets neither v4 nor v6 (headscale refuses to start without a prefix)",
+      `keep at least one, e.g. v4: "${TAILSCALE_CGNAT.text}"`,
+    );
   }
-  const each: [string, string | undefined, 4 | 6][] = [["v4", v4, 4], ["v6", v6, 6]];
+  const each: [string, string | undefined, 4 | 6][] = [
+    ["v4", v4, 4],
+    ["v6", v6, 6],
+  ];
   for (const [key, value, family] of each) {
     if (value === undefined) continue;
     const path = `headscale.prefixes.${key}`;
@@ -321,42 +361,78 @@ function checkDns(ctx: CheckContext, hs: HeadscaleSpec): void {
     if (!isDnsName(domain)) {
       ctx.issues.add(path, `${JSON.stringify(dns.baseDomain)} is not a DNS name`, `write a domain without scheme or trailing dot, e.g. "tail.example.net"`);
     } else if (serverHost === domain) {
-      ctx.issues.add(path, `${JSON.stringify(dns.baseDomain)} equals the server URL's host; headscale refuses to start, since MagicDNS would capture the coordination server's name`, `use a domain of its own, e.g. "tail.${domain}" or one under another zone`);
-    } else if (serverHost !== undefined && serverHost.endsWith(`.${domain}`)) {
-      ctx.issues.add(path, `${JSON.stringify(dns.baseDomain)} is a parent of the server URL's host ${JSON.stringify(serverHost)} (whatever the port); headscale refuses to start, since MagicDNS would capture the coordination server's name`, `use a domain that does not contain the server's host, e.g. "tail.${serverHost}" or one under another zone`);
+      ctx.issues.add(
+        path,
+        `${JSON.stringify(dns.baseDomain)} equals the server URL's host; headscale refuses to start, since MagicDNS would capture the coordination server's name`,
+        `use a domain of its own, e.g. "tail.${domain}" or one under another zone`,
+      );
+    } else if (serverHost?.endsWith(`.${domain}`)) {
+      ctx.issues.add(
+        path,
+        `${JSON.stringify(dns.baseDomain)} is a parent of the server URL's host ${JSON.stringify(serverHost)} (whatever the port); headscale refuses to start, since MagicDNS would capture the coordination server's name`,
+        `use a domain that does not contain the server's host, e.g. "tail.${serverHost}" or one under another zone`,
+      );
     }
   } else if (magic) {
-    ctx.issues.add(`${base}.baseDomain`, "is required while MagicDNS is on (headscale refuses to start without it)", `set a domain for the tailnet, e.g. "tail.example.net", or set ${base}.magicDns: false`);
+    ctx.issues.add(
+      `${base}.baseDomain`,
+      "is required while MagicDNS is on (headscale refuses to start without it)",
+      `set a domain for the tailnet, e.g. "tail.example.net", or set ${base}.magicDns: false`,
+    );
   }
   if (overrideLocalDnsOf(hs) && globalNameserversOf(hs).length === 0) {
-    ctx.issues.add(`${base}.nameservers.global`, "is empty while overrideLocalDns is on (headscale refuses to start)", `list at least one resolver, e.g. ["1.1.1.1"], or set ${base}.overrideLocalDns: false`);
+    ctx.issues.add(
+      `${base}.nameservers.global`,
+      "is empty while overrideLocalDns is on (headscale refuses to start)",
+      `list at least one resolver, e.g. ["1.1.1.1"], or set ${base}.overrideLocalDns: false`,
+    );
   }
   for (const [ns, i] of present(dns.nameservers?.global)) {
     if (!isIp(ns) && !/^https:\/\/[^/\s]+/.test(ns)) {
-      ctx.issues.add(`${base}.nameservers.global[${i}]`, `${JSON.stringify(ns)} is neither an IP address nor a DoH URL (headscale drops it with only a warning)`, `write an address such as "1.1.1.1" or a URL such as "https://dns.example/dns-query"`);
+      ctx.issues.add(
+        `${base}.nameservers.global[${i}]`,
+        `${JSON.stringify(ns)} is neither an IP address nor a DoH URL (headscale drops it with only a warning)`,
+        `write an address such as "1.1.1.1" or a URL such as "https://dns.example/dns-query"`,
+      );
     }
   }
   for (const [domain, servers] of Object.entries(dns.nameservers?.split ?? {})) {
     const path = joinPath(`${base}.nameservers.split`, domain);
-    if (!isDnsName(domain) && !/^[a-z0-9-]+$/i.test(domain)) ctx.issues.add(path, `${JSON.stringify(domain)} is not a domain`, `use a domain such as "home.arpa"`);
+    if (!isDnsName(domain) && !/^[a-z0-9-]+$/i.test(domain))
+      ctx.issues.add(path, `${JSON.stringify(domain)} is not a domain`, `use a domain such as "home.arpa"`);
     if (!servers || servers.length === 0) ctx.issues.add(path, "lists no resolver", "list at least one resolver address");
     for (const [s, i] of present(servers)) {
       if (!isIp(s)) ctx.issues.add(`${path}[${i}]`, `${JSON.stringify(s)} is not an IP address`, `write the resolver's address, e.g. "192.168.100.1"`);
     }
   }
   for (const [d, i] of present(dns.searchDomains)) {
-    if (!isDnsName(d) && !/^[a-z0-9-]+$/i.test(d)) ctx.issues.add(`${base}.searchDomains[${i}]`, `${JSON.stringify(d)} is not a domain`, `write a domain such as "home.arpa"`);
+    if (!isDnsName(d) && !/^[a-z0-9-]+$/i.test(d))
+      ctx.issues.add(`${base}.searchDomains[${i}]`, `${JSON.stringify(d)} is not a domain`, `write a domain such as "home.arpa"`);
   }
   for (const [r, i] of present(dns.extraRecords)) {
     const path = `${base}.extraRecords[${i}]`;
-    if (r.name !== undefined && !isDnsName(r.name)) ctx.issues.add(`${path}.name`, `${JSON.stringify(r.name)} is not a fully qualified name`, `write a name such as "grafana.${dns.baseDomain ?? "tail.example.net"}"`);
+    if (r.name !== undefined && !isDnsName(r.name))
+      ctx.issues.add(
+        `${path}.name`,
+        `${JSON.stringify(r.name)} is not a fully qualified name`,
+        `write a name such as "grafana.${dns.baseDomain ?? "tail.example.net"}"`,
+      );
     if (r.value !== undefined && r.type !== undefined) {
       const ok = r.type === "A" ? isIPv4(r.value) : isIPv6(r.value);
-      if (!ok) ctx.issues.add(`${path}.value`, `${JSON.stringify(r.value)} is not an IPv${r.type === "A" ? 4 : 6} address, as a${r.type === "A" ? "n A" : "n AAAA"} record needs`, `write an IPv${r.type === "A" ? 4 : 6} address, or change the type`);
+      if (!ok)
+        ctx.issues.add(
+          `${path}.value`,
+          `${JSON.stringify(r.value)} is not an IPv${r.type === "A" ? 4 : 6} address, as a${r.type === "A" ? "n A" : "n AAAA"} record needs`,
+          `write an IPv${r.type === "A" ? 4 : 6} address, or change the type`,
+        );
     }
   }
   if (dns.extraRecords?.length && dns.extraRecordsPath !== undefined) {
-    ctx.issues.add(`${base}.extraRecordsPath`, "is set together with extraRecords (headscale refuses to start with both)", "keep one of extraRecords and extraRecordsPath");
+    ctx.issues.add(
+      `${base}.extraRecordsPath`,
+      "is set together with extraRecords (headscale refuses to start with both)",
+      "keep one of extraRecords and extraRecordsPath",
+    );
   }
 }
 
@@ -365,16 +441,25 @@ function checkTls(ctx: CheckContext, hs: HeadscaleSpec): void {
   const listen = parseListenAddress(listenAddrOf(hs));
   if (tls.mode === "letsencrypt") {
     if (tls.hostname !== undefined && !isDnsName(tls.hostname)) {
-      ctx.issues.add("headscale.tls.hostname", `${JSON.stringify(tls.hostname)} is not a DNS name Let's Encrypt can issue for`, "use the server URL's host name");
+      ctx.issues.add(
+        "headscale.tls.hostname",
+        `${JSON.stringify(tls.hostname)} is not a DNS name Let's Encrypt can issue for`,
+        "use the server URL's host name",
+      );
     }
     if (tls.challenge === "TLS-ALPN-01" && listen && listen.port !== HTTPS_PORT) {
-      ctx.issues.add("headscale.tls.challenge", `TLS-ALPN-01 needs headscale itself listening on 443, but listenAddr is ${JSON.stringify(hs.listenAddr)}`, `set headscale.listenAddr to "0.0.0.0:443", or use challenge "HTTP-01"`);
+      ctx.issues.add(
+        "headscale.tls.challenge",
+        `TLS-ALPN-01 needs headscale itself listening on 443, but listenAddr is ${JSON.stringify(hs.listenAddr)}`,
+        `set headscale.listenAddr to "0.0.0.0:443", or use challenge "HTTP-01"`,
+      );
     }
   }
   if (tls.mode === "files") {
     for (const key of ["certPath", "keyPath"] as const) {
       const value = tls[key];
-      if (value !== undefined && !value.startsWith("/")) ctx.issues.add(`headscale.tls.${key}`, `${JSON.stringify(value)} is not an absolute path`, "give the absolute path of the file on the host");
+      if (value !== undefined && !value.startsWith("/"))
+        ctx.issues.add(`headscale.tls.${key}`, `${JSON.stringify(value)} is not an absolute path`, "give the absolute path of the file on the host");
     }
   }
 }
@@ -386,7 +471,11 @@ function checkOidc(ctx: CheckContext, hs: HeadscaleSpec): void {
     ctx.issues.add("headscale.oidc.issuer", `${JSON.stringify(oidc.issuer)} is not an https URL`, `write the issuer URL, e.g. "https://login.example.com"`);
   }
   if (oidc.clientSecretPath !== undefined && oidc.clientSecretPath.trim() === "") {
-    ctx.issues.add("headscale.oidc.clientSecretPath", "is empty", `give the path of the file holding the secret on the host, e.g. "/etc/headscale/oidc_client_secret" (mode 0600, owned by headscale)`);
+    ctx.issues.add(
+      "headscale.oidc.clientSecretPath",
+      "is empty",
+      `give the path of the file holding the secret on the host, e.g. "/etc/headscale/oidc_client_secret" (mode 0600, owned by headscale)`,
+    );
   }
   if (oidc.emailVerifiedRequired !== undefined && ctx.version && !ctx.version.minor.features.oidcEmailVerifiedRequired) {
     needsVersion(ctx, "headscale.oidc.emailVerifiedRequired", "oidc.email_verified_required", "0.28.0");
@@ -399,20 +488,32 @@ function checkDurations(ctx: CheckContext, hs: HeadscaleSpec): void {
     const seconds = parseGoDuration(hs.ephemeralInactivityTimeout);
     const path = "headscale.ephemeralInactivityTimeout";
     if (seconds === undefined) {
-      ctx.issues.add(path, `${JSON.stringify(hs.ephemeralInactivityTimeout)} is not a Go duration`, `write it like "30m" or "1h30m" (units ns, us, ms, s, m, h; there is no "d")`);
+      ctx.issues.add(
+        path,
+        `${JSON.stringify(hs.ephemeralInactivityTimeout)} is not a Go duration`,
+        `write it like "30m" or "1h30m" (units ns, us, ms, s, m, h; there is no "d")`,
+      );
     } else if (seconds <= 65) {
       ctx.issues.add(path, `${JSON.stringify(hs.ephemeralInactivityTimeout)} is 65s or less (headscale refuses to start)`, `use more than 65s, e.g. "30m"`);
     }
   }
   if (hs.derpUpdateFrequency !== undefined && parseGoDuration(hs.derpUpdateFrequency) === undefined) {
-    ctx.issues.add("headscale.derpUpdateFrequency", `${JSON.stringify(hs.derpUpdateFrequency)} is not a Go duration`, `write it like "3h" or "30m" (there is no "d"; "0" turns updates off)`);
+    ctx.issues.add(
+      "headscale.derpUpdateFrequency",
+      `${JSON.stringify(hs.derpUpdateFrequency)} is not a Go duration`,
+      `write it like "3h" or "30m" (there is no "d"; "0" turns updates off)`,
+    );
   }
   if (hs.nodeExpiry !== undefined) {
     const path = "headscale.nodeExpiry";
     if (parsePrometheusDuration(hs.nodeExpiry) === undefined) {
       ctx.issues.add(path, `${JSON.stringify(hs.nodeExpiry)} is not a duration`, `write it like "180d", "1w" or "0" (never)`);
     } else if (ctx.version && !ctx.version.minor.features.nodeSection && !hs.oidc) {
-      ctx.issues.add(path, `headscale ${ctx.version.version} has no default node expiry (node.expiry exists from 0.29.0; before, only OIDC logins expire, through oidc.expiry)`, "remove it, configure oidc, or target headscale 0.29.0 or later");
+      ctx.issues.add(
+        path,
+        `headscale ${ctx.version.version} has no default node expiry (node.expiry exists from 0.29.0; before, only OIDC logins expire, through oidc.expiry)`,
+        "remove it, configure oidc, or target headscale 0.29.0 or later",
+      );
     }
   }
 }
@@ -422,16 +523,28 @@ function checkEmbeddedDerp(ctx: CheckContext, hs: HeadscaleSpec): void {
   if (!e?.enabled) return;
   const base = "headscale.embeddedDerp";
   if (hs.serverUrl?.startsWith("http://")) {
-    ctx.issues.add(`${base}.enabled`, "the embedded DERP needs an https server URL (clients reach it at https://<server>/derp)", "use an https serverUrl, or turn the embedded DERP off");
+    ctx.issues.add(
+      `${base}.enabled`,
+      "the embedded DERP needs an https server URL (clients reach it at https://<server>/derp)",
+      "use an https serverUrl, or turn the embedded DERP off",
+    );
   }
   if (e.regionId !== undefined && (!Number.isInteger(e.regionId) || e.regionId < 900 || e.regionId > 999)) {
-    ctx.issues.add(`${base}.regionId`, `${e.regionId} is outside 900-999, the range reserved for self-hosted DERP`, "pick an id from 900 to 999 that no other region uses");
+    ctx.issues.add(
+      `${base}.regionId`,
+      `${e.regionId} is outside 900-999, the range reserved for self-hosted DERP`,
+      "pick an id from 900 to 999 that no other region uses",
+    );
   }
   checkListen(ctx, `${base}.stunListenAddr`, e.stunListenAddr, "the STUN listener");
   for (const key of ["ipv4", "ipv6"] as const) {
     const v = e[key];
     if (v !== undefined && !isUnresolvedToken(v) && !(key === "ipv4" ? isIPv4(v) : isIPv6(v))) {
-      ctx.issues.add(`${base}.${key}`, `${JSON.stringify(v)} is not an IPv${key === "ipv4" ? 4 : 6} address`, `write the server's public IPv${key === "ipv4" ? 4 : 6} address`);
+      ctx.issues.add(
+        `${base}.${key}`,
+        `${JSON.stringify(v)} is not an IPv${key === "ipv4" ? 4 : 6} address`,
+        `write the server's public IPv${key === "ipv4" ? 4 : 6} address`,
+      );
     } else {
       checkPublicAddress(ctx.issues, ctx.warnings, `${base}.${key}`, v, "ipv4");
     }
@@ -450,7 +563,12 @@ export function checkHeadscale(ctx: CheckContext): void {
   checkHeadscaleTarget(hs, ctx.hosts, ctx.warnings);
   checkListen(ctx, "headscale.listenAddr", hs.listenAddr, "the main listener");
   if (hs.metricsListenAddr === "") {
-    if (f && !f.metricsCanBeDisabled) ctx.issues.add("headscale.metricsListenAddr", `headscale ${ctx.version!.version} cannot turn the metrics listener off (an empty address does so from 0.28.0)`, `use a private address such as "127.0.0.1:9090", or target 0.28.0 or later`);
+    if (f && !f.metricsCanBeDisabled)
+      ctx.issues.add(
+        "headscale.metricsListenAddr",
+        `headscale ${ctx.version!.version} cannot turn the metrics listener off (an empty address does so from 0.28.0)`,
+        `use a private address such as "127.0.0.1:9090", or target 0.28.0 or later`,
+      );
   } else {
     checkListen(ctx, "headscale.metricsListenAddr", hs.metricsListenAddr, "the metrics listener");
   }
@@ -461,7 +579,8 @@ export function checkHeadscale(ctx: CheckContext): void {
       const p = parsePrefix(cidr);
       const path = `headscale.trustedProxies[${i}]`;
       if (!p) ctx.issues.add(path, `${JSON.stringify(cidr)} is not a CIDR prefix`, `write the proxy's address range, e.g. "10.0.0.5/32"`);
-      else if (p.bits === 0) ctx.issues.add(path, `${JSON.stringify(cidr)} trusts every address (headscale refuses /0)`, "list only your reverse proxies' addresses");
+      else if (p.bits === 0)
+        ctx.issues.add(path, `${JSON.stringify(cidr)} trusts every address (headscale refuses /0)`, "list only your reverse proxies' addresses");
     }
   }
   if (hs.taildrop !== undefined && f && !f.taildrop) needsVersion(ctx, "headscale.taildrop", "taildrop.enabled", "0.28.0");
@@ -472,7 +591,11 @@ export function checkHeadscale(ctx: CheckContext): void {
     }
   }
   if (hs.policy?.path !== undefined && hs.policy.path !== "" && !hs.policy.path.startsWith("/")) {
-    ctx.issues.add("headscale.policy.path", `${JSON.stringify(hs.policy.path)} is not an absolute path`, "give the absolute path of the policy file on the host");
+    ctx.issues.add(
+      "headscale.policy.path",
+      `${JSON.stringify(hs.policy.path)} is not an absolute path`,
+      "give the absolute path of the policy file on the host",
+    );
   }
   checkPrefixes(ctx, hs);
   checkDns(ctx, hs);
@@ -481,4 +604,3 @@ export function checkHeadscale(ctx: CheckContext): void {
   checkDurations(ctx, hs);
   checkEmbeddedDerp(ctx, hs);
 }
-

@@ -86,7 +86,11 @@ export function checkHostsModel(ctx: ModelCheckContext): void {
       const key = `${l.protocol}/${l.port}`;
       const first = seen.get(key);
       if (first) {
-        ctx.issues.add(host.specPath, `${l.protocol} port ${l.port} is opened twice on this host: by ${first} and by ${owner} (${l.role})`, "move one service to another host or another port");
+        ctx.issues.add(
+          host.specPath,
+          `${l.protocol} port ${l.port} is opened twice on this host: by ${first} and by ${owner} (${l.role})`,
+          "move one service to another host or another port",
+        );
       } else {
         seen.set(key, `${owner} (${l.role})`);
       }

@@ -14,7 +14,20 @@ import { validate } from "./validate.js";
 export * from "./issues.js";
 export type * from "./resolved.js";
 export { resolve, TAILSCALE_PUBLIC_DERP_MAP_URL } from "./resolve.js";
-export { ACME_PATHS, BACKUP_PATHS, DDNS_PATHS, DEFAULT_HEADSCALE_PATHS, DERPER_PATHS, derperCertFileBase, DNS_SECRET_FILES, HEADSCALE_STATE_FILES, HOST_CONFIG_DIR, RESTIC_SECRET_FILES, VM_PATHS, type DerperFiles } from "./paths.js";
+export {
+  ACME_PATHS,
+  BACKUP_PATHS,
+  DDNS_PATHS,
+  DEFAULT_HEADSCALE_PATHS,
+  DERPER_PATHS,
+  derperCertFileBase,
+  DNS_SECRET_FILES,
+  HEADSCALE_STATE_FILES,
+  HOST_CONFIG_DIR,
+  RESTIC_SECRET_FILES,
+  VM_PATHS,
+  type DerperFiles,
+} from "./paths.js";
 export { DEFAULTS, HTTP_PORT, HTTPS_PORT } from "./defaults.js";
 export type * from "./spec.js";
 export { isUnresolvedToken } from "./tokens.js";

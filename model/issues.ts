@@ -40,9 +40,7 @@ export function formatIssues(issues: readonly ValidationIssue[]): string {
 /** Thrown when a spec has problems; carries every one of them. */
 export class TailnetSpecError extends Error {
   constructor(readonly issues: readonly ValidationIssue[]) {
-    super(
-      `the tailnet spec has ${issues.length} problem${issues.length === 1 ? "" : "s"}:\n${formatIssues(issues)}`,
-    );
+    super(`the tailnet spec has ${issues.length} problem${issues.length === 1 ? "" : "s"}:\n${formatIssues(issues)}`);
     this.name = "TailnetSpecError";
   }
 }

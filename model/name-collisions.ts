@@ -37,7 +37,14 @@ export function checkDerpHostnames(ctx: CheckContext): void {
     if (name === serverHost && serverPort !== undefined) {
       // An IP address is one machine whatever the hosts say; only the port can collide.
       const why = isIp(name) ? clash(undefined, undefined, port, serverPort, "service") : clash(node.host, spec.headscale?.host, port, serverPort, "service");
-      if (why) issues.add(`${path}.hostname`, `${JSON.stringify(node.hostname)} is also the server URL's host; ${why}`, isIp(name) ? `give the DERP node another derpPort than ${serverPort}, or another address` : `give the DERP node a DNS name of its own, e.g. "derp.${name}", or run it on headscale's host on another port`);
+      if (why)
+        issues.add(
+          `${path}.hostname`,
+          `${JSON.stringify(node.hostname)} is also the server URL's host; ${why}`,
+          isIp(name)
+            ? `give the DERP node another derpPort than ${serverPort}, or another address`
+            : `give the DERP node a DNS name of its own, e.g. "derp.${name}", or run it on headscale's host on another port`,
+        );
       continue;
     }
     // Two nodes may share an IP address on purpose (one derper, pinned in two regions).
@@ -50,7 +57,11 @@ export function checkDerpHostnames(ctx: CheckContext): void {
     const { node: other, path: otherPath } = first;
     const why = clash(node.host, other.host, port, derpPortOf(other), "node");
     if (why) {
-      issues.add(`${path}.hostname`, `${JSON.stringify(node.hostname)} is also the hostname of ${otherPath} (${JSON.stringify(other.name)}); ${why}`, "give every DERP node a DNS name of its own, or run both on one host with different derpPorts");
+      issues.add(
+        `${path}.hostname`,
+        `${JSON.stringify(node.hostname)} is also the hostname of ${otherPath} (${JSON.stringify(other.name)}); ${why}`,
+        "give every DERP node a DNS name of its own, or run both on one host with different derpPorts",
+      );
     }
   }
 }

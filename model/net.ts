@@ -163,7 +163,7 @@ export interface ListenAddress {
 
 /** Parses a Go-style listen address; undefined when malformed or the port is out of range. */
 export function parseListenAddress(text: string): ListenAddress | undefined {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\[\]]*)):(\d{1,5})$/.exec(text);
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text);
   if (!m) return undefined;
   const host = m[1] ?? m[2] ?? "";
   if (m[1] !== undefined && !isIPv6(host)) return undefined;
@@ -173,7 +173,7 @@ export function parseListenAddress(text: string): ListenAddress | undefined {
   return { host, port };
 }
 
-const GO_UNITS: Record<string, number> = { ns: 1e-9, us: 1e-6, "µs": 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+const GO_UNITS: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
 
 /**
  * Parses a Go `time.ParseDuration` string (`30m`, `1h30m`, `90s`) into seconds; undefined when Go
@@ -232,7 +232,9 @@ export function parseIp(text: string): IpAddress | undefined {
  */
 export function ipBytes(ip: IpAddress): Uint8Array {
   if (ip.zone !== undefined) {
-    throw new Error(`cdktf-tailnet: "${formatAddress(ip)}%${ip.zone}" carries the zone "%${ip.zone}", which names an interface of one machine; an address here has none (write it without the zone)`);
+    throw new Error(
+      `cdktf-tailnet: "${formatAddress(ip)}%${ip.zone}" carries the zone "%${ip.zone}", which names an interface of one machine; an address here has none (write it without the zone)`,
+    );
   }
   const length = ip.family === 4 ? 4 : 16;
   return Uint8Array.from({ length }, (_, i) => Number((ip.value >> BigInt(8 * (length - 1 - i))) & 0xffn));
@@ -247,17 +249,7 @@ export function formatAddress(ip: IpAddress): string {
  * What an address is, by the special-purpose ranges (RFC 6890 and its updates). `"public"` is
  * everything else, documentation ranges included.
  */
-export type AddressKind =
-  | "unspecified"
-  | "loopback"
-  | "multicast"
-  | "broadcast"
-  | "link-local"
-  | "private"
-  | "cgnat"
-  | "ula"
-  | "ipv4-mapped"
-  | "public";
+export type AddressKind = "unspecified" | "loopback" | "multicast" | "broadcast" | "link-local" | "private" | "cgnat" | "ula" | "ipv4-mapped" | "public";
 
 const SPECIAL_RANGES: readonly [Prefix, AddressKind][] = (
   [
@@ -307,7 +299,10 @@ export function prefixRange(prefix: Prefix): { first: bigint; last: bigint } {
  * (`0.0.0.0/1` and `128.0.0.0/1` as much as `0.0.0.0/0`): sorted by first address, then merged.
  */
 export function prefixesCoverFamily(prefixes: readonly Prefix[], family: 4 | 6): boolean {
-  const ranges = prefixes.filter((p) => p.family === family).map(prefixRange).sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
+  const ranges = prefixes
+    .filter((p) => p.family === family)
+    .map(prefixRange)
+    .sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
   const end = (1n << BigInt(family === 4 ? 32 : 128)) - 1n;
   let next = 0n; // the first address not covered yet
   for (const r of ranges) {

@@ -3,7 +3,7 @@
  * headscale's policy file has, and checked so that every reference resolves. Auto-approvers for
  * the routes and exit nodes the model's devices advertise are derived here, once.
  */
-import { IssueList, joinPath } from "./issues.js";
+import { type IssueList, joinPath } from "./issues.js";
 import type { CheckContext } from "./context.js";
 import { DEFAULTS } from "./defaults.js";
 import { hasHostBits, isIp, networkOf, parseGoDuration, parsePrefix, prefixWithin, TAILSCALE_CGNAT, TAILSCALE_ULA } from "./net.js";
@@ -46,10 +46,12 @@ function userNamesOf(spec: TailnetSpec, tailnetName: string): Set<string> {
 export function resolveUsers(spec: TailnetSpec, tailnetName: string): ResolvedUser[] {
   const declared = new Map<string, UserSpec>();
   for (const u of spec.users ?? []) if (!declared.has(u.name)) declared.set(u.name, u);
-  return [...userNamesOf(spec, tailnetName)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map((name) => {
-    const key = declared.get(name)?.preAuthKey;
-    return { name, preAuthKey: { reusable: key?.reusable ?? false, ephemeral: key?.ephemeral ?? false, expiration: key?.expiration ?? "24h" } };
-  });
+  return [...userNamesOf(spec, tailnetName)]
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    .map((name) => {
+      const key = declared.get(name)?.preAuthKey;
+      return { name, preAuthKey: { reusable: key?.reusable ?? false, ephemeral: key?.ephemeral ?? false, expiration: key?.expiration ?? "24h" } };
+    });
 }
 
 /** `alice` and `alice@` both mean user alice; returns undefined for anything else. */
@@ -111,8 +113,14 @@ export function defaultPolicy(spec: TailnetSpec, tailnetName: string): PolicyEle
   const p: PolicySpec | undefined = spec.policy ?? (derivesPolicy(spec) ? {} : undefined);
   if (!p) return undefined;
   const hosts = p.hosts ?? {};
-  const groups = Object.fromEntries(Object.entries(p.groups ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)).map(([g, members]) => [g, members.map((m) => spell(m, hosts))]));
-  const tagOwners: Record<string, string[]> = Object.fromEntries(Object.entries(p.tagOwners ?? {}).map(([t, owners]) => [t, owners.map((o) => spell(o, hosts))]));
+  const groups = Object.fromEntries(
+    Object.entries(p.groups ?? {})
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([g, members]) => [g, members.map((m) => spell(m, hosts))]),
+  );
+  const tagOwners: Record<string, string[]> = Object.fromEntries(
+    Object.entries(p.tagOwners ?? {}).map(([t, owners]) => [t, owners.map((o) => spell(o, hosts))]),
+  );
   for (const device of spec.devices ?? []) {
     for (const tag of device.tags ?? []) tagOwners[tag] ??= [`${device.user ?? tailnetName}@`];
   }
@@ -130,7 +138,11 @@ export function defaultPolicy(spec: TailnetSpec, tailnetName: string): PolicyEle
     hosts: sortedHosts,
     acls: p.acls === undefined ? "allow-all" : p.acls.map((rule) => policyRule(rule, sortedHosts)),
     autoApprovers: {
-      routes: Object.fromEntries(Object.entries(routes).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, sortedUnique(v)])),
+      routes: Object.fromEntries(
+        Object.entries(routes)
+          .sort(([a], [b]) => (a < b ? -1 : 1))
+          .map(([k, v]) => [k, sortedUnique(v)]),
+      ),
       exitNode: sortedUnique(exitNode),
     },
     randomizeClientPort: p.randomizeClientPort ?? DEFAULTS.policy.randomizeClientPort,
@@ -173,7 +185,10 @@ function looksLikeAddress(alias: string): boolean {
 /** At most a few names, for a fix that suggests some. */
 function someOf(names: Iterable<string>, none: string): string {
   const all = [...names];
-  const shown = all.slice(0, 10).map((n) => JSON.stringify(n)).join(", ");
+  const shown = all
+    .slice(0, 10)
+    .map((n) => JSON.stringify(n))
+    .join(", ");
   return all.length === 0 ? none : all.length > 10 ? `${shown} (or one of ${all.length - 10} more)` : shown;
 }
 
@@ -183,11 +198,26 @@ function checkReference(ctx: PolicyContext, path: string, alias: string, allowed
   if (alias === "*") {
     if (!allowed.star) ctx.issues.add(path, `"*" is not allowed here`, "name users, groups or tags");
   } else if (alias.startsWith("group:")) {
-    if (!Object.hasOwn(groups, alias)) ctx.issues.add(path, `names ${JSON.stringify(alias)}, which policy.groups does not define`, `define it in policy.groups, or use one of ${someOf(Object.keys(groups), "(no groups yet)")}`);
+    if (!Object.hasOwn(groups, alias))
+      ctx.issues.add(
+        path,
+        `names ${JSON.stringify(alias)}, which policy.groups does not define`,
+        `define it in policy.groups, or use one of ${someOf(Object.keys(groups), "(no groups yet)")}`,
+      );
   } else if (alias.startsWith("tag:")) {
-    if (!ctx.tags.has(alias)) ctx.issues.add(path, `names ${JSON.stringify(alias)}, which has no owner in policy.tagOwners and no device carries`, `add policy.tagOwners[${JSON.stringify(alias)}] with its owners`);
+    if (!ctx.tags.has(alias))
+      ctx.issues.add(
+        path,
+        `names ${JSON.stringify(alias)}, which has no owner in policy.tagOwners and no device carries`,
+        `add policy.tagOwners[${JSON.stringify(alias)}] with its owners`,
+      );
   } else if (alias.startsWith("autogroup:")) {
-    if (!["autogroup:member", "autogroup:tagged", "autogroup:internet", "autogroup:self"].includes(alias)) ctx.issues.add(path, `${JSON.stringify(alias)} is not an autogroup headscale knows`, "use autogroup:member, autogroup:tagged, autogroup:self or autogroup:internet");
+    if (!["autogroup:member", "autogroup:tagged", "autogroup:internet", "autogroup:self"].includes(alias))
+      ctx.issues.add(
+        path,
+        `${JSON.stringify(alias)} is not an autogroup headscale knows`,
+        "use autogroup:member, autogroup:tagged, autogroup:self or autogroup:internet",
+      );
   } else if (Object.hasOwn(hosts, alias) || (looksLikeAddress(alias) && isIp(alias))) {
     if (!allowed.prefixes) ctx.issues.add(path, `${JSON.stringify(alias)} is an address, not a user, group or tag`, "name users, groups or tags here");
   } else if (looksLikeAddress(alias) && parsePrefix(alias)) {
@@ -195,7 +225,12 @@ function checkReference(ctx: PolicyContext, path: string, alias: string, allowed
   } else {
     const user = userOf(alias);
     if (user === undefined) ctx.issues.add(path, `${JSON.stringify(alias)} is not a user, group:, tag:, host or address`, "check the spelling");
-    else if (!ctx.users.has(user)) ctx.issues.add(path, `names user ${JSON.stringify(user)}, which is neither in users nor the user of a device`, `add { name: ${JSON.stringify(user)} } to users, or use one of ${someOf(ctx.users, "(no users yet)")}`);
+    else if (!ctx.users.has(user))
+      ctx.issues.add(
+        path,
+        `names user ${JSON.stringify(user)}, which is neither in users nor the user of a device`,
+        `add { name: ${JSON.stringify(user)} } to users, or use one of ${someOf(ctx.users, "(no users yet)")}`,
+      );
   }
 }
 
@@ -210,7 +245,8 @@ export function checkPolicy(check: CheckContext): void {
   const ctx: PolicyContext = { users, policy, tags, issues };
   for (const [group, members] of Object.entries(policy.groups ?? {})) {
     const path = joinPath("policy.groups", group);
-    if (!/^group:[a-z0-9][a-z0-9-]*$/.test(group)) issues.add(path, `${JSON.stringify(group)} is not a group name`, `write it as "group:name" with lower-case letters, digits and dashes`);
+    if (!/^group:[a-z0-9][a-z0-9-]*$/.test(group))
+      issues.add(path, `${JSON.stringify(group)} is not a group name`, `write it as "group:name" with lower-case letters, digits and dashes`);
     (members ?? []).forEach((m, i) => {
       if (m === undefined) return;
       if (userOf(m) === undefined) issues.add(`${path}[${i}]`, `${JSON.stringify(m)} is not a user name (groups hold users only)`, "list user names");
@@ -219,25 +255,35 @@ export function checkPolicy(check: CheckContext): void {
   }
   for (const [tag, owners] of Object.entries(policy.tagOwners ?? {})) {
     const path = joinPath("policy.tagOwners", tag);
-    if (!/^tag:[a-z0-9][a-z0-9-]*$/.test(tag)) issues.add(path, `${JSON.stringify(tag)} is not a tag`, `write it as "tag:name" with lower-case letters, digits and dashes`);
+    if (!/^tag:[a-z0-9][a-z0-9-]*$/.test(tag))
+      issues.add(path, `${JSON.stringify(tag)} is not a tag`, `write it as "tag:name" with lower-case letters, digits and dashes`);
     if ((owners ?? []).length === 0) issues.add(path, "has no owner, so no one can assign the tag", "list the users or groups that may assign it");
-    (owners ?? []).forEach((o, i) => o !== undefined && checkReference(ctx, `${path}[${i}]`, o, { prefixes: false, star: false }));
+    (owners ?? []).forEach((o, i) => {
+      if (o !== undefined) checkReference(ctx, `${path}[${i}]`, o, { prefixes: false, star: false });
+    });
   }
   for (const [name, address] of Object.entries(policy.hosts ?? {})) {
     const path = joinPath("policy.hosts", name);
-    if (!isIp(address) && !parsePrefix(address)) issues.add(path, `${JSON.stringify(address)} is neither an address nor a prefix`, `write an address or prefix, e.g. "192.168.100.0/24"`);
+    if (!isIp(address) && !parsePrefix(address))
+      issues.add(path, `${JSON.stringify(address)} is neither an address nor a prefix`, `write an address or prefix, e.g. "192.168.100.0/24"`);
   }
   (policy.acls ?? []).forEach((rule, i) => {
     if (!rule) return;
     const path = `policy.acls[${i}]`;
     if (rule.src?.length === 0) issues.add(`${path}.src`, "is empty, so the rule matches no one", `list sources, e.g. ["group:admins"]`);
     if (rule.dst?.length === 0) issues.add(`${path}.dst`, "is empty, so the rule allows nothing", `list destinations, e.g. ["tag:router:*"]`);
-    (rule.src ?? []).forEach((s, j) => s !== undefined && checkReference(ctx, `${path}.src[${j}]`, s, { prefixes: true, star: true }));
+    (rule.src ?? []).forEach((s, j) => {
+      if (s !== undefined) checkReference(ctx, `${path}.src[${j}]`, s, { prefixes: true, star: true });
+    });
     (rule.dst ?? []).forEach((d, j) => {
       if (d === undefined) return;
       const split = splitDestination(d);
       if (!split || !PORTS.test(split.ports)) {
-        issues.add(`${path}.dst[${j}]`, `${JSON.stringify(d)} does not end in :ports`, `write the destination as alias:ports, e.g. "${split?.alias ?? d}:*" or "${split?.alias ?? d}:22,443"`);
+        issues.add(
+          `${path}.dst[${j}]`,
+          `${JSON.stringify(d)} does not end in :ports`,
+          `write the destination as alias:ports, e.g. "${split?.alias ?? d}:*" or "${split?.alias ?? d}:22,443"`,
+        );
         return;
       }
       checkReference(ctx, `${path}.dst[${j}]`, split.alias, { prefixes: true, star: true });
@@ -248,14 +294,26 @@ export function checkPolicy(check: CheckContext): void {
     const prefix = parsePrefix(route);
     if (!prefix) issues.add(path, `${JSON.stringify(route)} is not a prefix`, `write the route as address/bits, e.g. "192.168.100.0/24"`);
     else if (hasHostBits(prefix)) issues.add(path, `${JSON.stringify(route)} has host bits set`, `use "${networkOf(prefix)}"`);
-    (approvers ?? []).forEach((a, i) => a !== undefined && checkReference(ctx, `${path}[${i}]`, a, { prefixes: false, star: false }));
+    (approvers ?? []).forEach((a, i) => {
+      if (a !== undefined) checkReference(ctx, `${path}[${i}]`, a, { prefixes: false, star: false });
+    });
   }
-  (policy.autoApprovers?.exitNode ?? []).forEach((a, i) => a !== undefined && checkReference(ctx, `policy.autoApprovers.exitNode[${i}]`, a, { prefixes: false, star: false }));
+  (policy.autoApprovers?.exitNode ?? []).forEach((a, i) => {
+    if (a !== undefined) checkReference(ctx, `policy.autoApprovers.exitNode[${i}]`, a, { prefixes: false, star: false });
+  });
   if (spec.headscale?.policy?.path) {
-    issues.add("headscale.policy.path", "is set while the spec has a policy, which the kit renders and points headscale at itself", "remove headscale.policy.path, or remove policy to manage the file yourself");
+    issues.add(
+      "headscale.policy.path",
+      "is set while the spec has a policy, which the kit renders and points headscale at itself",
+      "remove headscale.policy.path, or remove policy to manage the file yourself",
+    );
   }
   if (spec.headscale?.policy?.mode === "database") {
-    issues.add("headscale.policy.mode", `is "database" while the spec has a policy file to render`, `use mode "file", or remove policy and manage the policy through headscale's API`);
+    issues.add(
+      "headscale.policy.mode",
+      `is "database" while the spec has a policy file to render`,
+      `use mode "file", or remove policy and manage the policy through headscale's API`,
+    );
   }
 }
 
@@ -265,9 +323,11 @@ export function checkUsers(check: CheckContext): void {
   const isGoDuration = (d: string) => parseGoDuration(d) !== undefined;
   (spec.users ?? []).forEach((u, i) => {
     if (!u) return;
-    if (u.name !== undefined && !USER_NAME.test(u.name)) issues.add(`users[${i}].name`, `${JSON.stringify(u.name)} is not a valid headscale user name`, "use letters, digits, dots, dashes or underscores");
+    if (u.name !== undefined && !USER_NAME.test(u.name))
+      issues.add(`users[${i}].name`, `${JSON.stringify(u.name)} is not a valid headscale user name`, "use letters, digits, dots, dashes or underscores");
     const exp = u.preAuthKey?.expiration;
-    if (exp !== undefined && !isGoDuration(exp)) issues.add(`users[${i}].preAuthKey.expiration`, `${JSON.stringify(exp)} is not a Go duration`, `write it like "24h" or "720h" (there is no "d")`);
+    if (exp !== undefined && !isGoDuration(exp))
+      issues.add(`users[${i}].preAuthKey.expiration`, `${JSON.stringify(exp)} is not a Go duration`, `write it like "24h" or "720h" (there is no "d")`);
   });
   const seen = new Set<string>();
   (spec.users ?? []).forEach((u, i) => {

@@ -54,9 +54,12 @@ export function parseTailnetYaml(text: string, source: string, maxBytes: number 
     spec = doc.toJS({ maxAliasCount: MAX_YAML_ALIAS_COUNT });
   } catch (e) {
     if (e instanceof SpecFileError) throw e;
-    if (e instanceof RangeError) throw new SpecFileError(`${source} nests too deeply to be read\n  fix: a tailnet spec nests a few levels; check that this is the spec`);
+    if (e instanceof RangeError)
+      throw new SpecFileError(`${source} nests too deeply to be read\n  fix: a tailnet spec nests a few levels; check that this is the spec`);
     if (/alias/i.test((e as Error).message)) {
-      throw new SpecFileError(`${source} expands YAML aliases more than ${MAX_YAML_ALIAS_COUNT} times (an alias bomb); nothing was parsed\n  fix: write the repeated parts out, or use fewer aliases`);
+      throw new SpecFileError(
+        `${source} expands YAML aliases more than ${MAX_YAML_ALIAS_COUNT} times (an alias bomb); nothing was parsed\n  fix: write the repeated parts out, or use fewer aliases`,
+      );
     }
     throw new SpecFileError(`${source} is not valid YAML: ${(e as Error).message}`);
   }

@@ -9,13 +9,47 @@ import type { IssueList } from "./issues.js";
 
 /** `-o` keys that change only how ssh connects, authenticates and checks the host (matched case-insensitively, as ssh does). */
 export const ALLOWED_SSH_OPTIONS: readonly string[] = [
-  "AddressFamily", "BatchMode", "CertificateFile", "CheckHostIP", "Ciphers", "Compression", "ConnectionAttempts",
-  "ConnectTimeout", "ControlMaster", "ControlPath", "ControlPersist", "FingerprintHash", "GlobalKnownHostsFile",
-  "HashKnownHosts", "HostKeyAlgorithms", "HostKeyAlias", "IdentitiesOnly", "IdentityAgent", "IdentityFile", "IPQoS",
-  "KbdInteractiveAuthentication", "KexAlgorithms", "LogLevel", "MACs", "NumberOfPasswordPrompts",
-  "PasswordAuthentication", "Port", "PreferredAuthentications", "ProxyJump", "PubkeyAcceptedAlgorithms",
-  "PubkeyAcceptedKeyTypes", "PubkeyAuthentication", "RekeyLimit", "RequiredRSASize", "ServerAliveCountMax",
-  "ServerAliveInterval", "StrictHostKeyChecking", "TCPKeepAlive", "UpdateHostKeys", "User", "UserKnownHostsFile",
+  "AddressFamily",
+  "BatchMode",
+  "CertificateFile",
+  "CheckHostIP",
+  "Ciphers",
+  "Compression",
+  "ConnectionAttempts",
+  "ConnectTimeout",
+  "ControlMaster",
+  "ControlPath",
+  "ControlPersist",
+  "FingerprintHash",
+  "GlobalKnownHostsFile",
+  "HashKnownHosts",
+  "HostKeyAlgorithms",
+  "HostKeyAlias",
+  "IdentitiesOnly",
+  "IdentityAgent",
+  "IdentityFile",
+  "IPQoS",
+  "KbdInteractiveAuthentication",
+  "KexAlgorithms",
+  "LogLevel",
+  "MACs",
+  "NumberOfPasswordPrompts",
+  "PasswordAuthentication",
+  "Port",
+  "PreferredAuthentications",
+  "ProxyJump",
+  "PubkeyAcceptedAlgorithms",
+  "PubkeyAcceptedKeyTypes",
+  "PubkeyAuthentication",
+  "RekeyLimit",
+  "RequiredRSASize",
+  "ServerAliveCountMax",
+  "ServerAliveInterval",
+  "StrictHostKeyChecking",
+  "TCPKeepAlive",
+  "UpdateHostKeys",
+  "User",
+  "UserKnownHostsFile",
   "VerifyHostKeyDNS",
 ];
 
@@ -41,7 +75,11 @@ const FLAGS_TEXT = `-o Key=Value, -i <key file>, -p <port>, -l <user>, -J <jump 
 /** Reports an argument with whitespace or a control character; true when it did. */
 function hidesArguments(issues: IssueList, at: string, value: string): boolean {
   if (!/[\s\0-\x1f\x7f]/.test(value)) return false;
-  issues.add(at, `${JSON.stringify(value)} holds whitespace or a control character; ssh takes each item as one argument, so it could hide a second option`, `put each flag and each value in an item of its own, without spaces, e.g. ["-o", "StrictHostKeyChecking=yes"]`);
+  issues.add(
+    at,
+    `${JSON.stringify(value)} holds whitespace or a control character; ssh takes each item as one argument, so it could hide a second option`,
+    `put each flag and each value in an item of its own, without spaces, e.g. ["-o", "StrictHostKeyChecking=yes"]`,
+  );
   return true;
 }
 
@@ -60,7 +98,10 @@ function optionProblem(text: string): [message: string, fix: string] | undefined
     return [`gives ProxyJump a value that is not a list of jump hosts`, `write [user@]host[:port], several separated by commas, not starting with "-"`];
   }
   if (!OPTION_VALUE.test(text.slice(eq + 1))) {
-    return [`gives ${OPTION_KEYS.get(key.toLowerCase())} a value with characters ssh options never need`, "write the value with letters, digits and . , : @ / ~ % + = * [ ] - _ only"];
+    return [
+      `gives ${OPTION_KEYS.get(key.toLowerCase())} a value with characters ssh options never need`,
+      "write the value with letters, digits and . , : @ / ~ % + = * [ ] - _ only",
+    ];
   }
   return undefined;
 }
@@ -85,7 +126,11 @@ export function checkSshOptions(options: readonly (string | undefined)[], path: 
     let valueAt = at;
     if (value === "") {
       if (i + 1 >= options.length || options[i + 1] === undefined) {
-        issues.add(at, `${q} is the last item and lacks its ${spec.what}`, `follow it with its ${spec.what} as the next item, e.g. ["-o", "StrictHostKeyChecking=yes"]`);
+        issues.add(
+          at,
+          `${q} is the last item and lacks its ${spec.what}`,
+          `follow it with its ${spec.what} as the next item, e.g. ["-o", "StrictHostKeyChecking=yes"]`,
+        );
         continue;
       }
       value = options[++i]!;
@@ -93,7 +138,11 @@ export function checkSshOptions(options: readonly (string | undefined)[], path: 
       if (hidesArguments(issues, valueAt, value)) continue;
     }
     if (!spec.grammar.test(value)) {
-      issues.add(valueAt, `${JSON.stringify(value)} is not a ${spec.what} for ${flag}`, flag === "-o" ? `write it as Key=Value, e.g. "StrictHostKeyChecking=yes"` : `give ${flag} a plain ${spec.what}`);
+      issues.add(
+        valueAt,
+        `${JSON.stringify(value)} is not a ${spec.what} for ${flag}`,
+        flag === "-o" ? `write it as Key=Value, e.g. "StrictHostKeyChecking=yes"` : `give ${flag} a plain ${spec.what}`,
+      );
       continue;
     }
     const problem = flag === "-o" ? optionProblem(value) : undefined;

@@ -145,7 +145,13 @@ function check(schemaIn: Schema, value: unknown, path: Where, walk: Walk, key?: 
     return BAD;
   }
   if (schema.enum && !schema.enum.includes(value)) {
-    const near = typeof value === "string" ? closest(value, schema.enum.filter((e): e is string => typeof e === "string")) : undefined;
+    const near =
+      typeof value === "string"
+        ? closest(
+            value,
+            schema.enum.filter((e): e is string => typeof e === "string"),
+          )
+        : undefined;
     issues.add(
       text(path),
       `${show(value)} is not one of ${describeAllowed(schema.enum)}`,
@@ -191,7 +197,8 @@ function keep(target: Record<string, unknown>, key: string, value: unknown): voi
 
 /** A map key's problem: a name objects already have, or one outside the key grammar. */
 function mapKeyProblem(schema: Schema, key: string): { message: string; fix: string } | undefined {
-  if (RESERVED_KEYS.has(key)) return { message: `${show(key)} cannot be a key here: every JavaScript object already has a property of that name`, fix: "rename it" };
+  if (RESERVED_KEYS.has(key))
+    return { message: `${show(key)} cannot be a key here: every JavaScript object already has a property of that name`, fix: "rename it" };
   const grammar = schema.propertyNames?.grammar;
   return grammar === undefined ? undefined : checkGrammar(key, fieldGrammar(grammar), undefined, false);
 }
@@ -268,7 +275,11 @@ function checkAnyOf(branches: Schema[], value: unknown, path: Where, walk: Walk,
     for (const [name, child] of Object.entries(obj)) {
       const owner = Object.hasOwn(branch.properties!, name) ? undefined : objects.find((b) => Object.hasOwn(b.properties!, name));
       if (owner) {
-        issues.add(text(down(path, name)), `belongs to ${tag} ${show(owner.properties![tag]!.const)}, not ${tag} ${show(chosen)}`, `remove it, or set ${tag} to ${show(owner.properties![tag]!.const)}`);
+        issues.add(
+          text(down(path, name)),
+          `belongs to ${tag} ${show(owner.properties![tag]!.const)}, not ${tag} ${show(chosen)}`,
+          `remove it, or set ${tag} to ${show(owner.properties![tag]!.const)}`,
+        );
       } else {
         keep(rest, name, child);
       }
@@ -296,7 +307,13 @@ function checkAnyOf(branches: Schema[], value: unknown, path: Where, walk: Walk,
   }
   const consts = resolved.filter((b) => b.const !== undefined).map((b) => b.const);
   const shapes = resolved.filter((b) => b.const === undefined).map((b) => describeShape(b));
-  const near = typeof value === "string" ? closest(value, consts.filter((c): c is string => typeof c === "string")) : undefined;
+  const near =
+    typeof value === "string"
+      ? closest(
+          value,
+          consts.filter((c): c is string => typeof c === "string"),
+        )
+      : undefined;
   issues.add(
     text(path),
     `${echo(value, key)} does not fit any allowed form`,
@@ -318,9 +335,7 @@ function describeShape(schema: Schema): string {
 function discriminator(objects: Schema[]): string | undefined {
   if (objects.length < 2) return undefined;
   const first = objects[0]!.properties!;
-  return Object.keys(first).find((key) =>
-    objects.every((b) => b.properties![key]?.const !== undefined && b.required?.includes(key)),
-  );
+  return Object.keys(first).find((key) => objects.every((b) => b.properties![key]?.const !== undefined && b.required?.includes(key)));
 }
 
 /** The path one level up: `a.b[2]` -> `a.b`, `a["x y"]` -> `a`, `a` -> ``. */

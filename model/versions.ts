@@ -35,15 +35,25 @@ export const HEADSCALE_RELEASES: readonly HeadscaleRelease[] = [
   {
     version: "0.29.3",
     date: "2026-07-29",
-    notes: "registration, auth and tag fixes; /key refuses clients below 1.80 as /ts2021 did; no config, DERP, policy or CLI change (https://github.com/juanfont/headscale/releases/tag/v0.29.3)",
+    notes:
+      "registration, auth and tag fixes; /key refuses clients below 1.80 as /ts2021 did; no config, DERP, policy or CLI change (https://github.com/juanfont/headscale/releases/tag/v0.29.3)",
   },
   {
     version: "0.29.4",
     date: undefined,
-    notes: "backported fixes (extra-record names lower-cased, a node no longer its own peer, users rename, metrics); no config key, default, DERP, policy or CLI flag change in the known items; released on or before 2026-09-25, final notes not read (https://github.com/juanfont/headscale/pull/3454, /pull/3467)",
+    notes:
+      "backported fixes (extra-record names lower-cased, a node no longer its own peer, users rename, metrics); no config key, default, DERP, policy or CLI flag change in the known items; released on or before 2026-09-25, final notes not read (https://github.com/juanfont/headscale/pull/3454, /pull/3467)",
   },
-  { version: "0.29.5", date: undefined, notes: "contents unknown: no notes were found; the kit assumes 0.29's config keys, as in every 0.29 release whose notes were read" },
-  { version: "0.29.6", date: undefined, notes: "contents unknown: no notes were found; the kit assumes 0.29's config keys, as in every 0.29 release whose notes were read" },
+  {
+    version: "0.29.5",
+    date: undefined,
+    notes: "contents unknown: no notes were found; the kit assumes 0.29's config keys, as in every 0.29 release whose notes were read",
+  },
+  {
+    version: "0.29.6",
+    date: undefined,
+    notes: "contents unknown: no notes were found; the kit assumes 0.29's config keys, as in every 0.29 release whose notes were read",
+  },
   {
     version: "0.29.7",
     date: "2026-10-30",
@@ -229,7 +239,11 @@ export function planUpgrade(from: HeadscaleVersion, to: HeadscaleVersion): Upgra
     return {
       ok: false,
       path,
-      explanation: `headscale ${from.version} -> ${to.version} skips ${HEADSCALE_MINORS.slice(a + 1, b).map((m) => m.minor).join(", ")}; headscale upgrades one minor version at a time (0.29 refuses other jumps only on a database a 0.29 or later already used, so it cannot catch this one). Deploy ${[from.version, ...path].join(" -> ")}, starting each version once so it migrates the database`,
+      explanation: `headscale ${from.version} -> ${to.version} skips ${HEADSCALE_MINORS.slice(a + 1, b)
+        .map((m) => m.minor)
+        .join(
+          ", ",
+        )}; headscale upgrades one minor version at a time (0.29 refuses other jumps only on a database a 0.29 or later already used, so it cannot catch this one). Deploy ${[from.version, ...path].join(" -> ")}, starting each version once so it migrates the database`,
     };
   }
   return { ok: true, path, explanation: `headscale ${from.version} -> ${to.version}: the database is backed up, then migrated at the first start` };

@@ -31,7 +31,12 @@ export function defaultVm(vm: VmTargetSpec): VmElement {
   return {
     arch: vm.arch ?? d.arch,
     sshAuthorizedKeys: vm.sshAuthorizedKeys ?? d.sshAuthorizedKeys,
-    headscale: vm.headscale && { kind: vm.headscale.kind ?? d.headscale.kind, url: vm.headscale.url, localFile: vm.headscale.localFile, sha256: vm.headscale.sha256 },
+    headscale: vm.headscale && {
+      kind: vm.headscale.kind ?? d.headscale.kind,
+      url: vm.headscale.url,
+      localFile: vm.headscale.localFile,
+      sha256: vm.headscale.sha256,
+    },
     derper: vm.derper,
   };
 }
@@ -147,7 +152,14 @@ export function resolveVm(host: HostElement, services: HostServices): ResolvedVm
             binaryPath,
           }
         : spec.source === "local"
-          ? { program: "derper", source: "local", localFile: spec.localFile, staged: `${VM_PATHS.uploadDir}/derper`, sha256: spec.sha256.toLowerCase(), binaryPath }
+          ? {
+              program: "derper",
+              source: "local",
+              localFile: spec.localFile,
+              staged: `${VM_PATHS.uploadDir}/derper`,
+              sha256: spec.sha256.toLowerCase(),
+              binaryPath,
+            }
           : { program: "derper", source: "url", url: spec.url, sha256: spec.sha256.toLowerCase(), binaryPath };
     installs.push(install);
     out.push(derperService(node, install, services.derperVersion));
@@ -170,7 +182,11 @@ function checkSha(issues: CheckContext["issues"], path: string, value: string | 
 
 function checkUrl(issues: CheckContext["issues"], path: string, value: string | undefined): void {
   if (value !== undefined && !DOWNLOAD_URL.test(value)) {
-    issues.add(path, `${JSON.stringify(value)} is not an https, http or file URL`, `write the full URL, e.g. "https://example.com/derper" (the SHA-256 is what is trusted)`);
+    issues.add(
+      path,
+      `${JSON.stringify(value)} is not an https, http or file URL`,
+      `write the full URL, e.g. "https://example.com/derper" (the SHA-256 is what is trusted)`,
+    );
   }
 }
 
@@ -178,7 +194,11 @@ function checkLocalFile(issues: CheckContext["issues"], path: string, value: str
   if (value === undefined) return;
   if (value.trim() === "") issues.add(path, "is empty", `give the file's path on this machine, e.g. "dist/headscale"`);
   else if (value.includes("${")) {
-    issues.add(path, `${JSON.stringify(value)} is a Terraform token; the file is read and hashed when the stack is synthesized`, "give a literal path on this machine");
+    issues.add(
+      path,
+      `${JSON.stringify(value)} is a Terraform token; the file is read and hashed when the stack is synthesized`,
+      "give a literal path on this machine",
+    );
   }
 }
 
@@ -190,7 +210,8 @@ function checkLocalFile(issues: CheckContext["issues"], path: string, value: str
 export function checkVm(ctx: CheckContext): void {
   const { spec, issues, warnings } = ctx;
   const rawHosts = (ctx.input as { hosts?: unknown } | undefined)?.hosts;
-  const rawVm = (i: number, key: string): unknown => (Array.isArray(rawHosts) ? (rawHosts[i] as { vm?: Record<string, unknown> } | undefined)?.vm?.[key] : undefined);
+  const rawVm = (i: number, key: string): unknown =>
+    Array.isArray(rawHosts) ? (rawHosts[i] as { vm?: Record<string, unknown> } | undefined)?.vm?.[key] : undefined;
   const headscaleVm = ctx.hosts.find(([h]) => h.name === spec.headscale?.host && h.vm !== undefined);
   if (headscaleVm) checkHeadscaleFilesOnVm(ctx);
   // derper's Tailscale release; an unknown one is reported by checkDerper, and builds nothing here.
@@ -210,16 +231,30 @@ export function checkVm(ctx: CheckContext): void {
     const vm = host.vm;
     if (!vm) continue;
     if (host.docker) {
-      issues.add(`${path}.vm`, "is set together with docker; a host runs its services either in Docker or under systemd on the VM", "remove one of vm and docker");
+      issues.add(
+        `${path}.vm`,
+        "is set together with docker; a host runs its services either in Docker or under systemd on the VM",
+        "remove one of vm and docker",
+      );
     }
     if ((fw?.adminCidrs ?? []).length === 0) {
-      warnings.add(`${path}.firewall.adminCidrs`, "is empty, so the VM's firewall closes SSH to everyone (sessions already open stay open)", `list the networks you administer the VM from, e.g. ["192.0.2.0/24"]`);
+      warnings.add(
+        `${path}.firewall.adminCidrs`,
+        "is empty, so the VM's firewall closes SSH to everyone (sessions already open stay open)",
+        `list the networks you administer the VM from, e.g. ["192.0.2.0/24"]`,
+      );
     }
     for (const [key, j] of (vm.sshAuthorizedKeys ?? []).map((k, j) => [k, j] as const)) {
       if (key === undefined) continue;
       const at = `${path}.vm.sshAuthorizedKeys[${j}]`;
-      if (/PRIVATE KEY/.test(key)) issues.add(at, "is a private key; the spec never holds secrets", "give the public key (the .pub file) instead, and keep the private key where it was");
-      else if (!SSH_PUBLIC_KEY.test(key.trim())) issues.add(at, `${JSON.stringify(key.length > 40 ? `${key.slice(0, 37)}...` : key)} is not an SSH public key`, `paste one line of a .pub file, e.g. "ssh-ed25519 AAAA... admin@laptop"`);
+      if (/PRIVATE KEY/.test(key))
+        issues.add(at, "is a private key; the spec never holds secrets", "give the public key (the .pub file) instead, and keep the private key where it was");
+      else if (!SSH_PUBLIC_KEY.test(key.trim()))
+        issues.add(
+          at,
+          `${JSON.stringify(key.length > 40 ? `${key.slice(0, 37)}...` : key)} is not an SSH public key`,
+          `paste one line of a .pub file, e.g. "ssh-ed25519 AAAA... admin@laptop"`,
+        );
     }
     const version = (spec.headscale?.version ?? "").replace(/^v/, "") || "<version>";
     const arch = vm.arch ?? DEFAULTS.hosts.vm.arch;
@@ -232,7 +267,11 @@ export function checkVm(ctx: CheckContext): void {
     }
     if (vm.headscale) {
       if (vm.headscale.url !== undefined && vm.headscale.localFile !== undefined) {
-        issues.add(`${path}.vm.headscale.localFile`, "is set together with url; headscale is either downloaded by the VM or uploaded from this machine", "remove url or localFile");
+        issues.add(
+          `${path}.vm.headscale.localFile`,
+          "is set together with url; headscale is either downloaded by the VM or uploaded from this machine",
+          "remove url or localFile",
+        );
       }
       checkLocalFile(issues, `${path}.vm.headscale.localFile`, vm.headscale.localFile);
       checkUrl(issues, `${path}.vm.headscale.url`, vm.headscale.url);
@@ -240,7 +279,11 @@ export function checkVm(ctx: CheckContext): void {
     }
     const nodes = nodesByHost.get(host.name) ?? [];
     if (nodes.length > 1) {
-      issues.add(path, `runs DERP nodes ${nodes.map((n) => JSON.stringify(n.name)).join(", ")}; a VM runs one derper (they would share /var/lib/derper)`, "give each DERP node a host of its own");
+      issues.add(
+        path,
+        `runs DERP nodes ${nodes.map((n) => JSON.stringify(n.name)).join(", ")}; a VM runs one derper (they would share /var/lib/derper)`,
+        "give each DERP node a host of its own",
+      );
     }
     if (nodes.length > 0 && vm.derper === undefined && rawVm(i, "derper") === undefined) {
       issues.add(
@@ -252,7 +295,11 @@ export function checkVm(ctx: CheckContext): void {
     const d = vm.derper;
     if (d?.source === "build") {
       if (d.goVersion !== undefined && !/^\d+\.\d+\.\d+$/.test(d.goVersion)) {
-        issues.add(`${path}.vm.derper.goVersion`, `${JSON.stringify(d.goVersion)} is not a Go release`, `write a release such as "${goDefault}" (pinned, never "latest")`);
+        issues.add(
+          `${path}.vm.derper.goVersion`,
+          `${JSON.stringify(d.goVersion)} is not a Go release`,
+          `write a release such as "${goDefault}" (pinned, never "latest")`,
+        );
       } else if (d.goVersion !== undefined && tailscale && !goBuilds(d.goVersion, tailscale)) {
         issues.add(
           `${path}.vm.derper.goVersion`,
@@ -291,10 +338,17 @@ function checkHeadscaleFilesOnVm(ctx: CheckContext): void {
   for (const [path, value] of files) {
     if (value === undefined) continue;
     if (value.includes("${CREDENTIALS_DIRECTORY}")) {
-      issues.add(path, `${JSON.stringify(value)} names systemd credentials, but the kit's headscale unit on a VM loads none`, `give the file's absolute path, e.g. "/etc/headscale/${value.split("/").at(-1)}" (readable by the group headscale)`);
+      issues.add(
+        path,
+        `${JSON.stringify(value)} names systemd credentials, but the kit's headscale unit on a VM loads none`,
+        `give the file's absolute path, e.g. "/etc/headscale/${value.split("/").at(-1)}" (readable by the group headscale)`,
+      );
     } else if (HIDDEN_FROM_SERVICES.test(value)) {
-      issues.add(path, `${JSON.stringify(value)} is hidden from headscale by its unit's sandbox (ProtectHome=yes, PrivateTmp=yes)`, `put the file under /etc/headscale (readable by the group headscale) and give that path`);
+      issues.add(
+        path,
+        `${JSON.stringify(value)} is hidden from headscale by its unit's sandbox (ProtectHome=yes, PrivateTmp=yes)`,
+        `put the file under /etc/headscale (readable by the group headscale) and give that path`,
+      );
     }
   }
 }
-

@@ -63,7 +63,8 @@ function stateWarnings(tailnet: Omit<ResolvedTailnet, "warnings">): ModelWarning
   if (!sqlite) {
     warnings.push({
       path: "headscale.database",
-      message: "the kit backs up headscale's private keys only: nothing of the kit backs up the PostgreSQL database, which holds every node, user, key and route",
+      message:
+        "the kit backs up headscale's private keys only: nothing of the kit backs up the PostgreSQL database, which holds every node, user, key and route",
       fix: "back the database up with PostgreSQL's own tools (pg_dump or continuous archiving) on its own schedule",
       subject,
     });
@@ -83,9 +84,12 @@ function unaddressedWarnings(tailnet: Omit<ResolvedTailnet, "warnings">): ModelW
   const zone = tailnet.dns;
   if (!zone) return [];
   return zone.unaddressed.map((name) => {
-    const hostName = [tailnet.headscale.serverHost === name ? tailnet.headscale.host : undefined, ...allNodes(tailnet).filter((n) => n.hostname === name).map((n) => n.host)].find(
-      (h) => h !== undefined,
-    );
+    const hostName = [
+      tailnet.headscale.serverHost === name ? tailnet.headscale.host : undefined,
+      ...allNodes(tailnet)
+        .filter((n) => n.hostname === name)
+        .map((n) => n.host),
+    ].find((h) => h !== undefined);
     const host = hostNamed(tailnet, hostName);
     return host?.ddns
       ? {
@@ -105,25 +109,25 @@ function unaddressedWarnings(tailnet: Omit<ResolvedTailnet, "warnings">): ModelW
 
 function certificateWarnings(tailnet: Omit<ResolvedTailnet, "warnings">): ModelWarning[] {
   return allNodes(tailnet).flatMap((node): ModelWarning[] => {
-      const d = node.derper;
-      if (d.certificateSource !== "manual" || d.certificateFiles !== undefined || node.insecureForTests) return [];
-      const at = `host ${node.host ?? "(none)"}`;
-      const path = `${node.specPath}.certificate`;
-      return [
-        node.hostnameIsIp
-          ? {
-              path,
-              message: `DERP node ${node.name} (${node.hostname}) has no certificate files in the spec: unless ${d.certFileBase}.crt and .key are in ${DERPER_PATHS.certDir} on ${at}, derper generates a new self-signed certificate at its first start, which clients refuse unless certName is its sha256-raw pin`,
-              fix: `give certificate.certFile and certificate.keyFile (the certificate certName pins), or use certificate mode "self-signed" (the kit issues and pins one)`,
-              subject: { kind: "derp-node", node: node.name },
-            }
-          : {
-              path,
-              message: `DERP node ${node.name} serves TLS from certificate files (derper -certmode=manual) that the spec does not give: derper does not start until ${d.certFileBase}.crt and ${d.certFileBase}.key are in ${DERPER_PATHS.certDir} on ${at} (on a Docker host, in the node's data volume)`,
-              fix: `give certificate.certFile and certificate.keyFile, or use certificate mode "letsencrypt" (DERP on 443) or "dns-01"`,
-              subject: { kind: "derp-node", node: node.name },
-            },
-      ];
+    const d = node.derper;
+    if (d.certificateSource !== "manual" || d.certificateFiles !== undefined || node.insecureForTests) return [];
+    const at = `host ${node.host ?? "(none)"}`;
+    const path = `${node.specPath}.certificate`;
+    return [
+      node.hostnameIsIp
+        ? {
+            path,
+            message: `DERP node ${node.name} (${node.hostname}) has no certificate files in the spec: unless ${d.certFileBase}.crt and .key are in ${DERPER_PATHS.certDir} on ${at}, derper generates a new self-signed certificate at its first start, which clients refuse unless certName is its sha256-raw pin`,
+            fix: `give certificate.certFile and certificate.keyFile (the certificate certName pins), or use certificate mode "self-signed" (the kit issues and pins one)`,
+            subject: { kind: "derp-node", node: node.name },
+          }
+        : {
+            path,
+            message: `DERP node ${node.name} serves TLS from certificate files (derper -certmode=manual) that the spec does not give: derper does not start until ${d.certFileBase}.crt and ${d.certFileBase}.key are in ${DERPER_PATHS.certDir} on ${at} (on a Docker host, in the node's data volume)`,
+            fix: `give certificate.certFile and certificate.keyFile, or use certificate mode "letsencrypt" (DERP on 443) or "dns-01"`,
+            subject: { kind: "derp-node", node: node.name },
+          },
+    ];
   });
 }
 
@@ -136,7 +140,7 @@ function approvalWarnings(tailnet: Omit<ResolvedTailnet, "warnings">): ModelWarn
   const advertised = tailnet.devices.flatMap((d) => [...d.advertiseRoutes.map((r) => `${r} of ${d.name}`), ...(d.exitNode ? [`exit node ${d.name}`] : [])]);
   if (advertised.length === 0) return [];
   const hs = tailnet.headscale;
-  const where = hs.policy.mode === "database" ? "the policy in headscale's database (headscale.policy.mode \"database\")" : `your policy file ${hs.policy.path}`;
+  const where = hs.policy.mode === "database" ? 'the policy in headscale\'s database (headscale.policy.mode "database")' : `your policy file ${hs.policy.path}`;
   const shown = advertised.length > 5 ? `${advertised.slice(0, 5).join(", ")} and ${advertised.length - 5} more` : advertised.join(", ");
   return [
     {
@@ -173,7 +177,13 @@ function wildcardWarnings(tailnet: Omit<ResolvedTailnet, "warnings">): ModelWarn
 
 /** The warnings that follow from the resolved model itself, in a fixed order. */
 export function deriveWarnings(tailnet: Omit<ResolvedTailnet, "warnings">): ModelWarning[] {
-  return [...stateWarnings(tailnet), ...certificateWarnings(tailnet), ...unaddressedWarnings(tailnet), ...approvalWarnings(tailnet), ...wildcardWarnings(tailnet)];
+  return [
+    ...stateWarnings(tailnet),
+    ...certificateWarnings(tailnet),
+    ...unaddressedWarnings(tailnet),
+    ...approvalWarnings(tailnet),
+    ...wildcardWarnings(tailnet),
+  ];
 }
 
 /** Whether two subjects are the same part of the tailnet. */

@@ -96,7 +96,8 @@ function templateData(tailnet: ResolvedTailnet, host: ResolvedHost) {
  */
 export function renderAcmeUnits(tailnet: ResolvedTailnet, host: ResolvedHost, node: ResolvedDerpNode, acme: ResolvedAcme): [string, string][] {
   const restart = acme.restart;
-  if (restart.via !== "units") throw new Error(`cdktf-tailnet: DERP node ${node.name}'s certificate reaches derper through lego's hook (a container), not systemd units`);
+  if (restart.via !== "units")
+    throw new Error(`cdktf-tailnet: DERP node ${node.name}'s certificate reaches derper through lego's hook (a container), not systemd units`);
   const secret = providerSecret(acme.provider);
   const underVarLib = (path: string) => path.replace(/^\/var\/lib\//, "");
   const data = {

@@ -42,7 +42,12 @@ export function backupSecrets(backup: ResolvedBackup): BackupSecret[] {
   return [
     { credential: "restic-password", file: r.passwordFile },
     ...(r.credentialsFile ? [{ credential: "restic-credentials", file: r.credentialsFile }] : []),
-    ...(r.sftp ? [{ credential: "restic-ssh-key", file: r.sftp.keyFile }, { credential: "restic-known-hosts", file: r.sftp.knownHostsFile }] : []),
+    ...(r.sftp
+      ? [
+          { credential: "restic-ssh-key", file: r.sftp.keyFile },
+          { credential: "restic-known-hosts", file: r.sftp.knownHostsFile },
+        ]
+      : []),
   ];
 }
 
@@ -78,7 +83,9 @@ export function renderBackupEnv(tailnet: ResolvedTailnet, host: ResolvedHost, ba
     [
       `Rendered by cdktf-tailnet for host "${host.name}" (tailnet "${tailnet.name}"); do not edit.`,
       `Settings of ${backup.paths.script}: backups of headscale's state into ${backup.paths.dir}.`,
-      secrets.length === 0 ? "No secrets: none are needed (no restic repository)." : `No secrets: restic reads them from ${secrets.map((s) => s.file).join(", ")} (0600 root).`,
+      secrets.length === 0
+        ? "No secrets: none are needed (no restic repository)."
+        : `No secrets: restic reads them from ${secrets.map((s) => s.file).join(", ")} (0600 root).`,
     ],
     backupSettings(tailnet, host, backup),
   );
@@ -160,7 +167,10 @@ export function renderBackupFiles(tailnet: ResolvedTailnet): RenderedFile[] {
   if (!of) return [];
   const { host, backup } = of;
   const dir = `hosts/${host.name}/backup`;
-  const files = [scriptFile(`${dir}/headscale-backup.sh`, renderBackupScript(tailnet, host)), publicFile(`${dir}/headscale-backup.env`, renderBackupEnv(tailnet, host, backup))];
+  const files = [
+    scriptFile(`${dir}/headscale-backup.sh`, renderBackupScript(tailnet, host)),
+    publicFile(`${dir}/headscale-backup.env`, renderBackupEnv(tailnet, host, backup)),
+  ];
   if (backup.runs === "container") files.push(publicFile(`${dir}/Dockerfile`, renderBackupDockerfile(tailnet, host, backup)));
   else for (const [name, text] of renderBackupUnits(tailnet, host, backup)) files.push(publicFile(`${dir}/${name}`, text));
   return files;

@@ -10,14 +10,7 @@
  * database passwords are put on the VM by other means, and the script says where.
  */
 import { posix } from "node:path";
-import {
-  DERPER_PATHS,
-  VM_PATHS,
-  type ResolvedDerperInstall,
-  type ResolvedHeadscaleInstall,
-  type ResolvedHost,
-  type PreparedTailnet,
-} from "../model/index.js";
+import { DERPER_PATHS, VM_PATHS, type ResolvedDerperInstall, type ResolvedHeadscaleInstall, type ResolvedHost, type PreparedTailnet } from "../model/index.js";
 import { renderDerpYaml } from "./derp-yaml.js";
 import { renderHeadscaleConfig } from "./headscale-config.js";
 import { renderNftables } from "./nftables.js";
@@ -54,12 +47,14 @@ export function vmNotes(tailnet: PreparedTailnet, host: ResolvedHost): string[] 
   if (host.runs.headscale) {
     const hs = tailnet.headscale;
     if (hs.tls.mode === "files") notes.push(`headscale reads ${hs.tls.certPath} and ${hs.tls.keyPath}: put them there, readable by the group headscale`);
-    if (hs.database.type === "postgres") notes.push(`put HEADSCALE_DATABASE_POSTGRES_PASS=<password> into ${hs.paths.configDir}/headscale.env (0640 root:headscale), then restart headscale`);
+    if (hs.database.type === "postgres")
+      notes.push(`put HEADSCALE_DATABASE_POSTGRES_PASS=<password> into ${hs.paths.configDir}/headscale.env (0640 root:headscale), then restart headscale`);
     if (hs.oidc) notes.push(`headscale reads the OIDC client secret from ${hs.oidc.clientSecretPath}: put it there, readable by the group headscale`);
   }
   const node = nodesOfHost(tailnet, host)[0];
   if (node && host.vm?.services.some((s) => s.program === "derper")) {
-    if (node.derper.mesh.length > 0) notes.push(`derper restarts until the region's mesh key is in ${DERPER_PATHS.meshKeyFile} (64 hex digits, 0640 root:derper)`);
+    if (node.derper.mesh.length > 0)
+      notes.push(`derper restarts until the region's mesh key is in ${DERPER_PATHS.meshKeyFile} (64 hex digits, 0640 root:derper)`);
     const base = `${DERPER_PATHS.certDir}/${node.derper.certFileBase}`;
     const files = `${base}.crt and ${base}.key (owned by derper, the key 0600)`;
     switch (node.derper.certificateSource) {
@@ -81,7 +76,9 @@ export function vmNotes(tailnet: PreparedTailnet, host: ResolvedHost): string[] 
   }
   for (const install of host.vm?.installs ?? []) {
     if ("localFile" in install && install.localFile !== undefined) {
-      notes.push(`copy ${install.localFile} (SHA-256 ${install.sha256}) from the deploying machine to ${install.staged} (the VmHost construct uploads it over SSH)`);
+      notes.push(
+        `copy ${install.localFile} (SHA-256 ${install.sha256}) from the deploying machine to ${install.staged} (the VmHost construct uploads it over SSH)`,
+      );
     }
   }
   notes.push(...dnsHelperInstall(tailnet, host).notes, ...backupInstall(tailnet, host).notes);
@@ -193,10 +190,7 @@ export function cloudInitObject(tailnet: PreparedTailnet, host: ResolvedHost): R
   const vm = host.vm;
   if (!vm) throw new Error(`cdktf-tailnet: host ${host.name} is not a VM target`);
   return {
-    users: [
-      "default",
-      ...vm.services.map((s) => ({ name: s.user, system: true, homedir: s.workingDirectory, shell: "/usr/sbin/nologin", lock_passwd: true })),
-    ],
+    users: ["default", ...vm.services.map((s) => ({ name: s.user, system: true, homedir: s.workingDirectory, shell: "/usr/sbin/nologin", lock_passwd: true }))],
     ...(vm.sshAuthorizedKeys.length > 0 && { ssh_authorized_keys: [...vm.sshAuthorizedKeys] }),
     ...(helperPackages(tailnet, host).length > 0 && { package_update: true, packages: helperPackages(tailnet, host) }),
     // Deferred: written in the final stage, once the users (and so the groups) exist.

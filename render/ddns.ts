@@ -8,7 +8,14 @@
  * `cdktf-tailnet-ddns.service` + `.timer` or `Dockerfile`. On the host they go to
  * DDNS_PATHS (script and settings) and /etc/systemd/system (units).
  */
-import { DNS_SECRET_ENV, type ResolvedAddressSource, type ResolvedDdns, type ResolvedDnsProvider, type ResolvedHost, type ResolvedTailnet } from "../model/index.js";
+import {
+  DNS_SECRET_ENV,
+  type ResolvedAddressSource,
+  type ResolvedDdns,
+  type ResolvedDnsProvider,
+  type ResolvedHost,
+  type ResolvedTailnet,
+} from "../model/index.js";
 import { renderEnvFile } from "./env-file.js";
 import { hostDir, publicFile, type RenderedFile } from "./files.js";
 import { renderTemplate } from "./templates.js";
@@ -54,7 +61,11 @@ function providerEntries(provider: ResolvedDnsProvider): [string, string | numbe
 
 /** The updater's settings as name/value pairs, in file order. */
 export function ddnsSettings(host: ResolvedHost, ddns: ResolvedDdns): [string, string | number][] {
-  const names = (type: "A" | "AAAA") => ddns.records.filter((r) => r.type === type).map((r) => r.name).join(" ");
+  const names = (type: "A" | "AAAA") =>
+    ddns.records
+      .filter((r) => r.type === type)
+      .map((r) => r.name)
+      .join(" ");
   return [
     ["DDNS_HOST", host.name],
     ["DDNS_PROVIDER", ddns.provider.type],
@@ -148,4 +159,3 @@ export function renderDdnsFiles(tailnet: ResolvedTailnet): RenderedFile[] {
     return files;
   });
 }
-

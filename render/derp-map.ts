@@ -38,7 +38,9 @@ export interface DerpMap {
 
 function node(n: ResolvedDerpNode): DerpMapNode {
   if (n.derper.certificateSource === "self-signed" && n.certName === undefined) {
-    throw new Error(`DERP node ${n.name} has a kit-issued self-signed certificate that was not issued yet, so its pin is unknown; prepare the model first: prepare(tailnet) or prepareTailnet(spec) from cdktf-tailnet/secrets`);
+    throw new Error(
+      `DERP node ${n.name} has a kit-issued self-signed certificate that was not issued yet, so its pin is unknown; prepare the model first: prepare(tailnet) or prepareTailnet(spec) from cdktf-tailnet/secrets`,
+    );
   }
   return {
     Name: n.name,
@@ -71,9 +73,7 @@ function region(r: ResolvedDerpRegion): DerpMapRegion {
  * self-hosted regions are listed.
  */
 export function buildDerpMap(tailnet: PreparedTailnet, options: { includeRemovals: boolean }): DerpMap {
-  const removals: Array<[number, null]> = options.includeRemovals
-    ? tailnet.derp.excludedTailscaleRegions.map((id) => [id, null])
-    : [];
+  const removals: Array<[number, null]> = options.includeRemovals ? tailnet.derp.excludedTailscaleRegions.map((id) => [id, null]) : [];
   const regions: Array<[number, DerpMapRegion]> = tailnet.derp.regions.map((r) => [r.id, region(r)]);
   return { Regions: [...removals, ...regions].sort((a, b) => a[0] - b[0]) };
 }

@@ -10,7 +10,9 @@ import { buildDerpMap } from "./derp-map.js";
 import { toYaml } from "./yaml-text.js";
 
 function lowerKeys(value: object): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.map((x) => (typeof x === "object" ? lowerKeys(x) : x)) : v]));
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.map((x) => (typeof x === "object" ? lowerKeys(x) : x)) : v]),
+  );
 }
 
 /** Renders derp.yaml for headscale. */

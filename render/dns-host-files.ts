@@ -53,7 +53,10 @@ export function dnsHelperInstall(tailnet: ResolvedTailnet, host: ResolvedHost): 
   if (nodes.length > 0) {
     const acme = nodes[0]!.derper.acme;
     const data = { host: host.name, tailnet: tailnet.name };
-    files.push(file(acme.paths.script, renderTemplate("acme-renew.sh", data), "0755"), file(acme.paths.hook, renderTemplate("acme-install-cert.sh", data), "0755"));
+    files.push(
+      file(acme.paths.script, renderTemplate("acme-renew.sh", data), "0755"),
+      file(acme.paths.hook, renderTemplate("acme-install-cert.sh", data), "0755"),
+    );
     packages.add("lego").add("ca-certificates");
     for (const node of nodes) {
       const a = node.derper.acme;
@@ -68,4 +71,3 @@ export function dnsHelperInstall(tailnet: ResolvedTailnet, host: ResolvedHost): 
   const notes = [...secrets].map(([path, what]) => `put ${what} into ${path} (0600 root:root); the DNS helpers read it from there`);
   return { files, packages: [...packages].sort(), timers, notes };
 }
-

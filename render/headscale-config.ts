@@ -93,7 +93,11 @@ function dnsSection(hs: ResolvedHeadscale): Obj {
     override_local_dns: dns.overrideLocalDns,
     nameservers: {
       global: [...dns.nameservers.global],
-      split: Object.fromEntries(Object.entries(dns.nameservers.split).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, [...v]])),
+      split: Object.fromEntries(
+        Object.entries(dns.nameservers.split)
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([k, v]) => [k, [...v]]),
+      ),
     },
     search_domains: [...dns.searchDomains],
     ...(dns.extraRecordsPath !== undefined

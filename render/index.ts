@@ -73,14 +73,32 @@ export function renderTailnet(tailnet: PreparedTailnet): RenderedFile[] {
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 export { DERPER_IMAGE_USER, derperBuildImage, derperImageTag, renderDerperDockerfile } from "./derper-image.js";
-export { cloudInitObject, renderCloudInit, renderCloudInitGzipBase64, renderVmInstallScript, USER_DATA_LIMIT, vmFiles, vmNotes, type VmFile } from "./cloud-init.js";
+export {
+  cloudInitObject,
+  renderCloudInit,
+  renderCloudInitGzipBase64,
+  renderVmInstallScript,
+  USER_DATA_LIMIT,
+  vmFiles,
+  vmNotes,
+  type VmFile,
+} from "./cloud-init.js";
 export { REMOTE_PROLOGUE, vmProvisionSteps, type ProvisionOptions, type ProvisionStep, type ProvisionUpload } from "./vm-provision.js";
 export { ALWAYS_ALLOWED, firewallObject, renderFirewallJson } from "./firewall.js";
 export { renderHostFiles } from "./hosts.js";
 export { NFTABLES_TABLE, renderNftables } from "./nftables.js";
 export { renderServiceUnit, renderSystemdUnits, systemdQuote } from "./systemd.js";
 export { acmeSettings, renderAcmeDockerfile, renderAcmeEnv, renderAcmeFiles, renderAcmeUnits } from "./acme.js";
-export { ddnsSettings, HELPER_BASE_IMAGE, providerSecret, renderDdnsDockerfile, renderDdnsEnv, renderDdnsFiles, renderDdnsScript, renderDdnsUnits } from "./ddns.js";
+export {
+  ddnsSettings,
+  HELPER_BASE_IMAGE,
+  providerSecret,
+  renderDdnsDockerfile,
+  renderDdnsEnv,
+  renderDdnsFiles,
+  renderDdnsScript,
+  renderDdnsUnits,
+} from "./ddns.js";
 export { renderEnvFile } from "./env-file.js";
 export { shSingleQuote, shellQuote } from "./escape/shell.js";
 export { dnsHelperInstall, type DnsHelperInstall, type HostHelperFile } from "./dns-host-files.js";

@@ -35,8 +35,5 @@ export function forwards(device: ResolvedDevice): boolean {
 /** The shell lines that turn forwarding on, persistently, for a forwarding device. */
 export function forwardingSetup(device: ResolvedDevice): string[] {
   if (!forwards(device)) return [];
-  return [
-    `printf '%s\\n' ${shellWords(FORWARDING_SYSCTL)} | sudo tee /etc/sysctl.d/99-tailscale.conf`,
-    "sudo sysctl -p /etc/sysctl.d/99-tailscale.conf",
-  ];
+  return [`printf '%s\\n' ${shellWords(FORWARDING_SYSCTL)} | sudo tee /etc/sysctl.d/99-tailscale.conf`, "sudo sysctl -p /etc/sysctl.d/99-tailscale.conf"];
 }

@@ -107,7 +107,9 @@ export function handlebarsHelpers(): Record<string, (...args: unknown[]) => unkn
       (...args: unknown[]) => {
         const options = args.pop() as HelperOptions;
         if (args.some((a) => a === undefined)) {
-          throw new Error(`cdktf-tailnet: templates/${options.data?.template ?? "?"}.hbs line ${options.loc?.start.line ?? "?"}: "${name}" got a value that is not defined in the template's data`);
+          throw new Error(
+            `cdktf-tailnet: templates/${options.data?.template ?? "?"}.hbs line ${options.loc?.start.line ?? "?"}: "${name}" got a value that is not defined in the template's data`,
+          );
         }
         return h.write(...args);
       },

@@ -25,7 +25,8 @@ function template(name: string): Template {
   let t = templates.get(name);
   if (!t) {
     const compiled = compiledTemplates[name];
-    if (!compiled) throw new Error(`no template ${name}: templates/${name}.hbs does not exist, or render/templates.compiled.ts is stale (run npm run generate)`);
+    if (!compiled)
+      throw new Error(`no template ${name}: templates/${name}.hbs does not exist, or render/templates.compiled.ts is stale (run npm run generate)`);
     t = env.template(compiled.spec as Parameters<Runtime["template"]>[0]);
     templates.set(name, t);
   }

@@ -134,7 +134,11 @@ export function vmProvisionSteps(tailnet: PreparedTailnet, host: ResolvedHost, o
       id: "HeadscaleBackup",
       description: `headscale's backups: the script, its settings${backup.timers.length > 0 ? ", the timer" : ""}${beforeStart ? ", and headscale's unit that runs it before headscale starts" : ""}`,
       uploads: [...backupFiles, ...unit].map(upload),
-      commands: [...putFiles([...backupFiles, ...unit]), `${sudo}systemctl daemon-reload`, ...backup.timers.map((t) => `${sudo}systemctl enable --now ${shellQuote(t)}`)],
+      commands: [
+        ...putFiles([...backupFiles, ...unit]),
+        `${sudo}systemctl daemon-reload`,
+        ...backup.timers.map((t) => `${sudo}systemctl enable --now ${shellQuote(t)}`),
+      ],
       inputs: [],
       after: ["Installer"],
     });
@@ -149,7 +153,8 @@ export function vmProvisionSteps(tailnet: PreparedTailnet, host: ResolvedHost, o
       own.push(step.id);
     };
     const install = vm.installs.find((i) => i.program === service.program)!;
-    const local = "localFile" in install && install.localFile !== undefined ? { localFile: install.localFile, staged: install.staged!, sha256: install.sha256 } : undefined;
+    const local =
+      "localFile" in install && install.localFile !== undefined ? { localFile: install.localFile, staged: install.staged!, sha256: install.sha256 } : undefined;
     const pins =
       install.program === "headscale"
         ? [install.kind, install.version, install.url ?? "", install.sha256]
@@ -160,7 +165,9 @@ export function vmProvisionSteps(tailnet: PreparedTailnet, host: ResolvedHost, o
             : [install.source, install.sha256];
     add({
       id: `${Name}Binary`,
-      description: local ? `${service.program} from ${local.localFile}, checked against its SHA-256 on the VM` : `${service.program}, pinned and checked against its SHA-256`,
+      description: local
+        ? `${service.program} from ${local.localFile}, checked against its SHA-256 on the VM`
+        : `${service.program}, pinned and checked against its SHA-256`,
       uploads: local ? [{ staged: local.staged, localFile: local.localFile, sha256: local.sha256, target: install.binaryPath }] : [],
       commands: [script("binary", service.program), script("refresh", unit)],
       inputs: pins,
@@ -192,14 +199,29 @@ export function vmProvisionSteps(tailnet: PreparedTailnet, host: ResolvedHost, o
       const node = nodesOfHost(tailnet, host)[0]!;
       const secrets: { upload: ProvisionUpload; owner: string; mode: string }[] = [];
       if (node.derper.mesh.length > 0) {
-        if (!options.meshKeyFile) throw new Error(`cdktf-tailnet: DERP node ${node.name} meshes with ${meshPeers(node.derper).join(", ")}; give its region's mesh key file (meshKeyFile)`);
-        secrets.push({ upload: { staged: stagedName(DERPER_PATHS.meshKeyFile), localFile: options.meshKeyFile, target: DERPER_PATHS.meshKeyFile }, owner: `root:${service.user}`, mode: "0640" });
+        if (!options.meshKeyFile)
+          throw new Error(
+            `cdktf-tailnet: DERP node ${node.name} meshes with ${meshPeers(node.derper).join(", ")}; give its region's mesh key file (meshKeyFile)`,
+          );
+        secrets.push({
+          upload: { staged: stagedName(DERPER_PATHS.meshKeyFile), localFile: options.meshKeyFile, target: DERPER_PATHS.meshKeyFile },
+          owner: `root:${service.user}`,
+          mode: "0640",
+        });
       }
       const files = node.derper.certificateFiles;
       if (files) {
         const base = `${DERPER_PATHS.certDir}/${node.derper.certFileBase}`;
-        secrets.push({ upload: { staged: stagedName(`${base}.crt`), localFile: files.certFile, target: `${base}.crt` }, owner: `${service.user}:${service.user}`, mode: "0644" });
-        secrets.push({ upload: { staged: stagedName(`${base}.key`), localFile: files.keyFile, target: `${base}.key` }, owner: `${service.user}:${service.user}`, mode: "0600" });
+        secrets.push({
+          upload: { staged: stagedName(`${base}.crt`), localFile: files.certFile, target: `${base}.crt` },
+          owner: `${service.user}:${service.user}`,
+          mode: "0644",
+        });
+        secrets.push({
+          upload: { staged: stagedName(`${base}.key`), localFile: files.keyFile, target: `${base}.key` },
+          owner: `${service.user}:${service.user}`,
+          mode: "0600",
+        });
       }
       if (secrets.length > 0) {
         add({

@@ -22,7 +22,8 @@ export class BlockLiteral {
 
 const PLAIN_KEY = /^[A-Za-z_/][\w./-]*$/;
 // Plain scalars that YAML 1.2's core schema (and YAML 1.1 readers) would not read back as the same string.
-const RESERVED_KEY = /^(?:null|Null|NULL|~|true|True|TRUE|false|False|FALSE|y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF|\.inf|\.Inf|\.INF|\.nan|\.NaN|\.NAN)$/;
+const RESERVED_KEY =
+  /^(?:null|Null|NULL|~|true|True|TRUE|false|False|FALSE|y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF|\.inf|\.Inf|\.INF|\.nan|\.NaN|\.NAN)$/;
 
 function key(k: string | number): string {
   if (typeof k === "number") {
@@ -63,7 +64,7 @@ function isEmpty(value: object): boolean {
 function blockLiteral(text: string, indent: string): string {
   // Nothing but line breaks, a character a block literal cannot hold as it is (see
   // fitsBlockLiteral), or no indentation to set it apart: a double-quoted scalar says it exactly.
-  if (/^\n*$/.test(text) || !fitsBlockLiteral(text) || indent === "") return quoted(text) + "\n";
+  if (/^\n*$/.test(text) || !fitsBlockLiteral(text) || indent === "") return `${quoted(text)}\n`;
   const trailing = /\n*$/.exec(text)![0].length;
   const chomp = trailing === 0 ? "-" : trailing === 1 ? "" : "+";
   // Readers guess the indentation from the first line that is not empty: when that line (or a
@@ -77,12 +78,12 @@ function blockLiteral(text: string, indent: string): string {
 
 /** The value after `key:` or `- `, with its newline; `indent` is the indent of its own children. */
 function node(value: unknown, indent: string): string {
-  if (value instanceof BlockLiteral) return " " + blockLiteral(value.text, indent);
+  if (value instanceof BlockLiteral) return ` ${blockLiteral(value.text, indent)}`;
   const plain = scalar(value);
   if (plain !== undefined) return ` ${plain}\n`;
   if (!isCollection(value)) throw new Error(`cdktf-tailnet: cannot write a ${typeof value} to YAML`);
   if (isEmpty(value)) return Array.isArray(value) ? " []\n" : " {}\n";
-  return "\n" + collection(value, indent);
+  return `\n${collection(value, indent)}`;
 }
 
 function collection(value: object, indent: string): string {
@@ -91,14 +92,14 @@ function collection(value: object, indent: string): string {
     for (const item of value) {
       if (isCollection(item) && !isEmpty(item)) {
         // The first line of a nested collection goes on the dash's line.
-        out += indent + "-" + collection(item, indent + "  ").replace(/^ */, " ");
+        out += `${indent}-${collection(item, `${indent}  `).replace(/^ */, " ")}`;
       } else {
-        out += indent + "-" + node(item === undefined ? null : item, indent + "  ");
+        out += `${indent}-${node(item === undefined ? null : item, `${indent}  `)}`;
       }
     }
     return out;
   }
-  for (const [k, v] of entries(value)) out += indent + key(k) + ":" + node(v, indent + "  ");
+  for (const [k, v] of entries(value)) out += `${indent + key(k)}:${node(v, `${indent}  `)}`;
   return out;
 }
 
@@ -109,7 +110,11 @@ function collection(value: object, indent: string): string {
  * or 1.2 knows), then a blank line.
  */
 export function toYaml(value: unknown, header?: string): string {
-  const head = header ? yamlCommentLines(header).map((line) => `#${line}`).join("\n") + "\n\n" : "";
+  const head = header
+    ? `${yamlCommentLines(header)
+        .map((line) => `#${line}`)
+        .join("\n")}\n\n`
+    : "";
   if (isCollection(value) && !isEmpty(value)) return head + collection(value, "");
   return head + node(value, "").slice(1);
 }

@@ -20,7 +20,9 @@ const entryPoints = [
   "secrets/index.ts",
   "cli/bin.ts",
   "main.ts",
-  ...readdirSync("bench").filter((f) => f.endsWith(".ts")).map((f) => `bench/${f}`),
+  ...readdirSync("bench")
+    .filter((f) => f.endsWith(".ts"))
+    .map((f) => `bench/${f}`),
 ];
 
 await build({

@@ -64,7 +64,11 @@ function stringTargets(node) {
 function grammarSentence(text) {
   const field = fieldGrammar(text);
   const parts = field.grammars.map((g) => `${g.title} (${g.description})`);
-  return [parts.join(" or "), ...field.literals.map((l) => (l === "" ? "empty" : JSON.stringify(l))), ...(field.tokens ? ["with Terraform tokens for the value or its host (TypeScript specs only)"] : [])].join(", or ");
+  return [
+    parts.join(" or "),
+    ...field.literals.map((l) => (l === "" ? "empty" : JSON.stringify(l))),
+    ...(field.tokens ? ["with Terraform tokens for the value or its host (TypeScript specs only)"] : []),
+  ].join(", or ");
 }
 
 /**
@@ -74,7 +78,10 @@ function grammarSentence(text) {
  */
 function applyGrammars(schema) {
   const walk = (node, where) => {
-    if (Array.isArray(node)) return node.forEach((n, i) => walk(n, `${where}[${i}]`));
+    if (Array.isArray(node))
+      return node.forEach((n, i) => {
+        walk(n, `${where}[${i}]`);
+      });
     if (node === null || typeof node !== "object") return;
     const notes = [];
     if (node.keyGrammar !== undefined) {
@@ -101,7 +108,10 @@ function applyGrammars(schema) {
   walk(schema.definitions, "");
   const missing = [];
   const check = (node, where) => {
-    if (Array.isArray(node)) return node.forEach((n, i) => check(n, `${where}[${i}]`));
+    if (Array.isArray(node))
+      return node.forEach((n, i) => {
+        check(n, `${where}[${i}]`);
+      });
     if (node === null || typeof node !== "object") return;
     if ([node.type].flat().includes("string") && node.const === undefined && !node.enum && node.grammar === undefined) missing.push(where);
     if (node.type === "object" && typeof node.additionalProperties === "object" && !node.propertyNames) missing.push(`${where} (keys)`);
@@ -114,7 +124,11 @@ function applyGrammars(schema) {
 /** The grammar of a string node, as a docs link list: `[identifier](#identifier)`. */
 function grammarLinks(text) {
   const field = fieldGrammar(text);
-  return [...field.grammars.map((g) => `[${g.name}](#${g.name.toLowerCase()})`), ...field.literals.map((l) => `\`${JSON.stringify(l)}\``), ...(field.tokens ? ["token"] : [])].join(" or ");
+  return [
+    ...field.grammars.map((g) => `[${g.name}](#${g.name.toLowerCase()})`),
+    ...field.literals.map((l) => `\`${JSON.stringify(l)}\``),
+    ...(field.tokens ? ["token"] : []),
+  ].join(" or ");
 }
 
 /** The grammars a field's strings follow, for the docs' type column. */
@@ -124,7 +138,9 @@ function grammarText(node) {
   if (node.type === "array" && node.items) return grammarText(node.items);
   if (node.type === "object" && typeof node.additionalProperties === "object") {
     const values = grammarText(node.additionalProperties);
-    return [node.propertyNames?.grammar ? `keys: ${grammarLinks(node.propertyNames.grammar)}` : "", values ? `values: ${values}` : ""].filter(Boolean).join("; ");
+    return [node.propertyNames?.grammar ? `keys: ${grammarLinks(node.propertyNames.grammar)}` : "", values ? `values: ${values}` : ""]
+      .filter(Boolean)
+      .join("; ");
   }
   return "";
 }
@@ -136,13 +152,16 @@ function typeText(node) {
   if (node.const !== undefined) return `\`${JSON.stringify(node.const)}\``;
   if (node.enum) return node.enum.map((e) => `\`${JSON.stringify(e)}\``).join(" \\| ");
   if (node.type === "array") return `${typeText(node.items ?? {})}[]`;
-  if (node.type === "object" && node.additionalProperties && typeof node.additionalProperties === "object") return `map of ${typeText(node.additionalProperties)}`;
+  if (node.type === "object" && node.additionalProperties && typeof node.additionalProperties === "object")
+    return `map of ${typeText(node.additionalProperties)}`;
   if (node.type === "object" && node.properties) return `{ ${Object.keys(node.properties).join(", ")} }`;
   return [node.type ?? "any"].flat().join(" \\| ");
 }
 
 function cell(text) {
-  return String(text ?? "").replace(/\n+/g, " ").replace(/\|/g, "\\|");
+  return String(text ?? "")
+    .replace(/\n+/g, " ")
+    .replace(/\|/g, "\\|");
 }
 
 /** The spec reference (docs/spec-reference.md), generated from the same schema. */
@@ -171,7 +190,9 @@ export function generateSpecReference(schemaText = generateTailnetSchema()) {
       const description = paragraphs.filter((p) => !/^(Default|Grammar|Keys|Values): /.test(p)).join("\n\n");
       const dflt = prop.default !== undefined ? `\`${JSON.stringify(prop.default)}\`` : (defaultText ?? "");
       const grammar = grammarText(prop);
-      out.push(`| \`${field}\` | ${typeText(prop)}${grammar ? ` (${grammar})` : ""} | ${required.has(field) ? "yes" : ""} | ${cell(dflt)} | ${cell(description)} |`);
+      out.push(
+        `| \`${field}\` | ${typeText(prop)}${grammar ? ` (${grammar})` : ""} | ${required.has(field) ? "yes" : ""} | ${cell(dflt)} | ${cell(description)} |`,
+      );
     }
     out.push("");
   }
@@ -184,7 +205,14 @@ export function generateSpecReference(schemaText = generateTailnetSchema()) {
     "",
   );
   for (const g of Object.values(GRAMMARS)) {
-    out.push(`### ${g.name}`, "", `${cell(g.title[0].toUpperCase() + g.title.slice(1))}: ${cell(g.description)}. At most ${g.maxLength} characters.`, "", `Pattern: \`^(?:${g.pattern})$\``, "");
+    out.push(
+      `### ${g.name}`,
+      "",
+      `${cell(g.title[0].toUpperCase() + g.title.slice(1))}: ${cell(g.description)}. At most ${g.maxLength} characters.`,
+      "",
+      `Pattern: \`^(?:${g.pattern})$\``,
+      "",
+    );
   }
   return `${out.join("\n").trimEnd()}\n`;
 }

@@ -32,7 +32,10 @@ export interface CertificateFileProblem {
 /** Problems with a user's certificate files for `node`, in words a person can act on, each with the field it concerns. */
 export function checkCertificateFiles(node: ResolvedDerpNode, certFile: string, keyFile: string, now: Date = new Date()): CertificateFileProblem[] {
   const problems: CertificateFileProblem[] = [];
-  for (const [field, file] of [["certFile", certFile], ["keyFile", keyFile]] as const) {
+  for (const [field, file] of [
+    ["certFile", certFile],
+    ["keyFile", keyFile],
+  ] as const) {
     if (!existsSync(file)) problems.push({ field, problem: `${file} does not exist` });
     else if (!statSync(file).isFile()) problems.push({ field, problem: `${file} is not a file` });
   }
@@ -44,12 +47,17 @@ export function checkCertificateFiles(node: ResolvedDerpNode, certFile: string, 
     return [{ field: "certFile", problem: `${certFile} is not a PEM or DER certificate (${(e as Error).message})` }];
   }
   if (!covers(cert, node)) {
-    problems.push({ field: "certFile", problem: `${certFile} is for ${cert.subjectAltName ?? cert.subject}, not for ${node.hostname} (derper checks the certificate against its -hostname, and clients against the host name they dial)` });
+    problems.push({
+      field: "certFile",
+      problem: `${certFile} is for ${cert.subjectAltName ?? cert.subject}, not for ${node.hostname} (derper checks the certificate against its -hostname, and clients against the host name they dial)`,
+    });
   }
   if (new Date(cert.validTo) <= now) problems.push({ field: "certFile", problem: `${certFile} expired on ${new Date(cert.validTo).toISOString()}` });
-  else if (new Date(cert.validFrom) > now) problems.push({ field: "certFile", problem: `${certFile} is not valid before ${new Date(cert.validFrom).toISOString()}` });
+  else if (new Date(cert.validFrom) > now)
+    problems.push({ field: "certFile", problem: `${certFile} is not valid before ${new Date(cert.validFrom).toISOString()}` });
   try {
-    if (!cert.checkPrivateKey(createPrivateKey(readFileSync(keyFile)))) problems.push({ field: "keyFile", problem: `${keyFile} is not the private key of ${certFile}` });
+    if (!cert.checkPrivateKey(createPrivateKey(readFileSync(keyFile))))
+      problems.push({ field: "keyFile", problem: `${keyFile} is not the private key of ${certFile}` });
   } catch (e) {
     problems.push({ field: "keyFile", problem: `${keyFile} is not a private key (${(e as Error).message})` });
   }

@@ -19,12 +19,24 @@ export function checkLocalFiles(tailnet: ResolvedTailnet): ValidationIssue[] {
       try {
         isFile = statSync(file).isFile();
       } catch {
-        return [{ path, message: `${file} does not exist on this machine (host ${host.name}'s ${install.program} is uploaded from it)`, fix: `put the ${install.program} binary there, or correct the path` }];
+        return [
+          {
+            path,
+            message: `${file} does not exist on this machine (host ${host.name}'s ${install.program} is uploaded from it)`,
+            fix: `put the ${install.program} binary there, or correct the path`,
+          },
+        ];
       }
       if (!isFile) return [{ path, message: `${file} is not a file`, fix: `name the ${install.program} binary itself` }];
       const actual = createHash("sha256").update(readFileSync(file)).digest("hex");
       if (actual === install.sha256) return [];
-      return [{ path, message: `${file} has SHA-256 ${actual}, but the spec pins ${install.sha256}`, fix: `set ${host.specPath}.vm.${install.program}.sha256 to the file's SHA-256 if you trust this file, or put the file the spec pins there` }];
+      return [
+        {
+          path,
+          message: `${file} has SHA-256 ${actual}, but the spec pins ${install.sha256}`,
+          fix: `set ${host.specPath}.vm.${install.program}.sha256 to the file's SHA-256 if you trust this file, or put the file the spec pins there`,
+        },
+      ];
     }),
   );
 }

@@ -153,7 +153,8 @@ export function issueCertificate(request: CertificateRequest): KitCertificate {
     const ca = new X509Certificate(request.issuer.certPem);
     const key = createPrivateKey(request.issuer.keyPem);
     if (!ca.ca) throw new Error(`cdktf-tailnet: ${ca.subject} is not a CA certificate, so it cannot sign others`);
-    if (key.asymmetricKeyType !== "ec" || key.asymmetricKeyDetails?.namedCurve !== "prime256v1") throw new Error("cdktf-tailnet: the issuing CA's key is not an ECDSA P-256 key");
+    if (key.asymmetricKeyType !== "ec" || key.asymmetricKeyDetails?.namedCurve !== "prime256v1")
+      throw new Error("cdktf-tailnet: the issuing CA's key is not an ECDSA P-256 key");
     if (!ca.checkPrivateKey(key)) throw new Error(`cdktf-tailnet: the key given is not the private key of ${ca.subject}`);
     signer = { key, ...issuerOf(ca.raw) };
   }
@@ -203,7 +204,16 @@ function buildCertificate(request: CertificateRequest, signer: { key: KeyObject;
       ...san,
     ),
   );
-  const tbs = seq(explicit(0, integer(Buffer.from([2]))), integer(serial), sigAlg, signer.name ?? subject, seq(time(notBefore), time(notAfter)), subject, spki, extensions);
+  const tbs = seq(
+    explicit(0, integer(Buffer.from([2]))),
+    integer(serial),
+    sigAlg,
+    signer.name ?? subject,
+    seq(time(notBefore), time(notAfter)),
+    subject,
+    spki,
+    extensions,
+  );
   return seq(tbs, sigAlg, bits(sign("sha256", tbs, signer.key)));
 }
 

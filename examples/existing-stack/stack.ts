@@ -49,10 +49,17 @@ export class ExistingStack extends TerraformStack {
     const hosts = Object.fromEntries(tailnet.hosts.map((h) => [h.name, DockerHost.fromModel(this, `docker-${h.name}`, h)]));
     new HeadscaleServer(this, "headscale", { tailnet, host: hosts.control! });
     new DerpRegion(this, "derp-fra", { tailnet, regionId: 900, hosts });
-    const apiToken = new TerraformVariable(this, "cloudflare_api_token", { type: "string", sensitive: true, description: "Cloudflare token with DNS edit on office.example.com" });
+    const apiToken = new TerraformVariable(this, "cloudflare_api_token", {
+      type: "string",
+      sensitive: true,
+      description: "Cloudflare token with DNS edit on office.example.com",
+    });
     const dns = new DnsRecords(this, "dns", { zone: tailnet.dns!, apiToken: apiToken.stringValue });
     // HeadscaleServer and each DerpNode annotate their own warnings; the DNS zone's and the
     // tailnet-wide ones are reported here (the Tailnet construct does this by itself).
-    annotateWarnings(dns, tailnet.warnings.filter((w) => w.subject.kind === "dns" || w.subject.kind === "tailnet"));
+    annotateWarnings(
+      dns,
+      tailnet.warnings.filter((w) => w.subject.kind === "dns" || w.subject.kind === "tailnet"),
+    );
   }
 }

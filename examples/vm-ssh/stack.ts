@@ -45,10 +45,22 @@ export class VmSshStack extends TerraformStack {
 
     const spec: TailnetSpec = {
       name: "solo",
-      headscale: { serverUrl: "https://hs.solo.example.com", host: "relay", tls: { mode: "letsencrypt", email: "ops@solo.example.com" }, dns: { baseDomain: "tail.solo.example.net" } },
+      headscale: {
+        serverUrl: "https://hs.solo.example.com",
+        host: "relay",
+        tls: { mode: "letsencrypt", email: "ops@solo.example.com" },
+        dns: { baseDomain: "tail.solo.example.net" },
+      },
       policy: { acls: [{ src: ["*"], dst: ["*:*"] }] },
       derp: {
-        regions: [{ id: 900, code: "fsn", name: "Falkenstein", nodes: [{ name: "fsn-1", host: "relay", hostname: "derp.solo.example.com", derpPort: 8443, certificate: { mode: "self-signed" } }] }],
+        regions: [
+          {
+            id: 900,
+            code: "fsn",
+            name: "Falkenstein",
+            nodes: [{ name: "fsn-1", host: "relay", hostname: "derp.solo.example.com", derpPort: 8443, certificate: { mode: "self-signed" } }],
+          },
+        ],
       },
       hosts: [
         {
@@ -59,7 +71,11 @@ export class VmSshStack extends TerraformStack {
         },
       ],
     };
-    const key = new TerraformVariable(this, "ssh_private_key", { type: "string", sensitive: true, description: "private key Terraform logs in to the VM with" });
+    const key = new TerraformVariable(this, "ssh_private_key", {
+      type: "string",
+      sensitive: true,
+      description: "private key Terraform logs in to the VM with",
+    });
     this.host = new VmHost(this, "relay-setup", {
       tailnet: prepareTailnet(spec, { secretsDir: props.secretsDir }),
       hostName: "relay",

@@ -13,7 +13,8 @@ export const NFT_COMMENT_MAX_BYTES = 128;
 export function nftString(text: string): string {
   refuseUnless("an nftables string", text, /[\x00-\x1f\x7f-\x9f\u2028\u2029]/, undefined);
   const quoted = text.replace(/["\\]/g, "'");
-  if (Buffer.byteLength(quoted) > NFT_COMMENT_MAX_BYTES) throw new UnwritableValueError("an nftables string", text, `nft allows at most ${NFT_COMMENT_MAX_BYTES} bytes`);
+  if (Buffer.byteLength(quoted) > NFT_COMMENT_MAX_BYTES)
+    throw new UnwritableValueError("an nftables string", text, `nft allows at most ${NFT_COMMENT_MAX_BYTES} bytes`);
   return `"${quoted}"`;
 }
 
@@ -23,7 +24,8 @@ const ADDRESS = /^(?:[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*
 export function nftAddressSet(addresses: readonly string[]): string {
   if (addresses.length === 0) throw new UnwritableValueError("an nftables address set", "", "a set needs at least one address");
   for (const a of addresses) {
-    if (!ADDRESS.test(refuseUnless("an nftables address set", a))) throw new UnwritableValueError("an nftables address set", a, "it is not an IP address or prefix");
+    if (!ADDRESS.test(refuseUnless("an nftables address set", a)))
+      throw new UnwritableValueError("an nftables address set", a, "it is not an IP address or prefix");
   }
   return `{ ${addresses.join(", ")} }`;
 }

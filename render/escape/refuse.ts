@@ -31,12 +31,19 @@ export const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\u
 export function refuseUnless(target: string, value: unknown, forbidden?: RegExp, reason?: string): string {
   if (typeof value !== "string") throw new UnwritableValueError(target, String(value), `it is a ${typeof value}, not a string`);
   if (LONE_SURROGATE.test(value)) throw new UnwritableValueError(target, value, "it holds a lone UTF-16 surrogate, which is no character");
-  if (forbidden && forbidden.test(value)) throw new UnwritableValueError(target, value, reason ?? `it holds ${characterName(forbidden.exec(value)![0])}`);
+  if (forbidden?.test(value)) throw new UnwritableValueError(target, value, reason ?? `it holds ${characterName(forbidden.exec(value)![0])}`);
   return value;
 }
 
 /** A character, named so a person can find it. */
 export function characterName(char: string): string {
-  const names: Record<string, string> = { "\n": "a line break (\\n)", "\r": "a carriage return (\\r)", "\0": "a NUL character", "\u0085": "a line break (U+0085)", "\u2028": "a line separator (U+2028)", "\u2029": "a paragraph separator (U+2029)" };
+  const names: Record<string, string> = {
+    "\n": "a line break (\\n)",
+    "\r": "a carriage return (\\r)",
+    "\0": "a NUL character",
+    "\u0085": "a line break (U+0085)",
+    "\u2028": "a line separator (U+2028)",
+    "\u2029": "a paragraph separator (U+2029)",
+  };
   return names[char] ?? `the character U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}${/[\x20-\x7e]/.test(char) ? ` (${char})` : ""}`;
 }

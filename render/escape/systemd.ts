@@ -30,7 +30,17 @@ export function unitPath(path: string): string {
   return unitValue(path);
 }
 
-const C_ESCAPES: Record<string, string> = { "\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\x07": "\\a", "\b": "\\b", "\f": "\\f", "\v": "\\v" };
+const C_ESCAPES: Record<string, string> = {
+  "\\": "\\\\",
+  '"': '\\"',
+  "\n": "\\n",
+  "\r": "\\r",
+  "\t": "\\t",
+  "\x07": "\\a",
+  "\b": "\\b",
+  "\f": "\\f",
+  "\v": "\\v",
+};
 /** Characters that make a word need quotes: white space, quotes, backslashes, `;` (a command separator), controls. */
 const NEEDS_QUOTES = /[\s"'\\;\x00-\x1f\x7f]/;
 
@@ -54,7 +64,11 @@ export function execWord(word: string): string {
 export function execCommand(argv: readonly string[]): string {
   const [program, ...args] = argv;
   if (program === undefined || !program.startsWith("/")) {
-    throw new UnwritableValueError("a systemd command line", program ?? "", "the program must be an absolute path (systemd reads a leading + - @ ! : | as a prefix, quoted or not)");
+    throw new UnwritableValueError(
+      "a systemd command line",
+      program ?? "",
+      "the program must be an absolute path (systemd reads a leading + - @ ! : | as a prefix, quoted or not)",
+    );
   }
   return [execWord(program), ...args.map(execWord)].join(" ");
 }
@@ -85,7 +99,7 @@ export function unitDirectories(dirs: readonly string[]): string {
   for (const d of dirs) {
     refuseUnless("a systemd directory list", d);
     if (!DIRECTORY.test(d) || d.split("/").some((s) => s === "." || s === "..")) {
-      const bad = d.split("").find((c) => !/[A-Za-z0-9._\/-]/.test(c));
+      const bad = d.split("").find((c) => !/[A-Za-z0-9._/-]/.test(c));
       throw new UnwritableValueError("a systemd directory list", d, bad ? `it holds ${characterName(bad)}` : "each entry is a relative path of plain segments");
     }
   }

@@ -32,7 +32,8 @@ export function yamlDoubleQuoted(text: string): string {
 /** Line breaks of YAML 1.2 (\n, \r) and YAML 1.1 (also U+0085, U+2028, U+2029). */
 const ANY_LINE_BREAK = /\r\n|[\n\r\u0085\u2028\u2029]/;
 /** What a block literal cannot hold as it is: a line break other than \n, and non-printable characters (tab and \n are fine). */
-const NOT_FOR_BLOCK_LITERAL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const NOT_FOR_BLOCK_LITERAL =
+  /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** A line of nothing but spaces and tabs: readers disagree on whether it is content or an empty line. */
 const BLANK_LINE = /(^|\n)[ \t]+(\n|$)/;

@@ -30,7 +30,14 @@ function fakeHeadscale() {
     if (noun === "preauthkeys" && verb === "create") {
       const user = users.find((u) => String(u.id) === args[args.indexOf("-u") + 1])!;
       const tags = args.includes("--tags") ? args[args.indexOf("--tags") + 1]!.split(",") : [];
-      const k = { id: keys.length + 1, key: `key-${keys.length + 1}-${user.name}-${tags.join("+")}`, user: { name: user.name }, acl_tags: tags, used: false, reusable: false };
+      const k = {
+        id: keys.length + 1,
+        key: `key-${keys.length + 1}-${user.name}-${tags.join("+")}`,
+        user: { name: user.name },
+        acl_tags: tags,
+        used: false,
+        reusable: false,
+      };
       keys.push(k);
       return JSON.stringify(k);
     }
@@ -73,7 +80,17 @@ describe("bootstrap's key files", () => {
     // Before: the device user-alice's key was filed as preauth-user-alice.key under "user-alice", the name alice's key would have.
     writeFileSync(join(dir, "preauth-user-alice.key"), "mallorys-tagged-key\n", { mode: 0o600 });
     writeFileSync(join(dir, "preauth-bob.key"), "bobs-key\n", { mode: 0o600 });
-    writeFileSync(join(dir, "bootstrap.json"), JSON.stringify({ keys: { "user-alice": { id: "7", user: "mallory", file: "preauth-user-alice.key" }, "user-bob": { id: "8", user: "bob", file: "preauth-bob.key" }, evil: { id: "9", user: "bob", file: "../../etc/passwd" } } }), { mode: 0o600 });
+    writeFileSync(
+      join(dir, "bootstrap.json"),
+      JSON.stringify({
+        keys: {
+          "user-alice": { id: "7", user: "mallory", file: "preauth-user-alice.key" },
+          "user-bob": { id: "8", user: "bob", file: "preauth-bob.key" },
+          evil: { id: "9", user: "bob", file: "../../etc/passwd" },
+        },
+      }),
+      { mode: 0o600 },
+    );
     const spec = collidingSpec();
     spec.devices = [];
     spec.users!.push({ name: "bob" });

@@ -82,7 +82,11 @@ describe("--help on every command", () => {
 });
 
 describe("mistakes on the command line", () => {
-  const mistake = (command: { name: string; usage: string }, message: string) => ({ code: 2, out: "", err: `cdktf-tailnet ${command.name}: ${message}\n${command.usage}` });
+  const mistake = (command: { name: string; usage: string }, message: string) => ({
+    code: 2,
+    out: "",
+    err: `cdktf-tailnet ${command.name}: ${message}\n${command.usage}`,
+  });
 
   for (const command of COMMANDS) {
     it(`${command.name}: an unknown option is named, with the command's usage`, async () => {
@@ -127,9 +131,17 @@ describe("file errors in words", () => {
 
   it("a spec that is missing, or a directory", async () => {
     const missing = join(dir, "missing.yaml");
-    expect(await run("validate", missing)).toEqual({ code: 2, out: "", err: `cdktf-tailnet validate: cannot read the spec ${missing}: no such file or directory\n  fix: ${specFix}` });
+    expect(await run("validate", missing)).toEqual({
+      code: 2,
+      out: "",
+      err: `cdktf-tailnet validate: cannot read the spec ${missing}: no such file or directory\n  fix: ${specFix}`,
+    });
     const module = join(dir, "missing.ts");
-    expect(await run("lab", module)).toEqual({ code: 2, out: "", err: `cdktf-tailnet lab: cannot read the spec ${module}: no such file or directory\n  fix: ${specFix}` });
+    expect(await run("lab", module)).toEqual({
+      code: 2,
+      out: "",
+      err: `cdktf-tailnet lab: cannot read the spec ${module}: no such file or directory\n  fix: ${specFix}`,
+    });
     const folder = join(dir, "specs.yaml");
     mkdirSync(folder);
     expect(await run("render", folder, "--out", join(dir, "out"))).toEqual({
@@ -159,7 +171,12 @@ describe("file errors in words", () => {
       out: "",
       err: `cdktf-tailnet render: cannot create the directory ${join(file, "secrets", "home-lab")}: a part of the path is not a directory\n  fix: check the path: one of its directories is a file`,
     });
-    expect(secrets.err.split("\n").slice(0, -2).every((l) => l.startsWith("warning: ") || l.startsWith("  fix: "))).toBe(true);
+    expect(
+      secrets.err
+        .split("\n")
+        .slice(0, -2)
+        .every((l) => l.startsWith("warning: ") || l.startsWith("  fix: ")),
+    ).toBe(true);
   });
 
   it("a spec this user may not read (the real CLI, run as nobody)", async () => {
@@ -180,7 +197,9 @@ describe("file errors in words", () => {
     const r = spawnSync("sh", ["-c", `"$0" "$1" versions | head -1`, process.execPath, cli], { encoding: "utf8" });
     expect(r.stdout).toMatch(/^headscale +clients +known advisories\n$/);
     expect(r.stderr).toBe("");
-    const status = spawnSync("bash", ["-c", `"$0" "$1" versions | head -c 1 >/dev/null; echo "\${PIPESTATUS[0]}"`, process.execPath, cli], { encoding: "utf8" });
+    const status = spawnSync("bash", ["-c", `"$0" "$1" versions | head -c 1 >/dev/null; echo "\${PIPESTATUS[0]}"`, process.execPath, cli], {
+      encoding: "utf8",
+    });
     expect(status.stdout).toBe("0\n");
   }, 30_000);
 
@@ -189,9 +208,17 @@ describe("file errors in words", () => {
     expect(describeFileError(err("EACCES", "mkdir", "/srv/out"))).toBe(
       "cannot create the directory /srv/out: permission denied\n  fix: make /srv/out writable by this user (and its directories searchable), or run as a user who may write it",
     );
-    expect(describeFileError(err("EROFS", "open", "/usr/out.lock"))).toBe("cannot open /usr/out.lock: read-only file system\n  fix: choose a path on a writable file system");
-    expect(describeFileError(err("ENOSPC", "write", "/var/out"))).toBe("cannot write /var/out: no space left on the device\n  fix: free some space on that file system, or choose a path on another");
-    expect(describeFileError(err("ELOOP", "open", "/a/b"))).toBe("cannot open /a/b: too many levels of symbolic links\n  fix: check the symbolic links in the path: one points back to itself");
-    expect(describeFileError(err("EISDIR", "open", "/etc"), "/etc", { doing: "write", access: "write" })).toBe("cannot write /etc: is a directory\n  fix: move the directory /etc away, or choose another path");
+    expect(describeFileError(err("EROFS", "open", "/usr/out.lock"))).toBe(
+      "cannot open /usr/out.lock: read-only file system\n  fix: choose a path on a writable file system",
+    );
+    expect(describeFileError(err("ENOSPC", "write", "/var/out"))).toBe(
+      "cannot write /var/out: no space left on the device\n  fix: free some space on that file system, or choose a path on another",
+    );
+    expect(describeFileError(err("ELOOP", "open", "/a/b"))).toBe(
+      "cannot open /a/b: too many levels of symbolic links\n  fix: check the symbolic links in the path: one points back to itself",
+    );
+    expect(describeFileError(err("EISDIR", "open", "/etc"), "/etc", { doing: "write", access: "write" })).toBe(
+      "cannot write /etc: is a directory\n  fix: move the directory /etc away, or choose another path",
+    );
   });
 });

@@ -33,9 +33,9 @@ async function run(...argv: string[]) {
 }
 
 function tree(root: string, prefix = ""): string[] {
-  return readdirSync(join(root, prefix), { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? tree(root, join(prefix, e.name)) : [join(prefix, e.name)],
-  ).sort();
+  return readdirSync(join(root, prefix), { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? tree(root, join(prefix, e.name)) : [join(prefix, e.name)]))
+    .sort();
 }
 
 describe("cdktf-tailnet warnings", () => {
@@ -55,7 +55,9 @@ describe("cdktf-tailnet render", () => {
     const expected = renderTailnet(prepareTailnet(exampleSpec()));
     expect(r.out).toContain(`rendered ${expected.length} files for headscale 0.29.8 into ${out}/`);
     expect(tree(out)).toEqual([MANIFEST_NAME, ...expected.map((f) => f.path)].sort());
-    expect(tree(out)).toEqual(expect.arrayContaining(["derp.json", "derper/Dockerfile", "headscale/config.yaml", "headscale/derp.yaml", "headscale/policy.json"]));
+    expect(tree(out)).toEqual(
+      expect.arrayContaining(["derp.json", "derper/Dockerfile", "headscale/config.yaml", "headscale/derp.yaml", "headscale/policy.json"]),
+    );
     for (const file of expected) {
       expect(readFileSync(join(out, file.path), "utf8")).toBe(file.content);
       expect(statSync(join(out, file.path)).mode & 0o777).toBe(file.mode);
@@ -97,7 +99,9 @@ describe("cdktf-tailnet render", () => {
     writeFileSync(join(out, "notes.txt"), "precious");
     const r = await run("render", EXAMPLE, "--out", out);
     expect(r.code).toBe(2);
-    expect(r.err).toBe(`cdktf-tailnet render: ${out} is not empty and was not written by cdktf-tailnet (no ${MANIFEST_NAME}): notes.txt\n  fix: choose a new or empty --out directory`);
+    expect(r.err).toBe(
+      `cdktf-tailnet render: ${out} is not empty and was not written by cdktf-tailnet (no ${MANIFEST_NAME}): notes.txt\n  fix: choose a new or empty --out directory`,
+    );
     expect(readdirSync(out)).toEqual(["notes.txt"]);
   });
 
@@ -118,7 +122,10 @@ describe("cdktf-tailnet render", () => {
   it("loads a TypeScript module exporting the spec", async () => {
     const specFile = join(dir, "tailnet.ts");
     const spec = exampleSpec();
-    writeFileSync(specFile, `import type { TailnetSpec } from ${JSON.stringify(new URL("../../model/index.ts", import.meta.url).pathname)};\nconst spec: TailnetSpec = ${JSON.stringify(spec)};\nexport default spec;\n`);
+    writeFileSync(
+      specFile,
+      `import type { TailnetSpec } from ${JSON.stringify(new URL("../../model/index.ts", import.meta.url).pathname)};\nconst spec: TailnetSpec = ${JSON.stringify(spec)};\nexport default spec;\n`,
+    );
     const r = await run("validate", specFile);
     expect(r.err).toBe(EXAMPLE_WARNINGS);
     expect(r.out).toBe(`${specFile}: valid (headscale 0.29.8, 4 DERP regions, 5 nodes, 6 hosts)`);
@@ -183,7 +190,9 @@ describe("cdktf-tailnet versions and advisories", () => {
     expect(lines).toContain("1.104.7           1.27.4  derper: none known");
     expect(lines).toContain("  headscale 0.29.8 includes headscale#3724: Tailscale 1.106 and newer clients connect to older clients");
     expect(r.out).toMatch(/\n {2}headscale 0\.29\.8 accepts Tailscale clients 1\.80\.0 or newer; run 1\.104\.4 or newer on every node \(TS-2026-014: /);
-    expect(r.out).toMatch(/\n {2}headscale 0\.29\.7 security release \(security\): headscale: denial of service .*; fixed in 0\.29\.7\. https:\/\/raw\.githubusercontent\.com\/juanfont\/headscale\/v0\.29\.8\/CHANGELOG\.md/);
+    expect(r.out).toMatch(
+      /\n {2}headscale 0\.29\.7 security release \(security\): headscale: denial of service .*; fixed in 0\.29\.7\. https:\/\/raw\.githubusercontent\.com\/juanfont\/headscale\/v0\.29\.8\/CHANGELOG\.md/,
+    );
   });
 
   it("validate warns about a pinned release with a known advisory, and still accepts it", async () => {
@@ -192,7 +201,9 @@ describe("cdktf-tailnet versions and advisories", () => {
     const r = await run("validate", spec);
     expect(r.code).toBe(0);
     expect(r.out).toBe(`${spec}: valid (headscale 0.29.3, 4 DERP regions, 5 nodes, 6 hosts)`);
-    expect(r.err).toContain("warning: headscale.version: headscale 0.29.3 has a known security advisory: headscale 0.29.7 security release, headscale: denial of service");
+    expect(r.err).toContain(
+      "warning: headscale.version: headscale 0.29.3 has a known security advisory: headscale 0.29.7 security release, headscale: denial of service",
+    );
     expect(r.err).toContain("fixed in 0.29.7");
     expect(r.err).toContain('  fix: set headscale.version to 0.29.8 (with upgradeFrom: "0.29.3" while it deploys)');
     // The advisories first (validation's warnings), then the example's own.

@@ -14,7 +14,10 @@ const dir = mkdtempSync(join(tmpdir(), "cdktf-tailnet-load-spec-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function failure(promise: Promise<unknown>): Promise<SpecFileError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(SpecFileError);
   return error as SpecFileError;
 }
@@ -49,7 +52,12 @@ describe("spec file size", () => {
 
 describe("YAML resource limits", () => {
   it("refuses an alias bomb", () => {
-    const bomb = ["a: &a [x, x, x, x, x, x, x, x, x, x]", "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]", "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]", "d: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]"].join("\n");
+    const bomb = [
+      "a: &a [x, x, x, x, x, x, x, x, x, x]",
+      "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]",
+      "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]",
+      "d: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]",
+    ].join("\n");
     expect(() => parseSpecYaml(bomb, "bomb.yaml")).toThrow(
       "bomb.yaml expands YAML aliases more than 100 times (an alias bomb); nothing was parsed\n  fix: write the repeated parts out, or use fewer aliases",
     );

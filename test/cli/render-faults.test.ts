@@ -31,20 +31,30 @@ const freshParent = () => {
 
 /** Every entry under `dir` with its mode, and each file's SHA-256: equal snapshots, equal trees. */
 function snapshot(dir: string, prefix = ""): string[] {
-  return readdirSync(join(dir, prefix)).sort().flatMap((name) => {
-    const rel = prefix ? `${prefix}/${name}` : name;
-    const stat = lstatSync(join(dir, rel));
-    const mode = (stat.mode & 0o7777).toString(8);
-    if (stat.isDirectory()) return [`${rel}/ ${mode}`, ...snapshot(dir, rel)];
-    if (stat.isFile()) return [`${rel} ${mode} ${createHash("sha256").update(readFileSync(join(dir, rel))).digest("hex")}`];
-    return [`${rel} not a file or directory`];
-  });
+  return readdirSync(join(dir, prefix))
+    .sort()
+    .flatMap((name) => {
+      const rel = prefix ? `${prefix}/${name}` : name;
+      const stat = lstatSync(join(dir, rel));
+      const mode = (stat.mode & 0o7777).toString(8);
+      if (stat.isDirectory()) return [`${rel}/ ${mode}`, ...snapshot(dir, rel)];
+      if (stat.isFile())
+        return [
+          `${rel} ${mode} ${createHash("sha256")
+            .update(readFileSync(join(dir, rel)))
+            .digest("hex")}`,
+        ];
+      return [`${rel} not a file or directory`];
+    });
 }
 
 const expected: Record<"A" | "B", string[]> = { A: [], B: [] };
 
 /** Runs a node process; resolves when it exits. */
-function runNode(args: string[], onLine?: (line: string, kill: () => void) => void): Promise<{ pid: number; code: number | null; signal: NodeJS.Signals | null; stdout: string }> {
+function runNode(
+  args: string[],
+  onLine?: (line: string, kill: () => void) => void,
+): Promise<{ pid: number; code: number | null; signal: NodeJS.Signals | null; stdout: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
     let stdout = "";
@@ -79,13 +89,45 @@ beforeAll(async () => {
 }, 60_000);
 
 describe("a render killed at each step", () => {
-  type Case = { step: WriteStep; nth: number; before: "A" | undefined; left: (id: string) => string[]; raw: "A" | "B" | undefined; after: "A" | "B" | undefined; says: (p: Record<string, string>) => string[] };
+  type Case = {
+    step: WriteStep;
+    nth: number;
+    before: "A" | undefined;
+    left: (id: string) => string[];
+    raw: "A" | "B" | undefined;
+    after: "A" | "B" | undefined;
+    says: (p: Record<string, string>) => string[];
+  };
   const lockGone = (p: Record<string, string>) => `removed ${p.lock}: left by render process ${p.pid}, which is no longer running`;
   const stagingGone = (p: Record<string, string>) => `removed ${p.staging}: the unfinished tree of a killed render (it had not replaced ${p.out})`;
   const cases: Case[] = [
-    { step: "file-written", nth: 1, before: "A", left: (id) => ["out", "out.lock", `out.staging-${id}`], raw: "A", after: "A", says: (p) => [stagingGone(p), lockGone(p)] },
-    { step: "file-written", nth: 20, before: "A", left: (id) => ["out", "out.lock", `out.staging-${id}`], raw: "A", after: "A", says: (p) => [stagingGone(p), lockGone(p)] },
-    { step: "staged", nth: 1, before: "A", left: (id) => ["out", "out.lock", `out.staging-${id}`], raw: "A", after: "A", says: (p) => [stagingGone(p), lockGone(p)] },
+    {
+      step: "file-written",
+      nth: 1,
+      before: "A",
+      left: (id) => ["out", "out.lock", `out.staging-${id}`],
+      raw: "A",
+      after: "A",
+      says: (p) => [stagingGone(p), lockGone(p)],
+    },
+    {
+      step: "file-written",
+      nth: 20,
+      before: "A",
+      left: (id) => ["out", "out.lock", `out.staging-${id}`],
+      raw: "A",
+      after: "A",
+      says: (p) => [stagingGone(p), lockGone(p)],
+    },
+    {
+      step: "staged",
+      nth: 1,
+      before: "A",
+      left: (id) => ["out", "out.lock", `out.staging-${id}`],
+      raw: "A",
+      after: "A",
+      says: (p) => [stagingGone(p), lockGone(p)],
+    },
     {
       step: "old-moved",
       nth: 1,
@@ -99,16 +141,42 @@ describe("a render killed at each step", () => {
         lockGone(p),
       ],
     },
-    { step: "swapped", nth: 1, before: "A", left: (id) => ["out", "out.lock", `out.old-${id}`], raw: "B", after: "B", says: (p) => [`removed ${p.old}: the previous tree, already replaced by a killed render`, lockGone(p)] },
+    {
+      step: "swapped",
+      nth: 1,
+      before: "A",
+      left: (id) => ["out", "out.lock", `out.old-${id}`],
+      raw: "B",
+      after: "B",
+      says: (p) => [`removed ${p.old}: the previous tree, already replaced by a killed render`, lockGone(p)],
+    },
     { step: "old-removed", nth: 1, before: "A", left: () => ["out", "out.lock"], raw: "B", after: "B", says: (p) => [lockGone(p)] },
-    { step: "file-written", nth: 5, before: undefined, left: (id) => ["out.lock", `out.staging-${id}`], raw: undefined, after: undefined, says: (p) => [stagingGone(p), lockGone(p)] },
-    { step: "staged", nth: 1, before: undefined, left: (id) => ["out.lock", `out.staging-${id}`], raw: undefined, after: undefined, says: (p) => [stagingGone(p), lockGone(p)] },
+    {
+      step: "file-written",
+      nth: 5,
+      before: undefined,
+      left: (id) => ["out.lock", `out.staging-${id}`],
+      raw: undefined,
+      after: undefined,
+      says: (p) => [stagingGone(p), lockGone(p)],
+    },
+    {
+      step: "staged",
+      nth: 1,
+      before: undefined,
+      left: (id) => ["out.lock", `out.staging-${id}`],
+      raw: undefined,
+      after: undefined,
+      says: (p) => [stagingGone(p), lockGone(p)],
+    },
     { step: "swapped", nth: 1, before: undefined, left: () => ["out", "out.lock"], raw: "B", after: "B", says: (p) => [lockGone(p)] },
   ];
 
   // Each case in its own directory, several at once (most of the time is process start-up).
   for (const c of cases) {
-    it.concurrent(`${c.step} #${c.nth}, ${c.before ? "replacing tree A" : "into a new directory"}: the next run finds ${c.after ? `tree ${c.after}` : "no tree"}`, async ({ expect }) => {
+    it.concurrent(`${c.step} #${c.nth}, ${c.before ? "replacing tree A" : "into a new directory"}: the next run finds ${c.after ? `tree ${c.after}` : "no tree"}`, async ({
+      expect,
+    }) => {
       const parent = freshParent();
       const out = join(parent, "out");
       if (c.before) await writeTreeAtomically(out, FAULT_TREES[c.before].files, FAULT_TREES[c.before].metadata);
@@ -156,7 +224,9 @@ describe("a render killed at random moments", () => {
       const delay = Math.random() * 300;
       // Killed once it is writing trees over and over (after the first is in place).
       await runNode([writer, out, "loop"], (_, kill) => void setTimeout(kill, delay));
-      const left = readdirSync(parent).map((e) => e.replace(/-[0-9a-f]{16}$/, "-<id>")).sort();
+      const left = readdirSync(parent)
+        .map((e) => e.replace(/-[0-9a-f]{16}$/, "-<id>"))
+        .sort();
       seen.push(left);
       if (existsSync(out)) expect([expected.A, expected.B]).toContainEqual(snapshot(out));
       else expect(left).toContain("out.old-<id>");
@@ -247,7 +317,9 @@ describe("what render refuses to replace", () => {
     writeFileSync(join(out, "notes.txt"), "mine");
     const r = await render(out);
     expect(r.code).toBe(2);
-    expect(r.err).toBe(`cdktf-tailnet render: ${out} is not empty and was not written by cdktf-tailnet (no .cdktf-tailnet-manifest.json): .cdktf-tailnet-manifest.json, notes.txt\n  fix: choose a new or empty --out directory`);
+    expect(r.err).toBe(
+      `cdktf-tailnet render: ${out} is not empty and was not written by cdktf-tailnet (no .cdktf-tailnet-manifest.json): .cdktf-tailnet-manifest.json, notes.txt\n  fix: choose a new or empty --out directory`,
+    );
     expect(readdirSync(out).sort()).toEqual([".cdktf-tailnet-manifest.json", "notes.txt"]);
   });
 
@@ -259,7 +331,9 @@ describe("what render refuses to replace", () => {
     symlinkSync("real", join(parent, "out"));
     const r = await render(join(parent, "out"));
     expect(r.code).toBe(2);
-    expect(r.err).toBe(`cdktf-tailnet render: ${parent}/out is a symbolic link (to ${real}); render never follows or replaces a link\n  fix: pass --out ${real} to render into the directory it points to, or remove the link`);
+    expect(r.err).toBe(
+      `cdktf-tailnet render: ${parent}/out is a symbolic link (to ${real}); render never follows or replaces a link\n  fix: pass --out ${real} to render into the directory it points to, or remove the link`,
+    );
     expect(lstatSync(join(parent, "out")).isSymbolicLink()).toBe(true);
     expect(snapshot(real)).toEqual(before);
     expect(readdirSync(parent).sort()).toEqual(["out", "real"]);
@@ -282,7 +356,9 @@ describe("what render refuses to replace", () => {
     writeFileSync(`${out}.lock`, `${JSON.stringify({ pid: process.ppid, id: "0123456789abcdef" })}\n`);
     const busy = await render(out);
     expect(busy.code).toBe(2);
-    expect(busy.err).toBe(`cdktf-tailnet render: another render (process ${process.ppid}) is writing ${out}\n  fix: wait for it to finish; if no such process is running, delete ${out}.lock`);
+    expect(busy.err).toBe(
+      `cdktf-tailnet render: another render (process ${process.ppid}) is writing ${out}\n  fix: wait for it to finish; if no such process is running, delete ${out}.lock`,
+    );
     const gone = (await runNode(["-e", ""])).pid;
     writeFileSync(`${out}.lock`, `${JSON.stringify({ pid: gone, id: "0123456789abcdef" })}\n`);
     const taken = await render(out);
@@ -291,7 +367,9 @@ describe("what render refuses to replace", () => {
     writeFileSync(`${out}.lock`, "");
     expect(recoveredLines((await render(out)).err)).toEqual([`recovered: removed ${out}.lock: left by a render killed as it started`]);
     writeFileSync(`${out}.lock`, "my own lock file");
-    expect((await render(out)).err).toBe(`cdktf-tailnet render: ${out}.lock exists and was not written by cdktf-tailnet\n  fix: move it away, or choose another --out`);
+    expect((await render(out)).err).toBe(
+      `cdktf-tailnet render: ${out}.lock exists and was not written by cdktf-tailnet\n  fix: move it away, or choose another --out`,
+    );
     expect(readdirSync(parent).sort()).toEqual(["out", "out.lock"]);
   });
 

@@ -29,13 +29,15 @@ describe("cdktf-tailnet render with VM hosts", () => {
     const code = await runCli(["render", specPath, "--out", out, "--secrets-dir", join(dir, "secrets")], { out: () => undefined, err: (t) => err.push(t) });
     expect(code, err.join("\n")).toBe(0);
     const expected = renderTailnet(prepareTailnet(vmSpec())).filter((f) => f.path.startsWith("hosts/"));
-    expect(expected.map((f) => f.path)).toEqual(expect.arrayContaining([
-      "hosts/hs/systemd/headscale.service",
-      "hosts/hs/nftables.conf",
-      "hosts/hs/firewall.json",
-      "hosts/hs/cloud-init.yaml",
-      "hosts/fra-1/systemd/derper.service",
-    ]));
+    expect(expected.map((f) => f.path)).toEqual(
+      expect.arrayContaining([
+        "hosts/hs/systemd/headscale.service",
+        "hosts/hs/nftables.conf",
+        "hosts/hs/firewall.json",
+        "hosts/hs/cloud-init.yaml",
+        "hosts/fra-1/systemd/derper.service",
+      ]),
+    );
     for (const f of expected) {
       expect(readFileSync(join(out, f.path), "utf8"), f.path).toBe(f.content);
       expect(statSync(join(out, f.path)).mode & 0o777).toBe(f.mode);

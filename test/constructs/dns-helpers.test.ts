@@ -23,7 +23,7 @@ describe("the bundled example's home host", () => {
 
   it("asks for the Cloudflare token once, as a sensitive variable, and only references it", () => {
     expect(Object.keys(json.variable ?? {}).filter((v) => v.startsWith("dns_secret"))).toEqual(["dns_secret_home_cloudflare_token"]);
-    expect(json.variable!["dns_secret_home_cloudflare_token"]).toMatchObject({ type: "string", sensitive: true });
+    expect(json.variable!.dns_secret_home_cloudflare_token).toMatchObject({ type: "string", sensitive: true });
     expect(text.split(TOKEN_REF).length - 1).toBe(2); // the updater's upload and the ACME client's
   });
 
@@ -63,7 +63,11 @@ describe("the bundled example's home host", () => {
   });
 
   it("gives no other node or host a DNS helper", () => {
-    expect(Object.keys(containers).filter((p) => /Acme|ddns/.test(p)).sort()).toEqual(["tailnet_ddns-home", "tailnet_region-home_home-1_Acme"]);
+    expect(
+      Object.keys(containers)
+        .filter((p) => /Acme|ddns/.test(p))
+        .sort(),
+    ).toEqual(["tailnet_ddns-home", "tailnet_region-home_home-1_Acme"]);
   });
 });
 
@@ -76,6 +80,8 @@ describe("a secret of your own", () => {
       new DynamicDns(stack, "ddns", { tailnet: model, host, secret: mine.stringValue });
     });
     expect(Object.keys(json.variable ?? {})).toEqual(["my_cloudflare_token"]);
-    expect(byPath(json, "docker_container")["ddns"]!.upload).toEqual([{ file: "/etc/cdktf-tailnet/cloudflare-token", content: "${var.my_cloudflare_token}", permissions: "0444" }]);
+    expect(byPath(json, "docker_container").ddns!.upload).toEqual([
+      { file: "/etc/cdktf-tailnet/cloudflare-token", content: "${var.my_cloudflare_token}", permissions: "0444" },
+    ]);
   });
 });

@@ -15,8 +15,8 @@ describe("examples/existing-stack: L2 constructs in a stack that owns its VMs", 
       ["derp-fra.office.example.com", relayIp, false],
       ["hs.office.example.com", controlIp, false],
     ]);
-    const hs = byPath(json, "docker_container")["headscale"]!;
-    const seed = byPath(json, "docker_container")["headscale_Config_Seed"]!;
+    const hs = byPath(json, "docker_container").headscale!;
+    const seed = byPath(json, "docker_container").headscale_Config_Seed!;
     const derpYaml = seed.upload.find((u: { file: string }) => u.file === "/in/derp.yaml").content as string;
     expect(derpYaml).toContain(`ipv4: "${relayIp}"`);
     expect(json.provider.docker!.map((p) => p.host).sort()).toEqual([`ssh://root@${controlIp}`, `ssh://root@${relayIp}`]);

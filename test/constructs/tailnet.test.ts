@@ -20,7 +20,7 @@ function synthExample(spec = exampleSpec(), secretsDir = tempSecretsDir()) {
 describe("Tailnet on Docker hosts", () => {
   it("deploys headscale as the model says: image, serve, read-only root, tmpfs, volume, uploads, ports, health check", () => {
     const { json, secretsDir } = synthExample();
-    const hs = byPath(json, "docker_container")["tailnet_headscale"]!;
+    const hs = byPath(json, "docker_container").tailnet_headscale!;
     const model = prepareTailnet(exampleSpec(), { secretsDir });
     expect(hs.name).toBe("headscale");
     expect(hs.provider).toBe("docker.cloud");
@@ -29,13 +29,21 @@ describe("Tailnet on Docker hosts", () => {
     expect(hs.tmpfs).toEqual({ "/var/run/headscale": "rw,noexec,nosuid,size=16m" });
     expect(hs.volumes).toEqual([
       { volume_name: "${docker_volume.tailnet_headscale_Data_1EA0ED58.name}", container_path: "/var/lib/headscale" },
-      { volume_name: expect.stringMatching(/^\$\{docker_volume\.tailnet_headscale_Config_Volume_[0-9A-F]{8}\.name\}$/), container_path: "/etc/headscale", read_only: true },
-      { volume_name: expect.stringMatching(/^\$\{docker_volume\.tailnet_headscale_Policy_Volume_[0-9A-F]{8}\.name\}$/), container_path: "/etc/headscale/policy", read_only: true },
+      {
+        volume_name: expect.stringMatching(/^\$\{docker_volume\.tailnet_headscale_Config_Volume_[0-9A-F]{8}\.name\}$/),
+        container_path: "/etc/headscale",
+        read_only: true,
+      },
+      {
+        volume_name: expect.stringMatching(/^\$\{docker_volume\.tailnet_headscale_Policy_Volume_[0-9A-F]{8}\.name\}$/),
+        container_path: "/etc/headscale/policy",
+        read_only: true,
+      },
     ]);
     expect(hs.healthcheck.test).toEqual(["CMD", "headscale", "health"]);
     // A read-only container cannot take uploads: seeds put the files into those volumes.
     expect(hs.upload).toBeUndefined();
-    const config = byPath(json, "docker_container")["tailnet_headscale_Config_Seed"]!;
+    const config = byPath(json, "docker_container").tailnet_headscale_Config_Seed!;
     expect(config.upload).toEqual([
       { file: "/in/config.yaml", content: renderHeadscaleConfig(model), permissions: "0400" },
       { file: "/in/derp.yaml", content: renderDerpYaml(model), permissions: "0400" },
@@ -60,9 +68,12 @@ describe("Tailnet on Docker hosts", () => {
     expect(config.network_mode).toBe("none");
     expect(config.lifecycle.postcondition[0].condition).toBe("${self.exit_code == 0}");
     expect(renderHeadscaleConfig(model)).toContain('path: "/etc/headscale/policy/policy.json"');
-    const seed = byPath(json, "docker_container")["tailnet_headscale_Policy_Seed"]!;
+    const seed = byPath(json, "docker_container").tailnet_headscale_Policy_Seed!;
     expect(seed.upload).toEqual([{ file: "/in/policy.json", content: renderPolicy(model), permissions: "0400" }]);
-    expect(hs.depends_on).toEqual([expect.stringMatching(/^docker_container\.tailnet_headscale_Config_Seed_/), expect.stringMatching(/^docker_container\.tailnet_headscale_Policy_Seed_/)]);
+    expect(hs.depends_on).toEqual([
+      expect.stringMatching(/^docker_container\.tailnet_headscale_Config_Seed_/),
+      expect.stringMatching(/^docker_container\.tailnet_headscale_Policy_Seed_/),
+    ]);
     expect(hs.ports).toEqual([
       { internal: 443, external: 443, ip: "0.0.0.0", protocol: "tcp" },
       { internal: 80, external: 80, ip: "0.0.0.0", protocol: "tcp" },
@@ -71,10 +82,10 @@ describe("Tailnet on Docker hosts", () => {
     ]);
     expect(hs.capabilities).toEqual({ drop: ["ALL"], add: ["CAP_NET_BIND_SERVICE", "CAP_CHOWN"] });
     // The tailnet's state: Terraform may not delete (or replace) it unless told to.
-    expect(byPath(json, "docker_volume")["tailnet_headscale_Data"]!.lifecycle).toEqual({ prevent_destroy: true });
+    expect(byPath(json, "docker_volume").tailnet_headscale_Data!.lifecycle).toEqual({ prevent_destroy: true });
     const lab = synthStack((stack) => new Tailnet(stack, "tailnet", { spec: exampleSpec(), secretsDir, retainHeadscaleData: false })).json;
-    expect(byPath(lab, "docker_volume")["tailnet_headscale_Data"]!.lifecycle).toBeUndefined();
-    const image = byPath(json, "docker_image")["tailnet_headscale_Image"]!;
+    expect(byPath(lab, "docker_volume").tailnet_headscale_Data!.lifecycle).toBeUndefined();
+    const image = byPath(json, "docker_image").tailnet_headscale_Image!;
     expect(image.name).toBe("docker.io/headscale/headscale:0.29.8");
     // Inside the container every listener binds all addresses; publishing decides exposure.
     expect(renderHeadscaleConfig(model)).toContain('metrics_listen_addr: "0.0.0.0:9090"');
@@ -112,7 +123,11 @@ describe("Tailnet on Docker hosts", () => {
     expect(hk1.read_only).toBe(true);
     expect(hk1.volumes).toEqual([
       { volume_name: expect.stringMatching(/^\$\{docker_volume\.tailnet_region-hkg_hkg-1_Data_[0-9A-F]{8}\.name\}$/), container_path: "/var/lib/derper" },
-      { volume_name: expect.stringMatching(/^\$\{docker_volume\.tailnet_region-hkg_hkg-1_Secrets_Volume_[0-9A-F]{8}\.name\}$/), container_path: "/etc/derper", read_only: true },
+      {
+        volume_name: expect.stringMatching(/^\$\{docker_volume\.tailnet_region-hkg_hkg-1_Secrets_Volume_[0-9A-F]{8}\.name\}$/),
+        container_path: "/etc/derper",
+        read_only: true,
+      },
     ]);
     const meshSeed = containers["tailnet_region-hkg_hkg-1_Secrets_Seed"]!;
     expect(meshSeed.upload).toEqual([{ file: "/in/mesh.key", source: keyPath, source_hash: expect.stringMatching(/^[0-9a-f]{64}$/), permissions: "0400" }]);
@@ -209,7 +224,8 @@ describe("Tailnet on Docker hosts", () => {
     const broken = containers.filter(([, c]) => c.read_only === true && c.upload !== undefined).map(([id]) => id);
     expect(broken).toEqual([]);
     // Every one-shot (attach, must not run) fails the apply when it exits non-zero.
-    for (const [id, c] of containers.filter(([, c]) => c.attach === true)) expect(c.lifecycle?.postcondition?.[0]?.condition, id).toBe("${self.exit_code == 0}");
+    for (const [id, c] of containers.filter(([, c]) => c.attach === true))
+      expect(c.lifecycle?.postcondition?.[0]?.condition, id).toBe("${self.exit_code == 0}");
   });
 
   it("synthesizes byte-identical JSON twice for the same spec", () => {
@@ -259,7 +275,12 @@ describe("Tailnet on Docker hosts", () => {
       "dns: no DNS record for derp-home.example.com is created at deploy time: host home has no address in the spec; its dynamic-DNS updater creates the record when it first runs (fix: nothing, if the updater on home runs; give the host publicIpv4/publicIpv6 to have the record from the first deploy)",
     );
     // Each on the construct it concerns: the backup on headscale, the record on the DNS records.
-    const on = (path: string) => tailnet.node.findAll().find((c) => c.node.path.endsWith(path))!.node.metadata.filter((m) => m.type === "@cdktf/warn").map((m) => String(m.data));
+    const on = (path: string) =>
+      tailnet.node
+        .findAll()
+        .find((c) => c.node.path.endsWith(path))!
+        .node.metadata.filter((m) => m.type === "@cdktf/warn")
+        .map((m) => String(m.data));
     expect(on("tailnet/headscale").some((w) => w.includes("headscale's backups stay on host cloud"))).toBe(true);
     expect(on("tailnet/dns").some((w) => w.includes("derp-home.example.com"))).toBe(true);
     expect(warnings.some((w) => w.includes("advisory"))).toBe(false); // the example targets 0.29.8
@@ -269,9 +290,16 @@ describe("Tailnet on Docker hosts", () => {
     const spec = exampleSpec();
     spec.headscale.version = "0.29.3";
     const { tailnet } = synthExample(spec);
-    const on = (path: string) => tailnet.node.findAll().find((c) => c.node.path.endsWith(path))!.node.metadata.filter((m) => m.type === "@cdktf/warn").map((m) => String(m.data));
+    const on = (path: string) =>
+      tailnet.node
+        .findAll()
+        .find((c) => c.node.path.endsWith(path))!
+        .node.metadata.filter((m) => m.type === "@cdktf/warn")
+        .map((m) => String(m.data));
     expect(on("tailnet/headscale").filter((w) => w.startsWith("headscale.version: "))).toEqual([
-      expect.stringMatching(/^headscale\.version: headscale 0\.29\.3 has a known security advisory: headscale 0\.29\.7 security release, .*; fixed in 0\.29\.7 \(.*\) \(fix: set headscale\.version to 0\.29\.8 \(with upgradeFrom: "0\.29\.3" while it deploys\)\)$/),
+      expect.stringMatching(
+        /^headscale\.version: headscale 0\.29\.3 has a known security advisory: headscale 0\.29\.7 security release, .*; fixed in 0\.29\.7 \(.*\) \(fix: set headscale\.version to 0\.29\.8 \(with upgradeFrom: "0\.29\.3" while it deploys\)\)$/,
+      ),
       expect.stringMatching(/^headscale\.version: headscale 0\.29\.3 has a known compatibility advisory: headscale#3724, .*; fixed in 0\.29\.8 /),
     ]);
   });
@@ -280,7 +308,7 @@ describe("Tailnet on Docker hosts", () => {
     const spec = exampleSpec();
     spec.headscale.oidc = { issuer: "https://login.example.com", clientId: "hs", clientSecretPath: "$" + "{CREDENTIALS_DIRECTORY}/oidc_client_secret" };
     const { json } = synthExample(spec);
-    const config = byPath(json, "docker_container")["tailnet_headscale_Config_Seed"]!.upload[0].content as string;
+    const config = byPath(json, "docker_container").tailnet_headscale_Config_Seed!.upload[0].content as string;
     expect(config).toContain('client_secret_path: "$$' + '{CREDENTIALS_DIRECTORY}/oidc_client_secret"');
   });
 
@@ -294,7 +322,7 @@ describe("Tailnet on Docker hosts", () => {
       (id) => JSON.stringify(before.resource.docker_container![id]) !== JSON.stringify(after.resource.docker_container![id]),
     );
     expect(changed.map((id) => id.replace(/_[0-9A-F]{8}$/, "")).sort()).toEqual(["tailnet_headscale_PolicyReload", "tailnet_headscale_Policy_Seed"]);
-    const reload = byPath(after, "docker_container")["tailnet_headscale_PolicyReload"]!;
+    const reload = byPath(after, "docker_container").tailnet_headscale_PolicyReload!;
     // By id: Docker reports pid_mode as container:<id>, so a name would be a change on every plan.
     expect(reload.pid_mode).toBe("container:${docker_container.tailnet_headscale_E72AA2E0.id}");
     expect(reload.image).toMatch(/^\$\{docker_image\.tailnet_host-cloud_HelperImage_[0-9A-F]{8}\.image_id\}$/);
@@ -305,14 +333,17 @@ describe("Tailnet on Docker hosts", () => {
   it("backs headscale up in a container of its own: the kit's image, the data volume read-only, the backups in their own volume, no capabilities", () => {
     const { json, text } = synthExample();
     const containers = byPath(json, "docker_container");
-    const backup = containers["tailnet_headscale_Backup"]!;
-    const headscale = containers["tailnet_headscale"]!;
+    const backup = containers.tailnet_headscale_Backup!;
+    const headscale = containers.tailnet_headscale!;
     expect(backup.name).toBe("headscale-backup");
     expect(backup.image).toMatch(/^\$\{docker_image\.tailnet_headscale_Backup_Image_[0-9A-F]{8}\.image_id\}$/);
     expect(backup.command).toBeUndefined(); // the image's loop
     expect(backup.volumes).toEqual([
       { container_path: "/var/lib/headscale", read_only: true, volume_name: headscale.volumes[0].volume_name },
-      { container_path: "/var/lib/headscale-backup", volume_name: expect.stringMatching(/^\$\{docker_volume\.tailnet_headscale_Backup_Volume_[0-9A-F]{8}\.name\}$/) },
+      {
+        container_path: "/var/lib/headscale-backup",
+        volume_name: expect.stringMatching(/^\$\{docker_volume\.tailnet_headscale_Backup_Volume_[0-9A-F]{8}\.name\}$/),
+      },
     ]);
     expect(backup.capabilities).toEqual({ drop: ["ALL"] });
     expect(backup.read_only).toBe(true);
@@ -320,23 +351,28 @@ describe("Tailnet on Docker hosts", () => {
     expect(backup.network_mode).toBe("none"); // no restic repository off the host
     expect(backup.mounts).toBeUndefined();
     expect(backup.depends_on).toEqual([expect.stringMatching(/^docker_container\.tailnet_headscale_[0-9A-F]{8}$/)]);
-    const volume = byPath(json, "docker_volume")["tailnet_headscale_Backup_Volume"]!;
+    const volume = byPath(json, "docker_volume").tailnet_headscale_Backup_Volume!;
     expect(volume.name).toBe("headscale-backups");
     expect(volume.lifecycle.prevent_destroy).toBe(true);
-    const image = byPath(json, "docker_image")["tailnet_headscale_Backup_Image"]!;
+    const image = byPath(json, "docker_image").tailnet_headscale_Backup_Image!;
     expect(image.name).toMatch(/^cdktf-tailnet\/headscale-backup-cloud:[0-9a-f]{12}$/);
     expect(image.build.dockerfile).toBe("Dockerfile");
-    expect(text).not.toContain("restic-password\"");
+    expect(text).not.toContain('restic-password"');
   });
 
   it("mounts restic's secret files of the Docker host read-only and opens the network for a remote repository: no secret in the JSON", () => {
     const spec = exampleSpec();
     spec.headscale.backup = { restic: { repository: "sftp:backup@backup.example.com:/srv/restic/hs" } };
     const { json } = synthExample(spec);
-    const backup = byPath(json, "docker_container")["tailnet_headscale_Backup"]!;
+    const backup = byPath(json, "docker_container").tailnet_headscale_Backup!;
     expect(backup.network_mode).toBe("bridge");
     expect(backup.mounts).toEqual(
-      ["/etc/cdktf-tailnet/restic-password", "/etc/cdktf-tailnet/restic-ssh-key", "/etc/cdktf-tailnet/restic-known-hosts"].map((f) => ({ type: "bind", source: f, target: f, read_only: true })),
+      ["/etc/cdktf-tailnet/restic-password", "/etc/cdktf-tailnet/restic-ssh-key", "/etc/cdktf-tailnet/restic-known-hosts"].map((f) => ({
+        type: "bind",
+        source: f,
+        target: f,
+        read_only: true,
+      })),
     );
     expect(Object.keys(json.variable ?? {}).filter((v) => v.includes("restic"))).toEqual([]);
   });
@@ -347,31 +383,30 @@ describe("Tailnet on Docker hosts", () => {
     spec.headscale.upgradeFrom = "0.28.0";
     const { json } = synthExample(spec);
     const containers = byPath(json, "docker_container");
-    const pre = containers["tailnet_headscale_Backup_PreUpgrade"]!;
+    const pre = containers.tailnet_headscale_Backup_PreUpgrade!;
     expect(pre.name).toBe("headscale-backup-pre-upgrade-0.28.0-to-0.29.3");
     expect(pre.attach).toBe(true);
     expect(pre.command).toEqual(["pre-upgrade", "0.28.0", "0.29.3"]);
-    expect(pre.image).toBe(containers["tailnet_headscale_Backup"]!.image);
-    expect(pre.volumes[0]).toEqual({ ...containers["tailnet_headscale_Backup"]!.volumes[0], read_only: true });
-    expect(containers["tailnet_headscale"]!.depends_on).toEqual([
+    expect(pre.image).toBe(containers.tailnet_headscale_Backup!.image);
+    expect(pre.volumes[0]).toEqual({ ...containers.tailnet_headscale_Backup!.volumes[0], read_only: true });
+    expect(containers.tailnet_headscale!.depends_on).toEqual([
       expect.stringMatching(/^docker_container\.tailnet_headscale_Backup_PreUpgrade_[0-9A-F]{8}$/),
       expect.stringMatching(/^docker_container\.tailnet_headscale_Config_Seed_[0-9A-F]{8}$/),
       expect.stringMatching(/^docker_container\.tailnet_headscale_Policy_Seed_[0-9A-F]{8}$/),
     ]);
     expect(pre.lifecycle.postcondition[0].condition).toBe("${self.exit_code == 0}");
-    expect(byPath(synthExample().json, "docker_container")["tailnet_headscale_Backup_PreUpgrade"]).toBeUndefined();
+    expect(byPath(synthExample().json, "docker_container").tailnet_headscale_Backup_PreUpgrade).toBeUndefined();
 
     const back = exampleSpec();
     back.headscale.version = "0.28.0";
     back.headscale.rollbackFrom = "0.29.3";
     const rolled = byPath(synthExample(back).json, "docker_container");
-    const rollback = rolled["tailnet_headscale_Backup_Rollback"]!;
+    const rollback = rolled.tailnet_headscale_Backup_Rollback!;
     expect(rollback.name).toBe("headscale-backup-rollback-0.29.3-to-0.28.0");
     expect(rollback.command).toEqual(["rollback", "0.29.3", "0.28.0"]);
     expect(rollback.volumes[0].read_only).toBe(false); // it writes headscale's state
-    expect(rolled["tailnet_headscale"]!.depends_on[0]).toMatch(/^docker_container\.tailnet_headscale_Backup_Rollback_[0-9A-F]{8}$/);
+    expect(rolled.tailnet_headscale!.depends_on[0]).toMatch(/^docker_container\.tailnet_headscale_Backup_Rollback_[0-9A-F]{8}$/);
   });
-
 
   it("refuses an invalid spec before creating anything, listing every problem", () => {
     const spec: any = exampleSpec();

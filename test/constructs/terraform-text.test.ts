@@ -44,7 +44,8 @@ function strings(value: unknown, out: string[] = []): string[] {
 }
 
 /** The references the kit itself writes: resources, variables, data sources, a postcondition, file(). */
-const KIT_REFERENCE = /^\$\{(docker_\w+|cloudflare_\w+|data\.cloudflare_zone|var|terraform_data)\.[\w.-]+\}$|^\$\{self\.exit_code == 0\}$|^\$\{file\("[^"]*"\)\}$/;
+const KIT_REFERENCE =
+  /^\$\{(docker_\w+|cloudflare_\w+|data\.cloudflare_zone|var|terraform_data)\.[\w.-]+\}$|^\$\{self\.exit_code == 0\}$|^\$\{file\("[^"]*"\)\}$/;
 
 describe("terraformString", () => {
   it("(the scan below tells an interpolation from escaped text as Terraform does)", () => {
@@ -55,7 +56,9 @@ describe("terraformString", () => {
   it("escapes ${ and %{ and refuses cdktf token text, even inside $${", () => {
     expect(terraformString("x ${y} %{z}")).toBe("x $${y} %%{z}");
     expect(terraformString("$${y}")).toBe("$$${y}");
-    expect(() => terraformString("Shanghai ${TfToken[TOKEN.29]}")).toThrow('cdktf-tailnet: cannot write "Shanghai ${TfToken[TOKEN.29]}" into Terraform JSON: it holds the text of a cdktf token');
+    expect(() => terraformString("Shanghai ${TfToken[TOKEN.29]}")).toThrow(
+      'cdktf-tailnet: cannot write "Shanghai ${TfToken[TOKEN.29]}" into Terraform JSON: it holds the text of a cdktf token',
+    );
     expect(() => terraformString("$${TfToken[TOKEN.29]}")).toThrow("it holds the text of a cdktf token");
     expect(() => terraformString("#{TfToken[TOKEN.3]}")).toThrow("it holds the text of a cdktf token");
     expect(terraformLiteral("ip ${TfToken[TOKEN.1]} and ${HOME} %{x}")).toBe("ip ${TfToken[TOKEN.1]} and $${HOME} %%{x}");
@@ -69,7 +72,18 @@ describe("terraformString", () => {
   });
 
   it.skipIf(!hasCommand("terraform"))("Terraform reads every escaped string back as written, as a value and as a map key", () => {
-    const texts = [...hostileStrings(300, 91).filter((s) => !holdsTokenText(s)), "${", "%{", "$${", "%%{", "$", "%", "${x}", "%{ if true }x%{ endif }", "${var.secret}"];
+    const texts = [
+      ...hostileStrings(300, 91).filter((s) => !holdsTokenText(s)),
+      "${",
+      "%{",
+      "$${",
+      "%%{",
+      "$",
+      "%",
+      "${x}",
+      "%{ if true }x%{ endif }",
+      "${var.secret}",
+    ];
     const read = terraformOutputs(texts.map(terraformString), texts.filter((t) => t !== "").map(terraformString));
     expect(read.values).toEqual(texts);
     expect(read.keys).toEqual(texts.filter((t) => t !== ""));
@@ -83,7 +97,9 @@ describe("checkModelTokens", () => {
     // Validation refuses it (the grammar); the model here is resolved without, as if it got past.
     const model = resolveUnchecked(minimalSpec(), (s) => (s.derp!.regions![0]!.name = `Shanghai ${secret}`));
     expect(renderDerpYaml(model)).toContain(secret); // the renderer writes it as text; cdktf would resolve it
-    expect(() => checkModelTokens(model)).toThrow(`cdktf-tailnet: cannot write "Shanghai ${secret}" into the tailnet at derp.regions[0].name: it holds the text of a cdktf token`);
+    expect(() => checkModelTokens(model)).toThrow(
+      `cdktf-tailnet: cannot write "Shanghai ${secret}" into the tailnet at derp.regions[0].name: it holds the text of a cdktf token`,
+    );
   });
 
   it("accepts a whole token as an address, and tokens in a Docker daemon URL", () => {
@@ -115,7 +131,8 @@ describe("a tailnet whose every name holds ${...} and %{...}", () => {
         for (const r of s.derp!.regions!) {
           r.name += MARK;
           // A dns-01 node's name is a file name in its image's build context: refused there (escape/dockerfile.ts).
-          for (const n of r.nodes) if ((n.certificate as { mode?: string } | undefined)?.mode !== "dns-01" || !s.hosts?.find((h) => h.name === n.host)?.docker) n.name += MARK;
+          for (const n of r.nodes)
+            if ((n.certificate as { mode?: string } | undefined)?.mode !== "dns-01" || !s.hosts?.find((h) => h.name === n.host)?.docker) n.name += MARK;
         }
         for (const h of [...(s.hosts ?? [])]) renameHost(s, h.name, h.name + MARK);
         for (const h of s.hosts ?? []) if (h.docker) h.docker.daemon += MARK;

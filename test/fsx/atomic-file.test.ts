@@ -15,7 +15,9 @@ vi.mock("node:fs", async (importOriginal) => {
   const fs = await importOriginal<typeof import("node:fs")>();
   return {
     ...fs,
-    openSync: (path: string, flags: string | number, mode?: number) => (steps.push(`open ${path} ${flags} ${mode?.toString(8)}`), fs.openSync(path, flags, mode)),
+    openSync: (path: string, flags: string | number, mode?: number) => (
+      steps.push(`open ${path} ${flags} ${mode?.toString(8)}`), fs.openSync(path, flags, mode)
+    ),
     fchmodSync: (fd: number, mode: number) => (steps.push(`fchmod ${mode.toString(8)}`), fs.fchmodSync(fd, mode)),
     fsyncSync: (fd: number) => (steps.push("fsync"), fs.fsyncSync(fd)),
     renameSync: (from: string, to: string) => (steps.push(`rename ${from} ${to}`), fs.renameSync(from, to)),
@@ -28,7 +30,11 @@ describe("writeFileAtomic", () => {
   it("creates and replaces a file with exactly the given mode, whatever the umask, leaving nothing beside it", () => {
     const dir = scratch();
     const path = join(dir, "secret.key");
-    for (const [umask, mode, content] of [[0o022, 0o600, "one\n"], [0o077, 0o644, "two\n"], [0o000, 0o600, Buffer.from("three\n")]] as const) {
+    for (const [umask, mode, content] of [
+      [0o022, 0o600, "one\n"],
+      [0o077, 0o644, "two\n"],
+      [0o000, 0o600, Buffer.from("three\n")],
+    ] as const) {
       const before = process.umask(umask);
       try {
         writeFileAtomic(path, content, mode);
@@ -70,7 +76,14 @@ describe("writeFileAtomic", () => {
     const tmp = steps[0]!.slice("open ".length).split(" ")[0]!;
     expect(tmp).toMatch(new RegExp(`^${dir}/\\.k\\.key\\.[0-9a-f]{24}\\.tmp$`));
     const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
-    expect(steps).toEqual([`open ${tmp} ${O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW} 600`, "fchmod 600", "fsync", `rename ${tmp} ${path}`, `open ${dir} r undefined`, "fsync"]);
+    expect(steps).toEqual([
+      `open ${tmp} ${O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW} 600`,
+      "fchmod 600",
+      "fsync",
+      `rename ${tmp} ${path}`,
+      `open ${dir} r undefined`,
+      "fsync",
+    ]);
   });
 });
 

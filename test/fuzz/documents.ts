@@ -63,7 +63,9 @@ export class DocumentParser {
       this.#pendingShell.clear();
       const [yamlResults] = await Promise.all([parseYamlBatch(yaml.map(([text, cloudConfig]) => ({ text, cloudConfig }))), this.#parseShells(shell)]);
       this.counts.yaml += yaml.length;
-      yaml.forEach(([text], i) => this.#yaml.set(text, yamlResults[i]!));
+      yaml.forEach(([text], i) => {
+        this.#yaml.set(text, yamlResults[i]!);
+      });
       yaml.forEach(([text]) => {
         for (const child of this.#yamlChildren({ location: "", format: "yaml", content: text })) this.add(child);
       });
@@ -80,9 +82,14 @@ export class DocumentParser {
   }
 
   #knownChildren(doc: Doc): Doc[] {
-    if (doc.format === "dockerfile") return dockerShellCommands(doc.content).map((content, i) => ({ location: `${doc.location} > RUN/CMD[${i}]`, format: "shell", content }));
+    if (doc.format === "dockerfile")
+      return dockerShellCommands(doc.content).map((content, i) => ({ location: `${doc.location} > RUN/CMD[${i}]`, format: "shell", content }));
     if (doc.format === "terraform") {
-      return embeddedFiles(JSON.parse(doc.content)).map((f) => ({ location: `${doc.location} > ${f.where} ${f.target}`, format: formatOf(f.target), content: f.content }));
+      return embeddedFiles(JSON.parse(doc.content)).map((f) => ({
+        location: `${doc.location} > ${f.where} ${f.target}`,
+        format: formatOf(f.target),
+        content: f.content,
+      }));
     }
     return [];
   }
@@ -95,12 +102,17 @@ export class DocumentParser {
 
   /** The document and everything inside it, depth first (after {@link settle}). */
   expand(doc: Doc, normalize: Normalize = identity): Doc[] {
-    const children = doc.format === "yaml" ? this.#yamlChildren(doc) : doc.format === "terraform" ? this.#terraformChildren(doc, normalize) : this.#knownChildren(doc);
+    const children =
+      doc.format === "yaml" ? this.#yamlChildren(doc) : doc.format === "terraform" ? this.#terraformChildren(doc, normalize) : this.#knownChildren(doc);
     return [doc, ...children.flatMap((c) => this.expand(c, normalize))];
   }
 
   #terraformChildren(doc: Doc, normalize: Normalize): Doc[] {
-    return embeddedFiles(JSON.parse(doc.content), normalize).map((f) => ({ location: `${doc.location} > ${f.where} ${f.target}`, format: formatOf(f.target), content: f.content }));
+    return embeddedFiles(JSON.parse(doc.content), normalize).map((f) => ({
+      location: `${doc.location} > ${f.where} ${f.target}`,
+      format: formatOf(f.target),
+      content: f.content,
+    }));
   }
 
   /** A document's structure; `normalize` maps the variant's value back to the baseline's in keys and names. */

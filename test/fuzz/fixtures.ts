@@ -83,14 +83,29 @@ export function fuzzHeadscaleSpec(): TailnetSpec {
       },
       log: { level: "info", format: "text" },
       policy: { mode: "file" },
-      embeddedDerp: { enabled: true, regionId: 999, regionCode: "headscale", regionName: "Headscale Embedded DERP", stunListenAddr: "0.0.0.0:3478", ipv4: "203.0.113.10", ipv6: "2001:db8:10::1" },
+      embeddedDerp: {
+        enabled: true,
+        regionId: 999,
+        regionCode: "headscale",
+        regionName: "Headscale Embedded DERP",
+        stunListenAddr: "0.0.0.0:3478",
+        ipv4: "203.0.113.10",
+        ipv6: "2001:db8:10::1",
+      },
       ephemeralInactivityTimeout: "30m",
       nodeExpiry: "180d",
       derpUpdateFrequency: "3h",
     },
     derp: {
       tailscaleRegions: "drop",
-      regions: [{ id: 900, code: "hsr", name: "Headscale's region", nodes: [{ name: "hs-1", host: "hs", hostname: "derp-hs.example.com", derpPort: 8443, stunPort: 3479, certificate: { mode: "manual" } }] }],
+      regions: [
+        {
+          id: 900,
+          code: "hsr",
+          name: "Headscale's region",
+          nodes: [{ name: "hs-1", host: "hs", hostname: "derp-hs.example.com", derpPort: 8443, stunPort: 3479, certificate: { mode: "manual" } }],
+        },
+      ],
     },
     hosts: [
       {
@@ -132,7 +147,15 @@ export function fuzzHeadscaleSpec(): TailnetSpec {
 export function fuzzDerpSpec(localDir: string): TailnetSpec {
   return {
     name: "fuzz-derp",
-    headscale: { version: "0.28.0", rollbackFrom: "0.29.3", serverUrl: "https://hs.example.com:8080", host: "fra", listenAddr: "0.0.0.0:8080", tls: { mode: "proxy" }, dns: { baseDomain: "tail.example.net" } },
+    headscale: {
+      version: "0.28.0",
+      rollbackFrom: "0.29.3",
+      serverUrl: "https://hs.example.com:8080",
+      host: "fra",
+      listenAddr: "0.0.0.0:8080",
+      tls: { mode: "proxy" },
+      dns: { baseDomain: "tail.example.net" },
+    },
     derp: {
       derper: { version: "1.102.3" },
       regions: [
@@ -140,7 +163,16 @@ export function fuzzDerpSpec(localDir: string): TailnetSpec {
           id: 900,
           code: "fra",
           name: "Frankfurt",
-          nodes: [{ name: "fra-1", host: "fra", hostname: "derp-fra.example.com", ipv4: "203.0.113.21", ipv6: "2001:db8:21::1", certificate: { mode: "letsencrypt" } }],
+          nodes: [
+            {
+              name: "fra-1",
+              host: "fra",
+              hostname: "derp-fra.example.com",
+              ipv4: "203.0.113.21",
+              ipv6: "2001:db8:21::1",
+              certificate: { mode: "letsencrypt" },
+            },
+          ],
         },
         { id: 902, code: "edge", name: "Edge", nodes: [{ name: "edge-1", host: "edge", hostname: "198.51.100.50", certificate: { mode: "self-signed" } }] },
       ],
@@ -156,7 +188,12 @@ export function fuzzDerpSpec(localDir: string): TailnetSpec {
           derper: { source: "build", goVersion: "1.26.8", goUrl: "https://downloads.example.com/go.tar.gz", goSha256: FAKE_SHA256 },
         },
       },
-      { name: "edge", publicIpv4: "198.51.100.50", firewall: ADMINS, vm: { derper: { source: "local", localFile: join(localDir, "derper"), sha256: LOCAL_SHA256 } } },
+      {
+        name: "edge",
+        publicIpv4: "198.51.100.50",
+        firewall: ADMINS,
+        vm: { derper: { source: "local", localFile: join(localDir, "derper"), sha256: LOCAL_SHA256 } },
+      },
     ],
     dns: { provider: "cloudflare", zoneName: "example.com" },
   };
@@ -188,7 +225,14 @@ export function fuzzDnsHelpersSpec(): TailnetSpec {
                 email: "admin@example.com",
                 acmeUrl: "https://acme-staging-v02.api.letsencrypt.org/directory",
                 resolvers: ["192.0.2.53:53"],
-                provider: { type: "rfc2136", nameserver: "ns1.example.com", zone: "example.com", tsigKeyName: "home-acme", tsigAlgorithm: "hmac-sha512", tsigSecretFile: "/etc/cdktf-tailnet/acme-tsig.secret" },
+                provider: {
+                  type: "rfc2136",
+                  nameserver: "ns1.example.com",
+                  zone: "example.com",
+                  tsigKeyName: "home-acme",
+                  tsigAlgorithm: "hmac-sha512",
+                  tsigSecretFile: "/etc/cdktf-tailnet/acme-tsig.secret",
+                },
               },
             },
           ],
@@ -203,7 +247,11 @@ export function fuzzDnsHelpersSpec(): TailnetSpec {
               host: "ams",
               hostname: "derp-ams.example.com",
               derpPort: 8443,
-              certificate: { mode: "dns-01", email: "admin@example.com", provider: { type: "cloudflare", tokenFile: "/etc/cdktf-tailnet/acme-cloudflare-token" } },
+              certificate: {
+                mode: "dns-01",
+                email: "admin@example.com",
+                provider: { type: "cloudflare", tokenFile: "/etc/cdktf-tailnet/acme-cloudflare-token" },
+              },
             },
           ],
         },
@@ -214,7 +262,14 @@ export function fuzzDnsHelpersSpec(): TailnetSpec {
         name: "home",
         dynamicIp: true,
         ddns: {
-          provider: { type: "rfc2136", nameserver: "192.0.2.53", zone: "example.com", tsigKeyName: "home-ddns", tsigAlgorithm: "hmac-sha256", tsigSecretFile: "/etc/cdktf-tailnet/ddns-tsig.secret" },
+          provider: {
+            type: "rfc2136",
+            nameserver: "192.0.2.53",
+            zone: "example.com",
+            tsigKeyName: "home-ddns",
+            tsigAlgorithm: "hmac-sha256",
+            tsigSecretFile: "/etc/cdktf-tailnet/ddns-tsig.secret",
+          },
           interval: "5m",
           ipv4: { interface: "ppp0" },
           ipv6: { url: "https://api6.ipify.org" },
@@ -225,7 +280,11 @@ export function fuzzDnsHelpersSpec(): TailnetSpec {
       {
         name: "ams",
         dynamicIp: true,
-        ddns: { provider: { type: "cloudflare", tokenFile: "/etc/cdktf-tailnet/ddns-cloudflare-token" }, ipv4: { url: "https://ipv4.icanhazip.com" }, ipv6: "off" },
+        ddns: {
+          provider: { type: "cloudflare", tokenFile: "/etc/cdktf-tailnet/ddns-cloudflare-token" },
+          ipv4: { url: "https://ipv4.icanhazip.com" },
+          ipv6: "off",
+        },
         firewall: ADMINS,
         vm: { derper: { source: "build", goSha256: FAKE_SHA256 } },
       },
@@ -247,7 +306,13 @@ export function fuzzDockerSpec(localDir: string): TailnetSpec {
     headscale: {
       serverUrl: "https://hs.example.org",
       host: "cloud",
-      tls: { mode: "letsencrypt", hostname: "hs.example.org", challenge: "TLS-ALPN-01", email: "admin@example.org", acmeUrl: "https://acme-staging-v02.api.letsencrypt.org/directory" },
+      tls: {
+        mode: "letsencrypt",
+        hostname: "hs.example.org",
+        challenge: "TLS-ALPN-01",
+        email: "admin@example.org",
+        acmeUrl: "https://acme-staging-v02.api.letsencrypt.org/directory",
+      },
       prefixes: { v4: "100.64.0.0/10", v6: null },
       dns: { baseDomain: "tail.example.net", extraRecords: [{ name: "grafana.tail.example.net", type: "A", value: "100.64.0.10" }] },
       policy: { mode: "file", path: "/etc/headscale/policy/own.hujson" },
@@ -261,13 +326,28 @@ export function fuzzDockerSpec(localDir: string): TailnetSpec {
           id: 900,
           code: "par",
           name: "Paris",
-          nodes: [{ name: "par-1", host: "par", hostname: MANUAL_CERT_HOST, certificate: { mode: "manual", certFile: join(localDir, "par.crt"), keyFile: join(localDir, "par.key") } }],
+          nodes: [
+            {
+              name: "par-1",
+              host: "par",
+              hostname: MANUAL_CERT_HOST,
+              certificate: { mode: "manual", certFile: join(localDir, "par.crt"), keyFile: join(localDir, "par.key") },
+            },
+          ],
         },
         {
           id: 901,
           code: "home",
           name: "Home",
-          nodes: [{ name: "home-1", host: "home", hostname: "derp-home.example.org", derpPort: 8443, certificate: { mode: "dns-01", email: "admin@example.org", provider: "cloudflare" } }],
+          nodes: [
+            {
+              name: "home-1",
+              host: "home",
+              hostname: "derp-home.example.org",
+              derpPort: 8443,
+              certificate: { mode: "dns-01", email: "admin@example.org", provider: "cloudflare" },
+            },
+          ],
         },
       ],
     },
@@ -300,7 +380,12 @@ export function fuzzVmLocalSpec(localDir: string): TailnetSpec {
       backup: {
         interval: "30m",
         keep: 10,
-        restic: { repository: "sftp:backup@backup.example.net:/srv/restic/hs", passwordFile: "/etc/cdktf-tailnet/restic-password", sshKeyFile: "/etc/cdktf-tailnet/restic-ssh-key", sshKnownHostsFile: "/etc/cdktf-tailnet/restic-known-hosts" },
+        restic: {
+          repository: "sftp:backup@backup.example.net:/srv/restic/hs",
+          passwordFile: "/etc/cdktf-tailnet/restic-password",
+          sshKeyFile: "/etc/cdktf-tailnet/restic-ssh-key",
+          sshKnownHostsFile: "/etc/cdktf-tailnet/restic-known-hosts",
+        },
       },
     },
     derp: { tailscaleRegions: "keep" },

@@ -54,8 +54,12 @@ describe.skipIf(upstreamSkipReason)("the fuzzer on a careless renderer", () => {
     const rows = findingRows(result.runs);
     const at = (file: string, payload: string) => rows.find((r) => r.file === file && r.payload === payload)?.what;
     // The grammar of a region's name (one line of free text) lets these through; line breaks it refuses.
-    expect(at("hosts/x/systemd/x.service", "%h (embedded)")).toBe("+ [Unit] Description specifiers=1 | + [Service] ExecStart specifiers=1 words=2 | - [Unit] Description | (+1 more)");
-    expect(at("hosts/x/systemd/x.service", "dquote (embedded)")).toMatch(/^\+ \[Service\] ExecStart words: unterminated " \| - \[Service\] ExecStart words=2 \| systemd-analyze verify: /);
+    expect(at("hosts/x/systemd/x.service", "%h (embedded)")).toBe(
+      "+ [Unit] Description specifiers=1 | + [Service] ExecStart specifiers=1 words=2 | - [Unit] Description | (+1 more)",
+    );
+    expect(at("hosts/x/systemd/x.service", "dquote (embedded)")).toMatch(
+      /^\+ \[Service\] ExecStart words: unterminated " \| - \[Service\] ExecStart words=2 \| systemd-analyze verify: /,
+    );
     expect(at("hosts/x/run.sh", "semicolon (embedded)")).toBe("+ {Cmd:Call(cmd:x)}");
     expect(at("hosts/x/run.sh", "$(id) (embedded)")).toMatch(/CmdSubst/);
     expect(at("hosts/x/run.sh", "LF (embedded)")).toBeUndefined(); // refused by validation, naming the field

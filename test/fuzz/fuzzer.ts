@@ -97,7 +97,11 @@ export interface FuzzOptions {
 }
 
 /** The fields to fuzz: each pattern in up to `perField` fixtures (its first instance in each). */
-export function chooseTargets(schema: Schema, specs: readonly (readonly [string, TailnetSpec])[], perField: number): { targets: FuzzTarget[]; uncovered: string[]; patterns: string[] } {
+export function chooseTargets(
+  schema: Schema,
+  specs: readonly (readonly [string, TailnetSpec])[],
+  perField: number,
+): { targets: FuzzTarget[]; uncovered: string[]; patterns: string[] } {
   const patterns = stringFieldPatterns(schema);
   const chosen = new Map<string, FuzzTarget[]>();
   for (const [fixture, spec] of specs) {
@@ -169,7 +173,10 @@ class Producer {
     new Tailnet(stack, "tailnet", { spec, secretsDir: this.#secrets });
     const tf = Testing.synth(stack);
     return {
-      docs: [...files.map((f) => ({ location: f.path, format: formatOf(f.path), content: f.content })), { location: "cdk.tf.json", format: "terraform" as const, content: tf }],
+      docs: [
+        ...files.map((f) => ({ location: f.path, format: formatOf(f.path), content: f.content })),
+        { location: "cdk.tf.json", format: "terraform" as const, content: tf },
+      ],
       paths: files.map((f) => f.path),
     };
   }
@@ -221,7 +228,10 @@ function makeVariantLocalFile(localDir: string, field: StringField, value: strin
 
 /** The name a unit is verified under: its file name at the (normalized) location. */
 function unitName(location: string): string {
-  const name = location.split(/[/ ]/).at(-1)!.replace(/^(etc|usr|lib)_.*_/, "");
+  const name = location
+    .split(/[/ ]/)
+    .at(-1)!
+    .replace(/^(etc|usr|lib)_.*_/, "");
   return /\.(service|timer|path|socket|mount)$/.test(name) ? name : `${name}.service`;
 }
 
@@ -257,8 +267,12 @@ class Complaints {
       if (d.format === "yaml" && isCloudConfig(d.content)) this.#byKey.set(key, parser.cloudInitProblems(d) ?? []);
     }
     const [unitResults, rulesetResults] = await Promise.all([verifyUnits([...units.values()]), checkRulesets([...rulesets.values()])]);
-    [...units.keys()].forEach((k, i) => this.#byKey.set(k, unitResults[i]!));
-    [...rulesets.keys()].forEach((k, i) => this.#byKey.set(k, rulesetResults[i]!));
+    [...units.keys()].forEach((k, i) => {
+      this.#byKey.set(k, unitResults[i]!);
+    });
+    [...rulesets.keys()].forEach((k, i) => {
+      this.#byKey.set(k, rulesetResults[i]!);
+    });
     this.counts.units += units.size;
     this.counts.rulesets += rulesets.size;
   }
@@ -323,7 +337,10 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzResult> {
     }
   };
   /** Produces a spec's documents; whatever lands outside the run's folders is removed and returned. */
-  const produce = async (spec: TailnetSpec, resolved: Parameters<Producer["produce"]>[1]): Promise<{ produced?: Produced; error?: unknown; stray: string[] }> => {
+  const produce = async (
+    spec: TailnetSpec,
+    resolved: Parameters<Producer["produce"]>[1],
+  ): Promise<{ produced?: Produced; error?: unknown; stray: string[] }> => {
     let produced: Produced | undefined;
     let error: unknown;
     try {
@@ -347,7 +364,9 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzResult> {
       const { produced: p, error } = await produce(specs.get(name)!, r.resolved);
       if (!p) throw new Error(`fixture ${name} does not synthesize: ${(error as Error).message}`);
       produced.set(name, p);
-      p.docs.forEach((d) => baseParser.add(d));
+      p.docs.forEach((d) => {
+        baseParser.add(d);
+      });
     }
     await baseParser.settle();
     for (const [name, p] of produced) {
@@ -387,10 +406,15 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzResult> {
         const { produced } = await produce(withValueAt(spec, target.field.steps, controlValue), control.resolved);
         if (produced) {
           work.controlProduced = produced;
-          produced.docs.forEach((d) => parser.add(d));
+          produced.docs.forEach((d) => {
+            parser.add(d);
+          });
         }
       }
-      for (const p of work.pending) p.produced.docs.forEach((d) => parser.add(d));
+      for (const p of work.pending)
+        p.produced.docs.forEach((d) => {
+          parser.add(d);
+        });
     }
     await timed("parse", () => parser.settle());
     parsed.shell += parser.counts.shell;
@@ -405,18 +429,34 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzResult> {
         const normalize = normalizer(ref.value, p.variant.value);
         const locate = (location: string) => (ref.docs.has(location) ? location : normalize(location));
         const differs = (d: Doc) => ref.docs.get(locate(d.location))?.content !== d.content;
-        const docs = p.produced.docs.filter(differs).flatMap((d) => parser.expand(d, normalize)).filter(differs);
+        const docs = p.produced.docs
+          .filter(differs)
+          .flatMap((d) => parser.expand(d, normalize))
+          .filter(differs);
         return { p, normalize, locate, docs };
       });
       const checked = changed.flatMap((c) => c.docs.map((d) => [c.locate(d.location), d] as const));
       const referenced = checked.flatMap(([location]) => (ref.docs.has(location) ? [[location, ref.docs.get(location)!] as const] : []));
       await timed("validators", () => complaints.check(parser, [...referenced, ...checked]));
       await timed("compare", () => {
-        for (const c of changed) runs.push({ target: c.p.target, variant: c.p.variant, outcome: { kind: "accepted", changes: compare(parser, ref, c.p, c.docs, c.normalize, c.locate) } });
+        for (const c of changed)
+          runs.push({
+            target: c.p.target,
+            variant: c.p.variant,
+            outcome: { kind: "accepted", changes: compare(parser, ref, c.p, c.docs, c.normalize, c.locate) },
+          });
       });
     }
   }
-  return { uncovered, patterns: patterns.length, targets, runs, parsed: { ...parsed, ...complaints.counts }, seconds: (performance.now() - started) / 1000, phases };
+  return {
+    uncovered,
+    patterns: patterns.length,
+    targets,
+    runs,
+    parsed: { ...parsed, ...complaints.counts },
+    seconds: (performance.now() - started) / 1000,
+    phases,
+  };
 
   /** Refused naming the field; or for what its control is refused for; or a finding. */
   function refusal(issues: readonly ValidationIssue[], work: TargetWork, value: string): Outcome {

@@ -55,7 +55,10 @@ export function variantValues(base: string): VariantValue[] {
   const out: VariantValue[] = [];
   const seen = new Set<string>([base]);
   for (const payload of PAYLOADS) {
-    for (const [placement, value] of [["whole", payload.text], ["embedded", `${base}${payload.text}x`]] as const) {
+    for (const [placement, value] of [
+      ["whole", payload.text],
+      ["embedded", `${base}${payload.text}x`],
+    ] as const) {
       if (seen.has(value)) continue;
       seen.add(value);
       out.push({ payload, placement, value });

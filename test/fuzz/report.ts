@@ -25,10 +25,15 @@ export function findingRows(runs: readonly VariantRun[]): FindingRow[] {
   return runs.filter(isFinding).flatMap((run) => {
     const base = { field: run.target.field.pattern, fixture: run.target.fixture, path: run.target.path, payload: variantLabel(run.variant) };
     const o = run.outcome;
-    if (o.kind === "refused elsewhere") return [{ ...base, file: "(validation)", what: `refused, but no issue names ${run.target.path}: ${o.issues.slice(0, 2).join("; ")}` }];
+    if (o.kind === "refused elsewhere")
+      return [{ ...base, file: "(validation)", what: `refused, but no issue names ${run.target.path}: ${o.issues.slice(0, 2).join("; ")}` }];
     if (o.kind === "threw") return [{ ...base, file: "(render/synth)", what: `accepted, then threw: ${o.message}` }];
     if (o.kind !== "accepted") return [];
-    return o.changes.map((c) => ({ ...base, file: c.location, what: c.what.slice(0, 3).join(" | ") + (c.what.length > 3 ? ` | (+${c.what.length - 3} more)` : "") }));
+    return o.changes.map((c) => ({
+      ...base,
+      file: c.location,
+      what: c.what.slice(0, 3).join(" | ") + (c.what.length > 3 ? ` | (+${c.what.length - 3} more)` : ""),
+    }));
   });
 }
 

@@ -52,7 +52,15 @@ describe("the schema's string fields", () => {
   });
 
   it("are found in a spec under the same patterns, with the steps to them", () => {
-    const spec = { name: "n", tags: ["t"], groups: { "group:a": ["alice"] }, provider: { type: "b", server: "ns1" }, source: { interface: "eth0" }, prefix: null, port: 1 };
+    const spec = {
+      name: "n",
+      tags: ["t"],
+      groups: { "group:a": ["alice"] },
+      provider: { type: "b", server: "ns1" },
+      source: { interface: "eth0" },
+      prefix: null,
+      port: 1,
+    };
     expect(stringFieldsOf(tiny, spec).map((f) => [f.pattern, issuePathOf(f.steps), f.value])).toEqual([
       ["name", "name", "n"],
       ["tags[]", "tags[0]", "t"],
@@ -62,7 +70,11 @@ describe("the schema's string fields", () => {
       ["provider{type=b}.server", "provider.server", "ns1"],
       ["source(Iface).interface", "source.interface", "eth0"],
     ]);
-    expect(stringFieldsOf(tiny, { provider: "cloudflare", source: "off", prefix: "10.0.0.0/8" }).map((f) => f.pattern)).toEqual(["provider", "source", "prefix"]);
+    expect(stringFieldsOf(tiny, { provider: "cloudflare", source: "off", prefix: "10.0.0.0/8" }).map((f) => f.pattern)).toEqual([
+      "provider",
+      "source",
+      "prefix",
+    ]);
   });
 
   it("take a new value in place, a map key renamed where it was", () => {
@@ -96,9 +108,22 @@ describe("the real schema and the fixtures", () => {
     expect(patterns).toContain("hosts[].ddns.ipv4(DdnsUrlSource).url");
     expect(patterns).toContain("policy.groups{key}");
     // A wrong type put at the steps of a field is reported at that field's issue path.
-    const { targets } = chooseTargets(schemaJson as unknown as Schema, [["min", { headscale: { serverUrl: "https://hs.example.com", oidc: { issuer: "https://a", clientId: "c", clientSecretPath: "/p", extraParams: { k: "v" } } } }]], 1);
+    const { targets } = chooseTargets(
+      schemaJson as unknown as Schema,
+      [
+        [
+          "min",
+          { headscale: { serverUrl: "https://hs.example.com", oidc: { issuer: "https://a", clientId: "c", clientSecretPath: "/p", extraParams: { k: "v" } } } },
+        ],
+      ],
+      1,
+    );
     for (const t of targets) {
-      const broken = withValueAt({ headscale: { serverUrl: "https://hs.example.com", oidc: { issuer: "https://a", clientId: "c", clientSecretPath: "/p", extraParams: { k: "v" } } } }, t.field.steps, 7 as unknown as string);
+      const broken = withValueAt(
+        { headscale: { serverUrl: "https://hs.example.com", oidc: { issuer: "https://a", clientId: "c", clientSecretPath: "/p", extraParams: { k: "v" } } } },
+        t.field.steps,
+        7 as unknown as string,
+      );
       const r = validate(broken);
       if (typeof t.field.steps.at(-1) === "object") continue; // a key cannot be a number in JSON
       expect(!r.ok && namesField(r.issues, t.path), t.field.pattern).toBe(true);

@@ -165,7 +165,9 @@ export function stringFieldsOf(root: Schema, spec: unknown): StringField[] {
       return;
     }
     if (Array.isArray(value) && s.items) {
-      value.forEach((item, i) => walk(s.items!, item, `${pattern}[]`, [...steps, i]));
+      value.forEach((item, i) => {
+        walk(s.items!, item, `${pattern}[]`, [...steps, i]);
+      });
       return;
     }
     if (kindOf(value) !== "object") return;

@@ -38,7 +38,7 @@ describe("systemd units: (section, directive) multiset, words, specifiers, varia
   it("%h adds a specifier, a quote or a space adds an argument, $VAR a substitution", () => {
     expect(changed(base, unitStructure(unit("home %h", "home-1")))).toEqual(["+ [Unit] Description specifiers=1", "- [Unit] Description"]);
     expect(changed(base, unitStructure(unit("x", "home-1 -a=:80")))).toEqual(["+ [Service] ExecStart words=3", "- [Service] ExecStart words=2"]);
-    expect(changed(base, unitStructure(unit("x", 'home-1"')))[0]).toBe("+ [Service] ExecStart words: unterminated \"");
+    expect(changed(base, unitStructure(unit("x", 'home-1"')))[0]).toBe('+ [Service] ExecStart words: unterminated "');
     expect(changed(base, unitStructure(unit("x", "$HOME")))).toEqual(["+ [Service] ExecStart words=2 variables=1", "- [Service] ExecStart words=2"]);
   });
 
@@ -96,7 +96,8 @@ describe.skipIf(!hasCommand("cloud-init"))("YAML: PyYAML's key paths and types, 
   });
 
   it("PyYAML breaks lines at U+2028: inside a block literal, the file's indentation breaks", async () => {
-    const doc = (name: string) => `#cloud-config\nwrite_files:\n  - path: /etc/headscale/derp.yaml\n    content: |\n      name: ${JSON.stringify(name)}\n      id: 900\n`;
+    const doc = (name: string) =>
+      `#cloud-config\nwrite_files:\n  - path: /etc/headscale/derp.yaml\n    content: |\n      name: ${JSON.stringify(name)}\n      id: 900\n`;
     const [base, injected] = await parseYamlBatch([
       { text: doc("Frankfurt"), cloudConfig: true },
       { text: doc("Frankfurt\u2028x"), cloudConfig: true },
@@ -131,7 +132,8 @@ describe("JSON: key paths and types", () => {
 });
 
 describe("nftables: statements and keywords per block", () => {
-  const ruleset = (reason: string) => `table inet t {\n\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n\t\ttcp dport 22 accept comment "${reason}"\n\t}\n}\n`;
+  const ruleset = (reason: string) =>
+    `table inet t {\n\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n\t\ttcp dport 22 accept comment "${reason}"\n\t}\n}\n`;
 
   it("a quote and a line break in a comment add a rule; the text inside a string changes nothing", () => {
     const base = nftStructure(ruleset("SSH"));
@@ -147,12 +149,16 @@ describe("nftables: statements and keywords per block", () => {
 });
 
 describe("Dockerfiles: instructions, forms, variables; RUN as shell", () => {
-  const dockerfile = (host: string) => `# for host "${host}"\nFROM debian:12\nCOPY a.sh /usr/local/bin/a.sh\nRUN apt-get update \\\n && apt-get install -y lego\nENTRYPOINT ["/bin/sh", "/usr/local/bin/a.sh"]\n`;
+  const dockerfile = (host: string) =>
+    `# for host "${host}"\nFROM debian:12\nCOPY a.sh /usr/local/bin/a.sh\nRUN apt-get update \\\n && apt-get install -y lego\nENTRYPOINT ["/bin/sh", "/usr/local/bin/a.sh"]\n`;
 
   it("a line break in a comment adds an instruction; a $ adds a substitution", () => {
     const base = dockerfileStructure(dockerfile("home"));
     expect(changed(base, dockerfileStructure(dockerfile("home\nRUN id")))).toEqual(["+ RUN shell", "reordered at 0: RUN shell"].slice(0, 1));
-    expect(changed(dockerfileStructure("FROM x\nCOPY a /b\n"), dockerfileStructure("FROM x\nCOPY a /b${X}\n"))).toEqual(["+ COPY words=2 variables=1", "- COPY words=2"]);
+    expect(changed(dockerfileStructure("FROM x\nCOPY a /b\n"), dockerfileStructure("FROM x\nCOPY a /b${X}\n"))).toEqual([
+      "+ COPY words=2 variables=1",
+      "- COPY words=2",
+    ]);
     expect(dockerShellCommands(dockerfile("home"))).toEqual(["apt-get update  && apt-get install -y lego"]);
   });
 
@@ -169,7 +175,9 @@ describe("cdk.tf.json: attributes, and Terraform's expressions per string", () =
   });
 
   it("an unescaped ${ in a value is a new expression; a new key is a new attribute; hash suffixes are ignored", () => {
-    const tf = (content: string, extra: Record<string, unknown> = {}) => ({ resource: { docker_container: { tailnet_x_1A2B3C4D: { name: "x", upload: [{ file: "/in/a.sh", content }], ...extra } } } });
+    const tf = (content: string, extra: Record<string, unknown> = {}) => ({
+      resource: { docker_container: { tailnet_x_1A2B3C4D: { name: "x", upload: [{ file: "/in/a.sh", content }], ...extra } } },
+    });
     const base = terraformStructure(tf("echo $${HOME}"));
     expect(changed(base, terraformStructure(tf("echo ${HOME}")))).toEqual([
       "+ resource.docker_container.tailnet_x.upload.[0].content: str expressions=1",

@@ -42,7 +42,10 @@ export const SPEC_CASES: readonly SpecCase[] = [
   { name: "large-4x3", spec: () => largeSpec(4, 3) },
   ...newestOfEachMinor().map((v) => ({ name: `maximal-${v}`, spec: () => maximalSpec(v) })),
   { name: "lab-how-to", spec: () => howToLabSpec() },
-  { name: "lab-small-full", spec: () => smallLabSpec({ nodes: 2, router: true, exitNode: true, taggedDevice: true, pinnedRegion: true, oidc: true, ipv6: true }) },
+  {
+    name: "lab-small-full",
+    spec: () => smallLabSpec({ nodes: 2, router: true, exitNode: true, taggedDevice: true, pinnedRegion: true, oidc: true, ipv6: true }),
+  },
   { name: "backup-default", spec: () => backupSpec(undefined) },
   { name: "backup-restic-sftp", spec: () => backupSpec({ interval: "6h", keep: 5, restic: { repository: "sftp:backup@backup.example.com:/srv/restic/hs" } }) },
 ];
@@ -58,6 +61,7 @@ export const EXAMPLE_CASES: readonly ExampleCase[] = [
   { name: "example-existing-stack", stack: (app) => new ExistingStack(app, "existing-stack") },
   {
     name: "example-vm-ssh",
-    stack: (app, secretsDir) => new VmSshStack(app, "vm-ssh", { headscaleSha256: FAKE_SHA256, goSha256: FAKE_SHA256, adminCidrs: ["192.0.2.0/24"], secretsDir }),
+    stack: (app, secretsDir) =>
+      new VmSshStack(app, "vm-ssh", { headscaleSha256: FAKE_SHA256, goSha256: FAKE_SHA256, adminCidrs: ["192.0.2.0/24"], secretsDir }),
   },
 ];

@@ -77,7 +77,9 @@ function keepSecrets(caseName: string, dir: string): void {
       cpSync(join(dir, f), join(SECRETS, caseName, f));
     }
   }
-  throw new Error(`${caseName} created secrets test/golden/secrets lacked (${created.join(", ")}); ${UPDATE ? "they are kept now: run the update again" : "run UPDATE_GOLDEN=1 npx vitest run test/golden (twice)"}`);
+  throw new Error(
+    `${caseName} created secrets test/golden/secrets lacked (${created.join(", ")}); ${UPDATE ? "they are kept now: run the update again" : "run UPDATE_GOLDEN=1 npx vitest run test/golden (twice)"}`,
+  );
 }
 
 /**
@@ -206,7 +208,10 @@ describe("golden files: rendered trees and cdk.tf.json of every test spec and ex
   }
 
   it("every golden file belongs to a case (a removed case's files are removed too)", () => {
-    const expected = new Set([...SPEC_CASES.flatMap((c) => [`${c.name}.files.txt`, `${c.name}.cdk.tf.json`]), ...EXAMPLE_CASES.map((c) => `${c.name}.cdk.tf.json`)]);
+    const expected = new Set([
+      ...SPEC_CASES.flatMap((c) => [`${c.name}.files.txt`, `${c.name}.cdk.tf.json`]),
+      ...EXAMPLE_CASES.map((c) => `${c.name}.cdk.tf.json`),
+    ]);
     if (UPDATE) for (const f of filesUnder(OUT)) if (!expected.has(f)) rmSync(join(OUT, f));
     expect(filesUnder(OUT).filter((f) => !expected.has(f))).toEqual([]);
   });

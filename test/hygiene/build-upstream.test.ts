@@ -24,10 +24,25 @@ describe.skipIf(!!upstreamSkipReason)("build-upstream.sh", () => {
     chmodSync(join(stale, "go.mod"), 0o444);
     chmodSync(stale, 0o555);
     const versions = join(dir, "versions.json");
-    writeFileSync(versions, JSON.stringify({ headscale: ["v0.0.0-does-not-exist"], tailscale: "v0.0.0-does-not-exist", shfmt: "v0.0.0-does-not-exist", terraformProviderDocker: "v0.0.0-does-not-exist" }));
+    writeFileSync(
+      versions,
+      JSON.stringify({
+        headscale: ["v0.0.0-does-not-exist"],
+        tailscale: "v0.0.0-does-not-exist",
+        shfmt: "v0.0.0-does-not-exist",
+        terraformProviderDocker: "v0.0.0-does-not-exist",
+      }),
+    );
     const r = spawnSync("bash", [script], {
       encoding: "utf8",
-      env: { ...process.env, CDKTF_TAILNET_CACHE: cache, CDKTF_TAILNET_VERSIONS: versions, GOPROXY: "off", GOMODCACHE: join(dir, "mod"), GOCACHE: join(dir, "gocache") },
+      env: {
+        ...process.env,
+        CDKTF_TAILNET_CACHE: cache,
+        CDKTF_TAILNET_VERSIONS: versions,
+        GOPROXY: "off",
+        GOMODCACHE: join(dir, "mod"),
+        GOCACHE: join(dir, "gocache"),
+      },
     });
     expect(r.status, r.stderr).not.toBe(0);
     expect(r.stdout).toContain("build-upstream: building headscale v0.0.0-does-not-exist");

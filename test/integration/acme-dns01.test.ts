@@ -186,7 +186,9 @@ describe.skipIf(!!skipReason("acme-dns01", skip))(`DNS-01 with lego, pebble, BIN
     mkdirSync(join(dir, "scripts"));
     writeFileSync(join(dir, "restart-derper.sh"), restartScript(dir, node, certDir), { mode: 0o755 });
     // The host paths move into the temp dir; the rest is as rendered.
-    const paths = writeRendered(files, join(dir, "scripts"), (f) => (f.path.endsWith(".env") ? setEnv(f.content, { ACME_PATH: join(dir, "lego"), DERPER_CERT_DIR: certDir }) : f.content));
+    const paths = writeRendered(files, join(dir, "scripts"), (f) =>
+      f.path.endsWith(".env") ? setEnv(f.content, { ACME_PATH: join(dir, "lego"), DERPER_CERT_DIR: certDir }) : f.content,
+    );
     script = paths["acme-renew.sh"]!;
     hook = paths["acme-install-cert.sh"]!;
     config = paths["acme-home-1.env"]!;
@@ -229,7 +231,9 @@ describe.skipIf(!!skipReason("acme-dns01", skip))(`DNS-01 with lego, pebble, BIN
     await waitServed(node.derpPort, root, cert);
     // The challenge went through BIND, signed with the key, and was cleaned up afterwards.
     expect(bind.updateLog()).toContain(`/key ${KEY.name}: updating zone '${ZONE}/IN': adding an RR at '_acme-challenge.${HOSTNAME}' TXT`);
-    expect(bind.updateLog()).toMatch(new RegExp(`/key ${KEY.name}: updating zone '${ZONE}/IN': deleting an RR at _acme-challenge\\.${HOSTNAME.replace(/\./g, "\\.")} TXT`));
+    expect(bind.updateLog()).toMatch(
+      new RegExp(`/key ${KEY.name}: updating zone '${ZONE}/IN': deleting an RR at _acme-challenge\\.${HOSTNAME.replace(/\./g, "\\.")} TXT`),
+    );
   }, 90_000);
 
   it("leaves a fresh certificate and derper alone", async () => {

@@ -39,7 +39,9 @@ class Writer {
   }
   /** Inserts `n` rows. */
   insert(n: number, prefix: string): void {
-    this.sql(`BEGIN; ${Array.from({ length: n }, (_, i) => `INSERT INTO nodes(name, blob) VALUES ('${prefix}-${i}', hex(randomblob(512)));`).join(" ")} COMMIT;`);
+    this.sql(
+      `BEGIN; ${Array.from({ length: n }, (_, i) => `INSERT INTO nodes(name, blob) VALUES ('${prefix}-${i}', hex(randomblob(512)));`).join(" ")} COMMIT;`,
+    );
   }
   async close(): Promise<void> {
     this.#proc.stdin!.end(".quit\n");
@@ -56,7 +58,12 @@ async function settled(db: string, rows: number): Promise<void> {
   for (let i = 0; i < 100 && (await count(db).catch(() => -1)) < rows; i++) await new Promise((r) => setTimeout(r, 50));
 }
 
-const names = (f: BackupFixture) => (existsSync(f.backupDir) ? readdirSync(f.backupDir).filter((n) => /^\d/.test(n)).sort() : []);
+const names = (f: BackupFixture) =>
+  existsSync(f.backupDir)
+    ? readdirSync(f.backupDir)
+        .filter((n) => /^\d/.test(n))
+        .sort()
+    : [];
 const mode = (path: string) => (statSync(path).mode & 0o777).toString(8);
 
 describe.skipIf(!!skip)("the backup script on a live database", () => {
@@ -94,7 +101,11 @@ describe.skipIf(!!skip)("the backup script on a live database", () => {
     expect(await count(join(dir, "db.sqlite"))).toBe(200);
     expect((await execa("sqlite3", [join(dir, "db.sqlite"), "PRAGMA integrity_check"])).stdout).toBe("ok");
     const manifest = readFileSync(join(dir, "manifest"), "utf8");
-    expect(manifest).toMatch(new RegExp(`^format=1\nname=${name}\ncreated=\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ\ncreated_epoch=\\d+\nheadscale_version=0\\.29\\.3\ndatabase_version=\nhost=hs\ndatabase=db\\.sqlite\nfiles=db\\.sqlite noise_private\\.key\nintegrity=ok\n$`));
+    expect(manifest).toMatch(
+      new RegExp(
+        `^format=1\nname=${name}\ncreated=\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ\ncreated_epoch=\\d+\nheadscale_version=0\\.29\\.3\ndatabase_version=\nhost=hs\ndatabase=db\\.sqlite\nfiles=db\\.sqlite noise_private\\.key\nintegrity=ok\n$`,
+      ),
+    );
     // The repository is encrypted: nothing of the key or the manifest is readable in its files.
     const repoFiles = (await execa("find", [join(root, "restic"), "-type", "f"])).stdout.split("\n");
     for (const file of repoFiles) expect(readFileSync(file).includes("privkey:0123456789abcdef")).toBe(false);
@@ -124,7 +135,9 @@ describe.skipIf(!!skip)("the backup script on a live database", () => {
   });
 
   it("refuses a damaged backup with a message naming what is wrong", async () => {
-    const name = names(f).filter((n) => NAME.test(n)).at(-1)!;
+    const name = names(f)
+      .filter((n) => NAME.test(n))
+      .at(-1)!;
     const file = join(f.backupDir, name, "db.sqlite");
     const original = readFileSync(file);
     const damaged = Buffer.from(original);
@@ -145,20 +158,31 @@ describe.skipIf(!!skip)("the backup script on a live database", () => {
     const restore = await f.run(["restore", name]);
     expect(restore.code).toBe(1);
     writeFileSync(file, original);
-    writeFileSync(join(f.backupDir, name, "SHA256SUMS"), `${(await execa("sha256sum", ["db.sqlite", "noise_private.key", "manifest"], { cwd: join(f.backupDir, name) })).stdout}\n`);
+    writeFileSync(
+      join(f.backupDir, name, "SHA256SUMS"),
+      `${(await execa("sha256sum", ["db.sqlite", "noise_private.key", "manifest"], { cwd: join(f.backupDir, name) })).stdout}\n`,
+    );
     expect((await f.run(["verify", name])).code).toBe(0);
-    expect((await f.run(["verify", "../../etc/passwd"])).stderr).toBe("backup: error: ../../etc/passwd is not the name of a backup (<UTC time>-<version>[-before-<version>])");
+    expect((await f.run(["verify", "../../etc/passwd"])).stderr).toBe(
+      "backup: error: ../../etc/passwd is not the name of a backup (<UTC time>-<version>[-before-<version>])",
+    );
   });
 
   it("restores a backup when headscale is stopped: the database and key back, the old WAL files moved aside", async () => {
     await writer.close();
-    const name = names(f).filter((n) => NAME.test(n)).at(-1)!;
+    const name = names(f)
+      .filter((n) => NAME.test(n))
+      .at(-1)!;
     const rows = await count(join(f.backupDir, name, "db.sqlite"));
     writeFileSync(join(f.stateDir, "noise_private.key"), "a new key headscale made\n", { mode: 0o600 });
     writeFileSync(`${db}-wal`, "stale wal");
     const r = await f.run(["restore", name]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`^backup: restored ${name} into ${f.stateDir} \\(db\\.sqlite noise_private\\.key; owner 0:0, mode 0600\\); what it replaced is in ${f.stateDir}/\\.replaced-\\d{8}T\\d{6}Z$`));
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `^backup: restored ${name} into ${f.stateDir} \\(db\\.sqlite noise_private\\.key; owner 0:0, mode 0600\\); what it replaced is in ${f.stateDir}/\\.replaced-\\d{8}T\\d{6}Z$`,
+      ),
+    );
     expect(readFileSync(join(f.stateDir, "noise_private.key"), "utf8")).toBe("privkey:0123456789abcdef\n");
     expect(existsSync(`${db}-wal`)).toBe(false);
     expect(await count(db)).toBe(rows);
@@ -185,7 +209,9 @@ describe.skipIf(!!skip)("the backup script on a live database", () => {
   });
 
   it("fetches a backup from the restic repository when the host lost it, and restores it", async () => {
-    const name = names(f).filter((n) => NAME.test(n)).at(-1)!;
+    const name = names(f)
+      .filter((n) => NAME.test(n))
+      .at(-1)!;
     const expected = readFileSync(join(f.backupDir, name, "db.sqlite"));
     await execa("rm", ["-rf", join(f.backupDir, name)]);
     expect((await f.run(["list"])).stdout.split("\n")).toContain(`restic ${name}`);
@@ -284,7 +310,10 @@ describe.skipIf(!!skip)("restic copies to an sftp repository on sshd in a networ
     await ip("link", "add", `bk${tag}a`, "type", "veth", "peer", "name", `bk${tag}b`);
     await ip("link", "set", `bk${tag}a`, "netns", server);
     await ip("link", "set", `bk${tag}b`, "netns", client);
-    for (const [ns, dev, address] of [[server, `bk${tag}a`, "10.99.7.1/24"], [client, `bk${tag}b`, "10.99.7.2/24"]] as const) {
+    for (const [ns, dev, address] of [
+      [server, `bk${tag}a`, "10.99.7.1/24"],
+      [client, `bk${tag}b`, "10.99.7.2/24"],
+    ] as const) {
       await ip("-n", ns, "addr", "add", address, "dev", dev);
       await ip("-n", ns, "link", "set", dev, "up");
       await ip("-n", ns, "link", "set", "lo", "up");
@@ -313,7 +342,24 @@ describe.skipIf(!!skip)("restic copies to an sftp repository on sshd in a networ
       ].join("\n"),
     );
     // sshd wants /run/sshd: a private /run in a mount namespace of its own, inside the server's network namespace.
-    sshd = execa("ip", ["netns", "exec", server, "unshare", "-m", "--propagation", "private", "sh", "-c", 'mount -t tmpfs tmpfs /run && mkdir -m 0755 /run/sshd && exec /usr/sbin/sshd -D -e -f "$1"', "sh", join(srv, "sshd_config")], { reject: false, all: true });
+    sshd = execa(
+      "ip",
+      [
+        "netns",
+        "exec",
+        server,
+        "unshare",
+        "-m",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        'mount -t tmpfs tmpfs /run && mkdir -m 0755 /run/sshd && exec /usr/sbin/sshd -D -e -f "$1"',
+        "sh",
+        join(srv, "sshd_config"),
+      ],
+      { reject: false, all: true },
+    );
     for (let i = 0; i < 100 && !existsSync(join(srv, "sshd.pid")); i++) await new Promise((r) => setTimeout(r, 50));
     expect(existsSync(join(srv, "sshd.pid")), "sshd did not start").toBe(true);
 
@@ -321,7 +367,14 @@ describe.skipIf(!!skip)("restic copies to an sftp repository on sshd in a networ
     const f = backupFixture(
       root,
       backupSpec(
-        { restic: { repository: `sftp:root@10.99.7.1:${join(srv, "repo")}`, passwordFile: join(root, "password"), sshKeyFile: join(root, "client_key"), sshKnownHostsFile: join(root, "known_hosts") } },
+        {
+          restic: {
+            repository: `sftp:root@10.99.7.1:${join(srv, "repo")}`,
+            passwordFile: join(root, "password"),
+            sshKeyFile: join(root, "client_key"),
+            sshKnownHostsFile: join(root, "known_hosts"),
+          },
+        },
         "0.29.3",
       ),
     );

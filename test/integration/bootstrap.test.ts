@@ -73,7 +73,11 @@ describe.skipIf(!!skipReason("bootstrap", upstreamSkipReason))(`policy and boots
     expect(router.forwarding.join("\n")).toContain("net.ipv4.ip_forward = 1");
     // The join commands come with the client minimum of this headscale and the release every node should run.
     const minClient = sandbox.tailnet.headscale.version.minor.minClientVersion;
-    expect(first.clientAdvice[0]).toMatch(new RegExp(`^headscale ${version.replace(/^v/, "").replaceAll(".", "\\.")} accepts Tailscale clients ${minClient.replaceAll(".", "\\.")} or newer; run 1\\.104\\.4 or newer on every node \\(TS-2026-014: `));
+    expect(first.clientAdvice[0]).toMatch(
+      new RegExp(
+        `^headscale ${version.replace(/^v/, "").replaceAll(".", "\\.")} accepts Tailscale clients ${minClient.replaceAll(".", "\\.")} or newer; run 1\\.104\\.4 or newer on every node \\(TS-2026-014: `,
+      ),
+    );
     expect(first.clientAdvice).toEqual(clientAdvice(sandbox.tailnet.headscale.version));
 
     const users = JSON.parse((await execa(bin, ["-c", sandbox.configPath, "users", "list", "-o", "json"])).stdout) as { name: string }[];
@@ -102,7 +106,9 @@ describe.skipIf(!!upstreamSkipReason)(`a broken policy ${upstreamSkipReason ?? "
   it("is refused by the kit before headscale sees it, and headscale refuses the same file", async () => {
     const spec = exampleSpec();
     spec.policy!.acls!.push({ src: ["group:ops"], dst: ["tag:router:22"] });
-    expect(validate(spec).issues.map((i) => [i.path, i.message])).toEqual([["policy.acls[2].src[0]", 'names "group:ops", which policy.groups does not define']]);
+    expect(validate(spec).issues.map((i) => [i.path, i.message])).toEqual([
+      ["policy.acls[2].src[0]", 'names "group:ops", which policy.groups does not define'],
+    ]);
     // The same rule written into the rendered file by hand:
     const policy = JSON.parse(renderPolicy(prepareTailnet(exampleSpec()))!);
     policy.acls.push({ action: "accept", src: ["group:ops"], dst: ["tag:router:22"] });

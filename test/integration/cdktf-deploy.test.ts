@@ -94,7 +94,15 @@ describe.skipIf(!!skip)("cdktf deploy of the example's stack on a real Docker en
     // The repository's app, as cdktf.json runs it, from a project folder of the test's (its state stays there).
     const app = JSON.parse(readFileSync(join(repo, "cdktf.json"), "utf8")) as { app: string };
     expect(app.app).toBe("npx tsx main.ts");
-    writeFileSync(join(project, "cdktf.json"), JSON.stringify({ language: "typescript", app: `${join(repo, "node_modules/.bin/tsx")} ${join(repo, "main.ts")}`, projectId: "deploy-e2e", sendCrashReports: "false" }));
+    writeFileSync(
+      join(project, "cdktf.json"),
+      JSON.stringify({
+        language: "typescript",
+        app: `${join(repo, "node_modules/.bin/tsx")} ${join(repo, "main.ts")}`,
+        projectId: "deploy-e2e",
+        sendCrashReports: "false",
+      }),
+    );
     env = {
       PATH: process.env.PATH ?? "/usr/bin:/bin",
       HOME: scratch.dir,

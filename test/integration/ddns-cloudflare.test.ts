@@ -52,7 +52,13 @@ describe.skipIf(!!missing)(`the DDNS updater against a recording Cloudflare API 
   let ip: Awaited<ReturnType<typeof startAddressStub>>;
   let api: CloudflareStub;
   let run: () => ReturnType<typeof runScript>;
-  const list = { method: "GET", path: `/zones/${ZONE.id}/dns_records?type=A&name=${NAME}`, authorization: `Bearer ${TOKEN}`, contentType: undefined, body: undefined };
+  const list = {
+    method: "GET",
+    path: `/zones/${ZONE.id}/dns_records?type=A&name=${NAME}`,
+    authorization: `Bearer ${TOKEN}`,
+    contentType: undefined,
+    body: undefined,
+  };
   const patch = (content: string, id = "rec-home") => ({
     method: "PATCH",
     path: `/zones/${ZONE.id}/dns_records/${id}`,

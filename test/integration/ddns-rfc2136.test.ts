@@ -27,7 +27,15 @@ function spec(port: number, secretFile: string, ipUrl: string): TailnetSpec {
       name: "home",
       dynamicIp: true,
       ddns: {
-        provider: { type: "rfc2136", nameserver: "127.0.0.1", port, zone: ZONE, tsigKeyName: KEY.name, tsigAlgorithm: "hmac-sha256", tsigSecretFile: secretFile },
+        provider: {
+          type: "rfc2136",
+          nameserver: "127.0.0.1",
+          port,
+          zone: ZONE,
+          tsigKeyName: KEY.name,
+          tsigAlgorithm: "hmac-sha256",
+          tsigSecretFile: secretFile,
+        },
         ipv4: { url: ipUrl },
         interval: "1m",
       },
@@ -56,12 +64,14 @@ describe.skipIf(!!skipReason("ddns-rfc2136", bindSkipReason))(`the DDNS updater 
     writeFileSync(secretFile, `${KEY.secret}\n`, { mode: 0o600 });
     const tailnet = loadTailnet(spec(bind.port, secretFile, stub.url));
     const files = renderDdnsFiles(tailnet);
-    expect(files.map((f) => f.path).sort()).toEqual([
-      "hosts/home/ddns/cdktf-tailnet-ddns.service",
-      "hosts/home/ddns/cdktf-tailnet-ddns.timer",
-      "hosts/home/ddns/ddns-update.sh",
-      "hosts/home/ddns/ddns.env",
-    ].sort());
+    expect(files.map((f) => f.path).sort()).toEqual(
+      [
+        "hosts/home/ddns/cdktf-tailnet-ddns.service",
+        "hosts/home/ddns/cdktf-tailnet-ddns.timer",
+        "hosts/home/ddns/ddns-update.sh",
+        "hosts/home/ddns/ddns.env",
+      ].sort(),
+    );
     const env = files.find((f) => f.path.endsWith("ddns.env"))!.content;
     expect(envValue(env, "DDNS_STATE_DIR")).toBe("/var/lib/cdktf-tailnet-ddns");
     // Only the state directory moves into the temp dir; everything else is what the spec says.
@@ -109,7 +119,11 @@ describe.skipIf(!!skipReason("ddns-rfc2136", bindSkipReason))(`the DDNS updater 
     writeFileSync(secretFile, `${tsigSecret()}\n`);
     const wrong = await run();
     expect(wrong.exitCode).toBe(1);
-    expect(wrong.stderr).toMatch(new RegExp(`ddns: error: rfc2136: updating ${NAME.replace(/\./g, "\\.")} A at 127\\.0\\.0\\.1 port ${bind.port} with key home-ddns failed: .*update failed: NOTAUTH\\(BADSIG\\)`));
+    expect(wrong.stderr).toMatch(
+      new RegExp(
+        `ddns: error: rfc2136: updating ${NAME.replace(/\./g, "\\.")} A at 127\\.0\\.0\\.1 port ${bind.port} with key home-ddns failed: .*update failed: NOTAUTH\\(BADSIG\\)`,
+      ),
+    );
     expect(await lookup(bind, NAME, "A")).toEqual(["192.0.2.8"]);
     expect(bind.updateLog()).toContain("request has invalid signature: TSIG home-ddns: tsig verify failure (BADSIG)");
 

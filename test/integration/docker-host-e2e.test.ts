@@ -68,7 +68,9 @@ const TERRAFORM = process.env.TERRAFORM ?? "terraform";
 const skipReason =
   dockerSkipReason() ??
   upstreamSkipReason ??
-  (hasCommand(TERRAFORM) ? undefined : "terraform is not installed (the machine image ships /usr/local/bin/terraform; there is no Debian package), so nothing can be applied") ??
+  (hasCommand(TERRAFORM)
+    ? undefined
+    : "terraform is not installed (the machine image ships /usr/local/bin/terraform; there is no Debian package), so nothing can be applied") ??
   (existsSync(BUSYBOX) ? undefined : `${BUSYBOX} is missing (Debian package busybox-static), which the stand-in helper image needs`);
 if (skipReason) console.warn(`docker-host-e2e skipped: ${skipReason}`);
 
@@ -123,7 +125,15 @@ function spec(daemon: string, change: Change = {}): TailnetSpec {
           id: 901,
           code: "mesh",
           name: "Mesh",
-          nodes: MESH_NODES.map((n) => ({ name: n.name, host: "engine", hostname: n.hostname, ipv4: "192.0.2.10", derpPort: n.port, stunPort: n.stun, certificate: { mode: "manual" as const, certFile: n.certFile, keyFile: n.keyFile } })),
+          nodes: MESH_NODES.map((n) => ({
+            name: n.name,
+            host: "engine",
+            hostname: n.hostname,
+            ipv4: "192.0.2.10",
+            derpPort: n.port,
+            stunPort: n.stun,
+            certificate: { mode: "manual" as const, certFile: n.certFile, keyFile: n.keyFile },
+          })),
         },
       ],
     },
@@ -144,7 +154,10 @@ function terraformEnv(dir: string, extra: Record<string, string> = {}): Record<s
   const config = join(dir, "terraformrc");
   const mirror = join(dir, "no-mirror");
   mkdirSync(mirror, { recursive: true });
-  writeFileSync(config, `provider_installation {\n  dev_overrides {\n    "kreuzwerker/docker" = ${JSON.stringify(terraformDockerProviderDir())}\n  }\n  filesystem_mirror {\n    path = ${JSON.stringify(mirror)}\n  }\n}\n`);
+  writeFileSync(
+    config,
+    `provider_installation {\n  dev_overrides {\n    "kreuzwerker/docker" = ${JSON.stringify(terraformDockerProviderDir())}\n  }\n  filesystem_mirror {\n    path = ${JSON.stringify(mirror)}\n  }\n}\n`,
+  );
   return { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir, TF_IN_AUTOMATION: "1", CHECKPOINT_DISABLE: "1", TF_CLI_CONFIG_FILE: config, ...extra };
 }
 
@@ -177,7 +190,13 @@ function synthForTerraform(outdir: string, name: string, build: (stack: Terrafor
 /** `terraform apply` in `dir`, inside network namespace `netns` when given. */
 async function terraformApply(dir: string, env: Record<string, string>, netns?: string): Promise<Run> {
   const command = netns ? ["ip", "netns", "exec", netns, TERRAFORM] : [TERRAFORM];
-  const r = await execa(command[0]!, [...command.slice(1), "apply", "-input=false", "-auto-approve", "-no-color"], { cwd: dir, env, reject: false, all: true, timeout: 300_000 });
+  const r = await execa(command[0]!, [...command.slice(1), "apply", "-input=false", "-auto-approve", "-no-color"], {
+    cwd: dir,
+    env,
+    reject: false,
+    all: true,
+    timeout: 300_000,
+  });
   return { exitCode: r.exitCode ?? -1, output: r.all ?? "" };
 }
 
@@ -191,7 +210,11 @@ describe.skipIf(skipReason !== undefined)("Docker hosts: terraform apply of a sy
   let dockerUnavailable: string | undefined;
 
   const synth = (change: Change = {}): string => {
-    const out = synthForTerraform(join(scratch!.dir, "cdktf.out"), "docker", (stack) => new Tailnet(stack, "tailnet", { spec: spec(engine!.host, change), secretsDir }));
+    const out = synthForTerraform(
+      join(scratch!.dir, "cdktf.out"),
+      "docker",
+      (stack) => new Tailnet(stack, "tailnet", { spec: spec(engine!.host, change), secretsDir }),
+    );
     stackDir = out.stackDir;
     return out.text;
   };
@@ -206,14 +229,21 @@ describe.skipIf(skipReason !== undefined)("Docker hosts: terraform apply of a sy
     return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
   };
 
-  const inspect = async (name: string): Promise<{ Id: string; State: { Pid: number; StartedAt: string; Health?: { Status: string } }; HostConfig: { ReadonlyRootfs: boolean } }> =>
+  const inspect = async (
+    name: string,
+  ): Promise<{ Id: string; State: { Pid: number; StartedAt: string; Health?: { Status: string } }; HostConfig: { ReadonlyRootfs: boolean } }> =>
     JSON.parse(await engine!.docker(["inspect", name]))[0];
 
   /** A file in a container (`docker cp` to a tar stream): content, mode and owner. */
   const fileIn = async (container: string, path: string): Promise<{ content: string; mode: string; owner: string }> => {
     const r = await execa("docker", ["cp", `${container}:${path}`, "-"], { env: { ...process.env, DOCKER_HOST: engine!.host }, encoding: "buffer" });
     const tar = Buffer.from(r.stdout);
-    const field = (offset: number, length: number) => tar.subarray(offset, offset + length).toString("latin1").replace(/\0.*$/s, "").trim();
+    const field = (offset: number, length: number) =>
+      tar
+        .subarray(offset, offset + length)
+        .toString("latin1")
+        .replace(/\0.*$/s, "")
+        .trim();
     const size = parseInt(field(124, 12), 8);
     return {
       content: tar.subarray(512, 512 + size).toString("utf8"),
@@ -228,7 +258,9 @@ describe.skipIf(skipReason !== undefined)("Docker hosts: terraform apply of a sy
     expect(plan.exitCode, plan.output.slice(-4000)).toBe(0);
     const show = await execa(TERRAFORM, ["show", "-json", "change.tfplan"], { cwd: stackDir, env: tfEnv });
     const changes = (JSON.parse(show.stdout) as { resource_changes: { address: string; change: { actions: string[] } }[] }).resource_changes;
-    return Object.fromEntries(changes.filter((c) => c.change.actions.join() !== "no-op" && c.change.actions.join() !== "read").map((c) => [c.address, c.change.actions.join("+")]));
+    return Object.fromEntries(
+      changes.filter((c) => c.change.actions.join() !== "no-op" && c.change.actions.join() !== "read").map((c) => [c.address, c.change.actions.join("+")]),
+    );
   };
 
   const apply = async (): Promise<Run> => terraform(["apply", "-input=false", "-auto-approve", "-no-color"]);
@@ -249,8 +281,11 @@ describe.skipIf(skipReason !== undefined)("Docker hosts: terraform apply of a sy
       if (check.exitCode === 0 && hs.exitCode === 0 && derp.exitCode === 0) return;
       await new Promise((r) => setTimeout(r, 500));
     }
-    const logs = async (name: string) => ((await execa("docker", ["logs", name], { env: { ...process.env, DOCKER_HOST: engine!.host }, reject: false, all: true })).all ?? "").slice(-3000);
-    throw new Error(`services did not come up: ${last}\nheadscale log:\n${await logs("headscale")}\nderper log:\n${await logs("derper-lab-1")}\n${await engine!.docker(["ps", "-a"])}`);
+    const logs = async (name: string) =>
+      ((await execa("docker", ["logs", name], { env: { ...process.env, DOCKER_HOST: engine!.host }, reject: false, all: true })).all ?? "").slice(-3000);
+    throw new Error(
+      `services did not come up: ${last}\nheadscale log:\n${await logs("headscale")}\nderper log:\n${await logs("derper-lab-1")}\n${await engine!.docker(["ps", "-a"])}`,
+    );
   };
 
   beforeAll(async () => {
@@ -260,7 +295,25 @@ describe.skipIf(skipReason !== undefined)("Docker hosts: terraform apply of a sy
     for (const n of MESH_NODES) {
       n.certFile = join(scratch.dir, `${n.hostname}.crt`);
       n.keyFile = join(scratch.dir, `${n.hostname}.key`);
-      await execa("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "30", "-subj", `/CN=${n.hostname}`, "-addext", `subjectAltName=DNS:${n.hostname}`, "-keyout", n.keyFile, "-out", n.certFile]);
+      await execa("openssl", [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-days",
+        "30",
+        "-subj",
+        `/CN=${n.hostname}`,
+        "-addext",
+        `subjectAltName=DNS:${n.hostname}`,
+        "-keyout",
+        n.keyFile,
+        "-out",
+        n.certFile,
+      ]);
     }
     try {
       engine = await startDockerEngine({ bridgeNetwork: true });
@@ -321,7 +374,10 @@ describe.skipIf(skipReason !== undefined)("Docker hosts: terraform apply of a sy
     // (an image of the user's own, its uid unknown, gets 0444); the seeds kept no copy.
     const key = await fileIn("derper-lab-1", "/var/lib/derper/certs/192.0.2.80.key");
     expect([key.mode, key.owner]).toEqual(["0400", "65532:65532"]);
-    const seedLeft = await execa("docker", ["cp", "derper-lab-1-certificates-seed:/in", "-"], { env: { ...process.env, DOCKER_HOST: engine!.host }, reject: false });
+    const seedLeft = await execa("docker", ["cp", "derper-lab-1-certificates-seed:/in", "-"], {
+      env: { ...process.env, DOCKER_HOST: engine!.host },
+      reject: false,
+    });
     expect(seedLeft.exitCode).not.toBe(0);
   });
 
@@ -332,14 +388,18 @@ describe.skipIf(skipReason !== undefined)("Docker hosts: terraform apply of a sy
     if (buildSeconds > 0) console.log(`DNS helpers' base stand-in built in ${buildSeconds.toFixed(0)} s`);
     // The example's home host: a DNS-01 node and a dynamic address, each helper's build context as rendered.
     const files = renderTailnet(prepareTailnet(exampleSpec(), { secretsDir: join(scratch!.dir, "example-secrets") }));
-    const docker = (args: string[]) => execa("docker", args, { env: { ...process.env, DOCKER_HOST: engine!.host, DOCKER_BUILDKIT: "0" }, reject: false, all: true, timeout: 300_000 });
+    const docker = (args: string[]) =>
+      execa("docker", args, { env: { ...process.env, DOCKER_HOST: engine!.host, DOCKER_BUILDKIT: "0" }, reject: false, all: true, timeout: 300_000 });
     for (const [kind, tools] of [
       ["acme", "lego --version && command -v pkill"],
       ["ddns", "command -v curl jq dig nsupdate ip"],
     ] as const) {
       const dir = join(scratch!.dir, `${kind}-context`);
       const context = files.filter((f) => f.path.startsWith(`hosts/home/${kind}/`));
-      expect(context.some((f) => f.path.endsWith("/Dockerfile")), kind).toBe(true);
+      expect(
+        context.some((f) => f.path.endsWith("/Dockerfile")),
+        kind,
+      ).toBe(true);
       mkdirSync(dir, { recursive: true });
       for (const f of context) writeFileSync(join(dir, f.path.split("/").pop()!), f.content, { mode: f.mode });
       const tag = `cdktf-tailnet/${kind}-test:1`;
@@ -369,7 +429,11 @@ describe.skipIf(skipReason !== undefined)("Docker hosts: terraform apply of a sy
     }
     // Both run (not restarting) and serve their own certificate on their published ports.
     for (const n of MESH_NODES) {
-      const served = await inNetns(["sh", "-c", `openssl s_client -connect 127.0.0.1:${n.port} -servername ${n.hostname} </dev/null 2>/dev/null | openssl x509 -outform PEM`]);
+      const served = await inNetns([
+        "sh",
+        "-c",
+        `openssl s_client -connect 127.0.0.1:${n.port} -servername ${n.hostname} </dev/null 2>/dev/null | openssl x509 -outform PEM`,
+      ]);
       expect(new X509Certificate(served.stdout).fingerprint256, n.name).toBe(new X509Certificate(readFileSync(n.certFile)).fingerprint256);
     }
     const running = await engine!.docker(["ps", "--filter", "status=running", "--format", "{{.Names}}"]);
@@ -381,7 +445,10 @@ describe.skipIf(skipReason !== undefined)("Docker hosts: terraform apply of a sy
     const json = readFileSync(join(stackDir, "cdk.tf.json"), "utf8");
     const tailnet = prepareTailnet(spec(engine!.host), { secretsDir });
     const keyPem = readFileSync(tailnet.derp.regions[0]!.nodes[0]!.derper.certificateFiles!.keyFile, "utf8");
-    const keyBody = keyPem.split("\n").filter((l) => l && !l.startsWith("-----")).join("");
+    const keyBody = keyPem
+      .split("\n")
+      .filter((l) => l && !l.startsWith("-----"))
+      .join("");
     expect(keyBody.length).toBeGreaterThan(40);
     expect(json).not.toContain(keyBody.slice(0, 40));
     const meshKey = readFileSync(join(secretsDir, "docker-e2e", "derp-mesh", "mesh.key"), "utf8").trim();
@@ -452,160 +519,278 @@ describe.skipIf(skipReason !== undefined)("Docker hosts: terraform apply of a sy
     const state = await engine!.docker(["inspect", "-f", "{{.State.ExitCode}}", "broken-example-seed"]).catch((e) => String(e));
     const logs = await execa("docker", ["logs", "broken-example-seed"], { env: { ...process.env, DOCKER_HOST: engine!.host }, reject: false, all: true });
     expect(r.exitCode, `${r.all}\nexit ${state}\n${logs.all}\n${JSON.stringify(json.resource.docker_container)}`).not.toBe(0);
-    expect(r.all.replace(/\s+/g, " "), r.all.slice(-1500)).toContain("copying the broken example files into the volume broken-example failed (its exit code is not 0)");
+    expect(r.all.replace(/\s+/g, " "), r.all.slice(-1500)).toContain(
+      "copying the broken example files into the volume broken-example failed (its exit code is not 0)",
+    );
   }, 120_000);
 });
 
-describe.skipIf(skipReason !== undefined)("Docker hosts: headscale's backups on a real Docker engine: scheduled, before an upgrade, restored, rolled back", () => {
-  // A minor step (0.28 -> 0.29), so headscale migrates the database the backup protects.
-  const from = upstreamVersions.headscale.find((v) => v.startsWith("v0.28."))!.replace(/^v/, "");
-  const to = headscaleVersion;
-  let engine: DockerEngine | undefined;
-  let scratch: ReturnType<typeof scratchDir> | undefined;
-  let dockerUnavailable: string | undefined;
-  let tfEnv: Record<string, string>;
+describe.skipIf(skipReason !== undefined)(
+  "Docker hosts: headscale's backups on a real Docker engine: scheduled, before an upgrade, restored, rolled back",
+  () => {
+    // A minor step (0.28 -> 0.29), so headscale migrates the database the backup protects.
+    const from = upstreamVersions.headscale.find((v) => v.startsWith("v0.28."))!.replace(/^v/, "");
+    const to = headscaleVersion;
+    let engine: DockerEngine | undefined;
+    let scratch: ReturnType<typeof scratchDir> | undefined;
+    let dockerUnavailable: string | undefined;
+    let tfEnv: Record<string, string>;
 
-  const backupSpec = (version: string, change: { upgradeFrom?: string; rollbackFrom?: string } = {}): TailnetSpec => ({
-    name: "docker-upgrade",
-    headscale: { version, ...change, serverUrl: "https://hs.example.com", host: "engine", listenAddr: "0.0.0.0:8080", dns: { baseDomain: "tail.example.net" }, embeddedDerp: { enabled: true } },
-    derp: { tailscaleRegions: "drop" },
-    hosts: [{ name: "engine", docker: { daemon: engine!.host } }],
-  });
+    const backupSpec = (version: string, change: { upgradeFrom?: string; rollbackFrom?: string } = {}): TailnetSpec => ({
+      name: "docker-upgrade",
+      headscale: {
+        version,
+        ...change,
+        serverUrl: "https://hs.example.com",
+        host: "engine",
+        listenAddr: "0.0.0.0:8080",
+        dns: { baseDomain: "tail.example.net" },
+        embeddedDerp: { enabled: true },
+      },
+      derp: { tailscaleRegions: "drop" },
+      hosts: [{ name: "engine", docker: { daemon: engine!.host } }],
+    });
 
-  const deploy = async (spec: TailnetSpec): Promise<Run> => {
-    const out = synthForTerraform(join(scratch!.dir, "cdktf.out"), "upgrade", (stack) => new Tailnet(stack, "tailnet", { spec, secretsDir: join(scratch!.dir, "secrets") }));
-    return terraformApply(out.stackDir, tfEnv);
-  };
+    const deploy = async (spec: TailnetSpec): Promise<Run> => {
+      const out = synthForTerraform(
+        join(scratch!.dir, "cdktf.out"),
+        "upgrade",
+        (stack) => new Tailnet(stack, "tailnet", { spec, secretsDir: join(scratch!.dir, "secrets") }),
+      );
+      return terraformApply(out.stackDir, tfEnv);
+    };
 
-  const healthy = async () => {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const r = await execa("ip", ["netns", "exec", engine!.netns!, "curl", "-sf", "http://127.0.0.1:8080/health"], { reject: false });
-      if (r.exitCode === 0) return;
-      if (Date.now() > deadline) throw new Error(`headscale did not answer /health:\n${(await execa("docker", ["logs", "headscale"], { env: { ...process.env, DOCKER_HOST: engine!.host }, reject: false, all: true })).all}`);
-      await new Promise((r) => setTimeout(r, 300));
-    }
-  };
+    const healthy = async () => {
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const r = await execa("ip", ["netns", "exec", engine!.netns!, "curl", "-sf", "http://127.0.0.1:8080/health"], { reject: false });
+        if (r.exitCode === 0) return;
+        if (Date.now() > deadline)
+          throw new Error(
+            `headscale did not answer /health:\n${(await execa("docker", ["logs", "headscale"], { env: { ...process.env, DOCKER_HOST: engine!.host }, reject: false, all: true })).all}`,
+          );
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    };
 
-  const script = (...args: string[]) => engine!.docker(["exec", "headscale-backup", "sh", "/usr/local/lib/cdktf-tailnet/headscale-backup.sh", "/etc/cdktf-tailnet/headscale-backup.env", ...args]);
-  /** Waits for the backup container's next scheduled backup made by `version`; returns its name. */
-  const scheduledBackup = async (version: string): Promise<string> => {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const names = (await script("list").catch(() => "")).split("\n").map((l) => l.replace(/^local /, ""));
-      const found = names.find((n) => n.endsWith(`Z-${version}`));
-      if (found) return found;
-      if (Date.now() > deadline) throw new Error(`no scheduled backup by ${version} after 60 s:\n${(await execa("docker", ["logs", "headscale-backup"], { env: { ...process.env, DOCKER_HOST: engine!.host }, reject: false, all: true })).all}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  };
-  const users = async () => ((JSON.parse(await engine!.docker(["exec", "headscale", "headscale", "users", "list", "-o", "json"])) ?? []) as { name: string }[]).map((u) => u.name).sort();
+    const script = (...args: string[]) =>
+      engine!.docker([
+        "exec",
+        "headscale-backup",
+        "sh",
+        "/usr/local/lib/cdktf-tailnet/headscale-backup.sh",
+        "/etc/cdktf-tailnet/headscale-backup.env",
+        ...args,
+      ]);
+    /** Waits for the backup container's next scheduled backup made by `version`; returns its name. */
+    const scheduledBackup = async (version: string): Promise<string> => {
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const names = (await script("list").catch(() => "")).split("\n").map((l) => l.replace(/^local /, ""));
+        const found = names.find((n) => n.endsWith(`Z-${version}`));
+        if (found) return found;
+        if (Date.now() > deadline)
+          throw new Error(
+            `no scheduled backup by ${version} after 60 s:\n${(await execa("docker", ["logs", "headscale-backup"], { env: { ...process.env, DOCKER_HOST: engine!.host }, reject: false, all: true })).all}`,
+          );
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    };
+    const users = async () =>
+      ((JSON.parse(await engine!.docker(["exec", "headscale", "headscale", "users", "list", "-o", "json"])) ?? []) as { name: string }[])
+        .map((u) => u.name)
+        .sort();
 
-  beforeAll(async () => {
-    scratch = scratchDir("cdktf-docker-upgrade-");
-    tfEnv = terraformEnv(scratch.dir);
-    try {
-      engine = await startDockerEngine({ bridgeNetwork: true });
-    } catch (e) {
-      dockerUnavailable = `dockerd cannot start on this machine: ${(e as Error).message.slice(0, 1500)}`;
-      return;
-    }
-    await importHeadscaleImages(engine, from, upstreamBinary("headscale", from));
-    await importHeadscaleImages(engine, to, upstreamBinary("headscale", to));
-    await importBusyboxImage(engine, HELPER_IMAGE);
-    await importBackupBaseImage(engine, HELPER_BASE_IMAGE);
-  }, 900_000);
+    beforeAll(async () => {
+      scratch = scratchDir("cdktf-docker-upgrade-");
+      tfEnv = terraformEnv(scratch.dir);
+      try {
+        engine = await startDockerEngine({ bridgeNetwork: true });
+      } catch (e) {
+        dockerUnavailable = `dockerd cannot start on this machine: ${(e as Error).message.slice(0, 1500)}`;
+        return;
+      }
+      await importHeadscaleImages(engine, from, upstreamBinary("headscale", from));
+      await importHeadscaleImages(engine, to, upstreamBinary("headscale", to));
+      await importBusyboxImage(engine, HELPER_IMAGE);
+      await importBackupBaseImage(engine, HELPER_BASE_IMAGE);
+    }, 900_000);
 
-  afterAll(async () => {
-    await engine?.stop();
-    scratch?.remove();
-  }, 120_000);
+    afterAll(async () => {
+      await engine?.stop();
+      scratch?.remove();
+    }, 120_000);
 
-  it(`backs up on a schedule with the data volume read-only, backs ${from} up before ${to} starts, restores after a disaster, and rolls back to ${from}`, async (ctx) => {
-    if (dockerUnavailable) return ctx.skip();
-    const first = await deploy(backupSpec(from));
-    expect(first.exitCode, first.output.slice(-4000)).toBe(0);
-    await healthy();
-    // The scheduled container: the kit's image, headscale's data read-only, no capabilities; a checked backup.
-    const scheduled = await scheduledBackup(from);
-    expect(await script("verify", scheduled)).toContain("integrity=ok");
-    const container = JSON.parse(await engine!.docker(["inspect", "headscale-backup"]))[0];
-    expect(container.Mounts.find((m: { Destination: string }) => m.Destination === "/var/lib/headscale")).toMatchObject({ Name: "headscale-data", RW: false });
-    expect(container.Mounts.find((m: { Destination: string }) => m.Destination === "/var/lib/headscale-backup")).toMatchObject({ Name: "headscale-backups", RW: true });
-    expect(container.HostConfig.CapDrop).toEqual(["ALL"]);
-    expect(container.HostConfig.ReadonlyRootfs).toBe(true);
-    expect(JSON.parse(await engine!.docker(["image", "inspect", container.Config.Image]))[0].RepoTags).toEqual([expect.stringMatching(/^cdktf-tailnet\/headscale-backup-engine:[0-9a-f]{12}$/)]);
+    it(`backs up on a schedule with the data volume read-only, backs ${from} up before ${to} starts, restores after a disaster, and rolls back to ${from}`, async (ctx) => {
+      if (dockerUnavailable) return ctx.skip();
+      const first = await deploy(backupSpec(from));
+      expect(first.exitCode, first.output.slice(-4000)).toBe(0);
+      await healthy();
+      // The scheduled container: the kit's image, headscale's data read-only, no capabilities; a checked backup.
+      const scheduled = await scheduledBackup(from);
+      expect(await script("verify", scheduled)).toContain("integrity=ok");
+      const container = JSON.parse(await engine!.docker(["inspect", "headscale-backup"]))[0];
+      expect(container.Mounts.find((m: { Destination: string }) => m.Destination === "/var/lib/headscale")).toMatchObject({
+        Name: "headscale-data",
+        RW: false,
+      });
+      expect(container.Mounts.find((m: { Destination: string }) => m.Destination === "/var/lib/headscale-backup")).toMatchObject({
+        Name: "headscale-backups",
+        RW: true,
+      });
+      expect(container.HostConfig.CapDrop).toEqual(["ALL"]);
+      expect(container.HostConfig.ReadonlyRootfs).toBe(true);
+      expect(JSON.parse(await engine!.docker(["image", "inspect", container.Config.Image]))[0].RepoTags).toEqual([
+        expect.stringMatching(/^cdktf-tailnet\/headscale-backup-engine:[0-9a-f]{12}$/),
+      ]);
 
-    // A user, so the database has a row that must survive the upgrade.
-    await engine!.docker(["exec", "headscale", "headscale", "users", "create", "alice"]);
-    const upgraded = await deploy(backupSpec(to, { upgradeFrom: from }));
-    expect(upgraded.exitCode, upgraded.output.slice(-4000)).toBe(0);
-    expect(upgraded.output).toMatch(/docker_container\.tailnet_headscale_Backup_PreUpgrade_[0-9A-F]{8}: Creation complete/);
-    await healthy();
-    expect(await engine!.docker(["exec", "headscale", "headscale", "version"])).toContain(to);
-    expect(await users()).toEqual(["alice"]);
-    const preUpgrade = (await script("list")).split("\n").map((l) => l.replace(/^local /, "")).find((n) => n.endsWith(`-${from}-before-${to}`));
-    expect(preUpgrade, "the backup taken before the upgrade").toBeDefined();
-    expect(await script("verify", preUpgrade!)).toContain(`headscale_version=${from}`);
+      // A user, so the database has a row that must survive the upgrade.
+      await engine!.docker(["exec", "headscale", "headscale", "users", "create", "alice"]);
+      const upgraded = await deploy(backupSpec(to, { upgradeFrom: from }));
+      expect(upgraded.exitCode, upgraded.output.slice(-4000)).toBe(0);
+      expect(upgraded.output).toMatch(/docker_container\.tailnet_headscale_Backup_PreUpgrade_[0-9A-F]{8}: Creation complete/);
+      await healthy();
+      expect(await engine!.docker(["exec", "headscale", "headscale", "version"])).toContain(to);
+      expect(await users()).toEqual(["alice"]);
+      const preUpgrade = (await script("list"))
+        .split("\n")
+        .map((l) => l.replace(/^local /, ""))
+        .find((n) => n.endsWith(`-${from}-before-${to}`));
+      expect(preUpgrade, "the backup taken before the upgrade").toBeDefined();
+      expect(await script("verify", preUpgrade!)).toContain(`headscale_version=${from}`);
 
-    // A disaster: the database and the noise key deleted while headscale runs; restored with
-    // cdktf-tailnet restore from the newest backup (by the new version).
-    const latest = await scheduledBackup(to);
-    await engine!.docker(["exec", "headscale", "headscale", "users", "create", "bob"]); // after the backup: lost
-    const key = await engine!.docker(["run", "--rm", "-v", "headscale-data:/data:ro", HELPER_IMAGE, "cat", "/data/noise_private.key"]);
-    await engine!.docker(["run", "--rm", "-v", "headscale-data:/data", HELPER_IMAGE, "rm", "-f", "/data/db.sqlite", "/data/db.sqlite-wal", "/data/db.sqlite-shm", "/data/noise_private.key"]);
-    const specFile = join(scratch!.dir, "upgraded.yaml");
-    writeFileSync(specFile, stringify(backupSpec(to)));
-    const out: string[] = [];
-    const err: string[] = [];
-    const dockerHost = process.env.DOCKER_HOST;
-    process.env.DOCKER_HOST = engine!.host;
-    let code: number;
-    try {
-      code = await runCli(["restore", specFile, "--via", "docker:headscale"], { out: (t) => out.push(t), err: (t) => err.push(t) });
-    } finally {
-      if (dockerHost === undefined) delete process.env.DOCKER_HOST;
-      else process.env.DOCKER_HOST = dockerHost;
-    }
-    expect(code, err.join("\n")).toBe(0);
-    expect(out[0]).toMatch(new RegExp(`^restored ${latest} \\(headscale ${to.replace(/\./g, "\\.")}, taken .*\\) on docker container headscale; headscale was down [\\d.]+ s$`));
-    expect(out[1]).toBe("lost: no node"); // (headscale still read its deleted database: the nodes it had were listed first)
-    await healthy();
-    expect(await users()).toEqual(["alice"]);
-    expect(await engine!.docker(["run", "--rm", "-v", "headscale-data:/data:ro", HELPER_IMAGE, "cat", "/data/noise_private.key"])).toBe(key);
+      // A disaster: the database and the noise key deleted while headscale runs; restored with
+      // cdktf-tailnet restore from the newest backup (by the new version).
+      const latest = await scheduledBackup(to);
+      await engine!.docker(["exec", "headscale", "headscale", "users", "create", "bob"]); // after the backup: lost
+      const key = await engine!.docker(["run", "--rm", "-v", "headscale-data:/data:ro", HELPER_IMAGE, "cat", "/data/noise_private.key"]);
+      await engine!.docker([
+        "run",
+        "--rm",
+        "-v",
+        "headscale-data:/data",
+        HELPER_IMAGE,
+        "rm",
+        "-f",
+        "/data/db.sqlite",
+        "/data/db.sqlite-wal",
+        "/data/db.sqlite-shm",
+        "/data/noise_private.key",
+      ]);
+      const specFile = join(scratch!.dir, "upgraded.yaml");
+      writeFileSync(specFile, stringify(backupSpec(to)));
+      const out: string[] = [];
+      const err: string[] = [];
+      const dockerHost = process.env.DOCKER_HOST;
+      process.env.DOCKER_HOST = engine!.host;
+      let code: number;
+      try {
+        code = await runCli(["restore", specFile, "--via", "docker:headscale"], { out: (t) => out.push(t), err: (t) => err.push(t) });
+      } finally {
+        if (dockerHost === undefined) delete process.env.DOCKER_HOST;
+        else process.env.DOCKER_HOST = dockerHost;
+      }
+      expect(code, err.join("\n")).toBe(0);
+      expect(out[0]).toMatch(
+        new RegExp(`^restored ${latest} \\(headscale ${to.replace(/\./g, "\\.")}, taken .*\\) on docker container headscale; headscale was down [\\d.]+ s$`),
+      );
+      expect(out[1]).toBe("lost: no node"); // (headscale still read its deleted database: the nodes it had were listed first)
+      await healthy();
+      expect(await users()).toEqual(["alice"]);
+      expect(await engine!.docker(["run", "--rm", "-v", "headscale-data:/data:ro", HELPER_IMAGE, "cat", "/data/noise_private.key"])).toBe(key);
 
-    // The rollback: back to the version before the upgrade, on the database it had then.
-    await engine!.docker(["exec", "headscale", "headscale", "users", "create", "carol"]); // on the new version: lost
-    const rolled = await deploy(backupSpec(from, { rollbackFrom: to }));
-    expect(rolled.exitCode, rolled.output.slice(-4000)).toBe(0);
-    expect(rolled.output).toMatch(/docker_container\.tailnet_headscale_Backup_Rollback_[0-9A-F]{8}: Creation complete/);
-    await healthy();
-    expect(await engine!.docker(["exec", "headscale", "headscale", "version"])).toContain(from);
-    expect(await users()).toEqual(["alice"]);
+      // The rollback: back to the version before the upgrade, on the database it had then.
+      await engine!.docker(["exec", "headscale", "headscale", "users", "create", "carol"]); // on the new version: lost
+      const rolled = await deploy(backupSpec(from, { rollbackFrom: to }));
+      expect(rolled.exitCode, rolled.output.slice(-4000)).toBe(0);
+      expect(rolled.output).toMatch(/docker_container\.tailnet_headscale_Backup_Rollback_[0-9A-F]{8}: Creation complete/);
+      await healthy();
+      expect(await engine!.docker(["exec", "headscale", "headscale", "version"])).toContain(from);
+      expect(await users()).toEqual(["alice"]);
 
-    // And `destroy` stops at the data volume instead of deleting the tailnet's state.
-    const destroy = await execa(TERRAFORM, ["destroy", "-input=false", "-auto-approve", "-no-color"], { cwd: join(scratch!.dir, "cdktf.out", "stacks", "upgrade"), env: tfEnv, reject: false, all: true });
-    expect(destroy.exitCode).not.toBe(0);
-    expect(destroy.all?.replace(/\s+/g, " ")).toContain("Instance cannot be destroyed");
-    expect(await engine!.docker(["volume", "ls", "--format", "{{.Name}}"])).toContain("headscale-data");
-  }, 600_000);
-});
+      // And `destroy` stops at the data volume instead of deleting the tailnet's state.
+      const destroy = await execa(TERRAFORM, ["destroy", "-input=false", "-auto-approve", "-no-color"], {
+        cwd: join(scratch!.dir, "cdktf.out", "stacks", "upgrade"),
+        env: tfEnv,
+        reject: false,
+        all: true,
+      });
+      expect(destroy.exitCode).not.toBe(0);
+      expect(destroy.all?.replace(/\s+/g, " ")).toContain("Instance cannot be destroyed");
+      expect(await engine!.docker(["volume", "ls", "--format", "{{.Name}}"])).toContain("headscale-data");
+    }, 600_000);
+  },
+);
 
 describe.skipIf(skipReason !== undefined)("Docker hosts: a tcp:// engine with TLS, its material only in sensitive variables", () => {
   let engine: DockerEngine | undefined;
   let scratch: ReturnType<typeof scratchDir> | undefined;
   let dockerUnavailable: string | undefined;
-  const pki: Record<"ca" | "serverCert" | "serverKey" | "clientCert" | "clientKey", string> = { ca: "", serverCert: "", serverKey: "", clientCert: "", clientKey: "" };
+  const pki: Record<"ca" | "serverCert" | "serverKey" | "clientCert" | "clientKey", string> = {
+    ca: "",
+    serverCert: "",
+    serverKey: "",
+    clientCert: "",
+    clientKey: "",
+  };
 
   /** A CA, a server certificate for 127.0.0.1 and a client certificate, made by openssl. */
   const makePki = async (dir: string) => {
     const f = (name: string) => join(dir, name);
     const ossl = (args: string[]) => execa("openssl", args, { cwd: dir });
-    await ossl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=test engine CA", "-keyout", f("ca.key"), "-out", f("ca.pem")]);
-    for (const [who, ext] of [["server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth"], ["client", "extendedKeyUsage=clientAuth"]] as const) {
-      await ossl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", `/CN=${who}`, "-keyout", f(`${who}.key`), "-out", f(`${who}.csr`)]);
+    await ossl([
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-days",
+      "2",
+      "-subj",
+      "/CN=test engine CA",
+      "-keyout",
+      f("ca.key"),
+      "-out",
+      f("ca.pem"),
+    ]);
+    for (const [who, ext] of [
+      ["server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth"],
+      ["client", "extendedKeyUsage=clientAuth"],
+    ] as const) {
+      await ossl([
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-subj",
+        `/CN=${who}`,
+        "-keyout",
+        f(`${who}.key`),
+        "-out",
+        f(`${who}.csr`),
+      ]);
       writeFileSync(f(`${who}.ext`), `${ext}\n`);
-      await ossl(["x509", "-req", "-in", f(`${who}.csr`), "-CA", f("ca.pem"), "-CAkey", f("ca.key"), "-CAcreateserial", "-days", "2", "-extfile", f(`${who}.ext`), "-out", f(`${who}.pem`)]);
+      await ossl([
+        "x509",
+        "-req",
+        "-in",
+        f(`${who}.csr`),
+        "-CA",
+        f("ca.pem"),
+        "-CAkey",
+        f("ca.key"),
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        f(`${who}.ext`),
+        "-out",
+        f(`${who}.pem`),
+      ]);
     }
     Object.assign(pki, { ca: f("ca.pem"), serverCert: f("server.pem"), serverKey: f("server.key"), clientCert: f("client.pem"), clientKey: f("client.key") });
   };
@@ -632,11 +817,27 @@ describe.skipIf(skipReason !== undefined)("Docker hosts: a tcp:// engine with TL
     if (dockerUnavailable) return ctx.skip();
     const spec: TailnetSpec = {
       name: "docker-tls",
-      headscale: { version: headscaleVersion, serverUrl: "https://hs.example.com", host: "engine", listenAddr: "0.0.0.0:8080", dns: { baseDomain: "tail.example.net" }, embeddedDerp: { enabled: true }, backup: { enabled: false } },
+      headscale: {
+        version: headscaleVersion,
+        serverUrl: "https://hs.example.com",
+        host: "engine",
+        listenAddr: "0.0.0.0:8080",
+        dns: { baseDomain: "tail.example.net" },
+        embeddedDerp: { enabled: true },
+        backup: { enabled: false },
+      },
       derp: { tailscaleRegions: "drop" },
       hosts: [{ name: "engine", docker: { daemon: "tcp://127.0.0.1:2376" } }],
     };
-    const { stackDir: dir, json, text } = synthForTerraform(join(scratch!.dir, "cdktf.out"), "tls", (stack) => new Tailnet(stack, "tailnet", { spec, secretsDir: join(scratch!.dir, "secrets") }));
+    const {
+      stackDir: dir,
+      json,
+      text,
+    } = synthForTerraform(
+      join(scratch!.dir, "cdktf.out"),
+      "tls",
+      (stack) => new Tailnet(stack, "tailnet", { spec, secretsDir: join(scratch!.dir, "secrets") }),
+    );
 
     const variables = Object.entries(json.variable as Record<string, { sensitive?: boolean; description: string }>);
     expect(variables.map(([, v]) => v.sensitive)).toEqual([true, true, true]);
@@ -695,18 +896,25 @@ describe.skipIf(skipReason !== undefined)("Docker hosts: an ssh:// engine, the w
     const socket = engine.host.slice("unix://".length);
     remote = await bootSystemdContainer(engine, "cdktf-test/debian-systemd:latest", `docker-remote-${process.pid}`, {
       bridge: true,
-      extraArgs: ["-v", `${socket}:/var/run/docker.sock`, "-v", `${execFileSync("sh", ["-c", "command -v docker"], { encoding: "utf8" }).trim()}:/usr/local/bin/docker:ro`],
+      extraArgs: [
+        "-v",
+        `${socket}:/var/run/docker.sock`,
+        "-v",
+        `${execFileSync("sh", ["-c", "command -v docker"], { encoding: "utf8" }).trim()}:/usr/local/bin/docker:ro`,
+      ],
     });
     address = (await engine.docker(["inspect", "-f", "{{.NetworkSettings.IPAddress}}", `docker-remote-${process.pid}`])).trim();
     keyFile = join(scratch.dir, "id_ed25519");
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "cdktf-tailnet-docker-e2e", "-f", keyFile]);
-    await remote.exec(["sh", "-c", "install -d -m 0700 /root/.ssh && cat > /root/.ssh/authorized_keys && chmod 0600 /root/.ssh/authorized_keys"], { input: readFileSync(`${keyFile}.pub`, "utf8") });
+    await remote.exec(["sh", "-c", "install -d -m 0700 /root/.ssh && cat > /root/.ssh/authorized_keys && chmod 0600 /root/.ssh/authorized_keys"], {
+      input: readFileSync(`${keyFile}.pub`, "utf8"),
+    });
     // The image's sshd listens on its loopback only (the VM test forwards to it); here it also
     // listens on the bridge, which exists only inside the engine's network namespace.
     await remote.exec(["sh", "-c", "printf 'ListenAddress 0.0.0.0\\n' > /etc/ssh/sshd_config.d/zz-bridge.conf && systemctl restart ssh"]);
     knownHosts = join(scratch.dir, "known_hosts");
     const hostKeys = (await remote.exec(["sh", "-c", "cat /etc/ssh/ssh_host_*_key.pub"])).stdout.trim().split("\n");
-    writeFileSync(knownHosts, hostKeys.map((k) => `${address} ${k.split(" ").slice(0, 2).join(" ")}`).join("\n") + "\n");
+    writeFileSync(knownHosts, `${hostKeys.map((k) => `${address} ${k.split(" ").slice(0, 2).join(" ")}`).join("\n")}\n`);
   }, 900_000);
 
   afterAll(async () => {
@@ -718,16 +926,35 @@ describe.skipIf(skipReason !== undefined)("Docker hosts: an ssh:// engine, the w
     if (dockerUnavailable) return ctx.skip();
     const spec: TailnetSpec = {
       name: "docker-ssh",
-      headscale: { version: headscaleVersion, serverUrl: "https://hs.example.com", host: "engine", listenAddr: "0.0.0.0:8080", dns: { baseDomain: "tail.example.net" }, embeddedDerp: { enabled: true }, backup: { enabled: false } },
+      headscale: {
+        version: headscaleVersion,
+        serverUrl: "https://hs.example.com",
+        host: "engine",
+        listenAddr: "0.0.0.0:8080",
+        dns: { baseDomain: "tail.example.net" },
+        embeddedDerp: { enabled: true },
+        backup: { enabled: false },
+      },
       derp: { tailscaleRegions: "drop" },
       hosts: [
         {
           name: "engine",
-          docker: { daemon: `ssh://root@${address}`, sshOpts: ["-i", keyFile, "-o", `UserKnownHostsFile=${knownHosts}`, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes"] },
+          docker: {
+            daemon: `ssh://root@${address}`,
+            sshOpts: ["-i", keyFile, "-o", `UserKnownHostsFile=${knownHosts}`, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes"],
+          },
         },
       ],
     };
-    const { stackDir: dir, json, text } = synthForTerraform(join(scratch!.dir, "cdktf.out"), "ssh", (stack) => new Tailnet(stack, "tailnet", { spec, secretsDir: join(scratch!.dir, "secrets") }));
+    const {
+      stackDir: dir,
+      json,
+      text,
+    } = synthForTerraform(
+      join(scratch!.dir, "cdktf.out"),
+      "ssh",
+      (stack) => new Tailnet(stack, "tailnet", { spec, secretsDir: join(scratch!.dir, "secrets") }),
+    );
     expect(json.provider.docker[0].host).toBe(`ssh://root@${address}`);
     expect(text).not.toContain(readFileSync(keyFile, "utf8").split("\n")[1]!);
 
@@ -736,7 +963,11 @@ describe.skipIf(skipReason !== undefined)("Docker hosts: an ssh:// engine, the w
     const r = await terraformApply(dir, env, engine!.netns);
     expect(r.exitCode, r.output.slice(r.output.indexOf("Error")).slice(0, 3000)).toBe(0);
     expect(await engine!.docker(["ps", "--filter", "status=running", "--format", "{{.Names}}"])).toContain("headscale");
-    const health = await execa("ip", ["netns", "exec", engine!.netns!, "curl", "-sf", "--retry", "20", "--retry-delay", "1", "--retry-all-errors", "http://127.0.0.1:8080/health"], { reject: false });
+    const health = await execa(
+      "ip",
+      ["netns", "exec", engine!.netns!, "curl", "-sf", "--retry", "20", "--retry-delay", "1", "--retry-all-errors", "http://127.0.0.1:8080/health"],
+      { reject: false },
+    );
     expect(health.exitCode).toBe(0);
   }, 600_000);
 });

@@ -8,7 +8,15 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runDoctor, type DoctorFinding } from "../../cli/doctor.js";
-import { advisoriesFor, advisoryLabel, clientAdvice, findHeadscaleVersion, relocateHeadscale, type PreparedTailnet, type TailnetSpec } from "../../model/index.js";
+import {
+  advisoriesFor,
+  advisoryLabel,
+  clientAdvice,
+  findHeadscaleVersion,
+  relocateHeadscale,
+  type PreparedTailnet,
+  type TailnetSpec,
+} from "../../model/index.js";
 import { placeHeadscaleFiles } from "../../render/index.js";
 import { prepareTailnet } from "../../secrets/index.js";
 import { bindSkipReason, startBind9, type Bind9 } from "../support/bind9.js";
@@ -23,7 +31,23 @@ const HEADSCALE = upstreamVersions.headscale.at(-1)!;
 
 function testCa(dir: string, host: string): { ca: string; cert: string; key: string } {
   const run = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
-  run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=cdktf-tailnet doctor test CA");
+  run(
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.crt",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=cdktf-tailnet doctor test CA",
+  );
   run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "hs.key", "-out", "hs.csr", "-subj", `/CN=${host}`);
   writeFileSync(join(dir, "ext.cnf"), `subjectAltName=DNS:${host}\n`);
   run("x509", "-req", "-in", "hs.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "hs.crt", "-days", "2", "-extfile", "ext.cnf");
@@ -45,14 +69,33 @@ describe.skipIf(!!skipReason("doctor", upstreamSkipReason))(`doctor against a re
     ca = readFileSync(tls.ca, "utf8");
     const spec: TailnetSpec = {
       name: "doctor",
-      headscale: { version: HEADSCALE.replace(/^v/, ""), serverUrl: `https://hs.example.test:${hsPort}`, host: "hs", listenAddr: `0.0.0.0:${hsPort}`, tls: { mode: "files", certPath: tls.cert, keyPath: tls.key }, dns: { baseDomain: "tail.example.net" } },
-      derp: { regions: [{ id: 900, code: "lo", name: "Loopback", nodes: [{ name: "lo-1", host: "relay", hostname: "127.0.0.1", derpPort, stunPort, canPort80: false }] }] },
-      hosts: [{ name: "hs", publicIpv4: "127.0.0.1" }, { name: "relay", publicIpv4: "127.0.0.1" }],
+      headscale: {
+        version: HEADSCALE.replace(/^v/, ""),
+        serverUrl: `https://hs.example.test:${hsPort}`,
+        host: "hs",
+        listenAddr: `0.0.0.0:${hsPort}`,
+        tls: { mode: "files", certPath: tls.cert, keyPath: tls.key },
+        dns: { baseDomain: "tail.example.net" },
+      },
+      derp: {
+        regions: [
+          { id: 900, code: "lo", name: "Loopback", nodes: [{ name: "lo-1", host: "relay", hostname: "127.0.0.1", derpPort, stunPort, canPort80: false }] },
+        ],
+      },
+      hosts: [
+        { name: "hs", publicIpv4: "127.0.0.1" },
+        { name: "relay", publicIpv4: "127.0.0.1" },
+      ],
     };
     const prepared = prepareTailnet(spec, { secretsDir: join(dir, "secrets") });
     const paths = { configDir: join(dir, "etc"), stateDir: join(dir, "lib"), runDir: join(dir, "run") };
     for (const d of Object.values(paths)) mkdirSync(d);
-    tailnet = relocateHeadscale(prepared, { paths, listenAddr: `127.0.0.1:${hsPort}`, metricsListenAddr: `127.0.0.1:${metrics}`, grpcListenAddr: `127.0.0.1:${grpc}` });
+    tailnet = relocateHeadscale(prepared, {
+      paths,
+      listenAddr: `127.0.0.1:${hsPort}`,
+      metricsListenAddr: `127.0.0.1:${metrics}`,
+      grpcListenAddr: `127.0.0.1:${grpc}`,
+    });
     for (const { hostPath, file } of placeHeadscaleFiles(tailnet)) {
       mkdirSync(dirname(hostPath), { recursive: true });
       writeFileSync(hostPath, file.content);
@@ -67,7 +110,12 @@ describe.skipIf(!!skipReason("doctor", upstreamSkipReason))(`doctor against a re
       if (last.every((f) => f.ok || f.check === "headscale version")) return;
       await new Promise((r) => setTimeout(r, 250));
     }
-    throw new Error(`the deployment did not become healthy:\n${last.filter((f) => !f.ok).map((f) => `${f.check}: ${f.detail}`).join("\n")}`);
+    throw new Error(
+      `the deployment did not become healthy:\n${last
+        .filter((f) => !f.ok)
+        .map((f) => `${f.check}: ${f.detail}`)
+        .join("\n")}`,
+    );
   }, 60_000);
 
   afterAll(() => {
@@ -91,7 +139,18 @@ describe.skipIf(!!skipReason("doctor", upstreamSkipReason))(`doctor against a re
         fix: "set headscale.version to 0.29.8 (`cdktf-tailnet versions` lists each advisory) and deploy",
       },
     ]);
-    expect(findings.map((f) => f.check)).toEqual(["dns", "headscale /health", "headscale tls", "headscale version", "tailscale clients", "headscale /key", "headscale /verify", "derp tls", "derp /derp/probe", "stun"]);
+    expect(findings.map((f) => f.check)).toEqual([
+      "dns",
+      "headscale /health",
+      "headscale tls",
+      "headscale version",
+      "tailscale clients",
+      "headscale /key",
+      "headscale /verify",
+      "derp tls",
+      "derp /derp/probe",
+      "stun",
+    ]);
     expect(byCheck(findings, "tailscale clients")[0]!.detail).toBe(clientAdvice(findHeadscaleVersion(release)!).join("; "));
     expect(progress).toEqual(findings.map((f) => f.check));
     expect(byCheck(findings, "derp tls")[0]!.detail).toBe("presents the pinned certificate");
@@ -119,7 +178,10 @@ describe.skipIf(!!skipReason("doctor", upstreamSkipReason))(`doctor against a re
 
   it("reports a DERP node whose certificate does not match the pin in the map", async () => {
     const node = tailnet.derp.regions[0]!.nodes[0]!;
-    const wrong: PreparedTailnet = { ...tailnet, derp: { ...tailnet.derp, regions: [{ ...tailnet.derp.regions[0]!, nodes: [{ ...node, certName: `sha256-raw:${"0".repeat(64)}` }] }] } };
+    const wrong: PreparedTailnet = {
+      ...tailnet,
+      derp: { ...tailnet.derp, regions: [{ ...tailnet.derp.regions[0]!, nodes: [{ ...node, certName: `sha256-raw:${"0".repeat(64)}` }] }] },
+    };
     const f = byCheck(await runDoctor(wrong, { resolve, ca, timeoutMs: 2000 }), "derp tls")[0]!;
     expect(f.ok).toBe(false);
     expect(f.detail).toMatch(/^presents sha256-raw:[0-9a-f]{64}, not the pinned sha256-raw:0{64}$/);
@@ -129,7 +191,10 @@ describe.skipIf(!!skipReason("doctor", upstreamSkipReason))(`doctor against a re
   it("reports STUN that does not answer and a name that resolves elsewhere", async () => {
     const node = tailnet.derp.regions[0]!.nodes[0]!;
     const [closed] = await freeLoopbackPorts(1);
-    const broken: PreparedTailnet = { ...tailnet, derp: { ...tailnet.derp, regions: [{ ...tailnet.derp.regions[0]!, nodes: [{ ...node, stunPort: closed! }] }] } };
+    const broken: PreparedTailnet = {
+      ...tailnet,
+      derp: { ...tailnet.derp, regions: [{ ...tailnet.derp.regions[0]!, nodes: [{ ...node, stunPort: closed! }] }] },
+    };
     const findings = await runDoctor(broken, { resolve: { "hs.example.test": "127.0.0.2" }, ca, timeoutMs: 1000 });
     const stun = byCheck(findings, "stun")[0]!;
     expect(stun.ok).toBe(false);
@@ -140,29 +205,35 @@ describe.skipIf(!!skipReason("doctor", upstreamSkipReason))(`doctor against a re
   });
 });
 
-describe.skipIf(!!skipReason("doctor (DNS checks)", upstreamSkipReason, bindSkipReason))(`doctor's DNS checks against a real BIND 9 ${bindSkipReason ?? ""}`, () => {
-  let bind: Bind9 | undefined;
-  afterAll(async () => bind?.stop());
+describe.skipIf(!!skipReason("doctor (DNS checks)", upstreamSkipReason, bindSkipReason))(
+  `doctor's DNS checks against a real BIND 9 ${bindSkipReason ?? ""}`,
+  () => {
+    let bind: Bind9 | undefined;
+    afterAll(async () => bind?.stop());
 
-  it("passes when the zone has the model's addresses, and names the record to fix when it does not", async () => {
-    bind = await startBind9({ zone: "example.test", records: ["hs IN A 127.0.0.1", "derp IN A 192.0.2.99"], keys: [] });
-    const spec: TailnetSpec = {
-      name: "doctor-dns",
-      headscale: { serverUrl: "https://hs.example.test", host: "hs", dns: { baseDomain: "tail.example.net" } },
-      derp: { regions: [{ id: 900, code: "x", name: "X", nodes: [{ name: "x-1", host: "relay", hostname: "derp.example.test" }] }] },
-      hosts: [{ name: "hs", publicIpv4: "127.0.0.1" }, { name: "relay", publicIpv4: "192.0.2.10" }],
-    };
-    const tailnet = prepareTailnet(spec, { secretsDir: scratchDir("cdktf-tailnet-doctor-dns-") });
-    const findings = (await runDoctor(tailnet, { dnsServer: `127.0.0.1:${bind.port}`, timeoutMs: 1000 })).filter((f) => f.check === "dns");
-    expect(findings).toEqual([
-      { check: "dns", target: "hs.example.test", ok: true, detail: "resolves to 127.0.0.1", fix: "" },
-      {
-        check: "dns",
-        target: "derp.example.test",
-        ok: false,
-        detail: "resolves to 192.0.2.99, not 192.0.2.10",
-        fix: "point derp.example.test at 192.0.2.10 (A/AAAA records; the kit's DnsRecords construct manages them)",
-      },
-    ]);
-  });
-});
+    it("passes when the zone has the model's addresses, and names the record to fix when it does not", async () => {
+      bind = await startBind9({ zone: "example.test", records: ["hs IN A 127.0.0.1", "derp IN A 192.0.2.99"], keys: [] });
+      const spec: TailnetSpec = {
+        name: "doctor-dns",
+        headscale: { serverUrl: "https://hs.example.test", host: "hs", dns: { baseDomain: "tail.example.net" } },
+        derp: { regions: [{ id: 900, code: "x", name: "X", nodes: [{ name: "x-1", host: "relay", hostname: "derp.example.test" }] }] },
+        hosts: [
+          { name: "hs", publicIpv4: "127.0.0.1" },
+          { name: "relay", publicIpv4: "192.0.2.10" },
+        ],
+      };
+      const tailnet = prepareTailnet(spec, { secretsDir: scratchDir("cdktf-tailnet-doctor-dns-") });
+      const findings = (await runDoctor(tailnet, { dnsServer: `127.0.0.1:${bind.port}`, timeoutMs: 1000 })).filter((f) => f.check === "dns");
+      expect(findings).toEqual([
+        { check: "dns", target: "hs.example.test", ok: true, detail: "resolves to 127.0.0.1", fix: "" },
+        {
+          check: "dns",
+          target: "derp.example.test",
+          ok: false,
+          detail: "resolves to 192.0.2.99, not 192.0.2.10",
+          fix: "point derp.example.test at 192.0.2.10 (A/AAAA records; the kit's DnsRecords construct manages them)",
+        },
+      ]);
+    });
+  },
+);

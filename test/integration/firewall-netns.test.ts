@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ResolvedHost, type PreparedTailnet } from "../../model/index.js";
+import type { ResolvedHost, PreparedTailnet } from "../../model/index.js";
 import { parsePrefix, prefixWithin } from "../../model/net.js";
 import { renderTailnet } from "../../render/index.js";
 import { createNetnsPair, netnsSkipReason, type NetnsPair, type Probe } from "../support/netns.js";
@@ -45,10 +45,22 @@ function adminAddress(host: ResolvedHost, family: "v4" | "v6"): string | undefin
   return cidr === undefined ? undefined : firstAddress(cidr);
 }
 
-const clientAddresses = [...new Set([OUTSIDER.v4, OUTSIDER.v6, ...hosts.flatMap(({ host }) => [adminAddress(host, "v4"), adminAddress(host, "v6")].filter((a): a is string => a !== undefined))])];
+const clientAddresses = [
+  ...new Set([
+    OUTSIDER.v4,
+    OUTSIDER.v6,
+    ...hosts.flatMap(({ host }) => [adminAddress(host, "v4"), adminAddress(host, "v6")].filter((a): a is string => a !== undefined)),
+  ]),
+];
 const listenPorts = [
   ...new Map(
-    [...hosts.flatMap(({ host }) => [{ protocol: "tcp" as const, port: host.firewall.sshPort }, ...host.listeners.map((l) => ({ protocol: l.protocol, port: l.port }))]), ...DECOYS].map((p) => [`${p.protocol}/${p.port}`, p]),
+    [
+      ...hosts.flatMap(({ host }) => [
+        { protocol: "tcp" as const, port: host.firewall.sshPort },
+        ...host.listeners.map((l) => ({ protocol: l.protocol, port: l.port })),
+      ]),
+      ...DECOYS,
+    ].map((p) => [`${p.protocol}/${p.port}`, p]),
   ).values(),
 ];
 
@@ -58,7 +70,7 @@ type Expect = "everyone" | "admins" | "nobody";
 function expected(host: ResolvedHost, protocol: string, port: number): Expect {
   if (protocol === "tcp" && port === host.firewall.sshPort) return "admins";
   const l = host.listeners.find((x) => x.protocol === protocol && x.port === port);
-  if (!l || !l.public) return "nobody";
+  if (!l?.public) return "nobody";
   return l.role === "metrics" || l.role === "grpc" ? "admins" : "everyone";
 }
 
@@ -80,37 +92,49 @@ describe.skipIf(skipReason("firewall-netns", netnsSkipReason) !== undefined)("re
   });
 
   it("without a ruleset, every listener answers (so a closed port below is the firewall's doing)", async () => {
-    const probes: Probe[] = listenPorts.map((p) => ({ id: `${p.protocol}/${p.port}`, protocol: p.protocol, src: OUTSIDER.v4, dst: pair.serverV4, port: p.port }));
+    const probes: Probe[] = listenPorts.map((p) => ({
+      id: `${p.protocol}/${p.port}`,
+      protocol: p.protocol,
+      src: OUTSIDER.v4,
+      dst: pair.serverV4,
+      port: p.port,
+    }));
     const results = await pair.probe(probes);
-    expect(Object.values(results).every((r) => r === "open"), JSON.stringify(results)).toBe(true);
+    expect(
+      Object.values(results).every((r) => r === "open"),
+      JSON.stringify(results),
+    ).toBe(true);
   });
 
-  it.each(hosts.map(({ tailnet, host }) => [`${tailnet.name}/${host.name}`, tailnet, host] as const))("%s: public ports answer everyone, admin ports only admins, the rest nobody", async (_label, tailnet, host) => {
-    const ruleset = renderTailnet(tailnet).find((f) => f.path === `hosts/${host.name}/nftables.conf`)!.content;
-    const file = join(dir, `${tailnet.name}-${host.name}.nft`);
-    writeFileSync(file, ruleset);
-    await pair.exec(pair.server, "nft", ["-f", file]);
+  it.each(hosts.map(({ tailnet, host }) => [`${tailnet.name}/${host.name}`, tailnet, host] as const))(
+    "%s: public ports answer everyone, admin ports only admins, the rest nobody",
+    async (_label, tailnet, host) => {
+      const ruleset = renderTailnet(tailnet).find((f) => f.path === `hosts/${host.name}/nftables.conf`)!.content;
+      const file = join(dir, `${tailnet.name}-${host.name}.nft`);
+      writeFileSync(file, ruleset);
+      await pair.exec(pair.server, "nft", ["-f", file]);
 
-    const sources = [
-      { who: "admin-v4", src: adminAddress(host, "v4"), dst: pair.serverV4, admin: true },
-      { who: "admin-v6", src: adminAddress(host, "v6"), dst: pair.serverV6, admin: true },
-      { who: "other-v4", src: OUTSIDER.v4, dst: pair.serverV4, admin: false },
-      { who: "other-v6", src: OUTSIDER.v6, dst: pair.serverV6, admin: false },
-    ].filter((s): s is { who: string; src: string; dst: string; admin: boolean } => s.src !== undefined);
-    const probes: (Probe & { want: "open" | "closed" })[] = sources.flatMap((s) =>
-      listenPorts.map((p) => {
-        const rule = expected(host, p.protocol, p.port);
-        const want = rule === "everyone" || (rule === "admins" && s.admin) ? ("open" as const) : ("closed" as const);
-        return { id: `${s.who} ${p.protocol}/${p.port}`, protocol: p.protocol, src: s.src, dst: s.dst, port: p.port, want };
-      }),
-    );
-    const results = await pair.probe(probes);
-    const wrong = probes.filter((p) => results[p.id] !== p.want).map((p) => `${p.id}: ${results[p.id]}, expected ${p.want}`);
-    expect(wrong, ruleset).toEqual([]);
-    // Not vacuous: the host has open public ports and closed ones.
-    expect(probes.some((p) => p.want === "open" && !p.id.startsWith("admin"))).toBe(true);
-    expect(probes.some((p) => p.want === "closed")).toBe(true);
-  });
+      const sources = [
+        { who: "admin-v4", src: adminAddress(host, "v4"), dst: pair.serverV4, admin: true },
+        { who: "admin-v6", src: adminAddress(host, "v6"), dst: pair.serverV6, admin: true },
+        { who: "other-v4", src: OUTSIDER.v4, dst: pair.serverV4, admin: false },
+        { who: "other-v6", src: OUTSIDER.v6, dst: pair.serverV6, admin: false },
+      ].filter((s): s is { who: string; src: string; dst: string; admin: boolean } => s.src !== undefined);
+      const probes: (Probe & { want: "open" | "closed" })[] = sources.flatMap((s) =>
+        listenPorts.map((p) => {
+          const rule = expected(host, p.protocol, p.port);
+          const want = rule === "everyone" || (rule === "admins" && s.admin) ? ("open" as const) : ("closed" as const);
+          return { id: `${s.who} ${p.protocol}/${p.port}`, protocol: p.protocol, src: s.src, dst: s.dst, port: p.port, want };
+        }),
+      );
+      const results = await pair.probe(probes);
+      const wrong = probes.filter((p) => results[p.id] !== p.want).map((p) => `${p.id}: ${results[p.id]}, expected ${p.want}`);
+      expect(wrong, ruleset).toEqual([]);
+      // Not vacuous: the host has open public ports and closed ones.
+      expect(probes.some((p) => p.want === "open" && !p.id.startsWith("admin"))).toBe(true);
+      expect(probes.some((p) => p.want === "closed")).toBe(true);
+    },
+  );
 });
 
 function withinCidr(address: string, cidr: string): boolean {

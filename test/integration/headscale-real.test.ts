@@ -95,9 +95,22 @@ function expectIssue(spec: TailnetSpec, path: string, message: RegExp): void {
   expect(issue!.fix.length).toBeGreaterThan(0);
 }
 
-interface DebugDerpNode { name: string; hostname: string; derp_port: number; stun_port?: number }
-interface DebugDerpRegion { region_id: number; region_name: string; nodes: DebugDerpNode[] }
-interface DebugDerp { configured: boolean; total_regions: number; regions: Record<string, DebugDerpRegion> }
+interface DebugDerpNode {
+  name: string;
+  hostname: string;
+  derp_port: number;
+  stun_port?: number;
+}
+interface DebugDerpRegion {
+  region_id: number;
+  region_name: string;
+  nodes: DebugDerpNode[];
+}
+interface DebugDerp {
+  configured: boolean;
+  total_regions: number;
+  regions: Record<string, DebugDerpRegion>;
+}
 
 const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
@@ -113,7 +126,9 @@ function debugViewOfDerpJson(derpJson: string): Record<string, DebugDerpRegion> 
         region_id: r.RegionID,
         region_name: r.RegionName,
         // stun_port is omitempty in headscale's debug JSON.
-        nodes: r.Nodes.map((n) => ({ name: n.Name, hostname: n.HostName, derp_port: n.DERPPort, ...(n.STUNPort !== 0 && { stun_port: n.STUNPort }) })).sort(byName),
+        nodes: r.Nodes.map((n) => ({ name: n.Name, hostname: n.HostName, derp_port: n.DERPPort, ...(n.STUNPort !== 0 && { stun_port: n.STUNPort }) })).sort(
+          byName,
+        ),
       },
     ]),
   );
@@ -345,7 +360,11 @@ describe.skipIf(!!skipReason("headscale-real", upstreamSkipReason))(`real headsc
     });
 
     it.each(VERSIONS.map((v) => [v]))("an ephemeral inactivity timeout of 65s, in the key headscale %s reads", async (version) => {
-      expectIssue(exampleSpec(version, (s) => (s.headscale.ephemeralInactivityTimeout = "65s")), "headscale.ephemeralInactivityTimeout", /"65s" is 65s or less/);
+      expectIssue(
+        exampleSpec(version, (s) => (s.headscale.ephemeralInactivityTimeout = "65s")),
+        "headscale.ephemeralInactivityTimeout",
+        /"65s" is 65s or less/,
+      );
 
       const bin = upstreamBinary("headscale", version);
       const newKey = featuresOf(version).nodeSection;
@@ -372,9 +391,16 @@ describe.skipIf(!!skipReason("headscale-real", upstreamSkipReason))(`real headsc
 
     it.each(withTrustedProxies.map((v) => [v]))("trusted_proxies containing 0.0.0.0/0 or ::/0 on headscale %s", async (version) => {
       const bin = upstreamBinary("headscale", version);
-      for (const [i, cidr] of [[0, "0.0.0.0/0"], [1, "::/0"]] as const) {
+      for (const [i, cidr] of [
+        [0, "0.0.0.0/0"],
+        [1, "::/0"],
+      ] as const) {
         const proxies = i === 0 ? [cidr] : ["10.0.0.5/32", cidr];
-        expectIssue(exampleSpec(version, (s) => (s.headscale.trustedProxies = proxies)), `headscale.trustedProxies[${i}]`, /trusts every address \(headscale refuses \/0\)/);
+        expectIssue(
+          exampleSpec(version, (s) => (s.headscale.trustedProxies = proxies)),
+          `headscale.trustedProxies[${i}]`,
+          /trusts every address \(headscale refuses \/0\)/,
+        );
         const sandbox = await sandboxFor(version, { config: (c) => setIn(c, "trusted_proxies", proxies) });
         const check = await headscaleConfigtest(bin, sandbox);
         expect(check.exitCode, check.output).toBeGreaterThan(0);
@@ -387,7 +413,8 @@ describe.skipIf(!!skipReason("headscale-real", upstreamSkipReason))(`real headsc
   describe(`refused by the validator, and headscale ${NEWEST} starts but registers no node`, () => {
     /** Registers a node the way `headscale debug create-node` + `auth register` do (0.29's CLI); the command's result. */
     async function registerDebugNode(bin: string, sandbox: HeadscaleSandbox): Promise<{ exitCode: number | undefined; output: string }> {
-      const run = (args: string[]) => execa(bin, ["-c", sandbox.configPath, ...args], { reject: false, all: true, extendEnv: false, env: { NO_COLOR: "1" }, timeout: 30_000 });
+      const run = (args: string[]) =>
+        execa(bin, ["-c", sandbox.configPath, ...args], { reject: false, all: true, extendEnv: false, env: { NO_COLOR: "1" }, timeout: 30_000 });
       const user = await run(["users", "create", "prefix-probe"]);
       expect(user.exitCode, user.all).toBe(0);
       const authId = `hskey-authreq-${"a".repeat(24)}`;
@@ -399,13 +426,26 @@ describe.skipIf(!!skipReason("headscale-real", upstreamSkipReason))(`real headsc
 
     it.each([
       ["an IPv4 prefix of /31", { v4: "100.64.0.0/31" }, { v4: "100.64.0.0/30" }, "headscale.prefixes.v4", /allocating IPv4 address: failed to allocate IP/],
-      ["an IPv6-only prefix of /127", { v4: null, v6: "fd7a:115c:a1e0::/127" }, { v4: null, v6: "fd7a:115c:a1e0::/126" }, "headscale.prefixes.v6", /allocating IPv6 address: failed to allocate IP/],
+      [
+        "an IPv6-only prefix of /127",
+        { v4: null, v6: "fd7a:115c:a1e0::/127" },
+        { v4: null, v6: "fd7a:115c:a1e0::/126" },
+        "headscale.prefixes.v6",
+        /allocating IPv6 address: failed to allocate IP/,
+      ],
     ] as const)("%s", async (_name, tooSmall, roomy, issuePath, headscaleError) => {
-      expectIssue(exampleSpec(NEWEST, (s) => (s.headscale.prefixes = { ...tooSmall })), issuePath, /leaves no address for nodes/);
+      expectIssue(
+        exampleSpec(NEWEST, (s) => (s.headscale.prefixes = { ...tooSmall })),
+        issuePath,
+        /leaves no address for nodes/,
+      );
       expect(validate(exampleSpec(NEWEST, (s) => (s.headscale.prefixes = { ...roomy }))).issues).toEqual([]);
 
       const bin = upstreamBinary("headscale", NEWEST);
-      for (const [prefixes, registers] of [[tooSmall, false], [roomy, true]] as const) {
+      for (const [prefixes, registers] of [
+        [tooSmall, false],
+        [roomy, true],
+      ] as const) {
         const inConfig = Object.fromEntries(Object.entries(prefixes).filter(([, v]) => v !== null));
         const sandbox = await sandboxFor(NEWEST, { config: (c) => setIn(c, "prefixes", { ...inConfig, allocation: "sequential" }) });
         const hs = await startHeadscale(bin, sandbox);
@@ -461,7 +501,7 @@ describe.skipIf(!!skipReason("headscale-real", upstreamSkipReason))(`real headsc
         return sandbox.derpYaml!;
       }
 
-      it("a quoted region key (\"901\":) is fatal at serve; configtest does not notice", async () => {
+      it('a quoted region key ("901":) is fatal at serve; configtest does not notice', async () => {
         const ours = await renderedDerpYaml();
         expect(ours).toMatch(/^ {2}901:$/m);
         const quoted = ours.replace(/^ {2}901:$/m, '  "901":');
@@ -477,7 +517,7 @@ describe.skipIf(!!skipReason("headscale-real", upstreamSkipReason))(`real headsc
         expect(served.output).toMatch(/cannot unmarshal !!str `901` into int/);
       });
 
-      it("a quoted stunport (\"3478\") is fatal at serve", async () => {
+      it('a quoted stunport ("3478") is fatal at serve', async () => {
         const ours = await renderedDerpYaml();
         expect(ours).toMatch(/stunport: 3478$/m);
         const quoted = ours.replace(/stunport: 3478$/m, 'stunport: "3478"');

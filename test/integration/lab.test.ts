@@ -52,7 +52,18 @@ import { formatLabTable } from "../../lab/report.js";
 import { howToLabSpec, LAB_OIDC, smallLabSpec, type SmallLabSpecOptions } from "../../lab/specs.js";
 import type { TailnetSpec } from "../../model/index.js";
 import type { LabRunState } from "../../lab/state.js";
-import { check, expectNothingLeft, LAB_HEADSCALE, labBinaries, labPrograms, labSkipReason, namespacesOf, running, statuses, WAIT_FOR_OTHER_LAB } from "../lab/lab-support.js";
+import {
+  check,
+  expectNothingLeft,
+  LAB_HEADSCALE,
+  labBinaries,
+  labPrograms,
+  labSkipReason,
+  namespacesOf,
+  running,
+  statuses,
+  WAIT_FOR_OTHER_LAB,
+} from "../lab/lab-support.js";
 import { skipReason } from "../support/requirements.js";
 import { suiteScratchDir } from "../support/scratch.js";
 
@@ -80,7 +91,23 @@ describe.skipIf(!!skipReason("lab", labSkipReason))(`cdktf-tailnet lab on the ho
       console.log(`${progress.join("\n")}\n\n${formatLabTable(report)}`);
 
       // Every check of the issue ran and passed.
-      const expected = ["registered", "netcheck", "derp:hkg", "derp:sha", "derp:home", "derp:edge", "pin", "wrong-pin", "verify", "relay-ping", "mesh:hkg", "route:192.168.100.0/24", "exit-node:home-router", "oidc-login", "ipv6"];
+      const expected = [
+        "registered",
+        "netcheck",
+        "derp:hkg",
+        "derp:sha",
+        "derp:home",
+        "derp:edge",
+        "pin",
+        "wrong-pin",
+        "verify",
+        "relay-ping",
+        "mesh:hkg",
+        "route:192.168.100.0/24",
+        "exit-node:home-router",
+        "oidc-login",
+        "ipv6",
+      ];
       expect(report.checks.map((c) => c.id).sort()).toEqual([...expected].sort());
       for (const c of report.checks) expect(c.status, `${c.id}: ${c.detail}`).toBe("pass");
       expect(report.error).toBeUndefined();
@@ -107,21 +134,30 @@ describe.skipIf(!!skipReason("lab", labSkipReason))(`cdktf-tailnet lab on the ho
       // The router's 192.168.100.0/24: approved by the policy alone, and the LAN listener behind it
       // answers a client across the tailnet. The policy keeps the lab's own user (home-lab) from
       // everything, so the clients join as alice (group:admins reaches *).
-      expect(check(report, "route:192.168.100.0/24").detail).toMatch(/approved with no manual step .* client-1 \(user alice\) reached 192\.168\.100\.2:8080 on the LAN behind home-router/);
+      expect(check(report, "route:192.168.100.0/24").detail).toMatch(
+        /approved with no manual step .* client-1 \(user alice\) reached 192\.168\.100\.2:8080 on the LAN behind home-router/,
+      );
       expect(progress.join("\n")).toMatch(/the lab's clients join as user alice: the policy lets alice's nodes reach each other and the advertised routes/);
       expect(report.machines.find((m) => m.name === "home-router-lan")).toMatchObject({ address: "192.168.100.2" });
 
       // The router is the exit node too: alice's client reaches a listener beyond its upstream only through it.
-      expect(check(report, "exit-node:home-router").detail).toMatch(/^approved with no manual step .* client-1 could not reach 198\.51\.100\.80:8080 on its own, then through home-router \(100\.64\.\d+\.\d+\) it got the listener's token back, from 203\.0\.113\.1/);
+      expect(check(report, "exit-node:home-router").detail).toMatch(
+        /^approved with no manual step .* client-1 could not reach 198\.51\.100\.80:8080 on its own, then through home-router \(100\.64\.\d+\.\d+\) it got the listener's token back, from 203\.0\.113\.1/,
+      );
       expect(report.machines.find((m) => m.name === "home-router-up")).toMatchObject({ address: "198.51.100.80" });
 
       // IPv6: the lab is dual-stack; the client with IPv6 only gets STUN answers over IPv6, homes on
       // sha (the region with IPv6) and relays to an IPv4 client; debug derp connects to sha-1 over
       // both families; every node has an address from both prefixes.
-      expect(check(report, "ipv6").detail).toMatch(/^STUN over IPv6 \(seen as \[2001:db8:77::\d+\]:\d+; sha [\d.]+(µs|ms)\); homed on sha; 2 pong\(s\) from client-2 .* via DERP\(sha\)/);
+      expect(check(report, "ipv6").detail).toMatch(
+        /^STUN over IPv6 \(seen as \[2001:db8:77::\d+\]:\d+; sha [\d.]+(µs|ms)\); homed on sha; 2 pong\(s\) from client-2 .* via DERP\(sha\)/,
+      );
       expect(check(report, "derp:sha").detail).toMatch(/TLS over IPv6 too \(sha-1\)/);
       for (const n of check(report, "registered").data as { ip_addresses?: string[] }[]) {
-        expect(n.ip_addresses?.some((a) => a.startsWith("100.")) && n.ip_addresses?.some((a) => a.startsWith("fd7a:115c:a1e0:")), JSON.stringify(n.ip_addresses)).toBe(true);
+        expect(
+          n.ip_addresses?.some((a) => a.startsWith("100.")) && n.ip_addresses?.some((a) => a.startsWith("fd7a:115c:a1e0:")),
+          JSON.stringify(n.ip_addresses),
+        ).toBe(true);
       }
       expect(report.machines.find((m) => m.name === "client-v6")).toMatchObject({ address: expect.stringMatching(/^2001:db8:77::/) });
 
@@ -130,7 +166,9 @@ describe.skipIf(!!skipReason("lab", labSkipReason))(`cdktf-tailnet lab on the ho
       // registered as the provider's user (PKCE S256); a user outside the domain and group refused.
       expect(progress.join("\n")).toMatch(/oidc provider: headscale mockoidc up on oidc-provider .* before headscale, which refuses to start without it/);
       expect(check(report, "oidc-login").title).toMatch(/PKCE S256/);
-      expect(check(report, "oidc-login").detail).toMatch(/^lab-user@example\.com logged in without a browser \(2 step\(s\): GET, POST\) and oidc-login registered as user lab-user .*; outsider@outside\.invalid was refused with HTTP 401/);
+      expect(check(report, "oidc-login").detail).toMatch(
+        /^lab-user@example\.com logged in without a browser \(2 step\(s\): GET, POST\) and oidc-login registered as user lab-user .*; outsider@outside\.invalid was refused with HTTP 401/,
+      );
       expect(report.changes.map((c) => c.subject)).toEqual(expect.arrayContaining(["headscale.oidc.issuer", "headscale.oidc.clientSecretPath"]));
 
       // The real programs ran with the rendered configuration and flags.
@@ -162,18 +200,33 @@ describe.skipIf(!!labSkipReason)(`the how-to's tailnet, as users write it ${labS
     "headscale at http://<IP address>:8080, node prefix 10.1.0.0/16, a router and an exit node with no policy written: every check green",
     async () => {
       const progress: string[] = [];
-      const report = await runLab({ spec: howToLabSpec(), clients: 2, ...labPrograms(), waitForOtherLab: WAIT_FOR_OTHER_LAB, onProgress: (line) => progress.push(line) });
+      const report = await runLab({
+        spec: howToLabSpec(),
+        clients: 2,
+        ...labPrograms(),
+        waitForOtherLab: WAIT_FOR_OTHER_LAB,
+        onProgress: (line) => progress.push(line),
+      });
       console.log(`${progress.join("\n")}\n\n${formatLabTable(report)}`);
       for (const c of report.checks) expect(c.status, `${c.id}: ${c.detail}`).toBe("pass");
       expect(report.checks.map((c) => c.id)).toEqual(expect.arrayContaining(["registered", "relay-ping", "mesh:home", "pin", "route:192.168.100.0/24"]));
       expect(report.ok).toBe(true);
       // The server URL's address moved into the lab like the hosts' addresses.
       const headscaleAt = report.machines.find((m) => m.runs.includes("headscale"))!.address;
-      expect(report.changes.find((c) => c.subject === "headscale.serverUrl")).toMatchObject({ from: "http://192.168.1.10:8080", to: `http://${headscaleAt}:8080` });
+      expect(report.changes.find((c) => c.subject === "headscale.serverUrl")).toMatchObject({
+        from: "http://192.168.1.10:8080",
+        to: `http://${headscaleAt}:8080`,
+      });
       // Nodes got addresses from 10.1.0.0/16; the route was approved by the policy the kit derived.
       const nodes = check(report, "registered").data as { ip_addresses?: string[] }[];
-      for (const n of nodes) expect(n.ip_addresses?.some((a) => a.startsWith("10.1.")), JSON.stringify(n.ip_addresses)).toBe(true);
-      expect(check(report, "registered").detail).toMatch(/router 10\.1\.\d+\.\d+ \[192\.168\.100\.0\/24 advertised\+approved\]; exit 10\.1\.\d+\.\d+ \[exit node advertised\+approved\]/);
+      for (const n of nodes)
+        expect(
+          n.ip_addresses?.some((a) => a.startsWith("10.1.")),
+          JSON.stringify(n.ip_addresses),
+        ).toBe(true);
+      expect(check(report, "registered").detail).toMatch(
+        /router 10\.1\.\d+\.\d+ \[192\.168\.100\.0\/24 advertised\+approved\]; exit 10\.1\.\d+\.\d+ \[exit node advertised\+approved\]/,
+      );
       expect(check(report, "route:192.168.100.0/24").detail).toMatch(/^approved with no manual step/);
       expectNothingLeft(report);
     },
@@ -211,7 +264,9 @@ describe.skipIf(!!labSkipReason)(`the lab on older headscale releases ${labSkipR
           "oidc-login": "pass",
         });
         // This release's own OIDC flow: no confirmation form before 0.29; the outsider refused.
-        expect(check(report, "oidc-login").detail).toMatch(/^lab-user@example\.com logged in without a browser \(1 step\(s\): GET\) and oidc-login registered as user lab-user .*; outsider@outside\.invalid was refused with HTTP 401 "unauthorised (domain|group)"/);
+        expect(check(report, "oidc-login").detail).toMatch(
+          /^lab-user@example\.com logged in without a browser \(1 step\(s\): GET\) and oidc-login registered as user lab-user .*; outsider@outside\.invalid was refused with HTTP 401 "unauthorised (domain|group)"/,
+        );
         expect(report.ok).toBe(true);
         expectNothingLeft(report);
       },
@@ -222,13 +277,24 @@ describe.skipIf(!!labSkipReason)(`the lab on older headscale releases ${labSkipR
 
 async function brokenLab(spec: SmallLabSpecOptions, breaks: LabBreak[]): Promise<LabReport> {
   const progress: string[] = [];
-  const report = await runLab({ spec: smallLabSpec(spec), clients: 2, breaks, ...labPrograms(), waitForOtherLab: WAIT_FOR_OTHER_LAB, onProgress: (l) => progress.push(l) });
+  const report = await runLab({
+    spec: smallLabSpec(spec),
+    clients: 2,
+    breaks,
+    ...labPrograms(),
+    waitForOtherLab: WAIT_FOR_OTHER_LAB,
+    onProgress: (l) => progress.push(l),
+  });
   console.log(`${progress.join("\n")}\n\n${formatLabTable(report)}`);
   // The lab came up and went away; only the broken checks fail; each break is listed as a change.
   expect(report.error).toBeUndefined();
   expect(report.ok).toBe(false);
   expect(report.breaks).toEqual(breaks);
-  for (const b of breaks) expect(report.changes.some((c) => c.subject.startsWith(`break ${b}:`)), b).toBe(true);
+  for (const b of breaks)
+    expect(
+      report.changes.some((c) => c.subject.startsWith(`break ${b}:`)),
+      b,
+    ).toBe(true);
   expectNothingLeft(report);
   return report;
 }
@@ -237,7 +303,12 @@ describe.skipIf(!!labSkipReason)(`each check fails when exactly its precondition
   it(
     "mesh key mismatch -> mesh; verification dropped behind the model's back -> verify; route not in autoApprovers -> route; exit node not in autoApprovers -> exit-node",
     async () => {
-      const report = await brokenLab({ nodes: 2, router: true, exitNode: true }, ["mesh-key-mismatch", "verify-off", "route-not-auto-approved", "exit-not-approved"]);
+      const report = await brokenLab({ nodes: 2, router: true, exitNode: true }, [
+        "mesh-key-mismatch",
+        "verify-off",
+        "route-not-auto-approved",
+        "exit-not-approved",
+      ]);
       expect(statuses(report)).toEqual({
         registered: "pass",
         "derp:lab": "pass",
@@ -249,11 +320,15 @@ describe.skipIf(!!labSkipReason)(`each check fails when exactly its precondition
         "route:192.168.100.0/24": "fail",
         "exit-node:router": "fail",
       });
-      expect(check(report, "exit-node:router").detail).toMatch(/^headscale did not approve the exit node router \(advertised: .*0\.0\.0\.0\/0.*; approved: none\): the policy's autoApprovers\.exitNode is empty; no client can use it$/);
+      expect(check(report, "exit-node:router").detail).toMatch(
+        /^headscale did not approve the exit node router \(advertised: .*0\.0\.0\.0\/0.*; approved: none\): the policy's autoApprovers\.exitNode is empty; no client can use it$/,
+      );
       expect(check(report, "mesh:lab").detail).toMatch(/^lab-1 and lab-2 do not mesh: lab-1 knows 0 client\(s\) of its mesh peer, lab-2 knows 0/);
       expect(check(report, "verify").detail).toMatch(/lab-1 runs without -verify-client-url although the model has client verification on/);
       expect(check(report, "verify").detail).toMatch(/lab-2 admitted a DERP client headscale does not know/);
-      expect(check(report, "route:192.168.100.0/24").detail).toMatch(/headscale did not approve 192\.168\.100\.0\/24 advertised by router \(advertised: 0\.0\.0\.0\/0, ::\/0, 192\.168\.100\.0\/24; approved: none\): the policy's autoApprovers have no entry for it/);
+      expect(check(report, "route:192.168.100.0/24").detail).toMatch(
+        /headscale did not approve 192\.168\.100\.0\/24 advertised by router \(advertised: 0\.0\.0\.0\/0, ::\/0, 192\.168\.100\.0\/24; approved: none\): the policy's autoApprovers have no entry for it/,
+      );
     },
     WAIT_FOR_OTHER_LAB + 180_000,
   );
@@ -274,9 +349,13 @@ describe.skipIf(!!labSkipReason)(`each check fails when exactly its precondition
         ipv6: "fail",
       });
       // IPv6 STUN dropped at the node: the client with IPv6 only gets no STUN answer, and says so; TLS over IPv6 still works.
-      expect(check(report, "ipv6").detail).toMatch(/^no IPv6 STUN answer: netcheck on client-v6 says UDP is blocked and IPv6 does not \(the DERP nodes with IPv6 answer STUN on 3478\/udp\)/);
+      expect(check(report, "ipv6").detail).toMatch(
+        /^no IPv6 STUN answer: netcheck on client-v6 says UDP is blocked and IPv6 does not \(the DERP nodes with IPv6 answer STUN on 3478\/udp\)/,
+      );
       expect(check(report, "derp:lab").detail).toMatch(/TLS over IPv6 too \(lab-1\)/);
-      expect(check(report, "pin").detail).toMatch(/^edge-1 at 10\.77\.0\.\d+:443 is refused under its pin sha256-raw:[0-9a-f]+…: .*cert hash does not match expected cert hash/);
+      expect(check(report, "pin").detail).toMatch(
+        /^edge-1 at 10\.77\.0\.\d+:443 is refused under its pin sha256-raw:[0-9a-f]+…: .*cert hash does not match expected cert hash/,
+      );
       expect(check(report, "derp:edge").detail).toMatch(/cert hash does not match/);
       expect(check(report, "wrong-pin").detail).toMatch(/^the client connected to edge-1's address under the lab region's pin sha256-raw:/);
     },
@@ -286,7 +365,12 @@ describe.skipIf(!!labSkipReason)(`each check fails when exactly its precondition
   it(
     "a device's key without its tags -> registered; a region outside the model -> netcheck; direct paths allowed -> relay-ping; verification off in the model -> verify skipped; a user outside the allowed lists -> oidc-login",
     async () => {
-      const report = await brokenLab({ taggedDevice: true, verifyClients: false, oidc: true }, ["device-untagged", "foreign-region", "direct-allowed", "oidc-user-not-allowed"]);
+      const report = await brokenLab({ taggedDevice: true, verifyClients: false, oidc: true }, [
+        "device-untagged",
+        "foreign-region",
+        "direct-allowed",
+        "oidc-user-not-allowed",
+      ]);
       expect(statuses(report)).toEqual({
         registered: "fail",
         "derp:lab": "pass",
@@ -296,7 +380,9 @@ describe.skipIf(!!labSkipReason)(`each check fails when exactly its precondition
         "relay-ping": "fail",
         "oidc-login": "fail",
       });
-      expect(check(report, "oidc-login").detail).toMatch(/^headscale did not register outsider@outside\.invalid \(allowedDomains example\.com; allowedGroups tailnet-users\): the login ended with HTTP 401 /);
+      expect(check(report, "oidc-login").detail).toMatch(
+        /^headscale did not register outsider@outside\.invalid \(allowedDomains example\.com; allowedGroups tailnet-users\): the login ended with HTTP 401 /,
+      );
       expect(check(report, "registered").detail).toBe("printer: tag tag:printer missing (has none)");
       expect(check(report, "netcheck").detail).toMatch(/^regions outside the model: nyc /);
       expect(check(report, "relay-ping").detail).toMatch(/^client-2 answered directly \(via 10\.77\.0\.\d+:\d+ in [\d.]+ ms\), not through a relay/);
@@ -310,7 +396,10 @@ describe.skipIf(!!labSkipReason)(`each check fails when exactly its precondition
 function startCliLab(): { child: ChildProcess; output: () => string; up: Promise<string>; exited: Promise<number | null> } {
   const spec = join(work, "tailnet.yaml");
   writeFileSync(spec, stringify(smallLabSpec({ headscaleVersion: LAB_HEADSCALE })));
-  const child = spawn(process.execPath, ["--import", "tsx", "cli/bin.ts", "lab", spec, "--clients", "1", "--wait", String(WAIT_FOR_OTHER_LAB / 1000)], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", "cli/bin.ts", "lab", spec, "--clients", "1", "--wait", String(WAIT_FOR_OTHER_LAB / 1000)], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   const up = new Promise<string>((resolve, reject) => {
     const onData = (d: Buffer) => {
@@ -352,7 +441,11 @@ describe.skipIf(!!labSkipReason)(`the lab's life cycle and faults ${labSkipReaso
         waitForOtherLab: WAIT_FOR_OTHER_LAB,
         onProgress: (line) => {
           progress.push(line);
-          if (/^lab up in/.test(line)) second = runLab({ spec: smallLabSpec(), clients: 1, ...labPrograms() }).then(() => "started", (e: unknown) => e);
+          if (/^lab up in/.test(line))
+            second = runLab({ spec: smallLabSpec(), clients: 1, ...labPrograms() }).then(
+              () => "started",
+              (e: unknown) => e,
+            );
         },
       });
       console.log(`${progress.join("\n")}\n\n${formatLabTable(report)}`);
@@ -374,7 +467,9 @@ describe.skipIf(!!labSkipReason)(`the lab's life cycle and faults ${labSkipReaso
       expectNothingLeft(report);
 
       // The drills: what was refused, what was lost, how long each recovery took.
-      expect(check(report, "drill:corrupt-backup").detail).toMatch(/^refused: backup \d{8}T\d{6}Z-0\.28\.0 is damaged: db\.sqlite: FAILED; it was not restored, nothing was changed, headscale keeps running$/);
+      expect(check(report, "drill:corrupt-backup").detail).toMatch(
+        /^refused: backup \d{8}T\d{6}Z-0\.28\.0 is damaged: db\.sqlite: FAILED; it was not restored, nothing was changed, headscale keeps running$/,
+      );
       const restore = check(report, "drill:restore").data as { downtimeMs: number; recoveryMs: number; lost: { nodes: string[]; users: string[] } };
       expect(restore.lost).toEqual({ nodes: [], users: ["registered-after-backup"] });
       expect(check(report, "drill:restore").detail).toMatch(/each with its node id \(none registered again\).*relayed ping client-1 -> client-2 answers/);
@@ -382,13 +477,22 @@ describe.skipIf(!!labSkipReason)(`the lab's life cycle and faults ${labSkipReaso
       const rollback = check(report, "drill:upgrade-rollback").data as { upgradeMs: number; rollbackMs: number };
       expect(check(report, "drill:upgrade-rollback").detail).toMatch(/^upgrade: the pre-upgrade backup first \(headscale 0\.28\.0's database and keys are in /);
       expect(check(report, "drill:upgrade-rollback").detail).toContain(`-0.28.0-before-${LAB_HEADSCALE}, kept for a rollback from`);
-      console.log(`drill figures: restore ${restore.recoveryMs} ms until every node was online (headscale down ${restore.downtimeMs} ms); upgrade ${rollback.upgradeMs} ms, rollback ${rollback.rollbackMs} ms until every node was online`);
+      console.log(
+        `drill figures: restore ${restore.recoveryMs} ms until every node was online (headscale down ${restore.downtimeMs} ms); upgrade ${rollback.upgradeMs} ms, rollback ${rollback.rollbackMs} ms until every node was online`,
+      );
 
       // The figures.
-      const failover = check(report, "fault:derp-failover").data as { failoverMs: number; victim: string; survivor: string; homes: { survivorBefore: number; survivorAfter: number } };
+      const failover = check(report, "fault:derp-failover").data as {
+        failoverMs: number;
+        victim: string;
+        survivor: string;
+        homes: { survivorBefore: number; survivorAfter: number };
+      };
       const down = check(report, "fault:headscale-down").data as { downMs: number; sent: number; answered: number };
       const restart = check(report, "fault:headscale-restart").data as { healthyMs: number; onlineMs: number };
-      console.log(`fault figures: failover ${failover.failoverMs} ms (${failover.victim} killed, clients on ${failover.survivor}); headscale down ${down.downMs} ms with ${down.answered}/${down.sent} relayed pings answered; restart: healthy after ${restart.healthyMs} ms, every node online after ${restart.onlineMs} ms`);
+      console.log(
+        `fault figures: failover ${failover.failoverMs} ms (${failover.victim} killed, clients on ${failover.survivor}); headscale down ${down.downMs} ms with ${down.answered}/${down.sent} relayed pings answered; restart: healthy after ${restart.healthyMs} ms, every node online after ${restart.onlineMs} ms`,
+      );
       expect(failover.homes.survivorAfter - failover.homes.survivorBefore).toBeGreaterThanOrEqual(2);
       expect(failover.failoverMs).toBeLessThan(30_000);
       expect(down.answered).toBe(down.sent);
@@ -399,8 +503,12 @@ describe.skipIf(!!labSkipReason)(`the lab's life cycle and faults ${labSkipReaso
       const refused = await second;
       expect(refused).toBeInstanceOf(LabBusy);
       expect((refused as LabBusy).reason).toBe("running");
-      expect((refused as LabBusy).message).toMatch(new RegExp(`^another lab is running on this machine: run ${report.runId} of tailnet lab-small, started \\d+ (?:s|min) ago by pid ${process.pid} `));
-      expect((refused as LabBusy).message).toMatch(/Only one lab runs at a time: wait for it to end, stop it with Ctrl-C where it runs, or run `cdktf-tailnet lab down`/);
+      expect((refused as LabBusy).message).toMatch(
+        new RegExp(`^another lab is running on this machine: run ${report.runId} of tailnet lab-small, started \\d+ (?:s|min) ago by pid ${process.pid} `),
+      );
+      expect((refused as LabBusy).message).toMatch(
+        /Only one lab runs at a time: wait for it to end, stop it with Ctrl-C where it runs, or run `cdktf-tailnet lab down`/,
+      );
     },
     WAIT_FOR_OTHER_LAB + 240_000,
   );
@@ -424,7 +532,11 @@ describe.skipIf(!!labSkipReason)(`the lab's life cycle and faults ${labSkipReaso
       // The next lab is refused, and told what to do.
       const next = await cli(["lab", join(work, "tailnet.yaml"), "--clients", "1"]);
       expect(next.code).toBe(2);
-      expect(next.err).toMatch(new RegExp(`a lab that did not end cleanly \\(run ${runId} of tailnet lab-small, started \\d+ (?:s|min) ago by pid ${lab.child.pid}, which is gone: killed\\?\\) left 4 namespaces \\(.*\\), 3 processes \\(pid .*\\), its run directory ${state.runDir} behind`));
+      expect(next.err).toMatch(
+        new RegExp(
+          `a lab that did not end cleanly \\(run ${runId} of tailnet lab-small, started \\d+ (?:s|min) ago by pid ${lab.child.pid}, which is gone: killed\\?\\) left 4 namespaces \\(.*\\), 3 processes \\(pid .*\\), its run directory ${state.runDir} behind`,
+        ),
+      );
       expect(next.err).toMatch(/Remove them first: `cdktf-tailnet lab down`/);
 
       // lab down: every process by pid, every namespace, the run directory, the record.
@@ -467,7 +579,8 @@ describe.skipIf(!!labSkipReason)(`the lab's life cycle and faults ${labSkipReaso
       expect(lab.output()).toMatch(/interrupted: stopping every lab process and deleting the namespaces/);
       expect(lab.output()).toMatch(/lab interrupted: /);
       expect(namespacesOf(runId)).toEqual([]);
-      for (const p of state.processes) expect(existsSync(`/proc/${p.pid}`) && readFileSync(`/proc/${p.pid}/stat`, "utf8").split(" ")[21] === p.startTime, p.name).toBe(false);
+      for (const p of state.processes)
+        expect(existsSync(`/proc/${p.pid}`) && readFileSync(`/proc/${p.pid}/stat`, "utf8").split(" ")[21] === p.startTime, p.name).toBe(false);
       expect(existsSync(state.runDir!)).toBe(false);
       expect(existsSync(statePath(runId))).toBe(false);
     },

@@ -99,7 +99,13 @@ const wrong: TailnetSpec = { name: "x", headscale: { serverURL: "https://hs.exam
 export { host, listen, wrong, fromText };
 `,
     );
-    writeFileSync(join(scratch, "tsconfig.json"), JSON.stringify({ compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", strict: true, noEmit: true, skipLibCheck: true, types: [] }, files: ["typed.ts"] }));
+    writeFileSync(
+      join(scratch, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", strict: true, noEmit: true, skipLibCheck: true, types: [] },
+        files: ["typed.ts"],
+      }),
+    );
     const tsc = await execa(process.execPath, [join(repo, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"], { cwd: scratch, reject: false });
     expect(tsc.stdout + tsc.stderr).toBe("");
     expect(tsc.exitCode).toBe(0);

@@ -33,7 +33,13 @@ const version = upstreamVersions.headscale.at(-1)!.replace(/^v/, "");
 const skip = skipReason("restore", upstreamSkipReason, missingTool("sqlite3"));
 
 /** headscale in a sandbox with the rendered backup script next to it, reached as the CLI reaches a host. */
-async function sandboxHost(): Promise<{ host: BackupHost; tailnet: PreparedTailnet; state: string; headscale: () => HeadscaleProcess; cli: (...args: string[]) => Promise<string> }> {
+async function sandboxHost(): Promise<{
+  host: BackupHost;
+  tailnet: PreparedTailnet;
+  state: string;
+  headscale: () => HeadscaleProcess;
+  cli: (...args: string[]) => Promise<string>;
+}> {
   const bin = upstreamBinary("headscale", version);
   const sandbox = await prepareHeadscale(prepareTailnet(backupSpec(undefined, version)));
   const tailnet = relocateHeadscale(sandbox.tailnet, { paths: sandbox.tailnet.headscale.paths, backupDir: join(sandbox.root, "backups") });
@@ -60,7 +66,8 @@ async function sandboxHost(): Promise<{ host: BackupHost; tailnet: PreparedTailn
   return { host, tailnet, state: tailnet.headscale.paths.stateDir, headscale: () => proc, cli };
 }
 
-const users = async (cli: (...args: string[]) => Promise<string>) => ((JSON.parse(await cli("users", "list", "-o", "json")) ?? []) as { name: string }[]).map((u) => u.name).sort();
+const users = async (cli: (...args: string[]) => Promise<string>) =>
+  ((JSON.parse(await cli("users", "list", "-o", "json")) ?? []) as { name: string }[]).map((u) => u.name).sort();
 
 describe.skipIf(!!skip)(`restore on the real headscale ${version}`, () => {
   it("brings headscale back from the newest backup after its database and noise key were deleted while it ran", async () => {
@@ -103,7 +110,10 @@ describe.skipIf(!!skip)(`restore on the real headscale ${version}`, () => {
     expect(headscale().pid).toBe(pid);
     expect(await host.healthy()).toBe(true);
     // A spec that targets 0.28.0 would open it: refused.
-    const older = relocateHeadscale(loadTailnet(backupSpec(undefined, "0.28.0")), { paths: tailnet.headscale.paths, backupDir: tailnet.headscale.backup!.paths.dir });
+    const older = relocateHeadscale(loadTailnet(backupSpec(undefined, "0.28.0")), {
+      paths: tailnet.headscale.paths,
+      backupDir: tailnet.headscale.backup!.paths.dir,
+    });
     const newer = await restoreBackup(older, host, { backup: name }).catch((e: unknown) => e);
     expect((newer as Error).message).toBe(
       `backup ${name} holds a database headscale ${version} used, newer than headscale 0.28.0, which would open it: headscale does not migrate a database back. Restore a backup made by 0.28.0 or older (one taken before the upgrade to ${version} is named *-before-${version}), or set headscale.version to ${version}; nothing was changed`,
@@ -117,7 +127,9 @@ describe.skipIf(!!skip)(`restore on the real headscale ${version}`, () => {
 
 describe("restore's parts", () => {
   it("reads the script's list: newest first, where each is, a repository that could not be read", () => {
-    const listing = parseBackupList("local 20260102T030405Z-0.29.3\nlocal 20260101T000000Z-0.28.0-before-0.29.3\nrestic 20260102T030405Z-0.29.3\nrestic 20251231T230000Z-0.29.3\nrestic-unreachable\n");
+    const listing = parseBackupList(
+      "local 20260102T030405Z-0.29.3\nlocal 20260101T000000Z-0.28.0-before-0.29.3\nrestic 20260102T030405Z-0.29.3\nrestic 20251231T230000Z-0.29.3\nrestic-unreachable\n",
+    );
     expect(listing.resticUnreachable).toBe(true);
     expect(listing.backups.map((b) => [b.name, b.version, b.before, b.where.join("+")])).toEqual([
       ["20260102T030405Z-0.29.3", "0.29.3", undefined, "local+restic"],
@@ -166,7 +178,10 @@ describe("restore's parts", () => {
     const bin = scratchDir("cdktf-restore-stubs-");
     const log = join(bin, "calls");
     for (const program of ["ssh", "docker", "systemctl", "sh", "headscale"]) {
-      writeFileSync(join(bin, program), `#!/bin/bash\nprintf '%s\\n' "${program} $*" >> ${log}\ncase "$*" in *"inspect -f"*) echo cdktf-tailnet/headscale-backup-hs:abc ;; esac\nexit 0\n`);
+      writeFileSync(
+        join(bin, program),
+        `#!/bin/bash\nprintf '%s\\n' "${program} $*" >> ${log}\ncase "$*" in *"inspect -f"*) echo cdktf-tailnet/headscale-backup-hs:abc ;; esac\nexit 0\n`,
+      );
       chmodSync(join(bin, program), 0o755);
     }
     const path = process.env.PATH;
@@ -206,7 +221,9 @@ describe("restore's parts", () => {
         "systemctl start headscale.service",
         "headscale -c /etc/headscale/config.yaml health",
       ]);
-      expect(() => backupHostFor("ftp:x", tailnet)).toThrow('--via "ftp:x": use local:<binary>[,<config>], docker:<container>[@ssh://user@host] or ssh:<user@host>');
+      expect(() => backupHostFor("ftp:x", tailnet)).toThrow(
+        '--via "ftp:x": use local:<binary>[,<config>], docker:<container>[@ssh://user@host] or ssh:<user@host>',
+      );
     } finally {
       process.env.PATH = path;
     }

@@ -23,7 +23,11 @@ import { upstreamBinary, upstreamSkipReason } from "../support/upstream.js";
 import { missingTool, skipReason } from "../support/requirements.js";
 
 const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() =>
+  dirs.forEach((d) => {
+    rmSync(d, { recursive: true, force: true });
+  }),
+);
 
 function specFor(version: string, upgradeFrom?: string, rollbackFrom?: string) {
   const spec = exampleSpec();
@@ -35,9 +39,18 @@ function specFor(version: string, upgradeFrom?: string, rollbackFrom?: string) {
 }
 
 /** Runs `headscale serve` on one state directory for up to `ms`; "running" when it stayed up. */
-async function serveOn(paths: { configDir: string; stateDir: string; runDir: string }, version: string, ms = 4000): Promise<{ result: "running" | number; output: string }> {
+async function serveOn(
+  paths: { configDir: string; stateDir: string; runDir: string },
+  version: string,
+  ms = 4000,
+): Promise<{ result: "running" | number; output: string }> {
   const ports = (await freeLoopbackPorts(3)) as [number, number, number];
-  const tailnet = relocateHeadscale(prepareTailnet(specFor(version)), { paths, listenAddr: `127.0.0.1:${ports[0]}`, metricsListenAddr: `127.0.0.1:${ports[1]}`, grpcListenAddr: `127.0.0.1:${ports[2]}` });
+  const tailnet = relocateHeadscale(prepareTailnet(specFor(version)), {
+    paths,
+    listenAddr: `127.0.0.1:${ports[0]}`,
+    metricsListenAddr: `127.0.0.1:${ports[1]}`,
+    grpcListenAddr: `127.0.0.1:${ports[2]}`,
+  });
   for (const { hostPath, file } of placeHeadscaleFiles(tailnet)) {
     mkdirSync(dirname(hostPath), { recursive: true });
     writeFileSync(hostPath, file.content);
@@ -84,7 +97,9 @@ describe.skipIf(!!skipReason("upgrade", upstreamSkipReason))(`the upgrade rule i
     const root = mkdtempSync(join(tmpdir(), "hs-up-"));
     dirs.push(root);
     const paths = { configDir: join(root, "etc"), stateDir: join(root, "lib"), runDir: join(root, "run") };
-    Object.values(paths).forEach((d) => mkdirSync(d));
+    Object.values(paths).forEach((d) => {
+      mkdirSync(d);
+    });
     return paths;
   };
 
@@ -123,7 +138,9 @@ describe.skipIf(!!skipReason("upgrade", upstreamSkipReason))(`the upgrade rule i
     const key = readFileSync(join(paths.stateDir, "noise_private.key"), "utf8");
     const pre = await beforeStart(specFor("0.29.3", "0.28.0"));
     expect(pre.exitCode, pre.stderr).toBe(0);
-    expect(pre.stdout).toMatch(/^backup: headscale 0\.28\.0's database and keys are in .*\/backups\/\d{8}T\d{6}Z-0\.28\.0-before-0\.29\.3, kept for a rollback from 0\.29\.3$/m);
+    expect(pre.stdout).toMatch(
+      /^backup: headscale 0\.28\.0's database and keys are in .*\/backups\/\d{8}T\d{6}Z-0\.28\.0-before-0\.29\.3, kept for a rollback from 0\.29\.3$/m,
+    );
     expect((await serveOn(paths, "0.29.3")).result).toBe("running");
     expect((await execa("sqlite3", [join(paths.stateDir, "db.sqlite"), "SELECT version FROM database_versions"])).stdout).toBe("v0.29.3");
     expect((await serveOn(paths, "0.28.0")).result).not.toBe("running"); // headscale refuses the downgrade
@@ -168,7 +185,9 @@ describe("a CLI render remembers the version it rendered", () => {
     // Going back needs rollbackFrom: the error says so, and with it the render goes through.
     const down = await render("0.28.0");
     expect(down.code).toBe(1);
-    expect(down.err).toContain('to roll back, write rollbackFrom: "0.29.3" instead of upgradeFrom (the kit restores the backup taken before 0.29.3 was deployed); else set version back to 0.29.3');
+    expect(down.err).toContain(
+      'to roll back, write rollbackFrom: "0.29.3" instead of upgradeFrom (the kit restores the backup taken before 0.29.3 was deployed); else set version back to 0.29.3',
+    );
     const file = join(dir, "tailnet-rollback.yaml");
     writeFileSync(file, stringify(specFor("0.28.0", undefined, "0.29.3")));
     expect(await runCli(["render", file, "--out", out], { out: () => {}, err: () => {} })).toBe(0);

@@ -17,7 +17,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFil
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type PreparedTailnet } from "../../model/index.js";
+import type { PreparedTailnet } from "../../model/index.js";
 import { renderTailnet, renderVmInstallScript } from "../../render/index.js";
 import { vmDnsSpec, vmProxySpec, vmSpec } from "../support/vm-specs.js";
 import { missingTool, needsRoot, skipReason } from "../support/requirements.js";
@@ -46,9 +46,16 @@ function vmRollbackSpec() {
   return spec;
 }
 
-const tailnets: PreparedTailnet[] = [prepareTailnet(vmSpec()), prepareTailnet(vmProxySpec()), prepareTailnet(vmDnsSpec()), prepareTailnet(vmUpgradeSpec()), prepareTailnet(vmRollbackSpec())];
+const tailnets: PreparedTailnet[] = [
+  prepareTailnet(vmSpec()),
+  prepareTailnet(vmProxySpec()),
+  prepareTailnet(vmDnsSpec()),
+  prepareTailnet(vmUpgradeSpec()),
+  prepareTailnet(vmRollbackSpec()),
+];
 const rendered = tailnets.map((t) => ({ tailnet: t, files: renderTailnet(t) }));
-const pick = (re: RegExp) => rendered.flatMap(({ tailnet, files }) => files.filter((f) => re.test(f.path)).map((f) => [`${tailnet.name}/${f.path}`, f, tailnet] as const));
+const pick = (re: RegExp) =>
+  rendered.flatMap(({ tailnet, files }) => files.filter((f) => re.test(f.path)).map((f) => [`${tailnet.name}/${f.path}`, f, tailnet] as const));
 const units = pick(/^hosts\/[^/]+\/(systemd|ddns|acme|backup)\/[^/]+\.(service|timer|path)$/);
 const services = units.filter(([label]) => label.endsWith(".service"));
 /** The units of the same host as `label` (`<tailnet>/hosts/<host>/...`). */
@@ -151,10 +158,18 @@ describe.skipIf(!!skipReason("validators: systemd units", missingTool("systemd-a
       "vm-rollback/hosts/hs/systemd/headscale.service",
     ]);
     const servers = services.filter(([label]) => label.includes("/systemd/"));
-    const kinds = new Set(servers.map(([, f]) => `${/ExecStart=\S*\/(\w+)/.exec(f.content)![1]} ${f.content.includes("AmbientCapabilities=CAP_NET_BIND_SERVICE") ? "cap" : "userns"}`));
+    const kinds = new Set(
+      servers.map(
+        ([, f]) => `${/ExecStart=\S*\/(\w+)/.exec(f.content)![1]} ${f.content.includes("AmbientCapabilities=CAP_NET_BIND_SERVICE") ? "cap" : "userns"}`,
+      ),
+    );
     expect([...kinds].sort()).toEqual(["derper cap", "derper userns", "headscale cap", "headscale userns"]);
     // Every unit file the kit renders anywhere is one of these kinds.
-    const names = new Set(rendered.flatMap(({ files }) => files.filter((f) => /\.(service|timer|path|socket|mount)$/.test(f.path)).map((f) => f.path.replace(/^hosts\/[^/]+\//, ""))));
+    const names = new Set(
+      rendered.flatMap(({ files }) =>
+        files.filter((f) => /\.(service|timer|path|socket|mount)$/.test(f.path)).map((f) => f.path.replace(/^hosts\/[^/]+\//, "")),
+      ),
+    );
     expect(new Set(units.map(([, f]) => f.path.replace(/^hosts\/[^/]+\//, "")))).toEqual(names);
   });
 
@@ -226,7 +241,7 @@ describe.skipIf(!!skipReason("validators: cloud-init", missingTool("cloud-init")
 
   it("the check has teeth: a misspelt key is refused", async () => {
     const [label, file] = userData[0]!;
-    const r = await schema(write(`cloud-init-bad/${label}`, file.content.replace("lock_passwd: true", "lock_passwd: \"maybe\"")));
+    const r = await schema(write(`cloud-init-bad/${label}`, file.content.replace("lock_passwd: true", 'lock_passwd: "maybe"')));
     expect(r.exitCode).not.toBe(0);
   });
 });
@@ -267,11 +282,15 @@ describe("the upgrade backup and the rollback in headscale's unit", () => {
   it("backs up as headscale's user, never root: restic's secrets as credentials, the network only for a remote repository", () => {
     const sftp = unit("vm-upgrade/hosts/hs/backup/cdktf-tailnet-headscale-backup.service");
     expect(sftp).toContain("User=headscale\nGroup=headscale\n");
-    expect(sftp).toContain("LoadCredential=restic-password:/etc/cdktf-tailnet/restic-password\nLoadCredential=restic-ssh-key:/etc/cdktf-tailnet/restic-ssh-key\nLoadCredential=restic-known-hosts:/etc/cdktf-tailnet/restic-known-hosts\n");
+    expect(sftp).toContain(
+      "LoadCredential=restic-password:/etc/cdktf-tailnet/restic-password\nLoadCredential=restic-ssh-key:/etc/cdktf-tailnet/restic-ssh-key\nLoadCredential=restic-known-hosts:/etc/cdktf-tailnet/restic-known-hosts\n",
+    );
     expect(sftp).toContain("RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6\n");
     expect(sftp).not.toContain("PrivateNetwork=yes");
     const local = unit("vm-rollback/hosts/hs/backup/cdktf-tailnet-headscale-backup.service");
-    expect(local).toContain("LoadCredential=restic-password:/etc/cdktf-tailnet/restic-password\nLoadCredential=restic-credentials:/etc/cdktf-tailnet/restic.env\n");
+    expect(local).toContain(
+      "LoadCredential=restic-password:/etc/cdktf-tailnet/restic-password\nLoadCredential=restic-credentials:/etc/cdktf-tailnet/restic.env\n",
+    );
     expect(local).toContain("ReadWritePaths=/mnt/backup/restic\n");
     expect(local).toContain("RequiresMountsFor=/mnt/backup/restic\n");
     expect(local).toContain("PrivateNetwork=yes\n");

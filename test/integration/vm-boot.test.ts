@@ -43,7 +43,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, it } from "vitest";
-import { type PreparedTailnet, type TailnetSpec } from "../../model/index.js";
+import type { PreparedTailnet, TailnetSpec } from "../../model/index.js";
 import { renderTailnet, type RenderedFile } from "../../render/index.js";
 import { bootVm, cleanupBoots, nspawnSkipReason, type ImageFile } from "../support/nspawn.js";
 import { upstreamBinary, upstreamSkipReason, upstreamVersions } from "../support/upstream.js";
@@ -91,10 +91,29 @@ function machines(binaries: { headscale: string; derper: string }): Machine[] {
   const certDir = mkdtempSync(join(tmpdir(), "cdktf-boot-tls-"));
   let tlsFiles: ImageFile[];
   try {
-    execFileSync("openssl", [
-      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=hs.example.com",
-      "-addext", "subjectAltName=DNS:hs.example.com,IP:127.0.0.1", "-keyout", join(certDir, "key.pem"), "-out", join(certDir, "cert.pem"),
-    ], { stdio: "ignore" });
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=hs.example.com",
+        "-addext",
+        "subjectAltName=DNS:hs.example.com,IP:127.0.0.1",
+        "-keyout",
+        join(certDir, "key.pem"),
+        "-out",
+        join(certDir, "cert.pem"),
+      ],
+      { stdio: "ignore" },
+    );
     tlsFiles = [
       { path: "/etc/headscale/tls/cert.pem", content: readFileSync(join(certDir, "cert.pem")), mode: 0o644 },
       // A throw-away test key; a real one would be 0640 root:headscale.
@@ -113,7 +132,17 @@ function machines(binaries: { headscale: string; derper: string }): Machine[] {
         users: [{ name: "alice" }],
         policy: { groups: { "group:admins": ["alice"] }, acls: [{ src: ["group:admins"], dst: ["*:*"] }] },
         headscale: { ...a.headscale, listenAddr: "0.0.0.0:8080", backup: { restic: { repository: RESTIC_REPOSITORY } } },
-        derp: { ...a.derp, regions: [{ id: 900, code: "lab", name: "Lab", nodes: [{ name: "lab-1", host: "vm-a", hostname: "192.0.2.10", certName: PIN, certificate: { mode: "manual" } }] }] },
+        derp: {
+          ...a.derp,
+          regions: [
+            {
+              id: 900,
+              code: "lab",
+              name: "Lab",
+              nodes: [{ name: "lab-1", host: "vm-a", hostname: "192.0.2.10", certName: PIN, certificate: { mode: "manual" } }],
+            },
+          ],
+        },
       },
       checks: [
         { key: "headscale-health", url: "http://127.0.0.1:8080/health", status: 200 },
@@ -131,7 +160,17 @@ function machines(binaries: { headscale: string; derper: string }): Machine[] {
         name: "boot-b",
         ...b,
         headscale: { ...b.headscale, tls: { mode: "files", certPath: "/etc/headscale/tls/cert.pem", keyPath: "/etc/headscale/tls/key.pem" } },
-        derp: { ...b.derp, regions: [{ id: 900, code: "lab", name: "Lab", nodes: [{ name: "lab-1", host: "vm-b", hostname: "192.0.2.10", derpPort: 8443, certName: PIN, certificate: { mode: "manual" } }] }] },
+        derp: {
+          ...b.derp,
+          regions: [
+            {
+              id: 900,
+              code: "lab",
+              name: "Lab",
+              nodes: [{ name: "lab-1", host: "vm-b", hostname: "192.0.2.10", derpPort: 8443, certName: PIN, certificate: { mode: "manual" } }],
+            },
+          ],
+        },
       },
       checks: [
         { key: "headscale-health", url: "https://127.0.0.1/health", status: 200 },
@@ -234,13 +273,20 @@ function dns01Spec(derperSha256: string): TailnetSpec {
               host: "vm-c",
               hostname: DNS01_HOSTNAME,
               derpPort: DNS01_PORT,
-              certificate: { mode: "dns-01", email: "admin@example.test", provider: { type: "rfc2136", nameserver: "127.0.0.1", zone: "example.test", tsigKeyName: "acme" } },
+              certificate: {
+                mode: "dns-01",
+                email: "admin@example.test",
+                provider: { type: "rfc2136", nameserver: "127.0.0.1", zone: "example.test", tsigKeyName: "acme" },
+              },
             },
           ],
         },
       ],
     },
-    hosts: [{ name: "hs" }, { name: "vm-c", firewall: { adminCidrs: ["10.0.0.0/8"] }, vm: { derper: { source: "url", url: "file:///opt/cdktf-test/derper", sha256: derperSha256 } } }],
+    hosts: [
+      { name: "hs" },
+      { name: "vm-c", firewall: { adminCidrs: ["10.0.0.0/8"] }, vm: { derper: { source: "url", url: "file:///opt/cdktf-test/derper", sha256: derperSha256 } } },
+    ],
   };
 }
 
@@ -343,7 +389,12 @@ cp /var/log/cloud-init-output.log /out/ 2>/dev/null
 
 function facts(outDir: string): Record<string, string> {
   const text = readFileSync(join(outDir, "facts"), "utf8");
-  return Object.fromEntries(text.split("\n").filter(Boolean).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+  return Object.fromEntries(
+    text
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+  );
 }
 
 describe.skipIf(skipReasonHere !== undefined)("VM artifacts on a booted machine (systemd-nspawn, real cloud-init)", () => {
@@ -425,7 +476,9 @@ describe.skipIf(skipReasonHere !== undefined)("VM artifacts on a booted machine 
         expect(f["backup-list"]).toMatch(new RegExp(`^local (\\d{8}T\\d{6}Z-${headscaleVersion.replace(/\./g, "\\.")}) restic \\1 $`));
         expect(f["backup-files"]).toBe("SHA256SUMS db.sqlite manifest noise_private.key ");
         expect(f["backup-verify"]).toBe("files=db.sqlite noise_private.key integrity=ok ");
-        expect(f["backup-journal"]).toMatch(/backup: took \d{8}T\d{6}Z-[\d.]+: db\.sqlite noise_private\.key \(integrity ok, database last used by headscale v[\d.]+\)\|.*backup: copied /);
+        expect(f["backup-journal"]).toMatch(
+          /backup: took \d{8}T\d{6}Z-[\d.]+: db\.sqlite noise_private\.key \(integrity ok, database last used by headscale v[\d.]+\)\|.*backup: copied /,
+        );
         expect(Number(f["backup-exposure"])).toBeLessThanOrEqual(1.5);
         expect(f["restic-repository"]).toBe("config data index keys locks snapshots ");
         expect(f["stat:/var/lib/headscale-backup"]).toBe("headscale:headscale 700");
@@ -454,7 +507,27 @@ describe.skipIf(skipReasonHere !== undefined)("VM artifacts on a booted machine 
     const ca = mkdtempSync(join(tmpdir(), "cdktf-boot-ca-"));
     let caFiles: ImageFile[];
     try {
-      execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=cdktf-tailnet boot test CA", "-keyout", join(ca, "ca.key"), "-out", join(ca, "ca.pem")], { stdio: "ignore" });
+      execFileSync(
+        "openssl",
+        [
+          "req",
+          "-x509",
+          "-newkey",
+          "ec",
+          "-pkeyopt",
+          "ec_paramgen_curve:P-256",
+          "-nodes",
+          "-days",
+          "2",
+          "-subj",
+          "/CN=cdktf-tailnet boot test CA",
+          "-keyout",
+          join(ca, "ca.key"),
+          "-out",
+          join(ca, "ca.pem"),
+        ],
+        { stdio: "ignore" },
+      );
       caFiles = [
         { path: "/opt/cdktf-test/ca.pem", content: readFileSync(join(ca, "ca.pem")), mode: 0o644 },
         // A throw-away test CA: the stand-in lego (a transient user) signs with it.
@@ -504,10 +577,22 @@ describe.skipIf(skipReasonHere !== undefined)("VM artifacts on a booted machine 
     expect(f["restart-result"]).toBe("success");
     // lego's unit: a transient user, no capability, no new privileges, seccomp; derper's files and
     // the secret file out of its reach, the secret only as its credential.
-    const standin = Object.fromEntries(f["issue-standin"]!.trim().split(" ").map((kv) => kv.split("=") as [string, string]));
+    const standin = Object.fromEntries(
+      f["issue-standin"]!.trim()
+        .split(" ")
+        .map((kv) => kv.split("=") as [string, string]),
+    );
     expect(standin.cmd).toBe("run");
     expect(Number(standin.uid)).toBeGreaterThanOrEqual(61184); // systemd's DynamicUser= range
-    expect(standin).toMatchObject({ CapEff: "0000000000000000", CapBnd: "0000000000000000", NoNewPrivs: "1", Seccomp: "2", "sees-derper": "no", "reads-secret-file": "no", "secret-via": "tsig-secret:9" });
+    expect(standin).toMatchObject({
+      CapEff: "0000000000000000",
+      CapBnd: "0000000000000000",
+      NoNewPrivs: "1",
+      Seccomp: "2",
+      "sees-derper": "no",
+      "reads-secret-file": "no",
+      "secret-via": "tsig-secret:9",
+    });
     expect(f["staged-owner"]).toBe(`${standin.uid} 700`); // lego's state, its own and private
 
     // Not due: the install unit runs and finds nothing to do; derper is left alone.

@@ -40,7 +40,16 @@ import type { PreparedTailnet, TailnetSpec } from "../../model/index.js";
 import { renderTailnet, renderVmInstallScript } from "../../render/index.js";
 import { prepareTailnet } from "../../secrets/index.js";
 import { hasCommand } from "../support/commands.js";
-import { bootSystemdContainer, dockerSkipReason, forwardToContainer, scratchDir, startDockerEngine, type DockerEngine, type Forward, type SystemdContainer } from "../support/docker-engine.js";
+import {
+  bootSystemdContainer,
+  dockerSkipReason,
+  forwardToContainer,
+  scratchDir,
+  startDockerEngine,
+  type DockerEngine,
+  type Forward,
+  type SystemdContainer,
+} from "../support/docker-engine.js";
 import { importSystemdImage, systemdImageTarball } from "../support/systemd-image.js";
 import { upstreamBinary, upstreamSkipReason, upstreamVersions } from "../support/upstream.js";
 
@@ -48,7 +57,9 @@ const TERRAFORM = process.env.TERRAFORM ?? "terraform";
 const skipReason =
   dockerSkipReason() ??
   upstreamSkipReason ??
-  (hasCommand(TERRAFORM) ? undefined : "terraform is not installed (the machine image ships /usr/local/bin/terraform; there is no Debian package), so nothing can be applied");
+  (hasCommand(TERRAFORM)
+    ? undefined
+    : "terraform is not installed (the machine image ships /usr/local/bin/terraform; there is no Debian package), so nothing can be applied");
 if (skipReason) console.warn(`vm-ssh-e2e skipped: ${skipReason}`);
 
 const headscaleVersion = upstreamVersions.headscale.at(-1)!.replace(/^v/, "");
@@ -127,7 +138,12 @@ describe.skipIf(skipReason !== undefined)("VmHost: terraform apply over SSH prov
     const app = new App({ outdir: join(scratch!.dir, "cdktf.out"), stackTraces: false });
     const stack = new TerraformStack(app, "vm");
     new LocalBackend(stack, { path: join(scratch!.dir, "terraform.tfstate") });
-    new VmHost(stack, "vm", { tailnet, hostName: HOST, secretsDir, connection: { host: "127.0.0.1", port: forward!.port, privateKeyFile: keyFile, hostKey, timeout: "30s" } });
+    new VmHost(stack, "vm", {
+      tailnet,
+      hostName: HOST,
+      secretsDir,
+      connection: { host: "127.0.0.1", port: forward!.port, privateKeyFile: keyFile, hostKey, timeout: "30s" },
+    });
     app.synth();
     stackDir = join(scratch!.dir, "cdktf.out", "stacks", "vm");
     return readFileSync(join(stackDir, "cdk.tf.json"), "utf8");
@@ -148,7 +164,12 @@ describe.skipIf(skipReason !== undefined)("VmHost: terraform apply over SSH prov
   /** Runs a POSIX sh script in the machine as root; its `say key value` lines become a record. */
   const facts = async (script: string): Promise<Record<string, string>> => {
     const r = await vm.exec(["sh", "-c", `say() { printf '%s=%s\\n' "$1" "$2"; }\n${script}`]);
-    return Object.fromEntries(r.stdout.split("\n").filter((l) => l.includes("=")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+    return Object.fromEntries(
+      r.stdout
+        .split("\n")
+        .filter((l) => l.includes("="))
+        .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+    );
   };
 
   const mainPids = async () => facts(`for u in headscale derper; do say $u "$(systemctl show -p MainPID --value $u.service)"; done`);
@@ -198,7 +219,9 @@ describe.skipIf(skipReason !== undefined)("VmHost: terraform apply over SSH prov
 
     keyFile = join(scratch.dir, "id_ed25519");
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "cdktf-tailnet-e2e", "-f", keyFile]);
-    await vm.exec(["sh", "-c", "install -d -m 0700 /root/.ssh && cat > /root/.ssh/authorized_keys && chmod 0600 /root/.ssh/authorized_keys"], { input: readFileSync(`${keyFile}.pub`, "utf8") });
+    await vm.exec(["sh", "-c", "install -d -m 0700 /root/.ssh && cat > /root/.ssh/authorized_keys && chmod 0600 /root/.ssh/authorized_keys"], {
+      input: readFileSync(`${keyFile}.pub`, "utf8"),
+    });
     // Like a stock Debian VM, the machine has RSA, ECDSA and Ed25519 host keys; Terraform's SSH
     // client negotiates ECDSA first, so that is the key it checks.
     hostKey = (await vm.exec(["cat", "/etc/ssh/ssh_host_ecdsa_key.pub"])).stdout.trim().split(" ").slice(0, 2).join(" ");
@@ -218,7 +241,10 @@ describe.skipIf(skipReason !== undefined)("VmHost: terraform apply over SSH prov
     // Secrets travel by path: neither the certificate's key nor the SSH key is in the JSON.
     const node = tailnet.derp.regions[0]!.nodes.find((n) => n.name === "lab-1")!;
     const certKey = readFileSync(node.derper.certificateFiles!.keyFile, "utf8");
-    for (const [what, secret] of [["certificate key", certKey.split("\n")[1]!], ["ssh key", readFileSync(keyFile, "utf8").split("\n")[1]!]] as const) {
+    for (const [what, secret] of [
+      ["certificate key", certKey.split("\n")[1]!],
+      ["ssh key", readFileSync(keyFile, "utf8").split("\n")[1]!],
+    ] as const) {
       expect(secret.length, what).toBeGreaterThan(20);
       expect(json.includes(secret), `${what} in cdk.tf.json`).toBe(false);
     }
@@ -256,7 +282,12 @@ describe.skipIf(skipReason !== undefined)("VmHost: terraform apply over SSH prov
       ["/var/lib/derper/certs/127.0.0.1.key", "derper:derper 600", local(node.derper.certificateFiles!.keyFile)],
     ];
     const f = await facts(
-      expected.map(([p, , content]) => `say "stat:${p}" "$(stat -c '%U:%G %a' ${p} 2>&1)"${content === undefined ? "" : `; say "sha:${p}" "$(sha256sum ${p} | cut -d' ' -f1)"`}`).join("\n") +
+      expected
+        .map(
+          ([p, , content]) =>
+            `say "stat:${p}" "$(stat -c '%U:%G %a' ${p} 2>&1)"${content === undefined ? "" : `; say "sha:${p}" "$(sha256sum ${p} | cut -d' ' -f1)"`}`,
+        )
+        .join("\n") +
         `\nsay users "$(getent passwd headscale derper | cut -d: -f1,6,7 | tr '\\n' ' ')"\nsay uploads "$(ls -A /var/cache/cdktf-tailnet/upload | tr '\\n' ' ')"`,
     );
     for (const [path, ownerMode, content] of expected) {
@@ -354,7 +385,9 @@ done
     expect(run.output).toContain("reloaded headscale.service");
     await waitForServices();
     const policy = renderTailnet(tailnet).find((x) => x.path === "headscale/policy.json")!.content;
-    const f = await facts(`say policy "$(sha256sum /etc/headscale/policy.json | cut -d' ' -f1)"; say active "$(systemctl is-active headscale.service derper.service | tr '\\n' ' ')"`);
+    const f = await facts(
+      `say policy "$(sha256sum /etc/headscale/policy.json | cut -d' ' -f1)"; say active "$(systemctl is-active headscale.service derper.service | tr '\\n' ' ')"`,
+    );
     expect(f.policy).toBe(sha256(policy));
     // headscale got SIGHUP and re-read the policy without complaint.
     const journal = (await vm.exec(["journalctl", "--no-pager", "-u", "headscale", "-o", "cat"])).stdout;

@@ -39,7 +39,9 @@ describe("lab certificates (the kit's own issuer)", () => {
     expect(text).toContain("Subject: CN = hs.example.com");
     expect(text).toMatch(/X509v3 Basic Constraints: critical\s*\n\s*CA:FALSE/);
     expect(text).toContain("TLS Web Server Authentication");
-    expect(text).toMatch(/X509v3 Subject Alternative Name:\s*\n\s*DNS:hs\.example\.com, IP Address:10\.77\.0\.10, IP Address:2001:DB8:77:0:0:0:0:10, IP Address:0:0:0:0:0:FFFF:A4D:A\s*\n/);
+    expect(text).toMatch(
+      /X509v3 Subject Alternative Name:\s*\n\s*DNS:hs\.example\.com, IP Address:10\.77\.0\.10, IP Address:2001:DB8:77:0:0:0:0:10, IP Address:0:0:0:0:0:FFFF:A4D:A\s*\n/,
+    );
     expect(keyId(caText, "X509v3 Subject Key Identifier")).toMatch(/^[0-9A-F]{2}(:[0-9A-F]{2}){19}$/); // SHA-1 of the CA's public key
     expect(keyId(text, "X509v3 Authority Key Identifier")).toBe(keyId(caText, "X509v3 Subject Key Identifier"));
     expect(openssl("verify", "-CAfile", ca.certFile, "-purpose", "sslserver", server.certFile)).toContain(": OK");
@@ -64,7 +66,9 @@ describe("lab certificates (the kit's own issuer)", () => {
     const port = (server.address() as AddressInfo).port;
     const hello = (servername: string | undefined) =>
       new Promise<string>((resolve, reject) => {
-        const s = connect({ host: "127.0.0.1", port, ca: readFileSync(ca.certFile), ...(servername && { servername }) }, () => s.once("data", (d) => resolve(String(d))));
+        const s = connect({ host: "127.0.0.1", port, ca: readFileSync(ca.certFile), ...(servername && { servername }) }, () =>
+          s.once("data", (d) => resolve(String(d))),
+        );
         s.on("error", reject);
       });
     try {
@@ -80,9 +84,13 @@ describe("lab certificates (the kit's own issuer)", () => {
     const dir = scratchDir("cdktf-tailnet-lab-refuse-");
     const ca = await createLabCa(dir, "ef56");
     const notCa = issueSelfSigned("derp.example.com", 1);
-    expect(() => issueCertificate({ commonName: "x.example.com", names: ["x.example.com"], days: 1, issuer: notCa })).toThrow("CN=derp.example.com is not a CA certificate, so it cannot sign others");
+    expect(() => issueCertificate({ commonName: "x.example.com", names: ["x.example.com"], days: 1, issuer: notCa })).toThrow(
+      "CN=derp.example.com is not a CA certificate, so it cannot sign others",
+    );
     const otherKey = issueCertificate({ commonName: "other", names: [], days: 1, ca: true }).keyPem;
-    expect(() => issueCertificate({ commonName: "x.example.com", names: ["x.example.com"], days: 1, issuer: { certPem: readFileSync(ca.certFile), keyPem: otherKey } })).toThrow("is not the private key of CN=cdktf-tailnet lab CA ef56");
+    expect(() =>
+      issueCertificate({ commonName: "x.example.com", names: ["x.example.com"], days: 1, issuer: { certPem: readFileSync(ca.certFile), keyPem: otherKey } }),
+    ).toThrow("is not the private key of CN=cdktf-tailnet lab CA ef56");
     expect(() => issueCertificate({ commonName: "x", names: [], days: 1 })).toThrow("a server certificate needs at least one name");
   });
 });

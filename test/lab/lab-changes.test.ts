@@ -57,7 +57,8 @@ describe("planLab", () => {
 
   it("numbers machines from .10 of another IPv4 /24, and refuses a subnet that is not one", () => {
     expect(planLab(resolved(exampleSpec()), 1, "10.78.1.0/24").machines[0]!.address).toBe("10.78.1.10");
-    for (const bad of ["10.78.1.5/24", "10.78.0.0/16", "2001:db8::/64", "010.78.1.0/24"]) expect(() => planLab(resolved(exampleSpec()), 1, bad), bad).toThrow(`lab subnet must be an IPv4 /24, got ${bad}`);
+    for (const bad of ["10.78.1.5/24", "10.78.0.0/16", "2001:db8::/64", "010.78.1.0/24"])
+      expect(() => planLab(resolved(exampleSpec()), 1, bad), bad).toThrow(`lab subnet must be an IPv4 /24, got ${bad}`);
   });
 
   it("gives no mesh clients to a region whose nodes share a host", () => {
@@ -75,14 +76,34 @@ describe("planLab: the LAN behind a subnet router, and the user the clients join
   it("puts the example's 192.168.100.0/24 behind home-router, and joins the clients as alice, whom the policy lets reach it", () => {
     const plan = planLab(resolved(exampleSpec()), 2);
     expect(plan.lans).toEqual([
-      { name: "home-router-lan", router: "home-router", route: "192.168.100.0/24", routerAddress: "192.168.100.1", listenerAddress: "192.168.100.2", prefixLength: 24, allowedUsers: ["alice", "home"] },
+      {
+        name: "home-router-lan",
+        router: "home-router",
+        route: "192.168.100.0/24",
+        routerAddress: "192.168.100.1",
+        listenerAddress: "192.168.100.2",
+        prefixLength: 24,
+        allowedUsers: ["alice", "home"],
+      },
     ]);
     expect(plan.routeClient).toBe("client-1");
     // The router is the example's exit node too: an upstream behind it, and the first client tries it.
-    expect(plan.upstreams).toEqual([{ name: "home-router-up", exitNode: "home-router", exitAddress: "203.0.113.1", gatewayAddress: "203.0.113.2", listenerAddress: "198.51.100.80", prefixLength: 24 }]);
+    expect(plan.upstreams).toEqual([
+      {
+        name: "home-router-up",
+        exitNode: "home-router",
+        exitAddress: "203.0.113.1",
+        gatewayAddress: "203.0.113.2",
+        listenerAddress: "198.51.100.80",
+        prefixLength: 24,
+      },
+    ]);
     expect(plan.exitClient).toBe("client-1");
     // home-lab (the lab's own user) is in no rule of the example's policy: its nodes would not even see each other.
-    expect(plan.clientUser).toEqual({ name: "alice", why: "the policy lets alice's nodes reach each other and the advertised routes, not those of home-lab (the lab's own user)" });
+    expect(plan.clientUser).toEqual({
+      name: "alice",
+      why: "the policy lets alice's nodes reach each other and the advertised routes, not those of home-lab (the lab's own user)",
+    });
     expect(plan.machines.filter((m) => m.kind === "client").map((m) => [m.name, m.user])).toEqual([
       ["client-1", "alice"],
       ["client-2", "alice"],
@@ -95,7 +116,15 @@ describe("planLab: the LAN behind a subnet router, and the user the clients join
     const small = resolved(smallLabSpec({ router: true }));
     expect(planLab(small, 2).clientUser).toEqual({ name: "lab-small", why: undefined });
     const spec = smallLabSpec({ router: true });
-    spec.policy = { ...spec.policy, groups: { "group:ops": ["ops"] }, hosts: { lan: "192.168.100.0/24" }, acls: [{ src: ["group:ops"], dst: ["lan:22"] }, { src: ["ops"], dst: ["ops:*"] }] };
+    spec.policy = {
+      ...spec.policy,
+      groups: { "group:ops": ["ops"] },
+      hosts: { lan: "192.168.100.0/24" },
+      acls: [
+        { src: ["group:ops"], dst: ["lan:22"] },
+        { src: ["ops"], dst: ["ops:*"] },
+      ],
+    };
     const t = resolved(spec);
     expect(usersAllowed(t, { address: "192.168.100.2" })).toEqual(["ops"]);
     expect(usersAllowed(t, { address: "192.168.101.2" })).toEqual([]);
@@ -135,7 +164,11 @@ describe("applyLabChanges on the example", () => {
   });
 
   it("breaks exactly what a test asks for, each listed as a change", () => {
-    const broken = applyLabChanges(exampleSpec(), { ...inputs, secretsDir: join(dir, "secrets-broken"), breaks: ["verify-off", "mesh-key-mismatch", "route-not-auto-approved", "exit-not-approved", "foreign-region", "pin-mismatch", "wrong-pin-matches"] });
+    const broken = applyLabChanges(exampleSpec(), {
+      ...inputs,
+      secretsDir: join(dir, "secrets-broken"),
+      breaks: ["verify-off", "mesh-key-mismatch", "route-not-auto-approved", "exit-not-approved", "foreign-region", "pin-mismatch", "wrong-pin-matches"],
+    });
     const subjects = broken.changes.map((c) => c.subject).filter((s) => s.startsWith("break "));
     expect(subjects).toEqual([
       "break foreign-region: derp region 900 (nyc)",
@@ -152,7 +185,9 @@ describe("applyLabChanges on the example", () => {
     // mesh-key-mismatch: the two hkg nodes get different keys.
     expect(readFileSync(broken.meshKeys.get("hkg-1")!, "utf8")).not.toBe(readFileSync(broken.meshKeys.get("hkg-2")!, "utf8"));
     // route-not-auto-approved: the rendered policy no longer auto-approves the router's route.
-    const policy = JSON.parse(broken.files.find((f) => f.path === "headscale/policy.json")!.content) as { autoApprovers: { routes?: Record<string, string[]>; exitNode?: string[] } };
+    const policy = JSON.parse(broken.files.find((f) => f.path === "headscale/policy.json")!.content) as {
+      autoApprovers: { routes?: Record<string, string[]>; exitNode?: string[] };
+    };
     expect(policy.autoApprovers.routes?.["192.168.100.0/24"]).toBeUndefined();
     // exit-not-approved: nor its exit node.
     expect((policy.autoApprovers as { exitNode?: string[] }).exitNode).toBeUndefined();
@@ -170,14 +205,25 @@ describe("applyLabChanges on the example", () => {
     expect(broken.probe!.wrongPin).toBe(certificatePin(served.raw));
     // Without breaks, derper serves what the pin names.
     expect(lab.breaks.size).toBe(0);
-    expect(certificatePin(new X509Certificate(readFileSync(lab.derperCertificates.get("edge-1")!.certFile)).raw)).toBe(nodeNamed(lab.tailnet, "edge-1")!.certName);
+    expect(certificatePin(new X509Certificate(readFileSync(lab.derperCertificates.get("edge-1")!.certFile)).raw)).toBe(
+      nodeNamed(lab.tailnet, "edge-1")!.certName,
+    );
   });
 
   it("refuses a break the model gives nothing to break", async () => {
     const small = resolved(smallLabSpec());
     mkdirSync(join(dir, "small"), { recursive: true });
     const lab1 = await issueLabCertificate(await createLabCa(join(dir, "small"), "small"), join(dir, "small"), "derp-lab-1", ["derp1.example.com"]);
-    expect(() => applyLabChanges(smallLabSpec(), { ...inputs, plan: planLab(small, 2), model: small, dnsNodeCertificates: new Map([["lab-1", lab1]]), wrongPin: undefined, breaks: ["pin-mismatch"] })).toThrow(/break pin-mismatch: the model has no DERP node named by an IP address with a pinned certificate/);
+    expect(() =>
+      applyLabChanges(smallLabSpec(), {
+        ...inputs,
+        plan: planLab(small, 2),
+        model: small,
+        dnsNodeCertificates: new Map([["lab-1", lab1]]),
+        wrongPin: undefined,
+        breaks: ["pin-mismatch"],
+      }),
+    ).toThrow(/break pin-mismatch: the model has no DERP node named by an IP address with a pinned certificate/);
   });
 
   it("changes only what a lab must change, and says so", () => {
@@ -267,7 +313,11 @@ describe("applyLabChanges on the how-to's tailnet (headscale at an IP address, n
       secretsDir: join(dir, "secrets-how-to"),
       wrongPin: `sha256-raw:${"cd".repeat(32)}`,
       headscalePaths: { configDir: join(dir, "how", "etc"), stateDir: join(dir, "how", "lib"), runDir: join(dir, "how", "run") },
-      derperPaths: (node) => ({ keyFile: join(dir, "how", node, "derper.key"), certDir: join(dir, "how", node, "certs"), meshKeyFile: join(dir, "how", node, "mesh.key") }),
+      derperPaths: (node) => ({
+        keyFile: join(dir, "how", node, "derper.key"),
+        certDir: join(dir, "how", node, "certs"),
+        meshKeyFile: join(dir, "how", node, "mesh.key"),
+      }),
     });
     expect(lab.changes.find((c) => c.subject === "headscale.serverUrl")).toEqual({
       subject: "headscale.serverUrl",
@@ -296,7 +346,9 @@ describe("applyLabChanges on the how-to's tailnet (headscale at an IP address, n
     expect(labServerHost(spec.headscale.serverUrl, plan)).toBe(plan.machines.find((m) => m.headscale)!.address);
     expect(labServerHost("https://hs.example.com", plan)).toBe("hs.example.com");
     mkdirSync(join(dir, "ip-ca"), { recursive: true });
-    const files = await issueLabCertificate(await createLabCa(join(dir, "ip-ca"), "ip"), join(dir, "ip-ca"), "headscale", [labServerHost(spec.headscale.serverUrl, plan)]);
+    const files = await issueLabCertificate(await createLabCa(join(dir, "ip-ca"), "ip"), join(dir, "ip-ca"), "headscale", [
+      labServerHost(spec.headscale.serverUrl, plan),
+    ]);
     const cert = new X509Certificate(readFileSync(files.certFile));
     expect(cert.checkIP(labServerHost(spec.headscale.serverUrl, plan))).toBe(labServerHost(spec.headscale.serverUrl, plan));
   });

@@ -32,7 +32,10 @@ vi.mock("../../model/resolve.js", async (importOriginal) => {
   return { ...actual, resolve: vi.fn(actual.resolve) };
 });
 // The machine check (Linux, root, ip/openssl/curl/mount) is the runtime's: these steps start nothing.
-vi.mock("../../lab/runtime.js", async (importOriginal) => ({ ...(await importOriginal<typeof import("../../lab/runtime.js")>()), labUnsupportedReason: () => undefined }));
+vi.mock("../../lab/runtime.js", async (importOriginal) => ({
+  ...(await importOriginal<typeof import("../../lab/runtime.js")>()),
+  labUnsupportedReason: () => undefined,
+}));
 
 const dir = mkdtempSync(join(tmpdir(), "lab-run-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

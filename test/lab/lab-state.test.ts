@@ -32,7 +32,11 @@ describe("the lab's lock and record", () => {
     const first = await LabRunRecord.acquire({ dir, runId: "a1a1", tailnet: "home-lab" });
     first.namespace("tla1a1-switch");
     first.process({ name: "self", machine: "x", pid: process.pid });
-    const state = JSON.parse(readFileSync(join(dir, "run-a1a1.json"), "utf8")) as { namespaces: string[]; processes: { pid: number; startTime: string }[]; owner: { pid: number } };
+    const state = JSON.parse(readFileSync(join(dir, "run-a1a1.json"), "utf8")) as {
+      namespaces: string[];
+      processes: { pid: number; startTime: string }[];
+      owner: { pid: number };
+    };
     expect(state.namespaces).toEqual(["tla1a1-switch"]);
     expect(state.processes[0]).toMatchObject({ pid: process.pid, startTime: processId(process.pid)!.startTime });
     expect(state.owner.pid).toBe(process.pid);
@@ -40,7 +44,9 @@ describe("the lab's lock and record", () => {
     const second = await LabRunRecord.acquire({ dir, runId: "b2b2", tailnet: "other" }).catch((e: unknown) => e);
     expect(second).toBeInstanceOf(LabBusy);
     expect((second as LabBusy).reason).toBe("running");
-    expect((second as LabBusy).message).toMatch(new RegExp(`^another lab is running on this machine: run a1a1 of tailnet home-lab, started \\d+ s ago by pid ${process.pid} `));
+    expect((second as LabBusy).message).toMatch(
+      new RegExp(`^another lab is running on this machine: run a1a1 of tailnet home-lab, started \\d+ s ago by pid ${process.pid} `),
+    );
     expect((second as LabBusy).message).toMatch(/`cdktf-tailnet lab down`/);
 
     // Waiting: the first releases meanwhile.
@@ -57,7 +63,10 @@ describe("the lab's lock and record", () => {
   it("takes over the lock of a lab that is gone and left nothing", async () => {
     const dir = stateDir();
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, "lock"), JSON.stringify({ runId: "d4d4", owner: { pid: deadPid(), startTime: "1", command: "gone" }, tailnet: "t", startedAt: new Date().toISOString() }));
+    writeFileSync(
+      join(dir, "lock"),
+      JSON.stringify({ runId: "d4d4", owner: { pid: deadPid(), startTime: "1", command: "gone" }, tailnet: "t", startedAt: new Date().toISOString() }),
+    );
     const record = await LabRunRecord.acquire({ dir, runId: "e5e5", tailnet: "t" });
     expect(JSON.parse(readFileSync(join(dir, "lock"), "utf8")).runId).toBe("e5e5");
     record.release();
@@ -71,12 +80,28 @@ describe("the lab's lock and record", () => {
     const owner = { pid: deadPid(), startTime: "1", command: "cdktf-tailnet lab x.yaml" };
     const startedAt = new Date().toISOString();
     writeFileSync(join(dir, "lock"), JSON.stringify({ runId: "f6f6", owner, tailnet: "home-lab", startedAt }));
-    writeFileSync(join(dir, "run-f6f6.json"), JSON.stringify({ runId: "f6f6", prefix: "tlf6f6-", tailnet: "home-lab", owner, startedAt, runDir, namespaces: [], processes: [{ pid: deadPid(), startTime: "1", name: "headscale", machine: "cloud" }] }));
+    writeFileSync(
+      join(dir, "run-f6f6.json"),
+      JSON.stringify({
+        runId: "f6f6",
+        prefix: "tlf6f6-",
+        tailnet: "home-lab",
+        owner,
+        startedAt,
+        runDir,
+        namespaces: [],
+        processes: [{ pid: deadPid(), startTime: "1", name: "headscale", machine: "cloud" }],
+      }),
+    );
 
     const refused = await LabRunRecord.acquire({ dir, runId: "a7a7", tailnet: "t" }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(LabBusy);
     expect((refused as LabBusy).reason).toBe("leftovers");
-    expect((refused as LabBusy).message).toMatch(new RegExp(`^a lab that did not end cleanly \\(run f6f6 of tailnet home-lab, started \\d+ s ago by pid ${owner.pid}, which is gone: killed\\?\\) left its run directory ${runDir} behind\\.\\nRemove them first: \`cdktf-tailnet lab down\``));
+    expect((refused as LabBusy).message).toMatch(
+      new RegExp(
+        `^a lab that did not end cleanly \\(run f6f6 of tailnet home-lab, started \\d+ s ago by pid ${owner.pid}, which is gone: killed\\?\\) left its run directory ${runDir} behind\\.\\nRemove them first: \`cdktf-tailnet lab down\``,
+      ),
+    );
 
     const lines: string[] = [];
     const down = await labDown({ stateDir: dir, onProgress: (l) => lines.push(l) });

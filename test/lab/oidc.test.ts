@@ -9,12 +9,19 @@ import { LAB_OIDC, smallLabSpec } from "../../lab/specs.js";
 import type { LabChange } from "../../lab/lab-changes.js";
 import { loadTailnet, type ResolvedOidc } from "../../model/index.js";
 
-const oidcOf = (extra: Partial<typeof LAB_OIDC> = {}): ResolvedOidc => loadTailnet({ ...smallLabSpec(), headscale: { ...smallLabSpec().headscale, oidc: { ...LAB_OIDC, ...extra } } }).headscale.oidc!;
+const oidcOf = (extra: Partial<typeof LAB_OIDC> = {}): ResolvedOidc =>
+  loadTailnet({ ...smallLabSpec(), headscale: { ...smallLabSpec().headscale, oidc: { ...LAB_OIDC, ...extra } } }).headscale.oidc!;
 
 describe("the lab's OpenID Connect provider", () => {
   it("logs in a user every allowed list admits, then one none admits", () => {
     const users = labOidcUsers(oidcOf());
-    expect(users.first).toEqual({ Subject: "lab-user", Email: "lab-user@example.com", EmailVerified: true, PreferredUsername: "lab-user", Groups: ["tailnet-users"] });
+    expect(users.first).toEqual({
+      Subject: "lab-user",
+      Email: "lab-user@example.com",
+      EmailVerified: true,
+      PreferredUsername: "lab-user",
+      Groups: ["tailnet-users"],
+    });
     expect(users.outsider).toMatchObject({ Email: "outsider@outside.invalid", Groups: ["lab-outsiders"] });
     expect(users.restrictions).toBe("allowedDomains example.com; allowedGroups tailnet-users");
     expect(labOidcUsers(oidcOf({ allowedUsers: ["ann@corp.example"] })).first.Email).toBe("ann@corp.example");

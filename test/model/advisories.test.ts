@@ -36,7 +36,17 @@ function pinned(version?: string) {
 
 describe("headscale releases and advisories", () => {
   it("knows 0.29.4 to 0.29.8, defaults to 0.29.8, and 0.29.8 has no known advisory", () => {
-    expect(SUPPORTED_HEADSCALE_VERSIONS.filter((v) => v.startsWith("0.29."))).toEqual(["0.29.0", "0.29.1", "0.29.2", "0.29.3", "0.29.4", "0.29.5", "0.29.6", "0.29.7", "0.29.8"]);
+    expect(SUPPORTED_HEADSCALE_VERSIONS.filter((v) => v.startsWith("0.29."))).toEqual([
+      "0.29.0",
+      "0.29.1",
+      "0.29.2",
+      "0.29.3",
+      "0.29.4",
+      "0.29.5",
+      "0.29.6",
+      "0.29.7",
+      "0.29.8",
+    ]);
     expect(DEFAULT_HEADSCALE_VERSION).toBe("0.29.8");
     expect(advisoriesFor("headscale", DEFAULT_HEADSCALE_VERSION)).toEqual([]);
     expect(safeHeadscaleVersion()).toBe(DEFAULT_HEADSCALE_VERSION);
@@ -62,7 +72,12 @@ describe("headscale releases and advisories", () => {
     const result = pinned("0.29.3");
     expect(result.ok).toBe(true);
     expect(result.warnings).toEqual([
-      { path: "headscale.version", message: `headscale 0.29.3 has a known security advisory: ${SECURITY_0_29_7}`, fix: 'set headscale.version to 0.29.8 (with upgradeFrom: "0.29.3" while it deploys)', subject: { kind: "headscale" } },
+      {
+        path: "headscale.version",
+        message: `headscale 0.29.3 has a known security advisory: ${SECURITY_0_29_7}`,
+        fix: 'set headscale.version to 0.29.8 (with upgradeFrom: "0.29.3" while it deploys)',
+        subject: { kind: "headscale" },
+      },
       {
         path: "headscale.version",
         subject: { kind: "headscale" },
@@ -74,7 +89,9 @@ describe("headscale releases and advisories", () => {
 
   it("0.29.7 warns only about #3724; an older minor is told the upgrade path", () => {
     expect(pinned("0.29.7").warnings.map((w) => w.message)).toEqual([`headscale 0.29.7 has a known compatibility advisory: ${COMPAT_3724}`]);
-    expect(pinned("0.27.1").warnings[0]!.fix).toBe("upgrade one minor version at a time, 0.27.1 -> 0.28.0 -> 0.29.8, with headscale.upgradeFrom set to the deployed release at each step");
+    expect(pinned("0.27.1").warnings[0]!.fix).toBe(
+      "upgrade one minor version at a time, 0.27.1 -> 0.28.0 -> 0.29.8, with headscale.upgradeFrom set to the deployed release at each step",
+    );
     expect(pinned("0.29.8").warnings).toEqual([]);
     expect(pinned().warnings).toEqual([]);
   });
@@ -83,11 +100,26 @@ describe("headscale releases and advisories", () => {
     const spec = minimalSpec();
     spec.derp!.derper = { version: "1.102.5" };
     expect(validate(spec).warnings.filter((w) => w.path.startsWith("derp.derper"))).toEqual([]);
-    const table: Advisory[] = [{ id: "TS-TEST-1", kind: "security", programs: ["derper"], affects: "derper: a test finding", fixedIn: "1.104.4", affectedFrom: "1.102.4", source: "https://example.com/ts-test-1" }];
+    const table: Advisory[] = [
+      {
+        id: "TS-TEST-1",
+        kind: "security",
+        programs: ["derper"],
+        affects: "derper: a test finding",
+        fixedIn: "1.104.4",
+        affectedFrom: "1.102.4",
+        source: "https://example.com/ts-test-1",
+      },
+    ];
     const warnings = new IssueList();
     checkAdvisories({ spec, version: undefined, warnings }, table);
     expect(warnings.issues).toEqual([
-      { path: "derp.derper.version", message: "derper from Tailscale 1.102.5 has a known security advisory: TS-TEST-1, derper: a test finding; fixed in 1.104.4 (https://example.com/ts-test-1)", fix: "set derp.derper.version to 1.104.4 or later" },
+      {
+        path: "derp.derper.version",
+        message:
+          "derper from Tailscale 1.102.5 has a known security advisory: TS-TEST-1, derper: a test finding; fixed in 1.104.4 (https://example.com/ts-test-1)",
+        fix: "set derp.derper.version to 1.104.4 or later",
+      },
     ]);
     expect(advisoriesFor("derper", "1.102.3", table)).toEqual([]); // before affectedFrom
     expect(advisoriesFor("derper", "1.104.4", table)).toEqual([]); // fixed

@@ -56,11 +56,21 @@ describe("headscale's backups in the model", () => {
       kind: "sftp",
       passwordFile: "/etc/cdktf-tailnet/restic-password",
       credentialsFile: undefined,
-      sftp: { target: "backup@backup.example.com", port: 2222, keyFile: "/etc/cdktf-tailnet/restic-ssh-key", knownHostsFile: "/etc/cdktf-tailnet/restic-known-hosts" },
+      sftp: {
+        target: "backup@backup.example.com",
+        port: 2222,
+        keyFile: "/etc/cdktf-tailnet/restic-ssh-key",
+        knownHostsFile: "/etc/cdktf-tailnet/restic-known-hosts",
+      },
       keep: { hourly: 24, daily: 30, weekly: 8 },
     });
     spec.headscale.backup.restic = { repository: "sftp:backup@10.0.0.2:/srv/restic", sshKeyFile: "/root/.ssh/backup" };
-    expect(loadTailnet(spec).headscale.backup!.restic!.sftp).toEqual({ target: "backup@10.0.0.2", port: undefined, keyFile: "/root/.ssh/backup", knownHostsFile: "/etc/cdktf-tailnet/restic-known-hosts" });
+    expect(loadTailnet(spec).headscale.backup!.restic!.sftp).toEqual({
+      target: "backup@10.0.0.2",
+      port: undefined,
+      keyFile: "/root/.ssh/backup",
+      knownHostsFile: "/etc/cdktf-tailnet/restic-known-hosts",
+    });
     spec.headscale.backup.restic = { repository: "s3:https://s3.example.com/backups/hs", credentialsFile: "/etc/cdktf-tailnet/s3.env" };
     expect(loadTailnet(spec).headscale.backup!.restic).toMatchObject({ kind: "s3", credentialsFile: "/etc/cdktf-tailnet/s3.env", sftp: undefined });
   });

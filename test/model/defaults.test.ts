@@ -42,7 +42,7 @@ function variants(node: SchemaNode): SchemaNode[] {
 /** The text a node documents as its default, whitespace removed. */
 function documented(node: SchemaNode): string | undefined {
   if ("default" in node) return JSON.stringify(node.default);
-  const sentence = /Default: ([^]*)$/.exec(node.description ?? "")?.[1];
+  const sentence = /Default: ([\s\S]*)$/.exec(node.description ?? "")?.[1];
   return sentence?.replace(/\s+/g, "");
 }
 
@@ -74,8 +74,14 @@ function docOf(path: string[]): { field: string; text: string } | undefined {
     const children = nodes.flatMap(variants).flatMap((n) => (n.properties?.[key] ? [n.properties[key]!] : []));
     if (children.length === 0) break;
     // A parent whose documented default is an object names this key in it (e.g. tls: { mode: "proxy" }).
-    const parentText = nodes.flatMap((n) => [n, ...variants(n)]).map(documented).find((t) => t !== undefined && t.includes(`${key}:`) || t?.includes(`"${key}":`));
-    const own = children.flatMap((c) => [c, ...variants(c)]).map(documented).find((t) => t !== undefined);
+    const parentText = nodes
+      .flatMap((n) => [n, ...variants(n)])
+      .map(documented)
+      .find((t) => t?.includes(`${key}:`) || t?.includes(`"${key}":`));
+    const own = children
+      .flatMap((c) => [c, ...variants(c)])
+      .map(documented)
+      .find((t) => t !== undefined);
     if (own !== undefined) found = { field: path.slice(0, i + 1).join("."), text: own };
     else if (parentText !== undefined) found = { field: path.slice(0, i).join("."), text: parentText };
     nodes = children;
@@ -101,12 +107,21 @@ describe("the table of defaults", () => {
     const hs = tailnet.headscale;
     expect(tailnet.name).toBe(DEFAULTS.name);
     expect(hs.version.version).toBe(DEFAULTS.headscale.version);
-    expect([hs.listenAddr, hs.metricsListenAddr, hs.grpcListenAddr]).toEqual([DEFAULTS.headscale.listenAddr.behindProxy, DEFAULTS.headscale.metricsListenAddr, DEFAULTS.headscale.grpcListenAddr]);
+    expect([hs.listenAddr, hs.metricsListenAddr, hs.grpcListenAddr]).toEqual([
+      DEFAULTS.headscale.listenAddr.behindProxy,
+      DEFAULTS.headscale.metricsListenAddr,
+      DEFAULTS.headscale.grpcListenAddr,
+    ]);
     expect(hs.prefixes).toEqual({ v4: DEFAULTS.headscale.prefixes.v4, v6: DEFAULTS.headscale.prefixes.v6, allocation: DEFAULTS.headscale.prefixes.allocation });
     expect(hs.dns.nameservers.global).toEqual(DEFAULTS.headscale.dns.nameservers.global);
     expect(hs.ephemeralInactivityTimeout).toBe(DEFAULTS.headscale.ephemeralInactivityTimeout);
     const node = nodeNamed(tailnet, "fra-1")!;
-    expect([node.derpPort, node.stunPort, node.canPort80, node.derper.certificateSource]).toEqual([DEFAULTS.derp.regions.nodes.derpPort, DEFAULTS.derp.regions.nodes.stunPort, true, "letsencrypt"]);
+    expect([node.derpPort, node.stunPort, node.canPort80, node.derper.certificateSource]).toEqual([
+      DEFAULTS.derp.regions.nodes.derpPort,
+      DEFAULTS.derp.regions.nodes.stunPort,
+      true,
+      "letsencrypt",
+    ]);
     expect(tailnet.derp.derperVersion).toBe(DEFAULTS.derp.derper.version);
   });
 });

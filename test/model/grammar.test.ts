@@ -84,7 +84,10 @@ const cases: Record<GrammarName, { accepts: string[]; refuses: [string, string][
     refuses: [
       ["hs.example.com", '"hs.example.com" is not an http or https URL'],
       ["ftp://x.example.com", '"ftp://x.example.com" is not an http or https URL'],
-      ["https://hs.example.com\n[Service]\nExecStartPre=+/bin/sh -c id", '"https://hs.example.com\\n[Service]\\nExecSta…" contains a line break (U+000A), which an http or https URL never holds'],
+      [
+        "https://hs.example.com\n[Service]\nExecStartPre=+/bin/sh -c id",
+        '"https://hs.example.com\\n[Service]\\nExecSta…" contains a line break (U+000A), which an http or https URL never holds',
+      ],
     ],
   },
   downloadUrl: {
@@ -209,10 +212,28 @@ const cases: Record<GrammarName, { accepts: string[]; refuses: [string, string][
       ["x;rm -rf /", '"x;rm -rf /" is not an image reference'],
     ],
   },
-  databaseName: { accepts: ["headscale", "hs_db"], refuses: [["1db", '"1db" is not a database name'], ["a b", '"a b" is not a database name']] },
+  databaseName: {
+    accepts: ["headscale", "hs_db"],
+    refuses: [
+      ["1db", '"1db" is not a database name'],
+      ["a b", '"a b" is not a database name'],
+    ],
+  },
   oauthToken: { accepts: ["headscale", "123-abc.apps.googleusercontent.com", "openid"], refuses: [["a b", '"a b" is not an OAuth client id or scope']] },
-  parameterName: { accepts: ["domain_hint", "prompt"], refuses: [["1x", '"1x" is not a parameter name'], ["__proto__", '"__proto__" is not a parameter name']] },
-  parameterValue: { accepts: ["example.com", "", "select_account"], refuses: [["a b", '"a b" is not a parameter value'], ['a"b', '"a\\"b" is not a parameter value']] },
+  parameterName: {
+    accepts: ["domain_hint", "prompt"],
+    refuses: [
+      ["1x", '"1x" is not a parameter name'],
+      ["__proto__", '"__proto__" is not a parameter name'],
+    ],
+  },
+  parameterValue: {
+    accepts: ["example.com", "", "select_account"],
+    refuses: [
+      ["a b", '"a b" is not a parameter value'],
+      ['a"b', '"a\\"b" is not a parameter value'],
+    ],
+  },
   interfaceName: {
     accepts: ["eth0", "ppp0", "eth0.100"],
     refuses: [
@@ -222,14 +243,35 @@ const cases: Record<GrammarName, { accepts: string[]; refuses: [string, string][
   },
   tsigKeyName: { accepts: ["home-ddns", "key.example.com."], refuses: [["home ddns", '"home ddns" is not a TSIG key name']] },
   certName: { accepts: [`sha256-raw:${"0".repeat(64)}`, "derp.example.com"], refuses: [["sha256 raw", '"sha256 raw" is not a certificate name or pin']] },
-  groupName: { accepts: ["group:admins"], refuses: [["admins", '"admins" is not a group name'], ["group:Admins", '"group:Admins" is not a group name']] },
-  tagName: { accepts: ["tag:router"], refuses: [["router", '"router" is not a tag'], ["tag:Router", '"tag:Router" is not a tag']] },
+  groupName: {
+    accepts: ["group:admins"],
+    refuses: [
+      ["admins", '"admins" is not a group name'],
+      ["group:Admins", '"group:Admins" is not a group name'],
+    ],
+  },
+  tagName: {
+    accepts: ["tag:router"],
+    refuses: [
+      ["router", '"router" is not a tag'],
+      ["tag:Router", '"tag:Router" is not a tag'],
+    ],
+  },
   policyAlias: {
     accepts: ["*", "alice", "alice@", "group:admins", "tag:router", "autogroup:member", "192.168.1.0/24", "fd7a::/48"],
-    refuses: [["a b", '"a b" is not a policy alias'], ["x;y", '"x;y" is not a policy alias']],
+    refuses: [
+      ["a b", '"a b" is not a policy alias'],
+      ["x;y", '"x;y" is not a policy alias'],
+    ],
   },
   aclDestination: { accepts: ["*:*", "tag:router:22,443", "home-lan:*"], refuses: [["a b:22", '"a b:22" is not an ACL destination']] },
-  ipProtocol: { accepts: ["tcp", "17"], refuses: [["TCP", '"TCP" is not an IP protocol'], ["tcp udp", '"tcp udp" is not an IP protocol']] },
+  ipProtocol: {
+    accepts: ["tcp", "17"],
+    refuses: [
+      ["TCP", '"TCP" is not an IP protocol'],
+      ["tcp udp", '"tcp udp" is not an IP protocol'],
+    ],
+  },
   sshOption: {
     accepts: ["-o", "StrictHostKeyChecking=yes", "UserKnownHostsFile=~/.ssh/known_hosts", "ControlPath=~/.ssh/cm-%r@%h:%p", "-i"],
     refuses: [
@@ -280,7 +322,9 @@ describe("grammars", () => {
     expect(checkGrammar('ssh://root@${file("/etc/shadow")}', daemon, "daemon", true)?.message).toBe(
       '"ssh://root@${file(\\"/etc/shadow\\")}" contains "${", which Terraform would evaluate; a Docker engine address never holds it',
     );
-    expect(verdict("identifier", "${TfToken[TOKEN.1]}")).toBe('"${TfToken[TOKEN.1]}" contains "${", which Terraform would evaluate; an identifier never holds it');
+    expect(verdict("identifier", "${TfToken[TOKEN.1]}")).toBe(
+      '"${TfToken[TOKEN.1]}" contains "${", which Terraform would evaluate; an identifier never holds it',
+    );
   });
 });
 
@@ -297,10 +341,67 @@ function random(seed: number): () => number {
 
 /** Pieces hostile strings are made of. */
 const PIECES = [
-  "\n", "\r", "\r\n", "\u0085", "\u2028", "\u2029", "\u0000", "\u000b", "\u000c", "\u001b", "\u007f", "\u202e", "\u2066", "\ufeff",
-  "${", "%{", "${TfToken[TOKEN.29]}", "${var.secret}", "}", "$", "%", '"', "'", "\\", ";", "`", "$(id)", "../", "..", "/", " ", "\t",
-  "#", ":", "@", "&", "|", "<", ">", "*", "?", "[", "]", "=", ",",
-  "a", "z", "0", "9", "-", ".", "_", "example.com", "hk-1", "192.0.2.1", "::1", "https://", "tag:", "group:", "ü", "東",
+  "\n",
+  "\r",
+  "\r\n",
+  "\u0085",
+  "\u2028",
+  "\u2029",
+  "\u0000",
+  "\u000b",
+  "\u000c",
+  "\u001b",
+  "\u007f",
+  "\u202e",
+  "\u2066",
+  "\ufeff",
+  "${",
+  "%{",
+  "${TfToken[TOKEN.29]}",
+  "${var.secret}",
+  "}",
+  "$",
+  "%",
+  '"',
+  "'",
+  "\\",
+  ";",
+  "`",
+  "$(id)",
+  "../",
+  "..",
+  "/",
+  " ",
+  "\t",
+  "#",
+  ":",
+  "@",
+  "&",
+  "|",
+  "<",
+  ">",
+  "*",
+  "?",
+  "[",
+  "]",
+  "=",
+  ",",
+  "a",
+  "z",
+  "0",
+  "9",
+  "-",
+  ".",
+  "_",
+  "example.com",
+  "hk-1",
+  "192.0.2.1",
+  "::1",
+  "https://",
+  "tag:",
+  "group:",
+  "ü",
+  "東",
 ];
 
 const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/u;
@@ -362,21 +463,135 @@ describe("the attacks of issue 13 are refused at their path", () => {
   type Attack = [name: string, mutate: (spec: any) => void, path: string, message: string];
   const unit = "\n[Service]\nExecStartPre=+/bin/sh -c 'id > /tmp/pwn'";
   const attacks: Attack[] = [
-    ["DERP node name with a unit section", (s) => { s.derp.regions[0].nodes[0].name = `fra-1${unit}`; }, "derp.regions[0].nodes[0].name", '"fra-1\\n[Service]\\nExecStartPre=+/bin/sh -c…" contains a line break (U+000A), which an identifier never holds'],
-    ["server URL with a unit section", (s) => { s.headscale.serverUrl = `https://hs.example.com${unit}`; }, "headscale.serverUrl", '"https://hs.example.com\\n[Service]\\nExecSta…" contains a line break (U+000A), which an http or https URL never holds'],
-    ["server URL with credentials", (s) => { s.headscale.serverUrl = "https://admin:hunter2@hs.example.com"; }, "headscale.serverUrl", '"https://admin:hunter2@hs.example.com" is not an http or https URL'],
-    ["zone id with a unit section", (s) => { s.dns = { provider: "cloudflare", zoneName: "example.com", zoneId: `0123456789abcdef0123456789abcdef${unit}` }; }, "dns.zoneId", '"0123456789abcdef0123456789abcdef\\n[Servic…" contains a line break (U+000A), which a Cloudflare id never holds'],
-    ["token file with a unit section", (s) => { s.hosts = [{ name: "home", dynamicIp: true, ddns: { provider: { type: "cloudflare", tokenFile: `/etc/x${unit}` } } }]; s.dns = { provider: "cloudflare", zoneName: "example.com" }; s.derp.regions[0].nodes[0].host = "home"; }, "hosts[0].ddns.provider.tokenFile", '"/etc/x\\n[Service]\\nExecStartPre=+/bin/sh -…" contains a line break (U+000A), which an absolute path never holds'],
-    ["TSIG secret file with a unit section", (s) => { s.hosts = [{ name: "home", dynamicIp: true, ddns: { provider: { type: "rfc2136", nameserver: "192.0.2.53", zone: "example.com", tsigKeyName: "k", tsigSecretFile: `/etc/x${unit}` } } }]; s.derp.regions[0].nodes[0].host = "home"; }, "hosts[0].ddns.provider.tsigSecretFile", '"/etc/x\\n[Service]\\nExecStartPre=+/bin/sh -…" contains a line break (U+000A), which an absolute path never holds'],
-    ["node name into a root shell script", (s) => { s.derp.regions[0].nodes[0].name = "home-1;id>PWN;true"; }, "derp.regions[0].nodes[0].name", '"home-1;id>PWN;true" is not an identifier'],
-    ["node name out of the secrets directory", (s) => { s.derp.regions[0].nodes[0].name = "../../../etc/cron.d/x"; }, "derp.regions[0].nodes[0].name", '"../../../etc/cron.d/x" is not an identifier'],
-    ["region name with U+2028 into cloud-init", (s) => { s.derp.regions[0].name = "Frankfurt\u2028bootcmd: [id]"; }, "derp.regions[0].name", '"Frankfurt\\u2028bootcmd: [id]" contains a line break (U+2028), which one line of text never holds'],
-    ["region name with U+0085", (s) => { s.derp.regions[0].name = "Frankfurt\u0085x: 1"; }, "derp.regions[0].name", '"Frankfurt\\u0085x: 1" contains a line break (U+0085), which one line of text never holds'],
-    ["region name with a bare CR", (s) => { s.derp.regions[0].name = "Frankfurt\rx: 1"; }, "derp.regions[0].name", '"Frankfurt\\rx: 1" contains a line break (U+000D), which one line of text never holds'],
-    ["region name with a cdktf token", (s) => { s.derp.regions[0].name = "Shanghai ${TfToken[TOKEN.29]}"; }, "derp.regions[0].name", '"Shanghai ${TfToken[TOKEN.29]}" contains "${", which Terraform would evaluate; one line of text never holds it'],
-    ["node name with a Terraform interpolation", (s) => { s.derp.regions[0].nodes[0].name = "${var.cloudflare_api_token}"; }, "derp.regions[0].nodes[0].name", '"${var.cloudflare_api_token}" contains "${", which Terraform would evaluate; an identifier never holds it'],
-    ["docker daemon with a Terraform expression", (s) => { s.hosts = [{ name: "a", docker: { daemon: "ssh://root@${file(\"/etc/shadow\")}" } }]; }, "hosts[0].docker.daemon", '"ssh://root@${file(\\"/etc/shadow\\")}" contains "${", which Terraform would evaluate; a Docker engine address never holds it'],
-    ["ssh option with a line break", (s) => { s.hosts = [{ name: "a", docker: { daemon: "ssh://root@a.example.com", sshOpts: ["-o", "User=x\nProxyCommand=/tmp/x"] } }]; }, "hosts[0].docker.sshOpts[1]", '"User=x\\nProxyCommand=/tmp/x" contains a line break (U+000A), which an ssh argument never holds'],
+    [
+      "DERP node name with a unit section",
+      (s) => {
+        s.derp.regions[0].nodes[0].name = `fra-1${unit}`;
+      },
+      "derp.regions[0].nodes[0].name",
+      '"fra-1\\n[Service]\\nExecStartPre=+/bin/sh -c…" contains a line break (U+000A), which an identifier never holds',
+    ],
+    [
+      "server URL with a unit section",
+      (s) => {
+        s.headscale.serverUrl = `https://hs.example.com${unit}`;
+      },
+      "headscale.serverUrl",
+      '"https://hs.example.com\\n[Service]\\nExecSta…" contains a line break (U+000A), which an http or https URL never holds',
+    ],
+    [
+      "server URL with credentials",
+      (s) => {
+        s.headscale.serverUrl = "https://admin:hunter2@hs.example.com";
+      },
+      "headscale.serverUrl",
+      '"https://admin:hunter2@hs.example.com" is not an http or https URL',
+    ],
+    [
+      "zone id with a unit section",
+      (s) => {
+        s.dns = { provider: "cloudflare", zoneName: "example.com", zoneId: `0123456789abcdef0123456789abcdef${unit}` };
+      },
+      "dns.zoneId",
+      '"0123456789abcdef0123456789abcdef\\n[Servic…" contains a line break (U+000A), which a Cloudflare id never holds',
+    ],
+    [
+      "token file with a unit section",
+      (s) => {
+        s.hosts = [{ name: "home", dynamicIp: true, ddns: { provider: { type: "cloudflare", tokenFile: `/etc/x${unit}` } } }];
+        s.dns = { provider: "cloudflare", zoneName: "example.com" };
+        s.derp.regions[0].nodes[0].host = "home";
+      },
+      "hosts[0].ddns.provider.tokenFile",
+      '"/etc/x\\n[Service]\\nExecStartPre=+/bin/sh -…" contains a line break (U+000A), which an absolute path never holds',
+    ],
+    [
+      "TSIG secret file with a unit section",
+      (s) => {
+        s.hosts = [
+          {
+            name: "home",
+            dynamicIp: true,
+            ddns: { provider: { type: "rfc2136", nameserver: "192.0.2.53", zone: "example.com", tsigKeyName: "k", tsigSecretFile: `/etc/x${unit}` } },
+          },
+        ];
+        s.derp.regions[0].nodes[0].host = "home";
+      },
+      "hosts[0].ddns.provider.tsigSecretFile",
+      '"/etc/x\\n[Service]\\nExecStartPre=+/bin/sh -…" contains a line break (U+000A), which an absolute path never holds',
+    ],
+    [
+      "node name into a root shell script",
+      (s) => {
+        s.derp.regions[0].nodes[0].name = "home-1;id>PWN;true";
+      },
+      "derp.regions[0].nodes[0].name",
+      '"home-1;id>PWN;true" is not an identifier',
+    ],
+    [
+      "node name out of the secrets directory",
+      (s) => {
+        s.derp.regions[0].nodes[0].name = "../../../etc/cron.d/x";
+      },
+      "derp.regions[0].nodes[0].name",
+      '"../../../etc/cron.d/x" is not an identifier',
+    ],
+    [
+      "region name with U+2028 into cloud-init",
+      (s) => {
+        s.derp.regions[0].name = "Frankfurt\u2028bootcmd: [id]";
+      },
+      "derp.regions[0].name",
+      '"Frankfurt\\u2028bootcmd: [id]" contains a line break (U+2028), which one line of text never holds',
+    ],
+    [
+      "region name with U+0085",
+      (s) => {
+        s.derp.regions[0].name = "Frankfurt\u0085x: 1";
+      },
+      "derp.regions[0].name",
+      '"Frankfurt\\u0085x: 1" contains a line break (U+0085), which one line of text never holds',
+    ],
+    [
+      "region name with a bare CR",
+      (s) => {
+        s.derp.regions[0].name = "Frankfurt\rx: 1";
+      },
+      "derp.regions[0].name",
+      '"Frankfurt\\rx: 1" contains a line break (U+000D), which one line of text never holds',
+    ],
+    [
+      "region name with a cdktf token",
+      (s) => {
+        s.derp.regions[0].name = "Shanghai ${TfToken[TOKEN.29]}";
+      },
+      "derp.regions[0].name",
+      '"Shanghai ${TfToken[TOKEN.29]}" contains "${", which Terraform would evaluate; one line of text never holds it',
+    ],
+    [
+      "node name with a Terraform interpolation",
+      (s) => {
+        s.derp.regions[0].nodes[0].name = "${var.cloudflare_api_token}";
+      },
+      "derp.regions[0].nodes[0].name",
+      '"${var.cloudflare_api_token}" contains "${", which Terraform would evaluate; an identifier never holds it',
+    ],
+    [
+      "docker daemon with a Terraform expression",
+      (s) => {
+        s.hosts = [{ name: "a", docker: { daemon: 'ssh://root@${file("/etc/shadow")}' } }];
+      },
+      "hosts[0].docker.daemon",
+      '"ssh://root@${file(\\"/etc/shadow\\")}" contains "${", which Terraform would evaluate; a Docker engine address never holds it',
+    ],
+    [
+      "ssh option with a line break",
+      (s) => {
+        s.hosts = [{ name: "a", docker: { daemon: "ssh://root@a.example.com", sshOpts: ["-o", "User=x\nProxyCommand=/tmp/x"] } }];
+      },
+      "hosts[0].docker.sshOpts[1]",
+      '"User=x\\nProxyCommand=/tmp/x" contains a line break (U+000A), which an ssh argument never holds',
+    ],
   ];
 
   it.each(attacks)("%s", (_name, mutate, path, message) => {

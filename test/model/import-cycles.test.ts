@@ -110,7 +110,11 @@ describe("import cycles", () => {
       ["d.ts", []],
     ]);
     expect(importCycles(graph)).toEqual([["a.ts", "b.ts", "c.ts", "a.ts"]]);
-    const { importedFiles } = ts.preProcessFile('import type { X } from "./x.js";\nexport { Y } from "./y.js";\nconst z = await import("./z.js");\n', true, true);
+    const { importedFiles } = ts.preProcessFile(
+      'import type { X } from "./x.js";\nexport { Y } from "./y.js";\nconst z = await import("./z.js");\n',
+      true,
+      true,
+    );
     expect(importedFiles.map((i) => i.fileName)).toEqual(["./x.js", "./y.js", "./z.js"]);
   });
 });

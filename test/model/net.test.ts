@@ -52,7 +52,8 @@ describe("prefixes", () => {
 describe("names, listeners, durations", () => {
   it("accepts DNS names a certificate can carry", () => {
     expect(isDnsName("derp-hk1.example.com")).toBe(true);
-    for (const bad of ["localhost", "derp_1.example.com", "-a.example.com", "example.com.", "1.2.3.4", `${"a".repeat(64)}.com`]) expect(isDnsName(bad)).toBe(false);
+    for (const bad of ["localhost", "derp_1.example.com", "-a.example.com", "example.com.", "1.2.3.4", `${"a".repeat(64)}.com`])
+      expect(isDnsName(bad)).toBe(false);
   });
 
   it("parses listen addresses as Go does", () => {
@@ -89,11 +90,43 @@ describe("prefix strictness matches Go's netip.ParsePrefix", () => {
 
 describe("isIPv6 (written out instead of node:net's costly regex)", () => {
   const sample = [
-    "::", "::1", "1::", "fe80::1%eth0", "fe80::1%", "fe80::1%e th0", "::ffff:1.2.3.4", "::1.2.3.04", "1.2.3.4::", "1.2.3.4",
-    "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7::", "::1:2:3:4:5:6:7", "1::2:3:4:5:6:7", "1:2:3:4:5:6:1.2.3.4",
-    "1::2:3:4:5:6:1.2.3.4", "1::2:3:4:5:1.2.3.4", "0:0:0:0:0:0:1.2.3.4", "12345::", ":::", "1:::2", "1::2::3", ":1::", "::1:",
-    "1:2:3:4:5:6:7", "fd7a:115c:a1e0::/48", "FD7A:115C:A1E0::1", "g::1", "", ":", "1.2.3.4:5", "::1.2.3.4:5", "::256.1.1.1",
-    "::%x", "1:2:3:4:5:6:7:8%a.b:c-d", "::ffff:0:1.2.3.4",
+    "::",
+    "::1",
+    "1::",
+    "fe80::1%eth0",
+    "fe80::1%",
+    "fe80::1%e th0",
+    "::ffff:1.2.3.4",
+    "::1.2.3.04",
+    "1.2.3.4::",
+    "1.2.3.4",
+    "1:2:3:4:5:6:7:8",
+    "1:2:3:4:5:6:7:8:9",
+    "1:2:3:4:5:6:7::",
+    "::1:2:3:4:5:6:7",
+    "1::2:3:4:5:6:7",
+    "1:2:3:4:5:6:1.2.3.4",
+    "1::2:3:4:5:6:1.2.3.4",
+    "1::2:3:4:5:1.2.3.4",
+    "0:0:0:0:0:0:1.2.3.4",
+    "12345::",
+    ":::",
+    "1:::2",
+    "1::2::3",
+    ":1::",
+    "::1:",
+    "1:2:3:4:5:6:7",
+    "fd7a:115c:a1e0::/48",
+    "FD7A:115C:A1E0::1",
+    "g::1",
+    "",
+    ":",
+    "1.2.3.4:5",
+    "::1.2.3.4:5",
+    "::256.1.1.1",
+    "::%x",
+    "1:2:3:4:5:6:7:8%a.b:c-d",
+    "::ffff:0:1.2.3.4",
   ];
 
   it("accepts exactly the strings Node's net.isIPv6 accepts (listed cases)", () => {
@@ -102,7 +135,7 @@ describe("isIPv6 (written out instead of node:net's costly regex)", () => {
 
   it("agrees with Node on 200,000 random strings built from address characters", () => {
     let seed = 42;
-    const random = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    const random = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
     const pieces = ["::", ":", "1", "a", "F", "ffff", "12345", "0", "00", ".", "1.2.3.4", "255", "256", "%", "eth0", "g"];
     let accepted = 0;
     for (let i = 0; i < 200_000; i++) {
@@ -139,14 +172,16 @@ describe("single addresses", () => {
     for (const text of ["::ffff:192.0.2.1", "::FFFF:c000:201", "0:0:0:0:0:ffff:192.0.2.1"]) expect([...ipBytes(parseIp(text)!)], text).toEqual(mapped);
     expect(formatAddress(parseIp("::ffff:192.0.2.1")!)).toBe("::ffff:c000:201");
     expect([...ipBytes(parseIp("64:ff9b::198.51.100.7")!)]).toEqual([0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0, 198, 51, 100, 7]);
-    expect(() => ipBytes(parseIp("fe80::1%eth0")!)).toThrow('"fe80::1%eth0" carries the zone "%eth0", which names an interface of one machine; an address here has none');
+    expect(() => ipBytes(parseIp("fe80::1%eth0")!)).toThrow(
+      '"fe80::1%eth0" carries the zone "%eth0", which names an interface of one machine; an address here has none',
+    );
     expect(isIp("fe80::1%eth0")).toBe(true); // an IP literal: the validator reads the zone (parseIp) to say why it is refused
     expect(parsePrefix("fe80::1%eth0/128")).toBeUndefined();
   });
 
   it("writes addresses as WHATWG URLs do (canonical IPv6), on 20,000 random addresses", () => {
     let seed = 7;
-    const random = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    const random = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
     const groups = ["0", "0", "0", "1", "ff", "ffff", "db8", "a0b"];
     for (let i = 0; i < 20_000; i++) {
       const full = Array.from({ length: 8 }, () => groups[random(groups.length)]!).join(":");
@@ -158,13 +193,48 @@ describe("single addresses", () => {
 
   it("knows the special-purpose ranges, and calls the rest public", () => {
     const kinds = Object.fromEntries(
-      ["0.0.0.0", "127.0.0.53", "224.0.0.1", "255.255.255.255", "169.254.1.1", "10.1.2.3", "172.31.0.1", "192.168.1.1", "100.100.100.100", "::", "::1", "ff02::1", "fe80::1", "fd7a:115c:a1e0::1", "::ffff:10.0.0.1", "192.0.2.1", "2001:db8::1", "172.32.0.1", "8.8.8.8"].map((a) => [a, addressKind(parseIp(a)!)]),
+      [
+        "0.0.0.0",
+        "127.0.0.53",
+        "224.0.0.1",
+        "255.255.255.255",
+        "169.254.1.1",
+        "10.1.2.3",
+        "172.31.0.1",
+        "192.168.1.1",
+        "100.100.100.100",
+        "::",
+        "::1",
+        "ff02::1",
+        "fe80::1",
+        "fd7a:115c:a1e0::1",
+        "::ffff:10.0.0.1",
+        "192.0.2.1",
+        "2001:db8::1",
+        "172.32.0.1",
+        "8.8.8.8",
+      ].map((a) => [a, addressKind(parseIp(a)!)]),
     );
     expect(kinds).toEqual({
-      "0.0.0.0": "unspecified", "127.0.0.53": "loopback", "224.0.0.1": "multicast", "255.255.255.255": "broadcast", "169.254.1.1": "link-local",
-      "10.1.2.3": "private", "172.31.0.1": "private", "192.168.1.1": "private", "100.100.100.100": "cgnat", "::": "unspecified", "::1": "loopback",
-      "ff02::1": "multicast", "fe80::1": "link-local", "fd7a:115c:a1e0::1": "ula", "::ffff:10.0.0.1": "ipv4-mapped", "192.0.2.1": "public",
-      "2001:db8::1": "public", "172.32.0.1": "public", "8.8.8.8": "public",
+      "0.0.0.0": "unspecified",
+      "127.0.0.53": "loopback",
+      "224.0.0.1": "multicast",
+      "255.255.255.255": "broadcast",
+      "169.254.1.1": "link-local",
+      "10.1.2.3": "private",
+      "172.31.0.1": "private",
+      "192.168.1.1": "private",
+      "100.100.100.100": "cgnat",
+      "::": "unspecified",
+      "::1": "loopback",
+      "ff02::1": "multicast",
+      "fe80::1": "link-local",
+      "fd7a:115c:a1e0::1": "ula",
+      "::ffff:10.0.0.1": "ipv4-mapped",
+      "192.0.2.1": "public",
+      "2001:db8::1": "public",
+      "172.32.0.1": "public",
+      "8.8.8.8": "public",
     });
     expect(prefixKind(parsePrefix("127.0.0.0/8")!)).toBe("loopback");
     expect(prefixKind(parsePrefix("239.0.0.0/8")!)).toBe("multicast");
@@ -185,7 +255,7 @@ describe("prefixesCoverFamily: the union of prefixes, sorted and merged", () => 
 
   it("is true for every random split of the whole space (shuffled, with overlaps), false once a piece is missing", () => {
     let seed = 3;
-    const random = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    const random = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
     for (let round = 0; round < 500; round++) {
       const family = round % 2 === 0 ? 4 : 6;
       const pieces = split(parsePrefix(family === 4 ? "0.0.0.0/0" : "::/0")!, random).filter((p) => p.bits > 0);
@@ -195,16 +265,22 @@ describe("prefixesCoverFamily: the union of prefixes, sorted and merged", () => 
       expect(prefixesCoverFamily([...shuffled, overlap], family)).toBe(true);
       expect(prefixesCoverFamily(shuffled, family === 4 ? 6 : 4)).toBe(false);
       const missing = random(shuffled.length);
-      expect(prefixesCoverFamily(shuffled.filter((_, i) => i !== missing), family)).toBe(false);
+      expect(
+        prefixesCoverFamily(
+          shuffled.filter((_, i) => i !== missing),
+          family,
+        ),
+      ).toBe(false);
     }
   });
 
   it("notices a single missing address at either end", () => {
-    const allBut = (last: boolean) => Array.from({ length: 32 }, (_, i) => {
-      const bits = i + 1;
-      const value = last ? ((1n << 32n) - (1n << BigInt(33 - bits))) : (1n << BigInt(32 - bits));
-      return { family: 4 as const, bits, value, text: "" };
-    });
+    const allBut = (last: boolean) =>
+      Array.from({ length: 32 }, (_, i) => {
+        const bits = i + 1;
+        const value = last ? (1n << 32n) - (1n << BigInt(33 - bits)) : 1n << BigInt(32 - bits);
+        return { family: 4 as const, bits, value, text: "" };
+      });
     expect(prefixesCoverFamily(allBut(true), 4)).toBe(false);
     expect(prefixesCoverFamily(allBut(false), 4)).toBe(false);
     expect(prefixesCoverFamily([...allBut(false), parsePrefix("0.0.0.0/32")!], 4)).toBe(true);

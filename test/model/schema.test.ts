@@ -31,7 +31,12 @@ describe("schema/tailnet.schema.json", () => {
     const schema = JSON.parse(committed);
     const strings: { where: string; node: any }[] = [];
     const walk = (node: any, where: string): void => {
-      if (Array.isArray(node)) return node.forEach((n, i) => walk(n, `${where}[${i}]`));
+      if (Array.isArray(node)) {
+        node.forEach((n, i) => {
+          walk(n, `${where}[${i}]`);
+        });
+        return;
+      }
       if (node === null || typeof node !== "object") return;
       if ([node.type].flat().includes("string") && node.const === undefined && !node.enum) strings.push({ where, node });
       if (node.type === "object" && typeof node.additionalProperties === "object") strings.push({ where: `${where} keys`, node: node.propertyNames });

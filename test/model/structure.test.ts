@@ -36,15 +36,22 @@ describe("keys", () => {
   it("refuses map keys that objects already have, and keys outside the map's key grammar", () => {
     const spec: any = minimalSpec();
     spec.users = [{ name: "alice" }];
-    spec.policy = JSON.parse('{"groups": {"group:admins": ["alice"], "__proto__": ["alice"], "constructor": ["alice"]}, "hosts": {"toString": "192.0.2.1", "home-lan": "192.168.100.0/24", "Bad Name": "192.0.2.2"}, "tagOwners": {"tag:ok\\n": ["alice"]}}');
-    spec.headscale.oidc = { issuer: "https://login.example.com", clientId: "hs", clientSecretPath: "/etc/headscale/oidc", extraParams: { valueOf: "x", domain_hint: "example.com" } };
+    spec.policy = JSON.parse(
+      '{"groups": {"group:admins": ["alice"], "__proto__": ["alice"], "constructor": ["alice"]}, "hosts": {"toString": "192.0.2.1", "home-lan": "192.168.100.0/24", "Bad Name": "192.0.2.2"}, "tagOwners": {"tag:ok\\n": ["alice"]}}',
+    );
+    spec.headscale.oidc = {
+      issuer: "https://login.example.com",
+      clientId: "hs",
+      clientSecretPath: "/etc/headscale/oidc",
+      extraParams: { valueOf: "x", domain_hint: "example.com" },
+    };
     expect(problems(spec)).toEqual([
       ["headscale.oidc.extraParams.valueOf", '"valueOf" cannot be a key here: every JavaScript object already has a property of that name'],
       ["policy.groups.__proto__", '"__proto__" cannot be a key here: every JavaScript object already has a property of that name'],
       ["policy.groups.constructor", '"constructor" cannot be a key here: every JavaScript object already has a property of that name'],
       ["policy.hosts.toString", '"toString" cannot be a key here: every JavaScript object already has a property of that name'],
-      ["policy.hosts[\"Bad Name\"]", '"Bad Name" is not an identifier'],
-      ["policy.tagOwners[\"tag:ok\\n\"]", '"tag:ok\\n" contains a line break (U+000A), which a tag never holds'],
+      ['policy.hosts["Bad Name"]', '"Bad Name" is not an identifier'],
+      ['policy.tagOwners["tag:ok\\n"]', '"tag:ok\\n" contains a line break (U+000A), which a tag never holds'],
     ]);
   });
 

@@ -5,7 +5,17 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { compareReleases, DEFAULT_DERPER_VERSION, DEFAULT_GO_VERSION, findTailscaleRelease, GO_RELEASES, goForTailscale, SUPPORTED_TAILSCALE_VERSIONS, TAILSCALE_RELEASES, validate } from "../../model/index.js";
+import {
+  compareReleases,
+  DEFAULT_DERPER_VERSION,
+  DEFAULT_GO_VERSION,
+  findTailscaleRelease,
+  GO_RELEASES,
+  goForTailscale,
+  SUPPORTED_TAILSCALE_VERSIONS,
+  TAILSCALE_RELEASES,
+  validate,
+} from "../../model/index.js";
 import { derperBuildImage, renderDerperDockerfile, renderVmInstallScript } from "../../render/index.js";
 import { FAKE_SHA256, vmSpec } from "../support/vm-specs.js";
 import { minimalSpec } from "../support/specs.js";
@@ -31,12 +41,19 @@ describe("Tailscale releases and the Go that builds them", () => {
     for (const r of TAILSCALE_RELEASES) expect(r.goMin, r.version).toBe(goLines.get(r.version));
   });
 
-  it.each([...goLines.entries()])("Tailscale %s (go %s) is built with a Go its go.mod accepts: the newest patch the kit knows of that minor", (release, goLine) => {
-    const go = goForTailscale(release);
-    expect(compareReleases(go, goLine)).toBeGreaterThanOrEqual(0);
-    expect(minor(go)).toBe(minor(goLine));
-    expect(go).toBe(GO_RELEASES.filter((g) => minor(g) === minor(goLine)).sort(compareReleases).at(-1));
-  });
+  it.each([...goLines.entries()])(
+    "Tailscale %s (go %s) is built with a Go its go.mod accepts: the newest patch the kit knows of that minor",
+    (release, goLine) => {
+      const go = goForTailscale(release);
+      expect(compareReleases(go, goLine)).toBeGreaterThanOrEqual(0);
+      expect(minor(go)).toBe(minor(goLine));
+      expect(go).toBe(
+        GO_RELEASES.filter((g) => minor(g) === minor(goLine))
+          .sort(compareReleases)
+          .at(-1),
+      );
+    },
+  );
 
   it("keeps one Go release per minor", () => {
     expect(new Set(GO_RELEASES.map(minor)).size).toBe(GO_RELEASES.length);
@@ -49,7 +66,9 @@ describe("Tailscale releases and the Go that builds them", () => {
     expect(DEFAULT_DERPER_VERSION).toBe("1.102.5");
     expect(DEFAULT_GO_VERSION).toBe("1.26.8");
     expect(findTailscaleRelease(DEFAULT_DERPER_VERSION)).toBeDefined();
-    expect(() => goForTailscale("1.106.3")).toThrow("Tailscale 1.106.3 is not a release the kit knows (known: 1.102.3, 1.102.4, 1.102.5, 1.104.0, 1.104.1, 1.104.2, 1.104.4, 1.104.5, 1.104.6, 1.104.7)");
+    expect(() => goForTailscale("1.106.3")).toThrow(
+      "Tailscale 1.106.3 is not a release the kit knows (known: 1.102.3, 1.102.4, 1.102.5, 1.104.0, 1.104.1, 1.104.2, 1.104.4, 1.104.5, 1.104.6, 1.104.7)",
+    );
   });
 
   it("the Dockerfile for derper 1.104.7 builds it in the Go image its go.mod accepts", () => {

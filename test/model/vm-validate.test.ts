@@ -10,47 +10,299 @@ import { FAKE_SHA256, vmProxySpec, vmSpec } from "../support/vm-specs.js";
 type Case = [name: string, mutate: (spec: any) => void, expected: [path: string, message: string][]];
 
 const cases: Case[] = [
-  ["admin cidr garbage", (s) => { s.hosts[0].firewall = { adminCidrs: ["office"] }; }, [["hosts[0].firewall.adminCidrs[0]", "\"office\" is not an IP address or prefix"]]],
-  ["admin cidr host bits", (s) => { s.hosts[0].firewall = { adminCidrs: ["192.0.2.7/24"] }; }, [["hosts[0].firewall.adminCidrs[0]", "\"192.0.2.7/24\" has host bits set"]]],
-  ["admin single addresses", (s) => { s.hosts[0].firewall = { adminCidrs: ["192.0.2.7", "2001:db8::7"] }; }, []],
-  ["admin token", (s) => { s.hosts[0].firewall = { adminCidrs: ["${TfToken[TOKEN.1]}"] }; }, [["hosts[0].firewall.adminCidrs[0]", "\"${TfToken[TOKEN.1]}\" contains \"${\", which Terraform would evaluate; an IP address or prefix never holds it"]]],
-  ["ssh port range", (s) => { s.hosts[0].firewall.sshPort = 70000; }, [["hosts[0].firewall.sshPort", "70000 is not a port"]]],
-  ["ssh port taken", (s) => { s.hosts[0].firewall.sshPort = 443; }, [["hosts[0].firewall.sshPort", "tcp port 443 is also opened by headscale (control)"]]],
-  ["ssh port taken by derper", (s) => { s.hosts[1].firewall = { sshPort: 80 }; }, [["hosts[1].firewall.sshPort", "tcp port 80 is also opened by derper fra-1 (http)"]]],
-  ["vm with docker", (s) => { s.hosts[0].docker = { daemon: "ssh://deploy@203.0.113.10" }; }, [["hosts[0].vm", "is set together with docker; a host runs its services either in Docker or under systemd on the VM"]]],
-  ["headscale install missing", (s) => { delete s.hosts[0].vm.headscale; }, [["hosts[0].vm.headscale", "is required: this VM runs headscale, and the SHA-256 of its release file cannot be defaulted"]]],
-  ["derper install missing", (s) => { delete s.hosts[1].vm.derper; }, [["hosts[1].vm.derper", "is required: this VM runs DERP node \"fra-1\", and derper has no release binary"]]],
-  ["two derpers on a VM", (s) => { s.derp.regions[0].nodes[1].host = "fra-1"; }, [["hosts[1]", "runs DERP nodes \"fra-1\", \"fra-2\"; a VM runs one derper (they would share /var/lib/derper)"]]],
-  ["headscale sha", (s) => { s.hosts[0].vm.headscale.sha256 = "abc"; }, [["hosts[0].vm.headscale.sha256", "\"abc\" is not a SHA-256"]]],
-  ["headscale sha upper case ok", (s) => { s.hosts[0].vm.headscale.sha256 = FAKE_SHA256.toUpperCase(); }, []],
-  ["headscale url", (s) => { s.hosts[0].vm.headscale.url = "ftp://mirror.example.com/headscale"; }, [["hosts[0].vm.headscale.url", "\"ftp://mirror.example.com/headscale\" is not an https, http or file URL"]]],
-  ["headscale file url ok", (s) => { s.hosts[0].vm.headscale.url = "file:///opt/headscale"; }, []],
-  ["headscale kind", (s) => { s.hosts[0].vm.headscale.kind = "rpm"; }, [["hosts[0].vm.headscale.kind", "\"rpm\" is not one of \"binary\", \"deb\""]]],
-  ["arch", (s) => { s.hosts[0].vm.arch = "x86_64"; }, [["hosts[0].vm.arch", "\"x86_64\" is not one of \"amd64\", \"arm64\""]]],
-  ["go version", (s) => { s.hosts[1].vm.derper = { source: "build", goVersion: "latest", goSha256: FAKE_SHA256 }; }, [["hosts[1].vm.derper.goVersion", "\"latest\" is not a release number"]]],
-  ["go sha", (s) => { s.hosts[1].vm.derper = { source: "build", goSha256: "sha256:abc" }; }, [["hosts[1].vm.derper.goSha256", "\"sha256:abc\" is not a SHA-256"]]],
-  ["go sha missing", (s) => { s.hosts[1].vm.derper = { source: "build" }; }, [["hosts[1].vm.derper.goSha256", "is required"]]],
-  ["go url", (s) => { s.hosts[1].vm.derper = { source: "build", goSha256: FAKE_SHA256, goUrl: "go.dev/dl/go.tgz" }; }, [["hosts[1].vm.derper.goUrl", "\"go.dev/dl/go.tgz\" is not an https, http or file URL"]]],
-  ["derper source", (s) => { s.hosts[1].vm.derper = { source: "git", goSha256: FAKE_SHA256 }; }, [["hosts[1].vm.derper.source", "\"git\" is not one of \"build\", \"url\", \"local\""]]],
-  ["derper url sha missing", (s) => { delete s.hosts[4].vm.derper.sha256; }, [["hosts[4].vm.derper.sha256", "is required"]]],
-  ["derper url sha", (s) => { s.hosts[4].vm.derper.sha256 = "z".repeat(64); }, [["hosts[4].vm.derper.sha256", `"${"z".repeat(40)}…" is not a SHA-256`]]],
-  ["derper binary url with build key", (s) => { s.hosts[4].vm.derper.goSha256 = FAKE_SHA256; }, [["hosts[4].vm.derper.goSha256", "belongs to source \"build\", not source \"url\""]]],
-  ["headscale local file ok", (s) => { s.hosts[0].vm.headscale.localFile = "dist/headscale"; }, []],
-  ["headscale local file and url", (s) => { s.hosts[0].vm.headscale = { url: "https://mirror.example.com/headscale", localFile: "dist/headscale", sha256: FAKE_SHA256 }; }, [["hosts[0].vm.headscale.localFile", "is set together with url; headscale is either downloaded by the VM or uploaded from this machine"]]],
-  ["headscale local file empty", (s) => { s.hosts[0].vm.headscale.localFile = " "; }, [["hosts[0].vm.headscale.localFile", "is empty"]]],
-  ["headscale local file token", (s) => { s.hosts[0].vm.headscale.localFile = "${TfToken[TOKEN.7]}"; }, [["hosts[0].vm.headscale.localFile", "\"${TfToken[TOKEN.7]}\" contains \"${\", which Terraform would evaluate; a local file path never holds it"]]],
-  ["derper local file ok", (s) => { s.hosts[4].vm.derper = { source: "local", localFile: "dist/derper", sha256: FAKE_SHA256 }; }, []],
-  ["derper local file sha", (s) => { s.hosts[4].vm.derper = { source: "local", localFile: "dist/derper", sha256: "abc" }; }, [["hosts[4].vm.derper.sha256", "\"abc\" is not a SHA-256"]]],
-  ["derper local file missing", (s) => { s.hosts[4].vm.derper = { source: "local", sha256: FAKE_SHA256 }; }, [["hosts[4].vm.derper.localFile", "is required"]]],
-  ["derper local file with url", (s) => { s.hosts[4].vm.derper = { source: "local", localFile: "dist/derper", url: "https://example.com/derper", sha256: FAKE_SHA256 }; }, [["hosts[4].vm.derper.url", "belongs to source \"url\", not source \"local\""]]],
-  ["ssh private key", (s) => { s.hosts[0].vm.sshAuthorizedKeys = ["-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn...\n-----END OPENSSH PRIVATE KEY-----"]; }, [["hosts[0].vm.sshAuthorizedKeys[0]", "is a private key; the spec never holds secrets"]]],
-  ["ssh key garbage", (s) => { s.hosts[0].vm.sshAuthorizedKeys = ["AAAAC3NzaC1lZDI1NTE5"]; }, [["hosts[0].vm.sshAuthorizedKeys[0]", "a 20-character value (not shown: it may be a secret) is not an SSH public key"]]],
-  ["ssh ecdsa key ok", (s) => { s.hosts[0].vm.sshAuthorizedKeys = ["ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTY= ops"]; }, []],
-  ["tls files in /home", (s) => { s.headscale.tls = { mode: "files", certPath: "/home/admin/hs.crt", keyPath: "/etc/headscale/hs.key" }; }, [["headscale.tls.certPath", "\"/home/admin/hs.crt\" is hidden from headscale by its unit's sandbox (ProtectHome=yes, PrivateTmp=yes)"]]],
-  ["policy in /tmp", (s) => { s.headscale.policy = { path: "/tmp/policy.json" }; }, [["headscale.policy.path", "\"/tmp/policy.json\" is hidden from headscale by its unit's sandbox (ProtectHome=yes, PrivateTmp=yes)"]]],
-  ["oidc secret via credentials", (s) => { s.headscale.oidc = { issuer: "https://login.example.com", clientId: "hs", clientSecretPath: "${CREDENTIALS_DIRECTORY}/oidc_client_secret" }; }, [["headscale.oidc.clientSecretPath", "\"${CREDENTIALS_DIRECTORY}/oidc_client_secret\" names systemd credentials, but the kit's headscale unit on a VM loads none"]]],
-  ["files in /etc are fine", (s) => { s.headscale.tls = { mode: "files", certPath: "/etc/headscale/hs.crt", keyPath: "/etc/headscale/hs.key" }; s.headscale.policy = { path: "/etc/headscale/policy.json" }; }, []],
-  ["unknown vm key", (s) => { s.hosts[0].vm.sshKeys = []; }, [["hosts[0].vm.sshKeys", "unknown key \"sshKeys\" (allowed here: arch, sshAuthorizedKeys, headscale, derper)"]]],
+  [
+    "admin cidr garbage",
+    (s) => {
+      s.hosts[0].firewall = { adminCidrs: ["office"] };
+    },
+    [["hosts[0].firewall.adminCidrs[0]", '"office" is not an IP address or prefix']],
+  ],
+  [
+    "admin cidr host bits",
+    (s) => {
+      s.hosts[0].firewall = { adminCidrs: ["192.0.2.7/24"] };
+    },
+    [["hosts[0].firewall.adminCidrs[0]", '"192.0.2.7/24" has host bits set']],
+  ],
+  [
+    "admin single addresses",
+    (s) => {
+      s.hosts[0].firewall = { adminCidrs: ["192.0.2.7", "2001:db8::7"] };
+    },
+    [],
+  ],
+  [
+    "admin token",
+    (s) => {
+      s.hosts[0].firewall = { adminCidrs: ["${TfToken[TOKEN.1]}"] };
+    },
+    [["hosts[0].firewall.adminCidrs[0]", '"${TfToken[TOKEN.1]}" contains "${", which Terraform would evaluate; an IP address or prefix never holds it']],
+  ],
+  [
+    "ssh port range",
+    (s) => {
+      s.hosts[0].firewall.sshPort = 70000;
+    },
+    [["hosts[0].firewall.sshPort", "70000 is not a port"]],
+  ],
+  [
+    "ssh port taken",
+    (s) => {
+      s.hosts[0].firewall.sshPort = 443;
+    },
+    [["hosts[0].firewall.sshPort", "tcp port 443 is also opened by headscale (control)"]],
+  ],
+  [
+    "ssh port taken by derper",
+    (s) => {
+      s.hosts[1].firewall = { sshPort: 80 };
+    },
+    [["hosts[1].firewall.sshPort", "tcp port 80 is also opened by derper fra-1 (http)"]],
+  ],
+  [
+    "vm with docker",
+    (s) => {
+      s.hosts[0].docker = { daemon: "ssh://deploy@203.0.113.10" };
+    },
+    [["hosts[0].vm", "is set together with docker; a host runs its services either in Docker or under systemd on the VM"]],
+  ],
+  [
+    "headscale install missing",
+    (s) => {
+      delete s.hosts[0].vm.headscale;
+    },
+    [["hosts[0].vm.headscale", "is required: this VM runs headscale, and the SHA-256 of its release file cannot be defaulted"]],
+  ],
+  [
+    "derper install missing",
+    (s) => {
+      delete s.hosts[1].vm.derper;
+    },
+    [["hosts[1].vm.derper", 'is required: this VM runs DERP node "fra-1", and derper has no release binary']],
+  ],
+  [
+    "two derpers on a VM",
+    (s) => {
+      s.derp.regions[0].nodes[1].host = "fra-1";
+    },
+    [["hosts[1]", 'runs DERP nodes "fra-1", "fra-2"; a VM runs one derper (they would share /var/lib/derper)']],
+  ],
+  [
+    "headscale sha",
+    (s) => {
+      s.hosts[0].vm.headscale.sha256 = "abc";
+    },
+    [["hosts[0].vm.headscale.sha256", '"abc" is not a SHA-256']],
+  ],
+  [
+    "headscale sha upper case ok",
+    (s) => {
+      s.hosts[0].vm.headscale.sha256 = FAKE_SHA256.toUpperCase();
+    },
+    [],
+  ],
+  [
+    "headscale url",
+    (s) => {
+      s.hosts[0].vm.headscale.url = "ftp://mirror.example.com/headscale";
+    },
+    [["hosts[0].vm.headscale.url", '"ftp://mirror.example.com/headscale" is not an https, http or file URL']],
+  ],
+  [
+    "headscale file url ok",
+    (s) => {
+      s.hosts[0].vm.headscale.url = "file:///opt/headscale";
+    },
+    [],
+  ],
+  [
+    "headscale kind",
+    (s) => {
+      s.hosts[0].vm.headscale.kind = "rpm";
+    },
+    [["hosts[0].vm.headscale.kind", '"rpm" is not one of "binary", "deb"']],
+  ],
+  [
+    "arch",
+    (s) => {
+      s.hosts[0].vm.arch = "x86_64";
+    },
+    [["hosts[0].vm.arch", '"x86_64" is not one of "amd64", "arm64"']],
+  ],
+  [
+    "go version",
+    (s) => {
+      s.hosts[1].vm.derper = { source: "build", goVersion: "latest", goSha256: FAKE_SHA256 };
+    },
+    [["hosts[1].vm.derper.goVersion", '"latest" is not a release number']],
+  ],
+  [
+    "go sha",
+    (s) => {
+      s.hosts[1].vm.derper = { source: "build", goSha256: "sha256:abc" };
+    },
+    [["hosts[1].vm.derper.goSha256", '"sha256:abc" is not a SHA-256']],
+  ],
+  [
+    "go sha missing",
+    (s) => {
+      s.hosts[1].vm.derper = { source: "build" };
+    },
+    [["hosts[1].vm.derper.goSha256", "is required"]],
+  ],
+  [
+    "go url",
+    (s) => {
+      s.hosts[1].vm.derper = { source: "build", goSha256: FAKE_SHA256, goUrl: "go.dev/dl/go.tgz" };
+    },
+    [["hosts[1].vm.derper.goUrl", '"go.dev/dl/go.tgz" is not an https, http or file URL']],
+  ],
+  [
+    "derper source",
+    (s) => {
+      s.hosts[1].vm.derper = { source: "git", goSha256: FAKE_SHA256 };
+    },
+    [["hosts[1].vm.derper.source", '"git" is not one of "build", "url", "local"']],
+  ],
+  [
+    "derper url sha missing",
+    (s) => {
+      delete s.hosts[4].vm.derper.sha256;
+    },
+    [["hosts[4].vm.derper.sha256", "is required"]],
+  ],
+  [
+    "derper url sha",
+    (s) => {
+      s.hosts[4].vm.derper.sha256 = "z".repeat(64);
+    },
+    [["hosts[4].vm.derper.sha256", `"${"z".repeat(40)}…" is not a SHA-256`]],
+  ],
+  [
+    "derper binary url with build key",
+    (s) => {
+      s.hosts[4].vm.derper.goSha256 = FAKE_SHA256;
+    },
+    [["hosts[4].vm.derper.goSha256", 'belongs to source "build", not source "url"']],
+  ],
+  [
+    "headscale local file ok",
+    (s) => {
+      s.hosts[0].vm.headscale.localFile = "dist/headscale";
+    },
+    [],
+  ],
+  [
+    "headscale local file and url",
+    (s) => {
+      s.hosts[0].vm.headscale = { url: "https://mirror.example.com/headscale", localFile: "dist/headscale", sha256: FAKE_SHA256 };
+    },
+    [["hosts[0].vm.headscale.localFile", "is set together with url; headscale is either downloaded by the VM or uploaded from this machine"]],
+  ],
+  [
+    "headscale local file empty",
+    (s) => {
+      s.hosts[0].vm.headscale.localFile = " ";
+    },
+    [["hosts[0].vm.headscale.localFile", "is empty"]],
+  ],
+  [
+    "headscale local file token",
+    (s) => {
+      s.hosts[0].vm.headscale.localFile = "${TfToken[TOKEN.7]}";
+    },
+    [["hosts[0].vm.headscale.localFile", '"${TfToken[TOKEN.7]}" contains "${", which Terraform would evaluate; a local file path never holds it']],
+  ],
+  [
+    "derper local file ok",
+    (s) => {
+      s.hosts[4].vm.derper = { source: "local", localFile: "dist/derper", sha256: FAKE_SHA256 };
+    },
+    [],
+  ],
+  [
+    "derper local file sha",
+    (s) => {
+      s.hosts[4].vm.derper = { source: "local", localFile: "dist/derper", sha256: "abc" };
+    },
+    [["hosts[4].vm.derper.sha256", '"abc" is not a SHA-256']],
+  ],
+  [
+    "derper local file missing",
+    (s) => {
+      s.hosts[4].vm.derper = { source: "local", sha256: FAKE_SHA256 };
+    },
+    [["hosts[4].vm.derper.localFile", "is required"]],
+  ],
+  [
+    "derper local file with url",
+    (s) => {
+      s.hosts[4].vm.derper = { source: "local", localFile: "dist/derper", url: "https://example.com/derper", sha256: FAKE_SHA256 };
+    },
+    [["hosts[4].vm.derper.url", 'belongs to source "url", not source "local"']],
+  ],
+  [
+    "ssh private key",
+    (s) => {
+      s.hosts[0].vm.sshAuthorizedKeys = ["-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn...\n-----END OPENSSH PRIVATE KEY-----"];
+    },
+    [["hosts[0].vm.sshAuthorizedKeys[0]", "is a private key; the spec never holds secrets"]],
+  ],
+  [
+    "ssh key garbage",
+    (s) => {
+      s.hosts[0].vm.sshAuthorizedKeys = ["AAAAC3NzaC1lZDI1NTE5"];
+    },
+    [["hosts[0].vm.sshAuthorizedKeys[0]", "a 20-character value (not shown: it may be a secret) is not an SSH public key"]],
+  ],
+  [
+    "ssh ecdsa key ok",
+    (s) => {
+      s.hosts[0].vm.sshAuthorizedKeys = ["ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTY= ops"];
+    },
+    [],
+  ],
+  [
+    "tls files in /home",
+    (s) => {
+      s.headscale.tls = { mode: "files", certPath: "/home/admin/hs.crt", keyPath: "/etc/headscale/hs.key" };
+    },
+    [["headscale.tls.certPath", '"/home/admin/hs.crt" is hidden from headscale by its unit\'s sandbox (ProtectHome=yes, PrivateTmp=yes)']],
+  ],
+  [
+    "policy in /tmp",
+    (s) => {
+      s.headscale.policy = { path: "/tmp/policy.json" };
+    },
+    [["headscale.policy.path", '"/tmp/policy.json" is hidden from headscale by its unit\'s sandbox (ProtectHome=yes, PrivateTmp=yes)']],
+  ],
+  [
+    "oidc secret via credentials",
+    (s) => {
+      s.headscale.oidc = { issuer: "https://login.example.com", clientId: "hs", clientSecretPath: "${CREDENTIALS_DIRECTORY}/oidc_client_secret" };
+    },
+    [
+      [
+        "headscale.oidc.clientSecretPath",
+        '"${CREDENTIALS_DIRECTORY}/oidc_client_secret" names systemd credentials, but the kit\'s headscale unit on a VM loads none',
+      ],
+    ],
+  ],
+  [
+    "files in /etc are fine",
+    (s) => {
+      s.headscale.tls = { mode: "files", certPath: "/etc/headscale/hs.crt", keyPath: "/etc/headscale/hs.key" };
+      s.headscale.policy = { path: "/etc/headscale/policy.json" };
+    },
+    [],
+  ],
+  [
+    "unknown vm key",
+    (s) => {
+      s.hosts[0].vm.sshKeys = [];
+    },
+    [["hosts[0].vm.sshKeys", 'unknown key "sshKeys" (allowed here: arch, sshAuthorizedKeys, headscale, derper)']],
+  ],
 ];
 
 describe("validate: VM targets and host firewalls", () => {
@@ -104,7 +356,9 @@ describe("validate: VM targets and host firewalls", () => {
     delete spec.hosts[2].vm.derper;
     const fixes = validate(spec).issues.map((i) => i.fix);
     expect(fixes[0]).toContain("https://github.com/juanfont/headscale/releases (checksums.txt of the release, file headscale_<version>_linux_amd64)");
-    expect(fixes[1]).toBe('add derper: { source: "build", goSha256: "<SHA-256 of go1.26.8.linux-arm64.tar.gz from https://go.dev/dl/>" }, or { source: "url", url: "...", sha256: "..." } for a binary of your own');
+    expect(fixes[1]).toBe(
+      'add derper: { source: "build", goSha256: "<SHA-256 of go1.26.8.linux-arm64.tar.gz from https://go.dev/dl/>" }, or { source: "url", url: "...", sha256: "..." } for a binary of your own',
+    );
   });
 
   it("warns, without refusing, about a VM nobody can administer and about admins from anywhere", () => {
@@ -115,7 +369,7 @@ describe("validate: VM targets and host firewalls", () => {
     expect(result.ok).toBe(true);
     expect(result.warnings.map((w) => [w.path, w.message])).toEqual([
       ["hosts[1].firewall.adminCidrs", "is empty, so the VM's firewall closes SSH to everyone (sessions already open stay open)"],
-      ["hosts[2].firewall.adminCidrs[0]", "\"0.0.0.0/0\" admits every address: SSH, metrics and gRPC are open to everyone"],
+      ["hosts[2].firewall.adminCidrs[0]", '"0.0.0.0/0" admits every address: SSH, metrics and gRPC are open to everyone'],
       ...validate(vmSpec()).warnings.map((w) => [w.path, w.message]),
     ]);
   });
@@ -135,10 +389,10 @@ describe("validate: admin networks that admit everyone between them", () => {
 
   it("warns about two halves as it warns about /0", () => {
     expect(warned(["0.0.0.0/1", "128.0.0.0/1"])).toEqual([
-      ["hosts[0].firewall.adminCidrs", "\"0.0.0.0/1\", \"128.0.0.0/1\" together admit every IPv4 address: SSH, metrics and gRPC are open to everyone", fix],
+      ["hosts[0].firewall.adminCidrs", '"0.0.0.0/1", "128.0.0.0/1" together admit every IPv4 address: SSH, metrics and gRPC are open to everyone', fix],
     ]);
     expect(warned(["8000::/1", "192.0.2.0/24", "::/1"])).toEqual([
-      ["hosts[0].firewall.adminCidrs", "\"8000::/1\", \"::/1\" together admit every IPv6 address: SSH, metrics and gRPC are open to everyone", fix],
+      ["hosts[0].firewall.adminCidrs", '"8000::/1", "::/1" together admit every IPv6 address: SSH, metrics and gRPC are open to everyone', fix],
     ]);
   });
 
@@ -150,7 +404,7 @@ describe("validate: admin networks that admit everyone between them", () => {
   it("stays quiet when part of the space is left out, and warns about a /0 only once", () => {
     expect(warned(["0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/3", "224.0.0.0/4", "240.0.0.0/5"])).toEqual([]);
     expect(warned(["0.0.0.0/0", "0.0.0.0/1", "128.0.0.0/1"])).toEqual([
-      ["hosts[0].firewall.adminCidrs[0]", "\"0.0.0.0/0\" admits every address: SSH, metrics and gRPC are open to everyone", fix],
+      ["hosts[0].firewall.adminCidrs[0]", '"0.0.0.0/0" admits every address: SSH, metrics and gRPC are open to everyone', fix],
     ]);
   });
 });

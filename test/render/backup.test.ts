@@ -15,7 +15,10 @@ const envValue = (text: string, name: string) => new RegExp(`^${name}='([^']*)'$
 
 describe("headscale's backup files", () => {
   it("settings name the state, the backups, the schedule and restic's secret files, never a secret", () => {
-    const spec = backupSpec({ interval: "30m", keep: 5, restic: { repository: "sftp://backup@backup.example.com:2222//srv/restic/hs", keepWeekly: 4 } }, "0.29.3");
+    const spec = backupSpec(
+      { interval: "30m", keep: 5, restic: { repository: "sftp://backup@backup.example.com:2222//srv/restic/hs", keepWeekly: 4 } },
+      "0.29.3",
+    );
     spec.headscale.embeddedDerp = { enabled: true };
     const files = Object.fromEntries(renderBackupFiles(prepareTailnet(spec)).map((f) => [f.path, f]));
     expect(Object.keys(files).sort()).toEqual([
@@ -46,7 +49,9 @@ describe("headscale's backup files", () => {
       BACKUP_RESTIC_KEEP_DAILY: "14",
       BACKUP_RESTIC_KEEP_WEEKLY: "4",
     });
-    expect(env).toContain("# No secrets: restic reads them from /etc/cdktf-tailnet/restic-password, /etc/cdktf-tailnet/restic-ssh-key, /etc/cdktf-tailnet/restic-known-hosts (0600 root).");
+    expect(env).toContain(
+      "# No secrets: restic reads them from /etc/cdktf-tailnet/restic-password, /etc/cdktf-tailnet/restic-ssh-key, /etc/cdktf-tailnet/restic-known-hosts (0600 root).",
+    );
     expect(files["hosts/hs/backup/cdktf-tailnet-headscale-backup.timer"]!.content).toContain("OnUnitActiveSec=1800s\n");
   });
 
@@ -58,8 +63,12 @@ describe("headscale's backup files", () => {
     const dockerfile = files.Dockerfile!;
     expect(dockerfile).toContain("ARG BASE_IMAGE=docker.io/library/debian:bookworm-slim\nFROM ${BASE_IMAGE}\n");
     expect(dockerfile).toContain("for p in ca-certificates openssh-client restic sqlite3; do dpkg-query");
-    expect(dockerfile).toContain("COPY headscale-backup.sh /usr/local/lib/cdktf-tailnet/headscale-backup.sh\nCOPY headscale-backup.env /etc/cdktf-tailnet/headscale-backup.env\n");
-    expect(dockerfile).toContain('ENTRYPOINT ["/bin/sh", "/usr/local/lib/cdktf-tailnet/headscale-backup.sh", "/etc/cdktf-tailnet/headscale-backup.env"]\nCMD ["loop"]\n');
+    expect(dockerfile).toContain(
+      "COPY headscale-backup.sh /usr/local/lib/cdktf-tailnet/headscale-backup.sh\nCOPY headscale-backup.env /etc/cdktf-tailnet/headscale-backup.env\n",
+    );
+    expect(dockerfile).toContain(
+      'ENTRYPOINT ["/bin/sh", "/usr/local/lib/cdktf-tailnet/headscale-backup.sh", "/etc/cdktf-tailnet/headscale-backup.env"]\nCMD ["loop"]\n',
+    );
   });
 
   it("renders nothing where headscale runs nowhere, and only the script (no units) when scheduled backups are off during an upgrade", () => {
@@ -79,7 +88,9 @@ describe("headscale's backup files", () => {
     expect(install.packages).toEqual(["ca-certificates", "restic", "sqlite3"]);
     expect(install.timers).toEqual(["cdktf-tailnet-headscale-backup.timer"]);
     expect(install.directories).toEqual([{ path: "/srv/restic/hs", user: "headscale" }]);
-    expect(install.notes).toEqual(["put the restic repository's password into /etc/cdktf-tailnet/restic-password (0600 root:root); the backup unit reads it from there"]);
+    expect(install.notes).toEqual([
+      "put the restic repository's password into /etc/cdktf-tailnet/restic-password (0600 root:root); the backup unit reads it from there",
+    ]);
     expect(install.files.map((f) => `${f.permissions} ${f.path}`)).toEqual([
       "0755 /usr/local/lib/cdktf-tailnet/headscale-backup.sh",
       "0644 /etc/cdktf-tailnet/headscale-backup.env",
@@ -90,6 +101,10 @@ describe("headscale's backup files", () => {
 
   it("is byte-identical on every render", () => {
     const spec = backupSpec({ restic: { repository: "s3:https://s3.example.com/bucket/hs", credentialsFile: "/etc/cdktf-tailnet/s3.env" } });
-    expect(renderTailnet(prepareTailnet(spec))).toEqual(renderTailnet(prepareTailnet(backupSpec({ restic: { repository: "s3:https://s3.example.com/bucket/hs", credentialsFile: "/etc/cdktf-tailnet/s3.env" } }))));
+    expect(renderTailnet(prepareTailnet(spec))).toEqual(
+      renderTailnet(
+        prepareTailnet(backupSpec({ restic: { repository: "s3:https://s3.example.com/bucket/hs", credentialsFile: "/etc/cdktf-tailnet/s3.env" } })),
+      ),
+    );
   });
 });

@@ -34,14 +34,25 @@ describe("derperArgs", () => {
     const files = { keyFile: "/run/x/derper.key", certDir: "/run/x/certs", meshKeyFile: "/run/x/mesh.key" };
     const moved = derperArgs(node, files, "127.0.0.1");
     const rendered = derperArgs(node);
-    expect(moved.filter((a, i) => a !== rendered[i])).toEqual(["-a=127.0.0.1:443", "-c=/run/x/derper.key", "-certdir=/run/x/certs", "-mesh-psk-file=/run/x/mesh.key"]);
+    expect(moved.filter((a, i) => a !== rendered[i])).toEqual([
+      "-a=127.0.0.1:443",
+      "-c=/run/x/derper.key",
+      "-certdir=/run/x/certs",
+      "-mesh-psk-file=/run/x/mesh.key",
+    ]);
     expect(derperArgs(node, files, "::1")).toContain("-a=[::1]:443");
   });
 
   it("writes a node off port 443 with its port, in -a and in its peers' -mesh-with", () => {
     const home = nodeNamed(example, "home-1")!;
     expect(derperArgs(home).slice(0, 5)).toEqual(["-hostname=derp-home.example.com", "-a=:8443", "-http-port=-1", "-stun=true", "-stun-port=3478"]);
-    const peer = { ...home.derper, mesh: [{ node: "home-1", hostname: "derp-home.example.com", port: 8443 }, { node: "hkg-1", hostname: "derp-hk1.example.com", port: 443 }] };
+    const peer = {
+      ...home.derper,
+      mesh: [
+        { node: "home-1", hostname: "derp-home.example.com", port: 8443 },
+        { node: "hkg-1", hostname: "derp-hk1.example.com", port: 443 },
+      ],
+    };
     expect(meshPeers(peer)).toEqual(["derp-home.example.com:8443", "derp-hk1.example.com"]);
   });
 

@@ -19,7 +19,11 @@ import { missingTool, skipReason } from "../support/requirements.js";
 import { derperArgs } from "../../render/command-lines.js";
 
 function files(tailnet: PreparedTailnet, prefix: string): Record<string, RenderedFile> {
-  return Object.fromEntries(renderTailnet(tailnet).filter((f) => f.path.startsWith(prefix)).map((f) => [f.path.slice(prefix.length), f]));
+  return Object.fromEntries(
+    renderTailnet(tailnet)
+      .filter((f) => f.path.startsWith(prefix))
+      .map((f) => [f.path.slice(prefix.length), f]),
+  );
 }
 
 /** A systemd host `home` (no Docker, no VM target) running headscale and a dns-01 DERP node. */
@@ -28,7 +32,14 @@ function systemdHostSpec(): TailnetSpec {
   s.headscale.host = "home";
   s.dns = { provider: "cloudflare", zoneId: "023e105f4ecef8ad9ca31a8372d0c353", zoneName: "example.com" };
   s.derp!.regions![0]!.nodes = [
-    { name: "home-1", host: "home", hostname: "derp-home.example.com", derpPort: 8443, ipv6: "none", certificate: { mode: "dns-01", provider: "cloudflare", email: "admin@example.com" } },
+    {
+      name: "home-1",
+      host: "home",
+      hostname: "derp-home.example.com",
+      derpPort: 8443,
+      ipv6: "none",
+      certificate: { mode: "dns-01", provider: "cloudflare", email: "admin@example.com" },
+    },
   ];
   s.hosts = [{ name: "home", dynamicIp: true, ddns: { provider: "cloudflare", interval: "2m", ipv6: { interface: "eth0" } } }];
   return s;
@@ -41,7 +52,13 @@ describe("the bundled example's home region: DNS-01 and DDNS on a Docker host", 
 
   it("derives the records, the certificate paths derper loads, and derper's restart", () => {
     expect(home.ddns!.records).toEqual([{ name: "derp-home.example.com", type: "A", purpose: "derp node home-1" }]);
-    expect(home.ddns!.provider).toEqual({ type: "cloudflare", apiUrl: "https://api.cloudflare.com/client/v4", zoneId: undefined, zoneName: "example.com", tokenFile: "/etc/cdktf-tailnet/cloudflare-token" });
+    expect(home.ddns!.provider).toEqual({
+      type: "cloudflare",
+      apiUrl: "https://api.cloudflare.com/client/v4",
+      zoneId: undefined,
+      zoneName: "example.com",
+      tokenFile: "/etc/cdktf-tailnet/cloudflare-token",
+    });
     expect(node.derper.certificateSource).toBe("dns-01");
     expect(derperArgs(node)).toContain("-certmode=manual");
     expect(derperArgs(node)).toContain(`-certdir=${DERPER_PATHS.certDir}`);
@@ -53,7 +70,11 @@ describe("the bundled example's home region: DNS-01 and DDNS on a Docker host", 
 
   it("renders the updater and the ACME client for a container, scripts executable", () => {
     const out = files(tailnet, "hosts/home/");
-    expect(Object.keys(out).filter((p) => /^(ddns|acme)\//.test(p)).sort()).toEqual([
+    expect(
+      Object.keys(out)
+        .filter((p) => /^(ddns|acme)\//.test(p))
+        .sort(),
+    ).toEqual([
       "acme/Dockerfile",
       "acme/acme-home-1.env",
       "acme/acme-install-cert.sh",
@@ -93,7 +114,7 @@ describe("on a systemd host", () => {
   const tailnet = prepareTailnet(systemdHostSpec());
   const out = files(tailnet, "hosts/home/");
 
-  it("keeps every service name of the host current, per family (a node's \"none\" turns one off)", () => {
+  it('keeps every service name of the host current, per family (a node\'s "none" turns one off)', () => {
     const ddns = out["ddns/ddns.env"]!.content;
     expect(envValue(ddns, "DDNS_A_RECORDS")).toBe("derp-home.example.com hs.example.com");
     expect(envValue(ddns, "DDNS_AAAA_RECORDS")).toBe("hs.example.com");
@@ -103,7 +124,11 @@ describe("on a systemd host", () => {
   });
 
   it("renders units instead of Dockerfiles: the updater on a timer with its secret as a credential, the ACME client daily, none of them as root", () => {
-    expect(Object.keys(out).filter((p) => /^(ddns|acme)\//.test(p)).sort()).toEqual([
+    expect(
+      Object.keys(out)
+        .filter((p) => /^(ddns|acme)\//.test(p))
+        .sort(),
+    ).toEqual([
       "acme/acme-home-1.env",
       "acme/acme-install-cert.sh",
       "acme/acme-renew.sh",
@@ -142,9 +167,13 @@ describe("on a systemd host", () => {
     expect(install).toContain("PrivateNetwork=yes");
     // derper's restart: a path unit on its certificate, a gate that skips a deleted one, and a unit
     // that only has dependencies.
-    expect(out["acme/cdktf-tailnet-acme-home-1-installed.path"]!.content).toContain(`PathChanged=${DERPER_PATHS.certDir}/derp-home.example.com.crt\nUnit=cdktf-tailnet-acme-home-1-installed.service\n`);
+    expect(out["acme/cdktf-tailnet-acme-home-1-installed.path"]!.content).toContain(
+      `PathChanged=${DERPER_PATHS.certDir}/derp-home.example.com.crt\nUnit=cdktf-tailnet-acme-home-1-installed.service\n`,
+    );
     const gate = out["acme/cdktf-tailnet-acme-home-1-installed.service"]!.content;
-    expect(gate).toContain(`ConditionPathExists=${DERPER_PATHS.certDir}/derp-home.example.com.crt\nConditionPathExists=${DERPER_PATHS.certDir}/derp-home.example.com.key\nOnSuccess=cdktf-tailnet-acme-home-1-restart.service\n`);
+    expect(gate).toContain(
+      `ConditionPathExists=${DERPER_PATHS.certDir}/derp-home.example.com.crt\nConditionPathExists=${DERPER_PATHS.certDir}/derp-home.example.com.key\nOnSuccess=cdktf-tailnet-acme-home-1-restart.service\n`,
+    );
     expect(gate).not.toMatch(/^Conflicts=/m);
     const restart = out["acme/cdktf-tailnet-acme-home-1-restart.service"]!.content;
     expect(restart).not.toMatch(/^Condition/m);
@@ -191,12 +220,18 @@ describe("on a systemd host", () => {
     for (const f of install.files) expect(f.content).toBe(out[`${f.path.includes("acme") ? "acme" : "ddns"}/${f.path.split("/").pop()!}`]!.content);
     expect(install.packages).toEqual(["ca-certificates", "curl", "iproute2", "jq", "lego"]);
     expect(install.timers).toEqual(["cdktf-tailnet-ddns.timer", "cdktf-tailnet-acme-home-1-installed.path", "cdktf-tailnet-acme-home-1.timer"]);
-    expect(install.notes).toEqual(["put the Cloudflare API token into /etc/cdktf-tailnet/cloudflare-token (0600 root:root); the DNS helpers read it from there"]);
+    expect(install.notes).toEqual([
+      "put the Cloudflare API token into /etc/cdktf-tailnet/cloudflare-token (0600 root:root); the DNS helpers read it from there",
+    ]);
   });
 
   it("with RFC 2136: lego's own variables, the algorithm fully qualified, the secret only by file", () => {
     const s = systemdHostSpec();
-    const cert = { mode: "dns-01" as const, email: "admin@example.com", provider: { type: "rfc2136" as const, nameserver: "2001:db8::53", zone: "example.com", tsigKeyName: "acme" } };
+    const cert = {
+      mode: "dns-01" as const,
+      email: "admin@example.com",
+      provider: { type: "rfc2136" as const, nameserver: "2001:db8::53", zone: "example.com", tsigKeyName: "acme" },
+    };
     s.derp!.regions![0]!.nodes[0]!.certificate = cert;
     const env = renderAcmeFiles(prepareTailnet(s)).find((f) => f.path.endsWith(".env"))!.content;
     expect(envValue(env, "RFC2136_NAMESERVER")).toBe("[2001:db8::53]:53");
@@ -206,11 +241,17 @@ describe("on a systemd host", () => {
 });
 
 describe("the files", () => {
-  const all = [...renderDdnsFiles(prepareTailnet(systemdHostSpec())), ...renderAcmeFiles(prepareTailnet(systemdHostSpec())), ...renderDdnsFiles(prepareTailnet(exampleSpec())), ...renderAcmeFiles(prepareTailnet(exampleSpec()))];
+  const all = [
+    ...renderDdnsFiles(prepareTailnet(systemdHostSpec())),
+    ...renderAcmeFiles(prepareTailnet(systemdHostSpec())),
+    ...renderDdnsFiles(prepareTailnet(exampleSpec())),
+    ...renderAcmeFiles(prepareTailnet(exampleSpec())),
+  ];
 
   it("settings name secrets only by file", () => {
     for (const f of all.filter((f) => f.path.endsWith(".env"))) {
-      for (const line of f.content.split("\n").filter((l) => /^[A-Z0-9_]*(TOKEN|SECRET)[A-Z0-9_]*=/.test(l))) expect(line).toMatch(/^[A-Z0-9_]+_FILE='\/[^']+'$/);
+      for (const line of f.content.split("\n").filter((l) => /^[A-Z0-9_]*(TOKEN|SECRET)[A-Z0-9_]*=/.test(l)))
+        expect(line).toMatch(/^[A-Z0-9_]+_FILE='\/[^']+'$/);
     }
   });
 
@@ -230,11 +271,13 @@ describe("the files", () => {
   it.skipIf(!!skipReason("ddns-acme: shellcheck", missingTool("shellcheck")))("scripts that shellcheck finds nothing in", () => {
     const dir = mkdtempSync(join(tmpdir(), "cdktf-tailnet-shellcheck-"));
     try {
-      const scripts = all.filter((f) => f.path.endsWith(".sh")).map((f) => {
-        const path = join(dir, f.path.replace(/\//g, "_"));
-        writeFileSync(path, f.content);
-        return path;
-      });
+      const scripts = all
+        .filter((f) => f.path.endsWith(".sh"))
+        .map((f) => {
+          const path = join(dir, f.path.replace(/\//g, "_"));
+          writeFileSync(path, f.content);
+          return path;
+        });
       expect(execFileSync("shellcheck", ["--shell=sh", ...scripts], { encoding: "utf8" })).toBe("");
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -242,7 +285,13 @@ describe("the files", () => {
   });
 
   it("settings values that sh reads back verbatim", () => {
-    const text = renderEnvFile(["a comment"], [["ODD", `it's $HOME \`x\` "q"`], ["N", 5]]);
+    const text = renderEnvFile(
+      ["a comment"],
+      [
+        ["ODD", `it's $HOME \`x\` "q"`],
+        ["N", 5],
+      ],
+    );
     expect(text).toBe(`# a comment\nODD='it'\\''s $HOME \`x\` "q"'\nN='5'\n`);
     const dir = mkdtempSync(join(tmpdir(), "cdktf-tailnet-env-"));
     try {

@@ -7,7 +7,20 @@ import { exampleSpec, minimalSpec } from "../support/specs.js";
 type Json = Record<string, any>;
 
 /** The JSON field names of tailcfg.DERPNode / DERPRegion, and their lower-cased YAML spelling. */
-const NODE_FIELDS = ["Name", "RegionID", "HostName", "CertName", "IPv4", "IPv6", "STUNPort", "STUNOnly", "DERPPort", "InsecureForTests", "STUNTestIP", "CanPort80"];
+const NODE_FIELDS = [
+  "Name",
+  "RegionID",
+  "HostName",
+  "CertName",
+  "IPv4",
+  "IPv6",
+  "STUNPort",
+  "STUNOnly",
+  "DERPPort",
+  "InsecureForTests",
+  "STUNTestIP",
+  "CanPort80",
+];
 const REGION_FIELDS = ["RegionID", "RegionCode", "RegionName", "Latitude", "Longitude", "Avoid", "NoMeasureNoHome", "Nodes"];
 
 /** Reads derp.yaml back into DERPMap JSON spelling, failing on any key Go would not map. */
@@ -88,12 +101,33 @@ describe("derp.yaml and derp.json", () => {
     region.noMeasureNoHome = true;
     region.nodes.push({ name: "fra-stun", hostname: "stun.example.com", stunOnly: true });
     // (A lab node in a region of its own: a meshed region cannot rely on insecureForTests.)
-    spec.derp!.regions!.push({ id: 901, code: "lab", name: "Lab", nodes: [{ name: "fra-lab", hostname: "192.0.2.7", insecureForTests: true, stunPort: -1, derpPort: 8443 }] });
+    spec.derp!.regions!.push({
+      id: 901,
+      code: "lab",
+      name: "Lab",
+      nodes: [{ name: "fra-lab", hostname: "192.0.2.7", insecureForTests: true, stunPort: -1, derpPort: 8443 }],
+    });
     const json = JSON.parse(renderDerpJson(loadTailnet(spec))) as Json;
     const r = json.Regions["900"];
     expect(r.NoMeasureNoHome).toBe(true);
-    expect(r.Nodes[1]).toEqual({ Name: "fra-stun", RegionID: 900, HostName: "stun.example.com", STUNPort: 3478, STUNOnly: true, DERPPort: 443, CanPort80: true });
-    expect(json.Regions["901"].Nodes[0]).toEqual({ Name: "fra-lab", RegionID: 901, HostName: "192.0.2.7", IPv4: "192.0.2.7", STUNPort: -1, DERPPort: 8443, InsecureForTests: true });
+    expect(r.Nodes[1]).toEqual({
+      Name: "fra-stun",
+      RegionID: 900,
+      HostName: "stun.example.com",
+      STUNPort: 3478,
+      STUNOnly: true,
+      DERPPort: 443,
+      CanPort80: true,
+    });
+    expect(json.Regions["901"].Nodes[0]).toEqual({
+      Name: "fra-lab",
+      RegionID: 901,
+      HostName: "192.0.2.7",
+      IPv4: "192.0.2.7",
+      STUNPort: -1,
+      DERPPort: 8443,
+      InsecureForTests: true,
+    });
   });
 
   it("embeds Terraform tokens unchanged for Terraform to substitute", () => {

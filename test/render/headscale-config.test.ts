@@ -27,18 +27,21 @@ function get(config: Obj, path: string): unknown {
   return path.split(".").reduce<unknown>((o, k) => (o as Obj | undefined)?.[k], config);
 }
 
-describe.skipIf(!!skipReason("headscale-config (source)", upstreamSkipReason))(`config.yaml keys against headscale's own source ${upstreamSkipReason ?? ""}`, () => {
-  it.each(upstreamVersions.headscale)("every key rendered for %s is one that version's config.go reads", (version) => {
-    const known = headscaleConfigKeys(version);
-    expect(known.size).toBeGreaterThan(60);
-    expect(unknownKeys({ server_url: "x", dns_config: { magic_dns: true } }, known)).toEqual(["dns_config.magic_dns"]);
-    const v = version.replace(/^v/, "");
-    for (const spec of [exampleSpec(), maximalSpec(v, "sqlite"), maximalSpec(v, "postgres")]) {
-      spec.headscale.version = v;
-      expect(unknownKeys(configFor(spec), known)).toEqual([]);
-    }
-  });
-});
+describe.skipIf(!!skipReason("headscale-config (source)", upstreamSkipReason))(
+  `config.yaml keys against headscale's own source ${upstreamSkipReason ?? ""}`,
+  () => {
+    it.each(upstreamVersions.headscale)("every key rendered for %s is one that version's config.go reads", (version) => {
+      const known = headscaleConfigKeys(version);
+      expect(known.size).toBeGreaterThan(60);
+      expect(unknownKeys({ server_url: "x", dns_config: { magic_dns: true } }, known)).toEqual(["dns_config.magic_dns"]);
+      const v = version.replace(/^v/, "");
+      for (const spec of [exampleSpec(), maximalSpec(v, "sqlite"), maximalSpec(v, "postgres")]) {
+        spec.headscale.version = v;
+        expect(unknownKeys(configFor(spec), known)).toEqual([]);
+      }
+    });
+  },
+);
 
 describe("config.yaml per version", () => {
   const versioned = (version: string) => {

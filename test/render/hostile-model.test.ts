@@ -55,21 +55,32 @@ describe("systemd: a line break in a spec value never becomes a directive", () =
     expect(loaded.dump).not.toContain("-> ExecStartPre:");
   });
 
-  it.skipIf(!canSystemd)("values that can be written are written: a token file with spaces, %, $ and quotes (LoadCredential=) loads without a complaint", () => {
-    const file = `/etc/cdktf tailnet/100% "token" $HOME;x`;
-    const m = model(vmDnsSpec(), (s) => (s.hosts![1]!.ddns!.provider = { type: "cloudflare", tokenFile: file }));
-    const units = Object.fromEntries(renderTailnet(m).filter((f) => f.path.startsWith("hosts/home/ddns/cdktf-tailnet-ddns.")).map((f) => [f.path.split("/").pop()!, f.content]));
-    expect(units["cdktf-tailnet-ddns.service"]).toContain('\nLoadCredential=cloudflare-token:/etc/cdktf tailnet/100%% "token" $HOME;x\n');
-    const loaded = loadUnits(units);
-    expect(loaded.stderr.split("\n").filter((l) => !/Failed to parse system call, ignoring/.test(l) && l !== "")).toEqual([]);
-    expect(loaded.units.get("cdktf-tailnet-ddns.service")!.commands).toEqual([["/bin/sh", "/usr/local/lib/cdktf-tailnet/ddns-update.sh", "/etc/cdktf-tailnet/ddns.env"]]);
-  });
+  it.skipIf(!canSystemd)(
+    "values that can be written are written: a token file with spaces, %, $ and quotes (LoadCredential=) loads without a complaint",
+    () => {
+      const file = `/etc/cdktf tailnet/100% "token" $HOME;x`;
+      const m = model(vmDnsSpec(), (s) => (s.hosts![1]!.ddns!.provider = { type: "cloudflare", tokenFile: file }));
+      const units = Object.fromEntries(
+        renderTailnet(m)
+          .filter((f) => f.path.startsWith("hosts/home/ddns/cdktf-tailnet-ddns."))
+          .map((f) => [f.path.split("/").pop()!, f.content]),
+      );
+      expect(units["cdktf-tailnet-ddns.service"]).toContain('\nLoadCredential=cloudflare-token:/etc/cdktf tailnet/100%% "token" $HOME;x\n');
+      const loaded = loadUnits(units);
+      expect(loaded.stderr.split("\n").filter((l) => !/Failed to parse system call, ignoring/.test(l) && l !== "")).toEqual([]);
+      expect(loaded.units.get("cdktf-tailnet-ddns.service")!.commands).toEqual([
+        ["/bin/sh", "/usr/local/lib/cdktf-tailnet/ddns-update.sh", "/etc/cdktf-tailnet/ddns.env"],
+      ]);
+    },
+  );
 });
 
 describe("shell: a node name never runs as a command in the VM install script", () => {
   it("a node name with ; > is refused where it would name a directory (StateDirectory=), before the script is written", () => {
     const m = model(vmDnsSpec(), (s) => (s.derp!.regions![0]!.nodes[0]!.name = "home-1;id>PWN;true"));
-    expect(() => renderTailnet(m)).toThrow('cannot write "cdktf-tailnet/acme/home-1;id>PWN;true" into a systemd directory list: it holds the character U+003B (;)');
+    expect(() => renderTailnet(m)).toThrow(
+      'cannot write "cdktf-tailnet/acme/home-1;id>PWN;true" into a systemd directory list: it holds the character U+003B (;)',
+    );
   });
 
   it("the install script quotes every unit name it enables: run with a systemctl that records its arguments, nothing else runs", () => {
@@ -138,17 +149,20 @@ describe("cloud-init: a YAML 1.1 line break in a value adds no key to the user-d
 });
 
 describe("nftables: a node name in a rule's comment", () => {
-  it.skipIf(!hasCommand("nft") || process.getuid?.() !== 0)("with quotes and a rule of its own, stays inside the comment: the ruleset loads with the same rules", () => {
-    const m = model(vmSpec(), (s) => (s.derp!.regions![0]!.nodes[0]!.name = 'fra-1" accept; tcp dport 1-65535 accept comment "all'));
-    const ruleset = renderNftables(m, host(m, "fra-1"));
-    const loaded = nftLoad(ruleset);
-    expect(loaded.error).toBeUndefined();
-    expect(loaded.listed).not.toMatch(/^\t\ttcp dport 1-65535/m);
-    const benign = model(vmSpec(), () => {});
-    const rules = (listed: string) => listed.split("\n").filter((l) => /\baccept\b/.test(l)).length;
-    expect(rules(loaded.listed!)).toBe(rules(nftLoad(renderNftables(benign, host(benign, "fra-1"))).listed!));
-    expect(loaded.listed).toContain("fra-1' accept; tcp dport 1-65535 accept comment 'all");
-  });
+  it.skipIf(!hasCommand("nft") || process.getuid?.() !== 0)(
+    "with quotes and a rule of its own, stays inside the comment: the ruleset loads with the same rules",
+    () => {
+      const m = model(vmSpec(), (s) => (s.derp!.regions![0]!.nodes[0]!.name = 'fra-1" accept; tcp dport 1-65535 accept comment "all'));
+      const ruleset = renderNftables(m, host(m, "fra-1"));
+      const loaded = nftLoad(ruleset);
+      expect(loaded.error).toBeUndefined();
+      expect(loaded.listed).not.toMatch(/^\t\ttcp dport 1-65535/m);
+      const benign = model(vmSpec(), () => {});
+      const rules = (listed: string) => listed.split("\n").filter((l) => /\baccept\b/.test(l)).length;
+      expect(rules(loaded.listed!)).toBe(rules(nftLoad(renderNftables(benign, host(benign, "fra-1"))).listed!));
+      expect(loaded.listed).toContain("fra-1' accept; tcp dport 1-65535 accept comment 'all");
+    },
+  );
 });
 
 describe("paths: no name leads a file out of the output tree", () => {
@@ -166,13 +180,22 @@ describe("paths: no name leads a file out of the output tree", () => {
   it("a file cloud-init writes on the VM is at an absolute, normalised path, or refused (a DERP map path with ..)", () => {
     const resolved = model(vmSpec(), () => {});
     const m = { ...resolved, headscale: { ...resolved.headscale, derpMapPaths: ["/etc/headscale/../../root/.ssh/authorized_keys"] } };
-    expect(() => renderCloudInit(m, host(m, "hs"))).toThrow('cdktf-tailnet: cannot write "/etc/headscale/../../root/.ssh/authorized_keys" into a VM file path: it is not an absolute, normalised path');
+    expect(() => renderCloudInit(m, host(m, "hs"))).toThrow(
+      'cdktf-tailnet: cannot write "/etc/headscale/../../root/.ssh/authorized_keys" into a VM file path: it is not an absolute, normalised path',
+    );
   });
 
   it("the tree writer refuses a path that leads out, and two files on one path", async () => {
     const root = scratchDir("cdktf-tailnet-tree-");
-    await expect(writeTreeAtomically(join(root, "out"), [{ path: "a/../../b", content: "", mode: 0o644 }])).rejects.toThrow("rendered paths must be relative and stay inside the output directory");
-    await expect(writeTreeAtomically(join(root, "out"), [{ path: "a", content: "1", mode: 0o644 }, { path: "a", content: "2", mode: 0o644 }])).rejects.toThrow('refusing to write "a" twice: two rendered files would share one path');
+    await expect(writeTreeAtomically(join(root, "out"), [{ path: "a/../../b", content: "", mode: 0o644 }])).rejects.toThrow(
+      "rendered paths must be relative and stay inside the output directory",
+    );
+    await expect(
+      writeTreeAtomically(join(root, "out"), [
+        { path: "a", content: "1", mode: 0o644 },
+        { path: "a", content: "2", mode: 0o644 },
+      ]),
+    ).rejects.toThrow('refusing to write "a" twice: two rendered files would share one path');
   });
 });
 

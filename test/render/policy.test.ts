@@ -128,8 +128,18 @@ describe("policy.json", () => {
 
     it("warns about the spec's own * rules on 0.29, not on 0.28 (where * is every address)", () => {
       const spec = tenOne();
-      spec.policy = { acls: [{ src: ["*"], dst: ["*:*"] }, { src: ["home"], dst: ["home:22"] }, { src: ["*", "10.1.0.0/16"], dst: ["*:*", "10.1.0.0/16:*"] }] };
-      expect(validate(spec).warnings.filter((w) => w.path.startsWith("policy.acls")).map((w) => [w.path, w.message, w.fix])).toEqual([
+      spec.policy = {
+        acls: [
+          { src: ["*"], dst: ["*:*"] },
+          { src: ["home"], dst: ["home:22"] },
+          { src: ["*", "10.1.0.0/16"], dst: ["*:*", "10.1.0.0/16:*"] },
+        ],
+      };
+      expect(
+        validate(spec)
+          .warnings.filter((w) => w.path.startsWith("policy.acls"))
+          .map((w) => [w.path, w.message, w.fix]),
+      ).toEqual([
         [
           "policy.acls[0]",
           `headscale 0.29.3 reads "*" as 100.64.0.0/10, fd7a:115c:a1e0::/48 and the approved routes, which do not hold this tailnet's nodes (10.1.0.0/16): the rule leaves them out`,

@@ -10,7 +10,10 @@ const Handlebars = createRequire(import.meta.url)("handlebars") as typeof Handle
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Handlebars AST nodes, walked generically
 type Node = Record<string, any>;
 
-const names = readdirSync(templatesDir).filter((f) => f.endsWith(".hbs")).map((f) => f.slice(0, -4)).sort();
+const names = readdirSync(templatesDir)
+  .filter((f) => f.endsWith(".hbs"))
+  .map((f) => f.slice(0, -4))
+  .sort();
 
 /** Every mustache of template `name` (text `text`) that writes a value in a way its format's escapers do not vouch for. */
 function unescapedMustaches(name: string, text = readFileSync(`${templatesDir}/${name}.hbs`, "utf8")): string[] {
@@ -22,7 +25,8 @@ function unescapedMustaches(name: string, text = readFileSync(`${templatesDir}/$
       if (p.type !== "SubExpression") continue;
       const helper = (p.path as Node).original as string;
       if (!(helper in TEMPLATE_HELPERS)) problems.push(`${where(p)}: (${helper} ...) is no escaping helper`);
-      else if (!TRANSFORM_HELPERS.includes(helper) && !helperWrites(helper, format)) problems.push(`${where(p)}: (${helper} ...) does not escape for ${format}`);
+      else if (!TRANSFORM_HELPERS.includes(helper) && !helperWrites(helper, format))
+        problems.push(`${where(p)}: (${helper} ...) does not escape for ${format}`);
       params(p);
     }
   };
@@ -59,11 +63,15 @@ describe("render/templates.compiled.ts", () => {
   });
 
   it("a missing value is an error naming the template and line, not an empty string", () => {
-    expect(() => renderTemplate("derper.Dockerfile", {})).toThrow('cdktf-tailnet: templates/derper.Dockerfile.hbs line 1: "comment" got a value that is not defined in the template\'s data');
+    expect(() => renderTemplate("derper.Dockerfile", {})).toThrow(
+      'cdktf-tailnet: templates/derper.Dockerfile.hbs line 1: "comment" got a value that is not defined in the template\'s data',
+    );
   });
 
   it("an unknown template names the fix", () => {
-    expect(() => renderTemplate("no-such", {})).toThrow("templates/no-such.hbs does not exist, or render/templates.compiled.ts is stale (run npm run generate)");
+    expect(() => renderTemplate("no-such", {})).toThrow(
+      "templates/no-such.hbs does not exist, or render/templates.compiled.ts is stale (run npm run generate)",
+    );
   });
 });
 
@@ -75,10 +83,14 @@ describe("templates write every value through an escaper of their format", () =>
   });
 
   it("the scan catches a raw value, a triple-stash, another format's escaper and an unknown helper", () => {
-    expect(unescapedMustaches("x.service", "Description={{description}}")).toEqual(["templates/x.service.hbs:1: {{description}} writes a value raw; wrap it in an escaping helper"]);
+    expect(unescapedMustaches("x.service", "Description={{description}}")).toEqual([
+      "templates/x.service.hbs:1: {{description}} writes a value raw; wrap it in an escaping helper",
+    ]);
     expect(unescapedMustaches("x.service", "Description={{{unitValue description}}}")).toEqual(["templates/x.service.hbs:1: triple-stash {{{unitValue}}}"]);
     expect(unescapedMustaches("x.service", "ExecStart={{sh program}}")).toEqual(["templates/x.service.hbs:1: {{sh ...}} is not an escaper of systemd"]);
-    expect(unescapedMustaches("x.sh", "{{#each a}}\necho {{this}}\n{{/each}}")).toEqual(["templates/x.sh.hbs:2: {{this}} writes a value raw; wrap it in an escaping helper"]);
+    expect(unescapedMustaches("x.sh", "{{#each a}}\necho {{this}}\n{{/each}}")).toEqual([
+      "templates/x.sh.hbs:2: {{this}} writes a value raw; wrap it in an escaping helper",
+    ]);
     expect(unescapedMustaches("x.sh", "echo {{sh (shell x)}}")).toEqual(["templates/x.sh.hbs:1: (shell ...) is no escaping helper"]);
     expect(unescapedMustaches("x.sh", "echo {{sh (unitValue x)}}")).toEqual(["templates/x.sh.hbs:1: (unitValue ...) does not escape for sh"]);
     expect(unescapedMustaches("x.sh", "echo {{sh x}} {{shWords (unitNames y)}} # {{comment y}} {{plain z}}")).toEqual([]);

@@ -7,16 +7,8 @@
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { type PreparedTailnet } from "../../model/index.js";
-import {
-  firewallObject,
-  renderCloudInit,
-  renderNftables,
-  renderTailnet,
-  renderVmInstallScript,
-  shellQuote,
-  systemdQuote,
-} from "../../render/index.js";
+import type { PreparedTailnet } from "../../model/index.js";
+import { firewallObject, renderCloudInit, renderNftables, renderTailnet, renderVmInstallScript, shellQuote, systemdQuote } from "../../render/index.js";
 import { ADMIN_V4, ADMIN_V6, FAKE_SHA256, vmProxySpec, vmSpec } from "../support/vm-specs.js";
 import { derperArgs } from "../../render/command-lines.js";
 import { prepareTailnet } from "../../secrets/index.js";
@@ -160,13 +152,14 @@ describe("cloud-init user-data", () => {
   const vm = prepareTailnet(vmSpec());
   const files = renderTailnet(vm);
   const file = (path: string) => files.find((f) => f.path === path)!.content;
-  const userData = (h: string) => parse(file(`hosts/${h}/cloud-init.yaml`)) as {
-    users: unknown[];
-    ssh_authorized_keys?: string[];
-    packages?: string[];
-    write_files: { path: string; owner: string; permissions: string; defer: boolean; content: string }[];
-    runcmd: string[][];
-  };
+  const userData = (h: string) =>
+    parse(file(`hosts/${h}/cloud-init.yaml`)) as {
+      users: unknown[];
+      ssh_authorized_keys?: string[];
+      packages?: string[];
+      write_files: { path: string; owner: string; permissions: string; defer: boolean; content: string }[];
+      runcmd: string[][];
+    };
 
   it("starts with #cloud-config and creates the service users next to the image's default user", () => {
     expect(file("hosts/hs/cloud-init.yaml").startsWith("#cloud-config\n")).toBe(true);
@@ -202,7 +195,11 @@ describe("cloud-init user-data", () => {
     expect(content["/usr/local/lib/cdktf-tailnet/install.sh"]).toContain("systemctl enable --now cdktf-tailnet-headscale-backup.timer");
     expect(content["/usr/local/lib/cdktf-tailnet/install.sh"]).toBe(renderVmInstallScript(vm, host(vm, "hs")));
     expect(ud.runcmd).toEqual([["sh", "/usr/local/lib/cdktf-tailnet/install.sh"]]);
-    expect(userData("fra-1").write_files.map((f) => f.path)).toEqual(["/etc/systemd/system/derper.service", "/etc/nftables.conf", "/usr/local/lib/cdktf-tailnet/install.sh"]);
+    expect(userData("fra-1").write_files.map((f) => f.path)).toEqual([
+      "/etc/systemd/system/derper.service",
+      "/etc/nftables.conf",
+      "/usr/local/lib/cdktf-tailnet/install.sh",
+    ]);
     const withPolicy = vmSpec();
     withPolicy.policy = { acls: [{ src: ["*"], dst: ["*:*"] }] };
     const t = prepareTailnet(withPolicy);
@@ -212,7 +209,9 @@ describe("cloud-init user-data", () => {
 
   it("pins every binary: release URL from the version and arch, SHA-256 checked before anything is installed", () => {
     const hs = renderVmInstallScript(vm, host(vm, "hs"));
-    expect(hs).toContain(`fetch https://github.com/juanfont/headscale/releases/download/v0.29.8/headscale_0.29.8_linux_amd64 ${FAKE_SHA256} /usr/local/bin/headscale`);
+    expect(hs).toContain(
+      `fetch https://github.com/juanfont/headscale/releases/download/v0.29.8/headscale_0.29.8_linux_amd64 ${FAKE_SHA256} /usr/local/bin/headscale`,
+    );
     const arm = renderVmInstallScript(vm, host(vm, "fra-2"));
     expect(arm).toContain(`fetch https://go.dev/dl/go1.26.8.linux-arm64.tar.gz ${FAKE_SHA256} /var/cache/cdktf-tailnet/go1.26.8.linux-arm64.tar.gz`);
     expect(arm).toContain('"$go_root/bin/go" install "tailscale.com/cmd/derper@v1.102.5"');
@@ -227,7 +226,9 @@ describe("cloud-init user-data", () => {
 
   it("says what must be put on the VM by hand, and carries no secret", () => {
     expect(file("hosts/fra-1/cloud-init.yaml")).toContain("# By hand: derper restarts until the region's mesh key is in /etc/derper/mesh.key");
-    expect(file("hosts/home/cloud-init.yaml")).toContain("# By hand: derper restarts until /var/lib/derper/certs/derp-home.example.com.crt and /var/lib/derper/certs/derp-home.example.com.key (owned by derper, the key 0600) are there");
+    expect(file("hosts/home/cloud-init.yaml")).toContain(
+      "# By hand: derper restarts until /var/lib/derper/certs/derp-home.example.com.crt and /var/lib/derper/certs/derp-home.example.com.key (owned by derper, the key 0600) are there",
+    );
     const proxy = prepareTailnet(vmProxySpec());
     expect(renderCloudInit(proxy, host(proxy, "hs"))).toContain("put HEADSCALE_DATABASE_POSTGRES_PASS=<password> into /etc/headscale/headscale.env");
     for (const f of files) expect(f.content, f.path).not.toMatch(/PRIVATE KEY|BEGIN CERTIFICATE/);
@@ -267,7 +268,9 @@ describe("cloud-init user-data", () => {
 
 describe("renderTailnet: per-host files", () => {
   it("writes units, nftables.conf, firewall.json and cloud-init.yaml for every VM host", () => {
-    const paths = renderTailnet(prepareTailnet(vmSpec())).map((f) => f.path).filter((p) => p.startsWith("hosts/"));
+    const paths = renderTailnet(prepareTailnet(vmSpec()))
+      .map((f) => f.path)
+      .filter((p) => p.startsWith("hosts/"));
     expect(paths).toEqual(
       ["edge", "fra-1", "fra-2", "home", "hs"].flatMap((h) => [
         ...(h === "hs"
@@ -304,7 +307,9 @@ describe("renderTailnet: per-host files", () => {
       "hosts/hs/firewall.json",
     ]);
     // The rules are the host's published ports all the same.
-    expect(JSON.parse(files.find((f) => f.path === "hosts/fra-1/firewall.json")!.content).rules.map((r: { port: number }) => r.port)).toEqual([22, 80, 443, 3478]);
+    expect(JSON.parse(files.find((f) => f.path === "hosts/fra-1/firewall.json")!.content).rules.map((r: { port: number }) => r.port)).toEqual([
+      22, 80, 443, 3478,
+    ]);
   });
 
   it("is byte-identical whatever order hosts and regions are declared in", () => {

@@ -50,9 +50,19 @@ describe("toYaml", () => {
   });
 
   it("keeps integer Map keys plain, quotes keys that would read back as something else", () => {
-    const value = { regions: new Map<number, unknown>([[900, { hostname: "a" }], [901, null]]), true: 1, "": 2, "1": 4, "x-y.z/w": 5, "~": 6 };
+    const value = {
+      regions: new Map<number, unknown>([
+        [900, { hostname: "a" }],
+        [901, null],
+      ]),
+      true: 1,
+      "": 2,
+      "1": 4,
+      "x-y.z/w": 5,
+      "~": 6,
+    };
     expect(toYaml(value)).toBe(reference(value));
-    expect(toYaml(value)).toContain("\n  900:\n    hostname: \"a\"\n  901: null\n");
+    expect(toYaml(value)).toContain('\n  900:\n    hostname: "a"\n  901: null\n');
     // Stricter than the yaml package: YAML 1.1 booleans and keys with spaces are quoted too.
     const older = { no: 1, On: 2, "a b": 3 };
     expect(toYaml(older)).toBe('"no": 1\n"On": 2\n"a b": 3\n');
@@ -69,20 +79,46 @@ describe("toYaml", () => {
 
   it("agrees with the yaml package on 3,000 random documents, and reads back to the same value", () => {
     let seed = 7;
-    const random = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
-    const strings = ["", "a", "hs.example.com", "0.0.0.0:443", "with \"quotes\" and \\", "über", "yes", "null", "123", "-1", "#x", "a: b", "- x", "${var}", "tab\there", "😀"];
+    const random = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
+    const strings = [
+      "",
+      "a",
+      "hs.example.com",
+      "0.0.0.0:443",
+      'with "quotes" and \\',
+      "über",
+      "yes",
+      "null",
+      "123",
+      "-1",
+      "#x",
+      "a: b",
+      "- x",
+      "${var}",
+      "tab\there",
+      "😀",
+    ];
     const keys = ["a", "server_url", "listen_addr", "ipv4", "x-y", "b.c", "under_score", "CamelCase"];
     const value = (depth: number): unknown => {
       const kind = random(depth > 3 ? 5 : 9);
       switch (kind) {
-        case 0: return strings[random(strings.length)];
-        case 1: return random(100000) - 500;
-        case 2: return random(2) === 0;
-        case 3: return null;
-        case 4: return strings[random(strings.length)] + String(random(10));
-        case 5: case 6: return Object.fromEntries(Array.from({ length: random(4) }, () => [keys[random(keys.length)], value(depth + 1)]));
-        case 7: return Array.from({ length: random(4) }, () => value(depth + 1));
-        default: return new Map(Array.from({ length: random(3) }, () => [random(1000), value(depth + 1)]));
+        case 0:
+          return strings[random(strings.length)];
+        case 1:
+          return random(100000) - 500;
+        case 2:
+          return random(2) === 0;
+        case 3:
+          return null;
+        case 4:
+          return strings[random(strings.length)] + String(random(10));
+        case 5:
+        case 6:
+          return Object.fromEntries(Array.from({ length: random(4) }, () => [keys[random(keys.length)], value(depth + 1)]));
+        case 7:
+          return Array.from({ length: random(4) }, () => value(depth + 1));
+        default:
+          return new Map(Array.from({ length: random(3) }, () => [random(1000), value(depth + 1)]));
       }
     };
     for (let i = 0; i < 3000; i++) {

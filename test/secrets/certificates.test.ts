@@ -24,7 +24,9 @@ describe("kit-issued self-signed certificates", () => {
     expect(text).toContain("TLS Web Server Authentication");
     const der = execFileSync("openssl", ["x509", "-in", join(dir, "c.pem"), "-outform", "der"]);
     expect(certificatePin(cert.der)).toBe(`sha256-raw:${createHash("sha256").update(der).digest("hex")}`);
-    expect(execFileSync("openssl", ["verify", "-CAfile", join(dir, "c.pem"), "-purpose", "sslserver", join(dir, "c.pem")], { encoding: "utf8" })).toContain(": OK");
+    expect(execFileSync("openssl", ["verify", "-CAfile", join(dir, "c.pem"), "-purpose", "sslserver", join(dir, "c.pem")], { encoding: "utf8" })).toContain(
+      ": OK",
+    );
     const x = new X509Certificate(cert.certPem);
     expect(x.checkIP("192.0.2.50")).toBe("192.0.2.50");
     expect(x.verify(x.publicKey)).toBe(true);
@@ -126,20 +128,23 @@ describe("certificates users supply", () => {
     ["a certificate for another host", { name: "other.example.com" }, "certFile", /u\.crt is for DNS:other\.example\.com, not for derp\.example\.com/],
     ["an expired certificate", { name: "derp.example.com", days: 10, now: new Date(Date.now() - 30 * 86400_000) }, "certFile", /u\.crt expired on \d{4}-/],
     ["a key that does not match", { name: "derp.example.com", otherKey: true }, "keyFile", /u\.key is not the private key of .*u\.crt/],
-  ] as [string, { name: string; days?: number; now?: Date; otherKey?: boolean }, string, RegExp][])("refuses %s with a clear message naming its field, before anything is issued", (_what, opts, field, message) => {
-    const files = userCert(scratch(), opts.name, opts);
-    let error: unknown;
-    try {
-      prepareTailnet(specWith(files), { secretsDir: scratch() });
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(TailnetSpecError);
-    const issue = (error as TailnetSpecError).issues[0]!;
-    expect(issue.path).toBe(`derp.regions[0].nodes[0].certificate.${field}`);
-    expect(issue.message).toMatch(message);
-    expect(issue.fix).toBe("give a certificate for derp.example.com that is valid now, with its own private key");
-  });
+  ] as [string, { name: string; days?: number; now?: Date; otherKey?: boolean }, string, RegExp][])(
+    "refuses %s with a clear message naming its field, before anything is issued",
+    (_what, opts, field, message) => {
+      const files = userCert(scratch(), opts.name, opts);
+      let error: unknown;
+      try {
+        prepareTailnet(specWith(files), { secretsDir: scratch() });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(TailnetSpecError);
+      const issue = (error as TailnetSpecError).issues[0]!;
+      expect(issue.path).toBe(`derp.regions[0].nodes[0].certificate.${field}`);
+      expect(issue.message).toMatch(message);
+      expect(issue.fix).toBe("give a certificate for derp.example.com that is valid now, with its own private key");
+    },
+  );
 
   it("reports missing files, and directories given as files, by name", () => {
     const node = prepareTailnet(minimalSpec()).derp.regions[0]!.nodes[0]!;

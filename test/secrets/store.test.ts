@@ -47,7 +47,11 @@ describe("SecretStore layout", () => {
 
   it("no name leads out of the store: the tailnet's, a region code's, a node's", () => {
     const root = join(scratch(), "secrets");
-    for (const [tailnet, code, node] of [["../../escape", "../x", "../../../etc/evil"], ["..", "/abs", "a/../../b"], [".", "..", "."]] as const) {
+    for (const [tailnet, code, node] of [
+      ["../../escape", "../x", "../../../etc/evil"],
+      ["..", "/abs", "a/../../b"],
+      [".", "..", "."],
+    ] as const) {
       const store = new SecretStore(tailnet, root);
       store.meshKey(code);
       store.selfSignedCertificate(node, "192.0.2.1", 30, 5, now);

@@ -23,7 +23,13 @@ export interface BackupFixture {
 export function backupSpec(backup: HeadscaleBackupSpec | undefined, version?: string): TailnetSpec {
   return {
     name: "backup-test",
-    headscale: { ...(version && { version }), serverUrl: "https://hs.example.com", host: "hs", dns: { baseDomain: "tail.example.net" }, ...(backup && { backup }) },
+    headscale: {
+      ...(version && { version }),
+      serverUrl: "https://hs.example.com",
+      host: "hs",
+      dns: { baseDomain: "tail.example.net" },
+      ...(backup && { backup }),
+    },
     derp: { regions: [{ id: 900, code: "lab", name: "Lab", nodes: [{ name: "lab-1", hostname: "derp.example.com" }] }] },
     hosts: [{ name: "hs" }],
   };

@@ -74,7 +74,11 @@ async function waitFor<T>(what: string, attempt: () => Promise<T | undefined>, c
 /** `dig +short` at the test server; the answer lines, sorted. */
 export async function lookup(bind: Pick<Bind9, "port">, name: string, type: string): Promise<string[]> {
   const { stdout } = await execa("dig", ["+short", "+norecurse", "+time=2", "+tries=1", "-p", String(bind.port), "@127.0.0.1", name, type]);
-  return stdout.split("\n").map((l) => l.trim()).filter(Boolean).sort();
+  return stdout
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .sort();
 }
 
 /** Starts BIND on 127.0.0.1 with one zone; stop() ends it by its pid and removes its directory. */
@@ -137,12 +141,7 @@ zone "${options.zone}" {
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitFor(
-      "named",
-      async () => ((await lookup({ port: port! }, options.zone, "SOA")).length > 0 ? true : undefined),
-      child,
-      15_000,
-    );
+    await waitFor("named", async () => ((await lookup({ port: port! }, options.zone, "SOA")).length > 0 ? true : undefined), child, 15_000);
   } catch (e) {
     const log = readOr(join(dir, "named.log"));
     await stop();

@@ -76,7 +76,10 @@ export async function goBuilderTarball(tailscaleVersion: string): Promise<{ tarb
         GOFLAGS: GO_STAND_IN_ARGS.GOFLAGS,
       },
     });
-    if (r.exitCode !== 0) throw new Error(`go install derper@v${tailscaleVersion} from this machine's module cache failed (build it once with scripts/build-upstream.sh):\n${(r.all ?? "").slice(-3000)}`);
+    if (r.exitCode !== 0)
+      throw new Error(
+        `go install derper@v${tailscaleVersion} from this machine's module cache failed (build it once with scripts/build-upstream.sh):\n${(r.all ?? "").slice(-3000)}`,
+      );
     renameSync(join(modcache, "cache", "download"), join(root, "goproxy"));
   });
   return { tarball, buildSeconds };
@@ -104,9 +107,14 @@ export const HELPER_PACKAGES = ["ca-certificates", "lego", "procps", "curl", "jq
 /** Imports `tag` as the DNS helpers' base: a Debian minbase with their packages installed. */
 export async function importHelperBase(engine: DockerEngine, tag: string): Promise<{ buildSeconds: number }> {
   const slim = ["var/lib/apt/lists", "usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/locale"];
-  const { tarball, buildSeconds } = await debianImageTarball("dns-helpers-base", HELPER_PACKAGES, (suite) => ({ suite, HELPER_PACKAGES, slim, version: 1 }), (root) => {
-    for (const dir of slim) rmSync(join(root, dir), { recursive: true, force: true });
-  });
+  const { tarball, buildSeconds } = await debianImageTarball(
+    "dns-helpers-base",
+    HELPER_PACKAGES,
+    (suite) => ({ suite, HELPER_PACKAGES, slim, version: 1 }),
+    (root) => {
+      for (const dir of slim) rmSync(join(root, dir), { recursive: true, force: true });
+    },
+  );
   await engine.docker(["import", "-c", 'CMD ["/bin/bash"]', tarball, tag], { timeoutMs: 300_000 });
   return { buildSeconds };
 }

@@ -73,11 +73,15 @@ export async function startCloudflareStub(zone: { id: string; name: string }, to
     if (req.method === "GET" && parts.length === 1 && parts[0] === "zones") {
       return send(200, url.searchParams.get("name") === zone.name ? [{ id: zone.id, name: zone.name, status: "active" }] : []);
     }
-    if (parts[0] !== "zones" || parts[1] !== zone.id || parts[2] !== "dns_records") return send(404, null, [{ code: 7003, message: "Could not route to the requested path" }]);
+    if (parts[0] !== "zones" || parts[1] !== zone.id || parts[2] !== "dns_records")
+      return send(404, null, [{ code: 7003, message: "Could not route to the requested path" }]);
     if (req.method === "GET" && parts.length === 3) {
       const type = url.searchParams.get("type");
       const name = url.searchParams.get("name");
-      return send(200, records.filter((r) => (!type || r.type === type) && (!name || r.name === name)));
+      return send(
+        200,
+        records.filter((r) => (!type || r.type === type) && (!name || r.name === name)),
+      );
     }
     if (req.method === "POST" && parts.length === 3) {
       const b = body as Omit<StubRecord, "id">;

@@ -113,9 +113,7 @@ export async function startDockerEngine(options: DockerEngineOptions = {}): Prom
   writeFileSync(config, "{}\n");
   const cgroupParent = `/cdktf-tailnet-docker-${process.pid}`;
   let output = "";
-  const network = netns
-    ? ["--bip=172.30.0.1/24", "--default-address-pool=base=172.30.0.0/16,size=24"]
-    : ["--bridge=none"];
+  const network = netns ? ["--bip=172.30.0.1/24", "--default-address-pool=base=172.30.0.0/16,size=24"] : ["--bridge=none"];
   const tls = options.tls
     ? ["--host", "tcp://127.0.0.1:2376", "--tlsverify", "--tlscacert", options.tls.ca, "--tlscert", options.tls.cert, "--tlskey", options.tls.key]
     : [];
@@ -123,11 +121,16 @@ export async function startDockerEngine(options: DockerEngineOptions = {}): Prom
     netns ? "nsenter" : "dockerd",
     [
       ...(netns ? [`--net=/run/netns/${netns}`, "--", "dockerd"] : []),
-      "--config-file", config,
-      "--data-root", join(dir, "data"),
-      "--exec-root", join(dir, "exec"),
-      "--pidfile", join(dir, "dockerd.pid"),
-      "--host", `unix://${sock}`,
+      "--config-file",
+      config,
+      "--data-root",
+      join(dir, "data"),
+      "--exec-root",
+      join(dir, "exec"),
+      "--pidfile",
+      join(dir, "dockerd.pid"),
+      "--host",
+      `unix://${sock}`,
       ...tls,
       "--storage-driver=vfs",
       "--iptables=false",
@@ -135,7 +138,8 @@ export async function startDockerEngine(options: DockerEngineOptions = {}): Prom
       "--ip-forward=false",
       "--ip-masq=false",
       ...network,
-      "--exec-opt", "native.cgroupdriver=cgroupfs",
+      "--exec-opt",
+      "native.cgroupdriver=cgroupfs",
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
@@ -145,7 +149,13 @@ export async function startDockerEngine(options: DockerEngineOptions = {}): Prom
   const host = `unix://${sock}`;
   const env = { ...process.env, DOCKER_HOST: host, DOCKER_CONFIG: join(dir, "client") };
   const docker = async (args: readonly string[], options: { input?: string; timeoutMs?: number } = {}) => {
-    const r = await execa("docker", [...args], { env, reject: false, all: true, timeout: options.timeoutMs ?? 120_000, ...(options.input !== undefined ? { input: options.input } : {}) });
+    const r = await execa("docker", [...args], {
+      env,
+      reject: false,
+      all: true,
+      timeout: options.timeoutMs ?? 120_000,
+      ...(options.input !== undefined ? { input: options.input } : {}),
+    });
     if (r.exitCode !== 0) throw new Error(`docker ${args.join(" ")} failed (exit ${r.exitCode}):\n${r.all}`);
     return r.stdout;
   };
@@ -165,7 +175,10 @@ export async function startDockerEngine(options: DockerEngineOptions = {}): Prom
     }
     // Mounts dockerd left behind if it was killed (netns and shm bind mounts under the exec root).
     try {
-      const mounts = execFileSync("awk", [`index($2, "${dir}") == 1 { print $2 }`, "/proc/self/mounts"], { encoding: "utf8" }).split("\n").filter(Boolean).reverse();
+      const mounts = execFileSync("awk", [`index($2, "${dir}") == 1 { print $2 }`, "/proc/self/mounts"], { encoding: "utf8" })
+        .split("\n")
+        .filter(Boolean)
+        .reverse();
       for (const m of mounts) execFileSync("umount", ["-l", m], { stdio: "ignore" });
     } catch {
       // nothing mounted
@@ -212,22 +225,36 @@ export interface BootOptions {
 /** Boots `image` with systemd as PID 1 and waits until systemd finished starting up. */
 export async function bootSystemdContainer(engine: DockerEngine, image: string, name: string, options: BootOptions = {}): Promise<SystemdContainer> {
   if (options.bridge && !engine.netns) throw new Error("bootSystemdContainer: bridge needs an engine started with bridgeNetwork");
-  const cgroupArgs = cgroupV2Only()
-    ? ["--cgroupns=private", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw"]
-    : ["-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro"];
+  const cgroupArgs = cgroupV2Only() ? ["--cgroupns=private", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw"] : ["-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro"];
   const id = (
     await engine.docker([
-      "run", "-d", "--name", name, "--hostname", name,
-      "--network", options.bridge ? "bridge" : "none",
+      "run",
+      "-d",
+      "--name",
+      name,
+      "--hostname",
+      name,
+      "--network",
+      options.bridge ? "bridge" : "none",
       ...(options.extraArgs ?? []),
       // Mounts (the units' sandboxes) and nftables; and, as root on a VM has it, CAP_SYS_PTRACE:
       // without it systemd fails to set up PrivateUsers= together with ProtectProc=invisible
       // ("Failed to set up user namespacing: No such file or directory").
-      "--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN", "--cap-add", "SYS_PTRACE",
-      "--tmpfs", "/run", "--tmpfs", "/run/lock",
+      "--cap-add",
+      "SYS_ADMIN",
+      "--cap-add",
+      "NET_ADMIN",
+      "--cap-add",
+      "SYS_PTRACE",
+      "--tmpfs",
+      "/run",
+      "--tmpfs",
+      "/run/lock",
       ...cgroupArgs,
-      "--cgroup-parent", engine.cgroupParent,
-      "--stop-signal", "SIGRTMIN+3",
+      "--cgroup-parent",
+      engine.cgroupParent,
+      "--stop-signal",
+      "SIGRTMIN+3",
       image,
     ])
   ).trim();
@@ -240,7 +267,8 @@ export async function bootSystemdContainer(engine: DockerEngine, image: string, 
       ...(options.input !== undefined ? { input: options.input } : {}),
     });
     const result = { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
-    if (result.exitCode !== 0 && !options.allowFailure) throw new Error(`${command.join(" ")} in ${name} failed (exit ${result.exitCode}):\n${r.stdout}\n${r.stderr}`);
+    if (result.exitCode !== 0 && !options.allowFailure)
+      throw new Error(`${command.join(" ")} in ${name} failed (exit ${result.exitCode}):\n${r.stdout}\n${r.stderr}`);
     return result;
   };
   const deadline = Date.now() + 60_000;
@@ -267,7 +295,9 @@ export interface Forward {
 export async function forwardToContainer(pid: number, targetPort: number): Promise<Forward> {
   const dir = mkdtempSync(join(tmpdir(), "cdktf-forward-"));
   const sock = join(dir, "forward.sock");
-  const helper = spawn("nsenter", [`--net=/proc/${pid}/ns/net`, "--", process.execPath, FORWARD_HELPER, sock, String(targetPort)], { stdio: ["ignore", "pipe", "inherit"] });
+  const helper = spawn("nsenter", [`--net=/proc/${pid}/ns/net`, "--", process.execPath, FORWARD_HELPER, sock, String(targetPort)], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   await new Promise<void>((resolve, reject) => {
     let out = "";
     helper.stdout!.on("data", (d: Buffer) => {

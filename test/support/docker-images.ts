@@ -104,8 +104,13 @@ const BACKUP_BASE_PACKAGES = ["sqlite3", "restic", "openssh-client", "ca-certifi
 export async function importBackupBaseImage(engine: DockerEngine, tag: string): Promise<void> {
   // What a slim image leaves out too (the Docker engine of the tests copies every layer per container).
   const slim = ["var/lib/apt/lists", "usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/locale", "usr/lib/x86_64-linux-gnu/gconv"];
-  const { tarball } = await debianImageTarball("backup-base", BACKUP_BASE_PACKAGES, (suite) => ({ suite, packages: BACKUP_BASE_PACKAGES, slim, version: 2 }), (root) => {
-    for (const dir of slim) rmSync(join(root, dir), { recursive: true, force: true });
-  });
+  const { tarball } = await debianImageTarball(
+    "backup-base",
+    BACKUP_BASE_PACKAGES,
+    (suite) => ({ suite, packages: BACKUP_BASE_PACKAGES, slim, version: 2 }),
+    (root) => {
+      for (const dir of slim) rmSync(join(root, dir), { recursive: true, force: true });
+    },
+  );
   await engine.docker(["import", "-c", 'CMD ["/bin/bash"]', tarball, tag], { timeoutMs: 300_000 });
 }

@@ -14,7 +14,8 @@ export default function setup(): () => void {
   return () => {
     rmSync(join(runTemp, "secrets"), { recursive: true, force: true });
     const { failures, suspects } = leftovers(runTemp, systemTemp, before);
-    if (suspects.length > 0) console.warn(`new in the temp dir or the cache since the run started (this run's, or another run's at the same time):\n${suspects.join("\n")}`);
+    if (suspects.length > 0)
+      console.warn(`new in the temp dir or the cache since the run started (this run's, or another run's at the same time):\n${suspects.join("\n")}`);
     if (failures.length > 0) {
       // vitest only logs a teardown's error; the exit code is what fails the run.
       process.exitCode = 1;

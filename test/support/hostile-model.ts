@@ -26,7 +26,9 @@ export function composeTailnet(scope: Construct, model: PreparedTailnet, secrets
   const hosts = new Map(model.hosts.filter((h) => h.docker).map((h) => [h.name, DockerHost.fromModel(scope, `host-${h.name}`, h)]));
   const hsHost = model.headscale.host === undefined ? undefined : hosts.get(model.headscale.host);
   if (hsHost) new HeadscaleServer(scope, "headscale", { tailnet: model, host: hsHost });
-  model.derp.regions.forEach((r, i) => new DerpRegion(scope, `region-${i}`, { tailnet: model, regionId: r.id, hosts: Object.fromEntries(hosts), secretsDir }));
+  model.derp.regions.forEach((r, i) => {
+    new DerpRegion(scope, `region-${i}`, { tailnet: model, regionId: r.id, hosts: Object.fromEntries(hosts), secretsDir });
+  });
   if (model.dns) new DnsRecords(scope, "dns", { zone: model.dns });
   for (const h of model.hosts) {
     const engine = hosts.get(h.name);

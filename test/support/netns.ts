@@ -82,7 +82,10 @@ export async function createNetnsPair(clientAddresses: readonly string[]): Promi
     await ip("netns", "add", server);
     await ip("netns", "add", client);
     await ip("link", "add", "vsrv", "netns", server, "type", "veth", "peer", "name", "vcli", "netns", client);
-    for (const [ns, dev] of [[server, "vsrv"], [client, "vcli"]] as const) {
+    for (const [ns, dev] of [
+      [server, "vsrv"],
+      [client, "vcli"],
+    ] as const) {
       await inNs(ns, "ip", "link", "set", "lo", "up");
       await inNs(ns, "ip", "link", "set", dev, "up");
     }
@@ -108,7 +111,9 @@ export async function createNetnsPair(clientAddresses: readonly string[]): Promi
       return (await inNs(ns, command, ...args)).stdout;
     },
     async listen(ports) {
-      const child = execa("ip", ["netns", "exec", server, process.execPath, AGENT, "listen", ...ports.map((p) => `${p.protocol}:${p.port}`)], { reject: false });
+      const child = execa("ip", ["netns", "exec", server, process.execPath, AGENT, "listen", ...ports.map((p) => `${p.protocol}:${p.port}`)], {
+        reject: false,
+      });
       listeners.push(child);
       await new Promise<void>((resolve, reject) => {
         let seen = "";

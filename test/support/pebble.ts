@@ -89,7 +89,10 @@ export async function startPebble(dnsServer: string): Promise<Pebble> {
       await stop();
       throw new Error(`pebble exited with ${child.exitCode}:\n${log}`);
     }
-    const ok = await get(directoryUrl, ca).then((r) => r.status === 200, () => false);
+    const ok = await get(directoryUrl, ca).then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (ok) break;
     if (Date.now() > deadline) {
       await stop();

@@ -21,7 +21,21 @@ export interface LoadedUnit {
 function dumpWords(line: string): string[] {
   const words: string[] = [];
   let i = 0;
-  const simple: Record<string, string> = { n: "\n", t: "\t", r: "\r", a: "\x07", b: "\b", f: "\f", v: "\v", "\\": "\\", '"': '"', "'": "'", $: "$", "`": "`", " ": " " };
+  const simple: Record<string, string> = {
+    n: "\n",
+    t: "\t",
+    r: "\r",
+    a: "\x07",
+    b: "\b",
+    f: "\f",
+    v: "\v",
+    "\\": "\\",
+    '"': '"',
+    "'": "'",
+    $: "$",
+    "`": "`",
+    " ": " ",
+  };
   while (i < line.length) {
     if (line[i] === " ") {
       i++;
@@ -75,7 +89,11 @@ export function loadUnits(units: Readonly<Record<string, string>>): { units: Map
     writeFileSync(join(dir, name), text);
     return join(dir, name);
   });
-  const r = spawnSync("systemd-analyze", ["verify", "--man=no", ...paths], { env: { ...process.env, SYSTEMD_LOG_LEVEL: "debug" }, encoding: "utf8", maxBuffer: 1 << 28 });
+  const r = spawnSync("systemd-analyze", ["verify", "--man=no", ...paths], {
+    env: { ...process.env, SYSTEMD_LOG_LEVEL: "debug" },
+    encoding: "utf8",
+    maxBuffer: 1 << 28,
+  });
   const loaded = new Map<string, LoadedUnit>();
   for (const name of Object.keys(units)) {
     // The debug dump of the loaded units goes to standard output, the complaints to standard error.
@@ -89,7 +107,10 @@ export function loadUnits(units: Readonly<Record<string, string>>): { units: Map
       dump,
     });
   }
-  const complaints = r.stderr.split("\n").filter((l) => l.startsWith(dir)).join("\n");
+  const complaints = r.stderr
+    .split("\n")
+    .filter((l) => l.startsWith(dir))
+    .join("\n");
   return { units: loaded, stderr: complaints, status: r.status ?? -1 };
 }
 

@@ -18,18 +18,35 @@ const PACKAGES = ["systemd", "systemd-sysv", "dbus", "openssh-server", "nftables
 /** Files written into the root file system after debootstrap: [path, content, mode]. */
 const TWEAKS: readonly [string, string, number][] = [
   // Host keys are made at first boot, so every container has its own (the image has none).
-  ["/etc/systemd/system/ssh.service.d/host-keys.conf", "[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n", 0o644],
-  ["/etc/ssh/sshd_config.d/cdktf-test.conf", "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nUseDNS no\nListenAddress 127.0.0.1\n", 0o644],
+  [
+    "/etc/systemd/system/ssh.service.d/host-keys.conf",
+    "[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n",
+    0o644,
+  ],
+  [
+    "/etc/ssh/sshd_config.d/cdktf-test.conf",
+    "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nUseDNS no\nListenAddress 127.0.0.1\n",
+    0o644,
+  ],
   ["/etc/hostname", "vm\n", 0o644],
   // systemd makes a machine id at boot when the file is empty.
   ["/etc/machine-id", "", 0o444],
 ];
 /** Units that have nothing to do in a container. */
-const MASKED = ["getty@tty1.service", "console-getty.service", "systemd-udevd.service", "systemd-remount-fs.service", "apt-daily.timer", "apt-daily-upgrade.timer", "e2scrub_all.timer", "fstrim.timer"];
+const MASKED = [
+  "getty@tty1.service",
+  "console-getty.service",
+  "systemd-udevd.service",
+  "systemd-remount-fs.service",
+  "apt-daily.timer",
+  "apt-daily-upgrade.timer",
+  "e2scrub_all.timer",
+  "fstrim.timer",
+];
 
 function osRelease(key: string): string | undefined {
   try {
-    return readFileSync("/etc/os-release", "utf8").match(new RegExp(`^${key}=\"?([^\"\\n]*)\"?$`, "m"))?.[1];
+    return readFileSync("/etc/os-release", "utf8").match(new RegExp(`^${key}="?([^"\\n]*)"?$`, "m"))?.[1];
   } catch {
     return undefined;
   }
@@ -38,10 +55,18 @@ function osRelease(key: string): string | undefined {
 /** The Debian mirror apt is configured with for `suite` (deb822 .sources, then sources.list). */
 export function debianMirror(suite: string): string {
   const dir = "/etc/apt/sources.list.d";
-  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".sources")).map((f) => join(dir, f)) : [];
+  const files = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith(".sources"))
+        .map((f) => join(dir, f))
+    : [];
   for (const file of files) {
     for (const stanza of readFileSync(file, "utf8").split(/\n\s*\n/)) {
-      const field = (name: string) => stanza.match(new RegExp(`^${name}:\\s*(.+)$`, "mi"))?.[1]?.trim().split(/\s+/) ?? [];
+      const field = (name: string) =>
+        stanza
+          .match(new RegExp(`^${name}:\\s*(.+)$`, "mi"))?.[1]
+          ?.trim()
+          .split(/\s+/) ?? [];
       if (field("Enabled")[0] === "no" || !field("Types").includes("deb")) continue;
       const uri = field("URIs").find((u) => /^https?:\/\//.test(u));
       if (uri && field("Suites").includes(suite) && field("Components").includes("main")) return uri;
@@ -68,16 +93,28 @@ export interface SystemdImage {
  * `label` and a hash of `recipe(suite)` (everything that shapes it); `tweak` changes the
  * root before it is tarred. Built once per machine; later calls return the cached tarball.
  */
-export async function debianImageTarball(label: string, packages: readonly string[], recipe: (suite: string) => unknown, tweak: (root: string) => void = () => undefined): Promise<SystemdImage> {
+export async function debianImageTarball(
+  label: string,
+  packages: readonly string[],
+  recipe: (suite: string) => unknown,
+  tweak: (root: string) => void = () => undefined,
+): Promise<SystemdImage> {
   const suite = osRelease("VERSION_CODENAME") || "bookworm";
-  const hash = createHash("sha256").update(JSON.stringify(recipe(suite))).digest("hex").slice(0, 12);
+  const hash = createHash("sha256")
+    .update(JSON.stringify(recipe(suite)))
+    .digest("hex")
+    .slice(0, 12);
   const dir = join(cacheDir, "images");
   const tarball = join(dir, `debian-${suite}-${label}-${hash}.tar`);
   if (existsSync(tarball) && statSync(tarball).size > 0) return { tarball, buildSeconds: 0 };
   if (!hasCommand("debootstrap")) throw new Error(`${tarball} is not built and debootstrap is not installed: apt-get install debootstrap`);
   const buildSeconds = await cachedTarball(tarball, async (root) => {
     const mirror = debianMirror(suite);
-    const r = await execa("debootstrap", ["--variant=minbase", `--include=${packages.join(",")}`, suite, root, mirror], { reject: false, all: true, timeout: 15 * 60_000 });
+    const r = await execa("debootstrap", ["--variant=minbase", `--include=${packages.join(",")}`, suite, root, mirror], {
+      reject: false,
+      all: true,
+      timeout: 15 * 60_000,
+    });
     if (r.exitCode !== 0) throw new Error(`debootstrap ${suite} from ${mirror} failed (exit ${r.exitCode}):\n${(r.all ?? "").slice(-3000)}`);
     tweak(root);
     rmSync(join(root, "var/cache/apt/archives"), { recursive: true, force: true });
@@ -115,19 +152,24 @@ export async function cachedTarball(tarball: string, fill: (root: string, work: 
 
 /** The cached tarball, built first when missing. */
 export async function systemdImageTarball(): Promise<SystemdImage> {
-  return debianImageTarball("systemd-sshd", PACKAGES, (suite) => ({ suite, PACKAGES, TWEAKS, MASKED, version: 1 }), (root) => {
-    for (const f of readdirSync(join(root, "etc/ssh")).filter((f) => f.startsWith("ssh_host_"))) unlinkSync(join(root, "etc/ssh", f));
-    for (const [path, content, mode] of TWEAKS) {
-      const target = join(root, path);
-      mkdirSync(join(target, ".."), { recursive: true });
-      writeFileSync(target, content, { mode });
-    }
-    for (const unit of MASKED) {
-      const target = join(root, "etc/systemd/system", unit);
-      rmSync(target, { force: true });
-      symlinkSync("/dev/null", target);
-    }
-  });
+  return debianImageTarball(
+    "systemd-sshd",
+    PACKAGES,
+    (suite) => ({ suite, PACKAGES, TWEAKS, MASKED, version: 1 }),
+    (root) => {
+      for (const f of readdirSync(join(root, "etc/ssh")).filter((f) => f.startsWith("ssh_host_"))) unlinkSync(join(root, "etc/ssh", f));
+      for (const [path, content, mode] of TWEAKS) {
+        const target = join(root, path);
+        mkdirSync(join(target, ".."), { recursive: true });
+        writeFileSync(target, content, { mode });
+      }
+      for (const unit of MASKED) {
+        const target = join(root, "etc/systemd/system", unit);
+        rmSync(target, { force: true });
+        symlinkSync("/dev/null", target);
+      }
+    },
+  );
 }
 
 /** Imports the tarball into `engine` as `tag`, with systemd as the command. */

@@ -32,7 +32,11 @@ function list(dir: string): string[] {
 export function takeSnapshot(systemTemp: string): TempSnapshot {
   return {
     systemTemp: list(systemTemp).filter((e) => KIT_TEMP_NAMES.test(e) && !e.startsWith(RUN_TEMP_PREFIX)),
-    cacheScratch: ["bin", "images"].flatMap((sub) => list(join(cacheDir(), sub)).filter((e) => e.startsWith(".build-")).map((e) => join(cacheDir(), sub, e))),
+    cacheScratch: ["bin", "images"].flatMap((sub) =>
+      list(join(cacheDir(), sub))
+        .filter((e) => e.startsWith(".build-"))
+        .map((e) => join(cacheDir(), sub, e)),
+    ),
   };
 }
 
@@ -90,7 +94,9 @@ export function leftovers(runTemp: string, systemTemp: string, before: TempSnaps
   const after = takeSnapshot(systemTemp);
   const newInSystem = after.systemTemp.filter((e) => !before.systemTemp.includes(e)).sort();
   if (newInSystem.length > 0) suspects.push(`in ${systemTemp}, named like the kit's:`, ...newInSystem.map((e) => describe(systemTemp, e)));
-  const newScratch = after.cacheScratch.filter((e) => !before.cacheScratch.includes(e) && !(e.startsWith(join(cacheDir(), "bin")) && upstreamBuildRunning())).sort();
+  const newScratch = after.cacheScratch
+    .filter((e) => !before.cacheScratch.includes(e) && !(e.startsWith(join(cacheDir(), "bin")) && upstreamBuildRunning()))
+    .sort();
   if (newScratch.length > 0) failures.push("scratch folders in the cache:", ...newScratch.map((e) => `  ${e}/`));
   return { failures, suspects };
 }

@@ -12,11 +12,18 @@ import { scratchDir } from "./scratch.js";
 export function terraformOutputs(values: readonly string[], keys: readonly string[] = []): { values: string[]; keys: string[] } {
   const dir = scratchDir("cdktf-tailnet-tf-");
   const output: Record<string, { value: unknown }> = {};
-  values.forEach((v, i) => (output[`v${i}`] = { value: v }));
-  keys.forEach((k, i) => (output[`k${i}`] = { value: { [k]: "x" } }));
+  values.forEach((v, i) => {
+    output[`v${i}`] = { value: v };
+  });
+  keys.forEach((k, i) => {
+    output[`k${i}`] = { value: { [k]: "x" } };
+  });
   writeFileSync(join(dir, "main.tf.json"), JSON.stringify({ output }));
   const env = { ...process.env, TF_IN_AUTOMATION: "1", TF_CLI_CONFIG_FILE: "/dev/null", CHECKPOINT_DISABLE: "1" };
-  for (const args of [["init", "-input=false", "-no-color"], ["apply", "-auto-approve", "-input=false", "-no-color"]]) {
+  for (const args of [
+    ["init", "-input=false", "-no-color"],
+    ["apply", "-auto-approve", "-input=false", "-no-color"],
+  ]) {
     const r = spawnSync("terraform", args, { cwd: dir, env, encoding: "utf8" });
     if (r.status !== 0) throw new Error(`terraform ${args[0]} failed:\n${r.stdout}\n${r.stderr}`);
   }

@@ -11,9 +11,12 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 
-export const upstreamVersions = JSON.parse(
-  readFileSync(new URL("../../model/upstream-versions.json", import.meta.url), "utf8"),
-) as { headscale: string[]; tailscale: string; shfmt: string; terraformProviderDocker: string };
+export const upstreamVersions = JSON.parse(readFileSync(new URL("../../model/upstream-versions.json", import.meta.url), "utf8")) as {
+  headscale: string[];
+  tailscale: string;
+  shfmt: string;
+  terraformProviderDocker: string;
+};
 
 export const cacheDir = process.env.CDKTF_TAILNET_CACHE ?? join(homedir(), ".cache", "cdktf-tailnet");
 

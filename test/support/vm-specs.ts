@@ -55,12 +55,20 @@ export function vmSpec(): TailnetSpec {
         publicIpv4: "203.0.113.10",
         publicIpv6: "2001:db8:10::1",
         firewall: firewall(),
-        vm: { sshAuthorizedKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ0lHcmD2wS3lu3aMOTfCq2UJZk1aYcPZfB9fCm3sZ0d admin@laptop"], headscale: { sha256: FAKE_SHA256 } },
+        vm: {
+          sshAuthorizedKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ0lHcmD2wS3lu3aMOTfCq2UJZk1aYcPZfB9fCm3sZ0d admin@laptop"],
+          headscale: { sha256: FAKE_SHA256 },
+        },
       },
       { name: "fra-1", publicIpv4: "203.0.113.21", firewall: firewall(), vm: { derper: derperBuild() } },
       { name: "fra-2", publicIpv4: "203.0.113.22", firewall: firewall(), vm: { arch: "arm64", derper: derperBuild() } },
       { name: "home", firewall: { adminCidrs: ["192.168.100.0/24"], sshPort: 2222 }, vm: { derper: derperBuild() } },
-      { name: "edge", publicIpv4: "198.51.100.50", firewall: firewall(), vm: { derper: { source: "url", url: "https://downloads.example.com/derper-1.102.3-amd64", sha256: FAKE_SHA256 } } },
+      {
+        name: "edge",
+        publicIpv4: "198.51.100.50",
+        firewall: firewall(),
+        vm: { derper: { source: "url", url: "https://downloads.example.com/derper-1.102.3-amd64", sha256: FAKE_SHA256 } },
+      },
     ],
   };
 }
@@ -84,7 +92,12 @@ export function vmProxySpec(): TailnetSpec {
     derp: { regions: [{ id: 900, code: "ams", name: "Amsterdam", nodes: [{ name: "ams-1", host: "ams", hostname: "derp-ams.example.org" }] }] },
     hosts: [
       { name: "hs", publicIpv4: "203.0.113.30", firewall: { adminCidrs: ["203.0.113.0/28"] }, vm: { headscale: { kind: "deb", sha256: FAKE_SHA256 } } },
-      { name: "ams", publicIpv4: "203.0.113.40", firewall: { adminCidrs: ["203.0.113.0/28"] }, vm: { derper: { source: "build", goVersion: "1.26.6", goSha256: FAKE_SHA256 } } },
+      {
+        name: "ams",
+        publicIpv4: "203.0.113.40",
+        firewall: { adminCidrs: ["203.0.113.0/28"] },
+        vm: { derper: { source: "build", goVersion: "1.26.6", goSha256: FAKE_SHA256 } },
+      },
     ],
   };
 }
@@ -112,7 +125,11 @@ export function vmDnsSpec(): TailnetSpec {
               host: "home",
               hostname: "derp-home.example.net",
               derpPort: 8443,
-              certificate: { mode: "dns-01", email: "admin@example.net", provider: { type: "rfc2136", nameserver: "192.0.2.53", zone: "example.net", tsigKeyName: "acme" } },
+              certificate: {
+                mode: "dns-01",
+                email: "admin@example.net",
+                provider: { type: "rfc2136", nameserver: "192.0.2.53", zone: "example.net", tsigKeyName: "acme" },
+              },
             },
           ],
         },
@@ -120,7 +137,13 @@ export function vmDnsSpec(): TailnetSpec {
     },
     hosts: [
       { name: "hs", publicIpv4: "203.0.113.50", firewall: { adminCidrs: [ADMIN_V4] }, vm: { headscale: { sha256: FAKE_SHA256 } } },
-      { name: "home", dynamicIp: true, ddns: { provider: "cloudflare", interval: "5m" }, firewall: { adminCidrs: ["192.168.1.0/24"] }, vm: { derper: { source: "build", goSha256: FAKE_SHA256 } } },
+      {
+        name: "home",
+        dynamicIp: true,
+        ddns: { provider: "cloudflare", interval: "5m" },
+        firewall: { adminCidrs: ["192.168.1.0/24"] },
+        vm: { derper: { source: "build", goSha256: FAKE_SHA256 } },
+      },
     ],
   };
 }

@@ -19,7 +19,8 @@ function tokenize(text: string): Token[] | { error: string } {
     else if (c === "\n" || c === ";") {
       tokens.push({ kind: "end", text: c });
       i++;
-    } else if (c === " " || c === "\t" || c === "\r") i++; // nft's scanner skips these; any other character is part of a token
+    } else if (c === " " || c === "\t" || c === "\r")
+      i++; // nft's scanner skips these; any other character is part of a token
     else if (c === "#") {
       while (i < text.length && text[i] !== "\n") i++;
     } else if (c === '"') {

@@ -26,7 +26,8 @@ export function dialectOf(script: string): "posix" | "bash" {
 export function parseShell(script: string, dialect = dialectOf(script)): Promise<{ tree: unknown } | { error: string }> {
   return new Promise((resolve, reject) => {
     const child = execFile(shfmtPath(), ["-ln", dialect, "--to-json"], { maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err && (err as NodeJS.ErrnoException).code === "ENOENT") reject(new Error(`shfmt is not built at ${shfmtPath()}; run: bash scripts/build-upstream.sh`));
+      if (err && (err as NodeJS.ErrnoException).code === "ENOENT")
+        reject(new Error(`shfmt is not built at ${shfmtPath()}; run: bash scripts/build-upstream.sh`));
       else if (err) resolve({ error: stderr.trim().split("\n")[0] ?? String(err) });
       else resolve({ tree: JSON.parse(stdout) });
     });

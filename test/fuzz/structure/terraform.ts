@@ -65,8 +65,10 @@ export function embeddedFiles(tf: Json, normalize: Normalize = identity): Embedd
       ((r.provisioner as Json[] | undefined) ?? []).forEach((p, i) => {
         const file = p.file as Json | undefined;
         const exec = p["remote-exec"] as Json | undefined;
-        if (file && typeof file.content === "string") out.push({ where: `${at}.provisioner[${i}]`, target: String(file.destination), content: terraformUnescape(file.content) });
-        if (exec && Array.isArray(exec.inline)) out.push({ where: `${at}.provisioner[${i}]`, target: "sh -c", content: (exec.inline as string[]).map(terraformUnescape).join("\n") });
+        if (file && typeof file.content === "string")
+          out.push({ where: `${at}.provisioner[${i}]`, target: String(file.destination), content: terraformUnescape(file.content) });
+        if (exec && Array.isArray(exec.inline))
+          out.push({ where: `${at}.provisioner[${i}]`, target: "sh -c", content: (exec.inline as string[]).map(terraformUnescape).join("\n") });
       });
     }
   }
@@ -90,12 +92,15 @@ export function terraformStructure(tf: Json, normalize: Normalize = identity): S
     const strings = new Map<string, number>();
     const collect = (v: unknown, path: (string | number)[]) => {
       if (typeof v === "string") strings.set(JSON.stringify(path), terraformExpressions(v));
-      else if (Array.isArray(v)) v.forEach((x, i) => collect(x, [...path, i]));
+      else if (Array.isArray(v))
+        v.forEach((x, i) => {
+          collect(x, [...path, i]);
+        });
       else if (v !== null && typeof v === "object") for (const [k, x] of Object.entries(v)) collect(x, [...path, k]);
     };
     collect(value, []);
     for (const [path, type] of jsonEntries(value)) {
-      const exprs = type === "str" ? strings.get(JSON.stringify(path)) ?? 0 : 0;
+      const exprs = type === "str" ? (strings.get(JSON.stringify(path)) ?? 0) : 0;
       const shown = [...prefix, ...path.map((p) => (typeof p === "number" ? `[${p}]` : normalize(p)))].join(".");
       entries.push(`${shown}: ${type}${exprs > 0 ? ` expressions=${exprs}` : ""}`);
     }

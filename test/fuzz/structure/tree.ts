@@ -21,12 +21,15 @@ export function treeStructureOf(entries: readonly TreeEntry[], normalize: Normal
 export function jsonEntries(value: unknown, path: (string | number)[] = [], out: TreeEntry[] = []): TreeEntry[] {
   if (Array.isArray(value)) {
     out.push([path, "list"]);
-    value.forEach((v, i) => jsonEntries(v, [...path, i], out));
+    value.forEach((v, i) => {
+      jsonEntries(v, [...path, i], out);
+    });
   } else if (value !== null && typeof value === "object") {
     out.push([path, "dict"]);
     for (const [k, v] of Object.entries(value)) jsonEntries(v, [...path, k], out);
   } else {
-    const type = value === null ? "NoneType" : typeof value === "string" ? "str" : typeof value === "boolean" ? "bool" : Number.isInteger(value) ? "int" : "float";
+    const type =
+      value === null ? "NoneType" : typeof value === "string" ? "str" : typeof value === "boolean" ? "bool" : Number.isInteger(value) ? "int" : "float";
     out.push([path, type]);
   }
   return out;

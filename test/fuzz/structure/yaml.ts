@@ -94,7 +94,7 @@ json.dump(results, sys.stdout)
 
 /** PyYAML's two loaders (pure Python, as cloud-init uses, and libyaml) on the same texts: whether each agrees. */
 export function loadersAgree(texts: readonly string[]): Promise<boolean[]> {
-  const script = String.raw`
+  const script = `
 import json, sys, yaml
 def load(s, L):
     try:

@@ -42,7 +42,8 @@ describe("plainWord", () => {
     expect(plainWord("derper")).toBe("derper");
     expect(plainWord(8443)).toBe("8443");
     expect(plainWords(["AF_INET", "AF_INET6"])).toBe("AF_INET AF_INET6");
-    for (const bad of ["", "a b", "$x", "50%", "a;b", "'q'", "a\\b", "#", "a\nb"]) expect(() => plainWord(bad), JSON.stringify(bad)).toThrow("only letters, digits and . _ / : @ + = , - are written unquoted");
+    for (const bad of ["", "a b", "$x", "50%", "a;b", "'q'", "a\\b", "#", "a\nb"])
+      expect(() => plainWord(bad), JSON.stringify(bad)).toThrow("only letters, digits and . _ / : @ + = , - are written unquoted");
     expect(() => plainWord(Number.NaN)).toThrow('cannot write "NaN" into a plain word');
   });
 });

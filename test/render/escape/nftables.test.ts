@@ -44,7 +44,9 @@ describe("nftAddressSet", () => {
   it("writes addresses and prefixes, and refuses anything else", () => {
     expect(nftAddressSet(["192.0.2.0/24", "198.51.100.7"])).toBe("{ 192.0.2.0/24, 198.51.100.7 }");
     expect(nftAddressSet(["2001:db8::/32", "::1"])).toBe("{ 2001:db8::/32, ::1 }");
-    expect(() => nftAddressSet(["192.0.2.0/24 } accept; #"])).toThrow('cdktf-tailnet: cannot write "192.0.2.0/24 } accept; #" into an nftables address set: it is not an IP address or prefix');
+    expect(() => nftAddressSet(["192.0.2.0/24 } accept; #"])).toThrow(
+      'cdktf-tailnet: cannot write "192.0.2.0/24 } accept; #" into an nftables address set: it is not an IP address or prefix',
+    );
     expect(() => nftAddressSet([])).toThrow("a set needs at least one address");
   });
 });

@@ -44,7 +44,13 @@ describe("settings files (render/env-file.ts)", () => {
     const dir = scratchDir("cdktf-tailnet-env-");
     const some = values.slice(0, 120);
     const file = join(dir, "settings.env");
-    writeFileSync(file, renderEnvFile([`node ${some[3]}\ntouch ${dir}/PWN`, ...some.slice(0, 20)], some.map((v, i) => [`V${i}`, v])));
+    writeFileSync(
+      file,
+      renderEnvFile(
+        [`node ${some[3]}\ntouch ${dir}/PWN`, ...some.slice(0, 20)],
+        some.map((v, i) => [`V${i}`, v]),
+      ),
+    );
     const out = shOutput(`cd ${shellQuote(dir)} && set -a && . ./settings.env && printf '%s\\0' ${some.map((_, i) => `"$V${i}"`).join(" ")} && ls`);
     const parts = out.split("\0");
     expect(parts.slice(0, some.length)).toEqual(some);

@@ -17,7 +17,9 @@ const unit = (lines: string) => `[Unit]\n${lines}\n\n[Service]\nType=oneshot\nEx
 describe("unitValue", () => {
   it("doubles % and refuses line ends, control characters and a trailing backslash", () => {
     expect(unitValue("derper (Tailscale 1.102.5), 100% ours")).toBe("derper (Tailscale 1.102.5), 100%% ours");
-    expect(() => unitValue("x\nExecStartPre=+/bin/sh -c id")).toThrow('cdktf-tailnet: cannot write "x\\nExecStartPre=+/bin/sh -c id" into a systemd unit value: it holds a line break (\\n)');
+    expect(() => unitValue("x\nExecStartPre=+/bin/sh -c id")).toThrow(
+      'cdktf-tailnet: cannot write "x\\nExecStartPre=+/bin/sh -c id" into a systemd unit value: it holds a line break (\\n)',
+    );
     expect(() => unitValue("x\rExecStartPre=+/bin/sh")).toThrow("it holds a carriage return (\\r)");
     expect(() => unitValue("a\0")).toThrow("it holds a NUL character");
     expect(() => unitValue("ends in \\")).toThrow("a trailing backslash would join the next line to it");
@@ -39,12 +41,16 @@ describe("unitValue", () => {
     expect(written.length).toBeGreaterThan(100);
     const units = Object.fromEntries(written.map(([, w], i) => [`v${i}.service`, unit(`Description=<${w}>`)]));
     const loaded = loadUnits(units);
-    written.forEach(([v], i) => expect(loaded.units.get(`v${i}.service`)?.description, JSON.stringify(v)).toBe(`<${v}>`));
+    written.forEach(([v], i) => {
+      expect(loaded.units.get(`v${i}.service`)?.description, JSON.stringify(v)).toBe(`<${v}>`);
+    });
   });
 
   it.skipIf(!hasCommand("systemd-analyze"))("every absolute path it writes, systemd reads back as written (ConditionPathExists=, WorkingDirectory=)", () => {
     const paths = values.filter((v) => !/[\x00-\x08\x0a-\x1f\x7f]|\\$/.test(v) && v.trim() === v).map((v) => `/x/${v}`);
-    const units = Object.fromEntries(paths.map((p, i) => [`p${i}.service`, unit(`Description=x\nConditionPathExists=${unitPath(p)}\n[Service]\nWorkingDirectory=${unitPath(p)}`)]));
+    const units = Object.fromEntries(
+      paths.map((p, i) => [`p${i}.service`, unit(`Description=x\nConditionPathExists=${unitPath(p)}\n[Service]\nWorkingDirectory=${unitPath(p)}`)]),
+    );
     const loaded = loadUnits(units);
     paths.forEach((p, i) => {
       const dump = loaded.units.get(`p${i}.service`)?.dump ?? "";
@@ -69,17 +75,23 @@ describe("execWord / execCommand", () => {
     expect(execWord("$HOME")).toBe("$$HOME");
     expect(execWord("")).toBe('""');
     expect(execWord("line\nbreak\x01")).toBe('"line\\nbreak\\x01"');
-    expect(() => execCommand(["+/bin/sh", "-c", "id"])).toThrow('cdktf-tailnet: cannot write "+/bin/sh" into a systemd command line: the program must be an absolute path (systemd reads a leading + - @ ! : | as a prefix, quoted or not)');
+    expect(() => execCommand(["+/bin/sh", "-c", "id"])).toThrow(
+      'cdktf-tailnet: cannot write "+/bin/sh" into a systemd command line: the program must be an absolute path (systemd reads a leading + - @ ! : | as a prefix, quoted or not)',
+    );
     expect(() => execWord("a\0")).toThrow("a command-line argument cannot hold a NUL byte");
   });
 
   it.skipIf(!hasCommand("systemd-analyze"))("every word reaches the program as itself", () => {
     const chunks: string[][] = [];
     for (let i = 0; i < values.length; i += 40) chunks.push(values.slice(i, i + 40));
-    const units = Object.fromEntries(chunks.map((words, i) => [`c${i}.service`, `[Unit]\nDescription=x\n[Service]\nType=oneshot\nExecStart=${execCommand(["/bin/echo", ...words])}\n`]));
+    const units = Object.fromEntries(
+      chunks.map((words, i) => [`c${i}.service`, `[Unit]\nDescription=x\n[Service]\nType=oneshot\nExecStart=${execCommand(["/bin/echo", ...words])}\n`]),
+    );
     const loaded = loadUnits(units);
     expect(loaded.stderr).toBe("");
-    chunks.forEach((words, i) => expect(loaded.units.get(`c${i}.service`)?.commands).toEqual([["/bin/echo", ...words]]));
+    chunks.forEach((words, i) => {
+      expect(loaded.units.get(`c${i}.service`)?.commands).toEqual([["/bin/echo", ...words]]);
+    });
   });
 
   it.skipIf(!hasCommand("systemd-analyze"))("why the program must be an absolute path: systemd takes + as a prefix even inside quotes", () => {
@@ -101,7 +113,9 @@ describe("unitName", () => {
 
   it.skipIf(!hasCommand("systemd-escape"))("escapes as systemd-escape does (which also escapes - and turns / into -)", () => {
     const names = hostileStrings(200, 31, 6, /[-/]|^\./).filter((s) => !s.startsWith("."));
-    const escaped = execFileSync("systemd-escape", ["--", ...names], { encoding: "utf8" }).trimEnd().split(" ");
+    const escaped = execFileSync("systemd-escape", ["--", ...names], { encoding: "utf8" })
+      .trimEnd()
+      .split(" ");
     expect(names.map(unitName)).toEqual(escaped);
   });
 

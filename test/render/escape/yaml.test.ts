@@ -14,7 +14,21 @@ import { hostileStrings } from "../../support/hostile-text.js";
 import { pyYaml, pyYamlEach } from "../../support/read-back.js";
 
 const yaml = createRequire(import.meta.url)("yaml") as typeof YamlModule;
-const strings = [...hostileStrings(400, 41), "", "\n", " lead", "\n  indented after a blank line\nx\n", "   \nx\n", "x\n  \n", "\t tab", "\x85", "\u2028bootcmd: [id]", "\ufeff", "\ufffe\uffff", "\x00\x08\x7f\x9f"];
+const strings = [
+  ...hostileStrings(400, 41),
+  "",
+  "\n",
+  " lead",
+  "\n  indented after a blank line\nx\n",
+  "   \nx\n",
+  "x\n  \n",
+  "\t tab",
+  "\x85",
+  "\u2028bootcmd: [id]",
+  "\ufeff",
+  "\ufffe\uffff",
+  "\x00\x08\x7f\x9f",
+];
 const py = hasCommand("python3") && pyYaml("a: 1").value !== undefined;
 
 describe("yamlDoubleQuoted", () => {
