@@ -1,8 +1,7 @@
 /** Small shared translations from the model to docker provider blocks. */
-import { createHash } from "node:crypto";
 import type { ResolvedListener } from "../model/index.js";
 import type { ContainerLabels, ContainerPorts } from "./providers.js";
-import { terraformString } from "./terraform-text.js";
+import { contentSha256, terraformString } from "./terraform-text.js";
 
 /** Published ports exactly as the model decided: host address, port, protocol. */
 export function publishedPorts(listeners: readonly ResolvedListener[]): ContainerPorts[] {
@@ -11,12 +10,10 @@ export function publishedPorts(listeners: readonly ResolvedListener[]): Containe
 
 /** Labels naming the tailnet and the content hash of what the container consumes. */
 export function contentLabels(tailnet: string, role: string, consumed: readonly string[]): ContainerLabels[] {
-  const hash = createHash("sha256");
-  for (const part of consumed) hash.update(part).update("\0");
   return [
     { label: "cdktf-tailnet.tailnet", value: terraformString(tailnet) },
     { label: "cdktf-tailnet.role", value: terraformString(role) },
-    { label: "cdktf-tailnet.inputs-sha256", value: hash.digest("hex") },
+    { label: "cdktf-tailnet.inputs-sha256", value: contentSha256(consumed) },
   ];
 }
 

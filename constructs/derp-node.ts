@@ -119,10 +119,10 @@ export class DerpNode extends Construct {
       capabilities: { drop: ["ALL"] },
       volumes: [
         { volumeName: this.dataVolume.name, containerPath: terraformString(DERPER_DATA_DIR) },
-        ...(secrets ? [{ volumeName: secrets.volume.name, containerPath: terraformString(meshDir), readOnly: true }] : []),
+        ...(secrets ? [{ volumeName: secrets.volumeName, containerPath: terraformString(meshDir), readOnly: true }] : []),
         // Mounted inside the data volume, which derper mounts first: Docker then fills the fresh
         // data volume from the image, so derper's user owns it (a seed must not create it).
-        ...(certs ? [{ volumeName: certs.volume.name, containerPath: terraformString(DERPER_PATHS.certDir), readOnly: true }] : []),
+        ...(certs ? [{ volumeName: certs.volumeName, containerPath: terraformString(DERPER_PATHS.certDir), readOnly: true }] : []),
       ],
       ports: publishedPorts(derper.listeners),
       // The ACME client ends derper after a renewal (Docker restarts it with the new certificate).

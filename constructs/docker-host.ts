@@ -53,6 +53,7 @@ export class DockerHost extends Construct {
   readonly provider: DockerProvider;
   readonly #derperImages = new Map<string, DerperImage>();
   #helperImage: Image | undefined;
+  #helperImageId: string | undefined;
 
   constructor(scope: Construct, id: string, props: DockerHostProps) {
     super(scope, id);
@@ -84,6 +85,15 @@ export class DockerHost extends Construct {
   helperImage(): Image {
     this.#helperImage ??= new Image(this, "HelperImage", { provider: this.provider, name: HELPER_IMAGE, keepLocally: true });
     return this.#helperImage;
+  }
+
+  /**
+   * The helper image's id, for a container's `image`: one reference token per engine, shared by
+   * every one-shot container (each attribute read makes a new token, with a stack trace: synth time).
+   */
+  helperImageId(): string {
+    this.#helperImageId ??= this.helperImage().imageId;
+    return this.#helperImageId;
   }
 
   /** The derper image on this engine (built once per engine, or the spec's own image). */

@@ -133,8 +133,8 @@ export class HeadscaleServer extends Construct {
       tmpfs: { [terraformString(hs.paths.runDir)]: "rw,noexec,nosuid,size=16m" },
       volumes: [
         { volumeName: this.dataVolume.name, containerPath: terraformString(hs.paths.stateDir) },
-        { volumeName: this.config.volume.name, containerPath: terraformString(configDir), readOnly: true },
-        ...(this.policy ? [{ volumeName: this.policy.volume.name, containerPath: terraformString(policyDir), readOnly: true }] : []),
+        { volumeName: this.config.volumeName, containerPath: terraformString(configDir), readOnly: true },
+        ...(this.policy ? [{ volumeName: this.policy.volumeName, containerPath: terraformString(policyDir), readOnly: true }] : []),
       ],
       ports: publishedPorts(hs.listeners),
       healthcheck: { test: ["CMD", "headscale", "health"], interval: "30s", timeout: "5s", retries: 3, startPeriod: "15s" },
@@ -162,7 +162,7 @@ export class HeadscaleServer extends Construct {
     return new Container(this, "PolicyReload", {
       provider: host.provider,
       name: terraformString(`${name}-policy-reload`),
-      image: host.helperImage().imageId,
+      image: host.helperImageId(),
       // By id, not name: Docker reports pid_mode as container:<id>, so a name would differ on every
       // plan. A replaced headscale has a new id, so the reload runs again (a harmless SIGHUP).
       pidMode: `container:${this.container.id}`,

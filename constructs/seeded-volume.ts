@@ -58,6 +58,8 @@ const MOUNT = "/seed";
 /** A volume holding `files`, filled by a one-shot seed container. */
 export class SeededVolume extends Construct {
   readonly volume: Volume;
+  /** The volume's name as a reference, read once: mount it with this (each attribute read makes a new token). */
+  readonly volumeName: string;
   readonly seed: Container;
   /** Inputs of the files (content, or path and hash of a source), for consumers' content labels. */
   readonly inputs: readonly string[];
@@ -75,6 +77,7 @@ export class SeededVolume extends Construct {
       if (!/^0[0-7]{3}$/.test(f.mode)) throw new Error(`cdktf-tailnet: seed file ${f.path} has mode ${JSON.stringify(f.mode)}; write it like "0444"`);
     }
     this.volume = new Volume(this, "Volume", { provider: host.provider, name: terraformString(props.volumeName) });
+    this.volumeName = this.volume.name;
     const uploads: ContainerUpload[] = files.map((f) =>
       f.source
         ? { file: terraformString(`/in/${f.path}`), source: terraformString(f.source.path), sourceHash: f.source.sha256, permissions: "0400" }
@@ -104,13 +107,13 @@ export class SeededVolume extends Construct {
     this.seed = new Container(this, "Seed", {
       provider: host.provider,
       name: terraformString(props.containerName),
-      image: host.helperImage().imageId,
+      image: host.helperImageId(),
       entrypoint: ["/bin/sh", "-c"],
       command: [terraformString(script)],
       networkMode: "none",
       capabilities: { drop: ["ALL"], add: ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER"] },
       securityOpts: ["no-new-privileges:true"],
-      volumes: [{ volumeName: this.volume.name, containerPath: MOUNT }],
+      volumes: [{ volumeName: this.volumeName, containerPath: MOUNT }],
       upload: uploads,
       attach: true,
       mustRun: false,

@@ -13,8 +13,11 @@
  *   {@link checkModelTokens} proved that the model holds tokens only where addresses go.
  * - {@link checkModelTokens}: run by every construct that takes a resolved model, before anything
  *   of it reaches cdktf.
+ * - {@link contentSha256}: the hash of text that may embed those tokens (a label or trigger that
+ *   changes exactly when the content does).
  */
-import { Token } from "cdktf";
+import { createHash } from "node:crypto";
+import { Fn, Token } from "cdktf";
 import { UnwritableValueError } from "../render/escape/refuse.js";
 
 /** cdktf's string, list and map token markers. */
@@ -124,4 +127,27 @@ export function checkModelTokens(model: object, name = "the tailnet"): void {
   };
   walk(model, "");
   checked.add(model);
+}
+
+/**
+ * The SHA-256 (hex) of `parts`, for a label or trigger that must change exactly when the content
+ * does. Text with the model's tokens (a VM's address from TypeScript) cannot be hashed at synth
+ * time: hashing the token text would follow cdktf's token numbering (any unrelated construct
+ * shifts it, replacing the container) and miss a real change of the address. So the token-free
+ * text is hashed here and the tokens' values are hashed by Terraform with it: the result is then
+ * a `sha256(join(...))` expression. Without tokens it is the plain digest of the parts, each
+ * followed by `terminator`.
+ */
+export function contentSha256(parts: readonly string[], terminator = "\0"): string {
+  const tokens: string[] = [];
+  const hash = createHash("sha256");
+  for (const part of parts) {
+    const text = part.replace(STRING_TOKEN, (token) => {
+      tokens.push(token);
+      return "\0token\0";
+    });
+    hash.update(text).update(terminator);
+  }
+  const digest = hash.digest("hex");
+  return tokens.length === 0 ? digest : Fn.sha256(Fn.join("\n", [digest, ...tokens]));
 }

@@ -7,7 +7,7 @@ import type { ResolvedHost, PreparedTailnet } from "../model/index.js";
 import { REMOTE_PROLOGUE, vmNotes, vmProvisionSteps, type ProvisionStep } from "../render/index.js";
 import { annotateWarnings, warningsOf } from "./warnings.js";
 import { SecretStore } from "../secrets/store.js";
-import { checkModelTokens, terraformLiteral, terraformString, terraformValue } from "./terraform-text.js";
+import { checkModelTokens, contentSha256, terraformLiteral, terraformString, terraformValue } from "./terraform-text.js";
 import { hostNamed, nodesOfHost, regionOfNode } from "../model/walk.js";
 
 /** How Terraform reaches a VM's sshd. */
@@ -162,10 +162,10 @@ export class VmHost extends Construct {
 
   /** Hashes of everything the step consumes: a change to any of them re-runs it (and only it). */
   #triggers(step: ProvisionStep): Record<string, string> {
-    const triggers: Record<string, string> = { step: sha256(JSON.stringify([step.prepare, step.commands, step.inputs])) };
+    const triggers: Record<string, string> = { step: contentSha256([JSON.stringify([step.prepare, step.commands, step.inputs])], "") };
     for (const u of step.uploads) {
       if (u.content !== undefined) {
-        triggers[terraformString(u.target)] = sha256(u.content);
+        triggers[terraformString(u.target)] = typeof u.content === "string" ? contentSha256([u.content], "") : sha256(u.content);
         continue;
       }
       const path = resolve(u.localFile!);

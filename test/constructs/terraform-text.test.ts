@@ -4,9 +4,10 @@
  * and a whole tailnet built from a model with `${...}` and `%{...}` in every name synthesizes to
  * JSON in which the only interpolations are the kit's own references.
  */
-import { TerraformVariable } from "cdktf";
+import { createHash } from "node:crypto";
+import { TerraformOutput, TerraformVariable } from "cdktf";
 import { describe, expect, it } from "vitest";
-import { checkModelTokens, holdsTokenText, terraformLiteral, terraformString, terraformValue } from "../../constructs/terraform-text.js";
+import { checkModelTokens, contentSha256, holdsTokenText, terraformLiteral, terraformString, terraformValue } from "../../constructs/terraform-text.js";
 
 import { renderDerpYaml } from "../../render/index.js";
 import { hasCommand } from "../support/commands.js";
@@ -146,5 +147,28 @@ describe("a tailnet whose every name holds ${...} and %{...}", () => {
     if (make === exampleSpec) expect(found.filter((i) => KIT_REFERENCE.test(i)).length).toBeGreaterThan(20); // the scan sees the kit's own references
     const foreign = all.filter((s) => interpolations(s).some((i) => !KIT_REFERENCE.test(i)));
     expect(foreign).toEqual([]);
+  });
+});
+
+describe("contentSha256", () => {
+  it("is the plain digest of the parts, each followed by the terminator, when they hold no token", () => {
+    expect(contentSha256(["a", "b"])).toBe(createHash("sha256").update("a\0b\0").digest("hex"));
+    expect(contentSha256(["a"], "")).toBe(createHash("sha256").update("a").digest("hex"));
+  });
+
+  it("hashes a token's value in Terraform, not its text, so cdktf's token numbering cannot change it", () => {
+    const labelOf = (extraTokens: number) => {
+      let value = "";
+      const { json } = synthStack((stack) => {
+        for (let i = 0; i < extraTokens; i++) new TerraformVariable(stack, `unrelated${i}`, { type: "string" }).stringValue;
+        const ip = new TerraformVariable(stack, "ip", { type: "string" });
+        value = contentSha256([`address ${ip.stringValue}\n`, "rest"]);
+        new TerraformOutput(stack, "label", { value });
+      });
+      return (json as unknown as { output: Record<string, { value: string }> }).output.label!.value;
+    };
+    const label = labelOf(0);
+    expect(label).toMatch(/^\$\{sha256\(join\("\\n", \["[0-9a-f]{64}", var\.ip\]\)\)\}$/);
+    expect(labelOf(7)).toBe(label);
   });
 });
