@@ -247,8 +247,31 @@ export function labVariant(
 ): { tailnet: PreparedTailnet; files: RenderedFile[] } {
   const spec = structuredClone(lab.spec) as TailnetSpec;
   change(spec.headscale);
-  const { relocated } = pipeline(spec, inputs);
-  return { tailnet: relocated, files: renderTailnet(relocated) };
+  // The run already listed these changes; a variant makes the same ones (or its headscale would
+  // listen on IPv4 only, or wait for an identity provider the lab does not run).
+  const tailnet = adaptResolved(pipeline(spec, inputs).relocated, inputs, () => undefined);
+  return { tailnet, files: renderTailnet(tailnet) };
+}
+
+/**
+ * The lab's changes to the resolved model itself (the rest are made on the spec): headscale runs
+ * as a process, not in a container (where 0.0.0.0 is what Docker publishes on both families), so
+ * it listens on both families itself and a client with IPv6 only reaches it too; with `oidc`, the
+ * rendered block points at the lab's provider. Each change goes to `note`.
+ */
+function adaptResolved(relocated: PreparedTailnet, inputs: LabChangeInputs, note: (c: LabChange) => void): PreparedTailnet {
+  let tailnet = relocated;
+  const bound = parseListenAddress(tailnet.headscale.listenAddr);
+  if (bound?.host === "0.0.0.0") {
+    note({
+      subject: "headscale listen_addr (rendered)",
+      from: tailnet.headscale.listenAddr,
+      to: `[::]:${bound.port}`,
+      why: "the lab network is dual-stack: headscale listens on IPv4 and IPv6, as a published container port does",
+    });
+    tailnet = { ...tailnet, headscale: { ...tailnet.headscale, listenAddr: `[::]:${bound.port}` } };
+  }
+  return inputs.oidc ? pointOidcAtLab(tailnet, inputs.oidc, note) : tailnet;
 }
 
 /**
@@ -503,19 +526,7 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
     const node = allNodes(tailnet).find((n) => n.hostname === pinned!.hostname && n.name !== probe!.nodeName);
     probe = { ...probe, pinnedNode: node?.name ?? "" };
   }
-  // headscale runs as a process, not in a container (where 0.0.0.0 is what Docker publishes on both
-  // families): it listens on both itself, so a client with IPv6 only reaches it too.
-  const bound = parseListenAddress(tailnet.headscale.listenAddr);
-  if (bound?.host === "0.0.0.0") {
-    note(
-      "headscale listen_addr (rendered)",
-      tailnet.headscale.listenAddr,
-      `[::]:${bound.port}`,
-      "the lab network is dual-stack: headscale listens on IPv4 and IPv6, as a published container port does",
-    );
-    tailnet = { ...tailnet, headscale: { ...tailnet.headscale, listenAddr: `[::]:${bound.port}` } };
-  }
-  if (inputs.oidc) tailnet = pointOidcAtLab(tailnet, inputs.oidc, (c) => changes.push(c));
+  tailnet = adaptResolved(tailnet, inputs, (c) => changes.push(c));
   const nodes = allNodes(tailnet);
 
   // what each derper serves, and the breaks that change it

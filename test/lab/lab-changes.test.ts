@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../cli/main.js";
 import { createLabCa, issueLabCertificate } from "../../lab/certs.js";
-import { applyLabChanges, labHostsFile, labServerHost, type LabChangeInputs, type LabTailnet } from "../../lab/lab-changes.js";
+import { applyLabChanges, labHostsFile, labServerHost, labVariant, type LabChangeInputs, type LabTailnet } from "../../lab/lab-changes.js";
 import { machineOfNode, planLab, usersAllowed } from "../../lab/plan.js";
 import { howToLabSpec, smallLabSpec } from "../../lab/specs.js";
 import { allNodes, nodeNamed, resolve, validate, type ResolvedTailnet, type TailnetSpec } from "../../model/index.js";
@@ -335,6 +335,39 @@ describe("applyLabChanges on the how-to's tailnet (headscale at an IP address, n
     // No policy written: the kit's derived one auto-approves the router's route and the exit node.
     expect(lab.tailnet.policy).toMatchObject({ origin: "derived", autoApprovers: { routes: { "192.168.100.0/24": ["home@"] }, exitNode: ["home@"] } });
     expect(lab.files.find((f) => f.path === "headscale/policy.json")!.content).toMatch(/^\/\/ Rendered by cdktf-tailnet: the spec has no policy/);
+  });
+
+  it("makes an upgrade drill's variant with the run's own changes to the resolved model: dual-stack listen, the lab's OIDC provider", async () => {
+    const spec = smallLabSpec({ oidc: true });
+    const model = resolved(spec);
+    const plan = planLab(model, 1);
+    const caDir = join(dir, "variant-ca");
+    mkdirSync(caDir, { recursive: true });
+    const ca = await createLabCa(caDir, "variant");
+    const dnsNodeCertificates = new Map<string, { certFile: string; keyFile: string }>();
+    for (const n of allNodes(model)) if (!n.hostnameIsIp) dnsNodeCertificates.set(n.name, await issueLabCertificate(ca, caDir, `derp-${n.name}`, [n.hostname]));
+    const inputs: LabChangeInputs = {
+      plan,
+      model,
+      headscaleCertificate: await issueLabCertificate(ca, caDir, "headscale", [model.headscale.serverHost]),
+      dnsNodeCertificates,
+      ipNodeCertificates: new Map(),
+      secretsDir: join(dir, "secrets-variant"),
+      wrongPin: `sha256-raw:${"ef".repeat(32)}`,
+      headscalePaths: { configDir: join(dir, "variant", "etc"), stateDir: join(dir, "variant", "lib"), runDir: join(dir, "variant", "run") },
+      derperPaths: (node) => ({ keyFile: join(dir, "variant", node, "derper.key"), certDir: join(dir, "variant", node, "certs"), meshKeyFile: join(dir, "variant", node, "mesh.key") }),
+      oidc: { issuer: "http://10.77.0.9:10000/oidc", clientSecretFile: join(dir, "variant", "oidc-secret") },
+    };
+    const lab = applyLabChanges(spec, inputs);
+    expect(lab.tailnet.headscale.listenAddr).toMatch(/^\[::\]:\d+$/);
+    expect(lab.tailnet.headscale.oidc?.issuer).toBe("http://10.77.0.9:10000/oidc");
+    const variant = labVariant(lab, inputs, (hs) => Object.assign(hs, { version: "0.28.0" }));
+    expect(variant.tailnet.headscale.version.version).toBe("0.28.0");
+    expect(variant.tailnet.headscale.listenAddr).toBe(lab.tailnet.headscale.listenAddr);
+    expect(variant.tailnet.headscale.oidc).toEqual(lab.tailnet.headscale.oidc);
+    const config = variant.files.find((f) => f.path === "headscale/config.yaml")!.content;
+    expect(config).toContain(`listen_addr: "${lab.tailnet.headscale.listenAddr}"`);
+    expect(config).toContain('issuer: "http://10.77.0.9:10000/oidc"');
   });
 
   it("issues headscale's lab certificate for its lab address when an https server URL names an IP address", async () => {
