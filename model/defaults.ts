@@ -154,6 +154,11 @@ export function terminatesTls(tlsMode: string): boolean {
   return tlsMode !== "proxy";
 }
 
+/** The tailnet's name: the spec's, else the default. */
+export function defaultName(spec: Pick<TailnetSpec, "name">): string {
+  return spec.name ?? DEFAULTS.name;
+}
+
 /** headscale's main listener when the spec gives none: 443 when it terminates TLS itself, else 8080 behind the proxy. */
 export function defaultListenAddr(tlsMode: string): string {
   return terminatesTls(tlsMode) ? DEFAULTS.headscale.listenAddr.terminatesTls : DEFAULTS.headscale.listenAddr.behindProxy;

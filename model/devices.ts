@@ -5,15 +5,16 @@
  */
 import { checkAdvertisedRoute } from "./address-space.js";
 import { duplicates, present, type CheckContext } from "./context.js";
-import { DEFAULTS, nodePrefixesOf } from "./defaults.js";
+import { DEFAULTS, defaultName, nodePrefixesOf } from "./defaults.js";
 import { hasHostBits, networkOf, parsePrefix, type Prefix } from "./net.js";
 import type { ResolvedDevice } from "./resolved.js";
-import type { DeviceSpec, HeadscaleSpec } from "./spec.js";
+import type { HeadscaleSpec, TailnetSpec } from "./spec.js";
 
-/** The devices, defaulted. */
-export function defaultDevices(devices: readonly DeviceSpec[] | undefined, tailnetName: string): ResolvedDevice[] {
+/** The devices, defaulted (a device without a user belongs to the tailnet's own). */
+export function defaultDevices(spec: TailnetSpec): ResolvedDevice[] {
   const d = DEFAULTS.devices;
-  return (devices ?? []).map((device) => ({
+  const tailnetName = defaultName(spec);
+  return (spec.devices ?? []).map((device) => ({
     name: device.name,
     user: device.user ?? tailnetName,
     advertiseRoutes: device.advertiseRoutes ?? d.advertiseRoutes,

@@ -6,10 +6,10 @@
  */
 import type { CheckContext } from "./context.js";
 import { DEFAULTS } from "./defaults.js";
-import type { DnsZoneElement } from "./elements.js";
+import type { DnsZoneElement, ResolvedSoFar } from "./elements.js";
 import { isDnsName, isIp } from "./net.js";
-import type { ResolvedDerp, ResolvedDnsRecord, ResolvedDnsZone, ResolvedHeadscale, ResolvedHost } from "./resolved.js";
-import type { DnsZoneSpec } from "./spec.js";
+import type { ResolvedDnsRecord, ResolvedDnsZone } from "./resolved.js";
+import type { TailnetSpec } from "./spec.js";
 import { allNodes } from "./walk.js";
 
 function inZone(name: string, zoneName: string | undefined): boolean {
@@ -20,12 +20,16 @@ function inZone(name: string, zoneName: string | undefined): boolean {
 }
 
 /** The zone, defaulted. */
-export function defaultDnsZone(spec: DnsZoneSpec): DnsZoneElement {
-  return { provider: spec.provider, zoneId: spec.zoneId, zoneName: spec.zoneName, ttl: spec.ttl ?? DEFAULTS.dns.ttl };
+export function defaultDnsZone(spec: TailnetSpec): DnsZoneElement | undefined {
+  const dns = spec.dns;
+  return dns && { provider: dns.provider, zoneId: dns.zoneId, zoneName: dns.zoneName, ttl: dns.ttl ?? DEFAULTS.dns.ttl };
 }
 
 /** The zone's records, sorted by name, then type, then value. */
-export function resolveDnsZone(zone: DnsZoneElement, headscale: ResolvedHeadscale, derp: ResolvedDerp, hosts: readonly ResolvedHost[]): ResolvedDnsZone {
+export function resolveDnsZone(ctx: ResolvedSoFar<"headscale" | "derp" | "hosts">): ResolvedDnsZone | undefined {
+  const zone = ctx.dns;
+  if (!zone) return undefined;
+  const { headscale, derp, hosts } = ctx.resolved;
   const byName = new Map(hosts.map((h) => [h.name, h]));
   const records: ResolvedDnsRecord[] = [];
   const seen = new Set<string>();

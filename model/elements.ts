@@ -14,6 +14,7 @@ import type {
   ResolvedHeadscale,
   ResolvedHost,
   ResolvedPolicy,
+  ResolvedTailnet,
   ResolvedUser,
 } from "./resolved.js";
 
@@ -129,6 +130,15 @@ export interface TailnetElements {
 /** What the second pass reads: the elements, with the hosts by name. */
 export interface ResolveContext extends TailnetElements {
   readonly hostsByName: ReadonlyMap<string, HostElement>;
+}
+
+/**
+ * The second pass's context for a feature that derives from others already resolved: the
+ * elements, and those resolved parts (`K`), so each feature's resolve takes this one argument and
+ * its type says what it depends on.
+ */
+export interface ResolvedSoFar<K extends keyof ResolvedTailnet> extends ResolveContext {
+  readonly resolved: Pick<ResolvedTailnet, K>;
 }
 
 /** The policy, defaulted; `acls` is `allow-all` where the spec writes none (the rule depends on the node prefixes: second pass). */

@@ -8,10 +8,10 @@ import { checkAddress } from "./addresses.js";
 import { duplicates, type CheckContext, type ModelCheckContext } from "./context.js";
 import { defaultDdns, resolveDdns, serviceNames } from "./ddns.js";
 import { DEFAULTS } from "./defaults.js";
-import type { HostElement, ResolveContext } from "./elements.js";
+import type { HostElement, ResolvedSoFar } from "./elements.js";
 import { resolveFirewall, type HostServices } from "./firewall.js";
-import type { ResolvedDerp, ResolvedHeadscale, ResolvedHost } from "./resolved.js";
-import type { HostSpec } from "./spec.js";
+import type { ResolvedHost } from "./resolved.js";
+import type { HostSpec, TailnetSpec } from "./spec.js";
 import { checkSshOptions } from "./ssh-options.js";
 import { defaultVm, resolveVm } from "./vm.js";
 import { listenerOwners, nodesOfHost } from "./walk.js";
@@ -37,15 +37,16 @@ function defaultHost(host: HostSpec, specIndex: number): HostElement {
 }
 
 /** Every host, defaulted, ordered by name. */
-export function defaultHosts(hosts: readonly HostSpec[] | undefined): HostElement[] {
-  return (hosts ?? []).map(defaultHost).sort((a, b) => (a.name < b.name ? -1 : 1));
+export function defaultHosts(spec: TailnetSpec): HostElement[] {
+  return (spec.hosts ?? []).map(defaultHost).sort((a, b) => (a.name < b.name ? -1 : 1));
 }
 
 // ---------------------------------------------------------------------------------------------
 // second pass
 
 /** Each host with what it runs, the sockets those open, its firewall, VM target and DNS updater. */
-export function resolveHosts(ctx: ResolveContext, headscale: ResolvedHeadscale, derp: ResolvedDerp): ResolvedHost[] {
+export function resolveHosts(ctx: ResolvedSoFar<"headscale" | "derp">): ResolvedHost[] {
+  const { headscale, derp } = ctx.resolved;
   return ctx.hosts.map((host) => {
     const derpNodes = nodesOfHost({ derp }, host.name);
     const runsHeadscale = headscale.host === host.name;

@@ -5,9 +5,9 @@
  */
 import { type IssueList, joinPath } from "./issues.js";
 import type { CheckContext } from "./context.js";
-import { DEFAULTS } from "./defaults.js";
+import { DEFAULTS, defaultName } from "./defaults.js";
 import { hasHostBits, isIp, networkOf, parseGoDuration, parsePrefix, prefixWithin, TAILSCALE_CGNAT, TAILSCALE_ULA } from "./net.js";
-import type { PolicyElement } from "./elements.js";
+import type { PolicyElement, ResolvedSoFar } from "./elements.js";
 import type { ResolvedPolicy, ResolvedUser } from "./resolved.js";
 import type { AclRuleSpec, DeviceSpec, PolicySpec, TailnetSpec, UserSpec } from "./spec.js";
 
@@ -43,7 +43,8 @@ function userNamesOf(spec: TailnetSpec, tailnetName: string): Set<string> {
 }
 
 /** Users of the model: declared ones, then those devices name (a device without one belongs to the tailnet's name). */
-export function resolveUsers(spec: TailnetSpec, tailnetName: string): ResolvedUser[] {
+export function defaultUsers(spec: TailnetSpec): ResolvedUser[] {
+  const tailnetName = defaultName(spec);
   const declared = new Map<string, UserSpec>();
   for (const u of spec.users ?? []) if (!declared.has(u.name)) declared.set(u.name, u);
   return [...userNamesOf(spec, tailnetName)]
@@ -109,7 +110,8 @@ export function rendersPolicy(spec: TailnetSpec): boolean {
  * and exit nodes become auto-approvers. A policy without ACLs allows all, which depends on the node
  * prefixes: the second pass (`resolvePolicy`) writes that rule.
  */
-export function defaultPolicy(spec: TailnetSpec, tailnetName: string): PolicyElement | undefined {
+export function defaultPolicy(spec: TailnetSpec): PolicyElement | undefined {
+  const tailnetName = defaultName(spec);
   const p: PolicySpec | undefined = spec.policy ?? (derivesPolicy(spec) ? {} : undefined);
   if (!p) return undefined;
   const hosts = p.hosts ?? {};
@@ -151,7 +153,10 @@ export function defaultPolicy(spec: TailnetSpec, tailnetName: string): PolicyEle
 }
 
 /** The policy's second pass: a policy without ACLs gets the allow-all rule for the tailnet's node prefixes (`allowAllAcl`). */
-export function resolvePolicy(policy: PolicyElement, nodePrefixes: { readonly v4: string | undefined; readonly v6: string | undefined }): ResolvedPolicy {
+export function resolvePolicy(ctx: ResolvedSoFar<"headscale">): ResolvedPolicy | undefined {
+  const policy = ctx.policy;
+  if (!policy) return undefined;
+  const nodePrefixes = ctx.resolved.headscale.prefixes;
   return { ...policy, acls: policy.acls === "allow-all" ? [policyRule(allowAllAcl(nodePrefixes), policy.hosts)] : policy.acls };
 }
 
