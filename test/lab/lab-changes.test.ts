@@ -355,7 +355,11 @@ describe("applyLabChanges on the how-to's tailnet (headscale at an IP address, n
       secretsDir: join(dir, "secrets-variant"),
       wrongPin: `sha256-raw:${"ef".repeat(32)}`,
       headscalePaths: { configDir: join(dir, "variant", "etc"), stateDir: join(dir, "variant", "lib"), runDir: join(dir, "variant", "run") },
-      derperPaths: (node) => ({ keyFile: join(dir, "variant", node, "derper.key"), certDir: join(dir, "variant", node, "certs"), meshKeyFile: join(dir, "variant", node, "mesh.key") }),
+      derperPaths: (node) => ({
+        keyFile: join(dir, "variant", node, "derper.key"),
+        certDir: join(dir, "variant", node, "certs"),
+        meshKeyFile: join(dir, "variant", node, "mesh.key"),
+      }),
       oidc: { issuer: "http://10.77.0.9:10000/oidc", clientSecretFile: join(dir, "variant", "oidc-secret") },
     };
     const lab = applyLabChanges(spec, inputs);
