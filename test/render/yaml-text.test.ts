@@ -5,6 +5,7 @@ import { cloudInitObject, headscaleConfigObject } from "../../render/index.js";
 import { BlockLiteral, toYaml } from "../../render/yaml-text.js";
 import { prepareTailnet } from "../../secrets/index.js";
 import { exampleSpec, largeSpec } from "../support/specs.js";
+import { tempSecretsDir } from "../support/synth.js";
 import { vmDnsSpec, vmProxySpec, vmSpec } from "../support/vm-specs.js";
 
 const yaml = createRequire(import.meta.url)("yaml") as typeof YamlModule;
@@ -29,16 +30,18 @@ function reference(value: unknown, header?: string): string {
 
 describe("toYaml", () => {
   const now = new Date("2026-11-01T00:00:00Z");
+  // The run's private temp dir (removed after the run), never a fixed path in the system's /tmp.
+  const secretsDir = tempSecretsDir();
 
   it("writes the kit's own files byte for byte as the yaml package does", () => {
     let compared = 0;
     for (const spec of [exampleSpec(), largeSpec(5, 3)]) {
-      const tailnet = prepareTailnet(spec, { secretsDir: "/tmp/cdktf-tailnet-yaml-test", now });
+      const tailnet = prepareTailnet(spec, { secretsDir, now });
       expect(toYaml(headscaleConfigObject(tailnet), " header\n two")).toBe(reference(headscaleConfigObject(tailnet), " header\n two"));
       compared++;
     }
     for (const spec of [vmSpec(), vmDnsSpec(), vmProxySpec()]) {
-      const tailnet = prepareTailnet(spec, { secretsDir: "/tmp/cdktf-tailnet-yaml-test", now });
+      const tailnet = prepareTailnet(spec, { secretsDir, now });
       for (const host of tailnet.hosts.filter((h) => h.vm)) {
         const object = cloudInitObject(tailnet, host);
         for (const f of object.write_files as { content: unknown }[]) f.content = new BlockLiteral(f.content as string);
