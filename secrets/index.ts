@@ -12,7 +12,7 @@ export { checkLocalFiles } from "./local-files.js";
 export { defaultSecretsRoot, SecretStore, type IssuedCertificate, type SecretFile } from "./store.js";
 export { certificatePin, issueCertificate, issueSelfSigned, type CertificateRequest, type KitCertificate } from "./x509.js";
 
-/** Options of {@link prepareTailnet}. */
+/** Options of {@link prepare} and {@link prepareTailnet}. */
 export interface PrepareOptions {
   /**
    * Root of the local secrets directory.
