@@ -5,29 +5,20 @@
  * test once kept kit-issued private keys in /tmp/cdktf-tailnet-yaml-test that way). This fails on
  * a literal /tmp path given where something is written: a secrets or output dir, a mkdir, a write.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
+import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { REPO_ROOT, readSources } from "../support/sources.js";
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const PLACES = ["model", "render", "fsx", "cli", "secrets", "lab", "constructs", "bench", "examples", "main.ts", "test"];
-
-function sourcesUnder(path: string): string[] {
-  if (!statSync(path).isDirectory()) return path.endsWith(".ts") || path.endsWith(".mjs") ? [path] : [];
-  if (path.endsWith(join("test", "golden", "out")) || path.endsWith(join("test", "golden", "secrets"))) return [];
-  return readdirSync(path).flatMap((name) => sourcesUnder(join(path, name)));
-}
 
 /** A literal /tmp path where the code writes: a directory option, or the path argument of a writing call. */
 const FIXED_TEMP_WRITE =
   /\b(secretsDir|outDir|outdir|stateDir|runDir|cacheDir|workDir)\s*:\s*["'`]\/tmp\/|\b(mkdirSync|mkdtempSync|writeFileSync|writeFileAtomic|mkdir|writeFile|cpSync|copyFileSync)\(\s*["'`]\/tmp\//;
 
 describe("no fixed paths in the system's /tmp", () => {
-  const self = relative(ROOT, fileURLToPath(import.meta.url));
-  const sources = PLACES.flatMap((p) => sourcesUnder(join(ROOT, p)))
-    .map((file) => ({ file: relative(ROOT, file), text: readFileSync(file, "utf8") }))
-    .filter((s) => s.file !== self);
+  const self = relative(REPO_ROOT, fileURLToPath(import.meta.url));
+  const sources = readSources(PLACES).filter((s) => s.file !== self);
 
   it("reads the sources and the tests", () => {
     expect(sources.length).toBeGreaterThan(250);

@@ -5,20 +5,12 @@
  * the openssl command line). A second one written anywhere in the kit's sources or the tests'
  * support code fails here, naming where.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { readSources } from "../support/sources.js";
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const PLACES = ["model", "render", "fsx", "cli", "secrets", "lab", "constructs", "bench", "examples", "main.ts", "test/support"];
 
-function sourcesUnder(path: string): string[] {
-  if (!statSync(path).isDirectory()) return path.endsWith(".ts") || path.endsWith(".mjs") ? [path] : [];
-  return readdirSync(path).flatMap((name) => sourcesUnder(join(path, name)));
-}
-
-const sources = PLACES.flatMap((p) => sourcesUnder(join(ROOT, p))).map((file) => ({ file: relative(ROOT, file), text: readFileSync(file, "utf8") }));
+const sources = readSources(PLACES);
 
 /** The files other than `home` whose text matches `pattern`. */
 const elsewhere = (pattern: RegExp, home: string) => sources.filter((s) => s.file !== home && pattern.test(s.text)).map((s) => s.file);

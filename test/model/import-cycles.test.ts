@@ -4,23 +4,15 @@
  * own). Imports are read with TypeScript's own pre-processor, so `import type`, `export ... from`
  * and dynamic `import()` all count.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
+import { REPO_ROOT, sourcesUnder } from "../support/sources.js";
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const ROOT = REPO_ROOT;
 /** The folders whose modules must form no cycle (among themselves and with each other). */
 const FOLDERS = ["model", "render", "fsx", "constructs", "secrets", "cli"];
-
-function sourcesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) return sourcesUnder(path);
-    return path.endsWith(".ts") && !path.endsWith(".d.ts") ? [path] : [];
-  });
-}
 
 /** Each module's relative imports, as paths from the package root. */
 function importGraph(files: readonly string[]): Map<string, string[]> {
