@@ -63,6 +63,7 @@ import { BUSYBOX, importBackupBaseImage, importBusyboxImage, importHeadscaleImag
 import { GO_STAND_IN_ARGS, goBuilderTarball, importGoBuilder, importHelperBase, importRuntimeBase } from "../support/build-bases.js";
 import { exampleSpec } from "../support/specs.js";
 import { terraformDockerProviderDir, upstreamBinary, upstreamSkipReason, upstreamVersions } from "../support/upstream.js";
+import { selfSignedReqArgs } from "../support/openssl.js";
 
 const TERRAFORM = process.env.TERRAFORM ?? "terraform";
 const skipReason =
@@ -295,25 +296,10 @@ describe.skipIf(skipReason !== undefined)("Docker hosts: terraform apply of a sy
     for (const n of MESH_NODES) {
       n.certFile = join(scratch.dir, `${n.hostname}.crt`);
       n.keyFile = join(scratch.dir, `${n.hostname}.key`);
-      await execa("openssl", [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-days",
-        "30",
-        "-subj",
-        `/CN=${n.hostname}`,
-        "-addext",
-        `subjectAltName=DNS:${n.hostname}`,
-        "-keyout",
-        n.keyFile,
-        "-out",
-        n.certFile,
-      ]);
+      await execa(
+        "openssl",
+        selfSignedReqArgs({ subject: `/CN=${n.hostname}`, days: 30, sans: [`DNS:${n.hostname}`], keyOut: n.keyFile, certOut: n.certFile }),
+      );
     }
     try {
       engine = await startDockerEngine({ bridgeNetwork: true });
@@ -738,23 +724,7 @@ describe.skipIf(skipReason !== undefined)("Docker hosts: a tcp:// engine with TL
   const makePki = async (dir: string) => {
     const f = (name: string) => join(dir, name);
     const ossl = (args: string[]) => execa("openssl", args, { cwd: dir });
-    await ossl([
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-days",
-      "2",
-      "-subj",
-      "/CN=test engine CA",
-      "-keyout",
-      f("ca.key"),
-      "-out",
-      f("ca.pem"),
-    ]);
+    await ossl(selfSignedReqArgs({ subject: "/CN=test engine CA", days: 2, keyOut: f("ca.key"), certOut: f("ca.pem") }));
     for (const [who, ext] of [
       ["server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth"],
       ["client", "extendedKeyUsage=clientAuth"],

@@ -26,28 +26,13 @@ import { freeLoopbackPorts } from "../support/headscale-process.js";
 import { upstreamBinary, upstreamSkipReason, upstreamVersions } from "../support/upstream.js";
 import { skipReason } from "../support/requirements.js";
 import { suiteScratchDir } from "../support/scratch.js";
+import { selfSignedReqArgs } from "../support/openssl.js";
 
 const HEADSCALE = upstreamVersions.headscale.at(-1)!;
 
 function testCa(dir: string, host: string): { ca: string; cert: string; key: string } {
   const run = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
-  run(
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-keyout",
-    "ca.key",
-    "-out",
-    "ca.crt",
-    "-days",
-    "2",
-    "-subj",
-    "/CN=cdktf-tailnet doctor test CA",
-  );
+  run(...selfSignedReqArgs({ subject: "/CN=cdktf-tailnet doctor test CA", days: 2, keyOut: "ca.key", certOut: "ca.crt" }));
   run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "hs.key", "-out", "hs.csr", "-subj", `/CN=${host}`);
   writeFileSync(join(dir, "ext.cnf"), `subjectAltName=DNS:${host}\n`);
   run("x509", "-req", "-in", "hs.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "hs.crt", "-days", "2", "-extfile", "ext.cnf");

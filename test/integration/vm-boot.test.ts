@@ -49,6 +49,7 @@ import { bootVm, cleanupBoots, nspawnSkipReason, type ImageFile } from "../suppo
 import { upstreamBinary, upstreamSkipReason, upstreamVersions } from "../support/upstream.js";
 import { skipReason } from "../support/requirements.js";
 import { prepareTailnet } from "../../secrets/index.js";
+import { selfSignedReqArgs } from "../support/openssl.js";
 
 const skipReasonHere = skipReason("vm-boot", nspawnSkipReason, upstreamSkipReason);
 const headscaleVersion = upstreamVersions.headscale.at(-1)!.replace(/^v/, "");
@@ -93,25 +94,13 @@ function machines(binaries: { headscale: string; derper: string }): Machine[] {
   try {
     execFileSync(
       "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=hs.example.com",
-        "-addext",
-        "subjectAltName=DNS:hs.example.com,IP:127.0.0.1",
-        "-keyout",
-        join(certDir, "key.pem"),
-        "-out",
-        join(certDir, "cert.pem"),
-      ],
+      selfSignedReqArgs({
+        subject: "/CN=hs.example.com",
+        days: 2,
+        sans: ["DNS:hs.example.com", "IP:127.0.0.1"],
+        keyOut: join(certDir, "key.pem"),
+        certOut: join(certDir, "cert.pem"),
+      }),
       { stdio: "ignore" },
     );
     tlsFiles = [
@@ -509,23 +498,7 @@ describe.skipIf(skipReasonHere !== undefined)("VM artifacts on a booted machine 
     try {
       execFileSync(
         "openssl",
-        [
-          "req",
-          "-x509",
-          "-newkey",
-          "ec",
-          "-pkeyopt",
-          "ec_paramgen_curve:P-256",
-          "-nodes",
-          "-days",
-          "2",
-          "-subj",
-          "/CN=cdktf-tailnet boot test CA",
-          "-keyout",
-          join(ca, "ca.key"),
-          "-out",
-          join(ca, "ca.pem"),
-        ],
+        selfSignedReqArgs({ subject: "/CN=cdktf-tailnet boot test CA", days: 2, keyOut: join(ca, "ca.key"), certOut: join(ca, "ca.pem") }),
         { stdio: "ignore" },
       );
       caFiles = [
