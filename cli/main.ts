@@ -49,11 +49,11 @@ function reportProblems(specPath: string, issues: readonly { path: string; messa
 }
 
 /**
- * Validates and resolves the spec, and checks user-supplied certificate files (writes nothing).
- * `deployedVersion` (from an earlier render's manifest) stands in for `headscale.upgradeFrom` when
- * the spec does not say, so a render never silently skips a minor version.
+ * Validates and resolves the spec and prints its warnings (writes nothing). `deployedVersion`
+ * (from an earlier render's manifest) stands in for `headscale.upgradeFrom` when the spec does not
+ * say, so a render never silently skips a minor version.
  */
-async function validated(specPath: string, io: CliIo, deployedVersion?: string): Promise<ResolvedTailnet | undefined> {
+async function validatedModel(specPath: string, io: CliIo, deployedVersion?: string): Promise<ResolvedTailnet | undefined> {
   const spec = await loadSpecFile(specPath);
   const withDeployed = (s: unknown) => {
     const hs = (s as { headscale?: { upgradeFrom?: string; rollbackFrom?: string; version?: string } } | undefined)?.headscale;
@@ -63,10 +63,28 @@ async function validated(specPath: string, io: CliIo, deployedVersion?: string):
   const result = validate(withDeployed(spec));
   if (!result.ok) return reportProblems(specPath, result.issues, io);
   for (const w of result.warnings) io.err(`warning: ${w.path}: ${w.message}\n  fix: ${w.fix}`);
-  const tailnet = result.resolved;
-  const certificateIssues = [...checkTailnetCertificates(tailnet), ...checkLocalFiles(tailnet)];
-  if (certificateIssues.length > 0) return reportProblems(specPath, certificateIssues, io);
-  return tailnet;
+  return result.resolved;
+}
+
+/** {@link validatedModel}, then the user-supplied certificate and local files checked, for commands that do not prepare the model. */
+async function validated(specPath: string, io: CliIo): Promise<ResolvedTailnet | undefined> {
+  const tailnet = await validatedModel(specPath, io);
+  if (!tailnet) return undefined;
+  const fileIssues = [...checkTailnetCertificates(tailnet), ...checkLocalFiles(tailnet)];
+  return fileIssues.length > 0 ? reportProblems(specPath, fileIssues, io) : tailnet;
+}
+
+/**
+ * The model prepared (secrets/index.ts `prepare`, which checks the certificate and local files
+ * itself), its problems reported as validation's are.
+ */
+function prepared(specPath: string, resolved: ResolvedTailnet, secretsDir: string | undefined, io: CliIo): PreparedTailnet | undefined {
+  try {
+    return prepare(resolved, { secretsDir });
+  } catch (e) {
+    if (!(e instanceof TailnetSpecError)) throw e;
+    return reportProblems(specPath, e.issues, io);
+  }
 }
 
 async function commandValidate(args: string[], io: CliIo): Promise<number> {
@@ -101,16 +119,9 @@ async function commandRender(args: string[], io: CliIo): Promise<number> {
   const shown = tree.recovered.length;
   try {
     for (const step of tree.recovered) io.err(`recovered: ${step}`);
-    const resolved = await validated(positionals[0]!, io, tree.metadata?.headscaleVersion);
-    if (!resolved) return 1;
-    let tailnet: PreparedTailnet;
-    try {
-      tailnet = prepare(resolved, { secretsDir: values["secrets-dir"] });
-    } catch (e) {
-      if (!(e instanceof TailnetSpecError)) throw e;
-      reportProblems(positionals[0]!, e.issues, io);
-      return 1;
-    }
+    const resolved = await validatedModel(positionals[0]!, io, tree.metadata?.headscaleVersion);
+    const tailnet = resolved && prepared(positionals[0]!, resolved, values["secrets-dir"], io);
+    if (!tailnet) return 1;
     const files = renderTailnet(tailnet);
     await tree.replace(files, { headscaleVersion: tailnet.headscale.version.version }).catch(outputError(outDir));
     for (const step of tree.recovered.slice(shown)) io.err(`recovered: ${step}`);
@@ -163,10 +174,10 @@ async function commandDoctor(args: string[], io: CliIo): Promise<number> {
     fixed[host] = address;
   }
   const ca = values["ca-file"] === undefined ? undefined : readCaFile(values["ca-file"]);
-  const resolved = await validated(positionals[0]!, io);
-  if (!resolved) return 1;
   // Kit-issued certificates are read (not issued) to know each node's pin.
-  const tailnet = prepare(resolved, { secretsDir: values["secrets-dir"] });
+  const resolved = await validatedModel(positionals[0]!, io);
+  const tailnet = resolved && prepared(positionals[0]!, resolved, values["secrets-dir"], io);
+  if (!tailnet) return 1;
   const findings = await runDoctor(tailnet, {
     dnsServer: values["dns-server"],
     resolve: fixed,

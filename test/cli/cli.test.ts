@@ -93,6 +93,32 @@ describe("cdktf-tailnet render", () => {
     expect(existsSync(fresh)).toBe(false);
   });
 
+  it("names a missing certificate file once, in validate, render and doctor alike, and writes nothing", async () => {
+    const bad = join(dir, "missing-cert.yaml");
+    const missing = join(dir, "gone.crt");
+    writeFileSync(
+      bad,
+      readFileSync(EXAMPLE, "utf8").replace(
+        "{ name: edge-1, host: edge, hostname: 192.0.2.50, certificate: { mode: self-signed } }",
+        `{ name: edge-1, host: edge, hostname: derp-edge.example.com, certificate: { mode: manual, certFile: ${JSON.stringify(missing)}, keyFile: ${JSON.stringify(join(dir, "gone.key"))} } }`,
+      ),
+    );
+    const out = join(dir, "out");
+    const secrets = join(dir, "secrets");
+    for (const argv of [
+      ["validate", bad],
+      ["render", bad, "--out", out, "--secrets-dir", secrets],
+      ["doctor", bad, "--secrets-dir", secrets],
+    ]) {
+      const r = await run(...argv);
+      expect([argv[0], r.code]).toEqual([argv[0], 1]);
+      expect(r.err).toContain("2 problems, nothing written");
+      expect(r.err).toContain(`derp.regions[3].nodes[0].certificate.keyFile: ${join(dir, "gone.key")} does not exist`);
+      expect(r.err.split(`${missing} does not exist`).length - 1).toBe(1); // reported once, not by two checks
+    }
+    expect(existsSync(out)).toBe(false);
+  });
+
   it("refuses to replace a directory it did not write", async () => {
     const out = join(dir, "mine");
     mkdirSync(out);

@@ -1173,6 +1173,18 @@ const cases: Case[] = [
     [["policy.hosts.lan", '"192.168.100" is neither an address nor a prefix']],
   ],
   [
+    "policy address with a zone",
+    (s: any) => {
+      base(s);
+      s.policy.hosts = { router: "fe80::1%eth0" };
+      s.policy.acls = [{ src: ["fe80::2%eth1"], dst: ["router:*"] }];
+    },
+    [
+      ["policy.hosts.router", '"fe80::1%eth0" carries the zone "%eth0", which names an interface of one machine; a policy applies to the whole tailnet'],
+      ["policy.acls[0].src[0]", '"fe80::2%eth1" carries the zone "%eth1", which names an interface of one machine; a policy applies to the whole tailnet'],
+    ],
+  ],
+  [
     "policy autoapprover route",
     (s: any) => {
       base(s);
