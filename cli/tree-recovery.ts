@@ -1,7 +1,7 @@
 /**
  * The lock and the leftovers of a render into `<out>`, all beside it in the same directory:
  *
- *   <out>.lock            held while a render reads or replaces <out>: {"pid":…,"id":…}
+ *   <out>.lock            held while a render reads or replaces <out>: {"pid":…,"startTime":…,"id":…}
  *   <out>.staging-<id>    the new tree being written
  *   <out>.old-<id>        the previous tree, between the two renames and until it is deleted
  *
@@ -24,6 +24,7 @@ import { randomBytes } from "node:crypto";
 import { readdir, readFile, rename, rm, unlink, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { syncPath } from "../fsx/atomic-file.js";
+import { isRunning, type ProcessId, processId, UNKNOWN_START } from "../fsx/process-id.js";
 import { isCompleteTree, isDirectory } from "./tree-manifest.js";
 
 /** The names beside `<out>` that belong to one render. */
@@ -49,18 +50,11 @@ export class OutputTreeError extends Error {
 
 const ID = /^[0-9a-f]{16}$/;
 
-function isRunning(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-/** The lock record, or why the file is not one of ours. */
-async function readLock(path: string): Promise<{ pid: number; id: string } | "empty" | "foreign" | undefined> {
+/**
+ * The lock record, or why the file is not one of ours. A lock without a start time (written by an
+ * earlier version of the kit) names its process by pid alone.
+ */
+async function readLock(path: string): Promise<(ProcessId & { id: string }) | "empty" | "foreign" | undefined> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
@@ -70,8 +64,10 @@ async function readLock(path: string): Promise<{ pid: number; id: string } | "em
   }
   if (text === "") return "empty"; // killed between creating the lock and writing it
   try {
-    const record = JSON.parse(text) as { pid?: unknown; id?: unknown };
-    if (Number.isInteger(record.pid) && typeof record.id === "string" && ID.test(record.id)) return { pid: record.pid as number, id: record.id };
+    const record = JSON.parse(text) as { pid?: unknown; startTime?: unknown; id?: unknown };
+    const startTime = record.startTime ?? UNKNOWN_START;
+    if (Number.isInteger(record.pid) && typeof startTime === "string" && typeof record.id === "string" && ID.test(record.id))
+      return { pid: record.pid as number, startTime, id: record.id };
   } catch {
     // not JSON: not ours
   }
@@ -149,7 +145,8 @@ export async function lockOutput(paths: RenderPaths): Promise<HeldLock> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const id = randomBytes(8).toString("hex");
     try {
-      await writeFile(paths.lock, `${JSON.stringify({ pid: process.pid, id })}\n`, { flag: "wx", mode: 0o644 });
+      const me = processId(process.pid) ?? { pid: process.pid, startTime: UNKNOWN_START };
+      await writeFile(paths.lock, `${JSON.stringify({ pid: me.pid, startTime: me.startTime, id })}\n`, { flag: "wx", mode: 0o644 });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
       const holder = await readLock(paths.lock);
@@ -157,7 +154,7 @@ export async function lockOutput(paths: RenderPaths): Promise<HeldLock> {
       if (holder === "foreign") {
         throw new OutputTreeError(`${paths.lock} exists and was not written by cdktf-tailnet\n  fix: move it away, or choose another --out`);
       }
-      if (typeof holder === "object" && isRunning(holder.pid)) {
+      if (typeof holder === "object" && isRunning(holder)) {
         throw new OutputTreeError(
           `another render (process ${holder.pid}) is writing ${paths.out}\n  fix: wait for it to finish; if no such process is running, delete ${paths.lock}`,
         );

@@ -20,6 +20,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { writeFileAtomic } from "../fsx/atomic-file.js";
+import { isRunning, type ProcessId, processId } from "../fsx/process-id.js";
 
 /** Where lab runs are recorded (a runtime directory: emptied at boot, when namespaces go too). */
 export const DEFAULT_LAB_STATE_DIR = "/run/cdktf-tailnet/lab";
@@ -34,32 +35,6 @@ export const LAB_NAMESPACE = /^tl([0-9a-f]{4})-[a-z0-9.-]+$/;
 
 /** Run directories are `<tmp>/tailnet-lab-<run id>-<random>`. */
 export const RUN_DIR_PREFIX = "tailnet-lab-";
-
-/** A process, told apart from a later one with the same pid by its start time. */
-export interface ProcessId {
-  readonly pid: number;
-  /** Field 22 of /proc/<pid>/stat: clock ticks after boot. */
-  readonly startTime: string;
-}
-
-/** A process's identity now, or undefined when there is no such process. */
-export function processId(pid: number): ProcessId | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // The command name (field 2) may hold spaces and parentheses: fields resume after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const state = fields[0];
-    if (state === "Z" || state === "X") return undefined;
-    return { pid, startTime: fields[19]! };
-  } catch {
-    return undefined;
-  }
-}
-
-/** The very process `id` names still runs. */
-export function isRunning(id: ProcessId): boolean {
-  return processId(id.pid)?.startTime === id.startTime;
-}
 
 /** A lab run as recorded. */
 export interface LabRunState {

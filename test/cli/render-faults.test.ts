@@ -11,6 +11,7 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, sy
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../cli/main.js";
+import { processId } from "../../fsx/process-id.js";
 import { OutputTree, writeTreeAtomically, type WriteStep } from "../../cli/write-tree.js";
 import { bundle } from "../support/bundle.js";
 import { FAULT_TREES } from "../support/fault-trees.js";
@@ -359,11 +360,19 @@ describe("what render refuses to replace", () => {
     expect(busy.err).toBe(
       `cdktf-tailnet render: another render (process ${process.ppid}) is writing ${out}\n  fix: wait for it to finish; if no such process is running, delete ${out}.lock`,
     );
+    // The same process, named with its start time as the kit writes it: still busy.
+    writeFileSync(`${out}.lock`, `${JSON.stringify({ pid: process.ppid, startTime: processId(process.ppid)!.startTime, id: "0123456789abcdef" })}\n`);
+    expect((await render(out)).code).toBe(2);
     const gone = (await runNode(["-e", ""])).pid;
     writeFileSync(`${out}.lock`, `${JSON.stringify({ pid: gone, id: "0123456789abcdef" })}\n`);
     const taken = await render(out);
     expect(taken.code).toBe(0);
     expect(recoveredLines(taken.err)).toEqual([`recovered: removed ${out}.lock: left by render process ${gone}, which is no longer running`]);
+    // A live pid with another start time is a later process that reused the pid: the lock is taken over.
+    writeFileSync(`${out}.lock`, `${JSON.stringify({ pid: process.ppid, startTime: "1", id: "0123456789abcdef" })}\n`);
+    const reused = await render(out);
+    expect(reused.code).toBe(0);
+    expect(recoveredLines(reused.err)).toEqual([`recovered: removed ${out}.lock: left by render process ${process.ppid}, which is no longer running`]);
     writeFileSync(`${out}.lock`, "");
     expect(recoveredLines((await render(out)).err)).toEqual([`recovered: removed ${out}.lock: left by a render killed as it started`]);
     writeFileSync(`${out}.lock`, "my own lock file");

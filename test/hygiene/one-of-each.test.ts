@@ -1,7 +1,8 @@
 /**
  * One of each: the kit quotes for sh in one module (render/escape/shell.ts), flushes files to disk
  * in one (fsx/atomic-file.ts, whose writeFileAtomic is the one atomic writer), parses IP
- * addresses in one (model/net.ts) and issues certificates with one issuer (secrets/x509.ts, never
+ * addresses in one (model/net.ts), tells whether a process still runs in one (fsx/process-id.ts:
+ * pid and start time) and issues certificates with one issuer (secrets/x509.ts, never
  * the openssl command line). The tests make their independent fixture certificates with openssl in
  * one place too (test/support/openssl.ts), on purpose: they cross-check the kit's issuer. A second
  * one written anywhere in the kit's sources or the tests' support code fails here, naming where.
@@ -31,6 +32,10 @@ describe("one of each", () => {
 
   it("one IP library: only model/net.ts takes isIP, isIPv4 or isIPv6 from node:net", () => {
     expect(elsewhere(/import\s*\{[^}]*\bisIP(v4|v6)?\b[^}]*\}\s*from\s*"(node:)?net"/, "model/net.ts")).toEqual([]);
+  });
+
+  it("one process identity: only fsx/process-id.ts asks whether a pid runs (signal 0) or reads its start time", () => {
+    expect(elsewhere(/\.kill\([^,()]+,\s*0\s*\)|\/proc\/\$\{[^}]+\}\/stat\b/, "fsx/process-id.ts")).toEqual([]);
   });
 
   it("one certificate issuer: nothing but the tests' fixture maker runs the openssl command line to make a certificate", () => {

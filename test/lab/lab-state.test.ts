@@ -13,7 +13,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runCli } from "../../cli/main.js";
-import { LabBusy, labDown, LabRunRecord, processId } from "../../lab/state.js";
+import { processId } from "../../fsx/process-id.js";
+import { LabBusy, labDown, LabRunRecord } from "../../lab/state.js";
 
 const root = mkdtempSync(join(tmpdir(), "lab-state-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
