@@ -104,8 +104,8 @@ export const DEFAULTS = {
     derper: {
       /**
        * The newest Tailscale release whose build the kit's tests run (1.104.x needs Go 1.27, and
-       * its `setec` dependency could not be fetched where the tests run; no advisory names
-       * derper: advisories.ts). Must be in TAILSCALE_RELEASES.
+       * the Go module proxy where the tests run refuses the setec, gliderssh and gvisor versions
+       * it pins; no advisory names derper: advisories.ts). Must be in TAILSCALE_RELEASES.
        */
       version: "1.102.5",
       /** Admit only clients headscale knows. */
