@@ -103,6 +103,8 @@ describe.skipIf(!!skip)("cdktf deploy of the example's stack on a real Docker en
         sendCrashReports: "false",
       }),
     );
+    const childTemp = join(scratch.dir, "tmp");
+    mkdirSync(childTemp);
     env = {
       PATH: process.env.PATH ?? "/usr/bin:/bin",
       HOME: scratch.dir,
@@ -112,6 +114,11 @@ describe.skipIf(!!skip)("cdktf deploy of the example's stack on a real Docker en
       CI: "1",
       CDKTF_TAILNET_SPEC: spec,
       CDKTF_TAILNET_SECRETS_DIR: join(scratch.dir, "secrets"),
+      // A temp dir inside the scratch folder (removed with it: tsx always leaves its tsx-<uid>
+      // folder), and no tsx cache: without them tsx kept ~100 compiled modules in the system's
+      // /tmp/tsx-<uid> after the run.
+      TMPDIR: childTemp,
+      TSX_DISABLE_CACHE: "1",
     };
     // --skip-provider-lock: cdktf's extra `terraform providers lock` asks the public registry for
     // every platform's checksums, which a machine with only a mirror cannot reach.

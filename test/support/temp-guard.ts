@@ -10,8 +10,12 @@ import { existsSync, lstatSync, readdirSync, readFileSync, rmSync } from "node:f
 import { homedir } from "node:os";
 import { join } from "node:path";
 
-/** Names the kit and its tests give their temporary files and folders. */
-export const KIT_TEMP_NAMES = /^(cdktf[-.]|tailnet-lab-|hs-it-|hs-up-|lab-(test|state|changes)-)/;
+/**
+ * Names the kit and its tests give their temporary files and folders, and tsx's cache
+ * (`tsx-<uid>`), which a TypeScript child process started without the run's TMPDIR and
+ * TSX_DISABLE_CACHE would leave.
+ */
+export const KIT_TEMP_NAMES = /^(cdktf[-.]|tailnet-lab-|hs-it-|hs-up-|lab-(test|state|changes)-|tsx-[0-9]+$)/;
 
 /** Private temp dirs of test runs (each removed by its own run's teardown). */
 export const RUN_TEMP_PREFIX = "cdktf-tailnet-test-run-";
