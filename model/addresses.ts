@@ -19,6 +19,34 @@ const UNREACHABLE: Partial<Record<AddressKind, string>> = {
 };
 
 /**
+ * Checks an address the whole tailnet is handed (a nameserver, a MagicDNS record, a policy host or
+ * ACL address): every client reads it, so it may be private, but it must mean the same on every
+ * machine: no `%zone` (an interface of one machine), and no IPv4 address written as IPv6 (clients
+ * and headscale's policy treat `::ffff:192.0.2.1` as IPv6, so a rule for it never matches IPv4
+ * traffic). Values that are not addresses (reported by other checks) are left alone. True when it
+ * reported a problem.
+ */
+export function checkTailnetWideAddress(issues: IssueList, path: string, value: string | undefined): boolean {
+  const ip = value === undefined ? undefined : parseIp(value);
+  if (!ip) return false;
+  const q = JSON.stringify(value);
+  if (ip.zone !== undefined) {
+    issues.add(
+      path,
+      `${q} carries the zone "%${ip.zone}", which names an interface of one machine; every client of the tailnet reads this address`,
+      `write ${JSON.stringify(formatAddress(ip))} without the zone`,
+    );
+    return true;
+  }
+  if (addressKind(ip) === "ipv4-mapped") {
+    const v4 = formatAddress(unmapIpv4(ip)!);
+    issues.add(path, `${q} is the IPv4 address ${v4} written as IPv6 (IPv4-mapped); clients and the policy treat it as IPv6`, `write "${v4}"`);
+    return true;
+  }
+  return false;
+}
+
+/**
  * Checks an address that clients elsewhere dial. `v4Field` names where the IPv4 form of an
  * IPv4-mapped address belongs (e.g. `publicIpv4`), when that is another field. Terraform tokens,
  * `"none"` and values that are not addresses (reported by other checks) are left alone. A loopback

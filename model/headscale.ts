@@ -37,7 +37,7 @@ import {
   urlHost,
 } from "./net.js";
 import { checkNodePrefixSize } from "./address-space.js";
-import { checkPublicAddress } from "./addresses.js";
+import { checkPublicAddress, checkTailnetWideAddress } from "./addresses.js";
 import { DEFAULT_HEADSCALE_PATHS } from "./paths.js";
 import type { HeadscalePaths, ResolvedHeadscale, ResolvedHeadscaleTls, ResolvedListener } from "./resolved.js";
 import { checkOidcExtraParams } from "./secret-names.js";
@@ -394,7 +394,7 @@ function checkDns(ctx: CheckContext, hs: HeadscaleSpec): void {
         `${JSON.stringify(ns)} is neither an IP address nor a DoH URL (headscale drops it with only a warning)`,
         `write an address such as "1.1.1.1" or a URL such as "https://dns.example/dns-query"`,
       );
-    }
+    } else checkTailnetWideAddress(ctx.issues, `${base}.nameservers.global[${i}]`, ns);
   }
   for (const [domain, servers] of Object.entries(dns.nameservers?.split ?? {})) {
     const path = joinPath(`${base}.nameservers.split`, domain);
@@ -403,6 +403,7 @@ function checkDns(ctx: CheckContext, hs: HeadscaleSpec): void {
     if (!servers || servers.length === 0) ctx.issues.add(path, "lists no resolver", "list at least one resolver address");
     for (const [s, i] of present(servers)) {
       if (!isIp(s)) ctx.issues.add(`${path}[${i}]`, `${JSON.stringify(s)} is not an IP address`, `write the resolver's address, e.g. "192.168.100.1"`);
+      else checkTailnetWideAddress(ctx.issues, `${path}[${i}]`, s);
     }
   }
   for (const [d, i] of present(dns.searchDomains)) {
@@ -425,6 +426,7 @@ function checkDns(ctx: CheckContext, hs: HeadscaleSpec): void {
           `${JSON.stringify(r.value)} is not an IPv${r.type === "A" ? 4 : 6} address, as a${r.type === "A" ? "n A" : "n AAAA"} record needs`,
           `write an IPv${r.type === "A" ? 4 : 6} address, or change the type`,
         );
+      else checkTailnetWideAddress(ctx.issues, `${path}.value`, r.value);
     }
   }
   if (dns.extraRecords?.length && dns.extraRecordsPath !== undefined) {

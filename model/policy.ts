@@ -6,7 +6,8 @@
 import { type IssueList, joinPath } from "./issues.js";
 import type { CheckContext } from "./context.js";
 import { DEFAULTS, defaultName } from "./defaults.js";
-import { hasHostBits, isIp, networkOf, parseGoDuration, parseIp, parsePrefix, prefixWithin, TAILSCALE_CGNAT, TAILSCALE_ULA } from "./net.js";
+import { checkTailnetWideAddress } from "./addresses.js";
+import { hasHostBits, isIp, networkOf, parseGoDuration, parsePrefix, prefixWithin, TAILSCALE_CGNAT, TAILSCALE_ULA } from "./net.js";
 import type { PolicyElement, ResolvedSoFar } from "./elements.js";
 import type { ResolvedPolicy, ResolvedUser } from "./resolved.js";
 import type { AclRuleSpec, DeviceSpec, PolicySpec, TailnetSpec, UserSpec } from "./spec.js";
@@ -197,22 +198,6 @@ function someOf(names: Iterable<string>, none: string): string {
   return all.length === 0 ? none : all.length > 10 ? `${shown} (or one of ${all.length - 10} more)` : shown;
 }
 
-/**
- * An address with an IPv6 zone (`fe80::1%eth0`): the zone names an interface of one machine, which
- * a tailnet-wide policy cannot mean (headscale's policy takes addresses and prefixes without one).
- * True when it reported the problem.
- */
-function checkNoZone(issues: IssueList, path: string, address: string): boolean {
-  const zone = parseIp(address)?.zone;
-  if (zone === undefined) return false;
-  issues.add(
-    path,
-    `${JSON.stringify(address)} carries the zone "%${zone}", which names an interface of one machine; a policy applies to the whole tailnet`,
-    `write ${JSON.stringify(address.slice(0, address.indexOf("%")))} without the zone`,
-  );
-  return true;
-}
-
 function checkReference(ctx: PolicyContext, path: string, alias: string, allowed: { prefixes: boolean; star: boolean }): void {
   const groups = ctx.policy.groups ?? {};
   const hosts = ctx.policy.hosts ?? {};
@@ -241,7 +226,7 @@ function checkReference(ctx: PolicyContext, path: string, alias: string, allowed
       );
   } else if (Object.hasOwn(hosts, alias) || (looksLikeAddress(alias) && isIp(alias))) {
     if (!allowed.prefixes) ctx.issues.add(path, `${JSON.stringify(alias)} is an address, not a user, group or tag`, "name users, groups or tags here");
-    else if (!Object.hasOwn(hosts, alias)) checkNoZone(ctx.issues, path, alias);
+    else if (!Object.hasOwn(hosts, alias)) checkTailnetWideAddress(ctx.issues, path, alias);
   } else if (looksLikeAddress(alias) && parsePrefix(alias)) {
     if (!allowed.prefixes) ctx.issues.add(path, `${JSON.stringify(alias)} is an address, not a user, group or tag`, "name users, groups or tags here");
   } else {
@@ -288,7 +273,7 @@ export function checkPolicy(check: CheckContext): void {
     const path = joinPath("policy.hosts", name);
     if (!isIp(address) && !parsePrefix(address))
       issues.add(path, `${JSON.stringify(address)} is neither an address nor a prefix`, `write an address or prefix, e.g. "192.168.100.0/24"`);
-    else checkNoZone(issues, path, address);
+    else checkTailnetWideAddress(issues, path, address);
   }
   (policy.acls ?? []).forEach((rule, i) => {
     if (!rule) return;

@@ -1180,8 +1180,46 @@ const cases: Case[] = [
       s.policy.acls = [{ src: ["fe80::2%eth1"], dst: ["router:*"] }];
     },
     [
-      ["policy.hosts.router", '"fe80::1%eth0" carries the zone "%eth0", which names an interface of one machine; a policy applies to the whole tailnet'],
-      ["policy.acls[0].src[0]", '"fe80::2%eth1" carries the zone "%eth1", which names an interface of one machine; a policy applies to the whole tailnet'],
+      [
+        "policy.hosts.router",
+        '"fe80::1%eth0" carries the zone "%eth0", which names an interface of one machine; every client of the tailnet reads this address',
+      ],
+      [
+        "policy.acls[0].src[0]",
+        '"fe80::2%eth1" carries the zone "%eth1", which names an interface of one machine; every client of the tailnet reads this address',
+      ],
+    ],
+  ],
+  [
+    "policy address written IPv4-mapped",
+    (s: any) => {
+      base(s);
+      s.policy.hosts = { nas: "::ffff:192.168.100.7" };
+    },
+    [["policy.hosts.nas", '"::ffff:192.168.100.7" is the IPv4 address 192.168.100.7 written as IPv6 (IPv4-mapped); clients and the policy treat it as IPv6']],
+  ],
+  [
+    "nameservers and MagicDNS records with a zone or IPv4-mapped",
+    (s: any) => {
+      s.headscale.dns = {
+        ...s.headscale.dns,
+        nameservers: { global: ["fe80::53%eth0"], split: { "home.arpa": ["::ffff:192.168.100.1"] } },
+        extraRecords: [{ name: "nas.tail.example.net", type: "AAAA", value: "fe80::7%lan" }],
+      };
+    },
+    [
+      [
+        "headscale.dns.nameservers.global[0]",
+        '"fe80::53%eth0" carries the zone "%eth0", which names an interface of one machine; every client of the tailnet reads this address',
+      ],
+      [
+        'headscale.dns.nameservers.split["home.arpa"][0]',
+        '"::ffff:192.168.100.1" is the IPv4 address 192.168.100.1 written as IPv6 (IPv4-mapped); clients and the policy treat it as IPv6',
+      ],
+      [
+        "headscale.dns.extraRecords[0].value",
+        '"fe80::7%lan" carries the zone "%lan", which names an interface of one machine; every client of the tailnet reads this address',
+      ],
     ],
   ],
   [
