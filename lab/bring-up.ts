@@ -9,6 +9,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { headscaleArgs } from "../render/command-lines.js";
 import { allNodes, type ResolvedTailnet } from "../model/index.js";
+import { joinHostPort } from "../model/net.js";
 import type { CheckContext } from "./checks.js";
 import type { LabChange, LabChangeInputs, LabTailnet } from "./lab-changes.js";
 import type { LabOidcRun } from "./oidc.js";
@@ -142,7 +143,7 @@ export async function bringUp(
     nodes.map(async (node) => {
       if (node.stunOnly) return;
       const machine = machineOfNode(plan, node.name);
-      const url = `https://${node.hostname}:${node.derpPort}/derp/probe`;
+      const url = `https://${joinHostPort(node.hostname, node.derpPort)}/derp/probe`;
       const tls = node.hostnameIsIp ? ["-k"] : ["--cacert", rt.baseEnv.SSL_CERT_FILE!];
       await waitFor(rt, `derper ${node.name}`, derpers.get(node.name), 20_000, async () => {
         const r = await rt.run(machine.name, ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "2", ...tls, url], { timeoutMs: 5_000 });

@@ -388,7 +388,7 @@ export function applyLabChanges(original: TailnetSpec, inputs: LabChangeInputs):
       const ipFamily = parseIp(node.hostname)?.family;
       if (ipFamily === 6)
         throw new Error(
-          `${what}: the lab cannot run a node named by the IPv6 address ${node.hostname} (its certificates are for IPv4 lab addresses); name it by a DNS name or an IPv4 address`,
+          `${what}: the lab cannot check a node named by the IPv6 address ${node.hostname}: \`tailscale debug derp\`, which its DERP checks run, builds the node's captive-portal URL without brackets and skips the node (Tailscale 1.102); name it by a DNS name with an ipv6 address, or by an IPv4 address, for the lab`,
         );
       if (ipFamily === 4) {
         note(`${what} hostname`, node.hostname, machine.address, "public addresses become lab addresses (the node is named by its IP address)");

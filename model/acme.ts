@@ -9,7 +9,7 @@ import type { CheckContext } from "./context.js";
 import { DEFAULTS, LETS_ENCRYPT_DIRECTORY } from "./defaults.js";
 import { checkDnsProvider, resolveDnsProvider } from "./ddns.js";
 import type { CertificateElement, DnsZoneElement, HostElement, NodeElement } from "./elements.js";
-import { isIp, parseListenAddress } from "./net.js";
+import { isIp, joinHostPort, parseListenAddress } from "./net.js";
 import { ACME_PATHS, DERPER_PATHS, derperCertFileBase } from "./paths.js";
 import type { ResolvedAcme, ResolvedDerperRestart } from "./resolved.js";
 import type { Dns01CertificateSpec, DerpNodeSpec } from "./spec.js";
@@ -21,7 +21,7 @@ export const DEFAULT_RENEW_DAYS_BEFORE: number = DEFAULTS.derp.regions.nodes.cer
 /** Resolvers as lego takes them: `host:port`, with port 53 added to a bare address. */
 function resolverAddress(r: string): string {
   if (parseListenAddress(r)) return r;
-  return r.includes(":") ? `[${r}]:53` : `${r}:53`;
+  return joinHostPort(r, 53);
 }
 
 /**

@@ -7,7 +7,7 @@
 import type { Present } from "./context.js";
 import type { IssueList } from "./issues.js";
 import { HTTPS_PORT, HTTP_PORT, listenAddrOf, tlsOf } from "./defaults.js";
-import { addressKind, isDnsName, isIp, parseIp, parseListenAddress, unmapIpv4, urlHost, type AddressKind } from "./net.js";
+import { addressKind, isDnsName, isIp, joinHostPort, parseIp, parseListenAddress, unmapIpv4, urlHost, type AddressKind } from "./net.js";
 import type { HeadscaleSpec, HostSpec } from "./spec.js";
 
 /** What "public" means for a server URL's host, as the messages state it. */
@@ -56,7 +56,7 @@ export function checkHeadscaleEndpoint(hs: HeadscaleSpec, issues: IssueList): vo
       issues.add(
         "headscale.serverUrl",
         `${JSON.stringify(hs.serverUrl)} is port ${port}, but headscale terminates TLS itself (tls.mode ${JSON.stringify(tls.mode)}) and listens on port ${listen.port} (listenAddr ${JSON.stringify(listenAddr)}${hs.listenAddr === undefined ? ", the default" : ""}); nothing the kit deploys answers on port ${port}`,
-        `set listenAddr to "${listen.host.includes(":") ? `[${listen.host}]` : listen.host}:${port}", or put port ${listen.port} in serverUrl; with a reverse proxy in front, set tls.mode "proxy"`,
+        `set listenAddr to "${joinHostPort(listen.host, port)}", or put port ${listen.port} in serverUrl; with a reverse proxy in front, set tls.mode "proxy"`,
       );
     }
   }

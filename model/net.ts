@@ -326,3 +326,11 @@ export function urlHost(url: string): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * `host:port` as dialers, listeners and URLs take it: an IPv6 address in brackets
+ * (`[2001:db8::1]:443`), anything else as it is; `host` "" gives `:port` (every address).
+ */
+export function joinHostPort(host: string, port: number | string): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}

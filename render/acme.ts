@@ -18,6 +18,7 @@
  * `acme-<node>.env`, and either the units or `Dockerfile`.
  */
 import { dirname } from "node:path";
+import { joinHostPort } from "../model/net.js";
 import { DERPER_PATHS, type ResolvedAcme, type ResolvedDerpNode, type ResolvedDnsProvider, type ResolvedHost, type ResolvedTailnet } from "../model/index.js";
 import { HELPER_BASE_IMAGE, providerSecret, scriptFile } from "./ddns.js";
 import { renderEnvFile } from "./env-file.js";
@@ -32,15 +33,11 @@ function legoAlgorithm(algorithm: string): string {
   return algorithm.endsWith(".") ? algorithm : `${algorithm}.`;
 }
 
-function hostPort(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
 /** lego's own environment variables for the provider (secrets by file only). */
 function legoProviderEntries(provider: ResolvedDnsProvider): [string, string][] {
   if (provider.type === "cloudflare") return [["CF_DNS_API_TOKEN_FILE", provider.tokenFile]];
   return [
-    ["RFC2136_NAMESERVER", hostPort(provider.nameserver, provider.port)],
+    ["RFC2136_NAMESERVER", joinHostPort(provider.nameserver, provider.port)],
     ["RFC2136_TSIG_KEY", provider.tsigKeyName],
     ["RFC2136_TSIG_ALGORITHM", legoAlgorithm(provider.tsigAlgorithm)],
     ["RFC2136_TSIG_SECRET_FILE", provider.tsigSecretFile],

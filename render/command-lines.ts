@@ -4,6 +4,7 @@
  * VM's unit, the Docker container, the lab and the tests each place files where they need them
  * without parsing flags back.
  */
+import { joinHostPort } from "../model/net.js";
 import { DERPER_PATHS, HTTPS_PORT, type DerperFiles, type ResolvedDerpNode, type ResolvedDerper } from "../model/index.js";
 
 /** The peers a derper meshes with, as `-mesh-with` takes them: `host`, or `host:port` off the HTTPS port. */
@@ -17,10 +18,9 @@ export function meshPeers(derper: ResolvedDerper): string[] {
  */
 export function derperArgs(node: ResolvedDerpNode, files: DerperFiles = DERPER_PATHS, listenHost = ""): string[] {
   const d = node.derper;
-  const host = listenHost.includes(":") ? `[${listenHost}]` : listenHost;
   return [
     `-hostname=${node.hostname}`,
-    `-a=${host}:${node.derpPort}`,
+    `-a=${joinHostPort(listenHost, node.derpPort)}`,
     `-http-port=${d.httpPort}`,
     ...(node.stunPort > 0 ? ["-stun=true", `-stun-port=${node.stunPort}`] : ["-stun=false"]),
     ...(node.stunOnly ? ["-derp=false"] : []),

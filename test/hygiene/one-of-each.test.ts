@@ -1,7 +1,7 @@
 /**
  * One of each: the kit quotes for sh in one module (render/escape/shell.ts), flushes files to disk
  * in one (fsx/atomic-file.ts, whose writeFileAtomic is the one atomic writer), parses IP
- * addresses in one (model/net.ts), tells whether a process still runs in one (fsx/process-id.ts:
+ * addresses and joins host and port in one (model/net.ts), tells whether a process still runs in one (fsx/process-id.ts:
  * pid and start time) and issues certificates with one issuer (secrets/x509.ts, never
  * the openssl command line). The tests make their independent fixture certificates with openssl in
  * one place too (test/support/openssl.ts), on purpose: they cross-check the kit's issuer. A second
@@ -36,6 +36,10 @@ describe("one of each", () => {
 
   it("one process identity: only fsx/process-id.ts asks whether a pid runs (signal 0) or reads its start time", () => {
     expect(elsewhere(/\.kill\([^,()]+,\s*0\s*\)|\/proc\/\$\{[^}]+\}\/stat\b/, "fsx/process-id.ts")).toEqual([]);
+  });
+
+  it("one host:port joiner: only model/net.ts (joinHostPort) puts an IPv6 host in brackets", () => {
+    expect(elsewhere(/\.includes\(":"\)\s*\?\s*`\[/, "model/net.ts")).toEqual([]);
   });
 
   it("one certificate issuer: nothing but the tests' fixture maker runs the openssl command line to make a certificate", () => {

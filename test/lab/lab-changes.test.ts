@@ -226,6 +226,20 @@ describe("applyLabChanges on the example", () => {
     ).toThrow(/break pin-mismatch: the model has no DERP node named by an IP address with a pinned certificate/);
   });
 
+  it("refuses a DERP node named by an IPv6 address, saying why (debug derp cannot check it) and what to write instead", async () => {
+    const spec = smallLabSpec({ ipv6: true, pinnedRegion: true });
+    const edge = spec.derp?.regions?.[1]?.nodes[0];
+    if (!edge) throw new Error("the small lab spec has no pinned region");
+    edge.hostname = "2001:db8:901::50";
+    const model6 = resolved(spec);
+    mkdirSync(join(dir, "v6"), { recursive: true });
+    const lab1 = await issueLabCertificate(await createLabCa(join(dir, "v6"), "v6"), join(dir, "v6"), "derp-lab-1", ["derp1.example.com"]);
+    const changes = { ...inputs, plan: planLab(model6, 2), model: model6, dnsNodeCertificates: new Map([["lab-1", lab1]]), wrongPin: undefined };
+    expect(() => applyLabChanges(spec, changes)).toThrow(
+      /^derp node edge-1: the lab cannot check a node named by the IPv6 address 2001:db8:901::50: `tailscale debug derp`, which its DERP checks run, builds the node's captive-portal URL without brackets and skips the node \(Tailscale 1\.102\); name it by a DNS name with an ipv6 address, or by an IPv4 address, for the lab$/,
+    );
+  });
+
   it("changes only what a lab must change, and says so", () => {
     const allowed =
       /^(headscale listen_addr \(rendered\)|headscale\.(version|serverUrl|tls|listenAddr|policy\.path|embeddedDerp\.ipv[46])|derp\.tailscaleRegions|hosts\.[\w-]+\.publicIpv[46]|derp node [\w-]+ (hostname|ipv4|ipv6|certificate|certName)|derp region \d+ \(lab-wrong-pin\)|secrets|headscale files|derper files \(every node\)|DNS)$/;
