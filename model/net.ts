@@ -328,6 +328,15 @@ export function urlHost(url: string): string | undefined {
 }
 
 /**
+ * A URL's host and port (`https://<this>/derp`): the port left out when it is the scheme's
+ * `defaultPort`, an IPv6 host in brackets either way (`[2001:db8::1]`, `[2001:db8::1]:8443`).
+ */
+export function urlAuthority(host: string, port: number, defaultPort: number): string {
+  if (port !== defaultPort) return joinHostPort(host, port);
+  return host.includes(":") ? `[${host}]` : host;
+}
+
+/**
  * `host:port` as dialers, listeners and URLs take it: an IPv6 address in brackets
  * (`[2001:db8::1]:443`), anything else as it is; `host` "" gives `:port` (every address).
  */

@@ -4,12 +4,15 @@
  * VM's unit, the Docker container, the lab and the tests each place files where they need them
  * without parsing flags back.
  */
-import { joinHostPort } from "../model/net.js";
+import { joinHostPort, urlAuthority } from "../model/net.js";
 import { DERPER_PATHS, HTTPS_PORT, type DerperFiles, type ResolvedDerpNode, type ResolvedDerper } from "../model/index.js";
 
-/** The peers a derper meshes with, as `-mesh-with` takes them: `host`, or `host:port` off the HTTPS port. */
+/**
+ * The peers a derper meshes with, as `-mesh-with` takes them: each becomes the host of the URL
+ * `https://<peer>/derp`, so `host`, `host:port` off the HTTPS port, and an IPv6 address in brackets.
+ */
 export function meshPeers(derper: ResolvedDerper): string[] {
-  return derper.mesh.map((p) => (p.port === HTTPS_PORT ? p.hostname : `${p.hostname}:${p.port}`));
+  return derper.mesh.map((p) => urlAuthority(p.hostname, p.port, HTTPS_PORT));
 }
 
 /**

@@ -51,9 +51,12 @@ describe("derperArgs", () => {
       mesh: [
         { node: "home-1", hostname: "derp-home.example.com", port: 8443 },
         { node: "hkg-1", hostname: "derp-hk1.example.com", port: 443 },
+        { node: "v6-1", hostname: "2001:db8::1", port: 443 },
+        { node: "v6-2", hostname: "2001:db8::2", port: 8443 },
       ],
     };
-    expect(meshPeers(peer)).toEqual(["derp-home.example.com:8443", "derp-hk1.example.com"]);
+    // derper dials each as https://<peer>/derp: an IPv6 address needs its brackets there.
+    expect(meshPeers(peer)).toEqual(["derp-home.example.com:8443", "derp-hk1.example.com", "[2001:db8::1]", "[2001:db8::2]:8443"]);
   });
 
   it("leaves client verification out when the model turns it off", () => {
