@@ -16,6 +16,7 @@ import type { BackupHost } from "./backup-host.js";
 import { checkBackups } from "./doctor-backups.js";
 import { clientFinding, headscaleVersionFinding, releaseOfVersionAnswer } from "./doctor-versions.js";
 import { allNodes, hostNamed } from "../model/walk.js";
+import { joinHostPort } from "../model/net.js";
 import type { DoctorFinding } from "./doctor-finding.js";
 
 export type { DoctorFinding } from "./doctor-finding.js";
@@ -134,7 +135,7 @@ export function stunBinding(address: string, port: number, timeoutMs: number): P
     const request = stunRequest(txn);
     const timer = setTimeout(() => {
       socket.close();
-      reject(new Error(`no STUN answer from ${address}:${port} within ${timeoutMs} ms`));
+      reject(new Error(`no STUN answer from ${joinHostPort(address, port)} within ${timeoutMs} ms`));
     }, timeoutMs);
     socket.on("message", (msg) => {
       if (msg.length < 20 || msg.readUInt16BE(0) !== 0x0101 || !msg.subarray(8, 20).equals(txn)) return;
@@ -306,7 +307,7 @@ async function checkNode(node: ResolvedDerpNode, options: DoctorOptions): Promis
       const { socket, cert, authorized, error } = await withTimeout(
         tlsHandshake(address, node.derpPort, node.hostnameIsIp ? undefined : node.hostname, options),
         timeout,
-        `${address}:${node.derpPort}`,
+        joinHostPort(address, node.derpPort),
       );
       const pin = pinOf(cert);
       let trusted: boolean;
