@@ -60,6 +60,15 @@ export function namespacesOf(runId: string): string[] {
     .filter((n) => n.startsWith(`tl${runId}-`));
 }
 
+/** The pids of every process inside one of the run's namespaces (`ip netns pids`), sorted. */
+export function pidsInNamespaces(runId: string): number[] {
+  return namespacesOf(runId)
+    .flatMap((ns) => execFileSync("ip", ["netns", "pids", ns], { encoding: "utf8" }).split("\n"))
+    .filter((l) => /^\d+$/.test(l.trim()))
+    .map(Number)
+    .sort((a, b) => a - b);
+}
+
 /** Nothing of the run is left: no namespace, no process, no run directory, no record. */
 export function expectNothingLeft(report: LabReport): void {
   expect(report.cleanupProblems).toEqual([]);
