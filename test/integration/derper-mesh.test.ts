@@ -6,12 +6,12 @@
  * addresses that nothing answers.
  */
 import { spawn } from "node:child_process";
-import { closeSync, copyFileSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { ResolvedDerpNode } from "../../model/index.js";
-import { derperArgs } from "../../render/command-lines.js";
 import { prepareTailnet } from "../../secrets/index.js";
+import { derperRunArgs } from "../support/derper-process.js";
 import { freeLoopbackPorts } from "../support/headscale-process.js";
 import { skipReason } from "../support/requirements.js";
 import { suiteScratchDir } from "../support/scratch.js";
@@ -47,14 +47,9 @@ describe.skipIf(!!skipReason("derper-mesh", upstreamSkipReason))(
       // against the system's CAs), which no IP-named node of a valid spec has yet: the peer is added
       // here, as the model would list it, to hold the rendered flag against the real derper.
       const node: ResolvedDerpNode = { ...alone, derper: { ...alone.derper, mesh: [{ node: "v6-2", hostname: "2001:db8::2", port: p2! }] } };
-      const certDir = join(dir, "certs");
-      mkdirSync(certDir, { recursive: true });
-      copyFileSync(node.derper.certificateFiles!.certFile, join(certDir, `${node.derper.certFileBase}.crt`));
-      copyFileSync(node.derper.certificateFiles!.keyFile, join(certDir, `${node.derper.certFileBase}.key`));
       const meshKeyFile = join(dir, "mesh.key");
       writeFileSync(meshKeyFile, `${"ab".repeat(32)}\n`, { mode: 0o600 });
-      const files = { keyFile: join(dir, "derper.key"), certDir, meshKeyFile };
-      const args = derperArgs({ ...node, derper: { ...node.derper, verifyClientUrl: undefined } }, files, "127.0.0.1");
+      const args = derperRunArgs(node, dir, meshKeyFile);
       const peer = `[2001:db8::2]:${p2}`;
       expect(args).toContain(`-mesh-with=${peer}`);
 

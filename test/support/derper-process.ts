@@ -11,8 +11,12 @@ import { DERPER_PATHS, type ResolvedDerpNode } from "../../model/index.js";
 import { upstreamBinary, upstreamVersions } from "./upstream.js";
 import { derperArgs } from "../../render/command-lines.js";
 
-/** The node's derper arguments as run here, and the process. */
-export function startDerper(node: ResolvedDerpNode, dir: string): { args: string[]; process: ChildProcess } {
+/**
+ * The node's derper arguments as run here, with its certificate files copied into `dir`: the
+ * model's flags, the paths moved into `dir` (the mesh key at `meshKeyFile`), the listener on
+ * 127.0.0.1, client verification left out.
+ */
+export function derperRunArgs(node: ResolvedDerpNode, dir: string, meshKeyFile: string = DERPER_PATHS.meshKeyFile): string[] {
   const certDir = join(dir, "certs");
   mkdirSync(certDir, { recursive: true });
   const files = node.derper.certificateFiles;
@@ -21,6 +25,11 @@ export function startDerper(node: ResolvedDerpNode, dir: string): { args: string
     copyFileSync(files.keyFile, join(certDir, `${node.derper.certFileBase}.key`));
   }
   const unverified = { ...node, derper: { ...node.derper, verifyClientUrl: undefined } };
-  const args = derperArgs(unverified, { keyFile: join(dir, "derper.key"), certDir, meshKeyFile: DERPER_PATHS.meshKeyFile }, "127.0.0.1");
+  return derperArgs(unverified, { keyFile: join(dir, "derper.key"), certDir, meshKeyFile }, "127.0.0.1");
+}
+
+/** The node's derper arguments as run here ({@link derperRunArgs}), and the process. */
+export function startDerper(node: ResolvedDerpNode, dir: string): { args: string[]; process: ChildProcess } {
+  const args = derperRunArgs(node, dir);
   return { args, process: spawn(upstreamBinary("derper", upstreamVersions.tailscale), args, { stdio: "ignore" }) };
 }
