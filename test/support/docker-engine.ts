@@ -111,6 +111,11 @@ export async function startDockerEngine(options: DockerEngineOptions = {}): Prom
   const sock = join(dir, "docker.sock");
   const config = join(dir, "daemon.json");
   writeFileSync(config, "{}\n");
+  // dockerd's and containerd's own temporary files stay in the engine's directory, removed with it:
+  // when containerd is slow to stop, dockerd asks it for a stack dump (SIGUSR1) before killing it,
+  // and containerd writes containerd.<pid>.stacks.log into its TMPDIR (seen on a loaded machine).
+  const engineTemp = join(dir, "tmp");
+  mkdirSync(engineTemp);
   const cgroupParent = `/cdktf-tailnet-docker-${process.pid}`;
   let output = "";
   const network = netns ? ["--bip=172.30.0.1/24", "--default-address-pool=base=172.30.0.0/16,size=24"] : ["--bridge=none"];
@@ -141,7 +146,7 @@ export async function startDockerEngine(options: DockerEngineOptions = {}): Prom
       "--exec-opt",
       "native.cgroupdriver=cgroupfs",
     ],
-    { stdio: ["ignore", "pipe", "pipe"] },
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TMPDIR: engineTemp } },
   );
   child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
